@@ -1,0 +1,118 @@
+// The IPVS table as lvskeeper reasons about it: one shape shared by the reconciler and every driver.
+// Field meanings follow include/uapi/linux/ip_vs.h (struct ip_vs_service_user / ip_vs_dest_user),
+// but with names a reader can follow and addresses as text.
+
+export type AddressFamily = 'inet' | 'inet6';
+export type Protocol = 'tcp' | 'udp' | 'sctp';
+
+/** Scheduler names exactly as the kernel modules ip_vs_<name> spell them. */
+export type Scheduler =
+  | 'rr' | 'wrr' | 'lc' | 'wlc' | 'lblc' | 'lblcr' | 'dh' | 'sh'
+  | 'sed' | 'nq' | 'mh' | 'fo' | 'ovf' | 'twos';
+
+/** Forwarding method, named as keepalived's lb_kind (kernel: MASQ=0, TUNNEL=2, ROUTE=3). */
+export type ForwardMethod = 'NAT' | 'DR' | 'TUN';
+
+/** IP_VS_CONN_F_TUNNEL_TYPE_* */
+export type TunnelType = 'ipip' | 'gue' | 'gre';
+
+/** A virtual service is keyed either by (family, protocol, address, port) or by (family, fwmark). */
+export type ServiceKey =
+  | { readonly family: AddressFamily; readonly protocol: Protocol; readonly address: string; readonly port: number; readonly fwmark?: undefined }
+  | { readonly family: AddressFamily; readonly fwmark: number; readonly protocol?: undefined; readonly address?: undefined; readonly port?: undefined };
+
+/** Scheduler flags (IP_VS_SVC_F_*): persistence is expressed by persistenceTimeoutS, not a flag here. */
+export interface ServiceFlags {
+  readonly hashed?: boolean;
+  readonly onePacket?: boolean; // ops
+  readonly schedFlag1?: boolean; // sh-fallback / mh-fallback
+  readonly schedFlag2?: boolean; // sh-port / mh-port
+  readonly schedFlag3?: boolean;
+}
+
+export interface Service {
+  readonly key: ServiceKey;
+  readonly scheduler: Scheduler;
+  readonly flags: ServiceFlags;
+  /** 0 = not persistent. */
+  readonly persistenceTimeoutS: number;
+  /** Prefix length of the persistence granularity (32 / 128 = per client address). */
+  readonly persistenceNetmaskBits: number;
+  /** Persistence engine name (e.g. 'sip'), if any. */
+  readonly persistenceEngine?: string;
+}
+
+export interface Destination {
+  readonly family: AddressFamily;
+  readonly address: string;
+  readonly port: number;
+  readonly forward: ForwardMethod;
+  /** 0 = quiesced: no new connections, established ones finish. */
+  readonly weight: number;
+  readonly upperThreshold: number;
+  readonly lowerThreshold: number;
+  readonly tunnelType?: TunnelType;
+  readonly tunnelPort?: number;
+  readonly tunnelFlags?: { readonly noCsum?: boolean; readonly csum?: boolean; readonly remCsum?: boolean };
+}
+
+/** Counters as the kernel reports them (IPVS_STATS_ATTR_* / IPVS_STATS64_ATTR_*). */
+export interface Stats {
+  readonly conns: bigint;
+  readonly inPkts: bigint;
+  readonly outPkts: bigint;
+  readonly inBytes: bigint;
+  readonly outBytes: bigint;
+  readonly cps: bigint;
+  readonly inPps: bigint;
+  readonly outPps: bigint;
+  readonly inBps: bigint;
+  readonly outBps: bigint;
+}
+
+export interface DestinationEntry {
+  readonly dest: Destination;
+  readonly activeConns?: number;
+  readonly inactiveConns?: number;
+  readonly persistentConns?: number;
+  readonly stats?: Stats;
+}
+
+export interface ServiceEntry {
+  readonly service: Service;
+  readonly dests: readonly DestinationEntry[];
+  readonly stats?: Stats;
+}
+
+/** One whole table, as returned by a single dump. */
+export interface IpvsTable {
+  readonly services: readonly ServiceEntry[];
+}
+
+export interface IpvsTimeouts {
+  readonly tcpS: number;
+  readonly tcpFinS: number;
+  readonly udpS: number;
+}
+
+/** Operations the reconciler emits, applied in order by a driver. */
+export type IpvsOp =
+  | { readonly kind: 'addService'; readonly service: Service }
+  | { readonly kind: 'editService'; readonly service: Service }
+  | { readonly kind: 'delService'; readonly key: ServiceKey }
+  | { readonly kind: 'addDest'; readonly key: ServiceKey; readonly dest: Destination }
+  | { readonly kind: 'editDest'; readonly key: ServiceKey; readonly dest: Destination }
+  | { readonly kind: 'delDest'; readonly key: ServiceKey; readonly dest: Pick<Destination, 'family' | 'address' | 'port'> }
+  | { readonly kind: 'flush' }
+  | { readonly kind: 'setTimeouts'; readonly timeouts: Partial<IpvsTimeouts> };
+
+/** What every IPVS backend (kernel netlink, userspace forwarder, dry-run) offers. */
+export interface IpvsDriver {
+  readonly name: 'kernel' | 'userspace' | 'dry-run';
+  /** The whole table in one dump; never per-entry lookups. */
+  dump(): Promise<IpvsTable>;
+  /** Applies one operation; rejects with an error carrying the errno code on failure. */
+  apply(op: IpvsOp): Promise<void>;
+  getTimeouts(): Promise<IpvsTimeouts>;
+  close(): Promise<void>;
+}

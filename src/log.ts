@@ -1,0 +1,50 @@
+import { pino, type Logger, type DestinationStream } from 'pino';
+
+export type { Logger };
+
+export interface LogOptions {
+  /** keepalived's -l: human-readable lines on the console instead of JSON. */
+  readonly console?: boolean;
+  /** keepalived's -D: debug-level detail. */
+  readonly detail?: boolean;
+  /** Where lines go (default stdout); tests pass a collector. */
+  readonly destination?: DestinationStream;
+  readonly level?: pino.LevelWithSilent;
+}
+
+const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INFO', 40: 'WARN', 50: 'ERROR', 60: 'FATAL' };
+
+/**
+ * A destination that renders pino's JSON lines the way keepalived's console log reads:
+ * `Sun Nov 22 11:37:16 2026: [subsystem] message`. Parsing JSON here is acceptable: the console
+ * mode is for people, and JSON stays the zero-cost default under a service manager.
+ */
+export function consoleDestination(out: NodeJS.WritableStream = process.stdout): DestinationStream {
+  return {
+    write(line: string): void {
+      let rec: { time?: number; level?: number; msg?: string; component?: string };
+      try {
+        rec = JSON.parse(line) as typeof rec;
+      } catch {
+        out.write(line);
+        return;
+      }
+      const when = new Date(rec.time ?? Date.now()).toString().slice(0, 24);
+      const level = rec.level !== undefined && rec.level >= 40 ? ` ${LEVEL_NAMES[rec.level] ?? ''}:` : '';
+      const component = rec.component ? ` ${rec.component}:` : '';
+      out.write(`${when}:${component}${level} ${rec.msg ?? ''}\n`);
+    },
+  };
+}
+
+export function createLogger(opts: LogOptions = {}): Logger {
+  const level = opts.level ?? (opts.detail ? 'debug' : 'info');
+  const useConsole = opts.console ?? false;
+  const destination = opts.destination ?? (useConsole ? consoleDestination() : pino.destination({ dest: 1, sync: false }));
+  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime }, destination);
+}
+
+/** A logger that discards everything, for library callers and unit tests that do not assert on logs. */
+export function silentLogger(): Logger {
+  return pino({ level: 'silent' });
+}
