@@ -1,0 +1,475 @@
+// The resolved configuration: what `lvskeeper --dump-conf` prints and what every subsystem consumes.
+// Keepalived's defaults are already applied (see keepalived-reference.md §2–§4) and inherited values
+// (VS → RS → checker) already resolved, so consumers never re-derive them.
+// Durations carry their unit in the name (Ms); keepalived's <TIMER> values are converted to milliseconds.
+
+import type { AddressFamily, ForwardMethod, Protocol, Scheduler, TunnelType } from '../ipvs/types.js';
+
+/** Where a block or keyword came from, for messages that name file and line. */
+export interface SourceRef {
+  readonly file: string;
+  readonly line: number;
+}
+
+/** A command to run: argv split the way keepalived splits it (quotes honoured), never a shell string. */
+export interface Script {
+  readonly argv: readonly string[];
+  /** The text as written, for log lines. */
+  readonly text: string;
+  readonly user?: string;
+  readonly group?: string;
+}
+
+export interface Config {
+  readonly global: GlobalDefs;
+  readonly trackFiles: readonly TrackFileDef[];
+  readonly vrrpScripts: readonly VrrpScript[];
+  readonly vrrpInstances: readonly VrrpInstance[];
+  readonly vrrpSyncGroups: readonly VrrpSyncGroup[];
+  readonly virtualServerGroups: readonly VirtualServerGroup[];
+  readonly virtualServers: readonly VirtualServer[];
+  /** Files read, in order, including every include. */
+  readonly files: readonly string[];
+}
+
+// ───────────────────────────── global_defs ─────────────────────────────
+
+export interface GlobalDefs {
+  readonly routerId: string;
+  readonly notificationEmail: readonly string[];
+  readonly notificationEmailFrom: string;
+  readonly smtpServer?: { readonly host: string; readonly port: number };
+  readonly smtpHeloName: string;
+  readonly smtpConnectTimeoutMs: number;
+  readonly smtpAlert?: boolean;
+  readonly smtpAlertVrrp?: boolean;
+  readonly smtpAlertChecker?: boolean;
+  readonly noEmailFaults: boolean;
+  readonly checkerLogAllFailures: boolean;
+  readonly scriptUser?: string;
+  readonly scriptGroup?: string;
+  readonly enableScriptSecurity: boolean;
+  readonly vrrpMcastGroup4: string;
+  readonly vrrpMcastGroup6: string;
+  readonly vrrpGarpMasterDelayMs: number;
+  readonly vrrpGarpMasterRepeat: number;
+  readonly vrrpGarpMasterRefreshMs: number;
+  readonly vrrpGarpMasterRefreshRepeat: number;
+  readonly vrrpGarpLowerPrioDelayMs: number;
+  readonly vrrpGarpLowerPrioRepeat: number;
+  readonly vrrpGarpIntervalMs: number;
+  readonly vrrpGnaIntervalMs: number;
+  readonly vrrpMinGarp: boolean;
+  readonly vrrpVersion: 2 | 3;
+  readonly vrrpStrict: boolean;
+  readonly vrrpCheckUnicastSrc: boolean;
+  readonly vrrpSkipCheckAdvAddr: boolean;
+  readonly vrrpLowerPrioNoAdvert: boolean;
+  readonly vrrpHigherPrioSendAdvert: boolean;
+  readonly vrrpDownTimerAdverts: number;
+  readonly vrrpStartupDelayMs: number;
+  readonly v3ChecksumAsV2: boolean;
+  readonly lvsFlush: boolean;
+  /** `lvs_flush_on_stop` (all) or `lvs_flush_on_stop VS` (virtual servers only). */
+  readonly lvsFlushOnStop: 'off' | 'all' | 'vs';
+  readonly lvsTimeouts?: { readonly tcpS?: number; readonly tcpFinS?: number; readonly udpS?: number };
+  readonly lvsSyncDaemon?: { readonly interface: string; readonly instance?: string; readonly syncId?: number; readonly raw: string };
+  readonly notifyFifo?: Fifo;
+  readonly vrrpNotifyFifo?: Fifo;
+  readonly lvsNotifyFifo?: Fifo;
+  readonly rsInitNotifies: boolean;
+  readonly defaultInterface: string;
+  /** `reload_check_config [LOGFILE]`: true or the log file. */
+  readonly reloadCheckConfig?: true | string;
+  readonly dynamicInterfaces: boolean;
+  /** Keywords parsed and kept but with no runtime effect here (SNMP, DBus, RT priorities …), by name. */
+  readonly other: Readonly<Record<string, string>>;
+}
+
+export interface Fifo {
+  readonly path: string;
+  readonly script?: Script;
+  readonly user?: string;
+  readonly group?: string;
+}
+
+export interface TrackFileDef {
+  readonly src: SourceRef;
+  readonly name: string;
+  readonly file: string;
+  readonly weight: number;
+  readonly reverse: boolean;
+  /** `init_file [VALUE] [overwrite]`: create the file with VALUE if missing (or always with overwrite). */
+  readonly initFile?: { readonly value: number; readonly overwrite: boolean };
+}
+
+// ───────────────────────────── VRRP ─────────────────────────────
+
+export type VrrpState = 'MASTER' | 'BACKUP';
+
+export interface VrrpScript {
+  readonly src: SourceRef;
+  readonly name: string;
+  readonly script: Script;
+  readonly intervalMs: number;
+  readonly timeoutMs: number;
+  readonly weight: number;
+  readonly weightReverse: boolean;
+  readonly rise: number;
+  readonly fall: number;
+  readonly initFail: boolean;
+}
+
+export interface Vip {
+  readonly src: SourceRef;
+  readonly family: AddressFamily;
+  readonly address: string;
+  readonly prefixLen: number;
+  /** `brd IP`, or '+' / '-' as written. */
+  readonly broadcast?: string;
+  readonly dev?: string;
+  readonly scope?: string;
+  readonly label?: string;
+  readonly peer?: string;
+  readonly noDad: boolean;
+  readonly noPrefixRoute: boolean;
+  readonly noTrack: boolean;
+  readonly home: boolean;
+  readonly preferredLft?: string;
+}
+
+export interface TrackRef {
+  readonly name: string;
+  /** undefined = the tracked object's own weight (vrrp_script / track_file). */
+  readonly weight?: number;
+  readonly reverse: boolean;
+}
+
+export interface UnicastPeer {
+  readonly address: string;
+  readonly minTtl?: number;
+  readonly maxTtl?: number;
+}
+
+export interface VrrpNotify {
+  readonly master?: Script;
+  readonly backup?: Script;
+  readonly fault?: Script;
+  readonly stop?: Script;
+  readonly deleted?: Script | true;
+  /** Generic `notify`: gets `INSTANCE|GROUP name STATE priority` appended. */
+  readonly generic?: Script;
+  readonly masterRxLowerPri?: Script;
+}
+
+export interface VrrpInstance {
+  readonly src: SourceRef;
+  readonly name: string;
+  /** The state asked for at start (`state`); every instance still enters BACKUP (or FAULT) first. */
+  readonly initialState: VrrpState;
+  readonly interface?: string;
+  readonly family: AddressFamily;
+  readonly vrid: number;
+  readonly priority: number;
+  /** v2: whole seconds; v3: centisecond resolution. */
+  readonly advertIntMs: number;
+  readonly version: 2 | 3;
+  readonly authentication?: { readonly type: 'PASS' | 'AH'; readonly pass: string };
+  readonly preempt: boolean;
+  readonly preemptDelayMs: number;
+  readonly garpMasterDelayMs: number;
+  readonly garpMasterRepeat: number;
+  readonly garpMasterRefreshMs: number;
+  readonly garpMasterRefreshRepeat: number;
+  readonly garpLowerPrioDelayMs: number;
+  readonly garpLowerPrioRepeat: number;
+  readonly downTimerAdverts: number;
+  readonly unicastSrcIp?: string;
+  readonly mcastSrcIp?: string;
+  readonly unicastPeers: readonly UnicastPeer[];
+  readonly unicastTtl: number;
+  readonly checkUnicastSrc: boolean;
+  readonly unicastFaultNoPeer: boolean;
+  readonly mcastDstIp: string;
+  readonly useVmac?: { readonly name?: string; readonly mac?: string };
+  readonly vmacXmitBase: boolean;
+  readonly trackInterfaces: readonly TrackRef[];
+  readonly trackScripts: readonly TrackRef[];
+  readonly trackFiles: readonly TrackRef[];
+  readonly trackProcesses: readonly TrackRef[];
+  readonly trackSrcIp: boolean;
+  readonly dontTrackPrimary: boolean;
+  readonly virtualIpaddresses: readonly Vip[];
+  readonly virtualIpaddressesExcluded: readonly Vip[];
+  readonly noVirtualIpaddress: boolean;
+  /** `virtual_routes` / `virtual_rules` lines, kept as written (installed with the VIPs). */
+  readonly virtualRoutes: readonly string[];
+  readonly virtualRules: readonly string[];
+  readonly accept: boolean;
+  readonly strictMode: boolean;
+  readonly skipCheckAdvAddr: boolean;
+  readonly lowerPrioNoAdvert: boolean;
+  readonly higherPrioSendAdvert: boolean;
+  readonly ownerIgnoreAdverts: boolean;
+  readonly v3ChecksumAsV2: boolean;
+  readonly promoteSecondaries: boolean;
+  readonly notify: VrrpNotify;
+  readonly notifyPriorityChanges: boolean;
+  readonly smtpAlert: boolean;
+  /** Name of the sync group this instance belongs to, if any (filled in from vrrp_sync_group). */
+  readonly syncGroup?: string;
+}
+
+export interface VrrpSyncGroup {
+  readonly src: SourceRef;
+  readonly name: string;
+  readonly members: readonly string[];
+  readonly trackInterfaces: readonly TrackRef[];
+  readonly trackScripts: readonly TrackRef[];
+  readonly trackFiles: readonly TrackRef[];
+  readonly notify: VrrpNotify;
+  readonly smtpAlert: boolean;
+  readonly syncGroupTrackingWeight: boolean;
+  readonly notifyPriorityChanges: boolean;
+}
+
+// ───────────────────────────── LVS ─────────────────────────────
+
+export type VirtualServerGroupEntry =
+  | {
+      readonly kind: 'range';
+      readonly family: AddressFamily;
+      /** First and last address of an `IP`, `IPa-b`/`IPa-IPb` or `IP/nn` entry, inclusive. */
+      readonly first: string;
+      readonly last: string;
+      /** 0 when the group entry has no port (the VS must be persistent, or the port comes from elsewhere). */
+      readonly port: number;
+      readonly src: SourceRef;
+    }
+  | { readonly kind: 'fwmark'; readonly fwmark: number; readonly family?: AddressFamily; readonly src: SourceRef };
+
+export interface VirtualServerGroup {
+  readonly src: SourceRef;
+  readonly name: string;
+  readonly entries: readonly VirtualServerGroupEntry[];
+}
+
+export type VirtualServerKey =
+  | { readonly kind: 'ip'; readonly family: AddressFamily; readonly address: string; readonly port: number }
+  | { readonly kind: 'fwmark'; readonly fwmark: number; readonly family: AddressFamily }
+  | { readonly kind: 'group'; readonly name: string };
+
+export interface TunnelOptions {
+  readonly type: TunnelType;
+  readonly port?: number;
+  readonly checksum?: 'nocsum' | 'csum' | 'remcsum';
+}
+
+export interface SorryServer {
+  readonly src: SourceRef;
+  readonly family: AddressFamily;
+  readonly address: string;
+  readonly port: number;
+  readonly forward: ForwardMethod;
+  readonly tunnel?: TunnelOptions;
+}
+
+export interface VirtualServer {
+  readonly src: SourceRef;
+  readonly key: VirtualServerKey;
+  /** The name log lines use: `[192.0.2.10]:tcp:80`, `FWM 42`, `[group]:80`. */
+  readonly displayName: string;
+  readonly protocol: Protocol;
+  readonly lbAlgo: Scheduler;
+  readonly ops: boolean;
+  readonly schedFlag1: boolean;
+  readonly schedFlag2: boolean;
+  readonly schedFlag3: boolean;
+  readonly lbKind: ForwardMethod;
+  readonly tunnel?: TunnelOptions;
+  /** 0 = not persistent. */
+  readonly persistenceTimeoutS: number;
+  readonly persistenceGranularity?: string;
+  readonly persistenceEngine?: string;
+  readonly delayLoopMs: number;
+  readonly connectTimeoutMs: number;
+  readonly retry?: number;
+  readonly delayBeforeRetryMs?: number;
+  readonly warmupMs?: number;
+  readonly inhibitOnFailure: boolean;
+  readonly alpha: boolean;
+  readonly omega: boolean;
+  readonly quorum: number;
+  readonly hysteresis: number;
+  readonly quorumUp?: Script;
+  readonly quorumDown?: Script;
+  readonly sorryServer?: SorryServer;
+  readonly sorryServerInhibit: boolean;
+  readonly haSuspend: boolean;
+  readonly virtualhost?: string;
+  readonly smtpAlert: boolean;
+  readonly weight: number;
+  readonly ipFamily?: AddressFamily;
+  readonly realServers: readonly RealServer[];
+}
+
+export interface RealServer {
+  readonly src: SourceRef;
+  readonly family: AddressFamily;
+  readonly address: string;
+  /** Already forced to the VS port for DR/TUN, and 0 for fwmark services, as keepalived does. */
+  readonly port: number;
+  /** The name log lines use: `[192.0.2.22]:tcp:80`. */
+  readonly displayName: string;
+  readonly weight: number;
+  readonly lbKind: ForwardMethod;
+  readonly tunnel?: TunnelOptions;
+  readonly inhibitOnFailure: boolean;
+  readonly alpha: boolean;
+  readonly connectTimeoutMs: number;
+  readonly delayLoopMs: number;
+  readonly retry?: number;
+  readonly delayBeforeRetryMs?: number;
+  readonly warmupMs?: number;
+  readonly notifyUp?: Script;
+  readonly notifyDown?: Script;
+  readonly uthreshold: number;
+  readonly lthreshold: number;
+  readonly virtualhost?: string;
+  readonly smtpAlert: boolean;
+  readonly checkers: readonly Checker[];
+}
+
+// ───────────────────────────── checkers ─────────────────────────────
+
+/** Options every checker with a timer has, resolved against RS/VS values and the checker type's defaults. */
+export interface CheckerTiming {
+  readonly src: SourceRef;
+  readonly retry: number;
+  readonly delayBeforeRetryMs: number;
+  readonly delayLoopMs: number;
+  readonly warmupMs: number;
+  readonly alpha: boolean;
+  readonly logAllFailures: boolean;
+}
+
+/** Where and how a network checker connects (defaults: the RS address and port). */
+export interface CheckerConnection {
+  readonly connectIp: string;
+  readonly connectPort: number;
+  readonly family: AddressFamily;
+  readonly bindto?: string;
+  readonly bindPort?: number;
+  readonly bindIf?: string;
+  readonly fwmark?: number;
+  readonly connectTimeoutMs: number;
+}
+
+export interface HttpUrl {
+  readonly path: string;
+  /** Lower-case hex MD5 of the body. */
+  readonly digest?: string;
+  /** Inclusive ranges; default [[200, 299]]. */
+  readonly statusCodes: readonly (readonly [number, number])[];
+  readonly virtualhost?: string;
+  readonly regex?: string;
+  readonly regexNoMatch: boolean;
+  readonly regexOptions?: string;
+  readonly regexMinOffset?: number;
+  readonly regexMaxOffset?: number;
+}
+
+export interface HttpChecker extends CheckerTiming, CheckerConnection {
+  readonly type: 'HTTP_GET' | 'SSL_GET';
+  readonly urls: readonly HttpUrl[];
+  readonly httpProtocol: '1.0' | '1.0C' | '1.1';
+  /** Checker-level virtualhost, already falling back to RS then VS. */
+  readonly virtualhost?: string;
+  readonly fastRecovery: boolean;
+  readonly enableSni: boolean;
+  readonly tlsCompliant: boolean;
+  readonly sniName?: string;
+}
+
+export interface TcpChecker extends CheckerTiming, CheckerConnection {
+  readonly type: 'TCP_CHECK';
+}
+
+export interface SmtpChecker extends CheckerTiming, CheckerConnection {
+  readonly type: 'SMTP_CHECK';
+  readonly heloName: string;
+}
+
+export type DnsQueryType = 'A' | 'NS' | 'CNAME' | 'SOA' | 'MX' | 'TXT' | 'AAAA' | 'RRSIG' | 'DNSKEY';
+
+export interface DnsChecker extends CheckerTiming, CheckerConnection {
+  readonly type: 'DNS_CHECK';
+  readonly queryType: DnsQueryType;
+  readonly name: string;
+}
+
+export interface UdpChecker extends CheckerTiming, CheckerConnection {
+  readonly type: 'UDP_CHECK';
+  /** Hex payload as written. */
+  readonly payload?: string;
+  /** Hex prefix, `X` nibbles are wildcards; '' = any reply required. */
+  readonly requireReply?: string;
+  readonly minReplyLength: number;
+  readonly maxReplyLength: number;
+}
+
+export interface PingChecker extends CheckerTiming, CheckerConnection {
+  readonly type: 'PING_CHECK';
+}
+
+export interface MiscChecker extends CheckerTiming {
+  readonly type: 'MISC_CHECK';
+  readonly miscPath: Script;
+  readonly miscTimeoutMs: number;
+  readonly miscDynamic: boolean;
+}
+
+export interface FileChecker {
+  readonly src: SourceRef;
+  readonly type: 'FILE_CHECK';
+  readonly trackFile: string;
+  /** undefined = the track_file block's own weight. */
+  readonly weight?: number;
+  readonly reverse: boolean;
+}
+
+export interface BfdChecker {
+  readonly src: SourceRef;
+  readonly type: 'BFD_CHECK';
+  readonly name: string;
+  readonly alpha: boolean;
+}
+
+export type Checker =
+  | HttpChecker
+  | TcpChecker
+  | SmtpChecker
+  | DnsChecker
+  | UdpChecker
+  | PingChecker
+  | MiscChecker
+  | FileChecker
+  | BfdChecker;
+
+export type CheckerType = Checker['type'];
+
+// ───────────────────────────── diagnostics ─────────────────────────────
+
+/**
+ * keepalived's config_err_t, folded into what decides `-t`'s exit code:
+ * fatal → 4 (cannot run), error → 5 (runs after correcting), security → 6, warning/info → 0.
+ */
+export type Severity = 'fatal' | 'error' | 'security' | 'warning' | 'info';
+
+export interface Diagnostic {
+  readonly file: string;
+  readonly line: number;
+  readonly severity: Severity;
+  readonly keyword?: string;
+  readonly message: string;
+}

@@ -1,0 +1,121 @@
+// Runs configured scripts (MISC_CHECK, vrrp_script, notify*, quorum_*) the way keepalived does (reference §5.5):
+// execve of an argv — never a shell string we build — in its own process group, with IFS/LD_PRELOAD/LD_LIBRARY_PATH
+// removed from the environment, optionally as another user, and with a timeout that sends SIGTERM to the group and
+// SIGKILL after a grace period.
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import type { Script } from '../config/model.js';
+
+export interface ScriptResult {
+  /** Exit status, or undefined when the script was killed by a signal or could not start. */
+  readonly code?: number;
+  readonly signal?: NodeJS.Signals;
+  readonly timedOut: boolean;
+  /** Set when the script could not be started at all (ENOENT, EACCES …). */
+  readonly spawnError?: string;
+}
+
+export interface RunOptions {
+  /** Extra arguments appended to the configured argv (generic `notify` appends INSTANCE name STATE prio). */
+  readonly extraArgs?: readonly string[];
+  /** 0 or undefined: no timeout. */
+  readonly timeoutMs?: number;
+  /** Delay between SIGTERM and SIGKILL once timed out (keepalived: 2 s for vrrp_script). */
+  readonly killGraceMs?: number;
+  /** Default user/group when the script names none (global script_user). */
+  readonly defaultUser?: string;
+  readonly defaultGroup?: string;
+}
+
+const STRIPPED_ENV = ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
+
+function cleanEnv(): NodeJS.ProcessEnv {
+  const env = { ...process.env };
+  for (const name of STRIPPED_ENV) delete env[name];
+  return env;
+}
+
+/** Looks a user or group up in /etc/passwd or /etc/group; a numeric name is taken as an id. */
+export function lookupId(db: '/etc/passwd' | '/etc/group', name: string): number | undefined {
+  if (/^\d+$/.test(name)) return Number(name);
+  let text: string;
+  try {
+    text = readFileSync(db, 'utf8');
+  } catch {
+    return undefined;
+  }
+  for (const line of text.split('\n')) {
+    const fields = line.split(':');
+    if (fields[0] === name && fields[2] !== undefined) return Number(fields[2]);
+  }
+  return undefined;
+}
+
+/** Primary group of a user, for `user NAME` without a group. */
+function primaryGid(user: string): number | undefined {
+  try {
+    for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
+      const fields = line.split(':');
+      if (fields[0] === user && fields[3] !== undefined) return Number(fields[3]);
+    }
+  } catch {
+    return undefined;
+  }
+  return undefined;
+}
+
+export function runScript(script: Script, opts: RunOptions = {}): Promise<ScriptResult> {
+  const [file, ...args] = script.argv;
+  if (file === undefined) return Promise.resolve({ timedOut: false, spawnError: 'empty command' });
+  const user = script.user ?? opts.defaultUser;
+  const group = script.group ?? opts.defaultGroup;
+  let uid: number | undefined;
+  let gid: number | undefined;
+  if (user !== undefined) {
+    uid = lookupId('/etc/passwd', user);
+    if (uid === undefined) return Promise.resolve({ timedOut: false, spawnError: `unknown user '${user}'` });
+    gid = group !== undefined ? lookupId('/etc/group', group) : primaryGid(user);
+    if (gid === undefined) return Promise.resolve({ timedOut: false, spawnError: `unknown group '${group ?? user}'` });
+  }
+  return new Promise((resolve) => {
+    let timedOut = false;
+    let settled = false;
+    let termTimer: NodeJS.Timeout | undefined;
+    let killTimer: NodeJS.Timeout | undefined;
+    const finish = (result: ScriptResult): void => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(termTimer);
+      clearTimeout(killTimer);
+      resolve(result);
+    };
+    const child = spawn(file, [...args, ...(opts.extraArgs ?? [])], {
+      detached: true,
+      stdio: 'ignore',
+      env: cleanEnv(),
+      ...(uid !== undefined ? { uid } : {}),
+      ...(gid !== undefined ? { gid } : {}),
+    });
+    const signalGroup = (signal: NodeJS.Signals): void => {
+      if (child.pid === undefined) return;
+      try {
+        process.kill(-child.pid, signal);
+      } catch {
+        // The group is already gone.
+      }
+    };
+    child.once('error', (err: NodeJS.ErrnoException) => finish({ timedOut: false, spawnError: err.code ?? err.message }));
+    child.once('exit', (code, signal) => {
+      // Reap anything the script left behind in its group once a timeout has been declared.
+      if (timedOut) signalGroup('SIGKILL');
+      finish({ ...(code !== null ? { code } : {}), ...(signal !== null ? { signal } : {}), timedOut });
+    });
+    if (opts.timeoutMs && opts.timeoutMs > 0) {
+      termTimer = setTimeout(() => {
+        timedOut = true;
+        signalGroup('SIGTERM');
+        killTimer = setTimeout(() => signalGroup('SIGKILL'), opts.killGraceMs ?? 2000);
+      }, opts.timeoutMs);
+    }
+  });
+}
