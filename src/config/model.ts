@@ -277,8 +277,9 @@ export interface SorryServer {
 export interface VirtualServer {
   readonly src: SourceRef;
   readonly key: VirtualServerKey;
-  /** The name log lines use: `[192.0.2.10]:tcp:80`, `FWM 42`, `[group]:80`. */
+  /** The name log lines use: `[192.0.2.10]:tcp:80`, `FWM 42`, `[group]:0` (keepalived prints a group VS with port 0). */
   readonly displayName: string;
+  /** keepalived ignores the protocol of fwmark services (it logs them as `none`); they carry 'tcp' here. */
   readonly protocol: Protocol;
   readonly lbAlgo: Scheduler;
   readonly ops: boolean;

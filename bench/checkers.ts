@@ -1,0 +1,163 @@
+// `npm run bench:checkers`: N HTTP backends on loopback (one backend process, N addresses in 127.1/16), one HTTP_GET
+// per real server at delay_loop 1, for BENCH_SECONDS (30). Prints achieved vs configured checks/s, lateness against
+// schedule, CPU per 1,000 checks and peak RSS; then HAProxy (`check inter 1s`, `option httpchk`) checks the same
+// backends for the same time and its CPU per 1,000 checks and the ratio are printed.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { createInterface } from 'node:readline';
+import { CheckerEngine } from '../checkers/engine.js';
+import { parseConfigText } from '../src/config/load.js';
+import type { Config } from '../src/config/model.js';
+
+const N = Number(process.env['BENCH_N'] ?? 5000);
+const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
+/** Measurement starts after the warmup spread (first checks within 1 s + warmup) has settled. */
+const SETTLE_S = 3;
+const CLK_TCK = 100;
+
+const rsAddress = (i: number): string => `127.1.${(i >> 8) & 255}.${(i & 255) + 0}`;
+
+function generate(port: number): Config {
+  const out = ['virtual_server 192.0.2.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n delay_loop 1\n'];
+  for (let i = 0; i < N; i++) {
+    out.push(` real_server ${rsAddress(i)} ${port} {\n  HTTP_GET {\n   url {\n    path /health\n   }\n   connect_timeout 2\n   warmup 1\n  }\n }\n`);
+  }
+  out.push('}\n');
+  const r = parseConfigText(out.join(''));
+  const bad = r.diagnostics.find((d) => d.severity === 'error' || d.severity === 'fatal');
+  if (bad) throw new Error(`generated config rejected: ${bad.message}`);
+  return r.config;
+}
+
+class Backend {
+  private readonly lines: AsyncIterator<string>;
+  constructor(readonly child: ChildProcess) {
+    this.lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
+  }
+  async next(): Promise<string> {
+    const r = await this.lines.next();
+    if (r.done) throw new Error('backend exited');
+    return r.value;
+  }
+  async served(): Promise<number> {
+    this.child.stdin!.write('\n');
+    return Number((await this.next()).split(' ')[1]);
+  }
+}
+
+function percentile(sorted: number[], p: number): number {
+  return sorted.length === 0 ? NaN : sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((d) => setTimeout(d, ms));
+
+/** utime+stime of a process in seconds, from /proc. */
+function procCpuS(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLK_TCK;
+}
+
+async function runEngine(port: number, backend: Backend): Promise<{ cpuPer1k: number }> {
+  const config = generate(port);
+  let late: number[] = [];
+  let completed = 0;
+  let failed = 0;
+  let measuring = true;
+  const engine = new CheckerEngine(config, {
+    onAttempt: (s) => {
+      if (!measuring) return;
+      completed++;
+      if (!s.ok) failed++;
+      late.push(s.lateMs);
+    },
+  });
+  engine.start();
+  await sleep(SETTLE_S * 1000);
+  late = [];
+  completed = 0;
+  failed = 0;
+  const served0 = await backend.served();
+  const cpu0 = process.cpuUsage();
+  const t0 = performance.now();
+  await sleep(SECONDS * 1000);
+  const cpu = process.cpuUsage(cpu0);
+  const elapsedS = (performance.now() - t0) / 1000;
+  measuring = false;
+  const served = (await backend.served()) - served0;
+  await engine.stop();
+  const cpuS = (cpu.user + cpu.system) / 1e6;
+  late.sort((a, b) => a - b);
+  const cpuPer1k = (cpuS / completed) * 1000;
+  console.log(`lvskeeper: ${N} HTTP_GET checkers, delay_loop 1 s, ${elapsedS.toFixed(1)} s measured`);
+  console.log(`  checks/s achieved ${(completed / elapsedS).toFixed(0)} vs configured ${N} (backend served ${(served / elapsedS).toFixed(0)}/s, failed ${failed})`);
+  console.log(`  lateness p50 ${percentile(late, 50).toFixed(1)} ms, p99 ${percentile(late, 99).toFixed(1)} ms, max ${late.at(-1)?.toFixed(1)} ms`);
+  console.log(`  CPU ${cpuS.toFixed(2)} s = ${cpuPer1k.toFixed(3)} CPU s per 1,000 checks; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
+  return { cpuPer1k };
+}
+
+async function runHaproxy(port: number, backend: Backend): Promise<{ cpuPer1k: number } | undefined> {
+  if (spawnSync('sh', ['-c', 'command -v haproxy'], { stdio: 'ignore' }).status !== 0) {
+    console.log('haproxy: not installed (apt-get install haproxy); comparison skipped');
+    return undefined;
+  }
+  const dir = mkdtempSync(join(tmpdir(), 'lvskc-bench-'));
+  const cfg = join(dir, 'haproxy.cfg');
+  const lines = [
+    'global',
+    '  maxconn 4096',
+    'defaults',
+    '  mode http',
+    '  timeout connect 2s',
+    '  timeout check 2s',
+    '  timeout client 5s',
+    '  timeout server 5s',
+    // HAProxy refuses to start without a listener; a unix socket takes no port.
+    'frontend fe',
+    `  bind unix@${join(dir, 'fe.sock')}`,
+    '  default_backend pool',
+    'backend pool',
+    '  option httpchk GET /health',
+    '  default-server check inter 1s',
+  ];
+  for (let i = 0; i < N; i++) lines.push(`  server s${i} ${rsAddress(i)}:${port}`);
+  writeFileSync(cfg, lines.join('\n') + '\n');
+  const hap = spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise((d) => hap.once('exit', d));
+  try {
+    await sleep(SETTLE_S * 1000);
+    if (hap.exitCode !== null) throw new Error(`haproxy exited with status ${hap.exitCode}`);
+    const served0 = await backend.served();
+    const cpu0 = procCpuS(hap.pid!);
+    const t0 = performance.now();
+    await sleep(SECONDS * 1000);
+    const cpuS = procCpuS(hap.pid!) - cpu0;
+    const elapsedS = (performance.now() - t0) / 1000;
+    const served = (await backend.served()) - served0;
+    const cpuPer1k = (cpuS / served) * 1000;
+    console.log(`haproxy ${N} servers, check inter 1s, option httpchk: ${(served / elapsedS).toFixed(0)} checks/s, CPU ${cpuS.toFixed(2)} s = ${cpuPer1k.toFixed(3)} CPU s per 1,000 checks`);
+    return { cpuPer1k };
+  } finally {
+    if (hap.exitCode === null && hap.signalCode === null) hap.kill('SIGTERM');
+    await exited;
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function main(): Promise<void> {
+  const child = spawn(process.execPath, [new URL('./checkers-backend.js', import.meta.url).pathname], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const backend = new Backend(child);
+  try {
+    const port = Number((await backend.next()).split(' ')[1]);
+    const ours = await runEngine(port, backend);
+    const theirs = await runHaproxy(port, backend);
+    if (theirs) console.log(`ratio lvskeeper/haproxy CPU per check: ${(ours.cpuPer1k / theirs.cpuPer1k).toFixed(2)} (target <= 2)`);
+  } finally {
+    child.stdin!.end();
+    child.kill('SIGTERM');
+  }
+}
+
+await main();

@@ -1,0 +1,56 @@
+// Opens the TCP (or TLS) connection every stream checker starts with, honouring connect_ip/port, bindto,
+// bind_port and connect_timeout, and always destroying the socket on abort.
+import net from 'node:net';
+import tls from 'node:tls';
+import type { CheckerConnection } from '../src/config/model.js';
+
+export interface ConnectOptions {
+  readonly tls?: { readonly servername?: string };
+}
+
+export class ProbeError extends Error {
+  constructor(readonly reason: 'timeout' | 'refused' | 'error', message: string) {
+    super(message);
+  }
+}
+
+/** Resolves once connected (and TLS handshake done); the caller owns the socket and must destroy it. */
+export function connect(c: CheckerConnection, signal: AbortSignal, opts: ConnectOptions = {}): Promise<net.Socket> {
+  return new Promise((resolve, reject) => {
+    const base: net.TcpNetConnectOpts = {
+      host: c.connectIp,
+      port: c.connectPort,
+      family: c.family === 'inet6' ? 6 : 4,
+      ...(c.bindto !== undefined ? { localAddress: c.bindto } : {}),
+      ...(c.bindPort !== undefined ? { localPort: c.bindPort } : {}),
+    };
+    const sock: net.Socket = opts.tls
+      ? tls.connect({
+          ...base,
+          rejectUnauthorized: false,
+          ...(opts.tls.servername !== undefined && net.isIP(opts.tls.servername) === 0 ? { servername: opts.tls.servername } : {}),
+        })
+      : net.connect(base);
+    const timer = setTimeout(() => fail(new ProbeError('timeout', 'connect timeout')), c.connectTimeoutMs);
+    const onAbort = (): void => fail(new ProbeError('timeout', 'aborted'));
+    const cleanup = (): void => {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', onAbort);
+      sock.removeListener('error', onError);
+    };
+    const fail = (err: ProbeError): void => {
+      cleanup();
+      sock.destroy();
+      reject(err);
+    };
+    const onError = (err: NodeJS.ErrnoException): void =>
+      fail(new ProbeError(err.code === 'ECONNREFUSED' ? 'refused' : 'error', err.code ?? err.message));
+    sock.once('error', onError);
+    sock.once(opts.tls ? 'secureConnect' : 'connect', () => {
+      cleanup();
+      resolve(sock);
+    });
+    if (signal.aborted) onAbort();
+    else signal.addEventListener('abort', onAbort, { once: true });
+  });
+}

@@ -1,0 +1,450 @@
+// The checker engine: runs every checker of every real server on its own timer, applies the up/down policy, and
+// turns checker state into RS transitions (an RS is alive only while all its checkers are up, ipwrapper.c
+// update_svr_checker_state). Identical checkers on the same target are one probe with several subscribers.
+import PQueue from 'p-queue';
+import type { Clock, TimerHandle } from '../src/clock.js';
+import { systemClock } from '../src/clock.js';
+import type { Checker, Config, FileChecker, RealServer, Script, TrackFileDef, VirtualServer } from '../src/config/model.js';
+import { formatEndpoint, rsId as makeRsId, vsId as makeVsId } from '../src/config/identity.js';
+import { runScript } from '../src/exec/script.js';
+import { silentLogger, type Logger } from '../src/log.js';
+import { probeDns } from './dns.js';
+import { fileVerdict, TrackFileWatcher } from './file.js';
+import { probeHttp } from './http.js';
+import { attemptLine, downLine, upLine, type Names } from './messages.js';
+import { probeMisc } from './misc.js';
+import { firstDelayMs, initialState, step, type PolicyState } from './policy.js';
+import { probeSmtp } from './smtp.js';
+import { probeTcp } from './tcp.js';
+import type { CheckerEvent, CheckerSnapshot, EngineStats, ProbeResult, RealServerSnapshot } from './types.js';
+import { probeUdp } from './udp.js';
+
+/** Checkers that run on a timer through the policy. */
+type TimedChecker = Exclude<Checker, FileChecker | { type: 'BFD_CHECK' } | { type: 'PING_CHECK' }>;
+
+/** Parsed but not run: PING needs raw ICMP sockets (Node has none), BFD needs a BFD daemon. */
+const UNSUPPORTED = new Set<Checker['type']>(['PING_CHECK', 'BFD_CHECK']);
+
+export interface AttemptSample {
+  readonly type: Checker['type'];
+  /** How long after its scheduled moment the attempt started. */
+  readonly lateMs: number;
+  readonly ok: boolean;
+}
+
+export interface EngineOptions {
+  readonly clock?: Clock;
+  readonly logger?: Logger;
+  /** Attempts in flight at once (default 512). */
+  readonly concurrency?: number;
+  /** Source of randomness for the warmup spread (default Math.random). */
+  readonly random?: () => number;
+  /** Called for each RS transition and weight change. */
+  readonly onEvent?: (event: CheckerEvent) => void;
+  /** Called after every attempt (bench, metrics). */
+  readonly onAttempt?: (sample: AttemptSample) => void;
+}
+
+interface Subscriber {
+  readonly rs: RsEntry;
+  readonly names: Names;
+}
+
+/** One running probe: a checker, its policy state and timer, and the real servers that share it. */
+interface Unit {
+  readonly key: string;
+  readonly checker: TimedChecker;
+  readonly target: string;
+  state: PolicyState;
+  subscribers: Subscriber[];
+  timer?: TimerHandle;
+  dueAt: number;
+  abort?: AbortController;
+  running: boolean;
+  /** misc_dynamic: last exit status 2..255 sets the RS weight. */
+  dynamicStatus?: number;
+  lastDetail?: string;
+  stopped: boolean;
+}
+
+interface FileEntry {
+  readonly def: TrackFileDef;
+  readonly checker: FileChecker;
+}
+
+interface RsEntry {
+  readonly vsId: string;
+  readonly rsId: string;
+  readonly vs: VirtualServer;
+  readonly rs: RealServer;
+  units: Unit[];
+  files: FileEntry[];
+  unsupported: Checker['type'][];
+  alive: boolean;
+  weight: number;
+}
+
+/** Stable key of a checker's parameters: equal keys mean one probe (and, on reload, kept state). */
+export function checkerKey(c: Checker): string {
+  const { src: _src, ...rest } = c as Checker & { src: unknown };
+  return JSON.stringify(rest);
+}
+
+function targetOf(c: TimedChecker, rs: RealServer): string {
+  return c.type === 'MISC_CHECK' ? rs.displayName : formatEndpoint(c.connectIp, 'tcp', c.connectPort);
+}
+
+/** Longest an attempt may take before the engine gives up on it (probes have their own, shorter timeouts). */
+function hardTimeoutMs(c: TimedChecker): number {
+  if (c.type === 'MISC_CHECK') return c.miscTimeoutMs + 3000;
+  // connect, then each read may take connect_timeout.
+  return 2 * c.connectTimeoutMs + 1000;
+}
+
+export class CheckerEngine {
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly queue: PQueue;
+  private readonly random: () => number;
+  private units = new Map<string, Unit>();
+  private servers = new Map<string, RsEntry>();
+  private watchers = new Map<string, TrackFileWatcher>();
+  private config: Config;
+  private started = 0;
+  private completed = 0;
+  private readonly inFlight = new Set<Promise<void>>();
+  private running = false;
+
+  constructor(
+    config: Config,
+    private readonly opts: EngineOptions = {},
+  ) {
+    this.config = config;
+    this.clock = opts.clock ?? systemClock;
+    this.log = opts.logger ?? silentLogger();
+    this.queue = new PQueue({ concurrency: opts.concurrency ?? 512 });
+    this.random = opts.random ?? Math.random;
+  }
+
+  /** Builds the probe set and arms every first check (1 s + random share of warmup). */
+  start(): void {
+    if (this.running) return;
+    this.running = true;
+    this.build(this.config, new Map());
+  }
+
+  /** Reload: checkers that compare equal keep their state and timer; changed ones start afresh (reference §2.6). */
+  update(config: Config): void {
+    const before = new Map([...this.servers].map(([id, e]) => [id, { alive: e.alive, weight: e.weight }]));
+    this.config = config;
+    if (!this.running) return;
+    this.build(config, before);
+  }
+
+  /** Cancels every timer, aborts attempts in flight and waits for them to settle. */
+  async stop(): Promise<void> {
+    this.running = false;
+    for (const u of this.units.values()) this.retire(u);
+    this.units.clear();
+    for (const w of this.watchers.values()) w.close();
+    this.watchers.clear();
+    this.queue.clear();
+    await Promise.allSettled([...this.inFlight]);
+  }
+
+  /** Per-RS state; at start-up this is the initial pool (non-alpha RSs alive) the IPVS manager installs. */
+  snapshot(): RealServerSnapshot[] {
+    return [...this.servers.values()].map((e) => ({
+      vsId: e.vsId,
+      rsId: e.rsId,
+      alive: e.alive,
+      weight: e.weight,
+      checkers: [
+        ...e.units.map(
+          (u): CheckerSnapshot => ({
+            type: u.checker.type,
+            probeKey: u.key,
+            up: u.state.up,
+            retryIt: u.state.retryIt,
+            hasRun: u.state.hasRun,
+            supported: true,
+            ...(u.lastDetail !== undefined ? { lastDetail: u.lastDetail } : {}),
+          }),
+        ),
+        ...e.files.map(
+          (f): CheckerSnapshot => ({
+            type: 'FILE_CHECK',
+            probeKey: checkerKey(f.checker),
+            up: !this.fileState(f).failed,
+            retryIt: 0,
+            hasRun: true,
+            supported: true,
+          }),
+        ),
+        ...e.unsupported.map((type): CheckerSnapshot => ({ type, probeKey: type, up: true, retryIt: 0, hasRun: false, supported: false })),
+      ],
+    }));
+  }
+
+  stats(): EngineStats {
+    return { checksStarted: this.started, checksCompleted: this.completed, inFlight: this.inFlight.size, probes: this.units.size };
+  }
+
+  /** Resolves when no attempt is queued or running (tests step a FakeClock, then wait for I/O to finish). */
+  async idle(): Promise<void> {
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+  }
+
+  // ───────────── building ─────────────
+
+  private build(config: Config, before: Map<string, { alive: boolean; weight: number }>): void {
+    const nextUnits = new Map<string, Unit>();
+    const nextServers = new Map<string, RsEntry>();
+    const trackDefs = new Map(config.trackFiles.map((t) => [t.name, t]));
+    for (const vs of config.virtualServers) {
+      const vsName = makeVsId(vs);
+      for (const rs of vs.realServers) {
+        const id = makeRsId(vs, rs);
+        const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: [], files: [], unsupported: [], alive: true, weight: rs.weight };
+        for (const c of rs.checkers) {
+          if (UNSUPPORTED.has(c.type)) {
+            entry.unsupported.push(c.type);
+            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName} is not supported by lvskeeper; ignoring it`);
+            continue;
+          }
+          if (c.type === 'FILE_CHECK') {
+            const def = trackDefs.get(c.trackFile);
+            if (def === undefined) {
+              this.log.error(`FILE_CHECK for ${rs.displayName}: unknown track_file ${c.trackFile}; ignoring it`);
+              continue;
+            }
+            entry.files.push({ def, checker: c });
+            continue;
+          }
+          const timed = c as TimedChecker;
+          const key = checkerKey(timed);
+          let unit = nextUnits.get(key);
+          if (!unit) {
+            unit = this.units.get(key) ?? this.newUnit(key, timed, rs);
+            unit.subscribers = [];
+            nextUnits.set(key, unit);
+          }
+          unit.subscribers.push({ rs: entry, names: { target: unit.target, rs: rs.displayName, vs: vs.displayName } });
+          entry.units.push(unit);
+        }
+        nextServers.set(id, entry);
+      }
+    }
+    for (const [key, unit] of this.units) if (!nextUnits.has(key)) this.retire(unit);
+    this.units = nextUnits;
+    this.servers = nextServers;
+    this.syncWatchers();
+    for (const unit of this.units.values()) if (unit.timer === undefined && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
+    for (const e of this.servers.values()) {
+      const prev = before.get(e.rsId);
+      this.recompute(e);
+      if (prev !== undefined) {
+        // Kept RSs report what the reload changed; new RSs start from the snapshot.
+        if (prev.alive !== e.alive) this.emitAlive(e);
+        if (prev.weight !== e.weight) this.emitWeight(e, prev.weight);
+      }
+    }
+  }
+
+  private newUnit(key: string, checker: TimedChecker, rs: RealServer): Unit {
+    return { key, checker, target: targetOf(checker, rs), state: initialState(checker), subscribers: [], dueAt: 0, running: false, stopped: false };
+  }
+
+  private retire(u: Unit): void {
+    u.stopped = true;
+    if (u.timer) this.clock.clearTimeout(u.timer);
+    u.timer = undefined;
+    u.abort?.abort();
+  }
+
+  private syncWatchers(): void {
+    const wanted = new Set<string>();
+    for (const e of this.servers.values()) for (const f of e.files) wanted.add(f.def.file);
+    for (const [path, w] of this.watchers) {
+      if (!wanted.has(path)) {
+        w.close();
+        this.watchers.delete(path);
+      }
+    }
+    for (const path of wanted) {
+      if (this.watchers.has(path)) continue;
+      this.watchers.set(path, new TrackFileWatcher(path, () => this.onFileChange(path)));
+    }
+  }
+
+  private fileState(f: FileEntry): { failed: boolean; adjust: number } {
+    const value = this.watchers.get(f.def.file)?.value ?? 0;
+    return fileVerdict(value, f.checker.weight ?? f.def.weight, f.checker.reverse || f.def.reverse);
+  }
+
+  private onFileChange(path: string): void {
+    for (const e of this.servers.values()) {
+      if (!e.files.some((f) => f.def.file === path)) continue;
+      const was = { alive: e.alive, weight: e.weight };
+      this.recompute(e);
+      if (was.alive !== e.alive) this.emitAlive(e);
+      if (was.weight !== e.weight) this.emitWeight(e, was.weight);
+    }
+  }
+
+  // ───────────── running ─────────────
+
+  private arm(u: Unit, delayMs: number): void {
+    u.dueAt = this.clock.now() + delayMs;
+    u.timer = this.clock.setTimeout(() => {
+      u.timer = undefined;
+      this.launch(u);
+    }, delayMs);
+  }
+
+  private launch(u: Unit): void {
+    if (u.stopped) return;
+    u.running = true;
+    const p = this.queue
+      .add(() => this.attempt(u))
+      .catch((err: unknown) => this.log.error({ err }, `checker ${u.checker.type} on ${u.target}: internal error`))
+      .finally(() => {
+        this.inFlight.delete(p);
+        u.running = false;
+      });
+    this.inFlight.add(p);
+  }
+
+  private async attempt(u: Unit): Promise<void> {
+    if (u.stopped) return;
+    const startedAt = this.clock.now();
+    this.started++;
+    const abort = new AbortController();
+    u.abort = abort;
+    let hard: TimerHandle | undefined;
+    const timedOut = new Promise<ProbeResult>((resolve) => {
+      hard = this.clock.setTimeout(() => {
+        abort.abort();
+        resolve({ ok: false, detail: 'timeout' });
+      }, hardTimeoutMs(u.checker));
+    });
+    let result: ProbeResult;
+    try {
+      result = await Promise.race([this.probe(u, abort.signal), timedOut]);
+    } finally {
+      if (hard) this.clock.clearTimeout(hard);
+      abort.abort();
+      u.abort = undefined;
+    }
+    this.completed++;
+    this.opts.onAttempt?.({ type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok });
+    if (u.stopped) return;
+    this.apply(u, result);
+  }
+
+  private probe(u: Unit, signal: AbortSignal): Promise<ProbeResult> {
+    const c = u.checker;
+    switch (c.type) {
+      case 'TCP_CHECK':
+        return probeTcp(c, signal);
+      case 'HTTP_GET':
+      case 'SSL_GET':
+        return probeHttp(c, u.state.urlIndex, signal);
+      case 'SMTP_CHECK':
+        return probeSmtp(c, signal);
+      case 'DNS_CHECK':
+        return probeDns(c, signal);
+      case 'UDP_CHECK':
+        return probeUdp(c, signal);
+      case 'MISC_CHECK': {
+        const g = this.config.global;
+        return probeMisc(c, {
+          ...(g.scriptUser !== undefined ? { defaultUser: g.scriptUser } : {}),
+          ...(g.scriptGroup !== undefined ? { defaultGroup: g.scriptGroup } : {}),
+        });
+      }
+    }
+  }
+
+  private apply(u: Unit, r: ProbeResult): void {
+    const c = u.checker;
+    const http = c.type === 'HTTP_GET' || c.type === 'SSL_GET';
+    const s = step(u.state, c, r.ok, { urls: http ? c.urls.length : 1, http, fastRecovery: http && c.fastRecovery });
+    const firstRun = !u.state.hasRun;
+    u.lastDetail = r.detail;
+    const logAll = c.logAllFailures || this.config.global.checkerLogAllFailures;
+    // A shared network probe logs once (its lines name the target); MISC lines name each RS and VS.
+    const subs = c.type === 'MISC_CHECK' ? u.subscribers : u.subscribers.slice(0, 1);
+    // HTTP's per-URL success lines are logged while the checker is coming up, as keepalived does.
+    const wasDown = !u.state.up || firstRun;
+    u.state = s.state;
+    for (const sub of subs) {
+      const n = sub.names;
+      if (http && r.ok && wasDown) this.log.info(r.detail);
+      if (s.log.kind === 'success' && (s.transition || firstRun)) this.log.info(upLine(c, n, r.detail));
+      const attemptLogged = s.log.kind === 'retrying' || (s.log.kind === 'failed' && (http || logAll)) || (s.log.kind === 'still-down' && logAll);
+      if (attemptLogged) this.log.info(attemptLine(c, n, s.log, r.detail));
+      if (s.log.kind === 'failed') this.log.info(downLine(c, n, s.log, r.detail));
+    }
+    let weightTouched = false;
+    if (c.type === 'MISC_CHECK' && c.miscDynamic && r.exitStatus !== undefined && r.exitStatus >= 2) {
+      weightTouched = u.dynamicStatus !== r.exitStatus;
+      u.dynamicStatus = r.exitStatus;
+    }
+    if (s.transition || weightTouched) {
+      for (const sub of u.subscribers) {
+        const e = sub.rs;
+        const was = { alive: e.alive, weight: e.weight };
+        this.recompute(e);
+        if (was.alive !== e.alive) this.emitAlive(e);
+        if (was.weight !== e.weight) this.emitWeight(e, was.weight);
+      }
+    }
+    this.arm(u, s.delayMs);
+  }
+
+  private recompute(e: RsEntry): void {
+    let alive = e.units.every((u) => u.state.up);
+    let weight = e.rs.weight;
+    for (const u of e.units) if (u.dynamicStatus !== undefined) weight += u.dynamicStatus - 2 - e.rs.weight;
+    for (const f of e.files) {
+      const v = this.fileState(f);
+      if (v.failed) alive = false;
+      else weight += v.adjust;
+    }
+    e.alive = alive;
+    e.weight = Math.max(0, weight);
+  }
+
+  private emitAlive(e: RsEntry): void {
+    const verb = e.rs.inhibitOnFailure
+      ? e.alive
+        ? `Enabling service ${e.rs.displayName} of VS ${e.vs.displayName}`
+        : `Disabling service ${e.rs.displayName} of VS ${e.vs.displayName}`
+      : e.alive
+        ? `Adding service ${e.rs.displayName} to VS ${e.vs.displayName}`
+        : `Removing service ${e.rs.displayName} from VS ${e.vs.displayName}`;
+    this.log.info(verb);
+    this.opts.onEvent?.({ kind: e.alive ? 'rs-up' : 'rs-down', vsId: e.vsId, rsId: e.rsId });
+    const script = e.alive ? e.rs.notifyUp : e.rs.notifyDown;
+    if (script) this.notify(script);
+  }
+
+  private emitWeight(e: RsEntry, from: number): void {
+    this.log.info(`Changing weight from ${from} to ${e.weight} for ${e.alive ? 'active' : 'inactive'} service ${e.rs.displayName} of VS ${e.vs.displayName}`);
+    this.opts.onEvent?.({ kind: 'rs-weight', vsId: e.vsId, rsId: e.rsId, weight: e.weight });
+  }
+
+  /** notify_up/notify_down are fire-and-forget with only their configured args (reference §5.5). */
+  private notify(script: Script): void {
+    const g = this.config.global;
+    const p = runScript(script, {
+      ...(g.scriptUser !== undefined ? { defaultUser: g.scriptUser } : {}),
+      ...(g.scriptGroup !== undefined ? { defaultGroup: g.scriptGroup } : {}),
+    }).then((r) => {
+      if (r.spawnError !== undefined) this.log.warn(`Cannot run notify script ${script.text}: ${r.spawnError}`);
+    });
+    const tracked = p.finally(() => this.inFlight.delete(tracked));
+    this.inFlight.add(tracked);
+  }
+}

@@ -1,0 +1,92 @@
+// keepalived's HTTP_GET request bytes and an incremental response reader (check_http.c; bytes verified against
+// /usr/bin/genhash 2.2.7). No sockets here: http.ts and genhash feed it chunks.
+import { createHash, type Hash } from 'node:crypto';
+
+export type HttpProtocol = '1.0' | '1.0C' | '1.1';
+
+/** `GET path HTTP/1.x`, User-Agent, `Connection: close` for 1.0C and 1.1, then Host. */
+export function buildRequest(path: string, host: string, protocol: HttpProtocol): string {
+  const version = protocol === '1.1' ? '1.1' : '1.0';
+  const close = protocol === '1.0' ? '' : 'Connection: close\r\n';
+  return `GET ${path} HTTP/${version}\r\nUser-Agent: KeepAliveClient\r\n${close}Host: ${host}\r\n\r\n`;
+}
+
+/** Host header value without a virtualhost: `ip:port`, IPv6 in brackets. */
+export function defaultHost(ip: string, port: number): string {
+  return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
+}
+
+const HEADER_LIMIT = 64 * 1024;
+
+/** Reads the status line and headers, then hashes the body (capped at Content-Length) as it streams in. */
+export class ResponseReader {
+  status?: number;
+  headers?: Buffer;
+  contentLength?: number;
+  bodyBytes = 0;
+  private head: Buffer[] = [];
+  private headLen = 0;
+  private readonly md5: Hash = createHash('md5');
+  private readonly keep: Buffer[] = [];
+  private kept = 0;
+
+  /** keepBodyBytes: how much of the body to retain for regex matching (0 = none). */
+  constructor(private readonly keepBodyBytes = 0) {}
+
+  /** Feeds a chunk; returns true once the body is complete by Content-Length. Throws on a malformed head. */
+  push(chunk: Buffer): boolean {
+    if (this.headers === undefined) {
+      this.head.push(chunk);
+      this.headLen += chunk.length;
+      const all = this.head.length === 1 ? chunk : Buffer.concat(this.head);
+      const end = all.indexOf('\r\n\r\n');
+      if (end < 0) {
+        if (this.headLen > HEADER_LIMIT) throw new Error('header too long');
+        this.head = [all];
+        return false;
+      }
+      this.headers = all.subarray(0, end + 4);
+      this.head = [];
+      this.parseHead(this.headers.toString('latin1'));
+      chunk = all.subarray(end + 4);
+    }
+    return this.body(chunk);
+  }
+
+  get complete(): boolean {
+    return this.contentLength !== undefined && this.bodyBytes >= this.contentLength;
+  }
+
+  digest(): string {
+    return this.md5.digest('hex');
+  }
+
+  bodyText(): string {
+    return Buffer.concat(this.keep).toString('latin1');
+  }
+
+  private parseHead(text: string): void {
+    const m = /^HTTP\/\d\.\d (\d{3})/.exec(text);
+    if (!m) throw new Error('bad status line');
+    this.status = Number(m[1]);
+    const cl = /\r\ncontent-length:[ \t]*(\d+)/i.exec(text);
+    if (cl) this.contentLength = Number(cl[1]);
+  }
+
+  private body(chunk: Buffer): boolean {
+    if (this.contentLength !== undefined) {
+      const room = this.contentLength - this.bodyBytes;
+      if (chunk.length > room) chunk = chunk.subarray(0, room);
+    }
+    if (chunk.length > 0) {
+      this.md5.update(chunk);
+      this.bodyBytes += chunk.length;
+      if (this.kept < this.keepBodyBytes) {
+        const part = chunk.subarray(0, this.keepBodyBytes - this.kept);
+        this.keep.push(Buffer.from(part));
+        this.kept += part.length;
+      }
+    }
+    return this.complete;
+  }
+}

@@ -1,0 +1,122 @@
+// HTTP_GET / SSL_GET over a raw socket. undici 7 always speaks HTTP/1.1 with its own headers, so it cannot send
+// keepalived's HTTP/1.0 request shape; one small client here produces the exact bytes for 1.0, 1.0C and 1.1 and is
+// cheaper per check than a general client (no pool, no keep-alive: keepalived closes after each check).
+import type { HttpChecker, HttpUrl } from '../src/config/model.js';
+import { formatEndpoint } from '../src/config/identity.js';
+import { connect, ProbeError } from './connect.js';
+import { buildRequest, defaultHost, ResponseReader } from './http-wire.js';
+import type { ProbeResult } from './types.js';
+
+const REGEX_WINDOW = 1024 * 1024;
+
+export interface HttpFetchResult {
+  readonly status: number;
+  readonly digest: string;
+  readonly headers: Buffer;
+  readonly body?: string;
+}
+
+export interface HttpFetchOptions {
+  readonly ssl: boolean;
+  readonly host: string;
+  readonly path: string;
+  readonly protocol: HttpChecker['httpProtocol'];
+  readonly sni?: string;
+  readonly keepBody?: number;
+}
+
+/** One GET on a fresh connection; rejects with ProbeError on timeout, refusal, reset or a truncated body. */
+export async function httpFetch(c: Parameters<typeof connect>[0], o: HttpFetchOptions, signal: AbortSignal): Promise<HttpFetchResult> {
+  const sock = await connect(c, signal, o.ssl ? { tls: o.sni !== undefined ? { servername: o.sni } : {} } : {});
+  return new Promise((resolve, reject) => {
+    const reader = new ResponseReader(o.keepBody ?? 0);
+    let done = false;
+    const finish = (err?: ProbeError): void => {
+      if (done) return;
+      done = true;
+      signal.removeEventListener('abort', onAbort);
+      sock.destroy();
+      if (err) return reject(err);
+      if (reader.status === undefined || reader.headers === undefined) return reject(new ProbeError('error', 'no response'));
+      resolve({
+        status: reader.status,
+        digest: reader.digest(),
+        headers: reader.headers,
+        ...(o.keepBody ? { body: reader.bodyText() } : {}),
+      });
+    };
+    const onAbort = (): void => finish(new ProbeError('timeout', 'timeout'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    // connect_timeout also bounds each read, as keepalived's read timer does.
+    sock.setTimeout(c.connectTimeoutMs, () => finish(new ProbeError('timeout', 'read timeout')));
+    sock.on('data', (chunk: Buffer) => {
+      try {
+        if (reader.push(chunk)) finish();
+      } catch (err) {
+        finish(new ProbeError('error', (err as Error).message));
+      }
+    });
+    sock.on('end', () => {
+      if (reader.contentLength !== undefined && !reader.complete) finish(new ProbeError('error', 'body shorter than Content-Length'));
+      else finish();
+    });
+    sock.on('error', (err: NodeJS.ErrnoException) => finish(new ProbeError('error', err.code ?? err.message)));
+    sock.write(buildRequest(o.path, o.host, o.protocol));
+  });
+}
+
+function statusOk(url: HttpUrl, status: number): boolean {
+  return url.statusCodes.some(([lo, hi]) => status >= lo && status <= hi);
+}
+
+/** Checks URL number `index` of the checker; the policy paces URLs one per attempt. */
+export async function probeHttp(c: HttpChecker, index: number, signal: AbortSignal): Promise<ProbeResult> {
+  const url = c.urls[index] ?? c.urls[0];
+  const rs = formatEndpoint(c.connectIp, 'tcp', c.connectPort);
+  if (url === undefined) return { ok: false, detail: `No url configured for ${rs}.` };
+  const host = url.virtualhost ?? c.virtualhost ?? defaultHost(c.connectIp, c.connectPort);
+  const sni = c.enableSni ? (c.sniName ?? url.virtualhost ?? c.virtualhost) : undefined;
+  let r: HttpFetchResult;
+  try {
+    r = await httpFetch(
+      c,
+      {
+        ssl: c.type === 'SSL_GET',
+        host,
+        path: url.path,
+        protocol: c.httpProtocol,
+        ...(sni !== undefined ? { sni } : {}),
+        ...(url.regex !== undefined ? { keepBody: REGEX_WINDOW } : {}),
+      },
+      signal,
+    );
+  } catch (err) {
+    if (err instanceof ProbeError && err.reason === 'timeout') return { ok: false, detail: `Timeout connecting server ${rs}.` };
+    if (err instanceof ProbeError && err.reason === 'refused') return { ok: false, detail: `Error connecting server ${rs}.` };
+    return { ok: false, detail: `Error reading data from server ${rs} (${(err as Error).message}).` };
+  }
+  if (!statusOk(url, r.status)) {
+    return { ok: false, detail: `HTTP status code error to ${rs} url(${url.path}), status_code [${r.status}].` };
+  }
+  if (url.digest !== undefined && url.digest !== r.digest) {
+    return { ok: false, detail: `MD5 digest error to ${rs} url(${url.path}), MD5SUM [${r.digest}].` };
+  }
+  if (url.regex !== undefined) {
+    const matched = new RegExp(url.regex, regexFlags(url.regexOptions)).test(r.body ?? '');
+    if (matched === url.regexNoMatch) return { ok: false, detail: `Regex match failed to ${rs} url(${url.path}).` };
+    return { ok: true, detail: `Regex match success to ${rs} url(${url.path}).` };
+  }
+  if (url.digest !== undefined) return { ok: true, detail: `MD5 digest success to ${rs} url(${url.path}).` };
+  return { ok: true, detail: `HTTP status code success to ${rs} url(${url.path}).` };
+}
+
+/** PCRE2 options keepalived accepts that have a JS equivalent (caseless, multiline, dotall). */
+function regexFlags(options: string | undefined): string {
+  let flags = '';
+  for (const o of (options ?? '').split(/\s+/)) {
+    if (o === 'caseless') flags += 'i';
+    else if (o === 'multiline') flags += 'm';
+    else if (o === 'dotall') flags += 's';
+  }
+  return flags;
+}

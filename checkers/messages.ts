@@ -1,0 +1,81 @@
+// keepalived's log wording for checker outcomes (reference §5.4; check_tcp.c, check_http.c, check_smtp.c,
+// check_dns.c, check_udp.c, check_misc.c). Pure text builders; the engine decides when to log.
+import type { Checker } from '../src/config/model.js';
+import type { PolicyLog } from './policy.js';
+
+export interface Names {
+  /** The checked endpoint, `[ip]:tcp:port` (keepalived's FMT_CHK). */
+  readonly target: string;
+  readonly rs: string;
+  readonly vs: string;
+}
+
+function retrySuffix(log: Extract<PolicyLog, { kind: 'failed' }>): string {
+  return log.retries !== undefined ? ` failed after ${log.retries} retries.` : ' failed.';
+}
+
+/** The line for a checker coming up (or passing its first check). */
+export function upLine(c: Checker, n: Names, detail: string): string {
+  switch (c.type) {
+    case 'TCP_CHECK':
+      return `TCP connection to ${n.target} success.`;
+    case 'UDP_CHECK':
+      return `UDP connection to ${n.target} success.`;
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return `Remote Web server ${n.target} succeed on service.`;
+    case 'SMTP_CHECK':
+      return `Remote SMTP server ${n.target} succeed on service.`;
+    case 'DNS_CHECK':
+      return `DNS_CHECK (${n.target}) succeed.`;
+    case 'MISC_CHECK':
+      return `Misc check for [${n.rs} VS ${n.vs}] by [${c.miscPath.text}] succeeded.`;
+    default:
+      return `${c.type} on service ${n.target} ${detail}.`;
+  }
+}
+
+const CHECK_NAME: Partial<Record<Checker['type'], string>> = {
+  TCP_CHECK: 'TCP_CHECK',
+  UDP_CHECK: 'UDP_CHECK',
+  HTTP_GET: 'HTTP_CHECK',
+  SSL_GET: 'SSL_CHECK',
+  SMTP_CHECK: 'SMTP_CHECK',
+};
+
+/** The line for a checker going down (or failing its first check). */
+export function downLine(c: Checker, n: Names, log: Extract<PolicyLog, { kind: 'failed' }>, detail: string): string {
+  if (c.type === 'MISC_CHECK') {
+    const how = log.retries !== undefined ? `failed after ${log.retries} retries` : 'failed with retry disabled';
+    return `Misc check for [${n.rs} VS ${n.vs}] by [${c.miscPath.text}] ${how} (${detail}).`;
+  }
+  if (c.type === 'DNS_CHECK') return `DNS_CHECK (${n.target})${retrySuffix(log)}`;
+  return `${CHECK_NAME[c.type] ?? c.type} on service ${n.target}${retrySuffix(log)}`;
+}
+
+/**
+ * The line for a single failed attempt: for MISC_CHECK the retry progress; for the others the failure itself
+ * (`TCP connection to … timeout.`, `HTTP status code error to … status_code [503].`).
+ */
+export function attemptLine(c: Checker, n: Names, log: PolicyLog, detail: string): string {
+  if (c.type === 'MISC_CHECK') {
+    const head = `Misc check for [${n.rs} VS ${n.vs}] by [${c.miscPath.text}]`;
+    if (log.kind === 'retrying') {
+      const how = log.attempt === 1 ? `failed, will do ${log.of} retries` : `failed on retry ${log.attempt - 1}/${log.of}`;
+      return `${head} ${how} (${detail}).`;
+    }
+    return `${head} failed (${detail}).`;
+  }
+  switch (c.type) {
+    case 'TCP_CHECK':
+      return `TCP connection to ${n.target} ${detail === 'timeout' ? 'timeout' : 'failed'}.`;
+    case 'UDP_CHECK':
+      return `UDP connection to ${n.target} ${detail === 'timeout' ? 'timeout' : 'failed'}.`;
+    case 'SMTP_CHECK':
+      return `SMTP connection to ${n.target} ${detail}.`;
+    case 'DNS_CHECK':
+      return `DNS_CHECK (${n.target}) ${detail}.`;
+    default:
+      return detail;
+  }
+}

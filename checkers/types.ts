@@ -1,0 +1,47 @@
+// Types the checker engine exports to its consumers (IPVS manager, daemon, status output).
+
+/** An RS entered or left service, or its effective weight changed (misc_dynamic, FILE_CHECK). */
+export type CheckerEvent =
+  | { readonly kind: 'rs-up'; readonly vsId: string; readonly rsId: string }
+  | { readonly kind: 'rs-down'; readonly vsId: string; readonly rsId: string }
+  | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight: number };
+
+/** The outcome of one probe attempt. `detail` is the keepalived-worded log text for a failure. */
+export interface ProbeResult {
+  readonly ok: boolean;
+  readonly detail: string;
+  /** MISC_CHECK with misc_dynamic: the exit status (2..255 sets the weight). */
+  readonly exitStatus?: number;
+}
+
+export interface CheckerSnapshot {
+  /** `TCP_CHECK`, `HTTP_GET` … */
+  readonly type: string;
+  /** Key shared by identical probes across virtual servers. */
+  readonly probeKey: string;
+  readonly up: boolean;
+  /** Failures since the last success while the checker was up (keepalived's retry_it). */
+  readonly retryIt: number;
+  readonly hasRun: boolean;
+  /** false for PING_CHECK/BFD_CHECK, which are parsed but not run (they do not affect the RS). */
+  readonly supported: boolean;
+  readonly lastDetail?: string;
+}
+
+export interface RealServerSnapshot {
+  readonly vsId: string;
+  readonly rsId: string;
+  readonly alive: boolean;
+  /** Configured weight plus misc_dynamic / FILE_CHECK adjustments. */
+  readonly weight: number;
+  readonly checkers: readonly CheckerSnapshot[];
+}
+
+/** Engine counters, for the bench and metrics. */
+export interface EngineStats {
+  readonly checksStarted: number;
+  readonly checksCompleted: number;
+  readonly inFlight: number;
+  /** Distinct probes running (shared probes count once). */
+  readonly probes: number;
+}

@@ -1,0 +1,61 @@
+// `lvskeeper -t` and `lvskeeper --dump-conf`: load the config, print each problem as `FILE:LINE: message`, and
+// exit with keepalived's config-test status (0 OK, 4 cannot run, 5 errors but would run, 6 script security).
+import { appendFileSync } from 'node:fs';
+import { dumpConfig } from '../config/dump.js';
+import { exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
+import type { Diagnostic } from '../config/model.js';
+
+export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
+
+export interface ConfigCliOptions {
+  readonly useFile?: string;
+  readonly configId?: string;
+  readonly errors?: boolean;
+  /** `-t LOGFILE`: append the messages there instead of writing them to stderr. */
+  readonly logFile?: string;
+}
+
+function emit(diagnostics: readonly Diagnostic[], logFile: string | undefined): void {
+  // keepalived's child processes each parse the config, so it prints most messages twice; once is enough.
+  const seen = new Set<string>();
+  let text = '';
+  for (const d of diagnostics) {
+    const line = formatDiagnostic(d);
+    if (seen.has(line)) continue;
+    seen.add(line);
+    text += `${line}\n`;
+  }
+  if (text === '') return;
+  if (logFile === undefined) {
+    process.stderr.write(text);
+    return;
+  }
+  try {
+    appendFileSync(logFile, text);
+  } catch (err) {
+    process.stderr.write(`lvskeeper: cannot write ${logFile}: ${(err as Error).message}\n${text}`);
+  }
+}
+
+function load(opts: ConfigCliOptions): ReturnType<typeof loadConfig> {
+  return loadConfig(opts.useFile ?? DEFAULT_CONFIG_FILE, {
+    ...(opts.configId !== undefined ? { configId: opts.configId } : {}),
+    includesAreErrors: opts.errors ?? false,
+    checkInterfaces: true,
+  });
+}
+
+/** Returns the process exit status. */
+export function runConfigTest(opts: ConfigCliOptions): number {
+  const { diagnostics } = load(opts);
+  emit(diagnostics, opts.logFile);
+  return exitCodeFor(diagnostics);
+}
+
+/** Prints the resolved model as JSON on stdout, problems on stderr; returns the exit status. */
+export function runDumpConf(opts: ConfigCliOptions): number {
+  const { config, diagnostics } = load(opts);
+  emit(diagnostics, undefined);
+  process.stdout.write(dumpConfig(config));
+  return exitCodeFor(diagnostics);
+}

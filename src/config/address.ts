@@ -1,0 +1,51 @@
+// Address syntax checks for config values, without touching the network stack.
+import type { AddressFamily } from '../ipvs/types.js';
+
+const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
+
+export function ipFamily(text: string): AddressFamily | undefined {
+  if (V4.test(text)) return 'inet';
+  if (!text.includes(':') || !/^[0-9A-Fa-f:.]+(%[\w.-]+)?$/.test(text)) return undefined;
+  const bare = text.replace(/%.*$/, '');
+  try {
+    new URL(`http://[${bare}]/`);
+    return 'inet6';
+  } catch {
+    return undefined;
+  }
+}
+
+/** Canonical text: IPv6 compressed and lower-cased the way inet_ntop prints it. */
+export function canonicalIp(text: string): string {
+  const fam = ipFamily(text);
+  if (fam !== 'inet6') return text;
+  const zone = /%.*$/.exec(text)?.[0] ?? '';
+  const host = new URL(`http://[${text.replace(/%.*$/, '')}]/`).hostname;
+  return host.slice(1, -1) + zone;
+}
+
+export function ipv4ToInt(a: string): number {
+  return a.split('.').reduce((acc, o) => acc * 256 + Number(o), 0);
+}
+
+export function intToIpv4(n: number): string {
+  return [24, 16, 8, 0].map((s) => Math.floor(n / 2 ** s) % 256).join('.');
+}
+
+/** IPv6 text → 128-bit bigint. */
+export function ipv6ToBig(a: string): bigint {
+  const canon = canonicalIp(a).replace(/%.*$/, '');
+  let head = canon;
+  let tail = '';
+  if (canon.includes('::')) [head, tail] = canon.split('::') as [string, string];
+  const h = head ? head.split(':') : [];
+  const t = tail ? tail.split(':') : [];
+  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
+  return groups.reduce((acc, g) => (acc << 16n) | BigInt(Number.parseInt(g || '0', 16)), 0n);
+}
+
+export function bigToIpv6(n: bigint): string {
+  const groups: string[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(((n >> BigInt(i * 16)) & 0xffffn).toString(16));
+  return canonicalIp(groups.join(':'));
+}

@@ -1,0 +1,47 @@
+// Diagnostics for the config loader. keepalived reports a problem and carries on with a corrected value; we do the
+// same, collecting every report with its file and line, and let the caller turn them into an exit code.
+import type { Diagnostic, Severity } from './model.js';
+
+export class ConfigError extends Error {
+  constructor(readonly diagnostic: Diagnostic) {
+    super(formatDiagnostic(diagnostic));
+    this.name = 'ConfigError';
+  }
+}
+
+/** `FILE:LINE: message` (line 0 = no line: the message concerns the whole file or the resolved config). */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = d.line > 0 ? `${d.file}:${d.line}` : d.file;
+  return `${where}: ${d.message}`;
+}
+
+/**
+ * `lvskeeper -t` exit status, as keepalived 2.2.7's config test: 4 cannot run, 6 scripts without
+ * enable_script_security, 5 errors it corrects and runs anyway, 0 clean (warnings do not count).
+ */
+export function exitCodeFor(diagnostics: readonly Diagnostic[]): 0 | 4 | 5 | 6 {
+  let code: 0 | 4 | 5 | 6 = 0;
+  for (const d of diagnostics) {
+    if (d.severity === 'fatal') return 4;
+    if (d.severity === 'security') code = 6;
+    else if (d.severity === 'error' && code === 0) code = 5;
+  }
+  return code;
+}
+
+/** Collects diagnostics; the one place each stage reports through. */
+export class Reporter {
+  readonly list: Diagnostic[] = [];
+
+  add(severity: Severity, where: { file: string; line: number }, message: string, keyword?: string): void {
+    this.list.push({ file: where.file, line: where.line, severity, message, ...(keyword !== undefined ? { keyword } : {}) });
+  }
+
+  error(where: { file: string; line: number }, message: string, keyword?: string): void {
+    this.add('error', where, message, keyword);
+  }
+
+  warn(where: { file: string; line: number }, message: string, keyword?: string): void {
+    this.add('warning', where, message, keyword);
+  }
+}

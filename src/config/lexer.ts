@@ -1,0 +1,135 @@
+// Line-level lexing as keepalived's parser does it (reference §1.1): comments start at `#` or `!` outside double
+// quotes, quotes are removed and adjoining text joined into one token, and braces outside quotes are tokens of
+// their own so `a { b }` on one line works.
+
+export interface Token {
+  readonly text: string;
+  /** True when any part of the token was quoted: a quoted "{" is a word, not a brace. */
+  readonly quoted: boolean;
+}
+
+/** Strips a trailing comment (outside quotes) and surrounding blanks; `\#` and `\!` stay literal. */
+export function decomment(line: string): string {
+  if (!/["'#!\\]/.test(line)) return line.trim();
+  let quote = '';
+  let out = '';
+  for (let i = 0; i < line.length; i++) {
+    const c = line[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+      out += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      out += c;
+    } else if (c === '\\' && (line[i + 1] === '#' || line[i + 1] === '!')) {
+      out += line[++i];
+    } else if (c === '#' || c === '!') {
+      break;
+    } else {
+      out += c;
+    }
+  }
+  return out.trim();
+}
+
+function isBlank(c: string): boolean {
+  return c === ' ' || c === '\t' || c === '\r' || c === '\n' || c === '\v' || c === '\f';
+}
+
+export function hasQuotes(line: string): boolean {
+  return line.includes('"') || line.includes("'");
+}
+
+/**
+ * Fast path for a line without quotes (nearly all of them): the words, with `{` and `}` as words of their own.
+ * Allocates only the word strings, which matters on configs of 100k+ lines.
+ */
+export function splitWords(line: string): string[] {
+  const words: string[] = [];
+  let start = -1;
+  for (let i = 0; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    // blank: space, \t \n \v \f \r
+    if (c === 32 || (c >= 9 && c <= 13)) {
+      if (start >= 0) words.push(line.slice(start, i));
+      start = -1;
+    } else if (c === 123 || c === 125) {
+      if (start >= 0) words.push(line.slice(start, i));
+      words.push(c === 123 ? '{' : '}');
+      start = -1;
+    } else if (start < 0) start = i;
+  }
+  if (start >= 0) words.push(line.slice(start));
+  return words;
+}
+
+/** Splits a decommented line into tokens. An unterminated quote runs to the end of the line. */
+export function tokenize(line: string): Token[] {
+  const tokens: Token[] = [];
+  let i = 0;
+  const n = line.length;
+  while (i < n) {
+    const c = line[i]!;
+    if (isBlank(c)) {
+      i++;
+      continue;
+    }
+    if (c === '{' || c === '}') {
+      tokens.push({ text: c, quoted: false });
+      i++;
+      continue;
+    }
+    let text = '';
+    let quoted = false;
+    while (i < n) {
+      const d = line[i]!;
+      if (d === '"' || d === "'") {
+        quoted = true;
+        const end = line.indexOf(d, i + 1);
+        const stop = end < 0 ? n : end;
+        text += line.slice(i + 1, stop);
+        i = stop + 1;
+        continue;
+      }
+      if (isBlank(d) || d === '{' || d === '}') break;
+      text += d;
+      i++;
+    }
+    tokens.push({ text, quoted });
+  }
+  return tokens;
+}
+
+/**
+ * Splits a command string into argv the way keepalived splits script strings: blanks separate words, single and
+ * double quotes group, a backslash escapes the next character.
+ */
+export function splitArgv(command: string): string[] {
+  const argv: string[] = [];
+  let word = '';
+  let inWord = false;
+  let quote = '';
+  for (let i = 0; i < command.length; i++) {
+    const c = command[i]!;
+    if (quote) {
+      if (c === quote) quote = '';
+      else if (c === '\\' && quote === '"' && i + 1 < command.length) word += command[++i];
+      else word += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      inWord = true;
+    } else if (c === '\\' && i + 1 < command.length) {
+      word += command[++i];
+      inWord = true;
+    } else if (isBlank(c)) {
+      if (inWord) argv.push(word);
+      word = '';
+      inWord = false;
+    } else {
+      word += c;
+      inWord = true;
+    }
+  }
+  if (inWord) argv.push(word);
+  return argv;
+}

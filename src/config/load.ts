@@ -1,0 +1,119 @@
+// The config loader's public API: file (or text) → resolved Config plus every diagnostic, never an exception.
+// This file is the I/O adapter: it reads files, /sys/class/net and /etc/passwd; everything it calls is pure.
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { hostname } from 'node:os';
+import { Reporter } from './errors.js';
+import { TreeBuilder } from './parser.js';
+import { Preprocessor } from './preprocess.js';
+import { ConfigResolver } from './resolve.js';
+import { ROOT } from './schema/root.js';
+import type { ConfigFs } from './preprocess.js';
+import type { Host } from './resolve.js';
+import type { Config, Diagnostic } from './model.js';
+
+export { exitCodeFor, formatDiagnostic } from './errors.js';
+
+export interface LoadOptions {
+  /** `-i`: the id `@id` lines are matched against (default: the short host name). */
+  readonly configId?: string;
+  /** `-e`: a missing file is an error rather than a warning. */
+  readonly includesAreErrors?: boolean;
+  /** Check interfaces named in the config against the host, as `keepalived -t` does. */
+  readonly checkInterfaces?: boolean;
+}
+
+export interface LoadResult {
+  readonly config: Config;
+  readonly diagnostics: Diagnostic[];
+}
+
+/** The system's short host name: keepalived's default config-id. */
+export function shortHostname(): string {
+  return hostname().split('.')[0] ?? '';
+}
+
+export const diskFs: ConfigFs = {
+  readFile(path) {
+    try {
+      return readFileSync(path, 'utf8');
+    } catch {
+      return undefined;
+    }
+  },
+  listDir(path) {
+    try {
+      return readdirSync(path);
+    } catch {
+      return [];
+    }
+  },
+};
+
+function readText(path: string): string | undefined {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch {
+    return undefined;
+  }
+}
+
+function hostInfo(checkInterfaces: boolean): Host {
+  let passwd: Set<string> | undefined;
+  return {
+    hostname: hostname(),
+    ...(checkInterfaces
+      ? {
+          interfaces: {
+            exists: (name: string) => !name.includes('/') && existsSync(`/sys/class/net/${name}`),
+            // ARPHRD_LOOPBACK = 772 (include/uapi/linux/if_arp.h).
+            isLoopback: (name: string) => readText(`/sys/class/net/${name}/type`)?.trim() === '772',
+          },
+        }
+      : {}),
+    userExists(name) {
+      passwd ??= new Set((readText('/etc/passwd') ?? '').split('\n').map((l) => l.split(':')[0] ?? ''));
+      return passwd.has(name);
+    },
+    fileExists: (path) => existsSync(path),
+  };
+}
+
+function run(fs: ConfigFs, main: string, text: string | undefined, opts: LoadOptions, checkDefault: boolean): LoadResult {
+  const report = new Reporter();
+  const resolver = new ConfigResolver(hostInfo(opts.checkInterfaces ?? checkDefault), report);
+  const tree = new TreeBuilder(ROOT, report, (node) => resolver.take(node));
+  const pre = new Preprocessor(
+    fs,
+    {
+      configId: opts.configId ?? shortHostname(),
+      includesAreErrors: opts.includesAreErrors ?? false,
+      env: process.env,
+      random: Math.random,
+    },
+    report,
+    (file, line, t) => tree.feed(file, line, t),
+  );
+  if (text === undefined) pre.run(main);
+  else pre.processText(main, text);
+  const config = resolver.finish(tree.finish(), pre.files);
+  return { config, diagnostics: report.list };
+}
+
+/**
+ * Loads a keepalived.conf and everything it includes. Interfaces are checked against the host unless
+ * `checkInterfaces: false`.
+ */
+export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
+  return run(diskFs, path, undefined, opts, true);
+}
+
+/**
+ * Parses config text as if it were the file `opts.file` (default `keepalived.conf` in the current directory;
+ * includes resolve against its directory). Interfaces are only checked with `checkInterfaces: true`.
+ */
+export function parseConfigText(
+  text: string,
+  opts: { file?: string; configId?: string; checkInterfaces?: boolean; fs?: ConfigFs } = {},
+): LoadResult {
+  return run(opts.fs ?? diskFs, opts.file ?? 'keepalived.conf', text, opts, false);
+}

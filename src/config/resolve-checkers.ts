@@ -1,0 +1,335 @@
+// Checker blocks → typed checkers, with the VS → RS → checker inheritance and per-type defaults of keepalived
+// 2.2.7 (check_data.c validate_check_config, check_*.c; reference §2.4).
+import { canonicalIp, ipFamily } from './address.js';
+import { ref } from './values.js';
+import type { AddressFamily } from '../ipvs/types.js';
+import type { Node } from './parser.js';
+import type { Values } from './values.js';
+import type {
+  Checker, CheckerConnection, CheckerTiming, DnsChecker, DnsQueryType, HttpChecker, HttpUrl, PingChecker,
+  SmtpChecker, TcpChecker, UdpChecker,
+} from './model.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+type NetworkType = 'TCP_CHECK' | 'PING_CHECK' | 'SMTP_CHECK' | 'DNS_CHECK' | 'UDP_CHECK' | 'HTTP_GET' | 'SSL_GET';
+
+/** keepalived's default_retry / default_delay_before_retry per checker type (0 ms = use delay_loop). */
+const TYPE_DEFAULTS: Readonly<Record<string, { retry: number; delayBeforeRetryMs: number }>> = {
+  TCP_CHECK: { retry: 1, delayBeforeRetryMs: 1000 },
+  HTTP_GET: { retry: 1, delayBeforeRetryMs: 3000 },
+  SSL_GET: { retry: 1, delayBeforeRetryMs: 3000 },
+  SMTP_CHECK: { retry: 1, delayBeforeRetryMs: 1000 },
+  DNS_CHECK: { retry: 3, delayBeforeRetryMs: 0 },
+  UDP_CHECK: { retry: 1, delayBeforeRetryMs: 1000 },
+  PING_CHECK: { retry: 1, delayBeforeRetryMs: 1000 },
+  MISC_CHECK: { retry: 0, delayBeforeRetryMs: 1000 },
+};
+
+const DNS_TYPES = new Set<DnsQueryType>(['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA', 'RRSIG', 'DNSKEY']);
+const UINT_MAX = 2 ** 32 - 1;
+const TIMER_MAX_S = 2 ** 32 / 1e6 * 1e3;
+
+/** The RS values a checker inherits, already resolved against the VS. */
+export interface CheckerParent {
+  readonly family: AddressFamily;
+  readonly address: string;
+  readonly port: number;
+  readonly retry?: number;
+  readonly delayBeforeRetryMs?: number;
+  readonly warmupMs?: number;
+  readonly delayLoopMs: number;
+  readonly connectTimeoutMs: number;
+  readonly alpha: boolean;
+  readonly virtualhost?: string;
+  /** The VS delay_loop: MISC_CHECK's default misc_timeout. */
+  readonly vsDelayLoopMs: number;
+}
+
+/**
+ * `logAllFailures` is left false here when the checker does not set it: the global default is applied once the
+ * whole file is read (see applyCheckerGlobals), so checkers can be resolved as soon as their block closes.
+ */
+export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checker | undefined {
+  const type = node.kw;
+  const own = new Map<string, Node>();
+  for (const n of node.children ?? []) if (n.kw !== 'url') own.set(n.kw, n);
+  const num = (kw: string, min: number, max: number): number | undefined => {
+    const n = own.get(kw);
+    return n ? v.int(n, n.args[0], min, max) : undefined;
+  };
+  const timer = (kw: string): number | undefined => {
+    const n = own.get(kw);
+    return n ? v.timerMs(n, n.args[0], 0, TIMER_MAX_S) : undefined;
+  };
+  const flag = (kw: string): boolean | undefined => {
+    const n = own.get(kw);
+    return n ? v.bool(n) : undefined;
+  };
+
+  if (type === 'FILE_CHECK') {
+    const tf = own.get('track_file');
+    if (!tf?.args[0]) {
+      v.report.error(node.src, 'FILE_CHECK has no track_file - ignoring', type);
+      return undefined;
+    }
+    const w = own.get('weight');
+    const weight = w ? v.int(w, w.args[0], -254, 254) : undefined;
+    return {
+      src: ref(node.src), type, trackFile: tf.args[0], ...(weight !== undefined ? { weight } : {}),
+      reverse: w?.args[1] === 'reverse',
+    };
+  }
+  if (type === 'BFD_CHECK') {
+    const names = (node.children ?? []).filter((n) => n.kw === 'name');
+    const name = names[0]?.args[0];
+    for (const extra of names.slice(1)) {
+      v.report.error(extra.src, `([${rs.address}]) BFD_CHECK - BFD ${extra.args[0] ?? ''} already specified as ${name ?? ''}`, 'name');
+    }
+    if (name === undefined) {
+      v.report.error(node.src, 'BFD_CHECK has no name - ignoring', type);
+      return undefined;
+    }
+    return { src: ref(node.src), type, name, alpha: flag('alpha') ?? rs.alpha };
+  }
+
+  const defaults = TYPE_DEFAULTS[type]!;
+  const delayLoopMs = timer('delay_loop') ?? rs.delayLoopMs;
+  const nbGetRetry = own.get('nb_get_retry');
+  if (nbGetRetry) v.report.warn(nbGetRetry.src, 'nb_get_retry is deprecated - please use \'retry\'', 'nb_get_retry');
+  const retry = num('retry', 0, UINT_MAX) ?? (nbGetRetry ? v.int(nbGetRetry, nbGetRetry.args[0], 0, UINT_MAX) : undefined);
+  const timing: CheckerTiming = {
+    src: ref(node.src),
+    retry: retry ?? rs.retry ?? defaults.retry,
+    delayBeforeRetryMs: timer('delay_before_retry') ?? rs.delayBeforeRetryMs ?? (defaults.delayBeforeRetryMs || delayLoopMs),
+    delayLoopMs,
+    warmupMs: timer('warmup') ?? rs.warmupMs ?? delayLoopMs,
+    alpha: flag('alpha') ?? rs.alpha,
+    logAllFailures: flag('log_all_failures') ?? false,
+  };
+
+  if (type === 'MISC_CHECK') {
+    const p = own.get('misc_path');
+    const script = p ? v.script(p, [p.args[0] ?? '']) : undefined;
+    if (script === undefined) {
+      v.report.error(node.src, 'Misc checker has no misc_path - ignoring', type);
+      return undefined;
+    }
+    const user = own.get('user');
+    const mt = own.get('misc_timeout');
+    const timeoutS = mt ? v.int(mt, mt.args[0], 0, UINT_MAX / 1000) : undefined;
+    return {
+      type,
+      src: timing.src,
+      retry: timing.retry,
+      delayBeforeRetryMs: timing.delayBeforeRetryMs,
+      delayLoopMs: timing.delayLoopMs,
+      warmupMs: timing.warmupMs,
+      alpha: timing.alpha,
+      logAllFailures: timing.logAllFailures,
+      miscPath: { argv: script.argv, text: script.text, user: user?.args[0], group: user?.args[1] },
+      miscTimeoutMs: timeoutS !== undefined && timeoutS > 0 ? timeoutS * 1000 : rs.vsDelayLoopMs,
+      miscDynamic: own.has('misc_dynamic'),
+    };
+  }
+
+  const ipNode = own.get('connect_ip');
+  let connectIp = rs.address;
+  let family = rs.family;
+  if (ipNode) {
+    const fam = ipNode.args[0] !== undefined ? ipFamily(ipNode.args[0]) : undefined;
+    if (fam === undefined) v.report.error(ipNode.src, `Invalid connect_ip address ${ipNode.args[0] ?? ''} - ignoring`, 'connect_ip');
+    else {
+      connectIp = canonicalIp(ipNode.args[0]!);
+      family = fam;
+    }
+  }
+  const bindto = own.get('bindto')?.args[0];
+  const bindPort = num('bind_port', 1, 65535);
+  const bindIf = own.get('bind_if')?.args[0];
+  const fwmark = num('fwmark', 0, UINT_MAX);
+  const conn: CheckerConnection = {
+    connectIp,
+    connectPort: num('connect_port', 0, 65535) ?? rs.port,
+    family,
+    bindto: bindto !== undefined ? canonicalIp(bindto) : undefined,
+    bindPort,
+    bindIf,
+    fwmark,
+    connectTimeoutMs: timer('connect_timeout') ?? rs.connectTimeoutMs,
+  };
+
+  switch (type) {
+    case 'TCP_CHECK':
+    case 'PING_CHECK':
+      return networkChecker(type, timing, conn);
+    case 'SMTP_CHECK': {
+      for (const n of node.children ?? []) {
+        if (n.kw === 'host') v.report.warn(n.src, 'SMTP_CHECK host block is deprecated - please use connect_ip/connect_port', 'host');
+      }
+      const c = networkChecker(type, timing, conn) as Mutable<SmtpChecker>;
+      c.heloName = own.get('helo_name')?.args[0] ?? 'smtpchecker.keepalived.org';
+      return c;
+    }
+    case 'DNS_CHECK': {
+      const t = (own.get('type')?.args[0] ?? 'SOA').toUpperCase() as DnsQueryType;
+      if (!DNS_TYPES.has(t)) v.report.error(own.get('type')!.src, `DNS_CHECK: unknown type '${t}' - ignoring`, 'type');
+      const c = networkChecker(type, timing, conn) as Mutable<DnsChecker>;
+      c.queryType = DNS_TYPES.has(t) ? t : 'SOA';
+      c.name = own.get('name')?.args[0] ?? '.';
+      return c;
+    }
+    case 'UDP_CHECK': {
+      const rr = own.get('require_reply');
+      const c = networkChecker(type, timing, conn) as Mutable<UdpChecker>;
+      c.payload = own.get('payload')?.args[0];
+      c.requireReply = rr ? (rr.args[0] ?? '') : undefined;
+      c.minReplyLength = num('min_reply_length', 0, 65535) ?? 0;
+      c.maxReplyLength = num('max_reply_length', 0, 65535) ?? 255;
+      return c;
+    }
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return resolveHttp(v, node, type, timing, conn, own, rs);
+    default:
+      return undefined;
+  }
+}
+
+/**
+ * The fields every network checker shares, as one literal: object spread of these (with optional keys) costs
+ * ~15 µs per checker in V8, which dominated `-t` on configs with thousands of real servers. Optional fields are
+ * present with value undefined; JSON output omits them.
+ */
+function networkChecker<T extends NetworkType>(type: T, t: CheckerTiming, c: CheckerConnection): Mutable<TcpChecker | PingChecker> & { type: T } {
+  return {
+    type,
+    src: t.src,
+    retry: t.retry,
+    delayBeforeRetryMs: t.delayBeforeRetryMs,
+    delayLoopMs: t.delayLoopMs,
+    warmupMs: t.warmupMs,
+    alpha: t.alpha,
+    logAllFailures: t.logAllFailures,
+    connectIp: c.connectIp,
+    connectPort: c.connectPort,
+    family: c.family,
+    bindto: c.bindto,
+    bindPort: c.bindPort,
+    bindIf: c.bindIf,
+    fwmark: c.fwmark,
+    connectTimeoutMs: c.connectTimeoutMs,
+  } as Mutable<TcpChecker | PingChecker> & { type: T };
+}
+
+function resolveHttp(
+  v: Values,
+  node: Node,
+  type: 'HTTP_GET' | 'SSL_GET',
+  timing: CheckerTiming,
+  conn: CheckerConnection,
+  own: ReadonlyMap<string, Node>,
+  rs: CheckerParent,
+): Checker | undefined {
+  const urls: HttpUrl[] = [];
+  for (const u of node.children ?? []) {
+    if (u.kw !== 'url') continue;
+    const url = resolveUrl(v, u);
+    if (url) urls.push(url);
+  }
+  if (urls.length === 0) {
+    v.report.error(node.src, 'HTTP/SSL_GET checker has no urls specified - ignoring', type);
+    return undefined;
+  }
+  const proto = own.get('http_protocol');
+  let httpProtocol: '1.0' | '1.0C' | '1.1' = '1.0';
+  if (proto) {
+    const p = (proto.args[0] ?? '').toUpperCase();
+    if (p === '1.0' || p === '1.1' || p === '1.0C') httpProtocol = p;
+    else v.report.error(proto.src, `Invalid http_protocol '${proto.args[0] ?? ''}' - ignoring`, 'http_protocol');
+  }
+  const vhost = own.get('virtualhost');
+  const virtualhost = vhost?.args[0] ?? rs.virtualhost;
+  if (vhost && vhost.args[0] === undefined) v.report.error(vhost.src, 'Missing HTTP_GET virtualhost name', 'virtualhost');
+  const sni = own.get('enable_sni');
+  const c = networkChecker(type, timing, conn) as Mutable<HttpChecker>;
+  c.urls = urls;
+  c.httpProtocol = httpProtocol;
+  c.virtualhost = virtualhost;
+  c.fastRecovery = own.has('fast_recovery') ? v.bool(own.get('fast_recovery')!) : false;
+  c.enableSni = sni ? v.bool(sni) : false;
+  c.tlsCompliant = false;
+  return c;
+}
+
+function parseStatusCodes(v: Values, n: Node): [number, number][] {
+  const out: [number, number][] = [];
+  for (const a of n.args) {
+    const m = /^(\d+)(?:-(\d+))?$/.exec(a);
+    const lo = m ? Number(m[1]) : NaN;
+    const hi = m?.[2] !== undefined ? Number(m[2]) : lo;
+    if (!m || lo < 100 || hi > 599 || hi < lo) v.report.error(n.src, `Invalid HTTP_GET status code '${a}'`, n.kw);
+    else out.push([lo, hi]);
+  }
+  return out;
+}
+
+function resolveUrl(v: Values, u: Node): HttpUrl | undefined {
+  let path: string | undefined;
+  let digest: string | undefined;
+  let statusCodes: [number, number][] = [];
+  let virtualhost: string | undefined;
+  let regex: string | undefined;
+  let regexNoMatch = false;
+  let regexOptions: string | undefined;
+  let regexMinOffset: number | undefined;
+  let regexMaxOffset: number | undefined;
+  for (const n of u.children ?? []) {
+    const a = n.args[0];
+    switch (n.kw) {
+      case 'path':
+        path = a;
+        break;
+      case 'digest':
+        if (a === undefined || !/^[0-9a-fA-F]{32}$/.test(a)) v.report.error(n.src, `digest '${a ?? ''}' is not a valid MD5 hex string - ignoring`, n.kw);
+        else digest = a.toLowerCase();
+        break;
+      case 'status_code':
+        statusCodes = statusCodes.concat(parseStatusCodes(v, n));
+        break;
+      case 'virtualhost':
+        if (a === undefined) v.report.error(n.src, 'Missing HTTP_GET virtualhost name', n.kw);
+        else virtualhost = a;
+        break;
+      case 'regex':
+        regex = a;
+        break;
+      case 'regex_no_match':
+        regexNoMatch = true;
+        break;
+      case 'regex_options':
+        regexOptions = n.args.join(' ');
+        break;
+      case 'regex_min_offset':
+        regexMinOffset = v.int(n, a, 0, UINT_MAX);
+        break;
+      case 'regex_max_offset':
+        regexMaxOffset = v.int(n, a, 0, UINT_MAX);
+        break;
+    }
+  }
+  if (path === undefined) {
+    v.report.error(u.src, 'HTTP/SSL_GET checker url has no path - ignoring', 'url');
+    return undefined;
+  }
+  return {
+    path,
+    digest,
+    statusCodes: statusCodes.length ? statusCodes : [[200, 299]],
+    virtualhost,
+    regex,
+    regexNoMatch,
+    regexOptions,
+    regexMinOffset,
+    regexMaxOffset,
+  };
+}

@@ -1,0 +1,325 @@
+// global_defs → GlobalDefs with keepalived 2.2.7's defaults (core/global_data.c, reference §4).
+import { canonicalIp, ipFamily } from './address.js';
+import type { Node } from './parser.js';
+import type { Fifo, GlobalDefs } from './model.js';
+import type { Values } from './values.js';
+
+const INT_MAX = 2 ** 31 - 1;
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** Integer keywords kept in `other` (no runtime effect here) that keepalived still range-checks. */
+const OTHER_INT_RANGES: Readonly<Record<string, readonly [number, number]>> = {
+  max_auto_priority: [-1, 99],
+  vrrp_priority: [-20, 19],
+  checker_priority: [-20, 19],
+  bfd_priority: [-20, 19],
+  vrrp_rt_priority: [1, 99],
+  checker_rt_priority: [1, 99],
+  bfd_rt_priority: [1, 99],
+  startup_script_timeout: [1, 1000],
+  shutdown_script_timeout: [1, 1000],
+};
+
+export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
+  return {
+    routerId: hostname,
+    notificationEmail: [],
+    notificationEmailFrom: `keepalived@${hostname}`,
+    smtpHeloName: hostname,
+    smtpConnectTimeoutMs: 30_000,
+    noEmailFaults: false,
+    checkerLogAllFailures: false,
+    enableScriptSecurity: false,
+    vrrpMcastGroup4: '224.0.0.18',
+    vrrpMcastGroup6: 'ff02::12',
+    vrrpGarpMasterDelayMs: 5000,
+    vrrpGarpMasterRepeat: 5,
+    vrrpGarpMasterRefreshMs: 0,
+    vrrpGarpMasterRefreshRepeat: 1,
+    vrrpGarpLowerPrioDelayMs: 5000,
+    vrrpGarpLowerPrioRepeat: 5,
+    vrrpGarpIntervalMs: 0,
+    vrrpGnaIntervalMs: 0,
+    vrrpMinGarp: false,
+    vrrpVersion: 2,
+    vrrpStrict: false,
+    vrrpCheckUnicastSrc: false,
+    vrrpSkipCheckAdvAddr: false,
+    vrrpLowerPrioNoAdvert: false,
+    vrrpHigherPrioSendAdvert: false,
+    vrrpDownTimerAdverts: 3,
+    vrrpStartupDelayMs: 0,
+    v3ChecksumAsV2: false,
+    lvsFlush: false,
+    lvsFlushOnStop: 'off',
+    rsInitNotifies: false,
+    defaultInterface: 'eth0',
+    dynamicInterfaces: false,
+    other: {},
+  };
+}
+
+function fifo(v: Values, node: Node): Fifo | undefined {
+  const [path, user, group] = node.args;
+  if (path === undefined) {
+    v.report.error(node.src, `${node.kw} no FIFO name specified`, node.kw);
+    return undefined;
+  }
+  return { path, ...(user !== undefined ? { user } : {}), ...(group !== undefined ? { group } : {}) };
+}
+
+export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: readonly Node[], hostname: string): GlobalDefs {
+  const g = defaultGlobals(hostname);
+  const other: Record<string, string> = {};
+  let lowerDelaySet = false;
+  let lowerRepeatSet = false;
+  const fifoScripts = new Map<string, Node>();
+  for (const node of rootNodes) other[node.kw] = node.args.join(' ');
+  for (const b of blocks) {
+    for (const n of b.children ?? []) {
+      const a = n.args[0];
+      switch (n.kw) {
+        case 'router_id':
+          if (a === undefined) v.report.error(n.src, 'routerid name missing - ignoring', n.kw);
+          else g.routerId = a;
+          break;
+        case 'notification_email':
+          g.notificationEmail = [...g.notificationEmail, ...(n.children ?? []).flatMap((c) => [c.kw, ...c.args])];
+          break;
+        case 'notification_email_from':
+          if (a !== undefined) g.notificationEmailFrom = a;
+          break;
+        case 'smtp_server': {
+          if (a === undefined) break;
+          // keepalived resolves the name at parse time; we accept addresses only, as its -t does without DNS.
+          if (ipFamily(a) === undefined) {
+            v.report.error(n.src, `Invalid smtp server ${n.args.join(' ')}`, n.kw);
+            break;
+          }
+          const port = n.args[1] !== undefined ? v.int(n, n.args[1], 1, 65535) : 25;
+          g.smtpServer = { host: a, port: port ?? 25 };
+          break;
+        }
+        case 'smtp_helo_name':
+          if (a !== undefined) g.smtpHeloName = a;
+          break;
+        case 'smtp_connect_timeout': {
+          const s = v.int(n, a, 0, 4294);
+          if (s !== undefined) g.smtpConnectTimeoutMs = s * 1000;
+          break;
+        }
+        case 'smtp_alert':
+          g.smtpAlert = v.bool(n);
+          break;
+        case 'smtp_alert_vrrp':
+          g.smtpAlertVrrp = v.bool(n);
+          break;
+        case 'smtp_alert_checker':
+          g.smtpAlertChecker = v.bool(n);
+          break;
+        case 'no_email_faults':
+          g.noEmailFaults = true;
+          break;
+        case 'checker_log_all_failures':
+          g.checkerLogAllFailures = v.bool(n);
+          break;
+        case 'script_user':
+          if (a === undefined) v.report.error(n.src, 'No script username specified', n.kw);
+          else {
+            g.scriptUser = a;
+            if (n.args[1] !== undefined) g.scriptGroup = n.args[1];
+          }
+          break;
+        case 'enable_script_security':
+          g.enableScriptSecurity = true;
+          break;
+        case 'vrrp_mcast_group4':
+        case 'vrrp_mcast_group6': {
+          const fam = n.kw === 'vrrp_mcast_group4' ? 'inet' : 'inet6';
+          if (a === undefined || ipFamily(a) !== fam) v.report.error(n.src, `Can't parse ${n.kw} [${a ?? ''}]. Skipping`, n.kw);
+          else if (fam === 'inet') g.vrrpMcastGroup4 = a;
+          else g.vrrpMcastGroup6 = canonicalIp(a);
+          break;
+        }
+        case 'vrrp_garp_master_delay': {
+          const ms = v.secondsMs(n, a, 0, 1000);
+          if (ms !== undefined) g.vrrpGarpMasterDelayMs = ms;
+          break;
+        }
+        case 'vrrp_garp_master_repeat': {
+          const r = v.int(n, a, 1, INT_MAX);
+          if (r !== undefined) g.vrrpGarpMasterRepeat = r;
+          break;
+        }
+        case 'vrrp_garp_master_refresh': {
+          const ms = v.secondsMs(n, a, 0, INT_MAX / 1000);
+          if (ms !== undefined) g.vrrpGarpMasterRefreshMs = ms;
+          break;
+        }
+        case 'vrrp_garp_master_refresh_repeat': {
+          const r = v.int(n, a, 1, INT_MAX);
+          if (r !== undefined) g.vrrpGarpMasterRefreshRepeat = r;
+          break;
+        }
+        case 'vrrp_garp_lower_prio_delay': {
+          const ms = v.secondsMs(n, a, 0, 1000);
+          if (ms !== undefined) {
+            g.vrrpGarpLowerPrioDelayMs = ms;
+            lowerDelaySet = true;
+          }
+          break;
+        }
+        case 'vrrp_garp_lower_prio_repeat': {
+          const r = v.int(n, a, 0, INT_MAX);
+          if (r !== undefined) {
+            g.vrrpGarpLowerPrioRepeat = r;
+            lowerRepeatSet = true;
+          }
+          break;
+        }
+        case 'vrrp_garp_interval': {
+          const ms = v.timerMs(n, a, 0, 1);
+          if (ms !== undefined) g.vrrpGarpIntervalMs = ms;
+          break;
+        }
+        case 'vrrp_gna_interval': {
+          const ms = v.timerMs(n, a, 0, 1);
+          if (ms !== undefined) g.vrrpGnaIntervalMs = ms;
+          break;
+        }
+        case 'vrrp_min_garp':
+          g.vrrpMinGarp = v.bool(n);
+          break;
+        case 'vrrp_version': {
+          const ver = v.int(n, a, 2, 3);
+          if (ver !== undefined) g.vrrpVersion = ver as 2 | 3;
+          break;
+        }
+        case 'vrrp_strict':
+          g.vrrpStrict = true;
+          break;
+        case 'vrrp_check_unicast_src':
+          g.vrrpCheckUnicastSrc = true;
+          break;
+        case 'vrrp_skip_check_adv_addr':
+          g.vrrpSkipCheckAdvAddr = v.bool(n);
+          break;
+        case 'vrrp_lower_prio_no_advert':
+          g.vrrpLowerPrioNoAdvert = v.bool(n);
+          break;
+        case 'vrrp_higher_prio_send_advert':
+          g.vrrpHigherPrioSendAdvert = v.bool(n);
+          break;
+        case 'vrrp_down_timer_adverts': {
+          const d = v.int(n, a, 1, 100);
+          if (d !== undefined) g.vrrpDownTimerAdverts = d;
+          break;
+        }
+        case 'vrrp_startup_delay': {
+          const ms = v.timerMs(n, a, 0, 3600);
+          if (ms !== undefined) g.vrrpStartupDelayMs = ms;
+          break;
+        }
+        case 'lvs_flush':
+          g.lvsFlush = true;
+          break;
+        case 'lvs_flush_on_stop':
+        case 'lvs_flush_onstop':
+          g.lvsFlushOnStop = a === undefined ? 'all' : a.toUpperCase() === 'VS' ? 'vs' : v.bool(n) ? 'all' : 'off';
+          break;
+        case 'lvs_timeouts':
+          g.lvsTimeouts = lvsTimeouts(v, n);
+          break;
+        case 'lvs_sync_daemon':
+          if (a === undefined) v.report.error(n.src, 'lvs_sync_daemon requires interface', n.kw);
+          else g.lvsSyncDaemon = lvsSyncDaemon(v, n, a);
+          break;
+        case 'notify_fifo':
+        case 'vrrp_notify_fifo':
+        case 'lvs_notify_fifo': {
+          const f = fifo(v, n);
+          if (f !== undefined) {
+            if (n.kw === 'notify_fifo') g.notifyFifo = f;
+            else if (n.kw === 'vrrp_notify_fifo') g.vrrpNotifyFifo = f;
+            else g.lvsNotifyFifo = f;
+          }
+          break;
+        }
+        case 'notify_fifo_script':
+        case 'vrrp_notify_fifo_script':
+        case 'lvs_notify_fifo_script':
+          fifoScripts.set(n.kw.replace(/_script$/, ''), n);
+          break;
+        case 'rs_init_notifies':
+          g.rsInitNotifies = true;
+          break;
+        case 'default_interface':
+          if (a !== undefined) g.defaultInterface = a;
+          break;
+        case 'reload_check_config':
+          g.reloadCheckConfig = a ?? true;
+          break;
+        case 'dynamic_interfaces':
+          g.dynamicInterfaces = true;
+          break;
+        default: {
+          const range = OTHER_INT_RANGES[n.kw];
+          if (range && n.args[0] !== undefined && v.int(n, n.args[0], range[0], range[1]) === undefined) break;
+          other[n.kw] = n.args.join(' ');
+        }
+      }
+    }
+  }
+  if (!lowerDelaySet) g.vrrpGarpLowerPrioDelayMs = g.vrrpGarpMasterDelayMs;
+  if (!lowerRepeatSet) g.vrrpGarpLowerPrioRepeat = g.vrrpGarpMasterRepeat;
+  for (const [kw, node] of fifoScripts) {
+    const script = v.script(node);
+    const key = kw === 'notify_fifo' ? 'notifyFifo' : kw === 'vrrp_notify_fifo' ? 'vrrpNotifyFifo' : 'lvsNotifyFifo';
+    const f = g[key];
+    if (script === undefined) continue;
+    if (f === undefined) v.report.error(node.src, `${node.kw} specified without ${kw} - ignoring`, node.kw);
+    else g[key] = { ...f, script };
+  }
+  g.other = other;
+  return g;
+}
+
+function lvsTimeouts(v: Values, n: Node): GlobalDefs['lvsTimeouts'] {
+  const t: { tcpS?: number; udpS?: number; tcpFinS?: number } = {};
+  for (let i = 0; i < n.args.length; i += 2) {
+    const key = n.args[i]!;
+    const val = v.int(n, n.args[i + 1], 0, 86400 * 31);
+    if (val === undefined) continue;
+    if (key === 'tcp') t.tcpS = val;
+    else if (key === 'tcpfin') t.tcpFinS = val;
+    else if (key === 'udp') t.udpS = val;
+    else v.report.error(n.src, `Unknown option ${key} specified for lvs_timeouts`, n.kw);
+  }
+  if (Object.keys(t).length === 0) v.report.error(n.src, 'No parameters specified for lvs_timeouts', n.kw);
+  return t;
+}
+
+function lvsSyncDaemon(v: Values, n: Node, iface: string): GlobalDefs['lvsSyncDaemon'] {
+  const rest = n.args.slice(1);
+  let instance: string | undefined;
+  let syncId: number | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    const w = rest[i]!;
+    if (w === 'id') {
+      syncId = v.int(n, rest[++i], 0, 255);
+    } else if (w === 'inst') {
+      instance = rest[++i];
+    } else if (['maxlen', 'port', 'ttl', 'group'].includes(w)) {
+      i++;
+    } else if (instance === undefined) {
+      instance = w;
+    }
+  }
+  return {
+    interface: iface,
+    raw: n.args.join(' '),
+    ...(instance !== undefined ? { instance } : {}),
+    ...(syncId !== undefined ? { syncId } : {}),
+  };
+}

@@ -1,0 +1,627 @@
+// virtual_server_group, virtual_server, real_server and sorry_server → the LVS part of the model, with keepalived
+// 2.2.7's defaults and its validate_check_config() corrections, each reported with keepalived's wording.
+import { bigToIpv6, canonicalIp, intToIpv4, ipFamily, ipv4ToInt, ipv6ToBig } from './address.js';
+import { formatEndpoint } from './identity.js';
+import { resolveChecker } from './resolve-checkers.js';
+import { ref } from './values.js';
+import type { AddressFamily, ForwardMethod, Protocol, Scheduler } from '../ipvs/types.js';
+import type { Node } from './parser.js';
+import type { Values } from './values.js';
+import type {
+  Checker, GlobalDefs, RealServer, Script, SorryServer, SourceRef, TunnelOptions, VirtualServer,
+  VirtualServerGroup, VirtualServerGroupEntry, VirtualServerKey,
+} from './model.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+const SCHEDULERS = new Set<Scheduler>(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos']);
+const UINT_MAX = 2 ** 32 - 1;
+const INT_MAX = 2 ** 31 - 1;
+const TIMER_MAX_S = 4294;
+const PERSISTENCE_DEFAULT_S = 360;
+
+function port(v: Values, node: Node, text: string | undefined): number | undefined {
+  if (text === undefined) return 0;
+  return v.int(node, text, 0, 65535);
+}
+
+export function resolveVsGroup(v: Values, node: Node): VirtualServerGroup | undefined {
+  const name = node.args[0];
+  if (name === undefined) {
+    v.report.error(node.src, 'virtual_server_group has no name - ignoring', node.kw);
+    return undefined;
+  }
+  const entries: VirtualServerGroupEntry[] = [];
+  for (const item of node.children ?? []) {
+    const src = ref(item.src);
+    if (item.kw === 'fwmark') {
+      const mark = v.int(item, item.args[0], 0, UINT_MAX);
+      if (mark === undefined) continue;
+      const famWord = item.args[1];
+      const family = famWord === 'inet' ? 'inet' : famWord === 'inet6' ? 'inet6' : undefined;
+      if (famWord !== undefined && family === undefined) {
+        v.report.error(item.src, `(${name}): fwmark '${mark}' family ${famWord} unknown - ignoring`, node.kw);
+        continue;
+      }
+      entries.push({ kind: 'fwmark', fwmark: mark, ...(family ? { family } : {}), src });
+      continue;
+    }
+    const entry = groupRange(item.kw);
+    const p = port(v, item, item.args[0]);
+    if (!entry || p === undefined) {
+      v.report.error(item.src, `Invalid virtual server group IP address ${item.kw}${item.args[0] ? `/port ${item.args[0]}` : ''} - skipping`, node.kw);
+      continue;
+    }
+    entries.push({ kind: 'range', ...entry, port: p, src });
+  }
+  if (entries.length === 0) {
+    v.report.error(node.src, `virtual server group ${name} has no entries - removing`, node.kw);
+    return undefined;
+  }
+  return { src: ref(node.src), name, entries };
+}
+
+/** `IP`, `IP-LASTPART`, `IPa-IPb` or `IP/nn` → first and last address. */
+function groupRange(text: string): { family: AddressFamily; first: string; last: string } | undefined {
+  const slash = text.indexOf('/');
+  if (slash >= 0) {
+    const base = text.slice(0, slash);
+    const bits = Number(text.slice(slash + 1));
+    const family = ipFamily(base);
+    if (!family || !/^\d+$/.test(text.slice(slash + 1))) return undefined;
+    if (family === 'inet') {
+      if (bits > 32) return undefined;
+      const size = 2 ** (32 - bits);
+      const first = Math.floor(ipv4ToInt(base) / size) * size;
+      return { family, first: intToIpv4(first), last: intToIpv4(first + size - 1) };
+    }
+    if (bits > 128) return undefined;
+    const mask = (1n << BigInt(128 - bits)) - 1n;
+    const first = ipv6ToBig(base) & ~mask;
+    return { family, first: bigToIpv6(first), last: bigToIpv6(first | mask) };
+  }
+  const dash = text.indexOf('-');
+  if (dash < 0) {
+    const family = ipFamily(text);
+    return family ? { family, first: canonicalIp(text), last: canonicalIp(text) } : undefined;
+  }
+  const start = text.slice(0, dash);
+  const end = text.slice(dash + 1);
+  const family = ipFamily(start);
+  if (!family) return undefined;
+  let last: string;
+  if (ipFamily(end) === family) last = end;
+  else if (family === 'inet' && /^\d{1,3}$/.test(end) && Number(end) < 256) last = start.replace(/\d+$/, end);
+  else if (family === 'inet6' && /^[0-9a-fA-F]{1,4}$/.test(end)) {
+    last = bigToIpv6((ipv6ToBig(start) & ~0xffffn) | BigInt(Number.parseInt(end, 16)));
+  } else return undefined;
+  const lo = family === 'inet' ? BigInt(ipv4ToInt(start)) : ipv6ToBig(start);
+  const hi = family === 'inet' ? BigInt(ipv4ToInt(last)) : ipv6ToBig(last);
+  if (hi < lo) return undefined;
+  return { family, first: canonicalIp(start), last: canonicalIp(last) };
+}
+
+function parseForward(v: Values, n: Node): { method: ForwardMethod; tunnel?: TunnelOptions } | undefined {
+  const word = (n.args[0] ?? '').toUpperCase();
+  if (word === 'NAT' || word === 'DR') return { method: word };
+  if (word !== 'TUN') {
+    v.report.error(n.src, `PARSER : unknown [${n.args[0] ?? ''}] routing method.`, n.kw);
+    return undefined;
+  }
+  const t: Mutable<TunnelOptions> = { type: 'ipip' };
+  for (let i = 1; i < n.args.length; i++) {
+    const w = n.args[i]!;
+    if (w === 'type') {
+      const ty = n.args[++i];
+      if (ty === 'ipip' || ty === 'gue' || ty === 'gre') t.type = ty;
+      else v.report.error(n.src, `Unknown tunnel type ${ty ?? ''}`, n.kw);
+    } else if (w === 'port') t.port = v.int(n, n.args[++i], 1, 65535);
+    else if (w === 'nocsum' || w === 'csum' || w === 'remcsum') t.checksum = w;
+    else v.report.error(n.src, `Unknown tunnel option ${w}`, n.kw);
+  }
+  if (t.type === 'gue' && t.port === undefined) v.report.error(n.src, 'GUE tunnel requires a port', n.kw);
+  return { method: 'TUN', tunnel: t };
+}
+
+interface RawRs {
+  src: SourceRef;
+  family: AddressFamily;
+  address: string;
+  port: number;
+  weight?: number;
+  forward?: { method: ForwardMethod; tunnel?: TunnelOptions };
+  inhibit?: boolean;
+  alpha?: boolean;
+  retry?: number;
+  delayBeforeRetryMs?: number;
+  warmupMs?: number;
+  connectTimeoutMs?: number;
+  delayLoopMs?: number;
+  notifyUp?: Script;
+  notifyDown?: Script;
+  uthreshold: number;
+  lthreshold: number;
+  virtualhost?: string;
+  smtpAlert?: boolean;
+  checkerNodes: Node[];
+}
+
+function parseRs(v: Values, node: Node): RawRs | undefined {
+  const addr = node.args[0];
+  const family = addr !== undefined ? ipFamily(addr) : undefined;
+  const p = family ? port(v, node, node.args[1]) : undefined;
+  if (!family || p === undefined) {
+    v.report.error(node.src, `Invalid real server ip address/port ${addr ?? ''}/${node.args[1] ?? ''} - skipping`, node.kw);
+    return undefined;
+  }
+  const rs: RawRs = {
+    src: ref(node.src), family, address: canonicalIp(addr!), port: p, uthreshold: 0, lthreshold: 0, checkerNodes: [],
+  };
+  for (const n of node.children ?? []) {
+    const a = n.args[0];
+    switch (n.kw) {
+      case 'weight':
+        rs.weight = v.int(n, a, 0, INT_MAX) ?? rs.weight;
+        break;
+      case 'lvs_method': {
+        const f = parseForward(v, n);
+        if (f) rs.forward = f;
+        break;
+      }
+      case 'inhibit_on_failure':
+        rs.inhibit = v.bool(n);
+        break;
+      case 'alpha':
+        rs.alpha = v.bool(n);
+        break;
+      case 'retry':
+        rs.retry = v.int(n, a, 1, UINT_MAX) ?? rs.retry;
+        break;
+      case 'delay_before_retry':
+        rs.delayBeforeRetryMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? rs.delayBeforeRetryMs;
+        break;
+      case 'warmup':
+        rs.warmupMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? rs.warmupMs;
+        break;
+      case 'connect_timeout':
+        rs.connectTimeoutMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? rs.connectTimeoutMs;
+        break;
+      case 'delay_loop':
+        rs.delayLoopMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? rs.delayLoopMs;
+        break;
+      case 'notify_up':
+      case 'notify_down': {
+        const field = n.kw === 'notify_up' ? 'notifyUp' : 'notifyDown';
+        if (rs[field]) v.report.error(n.src, `(${addr}) ${n.kw} script already specified - ignoring ${a ?? ''}`, n.kw);
+        else rs[field] = v.script(n);
+        break;
+      }
+      case 'uthreshold':
+        rs.uthreshold = v.int(n, a, 0, UINT_MAX) ?? 0;
+        break;
+      case 'lthreshold':
+        rs.lthreshold = v.int(n, a, 0, UINT_MAX) ?? 0;
+        break;
+      case 'virtualhost':
+        rs.virtualhost = a;
+        break;
+      case 'smtp_alert':
+        rs.smtpAlert = v.bool(n);
+        break;
+      case 'snmp_name':
+        break;
+      default:
+        if (n.children) rs.checkerNodes.push(n);
+    }
+  }
+  return rs;
+}
+
+/**
+ * The settings of a VS that fall back to global_defs, as written (undefined = not set). A VS is resolved as soon as
+ * its block closes, before later global_defs blocks are read, so these defaults are applied at the end.
+ */
+export interface GlobalDependent {
+  readonly vsSmtpAlert?: boolean;
+  readonly rsSmtpAlert: readonly (boolean | undefined)[];
+  readonly checkerLogAllFailures: readonly (readonly (boolean | undefined)[])[];
+}
+
+export interface ResolvedVs {
+  readonly vs: VirtualServer;
+  readonly pending: GlobalDependent;
+}
+
+/** Fills in the global_defs fallbacks recorded by resolveVirtualServer. */
+export function applyGlobalDefaults(r: ResolvedVs, g: GlobalDefs): VirtualServer {
+  const p = r.pending;
+  const vs = r.vs as Mutable<VirtualServer>;
+  vs.smtpAlert = p.vsSmtpAlert ?? g.smtpAlertChecker ?? g.smtpAlert ?? false;
+  vs.realServers.forEach((rs, i) => {
+    // Unlike the VS, an RS defaults to alerting when no global says otherwise (keepalived keeps this for compatibility).
+    (rs as Mutable<RealServer>).smtpAlert = p.rsSmtpAlert[i] ?? g.smtpAlertChecker ?? g.smtpAlert ?? true;
+    rs.checkers.forEach((c, j) => {
+      if ('logAllFailures' in c) (c as Mutable<typeof c>).logAllFailures = p.checkerLogAllFailures[i]?.[j] ?? g.checkerLogAllFailures;
+    });
+  });
+  return vs;
+}
+
+export function resolveVirtualServer(
+  v: Values,
+  node: Node,
+  groups: ReadonlyMap<string, VirtualServerGroup>,
+): ResolvedVs | undefined {
+  const [first, second] = node.args;
+  let key: VirtualServerKey;
+  let vsPort = 0;
+  let group: VirtualServerGroup | undefined;
+  if (first === 'group') {
+    if (second === undefined) {
+      v.report.error(node.src, 'virtual_server group has no name - ignoring', node.kw);
+      return undefined;
+    }
+    group = groups.get(second);
+    if (!group) {
+      v.report.error(node.src, `Virtual server group ${second} specified but not configured - ignoring virtual server`, node.kw);
+      return undefined;
+    }
+    key = { kind: 'group', name: second };
+  } else if (first === 'fwmark') {
+    const mark = v.int(node, second, 1, UINT_MAX);
+    if (mark === undefined) {
+      v.report.error(node.src, `virtual server fwmark '${second ?? ''}' must be in [1, ${UINT_MAX}] - ignoring`, node.kw);
+      return undefined;
+    }
+    key = { kind: 'fwmark', fwmark: mark, family: 'inet' };
+  } else {
+    const family = first !== undefined ? ipFamily(first) : undefined;
+    const p = family ? port(v, node, second) : undefined;
+    if (!family || p === undefined) {
+      v.report.error(node.src, `Invalid virtual server IP address ${first ?? ''}${second ? `/port ${second}` : ''} - skipping`, node.kw);
+      return undefined;
+    }
+    vsPort = p;
+    key = { kind: 'ip', family, address: canonicalIp(first!), port: p };
+  }
+
+  let protocol: Protocol | undefined;
+  let lbAlgo: Scheduler | undefined;
+  let forward: { method: ForwardMethod; tunnel?: TunnelOptions } | undefined;
+  let persistenceTimeoutS = 0;
+  let persistenceGranularity: string | undefined;
+  let persistenceEngine: string | undefined;
+  let delayLoopMs = 60_000;
+  let connectTimeoutMs = 5000;
+  let retry: number | undefined;
+  let delayBeforeRetryMs: number | undefined;
+  let warmupMs: number | undefined;
+  let quorum = 1;
+  let hysteresis = 0;
+  let weight = 1;
+  let ipFamilyOpt: AddressFamily | undefined;
+  let sorryNode: Node | undefined;
+  let sorryForward: { method: ForwardMethod; tunnel?: TunnelOptions } | undefined;
+  const flags = { ops: false, f1: false, f2: false, f3: false, inhibit: false, alpha: false, omega: false, haSuspend: false, sorryInhibit: false };
+  let quorumUp: Script | undefined;
+  let quorumDown: Script | undefined;
+  let virtualhost: string | undefined;
+  let smtpAlert: boolean | undefined;
+  const rsNodes: Node[] = [];
+
+  for (const n of node.children ?? []) {
+    const a = n.args[0];
+    switch (n.kw) {
+      case 'ip_family':
+        if (a === 'inet' || a === 'inet6') ipFamilyOpt = a;
+        else v.report.error(n.src, `unknown address family ${a ?? ''}`, n.kw);
+        break;
+      case 'retry':
+        retry = v.int(n, a, 1, UINT_MAX) ?? retry;
+        break;
+      case 'delay_before_retry':
+        delayBeforeRetryMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? delayBeforeRetryMs;
+        break;
+      case 'warmup':
+        warmupMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? warmupMs;
+        break;
+      case 'connect_timeout':
+        connectTimeoutMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? connectTimeoutMs;
+        break;
+      case 'delay_loop':
+        delayLoopMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? delayLoopMs;
+        break;
+      case 'inhibit_on_failure':
+        flags.inhibit = v.bool(n);
+        break;
+      case 'lb_algo':
+      case 'lvs_sched':
+        if (a !== undefined && SCHEDULERS.has(a as Scheduler)) lbAlgo = a as Scheduler;
+        else v.report.warn(n.src, `unknown scheduler '${a ?? ''}' - ignoring`, n.kw);
+        break;
+      case 'ops':
+        flags.ops = true;
+        break;
+      case 'flag-1':
+      case 'sh-port':
+      case 'mh-port':
+        flags.f1 = true;
+        break;
+      case 'flag-2':
+      case 'sh-fallback':
+      case 'mh-fallback':
+        flags.f2 = true;
+        break;
+      case 'flag-3':
+        flags.f3 = true;
+        break;
+      case 'hashed':
+        break;
+      case 'lb_kind':
+      case 'lvs_method': {
+        const f = parseForward(v, n);
+        if (f) forward = f;
+        break;
+      }
+      case 'persistence_engine':
+        persistenceEngine = a;
+        break;
+      case 'persistence_timeout':
+        persistenceTimeoutS = a === undefined ? PERSISTENCE_DEFAULT_S : (v.int(n, a, 1, 2678400) ?? persistenceTimeoutS);
+        break;
+      case 'persistence_granularity':
+        persistenceGranularity = a;
+        break;
+      case 'protocol': {
+        const p = (a ?? '').toLowerCase();
+        if (p === 'tcp' || p === 'udp' || p === 'sctp') protocol = p;
+        else v.report.error(n.src, `Unknown protocol ${a ?? ''} - ignoring`, n.kw);
+        break;
+      }
+      case 'ha_suspend':
+        flags.haSuspend = true;
+        break;
+      case 'smtp_alert':
+        smtpAlert = v.bool(n);
+        break;
+      case 'virtualhost':
+        virtualhost = a;
+        break;
+      case 'alpha':
+        flags.alpha = true;
+        break;
+      case 'omega':
+        flags.omega = true;
+        break;
+      case 'quorum_up':
+        quorumUp = v.script(n) ?? quorumUp;
+        break;
+      case 'quorum_down':
+        quorumDown = v.script(n) ?? quorumDown;
+        break;
+      case 'quorum':
+        quorum = v.int(n, a, 1, UINT_MAX) ?? quorum;
+        break;
+      case 'hysteresis':
+        hysteresis = v.int(n, a, 0, UINT_MAX) ?? hysteresis;
+        break;
+      case 'weight':
+        weight = v.int(n, a, 0, INT_MAX) ?? weight;
+        break;
+      case 'sorry_server':
+        sorryNode = n;
+        break;
+      case 'sorry_server_inhibit':
+        flags.sorryInhibit = v.bool(n);
+        break;
+      case 'sorry_server_lvs_method':
+        sorryForward = parseForward(v, n) ?? sorryForward;
+        break;
+      case 'real_server':
+        rsNodes.push(n);
+        break;
+    }
+  }
+  if (persistenceGranularity !== undefined && persistenceTimeoutS === 0) persistenceTimeoutS = PERSISTENCE_DEFAULT_S;
+
+  const family: AddressFamily = key.kind === 'ip' ? key.family : (ipFamilyOpt ?? groupFamily(group) ?? 'inet');
+  if (key.kind === 'fwmark') key = { ...key, family };
+  const name = (proto: string): string =>
+    key.kind === 'group' ? `[${key.name}]:${vsPort}` : key.kind === 'fwmark' ? `FWM ${key.fwmark}` : formatEndpoint(key.address, proto, key.port);
+
+  const rsRaw = rsNodes.map((n) => parseRs(v, n)).filter((r): r is RawRs => r !== undefined);
+  if (rsRaw.length === 0) {
+    v.report.error(node.src, `Virtual server ${name(protocol ?? 'none')} has no real servers - ignoring`, node.kw);
+    return undefined;
+  }
+  const hasFwmarks = key.kind === 'fwmark' || (group?.entries.some((e) => e.kind === 'fwmark') ?? false);
+  const hasRanges = key.kind === 'ip' || (group?.entries.some((e) => e.kind === 'range') ?? false);
+  if (flags.haSuspend && hasFwmarks) {
+    v.report.error(node.src, `Virtual server ${name(protocol ?? 'none')}: cannot use ha_suspend with fwmarks - clearing ha_suspend`, node.kw);
+    flags.haSuspend = false;
+  }
+  if (hasRanges) {
+    if (protocol === undefined) {
+      v.report.error(node.src, `Virtual server ${name('none')}: no protocol set - defaulting to UDP`, 'protocol');
+      protocol = 'udp';
+    }
+    if (flags.ops && protocol !== 'udp') {
+      v.report.error(node.src, `Virtual server ${name(protocol)}: one packet scheduling requires UDP - resetting`, 'ops');
+      flags.ops = false;
+    }
+    if (!persistenceTimeoutS && key.kind === 'ip' && key.port === 0) {
+      v.report.error(node.src, `Virtual server ${name(protocol)}: zero port only valid for persistent services - setting`, node.kw);
+      persistenceTimeoutS = PERSISTENCE_DEFAULT_S;
+    }
+  }
+  if (!persistenceTimeoutS && group?.entries.some((e) => e.kind === 'range' && e.port === 0)) {
+    v.report.error(node.src, `Virtual server ${name(protocol ?? 'none')}: zero port only valid for persistent services - setting`, node.kw);
+    persistenceTimeoutS = PERSISTENCE_DEFAULT_S;
+  }
+  const protoName = (): string => protocol ?? 'none';
+  if (protocol !== undefined && hasFwmarks && !hasRanges) {
+    v.report.error(node.src, `Warning: Virtual server ${name(protocol)}: protocol specified for fwmark - protocol will be ignored`, 'protocol');
+    protocol = undefined;
+  }
+  if (lbAlgo === undefined) {
+    v.report.error(node.src, `Virtual server ${name(protoName())}: no scheduler set, setting default 'wlc'`, 'lb_algo');
+    lbAlgo = 'wlc';
+  }
+  const vsName = name(protoName());
+  const rsName = (r: { address: string; port: number }): string => formatEndpoint(r.address, protoName(), r.port);
+
+  const kept: RawRs[] = [];
+  const seen = new Set<string>();
+  for (const r of rsRaw) {
+    const id = `${r.address}|${r.port}`;
+    if (seen.has(id)) {
+      v.report.error(r.src, `VS ${vsName}: real server ${rsName(r)} is duplicated - removing second rs`, 'real_server');
+      continue;
+    }
+    seen.add(id);
+    if (!r.forward) {
+      if (!forward) {
+        v.report.error(node.src, `Virtual server ${vsName}: no forwarding method set, setting default NAT`, 'lb_kind');
+        forward = { method: 'NAT' };
+      }
+      r.forward = forward;
+    }
+    kept.push(r);
+  }
+  let sorry: Mutable<SorryServer> | undefined;
+  if (sorryNode) {
+    const addr = sorryNode.args[0];
+    const fam = addr !== undefined ? ipFamily(addr) : undefined;
+    const p = fam ? port(v, sorryNode, sorryNode.args[1]) : undefined;
+    if (!fam || p === undefined) v.report.error(sorryNode.src, `Invalid sorry server IP address ${addr ?? ''} - skipping`, 'sorry_server');
+    else {
+      let f = sorryForward;
+      if (!f) {
+        if (!forward) {
+          v.report.error(node.src, `Virtual server ${vsName}: no forwarding method set, setting default NAT`, 'lb_kind');
+          forward = { method: 'NAT' };
+        }
+        f = forward;
+      }
+      sorry = { src: ref(sorryNode.src), family: fam, address: canonicalIp(addr!), port: p, forward: f.method, ...(f.tunnel ? { tunnel: f.tunnel } : {}) };
+    }
+  }
+  const weightSum = kept.reduce((s, r) => s + (r.weight ?? weight), 0);
+  if (quorum > weightSum) {
+    v.report.error(node.src, `Warning - quorum ${quorum} for ${vsName} exceeds total weight of real servers ${weightSum}, reducing quorum to ${weightSum}`, 'quorum');
+    quorum = weightSum;
+  }
+  if (hysteresis >= quorum) {
+    // keepalived's unsigned arithmetic: quorum 0 gives UINT_MAX; a hysteresis of 0 with quorum 0 is the only way in.
+    const to = quorum === 0 ? UINT_MAX : quorum - 1;
+    v.report.error(node.src, `Virtual server ${vsName}: hysteresis ${hysteresis} >= quorum ${quorum}; setting hysteresis to ${to}`, 'hysteresis');
+    hysteresis = to;
+  }
+  // Port corrections: NAT keeps the RS port (0 → VS port); DR/TUN use the VS port; fwmark services use none.
+  for (const r of kept) {
+    if (group) {
+      if (r.forward!.method === 'NAT') continue;
+      for (const e of group.entries) {
+        if (e.kind === 'fwmark' && r.port !== 0) {
+          v.report.error(r.src, `WARNING - fwmark virtual server ${vsName}, real server ${rsName(r)} has port specified - port will be ignored`, 'real_server');
+          break;
+        }
+        if (e.kind === 'range' && r.port !== 0 && e.port !== r.port) {
+          v.report.error(r.src, `virtual server ${vsName}:[${e.first}${e.first !== e.last ? `-${e.last}` : ''}:${e.port}] and real server ${rsName(r)} ports don't match`, 'real_server');
+        }
+      }
+      continue;
+    }
+    if (r.forward!.method === 'NAT') {
+      if (key.kind !== 'fwmark' && r.port === 0) r.port = vsPort;
+      continue;
+    }
+    if (key.kind === 'fwmark') {
+      if (r.port !== 0) {
+        v.report.error(r.src, `WARNING - fwmark virtual server ${vsName}, real server ${rsName(r)} has port specified - clearing`, 'real_server');
+        r.port = 0;
+      }
+    } else if (r.port === 0) r.port = vsPort;
+    else if (r.port !== vsPort) {
+      v.report.error(r.src, `WARNING - virtual server ${vsName} and real server ${rsName(r)} ports don't match - resetting`, 'real_server');
+      r.port = vsPort;
+    }
+  }
+  if (sorry && !group && sorry.forward !== 'NAT') {
+    if (key.kind === 'fwmark') {
+      if (sorry.port !== 0) {
+        v.report.error(sorry.src, `WARNING - virtual server ${vsName}, sorry server has port specified - clearing`, 'sorry_server');
+        sorry.port = 0;
+      }
+    } else if (sorry.port === 0) sorry.port = vsPort;
+    else if (sorry.port !== vsPort) {
+      v.report.error(sorry.src, `WARNING - virtual server ${vsName} and sorry server ports don't match - resetting`, 'sorry_server');
+      sorry.port = vsPort;
+    }
+  }
+
+  const checkerLogAll: (boolean | undefined)[][] = [];
+  const realServers: RealServer[] = kept.map((r) => {
+    const rsDelayLoop = r.delayLoopMs ?? delayLoopMs;
+    const parent = {
+      family: r.family, address: r.address, port: r.port,
+      retry: r.retry ?? retry, delayBeforeRetryMs: r.delayBeforeRetryMs ?? delayBeforeRetryMs,
+      warmupMs: r.warmupMs ?? warmupMs, delayLoopMs: rsDelayLoop, connectTimeoutMs: r.connectTimeoutMs ?? connectTimeoutMs,
+      alpha: r.alpha ?? flags.alpha, virtualhost: r.virtualhost ?? virtualhost, vsDelayLoopMs: delayLoopMs,
+    };
+    const checkers: Checker[] = [];
+    const logAll: (boolean | undefined)[] = [];
+    for (const cn of r.checkerNodes) {
+      const c = resolveChecker(v, cn, parent);
+      if (!c) continue;
+      checkers.push(c);
+      const own = cn.children?.find((x) => x.kw === 'log_all_failures');
+      logAll.push(own ? c.type !== 'FILE_CHECK' && c.type !== 'BFD_CHECK' && c.logAllFailures : undefined);
+    }
+    checkerLogAll.push(logAll);
+    const rsRetry = r.retry ?? retry;
+    const rsDbr = r.delayBeforeRetryMs ?? delayBeforeRetryMs;
+    const rsWarmup = r.warmupMs ?? warmupMs;
+    // A plain literal (optional fields present as undefined): object spread here costs more than the parse.
+    return {
+      src: r.src, family: r.family, address: r.address, port: r.port, displayName: rsName(r),
+      weight: r.weight ?? weight, lbKind: r.forward!.method, tunnel: r.forward!.tunnel,
+      inhibitOnFailure: r.inhibit ?? flags.inhibit, alpha: parent.alpha, connectTimeoutMs: parent.connectTimeoutMs,
+      delayLoopMs: rsDelayLoop, retry: rsRetry, delayBeforeRetryMs: rsDbr, warmupMs: rsWarmup,
+      notifyUp: r.notifyUp, notifyDown: r.notifyDown, uthreshold: r.uthreshold, lthreshold: r.lthreshold,
+      virtualhost: parent.virtualhost, smtpAlert: true,
+      checkers,
+    };
+  });
+
+  const vs: VirtualServer = {
+    src: ref(node.src), key, displayName: vsName, protocol: protocol ?? 'tcp', lbAlgo,
+    ops: flags.ops, schedFlag1: flags.f1, schedFlag2: flags.f2, schedFlag3: flags.f3,
+    lbKind: forward?.method ?? 'NAT', ...(forward?.tunnel ? { tunnel: forward.tunnel } : {}),
+    persistenceTimeoutS,
+    ...(persistenceGranularity !== undefined ? { persistenceGranularity } : {}),
+    ...(persistenceEngine !== undefined ? { persistenceEngine } : {}),
+    delayLoopMs, connectTimeoutMs,
+    ...(retry !== undefined ? { retry } : {}),
+    ...(delayBeforeRetryMs !== undefined ? { delayBeforeRetryMs } : {}),
+    ...(warmupMs !== undefined ? { warmupMs } : {}),
+    inhibitOnFailure: flags.inhibit, alpha: flags.alpha, omega: flags.omega, quorum, hysteresis,
+    ...(quorumUp ? { quorumUp } : {}),
+    ...(quorumDown ? { quorumDown } : {}),
+    ...(sorry ? { sorryServer: sorry } : {}),
+    sorryServerInhibit: flags.sorryInhibit, haSuspend: flags.haSuspend,
+    ...(virtualhost !== undefined ? { virtualhost } : {}),
+    smtpAlert: false, weight,
+    ...(ipFamilyOpt !== undefined ? { ipFamily: ipFamilyOpt } : {}),
+    realServers,
+  };
+  return {
+    vs,
+    pending: { vsSmtpAlert: smtpAlert, rsSmtpAlert: kept.map((r) => r.smtpAlert), checkerLogAllFailures: checkerLogAll },
+  };
+}
+
+function groupFamily(group: VirtualServerGroup | undefined): AddressFamily | undefined {
+  for (const e of group?.entries ?? []) if (e.family) return e.family;
+  return undefined;
+}

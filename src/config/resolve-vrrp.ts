@@ -1,0 +1,591 @@
+// vrrp_script, vrrp_instance, vrrp_sync_group and track_file blocks → the VRRP part of the model, with keepalived
+// 2.2.7's defaults and corrections (vrrp_data.c alloc_vrrp, vrrp.c vrrp_complete_instance; reference §3).
+import { canonicalIp, ipFamily } from './address.js';
+import { ref } from './values.js';
+import type { AddressFamily } from '../ipvs/types.js';
+import type { Node } from './parser.js';
+import type { Values } from './values.js';
+import type {
+  GlobalDefs, TrackFileDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
+  VrrpSyncGroup,
+} from './model.js';
+
+type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/** What the host tells us about interfaces; undefined = do not check. */
+export interface InterfaceInfo {
+  exists(name: string): boolean;
+  isLoopback(name: string): boolean;
+}
+
+export function resolveTrackFile(v: Values, node: Node): TrackFileDef | undefined {
+  const name = node.args[0];
+  if (name === undefined) {
+    v.report.error(node.src, 'No track file name specified', node.kw);
+    return undefined;
+  }
+  let file: string | undefined;
+  let weight = 1;
+  let reverse = false;
+  let initFile: TrackFileDef['initFile'];
+  for (const n of node.children ?? []) {
+    if (n.kw === 'file') {
+      if (file !== undefined) v.report.error(n.src, `File already set for track file ${name} - ignoring ${n.args[0] ?? ''}`, n.kw);
+      else file = n.args[0];
+    }
+    else if (n.kw === 'weight') {
+      const w = v.int(n, n.args[0], -254, 254);
+      if (w !== undefined) weight = w;
+      reverse = n.args[1] === 'reverse';
+    } else if (n.kw === 'init_file') {
+      let value = 0;
+      let overwrite = false;
+      for (const a of n.args) {
+        if (a === 'overwrite') overwrite = true;
+        else value = v.int(n, a, -(2 ** 31), 2 ** 31 - 1) ?? 0;
+      }
+      initFile = { value, overwrite };
+    }
+  }
+  if (file === undefined) {
+    v.report.error(node.src, `No file set for track_file ${name} - removing`, node.kw);
+    return undefined;
+  }
+  return { src: ref(node.src), name, file, weight, reverse, ...(initFile ? { initFile } : {}) };
+}
+
+export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined {
+  const name = node.args[0];
+  if (name === undefined) {
+    v.report.error(node.src, 'vrrp_script has no name', node.kw);
+    return undefined;
+  }
+  let script: VrrpScript['script'] | undefined;
+  let intervalMs = 1000;
+  let timeoutMs: number | undefined;
+  let weight = 0;
+  let weightReverse = false;
+  let rise = 1;
+  let fall = 1;
+  let initFail = false;
+  let user: string[] | undefined;
+  for (const n of node.children ?? []) {
+    const a = n.args[0];
+    switch (n.kw) {
+      case 'script':
+        script = v.script(n, [a ?? '']);
+        break;
+      case 'interval': {
+        const s = v.int(n, a, 1, 4294);
+        if (s !== undefined) intervalMs = s * 1000;
+        else v.report.error(n.src, `(${name}): vrrp script interval '${a}' must be between 1 and 4294 - ignoring`, n.kw);
+        break;
+      }
+      case 'timeout': {
+        const s = v.int(n, a, 1, 4294);
+        if (s !== undefined) timeoutMs = s * 1000;
+        break;
+      }
+      case 'weight': {
+        const w = v.int(n, a, -253, 253);
+        if (w === undefined) v.report.error(n.src, `vrrp_script ${name} weight ${a} must be in [-253, 253]`, n.kw);
+        else weight = w;
+        weightReverse = n.args[1] === 'reverse';
+        break;
+      }
+      case 'rise':
+        rise = v.int(n, a, 1, 2 ** 31 - 1) ?? rise;
+        break;
+      case 'fall':
+        fall = v.int(n, a, 1, 2 ** 31 - 1) ?? fall;
+        break;
+      case 'user':
+        user = [...n.args];
+        break;
+      case 'init_fail':
+        initFail = true;
+        break;
+    }
+  }
+  if (script === undefined) {
+    v.report.error(node.src, `No script set for vrrp_script ${name} - removing`, node.kw);
+    return undefined;
+  }
+  if (user?.[0] !== undefined) {
+    const [u, g] = user[0].includes(':') ? user[0].split(':', 2) : [user[0], user[1]];
+    script = { ...script, ...(u ? { user: u } : {}), ...(g ? { group: g } : {}) };
+  }
+  return {
+    src: ref(node.src), name, script, intervalMs, timeoutMs: timeoutMs ?? intervalMs, weight, weightReverse, rise,
+    fall, initFail,
+  };
+}
+
+/** `NAME [weight N [reverse|noreverse]]` items of track_* blocks. */
+function trackRefs(v: Values, node: Node, min: number, max: number): TrackRef[] {
+  const refs: TrackRef[] = [];
+  for (const item of node.children ?? []) {
+    let weight: number | undefined;
+    let reverse = false;
+    for (let i = 0; i < item.args.length; i++) {
+      const w = item.args[i]!;
+      if (w === 'weight') {
+        const n = v.int(item, item.args[++i], min, max);
+        if (n === undefined) v.report.error(item.src, `weight for ${item.kw} must be between [${min}:${max}] inclusive. Ignoring...`, node.kw);
+        else weight = n;
+      } else if (w === 'reverse') reverse = true;
+      else if (w !== 'noreverse') v.report.error(item.src, `Unknown track option '${w}' for ${item.kw}`, node.kw);
+    }
+    refs.push({ name: item.kw, ...(weight !== undefined ? { weight } : {}), reverse });
+  }
+  return refs;
+}
+
+export function parseVip(v: Values, item: Node, block: string): Vip | undefined {
+  const [addr, lenText] = item.kw.split('/', 2) as [string, string | undefined];
+  const family = ipFamily(addr);
+  if (family === undefined) {
+    v.report.error(item.src, `${block}: invalid address ${item.kw}`, block);
+    return undefined;
+  }
+  const maxLen = family === 'inet' ? 32 : 128;
+  let prefixLen = maxLen;
+  if (lenText !== undefined) {
+    const n = /^\d+$/.test(lenText) ? Number(lenText) : NaN;
+    if (!(n <= maxLen)) {
+      v.report.error(item.src, `${block}: invalid prefix length in ${item.kw}`, block);
+      return undefined;
+    }
+    prefixLen = n;
+  }
+  const vip: Mutable<Vip> = {
+    src: ref(item.src), family, address: canonicalIp(addr), prefixLen, noDad: false, noPrefixRoute: false,
+    noTrack: false, home: false,
+  };
+  const a = item.args;
+  for (let i = 0; i < a.length; i++) {
+    const w = a[i]!;
+    const next = (): string | undefined => a[++i];
+    switch (w) {
+      case 'brd':
+      case 'broadcast':
+        vip.broadcast = next();
+        break;
+      case 'dev':
+        vip.dev = next();
+        break;
+      case 'scope':
+        vip.scope = next();
+        break;
+      case 'label':
+        vip.label = next();
+        break;
+      case 'peer':
+        vip.peer = next();
+        break;
+      case 'home':
+        vip.home = true;
+        break;
+      case '-nodad':
+      case 'nodad':
+        vip.noDad = true;
+        break;
+      case 'noprefixroute':
+        vip.noPrefixRoute = true;
+        break;
+      case 'no_track':
+        vip.noTrack = true;
+        break;
+      case 'preferred_lft':
+        vip.preferredLft = next();
+        break;
+      case 'track_group':
+        next();
+        break;
+      default:
+        v.report.error(item.src, `Unknown configuration entry '${w}' for ip address - ignoring`, block);
+    }
+  }
+  return vip;
+}
+
+function notifyField(notify: Mutable<VrrpNotify>, v: Values, n: Node): boolean {
+  const map: Record<string, keyof VrrpNotify> = {
+    notify_master: 'master', notify_backup: 'backup', notify_fault: 'fault', notify_stop: 'stop', notify: 'generic',
+    notify_master_rx_lower_pri: 'masterRxLowerPri',
+  };
+  if (n.kw === 'notify_deleted') {
+    notify.deleted = n.args[0] === undefined ? true : (v.script(n) ?? true);
+    return true;
+  }
+  const key = map[n.kw];
+  if (key === undefined) return false;
+  const s = v.script(n);
+  if (s !== undefined) (notify as Record<string, unknown>)[key] = s;
+  return true;
+}
+
+export function resolveVrrpInstance(
+  v: Values,
+  node: Node,
+  g: GlobalDefs,
+  ifs: InterfaceInfo | undefined,
+): VrrpInstance | undefined {
+  const name = node.args[0];
+  if (name === undefined) {
+    v.report.error(node.src, 'vrrp_instance has no name - ignoring', node.kw);
+    return undefined;
+  }
+  const notify: Mutable<VrrpNotify> = {};
+  let state: VrrpState | undefined;
+  let iface: string | undefined;
+  let vrid: number | undefined;
+  let priority: number | undefined;
+  let advertIntMs = 1000;
+  let version: 2 | 3 | undefined;
+  let authType: 'PASS' | 'AH' | undefined;
+  let authPass: string | undefined;
+  let authSrc = node.src;
+  let nopreempt = false;
+  let preemptDelayMs = 0;
+  let preemptDelaySrc: Node | undefined;
+  let strict = g.vrrpStrict;
+  let accept: boolean | undefined;
+  const vips: Vip[] = [];
+  const evips: Vip[] = [];
+  const peers: UnicastPeer[] = [];
+  const routes: string[] = [];
+  const rules: string[] = [];
+  const inst: Partial<Mutable<VrrpInstance>> = {};
+  const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[], procs: [] as TrackRef[] };
+  const tag = `(${name})`;
+
+  for (const n of node.children ?? []) {
+    const a = n.args[0];
+    if (notifyField(notify, v, n)) continue;
+    switch (n.kw) {
+      case 'state':
+        if (a === 'MASTER' || a === 'BACKUP') state = a;
+        else {
+          v.report.error(n.src, `${tag} unknown state '${a ?? ''}', defaulting to BACKUP`, n.kw);
+          state = 'BACKUP';
+        }
+        break;
+      case 'interface':
+        if (a === undefined) v.report.error(n.src, `${tag} interface name missing`, n.kw);
+        else if (ifs && !ifs.exists(a)) {
+          v.report.error(n.src, `WARNING - interface ${a} for vrrp_instance ${name} doesn't exist`, n.kw);
+          v.report.error(n.src, 'Non-existent interface specified in configuration', n.kw);
+        } else if (ifs && ifs.isLoopback(a)) {
+          v.report.error(n.src, `${tag} cannot use a loopback interface (${a}) for vrrp - ignoring`, n.kw);
+        } else iface = a;
+        break;
+      case 'virtual_router_id': {
+        const id = v.int(n, a, 1, 255);
+        if (id === undefined) v.report.error(n.src, `${tag}: VRID '${a ?? ''}' not valid - must be between 1 & 255`, n.kw);
+        vrid = id;
+        break;
+      }
+      case 'priority': {
+        const p = v.int(n, a, 1, 255);
+        if (p === undefined) v.report.error(n.src, `${tag} Priority not valid! must be between 1 & 255. Reconfigure !`, n.kw);
+        else priority = p;
+        break;
+      }
+      case 'advert_int': {
+        const ms = v.timerMs(n, a, 0.01, 255);
+        if (ms !== undefined) advertIntMs = ms;
+        break;
+      }
+      case 'version': {
+        const ver = v.int(n, a, 2, 3);
+        if (ver !== undefined) version = ver as 2 | 3;
+        break;
+      }
+      case 'authentication':
+        authSrc = n.src;
+        for (const c of n.children ?? []) {
+          if (c.kw === 'auth_type') {
+            if (c.args[0] === 'PASS' || c.args[0] === 'AH') authType = c.args[0];
+            else v.report.error(c.src, `${tag} unknown authentication type '${c.args[0] ?? ''}'`, c.kw);
+          } else if (c.kw === 'auth_pass') {
+            authPass = c.args[0] ?? '';
+            if (authPass.length > 8) {
+              v.report.error(c.src, 'Truncating auth_pass to 8 characters', c.kw);
+              authPass = authPass.slice(0, 8);
+            }
+          }
+        }
+        break;
+      case 'nopreempt':
+        nopreempt = true;
+        break;
+      case 'preempt':
+        nopreempt = false;
+        break;
+      case 'preempt_delay': {
+        const ms = v.timerMs(n, a, 0, 1000);
+        if (ms !== undefined) preemptDelayMs = ms;
+        preemptDelaySrc = n;
+        break;
+      }
+      case 'garp_master_delay':
+        inst.garpMasterDelayMs = v.secondsMs(n, a, 0, 1000) ?? inst.garpMasterDelayMs;
+        break;
+      case 'garp_master_repeat':
+        inst.garpMasterRepeat = v.int(n, a, 1, 2 ** 31 - 1) ?? inst.garpMasterRepeat;
+        break;
+      case 'garp_master_refresh':
+        inst.garpMasterRefreshMs = v.secondsMs(n, a, 0, 2 ** 31 / 1000) ?? inst.garpMasterRefreshMs;
+        break;
+      case 'garp_master_refresh_repeat':
+        inst.garpMasterRefreshRepeat = v.int(n, a, 1, 2 ** 31 - 1) ?? inst.garpMasterRefreshRepeat;
+        break;
+      case 'garp_lower_prio_delay':
+        inst.garpLowerPrioDelayMs = v.secondsMs(n, a, 0, 1000) ?? inst.garpLowerPrioDelayMs;
+        break;
+      case 'garp_lower_prio_repeat':
+        inst.garpLowerPrioRepeat = v.int(n, a, 0, 2 ** 31 - 1) ?? inst.garpLowerPrioRepeat;
+        break;
+      case 'down_timer_adverts':
+        inst.downTimerAdverts = v.int(n, a, 1, 100) ?? inst.downTimerAdverts;
+        break;
+      case 'unicast_src_ip':
+      case 'mcast_src_ip':
+        if (a === undefined || ipFamily(a) === undefined) v.report.error(n.src, `${tag} invalid ${n.kw} '${a ?? ''}'`, n.kw);
+        else if (n.kw === 'unicast_src_ip') inst.unicastSrcIp = canonicalIp(a);
+        else inst.mcastSrcIp = canonicalIp(a);
+        break;
+      case 'unicast_peer':
+        for (const item of n.children ?? []) {
+          if (ipFamily(item.kw) === undefined) {
+            v.report.error(item.src, `${tag} unicast_peer address '${item.kw}' invalid - ignoring`, n.kw);
+            continue;
+          }
+          const peer: Mutable<UnicastPeer> = { address: canonicalIp(item.kw) };
+          for (let i = 0; i < item.args.length; i += 2) {
+            const ttl = v.int(item, item.args[i + 1], 0, 255);
+            if (item.args[i] === 'min_ttl' && ttl !== undefined) peer.minTtl = ttl;
+            else if (item.args[i] === 'max_ttl' && ttl !== undefined) peer.maxTtl = ttl;
+          }
+          peers.push(peer);
+        }
+        break;
+      case 'unicast_ttl':
+        inst.unicastTtl = v.int(n, a, 1, 255) ?? inst.unicastTtl;
+        break;
+      case 'check_unicast_src':
+        inst.checkUnicastSrc = true;
+        break;
+      case 'unicast_fault_no_peer':
+        inst.unicastFaultNoPeer = true;
+        break;
+      case 'mcast_dst_ip':
+        if (a !== undefined && ipFamily(a) !== undefined) inst.mcastDstIp = canonicalIp(a);
+        else v.report.error(n.src, `${tag} invalid mcast_dst_ip '${a ?? ''}'`, n.kw);
+        break;
+      case 'use_vmac': {
+        const vmac: { name?: string; mac?: string } = {};
+        for (const w of n.args) {
+          if (/^([0-9a-f]{2}:){5}[0-9a-f]{2}$/i.test(w)) vmac.mac = w.toLowerCase();
+          else vmac.name = w;
+        }
+        inst.useVmac = vmac;
+        break;
+      }
+      case 'vmac_xmit_base':
+        inst.vmacXmitBase = true;
+        break;
+      case 'track_interface':
+        track.ifs.push(...trackRefs(v, n, -253, 253));
+        break;
+      case 'track_script':
+        track.scripts.push(...trackRefs(v, n, -253, 253));
+        break;
+      case 'track_file':
+        track.files.push(...trackRefs(v, n, -254, 254));
+        break;
+      case 'track_process':
+        track.procs.push(...trackRefs(v, n, -254, 254));
+        break;
+      case 'track_src_ip':
+        inst.trackSrcIp = true;
+        break;
+      case 'dont_track_primary':
+        inst.dontTrackPrimary = true;
+        break;
+      case 'virtual_ipaddress':
+      case 'virtual_ipaddress_excluded':
+        for (const item of n.children ?? []) {
+          const vip = parseVip(v, item, n.kw);
+          if (vip) (n.kw === 'virtual_ipaddress' ? vips : evips).push(vip);
+        }
+        break;
+      case 'virtual_routes':
+        routes.push(...(n.children ?? []).map((c) => [c.kw, ...c.args].join(' ')));
+        break;
+      case 'virtual_rules':
+        rules.push(...(n.children ?? []).map((c) => [c.kw, ...c.args].join(' ')));
+        break;
+      case 'accept':
+        accept = true;
+        break;
+      case 'no_accept':
+        accept = false;
+        break;
+      case 'strict_mode':
+        strict = v.bool(n);
+        break;
+      case 'skip_check_adv_addr':
+        inst.skipCheckAdvAddr = v.bool(n);
+        break;
+      case 'lower_prio_no_advert':
+        inst.lowerPrioNoAdvert = v.bool(n);
+        break;
+      case 'higher_prio_send_advert':
+        inst.higherPrioSendAdvert = v.bool(n);
+        break;
+      case 'promote_secondaries':
+        inst.promoteSecondaries = true;
+        break;
+      case 'notify_priority_changes':
+        inst.notifyPriorityChanges = v.bool(n);
+        break;
+      case 'smtp_alert':
+        inst.smtpAlert = v.bool(n);
+        break;
+      default:
+        break;
+    }
+  }
+
+  if (vrid === undefined) {
+    v.report.error(node.src, `${tag} the virtual router id must be set`, 'virtual_router_id');
+    return undefined;
+  }
+  if (priority === undefined) priority = state === 'MASTER' ? 255 : 100;
+  const initialState: VrrpState = state ?? (priority === 255 ? 'MASTER' : 'BACKUP');
+  if (nopreempt && (priority === 255 || initialState === 'MASTER')) {
+    v.report.error(
+      node.src,
+      priority === 255
+        ? `${tag} nopreempt is incompatible with priority 255. resetting nopreempt`
+        : `${tag} nopreempt is incompatible with initial state MASTER - resetting nopreempt`,
+      'nopreempt',
+    );
+    nopreempt = false;
+  }
+  if (preemptDelaySrc && preemptDelayMs > 0 && (nopreempt || strict)) {
+    v.report.warn(preemptDelaySrc.src, `${tag} preempt_delay is incompatible with ${strict ? 'strict mode' : 'nopreempt'} - resetting`, 'preempt_delay');
+    preemptDelayMs = 0;
+  }
+  const family: AddressFamily = vips[0]?.family ?? evips[0]?.family ?? (inst.unicastSrcIp !== undefined ? ipFamily(inst.unicastSrcIp) : undefined) ?? 'inet';
+  let ver: 2 | 3 = version ?? g.vrrpVersion;
+  if (family === 'inet6') ver = 3;
+  if (ver === 2) advertIntMs = Math.max(1000, Math.round(advertIntMs / 1000) * 1000);
+  else advertIntMs = Math.max(10, Math.round(advertIntMs / 10) * 10);
+  if (!iface && !inst.unicastSrcIp) {
+    // keepalived falls back to default_interface when it exists.
+    if (!ifs || ifs.exists(g.defaultInterface)) iface = g.defaultInterface;
+    else v.report.error(node.src, `${tag} Unknown interface!`, 'interface');
+  }
+  const trackInterfaces = track.ifs.filter((t) => {
+    if (t.name !== iface) return true;
+    v.report.error(node.src, `${tag} Ignoring track_interface ${t.name} since own interface`, 'track_interface');
+    return false;
+  });
+  let authentication: VrrpInstance['authentication'];
+  if (authType !== undefined) {
+    if (ver === 3 || strict) v.report.warn(authSrc, `${tag} authentication is not supported with VRRPv3 or strict mode - ignoring`, 'authentication');
+    else if (!authPass) v.report.error(authSrc, `${tag} Authentication specified but no password given. Ignoring`, 'authentication');
+    else authentication = { type: authType, pass: authPass };
+  }
+  if (vips.length === 0) {
+    v.report.warn(node.src, `${tag} No VIP specified; at least one is required`, 'virtual_ipaddress');
+  }
+  return {
+    src: ref(node.src),
+    name,
+    initialState,
+    ...(iface !== undefined ? { interface: iface } : {}),
+    family,
+    vrid,
+    priority,
+    advertIntMs,
+    version: ver,
+    ...(authentication ? { authentication } : {}),
+    preempt: !nopreempt,
+    preemptDelayMs,
+    garpMasterDelayMs: inst.garpMasterDelayMs ?? g.vrrpGarpMasterDelayMs,
+    garpMasterRepeat: inst.garpMasterRepeat ?? g.vrrpGarpMasterRepeat,
+    garpMasterRefreshMs: inst.garpMasterRefreshMs ?? g.vrrpGarpMasterRefreshMs,
+    garpMasterRefreshRepeat: inst.garpMasterRefreshRepeat ?? g.vrrpGarpMasterRefreshRepeat,
+    garpLowerPrioDelayMs: inst.garpLowerPrioDelayMs ?? inst.garpMasterDelayMs ?? g.vrrpGarpLowerPrioDelayMs,
+    garpLowerPrioRepeat: strict ? 0 : (inst.garpLowerPrioRepeat ?? inst.garpMasterRepeat ?? g.vrrpGarpLowerPrioRepeat),
+    downTimerAdverts: inst.downTimerAdverts ?? g.vrrpDownTimerAdverts,
+    ...(inst.unicastSrcIp !== undefined ? { unicastSrcIp: inst.unicastSrcIp } : {}),
+    ...(inst.mcastSrcIp !== undefined ? { mcastSrcIp: inst.mcastSrcIp } : {}),
+    unicastPeers: peers,
+    unicastTtl: inst.unicastTtl ?? 255,
+    checkUnicastSrc: inst.checkUnicastSrc ?? g.vrrpCheckUnicastSrc,
+    unicastFaultNoPeer: inst.unicastFaultNoPeer ?? false,
+    mcastDstIp: inst.mcastDstIp ?? (family === 'inet6' ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4),
+    ...(inst.useVmac ? { useVmac: inst.useVmac } : {}),
+    vmacXmitBase: strict ? false : (inst.vmacXmitBase ?? false),
+    trackInterfaces,
+    trackScripts: track.scripts,
+    trackFiles: track.files,
+    trackProcesses: track.procs,
+    trackSrcIp: inst.trackSrcIp ?? false,
+    dontTrackPrimary: inst.dontTrackPrimary ?? false,
+    virtualIpaddresses: vips,
+    virtualIpaddressesExcluded: evips,
+    // `no_virtual_ipaddress` came after 2.2.7, whose parser rejects it as an unknown keyword.
+    noVirtualIpaddress: false,
+    virtualRoutes: routes,
+    virtualRules: rules,
+    accept: accept ?? (strict ? priority === 255 : true),
+    strictMode: strict,
+    skipCheckAdvAddr: inst.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
+    lowerPrioNoAdvert: strict ? true : (inst.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert),
+    higherPrioSendAdvert: strict ? false : (inst.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert),
+    ownerIgnoreAdverts: strict,
+    v3ChecksumAsV2: g.v3ChecksumAsV2,
+    promoteSecondaries: inst.promoteSecondaries ?? false,
+    notify,
+    notifyPriorityChanges: inst.notifyPriorityChanges ?? false,
+    smtpAlert: inst.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
+  };
+}
+
+export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSyncGroup | undefined {
+  const name = node.args[0];
+  if (name === undefined) {
+    v.report.error(node.src, 'vrrp_sync_group has no name - ignoring', node.kw);
+    return undefined;
+  }
+  const notify: Mutable<VrrpNotify> = {};
+  const members: string[] = [];
+  const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[] };
+  let smtpAlert: boolean | undefined;
+  let trackingWeight = false;
+  let prioChanges = false;
+  for (const n of node.children ?? []) {
+    if (notifyField(notify, v, n)) continue;
+    if (n.kw === 'group') members.push(...(n.children ?? []).flatMap((c) => [c.kw, ...c.args]));
+    else if (n.kw === 'track_interface') track.ifs.push(...trackRefs(v, n, -253, 253));
+    else if (n.kw === 'track_script') track.scripts.push(...trackRefs(v, n, -253, 253));
+    else if (n.kw === 'track_file') track.files.push(...trackRefs(v, n, -254, 254));
+    else if (n.kw === 'smtp_alert') smtpAlert = v.bool(n);
+    else if (n.kw === 'sync_group_tracking_weight') trackingWeight = true;
+    else if (n.kw === 'global_tracking') {
+      v.report.warn(n.src, '(global_tracking) is deprecated. Use track_interface/script/file on the sync group', n.kw);
+      trackingWeight = true;
+    } else if (n.kw === 'notify_priority_changes') prioChanges = v.bool(n);
+  }
+  return {
+    src: ref(node.src), name, members, trackInterfaces: track.ifs, trackScripts: track.scripts,
+    trackFiles: track.files, notify, smtpAlert: smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
+    syncGroupTrackingWeight: trackingWeight, notifyPriorityChanges: prioChanges,
+  };
+}

@@ -1,0 +1,152 @@
+// The keyword tree → the resolved Config: each section's resolver, then the checks that span sections (tracked
+// scripts exist, sync-group members exist) and keepalived's script-security rule (reference §4, `-t` rc 6).
+import { resolveGlobals } from './resolve-global.js';
+import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
+import type { ResolvedVs } from './resolve-lvs.js';
+import { resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript } from './resolve-vrrp.js';
+import { Values } from './values.js';
+import type { InterfaceInfo } from './resolve-vrrp.js';
+import type { Reporter } from './errors.js';
+import type { Node } from './parser.js';
+import type {
+  Config, Script, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
+} from './model.js';
+
+/** What resolution needs to know about the machine; the loader supplies the real one. */
+export interface Host {
+  readonly hostname: string;
+  /** undefined: interfaces are not checked. */
+  readonly interfaces?: InterfaceInfo;
+  userExists(name: string): boolean;
+  fileExists(path: string): boolean;
+}
+
+const DEFAULT_SCRIPT_USER = 'keepalived_script';
+const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
+
+/**
+ * Resolves the tree into the Config. Virtual servers are resolved as their blocks close (take), which keeps the
+ * keyword tree of a 10,000-server config from being held in memory; everything else once the file is read (finish).
+ */
+export class ConfigResolver {
+  private readonly v: Values;
+  /** Virtual servers in file order: resolved, or (for `group` ones, which need every group) still a node. */
+  private readonly vsSlots: (ResolvedVs | Node)[] = [];
+
+  constructor(
+    private readonly host: Host,
+    private readonly report: Reporter,
+  ) {
+    this.v = new Values(report);
+  }
+
+  take(node: Node): boolean {
+    if (node.kw !== 'virtual_server') return false;
+    if (node.args[0] === 'group') this.vsSlots.push(node);
+    else {
+      const r = resolveVirtualServer(this.v, node, NO_GROUPS);
+      if (r) this.vsSlots.push(r);
+    }
+    return true;
+  }
+
+  finish(tree: readonly Node[], files: readonly string[]): Config {
+    const { v, host, report } = this;
+    const of = (kw: string): Node[] => tree.filter((n) => n.kw === kw);
+    const rootGlobals = tree.filter((n) => !n.children && n.kw !== 'global_defs');
+    const global = resolveGlobals(v, of('global_defs'), rootGlobals, host.hostname);
+
+    const trackFiles = [...of('track_file'), ...of('vrrp_track_file')]
+      .map((n) => resolveTrackFile(v, n))
+      .filter((x): x is TrackFileDef => x !== undefined);
+    let vrrpScripts = of('vrrp_script').map((n) => resolveVrrpScript(v, n)).filter((x): x is VrrpScript => x !== undefined);
+    const instances = of('vrrp_instance')
+      .map((n) => resolveVrrpInstance(v, n, global, host.interfaces))
+      .filter((x): x is VrrpInstance => x !== undefined);
+    const syncGroups = of('vrrp_sync_group').map((n) => resolveSyncGroup(v, n, global)).filter((x): x is VrrpSyncGroup => x !== undefined);
+    const vsGroups = of('virtual_server_group').map((n) => resolveVsGroup(v, n)).filter((x): x is VirtualServerGroup => x !== undefined);
+    const groupMap = new Map(vsGroups.map((g) => [g.name, g]));
+    let virtualServers: VirtualServer[] = [];
+    for (const slot of [...this.vsSlots, ...of('virtual_server')]) {
+      const r = 'kw' in slot ? resolveVirtualServer(v, slot, groupMap) : slot;
+      if (r) virtualServers.push(applyGlobalDefaults(r, global));
+    }
+
+    // Script security (keepalived's check_script_secure / set_default_script_user).
+    const defaultUserOk = global.scriptUser !== undefined || host.userExists(DEFAULT_SCRIPT_USER);
+    if (global.enableScriptSecurity && !defaultUserOk) {
+      const removedVrrp = vrrpScripts.filter((s) => s.script.user === undefined);
+      for (const s of removedVrrp) {
+        report.error(s.src, `Unable to set default user for vrrp script ${s.name} - removing`, 'vrrp_script');
+      }
+      if (removedVrrp.length) report.error(removedVrrp[0]!.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
+      vrrpScripts = vrrpScripts.filter((s) => s.script.user !== undefined);
+      let reported = false;
+      virtualServers = virtualServers.map((vs) => ({
+        ...vs,
+        realServers: vs.realServers.map((rs) => ({
+          ...rs,
+          checkers: rs.checkers.filter((c) => {
+            if (c.type !== 'MISC_CHECK' || c.miscPath.user !== undefined) return true;
+            report.error(c.src, `Unable to set default user for misc script '${c.miscPath.text}' - removing`, 'misc_path');
+            if (!reported) report.error(c.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
+            reported = true;
+            return false;
+          }),
+        })),
+      }));
+    }
+
+    // Cross references.
+    const scriptNames = new Set(vrrpScripts.map((s) => s.name));
+    const instanceByName = new Map(instances.map((i) => [i.name, i]));
+    const memberOf = new Map<string, string>();
+    for (const g of syncGroups) {
+      for (const m of g.members) {
+        if (!instanceByName.has(m)) report.error(g.src, `Virtual router ${m} specified in sync group ${g.name} doesn't exist - ignoring`, 'group');
+        else memberOf.set(m, g.name);
+      }
+    }
+    const resolvedInstances = instances.map((inst) => {
+      const trackScripts = inst.trackScripts.filter((t) => {
+        if (scriptNames.has(t.name)) return true;
+        report.error(inst.src, `(${inst.name}) track script ${t.name} not found, ignoring...`, 'track_script');
+        return false;
+      });
+      const sg = memberOf.get(inst.name);
+      return { ...inst, trackScripts, ...(sg !== undefined ? { syncGroup: sg } : {}) };
+    });
+    const resolvedSyncGroups = syncGroups.map((g) => ({ ...g, members: g.members.filter((m) => instanceByName.has(m)) }));
+
+    // Scripts run without enable_script_security: keepalived refuses to call that a clean config (rc 6).
+    if (!global.enableScriptSecurity) {
+      const exists = (s: Script | undefined | true): boolean =>
+        s !== undefined && s !== true && s.argv[0] !== undefined && host.fileExists(s.argv[0]);
+      const vrrpUses = [
+        ...vrrpScripts.map((s) => s.script),
+        ...resolvedInstances.flatMap((i) => Object.values(i.notify)),
+        ...resolvedSyncGroups.flatMap((g) => Object.values(g.notify)),
+      ].some(exists);
+      const checkUses = virtualServers.some(
+        (vs) =>
+          exists(vs.quorumUp) || exists(vs.quorumDown) ||
+          vs.realServers.some((rs) => exists(rs.notifyUp) || exists(rs.notifyDown) ||
+            rs.checkers.some((c) => c.type === 'MISC_CHECK' && exists(c.miscPath))),
+      );
+      const where = { file: files[0] ?? '', line: 0 };
+      if (checkUses) report.add('security', where, 'SECURITY VIOLATION - check scripts are being executed but script_security not enabled.');
+      if (vrrpUses) report.add('security', where, 'SECURITY VIOLATION - scripts are being executed but script_security not enabled.');
+    }
+
+    return {
+      global,
+      trackFiles,
+      vrrpScripts,
+      vrrpInstances: resolvedInstances,
+      vrrpSyncGroups: resolvedSyncGroups,
+      virtualServerGroups: vsGroups,
+      virtualServers,
+      files,
+    };
+  }
+}

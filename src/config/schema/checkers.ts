@@ -1,0 +1,50 @@
+// Checker blocks inside real_server (keepalived 2.2.7 check/check_*.c, reference §2.4).
+import { block, values } from './types.js';
+import type { BlockSchema } from './types.js';
+
+/** Timer options every checker with a schedule has (check_api.c), MISC_CHECK included. */
+const TIMING = values('retry', 'delay_before_retry', 'warmup', 'delay_loop', 'alpha', 'log_all_failures');
+/** Connection options of the network checkers. */
+const CONNECTION = values('connect_ip', 'connect_port', 'bindto', 'bind_port', 'bind_if', 'connect_timeout', 'fwmark');
+
+const URL = block(
+  'url',
+  values(
+    'path', 'digest', 'status_code', 'virtualhost', 'regex', 'regex_no_match', 'regex_options', 'regex_min_offset',
+    'regex_max_offset', 'regex_stack',
+  ),
+);
+
+function http(name: string): BlockSchema {
+  return block(
+    name,
+    TIMING,
+    CONNECTION,
+    values('nb_get_retry', 'virtualhost', 'http_protocol', 'enable_sni', 'fast_recovery'),
+    { url: URL },
+  );
+}
+
+export const CHECKERS: Readonly<Record<string, BlockSchema>> = {
+  HTTP_GET: http('HTTP_GET'),
+  SSL_GET: http('SSL_GET'),
+  TCP_CHECK: block('TCP_CHECK', TIMING, CONNECTION),
+  PING_CHECK: block('PING_CHECK', TIMING, CONNECTION),
+  SMTP_CHECK: block(
+    'SMTP_CHECK',
+    TIMING,
+    CONNECTION,
+    values('helo_name'),
+    { host: block('host', CONNECTION) },
+  ),
+  DNS_CHECK: block('DNS_CHECK', TIMING, CONNECTION, values('type', 'name')),
+  UDP_CHECK: block(
+    'UDP_CHECK',
+    TIMING,
+    CONNECTION,
+    values('payload', 'require_reply', 'min_reply_length', 'max_reply_length'),
+  ),
+  MISC_CHECK: block('MISC_CHECK', TIMING, values('misc_path', 'misc_timeout', 'misc_dynamic', 'user')),
+  FILE_CHECK: block('FILE_CHECK', values('track_file', 'weight')),
+  BFD_CHECK: block('BFD_CHECK', values('name', 'alpha')),
+};

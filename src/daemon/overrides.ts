@@ -1,0 +1,100 @@
+// Operator weight overrides (drain / weight N), keyed by real-server identity (`vsId/rsId`).
+// They are decisions, not observations: they outlive checker transitions and reloads of an unchanged server, and
+// — through the state file — a daemon restart. They are dropped only when the server leaves the config.
+import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export const DEFAULT_STATE_FILE = '/var/lib/lvskeeper/overrides.json';
+
+export type Override = { readonly kind: 'drain' } | { readonly kind: 'weight'; readonly weight: number };
+
+export interface OverrideKey {
+  readonly vs: string;
+  readonly rs: string;
+}
+
+const keyOf = (k: OverrideKey): string => `${k.vs}/${k.rs}`;
+
+interface StoredEntry extends OverrideKey {
+  readonly override: Override;
+  readonly since: string;
+}
+
+export class OverrideStore {
+  private readonly entries = new Map<string, StoredEntry>();
+  /** Problems met while loading the state file, for the daemon to log. */
+  readonly loadErrors: string[] = [];
+
+  /** path undefined: overrides live in memory only (tests, --no-state-file). */
+  constructor(private readonly path: string | undefined) {
+    if (!path) return;
+    let text: string;
+    try {
+      text = readFileSync(path, 'utf8');
+    } catch {
+      return;
+    }
+    try {
+      const parsed = JSON.parse(text) as { overrides?: StoredEntry[] };
+      for (const e of parsed.overrides ?? []) {
+        if (typeof e.vs !== 'string' || typeof e.rs !== 'string' || !validOverride(e.override)) throw new Error('malformed entry');
+        this.entries.set(keyOf(e), e);
+      }
+    } catch (err) {
+      // Keep the unreadable file for the operator instead of silently overwriting it with the next change.
+      const aside = `${path}.corrupt`;
+      renameSync(path, aside);
+      this.entries.clear();
+      this.loadErrors.push(`state file ${path} is unreadable (${(err as Error).message}); moved to ${aside}, starting without overrides`);
+    }
+  }
+
+  get(key: OverrideKey): Override | undefined {
+    return this.entries.get(keyOf(key))?.override;
+  }
+
+  list(): readonly StoredEntry[] {
+    return [...this.entries.values()];
+  }
+
+  set(key: OverrideKey, override: Override): void {
+    this.entries.set(keyOf(key), { vs: key.vs, rs: key.rs, override, since: new Date().toISOString() });
+    this.save();
+  }
+
+  /** Returns whether there was an override to clear. */
+  clear(key: OverrideKey): boolean {
+    const had = this.entries.delete(keyOf(key));
+    if (had) this.save();
+    return had;
+  }
+
+  /** Drops overrides whose server is no longer configured; returns them so the caller can log each. */
+  prune(exists: (key: OverrideKey) => boolean): StoredEntry[] {
+    const dropped = [...this.entries.values()].filter((e) => !exists(e));
+    for (const e of dropped) this.entries.delete(keyOf(e));
+    if (dropped.length > 0) this.save();
+    return dropped;
+  }
+
+  private save(): void {
+    if (!this.path) return;
+    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
+    // Write-then-rename: a crash mid-write never leaves a truncated state file.
+    const tmp = `${this.path}.${process.pid}.tmp`;
+    writeFileSync(tmp, JSON.stringify({ version: 1, overrides: this.list() }, null, 2) + '\n', { mode: 0o600 });
+    renameSync(tmp, this.path);
+  }
+}
+
+function validOverride(o: unknown): o is Override {
+  if (typeof o !== 'object' || o === null) return false;
+  const v = o as { kind?: unknown; weight?: unknown };
+  return v.kind === 'drain' || (v.kind === 'weight' && Number.isInteger(v.weight) && (v.weight as number) >= 0);
+}
+
+/** The weight an operator override imposes on a configured/dynamic weight. */
+export function applyOverride(override: Override | undefined, weight: number): number {
+  if (!override) return weight;
+  return override.kind === 'drain' ? 0 : override.weight;
+}

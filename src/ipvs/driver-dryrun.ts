@@ -1,0 +1,193 @@
+// The dry-run driver: holds the table in memory, enforces the kernel's add/edit/delete rules (same errnos), and logs
+// each operation it would apply as the ipvsadm command that does the same.
+import { intToIpv4 } from '../config/address.js';
+import type { Logger } from '../log.js';
+import { destKeyId, serviceKeyId } from './desired.js';
+import type { Destination, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceKey } from './types.js';
+
+/** An operation the table refused, carrying the errno the kernel would return (Node's error shape). */
+export class IpvsOpError extends Error {
+  constructor(
+    message: string,
+    readonly errno: number,
+    readonly code: string,
+  ) {
+    super(message);
+    this.name = 'IpvsOpError';
+  }
+}
+
+const ERRNO = { ENOENT: 2, ESRCH: 3, EEXIST: 17 } as const;
+
+function fail(code: keyof typeof ERRNO, what: string): never {
+  const text = code === 'EEXIST' ? 'File exists' : code === 'ESRCH' ? 'No such process' : 'No such file or directory';
+  throw new IpvsOpError(`${what}: ${text}`, ERRNO[code], code);
+}
+
+function endpoint(address: string, port: number): string {
+  return address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+}
+
+/** `-t 192.0.2.10:80`, `-u …`, `--sctp-service …`, `-f 42` (`-6 -f 42` for IPv6 marks). */
+export function ipvsadmService(key: ServiceKey): string {
+  if (key.fwmark !== undefined) return `${key.family === 'inet6' ? '-6 ' : ''}-f ${key.fwmark}`;
+  const opt = key.protocol === 'tcp' ? '-t' : key.protocol === 'udp' ? '-u' : '--sctp-service';
+  return `${opt} ${endpoint(key.address, key.port)}`;
+}
+
+function serviceArgs(s: Service): string {
+  const parts = [ipvsadmService(s.key), `-s ${s.scheduler}`];
+  if (s.persistenceTimeoutS > 0) {
+    parts.push(`-p ${s.persistenceTimeoutS}`);
+    const full = s.key.family === 'inet' ? 32 : 128;
+    if (s.persistenceNetmaskBits !== full) {
+      const b = s.persistenceNetmaskBits;
+      parts.push(`-M ${s.key.family === 'inet' ? intToIpv4(b === 0 ? 0 : (2 ** 32 - 2 ** (32 - b))) : b}`);
+    }
+  }
+  if (s.flags.onePacket) parts.push('-o');
+  const prefix = s.scheduler === 'sh' || s.scheduler === 'mh' ? s.scheduler : 'flag';
+  const flags = [
+    s.flags.schedFlag1 ? (prefix === 'flag' ? 'flag-1' : `${prefix}-fallback`) : '',
+    s.flags.schedFlag2 ? (prefix === 'flag' ? 'flag-2' : `${prefix}-port`) : '',
+    s.flags.schedFlag3 ? 'flag-3' : '',
+  ].filter(Boolean);
+  if (flags.length) parts.push(`-b ${flags.join(',')}`);
+  if (s.persistenceEngine) parts.push(`--pe ${s.persistenceEngine}`);
+  return parts.join(' ');
+}
+
+function destArgs(key: ServiceKey, d: Destination): string {
+  const fwd = d.forward === 'DR' ? '-g' : d.forward === 'TUN' ? '-i' : '-m';
+  const parts = [ipvsadmService(key), `-r ${endpoint(d.address, d.port)}`, fwd, `-w ${d.weight}`];
+  if (d.upperThreshold) parts.push(`-x ${d.upperThreshold}`);
+  if (d.lowerThreshold) parts.push(`-y ${d.lowerThreshold}`);
+  if (d.forward === 'TUN' && d.tunnelType && d.tunnelType !== 'ipip') {
+    parts.push(`--tun-type ${d.tunnelType}`);
+    if (d.tunnelPort !== undefined) parts.push(`--tun-port ${d.tunnelPort}`);
+    if (d.tunnelFlags?.noCsum) parts.push('--tun-nocsum');
+    if (d.tunnelFlags?.csum) parts.push('--tun-csum');
+    if (d.tunnelFlags?.remCsum) parts.push('--tun-remcsum');
+  }
+  return parts.join(' ');
+}
+
+/** The ipvsadm command line equivalent to an operation, for logs. */
+export function ipvsadmCommand(op: IpvsOp): string {
+  switch (op.kind) {
+    case 'addService':
+      return `ipvsadm -A ${serviceArgs(op.service)}`;
+    case 'editService':
+      return `ipvsadm -E ${serviceArgs(op.service)}`;
+    case 'delService':
+      return `ipvsadm -D ${ipvsadmService(op.key)}`;
+    case 'addDest':
+      return `ipvsadm -a ${destArgs(op.key, op.dest)}`;
+    case 'editDest':
+      return `ipvsadm -e ${destArgs(op.key, op.dest)}`;
+    case 'delDest':
+      return `ipvsadm -d ${ipvsadmService(op.key)} -r ${endpoint(op.dest.address, op.dest.port)}`;
+    case 'flush':
+      return 'ipvsadm -C';
+    case 'setTimeouts':
+      return `ipvsadm --set ${op.timeouts.tcpS ?? 0} ${op.timeouts.tcpFinS ?? 0} ${op.timeouts.udpS ?? 0}`;
+  }
+}
+
+interface Entry {
+  service: Service;
+  readonly dests: Map<string, Destination>;
+}
+
+export class DryRunIpvsDriver implements IpvsDriver {
+  readonly name = 'dry-run' as const;
+  private readonly table = new Map<string, Entry>();
+  private timeouts: IpvsTimeouts = { tcpS: 900, tcpFinS: 120, udpS: 300 };
+
+  /** `initial` seeds the table (entries someone else created before we started). */
+  constructor(
+    private readonly log: Logger,
+    initial?: IpvsTable,
+  ) {
+    for (const e of initial?.services ?? []) {
+      const dests = new Map<string, Destination>();
+      for (const d of e.dests) dests.set(destKeyId(d.dest), d.dest);
+      this.table.set(serviceKeyId(e.service.key), { service: e.service, dests });
+    }
+  }
+
+  /** Reports `hashed` like the kernel does for every service it holds. */
+  async dump(): Promise<IpvsTable> {
+    return {
+      services: [...this.table.values()].map((e) => ({
+        service: { ...e.service, flags: { ...e.service.flags, hashed: true } },
+        dests: [...e.dests.values()].map((dest) => ({ dest })),
+      })),
+    };
+  }
+
+  async apply(op: IpvsOp): Promise<void> {
+    this.applySync(op);
+    this.log.info({ component: 'ipvs-dry-run' }, ipvsadmCommand(op));
+  }
+
+  async getTimeouts(): Promise<IpvsTimeouts> {
+    return this.timeouts;
+  }
+
+  async close(): Promise<void> {
+    this.table.clear();
+  }
+
+  private service(key: ServiceKey, what: string): Entry {
+    return this.table.get(serviceKeyId(key)) ?? fail('ESRCH', what);
+  }
+
+  private applySync(op: IpvsOp): void {
+    const what = ipvsadmCommand(op);
+    switch (op.kind) {
+      case 'addService': {
+        const k = serviceKeyId(op.service.key);
+        if (this.table.has(k)) fail('EEXIST', what);
+        this.table.set(k, { service: op.service, dests: new Map() });
+        return;
+      }
+      case 'editService':
+        this.service(op.service.key, what).service = op.service;
+        return;
+      case 'delService':
+        this.service(op.key, what);
+        this.table.delete(serviceKeyId(op.key));
+        return;
+      case 'addDest': {
+        const e = this.service(op.key, what);
+        const k = destKeyId(op.dest);
+        if (e.dests.has(k)) fail('EEXIST', what);
+        e.dests.set(k, op.dest);
+        return;
+      }
+      case 'editDest': {
+        const e = this.service(op.key, what);
+        const k = destKeyId(op.dest);
+        if (!e.dests.has(k)) fail('ENOENT', what);
+        e.dests.set(k, op.dest);
+        return;
+      }
+      case 'delDest': {
+        const e = this.service(op.key, what);
+        if (!e.dests.delete(destKeyId(op.dest))) fail('ENOENT', what);
+        return;
+      }
+      case 'flush':
+        this.table.clear();
+        return;
+      case 'setTimeouts':
+        this.timeouts = {
+          tcpS: op.timeouts.tcpS || this.timeouts.tcpS,
+          tcpFinS: op.timeouts.tcpFinS || this.timeouts.tcpFinS,
+          udpS: op.timeouts.udpS || this.timeouts.udpS,
+        };
+        return;
+    }
+  }
+}

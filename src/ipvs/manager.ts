@@ -1,0 +1,392 @@
+// The IPVS manager: holds one pool per virtual server, feeds checker verdicts into them, and keeps the driver's
+// table equal to what the pools want through coalesced reconcile passes (one dump, then ops in order).
+// A failed op is logged with its entry and errno and retried by the next pass; a periodic resync runs too.
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Config, VirtualServer } from '../config/model.js';
+import type { Logger } from '../log.js';
+import { destKeyId, serviceFor, serviceKeyId, serviceKeysFor } from './desired.js';
+import { ipvsadmCommand } from './driver-dryrun.js';
+import { VsPool, type PoolEvent, type PoolStatus } from './pool.js';
+import { reconcile, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
+import type { Destination, IpvsDriver, IpvsOp, ServiceKey } from './types.js';
+
+export type CheckerEvent =
+  | { readonly kind: 'rs-up' | 'rs-down'; readonly vsId: string; readonly rsId: string }
+  | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight?: number };
+
+export interface IpvsManagerOptions {
+  readonly driver: IpvsDriver;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Periodic full pass that also repairs entries changed behind our back (default 30 s). */
+  readonly resyncIntervalMs?: number;
+}
+
+export interface PassResult {
+  readonly ops: number;
+  readonly failed: number;
+}
+
+export interface VsStatus extends PoolStatus {
+  readonly haSuspended: boolean;
+  /** Kernel services this virtual server expands to (several for a group). */
+  readonly services: number;
+}
+
+export interface ManagerStatus {
+  readonly driver: string;
+  readonly passes: number;
+  readonly lastPass?: PassResult;
+  readonly virtualServers: readonly VsStatus[];
+}
+
+interface OwnedService {
+  readonly key: ServiceKey;
+  readonly dests: Map<string, Pick<Destination, 'family' | 'address' | 'port'>>;
+}
+
+/** What we created or took over: services by serviceKeyId, destinations by `serviceKeyId/destKeyId`. */
+class Owned implements OwnedKeys {
+  readonly services = new Map<string, OwnedService>();
+
+  has(key: string): boolean {
+    const slash = key.indexOf('/');
+    if (slash < 0) return this.services.has(key);
+    return this.services.get(key.slice(0, slash))?.dests.has(key.slice(slash + 1)) ?? false;
+  }
+
+  /** Records the effect of an op the driver accepted. */
+  track(op: IpvsOp): void {
+    switch (op.kind) {
+      case 'addService':
+      case 'editService': {
+        const k = serviceKeyId(op.service.key);
+        if (!this.services.has(k)) this.services.set(k, { key: op.service.key, dests: new Map() });
+        return;
+      }
+      case 'delService':
+        this.services.delete(serviceKeyId(op.key));
+        return;
+      case 'addDest':
+      case 'editDest': {
+        const k = serviceKeyId(op.key);
+        let s = this.services.get(k);
+        if (!s) this.services.set(k, (s = { key: op.key, dests: new Map() }));
+        s.dests.set(destKeyId(op.dest), { family: op.dest.family, address: op.dest.address, port: op.dest.port });
+        return;
+      }
+      case 'delDest':
+        this.services.get(serviceKeyId(op.key))?.dests.delete(destKeyId(op.dest));
+        return;
+      case 'flush':
+        this.services.clear();
+        return;
+      case 'setTimeouts':
+        return;
+    }
+  }
+}
+
+/** keepalived's FMT_VS for a kernel key no longer in the config. */
+function keyName(k: ServiceKey): string {
+  return k.fwmark !== undefined ? `FWM ${k.fwmark}` : `[${k.address}]:${k.protocol}:${k.port}`;
+}
+
+function errText(e: unknown): string {
+  const err = e as { code?: unknown; message?: unknown };
+  const code = typeof err?.code === 'string' ? `${err.code}: ` : '';
+  return `${code}${typeof err?.message === 'string' ? err.message : String(e)}`;
+}
+
+export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
+  private config: Config;
+  private readonly driver: IpvsDriver;
+  private readonly clock: Clock;
+  private readonly log: Logger;
+  private readonly resyncMs: number;
+  private readonly pools = new Map<string, VsPool>();
+  /** Kernel keys per virtual server, expanded once per config (groups can be large). */
+  private readonly keys = new Map<string, ServiceKey[]>();
+  private readonly haSuspended = new Set<string>();
+  private readonly owned = new Owned();
+  private flushPending = false;
+  private started = false;
+  private stopped = false;
+  private passTimer: TimerHandle | undefined;
+  private resyncTimer: TimerHandle | undefined;
+  private running: Promise<PassResult> | undefined;
+  private queued: Promise<PassResult> | undefined;
+  private passes = 0;
+  private lastPass: PassResult | undefined;
+
+  constructor(config: Config, opts: IpvsManagerOptions) {
+    super();
+    this.config = config;
+    this.driver = opts.driver;
+    this.clock = opts.clock;
+    this.log = opts.log;
+    this.resyncMs = opts.resyncIntervalMs ?? 30_000;
+  }
+
+  /** First start: lvs_flush (only here), timeouts, initial pools, first pass, then the resync timer. */
+  async start(): Promise<PassResult> {
+    if (this.started) throw new Error('IpvsManager already started');
+    this.started = true;
+    this.info('Initializing ipvs');
+    this.flushPending = this.config.global.lvsFlush;
+    for (const vs of this.config.virtualServers) this.addPool(vs);
+    await this.applyTimeouts();
+    const result = await this.sync();
+    this.armResync();
+    return result;
+  }
+
+  handle(ev: CheckerEvent): void {
+    const pool = this.pools.get(ev.vsId);
+    if (!pool) {
+      this.log.debug({ component: 'ipvs' }, `checker event for unknown VS ${ev.vsId}`);
+      return;
+    }
+    if (ev.kind === 'rs-weight') this.emitAll(pool.setDynamicWeight(ev.rsId, ev.weight));
+    else this.emitAll(pool.setAlive(ev.rsId, ev.kind === 'rs-up'));
+    this.schedule();
+  }
+
+  rsUp(vsId: string, rsId: string): void {
+    this.handle({ kind: 'rs-up', vsId, rsId });
+  }
+
+  rsDown(vsId: string, rsId: string): void {
+    this.handle({ kind: 'rs-down', vsId, rsId });
+  }
+
+  rsWeight(vsId: string, rsId: string, weight: number | undefined): void {
+    this.handle({ kind: 'rs-weight', vsId, rsId, ...(weight !== undefined ? { weight } : {}) });
+  }
+
+  /** Operator override (drain = 0, undefined = back to checker/configured weight). False when VS/RS is unknown. */
+  setOverrideWeight(vsId: string, rsId: string, weight: number | undefined): boolean {
+    const pool = this.pools.get(vsId);
+    if (!pool?.status().realServers.some((r) => r.rsId === rsId)) return false;
+    this.emitAll(pool.setOverrideWeight(rsId, weight));
+    this.schedule();
+    return true;
+  }
+
+  /**
+   * ha_suspend hook: a virtual server configured with `ha_suspend` is installed only while not suspended (the
+   * daemon clears it while the owning VRRP instance is MASTER). Such servers start suspended. Others ignore it.
+   */
+  setHaSuspended(vsId: string, suspended: boolean): void {
+    const pool = this.pools.get(vsId);
+    if (!pool?.config.haSuspend) return;
+    if (suspended === this.haSuspended.has(vsId)) return;
+    if (suspended) this.haSuspended.add(vsId);
+    else this.haSuspended.delete(vsId);
+    this.info(`${suspended ? 'Suspending' : 'Resuming'} VS ${vsId} (ha_suspend)`);
+    this.schedule();
+  }
+
+  /**
+   * Reload with keepalived's diff semantics (§2.6): never flushes; kept VS/RS keep their state; removed ones go.
+   * Unlike keepalived, entries deleted by hand are restored (by this pass and every resync).
+   */
+  async reload(config: Config): Promise<PassResult> {
+    const next = new Map(config.virtualServers.map((vs) => [vs.displayName, vs]));
+    for (const [id] of this.pools) {
+      if (next.has(id)) continue;
+      this.info(`Removing Virtual Server ${id}`);
+      this.pools.delete(id);
+      this.keys.delete(id);
+      this.haSuspended.delete(id);
+    }
+    const timeoutsChanged = JSON.stringify(config.global.lvsTimeouts) !== JSON.stringify(this.config.global.lvsTimeouts);
+    this.config = config;
+    for (const vs of config.virtualServers) {
+      const pool = this.pools.get(vs.displayName);
+      if (!pool) {
+        this.addPool(vs);
+        continue;
+      }
+      if (!vs.haSuspend) this.haSuspended.delete(vs.displayName);
+      this.keys.set(vs.displayName, this.expand(vs));
+      this.emitAll(pool.reconfigure(vs));
+    }
+    if (timeoutsChanged) await this.applyTimeouts();
+    return this.sync();
+  }
+
+  /** Stop per lvs_flush_on_stop: off = one by one, `all` = one flush, `vs` = virtual services only. omega hooks run. */
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    if (this.passTimer) this.clock.clearTimeout(this.passTimer);
+    if (this.resyncTimer) this.clock.clearTimeout(this.resyncTimer);
+    await this.running;
+    for (const pool of this.pools.values()) this.emitAll(pool.shutdownEvents());
+    const mode = this.config.global.lvsFlushOnStop;
+    if (mode === 'all') {
+      await this.applyOne({ kind: 'flush' });
+      return;
+    }
+    const names = this.destNames();
+    const vsOf = this.vsOfService();
+    for (const [k, s] of [...this.owned.services]) {
+      if (mode === 'off') {
+        for (const d of [...s.dests.values()]) {
+          this.info(`Shutting down service ${names.get(destKeyId(d)) ?? `[${d.address}]:${d.port}`} from VS ${vsOf.get(k) ?? keyName(s.key)}`);
+          await this.applyOne({ kind: 'delDest', key: s.key, dest: d });
+        }
+      }
+      await this.applyOne({ kind: 'delService', key: s.key });
+    }
+  }
+
+  status(): ManagerStatus {
+    return {
+      driver: this.driver.name,
+      passes: this.passes,
+      ...(this.lastPass ? { lastPass: this.lastPass } : {}),
+      virtualServers: [...this.pools.values()].map((p) => ({
+        ...p.status(),
+        haSuspended: this.haSuspended.has(p.vsId),
+        services: this.keys.get(p.vsId)?.length ?? 0,
+      })),
+    };
+  }
+
+  /** The table the pools want now (suspended virtual servers excluded). */
+  desired(): DesiredTable {
+    const services: DesiredService[] = [];
+    for (const pool of this.pools.values()) {
+      if (this.haSuspended.has(pool.vsId)) continue;
+      const dests = pool.destinations().map((d) => d.dest);
+      for (const key of this.keys.get(pool.vsId) ?? []) {
+        try {
+          services.push({ service: serviceFor(pool.config, key), dests });
+        } catch (e) {
+          this.log.error({ component: 'ipvs' }, `VS ${pool.vsId}: ${errText(e)}`);
+        }
+      }
+    }
+    return { services };
+  }
+
+  /** Runs a pass now, or joins the one already queued; passes never overlap. */
+  sync(): Promise<PassResult> {
+    if (this.queued) return this.queued;
+    const after = this.running ?? Promise.resolve(undefined);
+    const p = after.then(() => {
+      this.queued = undefined;
+      return this.pass();
+    });
+    this.queued = p;
+    this.running = p;
+    return p;
+  }
+
+  /** Resolves when no pass is queued or running. */
+  async idle(): Promise<void> {
+    while (this.running) {
+      const r = this.running;
+      await r;
+      if (this.running === r) this.running = undefined;
+    }
+  }
+
+  private addPool(vs: VirtualServer): void {
+    const pool = new VsPool(vs);
+    this.pools.set(pool.vsId, pool);
+    this.keys.set(pool.vsId, this.expand(vs));
+    if (vs.haSuspend) this.haSuspended.add(pool.vsId);
+    this.emitAll(pool.start());
+  }
+
+  private expand(vs: VirtualServer): ServiceKey[] {
+    try {
+      return serviceKeysFor(vs, this.config.virtualServerGroups);
+    } catch (e) {
+      this.log.error({ component: 'ipvs' }, `VS ${vs.displayName}: ${errText(e)}`);
+      return [];
+    }
+  }
+
+  private async applyTimeouts(): Promise<void> {
+    const t = this.config.global.lvsTimeouts;
+    if (t) await this.applyOne({ kind: 'setTimeouts', timeouts: t });
+  }
+
+  /** Many events → one pass: the pass runs from a zero-delay timer after the current burst. */
+  private schedule(): void {
+    if (this.stopped || !this.started || this.passTimer) return;
+    this.passTimer = this.clock.setTimeout(() => {
+      this.passTimer = undefined;
+      void this.sync();
+    }, 0);
+  }
+
+  private armResync(): void {
+    if (this.stopped) return;
+    this.resyncTimer = this.clock.setTimeout(() => {
+      this.resyncTimer = undefined;
+      void this.sync();
+      this.armResync();
+    }, this.resyncMs);
+  }
+
+  private async pass(): Promise<PassResult> {
+    if (this.stopped) return { ops: 0, failed: 0 };
+    this.passes++;
+    let actual;
+    try {
+      actual = await this.driver.dump();
+    } catch (e) {
+      this.log.error({ component: 'ipvs' }, `IPVS dump failed: ${errText(e)}`);
+      return (this.lastPass = { ops: 0, failed: 1 });
+    }
+    const ops = reconcile(this.desired(), actual, this.owned, { flush: this.flushPending });
+    let failed = 0;
+    for (const op of ops) {
+      if (!(await this.applyOne(op))) failed++;
+      else if (op.kind === 'flush') this.flushPending = false;
+    }
+    return (this.lastPass = { ops: ops.length, failed });
+  }
+
+  private async applyOne(op: IpvsOp): Promise<boolean> {
+    try {
+      await this.driver.apply(op);
+      this.owned.track(op);
+      return true;
+    } catch (e) {
+      this.log.error({ component: 'ipvs', op: op.kind }, `IPVS: ${ipvsadmCommand(op)} failed: ${errText(e)}`);
+      return false;
+    }
+  }
+
+  private destNames(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const pool of this.pools.values()) {
+      for (const rs of pool.config.realServers) m.set(destKeyId(rs), rs.displayName);
+    }
+    return m;
+  }
+
+  private vsOfService(): Map<string, string> {
+    const m = new Map<string, string>();
+    for (const [id, keys] of this.keys) for (const k of keys) m.set(serviceKeyId(k), id);
+    return m;
+  }
+
+  private emitAll(events: PoolEvent[]): void {
+    for (const ev of events) {
+      if (ev.kind === 'log') this.info(ev.msg);
+      this.emit('pool', ev);
+    }
+  }
+
+  private info(msg: string): void {
+    this.log.info({ component: 'ipvs' }, msg);
+  }
+}

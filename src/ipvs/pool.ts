@@ -1,0 +1,294 @@
+// The pool of one virtual server, exactly as keepalived's ipwrapper.c runs it (keepalived-reference.md §2.5):
+// alive real servers, quorum with hysteresis, inhibit_on_failure, the sorry server. I/O-free: inputs are checker
+// verdicts and weights, outputs are events (log lines in keepalived's wording, scripts to run) and the destination
+// set the service should hold, which the reconciler turns into IPVS operations.
+import { rsId as makeRsId, vsId as makeVsId } from '../config/identity.js';
+import type { RealServer, Script, VirtualServer } from '../config/model.js';
+import { destinationFor, sorryDestinationFor } from './desired.js';
+import type { Destination } from './types.js';
+
+/** keepalived caps weights at INT_MAX (real_weight); negative dynamic weights count as 0. */
+const WEIGHT_MAX = 2147483647;
+
+export type PoolEvent =
+  | { readonly kind: 'log'; readonly vsId: string; readonly msg: string }
+  | { readonly kind: 'quorum'; readonly vsId: string; readonly up: boolean; readonly script?: Script }
+  | { readonly kind: 'rs-state'; readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly script?: Script }
+  | { readonly kind: 'weight'; readonly vsId: string; readonly rsId: string; readonly from: number; readonly to: number }
+  | { readonly kind: 'sorry'; readonly vsId: string; readonly active: boolean };
+
+/** A destination the pool wants installed, with the real server it stands for (`sorry` for the sorry server). */
+export interface PoolDest {
+  readonly id: string;
+  readonly dest: Destination;
+}
+
+export interface RealServerStatus {
+  readonly rsId: string;
+  readonly alive: boolean;
+  /** override ?? dynamic ?? configured. */
+  readonly effectiveWeight: number;
+  readonly configuredWeight: number;
+  readonly dynamicWeight?: number;
+  readonly overrideWeight?: number;
+  /** Present in the service (possibly with weight 0 when inhibited). */
+  readonly installed: boolean;
+  /** The weight the service holds for it, 0 when absent. */
+  readonly installedWeight: number;
+}
+
+export interface PoolStatus {
+  readonly vsId: string;
+  readonly quorumUp: boolean;
+  readonly quorum: number;
+  readonly hysteresis: number;
+  /** W: Σ effective weights of alive real servers. */
+  readonly aliveWeight: number;
+  readonly sorryServer?: string;
+  readonly sorryActive: boolean;
+  readonly realServers: readonly RealServerStatus[];
+}
+
+interface RsState {
+  rs: RealServer;
+  readonly id: string;
+  alive: boolean;
+  dynamic?: number;
+  override?: number;
+}
+
+function startsDown(rs: RealServer): boolean {
+  return rs.alpha || rs.checkers.some((c) => 'alpha' in c && c.alpha === true);
+}
+
+function realWeight(w: number): number {
+  return Math.min(WEIGHT_MAX, Math.max(0, w));
+}
+
+function sorryName(vs: VirtualServer): string | undefined {
+  const s = vs.sorryServer;
+  return s ? `[${s.address}]:${vs.protocol}:${s.port}` : undefined;
+}
+
+export class VsPool {
+  readonly vsId: string;
+  private vs: VirtualServer;
+  private readonly rss = new Map<string, RsState>();
+  private quorumUp = false;
+  private sorryActive = false;
+
+  constructor(vs: VirtualServer) {
+    this.vs = vs;
+    this.vsId = makeVsId(vs);
+    for (const rs of vs.realServers) {
+      const id = makeRsId(vs, rs);
+      this.rss.set(id, { rs, id, alive: !startsDown(rs) });
+    }
+  }
+
+  get config(): VirtualServer {
+    return this.vs;
+  }
+
+  /** Initial quorum; with quorum down and a sorry server, the sorry server goes in at once. */
+  start(): PoolEvent[] {
+    const ev: PoolEvent[] = [];
+    const { quorum: q, hysteresis: h } = this.vs;
+    this.quorumUp = this.aliveWeight() >= q + h;
+    if (!this.quorumUp && this.vs.sorryServer) this.activateSorry(ev);
+    return ev;
+  }
+
+  /** A checker verdict for one real server (all its checkers combined). */
+  setAlive(rsId: string, alive: boolean): PoolEvent[] {
+    const st = this.rss.get(rsId);
+    if (!st || st.alive === alive) return [];
+    const ev: PoolEvent[] = [];
+    st.alive = alive;
+    const script = alive ? st.rs.notifyUp : st.rs.notifyDown;
+    ev.push({ kind: 'rs-state', vsId: this.vsId, rsId, alive, ...(script ? { script } : {}) });
+    if (this.changesReachIpvs()) {
+      const rsName = st.rs.displayName;
+      const vsName = this.vs.displayName;
+      const msg = alive
+        ? st.rs.inhibitOnFailure ? `Enabling service ${rsName} of VS ${vsName}` : `Adding service ${rsName} to VS ${vsName}`
+        : st.rs.inhibitOnFailure ? `Disabling service ${rsName} of VS ${vsName}` : `Removing service ${rsName} from VS ${vsName}`;
+      this.log(ev, msg);
+    }
+    this.updateQuorum(ev);
+    return ev;
+  }
+
+  /** A weight from misc_dynamic / FILE_CHECK; undefined returns to the configured weight. */
+  setDynamicWeight(rsId: string, weight: number | undefined): PoolEvent[] {
+    return this.changeWeight(rsId, (st) => {
+      st.dynamic = weight;
+    });
+  }
+
+  /** An operator override (drain = 0): wins over checker weights and survives alive/dead transitions. */
+  setOverrideWeight(rsId: string, weight: number | undefined): PoolEvent[] {
+    return this.changeWeight(rsId, (st) => {
+      st.override = weight;
+    });
+  }
+
+  /**
+   * Reload (keepalived `clear_diff_services` / `migrate_checkers`): kept real servers keep alive state, dynamic weight
+   * and override; new ones follow the start rules; removed ones leave (`service RS no longer exist`).
+   */
+  reconfigure(vs: VirtualServer): PoolEvent[] {
+    const ev: PoolEvent[] = [];
+    const old = this.vs;
+    this.vs = vs;
+    const seen = new Set<string>();
+    const next = new Map<string, RsState>();
+    for (const rs of vs.realServers) {
+      const id = makeRsId(vs, rs);
+      seen.add(id);
+      const st = this.rss.get(id);
+      if (!st) {
+        next.set(id, { rs, id, alive: !startsDown(rs) });
+        continue;
+      }
+      const before = this.effective(st);
+      st.rs = rs;
+      const after = this.effective(st);
+      if (before !== after) this.logWeightChange(ev, st, before, after);
+      next.set(id, st);
+    }
+    for (const [id, st] of this.rss) {
+      if (seen.has(id)) continue;
+      this.log(ev, `service ${st.rs.displayName} no longer exist`);
+      if (st.alive && st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, script: st.rs.notifyDown });
+    }
+    this.rss.clear();
+    for (const [id, st] of next) this.rss.set(id, st);
+
+    if (this.sorryActive && !vs.sorryServer) {
+      this.sorryActive = false;
+      this.log(ev, `${old.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(old)} from VS ${vs.displayName}`);
+      ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
+    }
+    this.updateQuorum(ev);
+    if (!this.quorumUp && vs.sorryServer && !this.sorryActive) this.activateSorry(ev);
+    return ev;
+  }
+
+  /** What omega runs at shutdown: quorum_down and every alive real server's notify_down. */
+  shutdownEvents(): PoolEvent[] {
+    if (!this.vs.omega) return [];
+    const ev: PoolEvent[] = [];
+    for (const st of this.rss.values()) {
+      if (st.alive && st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: false, script: st.rs.notifyDown });
+    }
+    if (this.quorumUp && this.vs.quorumDown) ev.push({ kind: 'quorum', vsId: this.vsId, up: false, script: this.vs.quorumDown });
+    return ev;
+  }
+
+  /**
+   * The destinations the service should hold now. While the sorry server is active every real server is out
+   * (inhibited ones at weight 0); otherwise alive ones carry their weight and failed inhibited ones weight 0.
+   */
+  destinations(): PoolDest[] {
+    const out: PoolDest[] = [];
+    const sorryOn = this.vs.sorryServer !== undefined && this.sorryActive;
+    for (const st of this.rss.values()) {
+      if (!sorryOn && st.alive) out.push({ id: st.id, dest: destinationFor(st.rs, this.effective(st)) });
+      else if (st.rs.inhibitOnFailure) out.push({ id: st.id, dest: destinationFor(st.rs, 0) });
+    }
+    const s = this.vs.sorryServer;
+    if (s && (sorryOn || this.vs.sorryServerInhibit)) out.push({ id: 'sorry', dest: sorryDestinationFor(this.vs, s, sorryOn ? 1 : 0) });
+    return out;
+  }
+
+  status(): PoolStatus {
+    const installed = new Map(this.destinations().map((d) => [d.id, d.dest.weight]));
+    const sorry = sorryName(this.vs);
+    return {
+      vsId: this.vsId,
+      quorumUp: this.quorumUp,
+      quorum: this.vs.quorum,
+      hysteresis: this.vs.hysteresis,
+      aliveWeight: this.aliveWeight(),
+      ...(sorry ? { sorryServer: sorry } : {}),
+      sorryActive: this.sorryActive,
+      realServers: [...this.rss.values()].map((st) => ({
+        rsId: st.id,
+        alive: st.alive,
+        effectiveWeight: this.effective(st),
+        configuredWeight: st.rs.weight,
+        ...(st.dynamic !== undefined ? { dynamicWeight: st.dynamic } : {}),
+        ...(st.override !== undefined ? { overrideWeight: st.override } : {}),
+        installed: installed.has(st.id),
+        installedWeight: installed.get(st.id) ?? 0,
+      })),
+    };
+  }
+
+  private effective(st: RsState): number {
+    return realWeight(st.override ?? st.dynamic ?? st.rs.weight);
+  }
+
+  private aliveWeight(): number {
+    let w = 0;
+    for (const st of this.rss.values()) if (st.alive) w += this.effective(st);
+    return w;
+  }
+
+  /** keepalived: RS changes reach IPVS only when quorum is up, there is no sorry server, or it is not active. */
+  private changesReachIpvs(): boolean {
+    return this.quorumUp || !this.vs.sorryServer || !this.sorryActive;
+  }
+
+  private changeWeight(rsId: string, set: (st: RsState) => void): PoolEvent[] {
+    const st = this.rss.get(rsId);
+    if (!st) return [];
+    const before = this.effective(st);
+    set(st);
+    const after = this.effective(st);
+    if (before === after) return [];
+    const ev: PoolEvent[] = [];
+    this.logWeightChange(ev, st, before, after);
+    this.updateQuorum(ev);
+    return ev;
+  }
+
+  private logWeightChange(ev: PoolEvent[], st: RsState, from: number, to: number): void {
+    this.log(ev, `Changing weight from ${from} to ${to} for ${st.alive ? 'active' : 'inactive'} service ${st.rs.displayName} of VS ${this.vs.displayName}`);
+    ev.push({ kind: 'weight', vsId: this.vsId, rsId: st.id, from, to });
+  }
+
+  private updateQuorum(ev: PoolEvent[]): void {
+    const { quorum: q, hysteresis: h, displayName: name } = this.vs;
+    const w = this.aliveWeight();
+    if (!this.quorumUp && w >= q + h) {
+      this.quorumUp = true;
+      this.log(ev, `Gained quorum ${q}+${h}=${q + h} <= ${w} for VS ${name}`);
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: true, ...(this.vs.quorumUp ? { script: this.vs.quorumUp } : {}) });
+      if (this.sorryActive) {
+        this.sorryActive = false;
+        this.log(ev, `${this.vs.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(this.vs)} from VS ${name}`);
+        ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
+        this.log(ev, `Adding alive servers to the pool for VS ${name}`);
+      }
+    } else if (this.quorumUp && (w === 0 || w < q - h)) {
+      this.quorumUp = false;
+      this.log(ev, `Lost quorum ${q}-${h}=${q - h} > ${w} for VS ${name}`);
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: false, ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}) });
+      if (this.vs.sorryServer && !this.sorryActive) this.activateSorry(ev);
+    }
+  }
+
+  private activateSorry(ev: PoolEvent[]): void {
+    this.sorryActive = true;
+    const name = this.vs.displayName;
+    this.log(ev, `${this.vs.sorryServerInhibit ? 'Enabling' : 'Adding'} sorry server ${sorryName(this.vs)} to VS ${name}`);
+    ev.push({ kind: 'sorry', vsId: this.vsId, active: true });
+    this.log(ev, `Removing alive servers from the pool for VS ${name}`);
+  }
+
+  private log(ev: PoolEvent[], msg: string): void {
+    ev.push({ kind: 'log', vsId: this.vsId, msg });
+  }
+}

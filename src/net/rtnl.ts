@@ -1,0 +1,215 @@
+// VIPs and interface lookups over rtnetlink (the `netlink` package), in the calling process's network namespace.
+//
+//   class Rtnl
+//     static open(): Rtnl
+//     addAddress(vip: AddressSpec): Promise<'added' | 'exists'>          like `ip addr add` (NLM_F_CREATE|EXCL)
+//     delAddress(vip: AddressSpec): Promise<'removed' | 'absent'>
+//     links(): Promise<LinkInfo[]>
+//     linkByName(name: string): Promise<LinkInfo | undefined>
+//     addresses(ifindex?: number): Promise<AddressInfo[]>
+//     primaryAddress(ifindex: number, family: 4 | 6): Promise<string | undefined>
+//         first non-secondary address; for IPv6 the link-local one (VRRPv3 adverts come from it, RFC 5798 §5.1.2.1)
+//     close(): void
+//   class NetlinkError extends Error { op, errno (positive), code }
+// The package's request() turns a NACK into a bare Error without errno (style-exemplars §3), so requests go through the
+// netlink layer with checkError:false and NLMSG_ERROR is decoded here.
+import { createRtNetlink, parseError, rt, AttrStream, FlagsGet, FlagsNew, type RtNetlinkSocket, type NetlinkMessage } from 'netlink';
+import { constants } from 'node:os';
+import { formatIp, parseIp } from './addr.js';
+
+// linux/rtnetlink.h rt_scope_t
+export const RT_SCOPE_UNIVERSE = 0;
+export const RT_SCOPE_SITE = 200;
+export const RT_SCOPE_LINK = 253;
+export const RT_SCOPE_HOST = 254;
+// linux/socket.h
+export const AF_INET = 2;
+export const AF_INET6 = 10;
+// linux/netlink.h
+const NLMSG_ERROR = 2;
+const REQUEST_TIMEOUT_MS = 5000;
+const errnoNames: Record<number, string> = Object.fromEntries(
+  Object.entries(constants.errno).map(([name, n]) => [n, name]),
+);
+
+export type Scope = 'global' | 'site' | 'link' | 'host' | number;
+
+export interface AddressSpec {
+  readonly address: string;
+  /** Default /32 or /128, as keepalived's virtual_ipaddress. */
+  readonly prefixlen?: number;
+  readonly ifindex: number;
+  readonly label?: string;
+  /** IPv4 only in effect: the kernel derives an IPv6 address's scope from the address itself. */
+  readonly scope?: Scope;
+  /** IPv4 broadcast address. */
+  readonly broadcast?: string;
+  /** Point-to-point peer. */
+  readonly peer?: string;
+  readonly noprefixroute?: boolean;
+  /** IPv6: skip duplicate address detection (keepalived's -nodad; VIPs move between hosts by design). */
+  readonly nodad?: boolean;
+}
+
+export interface LinkInfo {
+  readonly index: number;
+  readonly name: string;
+  /** aa:bb:cc:dd:ee:ff, or '' for links without one. */
+  readonly mac: string;
+  /** IFF_UP and IFF_RUNNING, keepalived's test for a usable interface. */
+  readonly up: boolean;
+  readonly mtu: number;
+}
+
+export interface AddressInfo {
+  readonly ifindex: number;
+  readonly family: 4 | 6;
+  readonly address: string;
+  readonly prefixlen: number;
+  readonly scope: number;
+  readonly secondary: boolean;
+  readonly label?: string;
+}
+
+export class NetlinkError extends Error {
+  readonly code: string;
+  constructor(readonly op: string, readonly errno: number) {
+    const code = errnoNames[errno] ?? `E${errno}`;
+    super(`${op}: ${code}`);
+    this.code = code;
+  }
+}
+
+const scopeNumber = (s: Scope | undefined): number =>
+  typeof s === 'number' ? s : ({ global: RT_SCOPE_UNIVERSE, site: RT_SCOPE_SITE, link: RT_SCOPE_LINK, host: RT_SCOPE_HOST } as const)[s ?? 'global'];
+
+const formatMac = (b: Buffer | undefined): string =>
+  b === undefined || b.length !== 6 ? '' : Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
+
+export function linkInfo(m: rt.LinkMessage): LinkInfo {
+  return {
+    index: m.data.index ?? 0,
+    name: m.attrs.ifname ?? '',
+    mac: formatMac(m.attrs.address),
+    up: m.data.flags?.up === true && m.data.flags.running === true,
+    mtu: m.attrs.mtu ?? 0,
+  };
+}
+
+export function addressInfo(m: rt.AddressMessage): AddressInfo | undefined {
+  const family = m.data.family === AF_INET ? 4 : m.data.family === AF_INET6 ? 6 : undefined;
+  // IPv4 keeps the local address in IFA_LOCAL (IFA_ADDRESS is the peer on point-to-point links).
+  const raw = family === 4 ? m.attrs.local ?? m.attrs.address : m.attrs.address;
+  if (family === undefined || raw === undefined) return undefined;
+  return {
+    ifindex: m.data.index ?? 0,
+    family,
+    address: formatIp(raw),
+    prefixlen: m.data.prefixlen ?? 0,
+    scope: m.data.scope ?? 0,
+    secondary: m.data.flags?.secondary === true || m.attrs.flags?.secondary === true,
+    ...(m.attrs.label === undefined ? {} : { label: m.attrs.label }),
+  };
+}
+
+export class Rtnl {
+  private constructor(private readonly sock: RtNetlinkSocket) {}
+
+  static open(): Rtnl {
+    return new Rtnl(createRtNetlink());
+  }
+
+  /** Sends one request and returns its replies; a NACK becomes a NetlinkError carrying the errno. */
+  private async request(op: string, type: number, body: AttrStream, flags = 0): Promise<NetlinkMessage[]> {
+    const [msgs] = await this.sock.socket.request(type, body.bufs, { flags, checkError: false, timeout: REQUEST_TIMEOUT_MS });
+    for (const m of msgs) {
+      if (m.type !== NLMSG_ERROR) continue;
+      const { errno } = parseError(m.data, m.flags);
+      if (errno !== 0) throw new NetlinkError(op, -errno);
+    }
+    return msgs.filter((m) => m.type !== NLMSG_ERROR);
+  }
+
+  private addressMessage(v: AddressSpec): AttrStream {
+    const ip = parseIp(v.address);
+    const family = ip.length === 4 ? AF_INET : AF_INET6;
+    const attrs: rt.AddressAttrs = {};
+    if (family === AF_INET) {
+      attrs.local = ip;
+      attrs.address = v.peer === undefined ? ip : parseIp(v.peer);
+      if (v.broadcast !== undefined) attrs.broadcast = parseIp(v.broadcast);
+    } else {
+      attrs.address = ip;
+      if (v.peer !== undefined) {
+        attrs.local = ip;
+        attrs.address = parseIp(v.peer);
+      }
+    }
+    if (v.label !== undefined) attrs.label = v.label;
+    if (v.noprefixroute || v.nodad) {
+      attrs.flags = { ...(v.noprefixroute ? { noprefixroute: true } : {}), ...(v.nodad ? { nodad: true } : {}) };
+    }
+    const out = new AttrStream();
+    rt.formatAddressMessage(
+      {
+        kind: 'address',
+        data: { family, prefixlen: v.prefixlen ?? ip.length * 8, scope: scopeNumber(v.scope), index: v.ifindex },
+        attrs,
+      },
+      out,
+    );
+    return out;
+  }
+
+  async addAddress(v: AddressSpec): Promise<'added' | 'exists'> {
+    try {
+      await this.request('RTM_NEWADDR', rt.MessageType.NEWADDR, this.addressMessage(v), FlagsNew.CREATE | FlagsNew.EXCL);
+      return 'added';
+    } catch (e) {
+      if (e instanceof NetlinkError && e.code === 'EEXIST') return 'exists';
+      throw e;
+    }
+  }
+
+  async delAddress(v: AddressSpec): Promise<'removed' | 'absent'> {
+    try {
+      await this.request('RTM_DELADDR', rt.MessageType.DELADDR, this.addressMessage(v));
+      return 'removed';
+    } catch (e) {
+      if (e instanceof NetlinkError && (e.code === 'EADDRNOTAVAIL' || e.code === 'ENODEV')) return 'absent';
+      throw e;
+    }
+  }
+
+  async links(): Promise<LinkInfo[]> {
+    const out = new AttrStream();
+    rt.formatLinkMessage({ kind: 'link', data: {}, attrs: {} }, out);
+    const msgs = await this.request('RTM_GETLINK', rt.MessageType.GETLINK, out, FlagsGet.DUMP);
+    return msgs.filter((m) => m.type === rt.MessageType.NEWLINK).map((m) => linkInfo(rt.parseLinkMessage(m.data)));
+  }
+
+  async linkByName(name: string): Promise<LinkInfo | undefined> {
+    return (await this.links()).find((l) => l.name === name);
+  }
+
+  async addresses(ifindex?: number): Promise<AddressInfo[]> {
+    const out = new AttrStream();
+    rt.formatAddressMessage({ kind: 'address', data: {}, attrs: {} }, out);
+    const msgs = await this.request('RTM_GETADDR', rt.MessageType.GETADDR, out, FlagsGet.DUMP);
+    const all = msgs
+      .filter((m) => m.type === rt.MessageType.NEWADDR)
+      .map((m) => addressInfo(rt.parseAddressMessage(m.data)))
+      .filter((a): a is AddressInfo => a !== undefined);
+    return ifindex === undefined ? all : all.filter((a) => a.ifindex === ifindex);
+  }
+
+  async primaryAddress(ifindex: number, family: 4 | 6): Promise<string | undefined> {
+    const addrs = (await this.addresses(ifindex)).filter((a) => a.family === family && !a.secondary);
+    const pick = family === 6 ? addrs.find((a) => a.scope === RT_SCOPE_LINK) : addrs[0];
+    return pick?.address;
+  }
+
+  close(): void {
+    this.sock.socket.close();
+  }
+}

@@ -1,0 +1,284 @@
+// The adapter of one vrrp_instance: sockets, VIPs, GARP/NA and timers around the I/O-free VrrpFsm.
+// Received adverts are validated by the codec (every drop counted by reason), then fed to the FSM; the FSM's
+// actions are executed here in order.
+import { EventEmitter } from 'node:events';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { GlobalDefs, Vip, VrrpInstance } from '../config/model.js';
+import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, type RawSock } from '../net/rawsock.js';
+import type { AddressSpec, Rtnl, Scope } from '../net/rtnl.js';
+import { DropCounters, decodeAdvert, encodeAdvert, type DecodeContext } from './packet.js';
+import { sendGarp, sendUnsolicitedNa } from './announce.js';
+import { VrrpFsm, type FsmAction, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
+import type { Notifier } from './notify.js';
+
+export interface InstanceDeps {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly rtnl: Rtnl;
+  readonly global: GlobalDefs;
+  readonly notifier: Notifier;
+}
+
+export interface InstanceEvents {
+  /** Every state change, for the daemon (status, metrics, sync groups). */
+  transition: [{ instance: string; from: FsmState; to: FsmState; priority: number }];
+  /** The FSM's actions after each event, for the sync group. */
+  actions: [FsmAction[]];
+}
+
+export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
+  readonly fsm: VrrpFsm;
+  readonly drops = new DropCounters();
+  readonly counters = { received: 0, sent: 0, sendErrors: 0, vipErrors: 0 };
+  private sock?: RawSock;
+  private announceSock?: RawSock;
+  private ifindex = 0;
+  private mac = '';
+  private srcAddress = '';
+  private readonly timers = new Map<TimerName, TimerHandle>();
+  private readonly family: 4 | 6;
+
+  constructor(readonly cfg: VrrpInstance, private readonly deps: InstanceDeps, ownAddress = '') {
+    super();
+    this.family = cfg.family === 'inet6' ? 6 : 4;
+    this.srcAddress = ownAddress;
+    this.fsm = new VrrpFsm({
+      name: cfg.name,
+      version: cfg.version,
+      priority: cfg.priority,
+      advertIntCs: Math.round(cfg.advertIntMs / 10),
+      wantMaster: cfg.initialState === 'MASTER',
+      preempt: cfg.preempt,
+      preemptDelayMs: cfg.preemptDelayMs,
+      downTimerAdverts: cfg.downTimerAdverts,
+      lowerPrioNoAdvert: cfg.lowerPrioNoAdvert,
+      higherPrioSendAdvert: cfg.higherPrioSendAdvert,
+      garpMasterDelayMs: cfg.garpMasterDelayMs,
+      garpMasterRepeat: cfg.garpMasterRepeat,
+      garpMasterRefreshMs: cfg.garpMasterRefreshMs,
+      garpMasterRefreshRepeat: cfg.garpMasterRefreshRepeat,
+      garpLowerPrioDelayMs: cfg.garpLowerPrioDelayMs,
+      garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
+      ownAddress,
+      inSyncGroup: cfg.syncGroup !== undefined,
+    });
+  }
+
+  get state(): FsmState {
+    return this.fsm.state;
+  }
+
+  get priority(): number {
+    return this.fsm.priority;
+  }
+
+  /** Opens the sockets on the instance's interface and starts in BACKUP (or FAULT when the link is down). */
+  async start(faulty = false): Promise<void> {
+    const ifname = this.cfg.interface;
+    if (ifname === undefined) throw new Error(`(${this.cfg.name}) no interface`);
+    const link = await this.deps.rtnl.linkByName(ifname);
+    if (!link) throw new Error(`(${this.cfg.name}) interface ${ifname} not found`);
+    this.ifindex = link.index;
+    this.mac = link.mac;
+    const primary = await this.deps.rtnl.primaryAddress(link.index, this.family);
+    this.srcAddress = this.cfg.unicastSrcIp ?? this.cfg.mcastSrcIp ?? primary ?? '';
+    this.fsm.ownAddress = this.srcAddress;
+    const unicast = this.cfg.unicastPeers.length > 0;
+    this.sock = openVrrpSocket({
+      family: this.family,
+      ifindex: link.index,
+      device: ifname,
+      groups: unicast ? [] : [this.cfg.mcastDstIp],
+    });
+    this.sock.setTtl(this.cfg.unicastTtl, 255);
+    this.sock.on('message', (m) => this.receive(m));
+    this.sock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) socket error: ${e.message}`));
+    this.announceSock = this.family === 4 ? openPacketSocket({ ifindex: link.index }) : openIcmp6Socket({ ifindex: link.index, device: ifname });
+    // Neighbour Discovery drops NAs whose hop limit is not 255 (RFC 4861 §7.1.2).
+    if (this.family === 6) this.announceSock.setTtl(255, 255);
+    this.announceSock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) announce socket error: ${e.message}`));
+    this.dispatch({ kind: 'start', faulty: faulty || !link.up });
+  }
+
+  /** Feeds one event to the FSM and runs its actions; returns them (the service hands them to the sync group). */
+  dispatch(ev: FsmEvent): FsmAction[] {
+    const actions = this.fsm.handle(ev);
+    for (const a of actions) this.execute(a);
+    this.emit('actions', actions);
+    return actions;
+  }
+
+  /** Orderly stop: priority-0 advert when MASTER, VIPs removed, notify_stop; then the sockets close. */
+  async stop(): Promise<void> {
+    this.dispatch({ kind: 'shutdown' });
+    await this.pendingVips;
+    this.sock?.close();
+    this.announceSock?.close();
+    await this.deps.notifier.idle();
+  }
+
+  private receive(m: RawMessage): void {
+    this.counters.received++;
+    const unicast = this.cfg.unicastPeers.length > 0;
+    const ctx: DecodeContext = {
+      family: this.family,
+      version: this.cfg.version,
+      ttl: m.ttl,
+      checkTtl: !unicast,
+      src: m.src,
+      dst: m.dst,
+      ipProto: m.proto || 112,
+      authType: this.cfg.authentication ? (this.cfg.authentication.type === 'PASS' ? 'pass' : 'ah') : 'none',
+      ...(this.cfg.authentication ? { authPass: this.cfg.authentication.pass } : {}),
+      advertIntCs: Math.round(this.cfg.advertIntMs / 10),
+      vrid: this.cfg.vrid,
+      addresses: this.cfg.virtualIpaddresses.map((v) => v.address),
+      v3ChecksumAsV2: this.cfg.v3ChecksumAsV2,
+    };
+    const r = decodeAdvert(m.data, ctx);
+    this.drops.record(r);
+    if (!r.ok) {
+      if (r.reason !== 'vrid') this.deps.logger.debug(`(${this.cfg.name}) dropped advert from ${m.src}: ${r.reason}${r.detail ? ` (${r.detail})` : ''}`);
+      return;
+    }
+    if (unicast && this.cfg.checkUnicastSrc && !this.cfg.unicastPeers.some((p) => p.address === m.src)) return;
+    if (m.src === this.srcAddress) return;
+    this.dispatch({ kind: 'advert', priority: r.advert.priority, src: m.src, advertIntCs: r.advert.advertIntCs });
+  }
+
+  private execute(a: FsmAction): void {
+    switch (a.kind) {
+      case 'log':
+        this.deps.logger[a.level](a.msg);
+        return;
+      case 'arm': {
+        const old = this.timers.get(a.timer);
+        if (old) this.deps.clock.clearTimeout(old);
+        this.timers.set(
+          a.timer,
+          this.deps.clock.setTimeout(() => {
+            this.timers.delete(a.timer);
+            this.dispatch({ kind: 'timer', timer: a.timer });
+          }, a.ms),
+        );
+        return;
+      }
+      case 'cancel': {
+        const old = this.timers.get(a.timer);
+        if (old) this.deps.clock.clearTimeout(old);
+        this.timers.delete(a.timer);
+        return;
+      }
+      case 'send-advert':
+        this.sendAdvert(a.priority);
+        return;
+      case 'add-vips':
+        this.changeVips('add');
+        return;
+      case 'remove-vips':
+        this.changeVips('remove');
+        return;
+      case 'garp-burst':
+        this.garp(a.repeat);
+        return;
+      case 'notify':
+        this.deps.notifier.notify(a.state, a.priority);
+        return;
+      case 'notify-rx-lower-prio':
+        this.deps.notifier.notifyRxLowerPri();
+        return;
+      case 'transition':
+        this.emit('transition', { instance: this.cfg.name, from: a.from, to: a.to, priority: this.fsm.priority });
+        return;
+      case 'want-master':
+        return;
+    }
+  }
+
+  private sendAdvert(priority: number): void {
+    if (!this.sock) return;
+    const auth = this.cfg.authentication?.type === 'PASS' ? { type: 'pass' as const, password: this.cfg.authentication.pass } : undefined;
+    const dsts = this.cfg.unicastPeers.length > 0 ? this.cfg.unicastPeers.map((p) => p.address) : [this.cfg.mcastDstIp];
+    for (const dst of dsts) {
+      try {
+        const pkt = encodeAdvert(
+          {
+            version: this.cfg.version,
+            vrid: this.cfg.vrid,
+            priority,
+            advertIntCs: Math.round(this.cfg.advertIntMs / 10),
+            addresses: this.cfg.virtualIpaddresses.map((v) => v.address),
+            ...(auth ? { auth } : {}),
+          },
+          { family: this.family, src: this.srcAddress, dst, v3ChecksumAsV2: this.cfg.v3ChecksumAsV2 },
+        );
+        this.sock.send(pkt, dst, this.srcAddress || undefined);
+        this.counters.sent++;
+      } catch (e) {
+        this.counters.sendErrors++;
+        this.deps.logger.warn(`(${this.cfg.name}) advert send failed: ${(e as Error).message}`);
+      }
+    }
+  }
+
+  private allVips(): Vip[] {
+    return [...this.cfg.virtualIpaddresses, ...this.cfg.virtualIpaddressesExcluded];
+  }
+
+  /** VIP changes are serialised so an add and a quick remove cannot race in the kernel. */
+  private pendingVips: Promise<void> = Promise.resolve();
+
+  private changeVips(op: 'add' | 'remove'): void {
+    const specs = this.allVips().map((v) => this.vipSpec(v));
+    this.pendingVips = this.pendingVips.then(async () => {
+      for (const s of await Promise.all(specs)) {
+        try {
+          if (op === 'add') await this.deps.rtnl.addAddress(s);
+          else await this.deps.rtnl.delAddress(s);
+        } catch (e) {
+          this.counters.vipErrors++;
+          this.deps.logger.warn(`(${this.cfg.name}) cannot ${op} VIP ${s.address}: ${(e as Error).message}`);
+        }
+      }
+    });
+  }
+
+  private async vipSpec(v: Vip): Promise<AddressSpec> {
+    let ifindex = this.ifindex;
+    if (v.dev !== undefined && v.dev !== this.cfg.interface) ifindex = (await this.deps.rtnl.linkByName(v.dev))?.index ?? this.ifindex;
+    return {
+      address: v.address,
+      prefixlen: v.prefixLen,
+      ifindex,
+      ...(v.label !== undefined ? { label: v.label } : {}),
+      ...(v.scope !== undefined ? { scope: (/^\d+$/.test(v.scope) ? Number(v.scope) : v.scope) as Scope } : {}),
+      ...(v.broadcast !== undefined && v.broadcast !== '-' && v.broadcast !== '+' ? { broadcast: v.broadcast } : {}),
+      ...(v.peer !== undefined ? { peer: v.peer } : {}),
+      ...(v.noPrefixRoute ? { noprefixroute: true } : {}),
+      nodad: true,
+    };
+  }
+
+  private garp(repeat: number): void {
+    const sock = this.announceSock;
+    if (!sock || !this.mac) return;
+    const vips = this.allVips().filter((v) => v.dev === undefined || v.dev === this.cfg.interface);
+    for (const v of vips) {
+      this.deps.logger.info(`(${this.cfg.name}) Sending/queueing gratuitous ARPs on ${this.cfg.interface} for ${v.address}`);
+    }
+    // Wait for the VIPs to be installed, so the neighbours' refreshed entries point at a working address.
+    void this.pendingVips.then(() => {
+      for (let i = 0; i < repeat; i++) {
+        for (const v of vips) {
+          try {
+            if (v.family === 'inet6') sendUnsolicitedNa(sock, this.mac, v.address);
+            else sendGarp(sock, this.mac, v.address);
+          } catch (e) {
+            this.deps.logger.debug(`(${this.cfg.name}) GARP/NA for ${v.address} failed: ${(e as Error).message}`);
+          }
+        }
+      }
+    });
+  }
+}

@@ -1,0 +1,246 @@
+// The engine over real servers and scripts, with a FakeClock: assertions are on the clock's virtual times, and
+// each step waits for the real I/O it started before time moves on.
+import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, describe, test } from 'node:test';
+import { CheckerEngine, type EngineOptions } from '../../checkers/engine.js';
+import type { CheckerEvent } from '../../checkers/types.js';
+import { FakeClock } from '../../src/clock.js';
+import type { Config } from '../../src/config/model.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { createLogger } from '../../src/log.js';
+import { httpServer, respond, silentServer, type Running } from './servers.js';
+
+const dir = mkdtempSync(join(tmpdir(), 'lvskc-engine-'));
+
+function parse(body: string): Config {
+  const { config, diagnostics } = parseConfigText(`global_defs { router_id lvskc }\n${body}`, { file: join(dir, 'keepalived.conf') });
+  const errors = diagnostics.filter((d) => d.severity === 'error' || d.severity === 'fatal');
+  assert.deepEqual(errors, [], 'test config must parse');
+  return config;
+}
+
+const vs = (addr: string, rs: string): string => `virtual_server ${addr} 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n${rs}\n}\n`;
+
+/** A script whose exit status is read from a file the test rewrites. */
+function exitFromFile(name: string, initial: number): { path: string; set(code: number): void } {
+  const state = join(dir, `${name}.code`);
+  const path = join(dir, `${name}.sh`);
+  writeFileSync(state, String(initial));
+  writeFileSync(path, `#!/bin/sh\nexit $(cat ${state})\n`);
+  chmodSync(path, 0o755);
+  return { path, set: (code) => writeFileSync(state, String(code)) };
+}
+
+class Harness {
+  readonly clock = new FakeClock();
+  readonly events: { at: number; e: CheckerEvent }[] = [];
+  readonly attempts: { at: number; type: string; ok: boolean }[] = [];
+  readonly logs: string[] = [];
+  readonly engine: CheckerEngine;
+
+  constructor(config: Config, opts: Partial<EngineOptions> = {}) {
+    const logger = createLogger({ destination: { write: (l: string) => void this.logs.push((JSON.parse(l) as { msg: string }).msg) } });
+    this.engine = new CheckerEngine(config, {
+      clock: this.clock,
+      logger,
+      random: () => 0,
+      onEvent: (e) => this.events.push({ at: this.clock.now(), e }),
+      onAttempt: (s) => this.attempts.push({ at: this.clock.now(), type: s.type, ok: s.ok }),
+      ...opts,
+    });
+  }
+
+  /** Advances virtual time in 100 ms steps, letting every attempt started in a step finish before the next. */
+  async advance(ms: number): Promise<void> {
+    for (let t = 0; t < ms; t += 100) {
+      this.clock.advance(100);
+      await this.engine.idle();
+    }
+  }
+}
+
+describe('checker engine', () => {
+  const servers: Running[] = [];
+  const engines: CheckerEngine[] = [];
+  const harness = (config: Config, opts?: Partial<EngineOptions>): Harness => {
+    const h = new Harness(config, opts);
+    engines.push(h.engine);
+    return h;
+  };
+  after(async () => {
+    await Promise.all(engines.map((e) => e.stop()));
+    await Promise.all(servers.map((s) => s.close()));
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  test('retry timing: failures retried after delay_before_retry, down after retry+1, then delay_loop', async () => {
+    const srv = await silentServer();
+    const h = harness(
+      parse(vs('192.0.2.10', ` real_server 127.0.0.1 ${srv.port} {\n TCP_CHECK {\n connect_timeout 1\n retry 2\n delay_before_retry 3\n delay_loop 10\n warmup 0\n }\n }`)),
+    );
+    h.engine.start();
+    await h.advance(1000);
+    assert.deepEqual(h.attempts, [{ at: 1000, type: 'TCP_CHECK', ok: true }]);
+    await srv.close();
+    await h.advance(30_000);
+    assert.deepEqual(
+      h.attempts.map((a) => [a.at, a.ok]),
+      [[1000, true], [11_000, false], [14_000, false], [17_000, false], [27_000, false]],
+    );
+    const rsId = `[192.0.2.10]:tcp:80/[127.0.0.1]:tcp:${srv.port}`;
+    assert.deepEqual(h.events, [{ at: 17_000, e: { kind: 'rs-down', vsId: '[192.0.2.10]:tcp:80', rsId } }]);
+    assert.ok(h.logs.includes(`TCP connection to [127.0.0.1]:tcp:${srv.port} success.`));
+    assert.ok(h.logs.includes(`TCP_CHECK on service [127.0.0.1]:tcp:${srv.port} failed after 2 retries.`));
+    assert.ok(h.logs.includes(`Removing service [127.0.0.1]:tcp:${srv.port} from VS [192.0.2.10]:tcp:80`));
+  });
+
+  test('warmup spreads the first checks over 1 s + random(0..warmup)', async () => {
+    const rs = [0, 1, 2, 3].map((i) => ` real_server 127.0.0.1 ${9000 + i} {\n MISC_CHECK {\n misc_path "/bin/true ${i}"\n warmup 4\n delay_loop 60\n }\n }`);
+    const draws = [0, 0.25, 0.5, 0.75];
+    const h = harness(parse(vs('192.0.2.11', rs.join('\n'))), { random: () => draws.shift() ?? 0 });
+    h.engine.start();
+    await h.advance(5000);
+    assert.deepEqual(h.attempts.map((a) => a.at).sort((a, b) => a - b), [1000, 2000, 3000, 4000]);
+  });
+
+  test('alpha: the RS starts down and one success brings it up, with notify_up run', async () => {
+    const srv = await silentServer();
+    servers.push(srv);
+    const mark = join(dir, 'notify-up.out');
+    const notify = join(dir, 'notify.sh');
+    writeFileSync(notify, `#!/bin/sh\necho "$@" >> ${mark}\n`);
+    chmodSync(notify, 0o755);
+    const h = harness(
+      parse(vs('192.0.2.12', ` real_server 127.0.0.1 ${srv.port} {\n alpha\n notify_up "${notify} up arg"\n TCP_CHECK {\n warmup 0\n }\n }`)),
+    );
+    h.engine.start();
+    assert.equal(h.engine.snapshot()[0]?.alive, false);
+    await h.advance(1000);
+    assert.deepEqual(h.events.map((x) => [x.at, x.e.kind]), [[1000, 'rs-up']]);
+    assert.equal(h.engine.snapshot()[0]?.alive, true);
+    assert.ok(h.logs.includes(`Adding service [127.0.0.1]:tcp:${srv.port} to VS [192.0.2.12]:tcp:80`));
+    await h.engine.idle();
+    assert.equal(readFileSync(mark, 'utf8'), 'up arg\n');
+  });
+
+  test('misc_dynamic: exit 2..255 sets weight status-2, 1 takes the RS down, 0 keeps the weight', async () => {
+    const s = exitFromFile('dyn', 12);
+    const h = harness(
+      parse(vs('192.0.2.13', ` real_server 127.0.0.1 80 {\n weight 5\n MISC_CHECK {\n misc_path "${s.path}"\n misc_dynamic\n warmup 0\n delay_loop 2\n }\n }`)),
+    );
+    h.engine.start();
+    await h.advance(1000);
+    const rsId = '[192.0.2.13]:tcp:80/[127.0.0.1]:tcp:80';
+    assert.deepEqual(h.events.map((x) => x.e), [{ kind: 'rs-weight', vsId: '[192.0.2.13]:tcp:80', rsId, weight: 10 }]);
+    assert.ok(h.logs.includes('Changing weight from 5 to 10 for active service [127.0.0.1]:tcp:80 of VS [192.0.2.13]:tcp:80'));
+    s.set(1);
+    await h.advance(2000);
+    assert.equal(h.events.at(-1)?.e.kind, 'rs-down');
+    assert.ok(h.logs.includes(`Misc check for [[127.0.0.1]:tcp:80 VS [192.0.2.13]:tcp:80] by [${s.path}] failed with retry disabled (exited with status 1).`));
+    s.set(0);
+    await h.advance(2000);
+    assert.equal(h.events.at(-1)?.e.kind, 'rs-up');
+    assert.equal(h.engine.snapshot()[0]?.weight, 10);
+  });
+
+  test('many checkers on one RS: alive only while all are up', async () => {
+    const tcp = await silentServer();
+    const web = await httpServer(respond(200, 'ok'));
+    servers.push(tcp, web);
+    const s = exitFromFile('many', 0);
+    const h = harness(
+      parse(
+        vs(
+          '192.0.2.14',
+          ` real_server 127.0.0.1 ${web.port} {\n TCP_CHECK {\n connect_port ${tcp.port}\n warmup 0\n delay_loop 2\n }\n HTTP_GET {\n url {\n path /\n }\n warmup 0\n delay_loop 2\n }\n MISC_CHECK {\n misc_path "${s.path}"\n warmup 0\n delay_loop 2\n }\n }`,
+        ),
+      ),
+    );
+    h.engine.start();
+    await h.advance(1000);
+    assert.equal(h.attempts.length, 3);
+    assert.equal(h.events.length, 0);
+    s.set(1);
+    await h.advance(2000);
+    assert.deepEqual(h.events.map((x) => [x.at, x.e.kind]), [[3000, 'rs-down']]);
+    const snap = h.engine.snapshot()[0]!;
+    assert.deepEqual(snap.checkers.map((c) => [c.type, c.up]), [['TCP_CHECK', true], ['HTTP_GET', true], ['MISC_CHECK', false]]);
+    s.set(0);
+    await h.advance(2000);
+    assert.deepEqual(h.events.map((x) => [x.at, x.e.kind]), [[3000, 'rs-down'], [5000, 'rs-up']]);
+  });
+
+  test('identical checks on one target across virtual servers share one probe', async () => {
+    const web = await httpServer(respond(200, 'ok'));
+    servers.push(web);
+    const rs = ` real_server 127.0.0.1 ${web.port} {\n HTTP_GET {\n url {\n path /health\n }\n warmup 0\n delay_loop 5\n }\n }`;
+    const h = harness(parse(vs('192.0.2.15', rs) + vs('192.0.2.16', rs)));
+    h.engine.start();
+    await h.advance(11_000);
+    assert.equal(h.engine.stats().probes, 1);
+    assert.equal(web.seen.length, 3);
+    assert.equal(h.engine.snapshot().length, 2);
+    assert.deepEqual(new Set(h.engine.snapshot().map((r) => r.checkers[0]?.probeKey)).size, 1);
+  });
+
+  test('reload keeps the state of equal checkers and starts changed ones afresh', async () => {
+    const srv = await silentServer();
+    servers.push(srv);
+    const base = (extra: string): Config =>
+      parse(vs('192.0.2.17', ` real_server 127.0.0.1 ${srv.port} {\n TCP_CHECK {\n warmup 0\n delay_loop 3\n${extra} }\n }`));
+    const h = harness(base(''));
+    h.engine.start();
+    await h.advance(1000);
+    h.engine.update(base(''));
+    await h.advance(3000);
+    // Same checker: its timer carried on (attempts at 1 s and 4 s, not restarted at +1 s).
+    assert.deepEqual(h.attempts.map((a) => a.at), [1000, 4000]);
+    h.engine.update(base(' connect_timeout 2\n'));
+    await h.advance(1000);
+    assert.deepEqual(h.attempts.map((a) => a.at), [1000, 4000, 5000]);
+    assert.equal(h.engine.stats().probes, 1);
+  });
+
+  test('PING_CHECK and BFD_CHECK are reported as unsupported and do not affect the RS', async () => {
+    const h = harness(parse(vs('192.0.2.18', ' real_server 127.0.0.1 80 {\n PING_CHECK {\n }\n }')));
+    h.engine.start();
+    assert.ok(h.logs.some((l) => /PING_CHECK .* is not supported/.test(l)));
+    assert.deepEqual(h.engine.snapshot()[0]?.checkers.map((c) => [c.type, c.supported]), [['PING_CHECK', false]]);
+    assert.equal(h.engine.snapshot()[0]?.alive, true);
+  });
+
+  test('FILE_CHECK: value × weight is added to the RS weight; with weight 0 a non-zero value fails', async () => {
+    const file = join(dir, 'track.val');
+    writeFileSync(file, '0\n');
+    const h = harness(
+      parse(
+        `track_file tf {\n file ${file}\n weight 3\n }\ntrack_file tz {\n file ${file}\n weight 0\n }\n` +
+          vs('192.0.2.19', ' real_server 127.0.0.1 80 {\n weight 2\n FILE_CHECK {\n track_file tf\n }\n }') +
+          vs('192.0.2.20', ' real_server 127.0.0.1 80 {\n FILE_CHECK {\n track_file tz\n weight 0\n }\n }'),
+      ),
+    );
+    h.engine.start();
+    assert.deepEqual(h.engine.snapshot().map((r) => [r.alive, r.weight]), [[true, 2], [true, 1]]);
+    writeFileSync(file, '4\n');
+    // The watcher reacts to a real file-system event; wait for it, bounded.
+    for (let i = 0; i < 100 && h.events.length < 2; i++) await new Promise((d) => setTimeout(d, 20));
+    assert.deepEqual(
+      h.events.map((x) => x.e),
+      [
+        { kind: 'rs-weight', vsId: '[192.0.2.19]:tcp:80', rsId: '[192.0.2.19]:tcp:80/[127.0.0.1]:tcp:80', weight: 14 },
+        { kind: 'rs-down', vsId: '[192.0.2.20]:tcp:80', rsId: '[192.0.2.20]:tcp:80/[127.0.0.1]:tcp:80' },
+      ],
+    );
+  });
+
+  test('stop() cancels timers and leaves nothing pending', async () => {
+    const h = harness(parse(vs('192.0.2.21', ' real_server 127.0.0.1 80 {\n MISC_CHECK {\n misc_path "/bin/true"\n }\n }')));
+    h.engine.start();
+    assert.equal(h.clock.pendingTimers(), 1);
+    await h.engine.stop();
+    assert.equal(h.clock.pendingTimers(), 0);
+  });
+});

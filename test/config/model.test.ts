@@ -1,0 +1,247 @@
+// Fixture configs → resolved model: defaults, inheritance and keepalived's corrections, asserted field by field.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { exitCodeFor, loadConfig, parseConfigText } from '../../src/config/load.js';
+import { repoRoot } from '../support/tier.js';
+import type { Config, Diagnostic, HttpChecker, MiscChecker } from '../../src/config/model.js';
+
+const fixture = (name: string): string => `${repoRoot}test/fixtures/conf/${name}`;
+
+function load(name: string, configId = 'lvskp-a'): { config: Config; diagnostics: Diagnostic[]; messages: string[] } {
+  const r = loadConfig(fixture(name), { configId, checkInterfaces: false });
+  return { ...r, messages: r.diagnostics.map((d) => d.message) };
+}
+
+test('MASTER side: globals, weighted vrrp_script, auth truncated to 8, notify scripts split into argv', () => {
+  const { config, diagnostics, messages } = load('vrrp-master.conf');
+  const g = config.global;
+  assert.equal(g.routerId, 'lb-a');
+  assert.deepEqual(g.notificationEmail, ['ops@example.com', 'noc@example.com']);
+  assert.deepEqual(g.smtpServer, { host: '192.0.2.25', port: 2525 });
+  assert.equal(g.smtpConnectTimeoutMs, 10_000);
+  assert.equal(g.enableScriptSecurity, true);
+  assert.equal(g.scriptUser, 'root');
+  const [s] = config.vrrpScripts;
+  assert.deepEqual(s?.script.argv, ['/bin/true', '--check', 'two words']);
+  assert.deepEqual([s?.intervalMs, s?.timeoutMs, s?.weight, s?.rise, s?.fall], [2000, 3000, -20, 2, 3]);
+  const [vi] = config.vrrpInstances;
+  assert.ok(vi);
+  assert.deepEqual([vi.initialState, vi.interface, vi.vrid, vi.priority, vi.advertIntMs, vi.version], ['MASTER', 'eth0', 51, 150, 1000, 2]);
+  assert.deepEqual(vi.authentication, { type: 'PASS', pass: 's3cretpa' });
+  assert.deepEqual(vi.virtualIpaddresses.map((v) => [v.address, v.prefixLen, v.dev, v.label]), [
+    ['192.0.2.100', 24, 'eth0', 'eth0:1'],
+    ['192.0.2.101', 32, undefined, undefined],
+  ]);
+  assert.deepEqual(vi.trackScripts, [{ name: 'chk_web', reverse: false }]);
+  assert.deepEqual(vi.notify.master?.argv, ['/bin/echo', 'master']);
+  assert.deepEqual(vi.notify.generic?.argv, ['/bin/echo']);
+  assert.equal(vi.preempt, true);
+  assert.equal(vi.mcastDstIp, '224.0.0.18');
+  assert.deepEqual([vi.garpMasterDelayMs, vi.garpMasterRepeat, vi.garpLowerPrioDelayMs], [5000, 5, 5000]);
+  assert.deepEqual(messages, ['Truncating auth_pass to 8 characters']);
+  assert.equal(diagnostics[0]?.line, 32);
+  assert.equal(exitCodeFor(diagnostics), 5);
+});
+
+test('BACKUP side: nopreempt, unicast peers with TTLs, per-instance garp defaults from globals, own interface not tracked', () => {
+  const { config, messages } = load('vrrp-backup.conf');
+  const vi = config.vrrpInstances[0]!;
+  assert.equal(vi.preempt, false);
+  assert.equal(vi.advertIntMs, 2000);
+  assert.equal(vi.unicastSrcIp, '192.0.2.2');
+  assert.deepEqual(vi.unicastPeers, [{ address: '192.0.2.1' }, { address: '192.0.2.3', minTtl: 250, maxTtl: 255 }]);
+  assert.deepEqual([vi.garpMasterDelayMs, vi.garpMasterRepeat, vi.garpLowerPrioRepeat], [2000, 3, 3]);
+  assert.deepEqual(vi.trackScripts, [{ name: 'chk_web', weight: 10, reverse: true }]);
+  assert.deepEqual(vi.trackInterfaces, []);
+  assert.deepEqual(messages, ['(VI_1) Ignoring track_interface eth0 since own interface']);
+});
+
+test('dual master, v3 centisecond adverts, owner priority clears nopreempt, sync group membership', () => {
+  const { config, messages } = load('dual-master.conf');
+  const [a, b, c, d] = config.vrrpInstances;
+  assert.deepEqual([a?.initialState, a?.priority, b?.initialState, b?.priority], ['MASTER', 200, 'BACKUP', 100]);
+  assert.deepEqual([c?.version, c?.advertIntMs, c?.family, c?.priority, c?.initialState], [3, 500, 'inet', 100, 'BACKUP']);
+  assert.deepEqual(c?.virtualIpaddressesExcluded.map((v) => [v.family, v.address, v.prefixLen]), [['inet6', '2001:db8::12', 64]]);
+  assert.deepEqual([d?.priority, d?.initialState, d?.preempt], [255, 'MASTER', true]);
+  assert.deepEqual(config.vrrpSyncGroups.map((g) => [g.name, g.members]), [['SG_1', ['VI_C', 'VI_D']]]);
+  assert.deepEqual([c?.syncGroup, a?.syncGroup], ['SG_1', undefined]);
+  assert.deepEqual(messages, ['(VI_D) nopreempt is incompatible with priority 255. resetting nopreempt']);
+});
+
+test('LVS-DR: timer inheritance VS → RS → checker, per-type defaults, DR port reset, digest, sorry server', () => {
+  const { config, messages } = load('lvs-dr.conf');
+  const vs = config.virtualServers[0]!;
+  assert.equal(vs.displayName, '[192.0.2.10]:tcp:80');
+  assert.deepEqual([vs.lbAlgo, vs.lbKind, vs.protocol, vs.persistenceTimeoutS, vs.delayLoopMs, vs.quorum, vs.hysteresis], ['wrr', 'DR', 'tcp', 50, 6000, 2, 1]);
+  assert.deepEqual(vs.sorryServer && [vs.sorryServer.address, vs.sorryServer.port, vs.sorryServer.forward], ['192.0.2.250', 80, 'DR']);
+  const [r1, r2, r3] = vs.realServers;
+  assert.deepEqual([r1?.displayName, r1?.weight, r2?.displayName, r2?.inhibitOnFailure, r3?.port], ['[192.0.2.21]:tcp:80', 3, '[192.0.2.22]:tcp:80', true, 80]);
+  const http = r1!.checkers[0] as HttpChecker;
+  assert.equal(http.type, 'HTTP_GET');
+  assert.deepEqual([http.retry, http.delayBeforeRetryMs, http.connectTimeoutMs, http.delayLoopMs, http.warmupMs], [4, 2000, 3000, 6000, 6000]);
+  assert.deepEqual(http.urls.map((u) => [u.path, u.digest, u.statusCodes]), [
+    ['/health', '9b3a0c85a887a256d6939da88aabd8cd', [[200, 299]]],
+    ['/status', undefined, [[200, 200], [301, 302]]],
+  ]);
+  assert.equal(http.virtualhost, 'www.example.com');
+  assert.deepEqual([http.connectIp, http.connectPort, http.httpProtocol], ['192.0.2.21', 80, '1.0']);
+  const [tcp, misc] = r2!.checkers;
+  assert.deepEqual([tcp?.type, tcp && 'connectPort' in tcp ? tcp.connectPort : 0], ['TCP_CHECK', 22]);
+  assert.deepEqual(tcp && 'retry' in tcp ? [tcp.retry, tcp.delayBeforeRetryMs] : [], [1, 1000]);
+  const m = misc as MiscChecker;
+  assert.deepEqual([m.miscPath.argv, m.miscTimeoutMs, m.miscDynamic, m.retry, m.delayBeforeRetryMs], [['/bin/true', '-x'], 5000, true, 0, 1000]);
+  const ssl = r3!.checkers[0] as HttpChecker;
+  assert.deepEqual([ssl.type, ssl.httpProtocol, ssl.enableSni, ssl.delayBeforeRetryMs], ['SSL_GET', '1.1', true, 3000]);
+  assert.deepEqual(r3!.notifyUp?.argv, ['/bin/echo', 'up']);
+  assert.deepEqual(messages, [
+    "WARNING - virtual server [192.0.2.10]:tcp:80 and real server [192.0.2.22]:tcp:8080 ports don't match - resetting",
+    "WARNING - virtual server [192.0.2.10]:tcp:80 and sorry server ports don't match - resetting",
+  ]);
+});
+
+test('virtual_server_group ranges, fwmark RS port cleared, IPv6 TUN, UDP ops with NAT default port', () => {
+  const { config, messages } = load('lvs-groups.conf');
+  const [grp] = config.virtualServerGroups;
+  assert.deepEqual(grp?.entries.map((e) => (e.kind === 'range' ? [e.first, e.last, e.port] : [e.fwmark])), [
+    ['192.0.2.30', '192.0.2.35', 80],
+    ['192.0.2.64', '192.0.2.67', 80],
+    [7],
+  ]);
+  const [g, fw, v6, dns] = config.virtualServers;
+  assert.deepEqual([g?.displayName, g?.key], ['[WEB]:0', { kind: 'group', name: 'WEB' }]);
+  assert.deepEqual([fw?.displayName, fw?.persistenceTimeoutS, fw?.realServers[0]?.port], ['FWM 42', 360, 0]);
+  assert.deepEqual([v6?.displayName, v6?.lbKind, v6?.tunnel, v6?.realServers[0]?.displayName], ['[2001:db8::10]:tcp:443', 'TUN', { type: 'gre' }, '[2001:db8::21]:tcp:443']);
+  assert.deepEqual([dns?.protocol, dns?.ops, dns?.realServers[0]?.port], ['udp', true, 53]);
+  const d = dns?.realServers[0]?.checkers[0];
+  assert.deepEqual(d?.type === 'DNS_CHECK' ? [d.queryType, d.name, d.retry, d.delayBeforeRetryMs] : [], ['A', 'example.com', 3, 60_000]);
+  assert.deepEqual(messages, ['WARNING - fwmark virtual server FWM 42, real server [192.0.2.41]:none:80 has port specified - clearing']);
+});
+
+test('every checker type, track_file, VS retry inherited by checkers', () => {
+  const { config, diagnostics } = load('checkers.conf');
+  assert.deepEqual(diagnostics, []);
+  assert.deepEqual(config.trackFiles.map((t) => [t.name, t.file, t.weight, t.reverse, t.initFile]), [
+    ['tf_web', '/var/run/lvskp-weight', 2, true, { value: 5, overwrite: true }],
+  ]);
+  const cs = config.virtualServers[0]!.realServers[0]!.checkers;
+  assert.deepEqual(cs.map((c) => c.type), ['SMTP_CHECK', 'UDP_CHECK', 'FILE_CHECK', 'BFD_CHECK', 'DNS_CHECK']);
+  const [smtp, udp, file, bfd, dns] = cs;
+  assert.deepEqual(smtp?.type === 'SMTP_CHECK' ? [smtp.heloName, smtp.retry, smtp.delayLoopMs] : [], ['mx.example.com', 2, 10_000]);
+  assert.deepEqual(udp?.type === 'UDP_CHECK' ? [udp.connectPort, udp.payload, udp.requireReply, udp.minReplyLength, udp.maxReplyLength] : [], [9999, '0a0b', '0aXX', 0, 64]);
+  assert.deepEqual(file, { src: file?.src, type: 'FILE_CHECK', trackFile: 'tf_web', weight: 3, reverse: false });
+  assert.deepEqual(bfd?.type === 'BFD_CHECK' ? [bfd.name, bfd.alpha] : [], ['bfd_web', false]);
+  assert.deepEqual(dns?.type === 'DNS_CHECK' ? [dns.queryType, dns.name, dns.retry, dns.delayBeforeRetryMs] : [], ['SOA', '.', 2, 10_000]);
+});
+
+test('global_defs: every modelled keyword and derived defaults', () => {
+  const { config, diagnostics } = load('global-full.conf');
+  assert.deepEqual(diagnostics, []);
+  const g = config.global;
+  assert.deepEqual(
+    [g.smtpHeloName, g.smtpAlert, g.smtpAlertVrrp, g.smtpAlertChecker, g.noEmailFaults, g.checkerLogAllFailures],
+    ['helo.example.com', true, false, true, true, true],
+  );
+  assert.deepEqual([g.vrrpMcastGroup4, g.vrrpMcastGroup6], ['224.0.0.19', 'ff02::13']);
+  assert.deepEqual(
+    [g.vrrpGarpMasterDelayMs, g.vrrpGarpMasterRepeat, g.vrrpGarpMasterRefreshMs, g.vrrpGarpMasterRefreshRepeat, g.vrrpGarpLowerPrioDelayMs, g.vrrpGarpLowerPrioRepeat],
+    [3000, 2, 60_000, 2, 1000, 2],
+  );
+  assert.deepEqual([g.vrrpGarpIntervalMs, g.vrrpGnaIntervalMs, g.vrrpMinGarp, g.vrrpVersion, g.vrrpStartupDelayMs, g.vrrpDownTimerAdverts], [1, 500, true, 3, 5500, 4]);
+  assert.deepEqual([g.vrrpCheckUnicastSrc, g.vrrpSkipCheckAdvAddr, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert], [true, true, true, true]);
+  assert.deepEqual([g.lvsFlush, g.lvsFlushOnStop, g.lvsTimeouts], [true, 'vs', { tcpS: 900, tcpFinS: 120, udpS: 300 }]);
+  assert.deepEqual(g.lvsSyncDaemon, { interface: 'eth0', instance: 'VI_1', syncId: 5, raw: 'eth0 VI_1 id 5' });
+  assert.deepEqual([g.rsInitNotifies, g.defaultInterface, g.dynamicInterfaces], [true, 'eth0', true]);
+  assert.deepEqual(g.other, { enable_snmp_vrrp: '', max_auto_priority: '50' });
+});
+
+test('includes, variables, @id and generators resolve into the model', () => {
+  const a = load('advanced/main.conf', 'lvskp-a');
+  const vi = a.config.vrrpInstances[0]!;
+  assert.deepEqual([vi.name, vi.initialState, vi.priority], ['VI_lvskp-a', 'MASTER', 200]);
+  assert.deepEqual(vi.virtualIpaddresses.map((v) => v.address), ['192.0.2.1', '192.0.2.2', '192.0.2.3', '192.0.2.10', '192.0.2.20']);
+  assert.deepEqual(vi.virtualIpaddressesExcluded.map((v) => v.address), ['2001:db8::a', '2001:db8::c', '2001:db8::e']);
+  assert.deepEqual(a.config.virtualServers[0]?.realServers.map((r) => r.address), ['192.0.2.91', '192.0.2.10', '192.0.2.12', '192.0.2.14']);
+  assert.equal(a.config.global.routerId, 'lvskp-a');
+  assert.equal(a.config.global.notificationEmailFrom, 'a#b@example.com');
+  assert.equal(a.config.files.length, 5);
+  const b = load('advanced/main.conf', 'other-node');
+  assert.deepEqual([b.config.vrrpInstances[0]?.initialState, b.config.vrrpInstances[0]?.priority], ['BACKUP', 100]);
+});
+
+test('keepalived corrections: missing lb_algo/lb_kind/protocol, duplicate RS, quorum and hysteresis clamps, VS without RS', () => {
+  const { config, diagnostics } = load('bad-lvs.conf');
+  assert.equal(exitCodeFor(diagnostics), 5);
+  assert.deepEqual(config.virtualServers.map((v) => v.displayName), ['[192.0.2.10]:udp:80', '[192.0.2.12]:tcp:0']);
+  const [a, b] = config.virtualServers;
+  assert.deepEqual([a?.lbAlgo, a?.lbKind, a?.protocol, a?.realServers.length, a?.realServers[0]?.port], ['wlc', 'NAT', 'udp', 1, 8080]);
+  assert.deepEqual([b?.quorum, b?.hysteresis, b?.persistenceTimeoutS, b?.realServers[0]?.port], [2, 1, 360, 0]);
+  assert.ok(diagnostics.every((d) => d.severity === 'error'));
+});
+
+test('VRID range and missing VRID drop the instance; script without security is rc 6', () => {
+  const v = load('bad-vrrp.conf');
+  assert.deepEqual(v.config.vrrpInstances, []);
+  assert.ok(v.messages.includes("(VI_1): VRID '300' not valid - must be between 1 & 255"));
+  assert.ok(v.messages.includes('(VI_2) the virtual router id must be set'));
+  const s = load('bad-security.conf');
+  assert.equal(exitCodeFor(s.diagnostics), 6);
+  assert.deepEqual(s.messages, ['SECURITY VIOLATION - scripts are being executed but script_security not enabled.']);
+});
+
+test('unknown keyword brace quirk: the unknown block\'s } closes global_defs', () => {
+  const { config, diagnostics } = load('bad-unknown-quirk.conf');
+  assert.equal(config.global.routerId, 'X');
+  assert.equal(config.global.notificationEmailFrom, `keepalived@${config.global.smtpHeloName}`);
+  assert.deepEqual(diagnostics.map((d) => [d.line, d.message]), [
+    [3, "Unknown keyword 'not_a_keyword'"],
+    [3, "Unexpected '{' - ignoring"],
+    [4, "Unknown keyword 'bar'"],
+    [6, "Unknown keyword 'notification_email_from'"],
+    [7, "Unknown keyword '}'"],
+  ]);
+});
+
+test('braces: extra }, missing {, unclosed block', () => {
+  const extra = parseConfigText('global_defs {\n router_id A\n}\n}\n');
+  assert.deepEqual(extra.diagnostics.map((d) => [d.line, d.message]), [[4, "Extra '}' found"], [4, "Unknown keyword '}'"]]);
+  const missing = parseConfigText('global_defs\n router_id A\n}\n');
+  assert.deepEqual(missing.diagnostics.map((d) => [d.line, d.message]), [
+    [2, "Missing '{' at beginning of configuration block"],
+    [2, "Unknown keyword 'router_id'"],
+    [3, "Extra '}' found"],
+    [3, "Unknown keyword '}'"],
+  ]);
+  const unclosed = parseConfigText('global_defs {\n router_id A\n');
+  assert.equal(unclosed.config.global.routerId, 'A');
+  assert.deepEqual(unclosed.diagnostics.map((d) => d.message), ["There are 1 missing '}'s or extra '{'s"]);
+  const nextLine = parseConfigText('global_defs\n{\n router_id B }\n');
+  assert.deepEqual([nextLine.config.global.routerId, nextLine.diagnostics], ['B', []]);
+});
+
+test('interfaces are checked against the host when asked: missing is an error, loopback refused', () => {
+  const r = loadConfig(fixture('bad-interface.conf'), { checkInterfaces: true });
+  assert.deepEqual(r.diagnostics.map((d) => d.message), [
+    "WARNING - interface lvskpnosuch0 for vrrp_instance VI_1 doesn't exist",
+    'Non-existent interface specified in configuration',
+    '(VI_2) cannot use a loopback interface (lo) for vrrp - ignoring',
+  ]);
+  assert.equal(exitCodeFor(r.diagnostics), 5);
+});
+
+test('number and timer validation keep the default and report like keepalived', () => {
+  const r = parseConfigText('global_defs {\n smtp_connect_timeout abc\n vrrp_startup_delay 1.1234567\n vrrp_version 4\n}\n');
+  assert.equal(r.config.global.smtpConnectTimeoutMs, 30_000);
+  assert.equal(r.config.global.vrrpStartupDelayMs, 1123.457);
+  assert.equal(r.config.global.vrrpVersion, 2);
+  assert.deepEqual(r.diagnostics.map((d) => [d.line, d.severity, d.message]), [
+    [2, 'error', "invalid number 'abc'"],
+    [3, 'warning', "vrrp_startup_delay '1.1234567' has more than 6 decimal places - rounding"],
+    [4, 'error', "number '4' outside range [2, 3]"],
+  ]);
+});
+
+test('an unmatched double quote is reported and runs to the end of the line', () => {
+  const r = parseConfigText('global_defs {\n router_id "abc\n}\n');
+  assert.deepEqual(r.diagnostics.map((d) => [d.line, d.message]), [[2, `Unmatched quote: 'router_id "abc'`]]);
+  assert.equal(exitCodeFor(r.diagnostics), 5);
+});

@@ -1,0 +1,140 @@
+// NetlinkIpvsDriver against a fake generic-netlink kernel (test/unit/fakes/genl.ts): commands, flags, attributes
+// sent, NACK → errno, dumps, pipelining. The real-kernel round trip is test/vm/ipvs-kernel.test.ts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { AttrWriter, encodeService, parseAttrs } from '../../src/ipvs/codec.js';
+import { NetlinkError, NetlinkIpvsDriver, probeIpvsFamily } from '../../src/ipvs/driver-netlink.js';
+import type { Destination, Service } from '../../src/ipvs/types.js';
+import { FakeGenlKernel, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, type FakeAnswer, type FakeRequest } from '../unit/fakes/genl.js';
+
+const IPVS_FAMILY = 0x2a;
+const svc: Service = {
+  key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 },
+  scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: 32,
+};
+const dest: Destination = { family: 'inet', address: '192.0.2.5', port: 80, forward: 'DR', weight: 3, upperThreshold: 0, lowerThreshold: 0 };
+
+function kernel(handler: (r: FakeRequest) => FakeAnswer): FakeGenlKernel {
+  return new FakeGenlKernel({ IPVS: IPVS_FAMILY }, handler);
+}
+
+test('each op sends its IPVS command to the looked-up family with REQUEST|ACK and version 1', async () => {
+  const k = kernel(() => 'ack');
+  const d = new NetlinkIpvsDriver(k);
+  await d.apply({ kind: 'addService', service: svc });
+  await d.apply({ kind: 'editService', service: svc });
+  await d.apply({ kind: 'addDest', key: svc.key, dest });
+  await d.apply({ kind: 'editDest', key: svc.key, dest });
+  await d.apply({ kind: 'delDest', key: svc.key, dest });
+  await d.apply({ kind: 'delService', key: svc.key });
+  await d.apply({ kind: 'setTimeouts', timeouts: { tcpS: 10 } });
+  await d.apply({ kind: 'flush' });
+  assert.equal(k.requests[0]!.type, 16, 'first the controller family lookup');
+  const ipvs = k.requests.slice(1);
+  assert.deepEqual(ipvs.map((r) => r.cmd), [1, 2, 5, 6, 7, 3, 12, 17]);
+  for (const r of ipvs) {
+    assert.equal(r.type, IPVS_FAMILY);
+    assert.equal(r.version, 1);
+    assert.equal(r.flags, NLM_F_REQUEST | NLM_F_ACK);
+  }
+  assert.equal(k.requests.filter((r) => r.type === 16).length, 1, 'the family id is cached');
+  assert.equal(ipvs[0]!.attrs.toString('hex'), encodeService(svc).toString('hex'));
+  assert.deepEqual(parseAttrs(ipvs[4]!.attrs).map((a) => a.type), [1, 2], 'DEL_DEST carries the service and the dest');
+  assert.equal(ipvs[7]!.attrs.length, 0, 'FLUSH has no attributes');
+  assert.equal(new Set(k.requests.map((r) => r.seq)).size, k.requests.length, 'every request has its own seq');
+});
+
+test('a NACK becomes a NetlinkError with op, errno, code, seq and a readable message', async () => {
+  const k = kernel((r) => (r.cmd === 5 ? { errno: 17 } : 'ack'));
+  const d = new NetlinkIpvsDriver(k);
+  const err = await d.apply({ kind: 'addDest', key: svc.key, dest }).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof NetlinkError);
+  assert.equal(err.op, 'IPVS_CMD_NEW_DEST');
+  assert.equal(err.errno, 17);
+  assert.equal(err.code, 'EEXIST');
+  assert.equal(err.seq, k.requests.at(-1)!.seq);
+  assert.equal(err.message, 'IPVS_CMD_NEW_DEST [192.0.2.5]:80 to [192.0.2.10]:tcp:80: File exists (EEXIST)');
+});
+
+test('a missing IPVS family is ENOENT from the controller, and the lookup is retried next time', async () => {
+  const k = new FakeGenlKernel({}, () => 'ack');
+  const d = new NetlinkIpvsDriver(k);
+  await assert.rejects(d.apply({ kind: 'flush' }), (e: unknown) => e instanceof NetlinkError && e.code === 'ENOENT' && e.op === 'CTRL_CMD_GETFAMILY');
+  await assert.rejects(d.apply({ kind: 'flush' }));
+  assert.equal(k.requests.length, 2);
+});
+
+test('dump: one GET_SERVICE dump, then one GET_DEST dump per service keyed by the service', async () => {
+  const svcMsg = (port: number): Buffer => Buffer.concat([
+    Buffer.from([4, 1, 0, 0]),
+    new AttrWriter().nest(1, (w) => {
+      w.u16(1, 2).u16(2, 6).bytes(3, Buffer.from([192, 0, 2, 10, ...new Array<number>(12).fill(0)])).u16be(4, port).str(6, 'wlc');
+      w.bytes(7, Buffer.from([2, 0, 0, 0, 0xff, 0xff, 0xff, 0xff])).u32(8, 0).u32be(9, 0xffffffff);
+    }).toBuffer(),
+  ]);
+  const destMsg = Buffer.concat([
+    Buffer.from([8, 1, 0, 0]),
+    new AttrWriter().nest(2, (w) => {
+      w.bytes(1, Buffer.from([192, 0, 2, 5, ...new Array<number>(12).fill(0)])).u16be(2, 8080).u32(3, 0).u32(4, 70000).u32(5, 0).u32(6, 0).u16(11, 2);
+    }).toBuffer(),
+  ]);
+  const k = kernel((r) => {
+    if (r.cmd === 4) return { messages: [svcMsg(80), svcMsg(443)] };
+    if (r.cmd === 8) return { messages: [destMsg] };
+    return { errno: 22 };
+  });
+  const t = await new NetlinkIpvsDriver(k).dump();
+  const ipvs = k.requests.slice(1);
+  assert.deepEqual(ipvs.map((r) => [r.cmd, r.flags & NLM_F_DUMP]), [[4, NLM_F_DUMP], [8, NLM_F_DUMP], [8, NLM_F_DUMP]]);
+  assert.equal(ipvs[0]!.attrs.length, 0);
+  const port = (r: FakeRequest): number => parseAttrs(parseAttrs(r.attrs)[0]!.value).find((a) => a.type === 4)!.value.readUInt16BE(0);
+  assert.deepEqual([port(ipvs[1]!), port(ipvs[2]!)], [80, 443]);
+  assert.equal(t.services.length, 2);
+  assert.deepEqual(t.services[1]!.service, { ...svc, key: { ...svc.key, port: 443 }, scheduler: 'wlc', flags: { hashed: true } });
+  assert.deepEqual(t.services[0]!.dests[0]!.dest, { family: 'inet', address: '192.0.2.5', port: 8080, forward: 'NAT', weight: 70000, upperThreshold: 0, lowerThreshold: 0 });
+});
+
+test('getTimeouts decodes the GET_CONFIG reply', async () => {
+  const k = kernel((r) => {
+    assert.equal(r.cmd, 13);
+    return { messages: [Buffer.concat([Buffer.from([13, 1, 0, 0]), new AttrWriter().u32(4, 900).u32(5, 120).u32(6, 300).toBuffer()])] };
+  });
+  assert.deepEqual(await new NetlinkIpvsDriver(k).getTimeouts(), { tcpS: 900, tcpFinS: 120, udpS: 300 });
+});
+
+test('applyBatch keeps many requests in flight, in order, and stops sending after the first NACK', async () => {
+  let inFlight = 0;
+  let maxInFlight = 0;
+  const k = new FakeGenlKernel({ IPVS: IPVS_FAMILY }, () => 'ack');
+  const original = k.request.bind(k);
+  k.request = async (...args) => {
+    inFlight++;
+    maxInFlight = Math.max(maxInFlight, inFlight);
+    try { return await original(...args); } finally { inFlight--; }
+  };
+  const d = new NetlinkIpvsDriver(k, { window: 8 });
+  const ops = Array.from({ length: 40 }, (_, i) => ({ kind: 'addDest', key: svc.key, dest: { ...dest, port: 1000 + i } }) as const);
+  await d.applyBatch(ops);
+  assert.equal(maxInFlight, 8);
+  const ports = k.requests.slice(1).map((r) => parseAttrs(parseAttrs(r.attrs)[1]!.value).find((a) => a.type === 2)!.value.readUInt16BE(0));
+  assert.deepEqual(ports, ops.map((o) => o.dest.port), 'sent in op order');
+
+  const failing = kernel((r) => {
+    const p = parseAttrs(parseAttrs(r.attrs)[1]!.value).find((a) => a.type === 2)!.value.readUInt16BE(0);
+    return p === 1005 ? { errno: 2 } : 'ack';
+  });
+  const d2 = new NetlinkIpvsDriver(failing, { window: 4 });
+  await assert.rejects(d2.applyBatch(ops), (e: unknown) => e instanceof NetlinkError && e.code === 'ENOENT' && e.message.includes('[192.0.2.5]:1005'));
+  assert.ok(failing.requests.length - 1 < ops.length, 'later ops are not sent after the NACK');
+});
+
+test('close() closes the transport', async () => {
+  const k = kernel(() => 'ack');
+  await new NetlinkIpvsDriver(k).close();
+  assert.equal(k.closed, true);
+});
+
+test('probeIpvsFamily reports the real kernel: true exactly when ip_vs is loaded', async () => {
+  assert.equal(await probeIpvsFamily(), existsSync('/proc/net/ip_vs'));
+});

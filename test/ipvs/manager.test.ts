@@ -1,0 +1,264 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { FakeClock } from '../../src/clock.js';
+import type { Config } from '../../src/config/model.js';
+import { DryRunIpvsDriver, IpvsOpError } from '../../src/ipvs/driver-dryrun.js';
+import { IpvsManager } from '../../src/ipvs/manager.js';
+import type { PoolEvent } from '../../src/ipvs/pool.js';
+import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, ServiceKey } from '../../src/ipvs/types.js';
+import { collectingLogger, config, realServers } from './pool-fixtures.js';
+
+const VS = '[192.0.2.10]:tcp:80';
+const RS1 = `${VS}/[192.0.2.21]:tcp:80`;
+const RS2 = `${VS}/[192.0.2.22]:tcp:80`;
+
+function cfgText(opts: { global?: string; vs?: string; rs?: string[]; rsExtra?: string; more?: string } = {}): string {
+  return `global_defs {\n${opts.global ?? ''}\n}\nvirtual_server 192.0.2.10 80 {\n  lb_algo ${'wrr'}\n  lb_kind NAT\n  protocol TCP\n${opts.vs ?? ''}\n${realServers(opts.rs ?? ['192.0.2.21', '192.0.2.22'], 80, opts.rsExtra ?? '')}\n}\n${opts.more ?? ''}`;
+}
+
+/** ipvsadm -Ln-like lines of a table, sorted, for comparisons. */
+async function table(drv: IpvsDriver): Promise<string[]> {
+  const t = await drv.dump();
+  return t.services.flatMap((s) => {
+    const k = s.service.key;
+    const name = k.fwmark !== undefined ? `FWM ${k.fwmark}` : `${k.address}:${k.port}`;
+    return [`${name} ${s.service.scheduler}`, ...s.dests.map((d) => `${name} -> ${d.dest.address}:${d.dest.port} w${d.dest.weight}`)];
+  }).sort();
+}
+
+/** A driver whose kernel refuses chosen operations with an errno, like a netlink NACK; otherwise the dry-run table. */
+class RefusingDriver implements IpvsDriver {
+  readonly name = 'dry-run' as const;
+  readonly inner: DryRunIpvsDriver;
+  refuse: ((op: IpvsOp) => boolean) | undefined;
+  refuseDump = false;
+  applied: IpvsOp[] = [];
+  constructor(log = collectingLogger().log, initial?: IpvsTable) {
+    this.inner = new DryRunIpvsDriver(log, initial);
+  }
+  dump(): Promise<IpvsTable> {
+    if (this.refuseDump) return Promise.reject(new IpvsOpError('Operation not permitted', 1, 'EPERM'));
+    return this.inner.dump();
+  }
+  async apply(op: IpvsOp): Promise<void> {
+    if (this.refuse?.(op)) throw new IpvsOpError('Cannot allocate memory', 12, 'ENOMEM');
+    await this.inner.apply(op);
+    this.applied.push(op);
+  }
+  getTimeouts(): Promise<IpvsTimeouts> {
+    return this.inner.getTimeouts();
+  }
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}
+
+async function started(cfg: Config, initial?: IpvsTable) {
+  const { log, lines } = collectingLogger();
+  const clock = new FakeClock();
+  const driver = new RefusingDriver(log, initial);
+  const m = new IpvsManager(cfg, { driver, clock, log, resyncIntervalMs: 10_000 });
+  const events: PoolEvent[] = [];
+  m.on('pool', (e) => events.push(e));
+  await m.start();
+  driver.applied = [];
+  /** Lets the zero-delay pass timer fire and waits for the pass. */
+  const settle = async (): Promise<void> => {
+    clock.advance(0);
+    await m.idle();
+  };
+  return { m, driver, clock, lines, events, settle };
+}
+
+const foreign: IpvsTable = {
+  services: [{
+    service: { key: { family: 'inet', protocol: 'tcp', address: '198.51.100.1', port: 80 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: 32 },
+    dests: [{ dest: { family: 'inet', address: '198.51.100.2', port: 80, forward: 'NAT', weight: 1, upperThreshold: 0, lowerThreshold: 0 } }],
+  }],
+};
+
+test('start installs the pools; checker events coalesce into one pass', async () => {
+  const { m, driver, lines, settle } = await started(config(cfgText({ vs: '  quorum 2\n  sorry_server 192.0.2.99 80' })));
+  assert.deepEqual(await table(driver), ['192.0.2.10:80 -> 192.0.2.21:80 w1', '192.0.2.10:80 -> 192.0.2.22:80 w1', '192.0.2.10:80 wrr']);
+  const before = m.status().passes;
+  m.rsDown(VS, RS1);
+  m.rsDown(VS, RS2);
+  m.rsUp(VS, RS2);
+  await settle();
+  assert.equal(m.status().passes, before + 1, 'three events, one pass');
+  assert.deepEqual(await table(driver), ['192.0.2.10:80 -> 192.0.2.99:80 w1', '192.0.2.10:80 wrr']);
+  assert.ok(lines.includes(`Lost quorum 2-0=2 > 1 for VS ${VS}`));
+  assert.ok(lines.includes('Initializing ipvs'));
+  m.rsUp(VS, RS1);
+  await settle();
+  assert.deepEqual(await table(driver), ['192.0.2.10:80 -> 192.0.2.21:80 w1', '192.0.2.10:80 -> 192.0.2.22:80 w1', '192.0.2.10:80 wrr']);
+  const vs = m.status().virtualServers[0]!;
+  assert.equal(vs.quorumUp, true);
+  assert.equal(vs.sorryActive, false);
+  assert.deepEqual(vs.realServers.map((r) => [r.rsId, r.alive, r.installedWeight]), [[RS1, true, 1], [RS2, true, 1]]);
+  await m.stop();
+});
+
+test('misc_dynamic weight → one editDest; operator override survives checker transitions', async () => {
+  const { m, driver, settle } = await started(config(cfgText()));
+  m.rsWeight(VS, RS1, 7);
+  await settle();
+  assert.deepEqual(driver.applied.map((o) => o.kind), ['editDest']);
+  assert.equal(m.setOverrideWeight(VS, RS1, 0), true);
+  assert.equal(m.setOverrideWeight(VS, `${VS}/[192.0.2.77]:tcp:80`, 0), false);
+  m.rsDown(VS, RS1);
+  m.rsUp(VS, RS1);
+  await settle();
+  assert.ok((await table(driver)).includes('192.0.2.10:80 -> 192.0.2.21:80 w0'));
+  m.setOverrideWeight(VS, RS1, undefined);
+  await settle();
+  assert.ok((await table(driver)).includes('192.0.2.10:80 -> 192.0.2.21:80 w7'));
+  await m.stop();
+});
+
+test('a refused op is logged with the entry and errno, and retried by the next pass', async () => {
+  const { m, driver, clock, lines, settle } = await started(config(cfgText()));
+  driver.refuse = (op) => op.kind === 'delDest';
+  m.rsDown(VS, RS2);
+  await settle();
+  assert.equal(m.status().lastPass?.failed, 1);
+  assert.ok(lines.includes('IPVS: ipvsadm -d -t 192.0.2.10:80 -r 192.0.2.22:80 failed: ENOMEM: Cannot allocate memory'), lines.join('\n'));
+  assert.ok((await table(driver)).includes('192.0.2.10:80 -> 192.0.2.22:80 w1'));
+  driver.refuse = undefined;
+  clock.advance(10_000);
+  await m.idle();
+  assert.deepEqual(m.status().lastPass, { ops: 1, failed: 0 });
+  assert.ok(!(await table(driver)).includes('192.0.2.10:80 -> 192.0.2.22:80 w1'));
+  await m.stop();
+});
+
+test('a failing dump is logged, never thrown; the periodic resync repairs hand-deleted entries', async () => {
+  const { m, driver, clock, lines, settle } = await started(config(cfgText()));
+  await driver.inner.apply({ kind: 'delDest', key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 }, dest: { family: 'inet', address: '192.0.2.21', port: 80 } });
+  clock.advance(10_000);
+  await m.idle();
+  assert.ok((await table(driver)).includes('192.0.2.10:80 -> 192.0.2.21:80 w1'));
+  driver.refuseDump = true;
+  m.rsDown(VS, RS1);
+  await settle();
+  assert.equal(m.status().lastPass?.failed, 1);
+  assert.ok(lines.includes('IPVS dump failed: EPERM: Operation not permitted'));
+  driver.refuseDump = false;
+  clock.advance(10_000);
+  await m.idle();
+  assert.ok(!(await table(driver)).some((l) => l.includes('192.0.2.21')));
+  await m.stop();
+});
+
+test('lvs_flush only at first start; without it foreign entries stay; a reload never flushes', async () => {
+  const keep = await started(config(cfgText()), foreign);
+  assert.ok((await table(keep.driver)).includes('198.51.100.1:80 rr'));
+  await keep.m.stop();
+  assert.deepEqual(await table(keep.driver), ['198.51.100.1:80 -> 198.51.100.2:80 w1', '198.51.100.1:80 rr'], 'stop removes only ours');
+
+  const flush = await started(config(cfgText({ global: '  lvs_flush' })), foreign);
+  assert.ok(!(await table(flush.driver)).includes('198.51.100.1:80 rr'));
+  await flush.driver.inner.apply({ kind: 'addService', service: foreign.services[0]!.service });
+  await flush.m.reload(config(cfgText({ global: '  lvs_flush' })));
+  assert.ok(!flush.driver.applied.some((o) => o.kind === 'flush'));
+  assert.ok((await table(flush.driver)).includes('198.51.100.1:80 rr'));
+  await flush.m.stop();
+});
+
+test('reload diffs: unchanged → zero ops; weight → one editDest; scheduler → one editService; RS and VS removal', async () => {
+  const { m, driver, lines } = await started(config(cfgText({ more: `virtual_server 192.0.2.11 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${realServers(['192.0.2.31'])}\n}\n` })));
+  const two = (vs1: string, rsExtra = ''): Config =>
+    config(cfgText({ rsExtra, more: `virtual_server 192.0.2.11 80 {\n  lb_algo ${vs1}\n  lb_kind NAT\n  protocol TCP\n${realServers(['192.0.2.31'])}\n}\n` }));
+  assert.deepEqual(await m.reload(two('rr')), { ops: 0, failed: 0 });
+  await m.reload(two('rr', 'weight 3'));
+  assert.deepEqual(driver.applied.map((o) => o.kind), ['editDest', 'editDest']);
+  assert.ok(lines.includes(`Changing weight from 1 to 3 for active service [192.0.2.21]:tcp:80 of VS ${VS}`));
+  driver.applied = [];
+  await m.reload(two('lc', 'weight 3'));
+  assert.deepEqual(driver.applied.map((o) => o.kind), ['editService']);
+  driver.applied = [];
+  await m.reload(config(cfgText({ rs: ['192.0.2.21'], rsExtra: 'weight 3' })));
+  assert.deepEqual(driver.applied.map((o) => o.kind), ['delDest', 'delService', 'delDest']);
+  assert.ok(lines.includes('Removing Virtual Server [192.0.2.11]:tcp:80'));
+  assert.ok(lines.includes('service [192.0.2.22]:tcp:80 no longer exist'));
+  assert.deepEqual(await table(driver), ['192.0.2.10:80 -> 192.0.2.21:80 w3', '192.0.2.10:80 wrr']);
+  await m.stop();
+});
+
+test('reload keeps a failed RS out and its state', async () => {
+  const { m, driver, settle } = await started(config(cfgText()));
+  m.rsDown(VS, RS2);
+  await settle();
+  await m.reload(config(cfgText({ vs: '  delay_loop 10' })));
+  assert.deepEqual(await table(driver), ['192.0.2.10:80 -> 192.0.2.21:80 w1', '192.0.2.10:80 wrr']);
+  assert.equal(m.status().virtualServers[0]?.realServers[1]?.alive, false);
+  await m.stop();
+});
+
+test('a group VS: one RS verdict changes every expanded service', async () => {
+  const cfg = config(`virtual_server_group G {\n  192.0.2.1-2 80\n}\nvirtual_server group G {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${realServers(['192.0.2.21', '192.0.2.22'])}\n}\n`);
+  const { m, driver, settle } = await started(cfg);
+  assert.equal(m.status().virtualServers[0]?.services, 2);
+  m.rsDown('[G]:0', '[G]:0/[192.0.2.22]:tcp:80');
+  await settle();
+  assert.deepEqual(await table(driver), ['192.0.2.1:80 -> 192.0.2.21:80 w1', '192.0.2.1:80 rr', '192.0.2.2:80 -> 192.0.2.21:80 w1', '192.0.2.2:80 rr']);
+  assert.deepEqual(driver.applied.map((o) => o.kind), ['delDest', 'delDest']);
+  await m.stop();
+});
+
+test('ha_suspend: installed only while not suspended', async () => {
+  const { m, driver, settle } = await started(config(cfgText({ vs: '  ha_suspend' })));
+  assert.deepEqual(await table(driver), [], 'starts suspended');
+  m.setHaSuspended(VS, false);
+  await settle();
+  assert.equal((await table(driver)).length, 3);
+  m.setHaSuspended(VS, true);
+  await settle();
+  assert.deepEqual(await table(driver), []);
+  assert.equal(m.status().virtualServers[0]?.haSuspended, true);
+  await m.stop();
+});
+
+test('stop: one by one (off), a single flush (all), services only (vs); omega hooks', async () => {
+  const off = await started(config(cfgText({ vs: '  omega\n  quorum_down "/bin/qd"' })), foreign);
+  await off.m.stop();
+  assert.deepEqual(off.driver.applied.map((o) => o.kind), ['delDest', 'delDest', 'delService']);
+  assert.ok(off.lines.includes(`Shutting down service [192.0.2.21]:tcp:80 from VS ${VS}`));
+  assert.ok(off.events.some((e) => e.kind === 'quorum' && !e.up && e.script?.text === '/bin/qd'));
+
+  const all = await started(config(cfgText({ global: '  lvs_flush_on_stop' })), foreign);
+  await all.m.stop();
+  assert.deepEqual(all.driver.applied.map((o) => o.kind), ['flush']);
+  assert.deepEqual(await table(all.driver), []);
+
+  const vsOnly = await started(config(cfgText({ global: '  lvs_flush_on_stop VS' })), foreign);
+  await vsOnly.m.stop();
+  assert.deepEqual(vsOnly.driver.applied.map((o) => o.kind), ['delService']);
+  assert.deepEqual(await table(vsOnly.driver), ['198.51.100.1:80 -> 198.51.100.2:80 w1', '198.51.100.1:80 rr']);
+  assert.equal(vsOnly.clock.pendingTimers(), 0, 'no timer left behind');
+});
+
+test('dry-run driver logs one ipvsadm line per op and refuses like the kernel', async () => {
+  const { log, lines } = collectingLogger();
+  const drv = new DryRunIpvsDriver(log);
+  const key: ServiceKey = { family: 'inet6', protocol: 'udp', address: '2001:db8::10', port: 53 };
+  await drv.apply({ kind: 'addService', service: { key, scheduler: 'sh', flags: { schedFlag2: true }, persistenceTimeoutS: 300, persistenceNetmaskBits: 64 } });
+  await drv.apply({ kind: 'addDest', key, dest: { family: 'inet6', address: '2001:db8::21', port: 53, forward: 'DR', weight: 2, upperThreshold: 5, lowerThreshold: 0 } });
+  await drv.apply({ kind: 'addService', service: { key: { family: 'inet', fwmark: 3 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 60, persistenceNetmaskBits: 24 } });
+  assert.deepEqual(lines, [
+    'ipvsadm -A -u [2001:db8::10]:53 -s sh -p 300 -M 64 -b sh-port',
+    'ipvsadm -a -u [2001:db8::10]:53 -r [2001:db8::21]:53 -g -w 2 -x 5',
+    'ipvsadm -A -f 3 -s rr -p 60 -M 255.255.255.0',
+  ]);
+  await assert.rejects(drv.apply({ kind: 'addDest', key, dest: { family: 'inet6', address: '2001:DB8::21', port: 53, forward: 'DR', weight: 1, upperThreshold: 0, lowerThreshold: 0 } }), { code: 'EEXIST', errno: 17 });
+  await assert.rejects(drv.apply({ kind: 'delService', key: { family: 'inet', fwmark: 4 } }), { code: 'ESRCH', errno: 3 });
+  await assert.rejects(drv.apply({ kind: 'editDest', key, dest: { family: 'inet6', address: '2001:db8::99', port: 53, forward: 'DR', weight: 1, upperThreshold: 0, lowerThreshold: 0 } }), { code: 'ENOENT', errno: 2 });
+});
+
+test('lvs_timeouts are set at start and on a reload that changes them', async () => {
+  const { m, driver } = await started(config(cfgText({ global: '  lvs_timeouts tcp 7200 udp 60' })));
+  assert.deepEqual(await driver.getTimeouts(), { tcpS: 7200, tcpFinS: 120, udpS: 60 });
+  await m.reload(config(cfgText({ global: '  lvs_timeouts tcp 3600 udp 60' })));
+  assert.equal((await driver.getTimeouts()).tcpS, 3600);
+  await m.stop();
+});

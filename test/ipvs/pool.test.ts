@@ -1,0 +1,165 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { VsPool, type PoolEvent } from '../../src/ipvs/pool.js';
+import { firstVs, realServers } from './pool-fixtures.js';
+
+const VS = '[192.0.2.10]:tcp:80';
+const rs = (n: number): string => `${VS}/[192.0.2.2${n}]:tcp:80`;
+const addrs = (n: number): string[] => Array.from({ length: n }, (_, i) => `192.0.2.2${i + 1}`);
+
+function vsText(body: string, n = 3, rsExtra = ''): string {
+  return `virtual_server 192.0.2.10 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${body}\n${realServers(addrs(n), 80, rsExtra)}\n}\n`;
+}
+
+const logs = (ev: PoolEvent[]): string[] => ev.flatMap((e) => (e.kind === 'log' ? [e.msg] : []));
+const dests = (p: VsPool): string[] => p.destinations().map((d) => `${d.dest.address}:${d.dest.port}=${d.dest.weight}`);
+
+test('quorum with hysteresis: loss at W < Q-H, gain at W >= Q+H, keepalived wording', () => {
+  const p = new VsPool(firstVs(vsText('  quorum 3\n  hysteresis 1\n  quorum_up "/bin/up"\n  quorum_down "/bin/down"', 4)));
+  assert.deepEqual(p.start(), []);
+  assert.equal(p.status().quorumUp, true);
+  assert.deepEqual(logs(p.setAlive(rs(1), false)), [`Removing service [192.0.2.21]:tcp:80 from VS ${VS}`]);
+  assert.deepEqual(logs(p.setAlive(rs(2), false)), [`Removing service [192.0.2.22]:tcp:80 from VS ${VS}`]);
+  const lost = p.setAlive(rs(3), false);
+  assert.deepEqual(logs(lost), [`Removing service [192.0.2.23]:tcp:80 from VS ${VS}`, `Lost quorum 3-1=2 > 1 for VS ${VS}`]);
+  const q = lost.find((e) => e.kind === 'quorum');
+  assert.ok(q && q.kind === 'quorum' && !q.up && q.script?.text === '/bin/down');
+  p.setAlive(rs(1), true);
+  assert.equal(p.status().quorumUp, false, 'W=2 < Q+H=4: still down');
+  p.setAlive(rs(2), true);
+  const gained = p.setAlive(rs(3), true);
+  assert.deepEqual(logs(gained), [`Adding service [192.0.2.23]:tcp:80 to VS ${VS}`, `Gained quorum 3+1=4 <= 4 for VS ${VS}`]);
+  const up = gained.find((e) => e.kind === 'quorum');
+  assert.ok(up && up.kind === 'quorum' && up.up && up.script?.text === '/bin/up');
+});
+
+test('sorry server replaces the pool on quorum loss; RS changes stay out of IPVS while it is active', () => {
+  const p = new VsPool(firstVs(vsText('  quorum 3\n  sorry_server 192.0.2.99 8080')));
+  p.start();
+  const lost = p.setAlive(rs(1), false);
+  assert.deepEqual(logs(lost), [
+    `Removing service [192.0.2.21]:tcp:80 from VS ${VS}`,
+    `Lost quorum 3-0=3 > 2 for VS ${VS}`,
+    `Adding sorry server [192.0.2.99]:tcp:8080 to VS ${VS}`,
+    `Removing alive servers from the pool for VS ${VS}`,
+  ]);
+  assert.deepEqual(dests(p), ['192.0.2.99:8080=1']);
+  assert.deepEqual(logs(p.setAlive(rs(2), false)), [], 'no IPVS change while the sorry server is active');
+  assert.deepEqual(logs(p.setAlive(rs(2), true)), []);
+  const gained = p.setAlive(rs(1), true);
+  assert.deepEqual(logs(gained), [
+    `Gained quorum 3+0=3 <= 3 for VS ${VS}`,
+    `Removing sorry server [192.0.2.99]:tcp:8080 from VS ${VS}`,
+    `Adding alive servers to the pool for VS ${VS}`,
+  ]);
+  assert.deepEqual(dests(p), ['192.0.2.21:80=1', '192.0.2.22:80=1', '192.0.2.23:80=1']);
+  assert.equal(p.status().sorryActive, false);
+});
+
+test('sorry_server_inhibit keeps the sorry server at weight 0 and enables it on loss', () => {
+  const p = new VsPool(firstVs(vsText('  quorum 2\n  sorry_server 192.0.2.99 80\n  sorry_server_inhibit', 2)));
+  p.start();
+  assert.deepEqual(dests(p), ['192.0.2.21:80=1', '192.0.2.22:80=1', '192.0.2.99:80=0']);
+  assert.ok(logs(p.setAlive(rs(1), false)).includes(`Enabling sorry server [192.0.2.99]:tcp:80 to VS ${VS}`));
+  assert.deepEqual(dests(p), ['192.0.2.99:80=1']);
+  assert.ok(logs(p.setAlive(rs(1), true)).includes(`Disabling sorry server [192.0.2.99]:tcp:80 from VS ${VS}`));
+  assert.deepEqual(dests(p), ['192.0.2.21:80=1', '192.0.2.22:80=1', '192.0.2.99:80=0']);
+});
+
+test('inhibit_on_failure: a failed RS stays at weight 0 (Disabling/Enabling service)', () => {
+  const p = new VsPool(firstVs(vsText('  inhibit_on_failure', 2)));
+  p.start();
+  assert.deepEqual(logs(p.setAlive(rs(2), false)), [`Disabling service [192.0.2.22]:tcp:80 of VS ${VS}`]);
+  assert.deepEqual(dests(p), ['192.0.2.21:80=1', '192.0.2.22:80=0']);
+  assert.deepEqual(logs(p.setAlive(rs(2), true)), [`Enabling service [192.0.2.22]:tcp:80 of VS ${VS}`]);
+  assert.deepEqual(dests(p), ['192.0.2.21:80=1', '192.0.2.22:80=1']);
+});
+
+test('alpha: RSs start down; with quorum down at start the sorry server goes in at once', () => {
+  const p = new VsPool(firstVs(vsText('  alpha\n  sorry_server 192.0.2.99 80', 2)));
+  const ev = p.start();
+  assert.deepEqual(logs(ev), [`Adding sorry server [192.0.2.99]:tcp:80 to VS ${VS}`, `Removing alive servers from the pool for VS ${VS}`]);
+  assert.deepEqual(dests(p), ['192.0.2.99:80=1']);
+  const gained = p.setAlive(rs(1), true);
+  assert.ok(logs(gained).includes(`Gained quorum 1+0=1 <= 1 for VS ${VS}`));
+  assert.deepEqual(dests(p), ['192.0.2.21:80=1']);
+});
+
+test('alpha with inhibit_on_failure installs failed RSs at weight 0', () => {
+  const p = new VsPool(firstVs(vsText('  alpha\n  inhibit_on_failure', 2)));
+  p.start();
+  assert.deepEqual(dests(p), ['192.0.2.21:80=0', '192.0.2.22:80=0']);
+  assert.equal(p.status().quorumUp, false);
+});
+
+test('omega: shutdown runs quorum_down and notify_down of alive RSs', () => {
+  const p = new VsPool(firstVs(vsText('  omega\n  quorum_down "/bin/qd"', 2, 'notify_down "/bin/nd"')));
+  p.start();
+  const ev = p.shutdownEvents();
+  assert.deepEqual(ev.map((e) => (e.kind === 'rs-state' || e.kind === 'quorum' ? e.script?.text : '')), ['/bin/nd', '/bin/nd', '/bin/qd']);
+  const plain = new VsPool(firstVs(vsText('  quorum_down "/bin/qd"', 2)));
+  plain.start();
+  assert.deepEqual(plain.shutdownEvents(), []);
+});
+
+test('misc_dynamic weights change IPVS weight and re-evaluate quorum', () => {
+  const p = new VsPool(firstVs(vsText('  quorum 3')));
+  p.start();
+  assert.deepEqual(logs(p.setDynamicWeight(rs(1), 5)), [`Changing weight from 1 to 5 for active service [192.0.2.21]:tcp:80 of VS ${VS}`]);
+  assert.deepEqual(dests(p), ['192.0.2.21:80=5', '192.0.2.22:80=1', '192.0.2.23:80=1']);
+  p.setDynamicWeight(rs(1), 0);
+  assert.equal(p.status().quorumUp, false, 'W=2 < 3');
+  p.setAlive(rs(2), false);
+  assert.deepEqual(logs(p.setDynamicWeight(rs(2), 7)), [`Changing weight from 1 to 7 for inactive service [192.0.2.22]:tcp:80 of VS ${VS}`]);
+  assert.deepEqual(p.setDynamicWeight(rs(2), 7), [], 'same weight: no event');
+});
+
+test('an operator override wins over dynamic weight and survives alive/dead transitions', () => {
+  const p = new VsPool(firstVs(vsText('', 2)));
+  p.start();
+  p.setDynamicWeight(rs(1), 4);
+  p.setOverrideWeight(rs(1), 0);
+  p.setAlive(rs(1), false);
+  p.setAlive(rs(1), true);
+  assert.deepEqual(dests(p), ['192.0.2.21:80=0', '192.0.2.22:80=1']);
+  p.setOverrideWeight(rs(1), undefined);
+  assert.deepEqual(dests(p), ['192.0.2.21:80=4', '192.0.2.22:80=1']);
+  const st = p.status().realServers[0];
+  assert.equal(st?.dynamicWeight, 4);
+  assert.equal(st?.overrideWeight, undefined);
+});
+
+test('reconfigure keeps state of kept RSs, starts new ones, drops removed ones', () => {
+  const p = new VsPool(firstVs(vsText('', 3)));
+  p.start();
+  p.setAlive(rs(2), false);
+  const next = firstVs(
+    `virtual_server 192.0.2.10 80 {\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n` +
+      `  real_server 192.0.2.21 80 {\n    weight 3\n    TCP_CHECK {\n    }\n  }\n` +
+      `${realServers(['192.0.2.22', '192.0.2.24'])}\n}\n`,
+  );
+  const ev = p.reconfigure(next);
+  assert.deepEqual(logs(ev), [
+    `Changing weight from 1 to 3 for active service [192.0.2.21]:tcp:80 of VS ${VS}`,
+    `service [192.0.2.23]:tcp:80 no longer exist`,
+  ]);
+  assert.deepEqual(dests(p), ['192.0.2.21:80=3', '192.0.2.24:80=1'], 'failed RS 22 is not re-added by the reload');
+});
+
+test('reconfigure: removing an active sorry server reinstates the alive RSs', () => {
+  const p = new VsPool(firstVs(vsText('  quorum 3\n  sorry_server 192.0.2.99 80')));
+  p.start();
+  p.setAlive(rs(3), false);
+  assert.deepEqual(dests(p), ['192.0.2.99:80=1']);
+  const ev = p.reconfigure(firstVs(vsText('  quorum 3')));
+  assert.ok(logs(ev).includes(`Removing sorry server [192.0.2.99]:tcp:80 from VS ${VS}`));
+  assert.deepEqual(dests(p), ['192.0.2.21:80=1', '192.0.2.22:80=1']);
+});
+
+test('W == 0 loses quorum even when quorum - hysteresis is 0', () => {
+  const vs = { ...firstVs(vsText('', 1)), quorum: 0 };
+  const p = new VsPool(vs);
+  p.start();
+  assert.equal(p.status().quorumUp, true);
+  assert.deepEqual(logs(p.setDynamicWeight(rs(1), 0)).slice(1), [`Lost quorum 0-0=0 > 0 for VS ${VS}`]);
+});

@@ -1,0 +1,119 @@
+// lvskeeper against Debian's keepalived 2.2.7 on the wire: both roles, v2 and v3, PASS auth, nopreempt,
+// priority 0 on stop; and adverts keepalived must ignore (auth mismatch, VRID mismatch). While both run, a
+// sampler checks that the two never hold the VIP together for longer than one advert interval.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { needCommand, needRoot, repoRoot } from '../support/tier.js';
+import { Topology, vrrpConfig, waitFor, type InstanceOpts, type Node, type Proc } from './netns-support.js';
+
+/** Samples who holds the VIP every 10 ms and records the longest stretch where both did. */
+class DualHoldSampler {
+  longestBothMs = 0;
+  private bothSince?: number;
+  private timer?: NodeJS.Timeout;
+
+  constructor(private readonly topo: Topology) {}
+
+  start(): void {
+    this.timer = setInterval(() => {
+      const both = this.topo.holds('a') && this.topo.holds('b');
+      const now = performance.now();
+      if (both) {
+        this.bothSince ??= now;
+        this.longestBothMs = Math.max(this.longestBothMs, now - this.bothSince);
+      } else this.bothSince = undefined;
+    }, 10);
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+}
+
+async function withPair(
+  tag: string,
+  fn: (topo: Topology, start: (node: Node, who: 'lvsk' | 'ka', o: InstanceOpts) => Proc) => Promise<void>,
+): Promise<void> {
+  const topo = new Topology(tag);
+  try {
+    await fn(topo, (node, who, o) => {
+      const conf = topo.writeConfig(`${who}-${node}.conf`, vrrpConfig(o));
+      return who === 'lvsk' ? topo.startLvskeeper(node, conf, repoRoot) : topo.startKeepalived(node, conf);
+    });
+  } finally {
+    await topo.destroy();
+  }
+}
+
+const kaReady = (t: Parameters<typeof needRoot>[0]): boolean =>
+  needRoot(t) && needCommand(t, '/usr/sbin/keepalived', 'keepalived');
+
+for (const version of [2, 3] as const) {
+  for (const lvskRole of ['master', 'backup'] as const) {
+    test(`v${version}, PASS auth: lvskeeper ${lvskRole}, keepalived ${lvskRole === 'master' ? 'backup' : 'master'}; kill -9 and SIGTERM hand over`, { timeout: 90_000 }, async (t) => {
+      if (!kaReady(t)) return;
+      await withPair(`${version}${lvskRole[0]}`, async (topo, start) => {
+        // a is the higher-priority router.
+        const lvskNode: Node = lvskRole === 'master' ? 'a' : 'b';
+        const kaNode: Node = lvskNode === 'a' ? 'b' : 'a';
+        const common = { version, pass: version === 2 ? 'secret1' : undefined } as const;
+        const prio = (n: Node): number => (n === 'a' ? 150 : 100);
+        const sampler = new DualHoldSampler(topo);
+        sampler.start();
+        const ka = start(kaNode, 'ka', { ...common, priority: prio(kaNode) });
+        const lv = start(lvskNode, 'lvsk', { ...common, priority: prio(lvskNode) });
+        assert.ok(await waitFor(() => topo.holds('a'), 8000), `a never became MASTER\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
+        await new Promise((r) => setTimeout(r, 4000));
+        assert.ok(topo.holds('a') && !topo.holds('b'), `they disagree on the master\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
+        const master = lvskNode === 'a' ? lv : ka;
+        // SIGTERM: the master sends priority 0; the backup takes over well before Master_Down_Interval (3.6 s).
+        master.signal('SIGTERM');
+        const t0 = performance.now();
+        assert.ok(await waitFor(() => topo.holds('b'), 3000), `b did not take over after SIGTERM\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
+        assert.ok(performance.now() - t0 < 2500);
+        await master.exited();
+        // Restart the higher-priority one; it preempts. Then crash it: b takes over after the down timer.
+        const again = start('a', lvskNode === 'a' ? 'lvsk' : 'ka', { ...common, priority: 150 });
+        assert.ok(await waitFor(() => topo.holds('a') && !topo.holds('b'), 8000), `a did not preempt\n${again.log}`);
+        again.killHard();
+        await again.exited();
+        assert.ok(await waitFor(() => topo.holds('b'), 6000), 'b did not take over after kill -9');
+        sampler.stop();
+        // Only the crash case leaves a's VIP behind (nobody is left to remove it), so the sampler stops before it.
+        assert.ok(sampler.longestBothMs <= 1000, `both held the VIP for ${sampler.longestBothMs} ms`);
+      });
+    });
+  }
+}
+
+test('nopreempt: keepalived (higher priority, nopreempt) joins later and leaves lvskeeper MASTER', { timeout: 60_000 }, async (t) => {
+  if (!kaReady(t)) return;
+  await withPair('np', async (topo, start) => {
+    const lv = start('b', 'lvsk', { priority: 100, nopreempt: true });
+    assert.ok(await waitFor(() => topo.holds('b'), 8000), lv.log);
+    const ka = start('a', 'ka', { priority: 150, nopreempt: true });
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.ok(topo.holds('b') && !topo.holds('a'), `keepalived preempted:\n${ka.log}`);
+    // And the reverse: lvskeeper (higher, nopreempt) joining a keepalived master.
+    lv.signal('SIGTERM');
+    assert.ok(await waitFor(() => topo.holds('a'), 3000), ka.log);
+    await lv.exited();
+    const lv2 = start('b', 'lvsk', { priority: 200, nopreempt: true });
+    await new Promise((r) => setTimeout(r, 6000));
+    assert.ok(topo.holds('a') && !topo.holds('b'), `lvskeeper preempted:\n${lv2.log}`);
+  });
+});
+
+for (const kind of ['auth', 'vrid'] as const) {
+  test(`${kind} mismatch: each ignores the other's adverts (both MASTER)`, { timeout: 60_000 }, async (t) => {
+    if (!kaReady(t)) return;
+    await withPair(`m${kind[0]}`, async (topo, start) => {
+      const ka = start('a', 'ka', { priority: 150, pass: 'secret1' });
+      assert.ok(await waitFor(() => topo.holds('a'), 8000), ka.log);
+      const lv = start('b', 'lvsk', kind === 'auth' ? { priority: 100, pass: 'other' } : { priority: 100, pass: 'secret1', vrid: 52 });
+      // Adverts from the other side are dropped, so b's down timer expires despite a's higher priority.
+      assert.ok(await waitFor(() => topo.holds('b'), 8000), lv.log);
+      assert.ok(topo.holds('a'), ka.log);
+    });
+  });
+}
