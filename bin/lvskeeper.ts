@@ -14,7 +14,20 @@ const program = new Command('lvskeeper')
   .option('--dump-conf', 'print the resolved configuration as JSON and exit')
   .option('-i, --config-id <ID>', 'id that @id config lines are matched against (default: short host name)')
   .option('-e, --errors', 'treat missing configuration files as errors')
-  .action(async (opts: { useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean }) => {
+  .option('-P, --vrrp', 'only run the VRRP subsystem')
+  .option('-C, --check', 'only run the checkers and IPVS subsystem')
+  .option('-n, --dont-fork', 'stay in the foreground (lvskeeper always does)')
+  .option('-l, --log-console', 'human-readable log lines on the console')
+  .option('-D, --log-detail', 'detailed (debug) logging')
+  .option('-p, --pid <FILE>', 'pid file', '/run/lvskeeper.pid')
+  .option('--ipvs-driver <DRIVER>', 'auto | kernel | userspace | dry-run', 'auto')
+  .option('--control-socket <PATH>', 'control socket (root-only)', '/run/lvskeeper/control.sock')
+  .option('--state-file <PATH>', 'where operator overrides persist', '/var/lib/lvskeeper/overrides.json')
+  .action(async (opts: {
+    useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean;
+    vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string;
+    ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string;
+  }) => {
     // Loaded lazily so `-t` pulls in the parser only, never the daemon's subsystems.
     const cli = await import('../src/cli/config-test.js');
     const common = {
@@ -25,7 +38,30 @@ const program = new Command('lvskeeper')
     if (opts.dumpConf) process.exitCode = cli.runDumpConf(common);
     else if (opts.configTest !== undefined) {
       process.exitCode = cli.runConfigTest({ ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}) });
-    } else program.help();
+    } else {
+      const { runDaemon } = await import('../src/cli/run-daemon.js');
+      await runDaemon(
+        {
+          configFile: opts.useFile,
+          ...(opts.configId !== undefined ? { configId: opts.configId } : {}),
+          vrrpOnly: opts.vrrp ?? false,
+          checkOnly: opts.check ?? false,
+          pidFile: opts.pid,
+          controlSocket: opts.controlSocket,
+          stateFile: opts.stateFile,
+          ipvsDriver: opts.ipvsDriver,
+        },
+        { console: opts.logConsole ?? process.stdout.isTTY, detail: opts.logDetail ?? false },
+      );
+    }
+  });
+
+program
+  .command('demo')
+  .description('quickstart: three HTTP backends on loopback behind 127.0.0.1:8080 on the userspace data plane')
+  .action(async () => {
+    const { runDemo } = await import('../src/cli/run-daemon.js');
+    await runDemo(new URL('../../', import.meta.url).pathname);
   });
 
 registerIpvsCommands(program, { source: (o) => fetchTableFromDaemon(o.socket) });

@@ -1,0 +1,51 @@
+// Runs the daemon in the foreground with keepalived's signal semantics; `demo` wraps it with quickstart backends.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Daemon, type DaemonOptions } from '../daemon/daemon.js';
+import { createLogger } from '../log.js';
+
+export async function runDaemon(opts: DaemonOptions, logOpts: { console: boolean; detail: boolean }, onStop?: () => void): Promise<void> {
+  const log = createLogger(logOpts);
+  const daemon = new Daemon(opts, log);
+  let code: number | undefined;
+  try {
+    code = await daemon.start();
+  } catch (err) {
+    log.error(`cannot start: ${(err as Error).message}`);
+    code = 1;
+  }
+  if (code !== undefined) {
+    await daemon.stop();
+    onStop?.();
+    process.exit(code);
+  }
+  const stop = (): void => {
+    void daemon.stop().then(() => {
+      onStop?.();
+      process.exit(0);
+    });
+  };
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
+  process.on('SIGHUP', () => void daemon.reload().catch((err: Error) => log.error(`reload failed: ${err.message}`)));
+}
+
+/** The quickstart: three HTTP backends on 127.0.0.1:8081-8083, the daemon on config/quickstart.conf. */
+export async function runDemo(repoRoot: string): Promise<void> {
+  const backends: ChildProcess[] = [];
+  for (const [i, port] of [8081, 8082, 8083].entries()) {
+    const child = spawn(process.execPath, [join(repoRoot, 'dist/src/daemon/demo-backend.js'), String(port), `web${i + 1}`], { stdio: 'inherit' });
+    backends.push(child);
+    process.stdout.write(`backend web${i + 1} on 127.0.0.1:${port} (pid ${child.pid}; stop it with: kill ${child.pid})\n`);
+  }
+  const controlSocket = join(mkdtempSync(join(tmpdir(), 'lvskeeper-demo-')), 'control.sock');
+  process.stdout.write(`virtual server on 127.0.0.1:8080 — try: curl http://127.0.0.1:8080/\n`);
+  process.stdout.write(`table: npx lvskeeper ipvs list --socket ${controlSocket}\n`);
+  await runDaemon(
+    { configFile: join(repoRoot, 'config/quickstart.conf'), ipvsDriver: 'userspace', controlSocket },
+    { console: true, detail: false },
+    () => backends.forEach((b) => b.kill('SIGTERM')),
+  );
+}
