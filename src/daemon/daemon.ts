@@ -124,8 +124,8 @@ export class Daemon {
   private setOverride(req: ControlRequest, override: Override | undefined): object {
     const vs = String(req['vs'] ?? '');
     const rs = String(req['rs'] ?? '');
-    const vsConf = this.config.virtualServers.find((v) => v.displayName === vs || v.displayName.replace(/^\[(.*)\]:\w+:(\d+)$/, '$1:$2') === vs);
-    const rsConf = vsConf?.realServers.find((r) => r.displayName === rs || r.displayName.replace(/^\[(.*)\]:\w+:(\d+)$/, '$1:$2') === rs);
+    const vsConf = this.config.virtualServers.find((v) => namesServer(v.displayName, vs));
+    const rsConf = vsConf?.realServers.find((r) => namesServer(r.displayName, rs));
     if (!vsConf || !rsConf || !this.manager) throw new CommandError(`unknown real server '${rs}' in virtual server '${vs}'`);
     const key = { vs: vsConf.displayName, rs: rsConf.displayName };
     const rsId = `${key.vs}/${key.rs}`;
@@ -187,6 +187,11 @@ export class Daemon {
     })();
     return this.stopping;
   }
+}
+
+/** Operators may name a server as the log does (`[192.0.2.10]:tcp:80`) or briefly (`192.0.2.10:80`). */
+function namesServer(displayName: string, query: string): boolean {
+  return displayName === query || displayName.replace(/^\[(.*)\]:\w+:(\d+)$/, '$1:$2') === query;
 }
 
 function weightOf(o: Override): number {

@@ -4,6 +4,7 @@ import { intToIpv4 } from '../config/address.js';
 import type { Logger } from '../log.js';
 import { destKeyId, serviceKeyId } from './desired.js';
 import type { Destination, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceKey } from './types.js';
+import { mergeTimeouts } from './types.js';
 
 /** An operation the table refused, carrying the errno the kernel would return (Node's error shape). */
 export class IpvsOpError extends Error {
@@ -182,11 +183,7 @@ export class DryRunIpvsDriver implements IpvsDriver {
         this.table.clear();
         return;
       case 'setTimeouts':
-        this.timeouts = {
-          tcpS: op.timeouts.tcpS || this.timeouts.tcpS,
-          tcpFinS: op.timeouts.tcpFinS || this.timeouts.tcpFinS,
-          udpS: op.timeouts.udpS || this.timeouts.udpS,
-        };
+        this.timeouts = mergeTimeouts(this.timeouts, op.timeouts);
         return;
     }
   }

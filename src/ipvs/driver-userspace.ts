@@ -26,6 +26,7 @@ import { destKeyId, serviceKeyId } from './desired.js';
 import { IpvsOpError, ipvsadmCommand, ipvsadmService } from './driver-dryrun.js';
 import { createScheduler, type SchedDest, type SchedulerState } from './schedulers.js';
 import type { Destination, DestinationEntry, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceEntry, ServiceKey, Stats } from './types.js';
+import { mergeTimeouts } from './types.js';
 
 const ERRNO = { ESRCH: 3, ENOENT: 2, EEXIST: 17, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95 } as const;
 
@@ -256,11 +257,7 @@ export class UserspaceIpvsDriver implements IpvsDriver {
         for (const s of [...this.services.values()]) this.removeService(s, true);
         return;
       case 'setTimeouts':
-        this.timeouts = {
-          tcpS: op.timeouts.tcpS || this.timeouts.tcpS,
-          tcpFinS: op.timeouts.tcpFinS || this.timeouts.tcpFinS,
-          udpS: op.timeouts.udpS || this.timeouts.udpS,
-        };
+        this.timeouts = mergeTimeouts(this.timeouts, op.timeouts);
         return;
     }
   }

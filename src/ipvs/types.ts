@@ -95,6 +95,15 @@ export interface IpvsTimeouts {
   readonly udpS: number;
 }
 
+/** IP_VS_SO_SET_TIMEOUT semantics: a zero or missing value leaves that timeout unchanged. */
+export function mergeTimeouts(current: IpvsTimeouts, change: Partial<IpvsTimeouts>): IpvsTimeouts {
+  return {
+    tcpS: change.tcpS || current.tcpS,
+    tcpFinS: change.tcpFinS || current.tcpFinS,
+    udpS: change.udpS || current.udpS,
+  };
+}
+
 /** Operations the reconciler emits, applied in order by a driver. */
 export type IpvsOp =
   | { readonly kind: 'addService'; readonly service: Service }
