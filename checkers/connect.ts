@@ -31,10 +31,13 @@ export function connect(c: CheckerConnection, signal: AbortSignal, opts: Connect
           ...(opts.tls.servername !== undefined && net.isIP(opts.tls.servername) === 0 ? { servername: opts.tls.servername } : {}),
         })
       : net.connect(base);
-    const timer = setTimeout(() => fail(new ProbeError('timeout', 'connect timeout')), c.connectTimeoutMs);
+    // The socket's own idle timer bounds the connect (no extra timer per check); callers re-arm it for reads.
+    const onTimeout = (): void => fail(new ProbeError('timeout', 'connect timeout'));
+    sock.setTimeout(c.connectTimeoutMs, onTimeout);
     const onAbort = (): void => fail(new ProbeError('timeout', 'aborted'));
     const cleanup = (): void => {
-      clearTimeout(timer);
+      sock.setTimeout(0);
+      sock.removeListener('timeout', onTimeout);
       signal.removeEventListener('abort', onAbort);
       sock.removeListener('error', onError);
     };

@@ -19,6 +19,9 @@ import { probeTcp } from './tcp.js';
 import type { CheckerEvent, CheckerSnapshot, EngineStats, ProbeResult, RealServerSnapshot } from './types.js';
 import { probeUdp } from './udp.js';
 
+/** A fixed abort reason: abort() without one builds a DOMException with a stack trace each time. */
+const ABORTED = new Error('checker attempt aborted');
+
 /** Checkers that run on a timer through the policy. */
 type TimedChecker = Exclude<Checker, FileChecker | { type: 'BFD_CHECK' } | { type: 'PING_CHECK' }>;
 
@@ -59,7 +62,8 @@ interface Unit {
   subscribers: Subscriber[];
   timer?: TimerHandle;
   dueAt: number;
-  abort?: AbortController;
+  /** Reused across attempts until it fires (probes drop their listeners when they settle). */
+  abort: AbortController;
   running: boolean;
   /** misc_dynamic: last exit status 2..255 sets the RS weight. */
   dynamicStatus?: number;
@@ -246,20 +250,20 @@ export class CheckerEngine {
       if (prev !== undefined) {
         // Kept RSs report what the reload changed; new RSs start from the snapshot.
         if (prev.alive !== e.alive) this.emitAlive(e);
-        if (prev.weight !== e.weight) this.emitWeight(e, prev.weight);
+        if (prev.weight !== e.weight) this.emitWeight(e);
       }
     }
   }
 
   private newUnit(key: string, checker: TimedChecker, rs: RealServer): Unit {
-    return { key, checker, target: targetOf(checker, rs), state: initialState(checker), subscribers: [], dueAt: 0, running: false, stopped: false };
+    return { key, checker, target: targetOf(checker, rs), state: initialState(checker), subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false };
   }
 
   private retire(u: Unit): void {
     u.stopped = true;
     if (u.timer) this.clock.clearTimeout(u.timer);
     u.timer = undefined;
-    u.abort?.abort();
+    u.abort.abort(ABORTED);
   }
 
   private syncWatchers(): void {
@@ -288,7 +292,7 @@ export class CheckerEngine {
       const was = { alive: e.alive, weight: e.weight };
       this.recompute(e);
       if (was.alive !== e.alive) this.emitAlive(e);
-      if (was.weight !== e.weight) this.emitWeight(e, was.weight);
+      if (was.weight !== e.weight) this.emitWeight(e);
     }
   }
 
@@ -319,22 +323,22 @@ export class CheckerEngine {
     if (u.stopped) return;
     const startedAt = this.clock.now();
     this.started++;
-    const abort = new AbortController();
-    u.abort = abort;
+    if (u.abort.signal.aborted) u.abort = new AbortController();
+    const abort = u.abort;
     let hard: TimerHandle | undefined;
     const timedOut = new Promise<ProbeResult>((resolve) => {
       hard = this.clock.setTimeout(() => {
-        abort.abort();
+        abort.abort(ABORTED);
         resolve({ ok: false, detail: 'timeout' });
       }, hardTimeoutMs(u.checker));
     });
     let result: ProbeResult;
     try {
+      // Probes release their own sockets and listeners when they settle, so the signal fires only on the hard
+      // timeout or a stop; a controller per attempt, aborted after each, cost an allocation and a dispatch per check.
       result = await Promise.race([this.probe(u, abort.signal), timedOut]);
     } finally {
       if (hard) this.clock.clearTimeout(hard);
-      abort.abort();
-      u.abort = undefined;
     }
     this.completed++;
     this.opts.onAttempt?.({ type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok });
@@ -397,7 +401,7 @@ export class CheckerEngine {
         const was = { alive: e.alive, weight: e.weight };
         this.recompute(e);
         if (was.alive !== e.alive) this.emitAlive(e);
-        if (was.weight !== e.weight) this.emitWeight(e, was.weight);
+        if (was.weight !== e.weight) this.emitWeight(e);
       }
     }
     this.arm(u, s.delayMs);
@@ -416,22 +420,15 @@ export class CheckerEngine {
     e.weight = Math.max(0, weight);
   }
 
+  // Pool lines (`Adding/Removing service …`, `Changing weight …`) belong to the IPVS side, as in keepalived's
+  // ipwrapper.c: the pool logs them when it applies these events, so the engine only emits.
   private emitAlive(e: RsEntry): void {
-    const verb = e.rs.inhibitOnFailure
-      ? e.alive
-        ? `Enabling service ${e.rs.displayName} of VS ${e.vs.displayName}`
-        : `Disabling service ${e.rs.displayName} of VS ${e.vs.displayName}`
-      : e.alive
-        ? `Adding service ${e.rs.displayName} to VS ${e.vs.displayName}`
-        : `Removing service ${e.rs.displayName} from VS ${e.vs.displayName}`;
-    this.log.info(verb);
     this.opts.onEvent?.({ kind: e.alive ? 'rs-up' : 'rs-down', vsId: e.vsId, rsId: e.rsId });
     const script = e.alive ? e.rs.notifyUp : e.rs.notifyDown;
     if (script) this.notify(script);
   }
 
-  private emitWeight(e: RsEntry, from: number): void {
-    this.log.info(`Changing weight from ${from} to ${e.weight} for ${e.alive ? 'active' : 'inactive'} service ${e.rs.displayName} of VS ${e.vs.displayName}`);
+  private emitWeight(e: RsEntry): void {
     this.opts.onEvent?.({ kind: 'rs-weight', vsId: e.vsId, rsId: e.rsId, weight: e.weight });
   }
 

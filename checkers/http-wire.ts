@@ -26,12 +26,18 @@ export class ResponseReader {
   bodyBytes = 0;
   private head: Buffer[] = [];
   private headLen = 0;
-  private readonly md5: Hash = createHash('md5');
+  /** Hashing costs a crypto object per check, so it happens only when a digest is wanted. */
+  private readonly md5: Hash | undefined;
   private readonly keep: Buffer[] = [];
   private kept = 0;
 
-  /** keepBodyBytes: how much of the body to retain for regex matching (0 = none). */
-  constructor(private readonly keepBodyBytes = 0) {}
+  /** keepBodyBytes: how much of the body to retain for regex matching (0 = none); hashBody: compute the MD5. */
+  constructor(
+    private readonly keepBodyBytes = 0,
+    hashBody = true,
+  ) {
+    this.md5 = hashBody ? createHash('md5') : undefined;
+  }
 
   /** Feeds a chunk; returns true once the body is complete by Content-Length. Throws on a malformed head. */
   push(chunk: Buffer): boolean {
@@ -57,8 +63,9 @@ export class ResponseReader {
     return this.contentLength !== undefined && this.bodyBytes >= this.contentLength;
   }
 
+  /** The body's MD5 in hex; empty when the reader was built without hashing. */
   digest(): string {
-    return this.md5.digest('hex');
+    return this.md5?.digest('hex') ?? '';
   }
 
   bodyText(): string {
@@ -79,7 +86,7 @@ export class ResponseReader {
       if (chunk.length > room) chunk = chunk.subarray(0, room);
     }
     if (chunk.length > 0) {
-      this.md5.update(chunk);
+      this.md5?.update(chunk);
       this.bodyBytes += chunk.length;
       if (this.kept < this.keepBodyBytes) {
         const part = chunk.subarray(0, this.keepBodyBytes - this.kept);

@@ -11,6 +11,7 @@ const REGEX_WINDOW = 1024 * 1024;
 
 export interface HttpFetchResult {
   readonly status: number;
+  /** Empty when hashBody was false. */
   readonly digest: string;
   readonly headers: Buffer;
   readonly body?: string;
@@ -23,13 +24,15 @@ export interface HttpFetchOptions {
   readonly protocol: HttpChecker['httpProtocol'];
   readonly sni?: string;
   readonly keepBody?: number;
+  /** Compute the body's MD5 (default true); the probe skips it when the url it checks has no digest. */
+  readonly hashBody?: boolean;
 }
 
 /** One GET on a fresh connection; rejects with ProbeError on timeout, refusal, reset or a truncated body. */
 export async function httpFetch(c: Parameters<typeof connect>[0], o: HttpFetchOptions, signal: AbortSignal): Promise<HttpFetchResult> {
   const sock = await connect(c, signal, o.ssl ? { tls: o.sni !== undefined ? { servername: o.sni } : {} } : {});
   return new Promise((resolve, reject) => {
-    const reader = new ResponseReader(o.keepBody ?? 0);
+    const reader = new ResponseReader(o.keepBody ?? 0, o.hashBody ?? true);
     let done = false;
     const finish = (err?: ProbeError): void => {
       if (done) return;
@@ -85,6 +88,7 @@ export async function probeHttp(c: HttpChecker, index: number, signal: AbortSign
         host,
         path: url.path,
         protocol: c.httpProtocol,
+        hashBody: url.digest !== undefined,
         ...(sni !== undefined ? { sni } : {}),
         ...(url.regex !== undefined ? { keepBody: REGEX_WINDOW } : {}),
       },

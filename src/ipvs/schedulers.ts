@@ -257,10 +257,13 @@ function hash32(val: number, bits: number): number {
 const SH_TAB_BITS = 8;
 const SH_TAB_SIZE = 1 << SH_TAB_BITS;
 
-/** ip_vs_sh.c: 256 buckets filled in list order, each destination taking `weight` consecutive buckets. */
-class SourceHash implements SchedulerState {
-  readonly name = 'sh' as const;
-  private buckets: number[] = [];
+/**
+ * sh and mh share their lookup: a table of destination indexes, hashed by the client (with its port when asked),
+ * and with `fallback` a walk along the probe sequence to the next available destination.
+ */
+abstract class ClientHashScheduler implements SchedulerState {
+  abstract readonly name: Scheduler;
+  private table: number[] = [];
 
   constructor(
     dests: readonly SchedDest[],
@@ -270,18 +273,13 @@ class SourceHash implements SchedulerState {
     this.changed(dests);
   }
 
+  protected abstract build(dests: readonly SchedDest[]): number[];
+
+  /** The table slot for `clientKey`: offset 0 is the first choice, 1.. the fallback probe sequence. */
+  protected abstract slot(clientKey: number, offset: number): number;
+
   changed(dests: readonly SchedDest[]): void {
-    this.buckets = new Array<number>(SH_TAB_SIZE).fill(-1);
-    if (dests.length === 0) return;
-    let p = 0;
-    let count = 0;
-    for (let i = 0; i < SH_TAB_SIZE; i++) {
-      this.buckets[i] = p;
-      if (++count >= dests[p]!.weight) {
-        p = (p + 1) % dests.length;
-        count = 0;
-      }
-    }
+    this.table = this.build(dests);
   }
 
   added(dests: readonly SchedDest[]): void {
@@ -292,22 +290,42 @@ class SourceHash implements SchedulerState {
     this.changed(dests);
   }
 
-  private key(req: SchedRequest, offset: number): number {
-    const port = this.usePort ? req.clientPort : 0;
-    return (offset + hash32((port + addrFold(req.family, req.clientAddress)) >>> 0, SH_TAB_BITS)) & (SH_TAB_SIZE - 1);
-  }
-
   pick(dests: readonly SchedDest[], req: SchedRequest): number {
-    const first = this.buckets[this.key(req, 0)] ?? -1;
+    const clientKey = ((this.usePort ? req.clientPort : 0) + addrFold(req.family, req.clientAddress)) >>> 0;
+    const first = this.table[this.slot(clientKey, 0)] ?? -1;
     if (first < 0) return -1;
     if (available(dests[first]!)) return first;
     if (!this.fallback) return -1;
-    for (let offset = 0; offset < SH_TAB_SIZE; offset++) {
-      const d = this.buckets[this.key(req, offset)] ?? -1;
+    for (let offset = 1; offset <= this.table.length; offset++) {
+      const d = this.table[this.slot(clientKey, offset)] ?? -1;
       if (d < 0) return -1;
       if (available(dests[d]!)) return d;
     }
     return -1;
+  }
+}
+
+/** ip_vs_sh.c: 256 buckets filled in list order, each destination taking `weight` consecutive buckets. */
+class SourceHash extends ClientHashScheduler {
+  readonly name = 'sh' as const;
+
+  protected build(dests: readonly SchedDest[]): number[] {
+    const buckets = new Array<number>(SH_TAB_SIZE).fill(-1);
+    if (dests.length === 0) return buckets;
+    let p = 0;
+    let count = 0;
+    for (let i = 0; i < SH_TAB_SIZE; i++) {
+      buckets[i] = p;
+      if (++count >= dests[p]!.weight) {
+        p = (p + 1) % dests.length;
+        count = 0;
+      }
+    }
+    return buckets;
+  }
+
+  protected slot(clientKey: number, offset: number): number {
+    return (offset + hash32(clientKey, SH_TAB_BITS)) & (SH_TAB_SIZE - 1);
   }
 }
 
@@ -361,27 +379,18 @@ const MH_SEED1 = 2654435761 | 0;
 const MH_SEED2 = 2654446892 | 0;
 
 /** ip_vs_mh.c: Maglev lookup table; weights scale the turns each destination takes while filling it. */
-class MaglevHash implements SchedulerState {
+class MaglevHash extends ClientHashScheduler {
   readonly name = 'mh' as const;
-  private lookup: number[] = [];
 
-  constructor(
-    dests: readonly SchedDest[],
-    private readonly fallback: boolean,
-    private readonly usePort: boolean,
-  ) {
-    this.changed(dests);
-  }
-
-  changed(dests: readonly SchedDest[]): void {
-    this.lookup = new Array<number>(MH_TAB_SIZE).fill(-1);
+  protected build(dests: readonly SchedDest[]): number[] {
+    const lookup = new Array<number>(MH_TAB_SIZE).fill(-1);
     let g = 0;
     let max = 0;
     for (const d of dests) {
       if (d.lastWeight > 0) g = g > 0 ? gcd(d.lastWeight, g) : d.lastWeight;
       if (d.lastWeight > max) max = d.lastWeight;
     }
-    if (g < 1) return;
+    if (g < 1) return lookup;
     const shift = Math.max(0, 32 - Math.clz32(max / g) - MH_TAB_BITS);
     const setup = dests.map((d) => {
       const key = (d.port + addrFold(d.family, d.address)) >>> 0;
@@ -400,38 +409,17 @@ class MaglevHash implements SchedulerState {
             if (ds.perm >= MH_TAB_SIZE) ds.perm -= MH_TAB_SIZE;
           }
           taken[ds.perm] = 1;
-          this.lookup[ds.perm] = p;
-          if (++n === MH_TAB_SIZE) return;
+          lookup[ds.perm] = p;
+          if (++n === MH_TAB_SIZE) return lookup;
         }
       }
     }
+    return lookup;
   }
 
-  added(dests: readonly SchedDest[]): void {
-    this.changed(dests);
-  }
-
-  removed(dests: readonly SchedDest[]): void {
-    this.changed(dests);
-  }
-
-  private key(req: SchedRequest, offset: number): number {
-    const port = this.usePort ? req.clientPort : 0;
-    return mhHash(MH_SEED1, (offset + port + addrFold(req.family, req.clientAddress)) >>> 0) % MH_TAB_SIZE;
-  }
-
-  pick(dests: readonly SchedDest[], req: SchedRequest): number {
-    const ihash = this.key(req, 0);
-    const first = this.lookup[ihash] ?? -1;
-    if (first < 0) return -1;
-    if (available(dests[first]!)) return first;
-    if (!this.fallback) return -1;
-    for (let offset = 0; offset < MH_TAB_SIZE; offset++) {
-      const d = this.lookup[this.key(req, (offset + ihash) % MH_TAB_SIZE)] ?? -1;
-      if (d < 0) return -1;
-      if (available(dests[d]!)) return d;
-    }
-    return -1;
+  protected slot(clientKey: number, offset: number): number {
+    const ihash = mhHash(MH_SEED1, clientKey) % MH_TAB_SIZE;
+    return offset === 0 ? ihash : mhHash(MH_SEED1, (((offset - 1 + ihash) % MH_TAB_SIZE) + clientKey) >>> 0) % MH_TAB_SIZE;
   }
 }
 

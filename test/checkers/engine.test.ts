@@ -94,7 +94,7 @@ describe('checker engine', () => {
     assert.deepEqual(h.events, [{ at: 17_000, e: { kind: 'rs-down', vsId: '[192.0.2.10]:tcp:80', rsId } }]);
     assert.ok(h.logs.includes(`TCP connection to [127.0.0.1]:tcp:${srv.port} success.`));
     assert.ok(h.logs.includes(`TCP_CHECK on service [127.0.0.1]:tcp:${srv.port} failed after 2 retries.`));
-    assert.ok(h.logs.includes(`Removing service [127.0.0.1]:tcp:${srv.port} from VS [192.0.2.10]:tcp:80`));
+    assert.ok(!h.logs.some((l) => l.startsWith('Removing service')), 'pool lines are the IPVS side\'s to log');
   });
 
   test('warmup spreads the first checks over 1 s + random(0..warmup)', async () => {
@@ -121,7 +121,7 @@ describe('checker engine', () => {
     await h.advance(1000);
     assert.deepEqual(h.events.map((x) => [x.at, x.e.kind]), [[1000, 'rs-up']]);
     assert.equal(h.engine.snapshot()[0]?.alive, true);
-    assert.ok(h.logs.includes(`Adding service [127.0.0.1]:tcp:${srv.port} to VS [192.0.2.12]:tcp:80`));
+    assert.ok(!h.logs.some((l) => l.startsWith('Adding service')), 'pool lines are the IPVS side\'s to log');
     await h.engine.idle();
     assert.equal(readFileSync(mark, 'utf8'), 'up arg\n');
   });
@@ -135,7 +135,7 @@ describe('checker engine', () => {
     await h.advance(1000);
     const rsId = '[192.0.2.13]:tcp:80/[127.0.0.1]:tcp:80';
     assert.deepEqual(h.events.map((x) => x.e), [{ kind: 'rs-weight', vsId: '[192.0.2.13]:tcp:80', rsId, weight: 10 }]);
-    assert.ok(h.logs.includes('Changing weight from 5 to 10 for active service [127.0.0.1]:tcp:80 of VS [192.0.2.13]:tcp:80'));
+    assert.ok(!h.logs.some((l) => l.startsWith('Changing weight')), 'pool lines are the IPVS side\'s to log');
     s.set(1);
     await h.advance(2000);
     assert.equal(h.events.at(-1)?.e.kind, 'rs-down');
