@@ -14,23 +14,32 @@ export class ProbeError extends Error {
   }
 }
 
+/** A socket (TCP, or TLS without peer verification as keepalived) starting to connect; the caller owns it. */
+export function openSocket(c: CheckerConnection, opts: ConnectOptions = {}): net.Socket {
+  const base: net.TcpNetConnectOpts = {
+    host: c.connectIp,
+    port: c.connectPort,
+    family: c.family === 'inet6' ? 6 : 4,
+    ...(c.bindto !== undefined ? { localAddress: c.bindto } : {}),
+    ...(c.bindPort !== undefined ? { localPort: c.bindPort } : {}),
+  };
+  return opts.tls
+    ? tls.connect({
+        ...base,
+        rejectUnauthorized: false,
+        ...(opts.tls.servername !== undefined && net.isIP(opts.tls.servername) === 0 ? { servername: opts.tls.servername } : {}),
+      })
+    : net.connect(base);
+}
+
+export function errorReason(err: NodeJS.ErrnoException): ProbeError {
+  return new ProbeError(err.code === 'ECONNREFUSED' ? 'refused' : 'error', err.code ?? err.message);
+}
+
 /** Resolves once connected (and TLS handshake done); the caller owns the socket and must destroy it. */
 export function connect(c: CheckerConnection, signal: AbortSignal, opts: ConnectOptions = {}): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const base: net.TcpNetConnectOpts = {
-      host: c.connectIp,
-      port: c.connectPort,
-      family: c.family === 'inet6' ? 6 : 4,
-      ...(c.bindto !== undefined ? { localAddress: c.bindto } : {}),
-      ...(c.bindPort !== undefined ? { localPort: c.bindPort } : {}),
-    };
-    const sock: net.Socket = opts.tls
-      ? tls.connect({
-          ...base,
-          rejectUnauthorized: false,
-          ...(opts.tls.servername !== undefined && net.isIP(opts.tls.servername) === 0 ? { servername: opts.tls.servername } : {}),
-        })
-      : net.connect(base);
+    const sock = openSocket(c, opts);
     // The socket's own idle timer bounds the connect (no extra timer per check); callers re-arm it for reads.
     const onTimeout = (): void => fail(new ProbeError('timeout', 'connect timeout'));
     sock.setTimeout(c.connectTimeoutMs, onTimeout);
@@ -46,8 +55,7 @@ export function connect(c: CheckerConnection, signal: AbortSignal, opts: Connect
       sock.destroy();
       reject(err);
     };
-    const onError = (err: NodeJS.ErrnoException): void =>
-      fail(new ProbeError(err.code === 'ECONNREFUSED' ? 'refused' : 'error', err.code ?? err.message));
+    const onError = (err: NodeJS.ErrnoException): void => fail(errorReason(err));
     sock.once('error', onError);
     sock.once(opts.tls ? 'secureConnect' : 'connect', () => {
       cleanup();

@@ -1,7 +1,6 @@
 // The checker engine: runs every checker of every real server on its own timer, applies the up/down policy, and
 // turns checker state into RS transitions (an RS is alive only while all its checkers are up, ipwrapper.c
 // update_svr_checker_state). Identical checkers on the same target are one probe with several subscribers.
-import PQueue from 'p-queue';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
 import type { Checker, Config, FileChecker, RealServer, Script, TrackFileDef, VirtualServer } from '../src/config/model.js';
@@ -14,6 +13,7 @@ import { probeHttp } from './http.js';
 import { attemptLine, downLine, upLine, type Names } from './messages.js';
 import { probeMisc } from './misc.js';
 import { firstDelayMs, initialState, step, type PolicyState } from './policy.js';
+import { Slots } from './slots.js';
 import { probeSmtp } from './smtp.js';
 import { probeTcp } from './tcp.js';
 import type { CheckerEvent, CheckerSnapshot, EngineStats, ProbeResult, RealServerSnapshot } from './types.js';
@@ -108,7 +108,7 @@ function hardTimeoutMs(c: TimedChecker): number {
 export class CheckerEngine {
   private readonly clock: Clock;
   private readonly log: Logger;
-  private readonly queue: PQueue;
+  private readonly slots: Slots<Unit>;
   private readonly random: () => number;
   private units = new Map<string, Unit>();
   private servers = new Map<string, RsEntry>();
@@ -126,7 +126,7 @@ export class CheckerEngine {
     this.config = config;
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger();
-    this.queue = new PQueue({ concurrency: opts.concurrency ?? 512 });
+    this.slots = new Slots(opts.concurrency ?? 512, (u, done) => this.run(u, done));
     this.random = opts.random ?? Math.random;
   }
 
@@ -152,7 +152,7 @@ export class CheckerEngine {
     this.units.clear();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
-    this.queue.clear();
+    for (const u of this.slots.clear()) u.running = false;
     await Promise.allSettled([...this.inFlight]);
   }
 
@@ -309,13 +309,19 @@ export class CheckerEngine {
   private launch(u: Unit): void {
     if (u.stopped) return;
     u.running = true;
-    const p = this.queue
-      .add(() => this.attempt(u))
-      .catch((err: unknown) => this.log.error({ err }, `checker ${u.checker.type} on ${u.target}: internal error`))
-      .finally(() => {
-        this.inFlight.delete(p);
-        u.running = false;
-      });
+    this.slots.submit(u);
+  }
+
+  private run(u: Unit, done: () => void): void {
+    const settle = (): void => {
+      this.inFlight.delete(p);
+      u.running = false;
+      done();
+    };
+    const p: Promise<void> = this.attempt(u).then(settle, (err: unknown) => {
+      this.log.error({ err }, `checker ${u.checker.type} on ${u.target}: internal error`);
+      settle();
+    });
     this.inFlight.add(p);
   }
 

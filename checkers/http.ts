@@ -1,9 +1,9 @@
 // HTTP_GET / SSL_GET over a raw socket. undici 7 always speaks HTTP/1.1 with its own headers, so it cannot send
 // keepalived's HTTP/1.0 request shape; one small client here produces the exact bytes for 1.0, 1.0C and 1.1 and is
 // cheaper per check than a general client (no pool, no keep-alive: keepalived closes after each check).
-import type { HttpChecker, HttpUrl } from '../src/config/model.js';
+import type { CheckerConnection, HttpChecker, HttpUrl } from '../src/config/model.js';
 import { formatEndpoint } from '../src/config/identity.js';
-import { connect, ProbeError } from './connect.js';
+import { errorReason, openSocket, ProbeError } from './connect.js';
 import { buildRequest, defaultHost, ResponseReader } from './http-wire.js';
 import type { ProbeResult } from './types.js';
 
@@ -28,17 +28,24 @@ export interface HttpFetchOptions {
   readonly hashBody?: boolean;
 }
 
-/** One GET on a fresh connection; rejects with ProbeError on timeout, refusal, reset or a truncated body. */
-export async function httpFetch(c: Parameters<typeof connect>[0], o: HttpFetchOptions, signal: AbortSignal): Promise<HttpFetchResult> {
-  const sock = await connect(c, signal, o.ssl ? { tls: o.sni !== undefined ? { servername: o.sni } : {} } : {});
+/**
+ * One GET on a fresh connection; rejects with ProbeError on timeout, refusal, reset or a truncated body.
+ * The request is written at once (the socket sends it when connected) and connect_timeout bounds the connect and
+ * then each read, as keepalived's timer does: one promise, one timer and one abort listener per check.
+ */
+export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: AbortSignal): Promise<HttpFetchResult> {
   return new Promise((resolve, reject) => {
+    const sock = openSocket(c, o.ssl ? { tls: o.sni !== undefined ? { servername: o.sni } : {} } : {});
     const reader = new ResponseReader(o.keepBody ?? 0, o.hashBody ?? true);
     let done = false;
     const finish = (err?: ProbeError): void => {
       if (done) return;
       done = true;
       signal.removeEventListener('abort', onAbort);
-      sock.destroy();
+      // A reset leaves no FIN exchange or TIME_WAIT behind on either side (HAProxy closes its checks the same way);
+      // TLS sockets and unfinished connects can only be destroyed.
+      if (o.ssl || sock.connecting) sock.destroy();
+      else sock.resetAndDestroy();
       if (err) return reject(err);
       if (reader.status === undefined || reader.headers === undefined) return reject(new ProbeError('error', 'no response'));
       resolve({
@@ -48,10 +55,10 @@ export async function httpFetch(c: Parameters<typeof connect>[0], o: HttpFetchOp
         ...(o.keepBody ? { body: reader.bodyText() } : {}),
       });
     };
-    const onAbort = (): void => finish(new ProbeError('timeout', 'timeout'));
+    const onAbort = (): void => finish(new ProbeError('timeout', 'aborted'));
+    if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    // connect_timeout also bounds each read, as keepalived's read timer does.
-    sock.setTimeout(c.connectTimeoutMs, () => finish(new ProbeError('timeout', 'read timeout')));
+    sock.setTimeout(c.connectTimeoutMs, () => finish(new ProbeError('timeout', sock.connecting ? 'connect timeout' : 'read timeout')));
     sock.on('data', (chunk: Buffer) => {
       try {
         if (reader.push(chunk)) finish();
@@ -63,7 +70,7 @@ export async function httpFetch(c: Parameters<typeof connect>[0], o: HttpFetchOp
       if (reader.contentLength !== undefined && !reader.complete) finish(new ProbeError('error', 'body shorter than Content-Length'));
       else finish();
     });
-    sock.on('error', (err: NodeJS.ErrnoException) => finish(new ProbeError('error', err.code ?? err.message)));
+    sock.on('error', (err: NodeJS.ErrnoException) => finish(errorReason(err)));
     sock.write(buildRequest(o.path, o.host, o.protocol));
   });
 }
