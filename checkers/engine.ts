@@ -226,6 +226,10 @@ export class CheckerEngine {
             continue;
           }
           const timed = c as TimedChecker;
+          if (timed.type !== 'MISC_CHECK' && (timed.bindIf !== undefined || timed.fwmark !== undefined)) {
+            // Node's sockets expose neither SO_BINDTODEVICE nor SO_MARK.
+            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName}: bind_if and fwmark are not supported by lvskeeper; checking without them`);
+          }
           const key = checkerKey(timed);
           let unit = nextUnits.get(key);
           if (!unit) {

@@ -113,7 +113,9 @@ export async function probeHttp(c: HttpChecker, index: number, signal: AbortSign
     return { ok: false, detail: `MD5 digest error to ${rs} url(${url.path}), MD5SUM [${r.digest}].` };
   }
   if (url.regex !== undefined) {
-    const matched = new RegExp(url.regex, regexFlags(url.regexOptions)).test(r.body ?? '');
+    // regex_min_offset / regex_max_offset bound where in the body the match is searched.
+    const text = (r.body ?? '').slice(url.regexMinOffset ?? 0, url.regexMaxOffset);
+    const matched = new RegExp(url.regex, regexFlags(url.regexOptions)).test(text);
     if (matched === url.regexNoMatch) return { ok: false, detail: `Regex match failed to ${rs} url(${url.path}).` };
     return { ok: true, detail: `Regex match success to ${rs} url(${url.path}).` };
   }

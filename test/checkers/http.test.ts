@@ -67,6 +67,17 @@ describe('HTTP_GET probe against loopback servers', () => {
     assert.equal((await probeHttp(http(srv.port, { urls: [url('/', { regex: 'HEALTHY', regexNoMatch: true })] }), 0, signal())).ok, false);
   });
 
+  test('regex_min_offset and regex_max_offset bound where the match is searched', async () => {
+    // 'HEALTHY' spans body offsets 8..14.
+    const srv = await start(httpServer(respond(200, 'status: HEALTHY\n')));
+    const probe = async (regexMinOffset: number | undefined, regexMaxOffset: number | undefined): Promise<boolean> =>
+      (await probeHttp(http(srv.port, { urls: [url('/', { regex: 'HEALTHY', ...(regexMinOffset !== undefined ? { regexMinOffset } : {}), ...(regexMaxOffset !== undefined ? { regexMaxOffset } : {}) })] }), 0, signal())).ok;
+    assert.equal(await probe(8, undefined), true);
+    assert.equal(await probe(9, undefined), false);
+    assert.equal(await probe(undefined, 15), true);
+    assert.equal(await probe(undefined, 14), false);
+  });
+
   test('connection reset in the middle of the body fails', async () => {
     const srv = await start(
       httpServer((sock) => {
