@@ -1,9 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect } from 'node:net';
-import { mkdtempSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { statSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../support/tempdir.js';
 import { ControlServer, CommandError } from '../../src/daemon/control.js';
 import { silentLogger } from '../../src/log.js';
 
@@ -30,8 +30,8 @@ function exchange(path: string, lines: string[], replies: number): Promise<objec
   });
 }
 
-test('commands reply with ok/error lines; bigints become strings; the socket is 0600', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'lvsk-ctl-')), 'control.sock');
+test('commands reply with ok/error lines; bigints become strings; the socket is 0600', async (t) => {
+  const path = join(tempDir(t, 'lvsk-ctl-'), 'control.sock');
   const server = new ControlServer(
     path,
     {
@@ -59,8 +59,8 @@ test('commands reply with ok/error lines; bigints become strings; the socket is 
   }
 });
 
-test('events streams every published event to each subscriber until it disconnects', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'lvsk-ctl-')), 'control.sock');
+test('events streams every published event to each subscriber until it disconnects', async (t) => {
+  const path = join(tempDir(t, 'lvsk-ctl-'), 'control.sock');
   const subscribers = new Set<(e: object) => void>();
   const server = new ControlServer(
     path,

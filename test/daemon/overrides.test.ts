@@ -1,15 +1,15 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, readFileSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { tempDir } from '../support/tempdir.js';
 import { OverrideStore, applyOverride } from '../../src/daemon/overrides.js';
 
 const web1 = { vs: '[192.0.2.10]:tcp:80', rs: '[192.0.2.21]:tcp:80' };
 const web2 = { vs: '[192.0.2.10]:tcp:80', rs: '[192.0.2.22]:tcp:80' };
 
-test('overrides persist across a restart and are pruned when their server leaves the config', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'lvsk-ovr-')), 'state', 'overrides.json');
+test('overrides persist across a restart and are pruned when their server leaves the config', (t) => {
+  const path = join(tempDir(t, 'lvsk-ovr-'), 'state', 'overrides.json');
   const first = new OverrideStore(path);
   first.set(web1, { kind: 'drain' });
   first.set(web2, { kind: 'weight', weight: 7 });
@@ -24,8 +24,8 @@ test('overrides persist across a restart and are pruned when their server leaves
   assert.deepEqual(new OverrideStore(path).list(), []);
 });
 
-test('a corrupt state file is moved aside and reported, not fatal', () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'lvsk-ovr-')), 'overrides.json');
+test('a corrupt state file is moved aside and reported, not fatal', (t) => {
+  const path = join(tempDir(t, 'lvsk-ovr-'), 'overrides.json');
   writeFileSync(path, '{"overrides":[{"vs":1}]}');
   const store = new OverrideStore(path);
   assert.equal(store.list().length, 0);

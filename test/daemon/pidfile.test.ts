@@ -1,13 +1,13 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, writeFileSync, readFileSync } from 'node:fs';
+import { existsSync, writeFileSync, readFileSync } from 'node:fs';
 import { spawn } from 'node:child_process';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { tempDir } from '../support/tempdir.js';
 import { acquirePidFile, PidFileError } from '../../src/daemon/pidfile.js';
 
-test('a live owner blocks a second daemon; a stale pid file is taken over; release removes it', async () => {
-  const path = join(mkdtempSync(join(tmpdir(), 'lvsk-pid-')), 'lvskeeper.pid');
+test('a live owner blocks a second daemon; a stale pid file is taken over; release removes it', async (t) => {
+  const path = join(tempDir(t, 'lvsk-pid-'), 'lvskeeper.pid');
   const other = spawn('sleep', ['30']);
   try {
     writeFileSync(path, `${other.pid}\n`);
