@@ -2,8 +2,14 @@
 // Each router namespace runs a UDP responder that answers with its own name; the client namespace probes the
 // VIP every 10 ms. A trial stops the current master (kill -9, or SIGTERM) and measures until the VIP answers
 // from the other router. Both routers have the same priority, so the restarted one stays BACKUP and the next
-// trial stops the other. Trials per scenario: BENCH_TRIALS (default 20).
-import { spawn, type ChildProcess } from 'node:child_process';
+// trial stops the other. Trials per scenario: BENCH_TRIALS (default 20); BENCH_ONLY=text runs the scenarios whose
+// label contains it.
+// Both implementations get exactly the same treatment: before each trial the standby must have logged
+// `Entering BACKUP STATE` and then heard at least one advert interval; the stop then comes at a pseudo-random
+// phase of the master's advert schedule (counted from its first answer), from the same seeded sequence for both. (Stopping at a fixed delay after the
+// restart measured the restarted router's start-up time, not failover, whenever start-up took longer than that
+// delay; and a fixed phase relative to the master's adverts measures one point of the failover range only.)
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { Topology, VIP, vrrpConfig, waitFor, type Node, type Proc } from '../test/vrrp/netns-support.js';
 
@@ -30,12 +36,30 @@ const SCENARIOS: Scenario[] = [
   { label: 'v2 advert_int 1, SIGTERM', version: 2, advertInt: '1', stop: 'term', expectedMs: (156 * 1000) / 256 },
 ];
 
+/** mulberry32: a small seeded generator, so both implementations see the same stop phases. */
+function phases(seed: number): () => number {
+  let a = seed >>> 0;
+  return () => {
+    a = (a + 0x6d2b79f5) >>> 0;
+    let t = a;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+}
+
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
   return s[Math.min(s.length - 1, Math.ceil(q * s.length) - 1)] ?? NaN;
 }
 
-async function runScenario(impl: 'lvskeeper' | 'keepalived', sc: Scenario): Promise<number[]> {
+interface Result {
+  readonly times: number[];
+  /** Longest time a restarted router took to log BACKUP (excluded from the figures, shown for context). */
+  readonly slowestStartMs: number;
+}
+
+async function runScenario(impl: 'lvskeeper' | 'keepalived', sc: Scenario): Promise<Result> {
   const topo = new Topology(impl === 'lvskeeper' ? 'Bl' : 'Bk');
   const helpers: ChildProcess[] = [];
   try {
@@ -55,11 +79,23 @@ async function runScenario(impl: 'lvskeeper' | 'keepalived', sc: Scenario): Prom
       replies.push(last);
     });
     const downMs = sc.expectedMs + 3000;
+    const intervalMs = Number(sc.advertInt) * 1000;
+    const phase = phases(20261122);
+    let slowestStartMs = 0;
     if (!(await waitFor(() => last !== undefined, 15_000))) throw new Error(`${impl}: the VIP never answered`);
+    // When the current master took over (its first answer): its adverts follow at whole intervals from about then.
+    let masterSince = last!.at;
     const times: number[] = [];
     for (let i = 0; i < TRIALS; i++) {
-      // Let the pair settle: one master answering, the other BACKUP and listening.
-      await new Promise((r) => setTimeout(r, sc.version === 3 ? 800 : 2000));
+      // The standby is up (BACKUP) and has heard the master for at least one interval; then a random phase.
+      for (const n of ['a', 'b'] as const) {
+        if (!(await waitFor(() => procs[n].log.includes('Entering BACKUP STATE') || procs[n].log.includes('Entering MASTER STATE'), 15_000))) {
+          throw new Error(`${impl}: ${n} never started\n${procs[n].log}`);
+        }
+      }
+      const earliest = Date.now() + intervalMs + 50;
+      const stopAt = masterSince + Math.ceil((earliest - masterSince) / intervalMs) * intervalMs + phase() * intervalMs;
+      await new Promise((r) => setTimeout(r, stopAt - Date.now()));
       const master = last!.from as 'a' | 'b';
       const other = master === 'a' ? 'b' : 'a';
       replies.length = 0;
@@ -68,13 +104,17 @@ async function runScenario(impl: 'lvskeeper' | 'keepalived', sc: Scenario): Prom
       else procs[master].signal('SIGTERM');
       const ok = await waitFor(() => replies.some((r) => r.from === other), downMs + 5000);
       if (!ok) throw new Error(`${impl} ${sc.label}: ${other} never answered (trial ${i + 1})\n${procs[other].log.slice(-2000)}`);
-      times.push(replies.find((r) => r.from === other)!.at - t0);
+      masterSince = replies.find((r) => r.from === other)!.at;
+      times.push(masterSince - t0);
       await procs[master].exited();
       // A crashed router's VIP is left behind, as after a real crash: clear it before the router comes back.
-      if (topo.holds(master)) spawn('ip', ['-n', topo.ns[master], 'addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
+      if (topo.holds(master)) spawnSync('ip', ['-n', topo.ns[master], 'addr', 'del', `${VIP}/24`, 'dev', 'eth0']);
+      const restartedAt = Date.now();
       procs[master] = start(master);
+      await waitFor(() => procs[master].log.includes('Entering BACKUP STATE'), 15_000);
+      slowestStartMs = Math.max(slowestStartMs, Date.now() - restartedAt);
     }
-    return times;
+    return { times, slowestStartMs };
   } finally {
     for (const h of helpers) h.kill('SIGKILL');
     await topo.destroy();
@@ -84,15 +124,17 @@ async function runScenario(impl: 'lvskeeper' | 'keepalived', sc: Scenario): Prom
 async function main(): Promise<void> {
   if (process.getuid?.() !== 0) throw new Error('bench:failover needs root (network namespaces)');
   console.log(`bench:failover — ${TRIALS} trials per scenario; time from stopping the master until the VIP answers from the backup`);
-  console.log('scenario                       target(ms)  lvskeeper p50/p99 (ms)  keepalived p50/p99 (ms)  ratio p50/p99');
+  console.log('target: Master_Down_Interval (kill -9) or Skew_Time (SIGTERM) at priority 100; ratio = lvskeeper / keepalived');
+  console.log('scenario                       target(ms)  lvskeeper p50/p99 (ms)  keepalived p50/p99 (ms)  ratio p50/p99   slowest restart lvsk/ka (ms)');
   for (const sc of SCENARIOS.filter((x) => ONLY === undefined || x.label.includes(ONLY))) {
     const lv = await runScenario('lvskeeper', sc);
     const ka = await runScenario('keepalived', sc);
     const f = (x: number): string => x.toFixed(0).padStart(5);
-    const [l50, l99, k50, k99] = [quantile(lv, 0.5), quantile(lv, 0.99), quantile(ka, 0.5), quantile(ka, 0.99)];
+    const [l50, l99, k50, k99] = [quantile(lv.times, 0.5), quantile(lv.times, 0.99), quantile(ka.times, 0.5), quantile(ka.times, 0.99)];
     console.log(
-      `${sc.label.padEnd(30)} ${f(sc.expectedMs)}       ${f(l50)} / ${f(l99)}          ${f(k50)} / ${f(k99)}          ${(l50 / k50).toFixed(2)} / ${(l99 / k99).toFixed(2)}`,
+      `${sc.label.padEnd(30)} ${f(sc.expectedMs)}       ${f(l50)} / ${f(l99)}          ${f(k50)} / ${f(k99)}          ${(l50 / k50).toFixed(2)} / ${(l99 / k99).toFixed(2)}     ${f(lv.slowestStartMs)} / ${f(ka.slowestStartMs)}`,
     );
+    if (process.env['BENCH_VERBOSE'] !== undefined) console.log(`  lvskeeper: ${lv.times.join(' ')}\n  keepalived: ${ka.times.join(' ')}`);
   }
 }
 

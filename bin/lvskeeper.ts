@@ -5,6 +5,7 @@ import { Command } from 'commander';
 import { fetchTableFromDaemon } from '../src/cli/daemon-client.js';
 import { registerGenhashCommand } from '../src/cli/genhash.js';
 import { registerIpvsCommands } from '../src/cli/ipvs-list.js';
+import { overrideFooter, registerOperatorCommands } from '../src/cli/operator.js';
 
 const program = new Command('lvskeeper')
   .description('keepalived-compatible HA daemon: health checkers, IPVS manager and VRRP')
@@ -64,10 +65,11 @@ program
     await runDemo(new URL('../../', import.meta.url).pathname);
   });
 
-registerIpvsCommands(program, { source: (o) => fetchTableFromDaemon(o.socket) });
+registerIpvsCommands(program, { source: (o) => fetchTableFromDaemon(o.socket), footer: (o) => overrideFooter(o.socket) });
 // Root flags only before a subcommand: genhash reuses keepalived's -v/-t/-s letters with its own meanings.
 program.enablePositionalOptions();
 registerGenhashCommand(program);
+registerOperatorCommands(program);
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`lvskeeper: ${err instanceof Error ? err.message : String(err)}\n`);

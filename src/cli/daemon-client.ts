@@ -17,6 +17,20 @@ export class NoDaemonError extends Error {
   }
 }
 
+/** The socket exists but this user may not connect: the control socket is root-only. */
+export class NotPermittedError extends Error {
+  constructor(readonly socketPath: string) {
+    super(`permission denied on ${socketPath}: the lvskeeper control socket is root-only`);
+    this.name = 'NotPermittedError';
+  }
+}
+
+function connectError(err: NodeJS.ErrnoException, socketPath: string): Error {
+  if (err.code === 'ENOENT' || err.code === 'ECONNREFUSED') return new NoDaemonError(socketPath);
+  if (err.code === 'EACCES' || err.code === 'EPERM') return new NotPermittedError(socketPath);
+  return err;
+}
+
 const STAT_FIELDS = ['conns', 'inPkts', 'outPkts', 'inBytes', 'outBytes', 'cps', 'inPps', 'outPps', 'inBps', 'outBps'] as const;
 
 function reviveStats(raw: unknown): Stats | undefined {
@@ -50,9 +64,7 @@ export function requestDaemon(socketPath: string, request: object, timeoutMs = 5
     sock.setEncoding('utf8');
     sock.setTimeout(timeoutMs, () => sock.destroy(new Error(`no reply from ${socketPath} within ${timeoutMs} ms`)));
     sock.on('connect', () => sock.write(JSON.stringify(request) + '\n'));
-    sock.on('error', (err: NodeJS.ErrnoException) => {
-      reject(err.code === 'ENOENT' || err.code === 'ECONNREFUSED' ? new NoDaemonError(socketPath) : err);
-    });
+    sock.on('error', (err: NodeJS.ErrnoException) => reject(connectError(err, socketPath)));
     sock.on('data', (chunk: string) => {
       buf += chunk;
       const nl = buf.indexOf('\n');
@@ -73,4 +85,56 @@ export async function fetchTableFromDaemon(socketPath = DEFAULT_CONTROL_SOCKET):
   const reply = await requestDaemon(socketPath, { cmd: 'ipvs-table' });
   if (reply['ok'] !== true) throw new Error(`lvskeeper refused ipvs-table: ${String(reply['error'] ?? 'no reason given')}`);
   return reviveTable(reply['table']);
+}
+
+export interface EventStream {
+  /** Settles when the stream ends: resolves after close(), rejects when the daemon goes away or refuses. */
+  readonly done: Promise<void>;
+  close(): void;
+}
+
+/** Subscribes with `{"cmd":"events"}`: after the `{"ok":true,"streaming":true}` reply, each line is one event. */
+export function streamDaemonEvents(
+  socketPath: string,
+  onEvent: (event: Record<string, unknown>) => void,
+  onSubscribed: () => void = () => undefined,
+): EventStream {
+  const sock = connect(socketPath);
+  let closing = false;
+  let subscribed = false;
+  const done = new Promise<void>((resolve, reject) => {
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('connect', () => sock.write('{"cmd":"events"}\n'));
+    sock.on('error', (err: NodeJS.ErrnoException) => reject(connectError(err, socketPath)));
+    sock.on('data', (chunk: string) => {
+      buf += chunk;
+      let nl: number;
+      while ((nl = buf.indexOf('\n')) >= 0) {
+        const line = buf.slice(0, nl);
+        buf = buf.slice(nl + 1);
+        let msg: Record<string, unknown>;
+        try {
+          msg = JSON.parse(line) as Record<string, unknown>;
+        } catch (err) {
+          sock.destroy(new Error(`bad event line from ${socketPath}: ${(err as Error).message}`));
+          return;
+        }
+        if (subscribed) onEvent(msg);
+        else if (msg['ok'] === true) {
+          subscribed = true;
+          onSubscribed();
+        }
+        else sock.destroy(new Error(`lvskeeper refused events: ${String(msg['error'] ?? 'no reason given')}`));
+      }
+    });
+    sock.on('close', () => (closing ? resolve() : reject(new Error(`the daemon closed the event stream (${socketPath})`))));
+  });
+  return {
+    done,
+    close: () => {
+      closing = true;
+      sock.destroy();
+    },
+  };
 }

@@ -6,6 +6,8 @@ import type { IpvsTable } from '../ipvs/types.js';
 export interface IpvsCommandDeps {
   /** Where the table comes from; the option values are passed so a source can honour --socket. */
   readonly source: (opts: { readonly socket?: string }) => Promise<IpvsTable>;
+  /** Printed after the table (operator overrides); ipvsadm's own lines stay untouched. */
+  readonly footer?: (opts: { readonly socket?: string }) => Promise<string>;
   readonly write?: (text: string) => void;
 }
 
@@ -20,8 +22,10 @@ export function registerIpvsCommands(program: Command, deps: IpvsCommandDeps): C
     .action(async (opts: { stats?: boolean; rate?: boolean; socket?: string }) => {
       if (opts.stats && opts.rate) throw new Error('--stats and --rate are mutually exclusive');
       const format: IpvsadmListFormat = opts.stats ? 'stats' : opts.rate ? 'rate' : 'plain';
-      const table = await deps.source(opts.socket !== undefined ? { socket: opts.socket } : {});
-      (deps.write ?? ((t) => process.stdout.write(t)))(formatIpvsadm(table, format));
+      const from = opts.socket !== undefined ? { socket: opts.socket } : {};
+      const table = await deps.source(from);
+      const footer = deps.footer ? await deps.footer(from) : '';
+      (deps.write ?? ((t) => process.stdout.write(t)))(formatIpvsadm(table, format) + footer);
     });
   return ipvs;
 }

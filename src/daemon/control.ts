@@ -46,7 +46,13 @@ export class ControlServer {
     const server = createServer((socket) => this.accept(socket));
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
-      server.listen(this.path, () => resolve());
+      // bind() runs inside listen(): with this umask the socket is never open to others, not even before the chmod.
+      const umask = process.umask(0o177);
+      try {
+        server.listen(this.path, () => resolve());
+      } finally {
+        process.umask(umask);
+      }
     });
     chmodSync(this.path, 0o600);
     this.server = server;

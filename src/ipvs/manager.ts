@@ -21,6 +21,8 @@ export interface IpvsManagerOptions {
   readonly log: Logger;
   /** Periodic full pass that also repairs entries changed behind our back (default 30 s). */
   readonly resyncIntervalMs?: number;
+  /** Operator overrides restored at start-up: applied before the first pass, so a drained server never takes traffic. */
+  readonly overrides?: readonly { readonly vsId: string; readonly rsId: string; readonly weight: number }[];
 }
 
 export interface PassResult {
@@ -105,6 +107,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly resyncMs: number;
+  private readonly initialOverrides: NonNullable<IpvsManagerOptions['overrides']>;
   private readonly pools = new Map<string, VsPool>();
   /** Kernel keys per virtual server, expanded once per config (groups can be large). */
   private readonly keys = new Map<string, ServiceKey[]>();
@@ -127,6 +130,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.clock = opts.clock;
     this.log = opts.log;
     this.resyncMs = opts.resyncIntervalMs ?? 30_000;
+    this.initialOverrides = opts.overrides ?? [];
   }
 
   /** First start: lvs_flush (only here), timeouts, initial pools, first pass, then the resync timer. */
@@ -136,6 +140,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.info('Initializing ipvs');
     this.flushPending = this.config.global.lvsFlush;
     for (const vs of this.config.virtualServers) this.addPool(vs);
+    for (const o of this.initialOverrides) this.emitAll(this.pools.get(o.vsId)?.setOverrideWeight(o.rsId, o.weight) ?? []);
     await this.applyTimeouts();
     const result = await this.sync();
     this.armResync();

@@ -4,7 +4,7 @@
 // Received adverts arrive here already validated (version, VRID, auth, checksum, TTL, v2 interval): see instance.ts.
 
 export type FsmState = 'INIT' | 'BACKUP' | 'MASTER' | 'FAULT' | 'STOP';
-export type TimerName = 'masterDown' | 'advert' | 'preempt' | 'garp' | 'garpRefresh';
+export type TimerName = 'masterDown' | 'advert' | 'preempt' | 'garp' | 'garpRefresh' | 'garpLowerPrio';
 /** States a notify script hears about. */
 export type NotifyState = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP';
 
@@ -134,10 +134,25 @@ export class VrrpFsm {
   /** preempt_delay: idle, counting down (lower-priority masters are still accepted), or elapsed. */
   private preemptDelay: 'idle' | 'running' | 'elapsed' = 'idle';
 
-  constructor(readonly cfg: FsmConfig) {
-    this.priority = cfg.priority;
-    this.masterAdverIntCs = cfg.advertIntCs;
-    this.ownAddress = cfg.ownAddress;
+  constructor(private settings: FsmConfig) {
+    this.priority = settings.priority;
+    this.masterAdverIntCs = settings.advertIntCs;
+    this.ownAddress = settings.ownAddress;
+  }
+
+  get cfg(): FsmConfig {
+    return this.settings;
+  }
+
+  /**
+   * A reload changed this router's settings but not its identity (instance.ts decides which is which). Nothing is
+   * sent and no timer is touched: the new interval, preempt and GARP settings apply from the next advert or timer
+   * on; a new base priority arrives separately through the trackers (`priority` event), as any priority change does.
+   */
+  reconfigure(next: FsmConfig): void {
+    this.settings = next;
+    // A v3 BACKUP keeps the interval its master advertises; otherwise ours is the one in force.
+    if (this.state === 'MASTER' || next.version === 2) this.masterAdverIntCs = next.advertIntCs;
   }
 
   get isOwner(): boolean {
@@ -311,7 +326,11 @@ export class VrrpFsm {
       this.sendAdvert(out, this.priority);
       out.push({ kind: 'arm', timer: 'advert', ms: this.cfg.advertIntCs * 10 });
     }
-    if (this.cfg.garpLowerPrioRepeat > 0) out.push({ kind: 'garp-burst', repeat: this.cfg.garpLowerPrioRepeat });
+    if (this.cfg.garpLowerPrioRepeat > 0) {
+      out.push({ kind: 'garp-burst', repeat: this.cfg.garpLowerPrioRepeat });
+      // A second burst after garp_lower_prio_delay, as after becoming MASTER.
+      if (this.cfg.garpLowerPrioDelayMs > 0) out.push({ kind: 'arm', timer: 'garpLowerPrio', ms: this.cfg.garpLowerPrioDelayMs });
+    }
     out.push({ kind: 'notify-rx-lower-prio', priority: this.priority });
   }
 
@@ -339,6 +358,9 @@ export class VrrpFsm {
         return;
       case 'garp':
         if (this.state === 'MASTER') out.push({ kind: 'garp-burst', repeat: this.cfg.garpMasterRepeat });
+        return;
+      case 'garpLowerPrio':
+        if (this.state === 'MASTER') out.push({ kind: 'garp-burst', repeat: this.cfg.garpLowerPrioRepeat });
         return;
       case 'garpRefresh':
         if (this.state !== 'MASTER') return;
@@ -377,7 +399,7 @@ export class VrrpFsm {
 
   /** Leaves MASTER for BACKUP or FAULT; `sendZero` announces the departure so a backup takes over after Skew_Time. */
   private leaveMaster(out: FsmAction[], to: 'BACKUP' | 'FAULT', sendZero: boolean): void {
-    for (const t of ['advert', 'garp', 'garpRefresh'] as const) out.push({ kind: 'cancel', timer: t });
+    for (const t of ['advert', 'garp', 'garpRefresh', 'garpLowerPrio'] as const) out.push({ kind: 'cancel', timer: t });
     if (sendZero) {
       this.sendAdvert(out, 0);
       this.log(out, 'sent 0 priority', 'debug');
@@ -425,7 +447,7 @@ export class VrrpFsm {
   }
 
   private shutdown(out: FsmAction[]): void {
-    for (const t of ['masterDown', 'advert', 'preempt', 'garp', 'garpRefresh'] as const) out.push({ kind: 'cancel', timer: t });
+    for (const t of ['masterDown', 'advert', 'preempt', 'garp', 'garpRefresh', 'garpLowerPrio'] as const) out.push({ kind: 'cancel', timer: t });
     if (this.state === 'MASTER') {
       this.sendAdvert(out, 0);
       this.log(out, 'sent 0 priority', 'debug');

@@ -9,7 +9,8 @@ import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, typ
 import type { AddressSpec, Rtnl, Scope } from '../net/rtnl.js';
 import { DropCounters, decodeAdvert, encodeAdvert, type DecodeContext } from './packet.js';
 import { sendGarp, sendUnsolicitedNa } from './announce.js';
-import { VrrpFsm, type FsmAction, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
+import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
+import { diffVips } from './reload-plan.js';
 import type { Notifier } from './notify.js';
 
 export interface InstanceDeps {
@@ -38,31 +39,47 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   private srcAddress = '';
   private readonly timers = new Map<TimerName, TimerHandle>();
   private readonly family: 4 | 6;
+  private notifier: Notifier;
+  /** Whether the current master's address-list mismatch has been logged (once until it goes away). */
+  private mismatchLogged = false;
+  private stopState: 'STOP' | 'DELETED' = 'STOP';
 
-  constructor(readonly cfg: VrrpInstance, private readonly deps: InstanceDeps, ownAddress = '') {
+  constructor(private config: VrrpInstance, private readonly deps: InstanceDeps, ownAddress = '') {
     super();
-    this.family = cfg.family === 'inet6' ? 6 : 4;
+    this.family = config.family === 'inet6' ? 6 : 4;
     this.srcAddress = ownAddress;
-    this.fsm = new VrrpFsm({
-      name: cfg.name,
-      version: cfg.version,
-      priority: cfg.priority,
-      advertIntCs: Math.round(cfg.advertIntMs / 10),
-      wantMaster: cfg.initialState === 'MASTER',
-      preempt: cfg.preempt,
-      preemptDelayMs: cfg.preemptDelayMs,
-      downTimerAdverts: cfg.downTimerAdverts,
-      lowerPrioNoAdvert: cfg.lowerPrioNoAdvert,
-      higherPrioSendAdvert: cfg.higherPrioSendAdvert,
-      garpMasterDelayMs: cfg.garpMasterDelayMs,
-      garpMasterRepeat: cfg.garpMasterRepeat,
-      garpMasterRefreshMs: cfg.garpMasterRefreshMs,
-      garpMasterRefreshRepeat: cfg.garpMasterRefreshRepeat,
-      garpLowerPrioDelayMs: cfg.garpLowerPrioDelayMs,
-      garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
-      ownAddress,
-      inSyncGroup: cfg.syncGroup !== undefined,
-    });
+    this.notifier = deps.notifier;
+    this.fsm = new VrrpFsm(fsmConfig(config, ownAddress));
+  }
+
+  get cfg(): VrrpInstance {
+    return this.config;
+  }
+
+  /** The notify queue in use, kept across a reload that leaves the notify settings alone. */
+  get currentNotifier(): Notifier {
+    return this.notifier;
+  }
+
+  /**
+   * A reload kept this router (same interface, VRID, family, version, addressing; see reload-plan.ts) but changed
+   * other settings. State and timers carry on; a MASTER adds and removes only the VIPs that differ and announces
+   * the added ones; adverts carry the new list from the next one on. The new base priority comes through the
+   * trackers (the service re-evaluates them after a reload).
+   */
+  reconfigure(next: VrrpInstance, notifier: Notifier): void {
+    const { added, removed } = diffVips(vipsOf(this.config), vipsOf(next));
+    this.config = next;
+    this.notifier = notifier;
+    this.fsm.reconfigure(fsmConfig(next, this.srcAddress));
+    if (this.fsm.state !== 'MASTER') return;
+    for (const v of removed) this.deps.logger.info(`(${next.name}) removing VIP ${v.address} (reload)`);
+    for (const v of added) this.deps.logger.info(`(${next.name}) adding VIP ${v.address} (reload)`);
+    if (removed.length > 0) this.changeVips('remove', removed);
+    if (added.length > 0) {
+      this.changeVips('add', added);
+      this.garp(next.garpMasterRepeat, added);
+    }
   }
 
   get state(): FsmState {
@@ -109,13 +126,17 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     return actions;
   }
 
-  /** Orderly stop: priority-0 advert when MASTER, VIPs removed, notify_stop; then the sockets close. */
-  async stop(): Promise<void> {
+  /**
+   * Orderly stop: priority-0 advert when MASTER, VIPs removed, notify_stop; then the sockets close. An instance a
+   * reload removed (`removed`) with `notify_deleted` reports DELETED instead of STOP.
+   */
+  async stop(removed = false): Promise<void> {
+    if (removed && this.cfg.notify.deleted !== undefined) this.stopState = 'DELETED';
     this.dispatch({ kind: 'shutdown' });
     await this.pendingVips;
     this.sock?.close();
     this.announceSock?.close();
-    await this.deps.notifier.idle();
+    await this.notifier.idle();
   }
 
   private receive(m: RawMessage): void {
@@ -142,6 +163,13 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       if (r.reason !== 'vrid') this.deps.logger.debug(`(${this.cfg.name}) dropped advert from ${m.src}: ${r.reason}${r.detail ? ` (${r.detail})` : ''}`);
       return;
     }
+    // Accepted anyway (packet.ts policy, as keepalived ≥ 2.3.3); say so once, not once per advert.
+    // skip_check_adv_addr: the list is not checked at all while the master stays the same.
+    const unchecked = this.cfg.skipCheckAdvAddr && this.fsm.state === 'BACKUP' && m.src === this.fsm.masterAddress;
+    if (r.advert.addressMismatch !== undefined && !unchecked && !this.mismatchLogged) {
+      this.deps.logger.warn(`(${this.cfg.name}) advert from ${m.src}: VIP ${r.advert.addressMismatch} differs from ours (${r.advert.addresses.join(' ')}); accepted`);
+    }
+    this.mismatchLogged = r.advert.addressMismatch !== undefined;
     if (unicast && this.cfg.checkUnicastSrc && !this.cfg.unicastPeers.some((p) => p.address === m.src)) return;
     if (m.src === this.srcAddress) return;
     this.dispatch({ kind: 'advert', priority: r.advert.priority, src: m.src, advertIntCs: r.advert.advertIntCs });
@@ -174,19 +202,19 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         this.sendAdvert(a.priority);
         return;
       case 'add-vips':
-        this.changeVips('add');
+        this.changeVips('add', vipsOf(this.cfg));
         return;
       case 'remove-vips':
-        this.changeVips('remove');
+        this.changeVips('remove', vipsOf(this.cfg));
         return;
       case 'garp-burst':
-        this.garp(a.repeat);
+        this.garp(a.repeat, vipsOf(this.cfg));
         return;
       case 'notify':
-        this.deps.notifier.notify(a.state, a.priority);
+        this.notifier.notify(a.state === 'STOP' ? this.stopState : a.state, a.priority);
         return;
       case 'notify-rx-lower-prio':
-        this.deps.notifier.notifyRxLowerPri();
+        this.notifier.notifyRxLowerPri();
         return;
       case 'transition':
         this.emit('transition', { instance: this.cfg.name, from: a.from, to: a.to, priority: this.fsm.priority });
@@ -222,15 +250,11 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     }
   }
 
-  private allVips(): Vip[] {
-    return [...this.cfg.virtualIpaddresses, ...this.cfg.virtualIpaddressesExcluded];
-  }
-
   /** VIP changes are serialised so an add and a quick remove cannot race in the kernel. */
   private pendingVips: Promise<void> = Promise.resolve();
 
-  private changeVips(op: 'add' | 'remove'): void {
-    const specs = this.allVips().map((v) => this.vipSpec(v));
+  private changeVips(op: 'add' | 'remove', vips: readonly Vip[]): void {
+    const specs = vips.map((v) => this.vipSpec(v));
     this.pendingVips = this.pendingVips.then(async () => {
       for (const s of await Promise.all(specs)) {
         try {
@@ -260,10 +284,10 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     };
   }
 
-  private garp(repeat: number): void {
+  private garp(repeat: number, all: readonly Vip[]): void {
     const sock = this.announceSock;
     if (!sock || !this.mac) return;
-    const vips = this.allVips().filter((v) => v.dev === undefined || v.dev === this.cfg.interface);
+    const vips = all.filter((v) => v.dev === undefined || v.dev === this.cfg.interface);
     for (const v of vips) {
       this.deps.logger.info(`(${this.cfg.name}) Sending/queueing gratuitous ARPs on ${this.cfg.interface} for ${v.address}`);
     }
@@ -281,4 +305,32 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       }
     });
   }
+}
+
+function fsmConfig(cfg: VrrpInstance, ownAddress: string): FsmConfig {
+  return {
+    name: cfg.name,
+    version: cfg.version,
+    priority: cfg.priority,
+    advertIntCs: Math.round(cfg.advertIntMs / 10),
+    wantMaster: cfg.initialState === 'MASTER',
+    preempt: cfg.preempt,
+    preemptDelayMs: cfg.preemptDelayMs,
+    downTimerAdverts: cfg.downTimerAdverts,
+    lowerPrioNoAdvert: cfg.lowerPrioNoAdvert,
+    higherPrioSendAdvert: cfg.higherPrioSendAdvert,
+    garpMasterDelayMs: cfg.garpMasterDelayMs,
+    garpMasterRepeat: cfg.garpMasterRepeat,
+    garpMasterRefreshMs: cfg.garpMasterRefreshMs,
+    garpMasterRefreshRepeat: cfg.garpMasterRefreshRepeat,
+    garpLowerPrioDelayMs: cfg.garpLowerPrioDelayMs,
+    garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
+    ownAddress,
+    inSyncGroup: cfg.syncGroup !== undefined,
+  };
+}
+
+/** Every address the instance owns as MASTER: advertised VIPs and excluded ones. */
+function vipsOf(cfg: VrrpInstance): Vip[] {
+  return [...cfg.virtualIpaddresses, ...cfg.virtualIpaddressesExcluded];
 }

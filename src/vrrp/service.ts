@@ -1,14 +1,16 @@
 // Builds every vrrp_instance, vrrp_script and vrrp_sync_group of a Config and wires them together:
 // script and link trackers → effective priority / fault; sync-group directives between members; group notifies.
+// reload() applies a new Config as a diff (reload-plan.ts): what did not change keeps running untouched.
 import { existsSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { Config, TrackRef, VrrpInstance } from '../config/model.js';
+import type { Config, TrackFileDef, TrackRef, VrrpInstance, VrrpScript, VrrpSyncGroup } from '../config/model.js';
 import { Rtnl } from '../net/rtnl.js';
 import { LinkWatcher } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type ScriptPolicy } from './notify.js';
 import { SyncGroupCore } from './sync-group.js';
+import { planReload, sameSettings } from './reload-plan.js';
 import { ScriptRunner, evaluateTracking, type ScriptState, type TrackInput } from './tracking.js';
 import type { FsmAction } from './fsm.js';
 
@@ -26,13 +28,15 @@ export class VrrpService {
   private rtnl?: Rtnl;
   private watcher?: LinkWatcher;
   private policy: ScriptPolicy;
+  /** Reloads run one at a time, and stop() waits for the one under way. */
+  private reloading: Promise<void> = Promise.resolve();
 
   constructor(private config: Config, private readonly opts: VrrpServiceOptions) {
     this.policy = scriptPolicy(config.global);
   }
 
   async start(): Promise<void> {
-    const { clock, logger } = this.opts;
+    const { logger } = this.opts;
     this.rtnl = Rtnl.open();
     for (const l of await this.rtnl.links()) this.links.set(l.name, l.up);
     this.watcher = LinkWatcher.open();
@@ -43,54 +47,16 @@ export class VrrpService {
       this.retrack();
     });
     this.watcher.on('error', (e) => logger.warn(`link watcher: ${e.message}`));
-    for (const f of this.config.trackFiles) {
-      if (f.initFile && (f.initFile.overwrite || !existsSync(f.file))) writeFileSync(f.file, `${f.initFile.value}\n`);
-      this.fileValues.set(f.name, readTrackFile(f.file));
-      // keepalived uses inotify; a half-second stat poll keeps this dependency-free and follows replaced files.
-      watchFile(f.file, { interval: 500 }, () => {
-        const v = readTrackFile(f.file);
-        if (v === this.fileValues.get(f.name)) return;
-        this.fileValues.set(f.name, v);
-        logger.info(`Tracked file ${f.name} now has value ${v}`);
-        this.retrack();
-      });
-    }
-    for (const s of this.config.vrrpScripts) {
-      const unsafe = unsafeScriptReason(s.script, this.policy);
-      this.scripts.set(
-        s.name,
-        new ScriptRunner(s, {
-          clock,
-          logger,
-          allowed: unsafe === undefined,
-          ...(this.policy.defaultUser !== undefined ? { defaultUser: this.policy.defaultUser } : {}),
-          ...(this.policy.defaultGroup !== undefined ? { defaultGroup: this.policy.defaultGroup } : {}),
-          onChange: () => this.retrack(),
-        }),
-      );
-    }
-    for (const vi of this.config.vrrpInstances) {
-      const notifier = new Notifier('INSTANCE', vi.name, vi.notify, this.policy, logger);
-      const runner = new VrrpInstanceRunner(vi, { clock, logger, rtnl: this.rtnl, global: this.config.global, notifier });
-      this.instances.set(vi.name, runner);
-      runner.on('actions', (actions) => this.afterActions(vi.name, actions));
-    }
-    for (const g of this.config.vrrpSyncGroups) {
-      const members = new Map(g.members.flatMap((m) => {
-        const r = this.instances.get(m);
-        return r ? [[m, r.fsm] as const] : [];
-      }));
-      this.groups.set(g.name, { core: new SyncGroupCore(g.name, members), notifier: new Notifier('GROUP', g.name, g.notify, this.policy, logger) });
-    }
-    for (const r of this.instances.values()) {
-      const t = this.tracking(r.cfg);
-      await r.start(t.faulty);
-      r.dispatch({ kind: 'priority', effective: t.effectivePriority });
-    }
+    for (const f of this.config.trackFiles) this.watchTrackFile(f);
+    for (const s of this.config.vrrpScripts) this.addScript(s);
+    for (const vi of this.config.vrrpInstances) this.addInstance(vi);
+    for (const g of this.config.vrrpSyncGroups) this.addGroup(g);
+    for (const r of this.instances.values()) await this.startInstance(r);
     for (const s of this.scripts.values()) s.start();
   }
 
   async stop(): Promise<void> {
+    await this.reloading;
     for (const s of this.scripts.values()) s.stop();
     for (const f of this.config.trackFiles) unwatchFile(f.file);
     await Promise.all([...this.instances.values()].map((r) => r.stop()));
@@ -100,6 +66,134 @@ export class VrrpService {
     }
     this.watcher?.close();
     this.rtnl?.close();
+  }
+
+  /**
+   * SIGHUP: applies a new configuration with as little disruption as the differences allow. Unchanged instances keep
+   * their state, timers and VIPs; changed ones are adjusted in place (priority from the next advert on, only the
+   * VIPs that differ added or removed) unless the router itself changed (then restarted); removed ones stop as at
+   * shutdown; new ones start as at boot. Scripts and track files that did not change keep their state too.
+   */
+  reload(next: Config): Promise<void> {
+    this.reloading = this.reloading.then(() => this.applyReload(next));
+    return this.reloading;
+  }
+
+  private async applyReload(next: Config): Promise<void> {
+    const prev = this.config;
+    const plan = planReload(prev.vrrpInstances, next.vrrpInstances);
+    this.opts.logger.info(
+      `VRRP reload: ${plan.keep.length} unchanged, ${plan.adjust.length} adjusted, ${plan.restart.length} restarted, ` +
+        `${plan.remove.length} removed, ${plan.add.length} added`,
+    );
+    this.config = next;
+    this.policy = scriptPolicy(next.global);
+    const newScripts: ScriptRunner[] = [];
+    for (const s of prev.vrrpScripts) {
+      if (!sameSettings(s, next.vrrpScripts.find((x) => x.name === s.name))) {
+        this.scripts.get(s.name)?.stop();
+        this.scripts.delete(s.name);
+      }
+    }
+    for (const s of next.vrrpScripts) if (!this.scripts.has(s.name)) newScripts.push(this.addScript(s));
+    for (const f of prev.trackFiles) {
+      if (!sameSettings(f, next.trackFiles.find((x) => x.name === f.name))) {
+        unwatchFile(f.file);
+        this.fileValues.delete(f.name);
+      }
+    }
+    for (const f of next.trackFiles) if (!this.fileValues.has(f.name)) this.watchTrackFile(f);
+
+    await Promise.all([
+      ...plan.remove.map((name) => this.instances.get(name)?.stop(true)),
+      ...plan.restart.map((name) => this.instances.get(name)?.stop()),
+    ]);
+    for (const name of [...plan.remove, ...plan.restart]) this.instances.delete(name);
+    const byName = new Map(next.vrrpInstances.map((vi) => [vi.name, vi]));
+    for (const name of plan.adjust) {
+      const vi = byName.get(name)!;
+      const r = this.instances.get(name)!;
+      const notifier = sameSettings(r.cfg.notify, vi.notify) ? r.currentNotifier : this.instanceNotifier(vi);
+      r.reconfigure(vi, notifier);
+    }
+    const starting = [...plan.restart, ...plan.add].map((name) => this.addInstance(byName.get(name)!));
+
+    const oldGroups = new Map(this.groups);
+    this.groups.clear();
+    for (const g of next.vrrpSyncGroups) {
+      const before = prev.vrrpSyncGroups.find((x) => x.name === g.name);
+      const old = oldGroups.get(g.name);
+      // The group's last state carries over, so an unchanged group does not notify again.
+      const kept = this.addGroup(g, before !== undefined && sameSettings(before.notify, g.notify) ? old?.notifier : undefined);
+      if (old?.core.state !== undefined) kept.core.state = old.core.state;
+    }
+    for (const [name, g] of oldGroups) {
+      if (this.groups.has(name)) continue;
+      g.notifier.notify('STOP', 0);
+    }
+
+    for (const r of starting) await this.startInstance(r);
+    for (const s of newScripts) s.start();
+    this.retrack();
+  }
+
+  private watchTrackFile(f: TrackFileDef): void {
+    if (f.initFile && (f.initFile.overwrite || !existsSync(f.file))) writeFileSync(f.file, `${f.initFile.value}\n`);
+    this.fileValues.set(f.name, readTrackFile(f.file));
+    // keepalived uses inotify; a half-second stat poll keeps this dependency-free and follows replaced files.
+    watchFile(f.file, { interval: 500 }, () => {
+      const v = readTrackFile(f.file);
+      if (v === this.fileValues.get(f.name)) return;
+      this.fileValues.set(f.name, v);
+      this.opts.logger.info(`Tracked file ${f.name} now has value ${v}`);
+      this.retrack();
+    });
+  }
+
+  private addScript(s: VrrpScript): ScriptRunner {
+    const { clock, logger } = this.opts;
+    const unsafe = unsafeScriptReason(s.script, this.policy);
+    const runner = new ScriptRunner(s, {
+      clock,
+      logger,
+      allowed: unsafe === undefined,
+      ...(this.policy.defaultUser !== undefined ? { defaultUser: this.policy.defaultUser } : {}),
+      ...(this.policy.defaultGroup !== undefined ? { defaultGroup: this.policy.defaultGroup } : {}),
+      onChange: () => this.retrack(),
+    });
+    this.scripts.set(s.name, runner);
+    return runner;
+  }
+
+  private instanceNotifier(vi: VrrpInstance): Notifier {
+    return new Notifier('INSTANCE', vi.name, vi.notify, this.policy, this.opts.logger);
+  }
+
+  private addInstance(vi: VrrpInstance): VrrpInstanceRunner {
+    const { clock, logger } = this.opts;
+    const runner = new VrrpInstanceRunner(vi, { clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi) });
+    this.instances.set(vi.name, runner);
+    runner.on('actions', (actions) => this.afterActions(vi.name, actions));
+    return runner;
+  }
+
+  private addGroup(g: VrrpSyncGroup, notifier?: Notifier): { core: SyncGroupCore; notifier: Notifier } {
+    const members = new Map(g.members.flatMap((m) => {
+      const r = this.instances.get(m);
+      return r ? [[m, r.fsm] as const] : [];
+    }));
+    const group = {
+      core: new SyncGroupCore(g.name, members),
+      notifier: notifier ?? new Notifier('GROUP', g.name, g.notify, this.policy, this.opts.logger),
+    };
+    this.groups.set(g.name, group);
+    return group;
+  }
+
+  private async startInstance(r: VrrpInstanceRunner): Promise<void> {
+    const t = this.tracking(r.cfg);
+    await r.start(t.faulty);
+    r.dispatch({ kind: 'priority', effective: t.effectivePriority });
   }
 
   /** The tracked objects of an instance, with its sync group's trackers (fault-only unless the group tracks weight). */

@@ -1,17 +1,22 @@
 // A runnable VRRP-only process for the namespace tests and bench until the daemon (issue 6) folds this in:
 // `node dist/src/vrrp/standalone.js CONFIG`. SIGTERM/SIGINT stop it the way keepalived stops (priority 0, VIPs
-// removed, notify_stop).
+// removed, notify_stop); SIGHUP re-reads CONFIG and reloads (a config with fatal errors is logged and ignored).
 import { pathToFileURL } from 'node:url';
 import { systemClock } from '../clock.js';
 import { createLogger, type Logger } from '../log.js';
 import { formatDiagnostic, loadConfig } from '../config/load.js';
 import { VrrpService } from './service.js';
+import type { Config } from '../config/model.js';
 
-export async function runVrrp(configPath: string, logger: Logger): Promise<VrrpService> {
+function readConfig(configPath: string, logger: Logger): Config {
   const { config, diagnostics } = loadConfig(configPath);
   for (const d of diagnostics) logger.warn(formatDiagnostic(d));
   if (diagnostics.some((d) => d.severity === 'fatal')) throw new Error(`${configPath}: configuration cannot be used`);
-  const service = new VrrpService(config, { clock: systemClock, logger });
+  return config;
+}
+
+export async function runVrrp(configPath: string, logger: Logger): Promise<VrrpService> {
+  const service = new VrrpService(readConfig(configPath, logger), { clock: systemClock, logger });
   await service.start();
   return service;
 }
@@ -36,4 +41,16 @@ if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  process.on('SIGHUP', () => {
+    if (stopping) return;
+    logger.info('Reloading');
+    let config: Config;
+    try {
+      config = readConfig(path, logger);
+    } catch (e) {
+      logger.error(`${(e as Error).message}; keeping the running one`);
+      return;
+    }
+    service.reload(config).catch((e: unknown) => logger.error(`reload failed: ${(e as Error).message}`));
+  });
 }

@@ -251,14 +251,26 @@ test('MASTER: equal priority tie-break by primary address', () => {
 });
 
 test('MASTER: lower priority advert → forcing new election: re-advertise, lower-prio GARPs, notify_master_rx_lower_pri', () => {
-  const h = masterHarness({ priority: 200, wantMaster: true });
+  const h = masterHarness({ priority: 200, wantMaster: true, garpMasterDelayMs: 0 });
   const acts = h.advert(100);
   assert.equal(h.fsm.state, 'MASTER');
   assert.deepEqual(
     acts.filter((a) => a.kind !== 'log').map((a) => a.kind),
-    ['send-advert', 'arm', 'garp-burst', 'notify-rx-lower-prio'],
+    ['send-advert', 'arm', 'garp-burst', 'arm', 'notify-rx-lower-prio'],
   );
   assert.ok(h.messages().includes('(VI_1) Received advert from 192.0.2.2 with lower priority 100, ours 200, forcing new election'));
+  // garp_lower_prio_delay (5 s here): a second burst of garp_lower_prio_repeat, only while still MASTER.
+  const t0 = h.clock.now();
+  h.clock.advance(5000);
+  const second = h.log.filter((e) => e.at > t0 && e.action.kind === 'garp-burst');
+  assert.deepEqual(second.map((e) => [e.at - t0, (e.action as { repeat: number }).repeat]), [[5000, 5]]);
+  const left = masterHarness({ priority: 200, wantMaster: true });
+  left.advert(100);
+  const t1 = left.clock.now();
+  left.advert(250, '192.0.2.7');
+  left.clock.advance(6000);
+  assert.equal(left.fsm.state, 'BACKUP');
+  assert.ok(!left.log.some((e) => e.at > t1 && e.action.kind === 'garp-burst'));
   const quiet = masterHarness({ priority: 200, lowerPrioNoAdvert: true, garpLowerPrioRepeat: 0 });
   assert.deepEqual(quiet.advert(100).filter((a) => a.kind !== 'log').map((a) => a.kind), ['notify-rx-lower-prio']);
 });

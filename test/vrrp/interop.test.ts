@@ -1,6 +1,6 @@
-// lvskeeper against Debian's keepalived 2.2.7 on the wire: both roles, v2 and v3, PASS auth, nopreempt,
-// priority 0 on stop; and adverts keepalived must ignore (auth mismatch, VRID mismatch). While both run, a
-// sampler checks that the two never hold the VIP together for longer than one advert interval.
+// lvskeeper against Debian's keepalived 2.2.7 on the wire: both roles, v2 and v3, PASS auth (v2: keepalived ignores
+// authentication in v3), nopreempt both ways, priority 0 on stop; and adverts each side must ignore (auth mismatch, VRID
+// mismatch). While both run, a sampler checks that the two never hold the VIP together for longer than one advert interval.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { needCommand, needRoot, repoRoot } from '../support/tier.js';
@@ -86,34 +86,46 @@ for (const version of [2, 3] as const) {
   }
 }
 
-test('nopreempt: keepalived (higher priority, nopreempt) joins later and leaves lvskeeper MASTER', { timeout: 60_000 }, async (t) => {
-  if (!kaReady(t)) return;
-  await withPair('np', async (topo, start) => {
-    const lv = start('b', 'lvsk', { priority: 100, nopreempt: true });
-    assert.ok(await waitFor(() => topo.holds('b'), 8000), lv.log);
-    const ka = start('a', 'ka', { priority: 150, nopreempt: true });
-    await new Promise((r) => setTimeout(r, 6000));
-    assert.ok(topo.holds('b') && !topo.holds('a'), `keepalived preempted:\n${ka.log}`);
-    // And the reverse: lvskeeper (higher, nopreempt) joining a keepalived master.
-    lv.signal('SIGTERM');
-    assert.ok(await waitFor(() => topo.holds('a'), 3000), ka.log);
-    await lv.exited();
-    const lv2 = start('b', 'lvsk', { priority: 200, nopreempt: true });
-    await new Promise((r) => setTimeout(r, 6000));
-    assert.ok(topo.holds('a') && !topo.holds('b'), `lvskeeper preempted:\n${lv2.log}`);
-  });
-});
-
-for (const kind of ['auth', 'vrid'] as const) {
-  test(`${kind} mismatch: each ignores the other's adverts (both MASTER)`, { timeout: 60_000 }, async (t) => {
+for (const version of [2, 3] as const) {
+  test(`v${version} nopreempt: a higher-priority joiner stays BACKUP, keepalived joining lvskeeper and the reverse`, { timeout: 60_000 }, async (t) => {
     if (!kaReady(t)) return;
-    await withPair(`m${kind[0]}`, async (topo, start) => {
-      const ka = start('a', 'ka', { priority: 150, pass: 'secret1' });
-      assert.ok(await waitFor(() => topo.holds('a'), 8000), ka.log);
-      const lv = start('b', 'lvsk', kind === 'auth' ? { priority: 100, pass: 'other' } : { priority: 100, pass: 'secret1', vrid: 52 });
-      // Adverts from the other side are dropped, so b's down timer expires despite a's higher priority.
+    await withPair(`np${version}`, async (topo, start) => {
+      const sampler = new DualHoldSampler(topo);
+      sampler.start();
+      const lv = start('b', 'lvsk', { version, priority: 100, nopreempt: true });
       assert.ok(await waitFor(() => topo.holds('b'), 8000), lv.log);
-      assert.ok(topo.holds('a'), ka.log);
+      const ka = start('a', 'ka', { version, priority: 150, nopreempt: true });
+      await new Promise((r) => setTimeout(r, 6000));
+      assert.ok(topo.holds('b') && !topo.holds('a'), `keepalived preempted:\n${ka.log}`);
+      // And the reverse: lvskeeper (higher, nopreempt) joining a keepalived master.
+      lv.signal('SIGTERM');
+      assert.ok(await waitFor(() => topo.holds('a'), 3000), ka.log);
+      await lv.exited();
+      const lv2 = start('b', 'lvsk', { version, priority: 200, nopreempt: true });
+      await new Promise((r) => setTimeout(r, 6000));
+      assert.ok(topo.holds('a') && !topo.holds('b'), `lvskeeper preempted:\n${lv2.log}`);
+      sampler.stop();
+      assert.ok(sampler.longestBothMs <= 1000, `both held the VIP for ${sampler.longestBothMs} ms`);
     });
   });
+}
+
+// The lower-priority router must ignore the higher one's adverts (wrong password, or another VRID) and take the VIP
+// too; it is the only side whose behaviour proves the adverts were ignored, so each implementation plays it once.
+for (const kind of ['auth', 'vrid'] as const) {
+  for (const high of ['ka', 'lvsk'] as const) {
+    const low = high === 'ka' ? 'lvsk' : 'ka';
+    const name = { ka: 'keepalived', lvsk: 'lvskeeper' };
+    test(`${kind} mismatch: ${name[low]} ignores ${name[high]}'s higher-priority adverts (both MASTER)`, { timeout: 60_000 }, async (t) => {
+      if (!kaReady(t)) return;
+      await withPair(`m${kind[0]}${high[0]}`, async (topo, start) => {
+        const h = start('a', high, { priority: 150, pass: 'secret1' });
+        assert.ok(await waitFor(() => topo.holds('a'), 8000), h.log);
+        const l = start('b', low, kind === 'auth' ? { priority: 100, pass: 'other' } : { priority: 100, pass: 'secret1', vrid: 52 });
+        // Had the adverts been accepted, b would stay BACKUP; dropped, its down timer expires despite a's priority.
+        assert.ok(await waitFor(() => topo.holds('b'), 8000), l.log);
+        assert.ok(topo.holds('a'), h.log);
+      });
+    });
+  }
 }

@@ -199,6 +199,8 @@ export interface InstanceOpts {
   readonly trackFile?: string;
   readonly unicast?: { src: string; peer: string };
   readonly vip?: string;
+  /** More virtual_ipaddress lines after the first. */
+  readonly moreVips?: readonly string[];
   readonly garpDelay?: number;
 }
 
@@ -216,6 +218,6 @@ export function vrrpConfig(o: InstanceOpts): string {
   if (o.trackFile) lines.push('  track_file {', '    tf', '  }');
   if (o.trackInterface) lines.push('  track_interface {', `    ${o.trackInterface}`, '  }');
   if (o.unicast) lines.push(`  unicast_src_ip ${o.unicast.src}`, '  unicast_peer {', `    ${o.unicast.peer}`, '  }');
-  lines.push('  virtual_ipaddress {', `    ${o.vip ?? `${VIP}/24`}`, '  }', '}');
+  lines.push('  virtual_ipaddress {', `    ${o.vip ?? `${VIP}/24`}`, ...(o.moreVips ?? []).map((v) => `    ${v}`), '  }', '}');
   return lines.join('\n') + '\n';
 }

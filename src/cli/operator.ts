@@ -1,0 +1,144 @@
+// The operator's commands against a running daemon's control socket (src/daemon/control.ts):
+//   lvskeeper drain VS RS · undrain VS RS · weight VS RS N · events · status
+// VS and RS are named as the log names them (`[192.0.2.10]:tcp:80`) or briefly (`192.0.2.10:80`, `fwmark 42`, a
+// group's name). A refusal — by the daemon, by this parser, or by the socket's permissions — is one line on stderr
+// and a non-zero exit (the root program prints thrown errors that way); nothing changes.
+import type { Command } from 'commander';
+import type { Override, OverrideKey } from '../daemon/overrides.js';
+import type { ManagerStatus } from '../ipvs/manager.js';
+import { DEFAULT_CONTROL_SOCKET, requestDaemon, streamDaemonEvents } from './daemon-client.js';
+
+/** IPVS weights are signed 32-bit in the kernel (IPVS_DEST_ATTR_WEIGHT); keepalived caps them at INT_MAX. */
+const WEIGHT_MAX = 2147483647;
+
+interface StoredOverride extends OverrideKey {
+  readonly override: Override;
+  readonly since: string;
+}
+
+interface StatusReply {
+  readonly ipvs?: ManagerStatus;
+  readonly vrrp: readonly { readonly name: string; readonly state: string; readonly priority: number }[];
+  readonly overrides: readonly StoredOverride[];
+}
+
+type Write = (text: string) => void;
+
+async function command(socket: string, request: { readonly cmd: string } & Record<string, unknown>): Promise<Record<string, unknown>> {
+  const reply = await requestDaemon(socket, request);
+  if (reply['ok'] !== true) throw new Error(`${request.cmd} refused: ${String(reply['error'] ?? 'no reason given')}`);
+  const pass = reply['pass'] as { failed?: number } | undefined;
+  // The override is recorded either way; the daemon logs each refused operation and its next pass retries it.
+  if (pass?.failed) process.stderr.write(`lvskeeper: warning: ${pass.failed} IPVS operation(s) failed; see the daemon log\n`);
+  return reply;
+}
+
+/** Strict decimal only: `abc`, `-1`, `1e3`, `0x10` and out-of-range values are refused before anything is sent. */
+export function parseWeight(text: string): number {
+  const w = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
+  if (!(w <= WEIGHT_MAX)) throw new Error(`weight refused: weight must be an integer 0..${WEIGHT_MAX}, got '${text}'`);
+  return w;
+}
+
+function describe(o: Override): string {
+  return o.kind === 'drain' ? 'drained (weight 0)' : `weight ${o.weight}`;
+}
+
+/** `lvskeeper status`: VRRP instances, then each virtual server with its real servers, weights and overrides. */
+export function formatStatus(s: StatusReply): string {
+  const lines: string[] = [];
+  lines.push(s.vrrp.length === 0 ? 'VRRP instances: none' : 'VRRP instances:');
+  for (const i of s.vrrp) lines.push(`  ${i.name.padEnd(16)} ${i.state.padEnd(7)} priority ${i.priority}`);
+  const vss = s.ipvs?.virtualServers ?? [];
+  lines.push(vss.length === 0 ? 'Virtual servers: none' : `Virtual servers (${s.ipvs?.driver ?? '?'} data plane):`);
+  const overrides = new Map(s.overrides.map((o) => [`${o.vs}/${o.rs}`, o]));
+  for (const vs of vss) {
+    const quorum = `quorum ${vs.quorumUp ? 'up' : 'down'} (alive weight ${vs.aliveWeight}, quorum ${vs.quorum})`;
+    const sorry = vs.sorryServer ? `, sorry server ${vs.sorryServer} ${vs.sorryActive ? 'active' : 'idle'}` : '';
+    lines.push(`  ${vs.vsId}  ${quorum}${sorry}${vs.haSuspended ? ', suspended (ha_suspend)' : ''}`);
+    for (const rs of vs.realServers) {
+      const name = rs.rsId.slice(vs.vsId.length + 1);
+      const notes = [`configured ${rs.configuredWeight}`];
+      if (rs.dynamicWeight !== undefined) notes.push(`checker ${rs.dynamicWeight}`);
+      const o = overrides.get(rs.rsId);
+      if (o) notes.push(`operator: ${describe(o.override)} since ${o.since}`);
+      lines.push(`    ${name.padEnd(28)} ${(rs.alive ? 'alive' : 'down').padEnd(5)}  weight ${String(rs.effectiveWeight).padEnd(4)} ${notes.join(', ')}`);
+    }
+  }
+  return lines.join('\n') + '\n';
+}
+
+/** The operator overrides the daemon holds, as a footer for `ipvs list` (empty when there are none). */
+export async function overrideFooter(socket = DEFAULT_CONTROL_SOCKET): Promise<string> {
+  const { overrides } = (await command(socket, { cmd: 'status' })) as unknown as StatusReply;
+  if (overrides.length === 0) return '';
+  return `Operator overrides:\n${overrides.map((o) => `  ${o.rs} of VS ${o.vs}: ${describe(o.override)} since ${o.since}\n`).join('')}`;
+}
+
+export function registerOperatorCommands(program: Command, write: Write = (t) => process.stdout.write(t)): Command {
+  const socketOption = ['--socket <PATH>', 'control socket of the running daemon', DEFAULT_CONTROL_SOCKET] as const;
+  program
+    .command('drain')
+    .description('weight 0 for a real server: no new connections, existing ones finish; kept until undrain')
+    .argument('<VS>', 'virtual server, e.g. 192.0.2.10:80, [192.0.2.10]:tcp:80, "fwmark 42", a group name')
+    .argument('<RS>', 'real server, e.g. 192.0.2.22:80')
+    .option(...socketOption)
+    .action(async (vs: string, rs: string, o: { socket: string }) => {
+      const r = await command(o.socket, { cmd: 'drain', vs, rs });
+      write(`drained ${String(r['rs'])} of VS ${String(r['vs'])}: weight 0, existing connections finish\n`);
+    });
+  program
+    .command('undrain')
+    .description("clear the operator's override: back to the checker/configured weight")
+    .argument('<VS>', 'virtual server')
+    .argument('<RS>', 'real server')
+    .option(...socketOption)
+    .action(async (vs: string, rs: string, o: { socket: string }) => {
+      const r = await command(o.socket, { cmd: 'undrain', vs, rs });
+      const what = r['changed'] === false ? 'had no operator override; nothing changed' : 'back to its effective weight';
+      write(`undrained ${String(r['rs'])} of VS ${String(r['vs'])}: ${what}\n`);
+    });
+  program
+    .command('weight')
+    .description('set a real server weight as an operator override (kept until undrain)')
+    .argument('<VS>', 'virtual server')
+    .argument('<RS>', 'real server')
+    .argument('<N>', `weight 0..${WEIGHT_MAX}`)
+    .option(...socketOption)
+    .action(async (vs: string, rs: string, n: string, o: { socket: string }) => {
+      const weight = parseWeight(n);
+      const r = await command(o.socket, { cmd: 'weight', vs, rs, weight });
+      write(`weight ${weight} for ${String(r['rs'])} of VS ${String(r['vs'])}\n`);
+    });
+  program
+    .command('events')
+    .description('follow up/down/weight/quorum/VRRP transitions live, one line each, until Ctrl-C')
+    .option(...socketOption)
+    .action(async (o: { socket: string }) => {
+      const stream = streamDaemonEvents(
+        o.socket,
+        (e) => write(`${String(e['time'])} ${String(e['text'])}\n`),
+        // On stderr, so stdout carries event lines only.
+        () => process.stderr.write(`following events of ${o.socket} (Ctrl-C to stop)\n`),
+      );
+      const stop = (): void => stream.close();
+      process.once('SIGINT', stop);
+      process.once('SIGTERM', stop);
+      try {
+        await stream.done;
+      } finally {
+        process.off('SIGINT', stop);
+        process.off('SIGTERM', stop);
+      }
+    });
+  program
+    .command('status')
+    .description('VRRP instances with state and priority; virtual servers with real servers, weights and overrides')
+    .option('--json', 'print the raw status reply')
+    .option(...socketOption)
+    .action(async (o: { socket: string; json?: boolean }) => {
+      const reply = await command(o.socket, { cmd: 'status' });
+      write(o.json ? `${JSON.stringify(reply)}\n` : formatStatus(reply as unknown as StatusReply));
+    });
+  return program;
+}

@@ -1,0 +1,73 @@
+// What a reload (SIGHUP) does to each vrrp_instance, decided from the old and new configs alone. keepalived reloads
+// by diffing and keeps VRRP state (keepalived-reference.md §5.2); so do we, matching instances by name:
+//   keep     identical (source positions aside): nothing happens, no re-election, no notify
+//   adjust   same router (see sameRouter): new settings applied in place (instance.ts reconfigure)
+//   restart  the router itself changed: stopped as at shutdown, then started as at boot
+//   remove   gone from the config: stopped as at shutdown (priority 0 if MASTER, VIPs removed, notify_stop)
+//   add      new: started as at boot
+import type { Vip, VrrpInstance } from '../config/model.js';
+
+export interface ReloadPlan {
+  readonly keep: readonly string[];
+  readonly adjust: readonly string[];
+  readonly restart: readonly string[];
+  readonly remove: readonly string[];
+  readonly add: readonly string[];
+}
+
+/** Deep equality of config values, ignoring `src` (file/line), which moves whenever a line above is edited. */
+export function sameSettings(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== 'object' || typeof b !== 'object' || a === null || b === null) return false;
+  if (Array.isArray(a) !== Array.isArray(b)) return false;
+  const keys = (o: object): string[] => Object.keys(o).filter((k) => k !== 'src' && (o as Record<string, unknown>)[k] !== undefined);
+  const ka = keys(a);
+  const kb = keys(b);
+  if (ka.length !== kb.length) return false;
+  return ka.every((k) => sameSettings((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k]));
+}
+
+/**
+ * Whether two instance configs describe the same router on the wire: what the sockets were opened with (interface,
+ * family, multicast or unicast, source address, TTL), what the peers identify it by (VRID, version), and what
+ * cannot change under a running state machine (address ownership, sync-group membership, VMAC).
+ */
+export function sameRouter(a: VrrpInstance, b: VrrpInstance): boolean {
+  return (
+    a.interface === b.interface &&
+    a.family === b.family &&
+    a.vrid === b.vrid &&
+    a.version === b.version &&
+    (a.priority === 255) === (b.priority === 255) &&
+    (a.unicastPeers.length > 0) === (b.unicastPeers.length > 0) &&
+    a.unicastSrcIp === b.unicastSrcIp &&
+    a.mcastSrcIp === b.mcastSrcIp &&
+    a.mcastDstIp === b.mcastDstIp &&
+    a.unicastTtl === b.unicastTtl &&
+    a.syncGroup === b.syncGroup &&
+    sameSettings(a.useVmac, b.useVmac)
+  );
+}
+
+export function planReload(prev: readonly VrrpInstance[], next: readonly VrrpInstance[]): ReloadPlan {
+  const old = new Map(prev.map((vi) => [vi.name, vi]));
+  const plan = { keep: [] as string[], adjust: [] as string[], restart: [] as string[], remove: [] as string[], add: [] as string[] };
+  for (const vi of next) {
+    const before = old.get(vi.name);
+    if (before === undefined) plan.add.push(vi.name);
+    else if (sameSettings(before, vi)) plan.keep.push(vi.name);
+    else if (sameRouter(before, vi)) plan.adjust.push(vi.name);
+    else plan.restart.push(vi.name);
+  }
+  const names = new Set(next.map((vi) => vi.name));
+  for (const vi of prev) if (!names.has(vi.name)) plan.remove.push(vi.name);
+  return plan;
+}
+
+/** VIPs to add and remove to go from one list to the other; an entry whose options changed is removed and re-added. */
+export function diffVips(prev: readonly Vip[], next: readonly Vip[]): { added: Vip[]; removed: Vip[] } {
+  return {
+    added: next.filter((v) => !prev.some((p) => sameSettings(p, v))),
+    removed: prev.filter((p) => !next.some((v) => sameSettings(p, v))),
+  };
+}

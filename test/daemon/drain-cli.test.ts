@@ -1,0 +1,47 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { formatStatus, parseWeight } from '../../src/cli/operator.js';
+
+test('weight arguments are plain decimals 0..2147483647; anything else is refused before a request is sent', () => {
+  assert.equal(parseWeight('0'), 0);
+  assert.equal(parseWeight('7'), 7);
+  assert.equal(parseWeight('2147483647'), 2147483647);
+  for (const bad of ['-1', 'abc', '', ' 5', '1e3', '0x10', '2.5', '2147483648', '99999999999']) {
+    assert.throws(() => parseWeight(bad), { message: `weight refused: weight must be an integer 0..2147483647, got '${bad}'` }, bad);
+  }
+});
+
+test('status lists instances, then each virtual server with its real servers, weights and overrides', () => {
+  const vs = '[192.0.2.10]:tcp:80';
+  const text = formatStatus({
+    vrrp: [{ name: 'VI_1', state: 'MASTER', priority: 150 }],
+    overrides: [{ vs, rs: '[192.0.2.22]:tcp:80', override: { kind: 'drain' }, since: '2026-11-22T19:00:00.000Z' }],
+    ipvs: {
+      driver: 'netlink',
+      passes: 3,
+      virtualServers: [
+        {
+          vsId: vs, quorumUp: true, quorum: 1, hysteresis: 0, aliveWeight: 3, sorryActive: false, haSuspended: false, services: 1,
+          realServers: [
+            { rsId: `${vs}/[192.0.2.21]:tcp:80`, alive: true, effectiveWeight: 3, configuredWeight: 0, dynamicWeight: 3, installed: true, installedWeight: 3 },
+            { rsId: `${vs}/[192.0.2.22]:tcp:80`, alive: true, effectiveWeight: 0, configuredWeight: 1, overrideWeight: 0, installed: true, installedWeight: 0 },
+            { rsId: `${vs}/[192.0.2.23]:tcp:80`, alive: false, effectiveWeight: 1, configuredWeight: 1, installed: false, installedWeight: 0 },
+          ],
+        },
+      ],
+    },
+  });
+  assert.equal(
+    text,
+    [
+      'VRRP instances:',
+      '  VI_1             MASTER  priority 150',
+      'Virtual servers (netlink data plane):',
+      '  [192.0.2.10]:tcp:80  quorum up (alive weight 3, quorum 1)',
+      '    [192.0.2.21]:tcp:80          alive  weight 3    configured 0, checker 3',
+      '    [192.0.2.22]:tcp:80          alive  weight 0    configured 1, operator: drained (weight 0) since 2026-11-22T19:00:00.000Z',
+      '    [192.0.2.23]:tcp:80          down   weight 1    configured 1',
+      '',
+    ].join('\n'),
+  );
+});
