@@ -17,17 +17,20 @@ const program = new Command('lvskeeper')
   .option('-e, --errors', 'treat missing configuration files as errors')
   .option('-P, --vrrp', 'only run the VRRP subsystem')
   .option('-C, --check', 'only run the checkers and IPVS subsystem')
-  .option('-n, --dont-fork', 'stay in the foreground (lvskeeper always does)')
+  .option('-n, --dont-fork', 'stay in the foreground (lvskeeper always does; accepted for keepalived compatibility)')
   .option('-l, --log-console', 'human-readable log lines on the console')
   .option('-D, --log-detail', 'detailed (debug) logging')
   .option('-p, --pid <FILE>', 'pid file', '/run/lvskeeper.pid')
+  .option('-r, --vrrp_pid <FILE>', 'VRRP pid file (holds the one lvskeeper pid; written only when VRRP runs)')
+  .option('-c, --checkers_pid <FILE>', 'checkers pid file (holds the one lvskeeper pid; written only when checkers run)')
   .option('--ipvs-driver <DRIVER>', 'auto | kernel | userspace | dry-run', 'auto')
   .option('--control-socket <PATH>', 'control socket (root-only)', '/run/lvskeeper/control.sock')
   .option('--state-file <PATH>', 'where operator overrides persist', '/var/lib/lvskeeper/overrides.json')
+  .option('--metrics <[ADDR:]PORT>', 'serve Prometheus metrics on /metrics (address 127.0.0.1 unless given)')
   .action(async (opts: {
     useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean;
-    vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string;
-    ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string;
+    vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string; vrrp_pid?: string; checkers_pid?: string;
+    ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string;
   }) => {
     // Loaded lazily so `-t` pulls in the parser only, never the daemon's subsystems.
     const cli = await import('../src/cli/config-test.js');
@@ -40,7 +43,7 @@ const program = new Command('lvskeeper')
     else if (opts.configTest !== undefined) {
       process.exitCode = cli.runConfigTest({ ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}) });
     } else {
-      const { runDaemon } = await import('../src/cli/run-daemon.js');
+      const { runDaemon, parseMetricsAddress } = await import('../src/cli/run-daemon.js');
       await runDaemon(
         {
           configFile: opts.useFile,
@@ -48,9 +51,12 @@ const program = new Command('lvskeeper')
           vrrpOnly: opts.vrrp ?? false,
           checkOnly: opts.check ?? false,
           pidFile: opts.pid,
+          ...(opts.vrrp_pid !== undefined ? { vrrpPidFile: opts.vrrp_pid } : {}),
+          ...(opts.checkers_pid !== undefined ? { checkersPidFile: opts.checkers_pid } : {}),
           controlSocket: opts.controlSocket,
           stateFile: opts.stateFile,
           ipvsDriver: opts.ipvsDriver,
+          ...(opts.metrics !== undefined ? { metrics: parseMetricsAddress(opts.metrics) } : {}),
         },
         { console: opts.logConsole ?? process.stdout.isTTY, detail: opts.logDetail ?? false },
       );

@@ -1,5 +1,5 @@
 // The operator's commands against a running daemon's control socket (src/daemon/control.ts):
-//   lvskeeper drain VS RS · undrain VS RS · weight VS RS N · events · status
+//   lvskeeper drain VS RS · undrain VS RS · weight VS RS N · events · status · json-dump
 // VS and RS are named as the log names them (`[192.0.2.10]:tcp:80`) or briefly (`192.0.2.10:80`, `fwmark 42`, a
 // group's name). A refusal — by the daemon, by this parser, or by the socket's permissions — is one line on stderr
 // and a non-zero exit (the root program prints thrown errors that way); nothing changes.
@@ -139,6 +139,14 @@ export function registerOperatorCommands(program: Command, write: Write = (t) =>
     .action(async (o: { socket: string; json?: boolean }) => {
       const reply = await command(o.socket, { cmd: 'status' });
       write(o.json ? `${JSON.stringify(reply)}\n` : formatStatus(reply as unknown as StatusReply));
+    });
+  program
+    .command('json-dump')
+    .description("write the JSON status to /tmp/lvskeeper.json (keepalived's SIGJSON, which Node cannot catch)")
+    .option(...socketOption)
+    .action(async (o: { socket: string }) => {
+      const r = await command(o.socket, { cmd: 'json-dump' });
+      write(`wrote ${String(r['file'])}\n`);
     });
   return program;
 }

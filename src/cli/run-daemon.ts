@@ -1,6 +1,8 @@
-// Runs the daemon in the foreground with keepalived's signal semantics; `demo` wraps it with quickstart backends.
+// Runs the daemon with keepalived's signal semantics; `demo` wraps it with quickstart backends.
+// lvskeeper always stays in the foreground (as keepalived with -n): Node cannot fork, a re-executed detached copy
+// would race its parent for the pid file, and service managers (contrib/lvskeeper.service) supervise it anyway.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Daemon, type DaemonOptions } from '../daemon/daemon.js';
@@ -30,6 +32,23 @@ export async function runDaemon(opts: DaemonOptions, logOpts: { console: boolean
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
   process.on('SIGHUP', () => void daemon.reload().catch((err: Error) => log.error(`reload failed: ${err.message}`)));
+  const dump = (kind: 'data' | 'stats'): void => {
+    try {
+      daemon.writeDump(kind);
+    } catch (err) {
+      log.error(`cannot write ${kind} dump: ${(err as Error).message}`);
+    }
+  };
+  process.on('SIGUSR1', () => dump('data'));
+  process.on('SIGUSR2', () => dump('stats'));
+}
+
+/** `--metrics [ADDR:]PORT`: loopback unless an address is given (`[::1]:9650` for IPv6). */
+export function parseMetricsAddress(text: string): { host: string; port: number } {
+  const m = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d+)$/.exec(text);
+  const port = Number(m?.[3]);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--metrics: expected [ADDR:]PORT, got '${text}'`);
+  return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
 }
 
 /** The quickstart: three HTTP backends on 127.0.0.1:8081-8083, the daemon on config/quickstart.conf. */
@@ -40,12 +59,16 @@ export async function runDemo(repoRoot: string): Promise<void> {
     backends.push(child);
     process.stdout.write(`backend web${i + 1} on 127.0.0.1:${port} (pid ${child.pid}; stop it with: kill ${child.pid})\n`);
   }
-  const controlSocket = join(mkdtempSync(join(tmpdir(), 'lvskeeper-demo-')), 'control.sock');
+  const socketDir = mkdtempSync(join(tmpdir(), 'lvskeeper-demo-'));
+  const controlSocket = join(socketDir, 'control.sock');
   process.stdout.write(`virtual server on 127.0.0.1:8080 — try: curl http://127.0.0.1:8080/\n`);
   process.stdout.write(`table: npx lvskeeper ipvs list --socket ${controlSocket}\n`);
   await runDaemon(
     { configFile: join(repoRoot, 'config/quickstart.conf'), ipvsDriver: 'userspace', controlSocket },
     { console: true, detail: false },
-    () => backends.forEach((b) => b.kill('SIGTERM')),
+    () => {
+      backends.forEach((b) => b.kill('SIGTERM'));
+      rmSync(socketDir, { recursive: true, force: true });
+    },
   );
 }

@@ -106,14 +106,19 @@ export class Registry {
   }
 }
 
-/** Serves /metrics; binds 127.0.0.1 unless told otherwise, because the data describes the whole cluster. */
-export function serveMetrics(registry: Registry, host: string, port: number): Promise<Server> {
+/**
+ * Serves /metrics; binds 127.0.0.1 unless told otherwise, because the data describes the whole cluster.
+ * `refresh` runs before each render, for sources that can only be read asynchronously (the IPVS table).
+ */
+export function serveMetrics(registry: Registry, host: string, port: number, refresh?: () => Promise<void>): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found\n');
       return;
     }
-    res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(registry.render());
+    void (refresh?.() ?? Promise.resolve())
+      .catch(() => undefined)
+      .then(() => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(registry.render()));
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

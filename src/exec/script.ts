@@ -27,6 +27,12 @@ export interface RunOptions {
   readonly defaultGroup?: string;
 }
 
+/**
+ * Notify-style scripts (VRRP notify*, quorum_up/down): keepalived never waits for them, but lvskeeper runs them in
+ * order, so one that hangs is killed after this long rather than holding back every later notification.
+ */
+export const NOTIFY_TIMEOUT_MS = 10_000;
+
 const STRIPPED_ENV = ['IFS', 'LD_PRELOAD', 'LD_LIBRARY_PATH'];
 
 function cleanEnv(): NodeJS.ProcessEnv {

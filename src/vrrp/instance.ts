@@ -102,19 +102,26 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     this.srcAddress = this.cfg.unicastSrcIp ?? this.cfg.mcastSrcIp ?? primary ?? '';
     this.fsm.ownAddress = this.srcAddress;
     const unicast = this.cfg.unicastPeers.length > 0;
-    this.sock = openVrrpSocket({
-      family: this.family,
-      ifindex: link.index,
-      device: ifname,
-      groups: unicast ? [] : [this.cfg.mcastDstIp],
-    });
-    this.sock.setTtl(this.cfg.unicastTtl, 255);
-    this.sock.on('message', (m) => this.receive(m));
-    this.sock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) socket error: ${e.message}`));
-    this.announceSock = this.family === 4 ? openPacketSocket({ ifindex: link.index }) : openIcmp6Socket({ ifindex: link.index, device: ifname });
-    // Neighbour Discovery drops NAs whose hop limit is not 255 (RFC 4861 §7.1.2).
-    if (this.family === 6) this.announceSock.setTtl(255, 255);
-    this.announceSock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) announce socket error: ${e.message}`));
+    try {
+      this.sock = openVrrpSocket({
+        family: this.family,
+        ifindex: link.index,
+        device: ifname,
+        groups: unicast ? [] : [this.cfg.mcastDstIp],
+      });
+      this.sock.setTtl(this.cfg.unicastTtl, 255);
+      this.sock.on('message', (m) => this.receive(m));
+      this.sock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) socket error: ${e.message}`));
+      this.announceSock = this.family === 4 ? openPacketSocket({ ifindex: link.index }) : openIcmp6Socket({ ifindex: link.index, device: ifname });
+      // Neighbour Discovery drops NAs whose hop limit is not 255 (RFC 4861 §7.1.2).
+      if (this.family === 6) this.announceSock.setTtl(255, 255);
+      this.announceSock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) announce socket error: ${e.message}`));
+    } catch (e) {
+      // A half-opened instance must not keep a socket: the caller drops it.
+      this.sock?.close();
+      this.announceSock?.close();
+      throw e;
+    }
     this.dispatch({ kind: 'start', faulty: faulty || !link.up });
   }
 

@@ -1,11 +1,12 @@
 // notify_master/backup/fault/stop and the generic `notify` (keepalived-reference.md §3.1, §3.3, §5.5).
 // Scripts run as argv through exec/script.ts. Unlike keepalived, whose notifies are fire-and-forget, each
-// instance (or group) has a queue, so its scripts run one after another in transition order.
+// instance (or group) has a queue, so its scripts run one after another in transition order; a script that hangs
+// is killed after NOTIFY_TIMEOUT_MS so the queue moves on.
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Script, VrrpNotify } from '../config/model.js';
 import type { Logger } from '../log.js';
-import { lookupId, runScript } from '../exec/script.js';
+import { lookupId, NOTIFY_TIMEOUT_MS, runScript } from '../exec/script.js';
 
 export type NotifyKind = 'INSTANCE' | 'GROUP';
 export type NotifyStateName = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
@@ -65,6 +66,7 @@ export class Notifier {
     private readonly scripts: VrrpNotify,
     private readonly policy: ScriptPolicy,
     private readonly logger: Logger,
+    private readonly timeoutMs = NOTIFY_TIMEOUT_MS,
   ) {}
 
   /** Queues the state's own script, then the generic `notify` with `KIND name STATE priority` appended. */
@@ -81,14 +83,14 @@ export class Notifier {
               : typeof this.scripts.deleted === 'object'
                 ? this.scripts.deleted
                 : undefined;
-    // notify_stop is bounded so shutdown cannot hang on it (keepalived: 1 s).
-    const timeoutMs = state === 'STOP' ? 1000 : 0;
+    // notify_stop is bounded tighter so shutdown cannot hang on it (keepalived: 1 s).
+    const timeoutMs = state === 'STOP' ? Math.min(1000, this.timeoutMs) : this.timeoutMs;
     if (specific) this.enqueue(specific, [], timeoutMs);
     if (this.scripts.generic) this.enqueue(this.scripts.generic, [this.kind, this.name, state, String(priority)], timeoutMs);
   }
 
   notifyRxLowerPri(): void {
-    if (this.scripts.masterRxLowerPri) this.enqueue(this.scripts.masterRxLowerPri, [], 0);
+    if (this.scripts.masterRxLowerPri) this.enqueue(this.scripts.masterRxLowerPri, [], this.timeoutMs);
   }
 
   /** Resolves when everything queued so far has finished. */
@@ -111,6 +113,7 @@ export class Notifier {
         ...(this.policy.defaultGroup !== undefined ? { defaultGroup: this.policy.defaultGroup } : {}),
       });
       if (r.spawnError !== undefined) this.logger.warn(`Failed to run notify script ${script.text}: ${r.spawnError}`);
+      if (r.timedOut) this.logger.warn(`Notify script ${script.text} timed out after ${timeoutMs / 1000} s: killed`);
     });
   }
 }

@@ -75,8 +75,10 @@ export class VrrpService {
    * shutdown; new ones start as at boot. Scripts and track files that did not change keep their state too.
    */
   reload(next: Config): Promise<void> {
-    this.reloading = this.reloading.then(() => this.applyReload(next));
-    return this.reloading;
+    const run = this.reloading.then(() => this.applyReload(next));
+    // A failed reload is the caller's to report; the next reload and stop() must still run.
+    this.reloading = run.catch(() => undefined);
+    return run;
   }
 
   private async applyReload(next: Config): Promise<void> {
@@ -132,7 +134,15 @@ export class VrrpService {
       g.notifier.notify('STOP', 0);
     }
 
-    for (const r of starting) await this.startInstance(r);
+    for (const r of starting) {
+      try {
+        await this.startInstance(r);
+      } catch (e) {
+        // One instance that cannot start (its interface is gone, …) must not keep the others from starting.
+        this.opts.logger.error(`VRRP instance ${r.cfg.name} not started: ${(e as Error).message}`);
+        this.instances.delete(r.cfg.name);
+      }
+    }
     for (const s of newScripts) s.start();
     this.retrack();
   }

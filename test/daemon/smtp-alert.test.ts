@@ -1,58 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createServer, type AddressInfo } from 'node:net';
 import { SmtpAlerter, alerts } from '../../src/daemon/smtp-alert.js';
 import { silentLogger } from '../../src/log.js';
 import type { GlobalDefs } from '../../src/config/model.js';
-
-/** A real SMTP server on loopback that records the conversation; `rcptCode` lets a test refuse recipients. */
-function smtpServer(rcptCode = 250): Promise<{ port: number; transcript: string[]; messages: string[]; close: () => Promise<void> }> {
-  const transcript: string[] = [];
-  const messages: string[] = [];
-  const server = createServer((sock) => {
-    sock.setEncoding('latin1');
-    sock.write('220 test.example ESMTP\r\n');
-    let buf = '';
-    let inData = false;
-    let data = '';
-    sock.on('data', (chunk: string) => {
-      buf += chunk;
-      let idx: number;
-      while ((idx = buf.indexOf('\r\n')) >= 0) {
-        const line = buf.slice(0, idx);
-        buf = buf.slice(idx + 2);
-        if (inData) {
-          if (line === '.') {
-            inData = false;
-            messages.push(data);
-            data = '';
-            sock.write('250 queued\r\n');
-          } else data += `${line}\n`;
-          continue;
-        }
-        transcript.push(line);
-        const verb = line.slice(0, 4).toUpperCase();
-        if (verb === 'HELO') sock.write('250-test.example\r\n250 hello\r\n');
-        else if (verb === 'MAIL') sock.write('250 ok\r\n');
-        else if (verb === 'RCPT') sock.write(`${rcptCode} rcpt\r\n`);
-        else if (verb === 'DATA') {
-          inData = true;
-          sock.write('354 go\r\n');
-        } else if (verb === 'QUIT') sock.end('221 bye\r\n');
-      }
-    });
-  });
-  return new Promise((resolve) =>
-    server.listen(0, '127.0.0.1', () =>
-      resolve({
-        port: (server.address() as AddressInfo).port,
-        transcript,
-        messages,
-        close: () => new Promise((r) => server.close(() => r())),
-      }),
-    ),
-  );
-}
+import { smtpServer } from './smtp-server.js';
 
 function globals(port: number, emails = ['ops@example.com', 'noc@example.com']): GlobalDefs {
   return {

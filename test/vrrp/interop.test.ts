@@ -50,7 +50,7 @@ const kaReady = (t: Parameters<typeof needRoot>[0]): boolean =>
 
 for (const version of [2, 3] as const) {
   for (const lvskRole of ['master', 'backup'] as const) {
-    test(`v${version}, PASS auth: lvskeeper ${lvskRole}, keepalived ${lvskRole === 'master' ? 'backup' : 'master'}; kill -9 and SIGTERM hand over`, { timeout: 90_000 }, async (t) => {
+    test(`v${version}${version === 2 ? ', PASS auth' : ''}: lvskeeper ${lvskRole}, keepalived ${lvskRole === 'master' ? 'backup' : 'master'}; kill -9 and SIGTERM hand over`, { timeout: 90_000 }, async (t) => {
       if (!kaReady(t)) return;
       await withPair(`${version}${lvskRole[0]}`, async (topo, start) => {
         // a is the higher-priority router.

@@ -62,6 +62,15 @@ export class Topology {
     return this.track(child, log);
   }
 
+  /** Starts the lvskeeper daemon (bin/lvskeeper) in a namespace with the given arguments. */
+  startDaemon(node: Node, args: readonly string[], repoRoot: string): Proc {
+    const log = join(this.dir, `daemon-${node}.log`);
+    const child = spawn('ip', ['netns', 'exec', this.ns[node], process.execPath, join(repoRoot, 'dist/bin/lvskeeper.js'), ...args], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    return this.track(child, log);
+  }
+
   /** Starts keepalived 2.2.7 (VRRP only, foreground) in a namespace with pid files of its own. */
   startKeepalived(node: Node, config: string): Proc {
     const log = join(this.dir, `ka-${node}.log`);

@@ -1,11 +1,20 @@
 // SIGHUP reload of two lvskeeper VRRP routers in namespaces: an unchanged config changes nothing (no transition,
-// the VIP never leaves the master), an added VIP appears on the master and answers the client, a removed one goes.
+// the VIP never leaves the master), an added VIP appears on the master and answers the client, a removed one goes;
+// an added instance starts as at boot and a removed one stops (notify_deleted → DELETED), VI_1 untouched throughout.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { needRoot, repoRoot } from '../support/tier.js';
 import { Topology, VIP, vrrpConfig, waitFor, type Node } from './netns-support.js';
 
 const VIP2 = '192.0.2.101';
+const VIP3 = '192.0.2.102';
+
+/** A second instance on its own VRID, with a generic notify script and notify_deleted. */
+const secondInstance = (notify: string): string =>
+  ['vrrp_instance VI_2 {', '  interface eth0', '  virtual_router_id 52', '  priority 150', `  notify "${notify}"`, '  notify_deleted',
+    '  virtual_ipaddress {', `    ${VIP3}/24`, '  }', '}', ''].join('\n');
 
 /** Checks every 20 ms whether a node holds an address, and counts the samples where it did not. */
 class HoldSampler {
@@ -25,9 +34,9 @@ class HoldSampler {
   }
 }
 
-const transitions = (log: string): number => log.split('\n').filter((l) => l.includes('Entering ')).length;
+const transitions = (log: string): number => log.split('\n').filter((l) => l.includes('(VI_1) Entering ')).length;
 
-test('SIGHUP: unchanged config keeps state and VIP; an added VIP appears, a removed one goes', { timeout: 90_000 }, async (t) => {
+test('SIGHUP: unchanged config keeps state and VIP; VIPs and instances are added and removed without touching VI_1', { timeout: 90_000 }, async (t) => {
   if (!needRoot(t)) return;
   const topo = new Topology('r');
   const samplers: HoldSampler[] = [];
@@ -63,6 +72,22 @@ test('SIGHUP: unchanged config keeps state and VIP; an added VIP appears, a remo
     topo.writeConfig('a.conf', vrrpConfig({ priority: 150 }));
     a.signal('SIGHUP');
     assert.ok(await waitFor(() => !topo.holds('a', VIP2), 3000), a.log);
+
+    const notified = join(topo.dir, 'notified');
+    const script = join(topo.dir, 'notify.sh');
+    writeFileSync(script, `#!/bin/sh\necho "$@" >> ${notified}\n`);
+    chmodSync(script, 0o755);
+    topo.writeConfig('a.conf', vrrpConfig({ priority: 150 }) + secondInstance(script));
+    a.signal('SIGHUP');
+    assert.ok(await waitFor(() => a.log.includes('VRRP reload: 1 unchanged, 0 adjusted, 0 restarted, 0 removed, 1 added'), 3000), a.log);
+    // As at boot: BACKUP for Master_Down_Interval (3.4 s at priority 150), then MASTER (b does not run VI_2).
+    assert.ok(await waitFor(() => topo.holds('a', VIP3), 8000), a.log);
+    topo.writeConfig('a.conf', vrrpConfig({ priority: 150 }));
+    a.signal('SIGHUP');
+    assert.ok(await waitFor(() => !topo.holds('a', VIP3), 3000), a.log);
+    const lines = (): string[] => (existsSync(notified) ? readFileSync(notified, 'utf8').trim().split('\n') : []);
+    assert.ok(await waitFor(() => lines().at(-1) === 'INSTANCE VI_2 DELETED 150', 3000), lines().join('\n'));
+    assert.deepEqual(lines(), ['INSTANCE VI_2 BACKUP 150', 'INSTANCE VI_2 MASTER 150', 'INSTANCE VI_2 DELETED 150']);
     held.stop();
     assert.equal(transitions(a.log), aStates, a.log);
     assert.equal(transitions(b.log), bStates, b.log);
@@ -70,6 +95,32 @@ test('SIGHUP: unchanged config keeps state and VIP; an added VIP appears, a remo
     assert.equal(held.misses, 0, `the VIP left a in ${held.misses} of ${held.samples} samples`);
   } finally {
     for (const s of samplers) s.stop();
+    await topo.destroy();
+  }
+});
+
+test('daemon SIGHUP: VRRP starts when a reload brings the first vrrp_instance, then follows VIP changes', { timeout: 60_000 }, async (t) => {
+  if (!needRoot(t)) return;
+  const topo = new Topology('d');
+  try {
+    const conf = topo.writeConfig('a.conf', 'global_defs {\n  router_id lvskv\n}\n');
+    const daemon = topo.startDaemon('a', ['-f', conf, '-P', '-n', '-l', '--pid', join(topo.dir, 'a.pid')], repoRoot);
+    assert.ok(await waitFor(() => daemon.log.includes('Starting lvskeeper'), 10_000), daemon.log);
+    await new Promise((r) => setTimeout(r, 500));
+    topo.writeConfig('a.conf', vrrpConfig({ priority: 150 }));
+    daemon.signal('SIGHUP');
+    // No peer: BACKUP for Master_Down_Interval, then MASTER.
+    assert.ok(await waitFor(() => topo.holds('a'), 8000), daemon.log);
+    topo.writeConfig('a.conf', vrrpConfig({ priority: 150, moreVips: [`${VIP2}/24`] }));
+    daemon.signal('SIGHUP');
+    assert.ok(await waitFor(() => topo.holds('a', VIP2), 3000), daemon.log);
+    assert.ok(topo.holds('a'));
+    // Logs are written asynchronously: wait for the line rather than assume it is out.
+    assert.ok(await waitFor(() => daemon.log.includes('VRRP reload: 0 unchanged, 1 adjusted, 0 restarted, 0 removed, 0 added'), 2000), daemon.log);
+    daemon.signal('SIGTERM');
+    await daemon.exited();
+    assert.ok(!topo.holds('a') && !topo.holds('a', VIP2), daemon.log);
+  } finally {
     await topo.destroy();
   }
 });

@@ -1,0 +1,79 @@
+// The daemon's Prometheus families: hot-path counters the daemon bumps, everything else read from the
+// subsystems' own state at scrape time (metrics.ts explains why).
+import type { AttemptSample } from '../../checkers/engine.js';
+import type { RealServerSnapshot } from '../../checkers/types.js';
+import type { ManagerStatus } from '../ipvs/manager.js';
+import type { ServiceKey, Stats } from '../ipvs/types.js';
+import type { VrrpInstanceRunner } from '../vrrp/instance.js';
+import { Registry, type Sample } from './metrics.js';
+import type { ObservedDriver } from './observed-driver.js';
+
+export interface MetricSources {
+  vrrp(): Iterable<VrrpInstanceRunner>;
+  checkers(): readonly RealServerSnapshot[];
+  ipvs(): ManagerStatus | undefined;
+  driver(): ObservedDriver | undefined;
+}
+
+const STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP', 'DELETED'];
+
+export class DaemonMetrics {
+  readonly registry = new Registry();
+  private readonly transitions = this.registry.counter('lvskeeper_vrrp_transitions_total', 'VRRP state changes, by instance and new state');
+  private readonly results = this.registry.counter('lvskeeper_checker_results_total', 'Checker attempts, by checker type and result');
+  private readonly lateness = this.registry.histogram(
+    'lvskeeper_checker_start_delay_seconds',
+    'How long after its scheduled moment each checker attempt started',
+    [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  );
+  private readonly alerts = this.registry.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts, by result');
+
+  constructor(src: MetricSources) {
+    const r = this.registry;
+    const vrrp = (f: (i: VrrpInstanceRunner) => Sample[]): (() => Sample[]) => () => [...src.vrrp()].flatMap(f);
+    r.collect('lvskeeper_vrrp_state', 'VRRP instance state (1 for the current one)', 'gauge', vrrp((i) =>
+      STATES.map((s) => ({ labels: { instance: i.cfg.name, state: s }, value: i.state === s ? 1 : 0 }))));
+    r.collect('lvskeeper_vrrp_priority', 'VRRP effective priority', 'gauge', vrrp((i) => [{ labels: { instance: i.cfg.name }, value: i.priority }]));
+    r.collect('lvskeeper_vrrp_adverts_received_total', 'VRRP adverts received', 'counter', vrrp((i) => [{ labels: { instance: i.cfg.name }, value: i.counters.received }]));
+    r.collect('lvskeeper_vrrp_adverts_sent_total', 'VRRP adverts sent', 'counter', vrrp((i) => [{ labels: { instance: i.cfg.name }, value: i.counters.sent }]));
+    r.collect('lvskeeper_vrrp_send_errors_total', 'VRRP adverts that could not be sent', 'counter', vrrp((i) => [{ labels: { instance: i.cfg.name }, value: i.counters.sendErrors }]));
+    r.collect('lvskeeper_vrrp_drops_total', 'VRRP packets dropped, by reason', 'counter', vrrp((i) =>
+      Object.entries(i.drops.snapshot()).map(([reason, n]) => ({ labels: { instance: i.cfg.name, reason }, value: Number(n) }))));
+    r.collect('lvskeeper_realserver_up', 'Real server alive according to its checkers', 'gauge', () =>
+      src.checkers().map((s) => ({ labels: { vs: s.vsId, rs: s.rsId.slice(s.vsId.length + 1) }, value: s.alive ? 1 : 0 })));
+    r.collect('lvskeeper_realserver_weight', 'Weight the pool wants for each real server (0 while down)', 'gauge', () =>
+      (src.ipvs()?.virtualServers ?? []).flatMap((vs) =>
+        vs.realServers.map((rs) => ({ labels: { vs: vs.vsId, rs: rs.rsId.slice(vs.vsId.length + 1) }, value: rs.alive ? rs.effectiveWeight : 0 }))));
+    r.collect('lvskeeper_ipvs_services', 'IPVS services in the table', 'gauge', () => [{ value: src.driver()?.lastTable?.services.length ?? 0 }]);
+    r.collect('lvskeeper_ipvs_destinations', 'IPVS destinations in the table', 'gauge', () => [
+      { value: (src.driver()?.lastTable?.services ?? []).reduce((n, s) => n + s.dests.length, 0) },
+    ]);
+    r.collect('lvskeeper_ipvs_ops_total', 'IPVS operations applied, by kind', 'counter', () =>
+      [...(src.driver()?.applied ?? [])].map(([op, n]) => ({ labels: { op }, value: n })));
+    r.collect('lvskeeper_ipvs_op_errors_total', 'IPVS operations that failed, by kind', 'counter', () =>
+      [...(src.driver()?.failed ?? [])].map(([op, n]) => ({ labels: { op }, value: n })));
+    const destStat = (pick: (s: Stats) => bigint): (() => Sample[]) => () =>
+      (src.driver()?.lastTable?.services ?? []).flatMap((s) =>
+        s.dests.flatMap((d) => (d.stats ? [{ labels: { vs: keyText(s.service.key), rs: `${d.dest.address}:${d.dest.port}` }, value: Number(pick(d.stats)) }] : [])));
+    r.collect('lvskeeper_dataplane_connections_total', 'Connections scheduled to each destination', 'counter', destStat((s) => s.conns));
+    r.collect('lvskeeper_dataplane_bytes_in_total', 'Bytes from clients to each destination', 'counter', destStat((s) => s.inBytes));
+    r.collect('lvskeeper_dataplane_bytes_out_total', 'Bytes from each destination to clients', 'counter', destStat((s) => s.outBytes));
+  }
+
+  transition(instance: string, to: string): void {
+    this.transitions.inc({ instance, state: to });
+  }
+
+  attempt(sample: AttemptSample): void {
+    this.results.inc({ type: sample.type, result: sample.ok ? 'success' : 'failure' });
+    this.lateness.observe({ type: sample.type }, sample.lateMs / 1000);
+  }
+
+  alert(sent: boolean): void {
+    this.alerts.inc({ result: sent ? 'sent' : 'failed' });
+  }
+}
+
+function keyText(k: ServiceKey): string {
+  return k.fwmark !== undefined ? `FWM ${k.fwmark}` : `${k.address}:${k.port}`;
+}

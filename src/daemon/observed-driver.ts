@@ -1,0 +1,46 @@
+// Wraps the IPVS driver so every operation the daemon makes is observable: one debug line per op (`-D` shows
+// them, in ipvsadm's words) and counters for the metrics endpoint. The wrapped driver does the work.
+import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
+import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+import type { Logger } from '../log.js';
+
+export class ObservedDriver implements IpvsDriver {
+  /** Operations applied, and failed, by kind. */
+  readonly applied = new Map<IpvsOp['kind'], number>();
+  readonly failed = new Map<IpvsOp['kind'], number>();
+  /** The last table dumped, for scrapes that must not touch the driver synchronously. */
+  lastTable: IpvsTable | undefined;
+
+  constructor(
+    readonly inner: IpvsDriver,
+    private readonly log: Logger,
+  ) {}
+
+  get name(): IpvsDriver['name'] {
+    return this.inner.name;
+  }
+
+  async dump(): Promise<IpvsTable> {
+    this.lastTable = await this.inner.dump();
+    return this.lastTable;
+  }
+
+  async apply(op: IpvsOp): Promise<void> {
+    this.log.debug({ component: 'ipvs' }, `IPVS op: ${ipvsadmCommand(op)}`);
+    try {
+      await this.inner.apply(op);
+      this.applied.set(op.kind, (this.applied.get(op.kind) ?? 0) + 1);
+    } catch (e) {
+      this.failed.set(op.kind, (this.failed.get(op.kind) ?? 0) + 1);
+      throw e;
+    }
+  }
+
+  getTimeouts(): Promise<IpvsTimeouts> {
+    return this.inner.getTimeouts();
+  }
+
+  close(): Promise<void> {
+    return this.inner.close();
+  }
+}

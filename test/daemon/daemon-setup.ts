@@ -1,0 +1,76 @@
+// A daemon under test: its own temp dir (pid file, control socket, state file, config), started through the built
+// CLI in the foreground with console logs; removed when the test ends.
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { Running } from './drain-harness.js';
+
+export class DaemonUnderTest {
+  readonly dir: string;
+  readonly conf: string;
+  daemon: Running | undefined;
+
+  constructor(t: TestContext, config: string) {
+    this.dir = mkdtempSync(join(tmpdir(), 'lvskd-'));
+    this.conf = join(this.dir, 'keepalived.conf');
+    writeFileSync(this.conf, config);
+    t.after(async () => {
+      await this.daemon?.stop('SIGKILL');
+      rmSync(this.dir, { recursive: true, force: true });
+    });
+  }
+
+  args(extra: readonly string[] = []): string[] {
+    const d = this.dir;
+    return ['-n', '-l', '--ipvs-driver', 'userspace', '--pid', join(d, 'pid'), '--control-socket', join(d, 'control.sock'),
+      '--state-file', join(d, 'state.json'), ...extra, '-f', this.conf];
+  }
+
+  start(extra: readonly string[] = [], prefix: readonly string[] = []): Running {
+    this.daemon = new Running(this.args(extra), prefix);
+    return this.daemon;
+  }
+
+  rewrite(config: string): void {
+    writeFileSync(this.conf, config);
+  }
+
+  get pid(): number {
+    return this.daemon!.child.pid!;
+  }
+
+  signal(sig: NodeJS.Signals): void {
+    process.kill(this.pid, sig);
+  }
+}
+
+/** One virtual server on 127.0.0.1:`vsPort` with HTTP_GET /health real servers `rs` ([port, weight]) at delay_loop 1. */
+export function httpConfig(vsPort: number, rs: readonly (readonly [number, number])[], extra = ''): string {
+  const servers = rs
+    .map(([port, weight]) => `    real_server 127.0.0.1 ${port} {
+        weight ${weight}
+        HTTP_GET {
+            url {
+                path /health
+                status_code 200
+            }
+            connect_timeout 1
+            retry 1
+            delay_before_retry 1
+        }
+    }`)
+    .join('\n');
+  return `global_defs {
+    router_id lvskd-test
+}
+virtual_server 127.0.0.1 ${vsPort} {
+    delay_loop 1
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+${extra}
+${servers}
+}
+`;
+}

@@ -1,0 +1,48 @@
+// A quorum_down script that never ends is killed after its timeout; meanwhile the daemon keeps serving and answering.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { requestDaemon } from '../../src/cli/daemon-client.js';
+import { Backend, SteadyClient, until } from './drain-harness.js';
+import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+test('a hanging quorum_down script is killed and the daemon is unaffected', { timeout: 60_000 }, async (t) => {
+  const web = new Backend('web1', 19461);
+  await web.start();
+  t.after(() => web.stop());
+  const d = new DaemonUnderTest(t, '');
+  const script = join(d.dir, 'hang.sh');
+  const pidFile = join(d.dir, 'hang.pid');
+  writeFileSync(script, `#!/bin/sh\necho $$ > ${pidFile}\nexec sleep 600\n`);
+  chmodSync(script, 0o755);
+  // 19462 never answers: the quorum of 2 is lost after its first failed check.
+  d.rewrite(httpConfig(19460, [[19461, 1], [19462, 1]], `    quorum 2\n    quorum_down ${script}`));
+  const run = d.start();
+  await run.waitFor(/Lost quorum/, 15_000);
+  const pid = await until('the script to start', 5_000, () => (existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() ? Number(readFileSync(pidFile, 'utf8')) : undefined));
+  t.after(() => {
+    if (alive(pid)) process.kill(pid, 'SIGKILL');
+  });
+  assert.ok(alive(pid));
+  const client = new SteadyClient(19460);
+  client.start();
+  const status = await requestDaemon(join(d.dir, 'control.sock'), { cmd: 'status' });
+  assert.equal(status['ok'], true);
+  await run.waitFor(/Script .*hang\.sh timed out after 10 s: killed/, 15_000);
+  await client.pause();
+  await until('the script process to be gone', 5_000, () => (alive(pid) ? undefined : true));
+  assert.deepEqual(client.failures(), []);
+  assert.ok(client.answers.length > 10);
+  assert.ok(client.answers.every((a) => a.backend === 'web1'));
+  assert.equal(await run.stop(), 0);
+});
