@@ -12,6 +12,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ADDR, Topology, VIP, vrrpConfig, waitFor, type Node, type Proc } from '../test/vrrp/netns-support.js';
+import { seededRandom } from '../test/support/seeded-random.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 const TRIALS = Number(process.env['BENCH_TRIALS'] ?? 20);
@@ -49,18 +50,6 @@ const SCENARIOS: Scenario[] = [
   { label: 'v3 advert_int 0.1, kill -9', version: 3, advertInt: '0.1', stop: 'kill', expectedMs: 300 + (156 * 100) / 256 },
   { label: 'v2 advert_int 1, SIGTERM', version: 2, advertInt: '1', stop: 'term', expectedMs: (156 * 1000) / 256 },
 ];
-
-/** mulberry32: a small seeded generator, so both implementations see the same stop phases. */
-function phases(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function quantile(xs: number[], q: number): number {
   const s = [...xs].sort((a, b) => a - b);
@@ -101,7 +90,8 @@ async function runScenario(impl: 'lvskeeper' | 'keepalived', sc: Scenario): Prom
     });
     const downMs = sc.expectedMs + 3000;
     const intervalMs = Number(sc.advertInt) * 1000;
-    const phase = phases(20261122);
+    // One seeded sequence, so both implementations see the same stop phases.
+    const phase = seededRandom(20261122);
     let slowestStartMs = 0;
     if (!(await waitFor(() => last !== undefined, 15_000))) throw new Error(`${impl}: the VIP never answered`);
     // When the current master took over (its first answer): its adverts follow at whole intervals from about then.

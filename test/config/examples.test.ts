@@ -1,20 +1,16 @@
 // The configs shipped in config/ are meant to be copied: `lvskeeper -t` and keepalived 2.2.7's `-t` must both accept
-// each of them (exit 0) for every director id it names. Run in a namespace holding an eth0, as the examples name it.
+// each of them (exit 0) for every director id it names.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasCommand, isRoot, need, repoRoot } from '../support/tier.js';
+import { withConfigTestNamespace } from '../support/config-test-ns.js';
+import { repoRoot } from '../support/tier.js';
 
 const NS = 'lvskp-examples';
 const cli = join(repoRoot, 'dist/bin/lvskeeper.js');
 const dir = join(repoRoot, 'config');
-
-function inNs(cmd: string, args: string[]): { status: number | null; stderr: string } {
-  const r = spawnSync('ip', ['netns', 'exec', NS, cmd, ...args], { encoding: 'utf8', timeout: 60_000 });
-  return { status: r.status, stderr: r.stderr };
-}
 
 /** The `@id` names a config uses, or one arbitrary id when it has none. */
 function ids(file: string): string[] {
@@ -26,20 +22,14 @@ test('the two-director example gives lb1 MASTER at 150 and lb2 BACKUP at 100 fro
   const seen = ['lb1', 'lb2'].map((id) => {
     const r = spawnSync(process.execPath, [cli, '--dump-conf', '-i', id, '-f', join(dir, 'lvs-dr.conf')], { encoding: 'utf8' });
     assert.equal(r.status, 0, r.stderr);
-    const conf = JSON.parse(r.stdout) as { global: { routerId: string }; vrrpInstances: { state: string; priority: number }[] };
-    return [conf.global.routerId, conf.vrrpInstances[0]?.state, conf.vrrpInstances[0]?.priority];
+    const conf = JSON.parse(r.stdout) as { global: { routerId: string }; vrrpInstances: { initialState: string; priority: number }[] };
+    return [conf.global.routerId, conf.vrrpInstances[0]?.initialState, conf.vrrpInstances[0]?.priority];
   });
   assert.deepEqual(seen, [['lb1', 'MASTER', 150], ['lb2', 'BACKUP', 100]]);
 });
 
 test('every config in config/ passes lvskeeper -t and keepalived -t for each director id it names', (t) => {
-  if (!need(t, isRoot(), 'needs root (creates a network namespace)')) return;
-  if (!need(t, hasCommand('keepalived'), "needs 'keepalived' 2.2.7 (apt-get install keepalived)")) return;
-  if (!need(t, hasCommand('ip'), "needs 'ip' (apt-get install iproute2)")) return;
-  spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
-  assert.equal(spawnSync('ip', ['netns', 'add', NS]).status, 0);
-  try {
-    assert.equal(spawnSync('ip', ['-n', NS, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']).status, 0);
+  withConfigTestNamespace(t, NS, (inNs) => {
     const files = readdirSync(dir).filter((n) => n.endsWith('.conf')).map((n) => join(dir, n));
     assert.ok(files.length >= 2, files.join(' '));
     for (const f of files) {
@@ -52,7 +42,5 @@ test('every config in config/ passes lvskeeper -t and keepalived -t for each dir
         assert.equal(theirs.status, 0, `keepalived ${args.join(' ')}: ${theirs.stderr}`);
       }
     }
-  } finally {
-    spawnSync('ip', ['netns', 'del', NS], { stdio: 'ignore' });
-  }
+  });
 });

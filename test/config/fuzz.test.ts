@@ -10,21 +10,10 @@ import { join } from 'node:path';
 import { exitCodeFor, formatDiagnostic, parseConfigText } from '../../src/config/load.js';
 import { dumpConfig } from '../../src/config/dump.js';
 import { repoRoot } from '../support/tier.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const dir = join(repoRoot, 'test/fixtures/conf');
 const seeds = readdirSync(dir).filter((f) => f.endsWith('.conf')).sort().map((f) => readFileSync(join(dir, f), 'utf8'));
-
-/** Deterministic PRNG (mulberry32) so a failure can be replayed from its seed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const SPICE = ['{', '}', '"', "'", '#', '!', '$', '${', '@', '~SEQ(', '~LST(', ')', '\\', '\n', ' ', '\0', '-1', '99999999999', '0.0000001', 'include ', '$X=\\\n', 'virtual_server', 'real_server', 'vrrp_instance', '/', ':', '::'];
 
@@ -52,7 +41,7 @@ function mutate(text: string, r: () => number): string {
 }
 
 test('the loader never throws on mutated configs', () => {
-  const r = rng(20261122);
+  const r = seededRandom(20261122);
   for (let i = 0; i < 3000; i++) {
     const seed = seeds[i % seeds.length]!;
     const text = mutate(seed, r);
@@ -71,7 +60,7 @@ test('the loader never throws on mutated configs', () => {
 test('the CLI never crashes on mutated configs', () => {
   const work = mkdtempSync(join(tmpdir(), 'lvskp-fuzz-'));
   try {
-    const r = rng(7);
+    const r = seededRandom(7);
     for (let i = 0; i < 24; i++) {
       const f = join(work, `m${i}.conf`);
       writeFileSync(f, mutate(seeds[i % seeds.length]!, r));

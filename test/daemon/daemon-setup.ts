@@ -45,10 +45,9 @@ export class DaemonUnderTest {
   }
 }
 
-/** One virtual server on 127.0.0.1:`vsPort` with HTTP_GET /health real servers `rs` ([port, weight]) at delay_loop 1. */
-export function httpConfig(vsPort: number, rs: readonly (readonly [number, number])[], extra = ''): string {
-  const servers = rs
-    .map(([port, weight]) => `    real_server 127.0.0.1 ${port} {
+/** A loopback real_server with an HTTP_GET /health checker; `extra` goes inside the block after the checker. */
+export function httpRealServer(port: number, weight: number, opts: { retry?: number; extra?: string } = {}): string {
+  return `    real_server 127.0.0.1 ${port} {
         weight ${weight}
         HTTP_GET {
             url {
@@ -56,11 +55,15 @@ export function httpConfig(vsPort: number, rs: readonly (readonly [number, numbe
                 status_code 200
             }
             connect_timeout 1
-            retry 1
+            retry ${opts.retry ?? 1}
             delay_before_retry 1
         }
-    }`)
-    .join('\n');
+${opts.extra ?? ''}    }`;
+}
+
+/** One virtual server on 127.0.0.1:`vsPort` with HTTP_GET /health real servers `rs` ([port, weight]) at delay_loop 1. */
+export function httpConfig(vsPort: number, rs: readonly (readonly [number, number])[], extra = ''): string {
+  const servers = rs.map(([port, weight]) => httpRealServer(port, weight)).join('\n');
   return `global_defs {
     router_id lvskd-test
 }

@@ -9,28 +9,13 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { needCommand, needRoot } from '../support/tier.js';
 import { Backend, cli, Running, SteadyClient, until, type Answer } from './drain-harness.js';
+import { httpRealServer } from './daemon-setup.js';
 
 const VS_PORT = 18730;
 const VS = `127.0.0.1:${VS_PORT}`;
 const VS_LOG = `\\[127\\.0\\.0\\.1\\]:tcp:${VS_PORT}`;
 const rsLog = (port: number): string => `\\[127\\.0\\.0\\.1\\]:tcp:${port}`;
 const WEB = { web1: 18731, web2: 18732, web3: 18733 } as const;
-
-function httpRs(port: number, weight: number, extra = ''): string {
-  return `  real_server 127.0.0.1 ${port} {
-    weight ${weight}
-    HTTP_GET {
-      url {
-        path /health
-        status_code 200
-      }
-      connect_timeout 1
-      retry 0
-      delay_before_retry 1
-    }
-${extra}  }
-`;
-}
 
 /** web3's IPVS weight is the number in web3.weight: configured weight 0 plus value × 1 (keepalived's FILE_CHECK). */
 function configText(dir: string, o: { web1Weight: number; web2: boolean }): string {
@@ -46,7 +31,9 @@ virtual_server 127.0.0.1 ${VS_PORT} {
   lb_algo rr
   lb_kind NAT
   protocol TCP
-${httpRs(WEB.web1, o.web1Weight)}${o.web2 ? httpRs(WEB.web2, 1) : ''}${httpRs(WEB.web3, 0, '    FILE_CHECK {\n      track_file web3\n    }\n')}}
+${httpRealServer(WEB.web1, o.web1Weight, { retry: 0 })}
+${o.web2 ? `${httpRealServer(WEB.web2, 1, { retry: 0 })}\n` : ''}${httpRealServer(WEB.web3, 0, { retry: 0, extra: '        FILE_CHECK {\n            track_file web3\n        }\n' })}
+}
 `;
 }
 

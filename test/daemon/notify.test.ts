@@ -6,15 +6,7 @@ import { join } from 'node:path';
 import { requestDaemon } from '../../src/cli/daemon-client.js';
 import { Backend, SteadyClient, until } from './drain-harness.js';
 import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-}
+import { processAlive } from '../support/process.js';
 
 test('a hanging quorum_down script is killed and the daemon is unaffected', { timeout: 60_000 }, async (t) => {
   const web = new Backend('web1', 19461);
@@ -31,16 +23,16 @@ test('a hanging quorum_down script is killed and the daemon is unaffected', { ti
   await run.waitFor(/Lost quorum/, 15_000);
   const pid = await until('the script to start', 5_000, () => (existsSync(pidFile) && readFileSync(pidFile, 'utf8').trim() ? Number(readFileSync(pidFile, 'utf8')) : undefined));
   t.after(() => {
-    if (alive(pid)) process.kill(pid, 'SIGKILL');
+    if (processAlive(pid)) process.kill(pid, 'SIGKILL');
   });
-  assert.ok(alive(pid));
+  assert.ok(processAlive(pid));
   const client = new SteadyClient(19460);
   client.start();
   const status = await requestDaemon(join(d.dir, 'control.sock'), { cmd: 'status' });
   assert.equal(status['ok'], true);
   await run.waitFor(/Script .*hang\.sh timed out after 10 s: killed/, 15_000);
   await client.pause();
-  await until('the script process to be gone', 5_000, () => (alive(pid) ? undefined : true));
+  await until('the script process to be gone', 5_000, () => (processAlive(pid) ? undefined : true));
   assert.deepEqual(client.failures(), []);
   assert.ok(client.answers.length > 10);
   assert.ok(client.answers.every((a) => a.backend === 'web1'));

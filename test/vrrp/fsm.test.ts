@@ -3,79 +3,10 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock, type TimerHandle } from '../../src/clock.js';
-import { VrrpFsm, compareAddresses, type FsmAction, type FsmConfig, type FsmEvent, type TimerName } from '../../src/vrrp/fsm.js';
+import { VrrpFsm, compareAddresses, type FsmConfig, type FsmEvent } from '../../src/vrrp/fsm.js';
 import { SyncGroupCore } from '../../src/vrrp/sync-group.js';
 import { ScriptStatus, evaluateTracking, type TrackInput } from '../../src/vrrp/tracking.js';
-
-const base: FsmConfig = {
-  name: 'VI_1',
-  version: 2,
-  priority: 100,
-  advertIntCs: 100,
-  wantMaster: false,
-  preempt: true,
-  preemptDelayMs: 0,
-  downTimerAdverts: 3,
-  lowerPrioNoAdvert: false,
-  higherPrioSendAdvert: false,
-  garpMasterDelayMs: 5000,
-  garpMasterRepeat: 5,
-  garpMasterRefreshMs: 0,
-  garpMasterRefreshRepeat: 1,
-  garpLowerPrioDelayMs: 5000,
-  garpLowerPrioRepeat: 5,
-  ownAddress: '192.0.2.1',
-  inSyncGroup: false,
-};
-
-/** Runs an FSM on a FakeClock and records every action with the time it happened. */
-class Harness {
-  readonly clock = new FakeClock();
-  readonly fsm: VrrpFsm;
-  readonly log: { at: number; action: FsmAction }[] = [];
-  private readonly timers = new Map<TimerName, TimerHandle>();
-
-  constructor(cfg: Partial<FsmConfig> = {}) {
-    this.fsm = new VrrpFsm({ ...base, ...cfg });
-  }
-
-  send(ev: FsmEvent): FsmAction[] {
-    const actions = this.fsm.handle(ev);
-    for (const a of actions) {
-      this.log.push({ at: this.clock.now(), action: a });
-      if (a.kind === 'arm') {
-        const old = this.timers.get(a.timer);
-        if (old) this.clock.clearTimeout(old);
-        this.timers.set(a.timer, this.clock.setTimeout(() => {
-          this.timers.delete(a.timer);
-          this.send({ kind: 'timer', timer: a.timer });
-        }, a.ms));
-      } else if (a.kind === 'cancel') {
-        const old = this.timers.get(a.timer);
-        if (old) this.clock.clearTimeout(old);
-        this.timers.delete(a.timer);
-      }
-    }
-    return actions;
-  }
-
-  advert(priority: number, src = '192.0.2.2', advertIntCs = 100): FsmAction[] {
-    return this.send({ kind: 'advert', priority, src, advertIntCs });
-  }
-
-  /** Time at which the FSM entered `to`, or undefined. */
-  enteredAt(to: string): number | undefined {
-    return this.log.find((e) => e.action.kind === 'transition' && e.action.to === to)?.at;
-  }
-
-  messages(): string[] {
-    return this.log.flatMap((e) => (e.action.kind === 'log' ? [e.action.msg] : []));
-  }
-
-  kinds(actions: FsmAction[]): string[] {
-    return actions.map((a) => a.kind);
-  }
-}
+import { baseFsmConfig as base, FsmHarness } from './fsm-harness.js';
 
 test('timers: Skew_Time and Master_Down_Interval for v2 and v3', () => {
   const cases: { cfg: Partial<FsmConfig>; skewMs: number; downMs: number }[] = [
@@ -92,7 +23,7 @@ test('timers: Skew_Time and Master_Down_Interval for v2 and v3', () => {
 });
 
 test('INIT → BACKUP (init), then MASTER after Master_Down_Interval with no adverts', () => {
-  const h = new Harness();
+  const h = new FsmHarness();
   h.send({ kind: 'start', faulty: false });
   assert.equal(h.fsm.state, 'BACKUP');
   assert.deepEqual(h.messages(), ['(VI_1) removing VIPs.', '(VI_1) Entering BACKUP STATE (init)']);
@@ -111,7 +42,7 @@ test('INIT → BACKUP (init), then MASTER after Master_Down_Interval with no adv
 });
 
 test('MASTER advertises every advert_int; GARP second burst after garp_master_delay; refresh', () => {
-  const h = new Harness({ version: 3, advertIntCs: 10, garpMasterDelayMs: 500, garpMasterRefreshMs: 2000, garpMasterRefreshRepeat: 2 });
+  const h = new FsmHarness({ version: 3, advertIntCs: 10, garpMasterDelayMs: 500, garpMasterRefreshMs: 2000, garpMasterRefreshRepeat: 2 });
   h.send({ kind: 'start', faulty: false });
   h.clock.advance(361);
   assert.equal(h.fsm.state, 'MASTER');
@@ -124,11 +55,11 @@ test('MASTER advertises every advert_int; GARP second burst after garp_master_de
 });
 
 test('owner (priority 255) becomes MASTER immediately; state MASTER < 255 after one interval plus minimal skew', () => {
-  const owner = new Harness({ priority: 255, wantMaster: true });
+  const owner = new FsmHarness({ priority: 255, wantMaster: true });
   owner.send({ kind: 'start', faulty: false });
   owner.clock.advance(0);
   assert.equal(owner.fsm.state, 'MASTER');
-  const wm = new Harness({ priority: 150, wantMaster: true });
+  const wm = new FsmHarness({ priority: 150, wantMaster: true });
   wm.send({ kind: 'start', faulty: false });
   wm.clock.advance(1003);
   assert.equal(wm.fsm.state, 'BACKUP');
@@ -137,7 +68,7 @@ test('owner (priority 255) becomes MASTER immediately; state MASTER < 255 after 
 });
 
 test('BACKUP: adverts from an equal or higher master keep resetting the down timer', () => {
-  const h = new Harness();
+  const h = new FsmHarness();
   h.send({ kind: 'start', faulty: false });
   for (let i = 0; i < 10; i++) {
     h.clock.advance(1000);
@@ -149,7 +80,7 @@ test('BACKUP: adverts from an equal or higher master keep resetting the down tim
 });
 
 test('BACKUP with preempt discards a lower-priority master and takes over at the down timer', () => {
-  const h = new Harness();
+  const h = new FsmHarness();
   h.send({ kind: 'start', faulty: false });
   for (let i = 0; i < 3; i++) {
     h.clock.advance(1000);
@@ -162,7 +93,7 @@ test('BACKUP with preempt discards a lower-priority master and takes over at the
 });
 
 test('nopreempt: a BACKUP keeps accepting a lower-priority master', () => {
-  const h = new Harness({ preempt: false });
+  const h = new FsmHarness({ preempt: false });
   h.send({ kind: 'start', faulty: false });
   for (let i = 0; i < 20; i++) {
     h.clock.advance(1000);
@@ -172,7 +103,7 @@ test('nopreempt: a BACKUP keeps accepting a lower-priority master', () => {
 });
 
 test('preempt_delay: a lower-priority master is accepted until the delay has elapsed', () => {
-  const h = new Harness({ preemptDelayMs: 10_000 });
+  const h = new FsmHarness({ preemptDelayMs: 10_000 });
   h.send({ kind: 'start', faulty: false });
   for (let i = 0; i < 30 && h.fsm.state === 'BACKUP'; i++) {
     h.clock.advance(1000);
@@ -185,7 +116,7 @@ test('preempt_delay: a lower-priority master is accepted until the delay has ela
 });
 
 test('BACKUP: a priority-0 advert shortens the down timer to Skew_Time', () => {
-  const h = new Harness();
+  const h = new FsmHarness();
   h.send({ kind: 'start', faulty: false });
   h.clock.advance(1000);
   h.advert(200);
@@ -199,7 +130,7 @@ test('BACKUP: a priority-0 advert shortens the down timer to Skew_Time', () => {
 });
 
 test('v3 BACKUP adopts the master advertised interval', () => {
-  const h = new Harness({ version: 3, advertIntCs: 100 });
+  const h = new FsmHarness({ version: 3, advertIntCs: 100 });
   h.send({ kind: 'start', faulty: false });
   h.clock.advance(100);
   h.advert(200, '192.0.2.2', 10);
@@ -211,8 +142,8 @@ test('v3 BACKUP adopts the master advertised interval', () => {
   assert.equal(h.fsm.masterAdverIntCs, 100);
 });
 
-function masterHarness(cfg: Partial<FsmConfig> = {}): Harness {
-  const h = new Harness({ priority: 255, wantMaster: true, ...cfg });
+function masterHarness(cfg: Partial<FsmConfig> = {}): FsmHarness {
+  const h = new FsmHarness({ priority: 255, wantMaster: true, ...cfg });
   h.send({ kind: 'start', faulty: false });
   h.clock.advance(h.fsm.isOwner ? 0 : 1004);
   assert.equal(h.fsm.state, 'MASTER');
@@ -220,7 +151,7 @@ function masterHarness(cfg: Partial<FsmConfig> = {}): Harness {
 }
 
 test('MASTER: higher priority advert → BACKUP, VIPs removed, notify backup', () => {
-  const h = new Harness({ wantMaster: true });
+  const h = new FsmHarness({ wantMaster: true });
   h.send({ kind: 'start', faulty: false });
   h.clock.advance(1004);
   assert.equal(h.fsm.state, 'MASTER');
@@ -234,12 +165,12 @@ test('MASTER: higher priority advert → BACKUP, VIPs removed, notify backup', (
 });
 
 test('MASTER: equal priority tie-break by primary address', () => {
-  const higherPeer = new Harness({ wantMaster: true, ownAddress: '192.0.2.5' });
+  const higherPeer = new FsmHarness({ wantMaster: true, ownAddress: '192.0.2.5' });
   higherPeer.send({ kind: 'start', faulty: false });
   higherPeer.clock.advance(1004);
   higherPeer.advert(100, '192.0.2.9');
   assert.equal(higherPeer.fsm.state, 'BACKUP');
-  const lowerPeer = new Harness({ wantMaster: true, ownAddress: '192.0.2.5' });
+  const lowerPeer = new FsmHarness({ wantMaster: true, ownAddress: '192.0.2.5' });
   lowerPeer.send({ kind: 'start', faulty: false });
   lowerPeer.clock.advance(1004);
   const acts = lowerPeer.advert(100, '192.0.2.3');
@@ -294,14 +225,14 @@ test('shutdown as MASTER sends priority 0, removes VIPs, notifies STOP; shutdown
   assert.equal(h.clock.pendingTimers(), 0);
   assert.deepEqual(h.send({ kind: 'shutdown' }), []);
   assert.deepEqual(h.advert(100), []);
-  const b = new Harness();
+  const b = new FsmHarness();
   b.send({ kind: 'start', faulty: false });
   const bActs = b.send({ kind: 'shutdown' });
   assert.ok(!bActs.some((a) => a.kind === 'send-advert'));
 });
 
 test('FAULT: from MASTER sends priority 0; leaving FAULT goes BACKUP then MASTER after the down timer', () => {
-  const h = new Harness({ wantMaster: true });
+  const h = new FsmHarness({ wantMaster: true });
   h.send({ kind: 'start', faulty: false });
   h.clock.advance(1004);
   const acts = h.send({ kind: 'fault', faulty: true });
@@ -318,7 +249,7 @@ test('FAULT: from MASTER sends priority 0; leaving FAULT goes BACKUP then MASTER
 });
 
 test('start while faulty → FAULT (init); FAULT ignores adverts and timers', () => {
-  const h = new Harness();
+  const h = new FsmHarness();
   h.send({ kind: 'start', faulty: true });
   assert.equal(h.fsm.state, 'FAULT');
   assert.ok(h.messages().includes('(VI_1) Entering FAULT STATE (init)'));
@@ -328,7 +259,7 @@ test('start while faulty → FAULT (init); FAULT ignores adverts and timers', ()
 });
 
 test('effective priority: changes are logged, clamped 1..254, and never touch the owner', () => {
-  const h = new Harness();
+  const h = new FsmHarness();
   h.send({ kind: 'start', faulty: false });
   h.send({ kind: 'priority', effective: 80 });
   assert.equal(h.fsm.priority, 80);
@@ -343,7 +274,7 @@ test('effective priority: changes are logged, clamped 1..254, and never touch th
 });
 
 test('a MASTER whose priority drops below a backup loses to it (the backup preempts)', () => {
-  const backup = new Harness({ priority: 150 });
+  const backup = new FsmHarness({ priority: 150 });
   backup.send({ kind: 'start', faulty: false });
   backup.clock.advance(500);
   backup.advert(200);

@@ -9,21 +9,13 @@ import type { Script } from '../../src/config/model.js';
 import { createLogger } from '../../src/log.js';
 import { Notifier } from '../../src/vrrp/notify.js';
 import { tempDir } from '../support/tempdir.js';
+import { processAlive } from '../support/process.js';
 
 function script(dir: string, name: string, body: string): Script {
   const file = join(dir, name);
   writeFileSync(file, `#!/bin/sh\n${body}\n`);
   chmodSync(file, 0o755);
   return { argv: [file], text: file };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 test('a hanging notify_master is killed and the notify_backup and generic notify queued behind it still run', async (t) => {
@@ -49,6 +41,6 @@ test('a hanging notify_master is killed and the notify_backup and generic notify
   await notifier.idle();
 
   assert.equal(readFileSync(log, 'utf8'), ['master', 'generic INSTANCE VI_1 MASTER 150', 'backup', 'generic INSTANCE VI_1 BACKUP 150', ''].join('\n'));
-  assert.equal(alive(Number(readFileSync(hangPid, 'utf8'))), false, 'the hung script was killed');
+  assert.equal(processAlive(Number(readFileSync(hangPid, 'utf8'))), false, 'the hung script was killed');
   assert.equal(lines.filter((l) => l.includes('timed out after 0.3 s: killed')).length, 1, lines.join(''));
 });

@@ -5,11 +5,11 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { FakeClock, type TimerHandle } from '../../src/clock.js';
 import { loadConfig } from '../../src/config/load.js';
 import type { Config } from '../../src/config/model.js';
-import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type TimerName } from '../../src/vrrp/fsm.js';
+import type { FsmConfig } from '../../src/vrrp/fsm.js';
 import { diffVips, planReload } from '../../src/vrrp/reload-plan.js';
+import { baseFsmConfig, FsmHarness } from './fsm-harness.js';
 
 function parse(text: string): Config {
   const dir = mkdtempSync(join(tmpdir(), 'lvskv-reload-'));
@@ -89,61 +89,17 @@ test('a VIP list change adds and removes only the addresses that differ; changed
   assert.deepEqual(diffVips(prev.virtualIpaddresses, prev.virtualIpaddresses), { added: [], removed: [] });
 });
 
-const base: FsmConfig = {
-  name: 'VI_1',
-  version: 2,
-  priority: 100,
-  advertIntCs: 100,
-  wantMaster: false,
-  preempt: true,
-  preemptDelayMs: 0,
-  downTimerAdverts: 3,
-  lowerPrioNoAdvert: false,
-  higherPrioSendAdvert: false,
-  garpMasterDelayMs: 0,
-  garpMasterRepeat: 5,
-  garpMasterRefreshMs: 0,
-  garpMasterRefreshRepeat: 1,
-  garpLowerPrioDelayMs: 0,
-  garpLowerPrioRepeat: 0,
-  ownAddress: '192.0.2.1',
-  inSyncGroup: false,
-};
-
-/** The adapter's loop on a FakeClock: armed timers fire back into the FSM; every action is logged with its time. */
-class Harness {
-  readonly clock = new FakeClock();
-  readonly fsm = new VrrpFsm(base);
-  readonly log: { at: number; action: FsmAction }[] = [];
-  private readonly timers = new Map<TimerName, TimerHandle>();
-
-  send(ev: FsmEvent): void {
-    for (const a of this.fsm.handle(ev)) {
-      this.log.push({ at: this.clock.now(), action: a });
-      const old = a.kind === 'arm' || a.kind === 'cancel' ? this.timers.get(a.timer) : undefined;
-      if (old) this.clock.clearTimeout(old);
-      if (a.kind === 'arm') {
-        this.timers.set(a.timer, this.clock.setTimeout(() => {
-          this.timers.delete(a.timer);
-          this.send({ kind: 'timer', timer: a.timer });
-        }, a.ms));
-      } else if (a.kind === 'cancel') this.timers.delete(a.timer);
-    }
-  }
-
-  since(t: number): FsmAction[] {
-    return this.log.filter((l) => l.at >= t).map((l) => l.action);
-  }
-}
+// No delayed second GARP burst and no lower-priority GARPs: the reload tests look at adverts and transitions.
+const reloadBase: FsmConfig = { ...baseFsmConfig, garpMasterDelayMs: 0, garpLowerPrioDelayMs: 0, garpLowerPrioRepeat: 0 };
 
 test('reconfigured MASTER: no transition or notify; the new priority is in the next advert, the new interval after it', () => {
-  const h = new Harness();
+  const h = new FsmHarness(reloadBase);
   h.send({ kind: 'start', faulty: false });
   h.clock.advance(4000);
   assert.equal(h.fsm.state, 'MASTER');
   const t0 = h.clock.now();
   h.clock.advance(300);
-  h.fsm.reconfigure({ ...base, priority: 150, advertIntCs: 200 });
+  h.fsm.reconfigure({ ...reloadBase, priority: 150, advertIntCs: 200 });
   // The service re-evaluates the trackers after a reload: that is how the new base priority arrives.
   h.send({ kind: 'priority', effective: 150 });
   h.clock.advance(5000);
@@ -156,11 +112,11 @@ test('reconfigured MASTER: no transition or notify; the new priority is in the n
 });
 
 test('reconfigured BACKUP keeps its master and timer; a higher new priority then preempts the lower master', () => {
-  const h = new Harness();
+  const h = new FsmHarness(reloadBase);
   h.send({ kind: 'start', faulty: false });
   h.send({ kind: 'advert', priority: 120, src: '192.0.2.2', advertIntCs: 100 });
   h.clock.advance(900);
-  h.fsm.reconfigure({ ...base, priority: 130 });
+  h.fsm.reconfigure({ ...reloadBase, priority: 130 });
   h.send({ kind: 'priority', effective: 130 });
   assert.equal(h.fsm.state, 'BACKUP');
   assert.ok(!h.log.some((l) => l.action.kind === 'transition' && l.action.to !== 'BACKUP'));

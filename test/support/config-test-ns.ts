@@ -1,0 +1,29 @@
+// `-t` runs of lvskeeper and keepalived inside a namespace that holds a veth named eth0, so their interface checks
+// see the same, known interfaces on any host (configs name eth0; `lo` exists in every namespace).
+import { spawnSync } from 'node:child_process';
+import type { TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { hasCommand, isRoot, need } from './tier.js';
+
+export interface NsRun {
+  readonly status: number | null;
+  readonly stderr: string;
+}
+
+/** Runs `body` with a runner for commands inside namespace `ns`, or skips the test saying what is missing. */
+export function withConfigTestNamespace(t: TestContext, ns: string, body: (run: (cmd: string, args: string[]) => NsRun) => void): void {
+  if (!need(t, isRoot(), 'needs root (creates a network namespace)')) return;
+  if (!need(t, hasCommand('keepalived'), "needs 'keepalived' 2.2.7 (apt-get install keepalived)")) return;
+  if (!need(t, hasCommand('ip'), "needs 'ip' (apt-get install iproute2)")) return;
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+  try {
+    assert.equal(spawnSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']).status, 0);
+    body((cmd, args) => {
+      const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 60_000 });
+      return { status: r.status, stderr: r.stderr };
+    });
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  }
+}
