@@ -3,8 +3,6 @@
 // prints `Connection failed` and exits 0, as genhash 2.2.7 does.
 import type { Command } from 'commander';
 import { isIP } from 'node:net';
-import { httpFetch } from '../../checkers/http.js';
-import { defaultHost } from '../../checkers/http-wire.js';
 
 export interface GenhashOptions {
   readonly server: string;
@@ -34,6 +32,8 @@ export function hexDump(buf: Uint8Array): string {
 }
 
 export async function genhash(o: GenhashOptions, write: (s: string) => void): Promise<void> {
+  // Loaded on use: this module is imported by every `lvskeeper` start, and `-t` must not pay for TLS and HTTP.
+  const [{ httpFetch }, { defaultHost }] = await Promise.all([import('../../checkers/http.js'), import('../../checkers/http-wire.js')]);
   const family = isIP(o.server) === 6 ? 'inet6' : 'inet';
   const host = o.vhost ?? defaultHost(o.server, o.port);
   const sni = typeof o.sni === 'string' ? o.sni : o.sni ? o.vhost : undefined;

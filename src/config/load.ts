@@ -1,5 +1,6 @@
 // The config loader's public API: file (or text) → resolved Config plus every diagnostic, never an exception.
 // This file is the I/O adapter: it reads files, /sys/class/net and /etc/passwd; everything it calls is pure.
+import { isAscii } from 'node:buffer';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Reporter } from './errors.js';
@@ -35,7 +36,9 @@ export function shortHostname(): string {
 export const diskFs: ConfigFs = {
   readFile(path) {
     try {
-      return readFileSync(path, 'utf8');
+      const buf = readFileSync(path);
+      // Nearly every config is ASCII, which decodes as latin1 by a plain copy; UTF-8 decoding checks every byte.
+      return isAscii(buf) ? buf.toString('latin1') : buf.toString('utf8');
     } catch {
       return undefined;
     }
@@ -91,7 +94,7 @@ function run(fs: ConfigFs, main: string, text: string | undefined, opts: LoadOpt
       random: Math.random,
     },
     report,
-    (file, line, t) => tree.feed(file, line, t),
+    tree,
   );
   if (text === undefined) pre.run(main);
   else pre.processText(main, text);

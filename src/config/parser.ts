@@ -3,11 +3,11 @@
 // ignored but still counted, and a `}` always closes the innermost block being read — so the `}` of an unknown
 // keyword's block closes the enclosing block, and everything after it lands one level up.
 //
-// Lines are pushed in one at a time (`feed`) so that no per-line records outlive their line: on configs with
-// 100k+ lines, retaining them made garbage collection the largest cost of `lvskeeper -t`.
+// Input arrives token by token (a word, `{`, `}`, end of line) so that nothing per line outlives its line: on
+// configs with 100k+ lines, per-line records and word arrays made garbage collection the largest cost of `-t`.
 import { hasQuotes, splitWords, tokenize } from './lexer.js';
 import type { Reporter } from './errors.js';
-import type { BlockSchema, KeywordKind } from './schema/types.js';
+import type { BlockSchema, Keyword } from './schema/types.js';
 import type { SourceRef } from './model.js';
 
 export interface Node {
@@ -15,7 +15,24 @@ export interface Node {
   readonly args: readonly string[];
   readonly src: SourceRef;
   /** Block and list keywords: the keywords (or, for a list, one node per item line) inside the braces. */
-  readonly children?: readonly Node[];
+  readonly children?: readonly Node[] | undefined;
+}
+
+const NO_ARGS: readonly string[] = Object.freeze([]);
+
+/** A node is its own source reference, which saves an object per config line. */
+class TreeNode implements Node {
+  constructor(
+    readonly kw: string,
+    readonly args: readonly string[],
+    readonly file: string,
+    readonly line: number,
+    readonly children: Node[] | undefined,
+  ) {}
+
+  get src(): SourceRef {
+    return this;
+  }
 }
 
 interface Frame {
@@ -26,18 +43,24 @@ interface Frame {
 
 interface Pending {
   readonly kw: string;
-  readonly args: string[];
-  readonly src: SourceRef;
+  readonly args: readonly string[];
+  readonly file: string;
+  readonly line: number;
   readonly kind: 'list' | BlockSchema;
 }
 
 export class TreeBuilder {
   private braces = 0;
-  private last: SourceRef = { file: '', line: 0 };
+  private file = '';
+  private line = 0;
   private readonly root: Frame;
   private readonly stack: Frame[];
   /** A block keyword whose `{` has not been seen yet (it may start the next line). */
   private pending: Pending | undefined;
+  /** The segment being read: its keyword and arguments so far (argBuf is reused; each node gets an exact copy). */
+  private kw: string | undefined;
+  private readonly argBuf: string[] = [];
+  private argCount = 0;
 
   /**
    * `onRootBlock` sees each top-level block as soon as its closing brace is read; returning true means it was
@@ -52,83 +75,77 @@ export class TreeBuilder {
     this.stack = [this.root];
   }
 
-  /** One preprocessed line; braces split it into segments as keepalived splits it. */
+  /** One preprocessed line as text; braces split it into segments as keepalived splits it. */
   feed(file: string, line: number, text: string): void {
-    const src: SourceRef = { file, line };
-    this.last = src;
-    let words: string[] = [];
+    this.startLine(file, line);
     if (!hasQuotes(text)) {
       for (const w of splitWords(text)) {
-        if (w === '{') {
-          this.segment(words, true, src);
-          words = [];
-        } else if (w === '}') {
-          if (words.length) this.segment(words, false, src);
-          this.closeBrace(src);
-          words = [];
-        } else words.push(w);
+        if (w === '{') this.openBrace();
+        else if (w === '}') this.closeBrace();
+        else this.word(w);
       }
     } else {
-      if ((text.split('"').length - 1) % 2 === 1) this.report.error(src, `Unmatched quote: '${text}'`);
+      if ((text.split('"').length - 1) % 2 === 1) this.report.error(this.where(), `Unmatched quote: '${text}'`);
       for (const tok of tokenize(text)) {
-        if (!tok.quoted && tok.text === '{') {
-          this.segment(words, true, src);
-          words = [];
-        } else if (!tok.quoted && tok.text === '}') {
-          if (words.length) this.segment(words, false, src);
-          this.closeBrace(src);
-          words = [];
-        } else words.push(tok.text);
+        if (!tok.quoted && tok.text === '{') this.openBrace();
+        else if (!tok.quoted && tok.text === '}') this.closeBrace();
+        else this.word(tok.text);
       }
     }
-    if (words.length) this.segment(words, false, src);
+    this.endLine();
+  }
+
+  /**
+   * One plain line already split by the preprocessor (no quotes): token k is `source.slice(bounds[2k], bounds[2k+1])`,
+   * and a one-character `{` or `}` token is a brace.
+   */
+  feedTokens(file: string, line: number, source: string, bounds: Int32Array, count: number): void {
+    this.startLine(file, line);
+    for (let k = 0; k < count; k++) {
+      const s = bounds[2 * k]!;
+      const e = bounds[2 * k + 1]!;
+      const c = e - s === 1 ? source.charCodeAt(s) : 0;
+      if (c === 123) this.openBrace();
+      else if (c === 125) this.closeBrace();
+      else this.word(source.slice(s, e));
+    }
+    this.endLine();
   }
 
   finish(): Node[] {
     if (this.pending) {
-      this.report.error(this.last, `Missing '{' at beginning of configuration block`, this.pending.kw);
+      this.report.error(this.where(), `Missing '{' at beginning of configuration block`, this.pending.kw);
       this.pending = undefined;
     }
-    if (this.braces > 0) this.report.error(this.last, `There are ${this.braces} missing '}'s or extra '{'s`);
+    if (this.braces > 0) this.report.error(this.where(), `There are ${this.braces} missing '}'s or extra '{'s`);
     return this.root.nodes;
   }
 
-  private top(): Frame {
-    return this.stack[this.stack.length - 1]!;
+  private startLine(file: string, line: number): void {
+    this.file = file;
+    this.line = line;
   }
 
-  /** A `{` that opens nothing: reported, counted, ignored. */
-  private strayOpen(src: SourceRef): void {
-    this.braces++;
-    this.report.error(src, `Unexpected '{' - ignoring`);
+  private where(): SourceRef {
+    return { file: this.file, line: this.line };
   }
 
-  private open(p: Pending): void {
-    this.braces++;
-    const nodes: Node[] = [];
-    this.top().nodes.push({ kw: p.kw, args: p.args, src: p.src, children: nodes });
-    this.stack.push({ schema: p.kind === 'list' ? undefined : p.kind, nodes });
+  private word(w: string): void {
+    if (this.kw === undefined) this.kw = w;
+    else this.argBuf[this.argCount++] = w;
   }
 
-  /** Resolves a pending block keyword against the segment that follows it; true when that segment was its `{`. */
-  private settlePending(words: string[], open: boolean, src: SourceRef): boolean {
-    const p = this.pending;
-    if (!p) return false;
-    this.pending = undefined;
-    if (open && words.length === 0) {
-      this.open(p);
-      return true;
-    }
-    this.report.error(src, `Missing '{' at beginning of configuration block`, p.kw);
-    return false;
+  private openBrace(): void {
+    this.segment(true);
   }
 
-  private closeBrace(src: SourceRef): void {
-    this.settlePending([], false, src);
+  private closeBrace(): void {
+    if (this.kw !== undefined) this.segment(false);
+    this.settlePending(false, false);
     this.braces--;
     if (this.braces < 0) {
       this.braces = 0;
-      this.report.error(src, `Extra '}' found`);
+      this.report.error(this.where(), `Extra '}' found`);
     } else if (this.stack.length > 1) {
       this.stack.pop();
       if (this.stack.length === 1 && this.onRootBlock) {
@@ -137,37 +154,75 @@ export class TreeBuilder {
       }
       return;
     }
-    this.report.error(src, `Unknown keyword '}'`, '}');
+    this.report.error(this.where(), `Unknown keyword '}'`, '}');
   }
 
-  /** Words up to a brace; `open` when a `{` ended them. */
-  private segment(words: string[], open: boolean, src: SourceRef): void {
-    if (this.settlePending(words, open, src)) return;
+  private endLine(): void {
+    if (this.kw !== undefined) this.segment(false);
+  }
+
+  private top(): Frame {
+    return this.stack[this.stack.length - 1]!;
+  }
+
+  /** A `{` that opens nothing: reported, counted, ignored. */
+  private strayOpen(): void {
+    this.braces++;
+    this.report.error(this.where(), `Unexpected '{' - ignoring`);
+  }
+
+  private open(kw: string, args: readonly string[], file: string, line: number, kind: 'list' | BlockSchema): void {
+    this.braces++;
+    const nodes: Node[] = [];
+    this.top().nodes.push(new TreeNode(kw, args, file, line, nodes));
+    this.stack.push({ schema: kind === 'list' ? undefined : kind, nodes });
+  }
+
+  /** Resolves a pending block keyword against the segment that follows it; true when that segment was its `{`. */
+  private settlePending(hasWords: boolean, open: boolean): boolean {
+    const p = this.pending;
+    if (!p) return false;
+    this.pending = undefined;
+    if (open && !hasWords) {
+      this.open(p.kw, p.args, p.file, p.line, p.kind);
+      return true;
+    }
+    this.report.error(this.where(), `Missing '{' at beginning of configuration block`, p.kw);
+    return false;
+  }
+
+  /** The words read since the last brace; `open` when a `{` ended them. */
+  private segment(open: boolean): void {
+    const kw = this.kw;
+    const n = this.argCount;
+    const args = n === 0 ? NO_ARGS : n === 1 ? [this.argBuf[0]!] : this.argBuf.slice(0, n);
+    this.kw = undefined;
+    this.argCount = 0;
+    if (this.settlePending(kw !== undefined, open)) return;
     const frame = this.top();
-    if (words.length === 0) {
-      if (open) this.strayOpen(src);
+    if (kw === undefined) {
+      if (open) this.strayOpen();
       return;
     }
-    const kw = words[0]!;
-    const args = words.slice(1);
     if (frame.schema === undefined) {
-      frame.nodes.push({ kw, args, src });
-      if (open) this.strayOpen(src);
+      frame.nodes.push(new TreeNode(kw, args, this.file, this.line, undefined));
+      if (open) this.strayOpen();
       return;
     }
-    const kind: KeywordKind | undefined = frame.schema.keywords.get(kw);
-    if (kind === undefined) {
-      this.report.error(src, `Unknown keyword '${kw}'`, kw);
-      if (open) this.strayOpen(src);
+    const known: Keyword | undefined = frame.schema.keywords.get(kw);
+    if (known === undefined) {
+      this.report.error(this.where(), `Unknown keyword '${kw}'`, kw);
+      if (open) this.strayOpen();
       return;
     }
+    // The table's own string: compared by identity in the resolvers' switches, and shared, not one copy per line.
+    const { name, kind } = known;
     if (kind === 'value') {
-      frame.nodes.push({ kw, args, src });
-      if (open) this.strayOpen(src);
+      frame.nodes.push(new TreeNode(name, args, this.file, this.line, undefined));
+      if (open) this.strayOpen();
       return;
     }
-    const p: Pending = { kw, args, src, kind };
-    if (open) this.open(p);
-    else this.pending = p;
+    if (open) this.open(name, args, this.file, this.line, kind);
+    else this.pending = { kw: name, args, file: this.file, line: this.line, kind };
   }
 }

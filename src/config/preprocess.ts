@@ -120,14 +120,83 @@ interface FileCtx {
 }
 
 /** Receives each logical line as it is produced. */
-export type LineSink = (file: string, line: number, text: string) => void;
+export interface LineSink {
+  /** A logical line as text (comments stripped, variables substituted, trimmed). */
+  feed(file: string, line: number, text: string): void;
+  /**
+   * A plain line (see plainTokens), already split: token k is `source.slice(bounds[2k], bounds[2k+1])`, braces are
+   * tokens of their own.
+   */
+  feedTokens(file: string, line: number, source: string, bounds: Int32Array, count: number): void;
+}
+
+/** Collects lines as text, for callers that want the preprocessed lines themselves. */
+class LineCollector implements LineSink {
+  readonly lines: SourceLine[] = [];
+
+  feed(file: string, line: number, text: string): void {
+    this.lines.push({ file, line, text });
+  }
+
+  feedTokens(file: string, line: number, source: string, bounds: Int32Array, count: number): void {
+    this.lines.push({ file, line, text: source.slice(bounds[0]!, bounds[2 * count - 1]!) });
+  }
+}
+
+/**
+ * Splits the line `text[start, end)` into tokens when it needs none of the preprocessor's work: printable ASCII
+ * only, no quotes, backslashes, `$` or `~` before any comment, not an `@id` or include line. Returns the number of
+ * tokens (0 for a blank or comment line), or -1 when the line must take the general path. Nearly every line of a
+ * large config is plain, and this way costs no per-line strings besides the words themselves.
+ */
+function plainTokens(text: string, start: number, end: number, bounds: Int32Array): number {
+  let n = 0;
+  let word = -1;
+  let stop = end;
+  for (let i = start; i < end; i++) {
+    const c = text.charCodeAt(i);
+    // blank: space, \t, \v, \f, \r (as trim() and splitWords treat them)
+    if (c === 32 || (c >= 9 && c <= 13)) {
+      if (word >= 0) {
+        bounds[n++] = word;
+        bounds[n++] = i;
+        word = -1;
+      }
+    } else if (c === 35 || c === 33) {
+      // `#` or `!`: the rest is a comment
+      stop = i;
+      break;
+    } else if (c < 32 || c > 125 || c === 34 || c === 39 || c === 92 || c === 36) {
+      // controls, non-ASCII, `~`, quotes, backslash, `$`
+      return -1;
+    } else if (c === 123 || c === 125) {
+      if (word >= 0) {
+        bounds[n++] = word;
+        bounds[n++] = i;
+        word = -1;
+      }
+      bounds[n++] = i;
+      bounds[n++] = i + 1;
+    } else if (word < 0) {
+      if (n === 0 && (c === 64 || (c === 105 && text.startsWith('include', i)))) return -1;
+      word = i;
+    }
+  }
+  if (word >= 0) {
+    bounds[n++] = word;
+    bounds[n++] = stop;
+  }
+  return n >> 1;
+}
 
 export class Preprocessor {
   private readonly vars = new Map<string, string>();
-  private readonly out: SourceLine[] = [];
+  private readonly out: SourceLine[];
   readonly files: string[] = [];
   private readonly stack: string[] = [];
-  private readonly emit: LineSink;
+  private readonly sink: LineSink;
+  /** Token bounds of the current plain line (at most one token per character). */
+  private readonly bounds = new Int32Array(2 * MAX_LINE + 2);
 
   /** Without a sink, lines are collected and returned by run()/processText(). */
   constructor(
@@ -136,7 +205,18 @@ export class Preprocessor {
     private readonly report: Reporter,
     sink?: LineSink,
   ) {
-    this.emit = sink ?? ((file, line, text) => void this.out.push({ file, line, text }));
+    if (sink) {
+      this.sink = sink;
+      this.out = [];
+    } else {
+      const collector = new LineCollector();
+      this.out = collector.lines;
+      this.sink = collector;
+    }
+  }
+
+  private emit(file: string, line: number, text: string): void {
+    this.sink.feed(file, line, text);
   }
 
   /** Reads the main file and everything it includes. */
@@ -157,9 +237,18 @@ export class Preprocessor {
     const ctx: FileCtx = { file, dir: dirname(file) };
     let pendingDef: { name: string; value: string[] } | undefined;
     // Walk the text line by line rather than split() it, so no array of every line is kept alive meanwhile.
+    const bounds = this.bounds;
     for (let start = 0, lineNo = 1; start <= text.length; lineNo++) {
       let end = text.indexOf('\n', start);
       if (end < 0) end = text.length;
+      if (pendingDef === undefined && end - start <= MAX_LINE) {
+        const count = plainTokens(text, start, end, bounds);
+        if (count >= 0) {
+          if (count > 0) this.sink.feedTokens(file, lineNo, text, bounds, count);
+          start = end + 1;
+          continue;
+        }
+      }
       const whole = text.slice(start, end);
       start = end + 1;
       for (let off = 0; off === 0 || off < whole.length; off += MAX_LINE) {

@@ -25,6 +25,8 @@ const TYPE_DEFAULTS: Readonly<Record<string, { retry: number; delayBeforeRetryMs
   MISC_CHECK: { retry: 0, delayBeforeRetryMs: 1000 },
 };
 
+/** keepalived's default accepted status range, shared by every url that sets none (the model is read-only). */
+const DEFAULT_STATUS_CODES: readonly (readonly [number, number])[] = Object.freeze([Object.freeze([200, 299] as const)]);
 const DNS_TYPES = new Set<DnsQueryType>(['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA', 'RRSIG', 'DNSKEY']);
 const UINT_MAX = 2 ** 32 - 1;
 const TIMER_MAX_S = 2 ** 32 / 1e6 * 1e3;
@@ -46,25 +48,50 @@ export interface CheckerParent {
 }
 
 /**
+ * A checker's own keywords, the last of each counting. Looked up by a scan from the end: checker blocks are a
+ * handful of lines, and this runs for every checker of every real server, where building a Map cost more.
+ */
+class OwnKeywords {
+  constructor(
+    private readonly v: Values,
+    private readonly kids: readonly Node[],
+  ) {}
+
+  get(kw: string): Node | undefined {
+    for (let i = this.kids.length - 1; i >= 0; i--) {
+      const n = this.kids[i]!;
+      if (n.kw === kw) return n;
+    }
+    return undefined;
+  }
+
+  has(kw: string): boolean {
+    return this.get(kw) !== undefined;
+  }
+
+  num(kw: string, min: number, max: number): number | undefined {
+    const n = this.get(kw);
+    return n ? this.v.int(n, n.args[0], min, max) : undefined;
+  }
+
+  timer(kw: string): number | undefined {
+    const n = this.get(kw);
+    return n ? this.v.timerMs(n, n.args[0], 0, TIMER_MAX_S) : undefined;
+  }
+
+  flag(kw: string): boolean | undefined {
+    const n = this.get(kw);
+    return n ? this.v.bool(n) : undefined;
+  }
+}
+
+/**
  * `logAllFailures` is left false here when the checker does not set it: the global default is applied once the
  * whole file is read (see applyCheckerGlobals), so checkers can be resolved as soon as their block closes.
  */
 export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checker | undefined {
   const type = node.kw;
-  const own = new Map<string, Node>();
-  for (const n of node.children ?? []) if (n.kw !== 'url') own.set(n.kw, n);
-  const num = (kw: string, min: number, max: number): number | undefined => {
-    const n = own.get(kw);
-    return n ? v.int(n, n.args[0], min, max) : undefined;
-  };
-  const timer = (kw: string): number | undefined => {
-    const n = own.get(kw);
-    return n ? v.timerMs(n, n.args[0], 0, TIMER_MAX_S) : undefined;
-  };
-  const flag = (kw: string): boolean | undefined => {
-    const n = own.get(kw);
-    return n ? v.bool(n) : undefined;
-  };
+  const own = new OwnKeywords(v, node.children ?? []);
 
   if (type === 'FILE_CHECK') {
     const tf = own.get('track_file');
@@ -89,22 +116,22 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checke
       v.report.error(node.src, 'BFD_CHECK has no name - ignoring', type);
       return undefined;
     }
-    return { src: ref(node.src), type, name, alpha: flag('alpha') ?? rs.alpha };
+    return { src: ref(node.src), type, name, alpha: own.flag('alpha') ?? rs.alpha };
   }
 
   const defaults = TYPE_DEFAULTS[type]!;
-  const delayLoopMs = timer('delay_loop') ?? rs.delayLoopMs;
+  const delayLoopMs = own.timer('delay_loop') ?? rs.delayLoopMs;
   const nbGetRetry = own.get('nb_get_retry');
   if (nbGetRetry) v.report.warn(nbGetRetry.src, 'nb_get_retry is deprecated - please use \'retry\'', 'nb_get_retry');
-  const retry = num('retry', 0, UINT_MAX) ?? (nbGetRetry ? v.int(nbGetRetry, nbGetRetry.args[0], 0, UINT_MAX) : undefined);
+  const retry = own.num('retry', 0, UINT_MAX) ?? (nbGetRetry ? v.int(nbGetRetry, nbGetRetry.args[0], 0, UINT_MAX) : undefined);
   const timing: CheckerTiming = {
     src: ref(node.src),
     retry: retry ?? rs.retry ?? defaults.retry,
-    delayBeforeRetryMs: timer('delay_before_retry') ?? rs.delayBeforeRetryMs ?? (defaults.delayBeforeRetryMs || delayLoopMs),
+    delayBeforeRetryMs: own.timer('delay_before_retry') ?? rs.delayBeforeRetryMs ?? (defaults.delayBeforeRetryMs || delayLoopMs),
     delayLoopMs,
-    warmupMs: timer('warmup') ?? rs.warmupMs ?? delayLoopMs,
-    alpha: flag('alpha') ?? rs.alpha,
-    logAllFailures: flag('log_all_failures') ?? false,
+    warmupMs: own.timer('warmup') ?? rs.warmupMs ?? delayLoopMs,
+    alpha: own.flag('alpha') ?? rs.alpha,
+    logAllFailures: own.flag('log_all_failures') ?? false,
   };
 
   if (type === 'MISC_CHECK') {
@@ -144,18 +171,18 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checke
     }
   }
   const bindto = own.get('bindto')?.args[0];
-  const bindPort = num('bind_port', 1, 65535);
+  const bindPort = own.num('bind_port', 1, 65535);
   const bindIf = own.get('bind_if')?.args[0];
-  const fwmark = num('fwmark', 0, UINT_MAX);
+  const fwmark = own.num('fwmark', 0, UINT_MAX);
   const conn: CheckerConnection = {
     connectIp,
-    connectPort: num('connect_port', 0, 65535) ?? rs.port,
+    connectPort: own.num('connect_port', 0, 65535) ?? rs.port,
     family,
     bindto: bindto !== undefined ? canonicalIp(bindto) : undefined,
     bindPort,
     bindIf,
     fwmark,
-    connectTimeoutMs: timer('connect_timeout') ?? rs.connectTimeoutMs,
+    connectTimeoutMs: own.timer('connect_timeout') ?? rs.connectTimeoutMs,
   };
 
   switch (type) {
@@ -183,8 +210,8 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checke
       const c = networkChecker(type, timing, conn) as Mutable<UdpChecker>;
       c.payload = own.get('payload')?.args[0];
       c.requireReply = rr ? (rr.args[0] ?? '') : undefined;
-      c.minReplyLength = num('min_reply_length', 0, 65535) ?? 0;
-      c.maxReplyLength = num('max_reply_length', 0, 65535) ?? 255;
+      c.minReplyLength = own.num('min_reply_length', 0, 65535) ?? 0;
+      c.maxReplyLength = own.num('max_reply_length', 0, 65535) ?? 255;
       return c;
     }
     case 'HTTP_GET':
@@ -227,16 +254,19 @@ function resolveHttp(
   type: 'HTTP_GET' | 'SSL_GET',
   timing: CheckerTiming,
   conn: CheckerConnection,
-  own: ReadonlyMap<string, Node>,
+  own: OwnKeywords,
   rs: CheckerParent,
 ): Checker | undefined {
-  const urls: HttpUrl[] = [];
+  // Built up from a one-element literal: an array that starts empty and is pushed to gets room for 17.
+  let urls: HttpUrl[] | undefined;
   for (const u of node.children ?? []) {
     if (u.kw !== 'url') continue;
     const url = resolveUrl(v, u);
-    if (url) urls.push(url);
+    if (!url) continue;
+    if (urls) urls.push(url);
+    else urls = [url];
   }
-  if (urls.length === 0) {
+  if (urls === undefined) {
     v.report.error(node.src, 'HTTP/SSL_GET checker has no urls specified - ignoring', type);
     return undefined;
   }
@@ -251,14 +281,32 @@ function resolveHttp(
   const virtualhost = vhost?.args[0] ?? rs.virtualhost;
   if (vhost && vhost.args[0] === undefined) v.report.error(vhost.src, 'Missing HTTP_GET virtualhost name', 'virtualhost');
   const sni = own.get('enable_sni');
-  const c = networkChecker(type, timing, conn) as Mutable<HttpChecker>;
-  c.urls = urls;
-  c.httpProtocol = httpProtocol;
-  c.virtualhost = virtualhost;
-  c.fastRecovery = own.has('fast_recovery') ? v.bool(own.get('fast_recovery')!) : false;
-  c.enableSni = sni ? v.bool(sni) : false;
-  c.tlsCompliant = false;
-  return c;
+  // One literal with every field, as networkChecker: properties added afterwards would cost each checker an
+  // out-of-object property array.
+  return {
+    type,
+    src: timing.src,
+    retry: timing.retry,
+    delayBeforeRetryMs: timing.delayBeforeRetryMs,
+    delayLoopMs: timing.delayLoopMs,
+    warmupMs: timing.warmupMs,
+    alpha: timing.alpha,
+    logAllFailures: timing.logAllFailures,
+    connectIp: conn.connectIp,
+    connectPort: conn.connectPort,
+    family: conn.family,
+    bindto: conn.bindto,
+    bindPort: conn.bindPort,
+    bindIf: conn.bindIf,
+    fwmark: conn.fwmark,
+    connectTimeoutMs: conn.connectTimeoutMs,
+    urls,
+    httpProtocol,
+    virtualhost,
+    fastRecovery: own.has('fast_recovery') ? v.bool(own.get('fast_recovery')!) : false,
+    enableSni: sni ? v.bool(sni) : false,
+    tlsCompliant: false,
+  };
 }
 
 function parseStatusCodes(v: Values, n: Node): [number, number][] {
@@ -324,7 +372,7 @@ function resolveUrl(v: Values, u: Node): HttpUrl | undefined {
   return {
     path,
     digest,
-    statusCodes: statusCodes.length ? statusCodes : [[200, 299]],
+    statusCodes: statusCodes.length ? statusCodes : DEFAULT_STATUS_CODES,
     virtualhost,
     regex,
     regexNoMatch,

@@ -20,6 +20,19 @@ const INT_MAX = 2 ** 31 - 1;
 const TIMER_MAX_S = 4294;
 const PERSISTENCE_DEFAULT_S = 360;
 
+const NO_NODES: Node[] = [];
+const NO_CHECKERS: Checker[] = [];
+const NO_FLAGS: (boolean | undefined)[] = [];
+
+/**
+ * `list` plus `x` in a new exact-size array (lists start as NO_CHECKERS/NO_FLAGS, never pushed to). An array that
+ * starts empty and grows by push() reserves room for 17 elements, which for 10,000 real servers is megabytes of
+ * retained heap for the garbage collector to copy.
+ */
+function append<T>(list: T[], x: T): T[] {
+  return list.length === 0 ? [x] : [...list, x];
+}
+
 function port(v: Values, node: Node, text: string | undefined): number | undefined {
   if (text === undefined) return 0;
   return v.int(node, text, 0, 65535);
@@ -154,8 +167,13 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
     v.report.error(node.src, `Invalid real server ip address/port ${addr ?? ''}/${node.args[1] ?? ''} - skipping`, node.kw);
     return undefined;
   }
+  // Every field in the literal, so that each RS gets one object shape and no property array.
   const rs: RawRs = {
-    src: ref(node.src), family, address: canonicalIp(addr!), port: p, uthreshold: 0, lthreshold: 0, checkerNodes: [],
+    src: ref(node.src), family, address: family === 'inet' ? addr! : canonicalIp(addr!), port: p,
+    weight: undefined, forward: undefined, inhibit: undefined, alpha: undefined, retry: undefined,
+    delayBeforeRetryMs: undefined, warmupMs: undefined, connectTimeoutMs: undefined, delayLoopMs: undefined,
+    notifyUp: undefined, notifyDown: undefined, uthreshold: 0, lthreshold: 0, virtualhost: undefined,
+    smtpAlert: undefined, checkerNodes: NO_NODES,
   };
   for (const n of node.children ?? []) {
     const a = n.args[0];
@@ -211,7 +229,7 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
       case 'snmp_name':
         break;
       default:
-        if (n.children) rs.checkerNodes.push(n);
+        if (n.children) rs.checkerNodes = append(rs.checkerNodes, n);
     }
   }
   return rs;
@@ -471,14 +489,16 @@ export function resolveVirtualServer(
   const rsName = (r: { address: string; port: number }): string => formatEndpoint(r.address, protoName(), r.port);
 
   const kept: RawRs[] = [];
-  const seen = new Set<string>();
+  // Addresses seen, per port: no key string to build and hash for each real server.
+  const seen = new Map<number, Set<string>>();
   for (const r of rsRaw) {
-    const id = `${r.address}|${r.port}`;
-    if (seen.has(id)) {
+    let onPort = seen.get(r.port);
+    if (!onPort) seen.set(r.port, (onPort = new Set()));
+    if (onPort.has(r.address)) {
       v.report.error(r.src, `VS ${vsName}: real server ${rsName(r)} is duplicated - removing second rs`, 'real_server');
       continue;
     }
-    seen.add(id);
+    onPort.add(r.address);
     if (!r.forward) {
       if (!forward) {
         v.report.error(node.src, `Virtual server ${vsName}: no forwarding method set, setting default NAT`, 'lb_kind');
@@ -569,14 +589,19 @@ export function resolveVirtualServer(
       warmupMs: r.warmupMs ?? warmupMs, delayLoopMs: rsDelayLoop, connectTimeoutMs: r.connectTimeoutMs ?? connectTimeoutMs,
       alpha: r.alpha ?? flags.alpha, virtualhost: r.virtualhost ?? virtualhost, vsDelayLoopMs: delayLoopMs,
     };
-    const checkers: Checker[] = [];
-    const logAll: (boolean | undefined)[] = [];
+    // Exact-size arrays: these are kept for every real server (see append).
+    let checkers: Checker[] = NO_CHECKERS;
+    // Per checker, its own log_all_failures; left empty (shared) when none has one, the usual case.
+    let logAll: (boolean | undefined)[] = NO_FLAGS;
     for (const cn of r.checkerNodes) {
       const c = resolveChecker(v, cn, parent);
       if (!c) continue;
-      checkers.push(c);
-      const own = cn.children?.find((x) => x.kw === 'log_all_failures');
-      logAll.push(own ? c.type !== 'FILE_CHECK' && c.type !== 'BFD_CHECK' && c.logAllFailures : undefined);
+      const own = cn.children?.some((x) => x.kw === 'log_all_failures') ?? false;
+      if (own && logAll.length === 0) logAll = Array<boolean | undefined>(checkers.length).fill(undefined);
+      if (own || logAll.length > 0) {
+        logAll = append(logAll, own ? c.type !== 'FILE_CHECK' && c.type !== 'BFD_CHECK' && c.logAllFailures : undefined);
+      }
+      checkers = append(checkers, c);
     }
     checkerLogAll.push(logAll);
     const rsRetry = r.retry ?? retry;

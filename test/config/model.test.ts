@@ -245,3 +245,44 @@ test('an unmatched double quote is reported and runs to the end of the line', ()
   assert.deepEqual(r.diagnostics.map((d) => [d.line, d.message]), [[2, `Unmatched quote: 'router_id "abc'`]]);
   assert.equal(exitCodeFor(r.diagnostics), 5);
 });
+
+test('real_server smtp_alert: own setting, else smtp_alert_checker, else smtp_alert, else on (not the VS value)', () => {
+  // keepalived 2.2.7 check_data.c: an RS without smtp_alert takes the global checker/alert setting and otherwise
+  // defaults to on "to maintain backwards compatibility", unlike the VS, which defaults to off.
+  const vs = (globals: string): string => `${globals}
+virtual_server 192.0.2.10 80 {
+    lb_algo rr
+    lb_kind NAT
+    protocol TCP
+    smtp_alert off
+    real_server 192.0.2.21 80 {
+    }
+    real_server 192.0.2.22 80 {
+        smtp_alert off
+    }
+    real_server 192.0.2.23 80 {
+        smtp_alert
+    }
+}
+`;
+  const alerts = (globals: string): [boolean, boolean[]] => {
+    const r = parseConfigText(vs(globals));
+    assert.deepEqual(r.diagnostics, []);
+    const v = r.config.virtualServers[0]!;
+    return [v.smtpAlert, v.realServers.map((rs) => rs.smtpAlert)];
+  };
+  assert.deepEqual(alerts(''), [false, [true, false, true]]);
+  assert.deepEqual(alerts('global_defs {\n    smtp_alert off\n}'), [false, [false, false, true]]);
+  assert.deepEqual(alerts('global_defs {\n    smtp_alert off\n    smtp_alert_checker on\n}'), [false, [true, false, true]]);
+  // A global_defs after the virtual_server still counts: defaults are applied once the whole file is read.
+  const late = parseConfigText(`${vs('')}global_defs {\n    smtp_alert_checker off\n}\n`);
+  assert.deepEqual(late.config.virtualServers[0]!.realServers.map((rs) => rs.smtpAlert), [false, false, true]);
+});
+
+test('notify_deleted: accepted in vrrp_instance, an unknown keyword in vrrp_sync_group (as keepalived 2.2.7)', () => {
+  const { config, diagnostics } = load('regress/sync-group-notify-deleted.conf');
+  assert.deepEqual(diagnostics.map((d) => [d.line, d.message]), [[7, "Unknown keyword 'notify_deleted'"]]);
+  assert.equal(exitCodeFor(diagnostics), 5);
+  assert.equal(config.vrrpInstances.find((i) => i.name === 'VI_1')?.notify.deleted, true);
+  assert.deepEqual(config.vrrpSyncGroups[0]?.notify, {});
+});

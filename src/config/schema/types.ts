@@ -4,14 +4,20 @@
 
 export type KeywordKind = 'value' | 'list' | BlockSchema;
 
+export interface Keyword {
+  /** The keyword as spelled in this table: the parser puts this one string in every node, not a copy per line. */
+  readonly name: string;
+  readonly kind: KeywordKind;
+}
+
 export interface BlockSchema {
   readonly name: string;
-  readonly keywords: ReadonlyMap<string, KeywordKind>;
+  readonly keywords: ReadonlyMap<string, Keyword>;
 }
 
 export function block(name: string, ...parts: Readonly<Record<string, KeywordKind>>[]): BlockSchema {
-  const keywords = new Map<string, KeywordKind>();
-  for (const part of parts) for (const [k, v] of Object.entries(part)) keywords.set(k, v);
+  const keywords = new Map<string, Keyword>();
+  for (const part of parts) for (const [k, kind] of Object.entries(part)) keywords.set(k, { name: k, kind });
   return { name, keywords };
 }
 
