@@ -12,6 +12,7 @@ import { fileVerdict, TrackFileWatcher } from './file.js';
 import { probeHttp } from './http.js';
 import { attemptLine, downLine, upLine, type Names } from './messages.js';
 import { probeMisc } from './misc.js';
+import { Pinger } from './ping.js';
 import { firstDelayMs, initialState, step, type PolicyState } from './policy.js';
 import { Slots } from './slots.js';
 import { probeSmtp } from './smtp.js';
@@ -23,10 +24,10 @@ import { probeUdp } from './udp.js';
 const ABORTED = new Error('checker attempt aborted');
 
 /** Checkers that run on a timer through the policy. */
-type TimedChecker = Exclude<Checker, FileChecker | { type: 'BFD_CHECK' } | { type: 'PING_CHECK' }>;
+type TimedChecker = Exclude<Checker, FileChecker | { type: 'BFD_CHECK' }>;
 
-/** Parsed but not run: PING needs raw ICMP sockets (Node has none), BFD needs a BFD daemon. */
-const UNSUPPORTED = new Set<Checker['type']>(['PING_CHECK', 'BFD_CHECK']);
+/** Parsed but not run: BFD needs a BFD daemon. */
+const UNSUPPORTED = new Set<Checker['type']>(['BFD_CHECK']);
 
 export interface AttemptSample {
   readonly type: Checker['type'];
@@ -118,6 +119,9 @@ export class CheckerEngine {
   private completed = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
+  /** PING_CHECK's shared echo sockets, opened by the first ping of each family. */
+  private readonly pinger4: Pinger;
+  private readonly pinger6: Pinger;
 
   constructor(
     config: Config,
@@ -128,6 +132,8 @@ export class CheckerEngine {
     this.log = opts.logger ?? silentLogger();
     this.slots = new Slots(opts.concurrency ?? 512, (u, done) => this.run(u, done));
     this.random = opts.random ?? Math.random;
+    this.pinger4 = new Pinger(4, this.log);
+    this.pinger6 = new Pinger(6, this.log);
   }
 
   /** Builds the probe set and arms every first check (1 s + random share of warmup). */
@@ -153,7 +159,13 @@ export class CheckerEngine {
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     for (const u of this.slots.clear()) u.running = false;
+    this.closePingers();
     await Promise.allSettled([...this.inFlight]);
+  }
+
+  private closePingers(): void {
+    this.pinger4.close();
+    this.pinger6.close();
   }
 
   /** Per-RS state; at start-up this is the initial pool (non-alpha RSs alive) the IPVS manager installs. */
@@ -246,6 +258,7 @@ export class CheckerEngine {
     for (const [key, unit] of this.units) if (!nextUnits.has(key)) this.retire(unit);
     this.units = nextUnits;
     this.servers = nextServers;
+    if (![...nextUnits.values()].some((u) => u.checker.type === 'PING_CHECK')) this.closePingers();
     this.syncWatchers();
     for (const unit of this.units.values()) if (unit.timer === undefined && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
     for (const e of this.servers.values()) {
@@ -370,6 +383,8 @@ export class CheckerEngine {
         return probeDns(c, signal);
       case 'UDP_CHECK':
         return probeUdp(c, signal);
+      case 'PING_CHECK':
+        return (c.family === 'inet6' ? this.pinger6 : this.pinger4).ping(c, signal);
       case 'MISC_CHECK': {
         const g = this.config.global;
         return probeMisc(c, {

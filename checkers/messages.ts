@@ -1,5 +1,5 @@
 // keepalived's log wording for checker outcomes (reference §5.4; check_tcp.c, check_http.c, check_smtp.c,
-// check_dns.c, check_udp.c, check_misc.c). Pure text builders; the engine decides when to log.
+// check_dns.c, check_udp.c, check_ping.c, check_misc.c). Pure text builders; the engine decides when to log.
 import type { Checker } from '../src/config/model.js';
 import type { PolicyLog } from './policy.js';
 
@@ -21,6 +21,8 @@ export function upLine(c: Checker, n: Names, detail: string): string {
       return `TCP connection to ${n.target} success.`;
     case 'UDP_CHECK':
       return `UDP connection to ${n.target} success.`;
+    case 'PING_CHECK':
+      return `ICMP connection to ${n.target} success.`;
     case 'HTTP_GET':
     case 'SSL_GET':
       return `Remote Web server ${n.target} succeed on service.`;
@@ -71,6 +73,8 @@ export function attemptLine(c: Checker, n: Names, log: PolicyLog, detail: string
       return `TCP connection to ${n.target} ${detail === 'timeout' ? 'timeout' : 'failed'}.`;
     case 'UDP_CHECK':
       return `UDP connection to ${n.target} ${detail === 'timeout' ? 'timeout' : 'failed'}.`;
+    case 'PING_CHECK':
+      return `ICMP connection to ${n.target} ${detail === 'timeout' ? 'timeout' : detail}.`;
     case 'SMTP_CHECK':
       return `SMTP connection to ${n.target} ${detail}.`;
     case 'DNS_CHECK':

@@ -23,7 +23,7 @@ export interface CheckerSnapshot {
   /** Failures since the last success while the checker was up (keepalived's retry_it). */
   readonly retryIt: number;
   readonly hasRun: boolean;
-  /** false for PING_CHECK/BFD_CHECK, which are parsed but not run (they do not affect the RS). */
+  /** false for BFD_CHECK, which is parsed but not run (it does not affect the RS). */
   readonly supported: boolean;
   readonly lastDetail?: string;
 }

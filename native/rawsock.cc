@@ -2,6 +2,7 @@
 //   kind "vrrp"   AF_INET/AF_INET6 SOCK_RAW proto 112: adverts, multicast or unicast, with pktinfo/TTL on receive
 //   kind "icmp6"  AF_INET6 SOCK_RAW IPPROTO_ICMPV6: unsolicited neighbour adverts (kernel fills the checksum)
 //   kind "packet" AF_PACKET SOCK_RAW: gratuitous ARP frames (and capturing them in tests)
+//   kind "ping"   AF_INET IPPROTO_ICMP / AF_INET6 IPPROTO_ICMPV6: PING_CHECK echoes; receives echo replies only
 // Receive callback: (data: Buffer, src: Buffer|null, dst: Buffer|null, ifindex, ttl, proto).
 //   IPv4 VRRP: the IP header is stripped here; ttl and proto (112, or 51 for AH) come from it.
 //   IPv6: ttl is the hop limit from IPV6_HOPLIMIT, dst and ifindex from IPV6_PKTINFO.
@@ -18,6 +19,7 @@
 #include <netinet/icmp6.h>
 #include <netinet/in.h>
 #include <netinet/ip.h>
+#include <netinet/ip_icmp.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <unistd.h>
@@ -27,6 +29,11 @@
 namespace {
 
 constexpr int kMaxReadsPerWake = 32;
+// linux/icmp.h's raw-socket filter; that header clashes with net/if.h, so its two definitions are repeated here.
+constexpr int kIcmpFilter = 1;
+struct IcmpFilter {
+  uint32_t blocked_types;
+};
 constexpr size_t kRecvBuf = 65536;
 
 Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall) {
@@ -52,7 +59,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
                         InstanceMethod("close", &RawSocket::Close)});
   }
 
-  // new RawSocket(kind: 'vrrp'|'icmp6'|'packet', family: 4|6 or ethertype for 'packet', onMessage, onError)
+  // new RawSocket(kind: 'vrrp'|'icmp6'|'packet'|'ping', family: 4|6 or ethertype for 'packet', onMessage, onError)
   explicit RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocket>(info), buf_(kRecvBuf) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsFunction() ||
@@ -70,6 +77,9 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     } else if (kind == "icmp6") {
       family_ = domain = AF_INET6;
       proto = IPPROTO_ICMPV6;
+    } else if (kind == "ping") {
+      family_ = domain = arg == 6 ? AF_INET6 : AF_INET;
+      proto = arg == 6 ? static_cast<int>(IPPROTO_ICMPV6) : static_cast<int>(IPPROTO_ICMP);
     } else if (kind == "packet") {
       family_ = domain = AF_PACKET;
       proto = htons(static_cast<uint16_t>(arg));
@@ -95,12 +105,17 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
       setsockopt(fd_, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl);
       setsockopt(fd_, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof zero);
       if (proto == IPPROTO_ICMPV6) {
-        // Only neighbour adverts are of interest; everything else would wake us for nothing.
+        // Only neighbour adverts (or, for ping, echo replies) are of interest; the rest would wake us for nothing.
         struct icmp6_filter filter;
         ICMP6_FILTER_SETBLOCKALL(&filter);
-        ICMP6_FILTER_SETPASS(ND_NEIGHBOR_ADVERT, &filter);
+        ICMP6_FILTER_SETPASS(kind == "ping" ? ICMP6_ECHO_REPLY : ND_NEIGHBOR_ADVERT, &filter);
         setsockopt(fd_, IPPROTO_ICMPV6, ICMP6_FILTER, &filter, sizeof filter);
       }
+    }
+    if (kind == "ping" && family_ == AF_INET) {
+      // A raw ICMP socket sees every ICMP message the host receives; let only echo replies through.
+      IcmpFilter filter = {~(1U << ICMP_ECHOREPLY)};
+      setsockopt(fd_, SOL_RAW, kIcmpFilter, &filter, sizeof filter);
     }
     on_message_ = Napi::Persistent(info[2].As<Napi::Function>());
     on_error_ = Napi::Persistent(info[3].As<Napi::Function>());

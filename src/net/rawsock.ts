@@ -3,6 +3,7 @@
 //   openVrrpSocket(opts: VrrpSocketOptions, binding?: RawSocketBinding): RawSock
 //   openIcmp6Socket(opts: { ifindex; device? }, binding?): RawSock        unsolicited NA sender (hop limit 255)
 //   openPacketSocket(opts: { ifindex; ethertype? }, binding?): RawSock    GARP sender / frame capture (bound to ifindex)
+//   openPingSocket(family: 4 | 6, binding?): RawSock                      PING_CHECK echoes (echo replies only)
 //   class RawSock extends EventEmitter
 //     'message' (m: RawMessage)   'error' (err: RawSockError)
 //     send(data: Uint8Array, dst: string, src?: string): void     IP payload; kernel adds the header
@@ -55,7 +56,7 @@ export type OnNativeMessage = (
 
 export interface RawSocketBinding {
   RawSocket: new (
-    kind: 'vrrp' | 'icmp6' | 'packet', familyOrEthertype: number, onMessage: OnNativeMessage, onError: (e: Error) => void,
+    kind: 'vrrp' | 'icmp6' | 'packet' | 'ping', familyOrEthertype: number, onMessage: OnNativeMessage, onError: (e: Error) => void,
   ) => NativeRawSocket;
 }
 
@@ -140,7 +141,7 @@ export interface VrrpSocketOptions {
 }
 
 function open(
-  binding: RawSocketBinding, kind: 'vrrp' | 'icmp6' | 'packet', arg: number, ifindex: number,
+  binding: RawSocketBinding, kind: 'vrrp' | 'icmp6' | 'packet' | 'ping', arg: number, ifindex: number,
 ): RawSock {
   return new RawSock((onMessage, onError) => new binding.RawSocket(kind, arg, onMessage, onError), ifindex, kind === 'packet');
 }
@@ -171,6 +172,11 @@ export function openIcmp6Socket(opts: { ifindex: number; device?: string }, bind
     if (opts.device !== undefined) sock.handle.bindToDevice(opts.device);
     sock.handle.setMulticastInterface(opts.ifindex);
   });
+}
+
+/** PING_CHECK's echo socket: receives echo replies only (the kernel filters), sends to any address, no interface. */
+export function openPingSocket(family: 4 | 6, binding: RawSocketBinding = loadBinding()): RawSock {
+  return open(binding, 'ping', family, 0);
 }
 
 /** ETH_P_ARP = 0x0806, ETH_P_IPV6 = 0x86dd, ETH_P_ALL = 0x0003 (linux/if_ether.h). */
