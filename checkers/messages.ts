@@ -52,6 +52,11 @@ export function downLine(c: Checker, n: Names, log: Extract<PolicyLog, { kind: '
     return `Misc check for [${n.rs} VS ${n.vs}] by [${c.miscPath.text}] ${how} (${detail}).`;
   }
   if (c.type === 'DNS_CHECK') return `DNS_CHECK (${n.target})${retrySuffix(log)}`;
+  if (c.type === 'PING_CHECK') {
+    return log.retries !== undefined
+      ? `ICMP CHECK on service ${n.target} of ${n.vs} failed after ${log.retries} retries.`
+      : `ICMP CHECK on service ${n.target} failed.`;
+  }
   return `${CHECK_NAME[c.type] ?? c.type} on service ${n.target}${retrySuffix(log)}`;
 }
 
@@ -74,7 +79,7 @@ export function attemptLine(c: Checker, n: Names, log: PolicyLog, detail: string
     case 'UDP_CHECK':
       return `UDP connection to ${n.target} ${detail === 'timeout' ? 'timeout' : 'failed'}.`;
     case 'PING_CHECK':
-      return `ICMP connection to ${n.target} ${detail === 'timeout' ? 'timeout' : detail}.`;
+      return detail === 'timeout' ? `ICMP connection to address ${n.target} timeout.` : `ICMP connection to ${n.target} of ${n.vs} failed.`;
     case 'SMTP_CHECK':
       return `SMTP connection to ${n.target} ${detail}.`;
     case 'DNS_CHECK':

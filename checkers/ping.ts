@@ -1,12 +1,16 @@
 // PING_CHECK: success when an ICMP/ICMPv6 echo reply with our identifier, sequence and payload comes back from the
 // target within connect_timeout (check_ping.c). One raw socket per address family serves every ping checker; the
 // kernel passes only echo replies to it, and replies that are malformed or not ours are counted and dropped.
+import { randomBytes } from 'node:crypto';
 import type { PingChecker } from '../src/config/model.js';
 import type { Logger } from '../src/log.js';
 import { formatIp, parseIp } from '../src/net/addr.js';
 import { openPingSocket, type RawMessage, type RawSock } from '../src/net/rawsock.js';
 import { buildEchoRequest, parseEchoReply } from './ping-wire.js';
 import type { ProbeResult } from './types.js';
+
+/** As ping(8) sends: 56 bytes of data. */
+const PAYLOAD_BYTES = 56;
 
 interface Pending {
   readonly target: string;
@@ -30,6 +34,9 @@ export class Pinger {
   private readonly pending = new Map<number, Pending>();
   private sock: RawSock | undefined;
   private seq = 0;
+  /** Payloads carry a per-process nonce and a 64-bit count, so a reply that outlived a sequence wrap cannot match. */
+  private readonly nonce = randomBytes(8);
+  private sent = 0n;
   /** The open error already logged, so a missing privilege is said once, not once per check. */
   private openError: string | undefined;
 
@@ -51,7 +58,9 @@ export class Pinger {
     }
     this.openError = undefined;
     const seq = this.nextFreeSeq();
-    const payload = Buffer.from(`lvskeeper PING_CHECK ${seq}`);
+    const payload = Buffer.alloc(PAYLOAD_BYTES);
+    this.nonce.copy(payload, 0);
+    payload.writeBigUInt64BE(++this.sent, 8);
     return new Promise((resolve) => {
       const settle = (r: ProbeResult): void => {
         if (this.pending.get(seq)?.settle !== settle) return;

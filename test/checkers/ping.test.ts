@@ -6,7 +6,6 @@ import { test } from 'node:test';
 import { CheckerEngine } from '../../checkers/engine.js';
 import { Pinger } from '../../checkers/ping.js';
 import { buildEchoRequest, ICMP_ECHO_REPLY, inetChecksum, parseEchoReply } from '../../checkers/ping-wire.js';
-import type { CheckerEvent } from '../../checkers/types.js';
 import { FakeClock } from '../../src/clock.js';
 import type { Config, PingChecker } from '../../src/config/model.js';
 import { parseConfigText } from '../../src/config/load.js';
@@ -63,16 +62,19 @@ function sh(...args: string[]): void {
   assert.equal(r.status, 0, `${args.join(' ')}: ${r.stderr}`);
 }
 
-function pingConfig(...ips: string[]): Config {
-  const servers = ips.map((ip) => ` real_server ${ip} 80 {\n  PING_CHECK {\n   connect_timeout 1\n   retry 1\n   delay_before_retry 1\n  }\n }\n`);
-  const text = `global_defs { router_id lvskping }\nvirtual_server 203.0.113.250 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n${servers.join('')}}\n`;
+/** One DR virtual server per family (203.0.113.250:80, [2001:db8:ab::250]:80) over PING_CHECKed real servers. */
+function pingConfig(ips: readonly string[], extra = ''): Config {
+  const server = (ip: string): string => ` real_server ${ip} 80 {\n  PING_CHECK {\n   connect_timeout 1\n   retry 1\n   delay_before_retry 1\n${extra}  }\n }\n`;
+  const vs = (addr: string, family: string[]): string =>
+    family.length === 0 ? '' : `virtual_server ${addr} 80 {\n delay_loop 2\n lb_algo rr\n lb_kind DR\n protocol TCP\n${family.map(server).join('')}}\n`;
+  const text = `global_defs { router_id lvskping }\n${vs('203.0.113.250', ips.filter((ip) => !ip.includes(':')))}${vs('2001:db8:ab::250', ips.filter((ip) => ip.includes(':')))}`;
   const { config, diagnostics } = parseConfigText(text, { file: '/lvskping.conf' });
   assert.deepEqual(diagnostics.filter((d) => d.severity === 'error' || d.severity === 'fatal'), []);
   return config;
 }
 
-function checker(ip: string): PingChecker {
-  const c = pingConfig(ip).virtualServers[0]?.realServers[0]?.checkers[0];
+function checker(ip: string, extra = ''): PingChecker {
+  const c = pingConfig([ip], extra).virtualServers[0]?.realServers[0]?.checkers[0];
   assert.equal(c?.type, 'PING_CHECK');
   return c as PingChecker;
 }
@@ -107,6 +109,9 @@ test('echoes over a veth into a namespace', async (t) => {
     assert.deepEqual(await p6.ping(checker(THERE.v6), never), { ok: true, detail: 'success' });
     assert.deepEqual(await p4.ping(checker(NOBODY.v4), never), { ok: false, detail: 'timeout' });
     assert.deepEqual(await p6.ping(checker(NOBODY.v6), never), { ok: false, detail: 'timeout' });
+    // bindto is the echo's source address: ours works, one this host does not hold is refused by the kernel.
+    assert.deepEqual(await p4.ping(checker(THERE.v4, `   bindto ${HERE.v4}\n`), never), { ok: true, detail: 'success' });
+    assert.equal((await p4.ping(checker(THERE.v4, '   bindto 203.0.113.244\n'), never)).ok, false);
   });
 
   await t.test("another pinger's echo replies reach the shared socket and are counted as unmatched, not taken", async (t) => {
@@ -122,27 +127,45 @@ test('echoes over a veth into a namespace', async (t) => {
     assert.equal((await p4.ping(checker(THERE.v4), never)).ok, true);
   });
 
-  await t.test('through the engine: the live RS stays up, the absent one goes down with keepalived-style lines', async (t) => {
-    const config = pingConfig(THERE.v4, NOBODY.v4);
+  await t.test('through the engine: live servers come up, an absent one goes down at once, a lost link takes them down after the retries', async (t) => {
+    const config = pingConfig([THERE.v4, NOBODY.v4, THERE.v6]);
     const clock = new FakeClock();
     const logs: string[] = [];
-    const events: CheckerEvent[] = [];
+    const events: string[] = [];
     const engine = new CheckerEngine(config, {
       clock,
       random: () => 0,
       logger: createLogger({ destination: { write: (l: string) => void logs.push((JSON.parse(l) as { msg: string }).msg) } }),
-      onEvent: (e) => events.push(e),
+      onEvent: (e) => events.push(`${e.kind} ${e.rsId}`),
     });
     t.after(() => engine.stop());
+    const advance = async (ms: number): Promise<void> => {
+      for (let step = 0; step < ms; step += 100) {
+        clock.advance(100);
+        await engine.idle();
+      }
+    };
+    const vs4 = '[203.0.113.250]:tcp:80';
+    const vs6 = '[2001:db8:ab::250]:tcp:80';
     engine.start();
-    for (let ms = 0; ms < 4000; ms += 100) {
-      clock.advance(100);
-      await engine.idle();
-    }
+    await advance(1500);
     assert.ok(logs.includes(`ICMP connection to [${THERE.v4}]:tcp:80 success.`), logs.join('\n'));
+    assert.ok(logs.includes(`ICMP connection to [${THERE.v6}]:tcp:80 success.`), logs.join('\n'));
     // A first check that fails takes the RS down at once (no retries before the first verdict), as for TCP_CHECK.
-    assert.ok(logs.includes(`PING_CHECK on service [${NOBODY.v4}]:tcp:80 failed.`), logs.join('\n'));
-    assert.deepEqual(events.map((e) => [e.kind, e.rsId.endsWith(`[${NOBODY.v4}]:tcp:80`)]), [['rs-down', true]]);
-    assert.deepEqual(engine.snapshot().map((s) => s.alive), [true, false]);
+    assert.ok(logs.includes(`ICMP CHECK on service [${NOBODY.v4}]:tcp:80 failed.`), logs.join('\n'));
+    assert.deepEqual(events, [`rs-down ${vs4}/[${NOBODY.v4}]:tcp:80`]);
+
+    sh('ip', '-n', NS, 'link', 'set', 'eth0', 'down');
+    await advance(5000);
+    assert.ok(logs.includes(`ICMP CHECK on service [${THERE.v4}]:tcp:80 of ${vs4} failed after 1 retries.`), logs.join('\n'));
+    assert.ok(logs.includes(`ICMP CHECK on service [${THERE.v6}]:tcp:80 of ${vs6} failed after 1 retries.`), logs.join('\n'));
+    assert.deepEqual(engine.snapshot().map((s) => s.alive), [false, false, false]);
+
+    sh('ip', '-n', NS, 'link', 'set', 'eth0', 'up');
+    // Link down flushes the namespace's IPv6 address (keep_addr_on_down is 0); put it back.
+    sh('ip', '-n', NS, 'addr', 'replace', `${THERE.v6}/64`, 'dev', 'eth0', 'nodad');
+    await advance(3000);
+    assert.deepEqual(engine.snapshot().map((s) => s.alive), [true, false, true]);
+    assert.deepEqual(events.slice(-2).sort(), [`rs-up ${vs6}/[${THERE.v6}]:tcp:80`, `rs-up ${vs4}/[${THERE.v4}]:tcp:80`]);
   });
 });
