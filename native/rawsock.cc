@@ -1,4 +1,4 @@
-// lvsk_rawsock: the raw sockets VRRP needs, and nothing else (style-exemplars §6, convention 10).
+// lvsk_rawsock: the raw sockets VRRP and PING_CHECK need, and nothing else (style-exemplars §6, convention 10).
 //   kind "vrrp"   AF_INET/AF_INET6 SOCK_RAW proto 112: adverts, multicast or unicast, with pktinfo/TTL on receive
 //   kind "icmp6"  AF_INET6 SOCK_RAW IPPROTO_ICMPV6: unsolicited neighbour adverts (kernel fills the checksum)
 //   kind "packet" AF_PACKET SOCK_RAW: gratuitous ARP frames (and capturing them in tests)
