@@ -12,7 +12,7 @@ import { fileVerdict, TrackFileWatcher } from './file.js';
 import { probeHttp } from './http.js';
 import { attemptLine, downLine, upLine, type Names } from './messages.js';
 import { probeMisc } from './misc.js';
-import { Pinger } from './ping.js';
+import { Pinger, type PingDrops } from './ping.js';
 import { firstDelayMs, initialState, step, type PolicyState } from './policy.js';
 import { Slots } from './slots.js';
 import { probeSmtp } from './smtp.js';
@@ -200,6 +200,14 @@ export class CheckerEngine {
         ...e.unsupported.map((type): CheckerSnapshot => ({ type, probeKey: type, up: true, retryIt: 0, hasRun: false, supported: false })),
       ],
     }));
+  }
+
+  /** PING_CHECK replies counted and dropped (malformed, or not answering one of our echoes), by family and reason. */
+  pingDrops(): { readonly family: 4 | 6; readonly drops: PingDrops }[] {
+    return [
+      { family: 4, drops: this.pinger4.drops },
+      { family: 6, drops: this.pinger6.drops },
+    ];
   }
 
   stats(): EngineStats {

@@ -2,9 +2,9 @@
 // Raw ICMPv6 sockets have the kernel fill the checksum (it covers a pseudo-header we do not see); ICMPv4 is ours.
 
 export const ICMP_ECHO_REPLY = 0;
-export const ICMP_ECHO_REQUEST = 8;
-export const ICMP6_ECHO_REQUEST = 128;
-export const ICMP6_ECHO_REPLY = 129;
+const ICMP_ECHO_REQUEST = 8;
+const ICMP6_ECHO_REQUEST = 128;
+const ICMP6_ECHO_REPLY = 129;
 const HEADER = 8;
 
 export interface Echo {

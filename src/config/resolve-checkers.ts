@@ -146,13 +146,7 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checke
     const timeoutS = mt ? v.int(mt, mt.args[0], 0, UINT_MAX / 1000) : undefined;
     return {
       type,
-      src: timing.src,
-      retry: timing.retry,
-      delayBeforeRetryMs: timing.delayBeforeRetryMs,
-      delayLoopMs: timing.delayLoopMs,
-      warmupMs: timing.warmupMs,
-      alpha: timing.alpha,
-      logAllFailures: timing.logAllFailures,
+      ...timing,
       miscPath: { argv: script.argv, text: script.text, user: user?.args[0], group: user?.args[1] },
       miscTimeoutMs: timeoutS !== undefined && timeoutS > 0 ? timeoutS * 1000 : rs.vsDelayLoopMs,
       miscDynamic: own.has('misc_dynamic'),
@@ -281,32 +275,14 @@ function resolveHttp(
   const virtualhost = vhost?.args[0] ?? rs.virtualhost;
   if (vhost && vhost.args[0] === undefined) v.report.error(vhost.src, 'Missing HTTP_GET virtualhost name', 'virtualhost');
   const sni = own.get('enable_sni');
-  // One literal with every field, as networkChecker: properties added afterwards would cost each checker an
-  // out-of-object property array.
-  return {
-    type,
-    src: timing.src,
-    retry: timing.retry,
-    delayBeforeRetryMs: timing.delayBeforeRetryMs,
-    delayLoopMs: timing.delayLoopMs,
-    warmupMs: timing.warmupMs,
-    alpha: timing.alpha,
-    logAllFailures: timing.logAllFailures,
-    connectIp: conn.connectIp,
-    connectPort: conn.connectPort,
-    family: conn.family,
-    bindto: conn.bindto,
-    bindPort: conn.bindPort,
-    bindIf: conn.bindIf,
-    fwmark: conn.fwmark,
-    connectTimeoutMs: conn.connectTimeoutMs,
-    urls,
-    httpProtocol,
-    virtualhost,
-    fastRecovery: own.has('fast_recovery') ? v.bool(own.get('fast_recovery')!) : false,
-    enableSni: sni ? v.bool(sni) : false,
-    tlsCompliant: false,
-  };
+  const c = networkChecker(type, timing, conn) as unknown as Mutable<HttpChecker>;
+  c.urls = urls;
+  c.httpProtocol = httpProtocol;
+  c.virtualhost = virtualhost;
+  c.fastRecovery = own.has('fast_recovery') ? v.bool(own.get('fast_recovery')!) : false;
+  c.enableSni = sni ? v.bool(sni) : false;
+  c.tlsCompliant = false;
+  return c;
 }
 
 function parseStatusCodes(v: Values, n: Node): [number, number][] {

@@ -1,6 +1,7 @@
 // The daemon's Prometheus families: hot-path counters the daemon bumps, everything else read from the
 // subsystems' own state at scrape time (metrics.ts explains why).
 import type { AttemptSample } from '../../checkers/engine.js';
+import type { PingDrops } from '../../checkers/ping.js';
 import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import type { ServiceKey, Stats } from '../ipvs/types.js';
@@ -11,6 +12,7 @@ import type { ObservedDriver } from './observed-driver.js';
 export interface MetricSources {
   vrrp(): Iterable<VrrpInstanceRunner>;
   checkers(): readonly RealServerSnapshot[];
+  pingDrops(): readonly { readonly family: 4 | 6; readonly drops: PingDrops }[];
   ipvs(): ManagerStatus | undefined;
   driver(): ObservedDriver | undefined;
 }
@@ -41,6 +43,9 @@ export class DaemonMetrics {
       Object.entries(i.drops.snapshot()).map(([reason, n]) => ({ labels: { instance: i.cfg.name, reason }, value: Number(n) }))));
     r.collect('lvskeeper_realserver_up', 'Real server alive according to its checkers', 'gauge', () =>
       src.checkers().map((s) => ({ labels: { vs: s.vsId, rs: s.rsId.slice(s.vsId.length + 1) }, value: s.alive ? 1 : 0 })));
+    r.collect('lvskeeper_ping_replies_dropped_total', 'PING_CHECK replies dropped, by address family and reason', 'counter', () =>
+      src.pingDrops().flatMap(({ family, drops }) =>
+        Object.entries(drops).map(([reason, n]) => ({ labels: { family: family === 4 ? 'inet' : 'inet6', reason }, value: n }))));
     r.collect('lvskeeper_realserver_weight', 'Weight the pool wants for each real server (0 while down)', 'gauge', () =>
       (src.ipvs()?.virtualServers ?? []).flatMap((vs) =>
         vs.realServers.map((rs) => ({ labels: { vs: vs.vsId, rs: rs.rsId.slice(vs.vsId.length + 1) }, value: rs.alive ? rs.effectiveWeight : 0 }))));

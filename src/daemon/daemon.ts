@@ -7,6 +7,7 @@ import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { CheckerEngine } from '../../checkers/engine.js';
 import { loadConfig, exitCodeFor, formatDiagnostic } from '../config/load.js';
+import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
 import { NOTIFY_TIMEOUT_MS, runScript } from '../exec/script.js';
@@ -24,7 +25,6 @@ import { OverrideStore, type Override } from './overrides.js';
 import { acquirePidFile } from './pidfile.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 
-/** How long a quorum/notify script triggered by a pool event may run before its process group is killed. */
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
 
@@ -66,10 +66,10 @@ export class Daemon {
   private readonly watchedRunners = new WeakSet<object>();
   private stopping: Promise<void> | undefined;
   private metricsServer: Server | undefined;
-  private readonly transitions = new Map<string, { master: number; released: number }>();
   private readonly metrics = new DaemonMetrics({
     vrrp: () => this.vrrp?.instances.values() ?? [],
     checkers: () => this.engine?.snapshot() ?? [],
+    pingDrops: () => this.engine?.pingDrops() ?? [],
     ipvs: () => this.manager?.status(),
     driver: () => this.driver,
   });
@@ -167,10 +167,6 @@ export class Daemon {
       runner.on('transition', (t) => {
         this.publish('vrrp', `(${t.instance}) Entering ${t.to} STATE`);
         this.metrics.transition(t.instance, t.to);
-        const count = this.transitions.get(t.instance) ?? { master: 0, released: 0 };
-        if (t.to === 'MASTER') count.master++;
-        if (t.from === 'MASTER') count.released++;
-        this.transitions.set(t.instance, count);
         if (runner.cfg.smtpAlert) this.alert(alerts.vrrp(this.config.global.routerId, 'Instance', t.instance, t.to));
         this.applyHaSuspend();
       });
@@ -233,7 +229,7 @@ export class Daemon {
       if (ev.kind === 'quorum') {
         if (vs?.smtpAlert) this.alert(alerts.quorum(routerId, ev.vsId, ev.up));
       } else {
-        const rs = vs?.realServers.find((r) => `${ev.vsId}/${r.displayName}` === ev.rsId);
+        const rs = vs?.realServers.find((r) => makeRsId(vs, r) === ev.rsId);
         if (rs?.smtpAlert) this.alert(alerts.realServer(routerId, rs.displayName, ev.vsId, ev.alive));
       }
     }
@@ -313,7 +309,6 @@ export class Daemon {
       vrrp: [...(this.vrrp?.instances.values() ?? [])],
       ipvs: this.manager?.status(),
       checkers: this.engine?.snapshot() ?? [],
-      transitions: this.transitions,
     };
     const now = new Date();
     const [file, text] =
@@ -396,10 +391,10 @@ function namesVirtualServer(vs: VirtualServer, query: string): boolean {
   return vs.key.kind === 'group' && query === vs.key.name;
 }
 
-/** Every real server by the id checker and pool events use: `VS/RS` in log names. */
+/** Every real server by the id checker and pool events use. */
 function rsEntries(config: Config): Map<string, RealServer> {
   const m = new Map<string, RealServer>();
-  for (const vs of config.virtualServers) for (const rs of vs.realServers) m.set(`${vs.displayName}/${rs.displayName}`, rs);
+  for (const vs of config.virtualServers) for (const rs of vs.realServers) m.set(makeRsId(vs, rs), rs);
   return m;
 }
 

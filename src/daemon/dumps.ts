@@ -14,7 +14,6 @@ export interface DumpSources {
   readonly vrrp: readonly VrrpInstanceRunner[];
   readonly ipvs: ManagerStatus | undefined;
   readonly checkers: readonly RealServerSnapshot[];
-  readonly transitions: ReadonlyMap<string, { master: number; released: number }>;
 }
 
 export function dataDump(s: DumpSources, now: Date): string {
@@ -58,15 +57,14 @@ export function dataDump(s: DumpSources, now: Date): string {
 export function statsDump(s: DumpSources, now: Date): string {
   const out = [`------< lvskeeper stats dump ${now.toISOString()} >------`];
   for (const i of s.vrrp) {
-    const t = s.transitions.get(i.cfg.name) ?? { master: 0, released: 0 };
     out.push(
       `VRRP Instance: ${i.cfg.name}`,
       '  Advertisements:',
       `    Received: ${i.counters.received}`,
       `    Sent: ${i.counters.sent}`,
       `    Send errors: ${i.counters.sendErrors}`,
-      `  Became master: ${t.master}`,
-      `  Released master: ${t.released}`,
+      `  Became master: ${i.counters.becameMaster}`,
+      `  Released master: ${i.counters.releasedMaster}`,
       '  Packet Errors:',
       ...Object.entries(i.drops.snapshot()).map(([reason, n]) => `    ${reason}: ${n}`),
     );

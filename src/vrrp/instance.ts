@@ -31,7 +31,7 @@ export interface InstanceEvents {
 export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   readonly fsm: VrrpFsm;
   readonly drops = new DropCounters();
-  readonly counters = { received: 0, sent: 0, sendErrors: 0, vipErrors: 0 };
+  readonly counters = { received: 0, sent: 0, sendErrors: 0, vipErrors: 0, becameMaster: 0, releasedMaster: 0 };
   private sock?: RawSock;
   private announceSock?: RawSock;
   private ifindex = 0;
@@ -224,6 +224,8 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         this.notifier.notifyRxLowerPri();
         return;
       case 'transition':
+        if (a.to === 'MASTER') this.counters.becameMaster++;
+        if (a.from === 'MASTER') this.counters.releasedMaster++;
         this.emit('transition', { instance: this.cfg.name, from: a.from, to: a.to, priority: this.fsm.priority });
         return;
       case 'want-master':

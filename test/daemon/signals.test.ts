@@ -51,6 +51,8 @@ test('USR1 writes the data dump, USR2 the stats dump, json-dump the JSON status;
   assert.match(metrics, /lvskeeper_checker_results_total\{type="HTTP_GET",result="failure"\} [1-9]/);
   assert.match(metrics, /lvskeeper_checker_start_delay_seconds_count\{type="HTTP_GET"\} [1-9]/);
   assert.match(metrics, /lvskeeper_ipvs_destinations 1/);
+  // No PING_CHECK here: the family is exported with nothing dropped.
+  assert.match(metrics, /lvskeeper_ping_replies_dropped_total\{family="inet",reason="unmatched"\} 0/);
   assert.match(metrics, /lvskeeper_ipvs_ops_total\{op="addService"\} 1/);
   const conns = /lvskeeper_dataplane_connections_total\{vs="127\.0\.0\.1:19440",rs="127\.0\.0\.1:19441"\} (\d+)/.exec(metrics);
   assert.ok(conns && Number(conns[1]) >= 5, metrics);
