@@ -1,13 +1,13 @@
 {
+  "target_defaults": {
+    "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
+    "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
+    "cflags!": ["-fno-exceptions"],
+    "cflags_cc!": ["-fno-exceptions"],
+    "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fexceptions"]
+  },
   "targets": [
-    {
-      "target_name": "lvsk_rawsock",
-      "sources": ["native/rawsock.cc"],
-      "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],
-      "defines": ["NAPI_VERSION=8", "NAPI_CPP_EXCEPTIONS"],
-      "cflags!": ["-fno-exceptions"],
-      "cflags_cc!": ["-fno-exceptions"],
-      "cflags_cc": ["-std=c++17", "-Wall", "-Wextra", "-fexceptions"]
-    }
+    { "target_name": "lvsk_rawsock", "sources": ["native/rawsock.cc"] },
+    { "target_name": "lvsk_exchange", "sources": ["native/exchange.cc"] }
   ]
 }

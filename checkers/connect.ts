@@ -33,7 +33,12 @@ export function openSocket(c: CheckerConnection, opts: ConnectOptions = {}): net
 }
 
 export function errorReason(err: NodeJS.ErrnoException): ProbeError {
-  return new ProbeError(err.code === 'ECONNREFUSED' ? 'refused' : 'error', err.code ?? err.message);
+  return err.code !== undefined ? codeError(err.code) : new ProbeError('error', err.message);
+}
+
+/** A failed connect or exchange by its errno name; a refusal is told apart, as keepalived's log lines do. */
+export function codeError(code: string): ProbeError {
+  return new ProbeError(code === 'ECONNREFUSED' ? 'refused' : 'error', code);
 }
 
 /** Resolves once connected (and TLS handshake done); the caller owns the socket and must destroy it. */

@@ -3,7 +3,8 @@
 // cheaper per check than a general client (no pool, no keep-alive: keepalived closes after each check).
 import type { CheckerConnection, HttpChecker, HttpUrl } from '../src/config/model.js';
 import { formatEndpoint } from '../src/config/identity.js';
-import { errorReason, openSocket, ProbeError } from './connect.js';
+import { codeError, errorReason, openSocket, ProbeError } from './connect.js';
+import { exchanges } from './exchange.js';
 import { buildRequest, defaultHost, ResponseReader } from './http-wire.js';
 import type { ProbeResult } from './types.js';
 
@@ -30,22 +31,19 @@ export interface HttpFetchOptions {
 
 /**
  * One GET on a fresh connection; rejects with ProbeError on timeout, refusal, reset or a truncated body.
- * The request is written at once (the socket sends it when connected) and connect_timeout bounds the connect and
- * then each read, as keepalived's timer does: one promise, one timer and one abort listener per check.
+ * The request goes out as soon as the connect completes, and connect_timeout bounds the connect and then each read,
+ * as keepalived's timer does. Plain HTTP runs on the shared exchange set; SSL_GET on a node:tls socket.
  */
 export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: AbortSignal): Promise<HttpFetchResult> {
   return new Promise((resolve, reject) => {
-    const sock = openSocket(c, o.ssl ? { tls: o.sni !== undefined ? { servername: o.sni } : {} } : {});
     const reader = new ResponseReader(o.keepBody ?? 0, o.hashBody ?? true);
     let done = false;
+    let close: () => void = () => {};
     const finish = (err?: ProbeError): void => {
       if (done) return;
       done = true;
       signal.removeEventListener('abort', onAbort);
-      // A reset leaves no FIN exchange or TIME_WAIT behind on either side (HAProxy closes its checks the same way);
-      // TLS sockets and unfinished connects can only be destroyed.
-      if (o.ssl || sock.connecting) sock.destroy();
-      else sock.resetAndDestroy();
+      close();
       if (err) return reject(err);
       if (reader.status === undefined || reader.headers === undefined) return reject(new ProbeError('error', 'no response'));
       resolve({
@@ -58,20 +56,37 @@ export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: Abo
     const onAbort = (): void => finish(new ProbeError('timeout', 'aborted'));
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
-    sock.setTimeout(c.connectTimeoutMs, () => finish(new ProbeError('timeout', sock.connecting ? 'connect timeout' : 'read timeout')));
-    sock.on('data', (chunk: Buffer) => {
+    const onData = (chunk: Buffer): void => {
       try {
         if (reader.push(chunk)) finish();
       } catch (err) {
         finish(new ProbeError('error', (err as Error).message));
       }
-    });
-    sock.on('end', () => {
+    };
+    const onEnd = (): void => {
       if (reader.contentLength !== undefined && !reader.complete) finish(new ProbeError('error', 'body shorter than Content-Length'));
       else finish();
+    };
+    const request = buildRequest(o.path, o.host, o.protocol);
+    if (o.ssl) {
+      const sock = openSocket(c, { tls: o.sni !== undefined ? { servername: o.sni } : {} });
+      close = () => sock.destroy();
+      sock.setTimeout(c.connectTimeoutMs, () => finish(new ProbeError('timeout', sock.connecting ? 'connect timeout' : 'read timeout')));
+      sock.on('data', onData);
+      sock.on('end', onEnd);
+      sock.on('error', (err: NodeJS.ErrnoException) => finish(errorReason(err)));
+      sock.write(request);
+      return;
+    }
+    const set = exchanges();
+    const handle = set.start(c, request, {
+      connected() {},
+      data: onData,
+      end: onEnd,
+      error: (code) => finish(codeError(code)),
+      timeout: (connecting) => finish(new ProbeError('timeout', connecting ? 'connect timeout' : 'read timeout')),
     });
-    sock.on('error', (err: NodeJS.ErrnoException) => finish(errorReason(err)));
-    sock.write(buildRequest(o.path, o.host, o.protocol));
+    close = () => set.close(handle);
   });
 }
 

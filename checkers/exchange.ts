@@ -1,0 +1,96 @@
+// Plain-TCP check exchanges on the lvsk_exchange addon (native/exchange.cc): one epoll set for every check, so a
+// check costs a socket and a few syscalls instead of a net.Socket with its streams. TLS checks stay on node:tls.
+import { constants } from 'node:os';
+import { createRequire } from 'node:module';
+import type { CheckerConnection } from '../src/config/model.js';
+
+export interface ExchangeHandler {
+  /** Only for exchanges started without a request. */
+  connected(): void;
+  data(chunk: Buffer): void;
+  /** The peer closed; the exchange is already closed. */
+  end(): void;
+  /** A failed connect, reset or write; `code` is the errno name (ECONNREFUSED, ECONNRESET, …). */
+  error(code: string): void;
+  /** connect_timeout passed while connecting, or between two reads once connected. */
+  timeout(connecting: boolean): void;
+}
+
+interface NativeExchangeSet {
+  start(family: number, ip: string, port: number, bindIp: string, bindPort: number, timeoutMs: number, request: string | null): number;
+  close(handle: number): void;
+}
+
+interface ExchangeBinding {
+  ExchangeSet: new (onEvents: (events: Int32Array, data: Buffer) => void) => NativeExchangeSet;
+}
+
+const CONNECTED = 0;
+const DATA = 1;
+const END = 2;
+const ERROR = 3;
+
+const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
+
+class ExchangeSet {
+  private readonly native: NativeExchangeSet;
+  private readonly handlers = new Map<number, ExchangeHandler>();
+
+  constructor(binding: ExchangeBinding) {
+    this.native = new binding.ExchangeSet((events, data) => this.dispatch(events, data));
+  }
+
+  /** Starts connecting; returns the handle to close() with. A failure to even start is reported asynchronously. */
+  start(c: CheckerConnection, request: string | null, h: ExchangeHandler): number {
+    const handle = this.native.start(
+      c.family === 'inet6' ? 6 : 4, c.connectIp, c.connectPort, c.bindto ?? '', c.bindPort ?? 0, c.connectTimeoutMs, request,
+    );
+    if (handle < 0) {
+      queueMicrotask(() => h.error(errnoNames.get(-handle) ?? `errno ${-handle}`));
+      return -1;
+    }
+    this.handlers.set(handle, h);
+    return handle;
+  }
+
+  close(handle: number): void {
+    if (this.handlers.delete(handle)) this.native.close(handle);
+  }
+
+  private dispatch(events: Int32Array, data: Buffer): void {
+    let offset = 0;
+    for (let i = 0; i < events.length; i += 3) {
+      const handle = events[i]!;
+      const kind = events[i + 1]!;
+      const value = events[i + 2]!;
+      const h = this.handlers.get(handle);
+      if (kind === DATA) offset += value;
+      if (h === undefined) continue;
+      if (kind > DATA) this.handlers.delete(handle);
+      try {
+        if (kind === CONNECTED) h.connected();
+        else if (kind === DATA) h.data(data.subarray(offset - value, offset));
+        else if (kind === END) h.end();
+        else if (kind === ERROR) h.error(errnoNames.get(value) ?? `errno ${value}`);
+        else h.timeout(value === 0);
+      } catch (err) {
+        // A handler's bug must surface, but not in the middle of other checks' events.
+        process.nextTick(() => {
+          throw err;
+        });
+      }
+    }
+  }
+}
+
+let shared: ExchangeSet | undefined;
+
+/** The process's one exchange set, created on first use. */
+export function exchanges(): ExchangeSet {
+  if (shared === undefined) {
+    const require = createRequire(import.meta.url);
+    // dist/checkers → repo root; build/ is where `npm install` (node-gyp rebuild) puts the addon.
+    shared = new ExchangeSet(require('../../build/Release/lvsk_exchange.node') as ExchangeBinding);
+  }
+  return shared;
+}

@@ -1,0 +1,378 @@
+// lvsk_exchange: the TCP exchanges of HTTP_GET and TCP_CHECK (connect, send one request, read the reply) on one
+// epoll set shared by every check. A net.Socket per check costs a handle, two streams and several epoll_ctl calls;
+// here a check is one socket that is added to the set once (edge-triggered) and leaves it by close().
+//
+//   new ExchangeSet(onEvents(events: Int32Array, data: Buffer))
+//   start(family 4|6, ip, port, bindIp|"", bindPort|0, timeoutMs, request|null) → handle ≥ 0, or -errno
+//   close(handle)   closes a live exchange with a reset (no TIME_WAIT on either side); stale handles are ignored
+//
+// Events arrive in batches, one triple [handle, kind, value] each; DATA bytes are concatenated in `data` in order.
+//   CONNECTED (only when no request was given)   DATA value=length   END (peer closed)
+//   ERROR value=errno   TIMEOUT value=1 once connected, 0 while connecting
+// END, ERROR and TIMEOUT close the exchange here. connect_timeout bounds the connect and then each read, as
+// keepalived's checker timer does.
+#include <napi.h>
+#include <uv.h>
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <string.h>
+#include <sys/epoll.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <cstdint>
+#include <functional>
+#include <queue>
+#include <string>
+#include <utility>
+#include <vector>
+
+namespace {
+
+enum EventKind : int32_t { kConnected = 0, kData = 1, kEnd = 2, kError = 3, kTimeout = 4 };
+
+constexpr int kMaxEvents = 256;
+constexpr size_t kReadChunk = 16384;
+constexpr uint32_t kSlotBits = 20;
+constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
+constexpr uint32_t kGenMask = 0x7ff;  // handles stay positive int32s
+// Deadlines are checked in 10 ms steps: one timer wake covers every exchange due in the step.
+constexpr uint64_t kTimerStepMs = 10;
+
+uint64_t NowMs() { return uv_hrtime() / 1000000; }
+
+struct Exchange {
+  int fd = -1;
+  uint32_t gen = 0;
+  bool connected = false;
+  bool report_connect = false;
+  uint32_t timeout_ms = 0;
+  uint64_t deadline = 0;
+  std::string out;
+  size_t out_off = 0;
+};
+
+bool ParseAddress(int family, const std::string& ip, uint16_t port, sockaddr_storage* ss, socklen_t* len) {
+  memset(ss, 0, sizeof *ss);
+  if (family == AF_INET6) {
+    auto* a = reinterpret_cast<sockaddr_in6*>(ss);
+    a->sin6_family = AF_INET6;
+    a->sin6_port = htons(port);
+    *len = sizeof *a;
+    return ip.empty() || inet_pton(AF_INET6, ip.c_str(), &a->sin6_addr) == 1;
+  }
+  auto* a = reinterpret_cast<sockaddr_in*>(ss);
+  a->sin_family = AF_INET;
+  a->sin_port = htons(port);
+  *len = sizeof *a;
+  return ip.empty() || inet_pton(AF_INET, ip.c_str(), &a->sin_addr) == 1;
+}
+
+class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
+ public:
+  static Napi::Function Init(Napi::Env env) {
+    return DefineClass(env, "ExchangeSet",
+                       {InstanceMethod("start", &ExchangeSet::Start), InstanceMethod("close", &ExchangeSet::Close)});
+  }
+
+  explicit ExchangeSet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExchangeSet>(info), buf_(kReadChunk) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 1 || !info[0].IsFunction()) {
+      Napi::TypeError::New(env, "ExchangeSet(onEvents)").ThrowAsJavaScriptException();
+      return;
+    }
+    on_events_ = Napi::Persistent(info[0].As<Napi::Function>());
+    async_ = std::make_unique<Napi::AsyncContext>(env, "lvsk_exchange");
+    epfd_ = epoll_create1(EPOLL_CLOEXEC);
+    if (epfd_ < 0) {
+      Napi::Error::New(env, std::string("epoll_create1: ") + strerror(errno)).ThrowAsJavaScriptException();
+      return;
+    }
+    uv_loop_t* loop = nullptr;
+    napi_get_uv_event_loop(env, &loop);
+    loop_ = loop;
+    poll_ = new uv_poll_t;
+    poll_->data = this;
+    timer_ = new uv_timer_t;
+    timer_->data = this;
+    uv_timer_init(loop, timer_);
+    int rc = uv_poll_init(loop, poll_, epfd_);
+    if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
+    if (rc != 0) {
+      Napi::Error::New(env, std::string("uv_poll_start: ") + uv_strerror(rc)).ThrowAsJavaScriptException();
+      return;
+    }
+    // Idle sets must not keep the process alive; a live exchange does (see Track).
+    uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+    uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
+    Ref();  // the set lives as long as the process: checks come and go, the epoll set stays
+  }
+
+ private:
+  int epfd_ = -1;
+  uv_loop_t* loop_ = nullptr;
+  uv_poll_t* poll_ = nullptr;
+  uv_timer_t* timer_ = nullptr;
+  uint64_t timer_due_ = 0;
+  size_t live_ = 0;
+  std::vector<Exchange> slots_;
+  std::vector<uint32_t> free_;
+  // (deadline, handle); entries whose exchange closed or moved its deadline are skipped when they surface.
+  std::priority_queue<std::pair<uint64_t, uint32_t>, std::vector<std::pair<uint64_t, uint32_t>>, std::greater<>> due_;
+  std::vector<int32_t> events_;
+  std::vector<uint8_t> data_;
+  std::vector<uint8_t> buf_;
+  Napi::FunctionReference on_events_;
+  std::unique_ptr<Napi::AsyncContext> async_;
+
+  static uint32_t HandleOf(uint32_t slot, uint32_t gen) { return ((gen & kGenMask) << kSlotBits) | slot; }
+
+  Exchange* Find(uint32_t handle) {
+    uint32_t slot = handle & kSlotMask;
+    if (slot >= slots_.size()) return nullptr;
+    Exchange& x = slots_[slot];
+    if (x.fd < 0 || (x.gen & kGenMask) != (handle >> kSlotBits)) return nullptr;
+    return &x;
+  }
+
+  void Track(bool more) {
+    if (more && live_++ == 0) {
+      uv_ref(reinterpret_cast<uv_handle_t*>(poll_));
+      uv_ref(reinterpret_cast<uv_handle_t*>(timer_));
+    } else if (!more && --live_ == 0) {
+      uv_unref(reinterpret_cast<uv_handle_t*>(poll_));
+      uv_unref(reinterpret_cast<uv_handle_t*>(timer_));
+    }
+  }
+
+  void Emit(uint32_t handle, EventKind kind, int32_t value) {
+    events_.push_back(static_cast<int32_t>(handle));
+    events_.push_back(kind);
+    events_.push_back(value);
+  }
+
+  void SetDeadline(Exchange& x, uint32_t handle) {
+    x.deadline = NowMs() + x.timeout_ms;
+    due_.emplace(x.deadline, handle);
+  }
+
+  // Connected exchanges are reset (SO_LINGER 0) as HAProxy closes its checks; close() also takes the fd out of
+  // the epoll set.
+  void Release(uint32_t slot) {
+    Exchange& x = slots_[slot];
+    if (x.connected) {
+      struct linger lg = {1, 0};
+      setsockopt(x.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
+    }
+    ::close(x.fd);
+    x.fd = -1;
+    x.gen++;
+    x.out.clear();
+    free_.push_back(slot);
+    Track(false);
+  }
+
+  void Finish(uint32_t handle, EventKind kind, int32_t value) {
+    Emit(handle, kind, value);
+    Release(handle & kSlotMask);
+  }
+
+  Napi::Value Start(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (info.Length() < 7) {
+      Napi::TypeError::New(env, "start(family, ip, port, bindIp, bindPort, timeoutMs, request)").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    int family = info[0].As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
+    std::string ip = info[1].As<Napi::String>();
+    auto port = static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value());
+    std::string bind_ip = info[3].As<Napi::String>();
+    auto bind_port = static_cast<uint16_t>(info[4].As<Napi::Number>().Uint32Value());
+    uint32_t timeout_ms = info[5].As<Napi::Number>().Uint32Value();
+    sockaddr_storage dst, src;
+    socklen_t dst_len, src_len;
+    if (ip.empty() || !ParseAddress(family, ip, port, &dst, &dst_len) ||
+        !ParseAddress(family, bind_ip, bind_port, &src, &src_len)) {
+      return Napi::Number::New(env, -EINVAL);
+    }
+    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    if (fd < 0) return Napi::Number::New(env, -errno);
+    int err = 0;
+    if ((!bind_ip.empty() || bind_port != 0) && bind(fd, reinterpret_cast<sockaddr*>(&src), src_len) < 0) err = errno;
+    if (err == 0 && connect(fd, reinterpret_cast<sockaddr*>(&dst), dst_len) < 0 && errno != EINPROGRESS) err = errno;
+    uint32_t slot;
+    if (err == 0) {
+      if (free_.empty()) {
+        slot = static_cast<uint32_t>(slots_.size());
+        slots_.emplace_back();
+      } else {
+        slot = free_.back();
+        free_.pop_back();
+      }
+      epoll_event ev = {};
+      ev.events = EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLET;
+      ev.data.u32 = HandleOf(slot, slots_[slot].gen);
+      if (epoll_ctl(epfd_, EPOLL_CTL_ADD, fd, &ev) < 0) {
+        err = errno;
+        free_.push_back(slot);
+      }
+    }
+    if (err != 0) {
+      ::close(fd);
+      return Napi::Number::New(env, -err);
+    }
+    Exchange& x = slots_[slot];
+    uint32_t handle = HandleOf(slot, x.gen);
+    x.fd = fd;
+    x.connected = false;
+    x.timeout_ms = timeout_ms;
+    x.report_connect = !info[6].IsString();
+    if (!x.report_connect) x.out = info[6].As<Napi::String>().Utf8Value();
+    x.out_off = 0;
+    Track(true);
+    SetDeadline(x, handle);
+    ArmTimer();
+    return Napi::Number::New(env, handle);
+  }
+
+  Napi::Value Close(const Napi::CallbackInfo& info) {
+    uint32_t handle = info[0].As<Napi::Number>().Uint32Value();
+    if (Find(handle) != nullptr) Release(handle & kSlotMask);
+    return info.Env().Undefined();
+  }
+
+  // Writes what is left of the request; false when the exchange failed and was closed.
+  bool WriteOut(Exchange& x, uint32_t handle) {
+    while (x.out_off < x.out.size()) {
+      ssize_t n = ::write(x.fd, x.out.data() + x.out_off, x.out.size() - x.out_off);
+      if (n < 0) {
+        if (errno == EINTR) continue;
+        if (errno == EAGAIN) return true;
+        Finish(handle, kError, errno);
+        return false;
+      }
+      x.out_off += static_cast<size_t>(n);
+    }
+    return true;
+  }
+
+  void ReadAll(Exchange& x, uint32_t handle, bool peer_closed) {
+    for (;;) {
+      ssize_t n = ::read(x.fd, buf_.data(), buf_.size());
+      if (n > 0) {
+        Emit(handle, kData, static_cast<int32_t>(n));
+        data_.insert(data_.end(), buf_.data(), buf_.data() + n);
+        SetDeadline(x, handle);
+        // A short read emptied the queue; the next arrival is a new edge, unless the FIN is already here.
+        if (static_cast<size_t>(n) < buf_.size() && !peer_closed) return;
+      } else if (n == 0) {
+        Finish(handle, kEnd, 0);
+        return;
+      } else if (errno != EINTR) {
+        if (errno != EAGAIN) Finish(handle, kError, errno);
+        return;
+      }
+    }
+  }
+
+  void OnEvent(uint32_t handle, uint32_t events) {
+    Exchange* x = Find(handle);
+    if (x == nullptr) return;
+    if (!x->connected) {
+      if (events & (EPOLLERR | EPOLLHUP)) {
+        int err = 0;
+        socklen_t len = sizeof err;
+        getsockopt(x->fd, SOL_SOCKET, SO_ERROR, &err, &len);
+        Finish(handle, kError, err != 0 ? err : ECONNREFUSED);
+        return;
+      }
+      if (!(events & EPOLLOUT)) return;
+      x->connected = true;
+      SetDeadline(*x, handle);
+      if (x->report_connect) {
+        Emit(handle, kConnected, 0);
+        return;
+      }
+    }
+    if ((events & EPOLLOUT) && !WriteOut(*x, handle)) return;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ReadAll(*x, handle, (events & (EPOLLRDHUP | EPOLLHUP)) != 0);
+  }
+
+  void Expire() {
+    uint64_t now = NowMs();
+    while (!due_.empty() && due_.top().first <= now) {
+      auto [deadline, handle] = due_.top();
+      due_.pop();
+      Exchange* x = Find(handle);
+      if (x != nullptr && x->deadline == deadline) Finish(handle, kTimeout, x->connected ? 1 : 0);
+    }
+  }
+
+  void ArmTimer() {
+    while (!due_.empty()) {
+      Exchange* x = Find(due_.top().second);
+      if (x != nullptr && x->deadline == due_.top().first) break;
+      due_.pop();
+    }
+    if (due_.empty()) {
+      if (timer_due_ != 0) uv_timer_stop(timer_);
+      timer_due_ = 0;
+      return;
+    }
+    uint64_t step = (due_.top().first + kTimerStepMs - 1) / kTimerStepMs * kTimerStepMs;
+    if (step == timer_due_) return;
+    timer_due_ = step;
+    uint64_t now = NowMs();
+    uv_timer_start(timer_, OnTimer, step > now ? step - now : 1, 0);
+  }
+
+  void Deliver() {
+    if (events_.empty()) return;
+    Napi::Env env = Env();
+    Napi::HandleScope scope(env);
+    auto events = Napi::Int32Array::New(env, events_.size());
+    memcpy(events.Data(), events_.data(), events_.size() * sizeof(int32_t));
+    auto data = Napi::Buffer<uint8_t>::Copy(env, data_.data(), data_.size());
+    events_.clear();
+    data_.clear();
+    try {
+      on_events_.MakeCallback(Value(), {events, data}, *async_);
+    } catch (const Napi::Error&) {
+      // The JS side reports its own errors; nothing may unwind into libuv.
+    }
+  }
+
+  static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
+    auto* self = static_cast<ExchangeSet*>(handle->data);
+    if (status == 0) {
+      epoll_event evs[kMaxEvents];
+      int n;
+      do {
+        n = epoll_wait(self->epfd_, evs, kMaxEvents, 0);
+        for (int i = 0; i < n; i++) self->OnEvent(evs[i].data.u32, evs[i].events);
+      } while (n == kMaxEvents);
+    }
+    self->Expire();
+    self->ArmTimer();
+    self->Deliver();
+  }
+
+  static void OnTimer(uv_timer_t* handle) {
+    auto* self = static_cast<ExchangeSet*>(handle->data);
+    self->timer_due_ = 0;
+    self->Expire();
+    self->ArmTimer();
+    self->Deliver();
+  }
+};
+
+Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  exports.Set("ExchangeSet", ExchangeSet::Init(env));
+  return exports;
+}
+
+}  // namespace
+
+NODE_API_MODULE(lvsk_exchange, Init)

@@ -1,0 +1,135 @@
+// The shared exchange set (native/exchange.cc) under HTTP_GET and TCP_CHECK: address families, bindto/bind_port,
+// the per-read deadline, many exchanges at once, reset closes, and an idle set not holding the process open.
+import assert from 'node:assert/strict';
+import { execFileSync, spawnSync } from 'node:child_process';
+import net from 'node:net';
+import { after, describe, test } from 'node:test';
+import { httpFetch } from '../../checkers/http.js';
+import { probeTcp } from '../../checkers/tcp.js';
+import { conn, timing } from './model.js';
+
+const signal = (): AbortSignal => AbortSignal.timeout(10_000);
+const GET = { ssl: false, host: 'x', path: '/', protocol: '1.0' as const };
+
+interface Peer {
+  readonly address: string;
+  readonly port: number;
+}
+
+/** An HTTP server on `host` that records each client's address and answers with `reply`. */
+async function server(host: string, reply: (sock: net.Socket) => void): Promise<{ port: number; peers: Peer[]; close(): Promise<void> }> {
+  const peers: Peer[] = [];
+  const open = new Set<net.Socket>();
+  const srv = net.createServer((sock) => {
+    open.add(sock);
+    sock.on('close', () => open.delete(sock));
+    sock.on('error', () => undefined);
+    peers.push({ address: sock.remoteAddress ?? '', port: sock.remotePort ?? 0 });
+    let head = '';
+    const onData = (d: Buffer): void => {
+      head += d.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      sock.off('data', onData);
+      reply(sock);
+    };
+    sock.on('data', onData);
+  });
+  await new Promise<void>((done) => srv.listen(0, host, done));
+  return {
+    port: (srv.address() as net.AddressInfo).port,
+    peers,
+    close: () =>
+      new Promise<void>((done) => {
+        for (const s of open) s.destroy();
+        srv.close(() => done());
+      }),
+  };
+}
+
+const ok = (sock: net.Socket): void => {
+  sock.end('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok');
+};
+
+async function freePort(host: string): Promise<number> {
+  const s = net.createServer();
+  await new Promise<void>((done) => s.listen(0, host, done));
+  const port = (s.address() as net.AddressInfo).port;
+  await new Promise<void>((done) => s.close(() => done()));
+  return port;
+}
+
+describe('exchange set', () => {
+  const running: { close(): Promise<void> }[] = [];
+  after(async () => {
+    await Promise.all(running.map((r) => r.close()));
+  });
+
+  test('HTTP_GET over IPv6 from bindto/bind_port', async () => {
+    const srv = await server('::1', ok);
+    running.push(srv);
+    const bindPort = await freePort('::1');
+    const r = await httpFetch(conn(srv.port, { connectIp: '::1', family: 'inet6', bindto: '::1', bindPort }), GET, signal());
+    assert.equal(r.status, 200);
+    assert.deepEqual(srv.peers, [{ address: '::1', port: bindPort }]);
+  });
+
+  test('IPv4 bindto picks the source address; one that is not local fails the check', async () => {
+    const srv = await server('127.0.0.1', ok);
+    running.push(srv);
+    const r = await httpFetch(conn(srv.port, { bindto: '127.0.0.2' }), GET, signal());
+    assert.equal(r.status, 200);
+    assert.equal(srv.peers[0]?.address, '127.0.0.2');
+    const tcp = await probeTcp({ ...timing(), ...conn(srv.port, { bindto: '192.0.2.55' }), type: 'TCP_CHECK' }, signal());
+    assert.deepEqual(tcp, { ok: false, detail: 'failed' });
+    await assert.rejects(httpFetch(conn(srv.port, { bindto: '192.0.2.55' }), GET, signal()), { reason: 'error', message: 'EADDRNOTAVAIL' });
+  });
+
+  test('connect_timeout bounds each read, not the whole exchange', async () => {
+    // Six pieces 100 ms apart: 500 ms in all, never more than 100 ms between reads, under a 400 ms connect_timeout.
+    const body = 'abcdef';
+    const srv = await server('127.0.0.1', (sock) => {
+      sock.write(`HTTP/1.0 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
+      let i = 0;
+      const t = setInterval(() => {
+        sock.write(body[i++]!);
+        if (i === body.length) clearInterval(t);
+      }, 100);
+      sock.on('close', () => clearInterval(t));
+    });
+    running.push(srv);
+    const r = await httpFetch(conn(srv.port, { connectTimeoutMs: 400 }), GET, signal());
+    assert.equal(r.status, 200);
+    const stalled = await server('127.0.0.1', (sock) => sock.write('HTTP/1.0 200 OK\r\n'));
+    running.push(stalled);
+    await assert.rejects(httpFetch(conn(stalled.port, { connectTimeoutMs: 200 }), GET, signal()), { reason: 'timeout', message: 'read timeout' });
+  });
+
+  test('300 exchanges at once all complete, and reset closes leave no TIME_WAIT behind', async () => {
+    const srv = await server('127.0.0.1', ok);
+    running.push(srv);
+    const results = await Promise.all(Array.from({ length: 300 }, () => httpFetch(conn(srv.port), GET, signal())));
+    assert.equal(results.filter((r) => r.status === 200).length, 300);
+    assert.equal(srv.peers.length, 300);
+    const ports = new Set(srv.peers.map((p) => p.port));
+    const waiting = execFileSync('ss', ['-Htan', 'state', 'time-wait'], { encoding: 'utf8' })
+      .split('\n')
+      .filter((l) => l.includes(`:${srv.port} `) || [...ports].some((p) => l.includes(`127.0.0.1:${p} `)));
+    assert.deepEqual(waiting, []);
+  });
+
+  test('an idle set does not keep the process alive', async () => {
+    const srv = await server('127.0.0.1', ok);
+    running.push(srv);
+    const port = srv.port;
+    const tcp = new URL('../../checkers/tcp.js', import.meta.url).href;
+    const script =
+      `const { probeTcp } = await import(${JSON.stringify(tcp)});` +
+      `const r = await probeTcp({ connectIp: '127.0.0.1', connectPort: ${port}, family: 'inet', connectTimeoutMs: 1000 }, new AbortController().signal);` +
+      'console.log(JSON.stringify(r));';
+    // spawnSync would block the server's accept; the listen backlog completes the handshake without it.
+    const child = spawnSync(process.execPath, ['--input-type=module', '-e', script], { encoding: 'utf8', timeout: 20_000 });
+    assert.equal(child.signal, null, 'the child had to be killed: something kept its event loop alive');
+    assert.equal(child.status, 0, child.stderr);
+    assert.deepEqual(JSON.parse(child.stdout), { ok: true, detail: 'success' });
+  });
+});
