@@ -28,6 +28,8 @@ type TimedChecker = Exclude<Checker, FileChecker | { type: 'BFD_CHECK' }>;
 
 /** Parsed but not run: BFD needs a BFD daemon. */
 const UNSUPPORTED = new Set<Checker['type']>(['BFD_CHECK']);
+/** The checkers on the addon's exchange set (exchange.ts), whose sockets can take bind_if and fwmark. */
+const EXCHANGE_TYPES = new Set<Checker['type']>(['HTTP_GET', 'TCP_CHECK']);
 
 export interface AttemptSample {
   readonly type: Checker['type'];
@@ -246,9 +248,9 @@ export class CheckerEngine {
             continue;
           }
           const timed = c as TimedChecker;
-          if (timed.type !== 'MISC_CHECK' && (timed.bindIf !== undefined || timed.fwmark !== undefined)) {
-            // Node's sockets expose neither SO_BINDTODEVICE nor SO_MARK.
-            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName}: bind_if and fwmark are not supported by lvskeeper; checking without them`);
+          if (!EXCHANGE_TYPES.has(timed.type) && timed.type !== 'MISC_CHECK' && (timed.bindIf !== undefined || timed.fwmark !== undefined)) {
+            // Only the exchange set's sockets take SO_BINDTODEVICE and SO_MARK; Node's own sockets expose neither.
+            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName}: bind_if and fwmark are supported for HTTP_GET and TCP_CHECK only; checking without them`);
           }
           const key = checkerKey(timed);
           let unit = nextUnits.get(key);

@@ -17,7 +17,10 @@ export interface ExchangeHandler {
 }
 
 interface NativeExchangeSet {
-  start(family: number, ip: string, port: number, bindIp: string, bindPort: number, timeoutMs: number, request: string | null): number;
+  start(
+    family: number, ip: string, port: number, bindIp: string, bindPort: number, bindIf: string, fwmark: number, timeoutMs: number,
+    request: string | null,
+  ): number;
   close(handle: number): void;
 }
 
@@ -43,7 +46,8 @@ class ExchangeSet {
   /** Starts connecting; returns the handle to close() with. A failure to even start is reported asynchronously. */
   start(c: CheckerConnection, request: string | null, h: ExchangeHandler): number {
     const handle = this.native.start(
-      c.family === 'inet6' ? 6 : 4, c.connectIp, c.connectPort, c.bindto ?? '', c.bindPort ?? 0, c.connectTimeoutMs, request,
+      c.family === 'inet6' ? 6 : 4, c.connectIp, c.connectPort, c.bindto ?? '', c.bindPort ?? 0, c.bindIf ?? '', c.fwmark ?? 0,
+      c.connectTimeoutMs, request,
     );
     if (handle < 0) {
       queueMicrotask(() => h.error(errnoNames.get(-handle) ?? `errno ${-handle}`));

@@ -3,7 +3,8 @@
 // here a check is one socket that is added to the set once (edge-triggered) and leaves it by close().
 //
 //   new ExchangeSet(onEvents(events: Int32Array, data: Buffer))
-//   start(family 4|6, ip, port, bindIp|"", bindPort|0, timeoutMs, request|null) → handle ≥ 0, or -errno
+//   start(family 4|6, ip, port, bindIp|"", bindPort|0, bindIf|"", fwmark|0, timeoutMs, request|null)
+//     → handle ≥ 0, or -errno (bindIf is SO_BINDTODEVICE, fwmark SO_MARK, as keepalived's bind_if and fwmark)
 //   close(handle)   closes a live exchange with a reset (no TIME_WAIT on either side); stale handles are ignored
 //
 // Events arrive in batches, one triple [handle, kind, value] each; DATA bytes are concatenated in `data` in order.
@@ -181,8 +182,9 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 7) {
-      Napi::TypeError::New(env, "start(family, ip, port, bindIp, bindPort, timeoutMs, request)").ThrowAsJavaScriptException();
+    if (info.Length() < 9) {
+      Napi::TypeError::New(env, "start(family, ip, port, bindIp, bindPort, bindIf, fwmark, timeoutMs, request)")
+          .ThrowAsJavaScriptException();
       return env.Undefined();
     }
     int family = info[0].As<Napi::Number>().Int32Value() == 6 ? AF_INET6 : AF_INET;
@@ -190,7 +192,9 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     auto port = static_cast<uint16_t>(info[2].As<Napi::Number>().Uint32Value());
     std::string bind_ip = info[3].As<Napi::String>();
     auto bind_port = static_cast<uint16_t>(info[4].As<Napi::Number>().Uint32Value());
-    uint32_t timeout_ms = info[5].As<Napi::Number>().Uint32Value();
+    std::string bind_if = info[5].As<Napi::String>();
+    uint32_t mark = info[6].As<Napi::Number>().Uint32Value();
+    uint32_t timeout_ms = info[7].As<Napi::Number>().Uint32Value();
     sockaddr_storage dst, src;
     socklen_t dst_len, src_len;
     if (ip.empty() || !ParseAddress(family, ip, port, &dst, &dst_len) ||
@@ -200,7 +204,9 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return Napi::Number::New(env, -errno);
     int err = 0;
-    if ((!bind_ip.empty() || bind_port != 0) && bind(fd, reinterpret_cast<sockaddr*>(&src), src_len) < 0) err = errno;
+    if (!bind_if.empty() && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bind_if.c_str(), bind_if.size()) < 0) err = errno;
+    if (err == 0 && mark != 0 && setsockopt(fd, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) err = errno;
+    if (err == 0 && (!bind_ip.empty() || bind_port != 0) && bind(fd, reinterpret_cast<sockaddr*>(&src), src_len) < 0) err = errno;
     if (err == 0 && connect(fd, reinterpret_cast<sockaddr*>(&dst), dst_len) < 0 && errno != EINPROGRESS) err = errno;
     uint32_t slot;
     if (err == 0) {
@@ -228,8 +234,8 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     x.fd = fd;
     x.connected = false;
     x.timeout_ms = timeout_ms;
-    x.report_connect = !info[6].IsString();
-    if (!x.report_connect) x.out = info[6].As<Napi::String>().Utf8Value();
+    x.report_connect = !info[8].IsString();
+    if (!x.report_connect) x.out = info[8].As<Napi::String>().Utf8Value();
     x.out_off = 0;
     Track(true);
     SetDeadline(x, handle);
