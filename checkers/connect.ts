@@ -1,8 +1,10 @@
-// Opens the TCP (or TLS) connection every stream checker starts with, honouring connect_ip/port, bindto,
-// bind_port and connect_timeout, and always destroying the socket on abort.
+// Connects the TCP (or TLS) stream every dialogue checker (SSL_GET, SMTP_CHECK) starts with. The TCP connect runs on
+// the exchange set, so connect_ip/port, bindto, bind_port, bind_if and fwmark all apply; the connected descriptor is
+// then handed to a net.Socket (and TLS without peer verification, as keepalived) for the dialogue.
 import net from 'node:net';
 import tls from 'node:tls';
 import type { CheckerConnection } from '../src/config/model.js';
+import { exchanges } from './exchange.js';
 
 export interface ConnectOptions {
   readonly tls?: { readonly servername?: string };
@@ -14,24 +16,6 @@ export class ProbeError extends Error {
   }
 }
 
-/** A socket (TCP, or TLS without peer verification as keepalived) starting to connect; the caller owns it. */
-export function openSocket(c: CheckerConnection, opts: ConnectOptions = {}): net.Socket {
-  const base: net.TcpNetConnectOpts = {
-    host: c.connectIp,
-    port: c.connectPort,
-    family: c.family === 'inet6' ? 6 : 4,
-    ...(c.bindto !== undefined ? { localAddress: c.bindto } : {}),
-    ...(c.bindPort !== undefined ? { localPort: c.bindPort } : {}),
-  };
-  return opts.tls
-    ? tls.connect({
-        ...base,
-        rejectUnauthorized: false,
-        ...(opts.tls.servername !== undefined && net.isIP(opts.tls.servername) === 0 ? { servername: opts.tls.servername } : {}),
-      })
-    : net.connect(base);
-}
-
 export function errorReason(err: NodeJS.ErrnoException): ProbeError {
   return err.code !== undefined ? codeError(err.code) : new ProbeError('error', err.message);
 }
@@ -41,32 +25,56 @@ export function codeError(code: string): ProbeError {
   return new ProbeError(code === 'ECONNREFUSED' ? 'refused' : 'error', code);
 }
 
-/** Resolves once connected (and TLS handshake done); the caller owns the socket and must destroy it. */
+/**
+ * Resolves once connected (and the TLS handshake is done); the caller owns the socket and must destroy it.
+ * connect_timeout bounds the TCP connect and then the handshake.
+ */
 export function connect(c: CheckerConnection, signal: AbortSignal, opts: ConnectOptions = {}): Promise<net.Socket> {
   return new Promise((resolve, reject) => {
-    const sock = openSocket(c, opts);
-    // The socket's own idle timer bounds the connect (no extra timer per check); callers re-arm it for reads.
-    const onTimeout = (): void => fail(new ProbeError('timeout', 'connect timeout'));
-    sock.setTimeout(c.connectTimeoutMs, onTimeout);
-    const onAbort = (): void => fail(new ProbeError('timeout', 'aborted'));
-    const cleanup = (): void => {
-      sock.setTimeout(0);
-      sock.removeListener('timeout', onTimeout);
-      signal.removeEventListener('abort', onAbort);
-      sock.removeListener('error', onError);
-    };
+    const set = exchanges();
+    let handle = -1;
+    let sock: net.Socket | undefined;
     const fail = (err: ProbeError): void => {
-      cleanup();
-      sock.destroy();
+      signal.removeEventListener('abort', onAbort);
+      set.close(handle);
+      sock?.destroy();
       reject(err);
     };
-    const onError = (err: NodeJS.ErrnoException): void => fail(errorReason(err));
-    sock.once('error', onError);
-    sock.once(opts.tls ? 'secureConnect' : 'connect', () => {
-      cleanup();
-      resolve(sock);
+    const onAbort = (): void => fail(new ProbeError('timeout', 'aborted'));
+    const connected = (): void => {
+      const tcp = new net.Socket({ fd: set.detach(handle) });
+      if (opts.tls === undefined) {
+        signal.removeEventListener('abort', onAbort);
+        return resolve(tcp);
+      }
+      const servername = opts.tls.servername;
+      const secure = tls.connect({
+        socket: tcp,
+        rejectUnauthorized: false,
+        ...(servername !== undefined && net.isIP(servername) === 0 ? { servername } : {}),
+      });
+      sock = secure;
+      const onTimeout = (): void => fail(new ProbeError('timeout', 'handshake timeout'));
+      const onError = (err: NodeJS.ErrnoException): void => fail(errorReason(err));
+      secure.setTimeout(c.connectTimeoutMs, onTimeout);
+      secure.once('error', onError);
+      secure.once('secureConnect', () => {
+        secure.setTimeout(0);
+        secure.removeListener('timeout', onTimeout);
+        secure.removeListener('error', onError);
+        signal.removeEventListener('abort', onAbort);
+        resolve(secure);
+      });
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const closedEarly = (): void => fail(new ProbeError('error', 'closed while connecting'));
+    handle = set.start(c, null, {
+      connected,
+      data: closedEarly,
+      end: closedEarly,
+      error: (code) => fail(codeError(code)),
+      timeout: () => fail(new ProbeError('timeout', 'connect timeout')),
     });
-    if (signal.aborted) onAbort();
-    else signal.addEventListener('abort', onAbort, { once: true });
   });
 }

@@ -28,8 +28,8 @@ type TimedChecker = Exclude<Checker, FileChecker | { type: 'BFD_CHECK' }>;
 
 /** Parsed but not run: BFD needs a BFD daemon. */
 const UNSUPPORTED = new Set<Checker['type']>(['BFD_CHECK']);
-/** The checkers on the addon's exchange set (exchange.ts), whose sockets can take bind_if and fwmark. */
-const EXCHANGE_TYPES = new Set<Checker['type']>(['HTTP_GET', 'TCP_CHECK']);
+/** The checkers whose TCP connect runs on the addon's exchange set (exchange.ts), which applies bind_if and fwmark. */
+const EXCHANGE_TYPES = new Set<Checker['type']>(['HTTP_GET', 'SSL_GET', 'TCP_CHECK', 'SMTP_CHECK']);
 
 export interface AttemptSample {
   readonly type: Checker['type'];
@@ -250,7 +250,7 @@ export class CheckerEngine {
           const timed = c as TimedChecker;
           if (!EXCHANGE_TYPES.has(timed.type) && timed.type !== 'MISC_CHECK' && (timed.bindIf !== undefined || timed.fwmark !== undefined)) {
             // Only the exchange set's sockets take SO_BINDTODEVICE and SO_MARK; Node's own sockets expose neither.
-            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName}: bind_if and fwmark are supported for HTTP_GET and TCP_CHECK only; checking without them`);
+            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName}: bind_if and fwmark are supported for TCP-based checkers only; checking without them`);
           }
           const key = checkerKey(timed);
           let unit = nextUnits.get(key);

@@ -1,11 +1,12 @@
 // Plain-TCP check exchanges on the lvsk_exchange addon (native/exchange.cc): one epoll set for every check, so a
-// check costs a socket and a few syscalls instead of a net.Socket with its streams. TLS checks stay on node:tls.
+// check costs a socket and a few syscalls instead of a net.Socket with its streams. Dialogue checkers (SSL_GET,
+// SMTP_CHECK) connect here too, then detach the descriptor into a net.Socket.
 import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import type { CheckerConnection } from '../src/config/model.js';
 
 export interface ExchangeHandler {
-  /** Only for exchanges started without a request. */
+  /** Only for exchanges started without a request; the handler may then close() or detach() it. */
   connected(): void;
   data(chunk: Buffer): void;
   /** The peer closed; the exchange is already closed. */
@@ -22,6 +23,7 @@ interface NativeExchangeSet {
     request: string | null,
   ): number;
   close(handle: number): void;
+  detach(handle: number): number;
 }
 
 interface ExchangeBinding {
@@ -59,6 +61,14 @@ class ExchangeSet {
 
   close(handle: number): void {
     if (this.handlers.delete(handle)) this.native.close(handle);
+  }
+
+  /** Takes a connected exchange's descriptor out of the set; the caller owns it from now on. */
+  detach(handle: number): number {
+    this.handlers.delete(handle);
+    const fd = this.native.detach(handle);
+    if (fd < 0) throw new Error(`detach: exchange ${handle} is not connected`);
+    return fd;
   }
 
   private dispatch(events: Int32Array, data: Buffer): void {

@@ -3,7 +3,7 @@
 // cheaper per check than a general client (no pool, no keep-alive: keepalived closes after each check).
 import type { CheckerConnection, HttpChecker, HttpUrl } from '../src/config/model.js';
 import { formatEndpoint } from '../src/config/identity.js';
-import { codeError, errorReason, openSocket, ProbeError } from './connect.js';
+import { codeError, connect, errorReason, ProbeError } from './connect.js';
 import { exchanges } from './exchange.js';
 import { buildRequest, defaultHost, ResponseReader } from './http-wire.js';
 import type { ProbeResult } from './types.js';
@@ -32,7 +32,8 @@ export interface HttpFetchOptions {
 /**
  * One GET on a fresh connection; rejects with ProbeError on timeout, refusal, reset or a truncated body.
  * The request goes out as soon as the connect completes, and connect_timeout bounds the connect and then each read,
- * as keepalived's timer does. Plain HTTP runs on the shared exchange set; SSL_GET on a node:tls socket.
+ * as keepalived's timer does. Plain HTTP runs on the shared exchange set; SSL_GET connects there, then speaks
+ * TLS on a node:tls socket.
  */
 export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: AbortSignal): Promise<HttpFetchResult> {
   return new Promise((resolve, reject) => {
@@ -69,13 +70,15 @@ export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: Abo
     };
     const request = buildRequest(o.path, o.host, o.protocol);
     if (o.ssl) {
-      const sock = openSocket(c, { tls: o.sni !== undefined ? { servername: o.sni } : {} });
-      close = () => sock.destroy();
-      sock.setTimeout(c.connectTimeoutMs, () => finish(new ProbeError('timeout', sock.connecting ? 'connect timeout' : 'read timeout')));
-      sock.on('data', onData);
-      sock.on('end', onEnd);
-      sock.on('error', (err: NodeJS.ErrnoException) => finish(errorReason(err)));
-      sock.write(request);
+      connect(c, signal, { tls: o.sni !== undefined ? { servername: o.sni } : {} }).then((sock) => {
+        if (done) return sock.destroy();
+        close = () => sock.destroy();
+        sock.setTimeout(c.connectTimeoutMs, () => finish(new ProbeError('timeout', 'read timeout')));
+        sock.on('data', onData);
+        sock.on('end', onEnd);
+        sock.on('error', (err: NodeJS.ErrnoException) => finish(errorReason(err)));
+        sock.write(request);
+      }, finish);
       return;
     }
     const set = exchanges();

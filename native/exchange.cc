@@ -6,6 +6,7 @@
 //   start(family 4|6, ip, port, bindIp|"", bindPort|0, bindIf|"", fwmark|0, timeoutMs, request|null)
 //     → handle ≥ 0, or -errno (bindIf is SO_BINDTODEVICE, fwmark SO_MARK, as keepalived's bind_if and fwmark)
 //   close(handle)   closes a live exchange with a reset (no TIME_WAIT on either side); stale handles are ignored
+//   detach(handle)  → the connected descriptor, now the caller's (dialogue checkers hand it to a net.Socket)
 //
 // Events arrive in batches, one triple [handle, kind, value] each; DATA bytes are concatenated in `data` in order.
 //   CONNECTED (only when no request was given)   DATA value=length   END (peer closed)
@@ -75,7 +76,8 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
  public:
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "ExchangeSet",
-                       {InstanceMethod("start", &ExchangeSet::Start), InstanceMethod("close", &ExchangeSet::Close)});
+                       {InstanceMethod("start", &ExchangeSet::Start), InstanceMethod("close", &ExchangeSet::Close),
+                        InstanceMethod("detach", &ExchangeSet::Detach)});
   }
 
   explicit ExchangeSet(const Napi::CallbackInfo& info) : Napi::ObjectWrap<ExchangeSet>(info), buf_(kReadChunk) {
@@ -168,6 +170,11 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
       setsockopt(x.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
     ::close(x.fd);
+    Forget(slot);
+  }
+
+  void Forget(uint32_t slot) {
+    Exchange& x = slots_[slot];
     x.fd = -1;
     x.gen++;
     x.out.clear();
@@ -247,6 +254,16 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     uint32_t handle = info[0].As<Napi::Number>().Uint32Value();
     if (Find(handle) != nullptr) Release(handle & kSlotMask);
     return info.Env().Undefined();
+  }
+
+  Napi::Value Detach(const Napi::CallbackInfo& info) {
+    uint32_t handle = info[0].As<Napi::Number>().Uint32Value();
+    Exchange* x = Find(handle);
+    if (x == nullptr || !x->connected) return Napi::Number::New(info.Env(), -EBADF);
+    int fd = x->fd;
+    epoll_ctl(epfd_, EPOLL_CTL_DEL, fd, nullptr);
+    Forget(handle & kSlotMask);
+    return Napi::Number::New(info.Env(), fd);
   }
 
   // Writes what is left of the request; false when the exchange failed and was closed.

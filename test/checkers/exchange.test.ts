@@ -1,12 +1,15 @@
-// The shared exchange set (native/exchange.cc) under HTTP_GET and TCP_CHECK: address families, bindto/bind_port,
-// bind_if and fwmark, the per-read deadline, many exchanges at once, reset closes, and an idle set not holding the process open.
+// The shared exchange set (native/exchange.cc) under HTTP_GET, TCP_CHECK, SSL_GET and SMTP_CHECK: address
+// families, bindto/bind_port, bind_if and fwmark, the per-read deadline, many exchanges at once, reset closes, and
+// an idle set not holding the process open.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { httpFetch } from '../../checkers/http.js';
+import { probeSmtp } from '../../checkers/smtp.js';
 import { probeTcp } from '../../checkers/tcp.js';
 import { conn, timing } from './model.js';
+import { httpsServer, makeCert, respond, smtpServer } from './servers.js';
 import { isRoot, need, needCommand } from '../support/tier.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000);
@@ -104,6 +107,22 @@ describe('exchange set', () => {
     abort.abort();
     await pending;
     assert.match(seen, /ESTAB.* fwmark:0x2a /);
+  });
+
+  test('SSL_GET and SMTP_CHECK connect on the set too: bind_if applies, and a TLS handshake is bounded', async (t) => {
+    if (!needCommand(t, 'openssl')) return;
+    const tlsSrv = await httpsServer(makeCert(), respond(200, 'secure'));
+    const smtp = await smtpServer();
+    const mute = await server('127.0.0.1', () => undefined);
+    running.push(tlsSrv, smtp, mute);
+    const ssl = { ...GET, ssl: true };
+    assert.equal((await httpFetch(conn(tlsSrv.port, { bindIf: 'lo' }), ssl, signal())).status, 200);
+    await assert.rejects(httpFetch(conn(tlsSrv.port, { bindIf: 'lvsk-none0' }), ssl, signal()), { message: 'ENODEV' });
+    const helo = { ...timing(), type: 'SMTP_CHECK' as const, heloName: 'x' };
+    assert.deepEqual(await probeSmtp({ ...helo, ...conn(smtp.port, { bindIf: 'lo' }) }, signal()), { ok: true, detail: 'success' });
+    assert.deepEqual(await probeSmtp({ ...helo, ...conn(smtp.port, { bindIf: 'lvsk-none0' }) }, signal()), { ok: false, detail: 'failed (ENODEV)' });
+    // A peer that accepts TCP but never answers the ClientHello.
+    await assert.rejects(httpFetch(conn(mute.port, { connectTimeoutMs: 200 }), ssl, signal()), { reason: 'timeout', message: 'handshake timeout' });
   });
 
   test('connect_timeout bounds each read, not the whole exchange', async () => {
