@@ -2,6 +2,8 @@
 // real_servers (each with an HTTP_GET checker), median wall time. The programs run in turns (A B A B …) after one
 // untimed run each, so a burst of load on the machine hits both rather than one of them. Two more figures show the
 // fixed cost under lvskeeper's: bare `node -e 0`, and `lvskeeper -t` on an empty file (start-up + module loading).
+// Both programs also run on a half-size file (5,000 real_servers); the difference gives each one's cost per 1,000
+// real_servers with its start-up taken out.
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -11,9 +13,9 @@ const REAL_SERVERS = 10_000;
 const PER_VS = 100;
 const RUNS = Math.max(1, Number(process.env['BENCH_RUNS']) || 9);
 
-function generate(): string {
+function generate(realServers: number): string {
   const out: string[] = ['global_defs {\n    router_id bench\n}\n'];
-  for (let v = 0; v < REAL_SERVERS / PER_VS; v++) {
+  for (let v = 0; v < realServers / PER_VS; v++) {
     out.push(`virtual_server 10.${v}.0.1 80 {\n    delay_loop 6\n    lb_algo wrr\n    lb_kind NAT\n    protocol TCP\n`);
     for (let r = 0; r < PER_VS; r++) {
       out.push(
@@ -50,7 +52,7 @@ interface Contender {
 function report(c: Contender): number {
   const m = median(c.runs);
   const runs = c.runs.map((x) => x.toFixed(0)).join(' ');
-  console.log(`${c.label.padEnd(13)} median ${m.toFixed(0)} ms over ${c.runs.length} runs (exit ${c.status}; runs ${runs})`);
+  console.log(`${c.label.padEnd(25)} median ${m.toFixed(0)} ms over ${c.runs.length} runs (exit ${c.status}; runs ${runs})`);
   return m;
 }
 
@@ -72,23 +74,36 @@ function bench(contenders: Contender[]): void {
 const dir = mkdtempSync(join(tmpdir(), 'lvskp-bench-'));
 try {
   const file = join(dir, 'keepalived.conf');
-  const text = generate();
+  const half = join(dir, 'half.conf');
+  const text = generate(REAL_SERVERS);
   writeFileSync(file, text);
+  writeFileSync(half, generate(REAL_SERVERS / 2));
   console.log(`config: ${REAL_SERVERS} real_servers with HTTP_GET, ${text.split('\n').length} lines, ${(text.length / 1e6).toFixed(1)} MB`);
   const cli = new URL('../bin/lvskeeper.js', import.meta.url).pathname;
   const empty = join(dir, 'empty.conf');
   writeFileSync(empty, '');
-  const ours: Contender = { label: 'lvskeeper -t', cmd: process.execPath, args: [cli, '-t', '-f', file], runs: [], status: null };
-  const theirs: Contender = { label: 'keepalived -t', cmd: 'keepalived', args: ['-t', '-f', file], runs: [], status: null };
+  const contender = (label: string, cmd: string, args: string[]): Contender => ({ label, cmd, args, runs: [], status: null });
+  const ours = contender('lvskeeper -t', process.execPath, [cli, '-t', '-f', file]);
+  const theirs = contender('keepalived -t', 'keepalived', ['-t', '-f', file]);
+  const oursHalf = contender('lvskeeper -t (5,000)', process.execPath, [cli, '-t', '-f', half]);
+  const theirsHalf = contender('keepalived -t (5,000)', 'keepalived', ['-t', '-f', half]);
   // The fixed costs under the lvskeeper figure: Node's own start-up, and start-up plus module loading.
-  const bare: Contender = { label: 'node -e 0', cmd: process.execPath, args: ['-e', '0'], runs: [], status: null };
-  const idle: Contender = { label: 'lvskeeper -t (empty file)', cmd: process.execPath, args: [cli, '-t', '-f', empty], runs: [], status: null };
-  bench([ours, theirs, bare, idle]);
+  const bare = contender('node -e 0', process.execPath, ['-e', '0']);
+  const idle = contender('lvskeeper -t (empty file)', process.execPath, [cli, '-t', '-f', empty]);
+  bench([ours, theirs, oursHalf, theirsHalf, bare, idle]);
   const a = ours.runs.length ? report(ours) : undefined;
   const b = theirs.runs.length ? report(theirs) : undefined;
   if (a !== undefined && b !== undefined) console.log(`ratio lvskeeper/keepalived = ${(a / b).toFixed(2)} (target <= 1.00)`);
+  console.log('cost per 1,000 real_servers, start-up taken out (10,000 minus 5,000, over 5):');
+  const perThousand = (full: Contender, halfSize: Contender): number | undefined =>
+    full.runs.length && halfSize.runs.length ? (median(full.runs) - median(halfSize.runs)) / (REAL_SERVERS / 2 / 1000) : undefined;
+  const pa = perThousand(ours, oursHalf);
+  const pb = perThousand(theirs, theirsHalf);
+  if (pa !== undefined) console.log(`  lvskeeper  ${pa.toFixed(1)} ms`);
+  if (pb !== undefined) console.log(`  keepalived ${pb.toFixed(1)} ms`);
+  if (pa !== undefined && pb !== undefined) console.log(`  ratio ${(pa / pb).toFixed(2)}`);
   console.log('floor (not part of the ratio):');
-  for (const c of [bare, idle]) if (c.runs.length) report(c);
+  for (const c of [oursHalf, theirsHalf, bare, idle]) if (c.runs.length) report(c);
 } finally {
   rmSync(dir, { recursive: true, force: true });
 }
