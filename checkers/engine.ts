@@ -28,8 +28,6 @@ type TimedChecker = Exclude<Checker, FileChecker | { type: 'BFD_CHECK' }>;
 
 /** Parsed but not run: BFD needs a BFD daemon. */
 const UNSUPPORTED = new Set<Checker['type']>(['BFD_CHECK']);
-/** The checkers whose TCP connect runs on the addon's exchange set (exchange.ts), which applies bind_if and fwmark. */
-const EXCHANGE_TYPES = new Set<Checker['type']>(['HTTP_GET', 'SSL_GET', 'TCP_CHECK', 'SMTP_CHECK']);
 
 export interface AttemptSample {
   readonly type: Checker['type'];
@@ -248,9 +246,9 @@ export class CheckerEngine {
             continue;
           }
           const timed = c as TimedChecker;
-          if (!EXCHANGE_TYPES.has(timed.type) && timed.type !== 'MISC_CHECK' && (timed.bindIf !== undefined || timed.fwmark !== undefined)) {
-            // Only the exchange set's sockets take SO_BINDTODEVICE and SO_MARK; Node's own sockets expose neither.
-            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName}: bind_if and fwmark are supported for TCP-based checkers only; checking without them`);
+          if (timed.type === 'PING_CHECK' && (timed.bindIf !== undefined || timed.fwmark !== undefined)) {
+            // Every PING_CHECK shares one raw socket per family, so per-checker socket options have nowhere to go.
+            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName}: bind_if and fwmark are not supported for PING_CHECK; checking without them`);
           }
           const key = checkerKey(timed);
           let unit = nextUnits.get(key);

@@ -1,6 +1,7 @@
 // Plain-TCP check exchanges on the lvsk_exchange addon (native/exchange.cc): one epoll set for every check, so a
 // check costs a socket and a few syscalls instead of a net.Socket with its streams. Dialogue checkers (SSL_GET,
-// SMTP_CHECK) connect here too, then detach the descriptor into a net.Socket.
+// SMTP_CHECK) connect here too, then detach the descriptor into a net.Socket; DNS_CHECK and UDP_CHECK run datagram
+// exchanges here. So every checker but PING_CHECK honours bind_if and fwmark.
 import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import type { CheckerConnection } from '../src/config/model.js';
@@ -20,7 +21,7 @@ export interface ExchangeHandler {
 interface NativeExchangeSet {
   start(
     family: number, ip: string, port: number, bindIp: string, bindPort: number, bindIf: string, fwmark: number, timeoutMs: number,
-    request: string | null,
+    request: string | Buffer | null, datagram: boolean,
   ): number;
   close(handle: number): void;
   detach(handle: number): number;
@@ -45,11 +46,14 @@ class ExchangeSet {
     this.native = new binding.ExchangeSet((events, data) => this.dispatch(events, data));
   }
 
-  /** Starts connecting; returns the handle to close() with. A failure to even start is reported asynchronously. */
-  start(c: CheckerConnection, request: string | null, h: ExchangeHandler): number {
+  /**
+   * Starts connecting; returns the handle to close() with. A failure to even start is reported asynchronously.
+   * `datagram`: a connected UDP socket that sends `request` as one datagram and reports each reply as data.
+   */
+  start(c: CheckerConnection, request: string | Buffer | null, h: ExchangeHandler, datagram = false): number {
     const handle = this.native.start(
       c.family === 'inet6' ? 6 : 4, c.connectIp, c.connectPort, c.bindto ?? '', c.bindPort ?? 0, c.bindIf ?? '', c.fwmark ?? 0,
-      c.connectTimeoutMs, request,
+      c.connectTimeoutMs, request, datagram,
     );
     if (handle < 0) {
       queueMicrotask(() => h.error(errnoNames.get(-handle) ?? `errno ${-handle}`));

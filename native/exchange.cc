@@ -3,16 +3,18 @@
 // here a check is one socket that is added to the set once (edge-triggered) and leaves it by close().
 //
 //   new ExchangeSet(onEvents(events: Int32Array, data: Buffer))
-//   start(family 4|6, ip, port, bindIp|"", bindPort|0, bindIf|"", fwmark|0, timeoutMs, request|null)
-//     → handle ≥ 0, or -errno (bindIf is SO_BINDTODEVICE, fwmark SO_MARK, as keepalived's bind_if and fwmark)
+//   start(family 4|6, ip, port, bindIp|"", bindPort|0, bindIf|"", fwmark|0, timeoutMs, request|null, datagram)
+//     → handle ≥ 0, or -errno (bindIf is SO_BINDTODEVICE, fwmark SO_MARK, as keepalived's bind_if and fwmark);
+//     request is a string or Buffer; datagram: a connected UDP socket (DNS_CHECK, UDP_CHECK) instead of TCP
 //   close(handle)   closes a live exchange with a reset (no TIME_WAIT on either side); stale handles are ignored
 //   detach(handle)  → the connected descriptor, now the caller's (dialogue checkers hand it to a net.Socket)
 //
 // Events arrive in batches, one triple [handle, kind, value] each; DATA bytes are concatenated in `data` in order.
 //   CONNECTED (only when no request was given)   DATA value=length   END (peer closed)
 //   ERROR value=errno   TIMEOUT value=1 once connected, 0 while connecting
-// END, ERROR and TIMEOUT close the exchange here. connect_timeout bounds the connect and then each read, as
-// keepalived's checker timer does.
+// END, ERROR and TIMEOUT close the exchange here. On TCP connect_timeout bounds the connect and then each read, as
+// keepalived's checker timer does; a datagram exchange has one deadline for the whole exchange, so unwanted replies
+// cannot keep it open. Each datagram is one DATA event (possibly empty), an ICMP unreachable an ERROR.
 #include <napi.h>
 #include <uv.h>
 
@@ -36,7 +38,7 @@ namespace {
 enum EventKind : int32_t { kConnected = 0, kData = 1, kEnd = 2, kError = 3, kTimeout = 4 };
 
 constexpr int kMaxEvents = 256;
-constexpr size_t kReadChunk = 16384;
+constexpr size_t kReadChunk = 65536;  // also the largest UDP datagram
 constexpr uint32_t kSlotBits = 20;
 constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
 constexpr uint32_t kGenMask = 0x7ff;  // handles stay positive int32s
@@ -50,6 +52,7 @@ struct Exchange {
   uint32_t gen = 0;
   bool connected = false;
   bool report_connect = false;
+  bool datagram = false;
   uint32_t timeout_ms = 0;
   uint64_t deadline = 0;
   std::string out;
@@ -165,7 +168,7 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
   // the epoll set.
   void Release(uint32_t slot) {
     Exchange& x = slots_[slot];
-    if (x.connected) {
+    if (x.connected && !x.datagram) {
       struct linger lg = {1, 0};
       setsockopt(x.fd, SOL_SOCKET, SO_LINGER, &lg, sizeof lg);
     }
@@ -189,8 +192,8 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 9) {
-      Napi::TypeError::New(env, "start(family, ip, port, bindIp, bindPort, bindIf, fwmark, timeoutMs, request)")
+    if (info.Length() < 10) {
+      Napi::TypeError::New(env, "start(family, ip, port, bindIp, bindPort, bindIf, fwmark, timeoutMs, request, datagram)")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -202,13 +205,14 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     std::string bind_if = info[5].As<Napi::String>();
     uint32_t mark = info[6].As<Napi::Number>().Uint32Value();
     uint32_t timeout_ms = info[7].As<Napi::Number>().Uint32Value();
+    bool datagram = info[9].ToBoolean();
     sockaddr_storage dst, src;
     socklen_t dst_len, src_len;
     if (ip.empty() || !ParseAddress(family, ip, port, &dst, &dst_len) ||
         !ParseAddress(family, bind_ip, bind_port, &src, &src_len)) {
       return Napi::Number::New(env, -EINVAL);
     }
-    int fd = socket(family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
+    int fd = socket(family, (datagram ? SOCK_DGRAM : SOCK_STREAM) | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
     if (fd < 0) return Napi::Number::New(env, -errno);
     int err = 0;
     if (!bind_if.empty() && setsockopt(fd, SOL_SOCKET, SO_BINDTODEVICE, bind_if.c_str(), bind_if.size()) < 0) err = errno;
@@ -241,8 +245,14 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     x.fd = fd;
     x.connected = false;
     x.timeout_ms = timeout_ms;
-    x.report_connect = !info[8].IsString();
-    if (!x.report_connect) x.out = info[8].As<Napi::String>().Utf8Value();
+    x.datagram = datagram;
+    x.report_connect = !info[8].IsString() && !info[8].IsBuffer();
+    if (info[8].IsString()) {
+      x.out = info[8].As<Napi::String>().Utf8Value();
+    } else if (info[8].IsBuffer()) {
+      auto b = info[8].As<Napi::Buffer<char>>();
+      x.out.assign(b.Data(), b.Length());
+    }
     x.out_off = 0;
     Track(true);
     SetDeadline(x, handle);
@@ -281,10 +291,25 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     return true;
   }
 
+  // One datagram, sent once even when empty (a UDP_CHECK without payload sends an empty one).
+  bool SendDatagram(Exchange& x, uint32_t handle) {
+    ssize_t n;
+    do n = ::write(x.fd, x.out.data(), x.out.size());
+    while (n < 0 && errno == EINTR);
+    if (n < 0) {
+      Finish(handle, kError, errno);
+      return false;
+    }
+    return true;
+  }
+
   void ReadAll(Exchange& x, uint32_t handle, bool peer_closed) {
     for (;;) {
       ssize_t n = ::read(x.fd, buf_.data(), buf_.size());
-      if (n > 0) {
+      if (x.datagram && n >= 0) {
+        Emit(handle, kData, static_cast<int32_t>(n));
+        data_.insert(data_.end(), buf_.data(), buf_.data() + n);
+      } else if (n > 0) {
         Emit(handle, kData, static_cast<int32_t>(n));
         data_.insert(data_.end(), buf_.data(), buf_.data() + n);
         SetDeadline(x, handle);
@@ -313,13 +338,14 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
       }
       if (!(events & EPOLLOUT)) return;
       x->connected = true;
-      SetDeadline(*x, handle);
+      if (!x->datagram) SetDeadline(*x, handle);
       if (x->report_connect) {
         Emit(handle, kConnected, 0);
         return;
       }
+      if (x->datagram && !SendDatagram(*x, handle)) return;
     }
-    if ((events & EPOLLOUT) && !WriteOut(*x, handle)) return;
+    if (!x->datagram && (events & EPOLLOUT) && !WriteOut(*x, handle)) return;
     if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ReadAll(*x, handle, (events & (EPOLLRDHUP | EPOLLHUP)) != 0);
   }
 

@@ -1,13 +1,17 @@
-// The shared exchange set (native/exchange.cc) under HTTP_GET, TCP_CHECK, SSL_GET and SMTP_CHECK: address
-// families, bindto/bind_port, bind_if and fwmark, the per-read deadline, many exchanges at once, reset closes, and
-// an idle set not holding the process open.
+// The shared exchange set (native/exchange.cc) under every checker that uses it (HTTP_GET, SSL_GET, TCP_CHECK,
+// SMTP_CHECK, DNS_CHECK, UDP_CHECK): address families, bindto/bind_port, bind_if and fwmark, the per-read deadline of
+// TCP and the whole-exchange one of UDP, many exchanges at once, reset closes, and an idle set not holding the process
+// open.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
+import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
 import { httpFetch } from '../../checkers/http.js';
+import { probeDns } from '../../checkers/dns.js';
 import { probeSmtp } from '../../checkers/smtp.js';
 import { probeTcp } from '../../checkers/tcp.js';
+import { probeUdp } from '../../checkers/udp.js';
 import { conn, timing } from './model.js';
 import { httpsServer, makeCert, respond, smtpServer } from './servers.js';
 import { isRoot, need, needCommand } from '../support/tier.js';
@@ -123,6 +127,36 @@ describe('exchange set', () => {
     assert.deepEqual(await probeSmtp({ ...helo, ...conn(smtp.port, { bindIf: 'lvsk-none0' }) }, signal()), { ok: false, detail: 'failed (ENODEV)' });
     // A peer that accepts TCP but never answers the ClientHello.
     await assert.rejects(httpFetch(conn(mute.port, { connectTimeoutMs: 200 }), ssl, signal()), { reason: 'timeout', message: 'handshake timeout' });
+  });
+
+  test('DNS_CHECK and UDP_CHECK run datagram exchanges: bind_if, an empty payload, one deadline for the whole exchange', { timeout: 10_000 }, async () => {
+    const got: Buffer[] = [];
+    const udp = dgram.createSocket('udp4');
+    let spam: NodeJS.Timeout | undefined;
+    let latest = { port: 0, address: '' };
+    udp.on('message', (m, r) => {
+      got.push(m);
+      latest = r;
+      // Replies DNS_CHECK ignores (no matching ID), every 50 ms to the latest sender: they must not hold the exchange
+      // past connect_timeout.
+      spam ??= setInterval(() => udp.send(Buffer.from('no'), latest.port, latest.address), 50);
+    });
+    await new Promise<void>((d) => udp.bind(0, '127.0.0.1', () => d()));
+    running.push({
+      close: () =>
+        new Promise<void>((d) => {
+          clearInterval(spam);
+          udp.close(() => d());
+        }),
+    });
+    const port = udp.address().port;
+    const check = { ...timing(), type: 'UDP_CHECK' as const, minReplyLength: 0, maxReplyLength: 255 };
+    assert.deepEqual(await probeUdp({ ...check, ...conn(port, { bindIf: 'lo', connectTimeoutMs: 200 }) }, signal()), { ok: true, detail: 'success' });
+    assert.deepEqual(got.map((m) => m.length), [0]);
+    const dns = { ...timing(), type: 'DNS_CHECK' as const, queryType: 'A' as const, name: 'example.org' };
+    // No abort signal: only the exchange's own deadline can end this probe (the test's timeout catches a hang).
+    assert.deepEqual(await probeDns({ ...dns, ...conn(port, { connectTimeoutMs: 300 }) }, new AbortController().signal), { ok: false, detail: 'timeout' });
+    assert.deepEqual(await probeDns({ ...dns, ...conn(port, { bindIf: 'lvsk-none0' }) }, signal()), { ok: false, detail: 'failed (ENODEV)' });
   });
 
   test('connect_timeout bounds each read, not the whole exchange', async () => {
