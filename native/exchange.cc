@@ -1,6 +1,7 @@
-// lvsk_exchange: the TCP exchanges of HTTP_GET and TCP_CHECK (connect, send one request, read the reply) on one
-// epoll set shared by every check. A net.Socket per check costs a handle, two streams and several epoll_ctl calls;
-// here a check is one socket that is added to the set once (edge-triggered) and leaves it by close().
+// lvsk_exchange: the checkers' exchanges (connect, send one request, read the reply) on one epoll set shared by
+// every check: TCP for HTTP_GET and TCP_CHECK, the connect of SSL_GET and SMTP_CHECK, UDP for DNS_CHECK and
+// UDP_CHECK. A Node socket per check costs a handle, two streams and several epoll_ctl calls; here a check is one
+// socket that is added to the set once (edge-triggered) and leaves it by close().
 //
 //   new ExchangeSet(onEvents(events: Int32Array, data: Buffer))
 //   start(family 4|6, ip, port, bindIp|"", bindPort|0, bindIf|"", fwmark|0, timeoutMs, request|null, datagram)
