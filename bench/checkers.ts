@@ -1,8 +1,9 @@
 // `npm run bench:checkers`: N HTTP backends on loopback (BENCH_BACKENDS processes, each on its own port, N addresses
 // in 127.1/16), one HTTP_GET per real server at delay_loop 1, for BENCH_SECONDS (30). Only the checker's own CPU
-// (process.cpuUsage) and HAProxy's (/proc/<pid>/stat) are counted; the two run one after the other. Prints achieved vs configured checks/s, lateness against
-// schedule, CPU per 1,000 checks and peak RSS; then HAProxy (`check inter 1s`, `option httpchk`) checks the same
-// backends for the same time and its CPU per 1,000 checks and the ratio are printed.
+// (process.cpuUsage) and HAProxy's (/proc/<pid>/stat) are counted; the two run one after the other. Prints achieved
+// vs configured checks/s, lateness against schedule, CPU per 1,000 checks and peak RSS; then HAProxy (`check inter
+// 1s`, `option httpchk`) checks the same backends for the same time and its CPU per 1,000 checks and the ratio are
+// printed.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
