@@ -159,13 +159,9 @@ export class CheckerEngine {
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     for (const u of this.slots.clear()) u.running = false;
-    this.closePingers();
-    await Promise.allSettled([...this.inFlight]);
-  }
-
-  private closePingers(): void {
     this.pinger4.close();
     this.pinger6.close();
+    await Promise.allSettled([...this.inFlight]);
   }
 
   /** Per-RS state; at start-up this is the initial pool (non-alpha RSs alive) the IPVS manager installs. */
@@ -246,10 +242,6 @@ export class CheckerEngine {
             continue;
           }
           const timed = c as TimedChecker;
-          if (timed.type === 'PING_CHECK' && (timed.bindIf !== undefined || timed.fwmark !== undefined)) {
-            // Every PING_CHECK shares one raw socket per family, so per-checker socket options have nowhere to go.
-            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName}: bind_if and fwmark are not supported for PING_CHECK; checking without them`);
-          }
           const key = checkerKey(timed);
           let unit = nextUnits.get(key);
           if (!unit) {
@@ -266,7 +258,9 @@ export class CheckerEngine {
     for (const [key, unit] of this.units) if (!nextUnits.has(key)) this.retire(unit);
     this.units = nextUnits;
     this.servers = nextServers;
-    if (![...nextUnits.values()].some((u) => u.checker.type === 'PING_CHECK')) this.closePingers();
+    const pings = [...nextUnits.values()].flatMap((u) => (u.checker.type === 'PING_CHECK' ? [u.checker] : []));
+    this.pinger4.retain(pings.filter((c) => c.family !== 'inet6'));
+    this.pinger6.retain(pings.filter((c) => c.family === 'inet6'));
     this.syncWatchers();
     for (const unit of this.units.values()) if (unit.timer === undefined && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
     for (const e of this.servers.values()) {

@@ -1,7 +1,7 @@
 // Plain-TCP check exchanges on the lvsk_exchange addon (native/exchange.cc): one epoll set for every check, so a
 // check costs a socket and a few syscalls instead of a net.Socket with its streams. Dialogue checkers (SSL_GET,
 // SMTP_CHECK) connect here too, then detach the descriptor into a net.Socket; DNS_CHECK and UDP_CHECK run datagram
-// exchanges here. So every checker but PING_CHECK honours bind_if and fwmark.
+// exchanges here. bind_if and fwmark are set on each socket before it binds or connects.
 import { constants } from 'node:os';
 import { createRequire } from 'node:module';
 import type { CheckerConnection } from '../src/config/model.js';

@@ -49,6 +49,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
   static Napi::Function Init(Napi::Env env) {
     return DefineClass(env, "RawSocket",
                        {InstanceMethod("bindToDevice", &RawSocket::BindToDevice),
+                        InstanceMethod("setMark", &RawSocket::SetMark),
                         InstanceMethod("bindPacket", &RawSocket::BindPacket),
                         InstanceMethod("joinGroup", &RawSocket::JoinGroup),
                         InstanceMethod("leaveGroup", &RawSocket::LeaveGroup),
@@ -93,16 +94,19 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
       return;
     }
     int one = 1, zero = 0, ttl = 255;
+    // VRRP and neighbour adverts must leave with TTL/hop limit 255 (RFC 5798 §5.1.1.3, RFC 4861 §7.1.2); echoes
+    // keep the system default, as ping(8) and keepalived's PING_CHECK do.
+    bool ttl255 = kind != "ping";
     if (family_ == AF_INET) {
       setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
       setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
-      setsockopt(fd_, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
+      if (ttl255) setsockopt(fd_, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
       setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_LOOP, &zero, sizeof zero);
     } else if (family_ == AF_INET6) {
       setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
       setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one);
       setsockopt(fd_, IPPROTO_IPV6, IPV6_MULTICAST_HOPS, &ttl, sizeof ttl);
-      setsockopt(fd_, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl);
+      if (ttl255) setsockopt(fd_, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &ttl, sizeof ttl);
       setsockopt(fd_, IPPROTO_IPV6, IPV6_MULTICAST_LOOP, &zero, sizeof zero);
       if (proto == IPPROTO_ICMPV6) {
         // Only neighbour adverts (or, for ping, echo replies) are of interest; the rest would wake us for nothing.
@@ -187,6 +191,14 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     if (!CheckOpen(info.Env())) return info.Env().Undefined();
     std::string name = info[0].As<Napi::String>();
     if (setsockopt(fd_, SOL_SOCKET, SO_BINDTODEVICE, name.c_str(), name.size()) < 0) Fail(info.Env(), "setsockopt");
+    return info.Env().Undefined();
+  }
+
+  // SO_MARK: routing rules and netfilter see the mark (PING_CHECK's fwmark).
+  Napi::Value SetMark(const Napi::CallbackInfo& info) {
+    if (!CheckOpen(info.Env())) return info.Env().Undefined();
+    uint32_t mark = info[0].As<Napi::Number>().Uint32Value();
+    if (setsockopt(fd_, SOL_SOCKET, SO_MARK, &mark, sizeof mark) < 0) Fail(info.Env(), "setsockopt");
     return info.Env().Undefined();
   }
 

@@ -3,7 +3,7 @@
 //   openVrrpSocket(opts: VrrpSocketOptions, binding?: RawSocketBinding): RawSock
 //   openIcmp6Socket(opts: { ifindex; device? }, binding?): RawSock        unsolicited NA sender (hop limit 255)
 //   openPacketSocket(opts: { ifindex; ethertype? }, binding?): RawSock    GARP sender / frame capture (bound to ifindex)
-//   openPingSocket(family: 4 | 6, binding?): RawSock                      PING_CHECK echoes (echo replies only)
+//   openPingSocket(family: 4 | 6, opts?: { device?; mark? }, binding?): RawSock  PING_CHECK echoes (echo replies only)
 //   class RawSock extends EventEmitter
 //     'message' (m: RawMessage)   'error' (err: RawSockError)
 //     send(data: Uint8Array, dst: string, src?: string): void     IP payload; kernel adds the header
@@ -40,6 +40,7 @@ export interface RawSockError extends Error {
 /** The native class as the addon exposes it; tests can supply their own implementation. */
 export interface NativeRawSocket {
   bindToDevice(name: string): void;
+  setMark(mark: number): void;
   bindPacket(ifindex: number, ethertype: number): void;
   joinGroup(group: Buffer, ifindex: number): void;
   leaveGroup(group: Buffer, ifindex: number): void;
@@ -174,9 +175,18 @@ export function openIcmp6Socket(opts: { ifindex: number; device?: string }, bind
   });
 }
 
-/** PING_CHECK's echo socket: receives echo replies only (the kernel filters), sends to any address, no interface. */
-export function openPingSocket(family: 4 | 6, binding: RawSocketBinding = loadBinding()): RawSock {
-  return open(binding, 'ping', family, 0);
+/**
+ * PING_CHECK's echo socket: receives echo replies only (the kernel filters) and sends to any address; `device`
+ * (SO_BINDTODEVICE) and `mark` (SO_MARK) are the checker's bind_if and fwmark.
+ */
+export function openPingSocket(
+  family: 4 | 6, opts: { readonly device?: string; readonly mark?: number } = {}, binding: RawSocketBinding = loadBinding(),
+): RawSock {
+  const sock = open(binding, 'ping', family, 0);
+  return setup(sock, () => {
+    if (opts.device !== undefined) sock.handle.bindToDevice(opts.device);
+    if (opts.mark !== undefined) sock.handle.setMark(opts.mark);
+  });
 }
 
 /** ETH_P_ARP = 0x0806, ETH_P_IPV6 = 0x86dd, ETH_P_ALL = 0x0003 (linux/if_ether.h). */

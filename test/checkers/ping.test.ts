@@ -56,6 +56,8 @@ const LINK = 'lvskping0';
 const HERE = { v4: '203.0.113.241', v6: '2001:db8:ab::1' };
 const THERE = { v4: '203.0.113.242', v6: '2001:db8:ab::2' };
 const NOBODY = { v4: '203.0.113.243', v6: '2001:db8:ab::3' };
+/** Held in the namespace, but routed there only for packets marked 42 (policy routing table 4242). */
+const MARKED_ONLY = '198.51.100.77';
 
 function sh(...args: string[]): void {
   const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
@@ -125,6 +127,31 @@ test('echoes over a veth into a namespace', async (t) => {
     assert.equal(code, 0);
     assert.ok(p4.drops.unmatched >= 3, JSON.stringify(p4.drops));
     assert.equal((await p4.ping(checker(THERE.v4), never)).ok, true);
+  });
+
+  await t.test('bind_if and fwmark: a socket per pair, the mark picks a policy route, the device limits the way out', async (t) => {
+    const p4 = new Pinger(4, silentLogger());
+    t.after(() => {
+      p4.close();
+      spawnSync('ip', ['rule', 'del', 'fwmark', '42', 'lookup', '4242'], { stdio: 'ignore' });
+      spawnSync('ip', ['route', 'del', 'unreachable', `${MARKED_ONLY}/32`], { stdio: 'ignore' });
+    });
+    sh('ip', '-n', NS, 'addr', 'add', `${MARKED_ONLY}/32`, 'dev', 'lo');
+    sh('ip', 'route', 'add', 'unreachable', `${MARKED_ONLY}/32`);
+    sh('ip', 'route', 'add', `${MARKED_ONLY}/32`, 'via', THERE.v4, 'dev', LINK, 'table', '4242');
+    sh('ip', 'rule', 'add', 'fwmark', '42', 'lookup', '4242', 'priority', '4242');
+    const never = new AbortController().signal;
+    assert.deepEqual(await p4.ping(checker(MARKED_ONLY), never), { ok: false, detail: 'failed (EHOSTUNREACH)' });
+    assert.deepEqual(await p4.ping(checker(MARKED_ONLY, '   fwmark 42\n'), never), { ok: true, detail: 'success' });
+    assert.deepEqual(await p4.ping(checker(THERE.v4, `   bind_if ${LINK}\n`), never), { ok: true, detail: 'success' });
+    assert.equal((await p4.ping(checker(THERE.v4, '   bind_if lo\n'), never)).ok, false);
+    assert.deepEqual(await p4.ping(checker(THERE.v4, '   bind_if lvsk-none0\n'), never), { ok: false, detail: 'failed (cannot open ICMP socket: ENODEV)' });
+    // The plain socket also receives the replies to the marked and bound echoes: counted there as late, never taken.
+    assert.ok(p4.drops.late >= 2, JSON.stringify(p4.drops));
+    const ours = (): number => spawnSync('ss', ['-Hwap'], { encoding: 'utf8' }).stdout.split('\n').filter((l) => l.includes(`pid=${process.pid},`)).length;
+    assert.equal(ours(), 4, 'plain, fwmark 42, bind_if lvskping0, bind_if lo');
+    p4.retain([checker(THERE.v4, '   fwmark 42\n')]);
+    assert.equal(ours(), 1);
   });
 
   await t.test('through the engine: live servers come up, an absent one goes down at once, a lost link takes them down after the retries', async (t) => {

@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
   openPacketSocket,
+  openPingSocket,
   openVrrpSocket,
   type NativeRawSocket,
   type OnNativeMessage,
@@ -32,6 +33,7 @@ function fakeBinding(failOn?: string): { binding: RawSocketBinding; made: Made[]
       if (name === failOn) throw Object.assign(new Error(`${name} failed`), { code: 'ENODEV', errno: 19, syscall: 'setsockopt' });
     }
     bindToDevice(name: string): void { this.call('bindToDevice', name); }
+    setMark(mark: number): void { this.call('setMark', mark); }
     bindPacket(ifindex: number, ethertype: number): void { this.call('bindPacket', ifindex, ethertype); }
     joinGroup(group: Buffer, ifindex: number): void { this.call('joinGroup', group, ifindex); }
     leaveGroup(group: Buffer, ifindex: number): void { this.call('leaveGroup', group, ifindex); }
@@ -85,4 +87,12 @@ test('a failing setup step closes the socket and rethrows the native error', () 
   const { binding, made } = fakeBinding('bindToDevice');
   assert.throws(() => openVrrpSocket({ family: 4, ifindex: 9, device: 'nosuch0' }, binding), { code: 'ENODEV', syscall: 'setsockopt' });
   assert.deepEqual(made[0]!.calls, ['bindToDevice(nosuch0)', 'close()']);
+});
+
+test("ping sockets take the checker's bind_if and fwmark; a plain one takes neither; a refused mark closes the socket", () => {
+  const { binding, made } = fakeBinding('setMark');
+  openPingSocket(6, {}, binding).close();
+  assert.deepEqual([made[0]!.kind, made[0]!.arg, made[0]!.calls], ['ping', 6, ['close()']]);
+  assert.throws(() => openPingSocket(4, { device: 'eth1', mark: 42 }, binding), { code: 'ENODEV' });
+  assert.deepEqual([made[1]!.kind, made[1]!.arg, made[1]!.calls], ['ping', 4, ['bindToDevice(eth1)', 'setMark(42)', 'close()']]);
 });
