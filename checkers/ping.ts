@@ -1,12 +1,12 @@
 // PING_CHECK: success when an ICMP/ICMPv6 echo reply with our identifier, sequence and payload comes back from the
 // target within connect_timeout (check_ping.c). One raw socket per address family serves every ping checker without
-// bind_if or fwmark, and one more each distinct bind_if/fwmark pair; the kernel passes only echo replies to them, and
+// bind_if or fwmark, and one more for each distinct bind_if/fwmark pair; the kernel passes only echo replies to them, and
 // replies that are malformed, not ours or no longer awaited are counted and dropped.
 import { randomBytes } from 'node:crypto';
 import type { PingChecker } from '../src/config/model.js';
 import type { Logger } from '../src/log.js';
 import { formatIp, parseIp } from '../src/net/addr.js';
-import { openPingSocket, type RawMessage, type RawSock } from '../src/net/rawsock.js';
+import { openPingSocket, type PingSocketOptions, type RawMessage, type RawSock } from '../src/net/rawsock.js';
 import { buildEchoRequest, parseEchoReply } from './ping-wire.js';
 import type { ProbeResult } from './types.js';
 
@@ -33,8 +33,6 @@ export interface PingDrops {
    */
   late: number;
 }
-
-export type PingSocketOptions = { readonly device?: string; readonly mark?: number };
 
 const socketKey = (c: PingChecker): string => `${c.bindIf ?? ''}/${c.fwmark ?? 0}`;
 

@@ -175,13 +175,14 @@ export function openIcmp6Socket(opts: { ifindex: number; device?: string }, bind
   });
 }
 
-/**
- * PING_CHECK's echo socket: receives echo replies only (the kernel filters) and sends to any address; `device`
- * (SO_BINDTODEVICE) and `mark` (SO_MARK) are the checker's bind_if and fwmark.
- */
-export function openPingSocket(
-  family: 4 | 6, opts: { readonly device?: string; readonly mark?: number } = {}, binding: RawSocketBinding = loadBinding(),
-): RawSock {
+/** A PING_CHECK's bind_if (SO_BINDTODEVICE) and fwmark (SO_MARK). */
+export interface PingSocketOptions {
+  readonly device?: string;
+  readonly mark?: number;
+}
+
+/** PING_CHECK's echo socket: receives echo replies only (the kernel filters) and sends to any address. */
+export function openPingSocket(family: 4 | 6, opts: PingSocketOptions = {}, binding: RawSocketBinding = loadBinding()): RawSock {
   const sock = open(binding, 'ping', family, 0);
   return setup(sock, () => {
     if (opts.device !== undefined) sock.handle.bindToDevice(opts.device);
