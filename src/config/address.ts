@@ -3,9 +3,13 @@ import type { AddressFamily } from '../ipvs/types.js';
 
 const V4 = /^(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)(\.(25[0-5]|2[0-4]\d|1\d\d|[1-9]?\d)){3}$/;
 
-export function ipFamily(text: string): AddressFamily | undefined {
+/**
+ * keepalived reads config addresses with inet_pton, which takes no IPv6 zone (`fe80::1%eth0` is invalid there);
+ * only smtp_server, resolved by getaddrinfo, may carry one (`zone: true`).
+ */
+export function ipFamily(text: string, { zone = false } = {}): AddressFamily | undefined {
   if (V4.test(text)) return 'inet';
-  if (!text.includes(':') || !/^[0-9A-Fa-f:.]+(%[\w.-]+)?$/.test(text)) return undefined;
+  if (!text.includes(':') || !(zone ? /^[0-9A-Fa-f:.]+(%[\w.-]+)?$/ : /^[0-9A-Fa-f:.]+$/).test(text)) return undefined;
   const bare = text.replace(/%.*$/, '');
   try {
     new URL(`http://[${bare}]/`);
@@ -17,7 +21,7 @@ export function ipFamily(text: string): AddressFamily | undefined {
 
 /** Canonical text: IPv6 compressed and lower-cased the way inet_ntop prints it. */
 export function canonicalIp(text: string): string {
-  const fam = ipFamily(text);
+  const fam = ipFamily(text, { zone: true });
   if (fam !== 'inet6') return text;
   const zone = /%.*$/.exec(text)?.[0] ?? '';
   const host = new URL(`http://[${text.replace(/%.*$/, '')}]/`).hostname;

@@ -164,7 +164,15 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checke
       family = fam;
     }
   }
-  const bindto = own.get('bindto')?.args[0];
+  const bindtoNode = own.get('bindto');
+  let bindto: string | undefined;
+  if (bindtoNode) {
+    const text = bindtoNode.args[0] ?? '';
+    const fam = ipFamily(text);
+    if (fam === undefined) v.report.error(bindtoNode.src, `Invalid bindto address ${text} - ignoring`, 'bindto');
+    else if (fam !== family) v.report.error(bindtoNode.src, `bindto address ${text} does not match address family of connect_ip - skipping`, 'bindto');
+    else bindto = canonicalIp(text);
+  }
   const bindPort = own.num('bind_port', 1, 65535);
   const bindIf = own.get('bind_if')?.args[0];
   const fwmark = own.num('fwmark', 0, UINT_MAX);
@@ -172,7 +180,7 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checke
     connectIp,
     connectPort: own.num('connect_port', 0, 65535) ?? rs.port,
     family,
-    bindto: bindto !== undefined ? canonicalIp(bindto) : undefined,
+    bindto,
     bindPort,
     bindIf,
     fwmark,

@@ -93,7 +93,7 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
         case 'smtp_server': {
           if (a === undefined) break;
           // keepalived resolves the name at parse time; we accept addresses only, as its -t does without DNS.
-          if (ipFamily(a) === undefined) {
+          if (ipFamily(a, { zone: true }) === undefined) {
             v.report.error(n.src, `Invalid smtp server ${n.args.join(' ')}`, n.kw);
             break;
           }

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exitCodeFor, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { repoRoot } from '../support/tier.js';
-import type { Config, Diagnostic, HttpChecker, MiscChecker } from '../../src/config/model.js';
+import type { Config, Diagnostic, HttpChecker, MiscChecker, PingChecker } from '../../src/config/model.js';
 
 const fixture = (name: string): string => `${repoRoot}test/fixtures/conf/${name}`;
 
@@ -285,4 +285,26 @@ test('notify_deleted: accepted in vrrp_instance, an unknown keyword in vrrp_sync
   assert.equal(exitCodeFor(diagnostics), 5);
   assert.equal(config.vrrpInstances.find((i) => i.name === 'VI_1')?.notify.deleted, true);
   assert.deepEqual(config.vrrpSyncGroups[0]?.notify, {});
+});
+
+test('IPv6 zones: invalid in every config address but smtp_server; bindto checked for syntax and family (as keepalived 2.2.7)', () => {
+  const rs = load('regress/zone-real-server.conf');
+  assert.deepEqual(rs.diagnostics.map((d) => [d.line, d.message]), [[6, 'Invalid real server ip address/port fe80::20%eth0/80 - skipping']]);
+  assert.deepEqual(rs.config.virtualServers[0]?.realServers.map((r) => r.address), ['2001:db8::21']);
+  const ping = load('regress/zone-connect-ip.conf');
+  assert.deepEqual(ping.messages, ['Invalid connect_ip address fe80::2%eth0 - ignoring']);
+  assert.equal((ping.config.virtualServers[0]?.realServers[0]?.checkers[0] as PingChecker).connectIp, '2001:db8::20');
+  const vip = load('regress/zone-vip.conf');
+  assert.deepEqual(vip.messages, ['virtual_ipaddress: invalid address fe80::99%eth0']);
+  assert.deepEqual(vip.config.vrrpInstances[0]?.virtualIpaddresses.map((v) => v.address), ['2001:db8::99']);
+  const smtp = load('regress/zone-smtp-server.conf');
+  assert.deepEqual([smtp.diagnostics, smtp.config.global.smtpServer], [[], { host: 'fe80::25%eth0', port: 25 }]);
+  const bind = load('regress/bindto-invalid.conf');
+  assert.deepEqual(bind.diagnostics.map((d) => [d.line, d.keyword, d.message]), [
+    [8, 'bindto', 'Invalid bindto address fe80::2%eth0 - ignoring'],
+    [14, 'bindto', 'Invalid bindto address localhost - ignoring'],
+    [17, 'bindto', 'bindto address 192.0.2.1 does not match address family of connect_ip - skipping'],
+  ]);
+  assert.deepEqual(bind.config.virtualServers[0]?.realServers[0]?.checkers.map((c) => (c as PingChecker).bindto), [undefined, undefined, undefined]);
+  assert.equal(exitCodeFor(bind.diagnostics), 5);
 });
