@@ -16,17 +16,26 @@ export function formatDiagnostic(d: Diagnostic): string {
 }
 
 /**
- * `lvskeeper -t` exit status, as keepalived 2.2.7's config test: 4 cannot run, 6 scripts without
- * enable_script_security, 5 errors it corrects and runs anyway, 0 clean (warnings do not count).
+ * `lvskeeper -t` exit status, as keepalived 2.2.7's config test: 2 stopped reading (a keyword missing its parameter;
+ * the first such problem or a fatal one decides), 4 cannot run, 6 scripts without enable_script_security, 5 errors
+ * it corrects and runs anyway, 0 clean (warnings do not count).
  */
-export function exitCodeFor(diagnostics: readonly Diagnostic[]): 0 | 4 | 5 | 6 {
-  let code: 0 | 4 | 5 | 6 = 0;
+export function exitCodeFor(diagnostics: readonly Diagnostic[]): ExitCode {
+  let code: ExitCode = 0;
   for (const d of diagnostics) {
+    if (d.severity === 'config') return 2;
     if (d.severity === 'fatal') return 4;
     if (d.severity === 'security') code = 6;
     else if (d.severity === 'error' && code === 0) code = 5;
   }
   return code;
+}
+
+export type ExitCode = 0 | 2 | 4 | 5 | 6;
+
+/** A config whose test status is 2 or 4 is not run: keepalived exits rather than start with it. */
+export function cannotRun(code: ExitCode): boolean {
+  return code === 2 || code === 4;
 }
 
 /** Collects diagnostics; the one place each stage reports through. */

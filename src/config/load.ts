@@ -12,7 +12,7 @@ import type { ConfigFs } from './preprocess.js';
 import type { Host } from './resolve.js';
 import type { Config, Diagnostic } from './model.js';
 
-export { exitCodeFor, formatDiagnostic } from './errors.js';
+export { cannotRun, exitCodeFor, formatDiagnostic } from './errors.js';
 
 export interface LoadOptions {
   /** `-i`: the id `@id` lines are matched against (default: the short host name). */

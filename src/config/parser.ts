@@ -217,7 +217,10 @@ export class TreeBuilder {
     }
     // The table's own string: compared by identity in the resolvers' switches, and shared, not one copy per line.
     const { name, kind } = known;
-    if (kind === 'value') {
+    if (kind === 'value' || kind === 'required') {
+      if (kind === 'required' && n === 0) {
+        this.report.add('config', this.where(), `*** Configuration line starting \`${name}\` is missing a parameter after keyword \`${name}\` at word position 2`, name);
+      }
       frame.nodes.push(new TreeNode(name, args, this.file, this.line, undefined));
       if (open) this.strayOpen();
       return;

@@ -85,6 +85,16 @@ class OwnKeywords {
   }
 }
 
+/** The connect family in effect where `at` appears: keepalived reads a checker's keywords in order. */
+function familyAt(kids: readonly Node[], at: Node, rsFamily: AddressFamily): AddressFamily {
+  let family = rsFamily;
+  for (const k of kids) {
+    if (k === at) break;
+    if (k.kw === 'connect_ip') family = (k.args[0] !== undefined ? ipFamily(k.args[0]) : undefined) ?? family;
+  }
+  return family;
+}
+
 /**
  * `logAllFailures` is left false here when the checker does not set it: the global default is applied once the
  * whole file is read (see applyCheckerGlobals), so checkers can be resolved as soon as their block closes.
@@ -170,8 +180,10 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checke
     const text = bindtoNode.args[0] ?? '';
     const fam = ipFamily(text);
     if (fam === undefined) v.report.error(bindtoNode.src, `Invalid bindto address ${text} - ignoring`, 'bindto');
-    else if (fam !== family) v.report.error(bindtoNode.src, `bindto address ${text} does not match address family of connect_ip - skipping`, 'bindto');
-    else bindto = canonicalIp(text);
+    // SMTP_CHECK sets its connection up only when its block ends, so keepalived has no family to compare with there.
+    else if (type !== 'SMTP_CHECK' && fam !== familyAt(node.children ?? [], bindtoNode, rs.family)) {
+      v.report.error(bindtoNode.src, `bindto address ${text} does not match address family of connect_ip - skipping`, 'bindto');
+    } else bindto = canonicalIp(text);
   }
   const bindPort = own.num('bind_port', 1, 65535);
   const bindIf = own.get('bind_if')?.args[0];

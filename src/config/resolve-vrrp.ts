@@ -288,7 +288,7 @@ export function resolveVrrpInstance(
       }
       case 'priority': {
         const p = v.int(n, a, 1, 255);
-        if (p === undefined) v.report.error(n.src, `${tag} Priority not valid! must be between 1 & 255. Reconfigure !`, n.kw);
+        if (p === undefined) v.report.error(n.src, `${tag} Priority not valid! must be between 1 & 255. Using default 100`, n.kw);
         else priority = p;
         break;
       }

@@ -6,7 +6,7 @@ import { appendFileSync, writeFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { CheckerEngine } from '../../checkers/engine.js';
-import { loadConfig, exitCodeFor, formatDiagnostic } from '../config/load.js';
+import { cannotRun, loadConfig, exitCodeFor, formatDiagnostic } from '../config/load.js';
 import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
@@ -96,7 +96,7 @@ export class Daemon {
         this.log.warn(`cannot write reload_check_config log ${checkLog}: ${(err as Error).message}`);
       }
     }
-    return code === 4 || (reloading && code === 5) ? undefined : config;
+    return cannotRun(code) || (reloading && code === 5) ? undefined : config;
   }
 
   /** Returns a process exit code when start-up is impossible. */

@@ -4,14 +4,14 @@
 import { pathToFileURL } from 'node:url';
 import { systemClock } from '../clock.js';
 import { createLogger, type Logger } from '../log.js';
-import { formatDiagnostic, loadConfig } from '../config/load.js';
+import { cannotRun, exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
 import { VrrpService } from './service.js';
 import type { Config } from '../config/model.js';
 
 function readConfig(configPath: string, logger: Logger): Config {
   const { config, diagnostics } = loadConfig(configPath);
   for (const d of diagnostics) logger.warn(formatDiagnostic(d));
-  if (diagnostics.some((d) => d.severity === 'fatal')) throw new Error(`${configPath}: configuration cannot be used`);
+  if (cannotRun(exitCodeFor(diagnostics))) throw new Error(`${configPath}: configuration cannot be used`);
   return config;
 }
 

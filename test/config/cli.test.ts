@@ -110,3 +110,16 @@ test('--dump-conf prints the resolved model as JSON with sorted keys, identical 
   assert.equal(vs?.realServers.length, 3);
   assert.equal(a.status, 5);
 });
+
+test('a keyword missing the parameter keepalived reads unchecked: its message, exit 2, and the daemon does not start', () => {
+  withDir((dir) => {
+    const f = join(dir, 'k.conf');
+    writeFileSync(f, 'virtual_server 192.0.2.10 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 192.0.2.11 80 {\n  weight\n }\n}\n');
+    const t = run(['-t', '-f', f]);
+    assert.equal(t.status, 2);
+    assert.match(t.stderr, /k\.conf:6: \*\*\* Configuration line starting `weight` is missing a parameter after keyword `weight` at word position 2\n/);
+    const daemon = run(['-f', f, '-l', '--ipvs-driver', 'dry-run', '--control-socket', join(dir, 'c.sock'), '--state-file', join(dir, 's.json'), '-p', join(dir, 'p.pid')]);
+    assert.equal(daemon.status, 2);
+    assert.match(daemon.stdout + daemon.stderr, /configuration cannot run; exiting/);
+  });
+});

@@ -301,10 +301,12 @@ test('IPv6 zones: invalid in every config address but smtp_server; bindto checke
   assert.deepEqual([smtp.diagnostics, smtp.config.global.smtpServer], [[], { host: 'fe80::25%eth0', port: 25 }]);
   const bind = load('regress/bindto-invalid.conf');
   assert.deepEqual(bind.diagnostics.map((d) => [d.line, d.keyword, d.message]), [
-    [8, 'bindto', 'Invalid bindto address fe80::2%eth0 - ignoring'],
-    [14, 'bindto', 'Invalid bindto address localhost - ignoring'],
-    [17, 'bindto', 'bindto address 192.0.2.1 does not match address family of connect_ip - skipping'],
+    [9, 'bindto', 'Invalid bindto address fe80::2%eth0 - ignoring'],
+    [15, 'bindto', 'Invalid bindto address localhost - ignoring'],
+    [18, 'bindto', 'bindto address 192.0.2.1 does not match address family of connect_ip - skipping'],
   ]);
-  assert.deepEqual(bind.config.virtualServers[0]?.realServers[0]?.checkers.map((c) => (c as PingChecker).bindto), [undefined, undefined, undefined]);
+  assert.deepEqual(bind.config.virtualServers[0]?.realServers[0]?.checkers.map((c) => (c as PingChecker).bindto), [
+    undefined, undefined, undefined, '192.0.2.1', '192.0.2.1',
+  ]);
   assert.equal(exitCodeFor(bind.diagnostics), 5);
 });

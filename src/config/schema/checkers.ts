@@ -1,18 +1,19 @@
 // Checker blocks inside real_server (keepalived 2.2.7 check/check_*.c, reference §2.4).
-import { block, values } from './types.js';
+import { block, required, values } from './types.js';
 import type { BlockSchema } from './types.js';
 
 /** Timer options every checker with a schedule has (check_api.c), MISC_CHECK included. */
-const TIMING = values('retry', 'delay_before_retry', 'warmup', 'delay_loop', 'alpha', 'log_all_failures');
+const TIMING = { ...required('retry', 'delay_before_retry', 'warmup', 'delay_loop'), ...values('alpha', 'log_all_failures') };
 /** Connection options of the network checkers. */
-const CONNECTION = values('connect_ip', 'connect_port', 'bindto', 'bind_port', 'bind_if', 'connect_timeout', 'fwmark');
+const CONNECTION = required('connect_ip', 'connect_port', 'bindto', 'bind_port', 'bind_if', 'connect_timeout', 'fwmark');
 
 const URL = block(
   'url',
   values(
-    'path', 'digest', 'status_code', 'virtualhost', 'regex', 'regex_no_match', 'regex_options', 'regex_min_offset',
-    'regex_max_offset', 'regex_stack',
+    'status_code', 'virtualhost', 'regex', 'regex_no_match', 'regex_options', 'regex_min_offset', 'regex_max_offset',
+    'regex_stack',
   ),
+  required('path', 'digest'),
 );
 
 function http(name: string): BlockSchema {
@@ -20,7 +21,8 @@ function http(name: string): BlockSchema {
     name,
     TIMING,
     CONNECTION,
-    values('nb_get_retry', 'virtualhost', 'http_protocol', 'enable_sni', 'fast_recovery'),
+    values('virtualhost', 'http_protocol', 'enable_sni', 'fast_recovery'),
+    required('nb_get_retry'),
     { url: URL },
   );
 }
@@ -37,14 +39,15 @@ export const CHECKERS: Readonly<Record<string, BlockSchema>> = {
     values('helo_name'),
     { host: block('host', CONNECTION) },
   ),
-  DNS_CHECK: block('DNS_CHECK', TIMING, CONNECTION, values('type', 'name')),
+  DNS_CHECK: block('DNS_CHECK', TIMING, CONNECTION, required('type', 'name')),
   UDP_CHECK: block(
     'UDP_CHECK',
     TIMING,
     CONNECTION,
-    values('payload', 'require_reply', 'min_reply_length', 'max_reply_length'),
+    values('payload', 'require_reply'),
+    required('min_reply_length', 'max_reply_length'),
   ),
-  MISC_CHECK: block('MISC_CHECK', TIMING, values('misc_path', 'misc_timeout', 'misc_dynamic', 'user')),
-  FILE_CHECK: block('FILE_CHECK', values('track_file', 'weight')),
+  MISC_CHECK: block('MISC_CHECK', TIMING, values('misc_path', 'misc_dynamic', 'user'), required('misc_timeout')),
+  FILE_CHECK: block('FILE_CHECK', values('weight'), required('track_file')),
   BFD_CHECK: block('BFD_CHECK', values('name', 'alpha')),
 };

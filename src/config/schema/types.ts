@@ -2,7 +2,7 @@
 // item per line, as keepalived's read_value_block) or a keyword block of its own. The parser uses them to build the
 // tree and to report unknown keywords exactly where keepalived would.
 
-export type KeywordKind = 'value' | 'list' | BlockSchema;
+export type KeywordKind = 'value' | 'required' | 'list' | BlockSchema;
 
 export interface Keyword {
   /** The keyword as spelled in this table: the parser puts this one string in every node, not a copy per line. */
@@ -28,4 +28,12 @@ export function values(...names: string[]): Record<string, KeywordKind> {
 
 export function lists(...names: string[]): Record<string, KeywordKind> {
   return Object.fromEntries(names.map((n) => [n, 'list' as const]));
+}
+
+/**
+ * Value keywords keepalived cannot do without their parameter: its handler reads the word unchecked, so a bare
+ * keyword stops it reading the config and it exits with its config status (2).
+ */
+export function required(...names: string[]): Record<string, KeywordKind> {
+  return Object.fromEntries(names.map((n) => [n, 'required' as const]));
 }

@@ -1,5 +1,5 @@
 // The VRRP blocks of keepalived 2.2.7's vrrp/vrrp_parser.c and trackers/track_file.c (reference §3.1–3.3).
-import { block, lists, values } from './types.js';
+import { block, lists, required, values } from './types.js';
 
 const TRACKERS = lists('track_interface', 'track_script', 'track_file', 'track_process', 'track_bfd');
 
@@ -7,43 +7,46 @@ export const VRRP_SYNC_GROUP = block(
   'vrrp_sync_group',
   lists('group'),
   TRACKERS,
-  values(
-    'notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify', 'smtp_alert', 'global_tracking',
-    'sync_group_tracking_weight', 'notify_priority_changes',
-  ),
+  values('smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'notify_priority_changes'),
+  required('notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify'),
 );
 
 export const VRRP_INSTANCE = block(
   'vrrp_instance',
   TRACKERS,
   lists('unicast_peer', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'virtual_routes', 'virtual_rules'),
-  { authentication: block('authentication', values('auth_type', 'auth_pass')) },
+  { authentication: block('authentication', required('auth_type', 'auth_pass')) },
   values(
     'use_vmac', 'use_vmac_addr', 'vmac_xmit_base', 'use_ipvlan', 'unicast_fault_no_peer', 'check_unicast_src',
-    'old_unicast_checksum', 'native_ipv6', 'state', 'interface', 'vrf', 'dont_track_primary', 'mcast_src_ip',
-    'unicast_src_ip', 'mcast_dst_ip', 'track_src_ip', 'virtual_router_id', 'unicast_ttl', 'version', 'priority',
-    'advert_int', 'promote_secondaries', 'linkbeat_use_polling', 'accept', 'no_accept', 'skip_check_adv_addr',
-    'strict_mode', 'preempt', 'nopreempt', 'preempt_delay', 'debug', 'notify_backup', 'notify_master', 'notify_fault',
-    'notify_stop', 'notify_deleted', 'notify', 'notify_master_rx_lower_pri', 'smtp_alert', 'notify_priority_changes',
-    'lvs_sync_daemon_interface', 'garp_master_delay', 'garp_master_refresh', 'garp_master_repeat',
-    'garp_master_refresh_repeat', 'garp_lower_prio_delay', 'garp_lower_prio_repeat', 'down_timer_adverts',
-    'garp_extra_if', 'vmac_garp_intvl', 'lower_prio_no_advert', 'higher_prio_send_advert', 'kernel_rx_buf_size',
+    'old_unicast_checksum', 'native_ipv6', 'dont_track_primary', 'track_src_ip', 'promote_secondaries',
+    'linkbeat_use_polling', 'accept', 'no_accept', 'skip_check_adv_addr', 'strict_mode', 'preempt', 'nopreempt',
+    'notify_deleted', 'smtp_alert', 'notify_priority_changes', 'garp_extra_if', 'vmac_garp_intvl',
+    'lower_prio_no_advert', 'higher_prio_send_advert', 'kernel_rx_buf_size',
+  ),
+  required(
+    'state', 'interface', 'vrf', 'mcast_src_ip', 'unicast_src_ip', 'mcast_dst_ip', 'virtual_router_id', 'unicast_ttl',
+    'version', 'priority', 'advert_int', 'preempt_delay', 'debug', 'notify_backup', 'notify_master', 'notify_fault',
+    'notify_stop', 'notify', 'notify_master_rx_lower_pri', 'lvs_sync_daemon_interface', 'garp_master_delay',
+    'garp_master_refresh', 'garp_master_repeat', 'garp_master_refresh_repeat', 'garp_lower_prio_delay',
+    'garp_lower_prio_repeat', 'down_timer_adverts',
   ),
 );
 
 export const VRRP_SCRIPT = block(
   'vrrp_script',
-  values('script', 'interval', 'timeout', 'weight', 'rise', 'fall', 'user', 'init_fail'),
+  values('script', 'init_fail'),
+  required('interval', 'timeout', 'weight', 'rise', 'fall', 'user'),
 );
 
 export const VRRP_TRACK_PROCESS = block(
   'vrrp_track_process',
-  values('process', 'param_match', 'weight', 'quorum', 'quorum_max', 'delay', 'terminate_delay', 'fork_delay', 'full_command'),
+  values('param_match', 'weight', 'full_command'),
+  required('process', 'quorum', 'quorum_max', 'delay', 'terminate_delay', 'fork_delay'),
 );
 
 export const TRACK_FILE = block('track_file', values('file', 'weight', 'init_file'));
 
-export const GARP_GROUP = block('garp_group', values('garp_interval', 'gna_interval', 'interface'), lists('interfaces'));
+export const GARP_GROUP = block('garp_group', required('garp_interval', 'gna_interval', 'interface'), lists('interfaces'));
 
 export const VRRP_ROOT = {
   vrrp_sync_group: VRRP_SYNC_GROUP,
@@ -61,9 +64,7 @@ export const VRRP_ROOT = {
   interface_up_down_delays: 'list',
   bfd_instance: block(
     'bfd_instance',
-    values(
-      'source_ip', 'neighbor_ip', 'neighbour_ip', 'min_rx', 'min_tx', 'idle_tx', 'multiplier', 'passive', 'ttl',
-      'hoplimit', 'max_hops', 'weight', 'vrrp', 'checker',
-    ),
+    values('neighbor_ip', 'neighbour_ip', 'passive', 'vrrp', 'checker'),
+    required('source_ip', 'min_rx', 'min_tx', 'idle_tx', 'multiplier', 'ttl', 'hoplimit', 'max_hops', 'weight'),
   ),
 } as const;
