@@ -217,15 +217,19 @@ export class TreeBuilder {
     }
     // The table's own string: compared by identity in the resolvers' switches, and shared, not one copy per line.
     const { name, kind } = known;
-    if (kind === 'value' || kind === 'required') {
-      if (kind === 'required' && n === 0) {
-        this.report.add('config', this.where(), `*** Configuration line starting \`${name}\` is missing a parameter after keyword \`${name}\` at word position 2`, name);
-      }
-      frame.nodes.push(new TreeNode(name, args, this.file, this.line, undefined));
-      if (open) this.strayOpen();
+    if (kind === 'list' || (typeof kind === 'object' && 'keywords' in kind)) {
+      if (open) this.open(name, args, this.file, this.line, kind);
+      else this.pending = { kw: name, args, file: this.file, line: this.line, kind };
       return;
     }
-    if (open) this.open(name, args, this.file, this.line, kind);
-    else this.pending = { kw: name, args, file: this.file, line: this.line, kind };
+    if (n === 0 && kind !== 'value') {
+      if (kind === 'required') {
+        this.report.add('config', this.where(), `*** Configuration line starting \`${name}\` is missing a parameter after keyword \`${name}\` at word position 2`, name);
+      } else {
+        this.report.error(this.where(), kind.bare, name);
+      }
+    }
+    frame.nodes.push(new TreeNode(name, args, this.file, this.line, undefined));
+    if (open) this.strayOpen();
   }
 }

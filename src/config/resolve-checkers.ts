@@ -353,11 +353,12 @@ function resolveUrl(v: Values, u: Node): HttpUrl | undefined {
       case 'regex_options':
         regexOptions = n.args.join(' ');
         break;
+      // Bare, keepalived passes these over without a word.
       case 'regex_min_offset':
-        regexMinOffset = v.int(n, a, 0, UINT_MAX);
+        if (a !== undefined) regexMinOffset = v.int(n, a, 0, UINT_MAX);
         break;
       case 'regex_max_offset':
-        regexMaxOffset = v.int(n, a, 0, UINT_MAX);
+        if (a !== undefined) regexMaxOffset = v.int(n, a, 0, UINT_MAX);
         break;
     }
   }

@@ -263,6 +263,16 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
         case 'dynamic_interfaces':
           g.dynamicInterfaces = true;
           break;
+        // Parsed only, but reported in the words of Debian's 2.2.7, which is built with nftables and without iptables.
+        case 'vrrp_iptables':
+          v.report.error(n.src, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option", n.kw);
+          other[n.kw] = n.args.join(' ');
+          break;
+        case 'vrrp_vmac_garp_intvl':
+          v.report.error(n.src, 'Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"', n.kw);
+          if (a === undefined) v.report.error(n.src, 'vrrp_vmac_garp_intvl specified without time - ignoring', n.kw);
+          other[n.kw] = n.args.join(' ');
+          break;
         default: {
           const range = OTHER_INT_RANGES[n.kw];
           if (range && n.args[0] !== undefined && v.int(n, n.args[0], range[0], range[1]) === undefined) break;

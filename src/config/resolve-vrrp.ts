@@ -259,6 +259,11 @@ export function resolveVrrpInstance(
   const inst: Partial<Mutable<VrrpInstance>> = {};
   const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[], procs: [] as TrackRef[] };
   const tag = `(${name})`;
+  // Checked once the whole block is read, as keepalived's vrrp_complete_instance does.
+  let unicastKeyword: Node | undefined;
+  let unicastTtlNode: Node | undefined;
+  let nativeIpv6: Node | undefined;
+  let ipvlan: Node | undefined;
 
   for (const n of node.children ?? []) {
     const a = n.args[0];
@@ -352,11 +357,13 @@ export function resolveVrrpInstance(
         break;
       case 'unicast_src_ip':
       case 'mcast_src_ip':
+        if (n.kw === 'unicast_src_ip') unicastKeyword ??= n;
         if (a === undefined || ipFamily(a) === undefined) v.report.error(n.src, `${tag} invalid ${n.kw} '${a ?? ''}'`, n.kw);
         else if (n.kw === 'unicast_src_ip') inst.unicastSrcIp = canonicalIp(a);
         else inst.mcastSrcIp = canonicalIp(a);
         break;
       case 'unicast_peer':
+        unicastKeyword ??= n;
         for (const item of n.children ?? []) {
           if (ipFamily(item.kw) === undefined) {
             v.report.error(item.src, `${tag} unicast_peer address '${item.kw}' invalid - ignoring`, n.kw);
@@ -372,10 +379,24 @@ export function resolveVrrpInstance(
         }
         break;
       case 'unicast_ttl':
+        unicastTtlNode = n;
         inst.unicastTtl = v.int(n, a, 1, 255) ?? inst.unicastTtl;
         break;
       case 'check_unicast_src':
+        unicastKeyword ??= n;
         inst.checkUnicastSrc = true;
+        break;
+      case 'old_unicast_checksum':
+        unicastKeyword ??= n;
+        break;
+      case 'native_ipv6':
+        nativeIpv6 = n;
+        break;
+      case 'use_ipvlan':
+        ipvlan = n;
+        break;
+      case 'linkbeat_use_polling':
+        v.report.error(n.src, `${tag} 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block`, n.kw);
         break;
       case 'unicast_fault_no_peer':
         inst.unicastFaultNoPeer = true;
@@ -454,6 +475,15 @@ export function resolveVrrpInstance(
       case 'smtp_alert':
         inst.smtpAlert = v.bool(n);
         break;
+      // Parsed only (no VMAC or ipvlan interfaces here), but reported in keepalived's words.
+      case 'vmac_garp_intvl':
+      case 'garp_extra_if':
+        if (n.kw === 'vmac_garp_intvl') v.report.error(n.src, 'Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"', n.kw);
+        if (a === undefined) v.report.error(n.src, `${tag}: ${n.kw} specified without time - ignoring`, n.kw);
+        break;
+      case 'kernel_rx_buf_size':
+        if (a === undefined) v.report.error(n.src, `${tag} invalid kernel_rx_buf_size specified`, n.kw);
+        break;
       default:
         break;
     }
@@ -483,6 +513,18 @@ export function resolveVrrpInstance(
   let ver: 2 | 3 = version ?? g.vrrpVersion;
   if (family === 'inet6') ver = 3;
   if (ver === 2) advertIntMs = Math.max(1000, Math.round(advertIntMs / 1000) * 1000);
+  if (peers.length === 0 && unicastKeyword) {
+    v.report.error(unicastKeyword.src, `${tag} A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`, unicastKeyword.kw);
+  }
+  if (peers.length === 0 && unicastTtlNode) {
+    v.report.error(unicastTtlNode.src, `${tag}: Cannot use unicast_ttl without unicast peers - resetting`, 'unicast_ttl');
+    delete inst.unicastTtl;
+  }
+  if (inst.vmacXmitBase && !inst.useVmac) v.report.error(node.src, `${tag} vmac_xmit_base is only valid with a vmac`, 'vmac_xmit_base');
+  if (nativeIpv6 && family === 'inet') v.report.error(nativeIpv6.src, `${tag} Cannot specify native_ipv6 with IPv4 addresses`, 'native_ipv6');
+  if (ipvlan && family === 'inet' && !ipvlan.args.some((w) => ipFamily(w.split('/')[0] ?? '') === 'inet')) {
+    v.report.error(ipvlan.src, `${tag} IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state`, 'use_ipvlan');
+  }
   else advertIntMs = Math.max(10, Math.round(advertIntMs / 10) * 10);
   if (!iface && !inst.unicastSrcIp) {
     // keepalived falls back to default_interface when it exists.
@@ -558,6 +600,24 @@ export function resolveVrrpInstance(
   };
 }
 
+/** vrrp_track_process is parsed only (no process tracking here), but keepalived's checks on it still apply. */
+export function checkTrackProcess(v: Values, node: Node): void {
+  const name = node.args[0] ?? '';
+  for (const n of node.children ?? []) {
+    if (n.kw === 'weight' && n.args[0] === undefined) v.report.error(n.src, `No weight specified for track process ${name} - ignoring`, n.kw);
+  }
+  if (!(node.children ?? []).some((n) => n.kw === 'process' && n.args[0] !== undefined)) {
+    v.report.error(node.src, `track process '${name}' process name not specified`, node.kw);
+  }
+}
+
+/** bfd_instance is parsed only (BFD needs a BFD daemon), but keepalived's check on it still applies. */
+export function checkBfdInstance(v: Values, node: Node): void {
+  if (!(node.children ?? []).some((n) => (n.kw === 'neighbor_ip' || n.kw === 'neighbour_ip') && n.args[0] !== undefined)) {
+    v.report.error(node.src, `Configuration error: BFD instance ${node.args[0] ?? ''} has no neighbor address set, disabling instance`, node.kw);
+  }
+}
+
 export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSyncGroup | undefined {
   const name = node.args[0];
   if (name === undefined) {
@@ -579,7 +639,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
     else if (n.kw === 'smtp_alert') smtpAlert = v.bool(n);
     else if (n.kw === 'sync_group_tracking_weight') trackingWeight = true;
     else if (n.kw === 'global_tracking') {
-      v.report.warn(n.src, '(global_tracking) is deprecated. Use track_interface/script/file on the sync group', n.kw);
+      v.report.error(n.src, `(${name}) global_tracking is deprecated. Use track_interface/script/file on the sync group`, n.kw);
       trackingWeight = true;
     } else if (n.kw === 'notify_priority_changes') prioChanges = v.bool(n);
   }

@@ -3,7 +3,7 @@
 import { resolveGlobals } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';
-import { resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript } from './resolve-vrrp.js';
+import { checkBfdInstance, checkTrackProcess, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript } from './resolve-vrrp.js';
 import { Values } from './values.js';
 import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
@@ -60,6 +60,8 @@ export class ConfigResolver {
       .map((n) => resolveTrackFile(v, n))
       .filter((x): x is TrackFileDef => x !== undefined);
     let vrrpScripts = of('vrrp_script').map((n) => resolveVrrpScript(v, n)).filter((x): x is VrrpScript => x !== undefined);
+    for (const n of of('vrrp_track_process')) checkTrackProcess(v, n);
+    for (const n of of('bfd_instance')) checkBfdInstance(v, n);
     const instances = of('vrrp_instance')
       .map((n) => resolveVrrpInstance(v, n, global, host.interfaces))
       .filter((x): x is VrrpInstance => x !== undefined);
@@ -116,13 +118,20 @@ export class ConfigResolver {
       const sg = memberOf.get(inst.name);
       return { ...inst, trackScripts, ...(sg !== undefined ? { syncGroup: sg } : {}) };
     });
-    const resolvedSyncGroups = syncGroups.map((g) => ({ ...g, members: g.members.filter((m) => instanceByName.has(m)) }));
+    const resolvedSyncGroups = syncGroups.flatMap((g) => {
+      const members = g.members.filter((m) => instanceByName.has(m));
+      if (g.members.length === 0) report.error(g.src, `Sync group ${g.name} has no virtual router(s). removing`, 'vrrp_sync_group');
+      else if (members.length === 0) report.error(g.src, `Sync group ${g.name}, no matching virtual router found in group declaration - removing`, 'vrrp_sync_group');
+      else if (members.length === 1) report.error(g.src, `Sync group ${g.name} has only 1 virtual router(s) - this probably isn't what you want`, 'vrrp_sync_group');
+      return members.length === 0 ? [] : [{ ...g, members }];
+    });
 
     // Scripts run without enable_script_security: keepalived refuses to call that a clean config (rc 6).
     if (!global.enableScriptSecurity) {
       const exists = (s: Script | undefined | true): boolean =>
         s !== undefined && s !== true && s.argv[0] !== undefined && host.fileExists(s.argv[0]);
-      const vrrpUses = [
+      // Without a vrrp_instance keepalived runs no VRRP process, and checks none of its scripts.
+      const vrrpUses = resolvedInstances.length > 0 && [
         ...vrrpScripts.map((s) => s.script),
         ...resolvedInstances.flatMap((i) => Object.values(i.notify)),
         ...resolvedSyncGroups.flatMap((g) => Object.values(g.notify)),

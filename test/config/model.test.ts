@@ -310,3 +310,36 @@ test('IPv6 zones: invalid in every config address but smtp_server; bindto checke
   ]);
   assert.equal(exitCodeFor(bind.diagnostics), 5);
 });
+
+test("bare keywords and checks on parsed-only blocks are reported in keepalived 2.2.7's words", () => {
+  const messages = (name: string): string[] => load(`regress/${name}.conf`).messages;
+  assert.deepEqual(messages('bare-reported'), [
+    'startup script missing',
+    'No vrrp process priority specified',
+    'SSL password missing',
+    'real server virtualhost missing',
+    'UDP_CHECK payload requires a payload',
+  ]);
+  assert.deepEqual(messages('regex-offset-bare'), []);
+  assert.deepEqual(messages('sync-group-one-member'), [
+    "Virtual router VI_GONE specified in sync group G1 doesn't exist - ignoring",
+    "Sync group G1 has only 1 virtual router(s) - this probably isn't what you want",
+    'Sync group G2 has no virtual router(s). removing',
+  ]);
+  assert.deepEqual(load('regress/sync-group-one-member.conf').config.vrrpSyncGroups.map((g) => [g.name, g.members]), [['G1', ['VI_1']]]);
+  assert.deepEqual(messages('global-tracking'), ['(G1) global_tracking is deprecated. Use track_interface/script/file on the sync group']);
+  const unicast = load('regress/unicast-without-peers.conf');
+  assert.deepEqual(unicast.messages, [
+    '(VI_1) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.',
+    '(VI_1): Cannot use unicast_ttl without unicast peers - resetting',
+  ]);
+  assert.equal(unicast.config.vrrpInstances[0]?.unicastTtl, 255);
+  assert.deepEqual(messages('parsed-only-checks'), [
+    'No weight specified for track process P - ignoring',
+    "track process 'P' process name not specified",
+    'Configuration error: BFD instance B has no neighbor address set, disabling instance',
+    '(VI_1) vmac_xmit_base is only valid with a vmac',
+  ]);
+  const noInstance = load('regress/vrrp-script-without-instance.conf');
+  assert.deepEqual([noInstance.messages, exitCodeFor(noInstance.diagnostics)], [[], 0]);
+});

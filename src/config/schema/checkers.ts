@@ -1,5 +1,5 @@
 // Checker blocks inside real_server (keepalived 2.2.7 check/check_*.c, reference §2.4).
-import { block, required, values } from './types.js';
+import { block, reported, required, values } from './types.js';
 import type { BlockSchema } from './types.js';
 
 /** Timer options every checker with a schedule has (check_api.c), MISC_CHECK included. */
@@ -36,7 +36,9 @@ export const CHECKERS: Readonly<Record<string, BlockSchema>> = {
     'SMTP_CHECK',
     TIMING,
     CONNECTION,
-    values('helo_name'),
+    reported({
+      helo_name: 'SMTP_CHECK helo name missing',
+    }),
     { host: block('host', CONNECTION) },
   ),
   DNS_CHECK: block('DNS_CHECK', TIMING, CONNECTION, required('type', 'name')),
@@ -44,7 +46,10 @@ export const CHECKERS: Readonly<Record<string, BlockSchema>> = {
     'UDP_CHECK',
     TIMING,
     CONNECTION,
-    values('payload', 'require_reply'),
+    values('require_reply'),
+    reported({
+      payload: 'UDP_CHECK payload requires a payload',
+    }),
     required('min_reply_length', 'max_reply_length'),
   ),
   MISC_CHECK: block('MISC_CHECK', TIMING, values('misc_path', 'misc_dynamic', 'user'), required('misc_timeout')),

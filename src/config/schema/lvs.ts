@@ -1,11 +1,15 @@
 // virtual_server, virtual_server_group, real_server and the global SSL block (keepalived 2.2.7 check/check_parser.c,
 // reference §2.1–2.3).
 import { CHECKERS } from './checkers.js';
-import { block, required, values } from './types.js';
+import { block, reported, required, values } from './types.js';
 
 export const REAL_SERVER = block(
   'real_server',
-  values('inhibit_on_failure', 'alpha', 'smtp_alert', 'virtualhost', 'snmp_name'),
+  values('inhibit_on_failure', 'alpha', 'smtp_alert'),
+  reported({
+    virtualhost: 'real server virtualhost missing',
+    snmp_name: 'real server snmp_name missing or extra parameters',
+  }),
   required(
     'weight', 'lvs_method', 'uthreshold', 'lthreshold', 'notify_up', 'notify_down', 'retry', 'delay_before_retry',
     'warmup', 'connect_timeout', 'delay_loop',
@@ -17,9 +21,12 @@ export const VIRTUAL_SERVER = block(
   'virtual_server',
   values(
     'inhibit_on_failure', 'hashed', 'ops', 'flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port',
-    'mh-fallback', 'persistence_timeout', 'ha_suspend', 'smtp_alert', 'virtualhost', 'snmp_name', 'alpha', 'omega',
+    'mh-fallback', 'persistence_timeout', 'ha_suspend', 'smtp_alert', 'snmp_name', 'alpha', 'omega',
     'sorry_server_inhibit', 'sorry_server_lvs_method',
   ),
+  reported({
+    virtualhost: 'virtual server virtualhost missing',
+  }),
   required(
     'ip_family', 'retry', 'delay_before_retry', 'warmup', 'connect_timeout', 'delay_loop', 'lb_algo', 'lvs_sched',
     'lb_kind', 'lvs_method', 'persistence_engine', 'persistence_granularity', 'protocol', 'quorum_up', 'quorum_down',
@@ -29,7 +36,12 @@ export const VIRTUAL_SERVER = block(
 );
 
 export const LVS_ROOT = {
-  SSL: block('SSL', values('password', 'ca', 'certificate', 'key')),
+  SSL: block('SSL', reported({
+    password: 'SSL password missing',
+    ca: 'SSL cafile missing',
+    certificate: 'SSL certfile missing',
+    key: 'SSL keyfile missing',
+  })),
   virtual_server_group: 'list',
   virtual_server: VIRTUAL_SERVER,
 } as const;

@@ -2,7 +2,12 @@
 // item per line, as keepalived's read_value_block) or a keyword block of its own. The parser uses them to build the
 // tree and to report unknown keywords exactly where keepalived would.
 
-export type KeywordKind = 'value' | 'required' | 'list' | BlockSchema;
+export type KeywordKind = 'value' | 'required' | ReportedWhenBare | 'list' | BlockSchema;
+
+/** A value keyword keepalived reports in its own words when bare, and then runs without (config test status 5). */
+export interface ReportedWhenBare {
+  readonly bare: string;
+}
 
 export interface Keyword {
   /** The keyword as spelled in this table: the parser puts this one string in every node, not a copy per line. */
@@ -36,4 +41,9 @@ export function lists(...names: string[]): Record<string, KeywordKind> {
  */
 export function required(...names: string[]): Record<string, KeywordKind> {
   return Object.fromEntries(names.map((n) => [n, 'required' as const]));
+}
+
+/** `{ keyword: message }`: see ReportedWhenBare. */
+export function reported(messages: Readonly<Record<string, string>>): Record<string, KeywordKind> {
+  return Object.fromEntries(Object.entries(messages).map(([n, bare]) => [n, { bare }]));
 }
