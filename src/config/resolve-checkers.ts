@@ -33,6 +33,8 @@ const TIMER_MAX_S = 2 ** 32 / 1e6 * 1e3;
 
 /** The RS values a checker inherits, already resolved against the VS. */
 export interface CheckerParent {
+  /** `[ip]:proto:port`, as keepalived names the real server in checker messages. */
+  readonly displayName: string;
   readonly family: AddressFamily;
   readonly address: string;
   readonly port: number;
@@ -45,6 +47,15 @@ export interface CheckerParent {
   readonly virtualhost?: string;
   /** The VS delay_loop: MISC_CHECK's default misc_timeout. */
   readonly vsDelayLoopMs: number;
+}
+
+/**
+ * The track_file and bfd_instance blocks read before a checker: keepalived looks their names up while it reads, so
+ * one declared further down the file is not found.
+ */
+export interface DeclaredSoFar {
+  readonly trackFiles: ReadonlySet<string>;
+  readonly bfdInstances: ReadonlySet<string>;
 }
 
 /**
@@ -99,14 +110,15 @@ function familyAt(kids: readonly Node[], at: Node, rsFamily: AddressFamily): Add
  * `logAllFailures` is left false here when the checker does not set it: the global default is applied once the
  * whole file is read (see applyCheckerGlobals), so checkers can be resolved as soon as their block closes.
  */
-export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checker | undefined {
+export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declared: DeclaredSoFar): Checker | undefined {
   const type = node.kw;
   const own = new OwnKeywords(v, node.children ?? []);
 
   if (type === 'FILE_CHECK') {
     const tf = own.get('track_file');
-    if (!tf?.args[0]) {
-      v.report.error(node.src, 'FILE_CHECK has no track_file - ignoring', type);
+    if (tf?.args[0] !== undefined && !declared.trackFiles.has(tf.args[0])) v.report.error(tf.src, `track_file ${tf.args[0]} not found`, 'track_file');
+    if (tf?.args[0] === undefined || !declared.trackFiles.has(tf.args[0])) {
+      v.report.error(node.src, 'FILE_CHECK has no track_file specified - ignoring', type);
       return undefined;
     }
     const w = own.get('weight');
@@ -117,13 +129,18 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checke
     };
   }
   if (type === 'BFD_CHECK') {
-    const names = (node.children ?? []).filter((n) => n.kw === 'name');
-    const name = names[0]?.args[0];
-    for (const extra of names.slice(1)) {
-      v.report.error(extra.src, `([${rs.address}]) BFD_CHECK - BFD ${extra.args[0] ?? ''} already specified as ${name ?? ''}`, 'name');
+    let name: string | undefined;
+    for (const n of node.children ?? []) {
+      if (n.kw !== 'name' || n.args[0] === undefined) continue;
+      if (!declared.bfdInstances.has(n.args[0])) v.report.error(n.src, `(${rs.displayName}) BFD_CHECK - BFD ${n.args[0]} not configured`, 'name');
+      else if (name !== undefined) v.report.error(n.src, `(${rs.displayName}) BFD_CHECK - BFD ${n.args[0]} already specified as ${name}`, 'name');
+      else name = n.args[0];
     }
     if (name === undefined) {
-      v.report.error(node.src, 'BFD_CHECK has no name - ignoring', type);
+      // A name that is not configured has been reported already.
+      if (!(node.children ?? []).some((n) => n.kw === 'name' && n.args[0] !== undefined)) {
+        v.report.error(node.src, `(${rs.displayName}) No name has been specified for BFD_CHECKER - skipping`, type);
+      }
       return undefined;
     }
     return { src: ref(node.src), type, name, alpha: own.flag('alpha') ?? rs.alpha };
@@ -222,8 +239,8 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent): Checke
     case 'UDP_CHECK': {
       const rr = own.get('require_reply');
       const c = networkChecker(type, timing, conn) as Mutable<UdpChecker>;
-      c.payload = own.get('payload')?.args[0];
-      c.requireReply = rr ? (rr.args[0] ?? '') : undefined;
+      c.payload = hexArg(v, own.get('payload'), 'payload');
+      c.requireReply = rr ? (hexArg(v, rr, 'reply') ?? '') : undefined;
       c.minReplyLength = own.num('min_reply_length', 0, 65535) ?? 0;
       c.maxReplyLength = own.num('max_reply_length', 0, 65535) ?? 255;
       return c;
@@ -303,6 +320,18 @@ function resolveHttp(
   c.enableSni = sni ? v.bool(sni) : false;
   c.tlsCompliant = false;
   return c;
+}
+
+/**
+ * UDP_CHECK's payload and require_reply: every word after the keyword, hex digits (require_reply may use X for any
+ * nibble). Invalid text is reported as keepalived words it and ignored.
+ */
+function hexArg(v: Values, n: Node | undefined, what: 'payload' | 'reply'): string | undefined {
+  if (n === undefined || n.args.length === 0) return undefined;
+  const text = n.args.join(' ');
+  if ((what === 'reply' ? /^[\dA-Fa-fXx\s]*$/ : /^[\dA-Fa-f\s]*$/).test(text)) return text;
+  v.report.error(n.src, `Invalid hex string for UDP_CHECK ${what}`, n.kw);
+  return undefined;
 }
 
 function parseStatusCodes(v: Values, n: Node): [number, number][] {

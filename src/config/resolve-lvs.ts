@@ -2,7 +2,7 @@
 // 2.2.7's defaults and its validate_check_config() corrections, each reported with keepalived's wording.
 import { bigToIpv6, canonicalIp, intToIpv4, ipFamily, ipv4ToInt, ipv6ToBig } from './address.js';
 import { formatEndpoint } from './identity.js';
-import { resolveChecker } from './resolve-checkers.js';
+import { resolveChecker, type DeclaredSoFar } from './resolve-checkers.js';
 import { ref } from './values.js';
 import type { AddressFamily, ForwardMethod, Protocol, Scheduler } from '../ipvs/types.js';
 import type { Node } from './parser.js';
@@ -269,6 +269,7 @@ export function resolveVirtualServer(
   v: Values,
   node: Node,
   groups: ReadonlyMap<string, VirtualServerGroup>,
+  declared: DeclaredSoFar,
 ): ResolvedVs | undefined {
   const [first, second] = node.args;
   let key: VirtualServerKey;
@@ -584,7 +585,7 @@ export function resolveVirtualServer(
   const realServers: RealServer[] = kept.map((r) => {
     const rsDelayLoop = r.delayLoopMs ?? delayLoopMs;
     const parent = {
-      family: r.family, address: r.address, port: r.port,
+      displayName: rsName(r), family: r.family, address: r.address, port: r.port,
       retry: r.retry ?? retry, delayBeforeRetryMs: r.delayBeforeRetryMs ?? delayBeforeRetryMs,
       warmupMs: r.warmupMs ?? warmupMs, delayLoopMs: rsDelayLoop, connectTimeoutMs: r.connectTimeoutMs ?? connectTimeoutMs,
       alpha: r.alpha ?? flags.alpha, virtualhost: r.virtualhost ?? virtualhost, vsDelayLoopMs: delayLoopMs,
@@ -594,7 +595,7 @@ export function resolveVirtualServer(
     // Per checker, its own log_all_failures; left empty (shared) when none has one, the usual case.
     let logAll: (boolean | undefined)[] = NO_FLAGS;
     for (const cn of r.checkerNodes) {
-      const c = resolveChecker(v, cn, parent);
+      const c = resolveChecker(v, cn, parent, declared);
       if (!c) continue;
       const own = cn.children?.some((x) => x.kw === 'log_all_failures') ?? false;
       if (own && logAll.length === 0) logAll = Array<boolean | undefined>(checkers.length).fill(undefined);
@@ -609,7 +610,7 @@ export function resolveVirtualServer(
     const rsWarmup = r.warmupMs ?? warmupMs;
     // A plain literal (optional fields present as undefined): object spread here costs more than the parse.
     return {
-      src: r.src, family: r.family, address: r.address, port: r.port, displayName: rsName(r),
+      src: r.src, family: r.family, address: r.address, port: r.port, displayName: parent.displayName,
       weight: r.weight ?? weight, lbKind: r.forward!.method, tunnel: r.forward!.tunnel,
       inhibitOnFailure: r.inhibit ?? flags.inhibit, alpha: parent.alpha, connectTimeoutMs: parent.connectTimeoutMs,
       delayLoopMs: rsDelayLoop, retry: rsRetry, delayBeforeRetryMs: rsDbr, warmupMs: rsWarmup,

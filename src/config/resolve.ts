@@ -3,6 +3,7 @@
 import { resolveGlobals } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';
+import type { DeclaredSoFar } from './resolve-checkers.js';
 import { checkBfdInstance, checkTrackProcess, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript } from './resolve-vrrp.js';
 import { Values } from './values.js';
 import type { InterfaceInfo } from './resolve-vrrp.js';
@@ -31,7 +32,8 @@ const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
 export class ConfigResolver {
   private readonly v: Values;
   /** Virtual servers in file order: resolved, or (for `group` ones, which need every group) still a node. */
-  private readonly vsSlots: (ResolvedVs | Node)[] = [];
+  private readonly vsSlots: (ResolvedVs | { readonly node: Node; readonly declared: DeclaredSoFar })[] = [];
+  private readonly declared = { trackFiles: new Set<string>(), bfdInstances: new Set<string>() };
 
   constructor(
     private readonly host: Host,
@@ -41,10 +43,15 @@ export class ConfigResolver {
   }
 
   take(node: Node): boolean {
+    const name = node.args[0];
+    if ((node.kw === 'track_file' || node.kw === 'vrrp_track_file') && name !== undefined) this.declared.trackFiles.add(name);
+    if (node.kw === 'bfd_instance' && name !== undefined) this.declared.bfdInstances.add(name);
     if (node.kw !== 'virtual_server') return false;
-    if (node.args[0] === 'group') this.vsSlots.push(node);
-    else {
-      const r = resolveVirtualServer(this.v, node, NO_GROUPS);
+    if (name === 'group') {
+      const { trackFiles, bfdInstances } = this.declared;
+      this.vsSlots.push({ node, declared: { trackFiles: new Set(trackFiles), bfdInstances: new Set(bfdInstances) } });
+    } else {
+      const r = resolveVirtualServer(this.v, node, NO_GROUPS, this.declared);
       if (r) this.vsSlots.push(r);
     }
     return true;
@@ -69,8 +76,10 @@ export class ConfigResolver {
     const vsGroups = of('virtual_server_group').map((n) => resolveVsGroup(v, n)).filter((x): x is VirtualServerGroup => x !== undefined);
     const groupMap = new Map(vsGroups.map((g) => [g.name, g]));
     let virtualServers: VirtualServer[] = [];
-    for (const slot of [...this.vsSlots, ...of('virtual_server')]) {
-      const r = 'kw' in slot ? resolveVirtualServer(v, slot, groupMap) : slot;
+    // A virtual_server still in the tree was never closed (unbalanced braces at the end of the file).
+    const unclosed = of('virtual_server').map((node) => ({ node, declared: this.declared }));
+    for (const slot of [...this.vsSlots, ...unclosed]) {
+      const r = 'node' in slot ? resolveVirtualServer(v, slot.node, groupMap, slot.declared) : slot;
       if (r) virtualServers.push(applyGlobalDefaults(r, global));
     }
 

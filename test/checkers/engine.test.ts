@@ -205,7 +205,7 @@ describe('checker engine', () => {
   });
 
   test('BFD_CHECK is reported as unsupported and does not affect the RS', async () => {
-    const h = harness(parse(vs('192.0.2.18', ' real_server 127.0.0.1 80 {\n BFD_CHECK {\n name bfd1\n }\n }')));
+    const h = harness(parse(`bfd_instance bfd1 {\n neighbor_ip 127.0.0.1\n}\n${vs('192.0.2.18', ' real_server 127.0.0.1 80 {\n BFD_CHECK {\n name bfd1\n }\n }')}`));
     h.engine.start();
     assert.ok(h.logs.some((l) => /BFD_CHECK .* is not supported/.test(l)));
     assert.deepEqual(h.engine.snapshot()[0]?.checkers.map((c) => [c.type, c.supported]), [['BFD_CHECK', false]]);

@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exitCodeFor, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { repoRoot } from '../support/tier.js';
-import type { Config, Diagnostic, HttpChecker, MiscChecker, PingChecker } from '../../src/config/model.js';
+import type { Config, Diagnostic, HttpChecker, MiscChecker, PingChecker, UdpChecker } from '../../src/config/model.js';
 
 const fixture = (name: string): string => `${repoRoot}test/fixtures/conf/${name}`;
 
@@ -342,4 +342,17 @@ test("bare keywords and checks on parsed-only blocks are reported in keepalived 
   ]);
   const noInstance = load('regress/vrrp-script-without-instance.conf');
   assert.deepEqual([noInstance.messages, exitCodeFor(noInstance.diagnostics)], [[], 0]);
+});
+
+test('FILE_CHECK and BFD_CHECK find only blocks declared above them; UDP_CHECK hex spans every word', () => {
+  const later = load('regress/track-file-declared-later.conf');
+  assert.deepEqual(later.diagnostics.map((d) => [d.line, d.message]), [
+    [12, 'track_file later not found'],
+    [11, 'FILE_CHECK has no track_file specified - ignoring'],
+  ]);
+  assert.deepEqual(later.config.virtualServers[0]?.realServers[0]?.checkers.map((c) => c.type), ['BFD_CHECK']);
+  const udp = load('regress/udp-check-hex.conf');
+  assert.deepEqual(udp.messages, ['Invalid hex string for UDP_CHECK payload']);
+  const [a, b] = (udp.config.virtualServers[0]?.realServers ?? []).map((rs) => rs.checkers[0] as UdpChecker);
+  assert.deepEqual([a?.payload, a?.requireReply, b?.payload], [undefined, '0a x', '0a 0b']);
 });
