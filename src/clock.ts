@@ -10,9 +10,12 @@ export interface TimerHandle {
   readonly id: unknown;
 }
 
+/** Node fires longer timers at once; keepalived's timers go up to 2^64 µs, so the longest wait is this. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
 export const systemClock: Clock = {
   now: () => performance.now(),
-  setTimeout: (fn, ms) => ({ id: setTimeout(fn, ms) }),
+  setTimeout: (fn, ms) => ({ id: setTimeout(fn, Math.min(ms, MAX_TIMER_MS)) }),
   clearTimeout: (handle) => clearTimeout(handle.id as NodeJS.Timeout),
 };
 

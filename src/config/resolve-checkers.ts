@@ -1,7 +1,7 @@
 // Checker blocks → typed checkers, with the VS → RS → checker inheritance and per-type defaults of keepalived
 // 2.2.7 (check_data.c validate_check_config, check_*.c; reference §2.4).
 import { canonicalIp, ipFamily } from './address.js';
-import { ref } from './values.js';
+import { CONNECT_TIMEOUT_MAX_US, MAX_TIMER_US, ref, type Microseconds } from './values.js';
 import type { AddressFamily } from '../ipvs/types.js';
 import type { Node } from './parser.js';
 import type { Values } from './values.js';
@@ -29,7 +29,6 @@ const TYPE_DEFAULTS: Readonly<Record<string, { retry: number; delayBeforeRetryMs
 const DEFAULT_STATUS_CODES: readonly (readonly [number, number])[] = Object.freeze([Object.freeze([200, 299] as const)]);
 const DNS_TYPES = new Set<DnsQueryType>(['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA', 'RRSIG', 'DNSKEY']);
 const UINT_MAX = 2 ** 32 - 1;
-const TIMER_MAX_S = 2 ** 32 / 1e6 * 1e3;
 
 /** The RS values a checker inherits, already resolved against the VS. */
 export interface CheckerParent {
@@ -85,9 +84,19 @@ class OwnKeywords {
     return n ? this.v.int(n, n.args[0], min, max) : undefined;
   }
 
-  timer(kw: string): number | undefined {
+  /** A timer refused with keepalived's checker-level line (see Values.timerMs). */
+  timer(kw: string, min: Microseconds, max: Microseconds, refused: (arg: string) => string, quietForWords = false): number | undefined {
     const n = this.get(kw);
-    return n ? this.v.timerMs(n, n.args[0], 0, TIMER_MAX_S) : undefined;
+    return n ? this.v.timerMs(n, n.args[0], min, max, refused, quietForWords) : undefined;
+  }
+
+  /** An unsigned value refused with keepalived's checker-level line. */
+  unsigned(kw: string, min: number, max: number, refused: (arg: string) => string): number | undefined {
+    const n = this.get(kw);
+    if (n === undefined) return undefined;
+    const r = this.v.unsigned(n, n.args[0], min, max);
+    if (r === undefined) this.v.report.error(n.src, refused(n.args[0] ?? ''), kw);
+    return r;
   }
 
   flag(kw: string): boolean | undefined {
@@ -147,16 +156,17 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
   }
 
   const defaults = TYPE_DEFAULTS[type]!;
-  const delayLoopMs = own.timer('delay_loop') ?? rs.delayLoopMs;
+  const delayLoopMs = own.timer('delay_loop', 1n, MAX_TIMER_US, (a) => `delay_loop '${a}' is invalid - ignoring`) ?? rs.delayLoopMs;
   const nbGetRetry = own.get('nb_get_retry');
   if (nbGetRetry) v.report.warn(nbGetRetry.src, 'nb_get_retry is deprecated - please use \'retry\'', 'nb_get_retry');
-  const retry = own.num('retry', 0, UINT_MAX) ?? (nbGetRetry ? v.int(nbGetRetry, nbGetRetry.args[0], 0, UINT_MAX) : undefined);
+  const retry = own.unsigned('retry', 0, UINT_MAX, (a) => `Invalid retry connection value '${a}'`) ?? (nbGetRetry ? v.int(nbGetRetry, nbGetRetry.args[0], 0, UINT_MAX) : undefined);
   const timing: CheckerTiming = {
     src: ref(node.src),
     retry: retry ?? rs.retry ?? defaults.retry,
-    delayBeforeRetryMs: own.timer('delay_before_retry') ?? rs.delayBeforeRetryMs ?? (defaults.delayBeforeRetryMs || delayLoopMs),
+    delayBeforeRetryMs: own.timer('delay_before_retry', 0n, MAX_TIMER_US, (a) => `Invalid delay_before_retry connection value '${a}'`, true) ??
+      rs.delayBeforeRetryMs ?? (defaults.delayBeforeRetryMs || delayLoopMs),
     delayLoopMs,
-    warmupMs: own.timer('warmup') ?? rs.warmupMs ?? delayLoopMs,
+    warmupMs: own.timer('warmup', 0n, MAX_TIMER_US, (a) => `Invalid warmup connection value '${a}'`, true) ?? rs.warmupMs ?? delayLoopMs,
     alpha: own.flag('alpha') ?? rs.alpha,
     logAllFailures: own.flag('log_all_failures') ?? false,
   };
@@ -202,18 +212,18 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
       v.report.error(bindtoNode.src, `bindto address ${text} does not match address family of connect_ip - skipping`, 'bindto');
     } else bindto = canonicalIp(text);
   }
-  const bindPort = own.num('bind_port', 1, 65535);
+  const bindPort = own.unsigned('bind_port', 1, 65535, (a) => `Invalid checker bind_port '${a}'`);
   const bindIf = own.get('bind_if')?.args[0];
-  const fwmark = own.num('fwmark', 0, UINT_MAX);
+  const fwmark = own.unsigned('fwmark', 0, UINT_MAX, (a) => `Invalid fwmark connection value '${a}'`);
   const conn: CheckerConnection = {
     connectIp,
-    connectPort: own.num('connect_port', 0, 65535) ?? rs.port,
+    connectPort: own.unsigned('connect_port', 1, 65535, (a) => `Invalid checker connect_port '${a}'`) ?? rs.port,
     family,
     bindto,
     bindPort,
     bindIf,
     fwmark,
-    connectTimeoutMs: own.timer('connect_timeout') ?? rs.connectTimeoutMs,
+    connectTimeoutMs: own.timer('connect_timeout', 1n, CONNECT_TIMEOUT_MAX_US, (a) => `connect_timeout ${a} invalid - ignoring`) ?? rs.connectTimeoutMs,
   };
 
   switch (type) {
@@ -382,12 +392,12 @@ function resolveUrl(v: Values, u: Node): HttpUrl | undefined {
       case 'regex_options':
         regexOptions = n.args.join(' ');
         break;
-      // Bare, keepalived passes these over without a word.
+      // keepalived 2.2.7 passes over a missing or invalid offset without a word.
       case 'regex_min_offset':
-        if (a !== undefined) regexMinOffset = v.int(n, a, 0, UINT_MAX);
+        regexMinOffset = a !== undefined && /^\d+$/.test(a) && Number(a) <= UINT_MAX ? Number(a) : undefined;
         break;
       case 'regex_max_offset':
-        if (a !== undefined) regexMaxOffset = v.int(n, a, 0, UINT_MAX);
+        regexMaxOffset = a !== undefined && /^\d+$/.test(a) && Number(a) <= UINT_MAX ? Number(a) : undefined;
         break;
     }
   }

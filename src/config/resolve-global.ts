@@ -2,23 +2,69 @@
 import { canonicalIp, ipFamily } from './address.js';
 import type { Node } from './parser.js';
 import type { Fifo, GlobalDefs } from './model.js';
-import type { Values } from './values.js';
+import { secondsUs, type Values } from './values.js';
 
 const INT_MAX = 2 ** 31 - 1;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
-/** Integer keywords kept in `other` (no runtime effect here) that keepalived still range-checks. */
-const OTHER_INT_RANGES: Readonly<Record<string, readonly [number, number]>> = {
-  max_auto_priority: [-1, 99],
-  vrrp_priority: [-20, 19],
-  checker_priority: [-20, 19],
-  bfd_priority: [-20, 19],
-  vrrp_rt_priority: [1, 99],
-  checker_rt_priority: [1, 99],
-  bfd_rt_priority: [1, 99],
-  startup_script_timeout: [1, 1000],
-  shutdown_script_timeout: [1, 1000],
+/**
+ * Integer keywords kept in `other` (no runtime effect here) that keepalived still checks: how it reads the number
+ * (read_int or read_unsigned, whose messages differ), the range, and the line it adds when the value is refused.
+ */
+interface OtherNumber {
+  readonly read: 'int' | 'unsigned';
+  readonly min: number;
+  readonly max: number;
+  readonly refused?: (arg: string, kw: string) => string;
+}
+const UINT = 2 ** 32 - 1;
+const BOOL_WORDS = new Set(['on', 'off', 'true', 'false', 'yes', 'no']);
+const processPriority = (name: string): OtherNumber => ({ read: 'int', min: -20, max: 19, refused: () => `Invalid ${name} process priority specified` });
+const rtLimit = (name: string): OtherNumber => ({ read: 'unsigned', min: 0, max: UINT, refused: (a) => `Invalid ${name} real-time limit - ${a}` });
+const rcvBufs: OtherNumber = { read: 'unsigned', min: 0, max: UINT, refused: (a, kw) => `${kw} size (${a}) invalid` };
+const OTHER_NUMBERS: Readonly<Record<string, OtherNumber>> = {
+  max_auto_priority: { read: 'int', min: -1, max: 99, refused: (a) => `max_auto_priority '${a}' must be in [0, 99] (or -1 to disable) - ignoring` },
+  min_auto_priority_delay: { read: 'int', min: 1, max: 10_000_000, refused: (a) => `min_auto_priority_delay '${a}' must be in [1, 10000000] - ignoring` },
+  vrrp_priority: processPriority('vrrp'),
+  checker_priority: processPriority('checker'),
+  bfd_priority: processPriority('bfd'),
+  vrrp_rt_priority: { read: 'int', min: 1, max: 99 },
+  checker_rt_priority: { read: 'int', min: 1, max: 99 },
+  bfd_rt_priority: { read: 'int', min: 1, max: 99 },
+  vrrp_rlimit_rttime: rtLimit('vrrp'),
+  vrrp_rlimit_rtime: rtLimit('vrrp'),
+  checker_rlimit_rttime: rtLimit('checker'),
+  checker_rlimit_rtime: rtLimit('checker'),
+  bfd_rlimit_rttime: rtLimit('bfd'),
+  bfd_rlimit_rtime: rtLimit('bfd'),
+  startup_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `startup_script_timeout '${a}' must be in [1, 1000] - ignoring` },
+  shutdown_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `shutdown_script_timeout '${a}' must be in [1, 1000] - ignoring` },
+  vrrp_garp_extra_if: { read: 'unsigned', min: 0, max: UINT, refused: (a) => `vrrp_garp_extra_if '${a}' invalid - ignoring` },
+  vrrp_netlink_cmd_rcv_bufs: rcvBufs,
+  vrrp_netlink_monitor_rcv_bufs: rcvBufs,
+  process_monitor_rcv_bufs: rcvBufs,
+  lvs_netlink_cmd_rcv_bufs: rcvBufs,
+  lvs_netlink_monitor_rcv_bufs: rcvBufs,
+  vrrp_rx_bufs_multiplier: { read: 'unsigned', min: 0, max: UINT, refused: (a) => `Invalid vrrp_rx_bufs_multiplier ${a}` },
+  nftables_priority: { read: 'int', min: -(2 ** 31), max: 2 ** 31 - 1, refused: (a) => `invalid nftables chain priority '${a}'` },
+  nftables_ipvs_priority: { read: 'int', min: -(2 ** 31), max: 2 ** 31 - 1, refused: (a) => `invalid ipvs nftables chain priority '${a}'` },
+  nftables_ipvs_start_fwmark: { read: 'unsigned', min: 0, max: UINT, refused: (a) => `invalid ipvs nftables start_fwmark priority '${a}'` },
+  random_seed: { read: 'unsigned', min: 0, max: UINT, refused: (a) => `random_seed ${a} invalid` },
+  child_wait_time: { read: 'unsigned', min: 0, max: UINT, refused: (a) => `Invalid child_wait_time ${a}` },
+};
+
+/** Parsed-only flags whose value keepalived still checks, by the name its message gives them. */
+const OTHER_FLAGS: Readonly<Record<string, string>> = {
+  vrrp_notify_priority_changes: 'vrrp_notify_priority_changes',
+  vrrp_netlink_cmd_rcv_bufs_force: 'vrrp_netlink_cmd_rcv_bufs_force',
+  vrrp_netlink_monitor_rcv_bufs_force: 'vrrp_netlink_monitor_rcv_bufs_force',
+  process_monitor_rcv_bufs_force: 'process_monitor_rcv_bufs_force',
+  lvs_netlink_cmd_rcv_bufs_force: 'lvs_netlink_cmd_rcv_bufs_force',
+  lvs_netlink_monitor_rcv_bufs_force: 'lvs_netlink_monitor_rcv_bufs_force',
+  no_checker_emails: 'no_checker_emails',
+  // keepalived 2.2.7's own spelling.
+  data_use_instance: 'date_use_instance',
 };
 
 export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
@@ -69,13 +115,30 @@ function fifo(v: Values, node: Node): Fifo | undefined {
   return { path, ...(user !== undefined ? { user } : {}), ...(group !== undefined ? { group } : {}) };
 }
 
+/** A parsed-only keyword's value checked as keepalived checks it; false when refused (and reported). */
+function otherAccepted(v: Values, n: Node): boolean {
+  const a = n.args[0];
+  if (a === undefined) return true;
+  const num = OTHER_NUMBERS[n.kw];
+  if (num && (num.read === 'int' ? v.int(n, a, num.min, num.max) : v.unsigned(n, a, num.min, num.max)) === undefined) {
+    if (num.refused) v.report.error(n.src, num.refused(a, n.kw), n.kw);
+    return false;
+  }
+  const flag = OTHER_FLAGS[n.kw];
+  if (flag && !BOOL_WORDS.has(a.toLowerCase())) {
+    v.report.error(n.src, `Invalid value '${a}' for global ${flag} specified`, n.kw);
+    return false;
+  }
+  return true;
+}
+
 export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: readonly Node[], hostname: string): GlobalDefs {
   const g = defaultGlobals(hostname);
   const other: Record<string, string> = {};
   let lowerDelaySet = false;
   let lowerRepeatSet = false;
   const fifoScripts = new Map<string, Node>();
-  for (const node of rootNodes) other[node.kw] = node.args.join(' ');
+  for (const node of rootNodes) if (otherAccepted(v, node)) other[node.kw] = node.args.join(' ');
   for (const b of blocks) {
     for (const n of b.children ?? []) {
       const a = n.args[0];
@@ -107,6 +170,7 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
         case 'smtp_connect_timeout': {
           const s = v.int(n, a, 0, 4294);
           if (s !== undefined) g.smtpConnectTimeoutMs = s * 1000;
+          else v.report.error(n.src, `smtp_connect_timeout '${a ?? ''}' must be in [0, 4294] - ignoring`, n.kw);
           break;
         }
         case 'smtp_alert':
@@ -179,12 +243,12 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           break;
         }
         case 'vrrp_garp_interval': {
-          const ms = v.timerMs(n, a, 0, 1);
+          const ms = v.timerMs(n, a, secondsUs(0), secondsUs(1));
           if (ms !== undefined) g.vrrpGarpIntervalMs = ms;
           break;
         }
         case 'vrrp_gna_interval': {
-          const ms = v.timerMs(n, a, 0, 1);
+          const ms = v.timerMs(n, a, secondsUs(0), secondsUs(1));
           if (ms !== undefined) g.vrrpGnaIntervalMs = ms;
           break;
         }
@@ -194,8 +258,10 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
         case 'vrrp_version': {
           const ver = v.int(n, a, 2, 3);
           if (ver !== undefined) g.vrrpVersion = ver as 2 | 3;
+          else v.report.error(n.src, 'VRRP Error: Version must be either 2 or 3', n.kw);
           break;
         }
+        // keepalived reads no value for these three: any word after them still turns them on.
         case 'vrrp_strict':
           g.vrrpStrict = true;
           break;
@@ -203,7 +269,7 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           g.vrrpCheckUnicastSrc = true;
           break;
         case 'vrrp_skip_check_adv_addr':
-          g.vrrpSkipCheckAdvAddr = v.bool(n);
+          g.vrrpSkipCheckAdvAddr = true;
           break;
         case 'vrrp_lower_prio_no_advert':
           g.vrrpLowerPrioNoAdvert = v.bool(n);
@@ -217,7 +283,7 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           break;
         }
         case 'vrrp_startup_delay': {
-          const ms = v.timerMs(n, a, 0, 3600);
+          const ms = v.timerMs(n, a, secondsUs(0), secondsUs(3600));
           if (ms !== undefined) g.vrrpStartupDelayMs = ms;
           break;
         }
@@ -252,7 +318,8 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           fifoScripts.set(n.kw.replace(/_script$/, ''), n);
           break;
         case 'rs_init_notifies':
-          g.rsInitNotifies = true;
+          if (a === undefined || BOOL_WORDS.has(a.toLowerCase())) g.rsInitNotifies = a === undefined || v.bool(n);
+          else v.report.error(n.src, `Invalid value '${a}' for global rs_init_notifies specified`, n.kw);
           break;
         case 'default_interface':
           if (a !== undefined) g.defaultInterface = a;
@@ -273,11 +340,8 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           if (a === undefined) v.report.error(n.src, 'vrrp_vmac_garp_intvl specified without time - ignoring', n.kw);
           other[n.kw] = n.args.join(' ');
           break;
-        default: {
-          const range = OTHER_INT_RANGES[n.kw];
-          if (range && n.args[0] !== undefined && v.int(n, n.args[0], range[0], range[1]) === undefined) break;
-          other[n.kw] = n.args.join(' ');
-        }
+        default:
+          if (otherAccepted(v, n)) other[n.kw] = n.args.join(' ');
       }
     }
   }
@@ -288,8 +352,8 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
     const key = kw === 'notify_fifo' ? 'notifyFifo' : kw === 'vrrp_notify_fifo' ? 'vrrpNotifyFifo' : 'lvsNotifyFifo';
     const f = g[key];
     if (script === undefined) continue;
-    if (f === undefined) v.report.error(node.src, `${node.kw} specified without ${kw} - ignoring`, node.kw);
-    else g[key] = { ...f, script };
+    // Without its FIFO keepalived keeps the script silently and never runs it.
+    if (f !== undefined) g[key] = { ...f, script };
   }
   g.other = other;
   return g;

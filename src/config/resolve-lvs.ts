@@ -3,7 +3,7 @@
 import { bigToIpv6, canonicalIp, intToIpv4, ipFamily, ipv4ToInt, ipv6ToBig } from './address.js';
 import { formatEndpoint } from './identity.js';
 import { resolveChecker, type DeclaredSoFar } from './resolve-checkers.js';
-import { ref } from './values.js';
+import { CONNECT_TIMEOUT_MAX_US, MAX_TIMER_US, ref } from './values.js';
 import type { AddressFamily, ForwardMethod, Protocol, Scheduler } from '../ipvs/types.js';
 import type { Node } from './parser.js';
 import type { Values } from './values.js';
@@ -17,7 +17,12 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const SCHEDULERS = new Set<Scheduler>(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos']);
 const UINT_MAX = 2 ** 32 - 1;
 const INT_MAX = 2 ** 31 - 1;
-const TIMER_MAX_S = 4294;
+/** VS and RS retry: keepalived's read_unsigned in [1, UINT_MAX], then its own line. */
+function retryValue(v: Values, n: Node, a: string | undefined): number | undefined {
+  const r = v.unsigned(n, a, 1, UINT_MAX);
+  if (r === undefined) v.report.error(n.src, `retry value invalid - ${a ?? ''}`, n.kw);
+  return r;
+}
 const PERSISTENCE_DEFAULT_S = 360;
 
 const NO_NODES: Node[] = [];
@@ -193,19 +198,19 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
         rs.alpha = v.bool(n);
         break;
       case 'retry':
-        rs.retry = v.int(n, a, 1, UINT_MAX) ?? rs.retry;
+        rs.retry = retryValue(v, n, a) ?? rs.retry;
         break;
       case 'delay_before_retry':
-        rs.delayBeforeRetryMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? rs.delayBeforeRetryMs;
+        rs.delayBeforeRetryMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `real server delay_before_retry '${x}' invalid - ignoring`, true) ?? rs.delayBeforeRetryMs;
         break;
       case 'warmup':
-        rs.warmupMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? rs.warmupMs;
+        rs.warmupMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `real server warmup '${x}' invalid - ignoring`, true) ?? rs.warmupMs;
         break;
       case 'connect_timeout':
-        rs.connectTimeoutMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? rs.connectTimeoutMs;
+        rs.connectTimeoutMs = v.timerMs(n, a, 1n, CONNECT_TIMEOUT_MAX_US, (x) => `real server connect_timeout ${x} invalid - ignoring`) ?? rs.connectTimeoutMs;
         break;
       case 'delay_loop':
-        rs.delayLoopMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? rs.delayLoopMs;
+        rs.delayLoopMs = v.timerMs(n, a, 1n, MAX_TIMER_US, (x) => `real server delay_loop '${x}' invalid - ignoring`) ?? rs.delayLoopMs;
         break;
       case 'notify_up':
       case 'notify_down': {
@@ -336,19 +341,19 @@ export function resolveVirtualServer(
         else v.report.error(n.src, `unknown address family ${a ?? ''}`, n.kw);
         break;
       case 'retry':
-        retry = v.int(n, a, 1, UINT_MAX) ?? retry;
+        retry = retryValue(v, n, a) ?? retry;
         break;
       case 'delay_before_retry':
-        delayBeforeRetryMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? delayBeforeRetryMs;
+        delayBeforeRetryMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `virtual server delay before retry '${x}' invalid - ignoring`, true) ?? delayBeforeRetryMs;
         break;
       case 'warmup':
-        warmupMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? warmupMs;
+        warmupMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `virtual server warmup '${x}' invalid - ignoring`, true) ?? warmupMs;
         break;
       case 'connect_timeout':
-        connectTimeoutMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? connectTimeoutMs;
+        connectTimeoutMs = v.timerMs(n, a, 1n, CONNECT_TIMEOUT_MAX_US, (x) => `virtual server connect_timeout ${x} invalid - ignoring`) ?? connectTimeoutMs;
         break;
       case 'delay_loop':
-        delayLoopMs = v.timerMs(n, a, 0, TIMER_MAX_S) ?? delayLoopMs;
+        delayLoopMs = v.timerMs(n, a, 1n, MAX_TIMER_US, (x) => `virtual server delay loop '${x}' invalid - ignoring`) ?? delayLoopMs;
         break;
       case 'inhibit_on_failure':
         flags.inhibit = v.bool(n);

@@ -1,7 +1,7 @@
 // vrrp_script, vrrp_instance, vrrp_sync_group and track_file blocks → the VRRP part of the model, with keepalived
 // 2.2.7's defaults and corrections (vrrp_data.c alloc_vrrp, vrrp.c vrrp_complete_instance; reference §3).
 import { canonicalIp, ipFamily } from './address.js';
-import { ref } from './values.js';
+import { ref, secondsUs } from './values.js';
 import type { AddressFamily } from '../ipvs/types.js';
 import type { Node } from './parser.js';
 import type { Values } from './values.js';
@@ -298,7 +298,7 @@ export function resolveVrrpInstance(
         break;
       }
       case 'advert_int': {
-        const ms = v.timerMs(n, a, 0.01, 255);
+        const ms = v.timerMs(n, a, secondsUs(0.01), secondsUs(255));
         if (ms !== undefined) advertIntMs = ms;
         break;
       }
@@ -329,7 +329,7 @@ export function resolveVrrpInstance(
         nopreempt = false;
         break;
       case 'preempt_delay': {
-        const ms = v.timerMs(n, a, 0, 1000);
+        const ms = v.timerMs(n, a, secondsUs(0), secondsUs(1000));
         if (ms !== undefined) preemptDelayMs = ms;
         preemptDelaySrc = n;
         break;
@@ -480,9 +480,20 @@ export function resolveVrrpInstance(
       case 'garp_extra_if':
         if (n.kw === 'vmac_garp_intvl') v.report.error(n.src, 'Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"', n.kw);
         if (a === undefined) v.report.error(n.src, `${tag}: ${n.kw} specified without time - ignoring`, n.kw);
+        else if (v.unsigned(n, a, 0, 2 ** 32 - 1) === undefined) v.report.error(n.src, `${tag}: ${n.kw} '${a}' invalid - ignoring`, n.kw);
         break;
       case 'kernel_rx_buf_size':
-        if (a === undefined) v.report.error(n.src, `${tag} invalid kernel_rx_buf_size specified`, n.kw);
+        if (a === undefined || v.unsigned(n, a, 0, 2 ** 32 - 1) === undefined) v.report.error(n.src, `${tag} invalid kernel_rx_buf_size specified`, n.kw);
+        break;
+      case 'debug':
+        if (v.unsigned(n, a, 0, 4) === undefined) v.report.error(n.src, `${tag} Debug value '${a ?? ''}' not valid; must be between 0-4`, n.kw);
+        break;
+      case 'vrf':
+        if (iface !== undefined) v.report.error(n.src, `${tag} Cannot specify VRF interface and interface - ignoring`, n.kw);
+        break;
+      case 'lvs_sync_daemon_interface':
+        v.report.error(n.src, `${tag} Specifying lvs_sync_daemon_interface against a vrrp is deprecated.`, n.kw);
+        v.report.error(n.src, '      Please use global lvs_sync_daemon', n.kw);
         break;
       default:
         break;

@@ -83,6 +83,12 @@ export class ConfigResolver {
       if (r) virtualServers.push(applyGlobalDefaults(r, global));
     }
 
+    if (global.scriptUser !== undefined && !host.userExists(global.scriptUser)) {
+      report.error({ file: files[0] ?? '', line: 0 }, 'Error setting global script uid/gid', 'script_user');
+    }
+    for (const s of vrrpScripts) {
+      if (s.script.user !== undefined && !host.userExists(s.script.user)) report.error(s.src, `Unable to set uid/gid for script '${s.script.text}'`, 'user');
+    }
     // Script security (keepalived's check_script_secure / set_default_script_user).
     const defaultUserOk = global.scriptUser !== undefined || host.userExists(DEFAULT_SCRIPT_USER);
     if (global.enableScriptSecurity && !defaultUserOk) {

@@ -5,6 +5,18 @@ import type { Reporter } from './errors.js';
 import type { Node } from './parser.js';
 import type { Script, SourceRef } from './model.js';
 
+/** Timer bounds in microseconds, as keepalived keeps them. */
+export type Microseconds = bigint;
+/** The largest timer keepalived reads: 2^64 - 2 µs. */
+export const MAX_TIMER_US: Microseconds = 18_446_744_073_709_551_614n;
+/** connect_timeout's upper bound in keepalived: UINT_MAX µs. */
+export const CONNECT_TIMEOUT_MAX_US: Microseconds = 4_294_967_295n;
+
+/** Whole seconds as a timer bound. */
+export const secondsUs = (s: number): Microseconds => BigInt(Math.round(s * 1e6));
+
+const seconds = (us: Microseconds): string => `${us / 1_000_000n}.${(us % 1_000_000n).toString().padStart(6, '0')}`;
+
 export class Values {
   constructor(readonly report: Reporter) {}
 
@@ -29,34 +41,66 @@ export class Values {
     return n;
   }
 
-  /** `<TIMER>`: decimal seconds with up to 6 decimals, returned in milliseconds (µs resolution kept). */
-  timerMs(node: Node, arg: string | undefined, minS: number, maxS: number): number | undefined {
+  /** Unsigned decimal in [min, max], reported in the words of keepalived's read_unsigned. */
+  unsigned(node: Node, arg: string | undefined, min: number, max: number): number | undefined {
+    const text = arg ?? '';
+    let problem: string | undefined;
+    if (text.startsWith('-') && /^-\d+$/.test(text)) problem = `negative number '${text}'`;
+    else if (!/^\+?\d+$/.test(text)) problem = `invalid number '${text}'`;
+    else if (Number(text) > 2 ** 32 - 1) problem = `number '${text}' outside unsigned integer range`;
+    else if (Number(text) < min || Number(text) > max) problem = `number '${text}' outside range [${min}, ${max}]`;
+    if (problem === undefined) return Number(text);
+    this.report.error(node.src, problem, node.kw);
+    return undefined;
+  }
+
+  /**
+   * `<TIMER>`: decimal seconds with up to 6 decimals in [min, max] (µs), returned in milliseconds, refused in the
+   * words of keepalived's read_timer. `refused` is the line the keyword's own handler adds; keepalived leaves it out
+   * for a word that is not a number when `quietForWords` (delay_before_retry, warmup).
+   */
+  timerMs(
+    node: Node, arg: string | undefined, min: Microseconds, max: Microseconds, refused?: (arg: string) => string, quietForWords = false,
+  ): number | undefined {
     if (arg === undefined) {
       this.report.error(node.src, `${node.kw}: missing value`, node.kw);
       return undefined;
     }
+    // The common case, whole seconds, without BigInt: this runs several times for each of thousands of servers.
     const whole = digits(arg);
-    if (whole >= 0) return this.timerRange(node, arg, whole * 1e6, minS, maxS);
-    const m = /^(\d*)(?:\.(\d*))?$/.exec(arg);
-    if (!m || (m[1] === '' && (m[2] ?? '') === '')) {
-      this.report.error(node.src, `invalid timer '${arg}' for ${node.kw}`, node.kw);
-      return undefined;
-    }
-    let frac = m[2] ?? '';
-    if (frac.length > 6) {
-      this.report.warn(node.src, `${node.kw} '${arg}' has more than 6 decimal places - rounding`, node.kw);
-      frac = String(Math.round(Number(`0.${frac}`) * 1e6)).padStart(6, '0');
-    }
-    const us = Number(m[1] || '0') * 1e6 + Number(frac.padEnd(6, '0') || '0');
-    return this.timerRange(node, arg, us, minS, maxS);
+    if (whole >= 0 && whole <= 4_294_967_295 && whole * 1e6 >= Number(min) && whole * 1e6 <= Number(max)) return whole * 1000;
+    const us = this.readTimer(node, arg, min, max);
+    if (typeof us === 'bigint') return Number(us) / 1000;
+    if (refused && !(quietForWords && us === 'word')) this.report.error(node.src, refused(arg), node.kw);
+    return undefined;
   }
 
-  private timerRange(node: Node, arg: string, us: number, minS: number, maxS: number): number | undefined {
-    if (us < minS * 1e6 || us > maxS * 1e6) {
-      this.report.error(node.src, `${node.kw} '${arg}' must be in [${minS}, ${maxS}] - ignoring`, node.kw);
-      return undefined;
+  /** keepalived's read_timer: the value in µs, or why it was refused (after reporting it). */
+  private readTimer(node: Node, arg: string, min: Microseconds, max: Microseconds): bigint | 'word' | 'number' {
+    const m = /^(-?)(\d*)(?:\.(\d*))?$/.exec(arg);
+    if (!m || (m[2] === '' && (m[3] ?? '') === '')) {
+      this.report.error(node.src, `invalid number '${arg}'`, node.kw);
+      return 'word';
     }
-    return us / 1000;
+    if (m[1] === '-') {
+      this.report.error(node.src, `negative number '${arg}'`, node.kw);
+      return 'number';
+    }
+    let frac = m[3] ?? '';
+    if (frac.length > 6) {
+      this.report.error(node.src, `number '${arg}' has too many decimal places`, node.kw);
+      frac = frac.slice(0, 6);
+    }
+    const us = BigInt(m[2] || '0') * 1_000_000n + BigInt(frac.padEnd(6, '0'));
+    if (us > MAX_TIMER_US + 1n) {
+      this.report.error(node.src, `number '${arg}' outside unsigned decimal range`, node.kw);
+      return 'number';
+    }
+    if (us < min || us > max) {
+      this.report.error(node.src, `number '${arg}' outside range [${seconds(min)}, ${seconds(max)}]`, node.kw);
+      return 'number';
+    }
+    return us;
   }
 
   /** Integer seconds (keepalived's read_unsigned for delays that are not <TIMER>s), in milliseconds. */

@@ -231,12 +231,14 @@ test('interfaces are checked against the host when asked: missing is an error, l
 test('number and timer validation keep the default and report like keepalived', () => {
   const r = parseConfigText('global_defs {\n smtp_connect_timeout abc\n vrrp_startup_delay 1.1234567\n vrrp_version 4\n}\n');
   assert.equal(r.config.global.smtpConnectTimeoutMs, 30_000);
-  assert.equal(r.config.global.vrrpStartupDelayMs, 1123.457);
+  assert.equal(r.config.global.vrrpStartupDelayMs, 1123.456);
   assert.equal(r.config.global.vrrpVersion, 2);
   assert.deepEqual(r.diagnostics.map((d) => [d.line, d.severity, d.message]), [
     [2, 'error', "invalid number 'abc'"],
-    [3, 'warning', "vrrp_startup_delay '1.1234567' has more than 6 decimal places - rounding"],
+    [2, 'error', "smtp_connect_timeout 'abc' must be in [0, 4294] - ignoring"],
+    [3, 'error', "number '1.1234567' has too many decimal places"],
     [4, 'error', "number '4' outside range [2, 3]"],
+    [4, 'error', 'VRRP Error: Version must be either 2 or 3'],
   ]);
 });
 

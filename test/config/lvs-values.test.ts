@@ -1,0 +1,53 @@
+// The timers, retries, ports and marks of virtual_server, real_server and checker blocks, given values keepalived
+// refuses or takes at the edges: lvskeeper must print keepalived 2.2.7's lines and exit with its status.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { exitCodeFor, parseConfigText } from '../../src/config/load.js';
+import { withConfigTestNamespace } from '../support/config-test-ns.js';
+
+const TIMERS = ['delay_loop', 'connect_timeout', 'delay_before_retry', 'warmup', 'retry'];
+const VALUES = ['x', '-1', '0', '5000', '4294.967296', '0.0000001', '18446744073709.551615', '18446744073710'];
+const CONNECTION = ['connect_port', 'bind_port', 'fwmark'];
+const PORT_VALUES = ['x', '-1', '0', '65536', '4294967296'];
+
+function configs(): { what: string; text: string }[] {
+  const vs = (inVs: string, inRs: string, inCheck: string): string =>
+    `virtual_server 192.0.2.10 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n${inVs}` +
+    ` real_server 192.0.2.11 80 {\n${inRs}  TCP_CHECK {\n${inCheck}  }\n }\n}\n`;
+  const out: { what: string; text: string }[] = [];
+  for (const kw of TIMERS) {
+    for (const value of VALUES) {
+      const line = `   ${kw} ${value}\n`;
+      out.push({ what: `virtual_server ${kw} ${value}`, text: vs(line, '', '') });
+      out.push({ what: `real_server ${kw} ${value}`, text: vs('', line, '') });
+      out.push({ what: `TCP_CHECK ${kw} ${value}`, text: vs('', '', line) });
+    }
+  }
+  for (const kw of CONNECTION) {
+    for (const value of PORT_VALUES) out.push({ what: `TCP_CHECK ${kw} ${value}`, text: vs('', '', `   ${kw} ${value}\n`) });
+  }
+  return out;
+}
+
+test("VS, RS and checker timers, retries, ports and marks: keepalived 2.2.7's lines and status for every value", (t) => {
+  withConfigTestNamespace(t, 'lvskp-values', (inNs) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvskp-values-'));
+    try {
+      const file = join(dir, 'keepalived.conf');
+      const differ = configs().flatMap(({ what, text }) => {
+        writeFileSync(file, text);
+        const ka = inNs('keepalived', ['-t', '-f', file]);
+        const keepalived = { status: ka.status, lines: ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, '')) };
+        const r = parseConfigText(text, { file });
+        const lvskeeper = { status: exitCodeFor(r.diagnostics), lines: r.diagnostics.map((d) => d.message) };
+        return JSON.stringify(keepalived) === JSON.stringify(lvskeeper) ? [] : [{ what, keepalived, lvskeeper }];
+      });
+      assert.deepEqual(differ, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
