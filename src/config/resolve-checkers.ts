@@ -116,10 +116,53 @@ function familyAt(kids: readonly Node[], at: Node, rsFamily: AddressFamily): Add
 }
 
 /**
+ * connect_ip, connect_port, bindto, bind_port, bind_if, fwmark and connect_timeout over `base`, refused in
+ * keepalived's words. SMTP_CHECK sets its connection up only when its block ends, so keepalived has no family to
+ * check bindto against there.
+ */
+function readConnection(
+  v: Values, own: OwnKeywords, kids: readonly Node[], smtp: boolean,
+  base: Pick<CheckerConnection, 'connectIp' | 'connectPort' | 'family' | 'connectTimeoutMs'> & Partial<CheckerConnection>,
+): CheckerConnection {
+  const ipNode = own.get('connect_ip');
+  let connectIp = base.connectIp;
+  let family = base.family;
+  if (ipNode) {
+    const fam = ipNode.args[0] !== undefined ? ipFamily(ipNode.args[0]) : undefined;
+    if (fam === undefined) v.report.error(ipNode.src, `Invalid connect_ip address ${ipNode.args[0] ?? ''} - ignoring`, 'connect_ip');
+    else {
+      connectIp = canonicalIp(ipNode.args[0]!);
+      family = fam;
+    }
+  }
+  const bindtoNode = own.get('bindto');
+  let bindto = base.bindto;
+  if (bindtoNode) {
+    const text = bindtoNode.args[0] ?? '';
+    const fam = ipFamily(text);
+    if (fam === undefined) v.report.error(bindtoNode.src, `Invalid bindto address ${text} - ignoring`, 'bindto');
+    else if (!smtp && fam !== familyAt(kids, bindtoNode, base.family)) {
+      v.report.error(bindtoNode.src, `bindto address ${text} does not match address family of connect_ip - skipping`, 'bindto');
+    } else bindto = canonicalIp(text);
+  }
+  return {
+    connectIp,
+    connectPort: own.unsigned('connect_port', 1, 65535, (a) => `Invalid checker connect_port '${a}'`) ?? base.connectPort,
+    family,
+    bindto,
+    bindPort: own.unsigned('bind_port', 1, 65535, (a) => `Invalid checker bind_port '${a}'`) ?? base.bindPort,
+    bindIf: own.get('bind_if')?.args[0] ?? base.bindIf,
+    fwmark: own.unsigned('fwmark', 0, UINT_MAX, (a) => `Invalid fwmark connection value '${a}'`) ?? base.fwmark,
+    connectTimeoutMs:
+      own.timer('connect_timeout', 1n, CONNECT_TIMEOUT_MAX_US, (a) => `connect_timeout ${a} invalid - ignoring`) ?? base.connectTimeoutMs,
+  };
+}
+
+/**
  * `logAllFailures` is left false here when the checker does not set it: the global default is applied once the
  * whole file is read (see applyCheckerGlobals), so checkers can be resolved as soon as their block closes.
  */
-export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declared: DeclaredSoFar): Checker | undefined {
+export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declared: DeclaredSoFar): Checker | readonly Checker[] | undefined {
   const type = node.kw;
   const own = new OwnKeywords(v, node.children ?? []);
 
@@ -190,53 +233,21 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
     };
   }
 
-  const ipNode = own.get('connect_ip');
-  let connectIp = rs.address;
-  let family = rs.family;
-  if (ipNode) {
-    const fam = ipNode.args[0] !== undefined ? ipFamily(ipNode.args[0]) : undefined;
-    if (fam === undefined) v.report.error(ipNode.src, `Invalid connect_ip address ${ipNode.args[0] ?? ''} - ignoring`, 'connect_ip');
-    else {
-      connectIp = canonicalIp(ipNode.args[0]!);
-      family = fam;
-    }
-  }
-  const bindtoNode = own.get('bindto');
-  let bindto: string | undefined;
-  if (bindtoNode) {
-    const text = bindtoNode.args[0] ?? '';
-    const fam = ipFamily(text);
-    if (fam === undefined) v.report.error(bindtoNode.src, `Invalid bindto address ${text} - ignoring`, 'bindto');
-    // SMTP_CHECK sets its connection up only when its block ends, so keepalived has no family to compare with there.
-    else if (type !== 'SMTP_CHECK' && fam !== familyAt(node.children ?? [], bindtoNode, rs.family)) {
-      v.report.error(bindtoNode.src, `bindto address ${text} does not match address family of connect_ip - skipping`, 'bindto');
-    } else bindto = canonicalIp(text);
-  }
-  const bindPort = own.unsigned('bind_port', 1, 65535, (a) => `Invalid checker bind_port '${a}'`);
-  const bindIf = own.get('bind_if')?.args[0];
-  const fwmark = own.unsigned('fwmark', 0, UINT_MAX, (a) => `Invalid fwmark connection value '${a}'`);
-  const conn: CheckerConnection = {
-    connectIp,
-    connectPort: own.unsigned('connect_port', 1, 65535, (a) => `Invalid checker connect_port '${a}'`) ?? rs.port,
-    family,
-    bindto,
-    bindPort,
-    bindIf,
-    fwmark,
-    connectTimeoutMs: own.timer('connect_timeout', 1n, CONNECT_TIMEOUT_MAX_US, (a) => `connect_timeout ${a} invalid - ignoring`) ?? rs.connectTimeoutMs,
-  };
+  const conn = readConnection(v, own, node.children ?? [], type === 'SMTP_CHECK', {
+    connectIp: rs.address, connectPort: rs.port, family: rs.family, connectTimeoutMs: rs.connectTimeoutMs,
+  });
 
   switch (type) {
     case 'TCP_CHECK':
     case 'PING_CHECK':
       return networkChecker(type, timing, conn);
     case 'SMTP_CHECK': {
-      for (const n of node.children ?? []) {
-        if (n.kw === 'host') v.report.warn(n.src, 'SMTP_CHECK host block is deprecated - please use connect_ip/connect_port', 'host');
-      }
-      const c = networkChecker(type, timing, conn) as Mutable<SmtpChecker>;
-      c.heloName = own.get('helo_name')?.args[0] ?? 'smtpchecker.keepalived.org';
-      return c;
+      const heloName = own.get('helo_name')?.args[0] ?? 'smtpchecker.keepalived.org';
+      const smtp = (c: CheckerConnection): SmtpChecker => ({ ...(networkChecker(type, timing, c) as Mutable<SmtpChecker>), heloName });
+      // Each deprecated `host { }` block is one more checker, its connection over the checker's (check_smtp.c).
+      const hosts = (node.children ?? []).filter((n) => n.kw === 'host');
+      if (hosts.length === 0) return smtp(conn);
+      return [smtp(conn), ...hosts.map((h) => smtp(readConnection(v, new OwnKeywords(v, h.children ?? []), h.children ?? [], true, conn)))];
     }
     case 'DNS_CHECK': {
       const t = (own.get('type')?.args[0] ?? 'SOA').toUpperCase() as DnsQueryType;

@@ -600,14 +600,16 @@ export function resolveVirtualServer(
     // Per checker, its own log_all_failures; left empty (shared) when none has one, the usual case.
     let logAll: (boolean | undefined)[] = NO_FLAGS;
     for (const cn of r.checkerNodes) {
-      const c = resolveChecker(v, cn, parent, declared);
-      if (!c) continue;
+      const resolved = resolveChecker(v, cn, parent, declared);
+      if (!resolved) continue;
       const own = cn.children?.some((x) => x.kw === 'log_all_failures') ?? false;
-      if (own && logAll.length === 0) logAll = Array<boolean | undefined>(checkers.length).fill(undefined);
-      if (own || logAll.length > 0) {
-        logAll = append(logAll, own ? c.type !== 'FILE_CHECK' && c.type !== 'BFD_CHECK' && c.logAllFailures : undefined);
+      for (const c of Array.isArray(resolved) ? resolved : [resolved as Checker]) {
+        if (own && logAll.length === 0) logAll = Array<boolean | undefined>(checkers.length).fill(undefined);
+        if (own || logAll.length > 0) {
+          logAll = append(logAll, own ? c.type !== 'FILE_CHECK' && c.type !== 'BFD_CHECK' && c.logAllFailures : undefined);
+        }
+        checkers = append(checkers, c);
       }
-      checkers = append(checkers, c);
     }
     checkerLogAll.push(logAll);
     const rsRetry = r.retry ?? retry;

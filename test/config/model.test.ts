@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { exitCodeFor, loadConfig, parseConfigText } from '../../src/config/load.js';
 import { repoRoot } from '../support/tier.js';
-import type { Config, Diagnostic, HttpChecker, MiscChecker, PingChecker, UdpChecker } from '../../src/config/model.js';
+import type { Config, Diagnostic, HttpChecker, MiscChecker, PingChecker, SmtpChecker, UdpChecker } from '../../src/config/model.js';
 
 const fixture = (name: string): string => `${repoRoot}test/fixtures/conf/${name}`;
 
@@ -357,4 +357,17 @@ test('FILE_CHECK and BFD_CHECK find only blocks declared above them; UDP_CHECK h
   assert.deepEqual(udp.messages, ['Invalid hex string for UDP_CHECK payload']);
   const [a, b] = (udp.config.virtualServers[0]?.realServers ?? []).map((rs) => rs.checkers[0] as UdpChecker);
   assert.deepEqual([a?.payload, a?.requireReply, b?.payload], [undefined, '0a x', '0a 0b']);
+});
+
+test('SMTP_CHECK host blocks: one more checker each, its connection over the checker own, checked like it', () => {
+  const rs = (inner: string): string =>
+    `virtual_server 192.0.2.10 25 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n real_server 192.0.2.11 25 {\n  SMTP_CHECK {\n   helo_name lb.example\n   connect_timeout 7\n${inner}  }\n }\n}\n`;
+  const r = parseConfigText(rs('   host {\n    connect_ip 192.0.2.30\n    connect_port 2525\n   }\n   host {\n    connect_ip 192.0.2.31\n    fwmark x\n   }\n'));
+  const checkers = r.config.virtualServers[0]?.realServers[0]?.checkers as SmtpChecker[];
+  assert.deepEqual(checkers.map((c) => [c.connectIp, c.connectPort, c.connectTimeoutMs, c.heloName, c.fwmark]), [
+    ['192.0.2.11', 25, 7000, 'lb.example', undefined],
+    ['192.0.2.30', 2525, 7000, 'lb.example', undefined],
+    ['192.0.2.31', 25, 7000, 'lb.example', undefined],
+  ]);
+  assert.deepEqual(r.diagnostics.map((d) => d.message), ["invalid number 'x'", "Invalid fwmark connection value 'x'"]);
 });
