@@ -1,4 +1,5 @@
 // global_defs → GlobalDefs with keepalived 2.2.7's defaults (core/global_data.c, reference §4).
+import { cpus } from 'node:os';
 import { canonicalIp, ipFamily } from './address.js';
 import type { Node } from './parser.js';
 import type { Fifo, GlobalDefs } from './model.js';
@@ -115,10 +116,63 @@ function fifo(v: Values, node: Node): Fifo | undefined {
   return { path, ...(user !== undefined ? { user } : {}), ...(group !== undefined ? { group } : {}) };
 }
 
+const UMASK_BITS = new Set(['IRUSR', 'IWUSR', 'IXUSR', 'IRGRP', 'IWGRP', 'IXGRP', 'IROTH', 'IWOTH', 'IXOTH']);
+
+/** umask: a number (C notation, at most 0777) or permission bits joined by `|`. */
+function umaskAccepted(v: Values, n: Node): boolean {
+  const text = n.args.join(' ');
+  if (/^\d/.test(text)) {
+    const value = /^0x[\da-f]+$/i.test(text) ? parseInt(text, 16) : /^0[0-7]*$/.test(text) ? parseInt(text, 8) : /^\d+$/.test(text) ? Number(text) : NaN;
+    if (Number.isNaN(value) || value > 0o777) v.report.error(n.src, `invalid umask value ${text}`, n.kw);
+    return !Number.isNaN(value) && value <= 0o777;
+  }
+  const unknown = text.split(/[\s|]+/).filter((b) => b !== '' && !UMASK_BITS.has(b));
+  for (const b of unknown) v.report.error(n.src, `Unknown umask bit ${b}`, n.kw);
+  return unknown.length === 0;
+}
+
+/** `{vrrp,checker,bfd}_cpu_affinity`: CPU ids this host has, as keepalived checks them. */
+function cpuAffinityAccepted(v: Values, n: Node): boolean {
+  const owner = n.kw.slice(0, n.kw.indexOf('_'));
+  let ok = true;
+  for (const a of n.args) {
+    if (v.int(n, a, 0, cpus().length - 1) !== undefined) continue;
+    const id = /^-?\d+$/.test(a) && Math.abs(Number(a)) <= 2 ** 31 ? Number(a) : 0;
+    v.report.error(n.src, `Invalid cpu_id:${id} specified for ${owner} process`, n.kw);
+    ok = false;
+  }
+  return ok;
+}
+
+/** MTU, ADVERT (not both) or a number. */
+function rxBufsPolicyAccepted(v: Values, n: Node): boolean {
+  const words = new Set(n.args.filter((a) => a === 'MTU' || a === 'ADVERT'));
+  if (words.size === 2) v.report.error(n.src, 'Cannot set both vrrp_rx_bufs_policy MTU and ADVERT, ignoring ADVERT', n.kw);
+  for (const a of n.args) {
+    if (a === 'MTU' || a === 'ADVERT') continue;
+    if (v.unsigned(n, a, 0, UINT) === undefined) {
+      v.report.error(n.src, `Invalid vrrp_rx_bufs_policy ${a}`, n.kw);
+      return false;
+    }
+  }
+  return words.size < 2;
+}
+
+/** Parsed-only keywords whose value has a syntax of its own. */
+const OTHER_SYNTAX: Readonly<Record<string, (v: Values, n: Node) => boolean>> = {
+  umask: umaskAccepted,
+  vrrp_cpu_affinity: cpuAffinityAccepted,
+  checker_cpu_affinity: cpuAffinityAccepted,
+  bfd_cpu_affinity: cpuAffinityAccepted,
+  vrrp_rx_bufs_policy: rxBufsPolicyAccepted,
+};
+
 /** A parsed-only keyword's value checked as keepalived checks it; false when refused (and reported). */
 function otherAccepted(v: Values, n: Node): boolean {
   const a = n.args[0];
   if (a === undefined) return true;
+  const syntax = OTHER_SYNTAX[n.kw];
+  if (syntax) return syntax(v, n);
   const num = OTHER_NUMBERS[n.kw];
   if (num && (num.read === 'int' ? v.int(n, a, num.min, num.max) : v.unsigned(n, a, num.min, num.max)) === undefined) {
     if (num.refused) v.report.error(n.src, num.refused(a, n.kw), n.kw);
@@ -328,7 +382,8 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           g.reloadCheckConfig = a ?? true;
           break;
         case 'dynamic_interfaces':
-          g.dynamicInterfaces = true;
+          if (a !== undefined && a !== 'allow_if_changes') v.report.error(n.src, `Unknown dynamic_interfaces option '${a}'`, n.kw);
+          else g.dynamicInterfaces = true;
           break;
         // Parsed only, but reported in the words of Debian's 2.2.7, which is built with nftables and without iptables.
         case 'vrrp_iptables':

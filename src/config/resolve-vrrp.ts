@@ -611,24 +611,6 @@ export function resolveVrrpInstance(
   };
 }
 
-/** vrrp_track_process is parsed only (no process tracking here), but keepalived's checks on it still apply. */
-export function checkTrackProcess(v: Values, node: Node): void {
-  const name = node.args[0] ?? '';
-  for (const n of node.children ?? []) {
-    if (n.kw === 'weight' && n.args[0] === undefined) v.report.error(n.src, `No weight specified for track process ${name} - ignoring`, n.kw);
-  }
-  if (!(node.children ?? []).some((n) => n.kw === 'process' && n.args[0] !== undefined)) {
-    v.report.error(node.src, `track process '${name}' process name not specified`, node.kw);
-  }
-}
-
-/** bfd_instance is parsed only (BFD needs a BFD daemon), but keepalived's check on it still applies. */
-export function checkBfdInstance(v: Values, node: Node): void {
-  if (!(node.children ?? []).some((n) => (n.kw === 'neighbor_ip' || n.kw === 'neighbour_ip') && n.args[0] !== undefined)) {
-    v.report.error(node.src, `Configuration error: BFD instance ${node.args[0] ?? ''} has no neighbor address set, disabling instance`, node.kw);
-  }
-}
-
 export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSyncGroup | undefined {
   const name = node.args[0];
   if (name === undefined) {

@@ -4,7 +4,8 @@ import { resolveGlobals } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';
 import type { DeclaredSoFar } from './resolve-checkers.js';
-import { checkBfdInstance, checkTrackProcess, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript } from './resolve-vrrp.js';
+import { checkBfdInstance, checkGarpGroup, checkTrackProcess } from './check-parsed-only.js';
+import { resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript } from './resolve-vrrp.js';
 import { Values } from './values.js';
 import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
@@ -69,6 +70,7 @@ export class ConfigResolver {
     let vrrpScripts = of('vrrp_script').map((n) => resolveVrrpScript(v, n)).filter((x): x is VrrpScript => x !== undefined);
     for (const n of of('vrrp_track_process')) checkTrackProcess(v, n);
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
+    of('garp_group').forEach((n, i) => checkGarpGroup(v, n, i));
     const instances = of('vrrp_instance')
       .map((n) => resolveVrrpInstance(v, n, global, host.interfaces))
       .filter((x): x is VrrpInstance => x !== undefined);

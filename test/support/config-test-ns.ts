@@ -11,7 +11,9 @@ export interface NsRun {
 }
 
 /** Runs `body` with a runner for commands inside namespace `ns`, or skips the test saying what is missing. */
-export function withConfigTestNamespace(t: TestContext, ns: string, body: (run: (cmd: string, args: string[]) => NsRun) => void): void {
+export function withConfigTestNamespace(
+  t: TestContext, ns: string, body: (run: (cmd: string, args: string[], cwd?: string) => NsRun) => void,
+): void {
   if (!need(t, isRoot(), 'needs root (creates a network namespace)')) return;
   if (!need(t, hasCommand('keepalived'), "needs 'keepalived' 2.2.7 (apt-get install keepalived)")) return;
   if (!need(t, hasCommand('ip'), "needs 'ip' (apt-get install iproute2)")) return;
@@ -19,8 +21,8 @@ export function withConfigTestNamespace(t: TestContext, ns: string, body: (run: 
   assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
   try {
     assert.equal(spawnSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']).status, 0);
-    body((cmd, args) => {
-      const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 60_000 });
+    body((cmd, args, cwd) => {
+      const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 60_000, ...(cwd ? { cwd } : {}) });
       return { status: r.status, stderr: r.stderr };
     });
   } finally {
