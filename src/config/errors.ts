@@ -15,6 +15,8 @@ export function formatDiagnostic(d: Diagnostic): string {
   return `${where}: ${d.message}`;
 }
 
+export type ExitCode = 0 | 2 | 4 | 5 | 6;
+
 /**
  * `lvskeeper -t` exit status, as keepalived 2.2.7's config test: 2 stopped reading (a keyword missing its parameter;
  * the first such problem or a fatal one decides), 4 cannot run, 6 scripts without enable_script_security, 5 errors
@@ -30,8 +32,6 @@ export function exitCodeFor(diagnostics: readonly Diagnostic[]): ExitCode {
   }
   return code;
 }
-
-export type ExitCode = 0 | 2 | 4 | 5 | 6;
 
 /** A config whose test status is 2 or 4 is not run: keepalived exits rather than start with it. */
 export function cannotRun(code: ExitCode): boolean {

@@ -55,18 +55,12 @@ const OTHER_NUMBERS: Readonly<Record<string, OtherNumber>> = {
   child_wait_time: { read: 'unsigned', min: 0, max: UINT, refused: (a) => `Invalid child_wait_time ${a}` },
 };
 
-/** Parsed-only flags whose value keepalived still checks, by the name its message gives them. */
-const OTHER_FLAGS: Readonly<Record<string, string>> = {
-  vrrp_notify_priority_changes: 'vrrp_notify_priority_changes',
-  vrrp_netlink_cmd_rcv_bufs_force: 'vrrp_netlink_cmd_rcv_bufs_force',
-  vrrp_netlink_monitor_rcv_bufs_force: 'vrrp_netlink_monitor_rcv_bufs_force',
-  process_monitor_rcv_bufs_force: 'process_monitor_rcv_bufs_force',
-  lvs_netlink_cmd_rcv_bufs_force: 'lvs_netlink_cmd_rcv_bufs_force',
-  lvs_netlink_monitor_rcv_bufs_force: 'lvs_netlink_monitor_rcv_bufs_force',
-  no_checker_emails: 'no_checker_emails',
-  // keepalived 2.2.7's own spelling.
-  data_use_instance: 'date_use_instance',
-};
+/** Parsed-only flags whose value keepalived still checks. */
+const OTHER_FLAGS = new Set([
+  'vrrp_notify_priority_changes', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs_force',
+  'process_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs_force', 'lvs_netlink_monitor_rcv_bufs_force',
+  'no_checker_emails', 'data_use_instance',
+]);
 
 export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
   return {
@@ -178,9 +172,9 @@ function otherAccepted(v: Values, n: Node): boolean {
     if (num.refused) v.report.error(n.src, num.refused(a, n.kw), n.kw);
     return false;
   }
-  const flag = OTHER_FLAGS[n.kw];
-  if (flag && !BOOL_WORDS.has(a.toLowerCase())) {
-    v.report.error(n.src, `Invalid value '${a}' for global ${flag} specified`, n.kw);
+  if (OTHER_FLAGS.has(n.kw) && !BOOL_WORDS.has(a.toLowerCase())) {
+    // keepalived 2.2.7 spells data_use_instance this way in its message.
+    v.report.error(n.src, `Invalid value '${a}' for global ${n.kw === 'data_use_instance' ? 'date_use_instance' : n.kw} specified`, n.kw);
     return false;
   }
   return true;
