@@ -29,6 +29,7 @@ const TYPE_DEFAULTS: Readonly<Record<string, { retry: number; delayBeforeRetryMs
 const DEFAULT_STATUS_CODES: readonly (readonly [number, number])[] = Object.freeze([Object.freeze([200, 299] as const)]);
 const DNS_TYPES = new Set<DnsQueryType>(['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA', 'RRSIG', 'DNSKEY']);
 const UINT_MAX = 2 ** 32 - 1;
+const INT_MAX = 2 ** 31 - 1;
 
 /** The RS values a checker inherits, already resolved against the VS. */
 export interface CheckerParent {
@@ -99,9 +100,10 @@ class OwnKeywords {
     return r;
   }
 
+  /** A flag refused with keepalived's line (`Invalid alpha parameter x`); undefined when absent or refused. */
   flag(kw: string): boolean | undefined {
     const n = this.get(kw);
-    return n ? this.v.bool(n) : undefined;
+    return n ? this.v.flag(n, (x) => `Invalid ${kw} parameter ${x}`) : undefined;
   }
 }
 
@@ -166,21 +168,24 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
   const type = node.kw;
   const own = new OwnKeywords(v, node.children ?? []);
 
+  // keepalived checks every keyword of a block before it drops the block, so values are read first.
   if (type === 'FILE_CHECK') {
+    const w = own.get('weight');
+    const weight = w ? v.int(w, w.args[0], -INT_MAX, INT_MAX) : undefined;
+    if (w && weight === undefined) v.report.error(w.src, `weight for track file must be in [${-INT_MAX}..${INT_MAX}] inclusive. Ignoring...`, 'weight');
     const tf = own.get('track_file');
     if (tf?.args[0] !== undefined && !declared.trackFiles.has(tf.args[0])) v.report.error(tf.src, `track_file ${tf.args[0]} not found`, 'track_file');
     if (tf?.args[0] === undefined || !declared.trackFiles.has(tf.args[0])) {
       v.report.error(node.src, 'FILE_CHECK has no track_file specified - ignoring', type);
       return undefined;
     }
-    const w = own.get('weight');
-    const weight = w ? v.int(w, w.args[0], -254, 254) : undefined;
     return {
       src: ref(node.src), type, trackFile: tf.args[0], ...(weight !== undefined ? { weight } : {}),
       reverse: w?.args[1] === 'reverse',
     };
   }
   if (type === 'BFD_CHECK') {
+    const alpha = own.flag('alpha');
     let name: string | undefined;
     for (const n of node.children ?? []) {
       if (n.kw !== 'name' || n.args[0] === undefined) continue;
@@ -195,14 +200,15 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
       }
       return undefined;
     }
-    return { src: ref(node.src), type, name, alpha: own.flag('alpha') ?? rs.alpha };
+    return { src: ref(node.src), type, name, alpha: alpha ?? rs.alpha };
   }
 
   const defaults = TYPE_DEFAULTS[type]!;
   const delayLoopMs = own.timer('delay_loop', 1n, MAX_TIMER_US, (a) => `delay_loop '${a}' is invalid - ignoring`) ?? rs.delayLoopMs;
   const nbGetRetry = own.get('nb_get_retry');
   if (nbGetRetry) v.report.warn(nbGetRetry.src, 'nb_get_retry is deprecated - please use \'retry\'', 'nb_get_retry');
-  const retry = own.unsigned('retry', 0, UINT_MAX, (a) => `Invalid retry connection value '${a}'`) ?? (nbGetRetry ? v.int(nbGetRetry, nbGetRetry.args[0], 0, UINT_MAX) : undefined);
+  const retry = own.unsigned('retry', 0, UINT_MAX, (a) => `Invalid retry connection value '${a}'`) ??
+    own.unsigned('nb_get_retry', 0, UINT_MAX, (a) => `Invalid nb_get_retry value '${a}'`);
   const timing: CheckerTiming = {
     src: ref(node.src),
     retry: retry ?? rs.retry ?? defaults.retry,
@@ -215,15 +221,14 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
   };
 
   if (type === 'MISC_CHECK') {
+    const timeoutS = own.unsigned('misc_timeout', 0, Math.floor(UINT_MAX / 1000), (a) => `Invalid misc_timeout value '${a}'`);
     const p = own.get('misc_path');
     const script = p ? v.script(p, [p.args[0] ?? '']) : undefined;
     if (script === undefined) {
-      v.report.error(node.src, 'Misc checker has no misc_path - ignoring', type);
+      v.report.error(node.src, 'No script path has been specified for MISC_CHECKER - skipping', type);
       return undefined;
     }
     const user = own.get('user');
-    const mt = own.get('misc_timeout');
-    const timeoutS = mt ? v.int(mt, mt.args[0], 0, UINT_MAX / 1000) : undefined;
     return {
       type,
       ...timing,
@@ -251,7 +256,7 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
     }
     case 'DNS_CHECK': {
       const t = (own.get('type')?.args[0] ?? 'SOA').toUpperCase() as DnsQueryType;
-      if (!DNS_TYPES.has(t)) v.report.error(own.get('type')!.src, `DNS_CHECK: unknown type '${t}' - ignoring`, 'type');
+      if (!DNS_TYPES.has(t)) v.report.error(own.get('type')!.src, `Unknown DNS check type ${own.get('type')!.args[0] ?? ''} - ignoring`, 'type');
       const c = networkChecker(type, timing, conn) as Mutable<DnsChecker>;
       c.queryType = DNS_TYPES.has(t) ? t : 'SOA';
       c.name = own.get('name')?.args[0] ?? '.';
@@ -262,8 +267,8 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
       const c = networkChecker(type, timing, conn) as Mutable<UdpChecker>;
       c.payload = hexArg(v, own.get('payload'), 'payload');
       c.requireReply = rr ? (hexArg(v, rr, 'reply') ?? '') : undefined;
-      c.minReplyLength = own.num('min_reply_length', 0, 65535) ?? 0;
-      c.maxReplyLength = own.num('max_reply_length', 0, 65535) ?? 255;
+      c.minReplyLength = own.unsigned('min_reply_length', 0, 65535, (a) => `UDP_CHECK min length ${a} not valid - must be between 0 & 65535`) ?? 0;
+      c.maxReplyLength = own.unsigned('max_reply_length', 0, 65535, (a) => `UDP_CHECK max length ${a} not valid - must be between 0 & 65535`) ?? 255;
       return c;
     }
     case 'HTTP_GET':
@@ -327,18 +332,17 @@ function resolveHttp(
   if (proto) {
     const p = (proto.args[0] ?? '').toUpperCase();
     if (p === '1.0' || p === '1.1' || p === '1.0C') httpProtocol = p;
-    else v.report.error(proto.src, `Invalid http_protocol '${proto.args[0] ?? ''}' - ignoring`, 'http_protocol');
+    else v.report.error(proto.src, `Invalid http_protocol version ${proto.args[0] ?? ''}`, 'http_protocol');
   }
   const vhost = own.get('virtualhost');
   const virtualhost = vhost?.args[0] ?? rs.virtualhost;
   if (vhost && vhost.args[0] === undefined) v.report.error(vhost.src, 'Missing HTTP_GET virtualhost name', 'virtualhost');
-  const sni = own.get('enable_sni');
   const c = networkChecker(type, timing, conn) as unknown as Mutable<HttpChecker>;
   c.urls = urls;
   c.httpProtocol = httpProtocol;
   c.virtualhost = virtualhost;
-  c.fastRecovery = own.has('fast_recovery') ? v.bool(own.get('fast_recovery')!) : false;
-  c.enableSni = sni ? v.bool(sni) : false;
+  c.fastRecovery = own.flag('fast_recovery') ?? false;
+  c.enableSni = own.flag('enable_sni') ?? false;
   c.tlsCompliant = false;
   return c;
 }
@@ -353,6 +357,13 @@ function hexArg(v: Values, n: Node | undefined, what: 'payload' | 'reply'): stri
   if ((what === 'reply' ? /^[\dA-Fa-fXx\s]*$/ : /^[\dA-Fa-f\s]*$/).test(text)) return text;
   v.report.error(n.src, `Invalid hex string for UDP_CHECK ${what}`, n.kw);
   return undefined;
+}
+
+/** keepalived's words for a digest that is not 32 hex digits. */
+function digestProblem(text: string): string {
+  if (text.length !== 32) return `digest '${text}' character length should be 32 rather than ${text.length}`;
+  const at = text.search(/[^0-9a-fA-F]/);
+  return `Unable to interpret hex digit in '${text}' at offset ${at}/${at + 1}`;
 }
 
 function parseStatusCodes(v: Values, n: Node): [number, number][] {
@@ -384,7 +395,7 @@ function resolveUrl(v: Values, u: Node): HttpUrl | undefined {
         path = a;
         break;
       case 'digest':
-        if (a === undefined || !/^[0-9a-fA-F]{32}$/.test(a)) v.report.error(n.src, `digest '${a ?? ''}' is not a valid MD5 hex string - ignoring`, n.kw);
+        if (a === undefined || !/^[0-9a-fA-F]{32}$/.test(a)) v.report.error(n.src, digestProblem(a ?? ''), n.kw);
         else digest = a.toLowerCase();
         break;
       case 'status_code':

@@ -17,12 +17,26 @@ type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 const SCHEDULERS = new Set<Scheduler>(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr', 'dh', 'sh', 'sed', 'nq', 'mh', 'fo', 'ovf', 'twos']);
 const UINT_MAX = 2 ** 32 - 1;
 const INT_MAX = 2 ** 31 - 1;
-/** VS and RS retry: keepalived's read_unsigned in [1, UINT_MAX], then its own line. */
-function retryValue(v: Values, n: Node, a: string | undefined): number | undefined {
-  const r = v.unsigned(n, a, 1, UINT_MAX);
-  if (r === undefined) v.report.error(n.src, `retry value invalid - ${a ?? ''}`, n.kw);
+/** A netmask (255.255.255.0) or prefix length (24; up to 128 for IPv6). */
+function validGranularity(text: string): boolean {
+  if (/^\d+$/.test(text)) return Number(text) <= 128;
+  if (ipFamily(text) === 'inet') {
+    const bits = ipv4ToInt(text).toString(2).padStart(32, '0');
+    return !bits.includes('01');
+  }
+  return ipFamily(text) === 'inet6';
+}
+
+/** keepalived's read_unsigned in [min, max], then the handler's own line when the value is refused. */
+function unsignedOr(v: Values, n: Node, a: string | undefined, min: number, max: number, refused: string): number | undefined {
+  const r = v.unsigned(n, a, min, max);
+  if (r === undefined) v.report.error(n.src, refused, n.kw);
   return r;
 }
+
+/** VS and RS retry. */
+const retryValue = (v: Values, n: Node, a: string | undefined): number | undefined =>
+  unsignedOr(v, n, a, 1, UINT_MAX, `retry value invalid - ${a ?? ''}`);
 const PERSISTENCE_DEFAULT_S = 360;
 
 const NO_NODES: Node[] = [];
@@ -119,11 +133,12 @@ function groupRange(text: string): { family: AddressFamily; first: string; last:
   return { family, first: canonicalIp(start), last: canonicalIp(last) };
 }
 
-function parseForward(v: Values, n: Node): { method: ForwardMethod; tunnel?: TunnelOptions } | undefined {
+/** `owner` names the block in keepalived's message: virtual server, real server or sorry server. */
+function parseForward(v: Values, n: Node, owner: string): { method: ForwardMethod; tunnel?: TunnelOptions } | undefined {
   const word = (n.args[0] ?? '').toUpperCase();
   if (word === 'NAT' || word === 'DR') return { method: word };
   if (word !== 'TUN') {
-    v.report.error(n.src, `PARSER : unknown [${n.args[0] ?? ''}] routing method.`, n.kw);
+    v.report.error(n.src, `PARSER : unknown [${n.args[0] ?? ''}] routing method for ${owner}.`, n.kw);
     return undefined;
   }
   const t: Mutable<TunnelOptions> = { type: 'ipip' };
@@ -184,18 +199,18 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
     const a = n.args[0];
     switch (n.kw) {
       case 'weight':
-        rs.weight = v.int(n, a, 0, INT_MAX) ?? rs.weight;
+        rs.weight = unsignedOr(v, n, a, 0, INT_MAX, `Real server weight ${a ?? ''} is outside range 0-${INT_MAX}`) ?? rs.weight;
         break;
       case 'lvs_method': {
-        const f = parseForward(v, n);
+        const f = parseForward(v, n, 'real server');
         if (f) rs.forward = f;
         break;
       }
       case 'inhibit_on_failure':
-        rs.inhibit = v.bool(n);
+        rs.inhibit = v.flag(n, (x) => `Invalid inhibit_on_failure parameter ${x}`) ?? rs.inhibit;
         break;
       case 'alpha':
-        rs.alpha = v.bool(n);
+        rs.alpha = v.flag(n, (x) => `Invalid alpha parameter ${x}`) ?? rs.alpha;
         break;
       case 'retry':
         rs.retry = retryValue(v, n, a) ?? rs.retry;
@@ -220,16 +235,16 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
         break;
       }
       case 'uthreshold':
-        rs.uthreshold = v.int(n, a, 0, UINT_MAX) ?? 0;
+        rs.uthreshold = unsignedOr(v, n, a, 0, UINT_MAX, `Invalid real_server uthreshold '${a ?? ''}' - ignoring`) ?? 0;
         break;
       case 'lthreshold':
-        rs.lthreshold = v.int(n, a, 0, UINT_MAX) ?? 0;
+        rs.lthreshold = unsignedOr(v, n, a, 0, UINT_MAX, `Invalid real_server lthreshold '${a ?? ''}' - ignoring`) ?? 0;
         break;
       case 'virtualhost':
         rs.virtualhost = a;
         break;
       case 'smtp_alert':
-        rs.smtpAlert = v.bool(n);
+        rs.smtpAlert = v.flag(n, (x) => `Invalid real_server smtp_alert parameter ${x}`) ?? rs.smtpAlert;
         break;
       case 'snmp_name':
         break;
@@ -356,34 +371,42 @@ export function resolveVirtualServer(
         delayLoopMs = v.timerMs(n, a, 1n, MAX_TIMER_US, (x) => `virtual server delay loop '${x}' invalid - ignoring`) ?? delayLoopMs;
         break;
       case 'inhibit_on_failure':
-        flags.inhibit = v.bool(n);
+        // keepalived's virtual_server handler reads no value here.
+        flags.inhibit = true;
         break;
       case 'lb_algo':
       case 'lvs_sched':
         if (a !== undefined && SCHEDULERS.has(a as Scheduler)) lbAlgo = a as Scheduler;
-        else v.report.warn(n.src, `unknown scheduler '${a ?? ''}' - ignoring`, n.kw);
+        else v.report.error(n.src, `Invalid lvs_scheduler '${a ?? ''}' - ignoring`, n.kw);
         break;
       case 'ops':
         flags.ops = true;
         break;
-      case 'flag-1':
+      // keepalived takes these names only after an sh (or mh) lb_algo; its message says sh for mh too.
+      case 'hashed':
       case 'sh-port':
+      case 'sh-fallback':
       case 'mh-port':
+      case 'mh-fallback':
+        if (lbAlgo !== (n.kw.startsWith('mh') ? 'mh' : 'sh')) {
+          v.report.error(n.src, `${n.kw} only applies to sh scheduler - ignoring`, n.kw);
+          break;
+        }
+        if (n.kw.endsWith('-port')) flags.f1 = true;
+        else if (n.kw.endsWith('-fallback')) flags.f2 = true;
+        break;
+      case 'flag-1':
         flags.f1 = true;
         break;
       case 'flag-2':
-      case 'sh-fallback':
-      case 'mh-fallback':
         flags.f2 = true;
         break;
       case 'flag-3':
         flags.f3 = true;
         break;
-      case 'hashed':
-        break;
       case 'lb_kind':
       case 'lvs_method': {
-        const f = parseForward(v, n);
+        const f = parseForward(v, n, 'virtual server');
         if (f) forward = f;
         break;
       }
@@ -391,10 +414,11 @@ export function resolveVirtualServer(
         persistenceEngine = a;
         break;
       case 'persistence_timeout':
-        persistenceTimeoutS = a === undefined ? PERSISTENCE_DEFAULT_S : (v.int(n, a, 1, 2678400) ?? persistenceTimeoutS);
+        persistenceTimeoutS = a === undefined ? PERSISTENCE_DEFAULT_S : (unsignedOr(v, n, a, 1, 2678400, 'persistence_timeout invalid') ?? persistenceTimeoutS);
         break;
       case 'persistence_granularity':
-        persistenceGranularity = a;
+        if (a !== undefined && validGranularity(a)) persistenceGranularity = a;
+        else v.report.error(n.src, `Invalid ${key.kind === 'ip' && key.family === 'inet6' ? 'IPv6' : 'IPv4'} persistence_granularity specified - ${a ?? ''}`, n.kw);
         break;
       case 'protocol': {
         const p = (a ?? '').toLowerCase();
@@ -406,7 +430,7 @@ export function resolveVirtualServer(
         flags.haSuspend = true;
         break;
       case 'smtp_alert':
-        smtpAlert = v.bool(n);
+        smtpAlert = v.flag(n, (x) => `Invalid virtual_server smtp_alert parameter ${x}`) ?? smtpAlert;
         break;
       case 'virtualhost':
         virtualhost = a;
@@ -424,22 +448,25 @@ export function resolveVirtualServer(
         quorumDown = v.script(n) ?? quorumDown;
         break;
       case 'quorum':
-        quorum = v.int(n, a, 1, UINT_MAX) ?? quorum;
+        quorum = unsignedOr(v, n, a, 1, UINT_MAX, `Quorum ${a ?? ''} must be in [1, ${UINT_MAX}]. Setting to 1.`) ?? 1;
         break;
       case 'hysteresis':
-        hysteresis = v.int(n, a, 0, UINT_MAX) ?? hysteresis;
+        hysteresis = unsignedOr(v, n, a, 0, UINT_MAX, `Hysteresis ${a ?? ''} must be in [0, ${UINT_MAX}] - ignoring`) ?? hysteresis;
         break;
       case 'weight':
-        weight = v.int(n, a, 0, INT_MAX) ?? weight;
+        weight = unsignedOr(v, n, a, 1, INT_MAX, `Virtual server weight ${a ?? ''} is outside range 1-${INT_MAX}`) ?? weight;
         break;
       case 'sorry_server':
         sorryNode = n;
         break;
+      // Both apply to a sorry_server read above them, as keepalived reads them; the inhibit takes no value.
       case 'sorry_server_inhibit':
-        flags.sorryInhibit = v.bool(n);
+        if (sorryNode === undefined) v.report.error(n.src, 'Ignoring sorry_server inhibit used before or without sorry_server', n.kw);
+        else flags.sorryInhibit = true;
         break;
       case 'sorry_server_lvs_method':
-        sorryForward = parseForward(v, n) ?? sorryForward;
+        if (sorryNode === undefined) v.report.error(n.src, 'sorry_server forwarding used without sorry_server', n.kw);
+        else sorryForward = parseForward(v, n, 'sorry server') ?? sorryForward;
         break;
       case 'real_server':
         rsNodes.push(n);

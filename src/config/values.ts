@@ -109,6 +109,20 @@ export class Values {
     return n === undefined ? undefined : n * 1000;
   }
 
+  /**
+   * `[BOOL]` with the handler's own line for a word it does not take (`Invalid alpha parameter x`); undefined then,
+   * so the caller keeps its value, as keepalived does.
+   */
+  flag(node: Node, invalid: (arg: string) => string): boolean | undefined {
+    const arg = node.args[0];
+    if (arg === undefined) return true;
+    const w = arg.toLowerCase();
+    if (w === 'on' || w === 'true' || w === 'yes') return true;
+    if (w === 'off' || w === 'false' || w === 'no') return false;
+    this.report.error(node.src, invalid(arg), node.kw);
+    return undefined;
+  }
+
   /** `[BOOL]`: a missing value means true. */
   bool(node: Node, arg: string | undefined = node.args[0]): boolean {
     if (arg === undefined) return true;

@@ -1,5 +1,6 @@
-// The timers, retries, ports and marks of virtual_server, real_server and checker blocks, given values keepalived
-// refuses or takes at the edges: lvskeeper must print keepalived 2.2.7's lines and exit with its status.
+// virtual_server, real_server and checker keywords given values keepalived refuses or takes at the edges: lvskeeper
+// must print keepalived 2.2.7's lines and exit with its status. First the timers, retries, ports and marks at every
+// edge, lines in order; then every keyword of those blocks given a word and a negative number.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -7,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { exitCodeFor, parseConfigText } from '../../src/config/load.js';
 import { withConfigTestNamespace } from '../support/config-test-ns.js';
+import { keywordConfigs } from '../support/keyword-configs.js';
 
 const TIMERS = ['delay_loop', 'connect_timeout', 'delay_before_retry', 'warmup', 'retry'];
 const VALUES = ['x', '-1', '0', '5000', '4294.967296', '0.0000001', '18446744073709.551615', '18446744073710'];
@@ -45,6 +47,33 @@ test("VS, RS and checker timers, retries, ports and marks: keepalived 2.2.7's li
         const lvskeeper = { status: exitCodeFor(r.diagnostics), lines: r.diagnostics.map((d) => d.message) };
         return JSON.stringify(keepalived) === JSON.stringify(lvskeeper) ? [] : [{ what, keepalived, lvskeeper }];
       });
+      assert.deepEqual(differ, []);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** keepalived checks a MISC_CHECK user even without a misc_path; lvskeeper drops that checker first. */
+const LINES_UNCOMPARED = new Set(['virtual_server > real_server > MISC_CHECK > user']);
+
+test("every virtual_server, real_server and checker keyword given a word or a negative number: keepalived 2.2.7's lines and status", (t) => {
+  withConfigTestNamespace(t, 'lvskp-lvswords', (inNs) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvskp-lvswords-'));
+    try {
+      const file = join(dir, 'keepalived.conf');
+      const differ = ['x', '-1'].flatMap((value) =>
+        keywordConfigs(value)
+          .filter((c) => c.where.startsWith('virtual_server') && !LINES_UNCOMPARED.has(c.where))
+          .flatMap(({ where, text }) => {
+            writeFileSync(file, text);
+            const ka = inNs('keepalived', ['-t', '-f', file], dir);
+            const keepalived = { status: ka.status, lines: ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, '')).sort() };
+            const r = parseConfigText(text, { file });
+            const lvskeeper = { status: exitCodeFor(r.diagnostics), lines: r.diagnostics.map((d) => d.message).sort() };
+            return JSON.stringify(keepalived) === JSON.stringify(lvskeeper) ? [] : [{ where: `${where} ${value}`, keepalived, lvskeeper }];
+          }),
+      );
       assert.deepEqual(differ, []);
     } finally {
       rmSync(dir, { recursive: true, force: true });

@@ -21,11 +21,12 @@ export const VIRTUAL_SERVER = block(
   'virtual_server',
   values(
     'inhibit_on_failure', 'hashed', 'ops', 'flag-1', 'flag-2', 'flag-3', 'sh-port', 'sh-fallback', 'mh-port',
-    'mh-fallback', 'persistence_timeout', 'ha_suspend', 'smtp_alert', 'snmp_name', 'alpha', 'omega',
+    'mh-fallback', 'persistence_timeout', 'ha_suspend', 'smtp_alert', 'alpha', 'omega',
     'sorry_server_inhibit', 'sorry_server_lvs_method',
   ),
   reported({
     virtualhost: 'virtual server virtualhost missing',
+    snmp_name: 'virtual server snmp_name missing or extra parameters',
   }),
   required(
     'ip_family', 'retry', 'delay_before_retry', 'warmup', 'connect_timeout', 'delay_loop', 'lb_algo', 'lvs_sched',
