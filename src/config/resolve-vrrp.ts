@@ -76,14 +76,15 @@ export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined
         script = v.script(n, [a ?? '']);
         break;
       case 'interval': {
-        const s = v.int(n, a, 1, 4294);
+        const s = v.unsigned(n, a, 1, 4294);
         if (s !== undefined) intervalMs = s * 1000;
         else v.report.error(n.src, `(${name}): vrrp script interval '${a}' must be between 1 and 4294 - ignoring`, n.kw);
         break;
       }
       case 'timeout': {
-        const s = v.int(n, a, 1, 4294);
+        const s = v.unsigned(n, a, 1, 4294);
         if (s !== undefined) timeoutMs = s * 1000;
+        else v.report.error(n.src, `(${name}): vrrp script timeout '${a ?? ''}' invalid - ignoring`, n.kw);
         break;
       }
       case 'weight': {
@@ -94,11 +95,13 @@ export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined
         break;
       }
       case 'rise':
-        rise = v.int(n, a, 1, 2 ** 31 - 1) ?? rise;
+      case 'fall': {
+        const count = v.unsigned(n, a, 1, 2 ** 31 - 1);
+        if (count === undefined) v.report.error(n.src, `(${name}): vrrp script ${n.kw} value '${a ?? ''}' invalid, defaulting to 1`, n.kw);
+        if (n.kw === 'rise') rise = count ?? 1;
+        else fall = count ?? 1;
         break;
-      case 'fall':
-        fall = v.int(n, a, 1, 2 ** 31 - 1) ?? fall;
-        break;
+      }
       case 'user':
         user = [...n.args];
         break;
@@ -286,13 +289,13 @@ export function resolveVrrpInstance(
         } else iface = a;
         break;
       case 'virtual_router_id': {
-        const id = v.int(n, a, 1, 255);
+        const id = v.unsigned(n, a, 1, 255);
         if (id === undefined) v.report.error(n.src, `${tag}: VRID '${a ?? ''}' not valid - must be between 1 & 255`, n.kw);
         vrid = id;
         break;
       }
       case 'priority': {
-        const p = v.int(n, a, 1, 255);
+        const p = v.unsigned(n, a, 1, 255);
         if (p === undefined) v.report.error(n.src, `${tag} Priority not valid! must be between 1 & 255. Using default 100`, n.kw);
         else priority = p;
         break;
@@ -300,11 +303,13 @@ export function resolveVrrpInstance(
       case 'advert_int': {
         const ms = v.timerMs(n, a, secondsUs(0.01), secondsUs(255));
         if (ms !== undefined) advertIntMs = ms;
+        else v.report.error(n.src, `${tag} Advert interval (${a ?? ''}) not valid! Must be > 0 - ignoring`, n.kw);
         break;
       }
       case 'version': {
-        const ver = v.int(n, a, 2, 3);
+        const ver = v.unsigned(n, a, 2, 3);
         if (ver !== undefined) version = ver as 2 | 3;
+        else v.report.error(n.src, `${tag}: Version must be either 2 or 3`, n.kw);
         break;
       }
       case 'authentication':
@@ -331,34 +336,38 @@ export function resolveVrrpInstance(
       case 'preempt_delay': {
         const ms = v.timerMs(n, a, secondsUs(0), secondsUs(1000));
         if (ms !== undefined) preemptDelayMs = ms;
+        else v.report.error(n.src, `${tag} Preempt_delay not valid! must be between 0-1000`, n.kw);
         preemptDelaySrc = n;
         break;
       }
       case 'garp_master_delay':
-        inst.garpMasterDelayMs = v.secondsMs(n, a, 0, 1000) ?? inst.garpMasterDelayMs;
+        inst.garpMasterDelayMs = refused(v, n, v.secondsMs(n, a, 0, 1000), `${tag}: garp_master_delay '${a ?? ''}' invalid - ignoring`) ?? inst.garpMasterDelayMs;
         break;
       case 'garp_master_repeat':
-        inst.garpMasterRepeat = v.int(n, a, 1, 2 ** 31 - 1) ?? inst.garpMasterRepeat;
+        inst.garpMasterRepeat = refused(v, n, v.unsigned(n, a, 1, 2 ** 31 - 1), `${tag}: garp_master_repeat '${a ?? ''}' invalid - ignoring`) ?? inst.garpMasterRepeat;
         break;
       case 'garp_master_refresh':
-        inst.garpMasterRefreshMs = v.secondsMs(n, a, 0, 2 ** 31 / 1000) ?? inst.garpMasterRefreshMs;
+        inst.garpMasterRefreshMs = refused(v, n, v.secondsMs(n, a, 0, 2 ** 31 / 1000), `${tag}: Invalid garp_master_refresh '${a ?? ''}' - ignoring`) ?? inst.garpMasterRefreshMs;
         break;
       case 'garp_master_refresh_repeat':
-        inst.garpMasterRefreshRepeat = v.int(n, a, 1, 2 ** 31 - 1) ?? inst.garpMasterRefreshRepeat;
+        inst.garpMasterRefreshRepeat =
+          refused(v, n, v.unsigned(n, a, 1, 2 ** 31 - 1), `${tag}: garp_master_refresh_repeat '${a ?? ''}' invalid - ignoring`) ?? inst.garpMasterRefreshRepeat;
         break;
       case 'garp_lower_prio_delay':
-        inst.garpLowerPrioDelayMs = v.secondsMs(n, a, 0, 1000) ?? inst.garpLowerPrioDelayMs;
+        inst.garpLowerPrioDelayMs = refused(v, n, v.secondsMs(n, a, 0, 1000), `${tag}: garp_lower_prio_delay '${a ?? ''}' invalid - ignoring`) ?? inst.garpLowerPrioDelayMs;
         break;
       case 'garp_lower_prio_repeat':
-        inst.garpLowerPrioRepeat = v.int(n, a, 0, 2 ** 31 - 1) ?? inst.garpLowerPrioRepeat;
+        inst.garpLowerPrioRepeat = refused(v, n, v.unsigned(n, a, 0, 2 ** 31 - 1), `${tag}: Invalid garp_lower_prio_repeat '${a ?? ''}'`) ?? inst.garpLowerPrioRepeat;
         break;
       case 'down_timer_adverts':
-        inst.downTimerAdverts = v.int(n, a, 1, 100) ?? inst.downTimerAdverts;
+        inst.downTimerAdverts = refused(v, n, v.unsigned(n, a, 1, 100), `${tag}: Invalid down_timer_adverts [1:100] '${a ?? ''}'`) ?? inst.downTimerAdverts;
         break;
       case 'unicast_src_ip':
       case 'mcast_src_ip':
         if (n.kw === 'unicast_src_ip') unicastKeyword ??= n;
-        if (a === undefined || ipFamily(a) === undefined) v.report.error(n.src, `${tag} invalid ${n.kw} '${a ?? ''}'`, n.kw);
+        if (a === undefined || ipFamily(a) === undefined) {
+          v.report.error(n.src, `Configuration error: VRRP instance[${name}] malformed src address[${a ?? ''}]. Skipping...`, n.kw);
+        }
         else if (n.kw === 'unicast_src_ip') inst.unicastSrcIp = canonicalIp(a);
         else inst.mcastSrcIp = canonicalIp(a);
         break;
@@ -378,10 +387,14 @@ export function resolveVrrpInstance(
           peers.push(peer);
         }
         break;
-      case 'unicast_ttl':
-        unicastTtlNode = n;
-        inst.unicastTtl = v.int(n, a, 1, 255) ?? inst.unicastTtl;
+      case 'unicast_ttl': {
+        const ttl = refused(v, n, v.unsigned(n, a, 0, 255), `${tag}: TTL '${a ?? ''}' not valid - must be between 0 & 255`);
+        if (ttl !== undefined) {
+          unicastTtlNode = n;
+          inst.unicastTtl = ttl;
+        }
         break;
+      }
       case 'check_unicast_src':
         unicastKeyword ??= n;
         inst.checkUnicastSrc = true;
@@ -403,7 +416,7 @@ export function resolveVrrpInstance(
         break;
       case 'mcast_dst_ip':
         if (a !== undefined && ipFamily(a) !== undefined) inst.mcastDstIp = canonicalIp(a);
-        else v.report.error(n.src, `${tag} invalid mcast_dst_ip '${a ?? ''}'`, n.kw);
+        else v.report.error(n.src, `${tag} malformed mcast dest address ${a ?? ''}. Skipping...`, n.kw);
         break;
       case 'use_vmac': {
         const vmac: { name?: string; mac?: string } = {};
@@ -455,25 +468,25 @@ export function resolveVrrpInstance(
         accept = false;
         break;
       case 'strict_mode':
-        strict = v.bool(n);
+        strict = v.flag(n, (x) => `${tag} invalid strict_mode ${x} specified`) ?? strict;
         break;
       case 'skip_check_adv_addr':
-        inst.skipCheckAdvAddr = v.bool(n);
+        inst.skipCheckAdvAddr = v.flag(n, (x) => `${tag} invalid skip_check_adv_addr ${x} specified`) ?? inst.skipCheckAdvAddr;
         break;
       case 'lower_prio_no_advert':
-        inst.lowerPrioNoAdvert = v.bool(n);
+        inst.lowerPrioNoAdvert = v.flag(n, (x) => `${tag} invalid lower_prio_no_advert ${x} specified`) ?? inst.lowerPrioNoAdvert;
         break;
       case 'higher_prio_send_advert':
-        inst.higherPrioSendAdvert = v.bool(n);
+        inst.higherPrioSendAdvert = v.flag(n, (x) => `${tag} invalid higher_prio_send_advert ${x} specified`) ?? inst.higherPrioSendAdvert;
         break;
       case 'promote_secondaries':
         inst.promoteSecondaries = true;
         break;
       case 'notify_priority_changes':
-        inst.notifyPriorityChanges = v.bool(n);
+        inst.notifyPriorityChanges = v.flag(n, (x) => `${tag} Invalid value '${x}' for notify_priority_changes specified`) ?? inst.notifyPriorityChanges;
         break;
       case 'smtp_alert':
-        inst.smtpAlert = v.bool(n);
+        inst.smtpAlert = v.flag(n, (x) => `Invalid vrrp_instance smtp_alert parameter ${x}`) ?? inst.smtpAlert;
         break;
       // Parsed only (no VMAC or ipvlan interfaces here), but reported in keepalived's words.
       case 'vmac_garp_intvl':
@@ -609,6 +622,12 @@ export function resolveVrrpInstance(
     notifyPriorityChanges: inst.notifyPriorityChanges ?? false,
     smtpAlert: inst.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
   };
+}
+
+/** The value; after a refusal (already reported in keepalived's generic words) the handler's own line too. */
+function refused<T>(v: Values, n: Node, value: T | undefined, line: string): T | undefined {
+  if (value === undefined) v.report.error(n.src, line, n.kw);
+  return value;
 }
 
 export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSyncGroup | undefined {

@@ -43,7 +43,11 @@ export class Values {
 
   /** Unsigned decimal in [min, max], reported in the words of keepalived's read_unsigned. */
   unsigned(node: Node, arg: string | undefined, min: number, max: number): number | undefined {
-    const text = arg ?? '';
+    if (arg === undefined) {
+      this.report.error(node.src, `${node.kw}: missing value`, node.kw);
+      return undefined;
+    }
+    const text = arg;
     let problem: string | undefined;
     if (text.startsWith('-') && /^-\d+$/.test(text)) problem = `negative number '${text}'`;
     else if (!/^\+?\d+$/.test(text)) problem = `invalid number '${text}'`;
@@ -105,7 +109,7 @@ export class Values {
 
   /** Integer seconds (keepalived's read_unsigned for delays that are not <TIMER>s), in milliseconds. */
   secondsMs(node: Node, arg: string | undefined, min: number, max: number): number | undefined {
-    const n = this.int(node, arg, min, max);
+    const n = this.unsigned(node, arg, min, max);
     return n === undefined ? undefined : n * 1000;
   }
 
