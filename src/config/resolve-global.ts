@@ -222,19 +222,19 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           break;
         }
         case 'smtp_alert':
-          g.smtpAlert = v.bool(n);
+          g.smtpAlert = v.flag(n, (x) => `Invalid value '${x}' for global smtp_alert specified`) ?? g.smtpAlert;
           break;
         case 'smtp_alert_vrrp':
-          g.smtpAlertVrrp = v.bool(n);
+          g.smtpAlertVrrp = v.flag(n, (x) => `Invalid value '${x}' for global smtp_alert_vrrp specified`) ?? g.smtpAlertVrrp;
           break;
         case 'smtp_alert_checker':
-          g.smtpAlertChecker = v.bool(n);
+          g.smtpAlertChecker = v.flag(n, (x) => `Invalid value '${x}' for global smtp_alert_checker specified`) ?? g.smtpAlertChecker;
           break;
         case 'no_email_faults':
           g.noEmailFaults = true;
           break;
         case 'checker_log_all_failures':
-          g.checkerLogAllFailures = v.bool(n);
+          g.checkerLogAllFailures = v.flag(n, () => 'Invalid value for checker_log_all_failures specified') ?? g.checkerLogAllFailures;
           break;
         case 'script_user':
           if (a === undefined) v.report.error(n.src, 'No script username specified', n.kw);
@@ -301,7 +301,7 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           break;
         }
         case 'vrrp_min_garp':
-          g.vrrpMinGarp = v.bool(n);
+          g.vrrpMinGarp = v.flag(n, () => 'Invalid value for vrrp_min_garp specified') ?? g.vrrpMinGarp;
           break;
         case 'vrrp_version': {
           const ver = v.int(n, a, 2, 3);
@@ -320,10 +320,10 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           g.vrrpSkipCheckAdvAddr = true;
           break;
         case 'vrrp_lower_prio_no_advert':
-          g.vrrpLowerPrioNoAdvert = v.bool(n);
+          g.vrrpLowerPrioNoAdvert = v.flag(n, () => 'Invalid value for vrrp_lower_prio_no_advert specified') ?? g.vrrpLowerPrioNoAdvert;
           break;
         case 'vrrp_higher_prio_send_advert':
-          g.vrrpHigherPrioSendAdvert = v.bool(n);
+          g.vrrpHigherPrioSendAdvert = v.flag(n, () => 'Invalid value for vrrp_higher_prio_send_advert specified') ?? g.vrrpHigherPrioSendAdvert;
           break;
         case 'vrrp_down_timer_adverts': {
           const d = v.int(n, a, 1, 100);

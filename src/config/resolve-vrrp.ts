@@ -648,12 +648,14 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
     else if (n.kw === 'track_interface') track.ifs.push(...trackRefs(v, n, -253, 253));
     else if (n.kw === 'track_script') track.scripts.push(...trackRefs(v, n, -253, 253));
     else if (n.kw === 'track_file') track.files.push(...trackRefs(v, n, -254, 254));
-    else if (n.kw === 'smtp_alert') smtpAlert = v.bool(n);
+    else if (n.kw === 'smtp_alert') smtpAlert = v.flag(n, (x) => `Invalid vrrp_group smtp_alert parameter ${x}`) ?? smtpAlert;
     else if (n.kw === 'sync_group_tracking_weight') trackingWeight = true;
     else if (n.kw === 'global_tracking') {
       v.report.error(n.src, `(${name}) global_tracking is deprecated. Use track_interface/script/file on the sync group`, n.kw);
       trackingWeight = true;
-    } else if (n.kw === 'notify_priority_changes') prioChanges = v.bool(n);
+    } else if (n.kw === 'notify_priority_changes') {
+      prioChanges = v.flag(n, (x) => `(${name}) Invalid value '${x}' for sync group notify_priority_changes specified`) ?? prioChanges;
+    }
   }
   return {
     src: ref(node.src), name, members, trackInterfaces: track.ifs, trackScripts: track.scripts,

@@ -47,13 +47,12 @@ export class Values {
       this.report.error(node.src, `${node.kw}: missing value`, node.kw);
       return undefined;
     }
-    const text = arg;
     let problem: string | undefined;
-    if (text.startsWith('-') && /^-\d+$/.test(text)) problem = `negative number '${text}'`;
-    else if (!/^\+?\d+$/.test(text)) problem = `invalid number '${text}'`;
-    else if (Number(text) > 2 ** 32 - 1) problem = `number '${text}' outside unsigned integer range`;
-    else if (Number(text) < min || Number(text) > max) problem = `number '${text}' outside range [${min}, ${max}]`;
-    if (problem === undefined) return Number(text);
+    if (/^-\d+$/.test(arg)) problem = `negative number '${arg}'`;
+    else if (!/^\+?\d+$/.test(arg)) problem = `invalid number '${arg}'`;
+    else if (Number(arg) > 2 ** 32 - 1) problem = `number '${arg}' outside unsigned integer range`;
+    else if (Number(arg) < min || Number(arg) > max) problem = `number '${arg}' outside range [${min}, ${max}]`;
+    if (problem === undefined) return Number(arg);
     this.report.error(node.src, problem, node.kw);
     return undefined;
   }
