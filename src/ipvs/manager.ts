@@ -23,6 +23,12 @@ export interface IpvsManagerOptions {
   readonly resyncIntervalMs?: number;
   /** Operator overrides restored at start-up: applied before the first pass, so a drained server never takes traffic. */
   readonly overrides?: readonly { readonly vsId: string; readonly rsId: string; readonly weight: number }[];
+  /**
+   * Real servers' states carried over from a checker process that was restarted: applied before the first pass
+   * and without events, since the previous process already logged them and ran their scripts, so a table that
+   * outlived it (the kernel's) needs no change.
+   */
+  readonly resumed?: readonly { readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly weight: number }[];
 }
 
 export interface PassResult {
@@ -108,6 +114,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   private readonly log: Logger;
   private readonly resyncMs: number;
   private readonly initialOverrides: NonNullable<IpvsManagerOptions['overrides']>;
+  private readonly resumed: NonNullable<IpvsManagerOptions['resumed']>;
   private readonly pools = new Map<string, VsPool>();
   /** Kernel keys per virtual server, expanded once per config (groups can be large). */
   private readonly keys = new Map<string, ServiceKey[]>();
@@ -131,6 +138,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.log = opts.log;
     this.resyncMs = opts.resyncIntervalMs ?? 30_000;
     this.initialOverrides = opts.overrides ?? [];
+    this.resumed = opts.resumed ?? [];
   }
 
   /** First start: lvs_flush (only here), timeouts, initial pools, first pass, then the resync timer. */
@@ -140,6 +148,11 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.info('Initializing ipvs');
     this.flushPending = this.config.global.lvsFlush;
     for (const vs of this.config.virtualServers) this.addPool(vs);
+    for (const r of this.resumed) {
+      const pool = this.pools.get(r.vsId);
+      pool?.setAlive(r.rsId, r.alive);
+      pool?.setDynamicWeight(r.rsId, r.weight);
+    }
     for (const o of this.initialOverrides) this.emitAll(this.pools.get(o.vsId)?.setOverrideWeight(o.rsId, o.weight) ?? []);
     await this.applyTimeouts();
     const result = await this.sync();
