@@ -3,6 +3,7 @@
 // words (core/main.c, vrrp_daemon.c vrrp_respawn_thread, check_daemon.c check_respawn_thread) and a delay when it
 // keeps dying, so a child that cannot live does not take the supervisor's CPU with it.
 import { fork, type ChildProcess } from 'node:child_process';
+import { setPriority } from 'node:os';
 import { Channel, type NoteMap, type RequestMap } from '../ipc/channel.js';
 import type { Logger } from '../log.js';
 
@@ -23,6 +24,8 @@ export interface ChildSpec<Out extends RequestMap & Base, In extends RequestMap,
   readonly entry: URL;
   /** No heartbeat answer for this long: the child is killed and respawned. */
   readonly hangTimeoutMs: number;
+  /** The child's scheduling priority (nice, -20..19), as keepalived's vrrp_priority/checker_priority set it. */
+  readonly priority: () => number | undefined;
   /** Registers the supervisor's handlers on a new child's channel and starts it; rejects if it cannot start. */
   readonly begin: (channel: Channel<Out, In, OutNotes, InNotes>, respawn: boolean) => Promise<void>;
 }
@@ -35,6 +38,8 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
   private lastAnswer = 0;
   /** Started and not yet exited: only then does a missing heartbeat count (a start may parse for seconds). */
   private live = false;
+  /** The first start succeeded: from then on every death is respawned. */
+  private supervised = false;
   private stopping = false;
   private readonly deaths: number[] = [];
   private exited: Promise<void> = Promise.resolve();
@@ -64,6 +69,14 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
     this.current = channel;
     this.startedAt = Date.now();
     this.log.info(`Starting ${this.spec.label} child process, pid=${child.pid}`);
+    const priority = this.spec.priority();
+    if (priority !== undefined && child.pid !== undefined) {
+      try {
+        setPriority(child.pid, priority);
+      } catch (err) {
+        this.log.warn(`cannot set the ${this.spec.label} process priority to ${priority}: ${(err as Error).message}`);
+      }
+    }
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
       channel.close('child exited');
       this.onExit(child, code, signal);
@@ -72,12 +85,11 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
     try {
       await this.spec.begin(channel, respawn);
     } catch (err) {
-      // Not a death to respawn from: the caller decides.
-      this.child = undefined;
-      this.current = undefined;
+      // Its exit decides what follows: another respawn once supervised, the caller's error before that.
       child.kill('SIGKILL');
       throw err;
     }
+    this.supervised = true;
     this.live = true;
     this.lastAnswer = Date.now();
     this.heartbeat ??= setInterval(() => this.beat(), HEARTBEAT_MS);
@@ -106,7 +118,7 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
     if (this.child !== child) return;
     this.current = undefined;
     this.live = false;
-    if (this.stopping) return;
+    if (this.stopping || !this.supervised) return;
     this.log.error(`${this.spec.label} child process(${child.pid}) died: Respawning` + (signal ? ` (signal ${signal})` : ` (exit status ${code})`));
     this.scheduleRespawn();
   }
@@ -122,10 +134,8 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
       this.respawnTimer = undefined;
       if (this.stopping) return;
       this.restarts++;
-      this.spawn(true).catch((err: Error) => {
-        this.log.error(`${this.spec.label} child process cannot start: ${err.message}`);
-        if (!this.stopping && this.current === undefined) this.scheduleRespawn();
-      });
+      // A child that cannot start has exited or been killed: its exit schedules the next try.
+      this.spawn(true).catch((err: Error) => this.log.error(`${this.spec.label} child process cannot start: ${err.message}`));
     }, delayMs);
   }
 

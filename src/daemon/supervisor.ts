@@ -25,6 +25,7 @@ import { ControlServer, CommandError, type ControlRequest } from './control.js';
 import { DATA_DUMP_FILE, JSON_DUMP_FILE, STATS_DUMP_FILE, dumpHeader } from './dumps.js';
 import { Registry, renderFamilies, serveMetrics } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
+import { registerLoopDelay } from './loop-delay.js';
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
 
@@ -58,6 +59,11 @@ const QUERY_MS = 3000;
 /** A reload of the checker side parses and diffs the whole config on its own loop. */
 const CHECKER_RELOAD_MS = 300_000;
 const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
+/**
+ * The VRRP process's nice value when vrrp_priority is not set: the scheduler serves it before the checkers on a
+ * director whose CPUs are busy (keepalived leaves both at the parent's priority unless told).
+ */
+const DEFAULT_VRRP_NICE = -10;
 
 export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
@@ -80,7 +86,9 @@ export class Supervisor {
   constructor(
     private readonly opts: DaemonOptions,
     private readonly log: Logger,
-  ) {}
+  ) {
+    registerLoopDelay(this.registry, 'supervisor');
+  }
 
   /**
    * Reads the config and logs its diagnostics. At start a config whose errors the parser corrected runs, as
@@ -153,6 +161,7 @@ export class Supervisor {
       label: 'VRRP',
       entry: new URL('./vrrp-process.js', import.meta.url),
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
+      priority: () => this.nice('vrrp_priority') ?? DEFAULT_VRRP_NICE,
       begin: async (channel: VrrpChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
         channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
@@ -172,6 +181,7 @@ export class Supervisor {
       label: 'Healthcheck',
       entry: new URL('./checker-process.js', import.meta.url),
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
+      priority: () => this.nice('checker_priority'),
       begin: async (channel: CheckerChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'checker' });
         channel.onNote('event', (e) => this.publish(e.kind, e.text));
@@ -202,6 +212,12 @@ export class Supervisor {
   private claimChildPidFile(path: string): void {
     acquirePidFile(path);
     this.childPidFiles.add(path);
+  }
+
+  /** global_defs vrrp_priority / checker_priority (validated -20..19 by the config reader). */
+  private nice(keyword: 'vrrp_priority' | 'checker_priority'): number | undefined {
+    const v = this.vrrpConfig?.global.other[keyword];
+    return v === undefined ? undefined : Number(v);
   }
 
   /** `-r`/`-c`: each child's pid, rewritten when it is respawned and removed at stop. */

@@ -67,10 +67,11 @@ export class Topology {
   }
 
   /** Starts the lvskeeper daemon (bin/lvskeeper) in a namespace with the given arguments. */
-  startDaemon(node: Node, args: readonly string[], repoRoot: string): Proc {
+  startDaemon(node: Node, args: readonly string[], repoRoot: string, env: NodeJS.ProcessEnv = process.env): Proc {
     const log = join(this.dir, `daemon-${node}.log`);
     const child = spawn('ip', ['netns', 'exec', this.ns[node], process.execPath, join(repoRoot, 'dist/bin/lvskeeper.js'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env,
     });
     return this.track(child, log);
   }
