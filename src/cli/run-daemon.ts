@@ -11,19 +11,14 @@ import { createLogger } from '../log.js';
 export async function runDaemon(opts: DaemonOptions, onStop?: () => void): Promise<void> {
   const log = createLogger(opts.log);
   const daemon = new Supervisor(opts, log);
-  let code: number | undefined;
-  try {
-    code = await daemon.start();
-  } catch (err) {
-    log.error(`cannot start: ${(err as Error).message}`);
-    code = 1;
-  }
-  if (code !== undefined) {
-    await daemon.stop();
-    onStop?.();
-    process.exit(code);
-  }
+  // Handlers first: a signal that arrives while the children start must not take the default action (HUP, USR1
+  // and USR2 terminate). A reload asked for then runs once the start is over; dumps wait for none.
+  let started = false;
+  let reloadAsked = false;
+  let stopping = false;
+  const reload = (): void => void daemon.reload().catch((err: Error) => log.error(`reload failed: ${err.message}`));
   const stop = (): void => {
+    stopping = true;
     void daemon.stop().then(() => {
       onStop?.();
       process.exit(0);
@@ -31,12 +26,30 @@ export async function runDaemon(opts: DaemonOptions, onStop?: () => void): Promi
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.on('SIGHUP', () => void daemon.reload().catch((err: Error) => log.error(`reload failed: ${err.message}`)));
+  process.on('SIGHUP', () => {
+    if (started) reload();
+    else reloadAsked = true;
+  });
   const dump = (kind: 'data' | 'stats'): void => {
-    daemon.writeDump(kind).catch((err: Error) => log.error(`cannot write ${kind} dump: ${err.message}`));
+    if (started) daemon.writeDump(kind).catch((err: Error) => log.error(`cannot write ${kind} dump: ${err.message}`));
   };
   process.on('SIGUSR1', () => dump('data'));
   process.on('SIGUSR2', () => dump('stats'));
+  let code: number | undefined;
+  try {
+    code = await daemon.start();
+  } catch (err) {
+    log.error(`cannot start: ${(err as Error).message}`);
+    code = 1;
+  }
+  if (stopping) return;
+  if (code !== undefined) {
+    await daemon.stop();
+    onStop?.();
+    process.exit(code);
+  }
+  started = true;
+  if (reloadAsked) reload();
 }
 
 /** `--metrics [ADDR:]PORT`: loopback unless an address is given (`[::1]:9650` for IPv6). */

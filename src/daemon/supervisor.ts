@@ -15,9 +15,9 @@ import type { ResumedState } from '../../checkers/engine.js';
 import { cannotRun, formatDiagnostic } from '../config/load.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  FromChecker, FromCheckerNotes, FromVrrpNotes, MetricFamily, Nothing, TableDriver, ToChecker, ToCheckerNotes, ToVrrp, VrrpConfig, VrrpStates,
+  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToCheckerNotes, ToVrrp, VrrpConfig, VrrpStates,
 } from '../ipc/protocol.js';
-import type { IpvsDriver, IpvsTable } from '../ipvs/types.js';
+import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig, type ConfigRead } from './config-reader.js';
@@ -189,11 +189,7 @@ export class Supervisor {
           if (state) this.checkerStates.set(key, state);
           else this.checkerStates.delete(key);
         });
-        channel.handle('ipvs', (c) => {
-          const table = this.table;
-          if (!table) throw new Error('no embedded IPVS table');
-          return c.call === 'dump' ? table.dump() : c.call === 'apply' ? table.apply(c.op) : table.getTimeouts();
-        });
+        channel.handle('ipvs', (c) => this.tableCall(c));
         await channel.request('start', {
           configFile: this.opts.configFile,
           ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}),
@@ -244,6 +240,29 @@ export class Supervisor {
     if (choice === 'auto') this.log.warn('kernel IPVS not available: using the userspace data plane');
     this.table = new (await import('../ipvs/driver-userspace.js')).UserspaceIpvsDriver(this.log);
     return 'userspace';
+  }
+
+  /** The checker process drives the embedded table through these. */
+  private async tableCall(c: IpvsCall): Promise<IpvsTable | IpvsTimeouts | (OpError | undefined)[] | void> {
+    const table = this.table;
+    if (!table) throw new Error('no embedded IPVS table');
+    switch (c.call) {
+      case 'dump':
+        return table.dump();
+      case 'getTimeouts':
+        return table.getTimeouts();
+      case 'apply':
+        return table.apply(c.op);
+      case 'applyMany': {
+        const errors: (OpError | undefined)[] = [];
+        for (const op of c.ops) {
+          errors.push(await table.apply(op).then(() => undefined, (e: Error & { code?: unknown }) => ({
+            message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}),
+          })));
+        }
+        return errors;
+      }
+    }
   }
 
   private setVrrpStates(states: VrrpStates): void {

@@ -110,10 +110,17 @@ export type ToCheckerNotes = {
 export type IpvsCall =
   | { readonly call: 'dump' }
   | { readonly call: 'apply'; readonly op: IpvsOp }
+  | { readonly call: 'applyMany'; readonly ops: readonly IpvsOp[] }
   | { readonly call: 'getTimeouts' };
 
+/** A failed operation of applyMany: an Error loses its errno name in a structured clone. */
+export interface OpError {
+  readonly message: string;
+  readonly code?: string;
+}
+
 export type FromChecker = {
-  ipvs: [IpvsCall, IpvsTable | IpvsTimeouts | void];
+  ipvs: [IpvsCall, IpvsTable | IpvsTimeouts | (OpError | undefined)[] | void];
 };
 
 export type FromCheckerNotes = {

@@ -2,7 +2,7 @@
 // dry-run table. Like the kernel's, that table outlives a checker process, so a restarted one finds it as it was
 // and the forwarded connections never notice.
 import type { Channel } from '../ipc/channel.js';
-import type { FromChecker, FromCheckerNotes, ToChecker, ToCheckerNotes } from '../ipc/protocol.js';
+import type { FromChecker, FromCheckerNotes, OpError, ToChecker, ToCheckerNotes } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts } from './types.js';
 
 export type CheckerChannel = Channel<FromChecker, ToChecker, FromCheckerNotes, ToCheckerNotes>;
@@ -22,6 +22,11 @@ export class RemoteIpvsDriver implements IpvsDriver {
 
   async apply(op: IpvsOp): Promise<void> {
     await this.channel.request('ipvs', { call: 'apply', op }, CALL_TIMEOUT_MS);
+  }
+
+  async applyMany(ops: readonly IpvsOp[]): Promise<(Error | undefined)[]> {
+    const errors = (await this.channel.request('ipvs', { call: 'applyMany', ops }, CALL_TIMEOUT_MS)) as (OpError | undefined)[];
+    return errors.map((e) => (e === undefined ? undefined : Object.assign(new Error(e.message), e.code !== undefined ? { code: e.code } : {})));
   }
 
   async getTimeouts(): Promise<IpvsTimeouts> {

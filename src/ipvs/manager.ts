@@ -11,6 +11,9 @@ import { VsPool, type PoolEvent, type PoolStatus } from './pool.js';
 import { reconcile, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
 import type { Destination, IpvsDriver, IpvsOp, ServiceKey } from './types.js';
 
+/** Operations per applyMany call: one message of a few hundred KiB at most. */
+const BATCH = 1000;
+
 export type CheckerEvent =
   | { readonly kind: 'rs-up' | 'rs-down'; readonly vsId: string; readonly rsId: string }
   | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight?: number };
@@ -365,22 +368,36 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     }
     const ops = reconcile(this.desired(), actual, this.owned, { flush: this.flushPending });
     let failed = 0;
-    for (const op of ops) {
-      if (!(await this.applyOne(op))) failed++;
-      else if (op.kind === 'flush') this.flushPending = false;
+    for (let i = 0; i < ops.length; i += BATCH) {
+      const batch = ops.slice(i, i + BATCH);
+      const errors = this.driver.applyMany ? await this.driver.applyMany(batch) : await this.applyEach(batch);
+      for (const [j, op] of batch.entries()) {
+        if (this.settle(op, errors[j])) {
+          if (op.kind === 'flush') this.flushPending = false;
+        } else failed++;
+      }
     }
     return (this.lastPass = { ops: ops.length, failed });
   }
 
   private async applyOne(op: IpvsOp): Promise<boolean> {
-    try {
-      await this.driver.apply(op);
+    return this.settle(op, (await this.applyEach([op]))[0]);
+  }
+
+  private async applyEach(ops: readonly IpvsOp[]): Promise<(Error | undefined)[]> {
+    const errors: (Error | undefined)[] = [];
+    for (const op of ops) errors.push(await this.driver.apply(op).then(() => undefined, (e: Error) => e));
+    return errors;
+  }
+
+  /** Records an applied operation, or logs a failed one (the next pass retries it). */
+  private settle(op: IpvsOp, error: Error | undefined): boolean {
+    if (error === undefined) {
       this.owned.track(op);
       return true;
-    } catch (e) {
-      this.log.error({ component: 'ipvs', op: op.kind }, `IPVS: ${ipvsadmCommand(op)} failed: ${errText(e)}`);
-      return false;
     }
+    this.log.error({ component: 'ipvs', op: op.kind }, `IPVS: ${ipvsadmCommand(op)} failed: ${errText(error)}`);
+    return false;
   }
 
   private destNames(): Map<string, string> {

@@ -31,14 +31,14 @@ export function largeConfig(o: LargeConfigOpts): string {
   ];
   let k = 0;
   for (let v = 0; v < o.virtualServers; v++) {
-    out.push(`virtual_server 198.18.${v >> 8}.${v & 255} 80 {`, `  delay_loop ${o.delayLoop}`, '  lb_algo wrr', '  lb_kind DR', '  protocol TCP');
+    out.push(`virtual_server 198.18.${v >> 8}.${v & 255} 80 {`, `  delay_loop ${o.delayLoop}`, '  lb_algo wrr', '  lb_kind NAT', '  protocol TCP');
     for (let r = 0; r < o.realServersPerVs; r++, k++) {
       out.push(`  real_server 127.${1 + (k >> 16)}.${(k >> 8) & 255}.${k & 255} ${ACCEPT_PORT} {`, '    weight 1', '    TCP_CHECK {', '      connect_timeout 3', '    }', '  }');
     }
     out.push('}');
   }
   if (o.endlessBackend) {
-    out.push('virtual_server 198.19.0.1 80 {', '  delay_loop 1', '  lb_algo rr', '  lb_kind DR', '  protocol TCP',
+    out.push('virtual_server 198.19.0.1 80 {', '  delay_loop 1', '  lb_algo rr', '  lb_kind NAT', '  protocol TCP',
       `  real_server 127.0.0.1 ${ENDLESS_PORT} {`, '    HTTP_GET {', '      url {', '        path /', '        digest 00000000000000000000000000000000', '      }',
       '      connect_timeout 2', '      retry 0', '    }', '  }', '}');
   }
