@@ -253,15 +253,17 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     }
     const names = this.destNames();
     const vsOf = this.vsOfService();
+    const ops: IpvsOp[] = [];
     for (const [k, s] of [...this.owned.services]) {
       if (mode === 'off') {
         for (const d of [...s.dests.values()]) {
           this.info(`Shutting down service ${names.get(destKeyId(d)) ?? `[${d.address}]:${d.port}`} from VS ${vsOf.get(k) ?? keyName(s.key)}`);
-          await this.applyOne({ kind: 'delDest', key: s.key, dest: d });
+          ops.push({ kind: 'delDest', key: s.key, dest: d });
         }
       }
-      await this.applyOne({ kind: 'delService', key: s.key });
+      ops.push({ kind: 'delService', key: s.key });
     }
+    await this.applyAll(ops);
   }
 
   status(): ManagerStatus {
@@ -367,17 +369,22 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       return (this.lastPass = { ops: 0, failed: 1 });
     }
     const ops = reconcile(this.desired(), actual, this.owned, { flush: this.flushPending });
+    const failed = await this.applyAll(ops);
+    return (this.lastPass = { ops: ops.length, failed });
+  }
+
+  /** Applies in order, in batches where the driver can; returns how many failed. */
+  private async applyAll(ops: readonly IpvsOp[]): Promise<number> {
     let failed = 0;
     for (let i = 0; i < ops.length; i += BATCH) {
       const batch = ops.slice(i, i + BATCH);
       const errors = this.driver.applyMany ? await this.driver.applyMany(batch) : await this.applyEach(batch);
       for (const [j, op] of batch.entries()) {
-        if (this.settle(op, errors[j])) {
-          if (op.kind === 'flush') this.flushPending = false;
-        } else failed++;
+        if (!this.settle(op, errors[j])) failed++;
+        else if (op.kind === 'flush') this.flushPending = false;
       }
     }
-    return (this.lastPass = { ops: ops.length, failed });
+    return failed;
   }
 
   private async applyOne(op: IpvsOp): Promise<boolean> {
