@@ -3,7 +3,8 @@
 // scenario needs around them: backends in a, a capture of a's adverts on b's interface, and the counting of b's
 // transitions.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { ADDR, Topology, VIP, vrrpConfig, waitFor, type Proc } from '../vrrp/netns-support.js';
 
@@ -109,8 +110,9 @@ export function quantile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
 }
 
-export async function until(what: string, ms: number, cond: () => boolean): Promise<void> {
-  if (!(await waitFor(cond, ms))) throw new Error(`timed out after ${ms} ms waiting for ${what}`);
+/** Waits for `cond`; on a timeout the error carries the tail of `log` (the daemon's, usually). */
+export async function until(what: string, ms: number, cond: () => boolean, log?: Proc): Promise<void> {
+  if (!(await waitFor(cond, ms))) throw new Error(`timed out after ${ms} ms waiting for ${what}${log ? `\n${log.log.slice(-3000)}` : ''}`);
 }
 
 /**
@@ -127,7 +129,10 @@ export async function startPair(
   const conf = topo.writeConfig('lvsk.conf', lvskConfig);
   const args = ['-n', '-l', '--ipvs-driver', 'dry-run', '-f', conf, ...topo.daemonFiles('a'), ...(o.args ?? [])];
   const lvsk = topo.startDaemon('a', args, o.repoRoot, { ...process.env, ...o.env });
-  await until('lvskeeper to become MASTER', 180_000, () => /\(VI_1\) Entering MASTER STATE/.test(lvsk.log));
-  await until('keepalived to back off', 10_000, () => topo.holds('a') && !topo.holds('b'));
+  await until('lvskeeper to become MASTER', 180_000, () => /\(VI_1\) Entering MASTER STATE/.test(lvsk.log), lvsk);
+  await until('keepalived to back off', 10_000, () => topo.holds('a') && !topo.holds('b'), ka);
+  // The supervisor holds -c until the checker process has started (every real server installed), then writes its pid.
+  const checkers = join(topo.dir, 'lvsk-a-checkers.pid');
+  await until('the checker process to start', 300_000, () => existsSync(checkers) && pidIn(checkers) !== lvsk.child.pid, lvsk);
   return { ka, lvsk };
 }
