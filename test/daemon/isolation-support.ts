@@ -133,6 +133,8 @@ export async function startPair(
   await until('keepalived to back off', 10_000, () => topo.holds('a') && !topo.holds('b'), ka);
   // The supervisor holds -c until the checker process has started (every real server installed), then writes its pid.
   const checkers = join(topo.dir, 'lvsk-a-checkers.pid');
-  await until('the checker process to start', 300_000, () => existsSync(checkers) && pidIn(checkers) !== lvsk.child.pid, lvsk);
+  if (lvskConfig.includes('virtual_server')) {
+    await until('the checker process to start', 300_000, () => existsSync(checkers) && pidIn(checkers) !== lvsk.child.pid, lvsk);
+  }
   return { ka, lvsk };
 }

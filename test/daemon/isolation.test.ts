@@ -87,3 +87,32 @@ test('a checker process that runs out of heap on every start is respawned with a
   assert.equal(masterEntries(ka), takeovers, `keepalived took over:\n${ka.log.slice(-2000)}`);
   assert.ok(topo.holds('a') && !topo.holds('b'));
 });
+
+test('a VRRP process that dies is respawned as keepalived restarts one: VIPs removed, BACKUP first, then MASTER again', { timeout: 120_000 }, async (t) => {
+  if (!prerequisites(t)) return;
+  const topo = new Topology('vrd');
+  t.after(() => topo.destroy());
+  const { ka, lvsk } = await startPair(topo, largeConfig({ advertInt: '0.1', virtualServers: 0, realServersPerVs: 0, delayLoop: 60 }), { advertInt: '0.1', repoRoot });
+  const vrrpPidFile = join(topo.dir, 'lvsk-a-vrrp.pid');
+  const dead = pidIn(vrrpPidFile);
+  // Who holds the VIP, every 10 ms, from the kill until lvskeeper is MASTER again.
+  let both = 0;
+  let longestBoth = 0;
+  const sampler = setInterval(() => {
+    if (topo.holds('a') && topo.holds('b')) longestBoth = Math.max(longestBoth, ++both * 10);
+    else both = 0;
+  }, 10);
+  process.kill(dead, 'SIGKILL');
+  await until('the respawn', 10_000, () => lvsk.log.includes(`VRRP child process(${dead}) died: Respawning`), lvsk);
+  const from = lvsk.log.lastIndexOf('died: Respawning');
+  await until('the new VRRP process to be MASTER', 30_000, () => /\(VI_1\) Entering MASTER STATE/.test(lvsk.log.slice(from)), lvsk);
+  await until('keepalived to back off', 10_000, () => topo.holds('a') && !topo.holds('b'), ka);
+  clearInterval(sampler);
+  const after = lvsk.log.slice(from);
+  assert.match(after, /\(VI_1\) removing VIPs\.[\s\S]*\(VI_1\) Entering BACKUP STATE \(init\)[\s\S]*\(VI_1\) Entering MASTER STATE/);
+  assert.notEqual(pidIn(vrrpPidFile), dead);
+  // The dead process's VIP stays on a's interface until the new one removes it: both hold it for that long.
+  assert.ok(longestBoth <= 2000, `both held the VIP for ${longestBoth} ms`);
+  // keepalived took over while a had no VRRP process, and gave the VIP back to the higher priority.
+  assert.ok(/\(VI_1\) Entering MASTER STATE[\s\S]*\(VI_1\) (Entering BACKUP STATE|Master received advert)/.test(ka.log), ka.log.slice(-2000));
+});
