@@ -40,6 +40,8 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
   private live = false;
   /** The first start succeeded: from then on every death is respawned. */
   private supervised = false;
+  /** Requests under way that may keep the child's loop busy for long (a reload parses the whole config). */
+  private excused = 0;
   private stopping = false;
   private readonly deaths: number[] = [];
   private exited: Promise<void> = Promise.resolve();
@@ -100,7 +102,8 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
     const channel = this.current;
     const child = this.child;
     if (!channel || !child || !this.live || this.stopping) return;
-    if (Date.now() - this.lastAnswer > this.spec.hangTimeoutMs) {
+    if (this.excused > 0) this.lastAnswer = Date.now();
+    else if (Date.now() - this.lastAnswer > this.spec.hangTimeoutMs) {
       this.log.error(`${this.spec.label} child process(${child.pid}) not responding for ${Math.round(this.spec.hangTimeoutMs / 1000)} s: killing it`);
       this.lastAnswer = Date.now();
       child.kill('SIGKILL');
@@ -112,6 +115,20 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
       },
       () => undefined,
     );
+  }
+
+  /**
+   * Runs a request that may keep the child busy beyond the heartbeat's patience (a reload); the heartbeat does not
+   * count the silence meanwhile. The request's own deadline bounds it.
+   */
+  async excuse<T>(work: () => Promise<T>): Promise<T> {
+    this.excused++;
+    try {
+      return await work();
+    } finally {
+      this.excused--;
+      this.lastAnswer = Date.now();
+    }
   }
 
   private onExit(child: ChildProcess, code: number | null, signal: NodeJS.Signals | null): void {

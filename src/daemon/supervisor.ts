@@ -386,7 +386,7 @@ export class Supervisor {
     // The first vrrp_instance or virtual_server may arrive with a reload: that side starts then, as at boot.
     else if (!this.vrrp && this.wantsVrrp(read)) jobs.push(this.startVrrp());
     const checker = this.checker?.channel;
-    if (checker) jobs.push(checker.request('reload', undefined, CHECKER_RELOAD_MS));
+    if (checker) jobs.push(this.checker!.excuse(() => checker.request('reload', undefined, CHECKER_RELOAD_MS)));
     else if (!this.checker && this.wantsCheckers(read)) jobs.push(this.startCheckers());
     for (const r of await Promise.allSettled(jobs)) {
       if (r.status === 'rejected') this.log.error(`reload failed: ${(r.reason as Error).message}`);
