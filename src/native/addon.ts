@@ -12,9 +12,10 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, readdirSync } from 'node:fs';
 import { createRequire } from 'node:module';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 /** The package root: dist/src/native → ../../../ */
-export const packageRoot = new URL('../../../', import.meta.url).pathname;
+export const packageRoot = fileURLToPath(new URL('../../../', import.meta.url));
 
 export const STAMP_FILE = 'SOURCES.json';
 
