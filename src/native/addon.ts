@@ -63,7 +63,7 @@ export function loadAddon(name: string, root: string = packageRoot): unknown {
     const built = join(root, 'build/Release', `${name}.node`);
     if (!existsSync(built)) {
       throw new Error(`cannot load the ${name} addon: ${why.join('; ')}; no source build in build/Release either ` +
-        `(npm rebuild builds one; it needs make, g++ and python3)`);
+        `(npm run install in the package builds one; it needs make, g++ and python3)`);
     }
     addon = require(built);
   }

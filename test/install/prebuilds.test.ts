@@ -62,12 +62,14 @@ test('a changed or added source, a swapped binary and a missing stamp are each c
   assert.deepEqual(staleSources(dir, 'linux-arm64'), ['SOURCES.json']);
 });
 
-test('each prebuild is a 64-bit shared object for its architecture', () => {
+test('each prebuild is a 64-bit N-API shared object for its architecture', () => {
   // ELF header: EI_CLASS at 4 (2 = 64-bit), e_type at 16 (3 = ET_DYN), e_machine at 18 (<elf.h>: EM_X86_64 62, EM_AARCH64 183).
   for (const [tuple, machine] of [['linux-x64', 62], ['linux-arm64', 183]] as const) {
     for (const name of ['lvsk_rawsock', 'lvsk_exchange']) {
       const elf = readFileSync(join(repoRoot, 'prebuilds', tuple, `${name}.node`));
       assert.deepEqual([elf.toString('latin1', 1, 4), elf[4], elf.readUInt16LE(16), elf.readUInt16LE(18)], ['ELF', 2, 3, machine], `${tuple}/${name}`);
+      // The entry point Node looks up in an N-API module (node_api.h's NAPI_MODULE_INIT).
+      assert.ok(elf.includes('napi_register_module_v1\0'), `${tuple}/${name} exports no napi_register_module_v1`);
     }
   }
 });
@@ -83,7 +85,7 @@ test('the loader takes the host prebuild, falls back to build/Release when it is
   appendFileSync(join(dir, 'native/exchange.cc'), '\n// edited after the prebuild\n');
   assert.throws(() => loadAddon('lvsk_exchange', dir), (err: Error) => {
     assert.match(err.message, new RegExp(`prebuilds/${host} was built from other sources \\(native/exchange\\.cc; npm run prebuilds rebuilds it\\)`));
-    assert.match(err.message, /no source build in build\/Release either \(npm rebuild builds one; it needs make, g\+\+ and python3\)/);
+    assert.match(err.message, /no source build in build\/Release either \(npm run install in the package builds one; it needs make, g\+\+ and python3\)/);
     return true;
   });
   // A source build stands in for the stale prebuild (here a copy of it: the loader only cares where it is).
