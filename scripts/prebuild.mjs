@@ -1,7 +1,7 @@
 // `npm run prebuilds`: rebuilds prebuilds/linux-x64 and prebuilds/linux-arm64 from native/ and binding.gyp with
 // node-gyp (the host's architecture with the default g++, the other with Debian's cross g++), each in a scratch copy
-// so build/ is untouched, and writes each directory's SOURCES.json stamp. Nothing is downloaded: node-gyp gets the
-// running Node's own headers (--nodedir). `--check` only verifies the committed prebuilds against the sources.
+// so build/ is untouched, and writes each directory's SOURCES.json stamp. `--check [DIR]` only verifies the committed
+// prebuilds against the sources.
 import { spawn, spawnSync } from 'node:child_process';
 import { copyFileSync, cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
@@ -66,7 +66,11 @@ async function build(arch, napi) {
     symlinkSync(join(root, 'node_modules'), join(work, 'node_modules'));
     const sources = sourceHashes(work);
     const [cmd, ...pre] = nodeGyp();
-    const args = [...pre, 'rebuild', `--arch=${arch}`, `--nodedir=${process.config.variables.node_prefix}`, '--jobs=2'];
+    // The running Node's own headers when it has them (Debian's, NodeSource's, the official tarballs); N-API's are the
+    // same for every architecture. Without them node-gyp downloads the headers once into its cache.
+    const prefix = process.config.variables.node_prefix;
+    const nodedir = existsSync(join(prefix, 'include/node/node_api.h')) ? [`--nodedir=${prefix}`] : [];
+    const args = [...pre, 'rebuild', `--arch=${arch}`, ...nodedir, '--jobs=2'];
     const log = [];
     const code = await new Promise((resolve) => {
       const child = spawn(cmd, args, { cwd: work, env: { ...process.env, CC: cc, CXX: cxx }, stdio: ['ignore', 'pipe', 'pipe'] });
