@@ -52,7 +52,7 @@ function compilerVersion(cxx) {
   return r.status === 0 ? r.stdout.split('\n')[0] : undefined;
 }
 
-/** Builds one architecture in a scratch copy; resolves to the prebuild's stamp. */
+/** Builds one architecture in a scratch copy into prebuilds/linux-<arch>, stamp included; resolves to a summary line. */
 async function build(arch, napi) {
   const native = arch === process.arch;
   const cc = native ? 'gcc' : `${TARGETS[arch]}-gcc`;
