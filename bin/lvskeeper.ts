@@ -15,6 +15,7 @@ const program = new Command('lvskeeper')
   .option('--dump-conf', 'print the resolved configuration as JSON and exit')
   .option('-i, --config-id <ID>', 'id that @id config lines are matched against (default: short host name)')
   .option('-e, --errors', 'treat missing configuration files as errors')
+  .option('--strict-compat', 'a keyword lvskeeper does not implement is an error: -t exits 4, the daemon does not start')
   .option('-P, --vrrp', 'only run the VRRP subsystem')
   .option('-C, --check', 'only run the checkers and IPVS subsystem')
   .option('-n, --dont-fork', 'stay in the foreground (lvskeeper always does; accepted for keepalived compatibility)')
@@ -29,7 +30,7 @@ const program = new Command('lvskeeper')
   .option('--metrics <[ADDR:]PORT>', 'serve Prometheus metrics on /metrics (address 127.0.0.1 unless given)')
   .option('--child-timeout <SECONDS>', 'respawn a child process that has not answered the heartbeat for this long', '15')
   .action(async (opts: {
-    useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean;
+    useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean; strictCompat?: boolean;
     vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string; vrrp_pid?: string; checkers_pid?: string;
     ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string; childTimeout: string;
   }) => {
@@ -39,10 +40,13 @@ const program = new Command('lvskeeper')
       useFile: opts.useFile,
       ...(opts.configId !== undefined ? { configId: opts.configId } : {}),
       errors: opts.errors ?? false,
+      strictCompat: opts.strictCompat ?? false,
     };
     if (opts.dumpConf) process.exitCode = cli.runDumpConf(common);
     else if (opts.configTest !== undefined) {
       process.exitCode = cli.runConfigTest({ ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}) });
+    } else if (opts.strictCompat && cli.strictCompatRefuses(common)) {
+      process.exitCode = 2;
     } else {
       const { runDaemon, parseMetricsAddress, parseSeconds } = await import('../src/cli/run-daemon.js');
       await runDaemon(
