@@ -45,14 +45,13 @@ const program = new Command('lvskeeper')
     if (opts.dumpConf) process.exitCode = cli.runDumpConf(common);
     else if (opts.configTest !== undefined) {
       process.exitCode = cli.runConfigTest({ ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}) });
-    } else if (opts.strictCompat && cli.strictCompatRefuses(common)) {
-      process.exitCode = 2;
     } else {
       const { runDaemon, parseMetricsAddress, parseSeconds } = await import('../src/cli/run-daemon.js');
       await runDaemon(
         {
           configFile: opts.useFile,
           ...(opts.configId !== undefined ? { configId: opts.configId } : {}),
+          strictCompat: opts.strictCompat ?? false,
           vrrpOnly: opts.vrrp ?? false,
           checkOnly: opts.check ?? false,
           pidFile: opts.pid,

@@ -4,7 +4,7 @@
 // ignored`) that leaves the status keepalived's; with `--strict-compat` those lines are fatal (4).
 import { appendFileSync } from 'node:fs';
 import { dumpConfig } from '../config/dump.js';
-import { exitCodeFor, formatDiagnostic, loadConfig, UNIMPLEMENTED_PREFIX } from '../config/load.js';
+import { exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/model.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
@@ -65,15 +65,3 @@ export function runDumpConf(opts: ConfigCliOptions): number {
   return exitCodeFor(diagnostics);
 }
 
-/**
- * `--strict-compat` before the daemon starts: true (after printing the config's lines on stderr) when the config
- * uses something lvskeeper does not implement; the caller then exits as the daemon does for a config it cannot run
- * (2). The daemon loads the config again itself.
- */
-export function strictCompatRefuses(opts: ConfigCliOptions): boolean {
-  const { diagnostics } = load({ ...opts, strictCompat: true });
-  if (!diagnostics.some((d) => d.message.startsWith(UNIMPLEMENTED_PREFIX))) return false;
-  emit(diagnostics, undefined);
-  process.stderr.write('lvskeeper: --strict-compat: the configuration uses what lvskeeper does not implement; not starting\n');
-  return true;
-}

@@ -10,6 +10,7 @@ import type { VrrpConfig } from '../ipc/protocol.js';
 export interface ReadRequest {
   readonly file: string;
   readonly configId?: string;
+  readonly strictCompat: boolean;
 }
 
 export interface ConfigRead {

@@ -32,6 +32,8 @@ export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
 export interface DaemonOptions {
   readonly configFile: string;
   readonly configId?: string;
+  /** `--strict-compat`: a keyword lvskeeper does not carry out makes the config one that cannot run. */
+  readonly strictCompat?: boolean;
   readonly vrrpOnly?: boolean;
   readonly checkOnly?: boolean;
   readonly pidFile?: string;
@@ -98,13 +100,18 @@ export class Supervisor {
   private async read(reloading: boolean): Promise<ConfigRead | undefined> {
     let read: ConfigRead;
     try {
-      read = await readConfig({ file: this.opts.configFile, ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}) });
+      read = await readConfig({
+        file: this.opts.configFile,
+        ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}),
+        strictCompat: this.opts.strictCompat ?? false,
+      });
     } catch (err) {
       this.log.error(`${this.opts.configFile}: ${(err as Error).message}`);
       return undefined;
     }
     for (const d of read.diagnostics) {
-      this.log[d.severity === 'info' ? 'info' : d.severity === 'warning' || d.severity === 'security' ? 'warn' : 'error'](formatDiagnostic(d));
+      const level = d.severity === 'info' ? 'info' : d.severity === 'warning' || d.severity === 'security' || d.severity === 'unimplemented' ? 'warn' : 'error';
+      this.log[level](formatDiagnostic(d));
     }
     const checkLog = this.vrrpConfig?.global.reloadCheckConfig;
     if (reloading && typeof checkLog === 'string' && read.diagnostics.length > 0) {
