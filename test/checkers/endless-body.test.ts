@@ -1,6 +1,7 @@
 // Backends whose reply never ends (issue 14, "Native reads bounded"): HTTP_GET and SSL_GET read only what the check
 // needs (the head for status_code; the body, capped at BODY_CAP, for digest and regex), connect_timeout bounds the
-// whole reply, and a stream without end costs bounded memory and holds no one else up. The process-level figures
+// whole reply, and a stream without end costs bounded memory and holds no one else up. SMTP_CHECK's dialogue is
+// bounded by its own reply limit and per-reply timer. The process-level figures
 // (RSS, a concurrent check, a 10 ms interval) come from a child process, so that the backends' own work is not counted.
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
@@ -11,8 +12,9 @@ import { BODY_CAP, probeHttp } from '../../checkers/http.js';
 import type { HttpChecker } from '../../src/config/model.js';
 import { hasCommand, needCommand } from '../support/tier.js';
 import type { ChildOutput } from './endless-child.js';
-import { http, url } from './model.js';
-import { httpServer, httpsServer, makeCert, respond, type Cert, type Running } from './servers.js';
+import { probeSmtp } from '../../checkers/smtp.js';
+import { conn, http, timing, url } from './model.js';
+import { httpServer, httpsServer, makeCert, rawServer, respond, type Cert, type Running } from './servers.js';
 
 const md5 = (b: Buffer): string => createHash('md5').update(b).digest('hex');
 const never = (): AbortSignal => new AbortController().signal;
@@ -133,6 +135,30 @@ describe('a backend whose body never ends', () => {
       ok: false,
       detail: `Timeout SSL read server [127.0.0.1]:tcp:${secure.port}.`,
     });
+  });
+
+  test('SMTP_CHECK against a banner without end fails at its 16 KiB reply limit, or at connect_timeout when it drips', HANG, async () => {
+    const flood = await start(
+      rawServer((sock) => {
+        const line = Buffer.from('220-still talking\r\n'.repeat(4096));
+        let open = true;
+        const pump = (): void => {
+          while (open && sock.write(line));
+        };
+        sock.on('close', () => (open = false));
+        sock.on('drain', pump);
+        pump();
+      }),
+    );
+    const smtp = { ...timing(), type: 'SMTP_CHECK' as const, heloName: 'x' };
+    assert.deepEqual(await probeSmtp({ ...smtp, ...conn(flood.port) }, never()), { ok: false, detail: 'failed (reply too long)' });
+    const drip = await start(
+      rawServer((sock) => {
+        const timer = setInterval(() => sock.write('220-still talking\r\n'), 20);
+        sock.on('close', () => clearInterval(timer));
+      }),
+    );
+    assert.deepEqual(await probeSmtp({ ...smtp, ...conn(drip.port, { connectTimeoutMs: 300 }) }, never()), { ok: false, detail: 'timeout' });
   });
 
   test('in a child process: streams end on time, RSS stays bounded, a normal check and a 10 ms interval keep running', { timeout: 60_000 }, async (t) => {
