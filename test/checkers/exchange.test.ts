@@ -225,6 +225,42 @@ describe('exchange set', () => {
     assert.ok(mostBytes <= (1 << 20) + 65536, `a batch of ${mostBytes} bytes`);
   });
 
+  test('queued datagrams are read one per loop turn, each its own DATA', async () => {
+    const udp = dgram.createSocket('udp4');
+    // 100 replies sent at once (well within the default receive buffer) to the query, so they wait in the receive queue together.
+    udp.on('message', (_m, r) => {
+      for (let i = 0; i < 100; i++) udp.send(Buffer.from([i]), r.port, r.address);
+    });
+    await new Promise<void>((d) => udp.bind(0, '127.0.0.1', () => d()));
+    running.push({ close: () => new Promise<void>((d) => udp.close(() => d())) });
+    let inBatch = 0;
+    let mostInBatch = 0;
+    const got: number[] = [];
+    await new Promise<void>((done, fail) => {
+      const handle = exchanges().start(
+        conn(udp.address().port, { connectTimeoutMs: 10_000 }),
+        Buffer.from('q'),
+        {
+          connected: () => undefined,
+          data: (msg) => {
+            got.push(msg[0]!);
+            if (inBatch++ === 0) queueMicrotask(() => ((mostInBatch = Math.max(mostInBatch, inBatch)), (inBatch = 0)));
+            if (got.length === 100) {
+              exchanges().close(handle);
+              done();
+            }
+          },
+          end: () => fail(new Error('end')),
+          error: (code) => fail(new Error(code)),
+          timeout: () => fail(new Error('timeout')),
+        },
+        true,
+      );
+    });
+    assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i));
+    assert.equal(mostInBatch, 1, 'several datagrams of one exchange in one batch');
+  });
+
   test('maxBytes: the set reads no further than the caller wants, reports limit and resets', async () => {
     let closed: Promise<void> = Promise.resolve();
     const srv = await server('127.0.0.1', (sock) => {
