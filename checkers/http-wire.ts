@@ -17,7 +17,7 @@ export function defaultHost(ip: string, port: number): string {
 }
 
 /** The longest status line and headers read. */
-export const HEADER_LIMIT = 64 * 1024;
+const HEADER_LIMIT = 64 * 1024;
 
 /** A body longer than the reader's cap: the check fails rather than judge a truncated body. */
 export class BodyTooLarge extends Error {
@@ -27,8 +27,8 @@ export class BodyTooLarge extends Error {
 }
 
 /**
- * Reads the status line and headers, then hashes the body (capped at Content-Length) as it streams in. `done` turns
- * true as soon as the reader has all it needs: the head when neither a digest nor a kept body is wanted, else the
+ * Reads the status line and headers, then hashes the body (capped at Content-Length) as it streams in. push()
+ * returns true as soon as the reader has all it needs: the head when neither a digest nor a kept body is wanted, else the
  * body up to Content-Length (without one, the body runs to the end of the stream).
  */
 export class ResponseReader {
@@ -96,11 +96,6 @@ export class ResponseReader {
   /** True once any byte of the reply has arrived. */
   get started(): boolean {
     return this.headLen > 0;
-  }
-
-  /** True once the reader needs no more bytes: only the head was wanted, or the body is complete. */
-  get done(): boolean {
-    return this.headers !== undefined && (!this.needsBody || this.complete);
   }
 
   /** The body's MD5 in hex; empty when the reader was built without hashing. */
