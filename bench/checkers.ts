@@ -3,12 +3,15 @@
 // (process.cpuUsage) and HAProxy's (/proc/<pid>/stat) are counted; the two run one after the other. Prints achieved
 // vs configured checks/s, lateness against schedule, CPU per 1,000 checks and peak RSS; then HAProxy (`check inter
 // 1s`, `option httpchk`) checks the same backends for the same time and its CPU per 1,000 checks and the ratio are
-// printed.
+// printed. BENCH_ENDLESS=K points K more real servers at a health URL that answers 200 and then streams without end,
+// checked with a digest (so each check reads to the 1 MiB body cap): the lines then show what such backends cost the
+// other checks (lateness, the event loop's longest stall by monitorEventLoopDelay, RSS).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { CheckerEngine } from '../checkers/engine.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { Config } from '../src/config/model.js';
@@ -24,6 +27,7 @@ const SETTLE_S = 3;
  * measured; their CPU is printed so a saturated backend shows.
  */
 const BACKENDS = Number(process.env['BENCH_BACKENDS'] ?? 1);
+const ENDLESS = Number(process.env['BENCH_ENDLESS'] ?? 0);
 const CLK_TCK = 100;
 
 const rsAddress = (i: number): string => `127.1.${(i >> 8) & 255}.${(i & 255) + 0}`;
@@ -34,6 +38,10 @@ function generate(ports: number[]): Config {
   const out = ['virtual_server 192.0.2.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n delay_loop 1\n'];
   for (let i = 0; i < N; i++) {
     out.push(` real_server ${rsAddress(i)} ${rsPort(ports, i)} {\n  HTTP_GET {\n   url {\n    path /health\n   }\n   connect_timeout 2\n   warmup 1\n  }\n }\n`);
+  }
+  for (let i = N; i < N + ENDLESS; i++) {
+    const url = '   url {\n    path /endless\n    digest 00000000000000000000000000000000\n   }\n';
+    out.push(` real_server ${rsAddress(i)} ${rsPort(ports, i)} {\n  HTTP_GET {\n${url}   connect_timeout 2\n   warmup 1\n  }\n }\n`);
   }
   out.push('}\n');
   const r = parseConfigText(out.join(''));
@@ -104,6 +112,8 @@ async function runEngine(ports: number[], backends: Backend[]): Promise<{ cpuPer
   });
   engine.start();
   await sleep(SETTLE_S * 1000);
+  const loop = monitorEventLoopDelay({ resolution: 5 });
+  loop.enable();
   late = [];
   completed = 0;
   failed = 0;
@@ -115,14 +125,18 @@ async function runEngine(ports: number[], backends: Backend[]): Promise<{ cpuPer
   const cpu = process.cpuUsage(cpu0);
   const elapsedS = (performance.now() - t0) / 1000;
   measuring = false;
+  loop.disable();
   const backendCpu = backendCpuS(backends) - backendCpu0;
   const served = (await servedBy(backends)) - served0;
   await engine.stop();
   const cpuS = (cpu.user + cpu.system) / 1e6;
   late.sort((a, b) => a - b);
   const cpuPer1k = (cpuS / completed) * 1000;
-  console.log(`lvskeeper: ${N} HTTP_GET checkers, delay_loop 1 s, ${elapsedS.toFixed(1)} s measured`);
+  const endless = ENDLESS > 0 ? ` (+ ${ENDLESS} against endless bodies, digest)` : '';
+  console.log(`lvskeeper: ${N} HTTP_GET checkers${endless}, delay_loop 1 s, ${elapsedS.toFixed(1)} s measured`);
   console.log(`  checks/s achieved ${(completed / elapsedS).toFixed(0)} vs configured ${N} (backends served ${(served / elapsedS).toFixed(0)}/s using ${((backendCpu / elapsedS) * 100).toFixed(0)}% CPU, failed ${failed})`);
+  const ms = (ns: number): string => (ns / 1e6).toFixed(1);
+  console.log(`  event loop, gap between 5 ms ticks: p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms`);
   console.log(`  lateness p50 ${percentile(late, 50).toFixed(1)} ms, p99 ${percentile(late, 99).toFixed(1)} ms, max ${late.at(-1)?.toFixed(1)} ms`);
   console.log(`  CPU ${cpuS.toFixed(2)} s (user ${(cpu.user / 1e6).toFixed(2)}, sys ${(cpu.system / 1e6).toFixed(2)}) = ${cpuPer1k.toFixed(3)} CPU s per 1,000 checks; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   return { cpuPer1k };

@@ -1,7 +1,9 @@
 // Plain-TCP check exchanges on the lvsk_exchange addon (native/exchange.cc): one epoll set for every check, so a
 // check costs a socket and a few syscalls instead of a net.Socket with its streams. Dialogue checkers (SSL_GET,
 // SMTP_CHECK) connect here too, then detach the descriptor into a net.Socket; DNS_CHECK and UDP_CHECK run datagram
-// exchanges here. bind_if and fwmark are set on each socket before it binds or connects.
+// exchanges here. bind_if and fwmark are set on each socket before it binds or connects. The addon reads a bounded
+// amount per loop turn and never more than the caller's maxBytes, so a peer that streams without end costs bounded
+// memory and cannot hold the event loop.
 import { constants } from 'node:os';
 import type { CheckerConnection } from '../src/config/model.js';
 import { loadAddon } from '../src/native/addon.js';
@@ -14,14 +16,16 @@ export interface ExchangeHandler {
   end(): void;
   /** A failed connect, reset or write; `code` is the errno name (ECONNREFUSED, ECONNRESET, …). */
   error(code: string): void;
-  /** connect_timeout passed while connecting, or between two reads once connected. */
+  /** connect_timeout passed while connecting, or since the connect completed (TCP; UDP: since the start). */
   timeout(connecting: boolean): void;
+  /** The reply reached the maxBytes given to start(); the exchange is already closed (reset). */
+  limit?(): void;
 }
 
 interface NativeExchangeSet {
   start(
     family: number, ip: string, port: number, bindIp: string, bindPort: number, bindIf: string, fwmark: number, timeoutMs: number,
-    request: string | Buffer | null, datagram: boolean,
+    request: string | Buffer | null, datagram: boolean, maxBytes: number,
   ): number;
   close(handle: number): void;
   detach(handle: number): number;
@@ -35,6 +39,7 @@ const CONNECTED = 0;
 const DATA = 1;
 const END = 2;
 const ERROR = 3;
+const TIMEOUT = 4;
 
 const errnoNames = new Map<number, string>(Object.entries(constants.errno).map(([name, n]) => [n, name]));
 
@@ -49,11 +54,12 @@ class ExchangeSet {
   /**
    * Starts connecting; returns the handle to close() with. A failure to even start is reported asynchronously.
    * `datagram`: a connected UDP socket that sends `request` as one datagram and reports each reply as data.
+   * `maxBytes` (TCP): the most reply bytes the caller can use; the addon reads no further and reports limit().
    */
-  start(c: CheckerConnection, request: string | Buffer | null, h: ExchangeHandler, datagram = false): number {
+  start(c: CheckerConnection, request: string | Buffer | null, h: ExchangeHandler, datagram = false, maxBytes = 0): number {
     const handle = this.native.start(
       c.family === 'inet6' ? 6 : 4, c.connectIp, c.connectPort, c.bindto ?? '', c.bindPort ?? 0, c.bindIf ?? '', c.fwmark ?? 0,
-      c.connectTimeoutMs, request, datagram,
+      c.connectTimeoutMs, request, datagram, Number.isFinite(maxBytes) ? maxBytes : 0,
     );
     if (handle < 0) {
       queueMicrotask(() => h.error(errnoNames.get(-handle) ?? `errno ${-handle}`));
@@ -90,7 +96,8 @@ class ExchangeSet {
         else if (kind === DATA) h.data(data.subarray(offset - value, offset));
         else if (kind === END) h.end();
         else if (kind === ERROR) h.error(errnoNames.get(value) ?? `errno ${value}`);
-        else h.timeout(value === 0);
+        else if (kind === TIMEOUT) h.timeout(value === 0);
+        else h.limit?.();
       } catch (err) {
         // A handler's bug must surface, but not in the middle of other checks' events.
         process.nextTick(() => {

@@ -16,9 +16,21 @@ export function defaultHost(ip: string, port: number): string {
   return ip.includes(':') ? `[${ip}]:${port}` : `${ip}:${port}`;
 }
 
+/** The longest status line and headers read. */
 const HEADER_LIMIT = 64 * 1024;
 
-/** Reads the status line and headers, then hashes the body (capped at Content-Length) as it streams in. */
+/** A body longer than the reader's cap: the check fails rather than judge a truncated body. */
+export class BodyTooLarge extends Error {
+  constructor(readonly cap: number) {
+    super(`body larger than ${cap} bytes`);
+  }
+}
+
+/**
+ * Reads the status line and headers, then hashes the body (capped at Content-Length) as it streams in. push()
+ * returns true as soon as the reader has all it needs: the head when neither a digest nor a kept body is wanted, else the
+ * body up to Content-Length (without one, the body runs to the end of the stream).
+ */
 export class ResponseReader {
   status?: number;
   headers?: Buffer;
@@ -31,15 +43,30 @@ export class ResponseReader {
   private readonly keep: Buffer[] = [];
   private kept = 0;
 
-  /** keepBodyBytes: how much of the body to retain for regex matching (0 = none); hashBody: compute the MD5. */
+  private readonly needsBody: boolean;
+
+  /**
+   * keepBodyBytes: how much of the body to retain for regex matching (0 = none); hashBody: compute the MD5;
+   * bodyCap: the longest body accepted (push throws BodyTooLarge past it).
+   */
   constructor(
     private readonly keepBodyBytes = 0,
     hashBody = true,
+    private readonly bodyCap = Infinity,
   ) {
     this.md5 = hashBody ? createHash('md5') : undefined;
+    this.needsBody = hashBody || keepBodyBytes > 0;
   }
 
-  /** Feeds a chunk; returns true once the body is complete by Content-Length. Throws on a malformed head. */
+  /**
+   * The most bytes of the reply worth reading: the head, plus the body cap and one byte to tell a body over the cap
+   * from one at it. Infinity without a cap.
+   */
+  get maxBytes(): number {
+    return this.needsBody ? HEADER_LIMIT + 4 + this.bodyCap + 1 : HEADER_LIMIT + 4;
+  }
+
+  /** Feeds a chunk; returns true once the reader has all it needs (see the class). Throws on a malformed head. */
   push(chunk: Buffer): boolean {
     if (this.headers === undefined) {
       this.head.push(chunk);
@@ -54,6 +81,9 @@ export class ResponseReader {
       this.headers = all.subarray(0, end + 4);
       this.head = [];
       this.parseHead(this.headers.toString('latin1'));
+      if (!this.needsBody) return true;
+      // A declared body over the cap fails now rather than after reading the cap's worth of it.
+      if (this.contentLength !== undefined && this.contentLength > this.bodyCap) throw new BodyTooLarge(this.bodyCap);
       chunk = all.subarray(end + 4);
     }
     return this.body(chunk);
@@ -61,6 +91,11 @@ export class ResponseReader {
 
   get complete(): boolean {
     return this.contentLength !== undefined && this.bodyBytes >= this.contentLength;
+  }
+
+  /** True once any byte of the reply has arrived. */
+  get started(): boolean {
+    return this.headLen > 0;
   }
 
   /** The body's MD5 in hex; empty when the reader was built without hashing. */
@@ -85,6 +120,7 @@ export class ResponseReader {
       const room = this.contentLength - this.bodyBytes;
       if (chunk.length > room) chunk = chunk.subarray(0, room);
     }
+    if (this.bodyBytes + chunk.length > this.bodyCap) throw new BodyTooLarge(this.bodyCap);
     if (chunk.length > 0) {
       this.md5?.update(chunk);
       this.bodyBytes += chunk.length;

@@ -5,10 +5,16 @@ import type { CheckerConnection, HttpChecker, HttpUrl } from '../src/config/mode
 import { formatEndpoint } from '../src/config/identity.js';
 import { codeError, connect, errorReason, ProbeError } from './connect.js';
 import { exchanges } from './exchange.js';
-import { buildRequest, defaultHost, ResponseReader } from './http-wire.js';
+import { BodyTooLarge, buildRequest, defaultHost, ResponseReader } from './http-wire.js';
 import type { ProbeResult } from './types.js';
 
-const REGEX_WINDOW = 1024 * 1024;
+/**
+ * The longest body a `digest` or `regex` check reads (1 MiB); a longer one fails the check with a line saying so,
+ * never a digest or match over a truncated body. keepalived 2.2.7 has no cap (check_http.c hashes the stream through
+ * a 4 KiB buffer until the peer closes), so against a body without end its check never completes; health pages are
+ * small, and 1 MiB keeps a regex check's kept body and a digest check's hashing bounded.
+ */
+export const BODY_CAP = 1024 * 1024;
 
 export interface HttpFetchResult {
   readonly status: number;
@@ -27,20 +33,24 @@ export interface HttpFetchOptions {
   readonly keepBody?: number;
   /** Compute the body's MD5 (default true); the probe skips it when the url it checks has no digest. */
   readonly hashBody?: boolean;
+  /** The longest body accepted (default: no cap); past it the fetch rejects with BodyTooLarge. */
+  readonly bodyCap?: number;
 }
 
 /**
- * One GET on a fresh connection; rejects with ProbeError on timeout, refusal, reset or a truncated body.
- * The request goes out as soon as the connect completes, and connect_timeout bounds the connect and then each read,
- * as keepalived's timer does. Plain HTTP runs on the shared exchange set; SSL_GET connects there, then speaks
- * TLS on a node:tls socket.
+ * One GET on a fresh connection; rejects with ProbeError on timeout, refusal, reset or a truncated body, and with
+ * BodyTooLarge past `bodyCap`. It reads only what it needs: the head when neither a digest nor a body is wanted,
+ * else the body to Content-Length or to the end of the stream, then closes with a reset. connect_timeout bounds the
+ * connect (and TLS handshake), then the whole reply; keepalived's timer restarts on each read instead
+ * (check_http.c, http_read_thread), which a peer that keeps sending holds open for ever. Plain HTTP runs on the
+ * shared exchange set; SSL_GET connects there, then speaks TLS on a node:tls socket.
  */
 export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: AbortSignal): Promise<HttpFetchResult> {
   return new Promise((resolve, reject) => {
-    const reader = new ResponseReader(o.keepBody ?? 0, o.hashBody ?? true);
+    const reader = new ResponseReader(o.keepBody ?? 0, o.hashBody ?? true, o.bodyCap ?? Infinity);
     let done = false;
     let close: () => void = () => {};
-    const finish = (err?: ProbeError): void => {
+    const finish = (err?: Error): void => {
       if (done) return;
       done = true;
       signal.removeEventListener('abort', onAbort);
@@ -55,13 +65,14 @@ export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: Abo
       });
     };
     const onAbort = (): void => finish(new ProbeError('timeout', 'aborted'));
+    const readTimeout = (): ProbeError => new ProbeError('timeout', reader.started ? 'read timeout' : 'response timeout');
     if (signal.aborted) return onAbort();
     signal.addEventListener('abort', onAbort, { once: true });
     const onData = (chunk: Buffer): void => {
       try {
         if (reader.push(chunk)) finish();
       } catch (err) {
-        finish(new ProbeError('error', (err as Error).message));
+        finish(err instanceof BodyTooLarge ? err : new ProbeError('error', (err as Error).message));
       }
     };
     const onEnd = (): void => {
@@ -72,8 +83,14 @@ export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: Abo
     if (o.ssl) {
       connect(c, signal, { tls: o.sni !== undefined ? { servername: o.sni } : {} }).then((sock) => {
         if (done) return sock.destroy();
-        close = () => sock.destroy();
-        sock.setTimeout(c.connectTimeoutMs, () => finish(new ProbeError('timeout', 'read timeout')));
+        // One timer for the whole reply, as the exchange set's deadline: an idle timeout would never fire on a
+        // peer that keeps sending. Each 'data' is consumed at once and the socket destroyed when the reader is
+        // done, so memory stays within one TLS read.
+        const deadline = setTimeout(() => finish(readTimeout()), c.connectTimeoutMs);
+        close = () => {
+          clearTimeout(deadline);
+          sock.destroy();
+        };
         sock.on('data', onData);
         sock.on('end', onEnd);
         sock.on('error', (err: NodeJS.ErrnoException) => finish(errorReason(err)));
@@ -82,13 +99,21 @@ export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: Abo
       return;
     }
     const set = exchanges();
-    const handle = set.start(c, request, {
-      connected() {},
-      data: onData,
-      end: onEnd,
-      error: (code) => finish(codeError(code)),
-      timeout: (connecting) => finish(new ProbeError('timeout', connecting ? 'connect timeout' : 'read timeout')),
-    });
+    const handle = set.start(
+      c,
+      request,
+      {
+        connected() {},
+        data: onData,
+        end: onEnd,
+        error: (code) => finish(codeError(code)),
+        timeout: (connecting) => finish(connecting ? new ProbeError('timeout', 'connect timeout') : readTimeout()),
+        // The reader fails first on a head or body too long; this only backs it.
+        limit: () => finish(new ProbeError('error', 'reply too long')),
+      },
+      false,
+      reader.maxBytes,
+    );
     close = () => set.close(handle);
   });
 }
@@ -114,12 +139,23 @@ export async function probeHttp(c: HttpChecker, index: number, signal: AbortSign
         path: url.path,
         protocol: c.httpProtocol,
         hashBody: url.digest !== undefined,
+        bodyCap: BODY_CAP,
         ...(sni !== undefined ? { sni } : {}),
-        ...(url.regex !== undefined ? { keepBody: REGEX_WINDOW } : {}),
+        ...(url.regex !== undefined ? { keepBody: BODY_CAP } : {}),
       },
       signal,
     );
   } catch (err) {
+    if (err instanceof BodyTooLarge) {
+      const what = url.digest !== undefined ? 'MD5 digest error' : 'Regex match failed';
+      return { ok: false, detail: `${what} to ${rs} url(${url.path}), body larger than ${err.cap} bytes (the most a digest or regex check reads).` };
+    }
+    // keepalived's timeout_epilog lines: before any reply byte (check_http.c http_response_thread), then while
+    // reading (http_read_thread, check_ssl.c ssl_read_thread).
+    if (err instanceof ProbeError && err.message === 'response timeout') return { ok: false, detail: `Timeout WEB read server ${rs}.` };
+    if (err instanceof ProbeError && err.message === 'read timeout') {
+      return { ok: false, detail: `Timeout ${c.type === 'SSL_GET' ? 'SSL' : 'HTTP'} read server ${rs}.` };
+    }
     if (err instanceof ProbeError && err.reason === 'timeout') return { ok: false, detail: `Timeout connecting server ${rs}.` };
     if (err instanceof ProbeError && err.reason === 'refused') return { ok: false, detail: `Error connecting server ${rs}.` };
     return { ok: false, detail: `Error reading data from server ${rs} (${(err as Error).message}).` };

@@ -4,18 +4,27 @@
 // socket that is added to the set once (edge-triggered) and leaves it by close().
 //
 //   new ExchangeSet(onEvents(events: Int32Array, data: Buffer))
-//   start(family 4|6, ip, port, bindIp|"", bindPort|0, bindIf|"", fwmark|0, timeoutMs, request|null, datagram)
+//   start(family 4|6, ip, port, bindIp|"", bindPort|0, bindIf|"", fwmark|0, timeoutMs, request|null, datagram, maxBytes)
 //     → handle ≥ 0, or -errno (bindIf is SO_BINDTODEVICE, fwmark SO_MARK, as keepalived's bind_if and fwmark);
-//     request is a string or Buffer; datagram: a connected UDP socket (DNS_CHECK, UDP_CHECK) instead of TCP
+//     request is a string or Buffer; datagram: a connected UDP socket (DNS_CHECK, UDP_CHECK) instead of TCP;
+//     maxBytes: the most reply bytes the caller can use (0 = no limit), read no further
 //   close(handle)   closes a live exchange with a reset (no TIME_WAIT on either side); stale handles are ignored
 //   detach(handle)  → the connected descriptor, now the caller's (dialogue checkers hand it to a net.Socket)
 //
 // Events arrive in batches, one triple [handle, kind, value] each; DATA bytes are concatenated in `data` in order.
-//   CONNECTED (only when no request was given)   DATA value=length   END (peer closed)
-//   ERROR value=errno   TIMEOUT value=1 once connected, 0 while connecting
-// END, ERROR and TIMEOUT close the exchange here. On TCP connect_timeout bounds the connect and then each read, as
-// keepalived's checker timer does; a datagram exchange has one deadline for the whole exchange, so unwanted replies
-// cannot keep it open. Each datagram is one DATA event (possibly empty), an ICMP unreachable an ERROR.
+//   CONNECTED (only when no request was given; nothing is read then)   DATA value=length   END (peer closed)
+//   ERROR value=errno   TIMEOUT value=1 once connected, 0 while connecting   LIMIT (maxBytes delivered)
+// END, ERROR, TIMEOUT and LIMIT close the exchange here (LIMIT with a reset, as close()).
+//
+// Deadlines: on TCP connect_timeout bounds the connect, then the whole reply from the moment the connect completes.
+// keepalived's checker timer (check_http.c, http_read_thread) restarts on every read, so a peer that keeps sending
+// never times out there and its check never ends; here it fails connect_timeout after the connect. A datagram
+// exchange has one deadline for the whole exchange, so unwanted replies cannot keep it open.
+//
+// Reads are bounded so that no peer can hold the event loop: each wake-up reads at most one chunk (kReadChunk, one
+// datagram on UDP) per exchange, and one batch delivered to JS holds at most kBatchBytes. A socket that may still
+// have data (edge-triggered epoll will not report it again) waits on a ready list that an idle handle services on
+// the next loop turn; the idle handle runs only while that list is non-empty, so nothing spins when nothing is ready.
 #include <napi.h>
 #include <uv.h>
 
@@ -36,10 +45,13 @@
 
 namespace {
 
-enum EventKind : int32_t { kConnected = 0, kData = 1, kEnd = 2, kError = 3, kTimeout = 4 };
+enum EventKind : int32_t { kConnected = 0, kData = 1, kEnd = 2, kError = 3, kTimeout = 4, kLimit = 5 };
 
 constexpr int kMaxEvents = 256;
-constexpr size_t kReadChunk = 65536;  // also the largest UDP datagram
+// One read per exchange per wake-up, of at most this much; also the largest UDP datagram.
+constexpr size_t kReadChunk = 65536;
+// A batch handed to JS stops taking reads once it holds this much; the rest wait for the next loop turn.
+constexpr size_t kBatchBytes = 1 << 20;
 constexpr uint32_t kSlotBits = 20;
 constexpr uint32_t kSlotMask = (1u << kSlotBits) - 1;
 constexpr uint32_t kGenMask = 0x7ff;  // handles stay positive int32s
@@ -54,8 +66,12 @@ struct Exchange {
   bool connected = false;
   bool report_connect = false;
   bool datagram = false;
+  bool peer_closed = false;  // RDHUP/HUP seen: the next read may return the end
+  bool ready = false;        // on the ready list: readable, not yet drained
   uint32_t timeout_ms = 0;
   uint64_t deadline = 0;
+  uint64_t max_bytes = 0;  // 0: no limit
+  uint64_t got = 0;
   std::string out;
   size_t out_off = 0;
 };
@@ -105,6 +121,12 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     timer_ = new uv_timer_t;
     timer_->data = this;
     uv_timer_init(loop, timer_);
+    idle_ = new uv_idle_t;
+    idle_->data = this;
+    uv_idle_init(loop, idle_);
+    // An active idle handle makes the loop poll without blocking even when unreferenced; a live exchange on the
+    // ready list keeps the process alive through poll_.
+    uv_unref(reinterpret_cast<uv_handle_t*>(idle_));
     int rc = uv_poll_init(loop, poll_, epfd_);
     if (rc == 0) rc = uv_poll_start(poll_, UV_READABLE, OnPoll);
     if (rc != 0) {
@@ -122,7 +144,10 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
   uv_loop_t* loop_ = nullptr;
   uv_poll_t* poll_ = nullptr;
   uv_timer_t* timer_ = nullptr;
+  uv_idle_t* idle_ = nullptr;
   uint64_t timer_due_ = 0;
+  // Exchanges that may still be readable, in the order they are to be read.
+  std::vector<uint32_t> ready_;
   size_t live_ = 0;
   std::vector<Exchange> slots_;
   std::vector<uint32_t> free_;
@@ -181,6 +206,7 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     Exchange& x = slots_[slot];
     x.fd = -1;
     x.gen++;
+    x.ready = false;  // a stale ready-list entry no longer matches the generation
     x.out.clear();
     free_.push_back(slot);
     Track(false);
@@ -193,8 +219,8 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
 
   Napi::Value Start(const Napi::CallbackInfo& info) {
     Napi::Env env = info.Env();
-    if (info.Length() < 10) {
-      Napi::TypeError::New(env, "start(family, ip, port, bindIp, bindPort, bindIf, fwmark, timeoutMs, request, datagram)")
+    if (info.Length() < 11) {
+      Napi::TypeError::New(env, "start(family, ip, port, bindIp, bindPort, bindIf, fwmark, timeoutMs, request, datagram, maxBytes)")
           .ThrowAsJavaScriptException();
       return env.Undefined();
     }
@@ -207,6 +233,7 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     uint32_t mark = info[6].As<Napi::Number>().Uint32Value();
     uint32_t timeout_ms = info[7].As<Napi::Number>().Uint32Value();
     bool datagram = info[9].ToBoolean();
+    double max_bytes = info[10].As<Napi::Number>().DoubleValue();
     sockaddr_storage dst, src;
     socklen_t dst_len, src_len;
     if (ip.empty() || !ParseAddress(family, ip, port, &dst, &dst_len) ||
@@ -245,8 +272,12 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     uint32_t handle = HandleOf(slot, x.gen);
     x.fd = fd;
     x.connected = false;
+    x.peer_closed = false;
+    x.ready = false;
     x.timeout_ms = timeout_ms;
     x.datagram = datagram;
+    x.max_bytes = max_bytes > 0 ? static_cast<uint64_t>(max_bytes) : 0;
+    x.got = 0;
     x.report_connect = !info[8].IsString() && !info[8].IsBuffer();
     if (info[8].IsString()) {
       x.out = info[8].As<Napi::String>().Utf8Value();
@@ -304,26 +335,67 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     return true;
   }
 
-  void ReadAll(Exchange& x, uint32_t handle, bool peer_closed) {
-    for (;;) {
-      ssize_t n = ::read(x.fd, buf_.data(), buf_.size());
-      if (x.datagram && n >= 0) {
-        Emit(handle, kData, static_cast<int32_t>(n));
-        data_.insert(data_.end(), buf_.data(), buf_.data() + n);
-      } else if (n > 0) {
-        Emit(handle, kData, static_cast<int32_t>(n));
-        data_.insert(data_.end(), buf_.data(), buf_.data() + n);
-        SetDeadline(x, handle);
-        // A short read emptied the queue; the next arrival is a new edge, unless the FIN is already here.
-        if (static_cast<size_t>(n) < buf_.size() && !peer_closed) return;
-      } else if (n == 0) {
-        Finish(handle, kEnd, 0);
-        return;
-      } else if (errno != EINTR) {
-        if (errno != EAGAIN) Finish(handle, kError, errno);
+  // One read, at most kReadChunk (one datagram on UDP) and no more than the caller still wants. An exchange that may
+  // have more goes (back) on the ready list: edge-triggered epoll reports it again only when more arrives.
+  void ReadOnce(Exchange& x, uint32_t handle) {
+    size_t want = buf_.size();
+    if (x.max_bytes != 0 && x.max_bytes - x.got < want) want = static_cast<size_t>(x.max_bytes - x.got);
+    ssize_t n = ::read(x.fd, buf_.data(), want);
+    if (n > 0 || (x.datagram && n == 0)) {
+      Emit(handle, kData, static_cast<int32_t>(n));
+      data_.insert(data_.end(), buf_.data(), buf_.data() + n);
+      x.got += static_cast<uint64_t>(n);
+      if (!x.datagram && x.max_bytes != 0 && x.got >= x.max_bytes) {
+        Finish(handle, kLimit, 0);
         return;
       }
+      // A short stream read emptied the queue, unless the FIN is already here; a datagram says nothing of the next.
+      if (x.datagram || static_cast<size_t>(n) == want || x.peer_closed) MarkReady(x, handle);
+    } else if (n == 0) {
+      Finish(handle, kEnd, 0);
+    } else if (errno == EINTR) {
+      MarkReady(x, handle);
+    } else if (errno != EAGAIN) {
+      Finish(handle, kError, errno);
     }
+  }
+
+  void MarkReady(Exchange& x, uint32_t handle) {
+    if (x.ready) return;
+    x.ready = true;
+    ready_.push_back(handle);
+  }
+
+  // Reads now unless this batch is full or the exchange already waits its turn on the ready list.
+  void Readable(Exchange& x, uint32_t handle) {
+    if (x.ready) return;
+    if (data_.size() >= kBatchBytes) MarkReady(x, handle);
+    else ReadOnce(x, handle);
+  }
+
+  // One read for each exchange on the ready list, in order, until the batch is full; the rest keep their place.
+  void ServiceReady() {
+    std::vector<uint32_t> turn;
+    turn.swap(ready_);
+    size_t i = 0;
+    for (; i < turn.size() && data_.size() < kBatchBytes; i++) {
+      Exchange* x = Find(turn[i]);
+      if (x == nullptr || !x->ready) continue;
+      x->ready = false;
+      ReadOnce(*x, turn[i]);
+    }
+    if (i < turn.size()) {
+      // Those not reached go first next turn, ahead of those read again this turn.
+      std::vector<uint32_t> next(turn.begin() + static_cast<std::ptrdiff_t>(i), turn.end());
+      next.insert(next.end(), ready_.begin(), ready_.end());
+      ready_.swap(next);
+    }
+  }
+
+  void ArmIdle() {
+    bool active = uv_is_active(reinterpret_cast<uv_handle_t*>(idle_)) != 0;
+    if (!ready_.empty() && !active) uv_idle_start(idle_, OnIdle);
+    else if (ready_.empty() && active) uv_idle_stop(idle_);
   }
 
   void OnEvent(uint32_t handle, uint32_t events) {
@@ -346,8 +418,11 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
       }
       if (x->datagram && !SendDatagram(*x, handle)) return;
     }
+    // The caller of a CONNECTED exchange closes or detaches it; its bytes are not ours to read.
+    if (x->report_connect) return;
     if (!x->datagram && (events & EPOLLOUT) && !WriteOut(*x, handle)) return;
-    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) ReadAll(*x, handle, (events & (EPOLLRDHUP | EPOLLHUP)) != 0);
+    if (events & (EPOLLRDHUP | EPOLLHUP)) x->peer_closed = true;
+    if (events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP | EPOLLERR)) Readable(*x, handle);
   }
 
   void Expire() {
@@ -406,6 +481,16 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     }
     self->Expire();
     self->ArmTimer();
+    self->ArmIdle();
+    self->Deliver();
+  }
+
+  static void OnIdle(uv_idle_t* handle) {
+    auto* self = static_cast<ExchangeSet*>(handle->data);
+    self->Expire();
+    self->ServiceReady();
+    self->ArmTimer();
+    self->ArmIdle();
     self->Deliver();
   }
 

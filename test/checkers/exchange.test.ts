@@ -1,12 +1,13 @@
 // The shared exchange set (native/exchange.cc) under every checker that uses it (HTTP_GET, SSL_GET, TCP_CHECK,
-// SMTP_CHECK, DNS_CHECK, UDP_CHECK): address families, bindto/bind_port, bind_if and fwmark, the per-read deadline of
-// TCP and the whole-exchange one of UDP, many exchanges at once, reset closes, and an idle set not holding the process
-// open.
+// SMTP_CHECK, DNS_CHECK, UDP_CHECK): address families, bindto/bind_port, bind_if and fwmark, the whole-reply deadline
+// of TCP and the whole-exchange one of UDP, many exchanges at once, reset closes, and an idle set not holding the
+// process open. Peers that never stop sending are in endless.test.ts.
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import dgram from 'node:dgram';
 import net from 'node:net';
 import { after, describe, test } from 'node:test';
+import { exchanges } from '../../checkers/exchange.js';
 import { httpFetch } from '../../checkers/http.js';
 import { probeDns } from '../../checkers/dns.js';
 import { probeSmtp } from '../../checkers/smtp.js';
@@ -159,8 +160,9 @@ describe('exchange set', () => {
     assert.deepEqual(await probeDns({ ...dns, ...conn(port, { bindIf: 'lvsk-none0' }) }, signal()), { ok: false, detail: 'failed (ENODEV)' });
   });
 
-  test('connect_timeout bounds each read, not the whole exchange', async () => {
-    // Six pieces 100 ms apart: 500 ms in all, never more than 100 ms between reads, under a 400 ms connect_timeout.
+  test('connect_timeout bounds the whole reply, not each read (keepalived restarts it per read)', async () => {
+    // Six pieces 100 ms apart: 500 ms in all, never more than 100 ms between reads. Fails under a 400 ms
+    // connect_timeout, passes under 1 s.
     const body = 'abcdef';
     const srv = await server('127.0.0.1', (sock) => {
       sock.write(`HTTP/1.0 200 OK\r\nContent-Length: ${body.length}\r\n\r\n`);
@@ -172,18 +174,128 @@ describe('exchange set', () => {
       sock.on('close', () => clearInterval(t));
     });
     running.push(srv);
-    const r = await httpFetch(conn(srv.port, { connectTimeoutMs: 400 }), GET, signal());
+    await assert.rejects(httpFetch(conn(srv.port, { connectTimeoutMs: 400 }), GET, signal()), { reason: 'timeout', message: 'read timeout' });
+    const r = await httpFetch(conn(srv.port, { connectTimeoutMs: 1000 }), GET, signal());
     assert.equal(r.status, 200);
     const stalled = await server('127.0.0.1', (sock) => sock.write('HTTP/1.0 200 OK\r\n'));
     running.push(stalled);
     await assert.rejects(httpFetch(conn(stalled.port, { connectTimeoutMs: 200 }), GET, signal()), { reason: 'timeout', message: 'read timeout' });
   });
 
+  test('replies already queued are read one 64 KiB chunk per exchange per loop turn, and about 1 MiB per batch', async () => {
+    const body = Buffer.alloc(1 << 20, 'b');
+    // Each reply is written before the client's next poll, so megabytes wait in the receive queues at once.
+    const srv = await server('127.0.0.1', (sock) => sock.end(Buffer.concat([Buffer.from('HTTP/1.0 200 OK\r\n\r\n'), body])));
+    running.push(srv);
+    const batch = new Map<number, number>();
+    let batchBytes = 0;
+    let mostReads = 0;
+    let mostBytes = 0;
+    let got = 0;
+    let biggest = 0;
+    const one = (): Promise<void> =>
+      new Promise<void>((done, fail) => {
+        // A loaded machine may take a while to move 24 MiB; the deadline is not what this test is about.
+        const handle = exchanges().start(conn(srv.port, { connectTimeoutMs: 10_000 }), 'GET / HTTP/1.0\r\n\r\n', {
+          connected: () => undefined,
+          data: (chunk) => {
+            got += chunk.length;
+            biggest = Math.max(biggest, chunk.length);
+            // One batch is one synchronous dispatch; the microtask runs when it returns.
+            if (batch.size === 0) {
+              queueMicrotask(() => {
+                mostReads = Math.max(mostReads, ...batch.values());
+                mostBytes = Math.max(mostBytes, batchBytes);
+                batch.clear();
+                batchBytes = 0;
+              });
+            }
+            batch.set(handle, (batch.get(handle) ?? 0) + 1);
+            batchBytes += chunk.length;
+          },
+          end: done,
+          error: (code) => fail(new Error(code)),
+          timeout: () => fail(new Error('timeout')),
+        });
+      });
+    await Promise.all(Array.from({ length: 24 }, one));
+    assert.equal(got, 24 * (body.length + 19));
+    assert.equal(biggest, 65536);
+    assert.equal(mostReads, 1, 'several reads of one exchange in one batch');
+    assert.ok(mostBytes <= (1 << 20) + 65536, `a batch of ${mostBytes} bytes`);
+  });
+
+  test('queued datagrams are read one per loop turn, each its own DATA', async () => {
+    const udp = dgram.createSocket('udp4');
+    // 100 replies sent at once (well within the default receive buffer) to the query, so they wait in the receive queue together.
+    udp.on('message', (_m, r) => {
+      for (let i = 0; i < 100; i++) udp.send(Buffer.from([i]), r.port, r.address);
+    });
+    await new Promise<void>((d) => udp.bind(0, '127.0.0.1', () => d()));
+    running.push({ close: () => new Promise<void>((d) => udp.close(() => d())) });
+    let inBatch = 0;
+    let mostInBatch = 0;
+    const got: number[] = [];
+    await new Promise<void>((done, fail) => {
+      const handle = exchanges().start(
+        conn(udp.address().port, { connectTimeoutMs: 10_000 }),
+        Buffer.from('q'),
+        {
+          connected: () => undefined,
+          data: (msg) => {
+            got.push(msg[0]!);
+            if (inBatch++ === 0) queueMicrotask(() => ((mostInBatch = Math.max(mostInBatch, inBatch)), (inBatch = 0)));
+            if (got.length === 100) {
+              exchanges().close(handle);
+              done();
+            }
+          },
+          end: () => fail(new Error('end')),
+          error: (code) => fail(new Error(code)),
+          timeout: () => fail(new Error('timeout')),
+        },
+        true,
+      );
+    });
+    assert.deepEqual(got, Array.from({ length: 100 }, (_, i) => i));
+    assert.equal(mostInBatch, 1, 'several datagrams of one exchange in one batch');
+  });
+
+  test('maxBytes: the set reads no further than the caller wants, reports limit and resets', async () => {
+    let closed: Promise<void> = Promise.resolve();
+    const srv = await server('127.0.0.1', (sock) => {
+      closed = new Promise((done) => sock.on('close', () => done()));
+      sock.write(Buffer.alloc(1 << 20, 'c'));
+    });
+    running.push(srv);
+    let got = 0;
+    await new Promise<void>((done, fail) => {
+      exchanges().start(
+        conn(srv.port),
+        'GET / HTTP/1.0\r\n\r\n',
+        {
+          connected: () => undefined,
+          data: (chunk) => (got += chunk.length),
+          end: () => fail(new Error('end')),
+          error: (code) => fail(new Error(code)),
+          timeout: () => fail(new Error('timeout')),
+          limit: done,
+        },
+        false,
+        100_000,
+      );
+    });
+    assert.equal(got, 100_000);
+    // The server's socket closes although it never ended its side: the reset reached it.
+    await closed;
+  });
+
   test('300 exchanges at once all complete, and reset closes leave no TIME_WAIT behind', async (t) => {
     if (!needCommand(t, 'ss', 'iproute2')) return;
     const srv = await server('127.0.0.1', ok);
     running.push(srv);
-    const results = await Promise.all(Array.from({ length: 300 }, () => httpFetch(conn(srv.port), GET, signal())));
+    // The deadline is not what this test is about: 300 at once on a loaded machine may take more than 1 s.
+    const results = await Promise.all(Array.from({ length: 300 }, () => httpFetch(conn(srv.port, { connectTimeoutMs: 5000 }), GET, signal())));
     assert.equal(results.filter((r) => r.status === 200).length, 300);
     assert.equal(srv.peers.length, 300);
     // Either side's TIME_WAIT entry has the server's port at one end.
