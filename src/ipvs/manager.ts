@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Config, VirtualServer } from '../config/model.js';
 import type { Logger } from '../log.js';
-import { destKeyId, serviceFor, serviceKeyId, serviceKeysFor } from './desired.js';
+import { destinationsOn, destKeyId, serviceFor, serviceKeyId, serviceKeysFor } from './desired.js';
 import { ipvsadmCommand } from './driver-dryrun.js';
 import { VsPool, type PoolEvent, type PoolStatus } from './pool.js';
 import { reconcile, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
@@ -269,7 +269,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       const dests = pool.destinations().map((d) => d.dest);
       for (const key of this.keys.get(pool.vsId) ?? []) {
         try {
-          services.push({ service: serviceFor(pool.config, key), dests });
+          services.push({ service: serviceFor(pool.config, key), dests: destinationsOn(key, dests) });
         } catch (e) {
           this.log.error({ component: 'ipvs' }, `VS ${pool.vsId}: ${errText(e)}`);
         }
