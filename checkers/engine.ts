@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
 import { fileVerdict, TrackFileWatcher } from './file.js';
 import { probeHttp } from './http.js';
-import { attemptLine, downLine, upLine, type Names } from './messages.js';
+import { activatingLine, attemptLine, downLine, launches, upLine, type Names } from './messages.js';
 import { probeMisc } from './misc.js';
 import { Pinger, type PingDrops } from './ping.js';
 import { firstDelayMs, initialState, step, type PolicyState } from './policy.js';
@@ -140,6 +140,9 @@ export class CheckerEngine {
   start(): void {
     if (this.running) return;
     this.running = true;
+    for (const vs of this.config.virtualServers) {
+      for (const rs of vs.realServers) for (const c of rs.checkers) if (launches(c)) this.log.info(activatingLine(rs.displayName, vs.displayName));
+    }
     this.build(this.config, new Map());
   }
 

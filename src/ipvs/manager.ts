@@ -137,6 +137,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   async start(): Promise<PassResult> {
     if (this.started) throw new Error('IpvsManager already started');
     this.started = true;
+    this.logScriptChecks(this.config);
     this.info('Initializing ipvs');
     this.flushPending = this.config.global.lvsFlush;
     for (const vs of this.config.virtualServers) this.addPool(vs);
@@ -198,6 +199,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    * Unlike keepalived, entries deleted by hand are restored (by this pass and every resync).
    */
   async reload(config: Config): Promise<PassResult> {
+    this.logScriptChecks(config);
     const next = new Map(config.virtualServers.map((vs) => [vs.displayName, vs]));
     for (const [id] of this.pools) {
       if (next.has(id)) continue;
@@ -235,15 +237,9 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       await this.applyOne({ kind: 'flush' });
       return;
     }
-    const names = this.destNames();
-    const vsOf = this.vsOfService();
-    for (const [k, s] of [...this.owned.services]) {
-      if (mode === 'off') {
-        for (const d of [...s.dests.values()]) {
-          this.info(`Shutting down service ${names.get(destKeyId(d)) ?? `[${d.address}]:${d.port}`} from VS ${vsOf.get(k) ?? keyName(s.key)}`);
-          await this.applyOne({ kind: 'delDest', key: s.key, dest: d });
-        }
-      }
+    if (mode === 'off') for (const pool of this.pools.values()) for (const line of pool.shutdownLines()) this.info(line);
+    for (const s of [...this.owned.services.values()]) {
+      if (mode === 'off') for (const d of [...s.dests.values()]) await this.applyOne({ kind: 'delDest', key: s.key, dest: d });
       await this.applyOne({ kind: 'delService', key: s.key });
     }
   }
@@ -370,18 +366,9 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     }
   }
 
-  private destNames(): Map<string, string> {
-    const m = new Map<string, string>();
-    for (const pool of this.pools.values()) {
-      for (const rs of pool.config.realServers) m.set(destKeyId(rs), rs.displayName);
-    }
-    return m;
-  }
-
-  private vsOfService(): Map<string, string> {
-    const m = new Map<string, string>();
-    for (const [id, keys] of this.keys) for (const k of keys) m.set(serviceKeyId(k), id);
-    return m;
+  /** What check_check_script_security logged for the config: keepalived writes it as its checker process starts. */
+  private logScriptChecks(config: Config): void {
+    for (const vs of config.virtualServers) for (const line of vs.scriptLog ?? []) this.info(line);
   }
 
   private emitAll(events: PoolEvent[]): void {
