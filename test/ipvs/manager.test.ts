@@ -222,11 +222,11 @@ test('ha_suspend: installed only while not suspended', async () => {
 });
 
 test('stop: one by one (off), a single flush (all), services only (vs); omega hooks', async () => {
-  const off = await started(config(cfgText({ vs: '  omega\n  quorum_down "/bin/qd"' })), foreign);
+  const off = await started(config(cfgText({ vs: '  omega\n  quorum_down "/bin/true qd"' })), foreign);
   await off.m.stop();
   assert.deepEqual(off.driver.applied.map((o) => o.kind), ['delDest', 'delDest', 'delService']);
   assert.ok(off.lines.includes(`Shutting down service [192.0.2.21]:tcp:80 from VS ${VS}`));
-  assert.ok(off.events.some((e) => e.kind === 'quorum' && !e.up && e.script?.text === '/bin/qd'));
+  assert.ok(off.events.some((e) => e.kind === 'quorum' && !e.up && e.script?.text === '/bin/true qd'));
 
   const all = await started(config(cfgText({ global: '  lvs_flush_on_stop' })), foreign);
   await all.m.stop();
