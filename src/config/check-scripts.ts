@@ -83,21 +83,26 @@ export function resolveCheckScripts(
 
   // check_misc_script_security first (the checkers queue), then each virtual server's and real server's notifies.
   const miscKept = new Map<Checker, Checker | undefined>();
-  const logs = new Map<VirtualServer, string[]>(virtualServers.map((vs) => [vs, []]));
+  const logs = new Map<VirtualServer, string[]>();
+  const logOf = (vs: VirtualServer): string[] => logs.get(vs) ?? logs.set(vs, []).get(vs)!;
   for (const vs of virtualServers) {
     for (const rs of vs.realServers) {
       for (const c of rs.checkers) {
         if (c.type !== 'MISC_CHECK') continue;
-        const s = secure(c.miscPath, logs.get(vs)!, 'misc');
+        const s = secure(c.miscPath, logOf(vs), 'misc');
         miscKept.set(c, s && { ...c, miscPath: s });
       }
     }
   }
+  // Most servers have no scripts: they are kept as they are (10,000-server configs are resolved in one pass).
+  const hasScripts = (rs: RealServer): boolean => rs.notifyUp !== undefined || rs.notifyDown !== undefined || rs.checkers.some((c) => miscKept.has(c));
   const out = virtualServers.map((vs): VirtualServer => {
-    const log = logs.get(vs)!;
+    if (!vs.quorumUp && !vs.quorumDown && !vs.realServers.some(hasScripts)) return vs;
+    const log = logOf(vs);
     const quorumUp = vs.quorumUp && secure(vs.quorumUp, log, 'quorum');
     const quorumDown = vs.quorumDown && secure(vs.quorumDown, log, 'quorum');
     const realServers = vs.realServers.map((rs): RealServer => {
+      if (!hasScripts(rs)) return rs;
       const notifyUp = rs.notifyUp && secure(rs.notifyUp, log, 'notify');
       const notifyDown = rs.notifyDown && secure(rs.notifyDown, log, 'notify');
       const checkers = rs.checkers.some((c) => miscKept.has(c))
