@@ -34,7 +34,7 @@ async function runBackends(): Promise<void> {
 async function runPlane(): Promise<void> {
   const driver = new UserspaceIpvsDriver(silentLogger());
   const key = { family: 'inet', protocol: 'tcp', address: VIP, port: PORT } as const;
-  await driver.apply({ kind: 'addService', service: { key, scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: 32 } });
+  await driver.apply({ kind: 'addService', service: { key, scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmask: 0xffffffff } });
   for (const address of BACKENDS) {
     await driver.apply({ kind: 'addDest', key, dest: { family: 'inet', address, port: PORT, forward: 'NAT', weight: 1, upperThreshold: 0, lowerThreshold: 0 } });
   }

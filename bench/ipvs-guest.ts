@@ -13,7 +13,7 @@ for (let i = 0; i < SERVICES; i++) keys.push({ family: 'inet', protocol: 'tcp', 
 const dest = (j: number, weight: number): Destination => ({
   family: 'inet', address: `192.0.2.${10 + j}`, port: 8080, forward: 'NAT', weight, upperThreshold: 0, lowerThreshold: 0,
 });
-const service = (key: ServiceKey): Service => ({ key, scheduler: 'wlc', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: 32 });
+const service = (key: ServiceKey): Service => ({ key, scheduler: 'wlc', flags: {}, persistenceTimeoutS: 0, persistenceNetmask: 0xffffffff });
 
 const addOps: IpvsOp[] = keys.flatMap((key) => [
   { kind: 'addService', service: service(key) } as const,

@@ -3,14 +3,13 @@
 // update_svr_checker_state). Identical checkers on the same target are one probe with several subscribers.
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
-import type { Checker, Config, FileChecker, RealServer, Script, TrackFileDef, VirtualServer } from '../src/config/model.js';
+import type { Checker, Config, FileChecker, RealServer, TrackFileDef, VirtualServer } from '../src/config/model.js';
 import { formatEndpoint, rsId as makeRsId, vsId as makeVsId } from '../src/config/identity.js';
-import { runScript } from '../src/exec/script.js';
 import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
 import { fileVerdict, TrackFileWatcher } from './file.js';
 import { probeHttp } from './http.js';
-import { attemptLine, downLine, upLine, type Names } from './messages.js';
+import { activatingLine, attemptLine, downLine, launches, upLine, type Names } from './messages.js';
 import { probeMisc } from './misc.js';
 import { Pinger, type PingDrops } from './ping.js';
 import { firstDelayMs, initialState, step, type PolicyState } from './policy.js';
@@ -152,6 +151,11 @@ export class CheckerEngine {
   start(): void {
     if (this.running) return;
     this.running = true;
+    // An engine that resumes its predecessor's checkers (a respawned checker process) announces nothing new.
+    const resuming = (this.opts.resume?.size ?? 0) > 0;
+    for (const vs of resuming ? [] : this.config.virtualServers) {
+      for (const rs of vs.realServers) for (const c of rs.checkers) if (launches(c)) this.log.info(activatingLine(rs.displayName, vs.displayName));
+    }
     this.build(this.config, new Map());
   }
 
@@ -408,13 +412,9 @@ export class CheckerEngine {
         return probeUdp(c, signal);
       case 'PING_CHECK':
         return (c.family === 'inet6' ? this.pinger6 : this.pinger4).ping(c, signal);
-      case 'MISC_CHECK': {
-        const g = this.config.global;
-        return probeMisc(c, {
-          ...(g.scriptUser !== undefined ? { defaultUser: g.scriptUser } : {}),
-          ...(g.scriptGroup !== undefined ? { defaultGroup: g.scriptGroup } : {}),
-        });
-      }
+      case 'MISC_CHECK':
+        // Its user was resolved with the configuration (config/check-scripts.ts).
+        return probeMisc(c);
     }
   }
 
@@ -474,25 +474,12 @@ export class CheckerEngine {
   // Pool lines (`Adding/Removing service …`, `Changing weight …`) belong to the IPVS side, as in keepalived's
   // ipwrapper.c: the pool logs them when it applies these events, so the engine only emits.
   private emitAlive(e: RsEntry): void {
+    // notify_up/notify_down belong to the pool's rs-state event (ipvs/notify-scripts.ts runs them), not here.
     this.opts.onEvent?.({ kind: e.alive ? 'rs-up' : 'rs-down', vsId: e.vsId, rsId: e.rsId });
-    const script = e.alive ? e.rs.notifyUp : e.rs.notifyDown;
-    if (script) this.notify(script);
   }
 
   private emitWeight(e: RsEntry): void {
     this.opts.onEvent?.({ kind: 'rs-weight', vsId: e.vsId, rsId: e.rsId, weight: e.weight });
   }
 
-  /** notify_up/notify_down are fire-and-forget with only their configured args (reference §5.5). */
-  private notify(script: Script): void {
-    const g = this.config.global;
-    const p = runScript(script, {
-      ...(g.scriptUser !== undefined ? { defaultUser: g.scriptUser } : {}),
-      ...(g.scriptGroup !== undefined ? { defaultGroup: g.scriptGroup } : {}),
-    }).then((r) => {
-      if (r.spawnError !== undefined) this.log.warn(`Cannot run notify script ${script.text}: ${r.spawnError}`);
-    });
-    const tracked = p.finally(() => this.inFlight.delete(tracked));
-    this.inFlight.add(tracked);
-  }
 }

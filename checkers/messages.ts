@@ -10,6 +10,14 @@ export interface Names {
   readonly vs: string;
 }
 
+/** FILE_CHECK and BFD_CHECK follow another process's state: keepalived gives them no checker thread to launch. */
+export const launches = (c: Checker): boolean => c.type !== 'FILE_CHECK' && c.type !== 'BFD_CHECK';
+
+/** check_api.c register_checkers_thread: one line per launched checker at start, in configuration order. */
+export function activatingLine(rs: string, vs: string): string {
+  return `Activating healthchecker for service ${rs} for VS ${vs}`;
+}
+
 function retrySuffix(log: Extract<PolicyLog, { kind: 'failed' }>): string {
   return log.retries !== undefined ? ` failed after ${log.retries} retries.` : ' failed.';
 }
@@ -37,11 +45,12 @@ export function upLine(c: Checker, n: Names, detail: string): string {
   }
 }
 
+// check_http.c serves HTTP_GET and SSL_GET alike, and names both HTTP_CHECK.
 const CHECK_NAME: Partial<Record<Checker['type'], string>> = {
   TCP_CHECK: 'TCP_CHECK',
   UDP_CHECK: 'UDP_CHECK',
   HTTP_GET: 'HTTP_CHECK',
-  SSL_GET: 'SSL_CHECK',
+  SSL_GET: 'HTTP_CHECK',
   SMTP_CHECK: 'SMTP_CHECK',
 };
 

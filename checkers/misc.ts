@@ -4,18 +4,8 @@ import type { MiscChecker } from '../src/config/model.js';
 import { runScript } from '../src/exec/script.js';
 import type { ProbeResult } from './types.js';
 
-export interface MiscOptions {
-  readonly defaultUser?: string;
-  readonly defaultGroup?: string;
-}
-
-export async function probeMisc(c: MiscChecker, opts: MiscOptions = {}): Promise<ProbeResult> {
-  const r = await runScript(c.miscPath, {
-    timeoutMs: c.miscTimeoutMs,
-    killGraceMs: 1000,
-    ...(opts.defaultUser !== undefined ? { defaultUser: opts.defaultUser } : {}),
-    ...(opts.defaultGroup !== undefined ? { defaultGroup: opts.defaultGroup } : {}),
-  });
+export async function probeMisc(c: MiscChecker): Promise<ProbeResult> {
+  const r = await runScript(c.miscPath, { timeoutMs: c.miscTimeoutMs, killGraceMs: 1000 });
   if (r.timedOut) return { ok: false, detail: 'timed out' };
   if (r.spawnError !== undefined) return { ok: false, detail: `could not run (${r.spawnError})` };
   if (r.code === undefined) return { ok: false, detail: `killed by ${r.signal ?? 'signal'}` };

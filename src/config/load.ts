@@ -63,7 +63,10 @@ function readText(path: string): string | undefined {
 }
 
 function hostInfo(checkInterfaces: boolean): Host {
-  let passwd: Set<string> | undefined;
+  let passwd: Map<string, { uid: number; gid: number }> | undefined;
+  let groups: Map<string, number> | undefined;
+  const users = (): Map<string, { uid: number; gid: number }> =>
+    (passwd ??= new Map((readText('/etc/passwd') ?? '').split('\n').map((l) => l.split(':')).map((f) => [f[0] ?? '', { uid: Number(f[2]), gid: Number(f[3]) }])));
   return {
     hostname: hostname(),
     ...(checkInterfaces
@@ -76,8 +79,12 @@ function hostInfo(checkInterfaces: boolean): Host {
         }
       : {}),
     userExists(name) {
-      passwd ??= new Set((readText('/etc/passwd') ?? '').split('\n').map((l) => l.split(':')[0] ?? ''));
-      return passwd.has(name);
+      return users().has(name);
+    },
+    user: (name) => users().get(name),
+    group: (name) => {
+      groups ??= new Map((readText('/etc/group') ?? '').split('\n').map((l) => l.split(':')).map((f) => [f[0] ?? '', Number(f[2])]));
+      return groups.get(name);
     },
     // A script counts for script security only if it is a file keepalived could run, not a directory.
     fileExists: (path) => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false,

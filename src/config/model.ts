@@ -283,14 +283,16 @@ export interface VirtualServer {
   readonly protocol: Protocol;
   readonly lbAlgo: Scheduler;
   readonly ops: boolean;
-  readonly schedFlag1: boolean;
-  readonly schedFlag2: boolean;
-  readonly schedFlag3: boolean;
+  /** IP_VS_SVC_F_SCHED1..3 bits, as keepalived's lbflags_handler sets them (IP_VS_SVC_F_SCHED_SH_PORT …). */
+  readonly schedFlags: number;
   readonly lbKind: ForwardMethod;
   readonly tunnel?: TunnelOptions;
   /** 0 = not persistent. */
   readonly persistenceTimeoutS: number;
-  readonly persistenceGranularity?: string;
+  /** keepalived's lines from checking this server's scripts (config/check-scripts.ts), logged when the IPVS side starts. */
+  readonly scriptLog?: readonly string[];
+  /** persistence_granularity as IPVS_SVC_ATTR_NETMASK: IPv4 a mask (host-order u32), IPv6 a prefix length. */
+  readonly persistenceNetmask?: number;
   readonly persistenceEngine?: string;
   readonly delayLoopMs: number;
   readonly connectTimeoutMs: number;

@@ -5,6 +5,10 @@ import { formatEndpoint } from './identity.js';
 import { resolveChecker, type DeclaredSoFar } from './resolve-checkers.js';
 import { CONNECT_TIMEOUT_MAX_US, MAX_TIMER_US, ref } from './values.js';
 import type { AddressFamily, ForwardMethod, Protocol, Scheduler } from '../ipvs/types.js';
+import {
+  IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, IP_VS_SVC_F_SCHED_MH_FALLBACK, IP_VS_SVC_F_SCHED_MH_PORT,
+  IP_VS_SVC_F_SCHED_SH_FALLBACK, IP_VS_SVC_F_SCHED_SH_PORT,
+} from '../ipvs/uapi.js';
 import type { Node } from './parser.js';
 import type { Values } from './values.js';
 import type {
@@ -18,13 +22,38 @@ const SCHEDULERS = new Set<Scheduler>(['rr', 'wrr', 'lc', 'wlc', 'lblc', 'lblcr'
 const UINT_MAX = 2 ** 32 - 1;
 const INT_MAX = 2 ** 31 - 1;
 /** A netmask (255.255.255.0) or prefix length (24; up to 128 for IPv6). */
-function validGranularity(text: string): boolean {
-  if (/^\d+$/.test(text)) return Number(text) <= 128;
-  if (ipFamily(text) === 'inet') {
-    const bits = ipv4ToInt(text).toString(2).padStart(32, '0');
-    return !bits.includes('01');
+/**
+ * An IPv4 address as glibc's inet_aton reads it (getaddrinfo with AI_NUMERICHOST): one to four parts, each decimal,
+ * octal (leading 0) or hex (0x); the last part fills the remaining bytes. Host-order u32, or undefined.
+ */
+export function inetAton(text: string): number | undefined {
+  const parts = text.split('.');
+  if (parts.length > 4) return undefined;
+  const values: number[] = [];
+  for (const p of parts) {
+    const m = /^(?:0[xX]([0-9a-fA-F]*)|(0[0-7]*)|([1-9]\d*))$/.exec(p);
+    if (!m) return undefined;
+    const n = m[1] !== undefined ? (m[1] === '' ? 0 : parseInt(m[1], 16)) : m[2] !== undefined ? parseInt(m[2], 8) : Number(m[3]);
+    if (!Number.isFinite(n) || n > 0xffffffff) return undefined;
+    values.push(n);
   }
-  return ipFamily(text) === 'inet6';
+  const last = values.pop()!;
+  if (values.some((x) => x > 255) || last >= 2 ** (8 * (4 - values.length))) return undefined;
+  return values.reduce((acc, x, i) => acc + x * 2 ** (24 - 8 * i), 0) + last;
+}
+
+/**
+ * check_parser.c pgr_handler, the one rule for persistence_granularity: the service's family, or while it is not
+ * known (fwmark, group) a '.' in the value, picks the reading. IPv6: a prefix length 1..128; IPv4: any address
+ * inet_aton takes, used as the netmask solid or not (ipvsadm and the kernel take any). The result is
+ * IPVS_SVC_ATTR_NETMASK's value, or undefined once keepalived's line is reported.
+ */
+function persistenceNetmask(v: Values, n: Node, a: string | undefined, family: AddressFamily | undefined): number | undefined {
+  const text = a ?? '';
+  const af = family ?? (text.includes('.') ? 'inet' : 'inet6');
+  const r = af === 'inet6' ? v.unsigned(n, a, 1, 128) : inetAton(text);
+  if (r === undefined) v.report.error(n.src, `Invalid ${af === 'inet6' ? 'IPv6' : 'IPv4'} persistence_granularity specified - ${text}`, n.kw);
+  return r;
 }
 
 /** keepalived's read_unsigned in [min, max], then the handler's own line when the value is refused. */
@@ -38,6 +67,12 @@ function unsignedOr(v: Values, n: Node, a: string | undefined, min: number, max:
 const retryValue = (v: Values, n: Node, a: string | undefined): number | undefined =>
   unsignedOr(v, n, a, 1, UINT_MAX, `retry value invalid - ${a ?? ''}`);
 const PERSISTENCE_DEFAULT_S = 360;
+
+/** The keywords that set a flag after `lb_algo sh` / `lb_algo mh`, with the kernel's names for the bits. */
+const HASH_FLAGS: Record<'sh' | 'mh', Partial<Record<string, number>>> = {
+  sh: { 'sh-port': IP_VS_SVC_F_SCHED_SH_PORT, 'sh-fallback': IP_VS_SVC_F_SCHED_SH_FALLBACK },
+  mh: { 'mh-port': IP_VS_SVC_F_SCHED_MH_PORT, 'mh-fallback': IP_VS_SVC_F_SCHED_MH_FALLBACK },
+};
 
 const NO_NODES: Node[] = [];
 const NO_CHECKERS: Checker[] = [];
@@ -328,7 +363,7 @@ export function resolveVirtualServer(
   let lbAlgo: Scheduler | undefined;
   let forward: { method: ForwardMethod; tunnel?: TunnelOptions } | undefined;
   let persistenceTimeoutS = 0;
-  let persistenceGranularity: string | undefined;
+  let persistenceNetmaskValue: number | undefined;
   let persistenceEngine: string | undefined;
   let delayLoopMs = 60_000;
   let connectTimeoutMs = 5000;
@@ -341,7 +376,7 @@ export function resolveVirtualServer(
   let ipFamilyOpt: AddressFamily | undefined;
   let sorryNode: Node | undefined;
   let sorryForward: { method: ForwardMethod; tunnel?: TunnelOptions } | undefined;
-  const flags = { ops: false, f1: false, f2: false, f3: false, inhibit: false, alpha: false, omega: false, haSuspend: false, sorryInhibit: false };
+  const flags = { ops: false, sched: 0, inhibit: false, alpha: false, omega: false, haSuspend: false, sorryInhibit: false };
   let quorumUp: Script | undefined;
   let quorumDown: Script | undefined;
   let virtualhost: string | undefined;
@@ -382,27 +417,25 @@ export function resolveVirtualServer(
       case 'ops':
         flags.ops = true;
         break;
-      // keepalived takes these names only after an sh (or mh) lb_algo; its message says sh for mh too.
+      // check_parser.c lbflags_handler: after lb_algo sh only sh-port/sh-fallback set a flag, after mh only the
+      // mh- pair; any other of these words is then silently ignored, and with another scheduler refused (its
+      // message says sh for mh too).
       case 'hashed':
       case 'sh-port':
       case 'sh-fallback':
       case 'mh-port':
       case 'mh-fallback':
-        if (lbAlgo !== (n.kw.startsWith('mh') ? 'mh' : 'sh')) {
-          v.report.error(n.src, `${n.kw} only applies to sh scheduler - ignoring`, n.kw);
-          break;
-        }
-        if (n.kw.endsWith('-port')) flags.f1 = true;
-        else if (n.kw.endsWith('-fallback')) flags.f2 = true;
+        if (lbAlgo !== 'sh' && lbAlgo !== 'mh') v.report.error(n.src, `${n.kw} only applies to sh scheduler - ignoring`, n.kw);
+        else flags.sched |= HASH_FLAGS[lbAlgo][n.kw] ?? 0;
         break;
       case 'flag-1':
-        flags.f1 = true;
+        flags.sched |= IP_VS_SVC_F_SCHED1;
         break;
       case 'flag-2':
-        flags.f2 = true;
+        flags.sched |= IP_VS_SVC_F_SCHED2;
         break;
       case 'flag-3':
-        flags.f3 = true;
+        flags.sched |= IP_VS_SVC_F_SCHED3;
         break;
       case 'lb_kind':
       case 'lvs_method': {
@@ -417,8 +450,7 @@ export function resolveVirtualServer(
         persistenceTimeoutS = a === undefined ? PERSISTENCE_DEFAULT_S : (unsignedOr(v, n, a, 1, 2678400, 'persistence_timeout invalid') ?? persistenceTimeoutS);
         break;
       case 'persistence_granularity':
-        if (a !== undefined && validGranularity(a)) persistenceGranularity = a;
-        else v.report.error(n.src, `Invalid ${key.kind === 'ip' && key.family === 'inet6' ? 'IPv6' : 'IPv4'} persistence_granularity specified - ${a ?? ''}`, n.kw);
+        persistenceNetmaskValue = persistenceNetmask(v, n, a, key.kind === 'ip' ? key.family : ipFamilyOpt) ?? persistenceNetmaskValue;
         break;
       case 'protocol': {
         const p = (a ?? '').toLowerCase();
@@ -473,7 +505,7 @@ export function resolveVirtualServer(
         break;
     }
   }
-  if (persistenceGranularity !== undefined && persistenceTimeoutS === 0) persistenceTimeoutS = PERSISTENCE_DEFAULT_S;
+  if (persistenceNetmaskValue !== undefined && persistenceTimeoutS === 0) persistenceTimeoutS = PERSISTENCE_DEFAULT_S;
 
   const family: AddressFamily = key.kind === 'ip' ? key.family : (ipFamilyOpt ?? groupFamily(group) ?? 'inet');
   if (key.kind === 'fwmark') key = { ...key, family };
@@ -656,10 +688,10 @@ export function resolveVirtualServer(
 
   const vs: VirtualServer = {
     src: ref(node.src), key, displayName: vsName, protocol: protocol ?? 'tcp', lbAlgo,
-    ops: flags.ops, schedFlag1: flags.f1, schedFlag2: flags.f2, schedFlag3: flags.f3,
+    ops: flags.ops, schedFlags: flags.sched,
     lbKind: forward?.method ?? 'NAT', ...(forward?.tunnel ? { tunnel: forward.tunnel } : {}),
     persistenceTimeoutS,
-    ...(persistenceGranularity !== undefined ? { persistenceGranularity } : {}),
+    ...(persistenceNetmaskValue !== undefined ? { persistenceNetmask: persistenceNetmaskValue } : {}),
     ...(persistenceEngine !== undefined ? { persistenceEngine } : {}),
     delayLoopMs, connectTimeoutMs,
     ...(retry !== undefined ? { retry } : {}),

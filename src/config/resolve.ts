@@ -7,6 +7,7 @@ import type { DeclaredSoFar } from './resolve-checkers.js';
 import { checkBfdInstance, checkGarpGroup, checkTrackProcess } from './check-parsed-only.js';
 import { resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript } from './resolve-vrrp.js';
 import { Values } from './values.js';
+import { DEFAULT_SCRIPT_USER, resolveCheckScripts, type GroupLookup, type UserLookup } from './check-scripts.js';
 import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
 import type { Node } from './parser.js';
@@ -21,9 +22,12 @@ export interface Host {
   readonly interfaces?: InterfaceInfo;
   userExists(name: string): boolean;
   fileExists(path: string): boolean;
+  /** A user's uid and primary gid (getpwnam). */
+  user: UserLookup;
+  /** A group's gid (getgrnam). */
+  group: GroupLookup;
 }
 
-const DEFAULT_SCRIPT_USER = 'keepalived_script';
 const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
 
 /**
@@ -100,7 +104,7 @@ export class ConfigResolver {
       }
       if (removedVrrp.length) report.error(removedVrrp[0]!.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
       vrrpScripts = vrrpScripts.filter((s) => s.script.user !== undefined);
-      let reported = false;
+      let reported = removedVrrp.length > 0;
       virtualServers = virtualServers.map((vs) => ({
         ...vs,
         realServers: vs.realServers.map((rs) => ({
@@ -114,7 +118,13 @@ export class ConfigResolver {
           }),
         })),
       }));
+      // notify_up/down and quorum_up/down without a user meet the same failure (check-scripts.ts drops them).
+      const notify = virtualServers.find((vs) => [vs.quorumUp, vs.quorumDown, ...vs.realServers.flatMap((rs) => [rs.notifyUp, rs.notifyDown])]
+        .some((s) => s !== undefined && s.user === undefined));
+      if (notify && !reported) report.error(notify.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
     }
+    const checkScripts = resolveCheckScripts(virtualServers, global, host);
+    virtualServers = checkScripts.virtualServers;
 
     // Cross references.
     const scriptNames = new Set(vrrpScripts.map((s) => s.name));
@@ -153,14 +163,10 @@ export class ConfigResolver {
         ...resolvedInstances.flatMap((i) => Object.values(i.notify)),
         ...resolvedSyncGroups.flatMap((g) => Object.values(g.notify)),
       ].some(exists);
-      const checkUses = virtualServers.some(
-        (vs) =>
-          exists(vs.quorumUp) || exists(vs.quorumDown) ||
-          vs.realServers.some((rs) => exists(rs.notifyUp) || exists(rs.notifyDown) ||
-            rs.checkers.some((c) => c.type === 'MISC_CHECK' && exists(c.miscPath))),
-      );
       const where = { file: files[0] ?? '', line: 0 };
-      if (checkUses) report.add('security', where, 'SECURITY VIOLATION - check scripts are being executed but script_security not enabled.');
+      if (checkScripts.scripts) {
+        report.add('security', where, `SECURITY VIOLATION - check scripts are being executed but script_security not enabled.${checkScripts.insecure ? ' There are insecure scripts.' : ''}`);
+      }
       if (vrrpUses) report.add('security', where, 'SECURITY VIOLATION - scripts are being executed but script_security not enabled.');
     }
 

@@ -9,11 +9,11 @@ import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
 import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
-import { NOTIFY_TIMEOUT_MS, runScript } from '../exec/script.js';
 import { Channel } from '../ipc/channel.js';
 import type { CheckerStart, FromChecker, FromCheckerNotes, MetricFamily, ToChecker, ToCheckerNotes, VrrpStates } from '../ipc/protocol.js';
 import { RemoteIpvsDriver } from '../ipvs/driver-remote.js';
 import { IpvsManager } from '../ipvs/manager.js';
+import { runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
 import type { IpvsDriver } from '../ipvs/types.js';
 import { createLogger, type Logger } from '../log.js';
@@ -141,14 +141,7 @@ class CheckerSide {
     // Weight changes reach subscribers as the pool's own `Changing weight …` log line.
     if (ev.kind === 'log') this.publish('ipvs', ev.msg);
     else if (ev.kind === 'quorum' || ev.kind === 'rs-state') {
-      // quorum_up/down and notify_up/down are fire-and-forget, but one that hangs is killed rather than kept forever.
-      const script = ev.script;
-      if (script) {
-        void runScript(script, { timeoutMs: NOTIFY_TIMEOUT_MS }).then((r) => {
-          if (r.timedOut) this.log.warn(`Script ${script.text} timed out after ${NOTIFY_TIMEOUT_MS / 1000} s: killed`);
-          else if (r.spawnError !== undefined) this.log.warn(`Cannot run script ${script.text}: ${r.spawnError}`);
-        });
-      }
+      if (ev.script) void runNotifyScript(ev.script, this.log);
       const vs = this.config.virtualServers.find((v) => v.displayName === ev.vsId);
       const routerId = this.config.global.routerId;
       if (ev.kind === 'quorum') {

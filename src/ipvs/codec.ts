@@ -6,9 +6,9 @@
 // - WEIGHT and thresholds are u32 both ways.
 import { isIPv4, isIPv6 } from 'node:net';
 import * as U from './uapi.js';
-import type {
-  AddressFamily, Destination, DestinationEntry, ForwardMethod, IpvsTimeouts, Protocol, Scheduler, Service, ServiceFlags,
-  ServiceKey, Stats, TunnelType,
+import {
+  fullNetmask, type AddressFamily, type Destination, type DestinationEntry, type ForwardMethod, type IpvsTimeouts, type Protocol,
+  type Scheduler, type Service, type ServiceFlags, type ServiceKey, type Stats, type TunnelType,
 } from './types.js';
 
 /** Thrown for malformed input (bad lengths, missing attributes, impossible values); the only error the decoder throws. */
@@ -164,7 +164,6 @@ function tunName(n: number): TunnelType {
   throw new IpvsCodecError(`unknown tunnel type ${n}`);
 }
 
-const fullBits = (f: AddressFamily): number => (f === 'inet' ? 32 : 128);
 
 // ---- service ----
 
@@ -185,18 +184,16 @@ function flagBits(s: Service): number {
   if (s.persistenceTimeoutS > 0) f |= U.IP_VS_SVC_F_PERSISTENT;
   if (s.flags.hashed) f |= U.IP_VS_SVC_F_HASHED;
   if (s.flags.onePacket) f |= U.IP_VS_SVC_F_ONEPACKET;
-  if (s.flags.schedFlag1) f |= U.IP_VS_SVC_F_SCHED1;
-  if (s.flags.schedFlag2) f |= U.IP_VS_SVC_F_SCHED2;
-  if (s.flags.schedFlag3) f |= U.IP_VS_SVC_F_SCHED3;
+  f |= (s.flags.schedFlags ?? 0) & U.IP_VS_SVC_F_SCHED_MASK;
   return f;
 }
 
 /** IPv4: the mask in network order; IPv6: the prefix length. 0 means "not set" and becomes the full length. */
-function putNetmask(w: AttrWriter, family: AddressFamily, bits: number): void {
-  const b = bits > 0 ? bits : fullBits(family);
-  if (b > fullBits(family)) throw new IpvsCodecError(`netmask /${b} is too long for ${family}`);
-  if (family === 'inet') w.u32be(U.IPVS_SVC_ATTR_NETMASK, b === 0 ? 0 : (0xffffffff << (32 - b)) >>> 0);
-  else w.u32(U.IPVS_SVC_ATTR_NETMASK, b);
+/** IPv4: the mask in network order; IPv6: the prefix length, which the kernel takes only in 1..128. */
+function putNetmask(w: AttrWriter, family: AddressFamily, netmask: number): void {
+  if (family === 'inet') w.u32be(U.IPVS_SVC_ATTR_NETMASK, netmask >>> 0);
+  else if (netmask < 1 || netmask > 128) throw new IpvsCodecError(`netmask /${netmask} is not an IPv6 prefix length`);
+  else w.u32(U.IPVS_SVC_ATTR_NETMASK, netmask);
 }
 
 /** IPVS_CMD_ATTR_SERVICE with the key only. */
@@ -216,7 +213,7 @@ export function encodeService(s: Service): Buffer {
     flags.writeUInt32LE(0xffffffff, 4); // mask: every bit is ours to set, so a SET clears what we leave out
     w.bytes(U.IPVS_SVC_ATTR_FLAGS, flags);
     w.u32(U.IPVS_SVC_ATTR_TIMEOUT, s.persistenceTimeoutS);
-    putNetmask(w, s.key.family, s.persistenceNetmaskBits);
+    putNetmask(w, s.key.family, s.persistenceNetmask);
   }).toBuffer();
 }
 
@@ -237,12 +234,6 @@ function decodeStats(buf: Buffer, wide: boolean): Stats {
 }
 
 export interface DecodedService { readonly service: Service; readonly stats?: Stats }
-
-function bitsFromMask(mask: number): number {
-  let n = 0;
-  while (n < 32 && (mask & (0x80000000 >>> n)) !== 0) n++;
-  return n;
-}
 
 /** Decodes the contents of one IPVS_CMD_ATTR_SERVICE nest (attribute order does not matter). */
 export function decodeServiceAttrs(buf: Buffer, counters?: DecodeCounters): DecodedService {
@@ -275,18 +266,16 @@ export function decodeServiceAttrs(buf: Buffer, counters?: DecodeCounters): Deco
     if (proto === undefined || addr === undefined) throw new IpvsCodecError('service without protocol/address or fwmark');
     key = { family, protocol: protoName(proto), address: addressText(family, addr), port };
   }
-  let bits = fullBits(family);
-  if (netmask) bits = family === 'inet' ? bitsFromMask(rdU32be(netmask, 'service netmask')) : rdU32(netmask, 'service netmask');
+  let mask = fullNetmask(family);
+  if (netmask) mask = family === 'inet' ? rdU32be(netmask, 'service netmask') : rdU32(netmask, 'service netmask');
   const sf: { -readonly [K in keyof ServiceFlags]: ServiceFlags[K] } = {};
   if (flags & U.IP_VS_SVC_F_HASHED) sf.hashed = true;
   if (flags & U.IP_VS_SVC_F_ONEPACKET) sf.onePacket = true;
-  if (flags & U.IP_VS_SVC_F_SCHED1) sf.schedFlag1 = true;
-  if (flags & U.IP_VS_SVC_F_SCHED2) sf.schedFlag2 = true;
-  if (flags & U.IP_VS_SVC_F_SCHED3) sf.schedFlag3 = true;
+  if (flags & U.IP_VS_SVC_F_SCHED_MASK) sf.schedFlags = flags & U.IP_VS_SVC_F_SCHED_MASK;
   const service: Service = {
     key, scheduler: sched as Scheduler, flags: sf,
     persistenceTimeoutS: flags & U.IP_VS_SVC_F_PERSISTENT ? timeout : 0,
-    persistenceNetmaskBits: bits,
+    persistenceNetmask: mask,
     ...(pe ? { persistenceEngine: pe } : {}),
   };
   const st = stats64 ?? stats;

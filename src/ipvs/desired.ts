@@ -2,7 +2,7 @@
 // server (or the sorry server) becomes. Pure: the pool decides which destinations are present and with what weight.
 import { canonicalIp, intToIpv4, ipv4ToInt, ipv6ToBig, bigToIpv6 } from '../config/address.js';
 import type { RealServer, SorryServer, TunnelOptions, VirtualServer, VirtualServerGroup } from '../config/model.js';
-import type { AddressFamily, Destination, Service, ServiceKey } from './types.js';
+import { fullNetmask, type AddressFamily, type Destination, type Service, type ServiceKey } from './types.js';
 
 /** A group range larger than this is a config mistake (e.g. `/8`), not something to install entry by entry. */
 export const MAX_GROUP_EXPANSION = 65536;
@@ -74,42 +74,16 @@ export function expandRange(family: AddressFamily, first: string, last: string):
   return out;
 }
 
-/**
- * `persistence_granularity` → prefix length. IPv4 takes a dotted mask (keepalived's form) or a prefix; IPv6 a prefix.
- * The kernel's netmask encoding (be32 mask for IPv4, prefix for IPv6: peers.md §3) is the driver's business; the
- * table model carries bits for both families so nothing here depends on byte order.
- */
-export function granularityBits(family: AddressFamily, text: string | undefined): number {
-  const full = family === 'inet' ? 32 : 128;
-  if (text === undefined) return full;
-  const t = text.trim().replace(/^\//, '');
-  if (/^\d+$/.test(t)) {
-    const n = Number(t);
-    if (n < 1 || n > full) throw new RangeError(`persistence_granularity ${text} out of range 1..${full}`);
-    return n;
-  }
-  if (family === 'inet' && /^\d+\.\d+\.\d+\.\d+$/.test(t)) {
-    const m = ipv4ToInt(t);
-    let bits = 0;
-    while (bits < 32 && Math.floor(m / 2 ** (31 - bits)) % 2 === 1) bits++;
-    if (bits === 0 || (bits < 32 && m % 2 ** (32 - bits) !== 0)) throw new RangeError(`persistence_granularity ${text} is not a contiguous netmask`);
-    return bits;
-  }
-  throw new RangeError(`persistence_granularity ${text} is not a netmask or prefix length`);
-}
-
 export function serviceFor(vs: VirtualServer, key: ServiceKey): Service {
   return {
     key,
     scheduler: vs.lbAlgo,
     flags: {
       ...(vs.ops ? { onePacket: true } : {}),
-      ...(vs.schedFlag1 ? { schedFlag1: true } : {}),
-      ...(vs.schedFlag2 ? { schedFlag2: true } : {}),
-      ...(vs.schedFlag3 ? { schedFlag3: true } : {}),
+      ...(vs.schedFlags !== 0 ? { schedFlags: vs.schedFlags } : {}),
     },
     persistenceTimeoutS: vs.persistenceTimeoutS,
-    persistenceNetmaskBits: granularityBits(key.family, vs.persistenceGranularity),
+    persistenceNetmask: vs.persistenceNetmask ?? fullNetmask(key.family),
     ...(vs.persistenceEngine !== undefined ? { persistenceEngine: vs.persistenceEngine } : {}),
   };
 }
@@ -137,6 +111,16 @@ export function destinationFor(rs: RealServer, weight: number): Destination {
     lowerThreshold: rs.lthreshold,
     ...(rs.lbKind === 'TUN' ? tunnelFields(rs.tunnel) : {}),
   };
+}
+
+/**
+ * The destinations as one kernel service holds them: ipvswrapper.c ipvs_group_cmd / ipvs_cmd give a DR or TUN
+ * destination the service's own port (each group member's; 0 under a fwmark), NAT keeps the real server's.
+ */
+export function destinationsOn(key: ServiceKey, dests: readonly Destination[]): readonly Destination[] {
+  const port = key.fwmark !== undefined ? 0 : key.port;
+  if (dests.every((d) => d.forward === 'NAT' || d.port === port)) return dests;
+  return dests.map((d) => (d.forward === 'NAT' || d.port === port ? d : { ...d, port }));
 }
 
 /** The sorry server as a destination; fwmark services carry port 0 as for real servers. */

@@ -3,8 +3,9 @@
 import { intToIpv4 } from '../config/address.js';
 import type { Logger } from '../log.js';
 import { destKeyId, serviceKeyId } from './desired.js';
+import { schedFlagNames } from './format-ipvsadm.js';
 import type { Destination, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceKey } from './types.js';
-import { mergeTimeouts } from './types.js';
+import { fullNetmask, mergeTimeouts } from './types.js';
 
 /** An operation the table refused, carrying the errno the kernel would return (Node's error shape). */
 export class IpvsOpError extends Error {
@@ -40,19 +41,11 @@ function serviceArgs(s: Service): string {
   const parts = [ipvsadmService(s.key), `-s ${s.scheduler}`];
   if (s.persistenceTimeoutS > 0) {
     parts.push(`-p ${s.persistenceTimeoutS}`);
-    const full = s.key.family === 'inet' ? 32 : 128;
-    if (s.persistenceNetmaskBits !== full) {
-      const b = s.persistenceNetmaskBits;
-      parts.push(`-M ${s.key.family === 'inet' ? intToIpv4(b === 0 ? 0 : (2 ** 32 - 2 ** (32 - b))) : b}`);
-    }
+    const m = s.persistenceNetmask;
+    if (m !== fullNetmask(s.key.family)) parts.push(`-M ${s.key.family === 'inet' ? intToIpv4(m >>> 0) : m}`);
   }
   if (s.flags.onePacket) parts.push('-o');
-  const prefix = s.scheduler === 'sh' || s.scheduler === 'mh' ? s.scheduler : 'flag';
-  const flags = [
-    s.flags.schedFlag1 ? (prefix === 'flag' ? 'flag-1' : `${prefix}-fallback`) : '',
-    s.flags.schedFlag2 ? (prefix === 'flag' ? 'flag-2' : `${prefix}-port`) : '',
-    s.flags.schedFlag3 ? 'flag-3' : '',
-  ].filter(Boolean);
+  const flags = schedFlagNames(s.scheduler, s.flags.schedFlags);
   if (flags.length) parts.push(`-b ${flags.join(',')}`);
   if (s.persistenceEngine) parts.push(`--pe ${s.persistenceEngine}`);
   return parts.join(' ');

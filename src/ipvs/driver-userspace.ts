@@ -10,7 +10,7 @@
 //   there is no retry on another destination and no connect timeout beyond the operating system's.
 // - delDest and delService stop new connections at once; connections already relayed run until they end (IPVS
 //   expires them with the connection table; here the sockets simply finish). close() and flush() cut everything.
-// - Persistence follows IPVS templates: a client network (address masked to persistenceNetmaskBits) keeps its
+// - Persistence follows IPVS templates: a client network (address masked by persistenceNetmask) keeps its
 //   destination while it has connections and for persistenceTimeoutS after the last one started; a quiesced
 //   (weight 0) destination keeps its persistent clients, as with the kernel's default expire_quiescent_template=0.
 // - TCP connections count as active while both directions are open and inactive once either side has closed;
@@ -341,7 +341,7 @@ export class UserspaceIpvsDriver implements IpvsDriver {
     const timeoutS = s.service.persistenceTimeoutS;
     let templateKey: string | undefined;
     if (timeoutS > 0) {
-      templateKey = maskAddress(s.key.family, clientAddress, s.service.persistenceNetmaskBits);
+      templateKey = maskAddress(s.key.family, clientAddress, s.service.persistenceNetmask);
       const t = s.templates.get(templateKey);
       if (t && (t.controlled > 0 || this.clock.now() < t.expiresAt)) {
         t.expiresAt = this.clock.now() + timeoutS * 1000;
@@ -519,12 +519,10 @@ function listen<T extends Server | UdpSocket>(target: T, start: (cb: () => void)
 }
 
 /** The persistence key: the client address with only its first `bits` bits kept. */
-function maskAddress(family: 'inet' | 'inet6', address: string, bits: number): string {
-  if (family === 'inet') {
-    if (bits >= 32) return address;
-    const mask = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-    return intToIpv4((ipv4ToInt(address) & mask) >>> 0);
-  }
+/** The client's persistence group: IPv4 masked by the service netmask (solid or not), IPv6 by its prefix. */
+function maskAddress(family: 'inet' | 'inet6', address: string, netmask: number): string {
+  if (family === 'inet') return intToIpv4((ipv4ToInt(address) & netmask) >>> 0);
+  const bits = netmask;
   if (bits >= 128) return address;
   const mask = ((1n << BigInt(bits)) - 1n) << BigInt(128 - bits);
   return bigToIpv6(ipv6ToBig(address) & mask);

@@ -4,7 +4,11 @@
 // IPv4 service names are cut at 33 characters and destination names at 28, and large counters are abbreviated.
 // Not rendered: the `Forward TunnelInfo` column ipvsadm adds when a GUE/GRE tunnel destination is present.
 import { ipv4ToInt, ipv6ToBig, intToIpv4 } from '../config/address.js';
-import type { DestinationEntry, ForwardMethod, IpvsTable, ServiceEntry, Stats } from './types.js';
+import { fullNetmask, type DestinationEntry, type ForwardMethod, type IpvsTable, type Scheduler, type ServiceEntry, type Stats } from './types.js';
+import {
+  IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, IP_VS_SVC_F_SCHED_MH_FALLBACK, IP_VS_SVC_F_SCHED_MH_PORT,
+  IP_VS_SVC_F_SCHED_SH_FALLBACK, IP_VS_SVC_F_SCHED_SH_PORT,
+} from './uapi.js';
 
 export type IpvsadmListFormat = 'plain' | 'stats' | 'rate';
 
@@ -74,24 +78,33 @@ function serviceName(e: ServiceEntry): string {
   return k.family === 'inet6' ? name : name.slice(0, 33);
 }
 
-/** Scheduler flags as ipvsadm names them: sh-/mh- names for those schedulers, flag-N otherwise. */
-function schedFlags(e: ServiceEntry): string[] {
-  const f = e.service.flags;
-  const s = e.service.scheduler;
-  const named = s === 'sh' || s === 'mh';
+/** Scheduler flags as ipvsadm's print_sched_flags names them: sh-/mh- names for those schedulers, flag-N otherwise. */
+export function schedFlagNames(scheduler: Scheduler, flags: number | undefined): string[] {
+  const f = flags ?? 0;
   const out: string[] = [];
-  if (f.schedFlag1) out.push(named ? `${s}-fallback` : 'flag-1');
-  if (f.schedFlag2) out.push(named ? `${s}-port` : 'flag-2');
-  if (f.schedFlag3) out.push('flag-3');
+  if (scheduler === 'sh' || scheduler === 'mh') {
+    const [fallback, port] = scheduler === 'sh'
+      ? [IP_VS_SVC_F_SCHED_SH_FALLBACK, IP_VS_SVC_F_SCHED_SH_PORT]
+      : [IP_VS_SVC_F_SCHED_MH_FALLBACK, IP_VS_SVC_F_SCHED_MH_PORT];
+    if (f & fallback) out.push(`${scheduler}-fallback`);
+    if (f & port) out.push(`${scheduler}-port`);
+  } else {
+    if (f & IP_VS_SVC_F_SCHED1) out.push('flag-1');
+    if (f & IP_VS_SVC_F_SCHED2) out.push('flag-2');
+  }
+  if (f & IP_VS_SVC_F_SCHED3) out.push('flag-3');
   return out;
+}
+
+function schedFlags(e: ServiceEntry): string[] {
+  return schedFlagNames(e.service.scheduler, e.service.flags.schedFlags);
 }
 
 function netmaskText(e: ServiceEntry): string | undefined {
   const { family } = e.service.key;
-  const bits = e.service.persistenceNetmaskBits;
-  if (family === 'inet6') return bits !== 128 ? String(bits) : undefined;
-  if (bits === 32) return undefined;
-  return intToIpv4(bits === 0 ? 0 : Number((0xffffffffn << BigInt(32 - bits)) & 0xffffffffn));
+  const mask = e.service.persistenceNetmask;
+  if (mask === fullNetmask(family)) return undefined;
+  return family === 'inet6' ? String(mask) : intToIpv4(mask >>> 0);
 }
 
 function serviceLine(e: ServiceEntry): string {

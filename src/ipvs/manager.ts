@@ -5,7 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Config, VirtualServer } from '../config/model.js';
 import type { Logger } from '../log.js';
-import { destKeyId, serviceFor, serviceKeyId, serviceKeysFor } from './desired.js';
+import { destinationsOn, destKeyId, serviceFor, serviceKeyId, serviceKeysFor } from './desired.js';
 import { ipvsadmCommand } from './driver-dryrun.js';
 import { VsPool, type PoolEvent, type PoolStatus } from './pool.js';
 import { reconcile, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
@@ -148,9 +148,11 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   async start(): Promise<PassResult> {
     if (this.started) throw new Error('IpvsManager already started');
     this.started = true;
+    this.logScriptChecks(this.config);
     this.info('Initializing ipvs');
     this.flushPending = this.config.global.lvsFlush;
-    for (const vs of this.config.virtualServers) this.addPool(vs);
+    // Resuming a predecessor's states, the pools' start (Gained quorum, quorum_up) happened already.
+    for (const vs of this.config.virtualServers) this.addPool(vs, this.resumed.length > 0);
     for (const r of this.resumed) {
       const pool = this.pools.get(r.vsId);
       pool?.setAlive(r.rsId, r.alive);
@@ -214,6 +216,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    * Unlike keepalived, entries deleted by hand are restored (by this pass and every resync).
    */
   async reload(config: Config): Promise<PassResult> {
+    this.logScriptChecks(config);
     const next = new Map(config.virtualServers.map((vs) => [vs.displayName, vs]));
     for (const [id] of this.pools) {
       if (next.has(id)) continue;
@@ -251,16 +254,10 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       await this.applyOne({ kind: 'flush' });
       return;
     }
-    const names = this.destNames();
-    const vsOf = this.vsOfService();
+    if (mode === 'off') for (const pool of this.pools.values()) for (const line of pool.shutdownLines()) this.info(line);
     const ops: IpvsOp[] = [];
-    for (const [k, s] of [...this.owned.services]) {
-      if (mode === 'off') {
-        for (const d of [...s.dests.values()]) {
-          this.info(`Shutting down service ${names.get(destKeyId(d)) ?? `[${d.address}]:${d.port}`} from VS ${vsOf.get(k) ?? keyName(s.key)}`);
-          ops.push({ kind: 'delDest', key: s.key, dest: d });
-        }
-      }
+    for (const s of [...this.owned.services.values()]) {
+      if (mode === 'off') for (const d of [...s.dests.values()]) ops.push({ kind: 'delDest', key: s.key, dest: d });
       ops.push({ kind: 'delService', key: s.key });
     }
     await this.applyAll(ops);
@@ -287,7 +284,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       const dests = pool.destinations().map((d) => d.dest);
       for (const key of this.keys.get(pool.vsId) ?? []) {
         try {
-          services.push({ service: serviceFor(pool.config, key), dests });
+          services.push({ service: serviceFor(pool.config, key), dests: destinationsOn(key, dests) });
         } catch (e) {
           this.log.error({ component: 'ipvs' }, `VS ${pool.vsId}: ${errText(e)}`);
         }
@@ -318,12 +315,13 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     }
   }
 
-  private addPool(vs: VirtualServer): void {
+  private addPool(vs: VirtualServer, quiet = false): void {
     const pool = new VsPool(vs);
     this.pools.set(pool.vsId, pool);
     this.keys.set(pool.vsId, this.expand(vs));
     if (vs.haSuspend) this.haSuspended.add(pool.vsId);
-    this.emitAll(pool.start());
+    const events = pool.start();
+    if (!quiet) this.emitAll(events);
   }
 
   private expand(vs: VirtualServer): ServiceKey[] {
@@ -407,18 +405,9 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     return false;
   }
 
-  private destNames(): Map<string, string> {
-    const m = new Map<string, string>();
-    for (const pool of this.pools.values()) {
-      for (const rs of pool.config.realServers) m.set(destKeyId(rs), rs.displayName);
-    }
-    return m;
-  }
-
-  private vsOfService(): Map<string, string> {
-    const m = new Map<string, string>();
-    for (const [id, keys] of this.keys) for (const k of keys) m.set(serviceKeyId(k), id);
-    return m;
+  /** What check_check_script_security logged for the config: keepalived writes it as its checker process starts. */
+  private logScriptChecks(config: Config): void {
+    for (const vs of config.virtualServers) for (const line of vs.scriptLog ?? []) this.info(line);
   }
 
   private emitAll(events: PoolEvent[]): void {

@@ -90,13 +90,33 @@ export class VsPool {
     return this.vs;
   }
 
-  /** Initial quorum; with quorum down and a sorry server, the sorry server goes in at once. */
+  /**
+   * Initial quorum, as ipwrapper.c init_service_vs → update_quorum_state(vs, init): reaching it is `Gained quorum`
+   * with the quorum_up script; missing it is reported (and quorum_down run) only when a sorry server goes in.
+   */
   start(): PoolEvent[] {
     const ev: PoolEvent[] = [];
-    const { quorum: q, hysteresis: h } = this.vs;
-    this.quorumUp = this.aliveWeight() >= q + h;
-    if (!this.quorumUp && this.vs.sorryServer) this.activateSorry(ev);
+    const { quorum: q, hysteresis: h, displayName: name } = this.vs;
+    const w = this.aliveWeight();
+    this.quorumUp = w >= q + h;
+    if (this.quorumUp) {
+      this.log(ev, `Gained quorum ${q}+${h}=${q + h} <= ${w} for VS ${name}`);
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: true, ...(this.vs.quorumUp ? { script: this.vs.quorumUp } : {}) });
+    } else if (this.vs.sorryServer) {
+      this.log(ev, `Starting with quorum down ${q}-${h}=${q + h} > ${w} for VS ${name}`);
+      this.activateSorry(ev);
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: false, ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}) });
+    }
     return ev;
+  }
+
+  /**
+   * ipwrapper.c clear_service_rs at stop (lvs_flush_on_stop off): one line per real server, installed or not,
+   * marked `(inhibited)` for a failed one kept at weight 0.
+   */
+  shutdownLines(): string[] {
+    return [...this.rss.values()].map((st) =>
+      `Shutting down ${st.rs.inhibitOnFailure && !st.alive ? '(inhibited) ' : ''}service ${st.rs.displayName} from VS ${this.vs.displayName}`);
   }
 
   /** A checker verdict for one real server (all its checkers combined). */

@@ -35,11 +35,10 @@ function sameService(a: Service, b: Service): boolean {
   const fa = a.flags;
   const fb = b.flags;
   if (a.scheduler !== b.scheduler) return false;
-  if (!!fa.onePacket !== !!fb.onePacket || !!fa.schedFlag1 !== !!fb.schedFlag1) return false;
-  if (!!fa.schedFlag2 !== !!fb.schedFlag2 || !!fa.schedFlag3 !== !!fb.schedFlag3) return false;
+  if (!!fa.onePacket !== !!fb.onePacket || (fa.schedFlags ?? 0) !== (fb.schedFlags ?? 0)) return false;
   if (a.persistenceTimeoutS !== b.persistenceTimeoutS) return false;
   // The netmask only means something for persistent services; the kernel keeps whatever it was given otherwise.
-  if (a.persistenceTimeoutS > 0 && a.persistenceNetmaskBits !== b.persistenceNetmaskBits) return false;
+  if (a.persistenceTimeoutS > 0 && a.persistenceNetmask !== b.persistenceNetmask) return false;
   return (a.persistenceEngine ?? '') === (b.persistenceEngine ?? '');
 }
 

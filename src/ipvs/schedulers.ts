@@ -4,6 +4,9 @@
 // Weight 0 (quiesced) and overloaded (upper threshold reached) destinations are never chosen for new connections.
 import { ipv4ToInt, ipv6ToBig } from '../config/address.js';
 import type { AddressFamily, Scheduler, ServiceFlags } from './types.js';
+import { IP_VS_SVC_F_SCHED_MH_FALLBACK, IP_VS_SVC_F_SCHED_MH_PORT, IP_VS_SVC_F_SCHED_SH_FALLBACK, IP_VS_SVC_F_SCHED_SH_PORT } from './uapi.js';
+
+const hasFlag = (flags: ServiceFlags, bit: number): boolean => ((flags.schedFlags ?? 0) & bit) !== 0;
 
 /** What a scheduler reads about one destination; the driver owns and updates it. */
 export interface SchedDest {
@@ -461,9 +464,9 @@ export function createScheduler(
     case 'twos':
       return { state: stateless('twos', twoRandomChoices(random)) };
     case 'sh':
-      return { state: new SourceHash(dests, flags.schedFlag1 ?? false, flags.schedFlag2 ?? false) };
+      return { state: new SourceHash(dests, hasFlag(flags, IP_VS_SVC_F_SCHED_SH_FALLBACK), hasFlag(flags, IP_VS_SVC_F_SCHED_SH_PORT)) };
     case 'mh':
-      return { state: new MaglevHash(dests, flags.schedFlag1 ?? false, flags.schedFlag2 ?? false) };
+      return { state: new MaglevHash(dests, hasFlag(flags, IP_VS_SVC_F_SCHED_MH_FALLBACK), hasFlag(flags, IP_VS_SVC_F_SCHED_MH_PORT)) };
     case 'dh':
       return { state: new DestinationHash(dests) };
     case 'lblc':

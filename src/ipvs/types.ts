@@ -25,9 +25,8 @@ export type ServiceKey =
 export interface ServiceFlags {
   readonly hashed?: boolean;
   readonly onePacket?: boolean; // ops
-  readonly schedFlag1?: boolean; // sh-fallback / mh-fallback
-  readonly schedFlag2?: boolean; // sh-port / mh-port
-  readonly schedFlag3?: boolean;
+  /** IP_VS_SVC_F_SCHED1..3 bits (IP_VS_SVC_F_SCHED_SH_PORT …, uapi.ts); absent or 0 = none. */
+  readonly schedFlags?: number;
 }
 
 export interface Service {
@@ -36,8 +35,11 @@ export interface Service {
   readonly flags: ServiceFlags;
   /** 0 = not persistent. */
   readonly persistenceTimeoutS: number;
-  /** Prefix length of the persistence granularity (32 / 128 = per client address). */
-  readonly persistenceNetmaskBits: number;
+  /**
+   * IPVS_SVC_ATTR_NETMASK, the persistence granularity: for IPv4 a netmask as a host-order u32, solid or not (the
+   * kernel masks the client address with it; 0xffffffff = each client alone), for IPv6 a prefix length (128).
+   */
+  readonly persistenceNetmask: number;
   /** Persistence engine name (e.g. 'sip'), if any. */
   readonly persistenceEngine?: string;
 }
@@ -130,3 +132,6 @@ export interface IpvsDriver {
   getTimeouts(): Promise<IpvsTimeouts>;
   close(): Promise<void>;
 }
+
+/** The netmask that makes each client its own persistence group. */
+export const fullNetmask = (family: AddressFamily): number => (family === 'inet' ? 0xffffffff : 128);

@@ -98,6 +98,14 @@ export const IP_VS_SVC_F_ONEPACKET = 0x0004;
 export const IP_VS_SVC_F_SCHED1 = 0x0008;
 export const IP_VS_SVC_F_SCHED2 = 0x0010;
 export const IP_VS_SVC_F_SCHED3 = 0x0020;
+/** Any scheduler flag: the bits a service's `schedFlags` may hold. */
+export const IP_VS_SVC_F_SCHED_MASK = IP_VS_SVC_F_SCHED1 | IP_VS_SVC_F_SCHED2 | IP_VS_SVC_F_SCHED3;
+// include/uapi/linux/ip_vs.h
+export const IP_VS_SVC_F_SCHED_SH_FALLBACK = IP_VS_SVC_F_SCHED1;
+export const IP_VS_SVC_F_SCHED_SH_PORT = IP_VS_SVC_F_SCHED2;
+// net/netfilter/ipvs/ip_vs_mh.c
+export const IP_VS_SVC_F_SCHED_MH_FALLBACK = IP_VS_SVC_F_SCHED1;
+export const IP_VS_SVC_F_SCHED_MH_PORT = IP_VS_SVC_F_SCHED2;
 
 // IP_VS_CONN_F_FWD_MASK and forwarding methods
 export const IP_VS_CONN_F_FWD_MASK = 0x0007;

@@ -1,7 +1,7 @@
 // The engine over real servers and scripts, with a FakeClock: assertions are on the clock's virtual times, and
 // each step waits for the real I/O it started before time moves on.
 import assert from 'node:assert/strict';
-import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -106,7 +106,17 @@ describe('checker engine', () => {
     assert.deepEqual(h.attempts.map((a) => a.at).sort((a, b) => a - b), [1000, 2000, 3000, 4000]);
   });
 
-  test('alpha: the RS starts down and one success brings it up, with notify_up run', async () => {
+  test('start logs one `Activating healthchecker` line per launched checker (check_api.c register_checkers_thread)', async () => {
+    const h = harness(parse(vs('192.0.2.14', ` real_server 127.0.0.1 1 {\n TCP_CHECK {\n warmup 0\n }\n HTTP_GET {\n url {\n path /\n }\n }\n }\n real_server 127.0.0.1 2 {\n }`)));
+    h.engine.start();
+    const vsName = '[192.0.2.14]:tcp:80';
+    assert.deepEqual(h.logs.filter((l) => l.includes('ctivating')), [
+      `Activating healthchecker for service [127.0.0.1]:tcp:1 for VS ${vsName}`,
+      `Activating healthchecker for service [127.0.0.1]:tcp:1 for VS ${vsName}`,
+    ]);
+  });
+
+  test('alpha: the RS starts down and one success brings it up; notify_up is the pool\'s to run, not the engine\'s', async () => {
     const srv = await silentServer();
     servers.push(srv);
     const mark = join(dir, 'notify-up.out');
@@ -123,7 +133,7 @@ describe('checker engine', () => {
     assert.equal(h.engine.snapshot()[0]?.alive, true);
     assert.ok(!h.logs.some((l) => l.startsWith('Adding service')), 'pool lines are the IPVS side\'s to log');
     await h.engine.idle();
-    assert.equal(readFileSync(mark, 'utf8'), 'up arg\n');
+    assert.equal(existsSync(mark), false, 'one owner runs notify scripts (ipvs/notify-scripts.ts), else they run twice');
   });
 
   test('misc_dynamic: exit 2..255 sets weight status-2, 1 takes the RS down, 0 keeps the weight', async () => {

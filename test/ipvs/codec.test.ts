@@ -8,6 +8,7 @@ import {
   encodeServiceKey, encodeTimeouts, parseAttrs, type DecodeCounters,
 } from '../../src/ipvs/codec.js';
 import type { Destination, Service } from '../../src/ipvs/types.js';
+import * as U from '../../src/ipvs/uapi.js';
 
 /** Hex with comments and whitespace, as written in this file → bytes. */
 const hex = (s: string): Buffer => Buffer.from(s.replace(/#.*$/gm, '').replace(/\s+/g, ''), 'hex');
@@ -26,7 +27,7 @@ const SERVICE_V4 = hex(`
 `);
 const serviceV4: Service = {
   key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 },
-  scheduler: 'wlc', flags: { onePacket: true }, persistenceTimeoutS: 300, persistenceNetmaskBits: 24,
+  scheduler: 'wlc', flags: { onePacket: true }, persistenceTimeoutS: 300, persistenceNetmask: 0xffffff00,
 };
 
 const SERVICE_V6_FWMARK = hex(`
@@ -41,8 +42,8 @@ const SERVICE_V6_FWMARK = hex(`
   08 00 09 00  40 00 00 00 # IPVS_SVC_ATTR_NETMASK: IPv6 prefix length as a host-order u32: 64
 `);
 const serviceV6: Service = {
-  key: { family: 'inet6', fwmark: 7 }, scheduler: 'sh', flags: { schedFlag1: true, schedFlag2: true },
-  persistenceTimeoutS: 120, persistenceNetmaskBits: 64, persistenceEngine: 'sip',
+  key: { family: 'inet6', fwmark: 7 }, scheduler: 'sh', flags: { schedFlags: U.IP_VS_SVC_F_SCHED_SH_FALLBACK | U.IP_VS_SVC_F_SCHED_SH_PORT },
+  persistenceTimeoutS: 120, persistenceNetmask: 64, persistenceEngine: 'sip',
 };
 
 // A destination as a 6.1 kernel replies to GET_DEST, attributes deliberately out of order, plus one unknown id.
@@ -122,9 +123,9 @@ test('a service key carries only the identifying attributes', () => {
 test('round trips: shapes → bytes → shapes for every family, protocol, method and flag', () => {
   const services: Service[] = [
     serviceV4, serviceV6,
-    { key: { family: 'inet', protocol: 'udp', address: '198.51.100.1', port: 53 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: 32 },
-    { key: { family: 'inet6', protocol: 'sctp', address: '2001:db8:0:1::', port: 65535 }, scheduler: 'mh', flags: { schedFlag3: true }, persistenceTimeoutS: 1, persistenceNetmaskBits: 128 },
-    { key: { family: 'inet', fwmark: 0xffffffff }, scheduler: 'lblcr', flags: {}, persistenceTimeoutS: 86400, persistenceNetmaskBits: 1 },
+    { key: { family: 'inet', protocol: 'udp', address: '198.51.100.1', port: 53 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmask: 0xffffffff },
+    { key: { family: 'inet6', protocol: 'sctp', address: '2001:db8:0:1::', port: 65535 }, scheduler: 'mh', flags: { schedFlags: U.IP_VS_SVC_F_SCHED3 }, persistenceTimeoutS: 1, persistenceNetmask: 128 },
+    { key: { family: 'inet', fwmark: 0xffffffff }, scheduler: 'lblcr', flags: {}, persistenceTimeoutS: 86400, persistenceNetmask: 0x80000000 },
   ];
   for (const s of services) {
     assert.deepEqual(decodeServiceAttrs(parseAttrs(encodeService(s))[0]!.value).service, s);

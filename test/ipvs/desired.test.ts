@@ -1,7 +1,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { destinationFor, expandRange, granularityBits, serviceFor, serviceKeysFor, sorryDestinationFor } from '../../src/ipvs/desired.js';
+import { destinationFor, expandRange, serviceFor, serviceKeysFor, sorryDestinationFor } from '../../src/ipvs/desired.js';
 import { config, realServers } from './pool-fixtures.js';
+import { parseConfigText } from '../../src/config/load.js';
+import * as U from '../../src/ipvs/uapi.js';
 
 test('virtual_server_group expands ranges, CIDR and fwmark entries', () => {
   const cfg = config(`
@@ -40,7 +42,7 @@ ${realServers(['192.0.2.21'])}
   assert.deepEqual(marks, [{ family: 'inet6', fwmark: 7 }, { family: 'inet6', fwmark: 8 }], 'fwmark entry without family: the RSs decide');
   const s = serviceFor(vs, keys[0]!);
   assert.equal(s.persistenceTimeoutS, 360, 'bare persistence_timeout = 360 s');
-  assert.equal(s.persistenceNetmaskBits, 32);
+  assert.equal(s.persistenceNetmask, 0xffffffff);
 });
 
 test('IPv6 ranges expand and come out in canonical text', () => {
@@ -48,16 +50,32 @@ test('IPv6 ranges expand and come out in canonical text', () => {
   assert.throws(() => expandRange('inet', '10.0.0.0', '10.255.255.255'), /exceeds/);
 });
 
-test('persistence_granularity: IPv4 mask or prefix, IPv6 prefix, bad values rejected', () => {
-  assert.equal(granularityBits('inet', '255.255.255.0'), 24);
-  assert.equal(granularityBits('inet', '255.255.0.0'), 16);
-  assert.equal(granularityBits('inet', '24'), 24);
-  assert.equal(granularityBits('inet', '255.255.255.255'), 32);
-  assert.equal(granularityBits('inet6', '64'), 64);
-  assert.equal(granularityBits('inet6', undefined), 128);
-  assert.throws(() => granularityBits('inet', '255.0.255.0'), /contiguous/);
-  assert.throws(() => granularityBits('inet6', '129'), /range/);
-  assert.throws(() => granularityBits('inet6', 'ffff::'), /netmask or prefix/);
+test('persistence_granularity: one rule (check_parser.c pgr_handler) from -t to the kernel netmask', () => {
+  const vs = (head: string, g: string, rs = '192.0.2.21'): string =>
+    `virtual_server ${head} {\n  lb_algo rr\n  lb_kind NAT\n${head.startsWith('fwmark') ? '' : '  protocol TCP\n'}  persistence_granularity ${g}\n${realServers([rs], head.startsWith('fwmark') ? 0 : 80)}\n}\n`;
+  const netmask = (head: string, g: string, rs?: string): number => {
+    const v = config(vs(head, g, rs)).virtualServers[0]!;
+    return serviceFor(v, serviceKeysFor(v, [])[0]!).persistenceNetmask;
+  };
+  // What keepalived 2.2.7 installs (ipvsadm -Ln in the IPVS VM: lvs-differential.test.ts checks the same on both).
+  assert.equal(netmask('192.0.2.10 80', '255.255.255.0'), 0xffffff00);
+  assert.equal(netmask('192.0.2.10 80', '24'), 24, 'inet_aton reads 24 as 0.0.0.24, not a prefix');
+  assert.equal(netmask('192.0.2.10 80', '255.0.255.0'), 0xff00ff00, 'no solid mask required');
+  assert.equal(netmask('192.0.2.10 80', '0.0.0.0'), 0);
+  assert.equal(netmask('192.0.2.10 80', '0x10.0377.1'), 0x10ff0001, 'hex and octal parts, the last filling the rest');
+  assert.equal(netmask('2001:db8::10 80', '64', '2001:db8::21'), 64);
+  assert.equal(netmask('fwmark 5', '255.255.0.0'), 0xffff0000, "a '.' picks IPv4 while the family is unknown");
+  // keepalived -t's lines for each (read_unsigned's own first for IPv6).
+  const refused = (head: string, g: string, messages: string[], rs?: string): void => {
+    const r = parseConfigText(vs(head, g, rs));
+    assert.deepEqual(r.diagnostics.map((d) => d.message), messages, `${head} ${g}`);
+    const v = r.config.virtualServers[0]!;
+    assert.equal(serviceFor(v, serviceKeysFor(v, [])[0]!).persistenceNetmask, v.key.kind === 'ip' && v.key.family === 'inet6' ? 128 : 0xffffffff);
+  };
+  refused('2001:db8::10 80', '129', ["number '129' outside range [1, 128]", 'Invalid IPv6 persistence_granularity specified - 129'], '2001:db8::21');
+  refused('2001:db8::10 80', 'ffff::', ["invalid number 'ffff::'", 'Invalid IPv6 persistence_granularity specified - ffff::'], '2001:db8::21');
+  refused('192.0.2.10 80', '256.0.0.0', ['Invalid IPv4 persistence_granularity specified - 256.0.0.0']);
+  refused('192.0.2.10 80', '1.2.3.4.5', ['Invalid IPv4 persistence_granularity specified - 1.2.3.4.5']);
 });
 
 test('service flags, engine and granularity from a virtual_server', () => {
@@ -79,10 +97,33 @@ ${realServers(['192.0.2.21'], 53)}
   assert.deepEqual(k, { family: 'inet', protocol: 'udp', address: '192.0.2.10', port: 53 });
   const s = serviceFor(vs, k!);
   assert.equal(s.scheduler, 'sh');
-  assert.deepEqual(s.flags, { onePacket: true, schedFlag1: true, schedFlag2: true });
+  assert.deepEqual(s.flags, { onePacket: true, schedFlags: U.IP_VS_SVC_F_SCHED_SH_FALLBACK | U.IP_VS_SVC_F_SCHED_SH_PORT });
   assert.equal(s.persistenceTimeoutS, 360, 'granularity implies 360 s');
-  assert.equal(s.persistenceNetmaskBits, 24);
+  assert.equal(s.persistenceNetmask, 0xffffff00);
   assert.equal(s.persistenceEngine, 'sip');
+});
+
+test('sh-port, sh-fallback, mh-port, mh-fallback each set the kernel flag of that name (IP_VS_SVC_F_SCHED_*)', () => {
+  const vsFor = (algo: string, words: string): string => `virtual_server 192.0.2.10 80 {
+  lb_algo ${algo}
+  ${words}
+  lb_kind NAT
+  protocol TCP
+${realServers(['192.0.2.21'])}
+}
+`;
+  const flagsOf = (algo: string, words: string): number | undefined => {
+    const vs = config(vsFor(algo, words)).virtualServers[0]!;
+    return serviceFor(vs, serviceKeysFor(vs, [])[0]!).flags.schedFlags;
+  };
+  assert.equal(flagsOf('sh', 'sh-port'), U.IP_VS_SVC_F_SCHED_SH_PORT);
+  assert.equal(flagsOf('sh', 'sh-fallback'), U.IP_VS_SVC_F_SCHED_SH_FALLBACK);
+  assert.equal(flagsOf('mh', 'mh-port'), U.IP_VS_SVC_F_SCHED_MH_PORT);
+  assert.equal(flagsOf('mh', 'mh-fallback'), U.IP_VS_SVC_F_SCHED_MH_FALLBACK);
+  assert.equal(flagsOf('rr', 'flag-2\n  flag-3'), U.IP_VS_SVC_F_SCHED2 | U.IP_VS_SVC_F_SCHED3);
+  // check_parser.c lbflags_handler: the other scheduler's words are silently ignored.
+  assert.equal(flagsOf('sh', 'mh-port\n  hashed'), undefined);
+  assert.equal(flagsOf('mh', 'sh-fallback'), undefined);
 });
 
 test('destinations: per-RS lb_kind, tunnel options, thresholds; fwmark sorry server on port 0', () => {

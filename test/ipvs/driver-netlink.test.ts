@@ -11,7 +11,7 @@ import { FakeGenlKernel, NLM_F_ACK, NLM_F_DUMP, NLM_F_REQUEST, type FakeAnswer, 
 const IPVS_FAMILY = 0x2a;
 const svc: Service = {
   key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 },
-  scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: 32,
+  scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmask: 0xffffffff,
 };
 const dest: Destination = { family: 'inet', address: '192.0.2.5', port: 80, forward: 'DR', weight: 3, upperThreshold: 0, lowerThreshold: 0 };
 

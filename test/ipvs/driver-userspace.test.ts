@@ -88,7 +88,7 @@ const service = (port: number, scheduler: Scheduler, extra: Partial<Service> = {
   scheduler,
   flags: {},
   persistenceTimeoutS: 0,
-  persistenceNetmaskBits: 32,
+  persistenceNetmask: 0xffffffff,
   ...extra,
 });
 

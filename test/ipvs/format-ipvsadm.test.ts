@@ -5,6 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { formatIpvsadm } from '../../src/ipvs/format-ipvsadm.js';
 import type { Destination, DestinationEntry, IpvsTable, Service, ServiceEntry, Stats } from '../../src/ipvs/types.js';
+import * as U from '../../src/ipvs/uapi.js';
+import { fullNetmask } from '../../src/ipvs/types.js';
 
 /** Just %s, %d, %u with optional '-' and width: what ipvsadm's list formats use. */
 function printf(fmt: string, ...args: (string | number | bigint)[]): string {
@@ -19,7 +21,7 @@ function printf(fmt: string, ...args: (string | number | bigint)[]): string {
 const TITLE = ['IP Virtual Server version 1.2.1 (size=4096)', 'Prot LocalAddress:Port Scheduler Flags', '  -> RemoteAddress:Port           Forward Weight ActiveConn InActConn'];
 
 function svc(partial: Partial<Service> & Pick<Service, 'key'>): Service {
-  return { scheduler: 'wlc', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: partial.key.family === 'inet6' ? 128 : 32, ...partial };
+  return { scheduler: 'wlc', flags: {}, persistenceTimeoutS: 0, persistenceNetmask: fullNetmask(partial.key.family), ...partial };
 }
 
 function rs(address: string, port: number, extra: Partial<Destination> = {}, counts: Partial<DestinationEntry> = {}): DestinationEntry {
@@ -52,12 +54,12 @@ test('plain listing: sort order, IPv6, fwmark, masks, scheduler flags, ops, forw
     { service: svc({ key: { family: 'inet6', fwmark: 8 }, scheduler: 'rr' }), dests: [rs('2001:db8::21', 0, { forward: 'TUN' })] },
     { service: svc({ key: { family: 'inet', fwmark: 7 }, scheduler: 'wrr', flags: { onePacket: true } }), dests: [] },
     {
-      service: svc({ key: { family: 'inet6', protocol: 'tcp', address: '2001:db8::1', port: 443 }, scheduler: 'sh', flags: { schedFlag1: true, schedFlag2: true }, persistenceTimeoutS: 60, persistenceNetmaskBits: 64 }),
+      service: svc({ key: { family: 'inet6', protocol: 'tcp', address: '2001:db8::1', port: 443 }, scheduler: 'sh', flags: { schedFlags: U.IP_VS_SVC_F_SCHED_SH_FALLBACK | U.IP_VS_SVC_F_SCHED_SH_PORT }, persistenceTimeoutS: 60, persistenceNetmask: 64 }),
       dests: [rs('2001:db8::22', 443, { weight: 2 })],
     },
-    { service: svc({ key: { family: 'inet', protocol: 'udp', address: '192.0.2.10', port: 53 }, scheduler: 'rr', flags: { schedFlag3: true } }), dests: [] },
-    { service: svc({ key: { family: 'inet', protocol: 'tcp', address: '10.0.0.1', port: 80 }, persistenceTimeoutS: 300, persistenceNetmaskBits: 24 }), dests: [] },
-    { service: svc({ key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 }, scheduler: 'mh', flags: { schedFlag2: true } }), dests: [] },
+    { service: svc({ key: { family: 'inet', protocol: 'udp', address: '192.0.2.10', port: 53 }, scheduler: 'rr', flags: { schedFlags: U.IP_VS_SVC_F_SCHED3 } }), dests: [] },
+    { service: svc({ key: { family: 'inet', protocol: 'tcp', address: '10.0.0.1', port: 80 }, persistenceTimeoutS: 300, persistenceNetmask: 0xffffff00 }), dests: [] },
+    { service: svc({ key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 }, scheduler: 'mh', flags: { schedFlags: U.IP_VS_SVC_F_SCHED_MH_PORT } }), dests: [] },
   ];
   const dest = (name: string, fwd: string, w: number, a = 0, i = 0): string => printf('  -> %-28s %-7s %-6d %-10u %-10u', name, fwd, w, a, i);
   const expected = [

@@ -18,7 +18,7 @@ import { repoRoot } from '../support/tier.js';
 const table: IpvsTable = {
   services: [
     {
-      service: { key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: 32 },
+      service: { key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmask: 0xffffffff },
       stats: { conns: 12345678901234n, inPkts: 1n, outPkts: 2n, inBytes: 3n, outBytes: 4n, cps: 5n, inPps: 6n, outPps: 7n, inBps: 8n, outBps: 9n },
       dests: [{ dest: { family: 'inet', address: '192.0.2.21', port: 80, forward: 'NAT', weight: 3, upperThreshold: 0, lowerThreshold: 0 }, activeConns: 2, inactiveConns: 1 }],
     },

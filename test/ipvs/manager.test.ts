@@ -7,6 +7,8 @@ import { IpvsManager } from '../../src/ipvs/manager.js';
 import type { PoolEvent } from '../../src/ipvs/pool.js';
 import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, ServiceKey } from '../../src/ipvs/types.js';
 import { collectingLogger, config, realServers } from './pool-fixtures.js';
+import { parseConfigText } from '../../src/config/load.js';
+import * as U from '../../src/ipvs/uapi.js';
 
 const VS = '[192.0.2.10]:tcp:80';
 const RS1 = `${VS}/[192.0.2.21]:tcp:80`;
@@ -72,7 +74,7 @@ async function started(cfg: Config, initial?: IpvsTable) {
 
 const foreign: IpvsTable = {
   services: [{
-    service: { key: { family: 'inet', protocol: 'tcp', address: '198.51.100.1', port: 80 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: 32 },
+    service: { key: { family: 'inet', protocol: 'tcp', address: '198.51.100.1', port: 80 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 0, persistenceNetmask: 0xffffffff },
     dests: [{ dest: { family: 'inet', address: '198.51.100.2', port: 80, forward: 'NAT', weight: 1, upperThreshold: 0, lowerThreshold: 0 } }],
   }],
 };
@@ -220,11 +222,11 @@ test('ha_suspend: installed only while not suspended', async () => {
 });
 
 test('stop: one by one (off), a single flush (all), services only (vs); omega hooks', async () => {
-  const off = await started(config(cfgText({ vs: '  omega\n  quorum_down "/bin/qd"' })), foreign);
+  const off = await started(config(cfgText({ vs: '  omega\n  quorum_down "/bin/true qd"' })), foreign);
   await off.m.stop();
   assert.deepEqual(off.driver.applied.map((o) => o.kind), ['delDest', 'delDest', 'delService']);
   assert.ok(off.lines.includes(`Shutting down service [192.0.2.21]:tcp:80 from VS ${VS}`));
-  assert.ok(off.events.some((e) => e.kind === 'quorum' && !e.up && e.script?.text === '/bin/qd'));
+  assert.ok(off.events.some((e) => e.kind === 'quorum' && !e.up && e.script?.text === '/bin/true qd'));
 
   const all = await started(config(cfgText({ global: '  lvs_flush_on_stop' })), foreign);
   await all.m.stop();
@@ -242,9 +244,9 @@ test('dry-run driver logs one ipvsadm line per op and refuses like the kernel', 
   const { log, lines } = collectingLogger();
   const drv = new DryRunIpvsDriver(log);
   const key: ServiceKey = { family: 'inet6', protocol: 'udp', address: '2001:db8::10', port: 53 };
-  await drv.apply({ kind: 'addService', service: { key, scheduler: 'sh', flags: { schedFlag2: true }, persistenceTimeoutS: 300, persistenceNetmaskBits: 64 } });
+  await drv.apply({ kind: 'addService', service: { key, scheduler: 'sh', flags: { schedFlags: U.IP_VS_SVC_F_SCHED_SH_PORT }, persistenceTimeoutS: 300, persistenceNetmask: 64 } });
   await drv.apply({ kind: 'addDest', key, dest: { family: 'inet6', address: '2001:db8::21', port: 53, forward: 'DR', weight: 2, upperThreshold: 5, lowerThreshold: 0 } });
-  await drv.apply({ kind: 'addService', service: { key: { family: 'inet', fwmark: 3 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 60, persistenceNetmaskBits: 24 } });
+  await drv.apply({ kind: 'addService', service: { key: { family: 'inet', fwmark: 3 }, scheduler: 'rr', flags: {}, persistenceTimeoutS: 60, persistenceNetmask: 0xffffff00 } });
   assert.deepEqual(lines, [
     'ipvsadm -A -u [2001:db8::10]:53 -s sh -p 300 -M 64 -b sh-port',
     'ipvsadm -a -u [2001:db8::10]:53 -r [2001:db8::21]:53 -g -w 2 -x 5',
@@ -261,4 +263,19 @@ test('lvs_timeouts are set at start and on a reload that changes them', async ()
   await m.reload(config(cfgText({ global: '  lvs_timeouts tcp 3600 udp 60' })));
   assert.equal((await driver.getTimeouts()).tcpS, 3600);
   await m.stop();
+});
+
+test('virtual_server_group: DR/TUN destinations take each member port (fwmark members 0), NAT keeps the real server port', async () => {
+  // keepalived warns that the ports differ ("ports don't match") and installs them anyway.
+  const group = (name: string, kind: string, members: string): string =>
+    `virtual_server_group ${name} {\n${members}}\nvirtual_server group ${name} {\n  lb_algo rr\n  lb_kind ${kind}\n  protocol TCP\n  real_server 192.0.2.50 9000 {\n    weight 1\n  }\n}\n`;
+  const text = group('dr', 'DR', '  192.0.2.40 80\n  192.0.2.41 8080\n  fwmark 7\n') + group('nat', 'NAT', '  192.0.2.42 80\n');
+  const { driver } = await started(parseConfigText(text).config);
+  // ipvswrapper.c ipvs_group_cmd: the destination's port is the member's for every method but MASQ.
+  assert.deepEqual(await table(driver), [
+    '192.0.2.40:80 -> 192.0.2.50:80 w1', '192.0.2.40:80 rr',
+    '192.0.2.41:8080 -> 192.0.2.50:8080 w1', '192.0.2.41:8080 rr',
+    '192.0.2.42:80 -> 192.0.2.50:9000 w1', '192.0.2.42:80 rr',
+    'FWM 7 -> 192.0.2.50:0 w1', 'FWM 7 rr',
+  ]);
 });

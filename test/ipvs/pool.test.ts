@@ -15,22 +15,26 @@ const logs = (ev: PoolEvent[]): string[] => ev.flatMap((e) => (e.kind === 'log' 
 const dests = (p: VsPool): string[] => p.destinations().map((d) => `${d.dest.address}:${d.dest.port}=${d.dest.weight}`);
 
 test('quorum with hysteresis: loss at W < Q-H, gain at W >= Q+H, keepalived wording', () => {
-  const p = new VsPool(firstVs(vsText('  quorum 3\n  hysteresis 1\n  quorum_up "/bin/up"\n  quorum_down "/bin/down"', 4)));
-  assert.deepEqual(p.start(), []);
+  const p = new VsPool(firstVs(vsText('  quorum 3\n  hysteresis 1\n  quorum_up "/bin/true up"\n  quorum_down "/bin/true down"', 4)));
+  // init_service_vs → update_quorum_state(vs, true): quorum reached at start is logged and runs quorum_up.
+  const started = p.start();
+  assert.deepEqual(logs(started), [`Gained quorum 3+1=4 <= 4 for VS ${VS}`]);
+  const initial = started.find((e) => e.kind === 'quorum');
+  assert.ok(initial && initial.kind === 'quorum' && initial.up && initial.script?.text === '/bin/true up');
   assert.equal(p.status().quorumUp, true);
   assert.deepEqual(logs(p.setAlive(rs(1), false)), [`Removing service [192.0.2.21]:tcp:80 from VS ${VS}`]);
   assert.deepEqual(logs(p.setAlive(rs(2), false)), [`Removing service [192.0.2.22]:tcp:80 from VS ${VS}`]);
   const lost = p.setAlive(rs(3), false);
   assert.deepEqual(logs(lost), [`Removing service [192.0.2.23]:tcp:80 from VS ${VS}`, `Lost quorum 3-1=2 > 1 for VS ${VS}`]);
   const q = lost.find((e) => e.kind === 'quorum');
-  assert.ok(q && q.kind === 'quorum' && !q.up && q.script?.text === '/bin/down');
+  assert.ok(q && q.kind === 'quorum' && !q.up && q.script?.text === '/bin/true down');
   p.setAlive(rs(1), true);
   assert.equal(p.status().quorumUp, false, 'W=2 < Q+H=4: still down');
   p.setAlive(rs(2), true);
   const gained = p.setAlive(rs(3), true);
   assert.deepEqual(logs(gained), [`Adding service [192.0.2.23]:tcp:80 to VS ${VS}`, `Gained quorum 3+1=4 <= 4 for VS ${VS}`]);
   const up = gained.find((e) => e.kind === 'quorum');
-  assert.ok(up && up.kind === 'quorum' && up.up && up.script?.text === '/bin/up');
+  assert.ok(up && up.kind === 'quorum' && up.up && up.script?.text === '/bin/true up');
 });
 
 test('sorry server replaces the pool on quorum loss; RS changes stay out of IPVS while it is active', () => {
@@ -78,7 +82,11 @@ test('inhibit_on_failure: a failed RS stays at weight 0 (Disabling/Enabling serv
 test('alpha: RSs start down; with quorum down at start the sorry server goes in at once', () => {
   const p = new VsPool(firstVs(vsText('  alpha\n  sorry_server 192.0.2.99 80', 2)));
   const ev = p.start();
-  assert.deepEqual(logs(ev), [`Adding sorry server [192.0.2.99]:tcp:80 to VS ${VS}`, `Removing alive servers from the pool for VS ${VS}`]);
+  assert.deepEqual(logs(ev), [
+    `Starting with quorum down 1-0=1 > 0 for VS ${VS}`,
+    `Adding sorry server [192.0.2.99]:tcp:80 to VS ${VS}`,
+    `Removing alive servers from the pool for VS ${VS}`,
+  ]);
   assert.deepEqual(dests(p), ['192.0.2.99:80=1']);
   const gained = p.setAlive(rs(1), true);
   assert.ok(logs(gained).includes(`Gained quorum 1+0=1 <= 1 for VS ${VS}`));
@@ -93,11 +101,11 @@ test('alpha with inhibit_on_failure installs failed RSs at weight 0', () => {
 });
 
 test('omega: shutdown runs quorum_down and notify_down of alive RSs', () => {
-  const p = new VsPool(firstVs(vsText('  omega\n  quorum_down "/bin/qd"', 2, 'notify_down "/bin/nd"')));
+  const p = new VsPool(firstVs(vsText('  omega\n  quorum_down "/bin/true qd"', 2, 'notify_down "/bin/true nd"')));
   p.start();
   const ev = p.shutdownEvents();
-  assert.deepEqual(ev.map((e) => (e.kind === 'rs-state' || e.kind === 'quorum' ? e.script?.text : '')), ['/bin/nd', '/bin/nd', '/bin/qd']);
-  const plain = new VsPool(firstVs(vsText('  quorum_down "/bin/qd"', 2)));
+  assert.deepEqual(ev.map((e) => (e.kind === 'rs-state' || e.kind === 'quorum' ? e.script?.text : '')), ['/bin/true nd', '/bin/true nd', '/bin/true qd']);
+  const plain = new VsPool(firstVs(vsText('  quorum_down "/bin/true qd"', 2)));
   plain.start();
   assert.deepEqual(plain.shutdownEvents(), []);
 });

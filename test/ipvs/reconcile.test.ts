@@ -5,10 +5,12 @@ import { ownedDestId, reconcile, type DesiredTable } from '../../src/ipvs/reconc
 import { serviceKeyId } from '../../src/ipvs/desired.js';
 import type { Destination, IpvsOp, Service, ServiceKey } from '../../src/ipvs/types.js';
 import { silentLogger } from '../../src/log.js';
+import * as U from '../../src/ipvs/uapi.js';
+import { fullNetmask } from '../../src/ipvs/types.js';
 
 const key = (address: string, port = 80): ServiceKey => ({ family: address.includes(':') ? 'inet6' : 'inet', protocol: 'tcp', address, port });
 const svc = (k: ServiceKey, over: Partial<Service> = {}): Service => ({
-  key: k, scheduler: 'wlc', flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: k.family === 'inet' ? 32 : 128, ...over,
+  key: k, scheduler: 'wlc', flags: {}, persistenceTimeoutS: 0, persistenceNetmask: fullNetmask(k.family), ...over,
 });
 const dest = (address: string, weight = 1, over: Partial<Destination> = {}): Destination => ({
   family: address.includes(':') ? 'inet6' : 'inet', address, port: 80, forward: 'NAT', weight, upperThreshold: 0, lowerThreshold: 0, ...over,
@@ -41,7 +43,7 @@ async function applied(t: DesiredTable): Promise<DryRunIpvsDriver> {
 const base: DesiredTable = {
   services: [
     { service: svc(key('192.0.2.10')), dests: [dest('192.0.2.21'), dest('192.0.2.22', 2)] },
-    { service: svc(key('2001:db8::10'), { persistenceTimeoutS: 360, persistenceNetmaskBits: 64 }), dests: [dest('2001:db8::21')] },
+    { service: svc(key('2001:db8::10'), { persistenceTimeoutS: 360, persistenceNetmask: 64 }), dests: [dest('2001:db8::21')] },
   ],
 };
 
@@ -57,8 +59,8 @@ test('no-change pass against a dump is zero ops (hashed flag, IPv6 text, netmask
   assert.deepEqual(reconcile(base, await drv.dump(), ownedOf(base)), []);
   const spelled: DesiredTable = {
     services: [
-      { service: svc(key('192.0.2.10'), { persistenceNetmaskBits: 24 }), dests: [dest('192.0.2.21'), dest('192.0.2.22', 2)] },
-      { service: svc(key('2001:DB8:0::10'), { persistenceTimeoutS: 360, persistenceNetmaskBits: 64 }), dests: [dest('2001:0db8::21')] },
+      { service: svc(key('192.0.2.10'), { persistenceNetmask: 0xffffff00 }), dests: [dest('192.0.2.21'), dest('192.0.2.22', 2)] },
+      { service: svc(key('2001:DB8:0::10'), { persistenceTimeoutS: 360, persistenceNetmask: 64 }), dests: [dest('2001:0db8::21')] },
     ],
   };
   assert.deepEqual(reconcile(spelled, await drv.dump(), ownedOf(base)), []);
@@ -82,8 +84,8 @@ test('persistence, flags and forwarding changes are edits in place', async () =>
   const drv = await applied(base);
   const changed: DesiredTable = {
     services: [
-      { service: svc(key('192.0.2.10'), { persistenceTimeoutS: 60, flags: { schedFlag1: true } }), dests: [dest('192.0.2.21', 1, { forward: 'DR' }), dest('192.0.2.22', 2)] },
-      { service: svc(key('2001:db8::10'), { persistenceTimeoutS: 360, persistenceNetmaskBits: 48 }), dests: [dest('2001:db8::21')] },
+      { service: svc(key('192.0.2.10'), { persistenceTimeoutS: 60, flags: { schedFlags: U.IP_VS_SVC_F_SCHED1 } }), dests: [dest('192.0.2.21', 1, { forward: 'DR' }), dest('192.0.2.22', 2)] },
+      { service: svc(key('2001:db8::10'), { persistenceTimeoutS: 360, persistenceNetmask: 48 }), dests: [dest('2001:db8::21')] },
     ],
   };
   assert.deepEqual(describe(reconcile(changed, await drv.dump(), ownedOf(base))), [
@@ -119,7 +121,7 @@ test('foreign services and foreign destinations are left alone; flush clears eve
 test('applying the ops makes the table equal to desired', async () => {
   const drv = await applied(base);
   const next: DesiredTable = {
-    services: [{ service: svc(key('192.0.2.11'), { scheduler: 'sh', flags: { schedFlag2: true } }), dests: [dest('192.0.2.30', 3)] }],
+    services: [{ service: svc(key('192.0.2.11'), { scheduler: 'sh', flags: { schedFlags: U.IP_VS_SVC_F_SCHED_SH_PORT } }), dests: [dest('192.0.2.30', 3)] }],
   };
   for (const op of reconcile(next, await drv.dump(), ownedOf(base))) await drv.apply(op);
   const t = await drv.dump();

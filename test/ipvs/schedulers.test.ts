@@ -4,6 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createScheduler, type SchedDest, type SchedRequest } from '../../src/ipvs/schedulers.js';
 import type { Scheduler, ServiceFlags } from '../../src/ipvs/types.js';
+import * as U from '../../src/ipvs/uapi.js';
 
 interface D extends SchedDest {
   weight: number;
@@ -152,7 +153,7 @@ test('sh: the same client always lands on the same server, spread over all of th
 
 test('sh: sh-port spreads one client over servers by source port', () => {
   const dests = [dest('a'), dest('b'), dest('c'), dest('d')];
-  const s = createScheduler('sh', { schedFlag2: true }, dests).state;
+  const s = createScheduler('sh', { schedFlags: U.IP_VS_SVC_F_SCHED_SH_PORT }, dests).state;
   const seen = new Set(Array.from({ length: 64 }, (_, p) => s.pick(dests, req('10.0.0.1', 30000 + p))));
   assert.ok(seen.size >= 3, `ports reached ${seen.size} servers`);
   const plain = createScheduler('sh', {}, dests).state;
@@ -161,9 +162,9 @@ test('sh: sh-port spreads one client over servers by source port', () => {
 
 test('sh: a quiesced server loses only its own clients with sh-fallback, and they are dropped without it', () => {
   const dests = [dest('a'), dest('b'), dest('c'), dest('d')];
-  const before = assignments('sh', dests, { schedFlag1: true });
+  const before = assignments('sh', dests, { schedFlags: U.IP_VS_SVC_F_SCHED_SH_FALLBACK });
   dests[2]!.weight = 0;
-  const after = assignments('sh', dests, { schedFlag1: true });
+  const after = assignments('sh', dests, { schedFlags: U.IP_VS_SVC_F_SCHED_SH_FALLBACK });
   for (const [c, d] of before) {
     if (d === 'c') assert.notEqual(after.get(c), 'c');
     else assert.equal(after.get(c), d, c);
@@ -197,9 +198,9 @@ test('mh: stable, weighted, and removing a server moves few other clients', () =
 
 test('mh: a quiesced server keeps its table slots; mh-fallback reroutes only its clients', () => {
   const dests = [dest('192.0.2.21'), dest('192.0.2.22'), dest('192.0.2.23')];
-  const before = assignments('mh', dests, { schedFlag1: true });
+  const before = assignments('mh', dests, { schedFlags: U.IP_VS_SVC_F_SCHED_MH_FALLBACK });
   dests[0]!.weight = 0; // lastWeight stays 1, as the kernel's last_weight does
-  const after = assignments('mh', dests, { schedFlag1: true });
+  const after = assignments('mh', dests, { schedFlags: U.IP_VS_SVC_F_SCHED_MH_FALLBACK });
   for (const [c, d] of before) {
     if (d === '192.0.2.21') assert.notEqual(after.get(c), d);
     else assert.equal(after.get(c), d);

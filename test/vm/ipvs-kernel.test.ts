@@ -5,7 +5,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { need } from '../support/tier.js';
 import { runInVm, vmMissing, type VmResult } from './harness.js';
-import type { Destination, IpvsTable, IpvsTimeouts, Service } from '../../src/ipvs/types.js';
+import { fullNetmask, type Destination, type IpvsTable, type IpvsTimeouts, type Service } from '../../src/ipvs/types.js';
+import { intToIpv4 } from '../../src/config/address.js';
+import * as U from '../../src/ipvs/uapi.js';
 
 interface Step {
   name: string;
@@ -46,26 +48,20 @@ function parseIpvsadm(list: string, thresholds: string, persistent: string): str
   return lines.sort();
 }
 
-function ipv4Mask(bits: number): string {
-  const m = bits === 0 ? 0 : (0xffffffff << (32 - bits)) >>> 0;
-  return [24, 16, 8, 0].map((s) => (m >>> s) & 255).join('.');
-}
-
 /** The same lines as ipvsadm would print them for the table we set (ipvsadm.c print_service_entry wording). */
 function renderExpected(table: Step['expected']): string[] {
   const lines: string[] = [];
   for (const { service: s, dests } of table) {
     const k = s.key;
-    const full = k.family === 'inet' ? 32 : 128;
     const host = (a: string): string => (a.includes(':') ? `[${a}]` : a);
     let line = k.fwmark !== undefined ? `FWM ${k.fwmark} ${s.scheduler}` : `${k.protocol.toUpperCase()} ${host(k.address)}:${k.port} ${s.scheduler}`;
     const sf: string[] = [];
-    if (s.flags.schedFlag1) sf.push(`${s.scheduler}-fallback`);
-    if (s.flags.schedFlag2) sf.push(`${s.scheduler}-port`);
+    if ((s.flags.schedFlags ?? 0) & U.IP_VS_SVC_F_SCHED_SH_FALLBACK) sf.push(`${s.scheduler}-fallback`);
+    if ((s.flags.schedFlags ?? 0) & U.IP_VS_SVC_F_SCHED_SH_PORT) sf.push(`${s.scheduler}-port`);
     if (sf.length) line += ` (${sf.join(',')})`;
     if (s.persistenceTimeoutS > 0) {
       line += ` persistent ${s.persistenceTimeoutS}`;
-      if (s.persistenceNetmaskBits !== full) line += ` mask ${k.family === 'inet' ? ipv4Mask(s.persistenceNetmaskBits) : s.persistenceNetmaskBits}`;
+      if (s.persistenceNetmask !== fullNetmask(k.family)) line += ` mask ${k.family === 'inet' ? intToIpv4(s.persistenceNetmask) : s.persistenceNetmask}`;
     }
     if (s.flags.onePacket) line += ' ops';
     for (const d of dests) {

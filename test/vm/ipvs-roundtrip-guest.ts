@@ -3,6 +3,8 @@
 import { execFileSync } from 'node:child_process';
 import { NetlinkIpvsDriver, NetlinkError } from '../../src/ipvs/driver-netlink.js';
 import type { Destination, IpvsOp, Scheduler, Service, ServiceKey } from '../../src/ipvs/types.js';
+import * as U from '../../src/ipvs/uapi.js';
+import { fullNetmask } from '../../src/ipvs/types.js';
 
 const keyId = (k: ServiceKey): string => (k.fwmark !== undefined ? `${k.family}/fwm/${k.fwmark}` : `${k.family}/${k.protocol}/${k.address}/${k.port}`);
 const destId = (d: Pick<Destination, 'address' | 'port'>): string => `${d.address}/${d.port}`;
@@ -54,7 +56,7 @@ async function step(name: string, ops: IpvsOp[]): Promise<void> {
 
 const v4 = (address: string, port: number, protocol: 'tcp' | 'udp' = 'tcp'): ServiceKey => ({ family: 'inet', protocol, address, port });
 const svc = (key: ServiceKey, scheduler: Scheduler, extra: Partial<Service> = {}): Service => ({
-  key, scheduler, flags: {}, persistenceTimeoutS: 0, persistenceNetmaskBits: key.family === 'inet' ? 32 : 128, ...extra,
+  key, scheduler, flags: {}, persistenceTimeoutS: 0, persistenceNetmask: fullNetmask(key.family), ...extra,
 });
 const dst = (address: string, port: number, extra: Partial<Destination> = {}): Destination => ({
   family: address.includes(':') ? 'inet6' : 'inet', address, port, forward: 'NAT', weight: 1, upperThreshold: 0, lowerThreshold: 0, ...extra,
@@ -81,13 +83,13 @@ await step('forwarding', [
 
 const fwm: ServiceKey = { family: 'inet', fwmark: 7 };
 await step('fwmark-persistent', [
-  { kind: 'addService', service: svc(fwm, 'wlc', { persistenceTimeoutS: 600, persistenceNetmaskBits: 24 }) },
+  { kind: 'addService', service: svc(fwm, 'wlc', { persistenceTimeoutS: 600, persistenceNetmask: 0xffffff00 }) },
   { kind: 'addDest', key: fwm, dest: dst('192.0.2.41', 0, { forward: 'DR', weight: 10 }) },
 ]);
 
 const shKey = v4('192.0.2.40', 443);
 await step('sh-flags-persistence-netmask', [
-  { kind: 'addService', service: svc(shKey, 'sh', { flags: { schedFlag1: true, schedFlag2: true }, persistenceTimeoutS: 300, persistenceNetmaskBits: 16 }) },
+  { kind: 'addService', service: svc(shKey, 'sh', { flags: { schedFlags: U.IP_VS_SVC_F_SCHED_SH_FALLBACK | U.IP_VS_SVC_F_SCHED_SH_PORT }, persistenceTimeoutS: 300, persistenceNetmask: 0xffff0000 }) },
   { kind: 'addDest', key: shKey, dest: dst('192.0.2.42', 443) },
 ]);
 
@@ -99,7 +101,7 @@ await step('udp-ops', [
 
 const v6Key: ServiceKey = { family: 'inet6', protocol: 'tcp', address: '2001:db8::10', port: 80 };
 await step('ipv6', [
-  { kind: 'addService', service: svc(v6Key, 'wrr', { persistenceTimeoutS: 120, persistenceNetmaskBits: 64 }) },
+  { kind: 'addService', service: svc(v6Key, 'wrr', { persistenceTimeoutS: 120, persistenceNetmask: 64 }) },
   { kind: 'addDest', key: v6Key, dest: dst('2001:db8::5', 80, { weight: 3 }) },
   { kind: 'addDest', key: v6Key, dest: dst('2001:db8::6', 8080, { forward: 'DR', weight: 5 }) },
 ]);

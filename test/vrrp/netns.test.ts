@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { needRoot, repoRoot } from '../support/tier.js';
+import { needCommand, needRoot, repoRoot } from '../support/tier.js';
 import { ADDR, Topology, VIP6, vrrpConfig, waitFor } from './netns-support.js';
 
 /** Runs fn on a fresh topology and always tears it down. */
@@ -18,7 +18,7 @@ async function withTopology(tag: string, fn: (t: Topology) => Promise<void>): Pr
 }
 
 test('election, kill -9 of the master moves the VIP and the client sees the new MAC', { timeout: 60_000 }, async (t) => {
-  if (!needRoot(t)) return;
+  if (!needRoot(t) || !needCommand(t, 'ping', 'iputils-ping')) return;
   const topo = new Topology('e');
   try {
     const a = topo.startLvskeeper('a', topo.writeConfig('a.conf', vrrpConfig({ priority: 150 })), repoRoot);
@@ -163,7 +163,7 @@ test('v3 at advert_int 0.1: failover in well under a second', { timeout: 60_000 
 });
 
 test('IPv6 VIP (v3): election and failover, unsolicited NA updates the client', { timeout: 60_000 }, async (t) => {
-  if (!needRoot(t)) return;
+  if (!needRoot(t) || !needCommand(t, 'ping', 'iputils-ping')) return;
   await withTopology('6', async (topo) => {
     const opts = { version: 3 as const, vip: `${VIP6}/64` };
     const a = topo.startLvskeeper('a', topo.writeConfig('a.conf', vrrpConfig({ ...opts, priority: 150 })), repoRoot);

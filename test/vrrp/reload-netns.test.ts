@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { needRoot, repoRoot } from '../support/tier.js';
+import { needCommand, needRoot, repoRoot } from '../support/tier.js';
 import { Topology, VIP, vrrpConfig, waitFor, type Node } from './netns-support.js';
 
 const VIP2 = '192.0.2.101';
@@ -37,7 +37,7 @@ class HoldSampler {
 const transitions = (log: string): number => log.split('\n').filter((l) => l.includes('(VI_1) Entering ')).length;
 
 test('SIGHUP: unchanged config keeps state and VIP; VIPs and instances are added and removed without touching VI_1', { timeout: 90_000 }, async (t) => {
-  if (!needRoot(t)) return;
+  if (!needRoot(t) || !needCommand(t, 'ping', 'iputils-ping')) return;
   const topo = new Topology('r');
   const samplers: HoldSampler[] = [];
   try {

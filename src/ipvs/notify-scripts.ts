@@ -1,0 +1,14 @@
+// The one runner of the checker side's notify scripts: notify_up/notify_down of real servers and quorum_up/
+// quorum_down of virtual servers, as ipwrapper.c do_rs_notifies / do_vs_notifies run them. The script arrives with
+// its user resolved and its security checked (config/check-scripts.ts), so it runs exactly as given: its configured
+// argv, fire-and-forget, but killed after NOTIFY_TIMEOUT_MS rather than left hanging.
+import type { Script } from '../config/model.js';
+import type { Logger } from '../log.js';
+import { NOTIFY_TIMEOUT_MS, runScript } from '../exec/script.js';
+
+export function runNotifyScript(script: Script, log: Logger): Promise<void> {
+  return runScript(script, { timeoutMs: NOTIFY_TIMEOUT_MS }).then((r) => {
+    if (r.timedOut) log.warn(`Script ${script.text} timed out after ${NOTIFY_TIMEOUT_MS / 1000} s: killed`);
+    else if (r.spawnError !== undefined) log.warn(`Cannot run script ${script.text}: ${r.spawnError}`);
+  });
+}

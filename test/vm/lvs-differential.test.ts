@@ -1,0 +1,84 @@
+// keepalived 2.2.7 and lvskeeper run the same configs on the same IPVS kernel (one VM boot, differential.ts):
+// the tables ipvsadm -Ln shows, the log lines keepalived users grep for, and who runs the check scripts.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { need } from '../support/tier.js';
+import { vmMissing } from './harness.js';
+import { logMessages, runDifferential, tableRows, type ScenarioResult } from './differential.js';
+import { checkerLog, checkScripts, groupPorts, persistenceGranularity, schedulerFlags } from './lvs-scenarios.js';
+
+const SCENARIOS = [schedulerFlags, persistenceGranularity, groupPorts, checkerLog, checkScripts];
+
+/** Lines a keepalived user greps for in the checker process's log. */
+const GREPPED = /^(Activating healthchecker for service|Gained quorum|Lost quorum|Starting with quorum|Shutting down |Removing service|Adding service)|(CHECK on service .* failed( after \d+ retries)?\.)$/;
+
+const grepped = (log: string): string[] => logMessages(log).filter((l) => GREPPED.test(l)).sort();
+
+/** Script calls as `uid argv…`, the work directory's path made the same for both sides. */
+const calls = (r: ScenarioResult['keepalived']): string[] => r.collected.split('\n').filter((l) => l !== '');
+
+test('IPVS VM: lvskeeper installs, logs and runs scripts as keepalived 2.2.7 does on the same configs', { timeout: 900_000 }, async (t) => {
+  const missing = vmMissing();
+  if (!need(t, missing === undefined, missing ?? '')) return;
+  const run = await runDifferential(SCENARIOS, 840_000);
+  assert.equal(run.vm.exitCode, 0, `guest failed:\n${run.vm.stderr}\n${run.vm.console.slice(-3000)}`);
+  const get = (name: string): ScenarioResult => {
+    const r = run.results.get(name);
+    assert.ok(r, name);
+    return r;
+  };
+  const why = (r: ScenarioResult): string => `keepalived log:\n${r.keepalived.log}\nlvskeeper log:\n${r.lvskeeper.log}`;
+
+  await t.test('sh-port/sh-fallback/mh-port/mh-fallback/flag-N: the same IP_VS_SVC_F_SCHED_* flags', () => {
+    const r = get(schedulerFlags.name);
+    const k = tableRows(r.keepalived.tables.get('start'));
+    assert.ok(k.includes('TCP 192.0.2.10:80 sh (sh-port)') && k.includes('TCP 192.0.2.13:80 mh (mh-fallback)'), k.join('\n'));
+    assert.deepEqual(tableRows(r.lvskeeper.tables.get('start')), k, why(r));
+  });
+
+  await t.test('persistence_granularity: the same netmask in the kernel, solid or not, IPv4 and IPv6', () => {
+    const r = get(persistenceGranularity.name);
+    const k = tableRows(r.keepalived.tables.get('start'));
+    assert.ok(k.includes('TCP 192.0.2.21:80 rr persistent 50 mask 0.0.0.24'), k.join('\n'));
+    assert.deepEqual(tableRows(r.lvskeeper.tables.get('start')), k, why(r));
+  });
+
+  await t.test('virtual_server_group with mixed ports: DR/TUN destinations take each member port', () => {
+    const r = get(groupPorts.name);
+    const k = tableRows(r.keepalived.tables.get('start'));
+    assert.ok(k.includes('  -> 192.0.2.50:8080 Route 1'), k.join('\n'));
+    assert.deepEqual(tableRows(r.lvskeeper.tables.get('start')), k, why(r));
+  });
+
+  await t.test('checker and IPVS log lines: activation, quorum at start, failures, shutdown of every real server', () => {
+    const r = get(checkerLog.name);
+    assert.deepEqual(tableRows(r.lvskeeper.tables.get('start')), tableRows(r.keepalived.tables.get('start')), why(r));
+    const k = grepped(r.keepalived.log);
+    for (const expected of ['Activating healthchecker for service', 'Gained quorum', 'Shutting down service']) {
+      assert.ok(k.some((l) => l.startsWith(expected)), `keepalived logged no ${expected}`);
+    }
+    assert.deepEqual(grepped(r.lvskeeper.log), k, why(r));
+  });
+
+  await t.test('check scripts: once each, as script_user, MISC_CHECK too; an unsafe root script is disabled', () => {
+    const r = get(checkScripts.name);
+    const notify = (c: string[]): string[] => c.filter((l) => !l.includes(' misc ')).sort();
+    const misc = (c: string[]): string[] => [...new Set(c.filter((l) => l.includes(' misc ')))];
+    const k = calls(r.keepalived);
+    assert.deepEqual(notify(k), ['65534 quorum-down', '65534 quorum-up', '65534 rs-down 8091'], 'keepalived runs each notify once as nobody');
+    assert.deepEqual(notify(calls(r.lvskeeper)), notify(k), why(r));
+    assert.deepEqual(misc(k), ['65534 misc 8092']);
+    assert.deepEqual(misc(calls(r.lvskeeper)), misc(k), why(r));
+    const unsafe = (w: string): string => `Unsafe permissions found for script '/tmp/lvskd/check-scripts/${w}/unsafe' - disabling.`;
+    assert.ok(r.keepalived.log.includes(unsafe('keepalived')));
+    assert.ok(r.lvskeeper.log.includes(unsafe('lvskeeper')), why(r));
+  });
+
+  await t.test('both stop with an empty table', () => {
+    for (const s of SCENARIOS) {
+      const r = get(s.name);
+      assert.deepEqual(tableRows(r.keepalived.tables.get('stopped')), [], `${s.name} keepalived`);
+      assert.deepEqual(tableRows(r.lvskeeper.tables.get('stopped')), [], `${s.name} lvskeeper`);
+    }
+  });
+});

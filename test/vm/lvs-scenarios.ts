@@ -1,0 +1,159 @@
+// Scenarios for the run-time differential (differential.ts): each names the keepalived behaviour it pins down.
+import type { Scenario } from './differential.js';
+
+const rs = (addr: string, port: number, extra = ''): string => `  real_server ${addr} ${port} {\n    weight 1\n${extra}  }\n`;
+
+/** sh-port / sh-fallback / mh-port / mh-fallback and flag-N: IP_VS_SVC_F_SCHED_* as ipvsadm -Ln names them. */
+export const schedulerFlags: Scenario = {
+  name: 'sched-flags',
+  config: [
+    ['192.0.2.10', 'sh', 'sh-port'],
+    ['192.0.2.11', 'sh', 'sh-fallback'],
+    ['192.0.2.12', 'mh', 'mh-port'],
+    ['192.0.2.13', 'mh', 'mh-fallback'],
+    ['192.0.2.14', 'sh', 'sh-port\n  sh-fallback'],
+    ['192.0.2.15', 'rr', 'flag-1\n  flag-3'],
+    ['192.0.2.16', 'sh', 'mh-port'],
+  ].map(([vip, algo, flags]) => `virtual_server ${vip} 80 {\n  lb_algo ${algo}\n  ${flags}\n  lb_kind NAT\n  protocol TCP\n${rs('192.0.2.21', 80)}}\n`).join(''),
+};
+
+/** persistence_granularity: IPv4 netmasks as inet_aton reads them (solid or not), IPv6 prefixes, fwmark services. */
+export const persistenceGranularity: Scenario = {
+  name: 'persistence-granularity',
+  config: [
+    ['192.0.2.20 80', '255.255.255.0'],
+    ['192.0.2.21 80', '24'],
+    ['192.0.2.22 80', '255.0.255.0'],
+    ['192.0.2.23 80', '0.0.0.0'],
+    ['2001:db8::20 80', '64'],
+    ['2001:db8::21 80', '128'],
+    ['fwmark 5', '255.255.0.0'],
+  ].map(([vs, g]) => `virtual_server ${vs} {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  persistence_timeout 50\n  persistence_granularity ${g}\n${rs(vs!.includes(':') ? '2001:db8::30' : '192.0.2.31', vs!.startsWith('fwmark') ? 0 : 80)}}\n`).join(''),
+};
+
+/** DR/TUN destinations take each group member's port (fwmark members: 0); NAT keeps the real server's. */
+export const groupPorts: Scenario = {
+  name: 'group-ports',
+  config: `virtual_server_group mixed {
+  192.0.2.40 80
+  192.0.2.41 8080
+  192.0.2.42-43 443
+  fwmark 7
+}
+virtual_server group mixed {
+  lb_algo rr
+  lb_kind DR
+  protocol TCP
+${rs('192.0.2.50', 80)}}
+virtual_server_group tun {
+  192.0.2.44 81
+  192.0.2.45 82
+}
+virtual_server group tun {
+  lb_algo rr
+  lb_kind TUN
+  protocol TCP
+${rs('192.0.2.51', 81)}}
+virtual_server_group nat {
+  192.0.2.46 83
+  192.0.2.47 84
+}
+virtual_server group nat {
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+${rs('192.0.2.52', 9000)}}
+`,
+};
+
+/** HTTP on 192.0.2.1:8081 and TCP on :8082 inside the guest (node starts in ~2 s there); nothing on :8083. */
+const BACKENDS = String.raw`node -e "const n=require('net');const q=(s)=>s.on('error',()=>{});n.createServer((s)=>q(s).on('data',()=>s.end('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'))).listen(8081,'192.0.2.1');n.createServer((s)=>q(s).end()).listen(8082,'192.0.2.1')" &
+echo $! > "$W/backends.pid"; sleep 3`;
+
+/** The lines keepalived users grep for: checker activation, quorum at start, failures after retries, shutdown. */
+export const checkerLog: Scenario = {
+  name: 'checker-log',
+  setup: BACKENDS,
+  teardown: 'kill "$(cat "$W/backends.pid")"',
+  settleS: 8,
+  config: `virtual_server 192.0.2.60 80 {
+  delay_loop 2
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  real_server 192.0.2.1 8081 {
+    weight 1
+    HTTP_GET {
+      url {
+        path /
+        status_code 200
+      }
+      connect_timeout 2
+      retry 1
+      delay_before_retry 1
+    }
+  }
+  real_server 192.0.2.1 8082 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 2
+      retry 1
+      delay_before_retry 1
+    }
+  }
+  real_server 192.0.2.1 8083 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 2
+      retry 2
+      delay_before_retry 1
+    }
+  }
+}
+`,
+};
+
+/**
+ * Check scripts under enable_script_security and script_user: each call records its uid and argv. notify_down of
+ * the failing server, quorum_up at start and quorum_down once both servers are down run as the default user, once
+ * each; MISC_CHECK runs as that user too; a world-writable script set to run as root is disabled.
+ */
+export const checkScripts: Scenario = {
+  name: 'check-scripts',
+  setup: String.raw`printf '#!/bin/sh\necho "$(id -u) $*" >> %s/calls.log\n' "$W" > "$W/rec"
+printf '#!/bin/sh\necho "$(id -u) misc $*" >> %s/calls.log\nexit 1\n' "$W" > "$W/misc"
+cp "$W/rec" "$W/unsafe"
+: > "$W/calls.log"; chmod 666 "$W/calls.log"; chmod 755 "$W/rec" "$W/misc"; chmod 777 "$W/unsafe"`,
+  collect: 'cat "$W/calls.log"',
+  settleS: 6,
+  config: `global_defs {
+  enable_script_security
+  script_user nobody
+}
+virtual_server 192.0.2.70 80 {
+  delay_loop 2
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  quorum_up "@W@/rec quorum-up"
+  quorum_down "@W@/rec quorum-down"
+  real_server 192.0.2.1 8091 {
+    weight 1
+    notify_up "@W@/rec rs-up 8091"
+    notify_down "@W@/rec rs-down 8091"
+    TCP_CHECK {
+      connect_timeout 1
+      retry 0
+    }
+  }
+  real_server 192.0.2.1 8092 {
+    weight 1
+    notify_down "@W@/unsafe rs-down 8092" root
+    MISC_CHECK {
+      misc_path "@W@/misc 8092"
+      retry 0
+    }
+  }
+}
+`,
+};
