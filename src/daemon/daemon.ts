@@ -2,7 +2,7 @@
 // checker transitions → IPVS pools; pool events → quorum/notify scripts and the event stream;
 // operator overrides (control socket) → pool weights; VRRP transitions → ha_suspend services; RS, quorum and VRRP
 // changes → smtp_alert e-mails. Signals (run-daemon.ts): HUP reloads, TERM/INT stop gracefully, USR1/USR2 dump.
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import { CheckerEngine } from '../../checkers/engine.js';
@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
 import { DaemonMetrics } from './daemon-metrics.js';
-import { dataDump, statsDump, DATA_DUMP_FILE, JSON_DUMP_FILE, STATS_DUMP_FILE, type DumpSources } from './dumps.js';
+import { dataDump, statsDump, writeDumpFile, type DumpSources } from './dumps.js';
 import { serveMetrics } from './metrics.js';
 import { ObservedDriver } from './observed-driver.js';
 import { OverrideStore, type Override } from './overrides.js';
@@ -311,13 +311,13 @@ export class Daemon {
       checkers: this.engine?.snapshot() ?? [],
     };
     const now = new Date();
-    const [file, text] =
+    const text =
       kind === 'data'
-        ? [DATA_DUMP_FILE, dataDump(src, now)]
+        ? dataDump(src, now)
         : kind === 'stats'
-          ? [STATS_DUMP_FILE, statsDump(src, now)]
-          : [JSON_DUMP_FILE, JSON.stringify({ time: now.toISOString(), ...this.status() }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n'];
-    writeFileSync(file, text, { mode: 0o600 });
+          ? statsDump(src, now)
+          : JSON.stringify({ time: now.toISOString(), ...this.status() }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
+    const file = writeDumpFile(kind, text);
     this.log.info(`Wrote ${kind} dump to ${file}`);
     return file;
   }

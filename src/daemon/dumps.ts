@@ -1,5 +1,7 @@
 // keepalived's on-demand dumps, as text a person reads: SIGUSR1 writes the data dump (configuration and state,
-// keepalived's /tmp/keepalived.data), SIGUSR2 the stats dump (counters, /tmp/keepalived.stats). Pure formatting.
+// keepalived's /tmp/keepalived.data), SIGUSR2 the stats dump (counters, /tmp/keepalived.stats). Formatting, and the
+// one function that puts a dump on disk.
+import { writeFileSafe } from '../fs/safe-write.js';
 import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { Config } from '../config/model.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
@@ -8,6 +10,21 @@ import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 export const DATA_DUMP_FILE = '/tmp/lvskeeper.data';
 export const STATS_DUMP_FILE = '/tmp/lvskeeper.stats';
 export const JSON_DUMP_FILE = '/tmp/lvskeeper.json';
+
+export type DumpKind = 'data' | 'stats' | 'json';
+
+const DUMP_FILES: Readonly<Record<DumpKind, string>> = { data: DATA_DUMP_FILE, stats: STATS_DUMP_FILE, json: JSON_DUMP_FILE };
+
+/**
+ * Writes a dump to its file in /tmp as a new root-owned 0600 file (safe-write.ts: a link or a file another user
+ * planted there is never written through); returns the path. Throws UnsafePathError, naming the path and the reason,
+ * when the path is refused.
+ */
+export function writeDumpFile(kind: DumpKind, text: string): string {
+  const file = DUMP_FILES[kind];
+  writeFileSafe(file, text, { mode: 0o600 });
+  return file;
+}
 
 export interface DumpSources {
   readonly config: Config;
