@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { DaemonMetrics } from '../../src/daemon/daemon-metrics.js';
 import { Registry, serveMetrics } from '../../src/daemon/metrics.js';
 
 test('the registry renders counters, histograms and collected gauges in Prometheus text format over HTTP', async () => {
@@ -31,4 +32,17 @@ test('the registry renders counters, histograms and collected gauges in Promethe
   } finally {
     server.close();
   }
+});
+
+test('a check not run is counted by reason, not as a checker failure', () => {
+  const m = new DaemonMetrics({ vrrp: () => [], checkers: () => [], pingDrops: () => [], ipvs: () => undefined, driver: () => undefined });
+  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE' });
+  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE' });
+  m.attempt({ type: 'MISC_CHECK', lateMs: 0, ok: false, notRun: 'EAGAIN' });
+  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false });
+  const text = m.registry.render();
+  assert.match(text, /^lvskeeper_checks_not_run_total\{reason="EMFILE"\} 2$/m);
+  assert.match(text, /^lvskeeper_checks_not_run_total\{reason="EAGAIN"\} 1$/m);
+  assert.match(text, /^lvskeeper_checker_results_total\{type="TCP_CHECK",result="failure"\} 1$/m);
+  assert.doesNotMatch(text, /MISC_CHECK",result/);
 });
