@@ -170,6 +170,7 @@ describe('MISC_CHECK runs argv scripts', () => {
       await new Promise((r) => setTimeout(r, 20));
       left = withMarker(marker);
     }
+    left.forEach((pid) => process.kill(pid, 'SIGKILL'));
     assert.deepEqual(left, []);
   });
 

@@ -13,6 +13,17 @@ import { createUser } from '../support/user.js';
 const server = (path: string, opts: ControlServerOptions = {}): ControlServer =>
   new ControlServer(path, { commands: { status: () => ({ up: 1 }) }, subscribe: () => () => undefined }, silentLogger(), opts);
 
+/** The error listen() refuses with; a server that listens anyway is closed and the test fails. */
+async function refusal(s: ControlServer): Promise<Error> {
+  try {
+    await s.listen();
+  } catch (err) {
+    return err as Error;
+  }
+  await s.close();
+  return assert.fail('the control socket listened');
+}
+
 /** One request, one reply line. */
 function ask(path: string, line: string): Promise<object> {
   return new Promise((resolve, reject) => {
@@ -32,7 +43,7 @@ function ask(path: string, line: string): Promise<object> {
   });
 }
 
-test('a directory another user owns, or anyone may write, is refused with the reason; a missing one is created 0700', async (t) => {
+test('a directory another user owns, or anyone may write, is refused with the reason; a missing one is created 0700', { timeout: 30_000 }, async (t) => {
   if (!needRoot(t) || !needCommand(t, 'useradd', 'passwd')) return;
   const user = createUser(t);
   const base = tempDir(t, 'lvsk-ctlh-');
@@ -40,14 +51,15 @@ test('a directory another user owns, or anyone may write, is refused with the re
   mkdirSync(foreign);
   chmodSync(foreign, 0o777);
   chownSync(foreign, user.uid, user.gid);
-  await assert.rejects(server(join(foreign, 'control.sock')).listen(), (e: unknown) =>
-    e instanceof ControlSocketError && e.message === `control socket ${foreign}/control.sock refused: directory ${foreign} is owned by uid ${user.uid}, not root`);
+  const owned = await refusal(server(join(foreign, 'control.sock')));
+  assert.ok(owned instanceof ControlSocketError);
+  assert.equal(owned.message, `control socket ${foreign}/control.sock refused: directory ${foreign} is owned by uid ${user.uid}, not root`);
   assert.equal(existsSync(join(foreign, 'control.sock')), false);
   chownSync(foreign, 0, 0);
-  await assert.rejects(server(join(foreign, 'control.sock')).listen(), /directory .*foreign is writable by group or others \(mode 0777\)/);
+  assert.match((await refusal(server(join(foreign, 'control.sock')))).message, /directory .*foreign is writable by group or others \(mode 0777\)/);
   // Sticky is not enough for the socket's own directory.
   chmodSync(foreign, 0o1777);
-  await assert.rejects(server(join(foreign, 'control.sock')).listen(), /writable by group or others \(mode 1777\)/);
+  assert.match((await refusal(server(join(foreign, 'control.sock')))).message, /writable by group or others \(mode 1777\)/);
 
   const fresh = join(base, 'run', 'lvskeeper');
   const s = server(join(fresh, 'control.sock'));
@@ -57,14 +69,16 @@ test('a directory another user owns, or anyone may write, is refused with the re
   assert.deepEqual(await ask(join(fresh, 'control.sock'), '{"cmd":"status"}'), { ok: true, up: 1 });
 });
 
-test('a regular file at the socket path is kept and the server refuses to start', async (t) => {
+test('a regular file at the socket path is kept and the server refuses to start', { timeout: 30_000 }, async (t) => {
   const path = join(tempDir(t, 'lvsk-ctlh-'), 'control.sock');
   writeFileSync(path, 'important\n');
-  await assert.rejects(server(path).listen(), (e: unknown) => e instanceof ControlSocketError && e.message === `control socket ${path} refused: it exists and is not a socket (not removing it)`);
+  const err = await refusal(server(path));
+  assert.ok(err instanceof ControlSocketError);
+  assert.equal(err.message, `control socket ${path} refused: it exists and is not a socket (not removing it)`);
   assert.equal(readFileSync(path, 'utf8'), 'important\n');
 });
 
-test('command names are own properties only: constructor, toString and __proto__ are unknown commands', async (t) => {
+test('command names are own properties only: constructor, toString and __proto__ are unknown commands', { timeout: 30_000 }, async (t) => {
   const path = join(tempDir(t, 'lvsk-ctlh-'), 'control.sock');
   const s = server(path);
   await s.listen();
@@ -74,7 +88,7 @@ test('command names are own properties only: constructor, toString and __proto__
   }
 });
 
-test('idle connections are capped and closed after the idle timeout; the socket keeps answering', async (t) => {
+test('idle connections are capped and closed after the idle timeout; the socket keeps answering', { timeout: 30_000 }, async (t) => {
   const path = join(tempDir(t, 'lvsk-ctlh-'), 'control.sock');
   const s = server(path, { maxConnections: 8, idleTimeoutMs: 500 });
   await s.listen();
