@@ -1,28 +1,18 @@
-// `npm run bench:daemon`: the daemon as a user runs it (the built CLI, one process), measured from outside through
-// /proc: RSS and CPU when idle and while checking 1,000 real servers at delay_loop 1 (HTTP_GET to loopback backends
+// `npm run bench:daemon`: the daemon as a user runs it (the built CLI: a supervisor and its child processes),
+// measured from outside through /proc, summed over the processes: RSS and CPU when idle and while checking 1,000 real servers at delay_loop 1 (HTTP_GET to loopback backends
 // in a separate process, bench/checkers-backend.ts), and the time from SIGHUP to `Reload done` for an unchanged
 // 30,000-real-server config with the number of IPVS operations that reload made (the dry-run driver logs each one).
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { treeCpuS, treeRssMb } from './proc.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lvskd-bench-'));
-const TICKS = 100; // USER_HZ on Linux
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-function rssMb(pid: number): number {
-  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
-  return Number(m?.[1] ?? 0) / 1024;
-}
-
-function cpuS(pid: number): number {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
-  return (Number(fields[11]) + Number(fields[12])) / TICKS;
-}
 
 /** The real servers: 127.b.c.d (distinct addresses, all reaching the one backend port). */
 function config(rsCount: number, backendPort: number, checker: string, delayLoopS = 1): string {
@@ -71,9 +61,9 @@ class Daemon {
 
   /** RSS at the end and CPU share over a window. */
   async sample(windowS: number): Promise<{ rss: number; cpu: number }> {
-    const c0 = cpuS(this.pid);
+    const c0 = treeCpuS(this.pid);
     await sleep(windowS * 1000);
-    return { rss: rssMb(this.pid), cpu: (cpuS(this.pid) - c0) / windowS };
+    return { rss: treeRssMb(this.pid), cpu: (treeCpuS(this.pid) - c0) / windowS };
   }
 
   async stop(): Promise<void> {
@@ -126,7 +116,7 @@ try {
     await sleep(2000);
     ops += big.lines.slice(from).filter((l) => /ipvsadm /.test(l)).length;
   }
-  const rssBig = rssMb(big.pid);
+  const rssBig = treeRssMb(big.pid);
   await big.stop();
   times.sort((x, y) => x - y);
   console.log(`30,000 RS (300 VS) start-up to last RS installed: ${startS.toFixed(1)} s, RSS ${rssBig.toFixed(1)} MB`);

@@ -43,9 +43,9 @@ const count = (): string => ipvsadm(['ipvsadm', '-Ln']).split('\n').filter((l) =
 
 const driver = NetlinkIpvsDriver.open();
 await driver.apply({ kind: 'flush' });
-const ours = await time(() => driver.applyBatch(addOps));
+const ours = await time(() => driver.applyMany(addOps));
 const oursDests = count();
-const oursEdit = await time(() => driver.applyBatch(editOps));
+const oursEdit = await time(() => driver.applyMany(editOps));
 const table = await driver.dump();
 const dumpMs = await time(() => driver.dump());
 const edited = table.services.filter((s) => s.dests.some((d) => d.dest.weight === 5)).length;
@@ -62,7 +62,7 @@ await driver.close();
 
 const ms = (x: number): string => x.toFixed(1).padStart(9);
 console.log(`table: ${SERVICES} services x ${DESTS} destinations (${addOps.length} requests); kernel ${execFileSync('uname', ['-r'], { encoding: 'utf8' }).trim()}, qemu TCG`);
-console.log(`driver applyBatch, empty -> full   ${ms(ours)} ms   (${oursDests} dests in kernel)`);
+console.log(`driver applyMany, empty -> full   ${ms(ours)} ms   (${oursDests} dests in kernel)`);
 console.log(`driver apply one by one            ${ms(oneByOne)} ms`);
 console.log(`ipvsadm-restore, empty -> full     ${ms(theirs)} ms   (${theirsDests} dests in kernel)`);
 console.log(`ratio driver / ipvsadm-restore         ${(ours / theirs).toFixed(2)}x`);

@@ -15,22 +15,24 @@ const program = new Command('lvskeeper')
   .option('--dump-conf', 'print the resolved configuration as JSON and exit')
   .option('-i, --config-id <ID>', 'id that @id config lines are matched against (default: short host name)')
   .option('-e, --errors', 'treat missing configuration files as errors')
+  .option('--strict-compat', 'a keyword lvskeeper does not implement is an error: -t exits 4, the daemon does not start')
   .option('-P, --vrrp', 'only run the VRRP subsystem')
   .option('-C, --check', 'only run the checkers and IPVS subsystem')
   .option('-n, --dont-fork', 'stay in the foreground (lvskeeper always does; accepted for keepalived compatibility)')
   .option('-l, --log-console', 'human-readable log lines on the console')
   .option('-D, --log-detail', 'detailed (debug) logging')
   .option('-p, --pid <FILE>', 'pid file', '/run/lvskeeper.pid')
-  .option('-r, --vrrp_pid <FILE>', 'VRRP pid file (holds the one lvskeeper pid; written only when VRRP runs)')
-  .option('-c, --checkers_pid <FILE>', 'checkers pid file (holds the one lvskeeper pid; written only when checkers run)')
+  .option('-r, --vrrp_pid <FILE>', 'VRRP child process pid file (written only when VRRP runs)')
+  .option('-c, --checkers_pid <FILE>', 'checkers child process pid file (written only when checkers run)')
   .option('--ipvs-driver <DRIVER>', 'auto | kernel | userspace | dry-run', 'auto')
   .option('--control-socket <PATH>', 'control socket (root-only)', '/run/lvskeeper/control.sock')
   .option('--state-file <PATH>', 'where operator overrides persist', '/var/lib/lvskeeper/overrides.json')
   .option('--metrics <[ADDR:]PORT>', 'serve Prometheus metrics on /metrics (address 127.0.0.1 unless given)')
+  .option('--child-timeout <SECONDS>', 'respawn a child process that has not answered the heartbeat for this long', '15')
   .action(async (opts: {
-    useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean;
+    useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean; strictCompat?: boolean;
     vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string; vrrp_pid?: string; checkers_pid?: string;
-    ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string;
+    ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string; childTimeout: string;
   }) => {
     // Loaded lazily so `-t` pulls in the parser only, never the daemon's subsystems.
     const cli = await import('../src/cli/config-test.js');
@@ -38,12 +40,15 @@ const program = new Command('lvskeeper')
       useFile: opts.useFile,
       ...(opts.configId !== undefined ? { configId: opts.configId } : {}),
       errors: opts.errors ?? false,
+      strictCompat: opts.strictCompat ?? false,
     };
     if (opts.dumpConf) process.exitCode = cli.runDumpConf(common);
     else if (opts.configTest !== undefined) {
       process.exitCode = cli.runConfigTest({ ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}) });
+    } else if (opts.strictCompat && cli.strictCompatRefuses(common)) {
+      process.exitCode = 2;
     } else {
-      const { runDaemon, parseMetricsAddress } = await import('../src/cli/run-daemon.js');
+      const { runDaemon, parseMetricsAddress, parseSeconds } = await import('../src/cli/run-daemon.js');
       await runDaemon(
         {
           configFile: opts.useFile,
@@ -57,8 +62,9 @@ const program = new Command('lvskeeper')
           stateFile: opts.stateFile,
           ipvsDriver: opts.ipvsDriver,
           ...(opts.metrics !== undefined ? { metrics: parseMetricsAddress(opts.metrics) } : {}),
+          childTimeoutMs: parseSeconds('--child-timeout', opts.childTimeout) * 1000,
+          log: { console: opts.logConsole ?? process.stdout.isTTY, detail: opts.logDetail ?? false },
         },
-        { console: opts.logConsole ?? process.stdout.isTTY, detail: opts.logDetail ?? false },
       );
     }
   });

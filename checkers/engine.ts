@@ -50,6 +50,18 @@ export interface EngineOptions {
   readonly onEvent?: (event: CheckerEvent) => void;
   /** Called after every attempt (bench, metrics). */
   readonly onAttempt?: (sample: AttemptSample) => void;
+  /** Checkers' states a previous engine left, by checker key: such checkers resume instead of starting afresh. */
+  readonly resume?: ReadonlyMap<string, ResumedState>;
+  /**
+   * Called when a checker's state is worth keeping for a successor (it changed up/down or misc_dynamic weight,
+   * or ran for the first time), and with undefined when a reload removed the checker.
+   */
+  readonly onCheckerState?: (key: string, state: ResumedState | undefined) => void;
+}
+
+/** What a checker needs to resume: its policy state and misc_dynamic's last status. */
+export interface ResumedState extends PolicyState {
+  readonly dynamicStatus?: number;
 }
 
 interface Subscriber {
@@ -273,7 +285,11 @@ export class CheckerEngine {
         nextServers.set(id, entry);
       }
     }
-    for (const [key, unit] of this.units) if (!nextUnits.has(key)) this.retire(unit);
+    for (const [key, unit] of this.units) {
+      if (nextUnits.has(key)) continue;
+      this.retire(unit);
+      this.opts.onCheckerState?.(key, undefined);
+    }
     this.units = nextUnits;
     this.servers = nextServers;
     const pings = [...nextUnits.values()].flatMap((u) => (u.checker.type === 'PING_CHECK' ? [u.checker] : []));
@@ -293,7 +309,12 @@ export class CheckerEngine {
   }
 
   private newUnit(key: string, checker: TimedChecker, rs: RealServer): Unit {
-    return { key, checker, target: targetOf(checker, rs), state: initialState(checker), subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false };
+    const resumed = this.opts.resume?.get(key);
+    const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
+    return {
+      key, checker, target: targetOf(checker, rs), state, subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false,
+      ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
+    };
   }
 
   private retire(u: Unit): void {
@@ -454,6 +475,9 @@ export class CheckerEngine {
     if (c.type === 'MISC_CHECK' && c.miscDynamic && r.exitStatus !== undefined && r.exitStatus >= 2) {
       weightTouched = u.dynamicStatus !== r.exitStatus;
       u.dynamicStatus = r.exitStatus;
+    }
+    if (s.transition || weightTouched || firstRun) {
+      this.opts.onCheckerState?.(u.key, u.dynamicStatus !== undefined ? { ...u.state, dynamicStatus: u.dynamicStatus } : u.state);
     }
     if (s.transition || weightTouched) {
       for (const sub of u.subscribers) {

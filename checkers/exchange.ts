@@ -3,8 +3,8 @@
 // SMTP_CHECK) connect here too, then detach the descriptor into a net.Socket; DNS_CHECK and UDP_CHECK run datagram
 // exchanges here. bind_if and fwmark are set on each socket before it binds or connects.
 import { constants } from 'node:os';
-import { createRequire } from 'node:module';
 import type { CheckerConnection } from '../src/config/model.js';
+import { loadAddon } from '../src/native/addon.js';
 
 export interface ExchangeHandler {
   /** Only for exchanges started without a request; the handler may then close() or detach() it. */
@@ -105,10 +105,6 @@ let shared: ExchangeSet | undefined;
 
 /** The process's one exchange set, created on first use. */
 export function exchanges(): ExchangeSet {
-  if (shared === undefined) {
-    const require = createRequire(import.meta.url);
-    // dist/checkers → repo root; build/ is where `npm install` (node-gyp rebuild) puts the addon.
-    shared = new ExchangeSet(require('../../build/Release/lvsk_exchange.node') as ExchangeBinding);
-  }
+  shared ??= new ExchangeSet(loadAddon('lvsk_exchange') as ExchangeBinding);
   return shared;
 }

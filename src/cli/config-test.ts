@@ -1,8 +1,10 @@
 // `lvskeeper -t` and `lvskeeper --dump-conf`: load the config, print each problem as `FILE:LINE: message`, and
 // exit with keepalived's config-test status (0 OK, 4 cannot run, 5 errors but would run, 6 script security).
+// Each use of a keyword lvskeeper does not carry out is one more line (`lvskeeper does not implement 'use_vmac' -
+// ignored`) that leaves the status keepalived's; with `--strict-compat` those lines are fatal (4).
 import { appendFileSync } from 'node:fs';
 import { dumpConfig } from '../config/dump.js';
-import { exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
+import { exitCodeFor, formatDiagnostic, loadConfig, UNIMPLEMENTED_PREFIX } from '../config/load.js';
 import type { Diagnostic } from '../config/model.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
@@ -13,6 +15,8 @@ export interface ConfigCliOptions {
   readonly errors?: boolean;
   /** `-t LOGFILE`: append the messages there instead of writing them to stderr. */
   readonly logFile?: string;
+  /** `--strict-compat`: what lvskeeper does not implement is fatal (exit 4). */
+  readonly strictCompat?: boolean;
 }
 
 function emit(diagnostics: readonly Diagnostic[], logFile: string | undefined): void {
@@ -42,6 +46,7 @@ function load(opts: ConfigCliOptions): ReturnType<typeof loadConfig> {
     ...(opts.configId !== undefined ? { configId: opts.configId } : {}),
     includesAreErrors: opts.errors ?? false,
     checkInterfaces: true,
+    strictCompat: opts.strictCompat ?? false,
   });
 }
 
@@ -58,4 +63,17 @@ export function runDumpConf(opts: ConfigCliOptions): number {
   emit(diagnostics, undefined);
   process.stdout.write(dumpConfig(config));
   return exitCodeFor(diagnostics);
+}
+
+/**
+ * `--strict-compat` before the daemon starts: true (after printing the config's lines on stderr) when the config
+ * uses something lvskeeper does not implement; the caller then exits as the daemon does for a config it cannot run
+ * (2). The daemon loads the config again itself.
+ */
+export function strictCompatRefuses(opts: ConfigCliOptions): boolean {
+  const { diagnostics } = load({ ...opts, strictCompat: true });
+  if (!diagnostics.some((d) => d.message.startsWith(UNIMPLEMENTED_PREFIX))) return false;
+  emit(diagnostics, undefined);
+  process.stderr.write('lvskeeper: --strict-compat: the configuration uses what lvskeeper does not implement; not starting\n');
+  return true;
 }

@@ -16,10 +16,18 @@ interface StoredOverride extends OverrideKey {
   readonly since: string;
 }
 
+interface ProcessStatus {
+  readonly role: string;
+  readonly pid: number | null;
+  readonly uptimeS: number;
+  readonly restarts: number;
+}
+
 interface StatusReply {
+  readonly processes?: readonly ProcessStatus[];
   readonly ipvs?: ManagerStatus;
   readonly vrrp: readonly { readonly name: string; readonly state: string; readonly priority: number }[];
-  readonly overrides: readonly StoredOverride[];
+  readonly overrides?: readonly StoredOverride[];
 }
 
 type Write = (text: string) => void;
@@ -44,14 +52,21 @@ function describe(o: Override): string {
   return o.kind === 'drain' ? 'drained (weight 0)' : `weight ${o.weight}`;
 }
 
-/** `lvskeeper status`: VRRP instances, then each virtual server with its real servers, weights and overrides. */
+/**
+ * `lvskeeper status`: the processes (supervisor, VRRP, checkers) with pid and uptime, the VRRP instances, then each
+ * virtual server with its real servers, weights and overrides.
+ */
 export function formatStatus(s: StatusReply): string {
-  const lines: string[] = [];
+  const lines: string[] = s.processes ? ['Processes:'] : [];
+  for (const p of s.processes ?? []) {
+    const restarts = p.restarts > 0 ? `, restarted ${p.restarts} time${p.restarts === 1 ? '' : 's'}` : '';
+    lines.push(`  ${p.role.padEnd(10)} pid ${String(p.pid ?? '-').padEnd(7)} up ${formatUptime(p.uptimeS)}${restarts}`);
+  }
   lines.push(s.vrrp.length === 0 ? 'VRRP instances: none' : 'VRRP instances:');
   for (const i of s.vrrp) lines.push(`  ${i.name.padEnd(16)} ${i.state.padEnd(7)} priority ${i.priority}`);
   const vss = s.ipvs?.virtualServers ?? [];
   lines.push(vss.length === 0 ? 'Virtual servers: none' : `Virtual servers (${s.ipvs?.driver ?? '?'} data plane):`);
-  const overrides = new Map(s.overrides.map((o) => [`${o.vs}/${o.rs}`, o]));
+  const overrides = new Map((s.overrides ?? []).map((o) => [`${o.vs}/${o.rs}`, o]));
   for (const vs of vss) {
     const quorum = `quorum ${vs.quorumUp ? 'up' : 'down'} (alive weight ${vs.aliveWeight}, quorum ${vs.quorum})`;
     const sorry = vs.sorryServer ? `, sorry server ${vs.sorryServer} ${vs.sorryActive ? 'active' : 'idle'}` : '';
@@ -68,9 +83,16 @@ export function formatStatus(s: StatusReply): string {
   return lines.join('\n') + '\n';
 }
 
+function formatUptime(s: number): string {
+  const d = Math.floor(s / 86400);
+  const h = Math.floor((s % 86400) / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return `${d > 0 ? `${d}d ` : ''}${String(h).padStart(2, '0')}:${String(m).padStart(2, '0')}:${String(s % 60).padStart(2, '0')}`;
+}
+
 /** The operator overrides the daemon holds, as a footer for `ipvs list` (empty when there are none). */
 export async function overrideFooter(socket = DEFAULT_CONTROL_SOCKET): Promise<string> {
-  const { overrides } = (await command(socket, { cmd: 'status' })) as unknown as StatusReply;
+  const overrides = ((await command(socket, { cmd: 'status' })) as unknown as StatusReply).overrides ?? [];
   if (overrides.length === 0) return '';
   return `Operator overrides:\n${overrides.map((o) => `  ${o.rs} of VS ${o.vs}: ${describe(o.override)} since ${o.since}\n`).join('')}`;
 }

@@ -5,25 +5,20 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Daemon, type DaemonOptions } from '../daemon/daemon.js';
+import { Supervisor, type DaemonOptions } from '../daemon/supervisor.js';
 import { createLogger } from '../log.js';
 
-export async function runDaemon(opts: DaemonOptions, logOpts: { console: boolean; detail: boolean }, onStop?: () => void): Promise<void> {
-  const log = createLogger(logOpts);
-  const daemon = new Daemon(opts, log);
-  let code: number | undefined;
-  try {
-    code = await daemon.start();
-  } catch (err) {
-    log.error(`cannot start: ${(err as Error).message}`);
-    code = 1;
-  }
-  if (code !== undefined) {
-    await daemon.stop();
-    onStop?.();
-    process.exit(code);
-  }
+export async function runDaemon(opts: DaemonOptions, onStop?: () => void): Promise<void> {
+  const log = createLogger(opts.log);
+  const daemon = new Supervisor(opts, log);
+  // Handlers first: a signal that arrives while the children start must not take the default action (HUP, USR1
+  // and USR2 terminate). A reload asked for then runs once the start is over; dumps wait for none.
+  let started = false;
+  let reloadAsked = false;
+  let stopping = false;
+  const reload = (): void => void daemon.reload().catch((err: Error) => log.error(`reload failed: ${err.message}`));
   const stop = (): void => {
+    stopping = true;
     void daemon.stop().then(() => {
       onStop?.();
       process.exit(0);
@@ -31,16 +26,30 @@ export async function runDaemon(opts: DaemonOptions, logOpts: { console: boolean
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
-  process.on('SIGHUP', () => void daemon.reload().catch((err: Error) => log.error(`reload failed: ${err.message}`)));
+  process.on('SIGHUP', () => {
+    if (started) reload();
+    else reloadAsked = true;
+  });
   const dump = (kind: 'data' | 'stats'): void => {
-    try {
-      daemon.writeDump(kind);
-    } catch (err) {
-      log.error(`cannot write ${kind} dump: ${(err as Error).message}`);
-    }
+    if (started) daemon.writeDump(kind).catch((err: Error) => log.error(`cannot write ${kind} dump: ${err.message}`));
   };
   process.on('SIGUSR1', () => dump('data'));
   process.on('SIGUSR2', () => dump('stats'));
+  let code: number | undefined;
+  try {
+    code = await daemon.start();
+  } catch (err) {
+    log.error(`cannot start: ${(err as Error).message}`);
+    code = 1;
+  }
+  if (stopping) return;
+  if (code !== undefined) {
+    await daemon.stop();
+    onStop?.();
+    process.exit(code);
+  }
+  started = true;
+  if (reloadAsked) reload();
 }
 
 /** `--metrics [ADDR:]PORT`: loopback unless an address is given (`[::1]:9650` for IPv6). */
@@ -49,6 +58,12 @@ export function parseMetricsAddress(text: string): { host: string; port: number 
   const port = Number(m?.[3]);
   if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--metrics: expected [ADDR:]PORT, got '${text}'`);
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
+}
+
+export function parseSeconds(flag: string, text: string): number {
+  const n = Number(text);
+  if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: expected a positive number of seconds, got '${text}'`);
+  return n;
 }
 
 /** The quickstart: three HTTP backends on 127.0.0.1:8081-8083, the daemon on config/quickstart.conf. */
@@ -64,8 +79,7 @@ export async function runDemo(repoRoot: string): Promise<void> {
   process.stdout.write(`virtual server on 127.0.0.1:8080 — try: curl http://127.0.0.1:8080/\n`);
   process.stdout.write(`table: npx lvskeeper ipvs list --socket ${controlSocket}\n`);
   await runDaemon(
-    { configFile: join(repoRoot, 'config/quickstart.conf'), ipvsDriver: 'userspace', controlSocket },
-    { console: true, detail: false },
+    { configFile: join(repoRoot, 'config/quickstart.conf'), ipvsDriver: 'userspace', controlSocket, log: { console: true, detail: false } },
     () => {
       backends.forEach((b) => b.kill('SIGTERM'));
       rmSync(socketDir, { recursive: true, force: true });

@@ -20,7 +20,7 @@ export type ExitCode = 0 | 2 | 4 | 5 | 6;
 /**
  * `lvskeeper -t` exit status, as keepalived 2.2.7's config test: 2 stopped reading (a keyword missing its parameter;
  * the first such problem or a fatal one decides), 4 cannot run, 6 scripts without enable_script_security, 5 errors
- * it corrects and runs anyway, 0 clean (warnings do not count).
+ * it corrects and runs anyway, 0 clean (warnings and what lvskeeper does not implement do not count).
  */
 export function exitCodeFor(diagnostics: readonly Diagnostic[]): ExitCode {
   let code: ExitCode = 0;
@@ -38,9 +38,22 @@ export function cannotRun(code: ExitCode): boolean {
   return code === 2 || code === 4;
 }
 
+/** The words every line naming something lvskeeper does not carry out starts with (tests filter on them). */
+export const UNIMPLEMENTED_PREFIX = 'lvskeeper does not implement ';
+
+export function unimplementedMessage(name: string): string {
+  return `${UNIMPLEMENTED_PREFIX}'${name}' - ignored`;
+}
+
 /** Collects diagnostics; the one place each stage reports through. */
 export class Reporter {
   readonly list: Diagnostic[] = [];
+
+  /**
+   * `strictCompat` (`--strict-compat`): what lvskeeper does not implement is fatal (exit 4, the daemon does not
+   * start) instead of a line that leaves keepalived's status alone.
+   */
+  constructor(private readonly opts: { readonly strictCompat?: boolean } = {}) {}
 
   add(severity: Severity, where: { file: string; line: number }, message: string, keyword?: string): void {
     this.list.push({ file: where.file, line: where.line, severity, message, ...(keyword !== undefined ? { keyword } : {}) });
@@ -52,5 +65,10 @@ export class Reporter {
 
   warn(where: { file: string; line: number }, message: string, keyword?: string): void {
     this.add('warning', where, message, keyword);
+  }
+
+  /** A use of `name` (a keyword, or a keyword with the option or value concerned) that lvskeeper does not carry out. */
+  unimplemented(where: { file: string; line: number }, name: string, keyword: string): void {
+    this.add(this.opts.strictCompat ? 'fatal' : 'unimplemented', where, unimplementedMessage(name), keyword);
   }
 }

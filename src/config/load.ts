@@ -12,7 +12,7 @@ import type { ConfigFs } from './preprocess.js';
 import type { Host } from './resolve.js';
 import type { Config, Diagnostic } from './model.js';
 
-export { cannotRun, exitCodeFor, formatDiagnostic } from './errors.js';
+export { cannotRun, exitCodeFor, formatDiagnostic, UNIMPLEMENTED_PREFIX } from './errors.js';
 
 export interface LoadOptions {
   /** `-i`: the id `@id` lines are matched against (default: the short host name). */
@@ -21,6 +21,8 @@ export interface LoadOptions {
   readonly includesAreErrors?: boolean;
   /** Check interfaces named in the config against the host, as `keepalived -t` does. */
   readonly checkInterfaces?: boolean;
+  /** `--strict-compat`: a keyword lvskeeper does not carry out is fatal (exit 4) rather than a line. */
+  readonly strictCompat?: boolean;
 }
 
 export interface LoadResult {
@@ -83,7 +85,7 @@ function hostInfo(checkInterfaces: boolean): Host {
 }
 
 function run(fs: ConfigFs, main: string, text: string | undefined, opts: LoadOptions, checkDefault: boolean): LoadResult {
-  const report = new Reporter();
+  const report = new Reporter({ strictCompat: opts.strictCompat ?? false });
   const resolver = new ConfigResolver(hostInfo(opts.checkInterfaces ?? checkDefault), report);
   const tree = new TreeBuilder(ROOT, report, (node) => resolver.take(node));
   const pre = new Preprocessor(
@@ -117,7 +119,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
  */
 export function parseConfigText(
   text: string,
-  opts: { file?: string; configId?: string; checkInterfaces?: boolean; fs?: ConfigFs } = {},
+  opts: { file?: string; configId?: string; checkInterfaces?: boolean; strictCompat?: boolean; fs?: ConfigFs } = {},
 ): LoadResult {
   return run(opts.fs ?? diskFs, opts.file ?? 'keepalived.conf', text, opts, false);
 }

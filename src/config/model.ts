@@ -464,12 +464,12 @@ export type CheckerType = Checker['type'];
 /**
  * keepalived's config_err_t, folded into what decides `-t`'s exit code:
  * fatal → 4 (cannot run), error → 5 (runs after correcting), security → 6, warning/info → 0.
- */
-/**
  * `config`: keepalived stops reading and exits with its config status (2), as for a keyword missing the parameter
  * its handler reads unchecked. `fatal`: it cannot run (4). `security`: scripts without enable_script_security (6).
+ * `unimplemented`: a keyword keepalived acts on and lvskeeper does not; it never changes the status, so `-t` exits
+ * as keepalived's would (with `--strict-compat` these come as `fatal` instead).
  */
-export type Severity = 'config' | 'fatal' | 'error' | 'security' | 'warning' | 'info';
+export type Severity = 'config' | 'fatal' | 'error' | 'security' | 'warning' | 'unimplemented' | 'info';
 
 export interface Diagnostic {
   readonly file: string;

@@ -7,7 +7,7 @@
 // configs with 100k+ lines, per-line records and word arrays made garbage collection the largest cost of `-t`.
 import { hasQuotes, splitWords, tokenize } from './lexer.js';
 import type { Reporter } from './errors.js';
-import type { BlockSchema, Keyword } from './schema/types.js';
+import type { BlockSchema, Keyword, RunStatus } from './schema/types.js';
 import type { SourceRef } from './model.js';
 
 export interface Node {
@@ -39,6 +39,17 @@ interface Frame {
   /** undefined: a list block, whose lines are items. */
   readonly schema: BlockSchema | undefined;
   readonly nodes: Node[];
+  /** The block's own node (undefined at the root). */
+  readonly node: Node | undefined;
+  /** Inside a block lvskeeper does not implement: that block is named once, not each keyword in it. */
+  readonly quiet: boolean;
+}
+
+/** A keyword whose run-time status is not plain `runs`, judged once its root block has been read. */
+interface Use {
+  readonly node: Node;
+  readonly ancestors: readonly Node[];
+  readonly status: RunStatus;
 }
 
 interface Pending {
@@ -47,6 +58,7 @@ interface Pending {
   readonly file: string;
   readonly line: number;
   readonly kind: 'list' | BlockSchema;
+  readonly status: RunStatus;
 }
 
 export class TreeBuilder {
@@ -61,6 +73,8 @@ export class TreeBuilder {
   private kw: string | undefined;
   private readonly argBuf: string[] = [];
   private argCount = 0;
+  /** Uses of keywords that do not simply run, in file order, until their root block closes. */
+  private readonly uses: Use[] = [];
 
   /**
    * `onRootBlock` sees each top-level block as soon as its closing brace is read; returning true means it was
@@ -71,7 +85,7 @@ export class TreeBuilder {
     private readonly report: Reporter,
     private readonly onRootBlock?: (node: Node) => boolean,
   ) {
-    this.root = { schema, nodes: [] };
+    this.root = { schema, nodes: [], node: undefined, quiet: false };
     this.stack = [this.root];
   }
 
@@ -113,6 +127,7 @@ export class TreeBuilder {
   }
 
   finish(): Node[] {
+    this.judgeUses();
     if (this.pending) {
       this.report.error(this.where(), `Missing '{' at beginning of configuration block`, this.pending.kw);
       this.pending = undefined;
@@ -148,6 +163,7 @@ export class TreeBuilder {
       this.report.error(this.where(), `Extra '}' found`);
     } else if (this.stack.length > 1) {
       this.stack.pop();
+      if (this.stack.length === 1) this.judgeUses();
       if (this.stack.length === 1 && this.onRootBlock) {
         const nodes = this.root.nodes;
         if (this.onRootBlock(nodes[nodes.length - 1]!)) nodes.pop();
@@ -171,11 +187,30 @@ export class TreeBuilder {
     this.report.error(this.where(), `Unexpected '{' - ignoring`);
   }
 
-  private open(kw: string, args: readonly string[], file: string, line: number, kind: 'list' | BlockSchema): void {
+  private open(kw: string, args: readonly string[], file: string, line: number, kind: 'list' | BlockSchema, status: RunStatus): void {
     this.braces++;
     const nodes: Node[] = [];
-    this.top().nodes.push(new TreeNode(kw, args, file, line, nodes));
-    this.stack.push({ schema: kind === 'list' ? undefined : kind, nodes });
+    const node = new TreeNode(kw, args, file, line, nodes);
+    const parent = this.top();
+    parent.nodes.push(node);
+    this.note(node, status);
+    this.stack.push({ schema: kind === 'list' ? undefined : kind, nodes, node, quiet: parent.quiet || status.kind === 'not-implemented' });
+  }
+
+  /** Keeps a keyword that lvskeeper does not wholly carry out, to be named once its root block is read. */
+  private note(node: Node, status: RunStatus): void {
+    if (status.kind === 'runs' || (status.kind === 'partial' && !status.check) || this.top().quiet) return;
+    this.uses.push({ node, ancestors: this.stack.slice(1).map((f) => f.node!), status });
+    if (this.stack.length === 1) this.judgeUses();
+  }
+
+  /** One line per use lvskeeper does not carry out (`FILE:LINE: lvskeeper does not implement 'use_vmac' - ignored`). */
+  private judgeUses(): void {
+    for (const { node, ancestors, status } of this.uses) {
+      if (status.kind === 'not-implemented') this.report.unimplemented(node.src, node.kw, node.kw);
+      else if (status.kind === 'partial') for (const u of status.check?.(node, ancestors) ?? []) this.report.unimplemented(u.at, u.name, node.kw);
+    }
+    this.uses.length = 0;
   }
 
   /** Resolves a pending block keyword against the segment that follows it; true when that segment was its `{`. */
@@ -184,7 +219,7 @@ export class TreeBuilder {
     if (!p) return false;
     this.pending = undefined;
     if (open && !hasWords) {
-      this.open(p.kw, p.args, p.file, p.line, p.kind);
+      this.open(p.kw, p.args, p.file, p.line, p.kind, p.status);
       return true;
     }
     this.report.error(this.where(), `Missing '{' at beginning of configuration block`, p.kw);
@@ -216,10 +251,10 @@ export class TreeBuilder {
       return;
     }
     // The table's own string: compared by identity in the resolvers' switches, and shared, not one copy per line.
-    const { name, kind } = known;
+    const { name, kind, status } = known;
     if (kind === 'list' || (typeof kind === 'object' && 'keywords' in kind)) {
-      if (open) this.open(name, args, this.file, this.line, kind);
-      else this.pending = { kw: name, args, file: this.file, line: this.line, kind };
+      if (open) this.open(name, args, this.file, this.line, kind, status);
+      else this.pending = { kw: name, args, file: this.file, line: this.line, kind, status };
       return;
     }
     if (n === 0 && kind !== 'value') {
@@ -229,7 +264,9 @@ export class TreeBuilder {
         this.report.error(this.where(), kind.bare, name);
       }
     }
-    frame.nodes.push(new TreeNode(name, args, this.file, this.line, undefined));
+    const node = new TreeNode(name, args, this.file, this.line, undefined);
+    frame.nodes.push(node);
+    this.note(node, status);
     if (open) this.strayOpen();
   }
 }

@@ -1,16 +1,16 @@
-// The daemon's Prometheus families: hot-path counters the daemon bumps, everything else read from the
-// subsystems' own state at scrape time (metrics.ts explains why).
+// The Prometheus families of each child process: hot-path counters bumped as things happen, everything else read
+// from the subsystems' own state at scrape time (metrics.ts explains why). The supervisor merges both children's.
 import type { AttemptSample } from '../../checkers/engine.js';
 import type { PingDrops } from '../../checkers/ping.js';
 import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import type { ServiceKey, Stats } from '../ipvs/types.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
-import { Registry, type Sample } from './metrics.js';
+import { registerLoopDelay } from './loop-delay.js';
+import { Registry, type Counter, type Sample } from './metrics.js';
 import type { ObservedDriver } from './observed-driver.js';
 
-export interface MetricSources {
-  vrrp(): Iterable<VrrpInstanceRunner>;
+export interface CheckerMetricSources {
   checkers(): readonly RealServerSnapshot[];
   pingDrops(): readonly { readonly family: 4 | 6; readonly drops: PingDrops }[];
   ipvs(): ManagerStatus | undefined;
@@ -19,24 +19,18 @@ export interface MetricSources {
 
 const STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP', 'DELETED'];
 
-export class DaemonMetrics {
+const alertsFamily = (r: Registry): Counter => r.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts, by result');
+
+/** The VRRP child's: instances' state, priority and packet counters. */
+export class VrrpMetrics {
   readonly registry = new Registry();
   private readonly transitions = this.registry.counter('lvskeeper_vrrp_transitions_total', 'VRRP state changes, by instance and new state');
-  private readonly results = this.registry.counter('lvskeeper_checker_results_total', 'Checker attempts, by checker type and result');
-  private readonly lateness = this.registry.histogram(
-    'lvskeeper_checker_start_delay_seconds',
-    'How long after its scheduled moment each checker attempt started',
-    [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
-  );
-  private readonly alerts = this.registry.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts, by result');
-  private readonly notRun = this.registry.counter(
-    'lvskeeper_checks_not_run_total',
-    'Checker attempts this host could not make (EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN), by reason; the real server keeps its state',
-  );
+  private readonly alerts = alertsFamily(this.registry);
 
-  constructor(src: MetricSources) {
+  constructor(instances: () => Iterable<VrrpInstanceRunner>) {
     const r = this.registry;
-    const vrrp = (f: (i: VrrpInstanceRunner) => Sample[]): (() => Sample[]) => () => [...src.vrrp()].flatMap(f);
+    registerLoopDelay(r, 'vrrp');
+    const vrrp = (f: (i: VrrpInstanceRunner) => Sample[]): (() => Sample[]) => () => [...instances()].flatMap(f);
     r.collect('lvskeeper_vrrp_state', 'VRRP instance state (1 for the current one)', 'gauge', vrrp((i) =>
       STATES.map((s) => ({ labels: { instance: i.cfg.name, state: s }, value: i.state === s ? 1 : 0 }))));
     r.collect('lvskeeper_vrrp_priority', 'VRRP effective priority', 'gauge', vrrp((i) => [{ labels: { instance: i.cfg.name }, value: i.priority }]));
@@ -45,6 +39,35 @@ export class DaemonMetrics {
     r.collect('lvskeeper_vrrp_send_errors_total', 'VRRP adverts that could not be sent', 'counter', vrrp((i) => [{ labels: { instance: i.cfg.name }, value: i.counters.sendErrors }]));
     r.collect('lvskeeper_vrrp_drops_total', 'VRRP packets dropped, by reason', 'counter', vrrp((i) =>
       Object.entries(i.drops.snapshot()).map(([reason, n]) => ({ labels: { instance: i.cfg.name, reason }, value: Number(n) }))));
+  }
+
+  transition(instance: string, to: string): void {
+    this.transitions.inc({ instance, state: to });
+  }
+
+  alert(sent: boolean): void {
+    this.alerts.inc({ result: sent ? 'sent' : 'failed' });
+  }
+}
+
+/** The checker child's: real servers, checker attempts, the IPVS table and the data plane's counters. */
+export class CheckerMetrics {
+  readonly registry = new Registry();
+  private readonly results = this.registry.counter('lvskeeper_checker_results_total', 'Checker attempts, by checker type and result');
+  private readonly lateness = this.registry.histogram(
+    'lvskeeper_checker_start_delay_seconds',
+    'How long after its scheduled moment each checker attempt started',
+    [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+  );
+  private readonly alerts = alertsFamily(this.registry);
+  private readonly notRun = this.registry.counter(
+    'lvskeeper_checks_not_run_total',
+    'Checker attempts this host could not make (EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN), by reason; the real server keeps its state',
+  );
+
+  constructor(src: CheckerMetricSources) {
+    const r = this.registry;
+    registerLoopDelay(r, 'checker');
     r.collect('lvskeeper_realserver_up', 'Real server alive according to its checkers', 'gauge', () =>
       src.checkers().map((s) => ({ labels: { vs: s.vsId, rs: s.rsId.slice(s.vsId.length + 1) }, value: s.alive ? 1 : 0 })));
     r.collect('lvskeeper_ping_replies_dropped_total', 'PING_CHECK replies dropped, by address family and reason', 'counter', () =>
@@ -67,10 +90,6 @@ export class DaemonMetrics {
     r.collect('lvskeeper_dataplane_connections_total', 'Connections scheduled to each destination', 'counter', destStat((s) => s.conns));
     r.collect('lvskeeper_dataplane_bytes_in_total', 'Bytes from clients to each destination', 'counter', destStat((s) => s.inBytes));
     r.collect('lvskeeper_dataplane_bytes_out_total', 'Bytes from each destination to clients', 'counter', destStat((s) => s.outBytes));
-  }
-
-  transition(instance: string, to: string): void {
-    this.transitions.inc({ instance, state: to });
   }
 
   attempt(sample: AttemptSample): void {

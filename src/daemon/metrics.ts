@@ -1,6 +1,7 @@
 // Prometheus text exposition (format 0.0.4) without a dependency: counters and histograms that hot paths bump,
 // and collectors that read subsystem state only when scraped, so an idle daemon does no metrics work.
 import { createServer, type Server } from 'node:http';
+import type { MetricFamily } from '../ipc/protocol.js';
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -78,7 +79,7 @@ class Collected implements Family {
 }
 
 export class Registry {
-  private readonly families: Family[] = [];
+  private readonly list: Family[] = [];
 
   counter(name: string, help: string): Counter {
     return this.add(new Counter(name, help));
@@ -93,32 +94,57 @@ export class Registry {
   }
 
   private add<F extends Family>(family: F): F {
-    this.families.push(family);
+    this.list.push(family);
     return family;
   }
 
+  /** The families as plain data, to cross from a child process to the supervisor's endpoint. */
+  families(): MetricFamily[] {
+    return this.list.map((f) => ({ name: f.name, help: f.help, type: f.type, lines: f.render() }));
+  }
+
   render(): string {
-    const lines: string[] = [];
-    for (const f of this.families) {
-      lines.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`, ...f.render());
-    }
-    return lines.join('\n') + '\n';
+    return renderFamilies(this.families());
   }
 }
 
 /**
- * Serves /metrics; binds 127.0.0.1 unless told otherwise, because the data describes the whole cluster.
- * `refresh` runs before each render, for sources that can only be read asynchronously (the IPVS table).
+ * Prometheus text of families from several processes. A family two processes both report (the SMTP alert
+ * counter) is written once, and a series both report is summed: only counters are shared.
  */
-export function serveMetrics(registry: Registry, host: string, port: number, refresh?: () => Promise<void>): Promise<Server> {
+export function renderFamilies(families: readonly MetricFamily[]): string {
+  const byName = new Map<string, { family: MetricFamily; series: Map<string, number> }>();
+  for (const f of families) {
+    let entry = byName.get(f.name);
+    if (!entry) byName.set(f.name, (entry = { family: f, series: new Map() }));
+    for (const line of f.lines) {
+      const cut = line.lastIndexOf(' ');
+      const key = line.slice(0, cut);
+      entry.series.set(key, (entry.series.get(key) ?? 0) + Number(line.slice(cut + 1)));
+    }
+  }
+  const out: string[] = [];
+  for (const { family: f, series } of byName.values()) {
+    out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
+    for (const [key, value] of series) out.push(`${key} ${value}`);
+  }
+  return out.join('\n') + '\n';
+}
+
+/**
+ * Serves /metrics; binds 127.0.0.1 unless told otherwise, because the data describes the whole cluster.
+ * `render` gathers the text at each scrape (from every process).
+ */
+export function serveMetrics(render: () => Promise<string>, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found\n');
       return;
     }
-    void (refresh?.() ?? Promise.resolve())
-      .catch(() => undefined)
-      .then(() => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(registry.render()));
+    void render().then(
+      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
+      (err: Error) => res.writeHead(500).end(`${err.message}\n`),
+    );
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);

@@ -37,6 +37,22 @@ export class ObservedDriver implements IpvsDriver {
     }
   }
 
+  /** Counted and logged as apply() does; only a driver that can batch gets the batch. */
+  async applyMany(ops: readonly IpvsOp[]): Promise<(Error | undefined)[]> {
+    if (!this.inner.applyMany) {
+      const errors: (Error | undefined)[] = [];
+      for (const op of ops) errors.push(await this.apply(op).then(() => undefined, (e: Error) => e));
+      return errors;
+    }
+    if (this.log.isLevelEnabled('debug')) for (const op of ops) this.log.debug({ component: 'ipvs' }, `IPVS op: ${ipvsadmCommand(op)}`);
+    const errors = await this.inner.applyMany(ops);
+    ops.forEach((op, i) => {
+      const counts = errors[i] === undefined ? this.applied : this.failed;
+      counts.set(op.kind, (counts.get(op.kind) ?? 0) + 1);
+    });
+    return errors;
+  }
+
   getTimeouts(): Promise<IpvsTimeouts> {
     return this.inner.getTimeouts();
   }

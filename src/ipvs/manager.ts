@@ -11,6 +11,9 @@ import { VsPool, type PoolEvent, type PoolStatus } from './pool.js';
 import { reconcile, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
 import type { Destination, IpvsDriver, IpvsOp, ServiceKey } from './types.js';
 
+/** Operations per applyMany call: one message of a few hundred KiB at most. */
+const BATCH = 1000;
+
 export type CheckerEvent =
   | { readonly kind: 'rs-up' | 'rs-down'; readonly vsId: string; readonly rsId: string }
   | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight?: number };
@@ -23,6 +26,12 @@ export interface IpvsManagerOptions {
   readonly resyncIntervalMs?: number;
   /** Operator overrides restored at start-up: applied before the first pass, so a drained server never takes traffic. */
   readonly overrides?: readonly { readonly vsId: string; readonly rsId: string; readonly weight: number }[];
+  /**
+   * Real servers' states carried over from a checker process that was restarted: applied before the first pass
+   * and without events, since the previous process already logged them and ran their scripts, so a table that
+   * outlived it (the kernel's) needs no change.
+   */
+  readonly resumed?: readonly { readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly weight: number }[];
 }
 
 export interface PassResult {
@@ -108,6 +117,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   private readonly log: Logger;
   private readonly resyncMs: number;
   private readonly initialOverrides: NonNullable<IpvsManagerOptions['overrides']>;
+  private readonly resumed: NonNullable<IpvsManagerOptions['resumed']>;
   private readonly pools = new Map<string, VsPool>();
   /** Kernel keys per virtual server, expanded once per config (groups can be large). */
   private readonly keys = new Map<string, ServiceKey[]>();
@@ -131,6 +141,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.log = opts.log;
     this.resyncMs = opts.resyncIntervalMs ?? 30_000;
     this.initialOverrides = opts.overrides ?? [];
+    this.resumed = opts.resumed ?? [];
   }
 
   /** First start: lvs_flush (only here), timeouts, initial pools, first pass, then the resync timer. */
@@ -140,6 +151,11 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.info('Initializing ipvs');
     this.flushPending = this.config.global.lvsFlush;
     for (const vs of this.config.virtualServers) this.addPool(vs);
+    for (const r of this.resumed) {
+      const pool = this.pools.get(r.vsId);
+      pool?.setAlive(r.rsId, r.alive);
+      pool?.setDynamicWeight(r.rsId, r.weight);
+    }
     for (const o of this.initialOverrides) this.emitAll(this.pools.get(o.vsId)?.setOverrideWeight(o.rsId, o.weight) ?? []);
     await this.applyTimeouts();
     const result = await this.sync();
@@ -237,15 +253,17 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     }
     const names = this.destNames();
     const vsOf = this.vsOfService();
+    const ops: IpvsOp[] = [];
     for (const [k, s] of [...this.owned.services]) {
       if (mode === 'off') {
         for (const d of [...s.dests.values()]) {
           this.info(`Shutting down service ${names.get(destKeyId(d)) ?? `[${d.address}]:${d.port}`} from VS ${vsOf.get(k) ?? keyName(s.key)}`);
-          await this.applyOne({ kind: 'delDest', key: s.key, dest: d });
+          ops.push({ kind: 'delDest', key: s.key, dest: d });
         }
       }
-      await this.applyOne({ kind: 'delService', key: s.key });
+      ops.push({ kind: 'delService', key: s.key });
     }
+    await this.applyAll(ops);
   }
 
   status(): ManagerStatus {
@@ -351,23 +369,42 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       return (this.lastPass = { ops: 0, failed: 1 });
     }
     const ops = reconcile(this.desired(), actual, this.owned, { flush: this.flushPending });
-    let failed = 0;
-    for (const op of ops) {
-      if (!(await this.applyOne(op))) failed++;
-      else if (op.kind === 'flush') this.flushPending = false;
-    }
+    const failed = await this.applyAll(ops);
     return (this.lastPass = { ops: ops.length, failed });
   }
 
+  /** Applies in order, in batches where the driver can; returns how many failed. */
+  private async applyAll(ops: readonly IpvsOp[]): Promise<number> {
+    let failed = 0;
+    for (let i = 0; i < ops.length; i += BATCH) {
+      const batch = ops.slice(i, i + BATCH);
+      const errors = this.driver.applyMany ? await this.driver.applyMany(batch) : await this.applyEach(batch);
+      for (const [j, op] of batch.entries()) {
+        if (!this.settle(op, errors[j])) failed++;
+        else if (op.kind === 'flush') this.flushPending = false;
+      }
+    }
+    return failed;
+  }
+
   private async applyOne(op: IpvsOp): Promise<boolean> {
-    try {
-      await this.driver.apply(op);
+    return this.settle(op, (await this.applyEach([op]))[0]);
+  }
+
+  private async applyEach(ops: readonly IpvsOp[]): Promise<(Error | undefined)[]> {
+    const errors: (Error | undefined)[] = [];
+    for (const op of ops) errors.push(await this.driver.apply(op).then(() => undefined, (e: Error) => e));
+    return errors;
+  }
+
+  /** Records an applied operation, or logs a failed one (the next pass retries it). */
+  private settle(op: IpvsOp, error: Error | undefined): boolean {
+    if (error === undefined) {
       this.owned.track(op);
       return true;
-    } catch (e) {
-      this.log.error({ component: 'ipvs', op: op.kind }, `IPVS: ${ipvsadmCommand(op)} failed: ${errText(e)}`);
-      return false;
     }
+    this.log.error({ component: 'ipvs', op: op.kind }, `IPVS: ${ipvsadmCommand(op)} failed: ${errText(error)}`);
+    return false;
   }
 
   private destNames(): Map<string, string> {

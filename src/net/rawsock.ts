@@ -1,4 +1,4 @@
-// Typed wrapper over the lvsk_rawsock addon (native/rawsock.cc). The only file that loads the addon.
+// Typed wrapper over the lvsk_rawsock addon (native/rawsock.cc), loaded through src/native/addon.ts.
 //
 //   openVrrpSocket(opts: VrrpSocketOptions, binding?: RawSocketBinding): RawSock
 //   openIcmp6Socket(opts: { ifindex; device? }, binding?): RawSock        unsolicited NA sender (hop limit 255)
@@ -14,8 +14,8 @@
 //   loadBinding(): RawSocketBinding                               the real addon (tests may pass a fake instead)
 // Errors from the addon carry { errno, code, syscall } like Node's own.
 import { EventEmitter } from 'node:events';
-import { createRequire } from 'node:module';
 import { formatIp, parseIp } from './addr.js';
+import { loadAddon } from '../native/addon.js';
 
 export interface RawMessage {
   /** VRRP payload (IPv4 header already stripped), ICMPv6 message, or Ethernet frame for packet sockets. */
@@ -61,15 +61,8 @@ export interface RawSocketBinding {
   ) => NativeRawSocket;
 }
 
-let cached: RawSocketBinding | undefined;
-
 export function loadBinding(): RawSocketBinding {
-  if (cached === undefined) {
-    const require = createRequire(import.meta.url);
-    // dist/src/net → repo root; build/ is where `npm install` (node-gyp rebuild) puts the addon.
-    cached = require('../../../build/Release/lvsk_rawsock.node') as RawSocketBinding;
-  }
-  return cached;
+  return loadAddon('lvsk_rawsock') as RawSocketBinding;
 }
 
 const formatMac = (b: Buffer): string => Array.from(b.subarray(0, 6), (x) => x.toString(16).padStart(2, '0')).join(':');

@@ -1,10 +1,10 @@
-// Builds every vrrp_instance, vrrp_script and vrrp_sync_group of a Config and wires them together:
+// Builds every vrrp_instance, vrrp_script and vrrp_sync_group of the config's VRRP part and wires them together:
 // script and link trackers → effective priority / fault; sync-group directives between members; group notifies.
-// reload() applies a new Config as a diff (reload-plan.ts): what did not change keeps running untouched.
+// reload() applies a new one as a diff (reload-plan.ts): what did not change keeps running untouched.
 import { existsSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { Config, TrackFileDef, TrackRef, VrrpInstance, VrrpScript, VrrpSyncGroup } from '../config/model.js';
+import type { TrackFileDef, TrackRef, VrrpInstance, VrrpScript, VrrpSyncGroup } from '../config/model.js';
 import { Rtnl } from '../net/rtnl.js';
 import { LinkWatcher } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
@@ -13,6 +13,7 @@ import { SyncGroupCore } from './sync-group.js';
 import { planReload, sameSettings } from './reload-plan.js';
 import { ScriptRunner, evaluateTracking, type ScriptState, type TrackInput } from './tracking.js';
 import type { FsmAction } from './fsm.js';
+import type { VrrpConfig } from '../ipc/protocol.js';
 
 export interface VrrpServiceOptions {
   readonly clock: Clock;
@@ -31,7 +32,7 @@ export class VrrpService {
   /** Reloads run one at a time, and stop() waits for the one under way. */
   private reloading: Promise<void> = Promise.resolve();
 
-  constructor(private config: Config, private readonly opts: VrrpServiceOptions) {
+  constructor(private config: VrrpConfig, private readonly opts: VrrpServiceOptions) {
     this.policy = scriptPolicy(config.global);
   }
 
@@ -74,14 +75,14 @@ export class VrrpService {
    * VIPs that differ added or removed) unless the router itself changed (then restarted); removed ones stop as at
    * shutdown; new ones start as at boot. Scripts and track files that did not change keep their state too.
    */
-  reload(next: Config): Promise<void> {
+  reload(next: VrrpConfig): Promise<void> {
     const run = this.reloading.then(() => this.applyReload(next));
     // A failed reload is the caller's to report; the next reload and stop() must still run.
     this.reloading = run.catch(() => undefined);
     return run;
   }
 
-  private async applyReload(next: Config): Promise<void> {
+  private async applyReload(next: VrrpConfig): Promise<void> {
     const prev = this.config;
     const plan = planReload(prev.vrrpInstances, next.vrrpInstances);
     this.opts.logger.info(

@@ -11,9 +11,14 @@ test('weight arguments are plain decimals 0..2147483647; anything else is refuse
   }
 });
 
-test('status lists instances, then each virtual server with its real servers, weights and overrides', () => {
+test('status lists the processes, the instances, then each virtual server with its real servers, weights and overrides', () => {
   const vs = '[192.0.2.10]:tcp:80';
   const text = formatStatus({
+    processes: [
+      { role: 'supervisor', pid: 4100, uptimeS: 93_784, restarts: 0 },
+      { role: 'vrrp', pid: 4102, uptimeS: 3725, restarts: 0 },
+      { role: 'checker', pid: 4230, uptimeS: 59, restarts: 1 },
+    ],
     vrrp: [{ name: 'VI_1', state: 'MASTER', priority: 150 }],
     overrides: [{ vs, rs: '[192.0.2.22]:tcp:80', override: { kind: 'drain' }, since: '2026-11-22T19:00:00.000Z' }],
     ipvs: {
@@ -34,6 +39,10 @@ test('status lists instances, then each virtual server with its real servers, we
   assert.equal(
     text,
     [
+      'Processes:',
+      '  supervisor pid 4100    up 1d 02:03:04',
+      '  vrrp       pid 4102    up 01:02:05',
+      '  checker    pid 4230    up 00:00:59, restarted 1 time',
       'VRRP instances:',
       '  VI_1             MASTER  priority 150',
       'Virtual servers (netlink data plane):',

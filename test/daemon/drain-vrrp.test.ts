@@ -49,7 +49,8 @@ test('events shows VRRP transitions as logged, status shows state and priority',
     await events.waitFor(/^\S+ \(VI_1\) Entering MASTER STATE$/, 15_000);
     const s = await cli(['status', ...sock]);
     assert.equal(s.code, 0, s.stderr);
-    assert.match(s.stdout, /^VRRP instances:\n {2}VI_1 +MASTER +priority 150\nVirtual servers: none\n$/);
+    // -P: the supervisor and its VRRP child, no checker process.
+    assert.match(s.stdout, /^Processes:\n {2}supervisor pid \d+ +up \d\d:\d\d:\d\d\n {2}vrrp +pid \d+ +up \d\d:\d\d:\d\d\nVRRP instances:\n {2}VI_1 +MASTER +priority 150\nVirtual servers: none\n$/);
 
     let from = events.lines.length;
     ip('-n', NS, 'link', 'set', 'eth0', 'down');

@@ -1,8 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
-import { DaemonMetrics } from '../../src/daemon/daemon-metrics.js';
-import { Registry, serveMetrics } from '../../src/daemon/metrics.js';
+import { CheckerMetrics } from '../../src/daemon/daemon-metrics.js';
+import { Registry, renderFamilies, serveMetrics } from '../../src/daemon/metrics.js';
 
 test('the registry renders counters, histograms and collected gauges in Prometheus text format over HTTP', async () => {
   const registry = new Registry();
@@ -14,7 +14,7 @@ test('the registry renders counters, histograms and collected gauges in Promethe
   latency.observe({ type: 'HTTP_GET' }, 0.05);
   let state = 2;
   registry.collect('lvskeeper_vrrp_state', 'VRRP state (0 init, 1 backup, 2 master, 3 fault).', 'gauge', () => [{ labels: { instance: 'VI_1' }, value: state }]);
-  const server = await serveMetrics(registry, '127.0.0.1', 0);
+  const server = await serveMetrics(async () => registry.render(), '127.0.0.1', 0);
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
     let text = await (await fetch(url)).text();
@@ -34,8 +34,23 @@ test('the registry renders counters, histograms and collected gauges in Promethe
   }
 });
 
+test('families from two processes render as one exposition: a shared family once, its shared series summed', () => {
+  const vrrp = new Registry();
+  const checker = new Registry();
+  vrrp.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts.').inc({ result: 'sent' });
+  const c = checker.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts.');
+  c.inc({ result: 'sent' }, 2);
+  c.inc({ result: 'failed' });
+  checker.collect('lvskeeper_realserver_up', 'Up.', 'gauge', () => [{ labels: { rs: 'a b' }, value: 1 }]);
+  const text = renderFamilies([...vrrp.families(), ...checker.families()]);
+  assert.equal(text.match(/^# TYPE lvskeeper_smtp_alerts_total counter$/gm)?.length, 1);
+  assert.match(text, /^lvskeeper_smtp_alerts_total\{result="sent"\} 3$/m);
+  assert.match(text, /^lvskeeper_smtp_alerts_total\{result="failed"\} 1$/m);
+  assert.match(text, /^lvskeeper_realserver_up\{rs="a b"\} 1$/m);
+});
+
 test('a check not run is counted by reason, not as a checker failure', () => {
-  const m = new DaemonMetrics({ vrrp: () => [], checkers: () => [], pingDrops: () => [], ipvs: () => undefined, driver: () => undefined });
+  const m = new CheckerMetrics({ checkers: () => [], pingDrops: () => [], ipvs: () => undefined, driver: () => undefined });
   m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE' });
   m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE' });
   m.attempt({ type: 'MISC_CHECK', lateMs: 0, ok: false, notRun: 'EAGAIN' });

@@ -23,20 +23,27 @@ test('a live owner blocks a second daemon; a stale pid file is taken over; relea
   assert.equal(existsSync(path), false);
 });
 
-test('-r/-c pid files hold the daemon pid for the subsystems it runs, block a second daemon and go at stop', { timeout: 60_000 }, async (t) => {
+/** The parent pid of a live process, from /proc. */
+function parentOf(pid: number): number {
+  return Number(readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /s, '').split(' ')[1]);
+}
+
+test('-r/-c pid files hold the pid of the child that runs each subsystem, block a second daemon and go at stop', { timeout: 60_000 }, async (t) => {
   const first = new DaemonUnderTest(t, httpConfig(19470, [[19471, 1]]));
   const vrrpPid = join(first.dir, 'vrrp.pid');
   const checkersPid = join(first.dir, 'checkers.pid');
   const run = first.start(['-C', '-r', vrrpPid, '-c', checkersPid]);
   await run.waitFor(/Removing service \[127\.0\.0\.1\]:tcp:19471/, 15_000);
-  assert.equal(readFileSync(checkersPid, 'utf8'), `${first.pid}\n`);
+  const checkerChild = Number(readFileSync(checkersPid, 'utf8'));
+  assert.equal(parentOf(checkerChild), first.pid, 'the checker child is the supervisor\'s');
+  assert.match(readFileSync(`/proc/${checkerChild}/cmdline`, 'utf8'), /^lvskeeper: checkers/);
   assert.equal(existsSync(vrrpPid), false, '-C runs no VRRP, so no VRRP pid file');
 
   const second = new DaemonUnderTest(t, httpConfig(19472, [[19473, 1]]));
   const refused = second.start(['-c', checkersPid]);
   assert.equal(await refused.exited, 1);
-  assert.ok(refused.lines.some((l) => l.includes(`daemon is already running (pid ${first.pid} in ${checkersPid})`)), refused.lines.join('\n'));
-  assert.equal(readFileSync(checkersPid, 'utf8'), `${first.pid}\n`);
+  assert.ok(refused.lines.some((l) => l.includes(`daemon is already running (pid ${checkerChild} in ${checkersPid})`)), refused.lines.join('\n'));
+  assert.equal(readFileSync(checkersPid, 'utf8'), `${checkerChild}\n`);
 
   assert.equal(await run.stop('SIGTERM'), 0);
   assert.equal(existsSync(checkersPid), false);

@@ -6,14 +6,14 @@ import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, open
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { UnsafePathError, writeFileSafe } from '../../src/fs/safe-write.js';
-import { DATA_DUMP_FILE, JSON_DUMP_FILE, STATS_DUMP_FILE, writeDumpFile, type DumpKind } from '../../src/daemon/dumps.js';
+import { DATA_DUMP_FILE, JSON_DUMP_FILE, STATS_DUMP_FILE, writeDumpFile } from '../../src/daemon/dumps.js';
 import { OverrideStore } from '../../src/daemon/overrides.js';
 import { acquirePidFile, PidFileError } from '../../src/daemon/pidfile.js';
 import { needCommand, needRoot } from '../support/tier.js';
 import { tempDir } from '../support/tempdir.js';
 import { createUser } from '../support/user.js';
 
-const DUMPS: [DumpKind, string][] = [
+const DUMPS: ['data' | 'stats' | 'json', string][] = [
   ['data', DATA_DUMP_FILE],
   ['stats', STATS_DUMP_FILE],
   ['json', JSON_DUMP_FILE],

@@ -103,7 +103,7 @@ test('getTimeouts decodes the GET_CONFIG reply', async () => {
   assert.deepEqual(await new NetlinkIpvsDriver(k).getTimeouts(), { tcpS: 900, tcpFinS: 120, udpS: 300 });
 });
 
-test('applyBatch keeps many requests in flight, in order, and stops sending after the first NACK', async () => {
+test('applyMany keeps many requests in flight, in order, and reports each NACK in its place while sending the rest', async () => {
   let inFlight = 0;
   let maxInFlight = 0;
   const k = new FakeGenlKernel({ IPVS: IPVS_FAMILY }, () => 'ack');
@@ -115,7 +115,7 @@ test('applyBatch keeps many requests in flight, in order, and stops sending afte
   };
   const d = new NetlinkIpvsDriver(k, { window: 8 });
   const ops = Array.from({ length: 40 }, (_, i) => ({ kind: 'addDest', key: svc.key, dest: { ...dest, port: 1000 + i } }) as const);
-  await d.applyBatch(ops);
+  assert.deepEqual(await d.applyMany(ops), ops.map(() => undefined));
   assert.equal(maxInFlight, 8);
   const ports = k.requests.slice(1).map((r) => parseAttrs(parseAttrs(r.attrs)[1]!.value).find((a) => a.type === 2)!.value.readUInt16BE(0));
   assert.deepEqual(ports, ops.map((o) => o.dest.port), 'sent in op order');
@@ -125,8 +125,10 @@ test('applyBatch keeps many requests in flight, in order, and stops sending afte
     return p === 1005 ? { errno: 2 } : 'ack';
   });
   const d2 = new NetlinkIpvsDriver(failing, { window: 4 });
-  await assert.rejects(d2.applyBatch(ops), (e: unknown) => e instanceof NetlinkError && e.code === 'ENOENT' && e.message.includes('[192.0.2.5]:1005'));
-  assert.ok(failing.requests.length - 1 < ops.length, 'later ops are not sent after the NACK');
+  const errors = await d2.applyMany(ops);
+  assert.deepEqual(errors.map((e, i) => (e ? i : -1)).filter((i) => i >= 0), [5]);
+  assert.ok(errors[5] instanceof NetlinkError && errors[5].code === 'ENOENT' && errors[5].message.includes('[192.0.2.5]:1005'), String(errors[5]));
+  assert.equal(failing.requests.length - 1, ops.length, 'the ops after the NACK are sent too');
 });
 
 test('close() closes the transport', async () => {

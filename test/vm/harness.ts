@@ -1,7 +1,8 @@
 // Runs a shell script as root inside a throwaway qemu VM whose kernel has IPVS (Debian's generic kernel, unpacked
-// by test/vm/prepare.sh under /var/cache/lvskeeper-vm). The host's / is shared read-only over 9p, so node, ipvsadm
-// and this repository are usable inside; a per-run directory is shared writable for results. TCG only: KVM guests
-// hang on these machines. The results directory lives under /var/tmp: the guest mounts tmpfs over /tmp and /run.
+// by test/vm/prepare.sh under /var/cache/lvskeeper-vm). The host's / is shared read-only over 9p, so node and
+// ipvsadm are usable inside; this checkout is shared read-only on its own and mounted at the same path, because the
+// guest mounts tmpfs over /tmp and /run, which would hide a checkout there. A per-run directory under /var/tmp is
+// shared writable for results. TCG only: KVM guests hang on these machines.
 import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,6 +54,7 @@ ip addr add 192.0.2.1/24 dev lvskv0
 ip -6 addr add 2001:db8::1/64 dev lvskv0 nodad
 export PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/tmp
 ${exports}
+mkdir -p '${repoRoot}' && mount -t 9p -o trans=virtio,version=9p2000.L,ro,cache=loose repo '${repoRoot}' || echo LVSK-VM-REPO-FAIL
 cd '${repoRoot}'
 cat > /tmp/lvskv-user.sh <<'LVSKV_EOF'
 ${script}
@@ -74,6 +76,7 @@ export async function runInVm(script: string, options: VmOptions = {}): Promise<
       '-kernel', join(VM_CACHE, 'k/boot', `vmlinuz-${kver}`), '-initrd', join(VM_CACHE, 'initrd.gz'),
       '-append', `console=ttyS0 panic=-1 quiet lvskout=${outDir} `,
       '-virtfs', 'local,path=/,mount_tag=hostroot,security_model=none,readonly=on,multidevs=remap',
+      '-virtfs', `local,path=${repoRoot},mount_tag=repo,security_model=none,readonly=on,multidevs=remap`,
       '-virtfs', `local,path=${outDir},mount_tag=outdir,security_model=none,multidevs=remap`,
     ];
     const consoleText = await new Promise<string>((resolve, reject) => {

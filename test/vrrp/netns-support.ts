@@ -1,5 +1,5 @@
 // Shared by the VRRP namespace tests and bench/failover: three namespaces (a, b: routers; c: client) on a bridge
-// in a fourth, and starting/stopping lvskeeper (standalone VRRP) or keepalived inside them.
+// in a fourth, and starting/stopping lvskeeper (the shipped binary) or keepalived inside them.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -53,20 +53,25 @@ export class Topology {
     return path;
   }
 
-  /** Starts lvskeeper's VRRP (standalone entry) in a namespace; returns the process and its log path. */
+  /** Starts the shipped binary as a VRRP-only daemon (`lvskeeper -P`) in a namespace, with files of its own. */
   startLvskeeper(node: Node, config: string, repoRoot: string): Proc {
-    const log = join(this.dir, `lvsk-${node}.log`);
-    const child = spawn('ip', ['netns', 'exec', this.ns[node], process.execPath, join(repoRoot, 'dist/src/vrrp/standalone.js'), config], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    return this.track(child, log);
+    const p = this.startDaemon(node, ['-P', '-n', '-l', '-f', config, ...this.daemonFiles(node)], repoRoot);
+    p.vrrpPidFile = join(this.dir, `lvsk-${node}-vrrp.pid`);
+    return p;
+  }
+
+  /** Pid files, control socket and state file per node: the namespaces share one filesystem. */
+  daemonFiles(node: Node): string[] {
+    const f = (suffix: string): string => join(this.dir, `lvsk-${node}${suffix}`);
+    return ['-p', f('.pid'), '-r', f('-vrrp.pid'), '-c', f('-checkers.pid'), '--control-socket', f('.sock'), '--state-file', f('.state')];
   }
 
   /** Starts the lvskeeper daemon (bin/lvskeeper) in a namespace with the given arguments. */
-  startDaemon(node: Node, args: readonly string[], repoRoot: string): Proc {
+  startDaemon(node: Node, args: readonly string[], repoRoot: string, env: NodeJS.ProcessEnv = process.env): Proc {
     const log = join(this.dir, `daemon-${node}.log`);
     const child = spawn('ip', ['netns', 'exec', this.ns[node], process.execPath, join(repoRoot, 'dist/bin/lvskeeper.js'), ...args], {
       stdio: ['ignore', 'pipe', 'pipe'],
+      env,
     });
     return this.track(child, log);
   }
@@ -116,8 +121,8 @@ export class Topology {
     for (const p of this.procs) {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     }
-    // keepalived's VRRP child outlives a SIGKILL of `ip netns exec` → the parent; kill what the pid files name.
-    for (const f of ['a', 'b'].flatMap((n) => [`ka-${n}.pid`, `ka-${n}-vrrp.pid`])) {
+    // A VRRP child outlives a SIGKILL of `ip netns exec` → the parent; kill what the pid files name.
+    for (const f of ['a', 'b'].flatMap((n) => [`ka-${n}.pid`, `ka-${n}-vrrp.pid`, `lvsk-${n}-vrrp.pid`, `lvsk-${n}-checkers.pid`])) {
       try {
         process.kill(Number(readFileSync(join(this.dir, f), 'utf8').trim()), 'SIGKILL');
       } catch {
@@ -148,7 +153,7 @@ export class Proc {
     this.child.kill(sig);
   }
 
-  /** For keepalived, SIGKILL of the whole process family (parent and VRRP child), as a crash would. */
+  /** SIGKILL of the whole process family (parent and VRRP child), as a crash would. */
   killHard(): void {
     if (this.vrrpPidFile) {
       try {
@@ -160,7 +165,7 @@ export class Proc {
     this.child.kill('SIGKILL');
   }
 
-  /** Resolves when the process (and, for keepalived, its VRRP child) is gone, so a restart finds no live pid file. */
+  /** Resolves when the process (and its VRRP child) is gone, so a restart finds no live pid file. */
   async exited(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       await new Promise<void>((r) => this.child.once('exit', () => r()));

@@ -1,5 +1,6 @@
 // Checker blocks inside real_server (keepalived 2.2.7 check/check_*.c, reference §2.4).
-import { block, reported, required, values } from './types.js';
+import { regexOptionUses } from './uses.js';
+import { block, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 import type { BlockSchema } from './types.js';
 
 /** Timer options every checker with a schedule has (check_api.c), MISC_CHECK included. */
@@ -14,6 +15,11 @@ const URL = block(
     'regex_stack',
   ),
   required('path', 'digest'),
+  status({
+    regex: partial("JavaScript's RegExp, not PCRE2: a pattern using PCRE-only syntax matches differently"),
+    regex_options: partial('caseless, multiline and dotall only', regexOptionUses),
+    regex_stack: NO,
+  }),
 );
 
 function http(name: string): BlockSchema {

@@ -1,5 +1,6 @@
 // global_defs and the other top-level keywords of keepalived 2.2.7's core/global_parser.c (reference §4).
-import { block, lists, reported, required, values } from './types.js';
+import { strictModeUses } from './uses.js';
+import { block, lists, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 
 export const GLOBAL_DEFS = block(
   'global_defs',
@@ -59,6 +60,40 @@ export const GLOBAL_DEFS = block(
     'bfd_rlimit_rtime', 'vrrp_startup_delay', 'vmac_prefix', 'vmac_addr_prefix', 'umask', 'random_seed',
     'config_save_dir',
   ),
+  // What lvskeeper does not carry out (everything else runs): process tuning of keepalived's child processes, SNMP,
+  // DBus, FIFOs, nftables, VMAC, the sync daemon and the timings nothing reads from the model (grep src/ checkers/).
+  status({
+    process_names: NO, process_name: NO, vrrp_process_name: NO, checker_process_name: NO, lvs_process_name: NO,
+    bfd_process_name: NO,
+    max_auto_priority: NO, min_auto_priority_delay: NO,
+    vrrp_rt_priority: NO, vrrp_cpu_affinity: NO, vrrp_rlimit_rttime: NO, vrrp_rlimit_rtime: NO,
+    checker_rt_priority: NO, checker_cpu_affinity: NO, checker_rlimit_rttime: NO,
+    checker_rlimit_rtime: NO,
+    bfd_priority: NO, bfd_rt_priority: NO, bfd_cpu_affinity: NO, bfd_rlimit_rttime: NO, bfd_rlimit_rtime: NO,
+    vrrp_no_swap: NO, checker_no_swap: NO, bfd_no_swap: NO,
+    vrrp_netlink_cmd_rcv_bufs: NO, vrrp_netlink_cmd_rcv_bufs_force: NO, vrrp_netlink_monitor_rcv_bufs: NO,
+    vrrp_netlink_monitor_rcv_bufs_force: NO, process_monitor_rcv_bufs: NO, process_monitor_rcv_bufs_force: NO,
+    lvs_netlink_cmd_rcv_bufs: NO, lvs_netlink_cmd_rcv_bufs_force: NO, lvs_netlink_monitor_rcv_bufs: NO,
+    lvs_netlink_monitor_rcv_bufs_force: NO, vrrp_rx_bufs_policy: NO, vrrp_rx_bufs_multiplier: NO,
+    umask: NO, random_seed: NO, tmp_config_directory: NO, config_save_dir: NO, include_check: NO,
+    dynamic_interfaces: NO, disable_local_igmp: NO, log_unknown_vrids: NO, data_use_instance: NO,
+    reload_repeat: NO, reload_file: NO, reload_time_file: NO,
+    startup_script: NO, startup_script_timeout: NO, shutdown_script: NO, shutdown_script_timeout: NO,
+    no_email_faults: NO, no_checker_emails: NO, rs_init_notifies: NO,
+    script_user: partial('not applied to quorum_up/quorum_down, which run as root'),
+    enable_script_security: partial('VRRP scripts only: MISC_CHECK, notify_up/notify_down and quorum scripts run unchecked'),
+    enable_traps: NO, enable_snmp_vrrp: NO, enable_snmp_keepalived: NO, enable_snmp_rfc: NO, enable_snmp_rfcv2: NO,
+    enable_snmp_rfcv3: NO, enable_snmp_checker: NO, snmp_socket: NO, enable_dbus: NO, dbus_service_name: NO,
+    notify_fifo: NO, notify_fifo_script: NO, vrrp_notify_fifo: NO, vrrp_notify_fifo_script: NO,
+    vrrp_notify_priority_changes: NO, fifo_write_vrrp_states_on_reload: NO, lvs_notify_fifo: NO,
+    lvs_notify_fifo_script: NO,
+    vrrp_strict: partial('strict-mode corrections run; not the nftables rules of no_accept, nor the owner ignoring adverts', strictModeUses),
+    vrrp_iptables: NO, nftables: NO, nftables_ifindex: NO, nftables_ipvs: NO, nftables_counters: NO,
+    nftables_priority: NO, nftables_ipvs_priority: NO, nftables_ipvs_start_fwmark: NO,
+    vmac_prefix: NO, vmac_addr_prefix: NO, vrrp_vmac_garp_intvl: NO, vrrp_garp_extra_if: NO,
+    vrrp_garp_interval: NO, vrrp_gna_interval: NO, vrrp_min_garp: NO, vrrp_startup_delay: NO,
+    lvs_sync_daemon: NO,
+  }),
 );
 
 /** Process-wide keywords that 2.2.7 accepts at the top level, outside global_defs. */
@@ -70,3 +105,8 @@ export const GLOBAL_ROOT = {
   }),
   ...required('child_wait_time'),
 };
+
+export const GLOBAL_ROOT_STATUS = status({
+  linkbeat_use_polling: NO, net_namespace: NO, net_namespace_ipvs: NO, namespace_with_ipsets: NO, use_pid_dir: NO,
+  instance: NO, child_wait_time: NO,
+});

@@ -1,7 +1,7 @@
 // virtual_server, virtual_server_group, real_server and the global SSL block (keepalived 2.2.7 check/check_parser.c,
 // reference §2.1–2.3).
 import { CHECKERS } from './checkers.js';
-import { block, reported, required, values } from './types.js';
+import { block, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 
 export const REAL_SERVER = block(
   'real_server',
@@ -15,6 +15,7 @@ export const REAL_SERVER = block(
     'warmup', 'connect_timeout', 'delay_loop',
   ),
   CHECKERS,
+  status({ snmp_name: NO, BFD_CHECK: NO }),
 );
 
 export const VIRTUAL_SERVER = block(
@@ -34,6 +35,10 @@ export const VIRTUAL_SERVER = block(
     'quorum', 'hysteresis', 'weight', 'sorry_server',
   ),
   { real_server: REAL_SERVER },
+  status({
+    hashed: NO, snmp_name: NO,
+    ha_suspend: partial("the virtual service is removed while its VIP is not held here; keepalived keeps it and suspends its checkers"),
+  }),
 );
 
 export const LVS_ROOT = {
@@ -46,3 +51,5 @@ export const LVS_ROOT = {
   virtual_server_group: 'list',
   virtual_server: VIRTUAL_SERVER,
 } as const;
+
+export const LVS_ROOT_STATUS = status({ SSL: NO });

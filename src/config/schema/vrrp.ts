@@ -1,5 +1,6 @@
 // The VRRP blocks of keepalived 2.2.7's vrrp/vrrp_parser.c and trackers/track_file.c (reference §3.1–3.3).
-import { block, lists, required, values } from './types.js';
+import { authTypeUses, strictModeUses, unicastPeerUses, vipUses } from './uses.js';
+import { block, lists, NOT_IMPLEMENTED as NO, partial, required, status, values } from './types.js';
 
 const TRACKERS = lists('track_interface', 'track_script', 'track_file', 'track_process', 'track_bfd');
 
@@ -9,13 +10,20 @@ export const VRRP_SYNC_GROUP = block(
   TRACKERS,
   values('smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'notify_priority_changes'),
   required('notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify'),
+  status({ track_process: NO, track_bfd: NO, smtp_alert: NO, notify_priority_changes: NO }),
 );
 
 export const VRRP_INSTANCE = block(
   'vrrp_instance',
   TRACKERS,
   lists('unicast_peer', 'virtual_ipaddress', 'virtual_ipaddress_excluded', 'virtual_routes', 'virtual_rules'),
-  { authentication: block('authentication', required('auth_type', 'auth_pass')) },
+  {
+    authentication: block(
+      'authentication',
+      required('auth_type', 'auth_pass'),
+      status({ auth_type: partial('PASS only: AH is not implemented', authTypeUses) }),
+    ),
+  },
   values(
     'use_vmac', 'use_vmac_addr', 'vmac_xmit_base', 'use_ipvlan', 'unicast_fault_no_peer', 'check_unicast_src',
     'old_unicast_checksum', 'native_ipv6', 'dont_track_primary', 'track_src_ip', 'promote_secondaries',
@@ -30,6 +38,18 @@ export const VRRP_INSTANCE = block(
     'garp_master_refresh', 'garp_master_repeat', 'garp_master_refresh_repeat', 'garp_lower_prio_delay',
     'garp_lower_prio_repeat', 'down_timer_adverts',
   ),
+  status({
+    track_process: NO, track_bfd: NO,
+    unicast_peer: partial('min_ttl/max_ttl not checked', unicastPeerUses),
+    virtual_ipaddress: partial("no GARP/NA or link tracking on a VIP's own dev; home, preferred_lft, track_group ignored", vipUses),
+    virtual_ipaddress_excluded: partial("no GARP/NA or link tracking on a VIP's own dev; home, preferred_lft, track_group ignored", vipUses),
+    virtual_routes: NO, virtual_rules: NO,
+    use_vmac: NO, use_vmac_addr: NO, vmac_xmit_base: NO, use_ipvlan: NO, garp_extra_if: NO, vmac_garp_intvl: NO,
+    unicast_fault_no_peer: NO, old_unicast_checksum: NO, native_ipv6: NO, track_src_ip: NO, promote_secondaries: NO,
+    linkbeat_use_polling: NO, no_accept: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO, notify_priority_changes: NO,
+    lvs_sync_daemon_interface: NO,
+    strict_mode: partial('strict-mode corrections run; not the nftables rules of no_accept, nor the owner ignoring adverts', strictModeUses),
+  }),
 );
 
 export const VRRP_SCRIPT = block(
@@ -68,3 +88,8 @@ export const VRRP_ROOT = {
     required('source_ip', 'min_rx', 'min_tx', 'idle_tx', 'multiplier', 'ttl', 'hoplimit', 'max_hops', 'weight'),
   ),
 } as const;
+
+export const VRRP_ROOT_STATUS = status({
+  vrrp_track_process: NO, garp_group: NO, track_group: NO, static_ipaddress: NO, static_routes: NO, static_rules: NO,
+  linkbeat_interfaces: NO, interface_up_down_delays: NO, bfd_instance: NO,
+});

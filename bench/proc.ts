@@ -1,0 +1,42 @@
+// What the benches read of a running lvskeeper from /proc: it is a supervisor with child processes, so memory and
+// CPU are the sums over the tree.
+import { readdirSync, readFileSync } from 'node:fs';
+
+const TICKS = 100; // USER_HZ on Linux
+
+function stat(pid: number): string[] {
+  return readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+}
+
+export function rssMb(pid: number): number {
+  const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+  return Number(m?.[1] ?? 0) / 1024;
+}
+
+export function cpuS(pid: number): number {
+  const f = stat(pid);
+  return (Number(f[11]) + Number(f[12])) / TICKS;
+}
+
+/** `pid` and its children (the supervisor's VRRP and checker processes; not their scripts' children). */
+export function tree(pid: number): number[] {
+  const kids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    const p = Number(name);
+    if (!Number.isInteger(p)) continue;
+    try {
+      if (Number(stat(p)[1]) === pid) kids.push(p);
+    } catch {
+      // exited meanwhile
+    }
+  }
+  return [pid, ...kids];
+}
+
+export const treeRssMb = (pid: number): number => tree(pid).reduce((n, p) => n + rssMb(p), 0);
+export const treeCpuS = (pid: number): number => tree(pid).reduce((n, p) => n + cpuS(p), 0);
+
+/** The process title each lvskeeper process sets (`lvskeeper: vrrp`, …), or the command line. */
+export function title(pid: number): string {
+  return readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0] ?? '';
+}

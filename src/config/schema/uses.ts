@@ -1,0 +1,65 @@
+// The uses of partly implemented keywords that need the part lvskeeper does not carry out (schema/types.ts UseCheck).
+// Each reads the keyword's node as written, with the blocks around it, once its root block is read.
+import type { Node } from '../parser.js';
+import type { Unimplemented } from './types.js';
+
+const OFF = new Set(['off', 'false', 'no']);
+
+/**
+ * `vrrp_strict` / `strict_mode`: keepalived's no_accept nftables rules, which an instance with `accept` does not get.
+ * strict_mode takes an optional flag; global vrrp_strict reads none.
+ */
+export function strictModeUses(node: Node, ancestors: readonly Node[]): readonly Unimplemented[] {
+  if (node.kw === 'strict_mode' && node.args[0] !== undefined && OFF.has(node.args[0].toLowerCase())) return [];
+  const instance = ancestors[ancestors.length - 1];
+  if (instance?.children?.some((n) => n.kw === 'accept')) return [];
+  return [{ at: node.src, name: `${node.kw} nftables rules (no_accept)` }];
+}
+
+/** `auth_type AH`: lvskeeper authenticates with PASS only. */
+export function authTypeUses(node: Node): readonly Unimplemented[] {
+  return node.args[0] === 'AH' ? [{ at: node.src, name: 'auth_type AH' }] : [];
+}
+
+/** unicast_peer items with `min_ttl` / `max_ttl`: adverts are not checked against them. */
+export function unicastPeerUses(node: Node): readonly Unimplemented[] {
+  const out: Unimplemented[] = [];
+  for (const item of node.children ?? []) {
+    for (const w of item.args) if (w === 'min_ttl' || w === 'max_ttl') out.push({ at: item.src, name: `unicast_peer ${w}` });
+  }
+  return out;
+}
+
+/** VIP options whose next word is their value (vrrp_ipaddress.c parse_ipaddress). */
+const VIP_VALUE_OPTIONS = new Set(['brd', 'broadcast', 'dev', 'scope', 'label', 'peer', 'preferred_lft', 'track_group']);
+const VIP_IGNORED_OPTIONS = new Set(['home', 'preferred_lft', 'track_group']);
+
+/**
+ * virtual_ipaddress(_excluded) items: options lvskeeper does not apply, and a `dev` other than the instance's
+ * interface, where the address is added but gets no GARP/NA and the device is not tracked.
+ */
+export function vipUses(node: Node, ancestors: readonly Node[]): readonly Unimplemented[] {
+  const instance = ancestors[ancestors.length - 1];
+  const iface = instance?.children?.find((n) => n.kw === 'interface')?.args[0];
+  const out: Unimplemented[] = [];
+  for (const item of node.children ?? []) {
+    const a = item.args;
+    for (let i = 0; i < a.length; i++) {
+      const w = a[i]!;
+      if (VIP_IGNORED_OPTIONS.has(w)) out.push({ at: item.src, name: `${node.kw} ${w}` });
+      if (w === 'dev' && a[i + 1] !== undefined && a[i + 1] !== iface) {
+        out.push({ at: item.src, name: `GARP/NA and link tracking for ${node.kw} dev ${a[i + 1]!}` });
+      }
+      if (VIP_VALUE_OPTIONS.has(w)) i++;
+    }
+  }
+  return out;
+}
+
+/** PCRE2 options with a JavaScript RegExp flag (checkers/http.ts regexFlags). */
+const JS_REGEX_OPTIONS = new Set(['caseless', 'multiline', 'dotall']);
+
+/** regex_options: each PCRE2 option JavaScript's RegExp has no flag for. */
+export function regexOptionUses(node: Node): readonly Unimplemented[] {
+  return node.args.filter((o) => !JS_REGEX_OPTIONS.has(o)).map((o) => ({ at: node.src, name: `regex_options ${o}` }));
+}

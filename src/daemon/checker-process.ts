@@ -1,0 +1,333 @@
+// The checker child process (keepalived's healthcheck child, check_daemon.c): every checker, the IPVS manager and
+// what hangs on them — operator overrides, quorum and real-server scripts, their smtp_alerts — wired together:
+// checker transitions → IPVS pools; pool events → scripts, alerts and the event stream; operator overrides → pool
+// weights; VRRP states (relayed by the supervisor) → ha_suspend. It reads the config itself, on its own loop: a
+// large reload stalls only this process. Forked by the supervisor (supervisor.ts); talks to it over IPC only.
+import { performance } from 'node:perf_hooks';
+import { CheckerEngine } from '../../checkers/engine.js';
+import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
+import { rsId as makeRsId } from '../config/identity.js';
+import type { Config, RealServer, VirtualServer } from '../config/model.js';
+import { systemClock } from '../clock.js';
+import { NOTIFY_TIMEOUT_MS, runScript } from '../exec/script.js';
+import { Channel } from '../ipc/channel.js';
+import type { CheckerStart, FromChecker, FromCheckerNotes, MetricFamily, ToChecker, ToCheckerNotes, VrrpStates } from '../ipc/protocol.js';
+import { RemoteIpvsDriver } from '../ipvs/driver-remote.js';
+import { IpvsManager } from '../ipvs/manager.js';
+import type { PoolEvent } from '../ipvs/pool.js';
+import type { IpvsDriver } from '../ipvs/types.js';
+import { createLogger, type Logger } from '../log.js';
+import { childSignals, exitWhenOrphaned } from './child-lifecycle.js';
+import { CommandError, type ControlRequest } from './control.js';
+import { CheckerMetrics } from './daemon-metrics.js';
+import { checkerDumpSection } from './dumps.js';
+import { ObservedDriver } from './observed-driver.js';
+import { OverrideStore, type Override } from './overrides.js';
+import { SmtpAlerter, alerts } from './smtp-alert.js';
+
+type CheckerChannel = Channel<FromChecker, ToChecker, FromCheckerNotes, ToCheckerNotes>;
+
+async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise<IpvsDriver> {
+  if (start.driver === 'kernel') return (await import('../ipvs/driver-netlink.js')).NetlinkIpvsDriver.open();
+  return new RemoteIpvsDriver(start.driver, channel);
+}
+
+class CheckerSide {
+  private config!: Config;
+  private manager: IpvsManager | undefined;
+  private driver: ObservedDriver | undefined;
+  private engine: CheckerEngine | undefined;
+  private overrides!: OverrideStore;
+  private vrrpStates: VrrpStates = {};
+  private stopping: Promise<void> | undefined;
+  readonly metrics = new CheckerMetrics({
+    checkers: () => this.engine?.snapshot() ?? [],
+    pingDrops: () => this.engine?.pingDrops() ?? [],
+    ipvs: () => this.manager?.status(),
+    driver: () => this.driver,
+  });
+
+  constructor(
+    private readonly channel: CheckerChannel,
+    private readonly log: Logger,
+    private readonly start_: CheckerStart,
+  ) {}
+
+  /** The supervisor has read this file and logged its diagnostics; this read only builds the model. */
+  private load(): Config | undefined {
+    const { configFile, configId } = this.start_;
+    const { config, diagnostics } = loadConfig(configFile, configId !== undefined ? { configId } : {});
+    return cannotRun(exitCodeFor(diagnostics)) ? undefined : config;
+  }
+
+  async start(): Promise<void> {
+    const config = this.load();
+    if (!config) throw new Error(`${this.start_.configFile}: configuration cannot run`);
+    this.config = config;
+    this.vrrpStates = this.start_.vrrpStates;
+    this.overrides = new OverrideStore(this.start_.stateFile);
+    for (const e of this.overrides.loadErrors) this.log.error(e);
+    const driver = new ObservedDriver(await openDriver(this.start_, this.channel), this.log);
+    this.driver = driver;
+    this.pruneOverrides();
+    const resume = new Map(this.start_.restore);
+    this.engine = new CheckerEngine(config, {
+      clock: systemClock,
+      logger: this.log,
+      onEvent: (ev) => this.manager?.handle(ev),
+      onAttempt: (sample) => this.metrics.attempt(sample),
+      resume,
+      onCheckerState: (key, state) => this.channel.notify('checker-state', { key, ...(state ? { state } : {}) }),
+    });
+    this.engine.start();
+    // A restarted process resumes its predecessor's verdicts before the first pass, so the table does not move.
+    const resumed = resume.size > 0 ? this.engine.snapshot().map(({ vsId, rsId, alive, weight }) => ({ vsId, rsId, alive, weight })) : [];
+    const overrides = this.overrides.list().map((o) => ({ vsId: o.vs, rsId: `${o.vs}/${o.rs}`, weight: weightOf(o.override) }));
+    this.manager = new IpvsManager(config, { driver, clock: systemClock, log: this.log, overrides, resumed });
+    this.manager.on('pool', (ev) => this.onPoolEvent(ev));
+    this.applyHaSuspend();
+    await this.manager.start();
+    if (resume.size === 0) this.applyCheckerSnapshot(() => true);
+  }
+
+  setVrrpStates(states: VrrpStates): void {
+    this.vrrpStates = states;
+    this.applyHaSuspend();
+  }
+
+  /**
+   * ha_suspend: a virtual server whose address is a VIP of some vrrp_instance runs only while that instance is
+   * MASTER (keepalived pauses it while the address is not configured here). An address no instance carries is taken
+   * as configured locally.
+   */
+  private applyHaSuspend(): void {
+    if (!this.manager) return;
+    for (const vs of this.config.virtualServers) {
+      if (!vs.haSuspend || vs.key.kind !== 'ip') continue;
+      const addr = vs.key.address;
+      const owner = this.config.vrrpInstances.find((vi) => vi.virtualIpaddresses.some((v) => v.address === addr));
+      const state = owner ? this.vrrpStates[owner.name] : undefined;
+      this.manager.setHaSuspended(vs.displayName, owner !== undefined && state !== 'MASTER');
+    }
+  }
+
+  private publish(kind: string, text: string): void {
+    this.channel.notify('event', { kind, text });
+  }
+
+  private alert(a: { subject: string; body: string }): void {
+    const alerter = new SmtpAlerter(this.config.global, this.log);
+    if (!alerter.configured) return;
+    void alerter.send(a).then((sent) => this.metrics.alert(sent));
+  }
+
+  /**
+   * Real servers the checker engine starts in a state the pools cannot know (a FILE_CHECK value, a failed track file)
+   * take it from the engine's snapshot, as keepalived applies track files at start-up; `isNew` selects which. A
+   * reload that adds no server skips the snapshot, which is most of an unchanged reload's time at 30,000 servers.
+   */
+  private applyCheckerSnapshot(isNew: (rsId: string) => boolean): void {
+    const configured = new Map<string, number>();
+    for (const [rsId, rs] of rsEntries(this.config)) if (isNew(rsId)) configured.set(rsId, rs.weight);
+    if (configured.size === 0) return;
+    for (const s of this.engine?.snapshot() ?? []) {
+      if (!configured.has(s.rsId)) continue;
+      if (s.weight !== configured.get(s.rsId)) this.manager?.rsWeight(s.vsId, s.rsId, s.weight);
+      if (!s.alive) this.manager?.rsDown(s.vsId, s.rsId);
+    }
+  }
+
+  private onPoolEvent(ev: PoolEvent): void {
+    // Weight changes reach subscribers as the pool's own `Changing weight …` log line.
+    if (ev.kind === 'log') this.publish('ipvs', ev.msg);
+    else if (ev.kind === 'quorum' || ev.kind === 'rs-state') {
+      // quorum_up/down and notify_up/down are fire-and-forget, but one that hangs is killed rather than kept forever.
+      const script = ev.script;
+      if (script) {
+        void runScript(script, { timeoutMs: NOTIFY_TIMEOUT_MS }).then((r) => {
+          if (r.timedOut) this.log.warn(`Script ${script.text} timed out after ${NOTIFY_TIMEOUT_MS / 1000} s: killed`);
+          else if (r.spawnError !== undefined) this.log.warn(`Cannot run script ${script.text}: ${r.spawnError}`);
+        });
+      }
+      const vs = this.config.virtualServers.find((v) => v.displayName === ev.vsId);
+      const routerId = this.config.global.routerId;
+      if (ev.kind === 'quorum') {
+        if (vs?.smtpAlert) this.alert(alerts.quorum(routerId, ev.vsId, ev.up));
+      } else {
+        const rs = vs?.realServers.find((r) => makeRsId(vs, r) === ev.rsId);
+        if (rs?.smtpAlert) this.alert(alerts.realServer(routerId, rs.displayName, ev.vsId, ev.alive));
+      }
+    }
+  }
+
+  private pruneOverrides(): void {
+    if (this.overrides.list().length === 0) return;
+    const known = new Set(rsEntries(this.config).keys());
+    for (const gone of this.overrides.prune((k) => known.has(`${k.vs}/${k.rs}`))) {
+      const text = `Dropping operator override for ${gone.rs} of VS ${gone.vs}: server no longer configured`;
+      this.log.info(text);
+      this.publish('operator', text);
+    }
+  }
+
+  /** Validates before changing anything; replies once the data plane holds the new weight (one reconcile pass). */
+  private async setOverride(req: ControlRequest, override: Override | undefined): Promise<object> {
+    const vs = String(req['vs'] ?? '');
+    const rs = String(req['rs'] ?? '');
+    if (!this.manager) throw new CommandError('this lvskeeper manages no virtual servers');
+    const vsConf = this.config.virtualServers.find((v) => namesVirtualServer(v, vs));
+    if (!vsConf) throw new CommandError(`unknown virtual server '${vs}'`);
+    const rsConf = vsConf.realServers.find((r) => namesServer(r.displayName, rs));
+    if (!rsConf) throw new CommandError(`unknown real server '${rs}' in virtual server ${vsConf.displayName}`);
+    const key = { vs: vsConf.displayName, rs: rsConf.displayName };
+    const rsId = `${key.vs}/${key.rs}`;
+    // Persisted first: a state file that cannot be written refuses the command before anything changes.
+    if (override) this.overrides.set(key, override);
+    else if (!this.overrides.clear(key)) return { vs: key.vs, rs: key.rs, changed: false };
+    const text = override
+      ? override.kind === 'drain'
+        ? `Operator drained ${key.rs} of VS ${key.vs}`
+        : `Operator set weight ${override.weight} for ${key.rs} of VS ${key.vs}`
+      : `Operator cleared override for ${key.rs} of VS ${key.vs}`;
+    this.log.info(text);
+    this.publish('operator', text);
+    this.manager.setOverrideWeight(key.vs, rsId, override ? weightOf(override) : undefined);
+    const pass = await this.manager.sync();
+    return { vs: key.vs, rs: key.rs, changed: true, pass };
+  }
+
+  command(req: ControlRequest): Promise<object> | object {
+    switch (req.cmd) {
+      case 'ipvs-table':
+        return (async () => ({ table: this.driver ? await this.driver.dump() : { services: [] } }))();
+      case 'drain':
+        return this.setOverride(req, { kind: 'drain' });
+      case 'undrain':
+        return this.setOverride(req, undefined);
+      case 'weight': {
+        const w = req['weight'];
+        if (typeof w !== 'number' || !Number.isInteger(w) || w < 0 || w > 2147483647) {
+          throw new CommandError(`weight must be an integer 0..2147483647, got '${String(w)}'`);
+        }
+        return this.setOverride(req, { kind: 'weight', weight: w });
+      }
+      default:
+        throw new CommandError(`unknown command '${req.cmd}'`);
+    }
+  }
+
+  status(): object {
+    return { ipvs: this.manager?.status(), overrides: this.overrides.list() };
+  }
+
+  dump(kind: 'data' | 'stats'): string {
+    return checkerDumpSection(kind, this.manager?.status(), this.engine?.snapshot() ?? []);
+  }
+
+  /** Metrics read the table the last pass dumped; a scrape refreshes it first. */
+  async metricFamilies(): Promise<MetricFamily[]> {
+    await this.driver?.dump().catch(() => undefined);
+    return this.metrics.registry.families();
+  }
+
+  /** SIGHUP, relayed: the supervisor has already refused a config with errors. */
+  async reload(): Promise<{ applied: boolean; ms: number }> {
+    const t0 = performance.now();
+    const config = this.load();
+    if (!config) {
+      // The file changed between the supervisor's read and this one.
+      this.log.error('Reload failed: new configuration has errors; keeping the running one');
+      return { applied: false, ms: performance.now() - t0 };
+    }
+    const tParsed = performance.now();
+    // The servers the engine checks are the running config's.
+    const known = new Set(rsEntries(this.config).keys());
+    this.config = config;
+    this.pruneOverrides();
+    this.engine?.update(config);
+    const tCheckers = performance.now();
+    await this.manager?.reload(config);
+    this.applyCheckerSnapshot((rsId) => !known.has(rsId));
+    // A drain accepted while the reload ran may name a server the pools only know now; for the others this is a no-op.
+    for (const o of this.overrides.list()) this.manager?.setOverrideWeight(o.vs, `${o.vs}/${o.rs}`, weightOf(o.override));
+    this.applyHaSuspend();
+    const tEnd = performance.now();
+    const ms = (a: number, b: number): string => (b - a).toFixed(0);
+    this.log.debug(`Reload phases (ms): config ${ms(t0, tParsed)}, checkers ${ms(tParsed, tCheckers)}, ipvs ${ms(tCheckers, tEnd)}`);
+    return { applied: true, ms: tEnd - t0 };
+  }
+
+  /** Checkers stop first (attempts aborted, scripts killed), then the IPVS entries go per lvs_flush_on_stop. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.engine?.stop();
+      await this.manager?.stop();
+      await this.driver?.close();
+    })();
+    return this.stopping;
+  }
+}
+
+/**
+ * Operators may name a server as the log does (`[192.0.2.10]:tcp:80`) or briefly (`192.0.2.10:80`,
+ * `[2001:db8::10]:80`); a real server of a fwmark service (logged with port 0) also by its bare address.
+ */
+function namesServer(displayName: string, query: string): boolean {
+  if (displayName === query) return true;
+  const m = /^\[(.*)\]:\w+:(\d+)$/.exec(displayName);
+  if (m === null) return false;
+  return `${m[1]}:${m[2]}` === query || `[${m[1]}]:${m[2]}` === query || (m[2] === '0' && m[1] === query);
+}
+
+/** A virtual server also answers to `fwmark 42` (`FWM 42` in the log) and to its group's name. */
+function namesVirtualServer(vs: VirtualServer, query: string): boolean {
+  if (namesServer(vs.displayName, query)) return true;
+  if (vs.key.kind === 'fwmark') return query.replace(/^fwmark\s+/i, 'FWM ') === vs.displayName;
+  return vs.key.kind === 'group' && query === vs.key.name;
+}
+
+/** Every real server by the id checker and pool events use. */
+function rsEntries(config: Config): Map<string, RealServer> {
+  const m = new Map<string, RealServer>();
+  for (const vs of config.virtualServers) for (const rs of vs.realServers) m.set(makeRsId(vs, rs), rs);
+  return m;
+}
+
+function weightOf(o: Override): number {
+  return o.kind === 'drain' ? 0 : o.weight;
+}
+
+function main(): void {
+  process.title = 'lvskeeper: checkers';
+  const channel: CheckerChannel = new Channel(process);
+  let side: CheckerSide | undefined;
+  let log: Logger = createLogger();
+  const stop = async (): Promise<void> => {
+    await side?.stop();
+    channel.close();
+    process.exit(0);
+  };
+  channel.handle('start', async (start) => {
+    log = createLogger(start.log);
+    side = new CheckerSide(channel, log, start);
+    await side.start();
+  });
+  channel.handle('reload', async () => (await side?.reload()) ?? { applied: false, ms: 0 });
+  channel.handle('command', (req) => {
+    if (!side) throw new CommandError('checkers are starting');
+    return side.command(req);
+  });
+  channel.onNote('vrrp-states', (states) => side?.setVrrpStates(states));
+  channel.handle('ping', () => undefined);
+  channel.handle('status', () => side?.status() ?? {});
+  channel.handle('dump', (kind) => side?.dump(kind) ?? '');
+  channel.handle('metrics', async () => (await side?.metricFamilies()) ?? []);
+  channel.handle('stop', async () => {
+    await side?.stop();
+    setImmediate(() => void stop());
+  });
+  childSignals(() => void stop());
+  exitWhenOrphaned(() => void stop(), () => log);
+}
+
+main();

@@ -1,0 +1,409 @@
+// The supervisor: lvskeeper's main process, as keepalived's parent (core/main.c). It reads the config (in a worker
+// thread), logs its diagnostics once, and runs two children — VRRP (vrrp-process.ts) and the checkers with the
+// IPVS manager (checker-process.ts) — restarting either when it dies or hangs. VRRP has a process of its own so that
+// nothing the checker side does (a 30,000-server reload, a wedged probe, running out of heap) can delay an advert.
+//
+// It owns what outlives a child or concerns both: signals (HUP reload, TERM/INT stop, USR1/USR2 dumps, relayed),
+// the pid file, the control socket, the metrics endpoint, the dump files, the event stream, the VRRP states the
+// checker side needs for ha_suspend, the checkers' last states (so a restarted checker child resumes), and the
+// embedded IPVS tables — the userspace data plane or the dry-run table — which, like the kernel's, must survive a
+// checker restart with every forwarded connection.
+import { appendFileSync, rmSync } from 'node:fs';
+import type { Server } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { ResumedState } from '../../checkers/engine.js';
+import { cannotRun, formatDiagnostic } from '../config/load.js';
+import type { Channel } from '../ipc/channel.js';
+import type {
+  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToCheckerNotes, ToVrrp, VrrpConfig, VrrpStates,
+} from '../ipc/protocol.js';
+import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+import type { Logger } from '../log.js';
+import { ChildSlot } from './child-slot.js';
+import { readConfig, type ConfigRead } from './config-reader.js';
+import { ControlServer, CommandError, type ControlRequest } from './control.js';
+import { dumpHeader, writeDumpFile } from './dumps.js';
+import { writeFileSafe } from '../fs/safe-write.js';
+import { Registry, renderFamilies, serveMetrics } from './metrics.js';
+import { acquirePidFile } from './pidfile.js';
+import { registerLoopDelay } from './loop-delay.js';
+
+export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
+
+export interface DaemonOptions {
+  readonly configFile: string;
+  readonly configId?: string;
+  readonly vrrpOnly?: boolean;
+  readonly checkOnly?: boolean;
+  readonly pidFile?: string;
+  /** keepalived's per-child pid files (-r/-c), written by the supervisor with each child's pid. */
+  readonly vrrpPidFile?: string;
+  readonly checkersPidFile?: string;
+  readonly controlSocket?: string;
+  readonly stateFile?: string;
+  readonly ipvsDriver: DriverChoice;
+  /** Opt-in Prometheus endpoint. */
+  readonly metrics?: { readonly host: string; readonly port: number };
+  readonly log: { readonly console: boolean; readonly detail: boolean };
+  /** A child that has not answered the heartbeat for this long is killed and respawned (default 15 s). */
+  readonly childTimeoutMs?: number;
+}
+
+type VrrpChannel = Channel<ToVrrp, Nothing, Nothing, FromVrrpNotes>;
+type CheckerChannel = Channel<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>;
+
+/** A graceful stop is a few packets and netlink calls for VRRP; the checker side may have a table to empty. */
+const VRRP_STOP_MS = 1000;
+const CHECKER_STOP_MS = 5000;
+/** Status, dumps and metrics wait this long for a child; one that does not answer is left out. */
+const QUERY_MS = 3000;
+/** A reload of the checker side parses and diffs the whole config on its own loop. */
+const CHECKER_RELOAD_MS = 300_000;
+const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
+/**
+ * The VRRP process's nice value when vrrp_priority is not set: the scheduler serves it before the checkers on a
+ * director whose CPUs are busy (keepalived leaves both at the parent's priority unless told).
+ */
+const DEFAULT_VRRP_NICE = -10;
+
+export class Supervisor {
+  private vrrpConfig: VrrpConfig | undefined;
+  private vrrp: ChildSlot<ToVrrp, Nothing, Nothing, FromVrrpNotes> | undefined;
+  private checker: ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes> | undefined;
+  private table: IpvsDriver | undefined;
+  private tableDriver: TableDriver | undefined;
+  private vrrpStates: VrrpStates = {};
+  private readonly checkerStates = new Map<string, ResumedState>();
+  private readonly subscribers = new Set<(e: object) => void>();
+  private readonly releasePids: (() => void)[] = [];
+  private readonly childPidFiles = new Set<string>();
+  private control: ControlServer | undefined;
+  private metricsServer: Server | undefined;
+  private readonly registry = new Registry();
+  private readonly restarts = this.registry.counter('lvskeeper_process_restarts_total', 'Child processes respawned after dying or hanging, by process');
+  private stopping: Promise<void> | undefined;
+  private readonly startedAt = Date.now();
+
+  constructor(
+    private readonly opts: DaemonOptions,
+    private readonly log: Logger,
+  ) {
+    registerLoopDelay(this.registry, 'supervisor');
+  }
+
+  /**
+   * Reads the config and logs its diagnostics. At start a config whose errors the parser corrected runs, as
+   * keepalived does; a reload with errors (not mere warnings or script-security notes) keeps the running config:
+   * keepalived's `reload_check_config`, always on here, whose LOGFILE also gets the messages appended.
+   */
+  private async read(reloading: boolean): Promise<ConfigRead | undefined> {
+    let read: ConfigRead;
+    try {
+      read = await readConfig({ file: this.opts.configFile, ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}) });
+    } catch (err) {
+      this.log.error(`${this.opts.configFile}: ${(err as Error).message}`);
+      return undefined;
+    }
+    for (const d of read.diagnostics) {
+      this.log[d.severity === 'info' ? 'info' : d.severity === 'warning' || d.severity === 'security' ? 'warn' : 'error'](formatDiagnostic(d));
+    }
+    const checkLog = this.vrrpConfig?.global.reloadCheckConfig;
+    if (reloading && typeof checkLog === 'string' && read.diagnostics.length > 0) {
+      try {
+        appendFileSync(checkLog, read.diagnostics.map((d) => formatDiagnostic(d) + '\n').join(''));
+      } catch (err) {
+        this.log.warn(`cannot write reload_check_config log ${checkLog}: ${(err as Error).message}`);
+      }
+    }
+    return cannotRun(read.code) || (reloading && read.code === 5) ? undefined : read;
+  }
+
+  private wantsVrrp(read: ConfigRead): boolean {
+    return !this.opts.checkOnly && read.vrrp.vrrpInstances.length > 0;
+  }
+
+  private wantsCheckers(read: ConfigRead): boolean {
+    return !this.opts.vrrpOnly && read.virtualServers > 0;
+  }
+
+  /** Returns a process exit code when start-up is impossible. */
+  async start(): Promise<number | undefined> {
+    this.log.info(`Starting lvskeeper, config ${this.opts.configFile}`);
+    const read = await this.read(false);
+    if (!read) {
+      this.log.error('configuration cannot run; exiting');
+      return 2;
+    }
+    this.vrrpConfig = read.vrrp;
+    if (this.opts.pidFile) this.releasePids.push(acquirePidFile(this.opts.pidFile));
+    // keepalived refuses to start while another daemon's children hold -r/-c; the children's pids replace ours.
+    if (this.wantsVrrp(read) && this.opts.vrrpPidFile) this.claimChildPidFile(this.opts.vrrpPidFile);
+    if (this.wantsCheckers(read) && this.opts.checkersPidFile) this.claimChildPidFile(this.opts.checkersPidFile);
+    const starting: Promise<void>[] = [];
+    if (this.wantsVrrp(read)) starting.push(this.startVrrp());
+    if (this.wantsCheckers(read)) starting.push(this.startCheckers());
+    await Promise.all(starting);
+    if (this.opts.metrics) {
+      const { host, port } = this.opts.metrics;
+      this.metricsServer = await serveMetrics(() => this.renderMetrics(), host, port);
+      this.log.info(`Metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
+    }
+    if (this.opts.controlSocket) {
+      this.control = new ControlServer(this.opts.controlSocket, { commands: this.commands(), subscribe: (send) => this.subscribe(send) }, this.log);
+      await this.control.listen();
+    }
+    return undefined;
+  }
+
+  // ───────────── children ─────────────
+
+  private async startVrrp(): Promise<void> {
+    this.vrrp = new ChildSlot<ToVrrp, Nothing, Nothing, FromVrrpNotes>({
+      label: 'VRRP',
+      entry: new URL('./vrrp-process.js', import.meta.url),
+      hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
+      priority: () => this.nice('vrrp_priority') ?? DEFAULT_VRRP_NICE,
+      begin: async (channel: VrrpChannel, respawn) => {
+        if (respawn) this.restarts.inc({ process: 'vrrp' });
+        channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
+        channel.onNote('event', (e) => this.publish(e.kind, e.text));
+        // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
+        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, 60_000);
+        this.setVrrpStates(states);
+        this.childPidFile(this.opts.vrrpPidFile, this.vrrp?.pid);
+      },
+    }, this.log);
+    await this.vrrp.spawn();
+  }
+
+  private async startCheckers(): Promise<void> {
+    this.tableDriver ??= await this.chooseTable();
+    this.checker = new ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>({
+      label: 'Healthcheck',
+      entry: new URL('./checker-process.js', import.meta.url),
+      hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
+      priority: () => this.nice('checker_priority'),
+      begin: async (channel: CheckerChannel, respawn) => {
+        if (respawn) this.restarts.inc({ process: 'checker' });
+        channel.onNote('event', (e) => this.publish(e.kind, e.text));
+        channel.onNote('checker-state', ({ key, state }) => {
+          if (state) this.checkerStates.set(key, state);
+          else this.checkerStates.delete(key);
+        });
+        channel.handle('ipvs', (c) => this.tableCall(c));
+        await channel.request('start', {
+          configFile: this.opts.configFile,
+          ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}),
+          ...(this.opts.stateFile !== undefined ? { stateFile: this.opts.stateFile } : {}),
+          driver: this.tableDriver!,
+          log: this.opts.log,
+          restore: [...this.checkerStates],
+          vrrpStates: this.vrrpStates,
+        }, CHECKER_RELOAD_MS);
+        this.childPidFile(this.opts.checkersPidFile, this.checker?.pid);
+      },
+    }, this.log);
+    await this.checker.spawn();
+  }
+
+  private claimChildPidFile(path: string): void {
+    acquirePidFile(path);
+    this.childPidFiles.add(path);
+  }
+
+  /** global_defs vrrp_priority / checker_priority (validated -20..19 by the config reader). */
+  private nice(keyword: 'vrrp_priority' | 'checker_priority'): number | undefined {
+    const v = this.vrrpConfig?.global.other[keyword];
+    return v === undefined ? undefined : Number(v);
+  }
+
+  /** `-r`/`-c`: each child's pid, rewritten when it is respawned and removed at stop. */
+  private childPidFile(path: string | undefined, pid: number | undefined): void {
+    if (!path || pid === undefined) return;
+    try {
+      writeFileSafe(path, `${pid}\n`, { mode: 0o644 });
+    } catch (err) {
+      this.log.error(`cannot write pid file ${path}: ${(err as Error).message}`);
+    }
+  }
+
+  /**
+   * The kernel's table when the IPVS generic-netlink family exists (auto) or is asked for; otherwise an embedded
+   * one, held here so that it outlives the checker process.
+   */
+  private async chooseTable(): Promise<TableDriver> {
+    const choice = this.opts.ipvsDriver;
+    if (choice === 'kernel' || (choice === 'auto' && (await (await import('../ipvs/driver-netlink.js')).probeIpvsFamily()))) return 'kernel';
+    if (choice === 'dry-run') {
+      this.table = new (await import('../ipvs/driver-dryrun.js')).DryRunIpvsDriver(this.log);
+      return 'dry-run';
+    }
+    if (choice === 'auto') this.log.warn('kernel IPVS not available: using the userspace data plane');
+    this.table = new (await import('../ipvs/driver-userspace.js')).UserspaceIpvsDriver(this.log);
+    return 'userspace';
+  }
+
+  /** The checker process drives the embedded table through these. */
+  private async tableCall(c: IpvsCall): Promise<IpvsTable | IpvsTimeouts | (OpError | undefined)[] | void> {
+    const table = this.table;
+    if (!table) throw new Error('no embedded IPVS table');
+    switch (c.call) {
+      case 'dump':
+        return table.dump();
+      case 'getTimeouts':
+        return table.getTimeouts();
+      case 'apply':
+        return table.apply(c.op);
+      case 'applyMany': {
+        const errors: (OpError | undefined)[] = [];
+        for (const op of c.ops) {
+          errors.push(await table.apply(op).then(() => undefined, (e: Error & { code?: unknown }) => ({
+            message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}),
+          })));
+        }
+        return errors;
+      }
+    }
+  }
+
+  private setVrrpStates(states: VrrpStates): void {
+    this.vrrpStates = states;
+    this.checker?.channel?.notify('vrrp-states', states);
+  }
+
+  // ───────────── events, status, dumps, metrics ─────────────
+
+  private subscribe(send: (e: object) => void): () => void {
+    this.subscribers.add(send);
+    return () => this.subscribers.delete(send);
+  }
+
+  private publish(kind: string, text: string): void {
+    const event = { time: new Date().toISOString(), kind, text };
+    for (const s of this.subscribers) s(event);
+  }
+
+  private async ask<T>(query: (() => Promise<T>) | undefined, fallback: T): Promise<T> {
+    if (!query) return fallback;
+    return query().catch(() => fallback);
+  }
+
+  async status(): Promise<object> {
+    const vrrp = this.vrrp?.channel;
+    const checker = this.checker?.channel;
+    const [v, c] = await Promise.all([
+      this.ask(vrrp && (() => vrrp.request('status', undefined, QUERY_MS)), {}),
+      this.ask(checker && (() => checker.request('status', undefined, QUERY_MS)), {}),
+    ]);
+    const now = Date.now();
+    const proc = (role: string, pid: number | undefined, since: number, restarts: number): object => ({
+      role, pid: pid ?? null, uptimeS: Math.round((now - since) / 1000), restarts,
+    });
+    return {
+      processes: [
+        proc('supervisor', process.pid, this.startedAt, 0),
+        ...(this.vrrp ? [proc('vrrp', this.vrrp.pid, this.vrrp.startedAt, this.vrrp.restarts)] : []),
+        ...(this.checker ? [proc('checker', this.checker.pid, this.checker.startedAt, this.checker.restarts)] : []),
+      ],
+      vrrp: (v as { vrrp?: unknown }).vrrp ?? [],
+      ...c,
+    };
+  }
+
+  /** SIGUSR1 (data), SIGUSR2 (stats), control `json-dump` (JSON status): written to /tmp as keepalived does. */
+  async writeDump(kind: 'data' | 'stats' | 'json'): Promise<string> {
+    const now = new Date();
+    let text: string;
+    if (kind === 'json') {
+      text = JSON.stringify({ time: now.toISOString(), ...(await this.status()) }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
+    } else {
+      const vrrp = this.vrrp?.channel;
+      const checker = this.checker?.channel;
+      const sections = await Promise.all([
+        this.ask(vrrp && (() => vrrp.request('dump', kind, QUERY_MS)), ''),
+        this.ask(checker && (() => checker.request('dump', kind, QUERY_MS)), ''),
+      ]);
+      text = dumpHeader(kind, this.vrrpConfig?.global, now) + sections.join('');
+    }
+    const file = writeDumpFile(kind, text);
+    this.log.info(`Wrote ${kind} dump to ${file}`);
+    return file;
+  }
+
+  private async renderMetrics(): Promise<string> {
+    const vrrp = this.vrrp?.channel;
+    const checker = this.checker?.channel;
+    const parts = await Promise.all([
+      this.ask(vrrp && (() => vrrp.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
+      this.ask(checker && (() => checker.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
+    ]);
+    return renderFamilies([...this.registry.families(), ...parts.flat()]);
+  }
+
+  // ───────────── control socket ─────────────
+
+  /** Commands the checker side owns go there; a refusal's message reaches the client as the child worded it. */
+  private async checkerCommand(req: ControlRequest): Promise<object> {
+    const channel = this.checker?.channel;
+    if (!this.checker) throw new CommandError('this lvskeeper manages no virtual servers');
+    if (!channel) throw new CommandError('the checker process is restarting; try again');
+    try {
+      return await channel.request('command', req, CHECKER_RELOAD_MS);
+    } catch (err) {
+      throw new CommandError((err as Error).message);
+    }
+  }
+
+  private commands(): Record<string, (req: ControlRequest) => Promise<object> | object> {
+    return {
+      status: () => this.status(),
+      'json-dump': async () => ({ file: await this.writeDump('json') }),
+      'ipvs-table': async (req) => (this.checker ? this.checkerCommand(req) : { table: { services: [] } satisfies IpvsTable }),
+      drain: (req) => this.checkerCommand(req),
+      undrain: (req) => this.checkerCommand(req),
+      weight: (req) => this.checkerCommand(req),
+    };
+  }
+
+  // ───────────── reload and stop ─────────────
+
+  /** SIGHUP: the supervisor reads the file; each child applies its part as a diff. A broken config changes nothing. */
+  async reload(): Promise<void> {
+    const t0 = performance.now();
+    this.log.info('Reloading');
+    this.publish('daemon', 'Reloading');
+    const read = await this.read(true);
+    if (!read) {
+      this.log.error('Reload failed: new configuration has errors; keeping the running one');
+      return;
+    }
+    this.vrrpConfig = read.vrrp;
+    const jobs: Promise<unknown>[] = [];
+    const vrrp = this.vrrp?.channel;
+    if (vrrp) jobs.push(vrrp.request('reload', read.vrrp, 60_000).then((states) => this.setVrrpStates(states)));
+    // The first vrrp_instance or virtual_server may arrive with a reload: that side starts then, as at boot.
+    else if (!this.vrrp && this.wantsVrrp(read)) jobs.push(this.startVrrp());
+    const checker = this.checker?.channel;
+    if (checker) jobs.push(this.checker!.excuse(() => checker.request('reload', undefined, CHECKER_RELOAD_MS)));
+    else if (!this.checker && this.wantsCheckers(read)) jobs.push(this.startCheckers());
+    for (const r of await Promise.allSettled(jobs)) {
+      if (r.status === 'rejected') this.log.error(`reload failed: ${(r.reason as Error).message}`);
+    }
+    this.log.info(`Reload done in ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      this.log.info('Stopping');
+      await this.control?.close();
+      await new Promise((r) => (this.metricsServer ? this.metricsServer.close(r) : r(undefined)));
+      await Promise.all([this.vrrp?.stop(VRRP_STOP_MS), this.checker?.stop(CHECKER_STOP_MS)]);
+      // The embedded table goes last: the checker side empties it on its way out.
+      await this.table?.close();
+      for (const path of this.childPidFiles) rmSync(path, { force: true });
+      for (const release of this.releasePids.splice(0)) release();
+      this.log.info('Stopped lvskeeper');
+    })();
+    return this.stopping;
+  }
+}

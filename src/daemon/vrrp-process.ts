@@ -1,0 +1,116 @@
+// The VRRP child process (keepalived's vrrp child, vrrp_daemon.c): every vrrp_instance, its sockets, VIPs,
+// GARP/NA, trackers and notify scripts, and nothing else. It never reads the config file: the supervisor's reader
+// hands it the VRRP part, already parsed, so no LVS size and no checker can delay an advert. It is forked by the
+// supervisor (supervisor.ts) and talks to it over the IPC channel only.
+import { systemClock } from '../clock.js';
+import { Channel } from '../ipc/channel.js';
+import type { FromVrrpNotes, Nothing, ToVrrp, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
+import { createLogger, type Logger } from '../log.js';
+import { VrrpService } from '../vrrp/service.js';
+import type { VrrpInstanceRunner } from '../vrrp/instance.js';
+import { VrrpMetrics } from './daemon-metrics.js';
+import { vrrpDumpSection } from './dumps.js';
+import { childSignals, exitWhenOrphaned } from './child-lifecycle.js';
+import { SmtpAlerter, alerts } from './smtp-alert.js';
+
+class VrrpSide {
+  private service: VrrpService | undefined;
+  private config!: VrrpConfig;
+  private readonly watched = new WeakSet<VrrpInstanceRunner>();
+  readonly metrics = new VrrpMetrics(() => this.service?.instances.values() ?? []);
+  private stopping: Promise<void> | undefined;
+
+  constructor(
+    private readonly channel: Channel<Nothing, ToVrrp, FromVrrpNotes, Nothing>,
+    private readonly log: Logger,
+  ) {}
+
+  async start(config: VrrpConfig): Promise<VrrpStates> {
+    this.config = config;
+    this.service = new VrrpService(config, { clock: systemClock, logger: this.log });
+    await this.service.start();
+    this.watch();
+    return this.states();
+  }
+
+  async reload(config: VrrpConfig): Promise<VrrpStates> {
+    this.config = config;
+    await this.service?.reload(config);
+    this.watch();
+    return this.states();
+  }
+
+  /** Instances a reload created are picked up by the next call. */
+  private watch(): void {
+    for (const runner of this.service?.instances.values() ?? []) {
+      if (this.watched.has(runner)) continue;
+      this.watched.add(runner);
+      runner.on('transition', (t) => {
+        this.channel.notify('transition', t);
+        this.channel.notify('event', { kind: 'vrrp', text: `(${t.instance}) Entering ${t.to} STATE` });
+        this.metrics.transition(t.instance, t.to);
+        if (runner.cfg.smtpAlert) this.alert(alerts.vrrp(this.config.global.routerId, 'Instance', t.instance, t.to));
+      });
+    }
+  }
+
+  /** Each instance's state: start and reload return it, since their own transitions precede the listeners. */
+  states(): VrrpStates {
+    return Object.fromEntries([...(this.service?.instances ?? [])].map(([name, i]) => [name, i.state]));
+  }
+
+  private alert(a: { subject: string; body: string }): void {
+    const alerter = new SmtpAlerter(this.config.global, this.log);
+    if (!alerter.configured) return;
+    void alerter.send(a).then((sent) => this.metrics.alert(sent));
+  }
+
+  status(): object {
+    return {
+      vrrp: [...(this.service?.instances ?? new Map<string, VrrpInstanceRunner>()).entries()].map(([name, i]) => ({ name, state: i.state, priority: i.priority })),
+    };
+  }
+
+  dump(kind: 'data' | 'stats'): string {
+    return vrrpDumpSection(kind, [...(this.service?.instances.values() ?? [])]);
+  }
+
+  /** keepalived's stop: priority-0 adverts, VIPs removed, notify_stop. */
+  stop(): Promise<void> {
+    this.stopping ??= (async () => {
+      await this.service?.stop();
+    })();
+    return this.stopping;
+  }
+}
+
+function main(): void {
+  process.title = 'lvskeeper: vrrp';
+  const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, Nothing>(process);
+  let side: VrrpSide | undefined;
+  let log: Logger = createLogger();
+  const stop = async (): Promise<void> => {
+    await side?.stop();
+    channel.close();
+    process.exit(0);
+  };
+  channel.handle('start', async ({ config, log: settings }) => {
+    log = createLogger(settings);
+    side = new VrrpSide(channel, log);
+    return side.start(config);
+  });
+  channel.handle('reload', async (config) => (await side?.reload(config)) ?? {});
+  channel.handle('ping', () => undefined);
+  channel.handle('status', () => side?.status() ?? {});
+  channel.handle('dump', (kind) => side?.dump(kind) ?? '');
+  channel.handle('metrics', () => side?.metrics.registry.families() ?? []);
+  channel.handle('stop', async () => {
+    await side?.stop();
+    // Exit after the reply has left.
+    setImmediate(() => void stop());
+  });
+  childSignals(() => void stop());
+  exitWhenOrphaned(() => void stop(), () => log);
+}
+
+main();

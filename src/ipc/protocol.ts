@@ -1,0 +1,140 @@
+// What crosses between the supervisor and its two children (keepalived's layout: a parent that only supervises, a
+// VRRP child, a checker child). Everything here is plain data: the channel structured-clones it.
+//
+//   supervisor ⇄ VRRP child      start/reload (the VRRP part of the config, parsed by the supervisor's reader, so
+//                                the VRRP child never parses a file), stop, status, dump, metrics, ping;
+//                                the child tells: transition, event.
+//   supervisor ⇄ checker child   start/reload (the child reads the file itself), stop, status, dump, metrics, ping,
+//                                command (drain/undrain/weight/ipvs-table), vrrp-states (for ha_suspend);
+//                                the child tells: event, checker-state (kept to restore a restarted child);
+//                                the child asks: ipvs (the embedded table, which lives in the supervisor).
+import type { ResumedState } from '../../checkers/engine.js';
+import type { Config, VrrpInstance } from '../config/model.js';
+import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+
+/** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
+export type VrrpConfig = Pick<Config, 'global' | 'trackFiles' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups'>;
+
+export function vrrpPart(c: Config): VrrpConfig {
+  return { global: c.global, trackFiles: c.trackFiles, vrrpScripts: c.vrrpScripts, vrrpInstances: c.vrrpInstances, vrrpSyncGroups: c.vrrpSyncGroups };
+}
+
+export interface LogSettings {
+  readonly console: boolean;
+  readonly detail: boolean;
+}
+
+export type Role = 'vrrp' | 'checker';
+
+/** A line for `lvskeeper events` subscribers. */
+export interface EventNote {
+  readonly kind: string;
+  readonly text: string;
+}
+
+export interface MetricFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly lines: readonly string[];
+}
+
+export type DumpKind = 'data' | 'stats';
+
+/** Every child answers these. */
+type ChildRequests = {
+  ping: [undefined, void];
+  stop: [undefined, void];
+  status: [undefined, object];
+  /** One section of a SIGUSR1/SIGUSR2 dump; the supervisor writes the file. */
+  dump: [DumpKind, string];
+  metrics: [undefined, MetricFamily[]];
+};
+
+export interface VrrpStart {
+  readonly config: VrrpConfig;
+  readonly log: LogSettings;
+}
+
+/** Each VRRP instance's state, by name. */
+export type VrrpStates = Readonly<Record<string, string>>;
+
+export type ToVrrp = ChildRequests & {
+  start: [VrrpStart, VrrpStates];
+  reload: [VrrpConfig, VrrpStates];
+};
+
+export interface VrrpTransition {
+  readonly instance: string;
+  readonly from: string;
+  readonly to: string;
+  readonly priority: number;
+}
+
+export type FromVrrpNotes = {
+  transition: VrrpTransition;
+  event: EventNote;
+};
+
+/** Which table the checker child drives: the kernel's itself, or the supervisor's embedded one. */
+export type TableDriver = 'kernel' | 'userspace' | 'dry-run';
+
+export interface CheckerStart {
+  readonly configFile: string;
+  readonly configId?: string;
+  readonly stateFile?: string;
+  readonly driver: TableDriver;
+  readonly log: LogSettings;
+  /** Checkers' states by checker key, kept by the supervisor: non-empty when a checker child is restarted. */
+  readonly restore: readonly (readonly [string, ResumedState])[];
+  readonly vrrpStates: VrrpStates;
+}
+
+export interface ReloadResult {
+  readonly applied: boolean;
+  readonly ms: number;
+}
+
+export type ToChecker = ChildRequests & {
+  start: [CheckerStart, void];
+  reload: [undefined, ReloadResult];
+  /** A control-socket command the checker side owns (drain, undrain, weight, ipvs-table). */
+  command: [{ readonly cmd: string } & Readonly<Record<string, unknown>>, object];
+};
+
+export type ToCheckerNotes = {
+  /** Every VRRP instance's state, whenever one changes (ha_suspend follows them). */
+  'vrrp-states': VrrpStates;
+};
+
+export type IpvsCall =
+  | { readonly call: 'dump' }
+  | { readonly call: 'apply'; readonly op: IpvsOp }
+  | { readonly call: 'applyMany'; readonly ops: readonly IpvsOp[] }
+  | { readonly call: 'getTimeouts' };
+
+/** A failed operation of applyMany: an Error loses its errno name in a structured clone. */
+export interface OpError {
+  readonly message: string;
+  readonly code?: string;
+}
+
+export type FromChecker = {
+  ipvs: [IpvsCall, IpvsTable | IpvsTimeouts | (OpError | undefined)[] | void];
+};
+
+export type FromCheckerNotes = {
+  event: EventNote;
+  /** A checker's state changed; undefined: the checker is gone. */
+  'checker-state': { readonly key: string; readonly state?: ResumedState };
+};
+
+/** The VRRP instances that carry an address, for ha_suspend on the checker side. */
+export function vipOwners(instances: readonly VrrpInstance[]): Map<string, string> {
+  const m = new Map<string, string>();
+  for (const vi of instances) for (const v of vi.virtualIpaddresses) if (!m.has(v.address)) m.set(v.address, vi.name);
+  return m;
+}
+
+/** For the end of a link that sends no requests or no notifications. */
+export type Nothing = Record<string, never>;
