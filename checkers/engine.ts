@@ -1,6 +1,7 @@
 // The checker engine: runs every checker of every real server on its own timer, applies the up/down policy, and
 // turns checker state into RS transitions (an RS is alive only while all its checkers are up, ipwrapper.c
 // update_svr_checker_state). Identical checkers on the same target are one probe with several subscribers.
+import { closeSync, openSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
 import type { Checker, Config, FileChecker, RealServer, TrackFileDef, VirtualServer } from '../src/config/model.js';
@@ -12,7 +13,7 @@ import { probeHttp } from './http.js';
 import { activatingLine, attemptLine, downLine, launches, upLine, type Names } from './messages.js';
 import { probeMisc } from './misc.js';
 import { Pinger, type PingDrops } from './ping.js';
-import { firstDelayMs, initialState, step, type PolicyState } from './policy.js';
+import { firstDelayMs, initialState, notRun, notRunReason, step, type PolicyState } from './policy.js';
 import { Slots } from './slots.js';
 import { probeSmtp } from './smtp.js';
 import { probeTcp } from './tcp.js';
@@ -33,6 +34,8 @@ export interface AttemptSample {
   /** How long after its scheduled moment the attempt started. */
   readonly lateMs: number;
   readonly ok: boolean;
+  /** Set when the check could not be made (EMFILE …): no verdict, the state is kept. */
+  readonly notRun?: string;
 }
 
 export interface EngineOptions {
@@ -117,6 +120,19 @@ function hardTimeoutMs(c: TimedChecker): number {
   return 2 * c.connectTimeoutMs + 1000;
 }
 
+/**
+ * A failed check may have failed here rather than at the server: when this process (EMFILE) or the system (ENFILE)
+ * has no descriptor left, whatever the probe said, it could not have been made. Asked only after a failure.
+ */
+function descriptorShortage(): string | undefined {
+  try {
+    closeSync(openSync('/dev/null', 'r'));
+    return undefined;
+  } catch (err) {
+    return notRunReason((err as NodeJS.ErrnoException).code ?? '');
+  }
+}
+
 export class CheckerEngine {
   private readonly clock: Clock;
   private readonly log: Logger;
@@ -130,6 +146,8 @@ export class CheckerEngine {
   private completed = 0;
   private readonly inFlight = new Set<Promise<void>>();
   private running = false;
+  /** Checks not run since the last one that ran: a burst is logged once, at its start and at its end. */
+  private notRunBurst = 0;
   /** PING_CHECK's shared echo sockets, opened by the first ping of each family. */
   private readonly pinger4: Pinger;
   private readonly pinger6: Pinger;
@@ -391,9 +409,24 @@ export class CheckerEngine {
       if (hard) this.clock.clearTimeout(hard);
     }
     this.completed++;
-    this.opts.onAttempt?.({ type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok });
+    const skipped = result.ok ? undefined : (result.notRun ?? descriptorShortage());
+    this.opts.onAttempt?.({ type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok, ...(skipped !== undefined ? { notRun: skipped } : {}) });
     if (u.stopped) return;
+    if (skipped !== undefined) return this.skip(u, skipped);
+    if (this.notRunBurst > 0) {
+      this.log.info(`Checks run again (${this.notRunBurst} not run for lack of local resources)`);
+      this.notRunBurst = 0;
+    }
     this.apply(u, result);
+  }
+
+  /** A check this host could not make: no verdict on the server, whose state stays as it was. */
+  private skip(u: Unit, reason: string): void {
+    const s = notRun(u.state, u.checker, reason);
+    if (this.notRunBurst++ === 0) {
+      this.log.warn(`Checks not run: ${reason} on this host (${u.checker.type} for ${u.target}); real servers keep their state. Rescheduling.`);
+    }
+    this.arm(u, s.delayMs);
   }
 
   private probe(u: Unit, signal: AbortSignal): Promise<ProbeResult> {
@@ -414,7 +447,7 @@ export class CheckerEngine {
         return (c.family === 'inet6' ? this.pinger6 : this.pinger4).ping(c, signal);
       case 'MISC_CHECK':
         // Its user was resolved with the configuration (config/check-scripts.ts).
-        return probeMisc(c);
+        return probeMisc(c, signal);
     }
   }
 

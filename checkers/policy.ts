@@ -21,7 +21,9 @@ export type PolicyLog =
   /** A failure while already down: logged only with log_all_failures. */
   | { readonly kind: 'still-down' }
   /** HTTP: one URL passed, more remain in this round. */
-  | { readonly kind: 'url-ok' };
+  | { readonly kind: 'url-ok' }
+  /** The check could not be made here (see notRunReason): no verdict on the server. */
+  | { readonly kind: 'not-run'; readonly reason: string };
 
 export interface PolicyStep {
   readonly state: PolicyState;
@@ -73,4 +75,20 @@ export function step(s: PolicyState, timing: CheckerTiming, ok: boolean, opts: P
     delayMs: timing.delayBeforeRetryMs,
     log: { kind: 'retrying', attempt: s.retryIt + 1, of: timing.retry },
   };
+}
+
+/**
+ * Errors that say this host could not make the check (no descriptor, no memory, no process slot), not that the
+ * server failed it. keepalived treats a failed socket() the same way (check_tcp.c tcp_connect_thread: "TCP connect
+ * fail to create socket. Rescheduling."). Returns the errno name when `code` is one.
+ */
+export function notRunReason(code: string): string | undefined {
+  return NOT_RUN.has(code) ? code : undefined;
+}
+
+const NOT_RUN = new Set(['EMFILE', 'ENFILE', 'ENOMEM', 'ENOBUFS', 'EAGAIN']);
+
+/** A check that could not run: the state is kept whole and the next attempt comes after delay_loop, as keepalived's. */
+export function notRun(s: PolicyState, timing: CheckerTiming, reason: string): PolicyStep {
+  return { state: s, delayMs: timing.delayLoopMs, log: { kind: 'not-run', reason } };
 }

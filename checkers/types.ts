@@ -12,6 +12,8 @@ export interface ProbeResult {
   readonly detail: string;
   /** MISC_CHECK with misc_dynamic: the exit status (2..255 sets the weight). */
   readonly exitStatus?: number;
+  /** The errno (EMFILE, ENOMEM …) that kept the check from being made at all: no verdict (policy.ts notRunReason). */
+  readonly notRun?: string;
 }
 
 export interface CheckerSnapshot {

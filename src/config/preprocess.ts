@@ -29,8 +29,26 @@ export interface PreprocessOptions {
 
 /** keepalived reads with fgets into a 1024-byte buffer: longer lines arrive as several lines. */
 const MAX_LINE = 1023;
-/** Bound on recursive substitution and include depth, against self-referencing definitions. */
+/** Bound on recursive substitution, against self-referencing definitions. */
 const MAX_DEPTH = 32;
+/**
+ * Bounds on includes, so that a config whose includes multiply (`include x/{a,b}{a,b}…`, files that glob each other)
+ * is refused in milliseconds instead of taking gigabytes and minutes. keepalived 2.2.7 has none: it expands every
+ * brace with glob(3) and follows includes until it runs out of descriptors. Each bound sits far above real configs.
+ */
+export const INCLUDE_LIMITS = {
+  /** Names one include's braces may expand to, and files its wildcards may match. */
+  names: 1024,
+  /** Includes open inside each other. */
+  depth: 16,
+  /** Files read through includes in all (a file included twice counts twice). */
+  files: 4096,
+} as const;
+/**
+ * Text the parser may receive in all, after includes, variables and ~SEQ: the bound on what -t and a reload hold.
+ * 16 MiB is about 145,000 real_servers with a checker each (-t: 4 s, 200 MB peak RSS); past it the rest is not read.
+ */
+export const MAX_CONFIG_TEXT = 16 << 20;
 /** Bounds on what one source line may expand to (`$A=${A}${A}` doubles per pass; nested ~SEQs multiply). */
 const MAX_EXPANDED_CHARS = 1 << 20;
 const MAX_GENERATED_LINES = 100_000;
@@ -41,6 +59,37 @@ export function dirname(path: string): string {
   const i = path.lastIndexOf('/');
   if (i < 0) return '.';
   return i === 0 ? '/' : path.slice(0, i);
+}
+
+/** How many names expandBraces(pattern) gives, counted without building them; stops counting past `limit`. */
+export function countBraces(pattern: string, limit = Infinity): number {
+  const open = pattern.indexOf('{');
+  if (open < 0) return 1;
+  let depth = 0;
+  const parts: string[] = [];
+  let start = open + 1;
+  for (let i = open; i < pattern.length; i++) {
+    const c = pattern[i];
+    if (c === '{') depth++;
+    else if (c === '}') {
+      depth--;
+      if (depth === 0) {
+        parts.push(pattern.slice(start, i));
+        const head = pattern.slice(0, open);
+        const tails = countBraces(pattern.slice(i + 1), limit);
+        let n = 0;
+        for (const p of parts) {
+          n += countBraces(head + p, limit) * tails;
+          if (n > limit) return n;
+        }
+        return n;
+      }
+    } else if (c === ',' && depth === 1) {
+      parts.push(pattern.slice(start, i));
+      start = i + 1;
+    }
+  }
+  return 1;
 }
 
 /** `{a,b}c{d,e}` → `acd ace bcd bce`; unbalanced braces are left alone. */
@@ -88,8 +137,11 @@ function globToRegExp(segment: string): RegExp {
   return new RegExp(`^${re}$`);
 }
 
-/** Expands shell wildcards segment by segment; a pattern without wildcards is returned as is. Sorted like glob(3). */
-export function globFiles(fs: ConfigFs, pattern: string): string[] {
+/**
+ * Expands shell wildcards segment by segment; a pattern without wildcards is returned as is. Sorted like glob(3).
+ * Stops once a segment gives more than `limit` paths, returning what it has (the caller sees the excess).
+ */
+export function globFiles(fs: ConfigFs, pattern: string, limit = Infinity): string[] {
   if (!/[*?[]/.test(pattern)) return [pattern];
   const absolute = pattern.startsWith('/');
   const segments = pattern.split('/').filter((s, i) => s !== '' || i === 0);
@@ -108,6 +160,7 @@ export function globFiles(fs: ConfigFs, pattern: string): string[] {
         if (name.startsWith('.') && !seg.startsWith('.')) continue;
         if (re.test(name)) next.push(`${base}/${name}`);
       }
+      if (next.length > limit) break;
     }
     bases = next;
   }
@@ -195,6 +248,14 @@ export class Preprocessor {
   readonly files: string[] = [];
   private readonly stack: string[] = [];
   private readonly sink: LineSink;
+  /** Files includes have read so far, against INCLUDE_LIMITS.files. */
+  private includedFiles = 0;
+  /** Text given to the sink so far, against MAX_CONFIG_TEXT. */
+  private textFed = 0;
+  /** Set once an overall bound is hit: reported once, and nothing more is read. */
+  private stopped = false;
+  /** Include-loop warnings already given (file:line:target): a loop met again by another path is not news. */
+  private readonly loopsReported = new Set<string>();
   /** Token bounds of the current plain line (at most one token per character). */
   private readonly bounds = new Int32Array(2 * MAX_LINE + 2);
 
@@ -216,7 +277,18 @@ export class Preprocessor {
   }
 
   private emit(file: string, line: number, text: string): void {
+    if (this.overBudget(file, line, text.length)) return;
     this.sink.feed(file, line, text);
+  }
+
+  /** Counts `chars` more text; at the first excess reports it and stops everything. */
+  private overBudget(file: string, line: number, chars: number): boolean {
+    if (this.stopped) return true;
+    this.textFed += chars;
+    if (this.textFed <= MAX_CONFIG_TEXT) return false;
+    this.stopped = true;
+    this.report.error({ file, line }, `configuration text exceeds ${MAX_CONFIG_TEXT >> 20} MiB after includes and expansions; the rest is not read`);
+    return true;
   }
 
   /** Reads the main file and everything it includes. */
@@ -238,13 +310,13 @@ export class Preprocessor {
     let pendingDef: { name: string; value: string[] } | undefined;
     // Walk the text line by line rather than split() it, so no array of every line is kept alive meanwhile.
     const bounds = this.bounds;
-    for (let start = 0, lineNo = 1; start <= text.length; lineNo++) {
+    for (let start = 0, lineNo = 1; start <= text.length && !this.stopped; lineNo++) {
       let end = text.indexOf('\n', start);
       if (end < 0) end = text.length;
       if (pendingDef === undefined && end - start <= MAX_LINE) {
         const count = plainTokens(text, start, end, bounds);
         if (count >= 0) {
-          if (count > 0) this.sink.feedTokens(file, lineNo, text, bounds, count);
+          if (count > 0 && !this.overBudget(file, lineNo, end - start)) this.sink.feedTokens(file, lineNo, text, bounds, count);
           start = end + 1;
           continue;
         }
@@ -315,24 +387,44 @@ export class Preprocessor {
       this.report.error(where, `No config file specified for ${word}`);
       return;
     }
+    if (this.stopped) return;
     const strict = this.opts.includesAreErrors || word !== 'include';
+    // Refused includes are errors (-t exit 5): a reload with one keeps the running config.
+    const refuse = (why: string): void => this.report.error(where, `${word} '${arg}': ${why}; not read`, word);
+    if (this.stack.length > INCLUDE_LIMITS.depth) return refuse(`includes nested more than ${INCLUDE_LIMITS.depth} deep`);
     const pattern = this.substitute(arg.replace(/^["']|["']$/g, ''), ctx, 0);
+    const limit = INCLUDE_LIMITS.names;
+    if (countBraces(pattern, limit) > limit) return refuse(`braces expand to more than ${limit} file names`);
     const found: string[] = [];
     for (const alt of expandBraces(pattern)) {
       const full = posix.normalize(alt.startsWith('/') ? alt : `${ctx.dir}/${alt}`);
-      for (const f of globFiles(this.fs, full)) found.push(f);
+      for (const f of globFiles(this.fs, full, limit)) found.push(f);
+      if (found.length > limit) return refuse(`matches more than ${limit} files`);
     }
-    const readable = found.map((f) => ({ f, text: this.fs.readFile(f) })).filter((x) => x.text !== undefined);
+    const readable: { f: string; text: string }[] = [];
+    for (const f of found) {
+      if (this.stack.includes(f)) {
+        const key = `${where.file}:${line}:${f}`;
+        if (!this.loopsReported.has(key)) this.report.warn(where, `Configuration file '${f}' is already being read (include loop) - skipping`, word);
+        this.loopsReported.add(key);
+        readable.push({ f, text: '' });
+        continue;
+      }
+      if (++this.includedFiles > INCLUDE_LIMITS.files) {
+        this.stopped = true;
+        return refuse(`more than ${INCLUDE_LIMITS.files} files included in all (nothing more is read)`);
+      }
+      const text = this.fs.readFile(f);
+      if (text !== undefined) readable.push({ f, text });
+    }
     if (readable.length === 0) {
       this.report.add(strict ? 'error' : 'warning', where, `Config files missing '${arg}'.`, word);
       return;
     }
     for (const { f, text } of readable) {
-      if (this.stack.includes(f) || this.stack.length >= MAX_DEPTH) {
-        this.report.warn(where, `Configuration file '${f}' is already being read (include loop) - skipping`, word);
-        continue;
-      }
-      this.processText(f, text!);
+      if (this.stack.includes(f)) continue;
+      this.processText(f, text);
+      if (this.stopped) return;
     }
   }
 
@@ -397,10 +489,16 @@ export class Preprocessor {
     const args = splitTopLevel(text.slice(open, close));
     const bindings = m[1] === 'LST' ? this.lstBindings(args, where) : this.seqBindings(m[1] === 'SEQx', args, where);
     const lines: string[] = [];
+    let chars = 0;
     const ctx = { file: where.file, dir: dirname(where.file) };
     for (const binding of bindings) {
       const line = `${prefix.trimEnd()} ${this.substitute(template, ctx, 0, binding).trimStart()}`.trim();
-      for (const l of this.expandGenerators(line, where, depth + 1)) lines.push(l);
+      for (const l of this.expandGenerators(line, where, depth + 1)) {
+        lines.push(l);
+        chars += l.length;
+      }
+      // No more than the text budget has room for: emitting them reports the excess.
+      if (this.textFed + chars > MAX_CONFIG_TEXT) return lines;
       if (lines.length > MAX_GENERATED_LINES) {
         this.report.error(where, `~${m[1]} generates more than ${MAX_GENERATED_LINES} lines - truncating`);
         return lines.slice(0, MAX_GENERATED_LINES);

@@ -2,10 +2,13 @@
 // Request  {"cmd":"status"} · {"cmd":"ipvs-table"} · {"cmd":"drain","vs":V,"rs":R} · {"cmd":"undrain",…}
 //          {"cmd":"weight","vs":V,"rs":R,"weight":N} · {"cmd":"events"} (a stream: one JSON line per event, until closed)
 // Reply    {"ok":true,…result} or {"ok":false,"error":"text"}; bigints travel as decimal strings.
-// Access is root-only by file mode (0600 in a 0700 directory): the kernel refuses connect() to anyone else.
-import { chmodSync, mkdirSync, unlinkSync, existsSync } from 'node:fs';
+// Access is root-only by file mode (0600 in a root-owned directory no one else can write): the kernel refuses
+// connect() to anyone else, and no one else can replace the socket. Connections are capped and idle ones closed, so a
+// client that connects and says nothing costs a descriptor for a bounded time only.
+import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { checkDirectory, UnsafePathError } from '../fs/safe-write.js';
 import type { Logger } from '../log.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/lvskeeper/control.sock';
@@ -26,24 +29,52 @@ export function toJsonLine(value: unknown): string {
   return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n';
 }
 
-const MAX_REQUEST_BYTES = 64 * 1024;
+export interface ControlServerOptions {
+  /** Connections open at once, `events` streams included; more are closed as they arrive (default 64). */
+  readonly maxConnections?: number;
+  /** A connection with no request in progress and no `events` stream is closed after this long idle (default 30 s). */
+  readonly idleTimeoutMs?: number;
+  /** Longest request line (default 64 KiB). */
+  readonly maxRequestBytes?: number;
+}
+
+export const CONTROL_DEFAULTS = { maxConnections: 64, idleTimeoutMs: 30_000, maxRequestBytes: 64 * 1024 } as const;
+
+/** The control socket refused to start; the message says why. */
+export class ControlSocketError extends Error {}
 
 export class ControlServer {
   private server: Server | undefined;
   private readonly clients = new Set<Socket>();
+  private readonly limits: Required<ControlServerOptions>;
+  /** Connections closed at the cap since the last one accepted: a burst is logged once. */
+  private dropped = 0;
 
   constructor(
     private readonly path: string,
     private readonly handlers: ControlHandlers,
     private readonly logger: Logger,
-  ) {}
+    opts: ControlServerOptions = {},
+  ) {
+    this.limits = { ...CONTROL_DEFAULTS, ...opts };
+  }
 
+  /** Throws ControlSocketError when the directory or the path is not safe to listen on. */
   async listen(): Promise<void> {
     const dir = dirname(this.path);
     mkdirSync(dir, { recursive: true, mode: 0o700 });
-    // A socket file left by a crashed daemon blocks bind(); the pid file already proved no live daemon owns it.
-    if (existsSync(this.path)) unlinkSync(this.path);
+    try {
+      checkDirectory(dir, { allowSticky: false });
+    } catch (err) {
+      if (err instanceof UnsafePathError) throw new ControlSocketError(`control socket ${this.path} refused: ${err.message}`);
+      throw err;
+    }
+    this.removeStaleSocket();
     const server = createServer((socket) => this.accept(socket));
+    server.maxConnections = this.limits.maxConnections;
+    server.on('drop', () => {
+      if (this.dropped++ === 0) this.logger.warn(`control socket: ${this.limits.maxConnections} connections open; refusing more`);
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       // bind() runs inside listen(): with this umask the socket is never open to others, not even before the chmod.
@@ -58,19 +89,43 @@ export class ControlServer {
     this.server = server;
   }
 
+  /** A socket left by a crashed daemon blocks bind(); the pid file already proved no live daemon owns it. */
+  private removeStaleSocket(): void {
+    let st;
+    try {
+      st = lstatSync(this.path);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return;
+      throw err;
+    }
+    if (!st.isSocket()) throw new ControlSocketError(`control socket ${this.path} refused: it exists and is not a socket (not removing it)`);
+    unlinkSync(this.path);
+  }
+
   private accept(socket: Socket): void {
+    if (this.dropped > 0) {
+      this.logger.info(`control socket: accepting connections again (${this.dropped} refused)`);
+      this.dropped = 0;
+    }
     this.clients.add(socket);
     socket.setEncoding('utf8');
     let buffered = '';
     let unsubscribe: (() => void) | undefined;
+    let pending = 0;
     // Replies leave in request order, whatever each command's latency.
     let replies = Promise.resolve();
     const reply = (produce: () => Promise<object> | object): void => {
+      pending++;
       replies = replies.then(async () => {
         const value = await produce();
+        pending--;
         if (!socket.destroyed) socket.write(toJsonLine(value));
       });
     };
+    // An events stream is idle by design; a command in progress is not the client's idleness.
+    socket.setTimeout(this.limits.idleTimeoutMs, () => {
+      if (unsubscribe === undefined && pending === 0) socket.destroy();
+    });
     socket.on('close', () => {
       this.clients.delete(socket);
       unsubscribe?.();
@@ -78,7 +133,7 @@ export class ControlServer {
     socket.on('error', () => socket.destroy());
     socket.on('data', (chunk: string) => {
       buffered += chunk;
-      if (buffered.length > MAX_REQUEST_BYTES) {
+      if (buffered.length > this.limits.maxRequestBytes) {
         socket.end(toJsonLine({ ok: false, error: 'request too large' }));
         return;
       }
@@ -109,7 +164,8 @@ export class ControlServer {
   }
 
   private async run(req: ControlRequest): Promise<object> {
-    const handler = this.handlers.commands[req.cmd];
+    // Own properties only: `constructor`, `toString` … are the object's, not commands.
+    const handler = Object.hasOwn(this.handlers.commands, req.cmd) ? this.handlers.commands[req.cmd] : undefined;
     if (!handler) return { ok: false, error: `unknown command '${req.cmd}'` };
     try {
       return { ok: true, ...(await handler(req)) };

@@ -60,6 +60,10 @@ export class CheckerMetrics {
     [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
   );
   private readonly alerts = alertsFamily(this.registry);
+  private readonly notRun = this.registry.counter(
+    'lvskeeper_checks_not_run_total',
+    'Checker attempts this host could not make (EMFILE, ENFILE, ENOMEM, ENOBUFS, EAGAIN), by reason; the real server keeps its state',
+  );
 
   constructor(src: CheckerMetricSources) {
     const r = this.registry;
@@ -89,7 +93,8 @@ export class CheckerMetrics {
   }
 
   attempt(sample: AttemptSample): void {
-    this.results.inc({ type: sample.type, result: sample.ok ? 'success' : 'failure' });
+    if (sample.notRun !== undefined) this.notRun.inc({ reason: sample.notRun });
+    else this.results.inc({ type: sample.type, result: sample.ok ? 'success' : 'failure' });
     this.lateness.observe({ type: sample.type }, sample.lateMs / 1000);
   }
 

@@ -1,15 +1,29 @@
 // keepalived's on-demand dumps, as text a person reads: SIGUSR1 writes the data dump (configuration and state,
-// keepalived's /tmp/keepalived.data), SIGUSR2 the stats dump (counters, /tmp/keepalived.stats). Pure formatting:
-// each child formats its own sections, the supervisor adds the header and writes the file.
+// keepalived's /tmp/keepalived.data), SIGUSR2 the stats dump (counters, /tmp/keepalived.stats). Formatting — each
+// child formats its own sections, the supervisor adds the header — and writeDumpFile, which puts a dump on disk.
 import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { GlobalDefs } from '../config/model.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
+import { writeFileSafe } from '../fs/safe-write.js';
 import type { DumpKind } from '../ipc/protocol.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 
 export const DATA_DUMP_FILE = '/tmp/lvskeeper.data';
 export const STATS_DUMP_FILE = '/tmp/lvskeeper.stats';
 export const JSON_DUMP_FILE = '/tmp/lvskeeper.json';
+
+const DUMP_FILES: Readonly<Record<DumpKind | 'json', string>> = { data: DATA_DUMP_FILE, stats: STATS_DUMP_FILE, json: JSON_DUMP_FILE };
+
+/**
+ * Writes a dump to its file in /tmp as a new root-owned 0600 file (safe-write.ts: a link or a file another user
+ * planted there is never written through); returns the path. Throws UnsafePathError, naming the path and the reason,
+ * when the path is refused.
+ */
+export function writeDumpFile(kind: DumpKind | 'json', text: string): string {
+  const file = DUMP_FILES[kind];
+  writeFileSafe(file, text, { mode: 0o600 });
+  return file;
+}
 
 /** The file header and, for the data dump, the global definitions; the children's sections follow. */
 export function dumpHeader(kind: DumpKind, global: GlobalDefs | undefined, now: Date): string {

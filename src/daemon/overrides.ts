@@ -1,10 +1,14 @@
 // Operator weight overrides (drain / weight N), keyed by real-server identity (`vsId/rsId`).
 // They are decisions, not observations: they outlive checker transitions and reloads of an unchanged server, and
 // — through the state file — a daemon restart. They are dropped only when the server leaves the config.
-import { mkdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { mkdirSync, renameSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { readFileSafe, UnsafePathError, writeFileSafe } from '../fs/safe-write.js';
 
 export const DEFAULT_STATE_FILE = '/var/lib/lvskeeper/overrides.json';
+
+/** Far beyond any real table (about 150 bytes per override); a bigger file is refused rather than read. */
+const MAX_STATE_BYTES = 32 << 20;
 
 export type Override = { readonly kind: 'drain' } | { readonly kind: 'weight'; readonly weight: number };
 
@@ -28,24 +32,36 @@ export class OverrideStore {
   /** path undefined: overrides live in memory only (tests, --no-state-file). */
   constructor(private readonly path: string | undefined) {
     if (!path) return;
-    let text: string;
+    let bytes: Buffer | undefined;
     try {
-      text = readFileSync(path, 'utf8');
-    } catch {
+      // Not through a link, only a root-owned regular file in root's directories: its entries drain servers.
+      bytes = readFileSafe(path, { maxBytes: MAX_STATE_BYTES });
+    } catch (err) {
+      const why = err instanceof UnsafePathError ? err.message : `${path}: ${(err as NodeJS.ErrnoException).code ?? (err as Error).message}`;
+      this.loadErrors.push(`state file refused: ${why}; starting without overrides`);
       return;
     }
+    if (bytes === undefined) return;
+    let problem: string | undefined;
     try {
-      const parsed = JSON.parse(text) as { overrides?: StoredEntry[] };
+      const parsed = JSON.parse(bytes.toString('utf8')) as { overrides?: StoredEntry[] };
       for (const e of parsed.overrides ?? []) {
-        if (typeof e.vs !== 'string' || typeof e.rs !== 'string' || !validOverride(e.override)) throw new Error('malformed entry');
+        if (typeof e.vs !== 'string' || typeof e.rs !== 'string' || !validOverride(e.override)) {
+          problem = 'malformed entry';
+          break;
+        }
         this.entries.set(keyOf(e), e);
       }
-    } catch (err) {
+    } catch {
+      // JSON.parse's message quotes the text: the file's bytes never reach the log.
+      problem = 'not valid JSON';
+    }
+    if (problem !== undefined) {
       // Keep the unreadable file for the operator instead of silently overwriting it with the next change.
       const aside = `${path}.corrupt`;
       renameSync(path, aside);
       this.entries.clear();
-      this.loadErrors.push(`state file ${path} is unreadable (${(err as Error).message}); moved to ${aside}, starting without overrides`);
+      this.loadErrors.push(`state file ${path} is unreadable (${problem}); moved to ${aside}, starting without overrides`);
     }
   }
 
@@ -80,10 +96,8 @@ export class OverrideStore {
   private save(): void {
     if (!this.path) return;
     mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    // Write-then-rename: a crash mid-write never leaves a truncated state file.
-    const tmp = `${this.path}.${process.pid}.tmp`;
-    writeFileSync(tmp, JSON.stringify({ version: 1, overrides: this.list() }, null, 2) + '\n', { mode: 0o600 });
-    renameSync(tmp, this.path);
+    // A fresh file renamed over the old one: a crash mid-write never leaves a truncated state file.
+    writeFileSafe(this.path, JSON.stringify({ version: 1, overrides: this.list() }, null, 2) + '\n', { mode: 0o600, durable: true });
   }
 }
 

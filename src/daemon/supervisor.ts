@@ -8,7 +8,7 @@
 // checker side needs for ha_suspend, the checkers' last states (so a restarted checker child resumes), and the
 // embedded IPVS tables — the userspace data plane or the dry-run table — which, like the kernel's, must survive a
 // checker restart with every forwarded connection.
-import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ResumedState } from '../../checkers/engine.js';
@@ -22,7 +22,8 @@ import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig, type ConfigRead } from './config-reader.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
-import { DATA_DUMP_FILE, JSON_DUMP_FILE, STATS_DUMP_FILE, dumpHeader } from './dumps.js';
+import { dumpHeader, writeDumpFile } from './dumps.js';
+import { writeFileSafe } from '../fs/safe-write.js';
 import { Registry, renderFamilies, serveMetrics } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
 import { registerLoopDelay } from './loop-delay.js';
@@ -227,7 +228,7 @@ export class Supervisor {
   private childPidFile(path: string | undefined, pid: number | undefined): void {
     if (!path || pid === undefined) return;
     try {
-      writeFileSync(path, `${pid}\n`, { mode: 0o644 });
+      writeFileSafe(path, `${pid}\n`, { mode: 0o644 });
     } catch (err) {
       this.log.error(`cannot write pid file ${path}: ${(err as Error).message}`);
     }
@@ -319,10 +320,8 @@ export class Supervisor {
   /** SIGUSR1 (data), SIGUSR2 (stats), control `json-dump` (JSON status): written to /tmp as keepalived does. */
   async writeDump(kind: 'data' | 'stats' | 'json'): Promise<string> {
     const now = new Date();
-    let file: string;
     let text: string;
     if (kind === 'json') {
-      file = JSON_DUMP_FILE;
       text = JSON.stringify({ time: now.toISOString(), ...(await this.status()) }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
     } else {
       const vrrp = this.vrrp?.channel;
@@ -331,10 +330,9 @@ export class Supervisor {
         this.ask(vrrp && (() => vrrp.request('dump', kind, QUERY_MS)), ''),
         this.ask(checker && (() => checker.request('dump', kind, QUERY_MS)), ''),
       ]);
-      file = kind === 'data' ? DATA_DUMP_FILE : STATS_DUMP_FILE;
       text = dumpHeader(kind, this.vrrpConfig?.global, now) + sections.join('');
     }
-    writeFileSync(file, text, { mode: 0o600 });
+    const file = writeDumpFile(kind, text);
     this.log.info(`Wrote ${kind} dump to ${file}`);
     return file;
   }

@@ -13,6 +13,8 @@ export interface ScriptResult {
   readonly timedOut: boolean;
   /** Set when the script could not be started at all (ENOENT, EACCES …). */
   readonly spawnError?: string;
+  /** Killed because RunOptions.signal was aborted. */
+  readonly aborted?: boolean;
 }
 
 export interface RunOptions {
@@ -25,6 +27,13 @@ export interface RunOptions {
   /** Default user/group when the script names none (global script_user). */
   readonly defaultUser?: string;
   readonly defaultGroup?: string;
+  /**
+   * Kill the script's process group once the script exits, so nothing it started in the background outlives it
+   * (MISC_CHECK: a check is over when its script exits).
+   */
+  readonly killGroupOnExit?: boolean;
+  /** Aborting kills the process group at once (daemon shutdown) and resolves with `aborted`. */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -93,8 +102,14 @@ export function runScript(script: Script, opts: RunOptions = {}): Promise<Script
       settled = true;
       clearTimeout(termTimer);
       clearTimeout(killTimer);
+      opts.signal?.removeEventListener('abort', onAbort);
       resolve(result);
     };
+    const onAbort = (): void => {
+      signalGroup('SIGKILL');
+      finish({ timedOut: false, aborted: true });
+    };
+    if (opts.signal?.aborted) return finish({ timedOut: false, aborted: true });
     const child = spawn(file, [...args, ...(opts.extraArgs ?? [])], {
       detached: true,
       stdio: 'ignore',
@@ -112,10 +127,13 @@ export function runScript(script: Script, opts: RunOptions = {}): Promise<Script
     };
     child.once('error', (err: NodeJS.ErrnoException) => finish({ timedOut: false, spawnError: err.code ?? err.message }));
     child.once('exit', (code, signal) => {
-      // Reap anything the script left behind in its group once a timeout has been declared.
-      if (timedOut) signalGroup('SIGKILL');
+      // Reap anything the script left behind in its group once a timeout has been declared (or always, when asked).
+      // A group keeps its id while any member lives; an empty one is gone (ESRCH) unless the id was reused within
+      // this event-loop turn by a new group leader, the same window keepalived's kill(-pid) has.
+      if (timedOut || opts.killGroupOnExit) signalGroup('SIGKILL');
       finish({ ...(code !== null ? { code } : {}), ...(signal !== null ? { signal } : {}), timedOut });
     });
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
     if (opts.timeoutMs && opts.timeoutMs > 0) {
       termTimer = setTimeout(() => {
         timedOut = true;

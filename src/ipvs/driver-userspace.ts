@@ -15,12 +15,17 @@
 //   (weight 0) destination keeps its persistent clients, as with the kernel's default expire_quiescent_template=0.
 // - TCP connections count as active while both directions are open and inactive once either side has closed;
 //   UDP flows count as inactive, as ipvsadm shows them.
+// - Connections are bounded, the kernel's table is not: TCP connections and UDP flows together are capped (default a
+//   quarter of RLIMIT_NOFILE, descriptors.ts), a connection over the cap is reset (a datagram opening a flow dropped),
+//   logged once per burst. Idle timeouts are the kernel's per state (ip_vs_proto_tcp.c tcp_timeouts): 60 s until the
+//   backend answers (SYN_RECV), the tcp timeout (900 s) while established, the tcpfin timeout (120 s) once half-closed.
 // - Packets are counted per chunk read (TCP) or datagram (UDP); rates follow the kernel estimator (2 s samples,
 //   averaged with weight 1/4).
 import { createSocket, type RemoteInfo, type Socket as UdpSocket } from 'node:dgram';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { bigToIpv6, intToIpv4, ipv4ToInt, ipv6ToBig } from '../config/address.js';
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
+import { dataplaneConnectionCap } from '../fs/descriptors.js';
 import type { Logger } from '../log.js';
 import { destKeyId, serviceKeyId } from './desired.js';
 import { IpvsOpError, ipvsadmCommand, ipvsadmService } from './driver-dryrun.js';
@@ -36,6 +41,9 @@ function fail(code: keyof typeof ERRNO, message: string): never {
 
 /** The kernel estimator's period (ip_vs_est.c): 2 s samples. */
 export const ESTIMATOR_PERIOD_MS = 2000;
+
+/** IP_VS_TCP_S_SYN_RECV's timeout (ip_vs_proto_tcp.c): a connection whose backend has not answered yet. */
+export const SYN_RECV_TIMEOUT_MS = 60_000;
 
 class Counters {
   conns = 0;
@@ -146,6 +154,8 @@ export interface UserspaceDriverOptions {
   readonly clock?: Clock;
   /** Randomness for the twos scheduler. */
   readonly random?: () => number;
+  /** TCP connections plus UDP flows open at once, over all services (default: dataplaneConnectionCap()). */
+  readonly maxConnections?: number;
 }
 
 export class UserspaceIpvsDriver implements IpvsDriver {
@@ -156,6 +166,11 @@ export class UserspaceIpvsDriver implements IpvsDriver {
   private readonly random: () => number;
   private estimator: TimerHandle | undefined;
   private readonly warnedSchedulers = new Set<string>();
+  readonly maxConnections: number;
+  /** TCP connections and UDP flows open now. */
+  private open = 0;
+  /** Refused since the cap was last reached: a burst is logged at its start and its end. */
+  private refused = 0;
 
   constructor(
     private readonly log: Logger,
@@ -163,7 +178,24 @@ export class UserspaceIpvsDriver implements IpvsDriver {
   ) {
     this.clock = opts.clock ?? systemClock;
     this.random = opts.random ?? Math.random;
+    this.maxConnections = opts.maxConnections ?? dataplaneConnectionCap();
     this.armEstimator();
+  }
+
+  /** Takes a connection slot, or counts a refusal when the cap is reached. */
+  private admit(): boolean {
+    if (this.open < this.maxConnections) {
+      if (this.refused > 0) {
+        this.log.info({ component: 'ipvs-userspace' }, `userspace data plane: accepting connections again (${this.refused} refused at the cap)`);
+        this.refused = 0;
+      }
+      this.open++;
+      return true;
+    }
+    if (this.refused++ === 0) {
+      this.log.warn({ component: 'ipvs-userspace' }, `userspace data plane: ${this.maxConnections} connections open; refusing new ones`);
+    }
+    return false;
   }
 
   private armEstimator(): void {
@@ -368,9 +400,14 @@ export class UserspaceIpvsDriver implements IpvsDriver {
   }
 
   private acceptTcp(s: ServiceState, client: Socket): void {
+    if (!this.admit()) {
+      client.resetAndDestroy();
+      return;
+    }
     const chosen = this.choose(s, client.remoteAddress ?? '', client.remotePort ?? 0);
     if (!chosen) {
       // IPVS drops the SYN when no destination is available; a reset tells the client sooner.
+      this.open--;
       client.resetAndDestroy();
       return;
     }
@@ -388,10 +425,12 @@ export class UserspaceIpvsDriver implements IpvsDriver {
       active = false;
       dest.activeConns--;
       dest.inactiveConns++;
+      client.setTimeout(this.timeouts.tcpFinS * 1000);
     };
     let closed = 0;
     const onClose = (): void => {
       if (++closed < 2) return;
+      this.open--;
       s.tcpConns.delete(client);
       if (active) dest.activeConns--;
       else dest.inactiveConns--;
@@ -411,12 +450,13 @@ export class UserspaceIpvsDriver implements IpvsDriver {
       if (connected) client.destroy();
       else client.resetAndDestroy();
     });
-    client.setTimeout(this.timeouts.tcpS * 1000, () => {
+    client.setTimeout(SYN_RECV_TIMEOUT_MS, () => {
       client.destroy();
       backend.destroy();
     });
     backend.on('connect', () => {
       connected = true;
+      if (active) client.setTimeout(this.timeouts.tcpS * 1000);
       relay(client, backend, s.stats, dest.stats, true, toInactive);
       relay(backend, client, s.stats, dest.stats, false, toInactive);
       client.resume();
@@ -435,8 +475,12 @@ export class UserspaceIpvsDriver implements IpvsDriver {
     const key = `${rinfo.address}|${rinfo.port}`;
     let flow = s.flows.get(key);
     if (!flow) {
+      if (!this.admit()) return;
       const chosen = this.choose(s, rinfo.address, rinfo.port);
-      if (!chosen) return;
+      if (!chosen) {
+        this.open--;
+        return;
+      }
       const { dest, template } = chosen;
       if (template) template.controlled++;
       const sock = createSocket({ type: dest.dest.family === 'inet6' ? 'udp6' : 'udp4' });
@@ -475,6 +519,7 @@ export class UserspaceIpvsDriver implements IpvsDriver {
   private endFlow(s: ServiceState, key: string, flow: UdpFlow): void {
     if (s.flows.get(key) !== flow) return;
     s.flows.delete(key);
+    this.open--;
     flow.dest.inactiveConns--;
     flow.dest.checkOverload();
     flow.socket.close();

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -103,32 +103,79 @@ describe('MISC_CHECK runs argv scripts', () => {
     ...over,
   });
   const exitWith = script('exit.sh', 'exit "$1"');
+  /** Never aborted: the engine's signal when nothing stops the check. */
+  const live = new AbortController().signal;
+  /** Processes whose command line holds `marker` (the scripts' background children, by their sleep argument). */
+  const withMarker = (marker: string): number[] =>
+    readdirSync('/proc')
+      .filter((n) => /^\d+$/.test(n))
+      .filter((n) => {
+        try {
+          return readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0').includes(marker);
+        } catch {
+          return false;
+        }
+      })
+      .map(Number);
 
   test('each exit code: 0 up, 1 down, 2..255 up only with misc_dynamic', async () => {
-    assert.deepEqual(await probeMisc(misc([exitWith, '0'])), { ok: true, detail: 'exited with status 0', exitStatus: 0 });
-    assert.equal((await probeMisc(misc([exitWith, '1']))).ok, false);
-    assert.equal((await probeMisc(misc([exitWith, '7']))).ok, false);
-    assert.deepEqual(await probeMisc(misc([exitWith, '7'], { miscDynamic: true })), { ok: true, detail: 'exited with status 7', exitStatus: 7 });
-    assert.equal((await probeMisc(misc([exitWith, '1'], { miscDynamic: true }))).ok, false);
-    assert.equal((await probeMisc(misc([exitWith, '255'], { miscDynamic: true }))).exitStatus, 255);
+    assert.deepEqual(await probeMisc(misc([exitWith, '0']), live), { ok: true, detail: 'exited with status 0', exitStatus: 0 });
+    assert.equal((await probeMisc(misc([exitWith, '1']), live)).ok, false);
+    assert.equal((await probeMisc(misc([exitWith, '7']), live)).ok, false);
+    assert.deepEqual(await probeMisc(misc([exitWith, '7'], { miscDynamic: true }), live), { ok: true, detail: 'exited with status 7', exitStatus: 7 });
+    assert.equal((await probeMisc(misc([exitWith, '1'], { miscDynamic: true }), live)).ok, false);
+    assert.equal((await probeMisc(misc([exitWith, '255'], { miscDynamic: true }), live)).exitStatus, 255);
   });
 
   test('argv is passed as is, never through a shell', async () => {
     const out = join(dir, 'args.out');
     const echo = script('args.sh', `printf '%s|' "$@" > ${out}`);
-    await probeMisc(misc([echo, 'a b', '$(id)', ';true']));
-    const { readFileSync } = await import('node:fs');
+    await probeMisc(misc([echo, 'a b', '$(id)', ';true']), live);
     assert.equal(readFileSync(out, 'utf8'), 'a b|$(id)|;true|');
   });
 
   test('a hanging script is terminated at misc_timeout and counts as failure', async () => {
     const hang = script('hang.sh', "trap '' TERM; sleep 30");
-    const r = await probeMisc(misc([hang], { miscTimeoutMs: 200 }));
+    const r = await probeMisc(misc([hang], { miscTimeoutMs: 200 }), live);
     assert.deepEqual(r, { ok: false, detail: 'timed out' });
   });
 
+  test('a script that exits leaving a background child: the child is killed with its process group', async () => {
+    // A sleep of a number of seconds no other process uses, so /proc finds exactly the check's children.
+    const marker = `${1000 + process.pid}.771`;
+    const leaky = script('leaky.sh', `sleep ${marker} &\nexit 0`);
+    for (let i = 0; i < 3; i++) assert.equal((await probeMisc(misc([leaky]), live)).ok, true);
+    let left = withMarker(marker);
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = withMarker(marker);
+    }
+    left.forEach((pid) => process.kill(pid, 'SIGKILL'));
+    assert.deepEqual(left, [], 'background children of the check outlived it');
+  });
+
+  test('an abort (daemon stop) kills a running script at once, not after misc_timeout', async () => {
+    const marker = `${1000 + process.pid}.772`;
+    const slow = script('slow.sh', `sleep ${marker}`);
+    const ctl = new AbortController();
+    const t0 = Date.now();
+    const running = probeMisc(misc([slow], { miscTimeoutMs: 60_000 }), ctl.signal);
+    await new Promise((r) => setTimeout(r, 200));
+    assert.equal(withMarker(marker).length, 1);
+    ctl.abort();
+    assert.deepEqual(await running, { ok: false, detail: 'aborted' });
+    assert.ok(Date.now() - t0 < 10_000);
+    let left = withMarker(marker);
+    for (let i = 0; i < 50 && left.length > 0; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+      left = withMarker(marker);
+    }
+    left.forEach((pid) => process.kill(pid, 'SIGKILL'));
+    assert.deepEqual(left, []);
+  });
+
   test('a missing script fails with the reason', async () => {
-    const r = await probeMisc(misc([join(dir, 'nope')]));
+    const r = await probeMisc(misc([join(dir, 'nope')]), live);
     assert.deepEqual(r, { ok: false, detail: 'could not run (ENOENT)' });
   });
 });

@@ -110,9 +110,14 @@ export function quantile(xs: readonly number[], q: number): number {
   return s[Math.min(s.length - 1, Math.max(0, Math.ceil(q * s.length) - 1))] ?? NaN;
 }
 
-/** Waits for `cond`; on a timeout the error carries the tail of `log` (the daemon's, usually). */
+/** The daemon's own lines (processes, reloads, errors), without the checkers' per-check lines. */
+export function daemonLines(p: Proc): string {
+  return p.log.split('\n').filter((l) => /child process|Reload|ERROR|WARN|cannot|Entering|Stopp/.test(l)).slice(-60).join('\n');
+}
+
+/** Waits for `cond`; on a timeout the error carries the daemon's lines from `log`. */
 export async function until(what: string, ms: number, cond: () => boolean, log?: Proc): Promise<void> {
-  if (!(await waitFor(cond, ms))) throw new Error(`timed out after ${ms} ms waiting for ${what}${log ? `\n${log.log.slice(-3000)}` : ''}`);
+  if (!(await waitFor(cond, ms))) throw new Error(`timed out after ${ms} ms waiting for ${what}${log ? `\n${daemonLines(log)}` : ''}`);
 }
 
 /**

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { CheckerMetrics } from '../../src/daemon/daemon-metrics.js';
 import { Registry, renderFamilies, serveMetrics } from '../../src/daemon/metrics.js';
 
 test('the registry renders counters, histograms and collected gauges in Prometheus text format over HTTP', async () => {
@@ -46,4 +47,17 @@ test('families from two processes render as one exposition: a shared family once
   assert.match(text, /^lvskeeper_smtp_alerts_total\{result="sent"\} 3$/m);
   assert.match(text, /^lvskeeper_smtp_alerts_total\{result="failed"\} 1$/m);
   assert.match(text, /^lvskeeper_realserver_up\{rs="a b"\} 1$/m);
+});
+
+test('a check not run is counted by reason, not as a checker failure', () => {
+  const m = new CheckerMetrics({ checkers: () => [], pingDrops: () => [], ipvs: () => undefined, driver: () => undefined });
+  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE' });
+  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE' });
+  m.attempt({ type: 'MISC_CHECK', lateMs: 0, ok: false, notRun: 'EAGAIN' });
+  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false });
+  const text = m.registry.render();
+  assert.match(text, /^lvskeeper_checks_not_run_total\{reason="EMFILE"\} 2$/m);
+  assert.match(text, /^lvskeeper_checks_not_run_total\{reason="EAGAIN"\} 1$/m);
+  assert.match(text, /^lvskeeper_checker_results_total\{type="TCP_CHECK",result="failure"\} 1$/m);
+  assert.doesNotMatch(text, /MISC_CHECK",result/);
 });

@@ -318,3 +318,43 @@ test('refusals: fwmark and SCTP services, duplicates, unknown entries; DR/TUN wa
   t.after(() => second.close());
   await assert.rejects(second.apply({ kind: 'addService', service: service(port, 'rr') }), { code: 'EADDRINUSE' });
 });
+
+test('connections over maxConnections are reset and logged once; idle ones keep their slot; freed slots are reused', async (t) => {
+  const port = await freePort();
+  const backend = await startBackend(t, BACKENDS[0]!, port);
+  const lines: string[] = [];
+  const log = createLogger({ destination: new Writable({ write: (c, _e, cb) => (lines.push(String(c)), cb()) }), level: 'info' });
+  const driver = new UserspaceIpvsDriver(log, { maxConnections: 10 });
+  t.after(() => driver.close());
+  const svc = service(port, 'rr');
+  await driver.apply({ kind: 'addService', service: svc });
+  await driver.apply({ kind: 'addDest', key: svc.key, dest: dest(BACKENDS[0]!, port, 1) });
+  const idle: Socket[] = [];
+  const closed = new Set<Socket>();
+  t.after(() => idle.forEach((c) => c.destroy()));
+  for (let i = 0; i < 30; i++) {
+    const c = connect({ host: VIP, port });
+    c.on('error', () => undefined);
+    c.on('close', () => closed.add(c));
+    idle.push(c);
+  }
+  await until(() => closed.size === 20 && backend.sockets.size === 10);
+  const table = await driver.dump();
+  const d = table.services[0]!.dests[0]!;
+  assert.equal((d.activeConns ?? 0) + (d.inactiveConns ?? 0), 10);
+  assert.equal(lines.filter((l) => l.includes('userspace data plane: 10 connections open; refusing new ones')).length, 1, lines.join(''));
+  // Ten idle connections hold the data plane full: a new client is refused until one leaves.
+  await assert.rejects(request(port, 'refused'));
+  idle.filter((c) => !closed.has(c)).slice(0, 3).forEach((c) => c.destroy());
+  await until(() => backend.sockets.size === 7);
+  assert.equal(await request(port, 'again'), `${BACKENDS[0]}:again`);
+  assert.ok(lines.some((l) => /accepting connections again \(21 refused at the cap\)/.test(l)), lines.join(''));
+});
+
+async function until(cond: () => boolean, ms = 10_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!cond()) {
+    if (Date.now() > end) throw new Error('condition not met in time');
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
