@@ -11,7 +11,7 @@ import { VrrpInstanceRunner } from './instance.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type ScriptPolicy } from './notify.js';
 import { SyncGroupCore } from './sync-group.js';
 import { planReload, sameSettings } from './reload-plan.js';
-import { ScriptRunner, evaluateTracking, type ScriptState, type TrackInput } from './tracking.js';
+import { ScriptRunner, evaluateTracking, vipInterfaces, type ScriptState, type TrackInput } from './tracking.js';
 import type { FsmAction } from './fsm.js';
 
 export interface VrrpServiceOptions {
@@ -223,6 +223,7 @@ export class VrrpService {
       ...conv('interface', vi.trackInterfaces, true),
       ...conv('file', vi.trackFiles, true),
       ...(vi.interface !== undefined && !vi.dontTrackPrimary ? [{ kind: 'interface' as const, name: vi.interface, weight: 0, reverse: false }] : []),
+      ...vipInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
     ];
     if (group) {
       list.push(...conv('script', group.trackScripts, false), ...conv('interface', group.trackInterfaces, false), ...conv('file', group.trackFiles, false));

@@ -1,0 +1,93 @@
+// lvskeeper against keepalived 2.2.7 on the same config in twin namespaces (twin-support.ts): the same events on
+// both sides, and the addresses, ARP frames and log lines compared.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { needCommand, needFile, needRoot, repoRoot } from '../support/tier.js';
+import { waitFor } from './netns-support.js';
+import { SIDES, Twin, logLines, type Side } from './twin-support.js';
+
+/** Both prerequisites the twin tests need, besides root. */
+function ready(t: Parameters<typeof needRoot>[0]): boolean {
+  return needRoot(t) && needCommand(t, 'tcpdump') && needFile(t, '/usr/sbin/keepalived', 'needs keepalived 2.2.7 (apt-get install keepalived)');
+}
+
+const sideLog = (procs: Record<Side, { log: string }>, side: Side): string => procs[side].log;
+
+// VRRP on eth0 (the private link), VIPs on eth1 (the public one): the first instance is not the last in the file,
+// and its VIP is on another device (start-up used to abort with "Multipart message not terminated properly").
+const PUBLIC_VIPS = `global_defs {
+  vrrp_garp_master_delay 0
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.10/24 dev eth1
+    10.0.0.100/24
+  }
+}
+vrrp_instance VI_2 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    198.51.100.11/24 dev eth1 no_track
+  }
+}
+`;
+
+test('VIPs on another device: start-up, GARPs on that device from its MAC, and the device tracked unless no_track — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('g');
+  try {
+    const conf = twin.writeConfig(PUBLIC_VIPS);
+    const p0 = { ka: await twin.capture('ka', 'p0'), lk: await twin.capture('lk', 'p0') };
+    const p1 = { ka: await twin.capture('ka', 'p1'), lk: await twin.capture('lk', 'p1') };
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const masters = (side: Side, n: number): boolean => logLines(sideLog(procs, side), /Entering MASTER STATE/).length >= n;
+    for (const side of SIDES) assert.ok(await waitFor(() => masters(side, 2), 10_000), `${side} never had both instances MASTER:\n${sideLog(procs, side)}`);
+    // Every burst is out once the frames stop coming (5 per VIP, garp_master_repeat's default).
+    for (const side of SIDES) {
+      assert.ok(await waitFor(() => p1[side].garps('192.0.2.10').length >= 5 && p1[side].garps('198.51.100.11').length >= 5 && p0[side].garps('10.0.0.100').length >= 5, 3000),
+        `${side}: GARPs missing:\n${p1[side].lines.join('\n')}\n${p0[side].lines.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    for (const side of SIDES) {
+      assert.deepEqual(twin.addrs(side, 'eth0'), ['10.0.0.1/24', '10.0.0.100/24'], side);
+      assert.deepEqual(twin.addrs(side, 'eth1'), ['192.0.2.10/24', '198.51.100.11/24', '203.0.113.1/24'], side);
+      const eth1 = twin.mac(side, 'eth1');
+      assert.deepEqual(p1[side].garps('192.0.2.10'), Array(5).fill(eth1), `${side}: GARPs for the public VIP on eth1, from eth1's MAC`);
+      assert.deepEqual(p1[side].garps('198.51.100.11'), Array(5).fill(eth1), side);
+      assert.deepEqual(p0[side].garps('10.0.0.100'), Array(5).fill(twin.mac(side, 'eth0')), side);
+      assert.deepEqual(p0[side].garps('192.0.2.10'), [], `${side}: nothing for the public VIP on the VRRP link`);
+    }
+    const queued = (side: Side): string[] => logLines(sideLog(procs, side), /Sending\/queueing/).sort();
+    assert.deepEqual(queued('lk'), queued('ka'));
+
+    // The public link goes down: VI_1 tracks eth1 through its VIP and goes to FAULT; VI_2's VIP says no_track.
+    twin.both((side) => twin.ip(side, 'link', 'set', 'eth1', 'down'));
+    for (const side of SIDES) assert.ok(await waitFor(() => logLines(sideLog(procs, side), /\(VI_1\) Entering FAULT STATE/).length === 1, 5000), `${side}:\n${sideLog(procs, side)}`);
+    await new Promise((r) => setTimeout(r, 500));
+    const faults = (side: Side): string[] => logLines(sideLog(procs, side), /FAULT/);
+    assert.deepEqual(faults('lk'), faults('ka'));
+    assert.deepEqual(twin.addrs('lk', 'eth0'), twin.addrs('ka', 'eth0'));
+    assert.deepEqual(twin.addrs('lk', 'eth1'), twin.addrs('ka', 'eth1'));
+    assert.deepEqual(twin.addrs('lk', 'eth0'), ['10.0.0.1/24']);
+
+    // Back up: BACKUP, then MASTER after Master_Down_Interval, and a fresh burst on eth1.
+    twin.both((side) => twin.ip(side, 'link', 'set', 'eth1', 'up'));
+    for (const side of SIDES) assert.ok(await waitFor(() => masters(side, 3) && p1[side].garps('192.0.2.10').length >= 10, 10_000), `${side}:\n${sideLog(procs, side)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const side of SIDES) assert.equal(p1[side].garps('192.0.2.10').length, 10, side);
+    assert.deepEqual(twin.addrs('lk', 'eth1'), twin.addrs('ka', 'eth1'));
+    const states = (side: Side): string[] => logLines(sideLog(procs, side), /Entering/);
+    assert.deepEqual(states('lk'), states('ka'));
+  } finally {
+    await twin.destroy();
+  }
+});
