@@ -5,6 +5,7 @@ import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { GlobalDefs, Vip, VrrpInstance } from '../config/model.js';
+import { parseIp } from '../net/addr.js';
 import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, type RawSock } from '../net/rawsock.js';
 import type { AddressSpec, LinkInfo, Rtnl, Scope } from '../net/rtnl.js';
 import { DropCounters, decodeAdvert, encodeAdvert, type DecodeContext } from './packet.js';
@@ -42,6 +43,8 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   private readonly vipLinks = new Map<string, LinkInfo>();
   private ifindex = 0;
   private closed = false;
+  /** Deletions of our own VIPs under way (`ifindex/address` → count), so their notifications are not taken as loss. */
+  private readonly ownDeletes = new Map<string, number>();
   private srcAddress = '';
   private readonly timers = new Map<TimerName, TimerHandle>();
   private readonly family: 4 | 6;
@@ -269,6 +272,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         this.emit('transition', { instance: this.cfg.name, from: a.from, to: a.to, priority: this.fsm.priority });
         return;
       case 'want-master':
+      case 'set-backup':
         return;
     }
   }
@@ -306,15 +310,45 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     const specs = vips.map((v) => this.vipSpec(v));
     this.pendingVips = this.pendingVips.then(async () => {
       for (const s of await Promise.all(specs)) {
+        const key = `${s.ifindex}/${s.address}`;
         try {
           if (op === 'add') await this.deps.rtnl.addAddress(s);
-          else await this.deps.rtnl.delAddress(s);
+          else {
+            this.ownDeletes.set(key, (this.ownDeletes.get(key) ?? 0) + 1);
+            if ((await this.deps.rtnl.delAddress(s)) === 'absent') this.ownDelete(key);
+          }
         } catch (e) {
+          if (op === 'remove') this.ownDelete(key);
           this.counters.vipErrors++;
           this.deps.logger.warn(`(${this.cfg.name}) cannot ${op} VIP ${s.address}: ${(e as Error).message}`);
         }
       }
     });
+  }
+
+  /** Consumes one expected notification of our own deletion; returns whether there was one. */
+  private ownDelete(key: string): boolean {
+    const n = this.ownDeletes.get(key) ?? 0;
+    if (n === 0) return false;
+    if (n === 1) this.ownDeletes.delete(key);
+    else this.ownDeletes.set(key, n - 1);
+    return true;
+  }
+
+  /**
+   * An address left an interface (RTM_DELADDR). Returns whether it was one of our tracked VIPs or eVIPs held as
+   * MASTER and removed by someone else (keepalived_netlink.c address_is_ours: `no_track` addresses do not count).
+   */
+  vipDeleted(ifindex: number, address: string): boolean {
+    const bytes = parseIp(address);
+    for (const v of vipsOf(this.cfg)) {
+      if (!parseIp(v.address).equals(bytes)) continue;
+      const at = this.vipLinks.get(v.dev ?? this.cfg.interface ?? '')?.index ?? this.ifindex;
+      if (at !== ifindex) continue;
+      if (this.ownDelete(`${ifindex}/${v.address}`)) return false;
+      return this.fsm.state === 'MASTER' && !v.noTrack;
+    }
+    return false;
   }
 
   private async vipSpec(v: Vip): Promise<AddressSpec> {

@@ -24,6 +24,8 @@ export class VrrpService {
   private readonly groups = new Map<string, { core: SyncGroupCore; notifier: Notifier }>();
   private readonly scripts = new Map<string, ScriptRunner>();
   private readonly links = new Map<string, boolean>();
+  /** ifindex → name, for address notifications. */
+  private readonly linkNames = new Map<number, string>();
   private readonly fileValues = new Map<string, number>();
   private rtnl?: Rtnl;
   private watcher?: LinkWatcher;
@@ -38,9 +40,17 @@ export class VrrpService {
   async start(): Promise<void> {
     const { logger } = this.opts;
     this.rtnl = Rtnl.open();
-    for (const l of await this.rtnl.links()) this.links.set(l.name, l.up);
+    for (const l of await this.rtnl.links()) {
+      this.links.set(l.name, l.up);
+      this.linkNames.set(l.index, l.name);
+    }
     this.watcher = LinkWatcher.open();
+    this.watcher.on('address', (ev) => {
+      if (ev.kind === 'del') this.addressDeleted(ev.ifindex, ev.address);
+    });
     this.watcher.on('link', (ev) => {
+      if (ev.deleted) this.linkNames.delete(ev.index);
+      else this.linkNames.set(ev.index, ev.name);
       if (this.links.get(ev.name) === ev.up) return;
       this.links.set(ev.name, ev.up);
       logger.info(`Netlink reports ${ev.name} ${ev.up ? 'up' : 'down'}`);
@@ -246,6 +256,22 @@ export class VrrpService {
       const t = this.tracking(r.cfg);
       r.dispatch({ kind: 'priority', effective: t.effectivePriority });
       if (t.faulty !== r.fsm.ownFaulty) r.dispatch({ kind: 'fault', faulty: t.faulty });
+    }
+  }
+
+  /**
+   * A VIP deleted behind our back: the MASTER instance holding it, if it tracks that interface, goes to BACKUP with a
+   * priority-0 advert and comes back after Skew_Time, putting the address back (keepalived 2.2.7
+   * keepalived_netlink.c netlink_if_address_filter → set_vrrp_backup). Our own deletions are not counted.
+   */
+  private addressDeleted(ifindex: number, address: string): void {
+    const ifname = this.linkNames.get(ifindex);
+    for (const r of this.instances.values()) {
+      if (!r.vipDeleted(ifindex, address)) continue;
+      if (ifname === undefined || !this.inputs(r.cfg).some((t) => t.kind === 'interface' && t.name === ifname)) continue;
+      this.opts.logger.debug(`Netlink reflector reports IP ${address} removed from ${ifname}`);
+      r.dispatch({ kind: 'set-backup' });
+      return;
     }
   }
 

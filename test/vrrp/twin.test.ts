@@ -91,3 +91,85 @@ test('VIPs on another device: start-up, GARPs on that device from its MAC, and t
     await twin.destroy();
   }
 });
+
+// VI_1 and VI_3 in a sync group, VI_2 alone with a no_track VIP.
+const DELETED_VIPS = `global_defs {
+  vrrp_garp_master_delay 0
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_3
+  }
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    192.0.2.10/24 dev eth1
+    10.0.0.100/24
+  }
+}
+vrrp_instance VI_3 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 53
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    10.0.0.103/24
+  }
+}
+vrrp_instance VI_2 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    198.51.100.11/24 dev eth1 no_track
+  }
+}
+`;
+
+test('a VIP deleted behind the daemon: BACKUP with a priority-0 advert, the sync group along, MASTER again after Skew_Time with the VIP back; a no_track VIP stays deleted — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('d');
+  try {
+    const conf = twin.writeConfig(DELETED_VIPS);
+    const adverts = { ka: await twin.capture('ka', 'p0', 'vrrp'), lk: await twin.capture('lk', 'p0', 'vrrp') };
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const masters = (side: Side): number => logLines(sideLog(procs, side), /Entering MASTER STATE/).length;
+    for (const side of SIDES) assert.ok(await waitFor(() => masters(side) === 3, 10_000), `${side}:\n${sideLog(procs, side)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    const zeros = (side: Side): string[] => adverts[side].lines.filter((l) => / prio 0,/.test(l)).map((l) => /vrid \d+/.exec(l)?.[0] ?? l).sort();
+    for (const side of SIDES) assert.deepEqual(zeros(side), [], side);
+
+    twin.both((side) => twin.ip(side, 'addr', 'del', '192.0.2.10/24', 'dev', 'eth1'));
+    for (const side of SIDES) {
+      assert.ok(await waitFor(() => masters(side) === 5 && twin.addrs(side, 'eth1').includes('192.0.2.10/24'), 5000), `${side} did not take the VIP back:\n${sideLog(procs, side)}`);
+    }
+    await new Promise((r) => setTimeout(r, 300));
+    for (const side of SIDES) assert.deepEqual(zeros(side), ['vrid 51', 'vrid 53'], `${side}: priority-0 adverts\n${adverts[side].lines.join('\n')}`);
+    for (const vi of ['VI_1', 'VI_2', 'VI_3']) {
+      const seq = (side: Side): string[] => logLines(sideLog(procs, side), new RegExp(`\\(${vi}\\) (Entering|removing|setting|sent 0)`));
+      assert.deepEqual(seq('lk'), seq('ka'), vi);
+    }
+    assert.deepEqual(logLines(sideLog(procs, 'lk'), /Netlink reflector reports/), logLines(sideLog(procs, 'ka'), /Netlink reflector reports/));
+    for (const dev of ['eth0', 'eth1']) assert.deepEqual(twin.addrs('lk', dev), twin.addrs('ka', dev), dev);
+
+    // VI_2's address says no_track: deleting it changes nothing but the address.
+    twin.both((side) => twin.ip(side, 'addr', 'del', '198.51.100.11/24', 'dev', 'eth1'));
+    await new Promise((r) => setTimeout(r, 2000));
+    for (const side of SIDES) {
+      assert.equal(masters(side), 5, side);
+      assert.deepEqual(twin.addrs(side, 'eth1'), ['192.0.2.10/24', '203.0.113.1/24'], side);
+      assert.deepEqual(zeros(side), ['vrid 51', 'vrid 53'], side);
+    }
+  } finally {
+    await twin.destroy();
+  }
+});
