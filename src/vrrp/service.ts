@@ -1,6 +1,7 @@
 // Builds every vrrp_instance, vrrp_script and vrrp_sync_group of a Config and wires them together:
 // script and link trackers → effective priority / fault; sync-group directives between members; group notifies.
 // reload() applies a new Config as a diff (reload-plan.ts): what did not change keeps running untouched.
+import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -9,7 +10,7 @@ import { Rtnl } from '../net/rtnl.js';
 import { LinkWatcher } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type ScriptPolicy } from './notify.js';
-import { SyncGroupCore } from './sync-group.js';
+import { SyncGroupCore, type GroupState } from './sync-group.js';
 import { planReload, sameSettings } from './reload-plan.js';
 import { ScriptRunner, evaluateTracking, vipInterfaces, type ScriptState, type TrackInput } from './tracking.js';
 import type { FsmAction } from './fsm.js';
@@ -19,9 +20,22 @@ export interface VrrpServiceOptions {
   readonly logger: Logger;
 }
 
-export class VrrpService {
+/** A sync group's state change, for the group's smtp_alert (keepalived vrrp_notify.c vrrp_sync_smtp_notifier). */
+export interface GroupTransition {
+  readonly group: string;
+  readonly state: GroupState | 'STOP';
+  readonly smtpAlert: boolean;
+}
+
+interface RunningGroup {
+  readonly core: SyncGroupCore;
+  readonly notifier: Notifier;
+  readonly smtpAlert: boolean;
+}
+
+export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransition] }> {
   readonly instances = new Map<string, VrrpInstanceRunner>();
-  private readonly groups = new Map<string, { core: SyncGroupCore; notifier: Notifier }>();
+  private readonly groups = new Map<string, RunningGroup>();
   private readonly scripts = new Map<string, ScriptRunner>();
   private readonly links = new Map<string, boolean>();
   /** ifindex → name, for address notifications. */
@@ -34,6 +48,7 @@ export class VrrpService {
   private reloading: Promise<void> = Promise.resolve();
 
   constructor(private config: Config, private readonly opts: VrrpServiceOptions) {
+    super();
     this.policy = scriptPolicy(config.global);
   }
 
@@ -71,7 +86,7 @@ export class VrrpService {
     for (const f of this.config.trackFiles) unwatchFile(f.file);
     await Promise.all([...this.instances.values()].map((r) => r.stop()));
     for (const g of this.groups.values()) {
-      g.notifier.notify('STOP', 0);
+      this.groupState(g, 'STOP');
       await g.notifier.idle();
     }
     this.watcher?.close();
@@ -141,7 +156,7 @@ export class VrrpService {
     }
     for (const [name, g] of oldGroups) {
       if (this.groups.has(name)) continue;
-      g.notifier.notify('STOP', 0);
+      this.groupState(g, 'STOP');
     }
 
     for (const r of starting) {
@@ -197,12 +212,19 @@ export class VrrpService {
     return runner;
   }
 
-  private addGroup(g: VrrpSyncGroup, notifier?: Notifier): { core: SyncGroupCore; notifier: Notifier } {
+  /** A group's new state: its notify, and the event its smtp_alert is sent from. */
+  private groupState(g: RunningGroup, state: GroupState | 'STOP'): void {
+    g.notifier.notify(state, 0);
+    this.emit('group-transition', { group: g.core.name, state, smtpAlert: g.smtpAlert });
+  }
+
+  private addGroup(g: VrrpSyncGroup, notifier?: Notifier): RunningGroup {
     const members = new Map(g.members.flatMap((m) => {
       const r = this.instances.get(m);
       return r ? [[m, r.fsm] as const] : [];
     }));
     const group = {
+      smtpAlert: g.smtpAlert,
       core: new SyncGroupCore(g.name, members),
       notifier: notifier ?? new Notifier('GROUP', g.name, g.notify, this.policy, this.opts.logger),
     };
@@ -216,27 +238,35 @@ export class VrrpService {
     r.dispatch({ kind: 'priority', effective: t.effectivePriority });
   }
 
-  /** The tracked objects of an instance, with its sync group's trackers (fault-only unless the group tracks weight). */
+  /**
+   * The tracked objects of an instance, with its sync group's trackers. Which of a member's own trackers may weigh
+   * was settled when the config was read (resolve-vrrp.ts memberTrackerRules).
+   */
   private inputs(vi: VrrpInstance): TrackInput[] {
     const group = this.config.vrrpSyncGroups.find((g) => g.name === vi.syncGroup);
-    const weighted = group === undefined || group.syncGroupTrackingWeight;
-    const conv = (kind: TrackInput['kind'], refs: readonly TrackRef[], own: boolean): TrackInput[] =>
+    const conv = (kind: TrackInput['kind'], refs: readonly TrackRef[]): TrackInput[] =>
       refs.map((r) => {
         const script = kind === 'script' ? this.config.vrrpScripts.find((s) => s.name === r.name) : undefined;
         const file = kind === 'file' ? this.config.trackFiles.find((f) => f.name === r.name) : undefined;
         const weight = r.weight ?? script?.weight ?? file?.weight ?? 0;
         const reverse = r.weight !== undefined ? r.reverse : (script?.weightReverse ?? file?.reverse ?? r.reverse);
-        return { kind, name: r.name, weight: own && !weighted && kind !== 'file' ? 0 : weight, reverse };
+        return { kind, name: r.name, weight, reverse };
       });
     const list: TrackInput[] = [
-      ...conv('script', vi.trackScripts, true),
-      ...conv('interface', vi.trackInterfaces, true),
-      ...conv('file', vi.trackFiles, true),
+      ...conv('script', vi.trackScripts),
+      ...conv('interface', vi.trackInterfaces),
+      ...conv('file', vi.trackFiles),
       ...(vi.interface !== undefined && !vi.dontTrackPrimary ? [{ kind: 'interface' as const, name: vi.interface, weight: 0, reverse: false }] : []),
       ...vipInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
     ];
     if (group) {
-      list.push(...conv('script', group.trackScripts, false), ...conv('interface', group.trackInterfaces, false), ...conv('file', group.trackFiles, false));
+      list.push(...conv('script', group.trackScripts), ...conv('file', group.trackFiles));
+      // One entry per interface (vrrp.c add_vrrp_to_interface): the group's weight, unless the member's is unweighted.
+      for (const t of conv('interface', group.trackInterfaces)) {
+        const i = list.findIndex((x) => x.kind === 'interface' && x.name === t.name);
+        if (i < 0) list.push(t);
+        else if (list[i]!.weight !== 0) list[i] = t;
+      }
     }
     return list;
   }
@@ -284,7 +314,7 @@ export class VrrpService {
       this.instances.get(d.member)?.dispatch(d.event);
     }
     const s = group.core.update();
-    if (s !== undefined) group.notifier.notify(s, 0);
+    if (s !== undefined) this.groupState(group, s);
   }
 }
 

@@ -2,6 +2,7 @@
 // both sides, and the addresses, ARP frames and log lines compared.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
 import { needCommand, needFile, needRoot, repoRoot } from '../support/tier.js';
 import { waitFor } from './netns-support.js';
 import { SIDES, Twin, logLines, type Side } from './twin-support.js';
@@ -169,6 +170,77 @@ test('a VIP deleted behind the daemon: BACKUP with a priority-0 advert, the sync
       assert.deepEqual(twin.addrs(side, 'eth1'), ['192.0.2.10/24', '203.0.113.1/24'], side);
       assert.deepEqual(zeros(side), ['vrid 51', 'vrid 53'], side);
     }
+  } finally {
+    await twin.destroy();
+  }
+});
+
+test('sync-group member trackers: a weighted track_script is ignored and a weight-1 track_file turns unweighted — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('s');
+  try {
+    const file = `${twin.dir}/tf`;
+    writeFileSync(file, '0\n');
+    const conf = twin.writeConfig(`global_defs {
+  enable_script_security
+  script_user root
+}
+vrrp_script chk_w {
+  script "/bin/false"
+  interval 1
+  weight 20
+}
+track_file tf {
+  file "${file}"
+}
+vrrp_sync_group G {
+  group {
+    VI_1
+    VI_3
+  }
+}
+vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  track_script {
+    chk_w
+  }
+  track_file {
+    tf
+  }
+  virtual_ipaddress {
+    10.0.0.100/24
+  }
+}
+vrrp_instance VI_3 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 53
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    10.0.0.103/24
+  }
+}
+`);
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const entered = (side: Side, re: RegExp): number => logLines(sideLog(procs, side), re).length;
+    // The failing weighted script is not a fault trigger: both members become MASTER.
+    for (const side of SIDES) assert.ok(await waitFor(() => entered(side, /Entering MASTER STATE/) === 2, 10_000), `${side}:\n${sideLog(procs, side)}`);
+    for (const side of SIDES) assert.equal(entered(side, /FAULT/), 0, sideLog(procs, side));
+    // The track_file's default weight 1 became 0: a non-zero value is a fault, for the whole group.
+    writeFileSync(file, '1\n');
+    for (const side of SIDES) assert.ok(await waitFor(() => entered(side, /Entering FAULT STATE/) === 2, 5000), `${side}:\n${sideLog(procs, side)}`);
+    await new Promise((r) => setTimeout(r, 300));
+    for (const vi of ['VI_1', 'VI_3']) {
+      const seq = (side: Side): string[] => logLines(sideLog(procs, side), new RegExp(`\\(${vi}\\) Entering`));
+      assert.deepEqual(seq('lk'), seq('ka'), vi);
+    }
+    assert.deepEqual(twin.addrs('lk', 'eth0'), twin.addrs('ka', 'eth0'));
+    assert.deepEqual(twin.addrs('lk', 'eth0'), ['10.0.0.1/24']);
   } finally {
     await twin.destroy();
   }
