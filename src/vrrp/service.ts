@@ -11,6 +11,7 @@ import { LinkWatcher } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type ScriptPolicy } from './notify.js';
 import { SyncGroupCore, type GroupState } from './sync-group.js';
+import { PromoteSecondaries } from './promote-secondaries.js';
 import { planReload, sameSettings } from './reload-plan.js';
 import { ScriptRunner, evaluateTracking, vipInterfaces, type ScriptState, type TrackInput } from './tracking.js';
 import type { FsmAction } from './fsm.js';
@@ -38,6 +39,9 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private readonly groups = new Map<string, RunningGroup>();
   private readonly scripts = new Map<string, ScriptRunner>();
   private readonly links = new Map<string, boolean>();
+  private readonly promote = new PromoteSecondaries();
+  /** Instances holding promote_secondaries on their interface, and which. */
+  private readonly promoting = new Map<VrrpInstanceRunner, string>();
   /** ifindex → name, for address notifications. */
   private readonly linkNames = new Map<number, string>();
   private readonly fileValues = new Map<string, number>();
@@ -84,7 +88,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     await this.reloading;
     for (const s of this.scripts.values()) s.stop();
     for (const f of this.config.trackFiles) unwatchFile(f.file);
-    await Promise.all([...this.instances.values()].map((r) => r.stop()));
+    await Promise.all([...this.instances.values()].map((r) => this.stopInstance(r)));
     for (const g of this.groups.values()) {
       this.groupState(g, 'STOP');
       await g.notifier.idle();
@@ -132,8 +136,8 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     for (const f of next.trackFiles) if (!this.fileValues.has(f.name)) this.watchTrackFile(f);
 
     await Promise.all([
-      ...plan.remove.map((name) => this.instances.get(name)?.stop(true)),
-      ...plan.restart.map((name) => this.instances.get(name)?.stop()),
+      ...plan.remove.map((name) => this.stopInstance(this.instances.get(name), true)),
+      ...plan.restart.map((name) => this.stopInstance(this.instances.get(name))),
     ]);
     for (const name of [...plan.remove, ...plan.restart]) this.instances.delete(name);
     const byName = new Map(next.vrrpInstances.map((vi) => [vi.name, vi]));
@@ -142,6 +146,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       const r = this.instances.get(name)!;
       const notifier = sameSettings(r.cfg.notify, vi.notify) ? r.currentNotifier : this.instanceNotifier(vi);
       r.reconfigure(vi, notifier);
+      this.promoteSecondaries(r);
     }
     const starting = [...plan.restart, ...plan.add].map((name) => this.addInstance(byName.get(name)!));
 
@@ -232,7 +237,33 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     return group;
   }
 
+  private async stopInstance(r: VrrpInstanceRunner | undefined, removed = false): Promise<void> {
+    if (!r) return;
+    await r.stop(removed);
+    this.promoteSecondaries(r, false);
+  }
+
+  /** Holds or lets go of promote_secondaries on the instance's interface, as its config (and `running`) say. */
+  private promoteSecondaries(r: VrrpInstanceRunner, running = true): void {
+    const want = running && r.cfg.promoteSecondaries ? r.cfg.interface : undefined;
+    const held = this.promoting.get(r);
+    if (want === held) return;
+    try {
+      if (held !== undefined) {
+        this.promoting.delete(r);
+        this.promote.release(held);
+      }
+      if (want !== undefined) {
+        this.promote.acquire(want);
+        this.promoting.set(r, want);
+      }
+    } catch (e) {
+      this.opts.logger.warn(`(${r.cfg.name}) promote_secondaries on ${want ?? held}: ${(e as Error).message}`);
+    }
+  }
+
   private async startInstance(r: VrrpInstanceRunner): Promise<void> {
+    this.promoteSecondaries(r);
     const t = this.tracking(r.cfg);
     await r.start(t.faulty);
     r.dispatch({ kind: 'priority', effective: t.effectivePriority });

@@ -113,6 +113,11 @@ export class Twin {
     return sh(['ip', '-n', this.ns(side), ...args]);
   }
 
+  /** Runs a command in the side's router namespace and returns its stdout. */
+  exec(side: Side, ...cmd: string[]): string {
+    return sh(['ip', 'netns', 'exec', this.ns(side), ...cmd]);
+  }
+
   /** The IPv4 addresses on a router interface, as `ip -j addr` lists them (address/prefix, sorted). */
   addrs(side: Side, dev: string): string[] {
     const j = JSON.parse(this.ip(side, '-j', '-4', 'addr', 'show', 'dev', dev)) as { addr_info: { local: string; prefixlen: number }[] }[];

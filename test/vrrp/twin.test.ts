@@ -245,3 +245,52 @@ vrrp_instance VI_3 {
     await twin.destroy();
   }
 });
+
+test('promote_secondaries: switched on for the instance\'s interface while running and back off at stop, unless it was on already — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('p');
+  try {
+    const conf = twin.writeConfig(`vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  promote_secondaries
+  virtual_ipaddress {
+    10.0.0.100/24
+  }
+}
+vrrp_instance VI_2 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 52
+  priority 100
+  advert_int 1
+  promote_secondaries
+  virtual_ipaddress {
+    10.0.0.101/24
+  }
+}
+`);
+    const sysctl = (side: Side, dev: string): string => twin.exec(side, 'cat', `/proc/sys/net/ipv4/conf/${dev}/promote_secondaries`).trim();
+    const run = async (): Promise<Record<Side, string>> => {
+      const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+      for (const side of SIDES) assert.ok(await waitFor(() => logLines(sideLog(procs, side), /Entering BACKUP STATE \(init\)/).length === 2, 10_000), sideLog(procs, side));
+      const running = { ka: sysctl('ka', 'eth0'), lk: sysctl('lk', 'eth0') };
+      for (const side of SIDES) {
+        procs[side].signal('SIGTERM');
+        await procs[side].exited();
+      }
+      return running;
+    };
+    assert.deepEqual(await run(), { ka: '1', lk: '1' });
+    for (const side of SIDES) assert.deepEqual([sysctl(side, 'eth0'), sysctl(side, 'eth1')], ['0', '0'], side);
+    // Already on: left on.
+    twin.both((side) => twin.exec(side, 'sysctl', '-qw', 'net.ipv4.conf.eth0.promote_secondaries=1'));
+    assert.deepEqual(await run(), { ka: '1', lk: '1' });
+    for (const side of SIDES) assert.equal(sysctl(side, 'eth0'), '1', side);
+  } finally {
+    await twin.destroy();
+  }
+});
