@@ -10,6 +10,7 @@ import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, typ
 import type { AddressSpec, LinkInfo, Rtnl, Scope } from '../net/rtnl.js';
 import { DropCounters, decodeAdvert, encodeAdvert, type DecodeContext } from './packet.js';
 import { sendGarp, sendUnsolicitedNa } from './announce.js';
+import { AnnouncePacer } from './announce-pacer.js';
 import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
 import { diffVips } from './reload-plan.js';
 import type { Notifier } from './notify.js';
@@ -20,6 +21,8 @@ export interface InstanceDeps {
   readonly rtnl: Rtnl;
   readonly global: GlobalDefs;
   readonly notifier: Notifier;
+  /** Shared by the instances of one process, so the GARP/NA intervals hold per interface. */
+  readonly pacer?: AnnouncePacer;
 }
 
 export interface InstanceEvents {
@@ -43,6 +46,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   private readonly vipLinks = new Map<string, LinkInfo>();
   private ifindex = 0;
   private closed = false;
+  private readonly pacer: AnnouncePacer;
   /** Deletions of our own VIPs under way (`ifindex/address` → count), so their notifications are not taken as loss. */
   private readonly ownDeletes = new Map<string, number>();
   private srcAddress = '';
@@ -58,6 +62,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     this.family = config.family === 'inet6' ? 6 : 4;
     this.srcAddress = ownAddress;
     this.notifier = deps.notifier;
+    this.pacer = deps.pacer ?? new AnnouncePacer(deps.clock);
     this.fsm = new VrrpFsm(fsmConfig(config, ownAddress));
   }
 
@@ -391,14 +396,20 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         const what = family === 6 ? 'Unsolicited Neighbour Adverts' : 'gratuitous ARPs';
         this.deps.logger.debug(`(${this.cfg.name}) Sending/queueing ${what} on ${link.name} for ${v.address}`);
       }
+      const { vrrpGarpIntervalMs, vrrpGnaIntervalMs } = this.deps.global;
       for (let i = 0; i < repeat; i++) {
         for (const { v, link, sock } of targets) {
-          try {
-            if (v.family === 'inet6') sendUnsolicitedNa(sock, link.mac, v.address);
-            else sendGarp(sock, link.mac, v.address);
-          } catch (e) {
-            this.deps.logger.debug(`(${this.cfg.name}) GARP/NA for ${v.address} on ${link.name} failed: ${(e as Error).message}`);
-          }
+          const six = v.family === 'inet6';
+          const item = { id: `${this.cfg.name}/${v.address}`, rank: vipsOf(this.cfg).indexOf(v) };
+          this.pacer.send(`${six ? 6 : 4}/${link.index}`, six ? vrrpGnaIntervalMs : vrrpGarpIntervalMs, item, () => {
+            if (this.closed) return;
+            try {
+              if (six) sendUnsolicitedNa(sock, link.mac, v.address);
+              else sendGarp(sock, link.mac, v.address);
+            } catch (e) {
+              this.deps.logger.debug(`(${this.cfg.name}) GARP/NA for ${v.address} on ${link.name} failed: ${(e as Error).message}`);
+            }
+          });
         }
       }
     });

@@ -12,6 +12,7 @@ import { VrrpInstanceRunner } from './instance.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type ScriptPolicy } from './notify.js';
 import { SyncGroupCore, type GroupState } from './sync-group.js';
 import { PromoteSecondaries } from './promote-secondaries.js';
+import { AnnouncePacer } from './announce-pacer.js';
 import { planReload, sameSettings } from './reload-plan.js';
 import { ScriptRunner, evaluateTracking, vipInterfaces, type ScriptState, type TrackInput } from './tracking.js';
 import type { FsmAction } from './fsm.js';
@@ -40,6 +41,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private readonly scripts = new Map<string, ScriptRunner>();
   private readonly links = new Map<string, boolean>();
   private readonly promote = new PromoteSecondaries();
+  private readonly pacer: AnnouncePacer;
   /** Instances holding promote_secondaries on their interface, and which. */
   private readonly promoting = new Map<VrrpInstanceRunner, string>();
   /** ifindex → name, for address notifications. */
@@ -53,6 +55,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
 
   constructor(private config: Config, private readonly opts: VrrpServiceOptions) {
     super();
+    this.pacer = new AnnouncePacer(opts.clock);
     this.policy = scriptPolicy(config.global);
   }
 
@@ -211,7 +214,9 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
 
   private addInstance(vi: VrrpInstance): VrrpInstanceRunner {
     const { clock, logger } = this.opts;
-    const runner = new VrrpInstanceRunner(vi, { clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi) });
+    const runner = new VrrpInstanceRunner(vi, {
+      clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
+    });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));
     return runner;

@@ -36,6 +36,15 @@ export class Capture {
     return this.out.split('\n').filter((l) => l.length > 0);
   }
 
+  /** Capture times (ms since midnight) of the gratuitous ARPs for any of `addresses`, in order. */
+  garpTimes(addresses: readonly string[]): number[] {
+    return this.lines.flatMap((l) => {
+      const m = /^(\d\d):(\d\d):(\d\d\.\d+) .*Request who-has (\S+) \(ff:ff:ff:ff:ff:ff\) tell (\S+),/.exec(l);
+      if (!m || m[4] !== m[5] || !addresses.includes(m[4]!)) return [];
+      return [(Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000];
+    });
+  }
+
   /** Gratuitous ARPs (sender = target = address) for `address`, with the Ethernet source of each. */
   garps(address: string): string[] {
     const re = new RegExp(`^\\S+ ([0-9a-f:]{17}) > ff:ff:ff:ff:ff:ff, ethertype ARP .*Request who-has ${address.replace(/\./g, '\\.')} \\(ff:ff:ff:ff:ff:ff\\) tell ${address.replace(/\./g, '\\.')},`);

@@ -294,3 +294,49 @@ vrrp_instance VI_2 {
     await twin.destroy();
   }
 });
+
+test('vrrp_garp_interval spaces the GARPs on an interface; vrrp_min_garp sends one per VIP and no second burst — as keepalived', { timeout: 120_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('i');
+  const instance = `vrrp_instance VI_1 {
+  state BACKUP
+  interface eth0
+  virtual_router_id 51
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    10.0.0.100/24
+    10.0.0.101/24
+  }
+}
+`;
+  const vips = ['10.0.0.100', '10.0.0.101'];
+  try {
+    const spacedOrder: Record<Side, string[]> = { ka: [], lk: [] };
+    const run = async (globals: string, settleMs: number): Promise<Record<Side, number[]>> => {
+      const conf = twin.writeConfig(`global_defs {\n${globals}\n}\n${instance}`);
+      const cap = { ka: await twin.capture('ka', 'p0'), lk: await twin.capture('lk', 'p0') };
+      const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+      for (const side of SIDES) assert.ok(await waitFor(() => logLines(sideLog(procs, side), /Entering MASTER STATE/).length === 1, 10_000), sideLog(procs, side));
+      await new Promise((r) => setTimeout(r, settleMs));
+      for (const side of SIDES) {
+        procs[side].signal('SIGTERM');
+        await procs[side].exited();
+      }
+      for (const side of SIDES) spacedOrder[side] = cap[side].lines.flatMap((l) => /who-has (\S+)/.exec(l)?.[1] ?? []);
+      return { ka: cap.ka.garpTimes(vips), lk: cap.lk.garpTimes(vips) };
+    };
+    const spaced = await run('  vrrp_garp_master_delay 0\n  vrrp_garp_interval 0.2', 2500);
+    // A burst's repeats collapse into one queued frame per address: the first goes at once, then one of each.
+    for (const side of SIDES) {
+      assert.equal(spaced[side].length, 3, `${side}: ${spaced[side].join(' ')}`);
+      const gaps = spaced[side].slice(1).map((x, i) => x - spaced[side][i]!);
+      assert.ok(Math.min(...gaps) >= 190 && Math.max(...gaps) < 600, `${side}: gaps ${gaps.join(' ')}`);
+    }
+    assert.deepEqual(spacedOrder.lk, spacedOrder.ka);
+    const min = await run('  vrrp_min_garp', 6000);
+    assert.deepEqual({ ka: min.ka.length, lk: min.lk.length }, { ka: 2, lk: 2 });
+  } finally {
+    await twin.destroy();
+  }
+});
