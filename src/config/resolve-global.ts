@@ -302,6 +302,13 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
         }
         case 'vrrp_min_garp':
           g.vrrpMinGarp = v.flag(n, () => 'Invalid value for vrrp_min_garp specified') ?? g.vrrpMinGarp;
+          // global_parser.c vrrp_min_garp_handler: one GARP/NA, no repeat, no refresh, no delayed burst — in place
+          // of whichever of those still hold their default at this line.
+          if (g.vrrpMinGarp) {
+            if (g.vrrpGarpMasterRepeat === 5) g.vrrpGarpMasterRepeat = 1;
+            if (g.vrrpGarpMasterRefreshRepeat === 1) g.vrrpGarpMasterRefreshRepeat = 0;
+            if (g.vrrpGarpMasterDelayMs === 5000) g.vrrpGarpMasterDelayMs = 0;
+          }
           break;
         case 'vrrp_version': {
           const ver = v.int(n, a, 2, 3);

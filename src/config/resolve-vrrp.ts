@@ -663,3 +663,69 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
     syncGroupTrackingWeight: trackingWeight, notifyPriorityChanges: prioChanges,
   };
 }
+
+/**
+ * Trackers that may not move a priority (keepalived 2.2.7 vrrp.c vrrp_complete_instance): a member of a sync group
+ * without sync_group_tracking_weight, or an address owner (priority 255), keeps only fault-style trackers of its own.
+ * A weighted track_interface becomes unweighted (an owner's is dropped), a weighted track_script is dropped, a
+ * track_file of weight 1 (its default) becomes weight 0 and one of any other weight is dropped; each reported in
+ * keepalived's words. The sync group's own trackers are not touched here (see groupTrackerRules).
+ */
+export function memberTrackerRules(
+  report: Values['report'], inst: VrrpInstance, group: VrrpSyncGroup | undefined,
+  scripts: readonly VrrpScript[], files: readonly TrackFileDef[],
+): VrrpInstance {
+  const sync = group !== undefined && !group.syncGroupTrackingWeight;
+  if (!sync && inst.priority !== 255) return inst;
+  const tag = `(${inst.name})`;
+  const because = (owner: string): string => (sync ? 'SYNC group' : owner);
+  const trackInterfaces = inst.trackInterfaces.flatMap((t): TrackRef[] => {
+    if (!t.weight) return [t];
+    report.error(inst.src, `${tag} ignoring ${t.name} tracked interface ${sync ? 'weight ' : ''}due to ${because('address owner')}`, 'track_interface');
+    return sync ? [{ ...t, weight: 0 }] : [];
+  });
+  const trackScripts = inst.trackScripts.filter((t) => {
+    if (!(t.weight ?? scripts.find((s) => s.name === t.name)?.weight)) return true;
+    report.error(inst.src, `${tag} ignoring tracked script ${t.name} with weights due to ${because('address_owner')}`, 'track_script');
+    return false;
+  });
+  const trackFiles = inst.trackFiles.flatMap((t): TrackRef[] => {
+    const weight = t.weight ?? files.find((f) => f.name === t.name)?.weight ?? 0;
+    if (weight === 1) {
+      report.error(inst.src, `${tag} ignoring weight from tracked file ${t.name} due to ${because('address_owner')}. specify weight 0`, 'track_file');
+      return [{ ...t, weight: 0 }];
+    }
+    if (weight === 0) return [t];
+    report.error(inst.src, `${tag} ignoring tracked file ${t.name} with weight ${weight} due to ${because('address_owner')}`, 'track_file');
+    return [];
+  });
+  return { ...inst, trackInterfaces, trackScripts, trackFiles };
+}
+
+/**
+ * A sync group's trackers against its members (keepalived 2.2.7 vrrp.c sync_group_tracking_init): an interface a
+ * member tracks itself is reported; with an address owner among the members the group's weights are cleared.
+ */
+export function groupTrackerRules(
+  report: Values['report'], group: VrrpSyncGroup, members: readonly VrrpInstance[],
+  scripts: readonly VrrpScript[], files: readonly TrackFileDef[],
+): VrrpSyncGroup {
+  const owner = members.some((m) => m.priority === 255);
+  const clear = (t: TrackRef, kind: string, weight: number | undefined, then: string): TrackRef => {
+    if (!owner || !weight) return t;
+    report.error(group.src, `(${group.name}) Cannot have weighted track ${kind} '${t.name}' with member having priority 255 - ${then}`, `track_${kind}`);
+    return { ...t, weight: 0 };
+  };
+  const trackScripts = group.trackScripts.map((t) => clear(t, 'script', t.weight ?? scripts.find((s) => s.name === t.name)?.weight, 'clearing weight'));
+  const trackFiles = group.trackFiles.map((t) => clear(t, 'file', t.weight ?? files.find((f) => f.name === t.name)?.weight, 'setting weight 0'));
+  const trackInterfaces = group.trackInterfaces.map((t) => {
+    const cleared = clear(t, 'interface', t.weight, 'clearing weight');
+    // add_vrrp_to_interface: an interface the member already tracks itself (its own, or a track_interface).
+    for (const m of members) {
+      const own = (m.interface === t.name && !m.dontTrackPrimary) || m.trackInterfaces.some((x) => x.name === t.name);
+      if (own) report.error(group.src, `(${m.name}) track_interface ${t.name} is configured on VRRP instance and sync group. Remove vrrp instance or sync group config`, 'track_interface');
+    }
+    return cleared;
+  });
+  return { ...group, trackScripts, trackFiles, trackInterfaces };
+}

@@ -5,7 +5,9 @@ import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './res
 import type { ResolvedVs } from './resolve-lvs.js';
 import type { DeclaredSoFar } from './resolve-checkers.js';
 import { checkBfdInstance, checkGarpGroup, checkTrackProcess } from './check-parsed-only.js';
-import { resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript } from './resolve-vrrp.js';
+import {
+  groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript,
+} from './resolve-vrrp.js';
 import { Values } from './values.js';
 import { DEFAULT_SCRIPT_USER, resolveCheckScripts, type GroupLookup, type UserLookup } from './check-scripts.js';
 import type { InterfaceInfo } from './resolve-vrrp.js';
@@ -143,14 +145,18 @@ export class ConfigResolver {
         return false;
       });
       const sg = memberOf.get(inst.name);
-      return { ...inst, trackScripts, ...(sg !== undefined ? { syncGroup: sg } : {}) };
+      const group = syncGroups.find((g) => g.name === sg);
+      const checked = memberTrackerRules(report, { ...inst, trackScripts }, group, vrrpScripts, trackFiles);
+      return { ...checked, ...(sg !== undefined ? { syncGroup: sg } : {}) };
     });
     const resolvedSyncGroups = syncGroups.flatMap((g) => {
       const members = g.members.filter((m) => instanceByName.has(m));
       if (g.members.length === 0) report.error(g.src, `Sync group ${g.name} has no virtual router(s). removing`, 'vrrp_sync_group');
       else if (members.length === 0) report.error(g.src, `Sync group ${g.name}, no matching virtual router found in group declaration - removing`, 'vrrp_sync_group');
       else if (members.length === 1) report.error(g.src, `Sync group ${g.name} has only 1 virtual router(s) - this probably isn't what you want`, 'vrrp_sync_group');
-      return members.length === 0 ? [] : [{ ...g, members }];
+      if (members.length === 0) return [];
+      const insts = resolvedInstances.filter((i) => members.includes(i.name));
+      return [groupTrackerRules(report, { ...g, members }, insts, vrrpScripts, trackFiles)];
     });
 
     // Scripts run without enable_script_security: keepalived refuses to call that a clean config (rc 6).

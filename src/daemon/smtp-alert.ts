@@ -134,13 +134,20 @@ export const alerts = {
       body: up ? '=> Gained quorum <=' : '=> Lost quorum <=',
     };
   },
+  /** keepalived 2.2.7 vrrp_notify.c vrrp_smtp_notifier / vrrp_sync_smtp_notifier, subjects as smtp.c builds them. */
   vrrp(routerId: string, kind: 'Instance' | 'Group', name: string, state: string): Alert {
+    const subject = `[${routerId}] VRRP ${kind} ${name} - ${state === 'STOP' ? 'Stopping' : `Entering ${state} state`}`;
+    if (kind === 'Group') {
+      const now = state === 'STOP' ? 'stopping' : `in ${state} state`;
+      return { subject, body: `=> All VRRP group instances are now ${now} <=` };
+    }
     const body =
       state === 'MASTER'
-        ? `=> VRRP ${kind} is now owning VRRP VIPs <=`
-        : state === 'BACKUP'
-          ? `=> VRRP ${kind} is no longer owning VRRP VIPs <=`
-          : `=> VRRP ${kind} is in ${state} state <=`;
-    return { subject: `[${routerId}] VRRP ${kind} ${name} - Entering ${state} state`, body };
+        ? '=> VRRP Instance is now owning VRRP VIPs <='
+        : state === 'STOP'
+          ? '=> VRRP Instance stopping <='
+          : '=> VRRP Instance is no longer owning VRRP VIPs <=';
+    return { subject, body };
   },
+
 };

@@ -28,6 +28,10 @@ class VrrpSide {
   async start(config: VrrpConfig): Promise<VrrpStates> {
     this.config = config;
     this.service = new VrrpService(config, { clock: systemClock, logger: this.log });
+    this.service.on('group-transition', (g) => {
+      this.channel.notify('event', { kind: 'vrrp', text: `VRRP_Group(${g.group}) ${g.state}` });
+      if (g.smtpAlert) this.alert(g.state, alerts.vrrp(this.config.global.routerId, 'Group', g.group, g.state));
+    });
     await this.service.start();
     this.watch();
     return this.states();
@@ -49,7 +53,7 @@ class VrrpSide {
         this.channel.notify('transition', t);
         this.channel.notify('event', { kind: 'vrrp', text: `(${t.instance}) Entering ${t.to} STATE` });
         this.metrics.transition(t.instance, t.to);
-        if (runner.cfg.smtpAlert) this.alert(alerts.vrrp(this.config.global.routerId, 'Instance', t.instance, t.to));
+        if (runner.cfg.smtpAlert) this.alert(t.to, alerts.vrrp(this.config.global.routerId, 'Instance', t.instance, t.to));
       });
     }
   }
@@ -59,7 +63,9 @@ class VrrpSide {
     return Object.fromEntries([...(this.service?.instances ?? [])].map(([name, i]) => [name, i.state]));
   }
 
-  private alert(a: { subject: string; body: string }): void {
+  /** no_email_faults: keepalived mails no FAULT transition (vrrp.c, vrrp_smtp_notifier). */
+  private alert(state: string, a: { subject: string; body: string }): void {
+    if (state === 'FAULT' && this.config.global.noEmailFaults) return;
     const alerter = new SmtpAlerter(this.config.global, this.log);
     if (!alerter.configured) return;
     void alerter.send(a).then((sent) => this.metrics.alert(sent));

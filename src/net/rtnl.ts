@@ -13,6 +13,8 @@
 //   class NetlinkError extends Error { op, errno (positive), code }
 // The package's request() turns a NACK into a bare Error without errno (style-exemplars §3), so requests go through the
 // netlink layer with checkError:false and NLMSG_ERROR is decoded here.
+// Requests on one socket run one at a time: the package groups NLM_F_MULTI parts by arrival, not by sequence number,
+// so a reply arriving in the middle of a dump cuts the dump short ("Multipart message not terminated properly").
 import { createRtNetlink, parseError, rt, AttrStream, FlagsGet, FlagsNew, type RtNetlinkSocket, type NetlinkMessage } from 'netlink';
 import { constants } from 'node:os';
 import { formatIp, parseIp } from './addr.js';
@@ -113,6 +115,9 @@ export function addressInfo(m: rt.AddressMessage): AddressInfo | undefined {
 }
 
 export class Rtnl {
+  /** The request in flight; the next one starts when it settles. */
+  private tail: Promise<unknown> = Promise.resolve();
+
   private constructor(private readonly sock: RtNetlinkSocket) {}
 
   static open(): Rtnl {
@@ -120,7 +125,13 @@ export class Rtnl {
   }
 
   /** Sends one request and returns its replies; a NACK becomes a NetlinkError carrying the errno. */
-  private async request(op: string, type: number, body: AttrStream, flags = 0): Promise<NetlinkMessage[]> {
+  private request(op: string, type: number, body: AttrStream, flags = 0): Promise<NetlinkMessage[]> {
+    const run = this.tail.then(() => this.exchange(op, type, body, flags));
+    this.tail = run.catch(() => undefined);
+    return run;
+  }
+
+  private async exchange(op: string, type: number, body: AttrStream, flags: number): Promise<NetlinkMessage[]> {
     const [msgs] = await this.sock.socket.request(type, body.bufs, { flags, checkError: false, timeout: REQUEST_TIMEOUT_MS });
     for (const m of msgs) {
       if (m.type !== NLMSG_ERROR) continue;

@@ -51,6 +51,12 @@ export type FsmEvent =
   | { readonly kind: 'group-master' }
   | { readonly kind: 'group-backup' }
   | { readonly kind: 'group-fault'; readonly faulty: boolean }
+  /**
+   * One of our VIPs was deleted behind our back while MASTER (or a sync-group peer's was): keepalived 2.2.7's
+   * set_vrrp_backup (keepalived_netlink.c) leaves MASTER with a priority-0 advert and takes it back after Skew_Time,
+   * which puts the addresses back.
+   */
+  | { readonly kind: 'set-backup' }
   | { readonly kind: 'shutdown' };
 
 export type FsmAction =
@@ -65,6 +71,8 @@ export type FsmAction =
   | { readonly kind: 'transition'; readonly from: FsmState; readonly to: FsmState }
   /** A sync-group member's down timer expired: it wants MASTER and waits for the group. */
   | { readonly kind: 'want-master' }
+  /** This member left MASTER on `set-backup`: the group's other MASTER members do the same. */
+  | { readonly kind: 'set-backup' }
   | { readonly kind: 'log'; readonly level: 'info' | 'warn' | 'debug'; readonly msg: string };
 
 /** Counters in the spirit of keepalived's USR2 stats and FRR's per-transition counts. */
@@ -219,6 +227,11 @@ export class VrrpFsm {
       case 'group-backup':
         this.wantsMaster = false;
         if (this.state === 'MASTER') this.leaveMaster(out, 'BACKUP', false);
+        break;
+      case 'set-backup':
+        if (this.state !== 'MASTER') break;
+        this.leaveMaster(out, 'BACKUP', true, this.skewTimeMs());
+        out.push({ kind: 'set-backup' });
         break;
       case 'shutdown':
         this.shutdown(out);
@@ -397,20 +410,24 @@ export class VrrpFsm {
     out.push({ kind: 'arm', timer: 'advert', ms: this.cfg.advertIntCs * 10 });
   }
 
-  /** Leaves MASTER for BACKUP or FAULT; `sendZero` announces the departure so a backup takes over after Skew_Time. */
-  private leaveMaster(out: FsmAction[], to: 'BACKUP' | 'FAULT', sendZero: boolean): void {
+  /**
+   * Leaves MASTER for BACKUP or FAULT; `sendZero` announces the departure so a backup takes over after Skew_Time.
+   * A BACKUP's down timer runs `downMs` (a full Master_Down_Interval unless said otherwise).
+   */
+  private leaveMaster(out: FsmAction[], to: 'BACKUP' | 'FAULT', sendZero: boolean, downMs = this.masterDownIntervalMs()): void {
     for (const t of ['advert', 'garp', 'garpRefresh', 'garpLowerPrio'] as const) out.push({ kind: 'cancel', timer: t });
+    this.counters.releasedMaster++;
+    // keepalived's order (vrrp_state_leave_master, vrrp_restore_interface): the state, then the advert, then the VIPs.
+    this.log(out, `Entering ${to} STATE`);
+    this.go(out, to);
     if (sendZero) {
       this.sendAdvert(out, 0);
       this.log(out, 'sent 0 priority', 'debug');
     }
-    this.counters.releasedMaster++;
-    this.log(out, `Entering ${to} STATE`);
-    this.go(out, to);
     this.log(out, 'removing VIPs.');
     out.push({ kind: 'remove-vips' });
     out.push({ kind: 'notify', state: to, priority: this.priority });
-    if (to === 'BACKUP') this.armDown(out);
+    if (to === 'BACKUP') this.armDown(out, downMs);
   }
 
   private faultChanged(out: FsmAction[]): void {

@@ -5,10 +5,12 @@ import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { GlobalDefs, Vip, VrrpInstance } from '../config/model.js';
+import { parseIp } from '../net/addr.js';
 import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, type RawSock } from '../net/rawsock.js';
-import type { AddressSpec, Rtnl, Scope } from '../net/rtnl.js';
+import type { AddressSpec, LinkInfo, Rtnl, Scope } from '../net/rtnl.js';
 import { DropCounters, decodeAdvert, encodeAdvert, type DecodeContext } from './packet.js';
 import { sendGarp, sendUnsolicitedNa } from './announce.js';
+import { AnnouncePacer } from './announce-pacer.js';
 import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
 import { diffVips } from './reload-plan.js';
 import type { Notifier } from './notify.js';
@@ -19,6 +21,8 @@ export interface InstanceDeps {
   readonly rtnl: Rtnl;
   readonly global: GlobalDefs;
   readonly notifier: Notifier;
+  /** Shared by the instances of one process, so the GARP/NA intervals hold per interface. */
+  readonly pacer?: AnnouncePacer;
 }
 
 export interface InstanceEvents {
@@ -33,9 +37,18 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   readonly drops = new DropCounters();
   readonly counters = { received: 0, sent: 0, sendErrors: 0, vipErrors: 0, becameMaster: 0, releasedMaster: 0 };
   private sock?: RawSock;
-  private announceSock?: RawSock;
+  /**
+   * GARP/NA senders, one per interface and family: keepalived announces each VIP on its own interface (`dev X`),
+   * from that interface's MAC (vrrp.c vrrp_send_update, vrrp_arp.c send_gratuitous_arp_immediate).
+   */
+  private readonly announcers = new Map<string, RawSock>();
+  /** The interfaces VIPs live on, by name (the instance's own among them). */
+  private readonly vipLinks = new Map<string, LinkInfo>();
   private ifindex = 0;
-  private mac = '';
+  private closed = false;
+  private readonly pacer: AnnouncePacer;
+  /** Deletions of our own VIPs under way (`ifindex/address` → count), so their notifications are not taken as loss. */
+  private readonly ownDeletes = new Map<string, number>();
   private srcAddress = '';
   private readonly timers = new Map<TimerName, TimerHandle>();
   private readonly family: 4 | 6;
@@ -49,6 +62,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     this.family = config.family === 'inet6' ? 6 : 4;
     this.srcAddress = ownAddress;
     this.notifier = deps.notifier;
+    this.pacer = deps.pacer ?? new AnnouncePacer(deps.clock);
     this.fsm = new VrrpFsm(fsmConfig(config, ownAddress));
   }
 
@@ -94,10 +108,11 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   async start(faulty = false): Promise<void> {
     const ifname = this.cfg.interface;
     if (ifname === undefined) throw new Error(`(${this.cfg.name}) no interface`);
-    const link = await this.deps.rtnl.linkByName(ifname);
+    const links = await this.deps.rtnl.links();
+    const link = links.find((l) => l.name === ifname);
     if (!link) throw new Error(`(${this.cfg.name}) interface ${ifname} not found`);
     this.ifindex = link.index;
-    this.mac = link.mac;
+    for (const l of links) if (l === link || vipsOf(this.cfg).some((v) => v.dev === l.name)) this.vipLinks.set(l.name, l);
     const primary = await this.deps.rtnl.primaryAddress(link.index, this.family);
     this.srcAddress = this.cfg.unicastSrcIp ?? this.cfg.mcastSrcIp ?? primary ?? '';
     this.fsm.ownAddress = this.srcAddress;
@@ -112,14 +127,10 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       this.sock.setTtl(this.cfg.unicastTtl, 255);
       this.sock.on('message', (m) => this.receive(m));
       this.sock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) socket error: ${e.message}`));
-      this.announceSock = this.family === 4 ? openPacketSocket({ ifindex: link.index }) : openIcmp6Socket({ ifindex: link.index, device: ifname });
-      // Neighbour Discovery drops NAs whose hop limit is not 255 (RFC 4861 §7.1.2).
-      if (this.family === 6) this.announceSock.setTtl(255, 255);
-      this.announceSock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) announce socket error: ${e.message}`));
+      this.announcer(this.family, link);
     } catch (e) {
       // A half-opened instance must not keep a socket: the caller drops it.
-      this.sock?.close();
-      this.announceSock?.close();
+      this.closeSockets();
       throw e;
     }
     this.dispatch({ kind: 'start', faulty: faulty || !link.up });
@@ -141,9 +152,46 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     if (removed && this.cfg.notify.deleted !== undefined) this.stopState = 'DELETED';
     this.dispatch({ kind: 'shutdown' });
     await this.pendingVips;
-    this.sock?.close();
-    this.announceSock?.close();
+    await this.pendingAnnounce;
+    this.closeSockets();
     await this.notifier.idle();
+  }
+
+  private closeSockets(): void {
+    this.closed = true;
+    this.sock?.close();
+    for (const a of this.announcers.values()) a.close();
+    this.announcers.clear();
+  }
+
+  /** The GARP (IPv4) or NA (IPv6) sender on a link, opened on first use. */
+  private announcer(family: 4 | 6, link: LinkInfo): RawSock {
+    const key = `${family}/${link.index}`;
+    let sock = this.announcers.get(key);
+    if (sock) return sock;
+    sock = family === 4 ? openPacketSocket({ ifindex: link.index }) : openIcmp6Socket({ ifindex: link.index, device: link.name });
+    // Neighbour Discovery drops NAs whose hop limit is not 255 (RFC 4861 §7.1.2).
+    if (family === 6) sock.setTtl(255, 255);
+    const opened = sock;
+    // A link going down leaves ENETDOWN pending on a packet socket and stops its poll (libuv reports POLLERR as
+    // EBADF): the next announcement opens a fresh one rather than lose its first frame to the stale error.
+    sock.on('error', (e) => {
+      this.deps.logger.debug(`(${this.cfg.name}) announce socket on ${link.name} reopened after: ${e.message}`);
+      if (this.announcers.get(key) === opened) this.announcers.delete(key);
+      opened.close();
+    });
+    this.announcers.set(key, sock);
+    return sock;
+  }
+
+  /** The link a VIP lives on: its `dev`, else the instance's interface; looked up when a reload brought a new one. */
+  private async vipLink(v: Vip): Promise<LinkInfo | undefined> {
+    const name = v.dev ?? this.cfg.interface ?? '';
+    const known = this.vipLinks.get(name);
+    if (known) return known;
+    const found = await this.deps.rtnl.linkByName(name);
+    if (found) this.vipLinks.set(name, found);
+    return found;
   }
 
   private receive(m: RawMessage): void {
@@ -229,6 +277,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         this.emit('transition', { instance: this.cfg.name, from: a.from, to: a.to, priority: this.fsm.priority });
         return;
       case 'want-master':
+      case 'set-backup':
         return;
     }
   }
@@ -266,10 +315,15 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     const specs = vips.map((v) => this.vipSpec(v));
     this.pendingVips = this.pendingVips.then(async () => {
       for (const s of await Promise.all(specs)) {
+        const key = `${s.ifindex}/${s.address}`;
         try {
           if (op === 'add') await this.deps.rtnl.addAddress(s);
-          else await this.deps.rtnl.delAddress(s);
+          else {
+            this.ownDeletes.set(key, (this.ownDeletes.get(key) ?? 0) + 1);
+            if ((await this.deps.rtnl.delAddress(s)) === 'absent') this.ownDelete(key);
+          }
         } catch (e) {
+          if (op === 'remove') this.ownDelete(key);
           this.counters.vipErrors++;
           this.deps.logger.warn(`(${this.cfg.name}) cannot ${op} VIP ${s.address}: ${(e as Error).message}`);
         }
@@ -277,9 +331,33 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     });
   }
 
+  /** Consumes one expected notification of our own deletion; returns whether there was one. */
+  private ownDelete(key: string): boolean {
+    const n = this.ownDeletes.get(key) ?? 0;
+    if (n === 0) return false;
+    if (n === 1) this.ownDeletes.delete(key);
+    else this.ownDeletes.set(key, n - 1);
+    return true;
+  }
+
+  /**
+   * An address left an interface (RTM_DELADDR). Returns whether it was one of our tracked VIPs or eVIPs held as
+   * MASTER and removed by someone else (keepalived_netlink.c address_is_ours: `no_track` addresses do not count).
+   */
+  vipDeleted(ifindex: number, address: string): boolean {
+    const bytes = parseIp(address);
+    for (const v of vipsOf(this.cfg)) {
+      if (!parseIp(v.address).equals(bytes)) continue;
+      const at = this.vipLinks.get(v.dev ?? this.cfg.interface ?? '')?.index ?? this.ifindex;
+      if (at !== ifindex) continue;
+      if (this.ownDelete(`${ifindex}/${v.address}`)) return false;
+      return this.fsm.state === 'MASTER' && !v.noTrack;
+    }
+    return false;
+  }
+
   private async vipSpec(v: Vip): Promise<AddressSpec> {
-    let ifindex = this.ifindex;
-    if (v.dev !== undefined && v.dev !== this.cfg.interface) ifindex = (await this.deps.rtnl.linkByName(v.dev))?.index ?? this.ifindex;
+    const ifindex = (await this.vipLink(v))?.index ?? this.ifindex;
     return {
       address: v.address,
       prefixlen: v.prefixLen,
@@ -293,23 +371,45 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     };
   }
 
+  /** GARP/NA bursts run one after another, each after the VIP changes queued before it. */
+  private pendingAnnounce: Promise<void> = Promise.resolve();
+
   private garp(repeat: number, all: readonly Vip[]): void {
-    const sock = this.announceSock;
-    if (!sock || !this.mac) return;
-    const vips = all.filter((v) => v.dev === undefined || v.dev === this.cfg.interface);
-    for (const v of vips) {
-      this.deps.logger.info(`(${this.cfg.name}) Sending/queueing gratuitous ARPs on ${this.cfg.interface} for ${v.address}`);
-    }
+    if (!this.sock) return;
+    const vips = [...all];
     // Wait for the VIPs to be installed, so the neighbours' refreshed entries point at a working address.
-    void this.pendingVips.then(() => {
+    const after = this.pendingVips;
+    this.pendingAnnounce = this.pendingAnnounce.then(() => after).then(async () => {
+      if (this.closed) return;
+      const targets: { v: Vip; link: LinkInfo; sock: RawSock }[] = [];
+      for (const v of vips) {
+        const link = await this.vipLink(v);
+        if (!link?.mac) continue;
+        const family = v.family === 'inet6' ? 6 : 4;
+        try {
+          targets.push({ v, link, sock: this.announcer(family, link) });
+        } catch (e) {
+          this.deps.logger.warn(`(${this.cfg.name}) cannot announce ${v.address} on ${link.name}: ${(e as Error).message}`);
+          continue;
+        }
+        // vrrp.c vrrp_send_update: logged for the first round only, and only with -D.
+        const what = family === 6 ? 'Unsolicited Neighbour Adverts' : 'gratuitous ARPs';
+        this.deps.logger.debug(`(${this.cfg.name}) Sending/queueing ${what} on ${link.name} for ${v.address}`);
+      }
+      const { vrrpGarpIntervalMs, vrrpGnaIntervalMs } = this.deps.global;
       for (let i = 0; i < repeat; i++) {
-        for (const v of vips) {
-          try {
-            if (v.family === 'inet6') sendUnsolicitedNa(sock, this.mac, v.address);
-            else sendGarp(sock, this.mac, v.address);
-          } catch (e) {
-            this.deps.logger.debug(`(${this.cfg.name}) GARP/NA for ${v.address} failed: ${(e as Error).message}`);
-          }
+        for (const { v, link, sock } of targets) {
+          const six = v.family === 'inet6';
+          const item = { id: `${this.cfg.name}/${v.address}`, rank: vipsOf(this.cfg).indexOf(v) };
+          this.pacer.send(`${six ? 6 : 4}/${link.index}`, six ? vrrpGnaIntervalMs : vrrpGarpIntervalMs, item, () => {
+            if (this.closed) return;
+            try {
+              if (six) sendUnsolicitedNa(sock, link.mac, v.address);
+              else sendGarp(sock, link.mac, v.address);
+            } catch (e) {
+              this.deps.logger.debug(`(${this.cfg.name}) GARP/NA for ${v.address} on ${link.name} failed: ${(e as Error).message}`);
+            }
+          });
         }
       }
     });

@@ -1,6 +1,7 @@
 // Builds every vrrp_instance, vrrp_script and vrrp_sync_group of the config's VRRP part and wires them together:
 // script and link trackers → effective priority / fault; sync-group directives between members; group notifies.
 // reload() applies a new one as a diff (reload-plan.ts): what did not change keeps running untouched.
+import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
@@ -9,9 +10,11 @@ import { Rtnl } from '../net/rtnl.js';
 import { LinkWatcher } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type ScriptPolicy } from './notify.js';
-import { SyncGroupCore } from './sync-group.js';
+import { SyncGroupCore, type GroupState } from './sync-group.js';
+import { PromoteSecondaries } from './promote-secondaries.js';
+import { AnnouncePacer } from './announce-pacer.js';
 import { planReload, sameSettings } from './reload-plan.js';
-import { ScriptRunner, evaluateTracking, type ScriptState, type TrackInput } from './tracking.js';
+import { ScriptRunner, evaluateTracking, vipInterfaces, type ScriptState, type TrackInput } from './tracking.js';
 import type { FsmAction } from './fsm.js';
 import type { VrrpConfig } from '../ipc/protocol.js';
 
@@ -20,11 +23,30 @@ export interface VrrpServiceOptions {
   readonly logger: Logger;
 }
 
-export class VrrpService {
+/** A sync group's state change, for the group's smtp_alert (keepalived vrrp_notify.c vrrp_sync_smtp_notifier). */
+export interface GroupTransition {
+  readonly group: string;
+  readonly state: GroupState | 'STOP';
+  readonly smtpAlert: boolean;
+}
+
+interface RunningGroup {
+  readonly core: SyncGroupCore;
+  readonly notifier: Notifier;
+  readonly smtpAlert: boolean;
+}
+
+export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransition] }> {
   readonly instances = new Map<string, VrrpInstanceRunner>();
-  private readonly groups = new Map<string, { core: SyncGroupCore; notifier: Notifier }>();
+  private readonly groups = new Map<string, RunningGroup>();
   private readonly scripts = new Map<string, ScriptRunner>();
   private readonly links = new Map<string, boolean>();
+  private readonly promote = new PromoteSecondaries();
+  private readonly pacer: AnnouncePacer;
+  /** Instances holding promote_secondaries on their interface, and which. */
+  private readonly promoting = new Map<VrrpInstanceRunner, string>();
+  /** ifindex → name, for address notifications. */
+  private readonly linkNames = new Map<number, string>();
   private readonly fileValues = new Map<string, number>();
   private rtnl?: Rtnl;
   private watcher?: LinkWatcher;
@@ -33,15 +55,25 @@ export class VrrpService {
   private reloading: Promise<void> = Promise.resolve();
 
   constructor(private config: VrrpConfig, private readonly opts: VrrpServiceOptions) {
+    super();
+    this.pacer = new AnnouncePacer(opts.clock);
     this.policy = scriptPolicy(config.global);
   }
 
   async start(): Promise<void> {
     const { logger } = this.opts;
     this.rtnl = Rtnl.open();
-    for (const l of await this.rtnl.links()) this.links.set(l.name, l.up);
+    for (const l of await this.rtnl.links()) {
+      this.links.set(l.name, l.up);
+      this.linkNames.set(l.index, l.name);
+    }
     this.watcher = LinkWatcher.open();
+    this.watcher.on('address', (ev) => {
+      if (ev.kind === 'del') this.addressDeleted(ev.ifindex, ev.address);
+    });
     this.watcher.on('link', (ev) => {
+      if (ev.deleted) this.linkNames.delete(ev.index);
+      else this.linkNames.set(ev.index, ev.name);
       if (this.links.get(ev.name) === ev.up) return;
       this.links.set(ev.name, ev.up);
       logger.info(`Netlink reports ${ev.name} ${ev.up ? 'up' : 'down'}`);
@@ -60,9 +92,9 @@ export class VrrpService {
     await this.reloading;
     for (const s of this.scripts.values()) s.stop();
     for (const f of this.config.trackFiles) unwatchFile(f.file);
-    await Promise.all([...this.instances.values()].map((r) => r.stop()));
+    await Promise.all([...this.instances.values()].map((r) => this.stopInstance(r)));
     for (const g of this.groups.values()) {
-      g.notifier.notify('STOP', 0);
+      this.groupState(g, 'STOP');
       await g.notifier.idle();
     }
     this.watcher?.close();
@@ -108,8 +140,8 @@ export class VrrpService {
     for (const f of next.trackFiles) if (!this.fileValues.has(f.name)) this.watchTrackFile(f);
 
     await Promise.all([
-      ...plan.remove.map((name) => this.instances.get(name)?.stop(true)),
-      ...plan.restart.map((name) => this.instances.get(name)?.stop()),
+      ...plan.remove.map((name) => this.stopInstance(this.instances.get(name), true)),
+      ...plan.restart.map((name) => this.stopInstance(this.instances.get(name))),
     ]);
     for (const name of [...plan.remove, ...plan.restart]) this.instances.delete(name);
     const byName = new Map(next.vrrpInstances.map((vi) => [vi.name, vi]));
@@ -118,6 +150,7 @@ export class VrrpService {
       const r = this.instances.get(name)!;
       const notifier = sameSettings(r.cfg.notify, vi.notify) ? r.currentNotifier : this.instanceNotifier(vi);
       r.reconfigure(vi, notifier);
+      this.promoteSecondaries(r);
     }
     const starting = [...plan.restart, ...plan.add].map((name) => this.addInstance(byName.get(name)!));
 
@@ -132,7 +165,7 @@ export class VrrpService {
     }
     for (const [name, g] of oldGroups) {
       if (this.groups.has(name)) continue;
-      g.notifier.notify('STOP', 0);
+      this.groupState(g, 'STOP');
     }
 
     for (const r of starting) {
@@ -182,18 +215,27 @@ export class VrrpService {
 
   private addInstance(vi: VrrpInstance): VrrpInstanceRunner {
     const { clock, logger } = this.opts;
-    const runner = new VrrpInstanceRunner(vi, { clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi) });
+    const runner = new VrrpInstanceRunner(vi, {
+      clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
+    });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));
     return runner;
   }
 
-  private addGroup(g: VrrpSyncGroup, notifier?: Notifier): { core: SyncGroupCore; notifier: Notifier } {
+  /** A group's new state: its notify, and the event its smtp_alert is sent from. */
+  private groupState(g: RunningGroup, state: GroupState | 'STOP'): void {
+    g.notifier.notify(state, 0);
+    this.emit('group-transition', { group: g.core.name, state, smtpAlert: g.smtpAlert });
+  }
+
+  private addGroup(g: VrrpSyncGroup, notifier?: Notifier): RunningGroup {
     const members = new Map(g.members.flatMap((m) => {
       const r = this.instances.get(m);
       return r ? [[m, r.fsm] as const] : [];
     }));
     const group = {
+      smtpAlert: g.smtpAlert,
       core: new SyncGroupCore(g.name, members),
       notifier: notifier ?? new Notifier('GROUP', g.name, g.notify, this.policy, this.opts.logger),
     };
@@ -201,32 +243,67 @@ export class VrrpService {
     return group;
   }
 
+  private async stopInstance(r: VrrpInstanceRunner | undefined, removed = false): Promise<void> {
+    if (!r) return;
+    await r.stop(removed);
+    this.promoteSecondaries(r, false);
+  }
+
+  /** Holds or lets go of promote_secondaries on the instance's interface, as its config (and `running`) say. */
+  private promoteSecondaries(r: VrrpInstanceRunner, running = true): void {
+    const want = running && r.cfg.promoteSecondaries ? r.cfg.interface : undefined;
+    const held = this.promoting.get(r);
+    if (want === held) return;
+    try {
+      if (held !== undefined) {
+        this.promoting.delete(r);
+        this.promote.release(held);
+      }
+      if (want !== undefined) {
+        this.promote.acquire(want);
+        this.promoting.set(r, want);
+      }
+    } catch (e) {
+      this.opts.logger.warn(`(${r.cfg.name}) promote_secondaries on ${want ?? held}: ${(e as Error).message}`);
+    }
+  }
+
   private async startInstance(r: VrrpInstanceRunner): Promise<void> {
+    this.promoteSecondaries(r);
     const t = this.tracking(r.cfg);
     await r.start(t.faulty);
     r.dispatch({ kind: 'priority', effective: t.effectivePriority });
   }
 
-  /** The tracked objects of an instance, with its sync group's trackers (fault-only unless the group tracks weight). */
+  /**
+   * The tracked objects of an instance, with its sync group's trackers. Which of a member's own trackers may weigh
+   * was settled when the config was read (resolve-vrrp.ts memberTrackerRules).
+   */
   private inputs(vi: VrrpInstance): TrackInput[] {
     const group = this.config.vrrpSyncGroups.find((g) => g.name === vi.syncGroup);
-    const weighted = group === undefined || group.syncGroupTrackingWeight;
-    const conv = (kind: TrackInput['kind'], refs: readonly TrackRef[], own: boolean): TrackInput[] =>
+    const conv = (kind: TrackInput['kind'], refs: readonly TrackRef[]): TrackInput[] =>
       refs.map((r) => {
         const script = kind === 'script' ? this.config.vrrpScripts.find((s) => s.name === r.name) : undefined;
         const file = kind === 'file' ? this.config.trackFiles.find((f) => f.name === r.name) : undefined;
         const weight = r.weight ?? script?.weight ?? file?.weight ?? 0;
         const reverse = r.weight !== undefined ? r.reverse : (script?.weightReverse ?? file?.reverse ?? r.reverse);
-        return { kind, name: r.name, weight: own && !weighted && kind !== 'file' ? 0 : weight, reverse };
+        return { kind, name: r.name, weight, reverse };
       });
     const list: TrackInput[] = [
-      ...conv('script', vi.trackScripts, true),
-      ...conv('interface', vi.trackInterfaces, true),
-      ...conv('file', vi.trackFiles, true),
+      ...conv('script', vi.trackScripts),
+      ...conv('interface', vi.trackInterfaces),
+      ...conv('file', vi.trackFiles),
       ...(vi.interface !== undefined && !vi.dontTrackPrimary ? [{ kind: 'interface' as const, name: vi.interface, weight: 0, reverse: false }] : []),
+      ...vipInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
     ];
     if (group) {
-      list.push(...conv('script', group.trackScripts, false), ...conv('interface', group.trackInterfaces, false), ...conv('file', group.trackFiles, false));
+      list.push(...conv('script', group.trackScripts), ...conv('file', group.trackFiles));
+      // One entry per interface (vrrp.c add_vrrp_to_interface): the group's weight, unless the member's is unweighted.
+      for (const t of conv('interface', group.trackInterfaces)) {
+        const i = list.findIndex((x) => x.kind === 'interface' && x.name === t.name);
+        if (i < 0) list.push(t);
+        else if (list[i]!.weight !== 0) list[i] = t;
+      }
     }
     return list;
   }
@@ -249,6 +326,22 @@ export class VrrpService {
     }
   }
 
+  /**
+   * A VIP deleted behind our back: the MASTER instance holding it, if it tracks that interface, goes to BACKUP with a
+   * priority-0 advert and comes back after Skew_Time, putting the address back (keepalived 2.2.7
+   * keepalived_netlink.c netlink_if_address_filter → set_vrrp_backup). Our own deletions are not counted.
+   */
+  private addressDeleted(ifindex: number, address: string): void {
+    const ifname = this.linkNames.get(ifindex);
+    for (const r of this.instances.values()) {
+      if (!r.vipDeleted(ifindex, address)) continue;
+      if (ifname === undefined || !this.inputs(r.cfg).some((t) => t.kind === 'interface' && t.name === ifname)) continue;
+      this.opts.logger.debug(`Netlink reflector reports IP ${address} removed from ${ifname}`);
+      r.dispatch({ kind: 'set-backup' });
+      return;
+    }
+  }
+
   private afterActions(member: string, actions: FsmAction[]): void {
     const groupName = this.instances.get(member)?.cfg.syncGroup;
     const group = groupName === undefined ? undefined : this.groups.get(groupName);
@@ -258,7 +351,7 @@ export class VrrpService {
       this.instances.get(d.member)?.dispatch(d.event);
     }
     const s = group.core.update();
-    if (s !== undefined) group.notifier.notify(s, 0);
+    if (s !== undefined) this.groupState(group, s);
   }
 }
 

@@ -20,7 +20,7 @@ export class SyncGroupCore {
   /**
    * Reacts to the actions one member's FSM just produced:
    * - a member's own fault input changed → the whole group follows (group-fault);
-   * - it left MASTER for BACKUP → the others are synced to BACKUP;
+   * - it left MASTER for BACKUP → the others are synced to BACKUP (on `set-backup`, the others do the same);
    * - it wants MASTER → the group goes MASTER only when every member wants it (or already is).
    */
   react(member: string, actions: readonly FsmAction[]): Directive[] {
@@ -32,9 +32,14 @@ export class SyncGroupCore {
     for (const [name, m] of this.members) {
       if (m.groupFaulty !== anyOwnFault) out.push({ member: name, event: { kind: 'group-fault', faulty: anyOwnFault } });
     }
+    // set_vrrp_backup takes every MASTER member along, each with its priority-0 advert and quick return.
+    const setBackup = actions.some((a) => a.kind === 'set-backup');
+    if (setBackup) {
+      for (const [name, m] of this.members) if (name !== member && m.state === 'MASTER') out.push({ member: name, event: { kind: 'set-backup' } });
+    }
     for (const a of actions) {
       if (a.kind === 'transition') {
-        if (a.from === 'MASTER' && a.to === 'BACKUP') {
+        if (a.from === 'MASTER' && a.to === 'BACKUP' && !setBackup) {
           for (const [name, m] of this.members) {
             if (name !== member && m.state === 'MASTER') out.push({ member: name, event: { kind: 'group-backup' } });
           }

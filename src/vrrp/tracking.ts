@@ -2,7 +2,7 @@
 // The core (ScriptStatus, Tracker) is I/O-free; ScriptRunner is the small adapter that runs a vrrp_script on a Clock.
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { VrrpScript } from '../config/model.js';
+import type { VrrpInstance, VrrpScript } from '../config/model.js';
 import { runScript, type ScriptResult } from '../exec/script.js';
 
 /** A tracked object's state as trackers see it; `init` (a script that has not run yet) has no effect. */
@@ -99,6 +99,18 @@ export function evaluateTracking(
   }
   const effectivePriority = base === 255 ? 255 : Math.min(254, Math.max(1, base + delta));
   return { faulty: faultReasons.length > 0, effectivePriority, faultReasons };
+}
+
+/**
+ * The other interfaces an instance's VIPs and eVIPs live on, each tracked as an unweighted interface unless the
+ * address says `no_track` (keepalived vrrp.c vrrp_complete_instance, TRACK_ADDR): one going down puts the instance
+ * in FAULT. A VIP on the instance's own interface adds nothing: that one is tracked unless dont_track_primary.
+ */
+export function vipInterfaces(vi: VrrpInstance): string[] {
+  const names = [...vi.virtualIpaddresses, ...vi.virtualIpaddressesExcluded]
+    .filter((v) => !v.noTrack && v.dev !== undefined && v.dev !== vi.interface)
+    .map((v) => v.dev!);
+  return [...new Set(names)];
 }
 
 export interface ScriptRunnerOptions {

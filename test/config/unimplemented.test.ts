@@ -17,16 +17,12 @@ const conf = join(repoRoot, 'test/fixtures/compat/forty-features.conf');
 
 /** Each use of something lvskeeper does not carry out in forty-features.conf: [line, what]. */
 const EXPECTED: readonly (readonly [number, string])[] = [
-  [17, 'vrrp_garp_interval'],
-  [18, 'vrrp_gna_interval'],
-  [19, 'vrrp_min_garp'],
   [20, 'vrrp_startup_delay'],
   [23, 'lvs_sync_daemon'],
   [24, 'notify_fifo'],
   [25, 'vrrp_notify_fifo'],
   [26, 'lvs_notify_fifo'],
   [27, 'rs_init_notifies'],
-  [28, 'no_email_faults'],
   [29, 'startup_script'],
   [30, 'shutdown_script'],
   [31, 'max_auto_priority'],
@@ -36,7 +32,6 @@ const EXPECTED: readonly (readonly [number, string])[] = [
   [60, 'static_ipaddress'],
   [64, 'static_routes'],
   [73, 'track_process'],
-  [76, 'smtp_alert'],
   [86, 'use_vmac'],
   [87, 'vmac_xmit_base'],
   [88, 'no_accept'],
@@ -47,7 +42,6 @@ const EXPECTED: readonly (readonly [number, string])[] = [
   [118, 'unicast_peer max_ttl'],
   [120, 'unicast_fault_no_peer'],
   [121, 'track_src_ip'],
-  [122, 'promote_secondaries'],
   [125, 'GARP/NA and link tracking for virtual_ipaddress dev eth1'],
   [127, 'virtual_routes'],
   [130, 'virtual_rules'],

@@ -58,3 +58,20 @@ test('lines starting with a dot are stuffed', async () => {
     await srv.close();
   }
 });
+
+test('VRRP instance and group alerts carry keepalived 2.2.7 subjects and bodies (vrrp_notify.c, smtp.c)', () => {
+  const texts = (kind: 'Instance' | 'Group', states: string[]): string[] =>
+    states.map((s) => alerts.vrrp('d1', kind, 'X', s)).map((a) => `${a.subject} | ${a.body}`);
+  assert.deepEqual(texts('Instance', ['MASTER', 'BACKUP', 'FAULT', 'STOP']), [
+    '[d1] VRRP Instance X - Entering MASTER state | => VRRP Instance is now owning VRRP VIPs <=',
+    '[d1] VRRP Instance X - Entering BACKUP state | => VRRP Instance is no longer owning VRRP VIPs <=',
+    '[d1] VRRP Instance X - Entering FAULT state | => VRRP Instance is no longer owning VRRP VIPs <=',
+    '[d1] VRRP Instance X - Stopping | => VRRP Instance stopping <=',
+  ]);
+  assert.deepEqual(texts('Group', ['MASTER', 'BACKUP', 'FAULT', 'STOP']), [
+    '[d1] VRRP Group X - Entering MASTER state | => All VRRP group instances are now in MASTER state <=',
+    '[d1] VRRP Group X - Entering BACKUP state | => All VRRP group instances are now in BACKUP state <=',
+    '[d1] VRRP Group X - Entering FAULT state | => All VRRP group instances are now in FAULT state <=',
+    '[d1] VRRP Group X - Stopping | => All VRRP group instances are now stopping <=',
+  ]);
+});

@@ -2,6 +2,8 @@
 //   add JSON / del JSON     AddressSpec with `ifname` instead of ifindex; prints {result}
 //   lookup IFNAME           prints {link, v4, v6}
 //   watch COUNT             LinkWatcher; prints {ready:true}, then {link} / {address} events until COUNT links seen
+//   concurrent IFNAME       link and address dumps issued together with address adds and deletes on one socket, as
+//                           instances starting side by side do; prints {links, added, removed} counts
 import { Rtnl, type AddressSpec } from '../../src/net/rtnl.js';
 import { LinkWatcher } from '../../src/net/links.js';
 
@@ -33,6 +35,21 @@ async function main(): Promise<void> {
       const link = await r.linkByName(arg ?? '');
       if (link === undefined) throw new Error(`no link ${arg}`);
       out({ link, v4: await r.primaryAddress(link.index, 4), v6: await r.primaryAddress(link.index, 6) });
+    } else if (mode === 'concurrent') {
+      const link = await r.linkByName(arg ?? '');
+      if (link === undefined) throw new Error(`no link ${arg}`);
+      const spec = (i: number): AddressSpec => ({ address: `198.51.100.${i + 1}`, prefixlen: 32, ifindex: link.index });
+      const rounds = Array.from({ length: 20 }, (_, i) => i);
+      const [links, added] = await Promise.all([
+        Promise.all(rounds.map(() => r.links())),
+        Promise.all(rounds.map((i) => Promise.all([r.addAddress(spec(i)), r.addresses()]))),
+      ]);
+      const removed = await Promise.all(rounds.map((i) => Promise.all([r.delAddress(spec(i)), r.linkByName(arg ?? '')])));
+      out({
+        links: links.filter((l) => l.some((x) => x.index === link.index)).length,
+        added: added.filter(([res]) => res === 'added').length,
+        removed: removed.filter(([res, l]) => res === 'removed' && l !== undefined).length,
+      });
     } else {
       throw new Error(`unknown mode ${mode}`);
     }

@@ -76,6 +76,13 @@ test('a NACK other than exists/absent carries op, errno code', { timeout: 30_000
   });
 });
 
+test('requests issued together on one socket each get their own complete reply (dumps amid adds and deletes)', { timeout: 30_000 }, async (t) => {
+  await withPair(t, async (p) => {
+    assert.deepEqual(await run(p, 'concurrent', p.ifA), { links: 20, added: 20, removed: 20 });
+    assert.equal(addrs(p).filter((a) => a.local.startsWith('198.51.100.')).length, 0);
+  });
+});
+
 test('interface lookup: index, MAC, up, primary IPv4 and link-local IPv6 addresses', { timeout: 30_000 }, async (t) => {
   await withPair(t, async (p) => {
     const r = (await run(p, 'lookup', p.ifA)) as { link: { index: number; mac: string; up: boolean; name: string }; v4: string; v6: string };

@@ -391,3 +391,48 @@ test('sync group: MASTER only when every member wants it; BACKUP and FAULT sprea
   assert.equal(members.get('A')!.state, 'BACKUP');
   assert.equal(members.get('B')!.state, 'BACKUP');
 });
+
+test('set-backup (a VIP deleted behind us): MASTER leaves with a priority-0 advert and takes over again after Skew_Time', () => {
+  const h = new FsmHarness();
+  h.send({ kind: 'start', faulty: false });
+  h.clock.advance(3609);
+  assert.equal(h.fsm.state, 'MASTER');
+  const t0 = h.clock.now();
+  const acts = h.send({ kind: 'set-backup' });
+  assert.equal(h.fsm.state, 'BACKUP');
+  assert.deepEqual(acts.filter((a) => a.kind === 'send-advert'), [{ kind: 'send-advert', priority: 0 }]);
+  assert.ok(acts.some((a) => a.kind === 'remove-vips'));
+  assert.deepEqual(acts.filter((a) => a.kind === 'notify'), [{ kind: 'notify', state: 'BACKUP', priority: 100 }]);
+  // keepalived's order: the state, the advert, the VIPs.
+  assert.deepEqual(h.messages().slice(-3), ['(VI_1) Entering BACKUP STATE', '(VI_1) sent 0 priority', '(VI_1) removing VIPs.']);
+  // Skew_Time for priority 100 is 156/256 s = 609.375 ms, armed as 609.
+  h.clock.advance(608);
+  assert.equal(h.fsm.state, 'BACKUP');
+  h.clock.advance(1);
+  assert.equal(h.fsm.state, 'MASTER');
+  assert.ok(h.since(t0 + 609).some((a) => a.kind === 'add-vips'));
+  // Anywhere but MASTER it does nothing.
+  const b = new FsmHarness();
+  b.send({ kind: 'start', faulty: false });
+  assert.deepEqual(b.send({ kind: 'set-backup' }), []);
+});
+
+test('sync group: set-backup on one MASTER member takes the others along the same way (priority 0, Skew_Time)', () => {
+  const members = new Map([
+    ['A', new VrrpFsm({ ...base, name: 'A', inSyncGroup: true })],
+    ['B', new VrrpFsm({ ...base, name: 'B', inSyncGroup: true, priority: 90 })],
+  ]);
+  const group = new SyncGroupCore('G', members);
+  for (const [name, m] of members) {
+    m.handle({ kind: 'start', faulty: false });
+    group.react(name, m.handle({ kind: 'timer', timer: 'masterDown' }));
+  }
+  for (const d of group.react('B', [{ kind: 'want-master' }])) members.get(d.member)!.handle(d.event);
+  assert.deepEqual([...members.values()].map((m) => m.state), ['MASTER', 'MASTER']);
+  const acts = members.get('A')!.handle({ kind: 'set-backup' });
+  const directives = group.react('A', acts);
+  assert.deepEqual(directives.filter((d) => d.event.kind !== 'group-fault'), [{ member: 'B', event: { kind: 'set-backup' } }]);
+  const bActs = members.get('B')!.handle(directives.find((d) => d.member === 'B')!.event);
+  assert.deepEqual(bActs.filter((a) => a.kind === 'send-advert'), [{ kind: 'send-advert', priority: 0 }]);
+  assert.deepEqual(bActs.filter((a) => a.kind === 'arm' && a.timer === 'masterDown'), [{ kind: 'arm', timer: 'masterDown', ms: Math.round(members.get('B')!.skewTimeMs()) }]);
+});

@@ -79,7 +79,7 @@ export const GLOBAL_DEFS = block(
     dynamic_interfaces: NO, disable_local_igmp: NO, log_unknown_vrids: NO, data_use_instance: NO,
     reload_repeat: NO, reload_file: NO, reload_time_file: NO,
     startup_script: NO, startup_script_timeout: NO, shutdown_script: NO, shutdown_script_timeout: NO,
-    no_email_faults: NO, no_checker_emails: NO, rs_init_notifies: NO,
+    no_checker_emails: NO, rs_init_notifies: NO,
     script_user: partial('not applied to quorum_up/quorum_down, which run as root'),
     enable_script_security: partial('VRRP scripts only: MISC_CHECK, notify_up/notify_down and quorum scripts run unchecked'),
     enable_traps: NO, enable_snmp_vrrp: NO, enable_snmp_keepalived: NO, enable_snmp_rfc: NO, enable_snmp_rfcv2: NO,
@@ -91,7 +91,7 @@ export const GLOBAL_DEFS = block(
     vrrp_iptables: NO, nftables: NO, nftables_ifindex: NO, nftables_ipvs: NO, nftables_counters: NO,
     nftables_priority: NO, nftables_ipvs_priority: NO, nftables_ipvs_start_fwmark: NO,
     vmac_prefix: NO, vmac_addr_prefix: NO, vrrp_vmac_garp_intvl: NO, vrrp_garp_extra_if: NO,
-    vrrp_garp_interval: NO, vrrp_gna_interval: NO, vrrp_min_garp: NO, vrrp_startup_delay: NO,
+    vrrp_startup_delay: NO,
     lvs_sync_daemon: NO,
   }),
 );
