@@ -61,10 +61,10 @@ export function dirname(path: string): string {
   return i === 0 ? '/' : path.slice(0, i);
 }
 
-/** How many names expandBraces(pattern) gives, counted without building them; stops counting past `limit`. */
-export function countBraces(pattern: string, limit = Infinity): number {
+/** The first balanced `{…}` of a pattern: what precedes it, its comma-separated parts, what follows it. */
+function firstBraces(pattern: string): { head: string; parts: string[]; rest: string } | undefined {
   const open = pattern.indexOf('{');
-  if (open < 0) return 1;
+  if (open < 0) return undefined;
   let depth = 0;
   const parts: string[] = [];
   let start = open + 1;
@@ -75,47 +75,35 @@ export function countBraces(pattern: string, limit = Infinity): number {
       depth--;
       if (depth === 0) {
         parts.push(pattern.slice(start, i));
-        const head = pattern.slice(0, open);
-        const tails = countBraces(pattern.slice(i + 1), limit);
-        let n = 0;
-        for (const p of parts) {
-          n += countBraces(head + p, limit) * tails;
-          if (n > limit) return n;
-        }
-        return n;
+        return { head: pattern.slice(0, open), parts, rest: pattern.slice(i + 1) };
       }
     } else if (c === ',' && depth === 1) {
       parts.push(pattern.slice(start, i));
       start = i + 1;
     }
   }
-  return 1;
+  return undefined;
+}
+
+/** How many names expandBraces(pattern) gives, counted without building them; stops counting past `limit`. */
+export function countBraces(pattern: string, limit = Infinity): number {
+  const b = firstBraces(pattern);
+  if (!b) return 1;
+  const tails = countBraces(b.rest, limit);
+  let n = 0;
+  for (const p of b.parts) {
+    n += countBraces(b.head + p, limit) * tails;
+    if (n > limit) return n;
+  }
+  return n;
 }
 
 /** `{a,b}c{d,e}` → `acd ace bcd bce`; unbalanced braces are left alone. */
 export function expandBraces(pattern: string): string[] {
-  const open = pattern.indexOf('{');
-  if (open < 0) return [pattern];
-  let depth = 0;
-  const parts: string[] = [];
-  let start = open + 1;
-  for (let i = open; i < pattern.length; i++) {
-    const c = pattern[i];
-    if (c === '{') depth++;
-    else if (c === '}') {
-      depth--;
-      if (depth === 0) {
-        parts.push(pattern.slice(start, i));
-        const head = pattern.slice(0, open);
-        const tails = expandBraces(pattern.slice(i + 1));
-        return parts.flatMap((p) => expandBraces(head + p).flatMap((h) => tails.map((t) => h + t)));
-      }
-    } else if (c === ',' && depth === 1) {
-      parts.push(pattern.slice(start, i));
-      start = i + 1;
-    }
-  }
-  return [pattern];
+  const b = firstBraces(pattern);
+  if (!b) return [pattern];
+  const tails = expandBraces(b.rest);
+  return b.parts.flatMap((p) => expandBraces(b.head + p).flatMap((h) => tails.map((t) => h + t)));
 }
 
 function globToRegExp(segment: string): RegExp {

@@ -17,7 +17,7 @@ import { runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
 import type { IpvsDriver } from '../ipvs/types.js';
 import { createLogger, type Logger } from '../log.js';
-import { childSignals, exitWhenOrphaned } from './child-lifecycle.js';
+import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
 import { checkerDumpSection } from './dumps.js';
@@ -32,7 +32,7 @@ async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise
   return new RemoteIpvsDriver(start.driver, channel);
 }
 
-class CheckerSide {
+class CheckerSide implements ChildSide {
   private config!: Config;
   private manager: IpvsManager | undefined;
   private driver: ObservedDriver | undefined;
@@ -295,11 +295,6 @@ function main(): void {
   const channel: CheckerChannel = new Channel(process);
   let side: CheckerSide | undefined;
   let log: Logger = createLogger();
-  const stop = async (): Promise<void> => {
-    await side?.stop();
-    channel.close();
-    process.exit(0);
-  };
   channel.handle('start', async (start) => {
     log = createLogger(start.log);
     side = new CheckerSide(channel, log, start);
@@ -311,16 +306,7 @@ function main(): void {
     return side.command(req);
   });
   channel.onNote('vrrp-states', (states) => side?.setVrrpStates(states));
-  channel.handle('ping', () => undefined);
-  channel.handle('status', () => side?.status() ?? {});
-  channel.handle('dump', (kind) => side?.dump(kind) ?? '');
-  channel.handle('metrics', async () => (await side?.metricFamilies()) ?? []);
-  channel.handle('stop', async () => {
-    await side?.stop();
-    setImmediate(() => void stop());
-  });
-  childSignals(() => void stop());
-  exitWhenOrphaned(() => void stop(), () => log);
+  serveChild(channel, () => side, () => log);
 }
 
 main();

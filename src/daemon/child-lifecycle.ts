@@ -1,21 +1,49 @@
-// What both child processes do about signals and about losing their supervisor.
+// What both child processes do the same way: answer the supervisor's common requests, stop once whoever asks
+// (the supervisor, a signal, the supervisor's death), and exit after their reply has left.
+import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
+import type { ChildRequests, DumpKind, MetricFamily } from '../ipc/protocol.js';
 import type { Logger } from '../log.js';
 
-/**
- * TERM and INT stop the child gracefully: a service manager's stop (systemd's control-group kill) and Ctrl-C reach
- * every process, not only the supervisor. HUP and USR1/USR2 belong to the supervisor, which relays what each child
- * must do; here their default action (terminate) is only disarmed.
- */
-export function childSignals(stop: () => void): void {
-  process.on('SIGTERM', stop);
-  process.on('SIGINT', stop);
-  for (const s of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(s, () => undefined);
+/** What a child's side offers the common requests. */
+export interface ChildSide {
+  stop(): Promise<void>;
+  status(): object;
+  dump(kind: DumpKind): string;
+  metricFamilies(): MetricFamily[] | Promise<MetricFamily[]>;
 }
 
-/** A child whose supervisor is gone stops as keepalived's children do on their parent's death (PDEATHSIG SIGTERM). */
-export function exitWhenOrphaned(stop: () => void, log: () => Logger): void {
+/**
+ * Wires ping, status, dump, metrics and stop on `channel` for the side `side()` returns once started, and the ways a
+ * child stops. TERM and INT stop it gracefully: a service manager's stop (systemd's control-group kill) and Ctrl-C
+ * reach every process, not only the supervisor. HUP and USR1/USR2 belong to the supervisor, which relays what each
+ * child must do; here their default action (terminate) is only disarmed. A child whose supervisor is gone stops as
+ * keepalived's children do on their parent's death (PDEATHSIG SIGTERM).
+ */
+export function serveChild<In extends RequestMap & ChildRequests>(
+  channel: Channel<RequestMap, In, NoteMap, NoteMap>,
+  side: () => ChildSide | undefined,
+  log: () => Logger,
+): void {
+  const c = channel as unknown as Channel<RequestMap, ChildRequests, NoteMap, NoteMap>;
+  const stop = async (): Promise<void> => {
+    await side()?.stop();
+    channel.close();
+    process.exit(0);
+  };
+  c.handle('ping', () => undefined);
+  c.handle('status', () => side()?.status() ?? {});
+  c.handle('dump', (kind) => side()?.dump(kind) ?? '');
+  c.handle('metrics', async () => (await side()?.metricFamilies()) ?? []);
+  c.handle('stop', async () => {
+    await side()?.stop();
+    // Exit after the reply has left.
+    setImmediate(() => void stop());
+  });
+  process.on('SIGTERM', () => void stop());
+  process.on('SIGINT', () => void stop());
+  for (const s of ['SIGHUP', 'SIGUSR1', 'SIGUSR2'] as const) process.on(s, () => undefined);
   process.on('disconnect', () => {
     log().warn('supervisor gone: stopping');
-    stop();
+    void stop();
   });
 }

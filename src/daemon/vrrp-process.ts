@@ -4,16 +4,16 @@
 // supervisor (supervisor.ts) and talks to it over the IPC channel only.
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
-import type { FromVrrpNotes, Nothing, ToVrrp, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
+import type { FromVrrpNotes, MetricFamily, Nothing, ToVrrp, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 import { VrrpMetrics } from './daemon-metrics.js';
 import { vrrpDumpSection } from './dumps.js';
-import { childSignals, exitWhenOrphaned } from './child-lifecycle.js';
+import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 
-class VrrpSide {
+class VrrpSide implements ChildSide {
   private service: VrrpService | undefined;
   private config!: VrrpConfig;
   private readonly watched = new WeakSet<VrrpInstanceRunner>();
@@ -81,6 +81,10 @@ class VrrpSide {
     return vrrpDumpSection(kind, [...(this.service?.instances.values() ?? [])]);
   }
 
+  metricFamilies(): MetricFamily[] {
+    return this.metrics.registry.families();
+  }
+
   /** keepalived's stop: priority-0 adverts, VIPs removed, notify_stop. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
@@ -95,28 +99,13 @@ function main(): void {
   const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, Nothing>(process);
   let side: VrrpSide | undefined;
   let log: Logger = createLogger();
-  const stop = async (): Promise<void> => {
-    await side?.stop();
-    channel.close();
-    process.exit(0);
-  };
   channel.handle('start', async ({ config, log: settings }) => {
     log = createLogger(settings);
     side = new VrrpSide(channel, log);
     return side.start(config);
   });
   channel.handle('reload', async (config) => (await side?.reload(config)) ?? {});
-  channel.handle('ping', () => undefined);
-  channel.handle('status', () => side?.status() ?? {});
-  channel.handle('dump', (kind) => side?.dump(kind) ?? '');
-  channel.handle('metrics', () => side?.metrics.registry.families() ?? []);
-  channel.handle('stop', async () => {
-    await side?.stop();
-    // Exit after the reply has left.
-    setImmediate(() => void stop());
-  });
-  childSignals(() => void stop());
-  exitWhenOrphaned(() => void stop(), () => log);
+  serveChild(channel, () => side, () => log);
 }
 
 main();

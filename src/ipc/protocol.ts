@@ -42,7 +42,7 @@ export interface MetricFamily {
 export type DumpKind = 'data' | 'stats';
 
 /** Every child answers these. */
-type ChildRequests = {
+export type ChildRequests = {
   ping: [undefined, void];
   stop: [undefined, void];
   status: [undefined, object];

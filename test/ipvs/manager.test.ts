@@ -221,10 +221,12 @@ test('ha_suspend: installed only while not suspended', async () => {
   await m.stop();
 });
 
-test('stop: one by one (off), a single flush (all), services only (vs); omega hooks', async () => {
+test('stop: each real server logged and its service deleted with it (off), a single flush (all), services only (vs); omega hooks', async () => {
   const off = await started(config(cfgText({ vs: '  omega\n  quorum_down "/bin/true qd"' })), foreign);
   await off.m.stop();
-  assert.deepEqual(off.driver.applied.map((o) => o.kind), ['delDest', 'delDest', 'delService']);
+  // The service's deletion takes its destinations along: the table ends as keepalived's one-by-one deletes leave it.
+  assert.deepEqual(off.driver.applied.map((o) => o.kind), ['delService']);
+  assert.deepEqual(await table(off.driver), ['198.51.100.1:80 -> 198.51.100.2:80 w1', '198.51.100.1:80 rr']);
   assert.ok(off.lines.includes(`Shutting down service [192.0.2.21]:tcp:80 from VS ${VS}`));
   assert.ok(off.events.some((e) => e.kind === 'quorum' && !e.up && e.script?.text === '/bin/true qd'));
 
