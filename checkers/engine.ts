@@ -325,7 +325,8 @@ export class CheckerEngine {
     u.stopped = true;
     if (u.timer) this.clock.clearTimeout(u.timer);
     u.timer = undefined;
-    u.abort.abort(ABORTED);
+    // Only an attempt under way has anything to abort; dispatching 30,000 aborts cost a stop half a second.
+    if (u.running) u.abort.abort(ABORTED);
   }
 
   private syncWatchers(): void {
