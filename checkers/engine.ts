@@ -177,7 +177,7 @@ export class CheckerEngine {
     this.build(this.config, new Map());
   }
 
-  /** Reload: checkers that compare equal keep their state and timer; changed ones start afresh (reference §2.6). */
+  /** Reload: checkers that compare equal keep their state and timer; changed ones start afresh. */
   update(config: Config): void {
     const before = new Map([...this.servers].map(([id, e]) => [id, { alive: e.alive, weight: e.weight }]));
     this.config = config;

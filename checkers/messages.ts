@@ -1,4 +1,4 @@
-// keepalived's log wording for checker outcomes (reference §5.4; check_tcp.c, check_http.c, check_smtp.c,
+// keepalived's log wording for checker outcomes (check_tcp.c, check_http.c, check_smtp.c,
 // check_dns.c, check_udp.c, check_ping.c, check_misc.c). Pure text builders; the engine decides when to log.
 import type { Checker } from '../src/config/model.js';
 import type { PolicyLog } from './policy.js';

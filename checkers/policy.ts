@@ -1,5 +1,5 @@
 // The up/down counting state machine of one checker (keepalived check_tcp.c tcp_epilog and the same pattern in
-// every timed checker; reference §2.4). Pure: takes a result, returns the next state, the delay before the next
+// every timed checker). Pure: takes a result, returns the next state, the delay before the next
 // attempt and what to log. The engine runs the actions.
 import type { CheckerTiming } from '../src/config/model.js';
 
@@ -60,7 +60,7 @@ export function step(s: PolicyState, timing: CheckerTiming, ok: boolean, opts: P
     const state: PolicyState = { up: true, retryIt: 0, hasRun: true, urlIndex: 0 };
     return { state, delayMs: timing.delayLoopMs, log: { kind: 'success' }, ...(s.up ? {} : { transition: 'up' as const }) };
   }
-  // HTTP: after a failed round the next attempt waits max(delay_before_retry, delay_loop) (reference §2.4).
+  // HTTP: after a failed round the next attempt waits max(delay_before_retry, delay_loop).
   const failDelayMs = opts.http ? Math.max(timing.delayBeforeRetryMs, timing.delayLoopMs) : timing.delayLoopMs;
   if (!s.up) {
     const log: PolicyLog = s.hasRun ? { kind: 'still-down' } : { kind: 'failed' };

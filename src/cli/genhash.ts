@@ -1,4 +1,4 @@
-// `lvskeeper genhash`: keepalived's genhash (chk/check_genhash.c, reference §2.7). Sends the HTTP_GET checker's
+// `lvskeeper genhash`: keepalived's genhash (chk/check_genhash.c). Sends the HTTP_GET checker's
 // request and prints the hex MD5 of the body only; -v adds keepalived's header/body hex dumps. A connection failure
 // prints `Connection failed` and exits 0, as genhash 2.2.7 does.
 import type { Command } from 'commander';

@@ -1,4 +1,4 @@
-// Line-level lexing as keepalived's parser does it (reference §1.1): comments start at `#` or `!` outside double
+// Line-level lexing as keepalived's parser does it: comments start at `#` or `!` outside double
 // quotes, quotes are removed and adjoining text joined into one token, and braces outside quotes are tokens of
 // their own so `a { b }` on one line works.
 

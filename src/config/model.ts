@@ -1,5 +1,5 @@
 // The resolved configuration: what `lvskeeper --dump-conf` prints and what every subsystem consumes.
-// Keepalived's defaults are already applied (see keepalived-reference.md §2–§4) and inherited values
+// Keepalived's defaults are already applied and inherited values
 // (VS → RS → checker) already resolved, so consumers never re-derive them.
 // Durations carry their unit in the name (Ms); keepalived's <TIMER> values are converted to milliseconds.
 

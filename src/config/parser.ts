@@ -1,5 +1,5 @@
 // Builds the keyword tree from preprocessed lines, driven by the keyword tables in schema/. Brace handling follows
-// keepalived 2.2.7 (reference §1.1, verified): a brace is a token of its own, a `{` nobody asked for is reported and
+// keepalived 2.2.7 (verified against it): a brace is a token of its own, a `{` nobody asked for is reported and
 // ignored but still counted, and a `}` always closes the innermost block being read — so the `}` of an unknown
 // keyword's block closes the enclosing block, and everything after it lands one level up.
 //

@@ -1,4 +1,4 @@
-// Turns the main config file into the stream of logical lines the parser reads (reference §1.1): includes (globs,
+// Turns the main config file into the stream of logical lines the parser reads: includes (globs,
 // braces, relative to the including file, cycle-safe), `@id` conditionals, `$VAR=` definitions and substitution,
 // predefined `${_…}` variables and the `~SEQ` / `~LST` line generators. Comments are stripped here, before variable
 // substitution, so `${_HASH}` can put a literal `#` into a value as keepalived allows.

@@ -1,5 +1,5 @@
 // Checker blocks → typed checkers, with the VS → RS → checker inheritance and per-type defaults of keepalived
-// 2.2.7 (check_data.c validate_check_config, check_*.c; reference §2.4).
+// 2.2.7 (check_data.c validate_check_config, check_*.c).
 import { canonicalIp, ipFamily } from './address.js';
 import { CONNECT_TIMEOUT_MAX_US, MAX_TIMER_US, ref, type Microseconds } from './values.js';
 import type { AddressFamily } from '../ipvs/types.js';

@@ -1,4 +1,4 @@
-// global_defs → GlobalDefs with keepalived 2.2.7's defaults (core/global_data.c, reference §4).
+// global_defs → GlobalDefs with keepalived 2.2.7's defaults (core/global_data.c).
 import { cpus } from 'node:os';
 import { canonicalIp, ipFamily } from './address.js';
 import type { Node } from './parser.js';

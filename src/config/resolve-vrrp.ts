@@ -1,5 +1,5 @@
 // vrrp_script, vrrp_instance, vrrp_sync_group and track_file blocks → the VRRP part of the model, with keepalived
-// 2.2.7's defaults and corrections (vrrp_data.c alloc_vrrp, vrrp.c vrrp_complete_instance; reference §3).
+// 2.2.7's defaults and corrections (vrrp_data.c alloc_vrrp, vrrp.c vrrp_complete_instance).
 import { canonicalIp, ipFamily } from './address.js';
 import { ref, secondsUs } from './values.js';
 import type { AddressFamily } from '../ipvs/types.js';

@@ -1,5 +1,5 @@
 // The keyword tree → the resolved Config: each section's resolver, then the checks that span sections (tracked
-// scripts exist, sync-group members exist) and keepalived's script-security rule (reference §4, `-t` rc 6).
+// scripts exist, sync-group members exist) and keepalived's script-security rule (`-t` rc 6).
 import { resolveGlobals } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';

@@ -1,4 +1,4 @@
-// Runs configured scripts (MISC_CHECK, vrrp_script, notify*, quorum_*) the way keepalived does (reference §5.5):
+// Runs configured scripts (MISC_CHECK, vrrp_script, notify*, quorum_*) the way keepalived does:
 // execve of an argv — never a shell string we build — in its own process group, with IFS/LD_PRELOAD/LD_LIBRARY_PATH
 // removed from the environment, optionally as another user, and with a timeout that sends SIGTERM to the group and
 // SIGKILL after a grace period.

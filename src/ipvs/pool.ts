@@ -1,4 +1,4 @@
-// The pool of one virtual server, exactly as keepalived's ipwrapper.c runs it (keepalived-reference.md §2.5):
+// The pool of one virtual server, exactly as keepalived's ipwrapper.c runs it:
 // alive real servers, quorum with hysteresis, inhibit_on_failure, the sorry server. I/O-free: inputs are checker
 // verdicts and weights, outputs are events (log lines in keepalived's wording, scripts to run) and the destination
 // set the service should hold, which the reconciler turns into IPVS operations.

@@ -1,5 +1,5 @@
 // Gratuitous ARP (RFC 5227 §3 "ARP Announcement", RFC 826 layout) and unsolicited Neighbour Advertisement
-// (RFC 4861 §4.4, §7.2.6) for VIPs taken over by a new master (keepalived vrrp_arp.c / vrrp_ndisc.c, reference §3.6).
+// (RFC 4861 §4.4, §7.2.6) for VIPs taken over by a new master (keepalived vrrp_arp.c / vrrp_ndisc.c).
 //
 //   buildGarpFrame(mac: string, vip: string): Buffer      Ethernet broadcast + ARP request, sender = target = VIP
 //   buildUnsolicitedNa(mac: string, vip: string): Buffer  ICMPv6 type 136, Override flag, target link-layer option;

@@ -1,5 +1,5 @@
 // The VRRP state machine of one instance, free of I/O: events in, actions out (style-exemplars §5, convention 1).
-// Behaviour follows RFC 3768 §6.4 / RFC 5798 §6.4 as keepalived 2.2.7 implements them (keepalived-reference.md §3.4).
+// Behaviour follows RFC 3768 §6.4 / RFC 5798 §6.4 as keepalived 2.2.7 implements them.
 // Timers are named actions the adapter arms on a Clock; when one fires the adapter feeds `{kind:'timer'}` back.
 // Received adverts arrive here already validated (version, VRID, auth, checksum, TTL, v2 interval): see instance.ts.
 
@@ -455,7 +455,7 @@ export class VrrpFsm {
   }
 
   private setPriority(effective: number, out: FsmAction[]): void {
-    // The address owner's priority is never adjusted (keepalived-reference §3.2).
+    // The address owner's priority is never adjusted (vrrp_track.c).
     if (this.isOwner) return;
     const next = Math.min(254, Math.max(1, Math.round(effective)));
     if (next === this.priority) return;

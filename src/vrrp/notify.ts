@@ -1,4 +1,4 @@
-// notify_master/backup/fault/stop and the generic `notify` (keepalived-reference.md §3.1, §3.3, §5.5).
+// notify_master/backup/fault/stop and the generic `notify` (vrrp_notify.c, notify.c).
 // Scripts run as argv through exec/script.ts. Unlike keepalived, whose notifies are fire-and-forget, each
 // instance (or group) has a queue, so its scripts run one after another in transition order; a script that hangs
 // is killed after NOTIFY_TIMEOUT_MS so the queue moves on.

@@ -8,7 +8,7 @@
 //   vrrpChecksum(payload, family, version, src, dst, asV2): number       the 16-bit Internet checksum to put at offset 6
 //   class DropCounters { record(r), get(reason), warnings, total, snapshot() }
 //
-// Checks, in keepalived's order (vrrp.c vrrp_check_packet, keepalived-reference.md §3.5):
+// Checks, in keepalived's order (vrrp.c vrrp_check_packet):
 //   1 AH header present (IPv4 protocol 51) → 'ah' (AH is parsed and reported, not supported); AH configured but the
 //     packet has none → 'auth_type'
 //   2 size: < 8 bytes → 'too_short'; version nibble not 2/3 → 'version'; then exactly 8 + naddr × (4|16) (+ 8 auth

@@ -1,5 +1,5 @@
 // What a reload (SIGHUP) does to each vrrp_instance, decided from the old and new configs alone. keepalived reloads
-// by diffing and keeps VRRP state (keepalived-reference.md §5.2); so do we, matching instances by name:
+// by diffing and keeps VRRP state (vrrp_daemon.c reload_vrrp_thread); so do we, matching instances by name:
 //   keep     identical (source positions aside): nothing happens, no re-election, no notify
 //   adjust   same router (see sameRouter): new settings applied in place (instance.ts reconfigure)
 //   restart  the router itself changed: stopped as at shutdown, then started as at boot

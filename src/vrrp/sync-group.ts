@@ -1,4 +1,4 @@
-// vrrp_sync_group: members move together (keepalived-reference.md §3.3, vrrp_sync.c). I/O-free: the coordinator
+// vrrp_sync_group: members move together (vrrp_sync.c). I/O-free: the coordinator
 // reads the members' state machines and answers with directives (FSM events) to deliver to other members.
 import type { FsmAction, FsmEvent, FsmState, VrrpFsm } from './fsm.js';
 

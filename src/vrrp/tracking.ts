@@ -1,4 +1,4 @@
-// Trackers → effective priority and fault (keepalived-reference.md §3.1–§3.2, vrrp_track.c).
+// Trackers → effective priority and fault (vrrp_track.c).
 // The core (ScriptStatus, Tracker) is I/O-free; ScriptRunner is the small adapter that runs a vrrp_script on a Clock.
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';

@@ -33,7 +33,7 @@ test('INIT → BACKUP (init), then MASTER after Master_Down_Interval with no adv
   h.clock.advance(1);
   assert.equal(h.fsm.state, 'MASTER');
   assert.equal(h.enteredAt('MASTER'), 3609);
-  // Order when becoming MASTER: advert, log, VIPs, GARP, notify (keepalived-reference §3.4).
+  // Order when becoming MASTER: advert, log, VIPs, GARP, notify (vrrp.c vrrp_state_become_master).
   const kinds = h.log.filter((e) => e.at === 3609).map((e) => e.action.kind as string);
   const order = ['send-advert', 'transition', 'add-vips', 'garp-burst', 'notify'].map((k) => kinds.indexOf(k));
   assert.deepEqual([...order].sort((a, b) => a - b), order);

@@ -1,4 +1,4 @@
-// Checker blocks inside real_server (keepalived 2.2.7 check/check_*.c, reference §2.4).
+// Checker blocks inside real_server (keepalived 2.2.7 check/check_*.c).
 import { regexOptionUses } from './uses.js';
 import { block, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 import type { BlockSchema } from './types.js';

@@ -1,4 +1,4 @@
-// global_defs and the other top-level keywords of keepalived 2.2.7's core/global_parser.c (reference §4).
+// global_defs and the other top-level keywords of keepalived 2.2.7's core/global_parser.c.
 import { strictModeUses } from './uses.js';
 import { block, lists, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 

@@ -1,5 +1,4 @@
-// virtual_server, virtual_server_group, real_server and the global SSL block (keepalived 2.2.7 check/check_parser.c,
-// reference §2.1–2.3).
+// virtual_server, virtual_server_group, real_server and the global SSL block (keepalived 2.2.7 check/check_parser.c).
 import { CHECKERS } from './checkers.js';
 import { block, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 

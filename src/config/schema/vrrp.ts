@@ -1,4 +1,4 @@
-// The VRRP blocks of keepalived 2.2.7's vrrp/vrrp_parser.c and trackers/track_file.c (reference §3.1–3.3).
+// The VRRP blocks of keepalived 2.2.7's vrrp/vrrp_parser.c and trackers/track_file.c.
 import { authTypeUses, strictModeUses, unicastPeerUses, vipUses } from './uses.js';
 import { block, lists, NOT_IMPLEMENTED as NO, partial, required, status, values } from './types.js';
 
