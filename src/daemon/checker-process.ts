@@ -10,8 +10,8 @@ import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
-import type { CheckerStart, FromChecker, FromCheckerNotes, MetricFamily, ToChecker, ToCheckerNotes, VrrpStates } from '../ipc/protocol.js';
-import { RemoteIpvsDriver } from '../ipvs/driver-remote.js';
+import type { CheckerStart, MetricFamily, VrrpStates } from '../ipc/protocol.js';
+import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
@@ -25,7 +25,6 @@ import { ObservedDriver } from './observed-driver.js';
 import { OverrideStore, type Override } from './overrides.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 
-type CheckerChannel = Channel<FromChecker, ToChecker, FromCheckerNotes, ToCheckerNotes>;
 
 async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise<IpvsDriver> {
   if (start.driver === 'kernel') return (await import('../ipvs/driver-netlink.js')).NetlinkIpvsDriver.open();

@@ -9,7 +9,7 @@
 //                                the child tells: event, checker-state (kept to restore a restarted child);
 //                                the child asks: ipvs (the embedded table, which lives in the supervisor).
 import type { ResumedState } from '../../checkers/engine.js';
-import type { Config, VrrpInstance } from '../config/model.js';
+import type { Config } from '../config/model.js';
 import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
@@ -23,8 +23,6 @@ export interface LogSettings {
   readonly console: boolean;
   readonly detail: boolean;
 }
-
-export type Role = 'vrrp' | 'checker';
 
 /** A line for `lvskeeper events` subscribers. */
 export interface EventNote {
@@ -128,13 +126,6 @@ export type FromCheckerNotes = {
   /** A checker's state changed; undefined: the checker is gone. */
   'checker-state': { readonly key: string; readonly state?: ResumedState };
 };
-
-/** The VRRP instances that carry an address, for ha_suspend on the checker side. */
-export function vipOwners(instances: readonly VrrpInstance[]): Map<string, string> {
-  const m = new Map<string, string>();
-  for (const vi of instances) for (const v of vi.virtualIpaddresses) if (!m.has(v.address)) m.set(v.address, vi.name);
-  return m;
-}
 
 /** For the end of a link that sends no requests or no notifications. */
 export type Nothing = Record<string, never>;

@@ -99,11 +99,6 @@ class Owned implements OwnedKeys {
   }
 }
 
-/** keepalived's FMT_VS for a kernel key no longer in the config. */
-function keyName(k: ServiceKey): string {
-  return k.fwmark !== undefined ? `FWM ${k.fwmark}` : `[${k.address}]:${k.protocol}:${k.port}`;
-}
-
 function errText(e: unknown): string {
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err?.code === 'string' ? `${err.code}: ` : '';

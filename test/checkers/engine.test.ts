@@ -1,7 +1,7 @@
 // The engine over real servers and scripts, with a FakeClock: assertions are on the clock's virtual times, and
 // each step waits for the real I/O it started before time moves on.
 import assert from 'node:assert/strict';
-import { chmodSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
