@@ -1,7 +1,7 @@
 // Wraps the IPVS driver so every operation the daemon makes is observable: one debug line per op (`-D` shows
 // them, in ipvsadm's words) and counters for the metrics endpoint. The wrapped driver does the work.
 import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
-import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+import { applyInOrder, type IpvsDriver, type IpvsOp, type IpvsTable, type IpvsTimeouts } from '../ipvs/types.js';
 import type { Logger } from '../log.js';
 
 export class ObservedDriver implements IpvsDriver {
@@ -39,11 +39,7 @@ export class ObservedDriver implements IpvsDriver {
 
   /** Counted and logged as apply() does; only a driver that can batch gets the batch. */
   async applyMany(ops: readonly IpvsOp[]): Promise<(Error | undefined)[]> {
-    if (!this.inner.applyMany) {
-      const errors: (Error | undefined)[] = [];
-      for (const op of ops) errors.push(await this.apply(op).then(() => undefined, (e: Error) => e));
-      return errors;
-    }
+    if (!this.inner.applyMany) return applyInOrder((op) => this.apply(op), ops);
     if (this.log.isLevelEnabled('debug')) for (const op of ops) this.log.debug({ component: 'ipvs' }, `IPVS op: ${ipvsadmCommand(op)}`);
     const errors = await this.inner.applyMany(ops);
     ops.forEach((op, i) => {

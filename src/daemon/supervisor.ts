@@ -17,7 +17,7 @@ import type { Channel } from '../ipc/channel.js';
 import type {
   FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToCheckerNotes, ToVrrp, VrrpConfig, VrrpStates,
 } from '../ipc/protocol.js';
-import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+import { applyInOrder, type IpvsDriver, type IpvsTable, type IpvsTimeouts } from '../ipvs/types.js';
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig, type ConfigRead } from './config-reader.js';
@@ -261,15 +261,12 @@ export class Supervisor {
         return table.getTimeouts();
       case 'apply':
         return table.apply(c.op);
-      case 'applyMany': {
-        const errors: (OpError | undefined)[] = [];
-        for (const op of c.ops) {
-          errors.push(await table.apply(op).then(() => undefined, (e: Error & { code?: unknown }) => ({
-            message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}),
-          })));
-        }
-        return errors;
-      }
+      case 'applyMany':
+        // An Error crosses a structured clone without its errno name: send the two fields.
+        return (await applyInOrder((op) => table.apply(op), c.ops)).map((e): OpError | undefined => {
+          const code = (e as { code?: unknown } | undefined)?.code;
+          return e === undefined ? undefined : { message: e.message, ...(typeof code === 'string' ? { code } : {}) };
+        });
     }
   }
 

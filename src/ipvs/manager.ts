@@ -9,7 +9,7 @@ import { destinationsOn, destKeyId, serviceFor, serviceKeyId, serviceKeysFor } f
 import { ipvsadmCommand } from './driver-dryrun.js';
 import { VsPool, type PoolEvent, type PoolStatus } from './pool.js';
 import { reconcile, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
-import type { Destination, IpvsDriver, IpvsOp, ServiceKey } from './types.js';
+import { applyInOrder, type Destination, type IpvsDriver, type IpvsOp, type ServiceKey } from './types.js';
 
 /** Operations per applyMany call: one message of a few hundred KiB at most. */
 const BATCH = 1000;
@@ -369,7 +369,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     let failed = 0;
     for (let i = 0; i < ops.length; i += BATCH) {
       const batch = ops.slice(i, i + BATCH);
-      const errors = this.driver.applyMany ? await this.driver.applyMany(batch) : await this.applyEach(batch);
+      const errors = this.driver.applyMany ? await this.driver.applyMany(batch) : await applyInOrder((op) => this.driver.apply(op), batch);
       for (const [j, op] of batch.entries()) {
         if (!this.settle(op, errors[j])) failed++;
         else if (op.kind === 'flush') this.flushPending = false;
@@ -379,13 +379,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   }
 
   private async applyOne(op: IpvsOp): Promise<boolean> {
-    return this.settle(op, (await this.applyEach([op]))[0]);
-  }
-
-  private async applyEach(ops: readonly IpvsOp[]): Promise<(Error | undefined)[]> {
-    const errors: (Error | undefined)[] = [];
-    for (const op of ops) errors.push(await this.driver.apply(op).then(() => undefined, (e: Error) => e));
-    return errors;
+    return this.settle(op, (await applyInOrder((o) => this.driver.apply(o), [op]))[0]);
   }
 
   /** Records an applied operation, or logs a failed one (the next pass retries it). */

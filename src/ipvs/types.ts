@@ -135,3 +135,10 @@ export interface IpvsDriver {
 
 /** The netmask that makes each client its own persistence group. */
 export const fullNetmask = (family: AddressFamily): number => (family === 'inet' ? 0xffffffff : 128);
+
+/** For a driver without applyMany: one op after another, each one's error in its place. */
+export async function applyInOrder(apply: (op: IpvsOp) => Promise<void>, ops: readonly IpvsOp[]): Promise<(Error | undefined)[]> {
+  const errors: (Error | undefined)[] = [];
+  for (const op of ops) errors.push(await apply(op).then(() => undefined, (e: Error) => e));
+  return errors;
+}
