@@ -14,33 +14,21 @@ function ready(t: Parameters<typeof needRoot>[0]): boolean {
 
 const sideLog = (procs: Record<Side, { log: string }>, side: Side): string => procs[side].log;
 
+const GLOBALS = 'global_defs {\n  vrrp_garp_master_delay 0\n}\n';
+
+/** A BACKUP instance on eth0 at priority 100, advert_int 1, as both daemons read it. */
+function instance(name: string, vrid: number, vips: readonly string[]): string {
+  return [`vrrp_instance ${name} {`, '  state BACKUP', '  interface eth0', `  virtual_router_id ${vrid}`, '  priority 100', '  advert_int 1',
+    '  virtual_ipaddress {', ...vips.map((v) => `    ${v}`), '  }', '}', ''].join('\n');
+}
+
 // VRRP on eth0 (the private link), VIPs on eth1 (the public one): the first instance is not the last in the file,
 // and its VIP is on another device (start-up used to abort with "Multipart message not terminated properly").
-const PUBLIC_VIPS = `global_defs {
-  vrrp_garp_master_delay 0
-}
-vrrp_instance VI_1 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 51
-  priority 100
-  advert_int 1
-  virtual_ipaddress {
-    192.0.2.10/24 dev eth1
-    10.0.0.100/24
-  }
-}
-vrrp_instance VI_2 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 52
-  priority 100
-  advert_int 1
-  virtual_ipaddress {
-    198.51.100.11/24 dev eth1 no_track
-  }
-}
-`;
+const PUBLIC_VIPS = [
+  GLOBALS,
+  instance('VI_1', 51, ['192.0.2.10/24 dev eth1', '10.0.0.100/24']),
+  instance('VI_2', 52, ['198.51.100.11/24 dev eth1 no_track']),
+].join('');
 
 test('VIPs on another device: start-up, GARPs on that device from its MAC, and the device tracked unless no_track — as keepalived', { timeout: 90_000 }, async (t) => {
   if (!ready(t)) return;
@@ -94,47 +82,13 @@ test('VIPs on another device: start-up, GARPs on that device from its MAC, and t
 });
 
 // VI_1 and VI_3 in a sync group, VI_2 alone with a no_track VIP.
-const DELETED_VIPS = `global_defs {
-  vrrp_garp_master_delay 0
-}
-vrrp_sync_group G {
-  group {
-    VI_1
-    VI_3
-  }
-}
-vrrp_instance VI_1 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 51
-  priority 100
-  advert_int 1
-  virtual_ipaddress {
-    192.0.2.10/24 dev eth1
-    10.0.0.100/24
-  }
-}
-vrrp_instance VI_3 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 53
-  priority 100
-  advert_int 1
-  virtual_ipaddress {
-    10.0.0.103/24
-  }
-}
-vrrp_instance VI_2 {
-  state BACKUP
-  interface eth0
-  virtual_router_id 52
-  priority 100
-  advert_int 1
-  virtual_ipaddress {
-    198.51.100.11/24 dev eth1 no_track
-  }
-}
-`;
+const DELETED_VIPS = [
+  GLOBALS,
+  'vrrp_sync_group G {\n  group {\n    VI_1\n    VI_3\n  }\n}\n',
+  instance('VI_1', 51, ['192.0.2.10/24 dev eth1', '10.0.0.100/24']),
+  instance('VI_3', 53, ['10.0.0.103/24']),
+  instance('VI_2', 52, ['198.51.100.11/24 dev eth1 no_track']),
+].join('');
 
 test('a VIP deleted behind the daemon: BACKUP with a priority-0 advert, the sync group along, MASTER again after Skew_Time with the VIP back; a no_track VIP stays deleted — as keepalived', { timeout: 90_000 }, async (t) => {
   if (!ready(t)) return;
