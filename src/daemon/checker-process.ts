@@ -18,6 +18,7 @@ import type { PoolEvent } from '../ipvs/pool.js';
 import type { IpvsDriver } from '../ipvs/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
+import { applyScheduling, schedulingFor } from './scheduling.js';
 import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
 import { checkerDumpSection } from './dumps.js';
@@ -63,6 +64,7 @@ class CheckerSide implements ChildSide {
     const config = this.load();
     if (!config) throw new Error(`${this.start_.configFile}: configuration cannot run`);
     this.config = config;
+    applyScheduling(schedulingFor(config.global, 'checker'), 'checker', this.log);
     this.vrrpStates = this.start_.vrrpStates;
     this.overrides = new OverrideStore(this.start_.stateFile);
     for (const e of this.overrides.loadErrors) this.log.error(e);

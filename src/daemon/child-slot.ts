@@ -3,7 +3,6 @@
 // words (core/main.c, vrrp_daemon.c vrrp_respawn_thread, check_daemon.c check_respawn_thread) and a delay when it
 // keeps dying, so a child that cannot live does not take the supervisor's CPU with it.
 import { fork, type ChildProcess } from 'node:child_process';
-import { setPriority } from 'node:os';
 import { Channel, type NoteMap, type RequestMap } from '../ipc/channel.js';
 import type { Logger } from '../log.js';
 
@@ -24,8 +23,6 @@ export interface ChildSpec<Out extends RequestMap & Base, In extends RequestMap,
   readonly entry: URL;
   /** No heartbeat answer for this long: the child is killed and respawned. */
   readonly hangTimeoutMs: number;
-  /** The child's scheduling priority (nice, -20..19), as keepalived's vrrp_priority/checker_priority set it. */
-  readonly priority: () => number | undefined;
   /** Registers the supervisor's handlers on a new child's channel and starts it; rejects if it cannot start. */
   readonly begin: (channel: Channel<Out, In, OutNotes, InNotes>, respawn: boolean) => Promise<void>;
 }
@@ -71,14 +68,6 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
     this.current = channel;
     this.startedAt = Date.now();
     this.log.info(`Starting ${this.spec.label} child process, pid=${child.pid}`);
-    const priority = this.spec.priority();
-    if (priority !== undefined && child.pid !== undefined) {
-      try {
-        setPriority(child.pid, priority);
-      } catch (err) {
-        this.log.warn(`cannot set the ${this.spec.label} process priority to ${priority}: ${(err as Error).message}`);
-      }
-    }
     this.exited = new Promise((resolve) => child.once('exit', (code, signal) => {
       channel.close('child exited');
       this.onExit(child, code, signal);

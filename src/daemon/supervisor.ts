@@ -62,11 +62,6 @@ const QUERY_MS = 3000;
 /** A reload of the checker side parses and diffs the whole config on its own loop. */
 const CHECKER_RELOAD_MS = 300_000;
 const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
-/**
- * The VRRP process's nice value when vrrp_priority is not set: the scheduler serves it before the checkers on a
- * director whose CPUs are busy (keepalived leaves both at the parent's priority unless told).
- */
-const DEFAULT_VRRP_NICE = -10;
 
 export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
@@ -169,7 +164,6 @@ export class Supervisor {
       label: 'VRRP',
       entry: new URL('./vrrp-process.js', import.meta.url),
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
-      priority: () => this.nice('vrrp_priority') ?? DEFAULT_VRRP_NICE,
       begin: async (channel: VrrpChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
         channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
@@ -189,7 +183,6 @@ export class Supervisor {
       label: 'Healthcheck',
       entry: new URL('./checker-process.js', import.meta.url),
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
-      priority: () => this.nice('checker_priority'),
       begin: async (channel: CheckerChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'checker' });
         channel.onNote('event', (e) => this.publish(e.kind, e.text));
@@ -216,12 +209,6 @@ export class Supervisor {
   private claimChildPidFile(path: string): void {
     acquirePidFile(path);
     this.childPidFiles.add(path);
-  }
-
-  /** global_defs vrrp_priority / checker_priority (validated -20..19 by the config reader). */
-  private nice(keyword: 'vrrp_priority' | 'checker_priority'): number | undefined {
-    const v = this.vrrpConfig?.global.other[keyword];
-    return v === undefined ? undefined : Number(v);
   }
 
   /** `-r`/`-c`: each child's pid, rewritten when it is respawned and removed at stop. */

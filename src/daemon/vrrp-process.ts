@@ -11,6 +11,7 @@ import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 import { VrrpMetrics } from './daemon-metrics.js';
 import { vrrpDumpSection } from './dumps.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
+import { applyScheduling, schedulingFor } from './scheduling.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 
 class VrrpSide implements ChildSide {
@@ -101,6 +102,7 @@ function main(): void {
   let log: Logger = createLogger();
   channel.handle('start', async ({ config, log: settings }) => {
     log = createLogger(settings);
+    applyScheduling(schedulingFor(config.global, 'vrrp'), 'vrrp', log);
     side = new VrrpSide(channel, log);
     return side.start(config);
   });

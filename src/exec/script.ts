@@ -4,7 +4,14 @@
 // SIGKILL after a grace period.
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { getPriority, setPriority } from 'node:os';
 import type { Script } from '../config/model.js';
+
+/**
+ * The nice this process started with, read when the module loads (before a child process applies vrrp_priority or
+ * checker_priority): keepalived starts every script at it (lib/notify.c, reset_process_priorities in the forked child).
+ */
+const STARTING_NICE = getPriority();
 
 export interface ScriptResult {
   /** Exit status, or undefined when the script was killed by a signal or could not start. */
@@ -117,6 +124,13 @@ export function runScript(script: Script, opts: RunOptions = {}): Promise<Script
       ...(uid !== undefined ? { uid } : {}),
       ...(gid !== undefined ? { gid } : {}),
     });
+    if (child.pid !== undefined && getPriority() !== STARTING_NICE) {
+      try {
+        setPriority(child.pid, STARTING_NICE);
+      } catch {
+        // Already exited.
+      }
+    }
     const signalGroup = (signal: NodeJS.Signals): void => {
       if (child.pid === undefined) return;
       try {

@@ -2,6 +2,10 @@
 import { strictModeUses } from './uses.js';
 import { block, lists, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 
+/** src/daemon/scheduling.ts: why keepalived's default RLIMIT_RTTIME is not applied. */
+const RT_LIMIT_DEFAULT = (side: string): string =>
+  `RLIMIT_RTTIME only when ${side}_rlimit_rttime is given: keepalived's 10 ms default would stop a JavaScript runtime in garbage collection`;
+
 export const GLOBAL_DEFS = block(
   'global_defs',
   lists('notification_email'),
@@ -66,9 +70,8 @@ export const GLOBAL_DEFS = block(
     process_names: NO, process_name: NO, vrrp_process_name: NO, checker_process_name: NO, lvs_process_name: NO,
     bfd_process_name: NO,
     max_auto_priority: NO, min_auto_priority_delay: NO,
-    vrrp_rt_priority: NO, vrrp_cpu_affinity: NO, vrrp_rlimit_rttime: NO, vrrp_rlimit_rtime: NO,
-    checker_rt_priority: NO, checker_cpu_affinity: NO, checker_rlimit_rttime: NO,
-    checker_rlimit_rtime: NO,
+    vrrp_rt_priority: partial(RT_LIMIT_DEFAULT('vrrp')), vrrp_cpu_affinity: NO,
+    checker_rt_priority: partial(RT_LIMIT_DEFAULT('checker')), checker_cpu_affinity: NO,
     bfd_priority: NO, bfd_rt_priority: NO, bfd_cpu_affinity: NO, bfd_rlimit_rttime: NO, bfd_rlimit_rtime: NO,
     vrrp_no_swap: NO, checker_no_swap: NO, bfd_no_swap: NO,
     vrrp_netlink_cmd_rcv_bufs: NO, vrrp_netlink_cmd_rcv_bufs_force: NO, vrrp_netlink_monitor_rcv_bufs: NO,
