@@ -13,6 +13,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { ADDR, Topology, VIP, vrrpConfig, waitFor, type Node, type Proc } from '../test/vrrp/netns-support.js';
 import { seededRandom } from '../test/support/seeded-random.js';
+import { describeFloor, StallProbe, type Floor } from './stall-probe.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 const TRIALS = Number(process.env['BENCH_TRIALS'] ?? 20);
@@ -64,11 +65,14 @@ interface Result {
   readonly fromAdvert: number[];
   /** Longest time a restarted router took to log BACKUP (excluded from the figures, shown for context). */
   readonly slowestStartMs: number;
+  /** The machine's own stalls meanwhile (bench/stall-probe.ts). */
+  readonly floor: Floor;
 }
 
 async function runScenario(impl: 'lvskeeper' | 'keepalived', sc: Scenario): Promise<Result> {
   const topo = new Topology(impl === 'lvskeeper' ? 'Bl' : 'Bk');
   const helpers: ChildProcess[] = [];
+  const stalls = new StallProbe();
   try {
     for (const n of ['a', 'b'] as const) {
       helpers.push(spawn('ip', ['netns', 'exec', topo.ns[n], process.execPath, '-e', responder, n], { stdio: 'ignore' }));
@@ -131,8 +135,9 @@ async function runScenario(impl: 'lvskeeper' | 'keepalived', sc: Scenario): Prom
       await waitFor(() => procs[master].log.includes('Entering BACKUP STATE'), 15_000);
       slowestStartMs = Math.max(slowestStartMs, Date.now() - restartedAt);
     }
-    return { times, fromAdvert, slowestStartMs };
+    return { times, fromAdvert, slowestStartMs, floor: await stalls.stop() };
   } finally {
+    void stalls.stop().catch(() => undefined);
     for (const h of helpers) h.kill('SIGKILL');
     await topo.destroy();
   }
@@ -157,6 +162,7 @@ async function main(): Promise<void> {
       if (process.env['BENCH_VERBOSE'] !== undefined) console.log(`    lvskeeper:  ${pick(lv).join(' ')}\n    keepalived: ${pick(ka).join(' ')}`);
     }
     console.log(`${''.padEnd(28)} slowest restart to BACKUP (not in the figures): lvskeeper ${lv.slowestStartMs} ms, keepalived ${ka.slowestStartMs} ms`);
+    console.log(`${''.padEnd(28)} machine floor: during lvskeeper's trials ${describeFloor(lv.floor)}; during keepalived's ${describeFloor(ka.floor)}`);
   }
 }
 

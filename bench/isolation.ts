@@ -3,7 +3,8 @@
 // HTTP_GET backend that streams its body without end, and keepalived 2.2.7 its BACKUP in namespace b. Phases:
 // steady checking, 3 unchanged reloads, 3 reloads changing 1% of the weights, the checker process SIGKILLed, then
 // SIGTERM. Printed: the adverts' intervals as b's interface sees them (tcpdump timestamps), keepalived's takeovers,
-// each process's longest event-loop stall and RSS, the reload times, and SIGTERM to exit.
+// each process's longest event-loop stall and RSS, the reload times, SIGTERM to exit, and the machine's own floor
+// (bench/stall-probe.ts).
 // BENCH_ADVERT_INT picks one advert_int (default: both 0.1 and 0.01, VRRPv3's floor).
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
@@ -11,6 +12,7 @@ import { performance } from 'node:perf_hooks';
 import { Topology, type Proc } from '../test/vrrp/netns-support.js';
 import { AdvertCapture, largeConfig, masterEntries, pidIn, quantile, startBackend, startPair, until } from '../test/daemon/isolation-support.js';
 import { rssMb, title, tree } from './proc.js';
+import { describeFloor, StallProbe } from './stall-probe.js';
 
 const repoRoot = new URL('../../', import.meta.url).pathname;
 const RS = Number(process.env['BENCH_RS'] ?? 30_000);
@@ -45,6 +47,7 @@ async function scenario(advertInt: string): Promise<void> {
     await capture.ready;
     const from = Date.now();
     const takeovers = masterEntries(ka);
+    const probe = new StallProbe();
 
     await sleep(10_000);
     const reloadMs: number[] = [];
@@ -73,6 +76,7 @@ async function scenario(advertInt: string): Promise<void> {
     const rss = tree(lvsk.child.pid!).map((p) => `${title(p).replace(/^lvskeeper: /, '')} ${rssMb(p).toFixed(0)}`);
     const gaps = capture.gaps(from);
     capture.stop();
+    const floor = await probe.stop();
     // Counted before the stop: the priority-0 advert hands keepalived the VIP, as it should.
     const peerTakeovers = masterEntries(ka) - takeovers;
     const stopStart = performance.now();
@@ -85,6 +89,7 @@ async function scenario(advertInt: string): Promise<void> {
     console.log(`  start-up to MASTER: ${startS.toFixed(1)} s`);
     console.log(`  adverts seen by the peer: ${gaps.length + 1}; interval p50 ${quantile(gaps, 0.5).toFixed(1)} ms, p99 ${quantile(gaps, 0.99).toFixed(1)} ms, max ${Math.max(...gaps).toFixed(1)} ms (target ≤ ${intMs + 20} ms)`);
     console.log(`  keepalived takeovers: ${peerTakeovers} (target 0)`);
+    console.log(`  machine floor meanwhile: ${describeFloor(floor)}`);
     console.log(`  reloads (3 unchanged, 3 with 1% of weights changed), SIGHUP → "Reload done": ${reloadMs.map((m) => m.toFixed(0)).join(', ')} ms`);
     console.log(`  longest event-loop stall since start: ${stalls(metrics)}`);
     console.log(`  RSS (MB): ${rss.join(', ')}`);

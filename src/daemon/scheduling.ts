@@ -27,8 +27,8 @@ export interface ProcessScheduling {
   readonly nice?: number;
 }
 
-export const DEFAULT_VRRP_RT_PRIORITY = 1;
-export const DEFAULT_VRRP_NICE = -10;
+const DEFAULT_VRRP_RT_PRIORITY = 1;
+const DEFAULT_VRRP_NICE = -10;
 
 const LABEL: Record<SchedulingSide, string> = { vrrp: 'VRRP', checker: 'Checker' };
 
