@@ -10,7 +10,8 @@ import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
-import type { CheckerStart, MetricFamily, VrrpStates } from '../ipc/protocol.js';
+import { NoteBatch } from '../ipc/note-batch.js';
+import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily, VrrpStates } from '../ipc/protocol.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { runNotifyScript } from '../ipvs/notify-scripts.js';
@@ -40,6 +41,8 @@ class CheckerSide implements ChildSide {
   private overrides!: OverrideStore;
   private vrrpStates: VrrpStates = {};
   private stopping: Promise<void> | undefined;
+  private readonly events = new NoteBatch<EventNote>((e) => this.channel.notify('events', e));
+  private readonly checkerStates = new NoteBatch<CheckerStateNote>((s) => this.channel.notify('checker-states', s));
   readonly metrics = new CheckerMetrics({
     checkers: () => this.engine?.snapshot() ?? [],
     pingDrops: () => this.engine?.pingDrops() ?? [],
@@ -78,7 +81,7 @@ class CheckerSide implements ChildSide {
       onEvent: (ev) => this.manager?.handle(ev),
       onAttempt: (sample) => this.metrics.attempt(sample),
       resume,
-      onCheckerState: (key, state) => this.channel.notify('checker-state', { key, ...(state ? { state } : {}) }),
+      onCheckerState: (key, state) => this.checkerStates.push({ key, ...(state ? { state } : {}) }),
     });
     this.engine.start();
     // A restarted process resumes its predecessor's verdicts before the first pass, so the table does not move.
@@ -113,7 +116,7 @@ class CheckerSide implements ChildSide {
   }
 
   private publish(kind: string, text: string): void {
-    this.channel.notify('event', { kind, text });
+    this.events.push({ kind, text });
   }
 
   private alert(a: { subject: string; body: string }): void {
@@ -257,6 +260,8 @@ class CheckerSide implements ChildSide {
       await this.engine?.stop();
       await this.manager?.stop();
       await this.driver?.close();
+      this.events.flush();
+      this.checkerStates.flush();
     })();
     return this.stopping;
   }

@@ -185,10 +185,14 @@ export class Supervisor {
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
       begin: async (channel: CheckerChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'checker' });
-        channel.onNote('event', (e) => this.publish(e.kind, e.text));
-        channel.onNote('checker-state', ({ key, state }) => {
-          if (state) this.checkerStates.set(key, state);
-          else this.checkerStates.delete(key);
+        channel.onNote('events', (events) => {
+          for (const e of events) this.publish(e.kind, e.text);
+        });
+        channel.onNote('checker-states', (states) => {
+          for (const { key, state } of states) {
+            if (state) this.checkerStates.set(key, state);
+            else this.checkerStates.delete(key);
+          }
         });
         channel.handle('ipvs', (c) => this.tableCall(c));
         await channel.request('start', {

@@ -6,7 +6,7 @@
 //                                the child tells: transition, event.
 //   supervisor ⇄ checker child   start/reload (the child reads the file itself), stop, status, dump, metrics, ping,
 //                                command (drain/undrain/weight/ipvs-table), vrrp-states (for ha_suspend);
-//                                the child tells: event, checker-state (kept to restore a restarted child);
+//                                the child tells: events, checker-states (kept to restore a restarted child);
 //                                the child asks: ipvs (the embedded table, which lives in the supervisor).
 import type { ResumedState } from '../../checkers/engine.js';
 import type { Config } from '../config/model.js';
@@ -121,10 +121,16 @@ export type FromChecker = {
   ipvs: [IpvsCall, IpvsTable | IpvsTimeouts | (OpError | undefined)[] | void];
 };
 
+/** A checker's state changed; undefined: the checker is gone. */
+export interface CheckerStateNote {
+  readonly key: string;
+  readonly state?: ResumedState;
+}
+
+/** Batched per turn of the child's event loop (note-batch.ts). */
 export type FromCheckerNotes = {
-  event: EventNote;
-  /** A checker's state changed; undefined: the checker is gone. */
-  'checker-state': { readonly key: string; readonly state?: ResumedState };
+  events: readonly EventNote[];
+  'checker-states': readonly CheckerStateNote[];
 };
 
 /** For the end of a link that sends no requests or no notifications. */
