@@ -23,6 +23,11 @@ export interface InstanceDeps {
   readonly notifier: Notifier;
   /** Shared by the instances of one process, so the GARP/NA intervals hold per interface. */
   readonly pacer?: AnnouncePacer;
+  /**
+   * vrrp_startup_delay: until this clock time a BACKUP's down timer runs from then rather than from now
+   * (vrrp_scheduler.c, vrrp_init_instance_sands with vrrp_delayed_start_time).
+   */
+  readonly delayedStartUntil?: () => number | undefined;
 }
 
 export interface InstanceEvents {
@@ -238,12 +243,14 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       case 'arm': {
         const old = this.timers.get(a.timer);
         if (old) this.deps.clock.clearTimeout(old);
+        const until = a.timer === 'masterDown' ? this.deps.delayedStartUntil?.() : undefined;
+        const ms = until === undefined ? a.ms : a.ms + Math.max(0, until - this.deps.clock.now());
         this.timers.set(
           a.timer,
           this.deps.clock.setTimeout(() => {
             this.timers.delete(a.timer);
             this.dispatch({ kind: 'timer', timer: a.timer });
-          }, a.ms),
+          }, ms),
         );
         return;
       }

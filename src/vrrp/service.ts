@@ -43,6 +43,8 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private readonly links = new Map<string, boolean>();
   private readonly promote = new PromoteSecondaries();
   private readonly pacer: AnnouncePacer;
+  /** vrrp_startup_delay's end (clock time), set at start only: a reload does not delay again, as in keepalived. */
+  private delayedStartUntil: number | undefined;
   /** Instances holding promote_secondaries on their interface, and which. */
   private readonly promoting = new Map<VrrpInstanceRunner, string>();
   /** ifindex → name, for address notifications. */
@@ -80,6 +82,11 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       this.retrack();
     });
     this.watcher.on('error', (e) => logger.warn(`link watcher: ${e.message}`));
+    const delayMs = this.config.global.vrrpStartupDelayMs;
+    if (delayMs > 0) {
+      logger.info(`Delaying startup for ${delayMs / 1000} seconds`);
+      this.delayedStartUntil = this.opts.clock.now() + delayMs;
+    }
     for (const f of this.config.trackFiles) this.watchTrackFile(f);
     for (const s of this.config.vrrpScripts) this.addScript(s);
     for (const vi of this.config.vrrpInstances) this.addInstance(vi);
@@ -217,6 +224,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     const { clock, logger } = this.opts;
     const runner = new VrrpInstanceRunner(vi, {
       clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
+      delayedStartUntil: () => this.delayedStartUntil,
     });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));

@@ -294,3 +294,26 @@ test('vrrp_garp_interval spaces the GARPs on an interface; vrrp_min_garp sends o
     await twin.destroy();
   }
 });
+
+test('vrrp_startup_delay: logged, and a lone BACKUP takes MASTER only a Master_Down_Interval after the delay ends — as keepalived', { timeout: 60_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('d');
+  try {
+    // Master_Down_Interval at priority 100, advert_int 1: 3 × 1 s + (256 − 100) / 256 s = 3.61 s.
+    const conf = twin.writeConfig(`global_defs {\n  vrrp_garp_master_delay 0\n  vrrp_startup_delay 3\n}\n${instance('VI_1', 51, ['10.0.0.100/24'])}`);
+    const startedAt = Date.now();
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const tookOver: Partial<Record<Side, number>> = {};
+    assert.ok(await waitFor(() => {
+      for (const side of SIDES) if (tookOver[side] === undefined && logLines(sideLog(procs, side), /Entering MASTER STATE/).length > 0) tookOver[side] = Date.now() - startedAt;
+      return SIDES.every((side) => tookOver[side] !== undefined);
+    }, 20_000), `${sideLog(procs, 'ka')}\n${sideLog(procs, 'lk')}`);
+    for (const side of SIDES) {
+      assert.deepEqual(logLines(sideLog(procs, side), /Delaying startup/), ['Delaying startup for 3 seconds'], side);
+      // Without the delay it would be 3.61 s after start; with it, 6.61 s.
+      assert.ok(tookOver[side]! >= 6400, `${side} took MASTER ${tookOver[side]} ms after start`);
+    }
+  } finally {
+    await twin.destroy();
+  }
+});
