@@ -75,7 +75,7 @@ async function scenario(advertInt: string): Promise<void> {
     const metrics = scrape(topo);
     const rss = tree(lvsk.child.pid!).map((p) => `${title(p).replace(/^lvskeeper: /, '')} ${rssMb(p).toFixed(0)}`);
     const gaps = capture.gaps(from);
-    capture.stop();
+    const dropped = await capture.stop();
     const floor = await probe.stop();
     // Counted before the stop: the priority-0 advert hands keepalived the VIP, as it should.
     const peerTakeovers = masterEntries(ka) - takeovers;
@@ -87,7 +87,7 @@ async function scenario(advertInt: string): Promise<void> {
     const intMs = Number(advertInt) * 1000;
     console.log(`\nadvert_int ${advertInt} s, ${RS.toLocaleString('en')} real servers, delay_loop ${delayLoop} s (${Math.round(RS / delayLoop)} checks/s), endless-body backend`);
     console.log(`  start-up to MASTER: ${startS.toFixed(1)} s`);
-    console.log(`  adverts seen by the peer: ${gaps.length + 1}; interval p50 ${quantile(gaps, 0.5).toFixed(1)} ms, p99 ${quantile(gaps, 0.99).toFixed(1)} ms, max ${Math.max(...gaps).toFixed(1)} ms (target ≤ ${intMs + 20} ms)`);
+    console.log(`  adverts seen by the peer: ${gaps.length + 1}; interval p50 ${quantile(gaps, 0.5).toFixed(1)} ms, p99 ${quantile(gaps, 0.99).toFixed(1)} ms, max ${Math.max(...gaps).toFixed(1)} ms (target ≤ ${intMs + 20} ms); frames the capture dropped: ${dropped}`);
     console.log(`  keepalived takeovers: ${peerTakeovers} (target 0)`);
     console.log(`  machine floor meanwhile: ${describeFloor(floor)}`);
     console.log(`  reloads (3 unchanged, 3 with 1% of weights changed), SIGHUP → "Reload done": ${reloadMs.map((m) => m.toFixed(0)).join(', ')} ms`);

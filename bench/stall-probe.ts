@@ -2,7 +2,6 @@
 // process's default scheduling (SCHED_RR 1), records how late it woke. A stall it sees too (the host taking the
 // virtual CPU, the kernel busy) is not something lvskeeper's design can remove, and keepalived sees it as well.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createInterface } from 'node:readline';
 
 const PROBE = `
 const { performance } = require('node:perf_hooks');
@@ -34,8 +33,16 @@ export class StallProbe {
   constructor() {
     this.child = spawn('chrt', ['-r', '1', process.execPath, '-e', PROBE], { stdio: ['ignore', 'pipe', 'inherit'] });
     this.result = new Promise((resolve, reject) => {
-      createInterface({ input: this.child.stdout! }).once('line', (l) => resolve(JSON.parse(l) as Floor));
-      this.child.once('exit', (code) => reject(new Error(`stall probe exited with ${code}`)));
+      let out = '';
+      this.child.stdout!.on('data', (d: Buffer) => (out += d.toString()));
+      // 'close': stdout is drained by then, which 'exit' does not promise.
+      this.child.once('close', (code) => {
+        try {
+          resolve(JSON.parse(out) as Floor);
+        } catch {
+          reject(new Error(`stall probe exited with ${code}: ${out}`));
+        }
+      });
     });
     // Reported by stop(), not as an unhandled rejection meanwhile.
     this.result.catch(() => undefined);

@@ -67,15 +67,18 @@ export function startBackend(topo: Topology, kind: 'acceptor' | 'endless'): Chil
 export class AdvertCapture {
   readonly times: number[] = [];
   private readonly child: ChildProcess;
+  private stderr = '';
   readonly ready: Promise<void>;
 
   constructor(topo: Topology) {
-    this.child = spawn('ip', ['netns', 'exec', topo.ns.b, 'tcpdump', '-i', 'eth0', '-l', '-n', '-tt', '-p', `ip proto 112 and src host ${ADDR.a}`], {
+    // A 16 MiB capture buffer: on a loaded machine the default one drops frames, which would read as missing adverts.
+    this.child = spawn('ip', ['netns', 'exec', topo.ns.b, 'tcpdump', '-i', 'eth0', '-B', '16384', '-l', '-n', '-tt', '-p', `ip proto 112 and src host ${ADDR.a}`], {
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     this.ready = new Promise((resolve) => {
       this.child.stderr!.on('data', (d: Buffer) => {
-        if (d.toString().includes('listening on')) resolve();
+        this.stderr += d.toString();
+        if (this.stderr.includes('listening on')) resolve();
       });
     });
     createInterface({ input: this.child.stdout! }).on('line', (line) => {
@@ -91,8 +94,12 @@ export class AdvertCapture {
     return t.slice(1).map((x, i) => x - t[i]!);
   }
 
-  stop(): void {
+  /** Stops the capture; resolves with the frames the kernel dropped (tcpdump's count), which the gaps do not show. */
+  async stop(): Promise<number> {
+    const closed = new Promise((r) => this.child.once('close', r));
     this.child.kill('SIGTERM');
+    await closed;
+    return Number(/(\d+) packets? dropped by kernel/.exec(this.stderr)?.[1] ?? NaN);
   }
 }
 

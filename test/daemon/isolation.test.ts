@@ -58,7 +58,7 @@ test('30,000 real servers: reloads, an endless body, a killed and a hung checker
   assert.ok(topo.holds('a') && !topo.holds('b'));
   assert.equal(pidIn(join(topo.dir, 'lvsk-a-vrrp.pid')), vrrpPid, 'the VRRP process is the one that started');
   assert.ok(capture.times.length > 100, `adverts seen: ${capture.times.length}`);
-  capture.stop();
+  await capture.stop();
 
   // Graceful stop within a second: priority-0 advert, VIP removed, every process gone.
   const t0 = performance.now();
