@@ -78,6 +78,9 @@ export interface GlobalDefs {
   readonly vrrpNotifyFifo?: Fifo;
   readonly lvsNotifyFifo?: Fifo;
   readonly rsInitNotifies: boolean;
+  /** Run by the parent before the children start, and after they stop (core/main.c, run_startup_script). */
+  readonly startupScript?: Script;
+  readonly shutdownScript?: Script;
   readonly defaultInterface: string;
   /** `reload_check_config [LOGFILE]`: true or the log file. */
   readonly reloadCheckConfig?: true | string;

@@ -372,6 +372,18 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
         case 'lvs_notify_fifo_script':
           fifoScripts.set(n.kw.replace(/_script$/, ''), n);
           break;
+        case 'startup_script':
+        case 'shutdown_script': {
+          const key = n.kw === 'startup_script' ? 'startupScript' : 'shutdownScript';
+          const type = n.kw === 'startup_script' ? 'startup' : 'shutdown';
+          if (g[key] !== undefined) {
+            v.report.error(n.src, `${type} script already specified`, n.kw);
+            break;
+          }
+          const script = a === undefined ? undefined : v.script(n);
+          if (script !== undefined) g[key] = script;
+          break;
+        }
         case 'rs_init_notifies':
           if (a === undefined || BOOL_WORDS.has(a.toLowerCase())) g.rsInitNotifies = a === undefined || v.bool(n);
           else v.report.error(n.src, `Invalid value '${a}' for global rs_init_notifies specified`, n.kw);

@@ -170,6 +170,10 @@ export class ConfigResolver {
         ...resolvedSyncGroups.flatMap((g) => Object.values(g.notify)),
       ].some(exists);
       const where = { file: files[0] ?? '', line: 0 };
+      // The parent's own check comes first (core/main.c, before any child reads the config).
+      if (exists(global.startupScript) || exists(global.shutdownScript)) {
+        report.add('security', where, 'SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.');
+      }
       if (checkScripts.scripts) {
         report.add('security', where, `SECURITY VIOLATION - check scripts are being executed but script_security not enabled.${checkScripts.insecure ? ' There are insecure scripts.' : ''}`);
       }

@@ -21,6 +21,7 @@ import { applyInOrder, type IpvsDriver, type IpvsTable, type IpvsTimeouts } from
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig, type ConfigRead } from './config-reader.js';
+import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
 import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
@@ -141,6 +142,7 @@ export class Supervisor {
     // keepalived refuses to start while another daemon's children hold -r/-c; the children's pids replace ours.
     if (this.wantsVrrp(read) && this.opts.vrrpPidFile) this.claimChildPidFile(this.opts.vrrpPidFile);
     if (this.wantsCheckers(read) && this.opts.checkersPidFile) this.claimChildPidFile(this.opts.checkersPidFile);
+    await runStartStopScript('startup', read.vrrp.global, this.log);
     const starting: Promise<void>[] = [];
     if (this.wantsVrrp(read)) starting.push(this.startVrrp());
     if (this.wantsCheckers(read)) starting.push(this.startCheckers());
@@ -395,6 +397,7 @@ export class Supervisor {
       await Promise.all([this.vrrp?.stop(VRRP_STOP_MS), this.checker?.stop(CHECKER_STOP_MS)]);
       // The embedded table goes last: the checker side empties it on its way out.
       await this.table?.close();
+      if (this.vrrpConfig) await runStartStopScript('shutdown', this.vrrpConfig.global, this.log);
       for (const path of this.childPidFiles) rmSync(path, { force: true });
       for (const release of this.releasePids.splice(0)) release();
       this.log.info('Stopped lvskeeper');

@@ -22,8 +22,6 @@ const EXPECTED: readonly (readonly [number, string])[] = [
   [25, 'vrrp_notify_fifo'],
   [26, 'lvs_notify_fifo'],
   [27, 'rs_init_notifies'],
-  [29, 'startup_script'],
-  [30, 'shutdown_script'],
   [31, 'max_auto_priority'],
   [44, 'vrrp_track_process'],
   [49, 'bfd_instance'],

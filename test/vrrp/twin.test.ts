@@ -2,7 +2,8 @@
 // both sides, and the addresses, ARP frames and log lines compared.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { needCommand, needFile, needRoot, repoRoot } from '../support/tier.js';
 import { waitFor } from './netns-support.js';
 import { SIDES, Twin, logLines, type Side } from './twin-support.js';
@@ -313,6 +314,40 @@ test('vrrp_startup_delay: logged, and a lone BACKUP takes MASTER only a Master_D
       // Without the delay it would be 3.61 s after start; with it, 6.61 s.
       assert.ok(tookOver[side]! >= 6400, `${side} took MASTER ${tookOver[side]} ms after start`);
     }
+  } finally {
+    await twin.destroy();
+  }
+});
+
+test('startup_script before anything starts, shutdown_script after the VIPs are gone, with their exit status logged — as keepalived', { timeout: 60_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('s');
+  try {
+    // Each run appends what it saw — the VIP present or not — to a file named for its namespace.
+    const script = join(twin.dir, 'startstop.sh');
+    writeFileSync(script, `#!/bin/sh\nip -4 -br addr show dev eth0 | grep -q 10.0.0.100 && vip=held || vip=absent\necho "$1 $vip" >> ${twin.dir}/$(ip netns identify)\nexit $2\n`);
+    chmodSync(script, 0o755);
+    const conf = twin.writeConfig(`global_defs {\n  vrrp_garp_master_delay 0\n  startup_script "${script} startup 3"\n  shutdown_script "${script} shutdown 0"\n}\n` +
+      instance('VI_1', 51, ['10.0.0.100/24']).replace('priority 100', 'priority 255'));
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    for (const side of SIDES) assert.ok(await waitFor(() => logLines(sideLog(procs, side), /Entering MASTER STATE/).length === 1, 10_000), sideLog(procs, side));
+    for (const side of SIDES) {
+      procs[side].signal('SIGTERM');
+      await procs[side].exited();
+    }
+    const runs = (side: Side): string => readFileSync(join(twin.dir, twin.ns(side)), 'utf8');
+    assert.equal(runs('ka'), 'startup absent\nshutdown absent\n');
+    assert.equal(runs('lk'), runs('ka'));
+    // lvskeeper prefixes a config diagnostic with its level and file, as it does every other.
+    const lines = (side: Side): string[] => logLines(sideLog(procs, side), /startup script|shutdown script/).map((l) => l.replace(/^WARN: \S+: /, ''));
+    assert.deepEqual(lines('ka'), [
+      'SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.',
+      `Running startup script ${script}`,
+      'startup script script failed, status 3',
+      `Running shutdown script ${script}`,
+      'shutdown script script succeeded',
+    ]);
+    assert.deepEqual(lines('lk'), lines('ka'));
   } finally {
     await twin.destroy();
   }
