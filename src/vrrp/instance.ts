@@ -230,9 +230,29 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       this.deps.logger.warn(`(${this.cfg.name}) advert from ${m.src}: VIP ${r.advert.addressMismatch} differs from ours (${r.advert.addresses.join(' ')}); accepted`);
     }
     this.mismatchLogged = r.advert.addressMismatch !== undefined;
-    if (unicast && this.cfg.checkUnicastSrc && !this.cfg.unicastPeers.some((p) => p.address === m.src)) return;
+    if (unicast && this.cfg.checkUnicastSrc && !this.fromUnicastPeer(m)) return;
     if (m.src === this.srcAddress) return;
     this.dispatch({ kind: 'advert', priority: r.advert.priority, src: m.src, advertIntCs: r.advert.advertIntCs });
+  }
+
+  /**
+   * check_unicast_src: the sender must be a unicast peer, and the TTL (hop limit) within that peer's min_ttl/max_ttl
+   * (vrrp.c, vrrp_check_packet; 0 - 255 unless configured). Logged for each advert, as keepalived does.
+   */
+  private fromUnicastPeer(m: RawMessage): boolean {
+    const peer = this.cfg.unicastPeers.find((p) => p.address === m.src);
+    if (peer === undefined) {
+      this.drops.record({ ok: false, reason: 'unicast_peer' });
+      this.deps.logger.info(`(${this.cfg.name}) unicast source address ${m.src} not a unicast peer`);
+      return false;
+    }
+    const [min, max] = [peer.minTtl ?? 0, peer.maxTtl ?? 255];
+    if (m.ttl >= 0 && (m.ttl < min || m.ttl > max)) {
+      this.drops.record({ ok: false, reason: 'ttl' });
+      this.deps.logger.info(`(${this.cfg.name}) TTL/HL ${m.ttl} not in range ${min} - ${max}`);
+      return false;
+    }
+    return true;
   }
 
   private execute(a: FsmAction): void {

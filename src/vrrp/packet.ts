@@ -62,11 +62,13 @@ export type DropReason =
   | 'checksum'
   | 'vrid'
   | 'address_count'
-  | 'address_list';
+  | 'address_list'
+  /** The caller's check_unicast_src: not one of the unicast peers. */
+  | 'unicast_peer';
 
 export const DROP_REASONS: readonly DropReason[] = [
   'ah', 'too_short', 'too_long', 'ttl', 'version', 'auth_type', 'auth_pass', 'interval', 'type', 'checksum', 'vrid',
-  'address_count', 'address_list',
+  'address_count', 'address_list', 'unicast_peer',
 ];
 
 export interface AdvertFields {

@@ -129,3 +129,31 @@ for (const kind of ['auth', 'vrid'] as const) {
     });
   }
 }
+
+test('check_unicast_src with a unicast_peer TTL range: out of range the advert is dropped and logged, in range it counts — lvskeeper as keepalived', { timeout: 120_000 }, async (t) => {
+  if (!kaReady(t)) return;
+  const seen: Record<string, { lines: string[]; master: boolean }> = {};
+  for (const checker of ['ka', 'lvsk'] as const) {
+    for (const range of ['max_ttl 200', 'min_ttl 250 max_ttl 255'] as const) {
+      await withPair(`u${checker[0]}${range.length % 10}`, async (topo) => {
+        // b (priority 150) is MASTER and advertises to a with TTL 255; a checks the source and its TTL range.
+        const other = checker === 'ka' ? 'lvsk' : 'ka';
+        const confB = topo.writeConfig('b.conf', vrrpConfig({ priority: 150, advertInt: '1', unicast: { src: '192.0.2.2', peer: '192.0.2.1' } }));
+        const confA = topo.writeConfig('a.conf', vrrpConfig({ priority: 100, advertInt: '1', unicast: { src: '192.0.2.1', peer: `192.0.2.2 ${range}` } })
+          .replace('  unicast_src_ip', '  check_unicast_src\n  unicast_src_ip'));
+        const b = other === 'lvsk' ? topo.startLvskeeper('b', confB, repoRoot) : topo.startKeepalived('b', confB);
+        assert.ok(await waitFor(() => /Entering MASTER STATE/.test(b.log), 10_000), b.log);
+        const a = checker === 'lvsk' ? topo.startLvskeeper('a', confA, repoRoot) : topo.startKeepalived('a', confA);
+        // Master_Down_Interval at priority 100 is 3.6 s: wait past it.
+        assert.ok(await waitFor(() => /Entering BACKUP STATE/.test(a.log), 10_000), a.log);
+        await new Promise((r) => setTimeout(r, 5000));
+        const lines = [...new Set(a.log.split('\n').map((l) => l.replace(/^.*?\d\d:\d\d:\d\d(?: \d{4})?: /, '')).filter((l) => /TTL\/HL|not a unicast peer/.test(l)))];
+        seen[`${checker} ${range}`] = { lines, master: /Entering MASTER STATE/.test(a.log) };
+      });
+    }
+  }
+  assert.deepEqual(seen['ka max_ttl 200'], { lines: ['(VI_1) TTL/HL 255 not in range 0 - 200'], master: true });
+  assert.deepEqual(seen['ka min_ttl 250 max_ttl 255'], { lines: [], master: false });
+  assert.deepEqual(seen['lvsk max_ttl 200'], seen['ka max_ttl 200']);
+  assert.deepEqual(seen['lvsk min_ttl 250 max_ttl 255'], seen['ka min_ttl 250 max_ttl 255']);
+});

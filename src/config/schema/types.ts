@@ -19,7 +19,7 @@ export interface ReportedWhenBare {
 /** One use of a keyword, or of one of its options, that lvskeeper does not carry out. */
 export interface Unimplemented {
   readonly at: SourceRef;
-  /** What is not carried out, as the user wrote it: `auth_type AH`, `unicast_peer min_ttl`. */
+  /** What is not carried out, as the user wrote it: `auth_type AH`, `use_vmac`. */
   readonly name: string;
 }
 

@@ -21,35 +21,18 @@ export function authTypeUses(node: Node): readonly Unimplemented[] {
   return node.args[0] === 'AH' ? [{ at: node.src, name: 'auth_type AH' }] : [];
 }
 
-/** unicast_peer items with `min_ttl` / `max_ttl`: adverts are not checked against them. */
-export function unicastPeerUses(node: Node): readonly Unimplemented[] {
-  const out: Unimplemented[] = [];
-  for (const item of node.children ?? []) {
-    for (const w of item.args) if (w === 'min_ttl' || w === 'max_ttl') out.push({ at: item.src, name: `unicast_peer ${w}` });
-  }
-  return out;
-}
-
 /** VIP options whose next word is their value (vrrp_ipaddress.c parse_ipaddress). */
 const VIP_VALUE_OPTIONS = new Set(['brd', 'broadcast', 'dev', 'scope', 'label', 'peer', 'preferred_lft', 'track_group']);
 const VIP_IGNORED_OPTIONS = new Set(['home', 'preferred_lft', 'track_group']);
 
-/**
- * virtual_ipaddress(_excluded) items: options lvskeeper does not apply, and a `dev` other than the instance's
- * interface, where the address is added but gets no GARP/NA and the device is not tracked.
- */
-export function vipUses(node: Node, ancestors: readonly Node[]): readonly Unimplemented[] {
-  const instance = ancestors[ancestors.length - 1];
-  const iface = instance?.children?.find((n) => n.kw === 'interface')?.args[0];
+/** virtual_ipaddress(_excluded) items: options lvskeeper does not apply. */
+export function vipUses(node: Node): readonly Unimplemented[] {
   const out: Unimplemented[] = [];
   for (const item of node.children ?? []) {
     const a = item.args;
     for (let i = 0; i < a.length; i++) {
       const w = a[i]!;
       if (VIP_IGNORED_OPTIONS.has(w)) out.push({ at: item.src, name: `${node.kw} ${w}` });
-      if (w === 'dev' && a[i + 1] !== undefined && a[i + 1] !== iface) {
-        out.push({ at: item.src, name: `GARP/NA and link tracking for ${node.kw} dev ${a[i + 1]!}` });
-      }
       if (VIP_VALUE_OPTIONS.has(w)) i++;
     }
   }

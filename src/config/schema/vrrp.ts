@@ -1,5 +1,5 @@
 // The VRRP blocks of keepalived 2.2.7's vrrp/vrrp_parser.c and trackers/track_file.c.
-import { authTypeUses, strictModeUses, unicastPeerUses, vipUses } from './uses.js';
+import { authTypeUses, strictModeUses, vipUses } from './uses.js';
 import { block, lists, NOT_IMPLEMENTED as NO, partial, required, status, values } from './types.js';
 
 const TRACKERS = lists('track_interface', 'track_script', 'track_file', 'track_process', 'track_bfd');
@@ -40,8 +40,7 @@ export const VRRP_INSTANCE = block(
   ),
   status({
     track_process: NO, track_bfd: NO,
-    unicast_peer: partial('min_ttl/max_ttl not checked', unicastPeerUses),
-    virtual_ipaddress: partial("no GARP/NA or link tracking on a VIP's own dev; home, preferred_lft, track_group ignored", vipUses),
+    virtual_ipaddress: partial('home, preferred_lft, track_group ignored', vipUses),
     virtual_ipaddress_excluded: partial("no GARP/NA or link tracking on a VIP's own dev; home, preferred_lft, track_group ignored", vipUses),
     virtual_routes: NO, virtual_rules: NO,
     use_vmac: NO, use_vmac_addr: NO, vmac_xmit_base: NO, use_ipvlan: NO, garp_extra_if: NO, vmac_garp_intvl: NO,
