@@ -73,7 +73,7 @@ function sorryName(vs: VirtualServer): string | undefined {
 export class VsPool {
   readonly vsId: string;
   private vs: VirtualServer;
-  private readonly rss = new Map<string, RsState>();
+  private rss = new Map<string, RsState>();
   private quorumUp = false;
   private sorryActive = false;
 
@@ -161,11 +161,9 @@ export class VsPool {
     const ev: PoolEvent[] = [];
     const old = this.vs;
     this.vs = vs;
-    const seen = new Set<string>();
     const next = new Map<string, RsState>();
     for (const rs of vs.realServers) {
       const id = makeRsId(vs, rs);
-      seen.add(id);
       const st = this.rss.get(id);
       if (!st) {
         next.set(id, { rs, id, alive: !startsDown(rs) });
@@ -178,12 +176,11 @@ export class VsPool {
       next.set(id, st);
     }
     for (const [id, st] of this.rss) {
-      if (seen.has(id)) continue;
+      if (next.has(id)) continue;
       this.log(ev, `service ${st.rs.displayName} no longer exist`);
       if (st.alive && st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, script: st.rs.notifyDown });
     }
-    this.rss.clear();
-    for (const [id, st] of next) this.rss.set(id, st);
+    this.rss = next;
 
     if (this.sorryActive && !vs.sorryServer) {
       this.sorryActive = false;
