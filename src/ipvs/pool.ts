@@ -161,6 +161,37 @@ export class VsPool {
     const ev: PoolEvent[] = [];
     const old = this.vs;
     this.vs = vs;
+    if (this.samePositions(vs)) {
+      // The common reload: the same real servers in the same order; each state takes its new server in place.
+      let i = 0;
+      for (const st of this.rss.values()) {
+        const before = this.effective(st);
+        st.rs = vs.realServers[i++]!;
+        const after = this.effective(st);
+        if (before !== after) this.logWeightChange(ev, st, before, after);
+      }
+    } else this.remap(vs, ev);
+
+    if (this.sorryActive && !vs.sorryServer) {
+      this.sorryActive = false;
+      this.log(ev, `${old.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(old)} from VS ${vs.displayName}`);
+      ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
+    }
+    this.updateQuorum(ev);
+    if (!this.quorumUp && vs.sorryServer && !this.sorryActive) this.activateSorry(ev);
+    return ev;
+  }
+
+  /** Whether `vs` names the real servers this pool holds, in the same order. */
+  private samePositions(vs: VirtualServer): boolean {
+    if (vs.realServers.length !== this.rss.size) return false;
+    let i = 0;
+    for (const st of this.rss.values()) if (st.id !== makeRsId(vs, vs.realServers[i++]!)) return false;
+    return true;
+  }
+
+  /** Servers added, removed or reordered: states matched by id; new ones follow the start rules. */
+  private remap(vs: VirtualServer, ev: PoolEvent[]): void {
     const next = new Map<string, RsState>();
     for (const rs of vs.realServers) {
       const id = makeRsId(vs, rs);
@@ -181,15 +212,6 @@ export class VsPool {
       if (st.alive && st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, script: st.rs.notifyDown });
     }
     this.rss = next;
-
-    if (this.sorryActive && !vs.sorryServer) {
-      this.sorryActive = false;
-      this.log(ev, `${old.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(old)} from VS ${vs.displayName}`);
-      ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
-    }
-    this.updateQuorum(ev);
-    if (!this.quorumUp && vs.sorryServer && !this.sorryActive) this.activateSorry(ev);
-    return ev;
   }
 
   /** What omega runs at shutdown: quorum_down and every alive real server's notify_down. */
