@@ -110,8 +110,8 @@ export function checkerKey(c: Checker): string {
 }
 
 /**
- * Whether two values are one checker parameter as checkerKey sees it: undefined members count as absent, and a
- * checker's own `src` is not a parameter. A reload compares a real server's checkers with its previous ones this
+ * Whether two values are one checker parameter as checkerKey sees it (member order aside): undefined members count
+ * as absent, and a checker's own `src` is not a parameter. A reload compares a real server's checkers with its previous ones this
  * way first: at 30,000 servers, building and hashing every key anew was most of the engine's share of a reload.
  */
 function sameParams(a: unknown, b: unknown, top = false): boolean {
