@@ -2,10 +2,7 @@
 // The lvskeeper command line: keepalived's flags on the root command, lvskeeper's tools as subcommands.
 // Each subsystem registers its own subcommand from src/cli/, so this file stays a table of contents.
 import { Command } from 'commander';
-import { fetchTableFromDaemon } from '../src/cli/daemon-client.js';
-import { registerGenhashCommand } from '../src/cli/genhash.js';
-import { registerIpvsCommands } from '../src/cli/ipvs-list.js';
-import { overrideFooter, registerOperatorCommands } from '../src/cli/operator.js';
+import { registerSubcommands } from '../src/cli/subcommands.js';
 
 const program = new Command('lvskeeper')
   .description('keepalived-compatible HA daemon: health checkers, IPVS manager and VRRP')
@@ -76,11 +73,8 @@ program
     await runDemo(new URL('../../', import.meta.url).pathname);
   });
 
-registerIpvsCommands(program, { source: (o) => fetchTableFromDaemon(o.socket), footer: (o) => overrideFooter(o.socket) });
-// Root flags only before a subcommand: genhash reuses keepalived's -v/-t/-s letters with its own meanings.
-program.enablePositionalOptions();
-registerGenhashCommand(program);
-registerOperatorCommands(program);
+// The other subcommands load only when the command line can name one: `-t` pays for none of them.
+await registerSubcommands(program, process.argv.slice(2));
 
 program.parseAsync(process.argv).catch((err: unknown) => {
   process.stderr.write(`lvskeeper: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -86,8 +86,11 @@ export function resolveCheckScripts(
   const logs = new Map<VirtualServer, string[]>();
   const logOf = (vs: VirtualServer): string[] => logs.get(vs) ?? logs.set(vs, []).get(vs)!;
   for (const vs of virtualServers) {
-    for (const rs of vs.realServers) {
-      for (const c of rs.checkers) {
+    // Indexed: this runs once per real server and checker, mostly before V8 has optimised it.
+    for (let i = 0; i < vs.realServers.length; i++) {
+      const checkers = vs.realServers[i]!.checkers;
+      for (let j = 0; j < checkers.length; j++) {
+        const c = checkers[j]!;
         if (c.type !== 'MISC_CHECK') continue;
         const s = secure(c.miscPath, logOf(vs), 'misc');
         miscKept.set(c, s && { ...c, miscPath: s });

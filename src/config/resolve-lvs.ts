@@ -230,7 +230,10 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
     notifyUp: undefined, notifyDown: undefined, uthreshold: 0, lthreshold: 0, virtualhost: undefined,
     smtpAlert: undefined, checkerNodes: NO_NODES,
   };
-  for (const n of node.children ?? []) {
+  // Indexed: until V8 optimises this code (all of `-t`, each reload's parse) a for-of allocates per element.
+  const kids = node.children ?? NO_NODES;
+  for (let k = 0; k < kids.length; k++) {
+    const n = kids[k]!;
     const a = n.args[0];
     switch (n.kw) {
       case 'weight':
@@ -383,7 +386,9 @@ export function resolveVirtualServer(
   let smtpAlert: boolean | undefined;
   const rsNodes: Node[] = [];
 
-  for (const n of node.children ?? []) {
+  const kids = node.children ?? NO_NODES;
+  for (let k = 0; k < kids.length; k++) {
+    const n = kids[k]!;
     const a = n.args[0];
     switch (n.kw) {
       case 'ip_family':
@@ -556,7 +561,8 @@ export function resolveVirtualServer(
   const kept: RawRs[] = [];
   // Addresses seen, per port: no key string to build and hash for each real server.
   const seen = new Map<number, Set<string>>();
-  for (const r of rsRaw) {
+  for (let k = 0; k < rsRaw.length; k++) {
+    const r = rsRaw[k]!;
     let onPort = seen.get(r.port);
     if (!onPort) seen.set(r.port, (onPort = new Set()));
     if (onPort.has(r.address)) {
@@ -603,7 +609,8 @@ export function resolveVirtualServer(
     hysteresis = to;
   }
   // Port corrections: NAT keeps the RS port (0 → VS port); DR/TUN use the VS port; fwmark services use none.
-  for (const r of kept) {
+  for (let k = 0; k < kept.length; k++) {
+    const r = kept[k]!;
     if (group) {
       if (r.forward!.method === 'NAT') continue;
       for (const e of group.entries) {
@@ -658,11 +665,14 @@ export function resolveVirtualServer(
     let checkers: Checker[] = NO_CHECKERS;
     // Per checker, its own log_all_failures; left empty (shared) when none has one, the usual case.
     let logAll: (boolean | undefined)[] = NO_FLAGS;
-    for (const cn of r.checkerNodes) {
+    for (let k = 0; k < r.checkerNodes.length; k++) {
+      const cn = r.checkerNodes[k]!;
       const resolved = resolveChecker(v, cn, parent, declared);
       if (!resolved) continue;
       const own = cn.children?.some((x) => x.kw === 'log_all_failures') ?? false;
-      for (const c of Array.isArray(resolved) ? resolved : [resolved as Checker]) {
+      const list = Array.isArray(resolved) ? (resolved as readonly Checker[]) : undefined;
+      for (let j = 0; j < (list?.length ?? 1); j++) {
+        const c = list ? list[j]! : (resolved as Checker);
         if (own && logAll.length === 0) logAll = Array<boolean | undefined>(checkers.length).fill(undefined);
         if (own || logAll.length > 0) {
           logAll = append(logAll, own ? c.type !== 'FILE_CHECK' && c.type !== 'BFD_CHECK' && c.logAllFailures : undefined);

@@ -47,6 +47,9 @@ export class Values {
       this.report.error(node.src, `${node.kw}: missing value`, node.kw);
       return undefined;
     }
+    // The common case, plain digits in range, without a regular expression (see digits()).
+    const n = digits(arg);
+    if (n >= 0 && n >= min && n <= max && n <= 4_294_967_295) return n;
     let problem: string | undefined;
     if (/^-\d+$/.test(arg)) problem = `negative number '${arg}'`;
     else if (!/^\+?\d+$/.test(arg)) problem = `invalid number '${arg}'`;

@@ -132,7 +132,12 @@ class CheckerSide implements ChildSide {
    */
   private applyCheckerSnapshot(isNew: (rsId: string) => boolean): void {
     const configured = new Map<string, number>();
-    for (const [rsId, rs] of rsEntries(this.config)) if (isNew(rsId)) configured.set(rsId, rs.weight);
+    for (const vs of this.config.virtualServers) {
+      for (const rs of vs.realServers) {
+        const rsId = makeRsId(vs, rs);
+        if (isNew(rsId)) configured.set(rsId, rs.weight);
+      }
+    }
     if (configured.size === 0) return;
     for (const s of this.engine?.snapshot() ?? []) {
       if (!configured.has(s.rsId)) continue;
@@ -238,7 +243,7 @@ class CheckerSide implements ChildSide {
     }
     const tParsed = performance.now();
     // The servers the engine checks are the running config's.
-    const known = new Set(rsEntries(this.config).keys());
+    const known = rsIds(this.config);
     this.config = config;
     this.pruneOverrides();
     this.engine?.update(config);
@@ -283,6 +288,13 @@ function namesVirtualServer(vs: VirtualServer, query: string): boolean {
   if (namesServer(vs.displayName, query)) return true;
   if (vs.key.kind === 'fwmark') return query.replace(/^fwmark\s+/i, 'FWM ') === vs.displayName;
   return vs.key.kind === 'group' && query === vs.key.name;
+}
+
+/** The id checker and pool events use, of every real server. */
+function rsIds(config: Config): Set<string> {
+  const ids = new Set<string>();
+  for (const vs of config.virtualServers) for (const rs of vs.realServers) ids.add(makeRsId(vs, rs));
+  return ids;
 }
 
 /** Every real server by the id checker and pool events use. */

@@ -73,7 +73,7 @@ function sorryName(vs: VirtualServer): string | undefined {
 export class VsPool {
   readonly vsId: string;
   private vs: VirtualServer;
-  private readonly rss = new Map<string, RsState>();
+  private rss = new Map<string, RsState>();
   private quorumUp = false;
   private sorryActive = false;
 
@@ -161,11 +161,40 @@ export class VsPool {
     const ev: PoolEvent[] = [];
     const old = this.vs;
     this.vs = vs;
-    const seen = new Set<string>();
+    if (this.samePositions(vs)) {
+      // The common reload: the same real servers in the same order; each state takes its new server in place.
+      let i = 0;
+      for (const st of this.rss.values()) {
+        const before = this.effective(st);
+        st.rs = vs.realServers[i++]!;
+        const after = this.effective(st);
+        if (before !== after) this.logWeightChange(ev, st, before, after);
+      }
+    } else this.remap(vs, ev);
+
+    if (this.sorryActive && !vs.sorryServer) {
+      this.sorryActive = false;
+      this.log(ev, `${old.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(old)} from VS ${vs.displayName}`);
+      ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
+    }
+    this.updateQuorum(ev);
+    if (!this.quorumUp && vs.sorryServer && !this.sorryActive) this.activateSorry(ev);
+    return ev;
+  }
+
+  /** Whether `vs` names the real servers this pool holds, in the same order. */
+  private samePositions(vs: VirtualServer): boolean {
+    if (vs.realServers.length !== this.rss.size) return false;
+    let i = 0;
+    for (const st of this.rss.values()) if (st.id !== makeRsId(vs, vs.realServers[i++]!)) return false;
+    return true;
+  }
+
+  /** Servers added, removed or reordered: states matched by id; new ones follow the start rules. */
+  private remap(vs: VirtualServer, ev: PoolEvent[]): void {
     const next = new Map<string, RsState>();
     for (const rs of vs.realServers) {
       const id = makeRsId(vs, rs);
-      seen.add(id);
       const st = this.rss.get(id);
       if (!st) {
         next.set(id, { rs, id, alive: !startsDown(rs) });
@@ -178,21 +207,11 @@ export class VsPool {
       next.set(id, st);
     }
     for (const [id, st] of this.rss) {
-      if (seen.has(id)) continue;
+      if (next.has(id)) continue;
       this.log(ev, `service ${st.rs.displayName} no longer exist`);
       if (st.alive && st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, script: st.rs.notifyDown });
     }
-    this.rss.clear();
-    for (const [id, st] of next) this.rss.set(id, st);
-
-    if (this.sorryActive && !vs.sorryServer) {
-      this.sorryActive = false;
-      this.log(ev, `${old.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(old)} from VS ${vs.displayName}`);
-      ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
-    }
-    this.updateQuorum(ev);
-    if (!this.quorumUp && vs.sorryServer && !this.sorryActive) this.activateSorry(ev);
-    return ev;
+    this.rss = next;
   }
 
   /** What omega runs at shutdown: quorum_down and every alive real server's notify_down. */

@@ -214,6 +214,28 @@ describe('checker engine', () => {
     assert.equal(h.engine.stats().probes, 1);
   });
 
+  test('reload with only weights changed keeps every probe and timer and reports each new weight; a removed server leaves', async () => {
+    const srv = await silentServer();
+    servers.push(srv);
+    // Two probes (their delay_loops differ), each on the one silent server.
+    const rs = (w: number, port: number, delay: number): string =>
+      ` real_server 127.0.0.1 ${port} {\n weight ${w}\n TCP_CHECK {\n connect_port ${srv.port}\n warmup 0\n delay_loop ${delay}\n }\n }`;
+    const conf = (w1: number, w2: number, both = true): Config => parse(vs('192.0.2.21', rs(w1, 81, 3) + (both ? rs(w2, 82, 4) : '')));
+    const h = harness(conf(1, 1));
+    h.engine.start();
+    await h.advance(1000);
+    h.engine.update(conf(1, 4));
+    h.engine.update(conf(1, 4));
+    await h.advance(4000);
+    // Both probes carried on (first attempts at 1 s, the next at 4 s and 5 s); one event, for the server whose weight changed.
+    assert.deepEqual(h.attempts.map((a) => a.at), [1000, 1000, 4000, 5000]);
+    assert.deepEqual(h.events.map((x) => x.e), [{ kind: 'rs-weight', vsId: '[192.0.2.21]:tcp:80', rsId: '[192.0.2.21]:tcp:80/[127.0.0.1]:tcp:82', weight: 4 }]);
+    assert.deepEqual(h.engine.snapshot().map((r) => r.weight), [1, 4]);
+    h.engine.update(conf(1, 4, false));
+    assert.equal(h.engine.stats().probes, 1);
+    assert.deepEqual(h.engine.snapshot().map((r) => r.rsId), ['[192.0.2.21]:tcp:80/[127.0.0.1]:tcp:81']);
+  });
+
   test('BFD_CHECK is reported as unsupported and does not affect the RS', async () => {
     const h = harness(parse(`bfd_instance bfd1 {\n neighbor_ip 127.0.0.1\n}\n${vs('192.0.2.18', ' real_server 127.0.0.1 80 {\n BFD_CHECK {\n name bfd1\n }\n }')}`));
     h.engine.start();

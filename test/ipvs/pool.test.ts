@@ -154,6 +154,25 @@ test('reconfigure keeps state of kept RSs, starts new ones, drops removed ones',
   assert.deepEqual(dests(p), ['192.0.2.21:80=3', '192.0.2.24:80=1'], 'failed RS 22 is not re-added by the reload');
 });
 
+test('reconfigure with the same servers in the same order: states kept, weight changes logged and applied', () => {
+  const p = new VsPool(firstVs(vsText('', 3)));
+  p.start();
+  p.setAlive(rs(2), false);
+  p.setOverrideWeight(rs(3), 7);
+  const ev = p.reconfigure(firstVs(vsText('', 3, '    weight 2\n')));
+  assert.deepEqual(logs(ev), [
+    `Changing weight from 1 to 2 for active service [192.0.2.21]:tcp:80 of VS ${VS}`,
+    `Changing weight from 1 to 2 for inactive service [192.0.2.22]:tcp:80 of VS ${VS}`,
+  ]);
+  assert.deepEqual(dests(p), ['192.0.2.21:80=2', '192.0.2.23:80=7'], 'RS 22 stays down, the override on 23 stays');
+  // Reordered: matched by id all the same.
+  const text = vsText('', 3, '    weight 2\n');
+  const reordered = firstVs(text.replace(/(  real_server 192\.0\.2\.21[^]*?\n  }\n)([^]*?\n  }\n)/, '$2$1'));
+  assert.deepEqual(reordered.realServers.map((r) => r.address), ['192.0.2.22', '192.0.2.21', '192.0.2.23']);
+  assert.deepEqual(logs(p.reconfigure(reordered)), []);
+  assert.deepEqual(dests(p).sort(), ['192.0.2.21:80=2', '192.0.2.23:80=7']);
+});
+
 test('reconfigure: removing an active sorry server reinstates the alive RSs', () => {
   const p = new VsPool(firstVs(vsText('  quorum 3\n  sorry_server 192.0.2.99 80')));
   p.start();
