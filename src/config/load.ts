@@ -1,7 +1,7 @@
 // The config loader's public API: file (or text) → resolved Config plus every diagnostic, never an exception.
 // This file is the I/O adapter: it reads files, /sys/class/net and /etc/passwd; everything it calls is pure.
 import { isAscii } from 'node:buffer';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Reporter } from './errors.js';
 import { TreeBuilder } from './parser.js';
@@ -87,7 +87,6 @@ function hostInfo(checkInterfaces: boolean): Host {
       return groups.get(name);
     },
     // A script counts for script security only if it is a file keepalived could run, not a directory.
-    fileExists: (path) => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false,
   };
 }
 

@@ -291,12 +291,14 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           break;
         }
         case 'vrrp_garp_interval': {
-          const ms = v.timerMs(n, a, secondsUs(0), secondsUs(1));
+          // global_parser.c vrrp_garp_interval_handler: read_decimal_unsigned_strvec in [1, UINT_MAX] µs, then its own line.
+          const ms = v.timerMs(n, a, 1n, 4_294_967_295n, (x) => `vrrp_garp_interval '${x}' is invalid`);
           if (ms !== undefined) g.vrrpGarpIntervalMs = ms;
           break;
         }
         case 'vrrp_gna_interval': {
-          const ms = v.timerMs(n, a, secondsUs(0), secondsUs(1));
+          // global_parser.c vrrp_gna_interval_handler: read_decimal_unsigned_strvec in [1, UINT_MAX] µs, then its own line.
+          const ms = v.timerMs(n, a, 1n, 4_294_967_295n, (x) => `vrrp_gna_interval '${x}' is invalid`);
           if (ms !== undefined) g.vrrpGnaIntervalMs = ms;
           break;
         }

@@ -56,10 +56,8 @@ export function resolveTrackFile(v: Values, node: Node): TrackFileDef | undefine
 
 export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined {
   const name = node.args[0];
-  if (name === undefined) {
-    v.report.error(node.src, 'vrrp_script has no name', node.kw);
-    return undefined;
-  }
+  // A bare vrrp_script has stopped the read already (parser.ts, -t exit 2).
+  if (name === undefined) return undefined;
   let script: VrrpScript['script'] | undefined;
   let intervalMs = 1000;
   let timeoutMs: number | undefined;
@@ -518,19 +516,32 @@ export function resolveVrrpInstance(
     return undefined;
   }
   if (priority === undefined) priority = state === 'MASTER' ? 255 : 100;
-  const initialState: VrrpState = state ?? (priority === 255 ? 'MASTER' : 'BACKUP');
-  if (nopreempt && (priority === 255 || initialState === 'MASTER')) {
-    v.report.error(
-      node.src,
-      priority === 255
-        ? `${tag} nopreempt is incompatible with priority 255. resetting nopreempt`
-        : `${tag} nopreempt is incompatible with initial state MASTER - resetting nopreempt`,
-      'nopreempt',
-    );
+  let initialState: VrrpState = state ?? (priority === 255 ? 'MASTER' : 'BACKUP');
+  // vrrp.c vrrp_complete_instance: in strict mode the initial state follows address ownership.
+  if (strict && state !== undefined && (state === 'MASTER') !== (priority === 255)) {
+    v.report.error(node.src, `${tag} State MASTER must match being address owner`, 'state');
+    initialState = priority === 255 ? 'MASTER' : 'BACKUP';
+  }
+  // AH needs a received advert's sequence number before taking over (vrrp_complete_instance).
+  if (authType === 'AH' && authPass && !strict && version !== 3 && initialState === 'MASTER' && priority !== 255 &&
+      !vips.some((x) => x.family === 'inet6')) {
+    v.report.error(node.src, `${tag} Initial state master is incompatible with AH authentication - clearing`, 'authentication');
+    initialState = 'BACKUP';
+  }
+  // vrrp_complete_instance: priority 255 first, then initial state MASTER, each clearing nopreempt; a preempt_delay
+  // under MASTER, strict mode or nopreempt is cleared with its own line. All are config errors (-t exit 5).
+  if (nopreempt && priority === 255) {
+    v.report.error(node.src, `${tag} nopreempt is incompatible with priority 255. resetting nopreempt`, 'nopreempt');
     nopreempt = false;
   }
+  if (initialState === 'MASTER') {
+    if (nopreempt) v.report.error(node.src, `${tag} Warning - nopreempt will not work with initial state MASTER - clearing`, 'nopreempt');
+    nopreempt = false;
+    if (preemptDelayMs > 0) v.report.error(node.src, `${tag} Warning - preempt delay will not work with initial state MASTER - clearing`, 'preempt_delay');
+    preemptDelayMs = 0;
+  }
   if (preemptDelaySrc && preemptDelayMs > 0 && (nopreempt || strict)) {
-    v.report.warn(preemptDelaySrc.src, `${tag} preempt_delay is incompatible with ${strict ? 'strict mode' : 'nopreempt'} - resetting`, 'preempt_delay');
+    v.report.error(preemptDelaySrc.src, `${tag} preempt_delay is incompatible with ${strict ? 'strict mode' : 'nopreempt mode'} - resetting`, 'preempt_delay');
     preemptDelayMs = 0;
   }
   const family: AddressFamily = vips[0]?.family ?? evips[0]?.family ?? (inst.unicastSrcIp !== undefined ? ipFamily(inst.unicastSrcIp) : undefined) ?? 'inet';
@@ -562,12 +573,18 @@ export function resolveVrrpInstance(
   });
   let authentication: VrrpInstance['authentication'];
   if (authType !== undefined) {
-    if (ver === 3 || strict) v.report.warn(authSrc, `${tag} authentication is not supported with VRRPv3 or strict mode - ignoring`, 'authentication');
+    if (strict) v.report.error(node.src, `${tag} Strict mode does not support authentication. Ignoring.`, 'authentication');
+    else if (ver === 3) v.report.error(node.src, `${tag} VRRP version 3 does not support authentication. Ignoring.`, 'authentication');
     else if (!authPass) v.report.error(authSrc, `${tag} Authentication specified but no password given. Ignoring`, 'authentication');
     else authentication = { type: authType, pass: authPass };
   }
+  // vrrp_complete_instance checks twice: a config error first, a warning later (both lines printed).
   if (vips.length === 0) {
-    v.report.warn(node.src, `${tag} No VIP specified; at least one is required`, 'virtual_ipaddress');
+    if (ver === 3 || strict) v.report.error(node.src, `${tag} No VIP specified; at least one is required`, 'virtual_ipaddress');
+    else {
+      v.report.error(node.src, `${tag} No VIP specified; at least one is sensible`, 'virtual_ipaddress');
+      v.report.warn(node.src, `${tag} No VIP specified; at least one is sensible`, 'virtual_ipaddress');
+    }
   }
   return {
     src: ref(node.src),

@@ -10,11 +10,12 @@ import {
 } from './resolve-vrrp.js';
 import { Values } from './values.js';
 import { DEFAULT_SCRIPT_USER, resolveCheckScripts, type GroupLookup, type UserLookup } from './check-scripts.js';
+import { resolveVrrpScripts } from './vrrp-scripts.js';
 import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
 import type { Node } from './parser.js';
 import type {
-  Config, Script, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
+  Config, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
 } from './model.js';
 
 /** What resolution needs to know about the machine; the loader supplies the real one. */
@@ -23,7 +24,6 @@ export interface Host {
   /** undefined: interfaces are not checked. */
   readonly interfaces?: InterfaceInfo;
   userExists(name: string): boolean;
-  fileExists(path: string): boolean;
   /** A user's uid and primary gid (getpwnam). */
   user: UserLookup;
   /** A group's gid (getgrnam). */
@@ -160,28 +160,19 @@ export class ConfigResolver {
     });
 
     // Scripts run without enable_script_security: keepalived refuses to call that a clean config (rc 6).
-    if (!global.enableScriptSecurity) {
-      const exists = (s: Script | undefined | true): boolean =>
-        s !== undefined && s !== true && s.argv[0] !== undefined && host.fileExists(s.argv[0]);
-      // Without a vrrp_instance keepalived runs no VRRP process, and checks none of its scripts.
-      const vrrpUses = resolvedInstances.length > 0 && [
-        ...vrrpScripts.map((s) => s.script),
-        ...resolvedInstances.flatMap((i) => Object.values(i.notify)),
-        ...resolvedSyncGroups.flatMap((g) => Object.values(g.notify)),
-      ].some(exists);
-      const where = { file: files[0] ?? '', line: 0 };
-      if (checkScripts.scripts) {
-        report.add('security', where, `SECURITY VIOLATION - check scripts are being executed but script_security not enabled.${checkScripts.insecure ? ' There are insecure scripts.' : ''}`);
-      }
-      if (vrrpUses) report.add('security', where, 'SECURITY VIOLATION - scripts are being executed but script_security not enabled.');
+    const where = { file: files[0] ?? '', line: 0 };
+    if (!global.enableScriptSecurity && checkScripts.scripts) {
+      report.add('security', where, `SECURITY VIOLATION - check scripts are being executed but script_security not enabled.${checkScripts.insecure ? ' There are insecure scripts.' : ''}`);
     }
+    const vrrp = resolveVrrpScripts(vrrpScripts, resolvedInstances, resolvedSyncGroups, global, host, report, where, of('vrrp_instance').length > 0);
+    if (vrrp.violation) report.add('security', where, vrrp.violation);
 
     return {
       global,
       trackFiles,
-      vrrpScripts,
-      vrrpInstances: resolvedInstances,
-      vrrpSyncGroups: resolvedSyncGroups,
+      vrrpScripts: vrrp.vrrpScripts,
+      vrrpInstances: vrrp.instances,
+      vrrpSyncGroups: vrrp.syncGroups,
       virtualServerGroups: vsGroups,
       virtualServers,
       files,
