@@ -54,6 +54,26 @@ export function resolveTrackFile(v: Values, node: Node): TrackFileDef | undefine
   return { src: ref(node.src), name, file, weight, reverse, ...(initFile ? { initFile } : {}) };
 }
 
+/**
+ * vrrp.c vrrp_complete_instance: the advert interval the version can carry (v2 whole seconds below 256 s, v3
+ * centiseconds below 40.96 s), each correction a config error in keepalived's words, rounded half up.
+ */
+function checkAdvertInt(v: Values, node: Node, tag: string, ver: 2 | 3, ms: number): number {
+  const us = Math.round(ms * 1000);
+  const [unit, limit] = ver === 2 ? [1_000_000, 256] : [10_000, 40.96];
+  if (us >= limit * 1e6) {
+    const max = ver === 2 ? '255s' : '40.95s';
+    v.report.error(node.src, `${tag} VRRPv${ver} advertisement interval ${(us / 1e6).toFixed(2)}s is out of range. Must be less than ${ver === 2 ? '256s' : '40.96s'}. Setting to ${max}`, 'advert_int');
+    return ver === 2 ? 255_000 : 40_950;
+  }
+  if (us % unit === 0) return us / 1000;
+  v.report.error(node.src, ver === 2
+    ? `${tag} VRRPv2 advertisement interval ${(us / 1e6).toFixed(6)}s must be an integer. rounding`
+    : `${tag} VRRPv3 advertisement interval ${(us / 1e6).toFixed(6)}s must be in units of 10ms - rounding`, 'advert_int');
+  const rounded = us + unit / 2 - ((us + unit / 2) % unit);
+  return (rounded === 0 ? unit : rounded) / 1000;
+}
+
 export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined {
   const name = node.args[0];
   // A bare vrrp_script has stopped the read already (parser.ts, -t exit 2).
@@ -547,7 +567,7 @@ export function resolveVrrpInstance(
   const family: AddressFamily = vips[0]?.family ?? evips[0]?.family ?? (inst.unicastSrcIp !== undefined ? ipFamily(inst.unicastSrcIp) : undefined) ?? 'inet';
   let ver: 2 | 3 = version ?? g.vrrpVersion;
   if (family === 'inet6') ver = 3;
-  if (ver === 2) advertIntMs = Math.max(1000, Math.round(advertIntMs / 1000) * 1000);
+  advertIntMs = checkAdvertInt(v, node, tag, ver, advertIntMs);
   if (peers.length === 0 && unicastKeyword) {
     v.report.error(unicastKeyword.src, `${tag} A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`, unicastKeyword.kw);
   }
@@ -560,7 +580,6 @@ export function resolveVrrpInstance(
   if (ipvlan && family === 'inet' && !ipvlan.args.some((w) => ipFamily(w.split('/')[0] ?? '') === 'inet')) {
     v.report.error(ipvlan.src, `${tag} IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state`, 'use_ipvlan');
   }
-  else advertIntMs = Math.max(10, Math.round(advertIntMs / 10) * 10);
   if (!iface && !inst.unicastSrcIp) {
     // keepalived falls back to default_interface when it exists.
     if (!ifs || ifs.exists(g.defaultInterface)) iface = g.defaultInterface;

@@ -24,6 +24,8 @@ export interface Host {
   /** undefined: interfaces are not checked. */
   readonly interfaces?: InterfaceInfo;
   userExists(name: string): boolean;
+  /** A name /etc/hosts gives an address to (the files source of getaddrinfo, which needs no network). */
+  inHostsFile(name: string): boolean;
   /** A user's uid and primary gid (getpwnam). */
   user: UserLookup;
   /** A group's gid (getgrnam). */
@@ -68,7 +70,7 @@ export class ConfigResolver {
     const { v, host, report } = this;
     const of = (kw: string): Node[] => tree.filter((n) => n.kw === kw);
     const rootGlobals = tree.filter((n) => !n.children && n.kw !== 'global_defs');
-    const global = resolveGlobals(v, of('global_defs'), rootGlobals, host.hostname);
+    const global = resolveGlobals(v, of('global_defs'), rootGlobals, host);
 
     const trackFiles = [...of('track_file'), ...of('vrrp_track_file')]
       .map((n) => resolveTrackFile(v, n))
@@ -100,13 +102,19 @@ export class ConfigResolver {
     // Script security (keepalived's check_script_secure / set_default_script_user).
     const defaultUserOk = global.scriptUser !== undefined || host.userExists(DEFAULT_SCRIPT_USER);
     if (global.enableScriptSecurity && !defaultUserOk) {
+      // lib/notify.c get_default_script_user: the first script (in file order) that needs the default user reports
+      // it once; vrrp_scripts and MISC_CHECKs without one are removed with a line each.
+      const needing: { file: string; line: number }[] = [];
       const removedVrrp = vrrpScripts.filter((s) => s.script.user === undefined);
       for (const s of removedVrrp) {
         report.error(s.src, `Unable to set default user for vrrp script ${s.name} - removing`, 'vrrp_script');
+        needing.push(s.src);
       }
-      if (removedVrrp.length) report.error(removedVrrp[0]!.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
       vrrpScripts = vrrpScripts.filter((s) => s.script.user !== undefined);
-      let reported = removedVrrp.length > 0;
+      // Instance and sync group notify scripts are named by their block's line (their own is not kept).
+      for (const b of [...instances, ...syncGroups]) {
+        if (Object.values(b.notify).some((s) => s !== undefined && s !== true && s.user === undefined)) needing.push(b.src);
+      }
       virtualServers = virtualServers.map((vs) => ({
         ...vs,
         realServers: vs.realServers.map((rs) => ({
@@ -114,8 +122,7 @@ export class ConfigResolver {
           checkers: rs.checkers.filter((c) => {
             if (c.type !== 'MISC_CHECK' || c.miscPath.user !== undefined) return true;
             report.error(c.src, `Unable to set default user for misc script '${c.miscPath.text}' - removing`, 'misc_path');
-            if (!reported) report.error(c.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
-            reported = true;
+            needing.push(c.src);
             return false;
           }),
         })),
@@ -123,7 +130,10 @@ export class ConfigResolver {
       // notify_up/down and quorum_up/down without a user meet the same failure (check-scripts.ts drops them).
       const notify = virtualServers.find((vs) => [vs.quorumUp, vs.quorumDown, ...vs.realServers.flatMap((rs) => [rs.notifyUp, rs.notifyDown])]
         .some((s) => s !== undefined && s.user === undefined));
-      if (notify && !reported) report.error(notify.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
+      if (notify) needing.push(notify.src);
+      const order = (r: { file: string; line: number }): number => files.indexOf(r.file) * 1e9 + r.line;
+      const first = needing.sort((a, b) => order(a) - order(b))[0];
+      if (first) report.error(first, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
     }
     const checkScripts = resolveCheckScripts(virtualServers, global, host);
     virtualServers = checkScripts.virtualServers;
