@@ -166,7 +166,8 @@ export function parseVip(v: Values, item: Node, block: string): Vip | undefined 
   const [addr, lenText] = item.kw.split('/', 2) as [string, string | undefined];
   const family = ipFamily(addr);
   if (family === undefined) {
-    v.report.error(item.src, `${block}: invalid address ${item.kw}`, block);
+    // vrrp_ipaddress.c parse_ipaddress's words.
+    v.report.error(item.src, `VRRP parsed invalid IP ${item.kw}. skipping IP...`, block);
     return undefined;
   }
   const maxLen = family === 'inet' ? 32 : 128;
@@ -393,7 +394,8 @@ export function resolveVrrpInstance(
         unicastKeyword ??= n;
         for (const item of n.children ?? []) {
           if (ipFamily(item.kw) === undefined) {
-            v.report.error(item.src, `${tag} unicast_peer address '${item.kw}' invalid - ignoring`, n.kw);
+            // vrrp_data.c alloc_vrrp_unicast_peer's words.
+            v.report.error(item.src, `Configuration error: VRRP instance[${name}] malformed unicast peer address[${item.kw}]. Skipping...`, n.kw);
             continue;
           }
           const peer: Mutable<UnicastPeer> = { address: canonicalIp(item.kw) };

@@ -9,8 +9,10 @@ import {
   groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript,
 } from './resolve-vrrp.js';
 import { Values } from './values.js';
+import { checkRouteLine, checkRuleLine, rulePreferences } from './routes.js';
 import { DEFAULT_SCRIPT_USER, resolveCheckScripts, type GroupLookup, type UserLookup } from './check-scripts.js';
 import { resolveVrrpScripts } from './vrrp-scripts.js';
+import { cmdStr } from './script-secure.js';
 import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
 import type { Node } from './parser.js';
@@ -77,6 +79,15 @@ export class ConfigResolver {
       .filter((x): x is TrackFileDef => x !== undefined);
     let vrrpScripts = of('vrrp_script').map((n) => resolveVrrpScript(v, n)).filter((x): x is VrrpScript => x !== undefined);
     for (const n of of('vrrp_track_process')) checkTrackProcess(v, n);
+    // Routes and rules in file order: rule preferences are handed out as keepalived reads them.
+    const prefs = rulePreferences();
+    for (const n of tree) {
+      const blocks = n.kw === 'vrrp_instance' ? (n.children ?? []) : [n];
+      for (const b of blocks) {
+        if (b.kw === 'static_routes' || b.kw === 'virtual_routes') for (const c of b.children ?? []) checkRouteLine(report, c);
+        if (b.kw === 'static_rules' || b.kw === 'virtual_rules') for (const c of b.children ?? []) checkRuleLine(report, c, prefs);
+      }
+    }
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
     of('garp_group').forEach((n, i) => checkGarpGroup(v, n, i));
     const instances = of('vrrp_instance')
@@ -94,7 +105,9 @@ export class ConfigResolver {
     }
 
     if (global.scriptUser !== undefined && !host.userExists(global.scriptUser)) {
-      report.error({ file: files[0] ?? '', line: 0 }, 'Error setting global script uid/gid', 'script_user');
+      // Reported by global_parser.c script_user_handler, on the keyword's line.
+      const at = of('global_defs').flatMap((n) => n.children ?? []).filter((n) => n.kw === 'script_user').at(-1)?.src;
+      report.error(at ?? { file: files[0] ?? '', line: 0 }, 'Error setting global script uid/gid', 'script_user');
     }
     for (const s of vrrpScripts) {
       if (s.script.user !== undefined && !host.userExists(s.script.user)) report.error(s.src, `Unable to set uid/gid for script '${s.script.text}'`, 'user');
@@ -121,7 +134,7 @@ export class ConfigResolver {
           ...rs,
           checkers: rs.checkers.filter((c) => {
             if (c.type !== 'MISC_CHECK' || c.miscPath.user !== undefined) return true;
-            report.error(c.src, `Unable to set default user for misc script '${c.miscPath.text}' - removing`, 'misc_path');
+            report.error(c.src, `Unable to set default user for misc script ${cmdStr(c.miscPath.argv)} - removing`, 'misc_path');
             needing.push(c.src);
             return false;
           }),

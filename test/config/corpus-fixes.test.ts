@@ -119,6 +119,31 @@ function cases(dir: string): Case[] {
       line: "Unknown keyword '\ufeffglobal_defs'",
     },
     {
+      name: 'a virtual route without its own interface is not tracked (vrrp_iproute.c alloc_route)',
+      text: instance(`${vip}  virtual_routes {\n    192.0.2.128/25 via 192.0.2.1\n    198.51.100.0/24 via 192.0.2.1 dev eth0\n  }\n`),
+      status: 5,
+      line: 'Warning - cannot track route 192.0.2.128/25 with no interface specified, not tracking',
+    },
+    {
+      name: 'gw in a static route is deprecated',
+      text: `static_routes {\n  192.0.2.128/25 gw 192.0.2.1 dev eth0\n}\n${instance(vip)}`,
+      status: 5,
+      line: '"gw" for routes is deprecated. Please use "via"',
+    },
+    {
+      name: 'a rule without a preference gets 16384 counting down, across static and virtual rules (vrrp_iprule.c alloc_rule)',
+      text: `static_rules {\n  from 192.0.2.0/24 table 1\n}\n${instance(`${vip}  virtual_rules {\n    from 198.51.100.0/24 table 2\n  }\n`)}`,
+      status: 5,
+      line: 'Rule has no preference specified - setting to 16383. This is probably not what you want.',
+    },
+    {
+      name: 'a rule with an address parse_route refuses',
+      text: `static_rules {\n  to 192.0.2./24 table 1 priority 100\n}\n${instance(vip)}`,
+      status: 5,
+      line: 'Invalid rule to address 192.0.2./24',
+    },
+    { name: 'routes and rules keepalived takes as they are', text: `static_rules {\n  from 192.0.2.0/24 table 1 priority 100\n}\n${instance(`${vip}  virtual_routes {\n    198.51.100.0/24 via 192.0.2.1 dev eth0\n  }\n`)}`, status: 0 },
+    {
       name: 'a vrrp_script without a name stops the read (vrrp_parser.c vrrp_script_handler)',
       text: `vrrp_script {\n  script "${safe}"\n}\n${instance(vip)}`,
       status: 2,
