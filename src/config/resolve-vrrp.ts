@@ -315,8 +315,9 @@ export function resolveVrrpInstance(
       }
       case 'priority': {
         const p = v.unsigned(n, a, 1, 255);
+        // vrrp_parser.c vrrp_prio_handler sets the default it names, so a bad priority is not derived from the state.
         if (p === undefined) v.report.error(n.src, `${tag} Priority not valid! must be between 1 & 255. Using default 100`, n.kw);
-        else priority = p;
+        priority = p ?? 100;
         break;
       }
       case 'advert_int': {

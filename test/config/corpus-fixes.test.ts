@@ -93,6 +93,12 @@ function cases(dir: string): Case[] {
       line: '(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing',
     },
     {
+      name: 'an invalid priority is 100, not derived from state MASTER (vrrp_parser.c vrrp_prio_handler)',
+      text: `vrrp_instance VI_1 {\n  interface eth0\n  virtual_router_id 51\n  state MASTER\n  priority LEVEL\n  nopreempt\n${vip}}\n`,
+      status: 5,
+      line: '(VI_1) Warning - nopreempt will not work with initial state MASTER - clearing',
+    },
+    {
       name: 'AH authentication with state MASTER below priority 255',
       text: instance(`  state MASTER\n  authentication {\n    auth_type AH\n    auth_pass 1111\n  }\n${vip}`),
       status: 5,
