@@ -161,8 +161,9 @@ test('lvskeeper -t exits like keepalived -t on every corpus file and on seeded m
       const pid = join(work, ns);
       for (let i = next++; i < all.length; i = next++) {
         const f = all[i]!;
-        // A private pid file for each process, so -t never reads or writes a running keepalived's; net_namespace
-        // makes keepalived -t create and enter /run/netns/NAME, so it gets a private /run/netns.
+        // A private pid file for each process, so -t never reads or writes a running keepalived's. With net_namespace
+        // keepalived -t enters /run/netns/NAME when it exists (namespaces.c set_namespaces): an empty private
+        // /run/netns keeps the outcome from depending on the namespaces this host happens to have.
         const kaArgs = ['-t', '-n', '-l', '-i', CONFIG_ID, '-p', `${pid}.pid`, '-r', `${pid}-vrrp.pid`, '-c', `${pid}-chk.pid`, '-f', f];
         const ka = readFileSync(f, 'latin1').includes('net_namespace')
           ? await runInNs(ns, 'unshare', ['-m', 'sh', '-c', 'mount -t tmpfs tmpfs /run/netns && exec keepalived "$@"', 'sh', ...kaArgs])
