@@ -187,7 +187,7 @@ export class ConfigResolver {
     if (!global.enableScriptSecurity && checkScripts.scripts) {
       report.add('security', where, `SECURITY VIOLATION - check scripts are being executed but script_security not enabled.${checkScripts.insecure ? ' There are insecure scripts.' : ''}`);
     }
-    const vrrp = resolveVrrpScripts(vrrpScripts, resolvedInstances, resolvedSyncGroups, global, host, report, where, of('vrrp_instance').length > 0);
+    const vrrp = resolveVrrpScripts(vrrpScripts, resolvedInstances, resolvedSyncGroups, global, host, report, of('vrrp_instance').length > 0);
     if (vrrp.violation) report.add('security', where, vrrp.violation);
 
     return {

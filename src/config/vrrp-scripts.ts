@@ -24,7 +24,6 @@ export function resolveVrrpScripts(
   global: GlobalDefs,
   users: { readonly user: UserLookup; readonly group: GroupLookup },
   report: Reporter,
-  where: { readonly file: string; readonly line: number },
   /** A vrrp_instance block was read, resolved or not: keepalived's list holds instances it later finds invalid. */
   anyInstance: boolean,
 ): VrrpScriptsResult {
@@ -40,12 +39,12 @@ export function resolveVrrpScripts(
     return f;
   };
 
-  // check_track_script_secure, in declaration order.
+  // check_track_script_secure, in declaration order (keepalived names no line; the vrrp_script's is given).
   const insecure = new Set<string>();
   for (const s of vrrpScripts) {
     const f = check(s.script);
-    if (f & SC_INHIBIT) report.error(where, `Disabling track script ${s.name} due to insecure`, 'vrrp_script');
-    else if (f & SC_NOTFOUND) report.error(where, `Disabling track script ${s.name} since not found/accessible`, 'vrrp_script');
+    if (f & SC_INHIBIT) report.error(s.src, `Disabling track script ${s.name} due to insecure`, 'vrrp_script');
+    else if (f & SC_NOTFOUND) report.error(s.src, `Disabling track script ${s.name} since not found/accessible`, 'vrrp_script');
     if (f & (SC_INHIBIT | SC_NOTFOUND) || !(f & (SC_EXECUTABLE | SC_SYSTEM))) insecure.add(s.name);
   }
   // check_notify_script_secure: a script that is inhibited, missing or not executable is freed.
