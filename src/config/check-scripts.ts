@@ -23,7 +23,7 @@ export interface CheckScriptsResult {
   readonly insecure: boolean;
 }
 
-interface RunAs {
+export interface RunAs {
   readonly user?: string;
   readonly group?: string;
   readonly uid: number;
@@ -39,22 +39,7 @@ export function resolveCheckScripts(
   let scripts = false;
   let insecure = false;
   const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
-  // get_default_script_user: script_user, else keepalived_script if it exists, else ourselves. A missing
-  // keepalived_script under enable_script_security is reported where the configuration is resolved (resolve.ts).
-  const defaultUser = ((): RunAs | undefined => {
-    const name = global.scriptUser ?? DEFAULT_SCRIPT_USER;
-    const u = users.user(name);
-    if (!u) return global.scriptUser === undefined && !global.enableScriptSecurity ? self : undefined;
-    const gid = global.scriptGroup !== undefined ? users.group(global.scriptGroup) : u.gid;
-    if (gid === undefined) return undefined;
-    return { user: name, ...(global.scriptGroup !== undefined ? { group: global.scriptGroup } : {}), uid: u.uid, gid };
-  })();
-  const runAs = (s: Script): RunAs | undefined => {
-    if (s.user === undefined) return defaultUser;
-    const u = users.user(s.user);
-    const gid = s.group !== undefined ? users.group(s.group) : u?.gid;
-    return u && gid !== undefined ? { user: s.user, ...(s.group !== undefined ? { group: s.group } : {}), uid: u.uid, gid } : undefined;
-  };
+  const runAs = scriptRunAs(global, users);
   /** The script with its user, and keepalived's verdict (its lines added to `log`); undefined = disabled. */
   const secure = (s: Script, log: string[], type: 'notify' | 'quorum' | 'misc'): Script | undefined => {
     const info = (line: string): void => void log.push(line);
@@ -123,4 +108,29 @@ export function resolveCheckScripts(
 function withUser(s: Script, as: RunAs, self: { uid: number; gid: number }): Script {
   if (as.uid === self.uid && as.gid === self.gid) return { argv: s.argv, text: s.text };
   return { argv: s.argv, text: s.text, ...(as.user !== undefined ? { user: as.user } : {}), ...(as.group !== undefined ? { group: as.group } : {}) };
+}
+
+/**
+ * Who a script runs as (lib/notify.c notify_script_init, get_default_script_user): its own user, else script_user,
+ * else keepalived_script if it exists, else ourselves. undefined: a user or group that does not exist, or — under
+ * enable_script_security — no default user (reported where the configuration is resolved, resolve.ts).
+ */
+export function scriptRunAs(
+  global: GlobalDefs, users: { readonly user: UserLookup; readonly group: GroupLookup },
+): (s: Script) => RunAs | undefined {
+  const self = { uid: process.getuid?.() ?? 0, gid: process.getgid?.() ?? 0 };
+  const defaultUser = ((): RunAs | undefined => {
+    const name = global.scriptUser ?? DEFAULT_SCRIPT_USER;
+    const u = users.user(name);
+    if (!u) return global.scriptUser === undefined && !global.enableScriptSecurity ? self : undefined;
+    const gid = global.scriptGroup !== undefined ? users.group(global.scriptGroup) : u.gid;
+    if (gid === undefined) return undefined;
+    return { user: name, ...(global.scriptGroup !== undefined ? { group: global.scriptGroup } : {}), uid: u.uid, gid };
+  })();
+  return (s) => {
+    if (s.user === undefined) return defaultUser;
+    const u = users.user(s.user);
+    const gid = s.group !== undefined ? users.group(s.group) : u?.gid;
+    return u && gid !== undefined ? { user: s.user, ...(s.group !== undefined ? { group: s.group } : {}), uid: u.uid, gid } : undefined;
+  };
 }

@@ -10,7 +10,7 @@ export interface Token {
 
 /** Strips a trailing comment (outside quotes) and surrounding blanks; `\#` and `\!` stay literal. */
 export function decomment(line: string): string {
-  if (!/["'#!\\]/.test(line)) return line.trim();
+  if (!/["'#!\\]/.test(line)) return trimBlank(line);
   let quote = '';
   let out = '';
   for (let i = 0; i < line.length; i++) {
@@ -29,7 +29,16 @@ export function decomment(line: string): string {
       out += c;
     }
   }
-  return out.trim();
+  return trimBlank(out);
+}
+
+/**
+ * Strips what C's isspace() calls blank, as keepalived does, and nothing else: String.prototype.trim would also eat a
+ * UTF-8 BOM or a no-break space, which keepalived keeps as part of the word (a BOM before `global_defs` makes it an
+ * unknown keyword).
+ */
+export function trimBlank(s: string): string {
+  return s.replace(/^[ \t\n\v\f\r]+|[ \t\n\v\f\r]+$/g, '');
 }
 
 function isBlank(c: string): boolean {

@@ -1,7 +1,7 @@
 // The config loader's public API: file (or text) → resolved Config plus every diagnostic, never an exception.
 // This file is the I/O adapter: it reads files, /sys/class/net and /etc/passwd; everything it calls is pure.
 import { isAscii } from 'node:buffer';
-import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { hostname } from 'node:os';
 import { Reporter } from './errors.js';
 import { TreeBuilder } from './parser.js';
@@ -65,6 +65,7 @@ function readText(path: string): string | undefined {
 function hostInfo(checkInterfaces: boolean): Host {
   let passwd: Map<string, { uid: number; gid: number }> | undefined;
   let groups: Map<string, number> | undefined;
+  let hosts: Set<string> | undefined;
   const users = (): Map<string, { uid: number; gid: number }> =>
     (passwd ??= new Map((readText('/etc/passwd') ?? '').split('\n').map((l) => l.split(':')).map((f) => [f[0] ?? '', { uid: Number(f[2]), gid: Number(f[3]) }])));
   return {
@@ -81,13 +82,15 @@ function hostInfo(checkInterfaces: boolean): Host {
     userExists(name) {
       return users().has(name);
     },
+    inHostsFile: (name) => {
+      hosts ??= new Set((readText('/etc/hosts') ?? '').split('\n').flatMap((l) => l.replace(/#.*/, '').trim().split(/\s+/).slice(1)));
+      return hosts.has(name);
+    },
     user: (name) => users().get(name),
     group: (name) => {
       groups ??= new Map((readText('/etc/group') ?? '').split('\n').map((l) => l.split(':')).map((f) => [f[0] ?? '', Number(f[2])]));
       return groups.get(name);
     },
-    // A script counts for script security only if it is a file keepalived could run, not a directory.
-    fileExists: (path) => statSync(path, { throwIfNoEntry: false })?.isFile() ?? false,
   };
 }
 

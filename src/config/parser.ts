@@ -61,6 +61,12 @@ interface Pending {
   readonly status: RunStatus;
 }
 
+/**
+ * Blocks whose keepalived handler reads the name with strvec_slot(strvec, 1) unchecked (vrrp_parser.c
+ * vrrp_script_handler, vrrp_tprocess_handler), so a bare one stops the read: -t exit 2.
+ */
+const NAME_READ_UNCHECKED: ReadonlySet<string> = new Set(['vrrp_script', 'vrrp_track_process']);
+
 export class TreeBuilder {
   private braces = 0;
   private file = '';
@@ -253,6 +259,9 @@ export class TreeBuilder {
     // The table's own string: compared by identity in the resolvers' switches, and shared, not one copy per line.
     const { name, kind, status } = known;
     if (kind === 'list' || (typeof kind === 'object' && 'keywords' in kind)) {
+      if (n === 0 && NAME_READ_UNCHECKED.has(name)) {
+        this.report.add('config', this.where(), `*** Configuration line starting \`${name}\` is missing a parameter after keyword \`${name}\` at word position 2`, name);
+      }
       if (open) this.open(name, args, this.file, this.line, kind, status);
       else this.pending = { kw: name, args, file: this.file, line: this.line, kind, status };
       return;

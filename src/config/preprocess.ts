@@ -3,7 +3,7 @@
 // predefined `${_…}` variables and the `~SEQ` / `~LST` line generators. Comments are stripped here, before variable
 // substitution, so `${_HASH}` can put a literal `#` into a value as keepalived allows.
 import { posix } from 'node:path';
-import { decomment } from './lexer.js';
+import { decomment, trimBlank } from './lexer.js';
 import type { Reporter } from './errors.js';
 
 /** The only file access the loader needs, so tests can point it at a temp dir and the CLI at the real disk. */
@@ -357,12 +357,12 @@ export class Preprocessor {
     }
     const substituted = this.substitute(body, ctx, 0);
     if (!substituted.includes('\n') && !substituted.includes('~')) {
-      this.emit(ctx.file, line, substituted.trim());
+      this.emit(ctx.file, line, trimBlank(substituted));
       return undefined;
     }
     for (const part of substituted.split('\n')) {
       for (const expanded of this.expandGenerators(part, where, 0)) {
-        const t = expanded.trim();
+        const t = trimBlank(expanded);
         if (t !== '') this.emit(ctx.file, line, t);
       }
     }

@@ -206,7 +206,8 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
   const defaults = TYPE_DEFAULTS[type]!;
   const delayLoopMs = own.timer('delay_loop', 1n, MAX_TIMER_US, (a) => `delay_loop '${a}' is invalid - ignoring`) ?? rs.delayLoopMs;
   const nbGetRetry = own.get('nb_get_retry');
-  if (nbGetRetry) v.report.warn(nbGetRetry.src, 'nb_get_retry is deprecated - please use \'retry\'', 'nb_get_retry');
+  // check_http.c http_get_retry_handler reports the deprecation as a config error (-t exit 5), not a warning.
+  if (nbGetRetry) v.report.error(nbGetRetry.src, 'nb_get_retry is deprecated - please use \'retry\'', 'nb_get_retry');
   const retry = own.unsigned('retry', 0, UINT_MAX, (a) => `Invalid retry connection value '${a}'`) ??
     own.unsigned('nb_get_retry', 0, UINT_MAX, (a) => `Invalid nb_get_retry value '${a}'`);
   const timing: CheckerTiming = {

@@ -180,8 +180,10 @@ function otherAccepted(v: Values, n: Node): boolean {
   return true;
 }
 
-export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: readonly Node[], hostname: string): GlobalDefs {
-  const g = defaultGlobals(hostname);
+export function resolveGlobals(
+  v: Values, blocks: readonly Node[], rootNodes: readonly Node[], host: { readonly hostname: string; inHostsFile(name: string): boolean },
+): GlobalDefs {
+  const g = defaultGlobals(host.hostname);
   const other: Record<string, string> = {};
   let lowerDelaySet = false;
   let lowerRepeatSet = false;
@@ -203,8 +205,9 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           break;
         case 'smtp_server': {
           if (a === undefined) break;
-          // keepalived resolves the name at parse time; we accept addresses only, as its -t does without DNS.
-          if (ipFamily(a, { zone: true }) === undefined) {
+          // global_parser.c smtp_server_handler: an address, else domain_stosockaddr (getaddrinfo) at parse time. Names
+          // are taken from /etc/hosts only: a lookup that needs DNS would make -t depend on the network.
+          if (ipFamily(a, { zone: true }) === undefined && !host.inHostsFile(a)) {
             v.report.error(n.src, `Invalid smtp server ${n.args.join(' ')}`, n.kw);
             break;
           }
@@ -291,12 +294,14 @@ export function resolveGlobals(v: Values, blocks: readonly Node[], rootNodes: re
           break;
         }
         case 'vrrp_garp_interval': {
-          const ms = v.timerMs(n, a, secondsUs(0), secondsUs(1));
+          // global_parser.c vrrp_garp_interval_handler: read_decimal_unsigned_strvec in [1, UINT_MAX] µs, then its own line.
+          const ms = v.timerMs(n, a, 1n, 4_294_967_295n, (x) => `vrrp_garp_interval '${x}' is invalid`);
           if (ms !== undefined) g.vrrpGarpIntervalMs = ms;
           break;
         }
         case 'vrrp_gna_interval': {
-          const ms = v.timerMs(n, a, secondsUs(0), secondsUs(1));
+          // global_parser.c vrrp_gna_interval_handler: read_decimal_unsigned_strvec in [1, UINT_MAX] µs, then its own line.
+          const ms = v.timerMs(n, a, 1n, 4_294_967_295n, (x) => `vrrp_gna_interval '${x}' is invalid`);
           if (ms !== undefined) g.vrrpGnaIntervalMs = ms;
           break;
         }

@@ -54,12 +54,30 @@ export function resolveTrackFile(v: Values, node: Node): TrackFileDef | undefine
   return { src: ref(node.src), name, file, weight, reverse, ...(initFile ? { initFile } : {}) };
 }
 
+/**
+ * vrrp.c vrrp_complete_instance: the advert interval the version can carry (v2 whole seconds below 256 s, v3
+ * centiseconds below 40.96 s), each correction a config error in keepalived's words, rounded half up.
+ */
+function checkAdvertInt(v: Values, node: Node, tag: string, ver: 2 | 3, ms: number): number {
+  const us = Math.round(ms * 1000);
+  const [unit, limit] = ver === 2 ? [1_000_000, 256] : [10_000, 40.96];
+  if (us >= limit * 1e6) {
+    const max = ver === 2 ? '255s' : '40.95s';
+    v.report.error(node.src, `${tag} VRRPv${ver} advertisement interval ${(us / 1e6).toFixed(2)}s is out of range. Must be less than ${ver === 2 ? '256s' : '40.96s'}. Setting to ${max}`, 'advert_int');
+    return ver === 2 ? 255_000 : 40_950;
+  }
+  if (us % unit === 0) return us / 1000;
+  v.report.error(node.src, ver === 2
+    ? `${tag} VRRPv2 advertisement interval ${(us / 1e6).toFixed(6)}s must be an integer. rounding`
+    : `${tag} VRRPv3 advertisement interval ${(us / 1e6).toFixed(6)}s must be in units of 10ms - rounding`, 'advert_int');
+  const rounded = us + unit / 2 - ((us + unit / 2) % unit);
+  return (rounded === 0 ? unit : rounded) / 1000;
+}
+
 export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined {
   const name = node.args[0];
-  if (name === undefined) {
-    v.report.error(node.src, 'vrrp_script has no name', node.kw);
-    return undefined;
-  }
+  // A bare vrrp_script has stopped the read already (parser.ts, -t exit 2).
+  if (name === undefined) return undefined;
   let script: VrrpScript['script'] | undefined;
   let intervalMs = 1000;
   let timeoutMs: number | undefined;
@@ -148,7 +166,8 @@ export function parseVip(v: Values, item: Node, block: string): Vip | undefined 
   const [addr, lenText] = item.kw.split('/', 2) as [string, string | undefined];
   const family = ipFamily(addr);
   if (family === undefined) {
-    v.report.error(item.src, `${block}: invalid address ${item.kw}`, block);
+    // vrrp_ipaddress.c parse_ipaddress's words.
+    v.report.error(item.src, `VRRP parsed invalid IP ${item.kw}. skipping IP...`, block);
     return undefined;
   }
   const maxLen = family === 'inet' ? 32 : 128;
@@ -296,8 +315,9 @@ export function resolveVrrpInstance(
       }
       case 'priority': {
         const p = v.unsigned(n, a, 1, 255);
+        // vrrp_parser.c vrrp_prio_handler sets the default it names, so a bad priority is not derived from the state.
         if (p === undefined) v.report.error(n.src, `${tag} Priority not valid! must be between 1 & 255. Using default 100`, n.kw);
-        else priority = p;
+        priority = p ?? 100;
         break;
       }
       case 'advert_int': {
@@ -375,7 +395,8 @@ export function resolveVrrpInstance(
         unicastKeyword ??= n;
         for (const item of n.children ?? []) {
           if (ipFamily(item.kw) === undefined) {
-            v.report.error(item.src, `${tag} unicast_peer address '${item.kw}' invalid - ignoring`, n.kw);
+            // vrrp_data.c alloc_vrrp_unicast_peer's words.
+            v.report.error(item.src, `Configuration error: VRRP instance[${name}] malformed unicast peer address[${item.kw}]. Skipping...`, n.kw);
             continue;
           }
           const peer: Mutable<UnicastPeer> = { address: canonicalIp(item.kw) };
@@ -518,25 +539,38 @@ export function resolveVrrpInstance(
     return undefined;
   }
   if (priority === undefined) priority = state === 'MASTER' ? 255 : 100;
-  const initialState: VrrpState = state ?? (priority === 255 ? 'MASTER' : 'BACKUP');
-  if (nopreempt && (priority === 255 || initialState === 'MASTER')) {
-    v.report.error(
-      node.src,
-      priority === 255
-        ? `${tag} nopreempt is incompatible with priority 255. resetting nopreempt`
-        : `${tag} nopreempt is incompatible with initial state MASTER - resetting nopreempt`,
-      'nopreempt',
-    );
+  let initialState: VrrpState = state ?? (priority === 255 ? 'MASTER' : 'BACKUP');
+  // vrrp.c vrrp_complete_instance: in strict mode the initial state follows address ownership.
+  if (strict && state !== undefined && (state === 'MASTER') !== (priority === 255)) {
+    v.report.error(node.src, `${tag} State MASTER must match being address owner`, 'state');
+    initialState = priority === 255 ? 'MASTER' : 'BACKUP';
+  }
+  // AH needs a received advert's sequence number before taking over (vrrp_complete_instance).
+  if (authType === 'AH' && authPass && !strict && version !== 3 && initialState === 'MASTER' && priority !== 255 &&
+      !vips.some((x) => x.family === 'inet6')) {
+    v.report.error(node.src, `${tag} Initial state master is incompatible with AH authentication - clearing`, 'authentication');
+    initialState = 'BACKUP';
+  }
+  // vrrp_complete_instance: priority 255 first, then initial state MASTER, each clearing nopreempt; a preempt_delay
+  // under MASTER, strict mode or nopreempt is cleared with its own line. All are config errors (-t exit 5).
+  if (nopreempt && priority === 255) {
+    v.report.error(node.src, `${tag} nopreempt is incompatible with priority 255. resetting nopreempt`, 'nopreempt');
     nopreempt = false;
   }
+  if (initialState === 'MASTER') {
+    if (nopreempt) v.report.error(node.src, `${tag} Warning - nopreempt will not work with initial state MASTER - clearing`, 'nopreempt');
+    nopreempt = false;
+    if (preemptDelayMs > 0) v.report.error(node.src, `${tag} Warning - preempt delay will not work with initial state MASTER - clearing`, 'preempt_delay');
+    preemptDelayMs = 0;
+  }
   if (preemptDelaySrc && preemptDelayMs > 0 && (nopreempt || strict)) {
-    v.report.warn(preemptDelaySrc.src, `${tag} preempt_delay is incompatible with ${strict ? 'strict mode' : 'nopreempt'} - resetting`, 'preempt_delay');
+    v.report.error(preemptDelaySrc.src, `${tag} preempt_delay is incompatible with ${strict ? 'strict mode' : 'nopreempt mode'} - resetting`, 'preempt_delay');
     preemptDelayMs = 0;
   }
   const family: AddressFamily = vips[0]?.family ?? evips[0]?.family ?? (inst.unicastSrcIp !== undefined ? ipFamily(inst.unicastSrcIp) : undefined) ?? 'inet';
   let ver: 2 | 3 = version ?? g.vrrpVersion;
   if (family === 'inet6') ver = 3;
-  if (ver === 2) advertIntMs = Math.max(1000, Math.round(advertIntMs / 1000) * 1000);
+  advertIntMs = checkAdvertInt(v, node, tag, ver, advertIntMs);
   if (peers.length === 0 && unicastKeyword) {
     v.report.error(unicastKeyword.src, `${tag} A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`, unicastKeyword.kw);
   }
@@ -549,7 +583,6 @@ export function resolveVrrpInstance(
   if (ipvlan && family === 'inet' && !ipvlan.args.some((w) => ipFamily(w.split('/')[0] ?? '') === 'inet')) {
     v.report.error(ipvlan.src, `${tag} IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state`, 'use_ipvlan');
   }
-  else advertIntMs = Math.max(10, Math.round(advertIntMs / 10) * 10);
   if (!iface && !inst.unicastSrcIp) {
     // keepalived falls back to default_interface when it exists.
     if (!ifs || ifs.exists(g.defaultInterface)) iface = g.defaultInterface;
@@ -562,12 +595,18 @@ export function resolveVrrpInstance(
   });
   let authentication: VrrpInstance['authentication'];
   if (authType !== undefined) {
-    if (ver === 3 || strict) v.report.warn(authSrc, `${tag} authentication is not supported with VRRPv3 or strict mode - ignoring`, 'authentication');
+    if (strict) v.report.error(node.src, `${tag} Strict mode does not support authentication. Ignoring.`, 'authentication');
+    else if (ver === 3) v.report.error(node.src, `${tag} VRRP version 3 does not support authentication. Ignoring.`, 'authentication');
     else if (!authPass) v.report.error(authSrc, `${tag} Authentication specified but no password given. Ignoring`, 'authentication');
     else authentication = { type: authType, pass: authPass };
   }
+  // vrrp_complete_instance checks twice: a config error first, a warning later (both lines printed).
   if (vips.length === 0) {
-    v.report.warn(node.src, `${tag} No VIP specified; at least one is required`, 'virtual_ipaddress');
+    if (ver === 3 || strict) v.report.error(node.src, `${tag} No VIP specified; at least one is required`, 'virtual_ipaddress');
+    else {
+      v.report.error(node.src, `${tag} No VIP specified; at least one is sensible`, 'virtual_ipaddress');
+      v.report.warn(node.src, `${tag} No VIP specified; at least one is sensible`, 'virtual_ipaddress');
+    }
   }
   return {
     src: ref(node.src),

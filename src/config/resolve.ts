@@ -9,12 +9,16 @@ import {
   groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript,
 } from './resolve-vrrp.js';
 import { Values } from './values.js';
+import { checkRouteLine, checkRuleLine, rulePreferences } from './routes.js';
 import { DEFAULT_SCRIPT_USER, resolveCheckScripts, type GroupLookup, type UserLookup } from './check-scripts.js';
+import { resolveVrrpScripts } from './vrrp-scripts.js';
+import { cmdStr, SC_INSECURE, SC_ISSCRIPT } from './script-secure.js';
+import { checkStartStopScripts } from './start-stop-scripts.js';
 import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
 import type { Node } from './parser.js';
 import type {
-  Config, Script, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
+  Config, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
 } from './model.js';
 
 /** What resolution needs to know about the machine; the loader supplies the real one. */
@@ -23,7 +27,8 @@ export interface Host {
   /** undefined: interfaces are not checked. */
   readonly interfaces?: InterfaceInfo;
   userExists(name: string): boolean;
-  fileExists(path: string): boolean;
+  /** A name /etc/hosts gives an address to (the files source of getaddrinfo, which needs no network). */
+  inHostsFile(name: string): boolean;
   /** A user's uid and primary gid (getpwnam). */
   user: UserLookup;
   /** A group's gid (getgrnam). */
@@ -68,13 +73,22 @@ export class ConfigResolver {
     const { v, host, report } = this;
     const of = (kw: string): Node[] => tree.filter((n) => n.kw === kw);
     const rootGlobals = tree.filter((n) => !n.children && n.kw !== 'global_defs');
-    const global = resolveGlobals(v, of('global_defs'), rootGlobals, host.hostname);
+    const global = resolveGlobals(v, of('global_defs'), rootGlobals, host);
 
     const trackFiles = [...of('track_file'), ...of('vrrp_track_file')]
       .map((n) => resolveTrackFile(v, n))
       .filter((x): x is TrackFileDef => x !== undefined);
     let vrrpScripts = of('vrrp_script').map((n) => resolveVrrpScript(v, n)).filter((x): x is VrrpScript => x !== undefined);
     for (const n of of('vrrp_track_process')) checkTrackProcess(v, n);
+    // Routes and rules in file order: rule preferences are handed out as keepalived reads them.
+    const prefs = rulePreferences();
+    for (const n of tree) {
+      const blocks = n.kw === 'vrrp_instance' ? (n.children ?? []) : [n];
+      for (const b of blocks) {
+        if (b.kw === 'static_routes' || b.kw === 'virtual_routes') for (const c of b.children ?? []) checkRouteLine(report, c);
+        if (b.kw === 'static_rules' || b.kw === 'virtual_rules') for (const c of b.children ?? []) checkRuleLine(report, c, prefs);
+      }
+    }
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
     of('garp_group').forEach((n, i) => checkGarpGroup(v, n, i));
     const instances = of('vrrp_instance')
@@ -92,7 +106,9 @@ export class ConfigResolver {
     }
 
     if (global.scriptUser !== undefined && !host.userExists(global.scriptUser)) {
-      report.error({ file: files[0] ?? '', line: 0 }, 'Error setting global script uid/gid', 'script_user');
+      // Reported by global_parser.c script_user_handler, on the keyword's line.
+      const at = of('global_defs').flatMap((n) => n.children ?? []).filter((n) => n.kw === 'script_user').at(-1)?.src;
+      report.error(at ?? { file: files[0] ?? '', line: 0 }, 'Error setting global script uid/gid', 'script_user');
     }
     for (const s of vrrpScripts) {
       if (s.script.user !== undefined && !host.userExists(s.script.user)) report.error(s.src, `Unable to set uid/gid for script '${s.script.text}'`, 'user');
@@ -100,22 +116,27 @@ export class ConfigResolver {
     // Script security (keepalived's check_script_secure / set_default_script_user).
     const defaultUserOk = global.scriptUser !== undefined || host.userExists(DEFAULT_SCRIPT_USER);
     if (global.enableScriptSecurity && !defaultUserOk) {
+      // lib/notify.c get_default_script_user: the first script (in file order) that needs the default user reports
+      // it once; vrrp_scripts and MISC_CHECKs without one are removed with a line each.
+      const needing: { file: string; line: number }[] = [];
       const removedVrrp = vrrpScripts.filter((s) => s.script.user === undefined);
       for (const s of removedVrrp) {
         report.error(s.src, `Unable to set default user for vrrp script ${s.name} - removing`, 'vrrp_script');
+        needing.push(s.src);
       }
-      if (removedVrrp.length) report.error(removedVrrp[0]!.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
       vrrpScripts = vrrpScripts.filter((s) => s.script.user !== undefined);
-      let reported = removedVrrp.length > 0;
+      // Instance and sync group notify scripts are named by their block's line (their own is not kept).
+      for (const b of [...instances, ...syncGroups]) {
+        if (Object.values(b.notify).some((s) => s !== undefined && s !== true && s.user === undefined)) needing.push(b.src);
+      }
       virtualServers = virtualServers.map((vs) => ({
         ...vs,
         realServers: vs.realServers.map((rs) => ({
           ...rs,
           checkers: rs.checkers.filter((c) => {
             if (c.type !== 'MISC_CHECK' || c.miscPath.user !== undefined) return true;
-            report.error(c.src, `Unable to set default user for misc script '${c.miscPath.text}' - removing`, 'misc_path');
-            if (!reported) report.error(c.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
-            reported = true;
+            report.error(c.src, `Unable to set default user for misc script ${cmdStr(c.miscPath.argv)} - removing`, 'misc_path');
+            needing.push(c.src);
             return false;
           }),
         })),
@@ -123,7 +144,10 @@ export class ConfigResolver {
       // notify_up/down and quorum_up/down without a user meet the same failure (check-scripts.ts drops them).
       const notify = virtualServers.find((vs) => [vs.quorumUp, vs.quorumDown, ...vs.realServers.flatMap((rs) => [rs.notifyUp, rs.notifyDown])]
         .some((s) => s !== undefined && s.user === undefined));
-      if (notify && !reported) report.error(notify.src, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
+      if (notify) needing.push(notify.src);
+      const order = (r: { file: string; line: number }): number => files.indexOf(r.file) * 1e9 + r.line;
+      const first = needing.sort((a, b) => order(a) - order(b))[0];
+      if (first) report.error(first, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
     }
     const checkScripts = resolveCheckScripts(virtualServers, global, host);
     virtualServers = checkScripts.virtualServers;
@@ -160,32 +184,24 @@ export class ConfigResolver {
     });
 
     // Scripts run without enable_script_security: keepalived refuses to call that a clean config (rc 6).
-    if (!global.enableScriptSecurity) {
-      const exists = (s: Script | undefined | true): boolean =>
-        s !== undefined && s !== true && s.argv[0] !== undefined && host.fileExists(s.argv[0]);
-      // Without a vrrp_instance keepalived runs no VRRP process, and checks none of its scripts.
-      const vrrpUses = resolvedInstances.length > 0 && [
-        ...vrrpScripts.map((s) => s.script),
-        ...resolvedInstances.flatMap((i) => Object.values(i.notify)),
-        ...resolvedSyncGroups.flatMap((g) => Object.values(g.notify)),
-      ].some(exists);
-      const where = { file: files[0] ?? '', line: 0 };
-      // The parent's own check comes first (core/main.c, before any child reads the config).
-      if (exists(global.startupScript) || exists(global.shutdownScript)) {
-        report.add('security', where, 'SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.');
-      }
-      if (checkScripts.scripts) {
-        report.add('security', where, `SECURITY VIOLATION - check scripts are being executed but script_security not enabled.${checkScripts.insecure ? ' There are insecure scripts.' : ''}`);
-      }
-      if (vrrpUses) report.add('security', where, 'SECURITY VIOLATION - scripts are being executed but script_security not enabled.');
+    const where = { file: files[0] ?? '', line: 0 };
+    // The parent's own check comes first (core/main.c, before any child reads the config).
+    const startStop = checkStartStopScripts(global, host);
+    if (!global.enableScriptSecurity && startStop.flags & SC_ISSCRIPT) {
+      report.add('security', where, `SECURITY VIOLATION - start/shutdown scripts are being executed but script_security not enabled.${startStop.flags & SC_INSECURE ? ' There are insecure scripts.' : ''}`);
     }
+    if (!global.enableScriptSecurity && checkScripts.scripts) {
+      report.add('security', where, `SECURITY VIOLATION - check scripts are being executed but script_security not enabled.${checkScripts.insecure ? ' There are insecure scripts.' : ''}`);
+    }
+    const vrrp = resolveVrrpScripts(vrrpScripts, resolvedInstances, resolvedSyncGroups, global, host, report, of('vrrp_instance').length > 0);
+    if (vrrp.violation) report.add('security', where, vrrp.violation);
 
     return {
-      global,
+      global: startStop.global,
       trackFiles,
-      vrrpScripts,
-      vrrpInstances: resolvedInstances,
-      vrrpSyncGroups: resolvedSyncGroups,
+      vrrpScripts: vrrp.vrrpScripts,
+      vrrpInstances: vrrp.instances,
+      vrrpSyncGroups: vrrp.syncGroups,
       virtualServerGroups: vsGroups,
       virtualServers,
       files,

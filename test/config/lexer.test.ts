@@ -12,6 +12,13 @@ test('comments end the line outside quotes only', () => {
   assert.equal(decomment('   # only a comment'), '');
 });
 
+test("only C's isspace() blanks are trimmed: a BOM or a no-break space stays part of the word, as in keepalived", () => {
+  assert.equal(decomment('\ufeffglobal_defs {'), '\ufeffglobal_defs {');
+  assert.equal(decomment('\t router_id a \r'), 'router_id a');
+  assert.equal(decomment('router_id a\u00a0'), 'router_id a\u00a0');
+  assert.equal(decomment('\ufeff# a comment after a BOM'), '\ufeff');
+});
+
 test('braces are tokens of their own unless quoted', () => {
   assert.deepEqual(words('global_defs { router_id X }'), ['global_defs', '{', 'router_id', 'X', '}']);
   assert.deepEqual(words('a{b}c'), ['a', '{', 'b', '}', 'c']);

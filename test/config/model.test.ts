@@ -307,7 +307,7 @@ test('IPv6 zones: invalid in every config address but smtp_server; bindto checke
   assert.deepEqual(ping.messages, ['Invalid connect_ip address fe80::2%eth0 - ignoring']);
   assert.equal((ping.config.virtualServers[0]?.realServers[0]?.checkers[0] as PingChecker).connectIp, '2001:db8::20');
   const vip = load('regress/zone-vip.conf');
-  assert.deepEqual(vip.messages, ['virtual_ipaddress: invalid address fe80::99%eth0']);
+  assert.deepEqual(vip.messages, ['VRRP parsed invalid IP fe80::99%eth0. skipping IP...']);
   assert.deepEqual(vip.config.vrrpInstances[0]?.virtualIpaddresses.map((v) => v.address), ['2001:db8::99']);
   const smtp = load('regress/zone-smtp-server.conf');
   assert.deepEqual([smtp.diagnostics, smtp.config.global.smtpServer], [[], { host: 'fe80::25%eth0', port: 25 }]);

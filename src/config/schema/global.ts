@@ -6,8 +6,6 @@ import { block, lists, NOT_IMPLEMENTED as NO, partial, reported, required, statu
 const RT_LIMIT_DEFAULT = (side: string): string =>
   `RLIMIT_RTTIME only when ${side}_rlimit_rttime is given: keepalived's 10 ms default would stop a JavaScript runtime in garbage collection`;
 
-const SECURITY_PARTIAL = partial('enable_script_security refuses an unsafe script when it would run; -t does not disable it');
-
 export const GLOBAL_DEFS = block(
   'global_defs',
   lists('notification_email'),
@@ -83,7 +81,6 @@ export const GLOBAL_DEFS = block(
     umask: NO, random_seed: NO, tmp_config_directory: NO, config_save_dir: NO, include_check: NO,
     dynamic_interfaces: NO, disable_local_igmp: NO, log_unknown_vrids: NO, data_use_instance: NO,
     reload_repeat: NO, reload_file: NO, reload_time_file: NO,
-    startup_script: SECURITY_PARTIAL, shutdown_script: SECURITY_PARTIAL,
     no_checker_emails: NO, rs_init_notifies: NO,
     script_user: partial('not applied to quorum_up/quorum_down, which run as root'),
     enable_script_security: partial('VRRP scripts only: MISC_CHECK, notify_up/notify_down and quorum scripts run unchecked'),
