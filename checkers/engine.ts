@@ -109,8 +109,13 @@ export function checkerKey(c: Checker): string {
   return JSON.stringify(rest);
 }
 
-function targetOf(c: TimedChecker, rs: RealServer): string {
-  return c.type === 'MISC_CHECK' ? rs.displayName : formatEndpoint(c.connectIp, 'tcp', c.connectPort);
+/**
+ * How checker lines name what they check: keepalived's FMT_CHK is FMT_RS(rs, vs) (check_api.h), the real server's
+ * address and its port after the forwarding-method corrections, with the service's protocol (`none` for a fwmark),
+ * whatever address and port the checker connects to.
+ */
+function targetOf(rs: RealServer): string {
+  return rs.displayName;
 }
 
 /** Longest an attempt may take before the engine gives up on it (probes have their own, shorter timeouts). */
@@ -316,7 +321,7 @@ export class CheckerEngine {
     const resumed = this.opts.resume?.get(key);
     const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
     return {
-      key, checker, target: targetOf(checker, rs), state, subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false,
+      key, checker, target: targetOf(rs), state, subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false,
       ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
     };
   }
@@ -437,7 +442,7 @@ export class CheckerEngine {
         return probeTcp(c, signal);
       case 'HTTP_GET':
       case 'SSL_GET':
-        return probeHttp(c, u.state.urlIndex, signal);
+        return probeHttp(c, u.state.urlIndex, signal, u.target);
       case 'SMTP_CHECK':
         return probeSmtp(c, signal);
       case 'DNS_CHECK':
@@ -461,14 +466,15 @@ export class CheckerEngine {
     const logAll = c.logAllFailures || this.config.global.checkerLogAllFailures;
     // A shared network probe logs once (its lines name the target); MISC lines name each RS and VS.
     const subs = c.type === 'MISC_CHECK' ? u.subscribers : u.subscribers.slice(0, 1);
-    // HTTP's per-URL success lines are logged while the checker is coming up, as keepalived does.
-    const wasDown = !u.state.up || firstRun;
+    // HTTP's per-URL success line only while the checker is down (check_http.c http_handle_response: !is_up).
+    const wasDown = !u.state.up;
     u.state = s.state;
     for (const sub of subs) {
       const n = sub.names;
       if (http && r.ok && wasDown) this.log.info(r.detail);
       if (s.log.kind === 'success' && (s.transition || firstRun)) this.log.info(upLine(c, n, r.detail));
-      const attemptLogged = s.log.kind === 'retrying' || (s.log.kind === 'failed' && (http || logAll)) || (s.log.kind === 'still-down' && logAll);
+      // check_http.c timeout_epilog logs an HTTP attempt's failure only under log_all_failures.
+      const attemptLogged = (s.log.kind === 'retrying' && (!http || logAll)) || (s.log.kind === 'failed' && logAll) || (s.log.kind === 'still-down' && logAll);
       if (attemptLogged) this.log.info(attemptLine(c, n, s.log, r.detail));
       if (s.log.kind === 'failed') this.log.info(downLine(c, n, s.log, r.detail));
     }

@@ -57,8 +57,12 @@ interface RsState {
   override?: number;
 }
 
+/**
+ * check_data.c validate_check_config: an alpha checker starts failed and so unsets its real server's alive state;
+ * a real server without checkers has none to fail and starts alive, alpha or not.
+ */
 function startsDown(rs: RealServer): boolean {
-  return rs.alpha || rs.checkers.some((c) => 'alpha' in c && c.alpha === true);
+  return rs.checkers.some((c) => 'alpha' in c && c.alpha === true);
 }
 
 function realWeight(w: number): number {

@@ -93,6 +93,12 @@ test('alpha: RSs start down; with quorum down at start the sorry server goes in 
   assert.deepEqual(dests(p), ['192.0.2.21:80=1']);
 });
 
+test('alpha: a real server without checkers starts alive (check_data.c: only alpha checkers start failed)', () => {
+  const p = new VsPool(firstVs(`virtual_server 192.0.2.10 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  alpha\n${realServers(['192.0.2.21'])}\n  real_server 192.0.2.22 80 {\n    weight 3\n  }\n}\n`));
+  assert.deepEqual(logs(p.start()), [`Gained quorum 1+0=1 <= 3 for VS ${VS}`]);
+  assert.deepEqual(dests(p), ['192.0.2.22:80=3']);
+});
+
 test('alpha with inhibit_on_failure installs failed RSs at weight 0', () => {
   const p = new VsPool(firstVs(vsText('  alpha\n  inhibit_on_failure', 2)));
   p.start();
