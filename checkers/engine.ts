@@ -473,8 +473,12 @@ export class CheckerEngine {
       const n = sub.names;
       if (http && r.ok && wasDown) this.log.info(r.detail);
       if (s.log.kind === 'success' && (s.transition || firstRun)) this.log.info(upLine(c, n, r.detail));
-      // check_http.c timeout_epilog logs an HTTP attempt's failure only under log_all_failures.
-      const attemptLogged = (s.log.kind === 'retrying' && (!http || logAll)) || (s.log.kind === 'failed' && logAll) || (s.log.kind === 'still-down' && logAll);
+      const failure = s.log.kind === 'retrying' || s.log.kind === 'failed' || s.log.kind === 'still-down';
+      // A failed attempt's own line, only under log_all_failures for TCP (check_tcp.c tcp_check_thread: while
+      // is_up) and HTTP (check_http.c timeout_epilog: while is_up or before the first run).
+      const attemptLogged = c.type === 'TCP_CHECK' ? logAll && failure && !wasDown
+        : http ? logAll && failure && (!wasDown || firstRun)
+          : s.log.kind === 'retrying' || (s.log.kind === 'failed' && logAll) || (s.log.kind === 'still-down' && logAll);
       if (attemptLogged) this.log.info(attemptLine(c, n, s.log, r.detail));
       if (s.log.kind === 'failed') this.log.info(downLine(c, n, s.log, r.detail));
     }
@@ -482,6 +486,11 @@ export class CheckerEngine {
     if (c.type === 'MISC_CHECK' && c.miscDynamic && r.exitStatus !== undefined && r.exitStatus >= 2) {
       weightTouched = u.dynamicStatus !== r.exitStatus;
       u.dynamicStatus = r.exitStatus;
+    }
+    // ipwrapper.c update_svr_checker_state: an alpha checker whose first run fails leaves its server down yet has
+    // notify_down run (the pool runs it once). HTTP's timeout_epilog marks has_run before and never gets there.
+    if (firstRun && c.alpha && !http && s.log.kind === 'failed' && s.transition === undefined) {
+      for (const sub of u.subscribers) this.opts.onEvent?.({ kind: 'rs-down', vsId: sub.rs.vsId, rsId: sub.rs.rsId });
     }
     if (s.transition || weightTouched || firstRun) {
       this.opts.onCheckerState?.(u.key, u.dynamicStatus !== undefined ? { ...u.state, dynamicStatus: u.dynamicStatus } : u.state);

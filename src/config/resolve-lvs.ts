@@ -549,12 +549,13 @@ export function resolveVirtualServer(
     // ipwrapper.c link_vsg_to_vs: the group's families against the virtual server's.
     const has4 = group.entries.some((e) => e.family === 'inet');
     const has6 = group.entries.some((e) => e.family === 'inet6');
+    // Logged as the checker starts (log_message), not a config error: `keepalived -t` neither prints nor counts them.
     if (has4 && has6 && af !== undefined) {
-      v.report.error(node.src, `${group.name}: virtual server group with IPv4 & IPv6 doesn't match virtual server ${name('')} - ignoring`, node.kw);
+      v.report.warn(node.src, `${group.name}: virtual server group with IPv4 & IPv6 doesn't match virtual server ${name('')} - ignoring`, node.kw);
       return undefined;
     }
     if ((has4 && af === 'inet6') || (has6 && af === 'inet')) {
-      v.report.error(node.src, `${group.name}: address family doesn't match virtual server ${name('')} - ignoring`, node.kw);
+      v.report.warn(node.src, `${group.name}: address family doesn't match virtual server ${name('')} - ignoring`, node.kw);
       return undefined;
     }
     if (has4 !== has6) af ??= has4 ? 'inet' : 'inet6';

@@ -13,7 +13,8 @@ const WEIGHT_MAX = 2147483647;
 export type PoolEvent =
   | { readonly kind: 'log'; readonly vsId: string; readonly msg: string }
   | { readonly kind: 'quorum'; readonly vsId: string; readonly up: boolean; readonly script?: Script }
-  | { readonly kind: 'rs-state'; readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly script?: Script }
+  /** `notifyOnly`: the script runs for a server whose state did not change (no alert, no pool change). */
+  | { readonly kind: 'rs-state'; readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly script?: Script; readonly notifyOnly?: true }
   | { readonly kind: 'weight'; readonly vsId: string; readonly rsId: string; readonly from: number; readonly to: number }
   | { readonly kind: 'sorry'; readonly vsId: string; readonly active: boolean };
 
@@ -53,6 +54,8 @@ interface RsState {
   rs: RealServer;
   readonly id: string;
   alive: boolean;
+  /** A checker verdict has come in (keepalived's has_run, for the server). */
+  judged: boolean;
   dynamic?: number;
   override?: number;
 }
@@ -86,7 +89,7 @@ export class VsPool {
     this.vsId = makeVsId(vs);
     for (const rs of vs.realServers) {
       const id = makeRsId(vs, rs);
-      this.rss.set(id, { rs, id, alive: !startsDown(rs) });
+      this.rss.set(id, { rs, id, alive: !startsDown(rs), judged: false });
     }
   }
 
@@ -126,7 +129,15 @@ export class VsPool {
   /** A checker verdict for one real server (all its checkers combined). */
   setAlive(rsId: string, alive: boolean): PoolEvent[] {
     const st = this.rss.get(rsId);
-    if (!st || st.alive === alive) return [];
+    if (!st) return [];
+    const first = !st.judged;
+    st.judged = true;
+    if (st.alive === alive) {
+      // ipwrapper.c update_svr_checker_state: an alpha checker's first verdict that leaves its server down still
+      // runs do_rs_notifies, hence notify_down.
+      const again = first && !alive && startsDown(st.rs) && st.rs.notifyDown !== undefined;
+      return again ? [{ kind: 'rs-state', vsId: this.vsId, rsId, alive, script: st.rs.notifyDown!, notifyOnly: true }] : [];
+    }
     const ev: PoolEvent[] = [];
     st.alive = alive;
     const script = alive ? st.rs.notifyUp : st.rs.notifyDown;
@@ -172,7 +183,7 @@ export class VsPool {
       seen.add(id);
       const st = this.rss.get(id);
       if (!st) {
-        next.set(id, { rs, id, alive: !startsDown(rs) });
+        next.set(id, { rs, id, alive: !startsDown(rs), judged: false });
         continue;
       }
       const before = this.effective(st);

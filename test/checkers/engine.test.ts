@@ -183,6 +183,33 @@ describe('checker engine', () => {
     assert.deepEqual(h.events.map((x) => [x.at, x.e.kind]), [[3000, 'rs-down'], [5000, 'rs-up']]);
   });
 
+  test('HTTP_GET on a DR server: connects to the port as written, lines name the corrected port; attempts unlogged', async () => {
+    // check_api.c queue_checker copies rs->addr before validate_check_config resets a DR port to the VS's; every
+    // line names FMT_CHK = FMT_RS(rs, vs); check_http.c timeout_epilog logs an attempt only under log_all_failures,
+    // and http_handle_response's success line (no full stop) only while the checker is down.
+    let status = 200;
+    const web = await httpServer((sock, request) => respond(status, 'ok')(sock, request));
+    servers.push(web);
+    const text = `virtual_server 192.0.2.17 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n real_server 127.0.0.1 ${web.port} {\n HTTP_GET {\n url {\n path /\n }\n retry 0\n warmup 0\n delay_loop 2\n }\n }\n}\n`;
+    const { config } = parseConfigText(`global_defs { router_id lvskc }\n${text}`, { file: join(dir, 'keepalived.conf') });
+    const h = harness(config);
+    h.engine.start();
+    await h.advance(1000);
+    status = 503;
+    await h.advance(2000);
+    status = 200;
+    // After a failed round HTTP waits max(delay_before_retry, delay_loop); HTTP's default delay_before_retry is 3 s.
+    await h.advance(3000);
+    const rs = '[127.0.0.1]:tcp:80';
+    assert.deepEqual(h.logs.filter((l) => !l.startsWith('Activating')), [
+      `Remote Web server ${rs} succeed on service.`,
+      `HTTP_CHECK on service ${rs} failed.`,
+      `HTTP status code success to ${rs} url(/)`,
+      `Remote Web server ${rs} succeed on service.`,
+    ]);
+    assert.equal(web.seen.length, 3);
+  });
+
   test('identical checks on one target across virtual servers share one probe', async () => {
     const web = await httpServer(respond(200, 'ok'));
     servers.push(web);

@@ -47,7 +47,7 @@ const ENDPOINT = /\[([^\]]+)\]:(?:tcp|udp|sctp|none):\d+/;
  * What lvskeeper adds before a line on purpose: the config reader names the file and line of every warning
  * (house rule: a bad config input names file, line and keyword), where keepalived prints the bare message.
  */
-const CONFIG_PREFIX = /^ERROR: \S+:\d+: /;
+const CONFIG_PREFIX = /^(?:ERROR|WARN): \S+:\d+: /;
 
 /** Does a log line concern this scenario: one of its real servers, virtual addresses, fwmarks or its group. */
 function concerns(line: string, s: GenScenario): boolean {
