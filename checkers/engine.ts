@@ -488,9 +488,9 @@ export class CheckerEngine {
       u.dynamicStatus = r.exitStatus;
     }
     // ipwrapper.c update_svr_checker_state: an alpha checker whose first run fails leaves its server down yet has
-    // notify_down run (the pool runs it once). HTTP's timeout_epilog marks has_run before and never gets there.
+    // notify_down run. HTTP's timeout_epilog marks has_run before and never gets there.
     if (firstRun && c.alpha && !http && s.log.kind === 'failed' && s.transition === undefined) {
-      for (const sub of u.subscribers) this.opts.onEvent?.({ kind: 'rs-down', vsId: sub.rs.vsId, rsId: sub.rs.rsId });
+      for (const sub of u.subscribers) this.opts.onEvent?.({ kind: 'rs-notify', vsId: sub.rs.vsId, rsId: sub.rs.rsId });
     }
     if (s.transition || weightTouched || firstRun) {
       this.opts.onCheckerState?.(u.key, u.dynamicStatus !== undefined ? { ...u.state, dynamicStatus: u.dynamicStatus } : u.state);

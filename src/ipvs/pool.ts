@@ -54,8 +54,6 @@ interface RsState {
   rs: RealServer;
   readonly id: string;
   alive: boolean;
-  /** A checker verdict has come in (keepalived's has_run, for the server). */
-  judged: boolean;
   dynamic?: number;
   override?: number;
 }
@@ -89,7 +87,7 @@ export class VsPool {
     this.vsId = makeVsId(vs);
     for (const rs of vs.realServers) {
       const id = makeRsId(vs, rs);
-      this.rss.set(id, { rs, id, alive: !startsDown(rs), judged: false });
+      this.rss.set(id, { rs, id, alive: !startsDown(rs) });
     }
   }
 
@@ -129,29 +127,30 @@ export class VsPool {
   /** A checker verdict for one real server (all its checkers combined). */
   setAlive(rsId: string, alive: boolean): PoolEvent[] {
     const st = this.rss.get(rsId);
-    if (!st) return [];
-    const first = !st.judged;
-    st.judged = true;
-    if (st.alive === alive) {
-      // ipwrapper.c update_svr_checker_state: an alpha checker's first verdict that leaves its server down still
-      // runs do_rs_notifies, hence notify_down.
-      const again = first && !alive && startsDown(st.rs) && st.rs.notifyDown !== undefined;
-      return again ? [{ kind: 'rs-state', vsId: this.vsId, rsId, alive, script: st.rs.notifyDown!, notifyOnly: true }] : [];
-    }
+    if (!st || st.alive === alive) return [];
     const ev: PoolEvent[] = [];
     st.alive = alive;
     const script = alive ? st.rs.notifyUp : st.rs.notifyDown;
     ev.push({ kind: 'rs-state', vsId: this.vsId, rsId, alive, ...(script ? { script } : {}) });
-    if (this.changesReachIpvs()) {
-      const rsName = st.rs.displayName;
-      const vsName = this.vs.displayName;
-      const msg = alive
-        ? st.rs.inhibitOnFailure ? `Enabling service ${rsName} of VS ${vsName}` : `Adding service ${rsName} to VS ${vsName}`
-        : st.rs.inhibitOnFailure ? `Disabling service ${rsName} of VS ${vsName}` : `Removing service ${rsName} from VS ${vsName}`;
-      this.log(ev, msg);
-    }
+    // ipwrapper.c perform_svr_state logs the change before it decides whether IPVS sees it (not while a sorry
+    // server stands in for a pool without quorum).
+    const rsName = st.rs.displayName;
+    const vsName = this.vs.displayName;
+    this.log(ev, alive
+      ? st.rs.inhibitOnFailure ? `Enabling service ${rsName} of VS ${vsName}` : `Adding service ${rsName} to VS ${vsName}`
+      : st.rs.inhibitOnFailure ? `Disabling service ${rsName} of VS ${vsName}` : `Removing service ${rsName} from VS ${vsName}`);
     this.updateQuorum(ev);
     return ev;
+  }
+
+  /**
+   * ipwrapper.c update_svr_checker_state: an alpha checker's failed first run leaves its server down and still
+   * calls do_rs_notifies, so notify_down runs with no pool change and no alert.
+   */
+  notifyDownAgain(rsId: string): PoolEvent[] {
+    const st = this.rss.get(rsId);
+    if (!st || st.alive || !st.rs.notifyDown) return [];
+    return [{ kind: 'rs-state', vsId: this.vsId, rsId, alive: false, script: st.rs.notifyDown, notifyOnly: true }];
   }
 
   /** A weight from misc_dynamic / FILE_CHECK; undefined returns to the configured weight. */
@@ -183,7 +182,7 @@ export class VsPool {
       seen.add(id);
       const st = this.rss.get(id);
       if (!st) {
-        next.set(id, { rs, id, alive: !startsDown(rs), judged: false });
+        next.set(id, { rs, id, alive: !startsDown(rs) });
         continue;
       }
       const before = this.effective(st);

@@ -11,7 +11,7 @@ import { FakeClock } from '../../src/clock.js';
 import type { Config } from '../../src/config/model.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
-import { httpServer, respond, silentServer, type Running } from './servers.js';
+import { closedPort, httpServer, respond, silentServer, type Running } from './servers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvskc-engine-'));
 
@@ -208,6 +208,17 @@ describe('checker engine', () => {
       `Remote Web server ${rs} succeed on service.`,
     ]);
     assert.equal(web.seen.length, 3);
+  });
+
+  test('alpha: a failed first run keeps the RS down and asks for its notify_down (TCP yes, HTTP no)', async () => {
+    // ipwrapper.c update_svr_checker_state: equal state and !has_run with alpha calls do_rs_notifies; check_http.c
+    // sets has_run before it gets there.
+    const port = await closedPort();
+    const rsBlock = (check: string): string => ` real_server 127.0.0.1 ${port} {\n alpha\n ${check} {\n${check === 'HTTP_GET' ? ' url {\n path /\n }\n' : ''} warmup 0\n delay_loop 5\n }\n }`;
+    const h = harness(parse(vs('192.0.2.18', rsBlock('TCP_CHECK')) + vs('192.0.2.19', rsBlock('HTTP_GET'))));
+    h.engine.start();
+    await h.advance(7000);
+    assert.deepEqual(h.events.map((x) => [x.at, x.e.kind, x.e.vsId]), [[1000, 'rs-notify', '[192.0.2.18]:tcp:80']]);
   });
 
   test('identical checks on one target across virtual servers share one probe', async () => {
