@@ -25,8 +25,10 @@ const BATCHES_PER_BOOT = 4;
 
 function plan(): GenBatch[][] {
   const indices = ONLY ?? Array.from({ length: COUNT }, (_, i) => i);
-  const batches: GenBatch[] = [];
-  for (let i = 0; i < indices.length; i += PER_BATCH) batches.push(generateBatch(SEED, indices.slice(i, i + PER_BATCH)));
+  // Batch b holds scenarios b*PER_BATCH.. and draws its global_defs from b, replayed or not.
+  const groups = new Map<number, number[]>();
+  for (const i of indices) groups.set(Math.floor(i / PER_BATCH), [...(groups.get(Math.floor(i / PER_BATCH)) ?? []), i]);
+  const batches = [...groups].map(([g, members]) => generateBatch(SEED, g, members));
   const boots: GenBatch[][] = [];
   for (let i = 0; i < batches.length; i += BATCHES_PER_BOOT) boots.push(batches.slice(i, i + BATCHES_PER_BOOT));
   return boots;
@@ -40,15 +42,15 @@ test(`IPVS VM: ${boots.flat().reduce((n, b) => n + b.scenarios.length, 0)} gener
   if (!need(t, missing === undefined, missing ?? '')) return;
   for (const [n, batches] of boots.entries()) {
     await t.test(`boot ${n}: scenarios ${batches[0]!.scenarios[0]!.index}..${batches.at(-1)!.scenarios.at(-1)!.index}`, async () => {
-      const timeoutMs = (batches.reduce((a, b) => a + batchSeconds(b), 0) + 60) * 1500;
+      const timeoutMs = (batches.reduce((a, b) => a + batchSeconds(b), 0) + 60) * 2000;
       const run = await runTimeline(batches, timeoutMs);
-      assert.equal(run.vm.exitCode, 0, `guest failed:\n${run.vm.stderr}\n${run.vm.console.slice(-3000)}`);
-      const report: string[] = [];
       if (KEEP !== undefined) {
         mkdirSync(KEEP, { recursive: true });
         writeFileSync(join(KEEP, `boot${n}.stdout`), run.vm.stdout);
         writeFileSync(join(KEEP, `boot${n}.stderr`), run.vm.stderr);
       }
+      assert.equal(run.vm.exitCode, 0, `guest failed:\n${run.vm.stderr.slice(-3000)}\n${run.vm.console.slice(-3000)}`);
+      const report: string[] = [];
       for (const r of run.runs) {
         assert.ok(r.keepalived.log.includes('Startup complete'), `keepalived did not start:\n${r.keepalived.log}\n${r.batch.config}`);
         assert.ok(r.lvskeeper.tables.length > 0 && r.lvskeeper.log !== '', `lvskeeper did not run:\n${r.lvskeeper.log}`);

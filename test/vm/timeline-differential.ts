@@ -43,7 +43,7 @@ G=${GUEST_DIR}
 modprobe -d "${VM_CACHE}/k" veth
 mkdir -p $G/bin; chmod 755 $G $G/bin
 printf '#!/bin/sh\necho "$(readlink /proc/$$/ns/net) $(id -u) $*" >> ${GUEST_DIR}/calls.log\n' > ${REC}
-printf '#!/bin/sh\nexit $(cat ${GUEST_DIR}/misc/$1)\n' > ${MISC}
+printf '#!/bin/sh\nread c < ${GUEST_DIR}/misc/$1; exit $c\n' > ${MISC}
 chmod 755 ${REC} ${MISC}
 sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 ip link add lvskb0 type dummy; ip link set lvskb0 up
@@ -138,4 +138,4 @@ export async function runTimeline(batches: readonly GenBatch[], timeoutMs: numbe
 }
 
 /** The estimated guest time of a batch, to size the VM's timeout. */
-export const batchSeconds = (b: GenBatch): number => 25 + b.phaseS * b.phases;
+export const batchSeconds = (b: GenBatch): number => 60 + b.phaseS * b.phases;
