@@ -270,11 +270,6 @@ export class VsPool {
     return w;
   }
 
-  /** keepalived: RS changes reach IPVS only when quorum is up, there is no sorry server, or it is not active. */
-  private changesReachIpvs(): boolean {
-    return this.quorumUp || !this.vs.sorryServer || !this.sorryActive;
-  }
-
   private changeWeight(rsId: string, set: (st: RsState) => void): PoolEvent[] {
     const st = this.rss.get(rsId);
     if (!st) return [];

@@ -23,46 +23,66 @@ const ONLY = env('LVSK_DIFF_ONLY')?.split(',').map(Number);
 const PER_BATCH = 25;
 const BATCHES_PER_BOOT = 4;
 
-function plan(): GenBatch[][] {
-  const indices = ONLY ?? Array.from({ length: COUNT }, (_, i) => i);
-  // Batch b holds scenarios b*PER_BATCH.. and draws its global_defs from b, replayed or not.
+/** Scenario indices grouped into batches: batch b holds b*PER_BATCH.. and draws its global_defs from b. */
+function batchesOf(indices: readonly number[]): GenBatch[] {
   const groups = new Map<number, number[]>();
   for (const i of indices) groups.set(Math.floor(i / PER_BATCH), [...(groups.get(Math.floor(i / PER_BATCH)) ?? []), i]);
-  const batches = [...groups].map(([g, members]) => generateBatch(SEED, g, members));
+  return [...groups].map(([g, members]) => generateBatch(SEED, g, members));
+}
+
+function plan(): GenBatch[][] {
+  const batches = batchesOf(ONLY ?? Array.from({ length: COUNT }, (_, i) => i));
   const boots: GenBatch[][] = [];
   for (let i = 0; i < batches.length; i += BATCHES_PER_BOOT) boots.push(batches.slice(i, i + BATCHES_PER_BOOT));
   return boots;
 }
 
-const boots = plan();
-const totalS = boots.flat().reduce((a, b) => a + batchSeconds(b) + 10, 0);
+const bootSeconds = (batches: readonly GenBatch[]): number => batches.reduce((a, b) => a + batchSeconds(b), 60);
 
-test(`IPVS VM: ${boots.flat().reduce((n, b) => n + b.scenarios.length, 0)} generated scenarios (seed ${SEED}) as keepalived 2.2.7 runs them`, { timeout: totalS * 2000 + 120_000 }, async (t) => {
+/** One boot: its differences by scenario (each difference described), after checking both sides ran. */
+async function differences(batches: readonly GenBatch[], label: string): Promise<Map<string, string[]>> {
+  // A host shared with other work slows TCG guests several times over: the timeout is generous.
+  const run = await runTimeline(batches, bootSeconds(batches) * 3000);
+  if (KEEP !== undefined) {
+    mkdirSync(KEEP, { recursive: true });
+    writeFileSync(join(KEEP, `${label}.stdout`), run.vm.stdout);
+    writeFileSync(join(KEEP, `${label}.stderr`), run.vm.stderr);
+  }
+  assert.equal(run.vm.exitCode, 0, `guest failed:\n${run.vm.stderr.slice(-3000)}\n${run.vm.console.slice(-3000)}`);
+  const out = new Map<string, string[]>();
+  for (const r of run.runs) {
+    assert.ok(r.keepalived.log.includes('Startup complete'), `keepalived did not start:\n${r.keepalived.log}\n${r.batch.config}`);
+    assert.ok(r.lvskeeper.log.includes('Activating healthchecker') || r.batch.scenarios.every((s) => s.realServers.every((x) => x.checker === 'none')), `lvskeeper did not run:\n${r.lvskeeper.log}`);
+    assert.equal(r.backendsLog.trim(), '', 'the backends failed');
+    for (const d of compareBatch(r)) out.set(d.scenario, [...(out.get(d.scenario) ?? []), describe(d)]);
+  }
+  return out;
+}
+
+const boots = plan();
+const totalS = boots.reduce((a, b) => a + 2 * bootSeconds(b), 0);
+
+/**
+ * A difference counts when it comes back with its scenario replayed in a boot of its own: a guest stalled by a
+ * busy host times out a good server now and then, on either side, and such a one-off is printed, not failed.
+ */
+test(`IPVS VM: ${boots.flat().reduce((n, b) => n + b.scenarios.length, 0)} generated scenarios (seed ${SEED}) as keepalived 2.2.7 runs them`, { timeout: totalS * 3000 }, async (t) => {
   const missing = vmMissing();
   if (!need(t, missing === undefined, missing ?? '')) return;
   for (const [n, batches] of boots.entries()) {
     await t.test(`boot ${n}: scenarios ${batches[0]!.scenarios[0]!.index}..${batches.at(-1)!.scenarios.at(-1)!.index}`, async () => {
-      const timeoutMs = (batches.reduce((a, b) => a + batchSeconds(b), 0) + 60) * 2000;
-      const run = await runTimeline(batches, timeoutMs);
-      if (KEEP !== undefined) {
-        mkdirSync(KEEP, { recursive: true });
-        writeFileSync(join(KEEP, `boot${n}.stdout`), run.vm.stdout);
-        writeFileSync(join(KEEP, `boot${n}.stderr`), run.vm.stderr);
-      }
-      assert.equal(run.vm.exitCode, 0, `guest failed:\n${run.vm.stderr.slice(-3000)}\n${run.vm.console.slice(-3000)}`);
-      const report: string[] = [];
-      for (const r of run.runs) {
-        assert.ok(r.keepalived.log.includes('Startup complete'), `keepalived did not start:\n${r.keepalived.log}\n${r.batch.config}`);
-        assert.ok(r.lvskeeper.tables.length > 0 && r.lvskeeper.log !== '', `lvskeeper did not run:\n${r.lvskeeper.log}`);
-        for (const d of compareBatch(r)) report.push(describe(d));
-        assert.equal(r.backendsLog.trim(), '', 'the backends failed');
-      }
-      const names = [...new Set(report.map((x) => x.slice(0, x.indexOf(':'))))];
-      const replay = names.map((x) => x.split('-')[1]).join(',');
-      const configs = run.runs.flatMap((r) => r.batch.scenarios).filter((s) => names.includes(s.name)).slice(0, 5)
+      const first = await differences(batches, `boot${n}`);
+      if (first.size === 0) return;
+      const names = [...first.keys()];
+      const again = await differences(batchesOf(names.map((x) => Number(x.split('-')[1]))), `boot${n}-replay`);
+      const once = names.filter((x) => !again.has(x));
+      if (once.length > 0) t.diagnostic(`seen once, not in the replay (a stalled guest): ${once.join(' ')}\n${once.flatMap((x) => first.get(x)!).join('\n')}`);
+      const kept = [...again.keys()];
+      const scenarios = batches.flatMap((b) => b.scenarios).filter((s) => kept.includes(s.name)).slice(0, 5)
         .map((s) => `--- ${s.name} ---\n${s.config}${s.realServers.map((rs) => `# ${rs.logKey} ${rs.checker} ${rs.states.join(' ')}`).join('\n')}`);
-      assert.equal(report.length, 0,
-        `${report.length} differences (replay: LVSK_DIFF_SEED=${SEED} LVSK_DIFF_ONLY=${replay}):\n${report.join('\n')}\n${configs.join('\n')}`);
+      assert.deepEqual(kept, [],
+        `differences in ${kept.length} scenarios (replay: LVSK_DIFF_SEED=${SEED} LVSK_DIFF_ONLY=${kept.map((x) => x.split('-')[1]).join(',')}):\n` +
+        `${kept.flatMap((x) => again.get(x)!).join('\n')}\n${scenarios.join('\n')}`);
     });
   }
 });

@@ -123,8 +123,13 @@ function splitCalls(text: string, nsid: string, checkpoints: readonly string[]):
 export async function runTimeline(batches: readonly GenBatch[], timeoutMs: number): Promise<TimelineRun> {
   const script = `${PROLOGUE}\n${batches.map((b, n) => batchShell(b, n)).join('\n')}\nexit 0\n`;
   const vm = await runInVm(script, { timeoutMs, memoryMb: 2048 });
-  const parts = sections(vm.stdout);
-  const runs = batches.map((batch, n): BatchRun => {
+  return { vm, runs: parseTimeline(vm.stdout, batches) };
+}
+
+/** The guest's records (also a kept LVSK_DIFF_KEEP output), batch by batch. */
+export function parseTimeline(stdout: string, batches: readonly GenBatch[]): BatchRun[] {
+  const parts = sections(stdout);
+  return batches.map((batch, n): BatchRun => {
     const checkpoints = [...Array.from({ length: batch.phases }, (_, i) => String(i)), 'stopped'];
     const side = (s: 'k' | 'l'): SideRun => ({
       tables: checkpoints.map((c) => parts.get(`b${n}/table/${s}/${c}`) ?? ''),
@@ -134,7 +139,6 @@ export async function runTimeline(batches: readonly GenBatch[], timeoutMs: numbe
     });
     return { batch, keepalived: side('k'), lvskeeper: side('l'), backendsLog: parts.get(`b${n}/backends`) ?? '' };
   });
-  return { vm, runs };
 }
 
 /** The estimated guest time of a batch, to size the VM's timeout. */
