@@ -167,7 +167,8 @@ export function generateScenario(seed: number, index: number): GenScenario & { r
       if (p.chance(0.4)) {
         const lo = 10 + m * 10;
         const hi = lo + p.int(1, 2);
-        members.push(v6 ? `${vip(lo)}-${hi.toString(16)} ${port}` : `${vip(lo)}-${hi} ${port}`);
+        // vip() writes k as the last group's text (read as hex), so the range end is written the same way.
+        members.push(`${vip(lo)}-${hi} ${port}`);
         for (let a = lo; a <= hi; a++) serviceKeys.push(v6 ? `[${vip(a)}]:${port}` : `${vip(a)}:${port}`);
       } else {
         members.push(`${vip(10 + m * 10)} ${port}`);
