@@ -82,7 +82,8 @@ ip netns exec k keepalived -n -C -l -D -f $G/keepalived.conf -p $G/k/k.pid -c $G
 KPID=$!
 ip netns exec l node dist/bin/lvskeeper.js -n -C -l -f $G/keepalived.conf --ipvs-driver kernel --control-socket $G/l/control.sock --state-file $G/l/overrides.json -p $G/l/pid > $G/l/daemon.log 2>&1 &
 LPID=$!
-i=0; until grep -q 'Startup complete' $G/k/daemon.log && [ -S $G/l/control.sock ]; do i=$((i + 1)); [ $i -gt 300 ] && { echo "b${n} not ready" >&2; break; }; sleep 0.2; done
+# Both checker sides running (each logs this as its IPVS side starts): a slow start must not eat phase 0.
+i=0; until grep -q 'Initializing ipvs' $G/k/daemon.log && grep -q 'Initializing ipvs' $G/l/daemon.log; do i=$((i + 1)); [ $i -gt 900 ] && { echo "b${n} not ready" >&2; break; }; sleep 0.2; done
 sleep ${b.phaseS}; ${checkpoint('0')}
 ${phases.join('\n')}
 kill -TERM $KPID $LPID; wait $KPID; echo "=== b${n}/exit/k"; echo $?; wait $LPID; echo "=== b${n}/exit/l"; echo $?
