@@ -143,8 +143,13 @@ function sameCheckers(a: readonly Checker[], b: readonly Checker[]): boolean {
   return true;
 }
 
-function targetOf(c: TimedChecker, rs: RealServer): string {
-  return c.type === 'MISC_CHECK' ? rs.displayName : formatEndpoint(c.connectIp, 'tcp', c.connectPort);
+/**
+ * How checker lines name what they check: keepalived's FMT_CHK is FMT_RS(rs, vs) (check_api.h), the real server's
+ * address and its port after the forwarding-method corrections, with the service's protocol (`none` for a fwmark),
+ * whatever address and port the checker connects to.
+ */
+function targetOf(rs: RealServer): string {
+  return rs.displayName;
 }
 
 /** Longest an attempt may take before the engine gives up on it (probes have their own, shorter timeouts). */
@@ -392,7 +397,7 @@ export class CheckerEngine {
     const resumed = this.opts.resume?.get(key);
     const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
     return {
-      key, checker, target: targetOf(checker, rs), state, subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false,
+      key, checker, target: targetOf(rs), state, subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false,
       ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
     };
   }
@@ -513,7 +518,7 @@ export class CheckerEngine {
         return probeTcp(c, signal);
       case 'HTTP_GET':
       case 'SSL_GET':
-        return probeHttp(c, u.state.urlIndex, signal);
+        return probeHttp(c, u.state.urlIndex, signal, u.target);
       case 'SMTP_CHECK':
         return probeSmtp(c, signal);
       case 'DNS_CHECK':
@@ -537,14 +542,19 @@ export class CheckerEngine {
     const logAll = c.logAllFailures || this.config.global.checkerLogAllFailures;
     // A shared network probe logs once (its lines name the target); MISC lines name each RS and VS.
     const subs = c.type === 'MISC_CHECK' ? u.subscribers : u.subscribers.slice(0, 1);
-    // HTTP's per-URL success lines are logged while the checker is coming up, as keepalived does.
-    const wasDown = !u.state.up || firstRun;
+    // HTTP's per-URL success line only while the checker is down (check_http.c http_handle_response: !is_up).
+    const wasDown = !u.state.up;
     u.state = s.state;
     for (const sub of subs) {
       const n = sub.names;
       if (http && r.ok && wasDown) this.log.info(r.detail);
       if (s.log.kind === 'success' && (s.transition || firstRun)) this.log.info(upLine(c, n, r.detail));
-      const attemptLogged = s.log.kind === 'retrying' || (s.log.kind === 'failed' && (http || logAll)) || (s.log.kind === 'still-down' && logAll);
+      const failure = s.log.kind === 'retrying' || s.log.kind === 'failed' || s.log.kind === 'still-down';
+      // A failed attempt's own line, only under log_all_failures for TCP (check_tcp.c tcp_check_thread: while
+      // is_up) and HTTP (check_http.c timeout_epilog: while is_up or before the first run).
+      const attemptLogged = c.type === 'TCP_CHECK' ? logAll && failure && !wasDown
+        : http ? logAll && failure && (!wasDown || firstRun)
+          : s.log.kind === 'retrying' || (s.log.kind === 'failed' && logAll) || (s.log.kind === 'still-down' && logAll);
       if (attemptLogged) this.log.info(attemptLine(c, n, s.log, r.detail));
       if (s.log.kind === 'failed') this.log.info(downLine(c, n, s.log, r.detail));
     }
@@ -552,6 +562,11 @@ export class CheckerEngine {
     if (c.type === 'MISC_CHECK' && c.miscDynamic && r.exitStatus !== undefined && r.exitStatus >= 2) {
       weightTouched = u.dynamicStatus !== r.exitStatus;
       u.dynamicStatus = r.exitStatus;
+    }
+    // ipwrapper.c update_svr_checker_state: an alpha checker whose first run fails leaves its server down yet has
+    // notify_down run. HTTP's timeout_epilog marks has_run before and never gets there.
+    if (firstRun && c.alpha && !http && s.log.kind === 'failed' && s.transition === undefined) {
+      for (const sub of u.subscribers) this.opts.onEvent?.({ kind: 'rs-notify', vsId: sub.rs.vsId, rsId: sub.rs.rsId });
     }
     if (s.transition || weightTouched || firstRun) {
       this.opts.onCheckerState?.(u.key, u.dynamicStatus !== undefined ? { ...u.state, dynamicStatus: u.dynamicStatus } : u.state);

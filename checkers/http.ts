@@ -123,9 +123,11 @@ function statusOk(url: HttpUrl, status: number): boolean {
 }
 
 /** Checks URL number `index` of the checker; the policy paces URLs one per attempt. */
-export async function probeHttp(c: HttpChecker, index: number, signal: AbortSignal): Promise<ProbeResult> {
+/** `rs` names the server in the lines, as the engine's checker lines do (keepalived's FMT_CHK). */
+export async function probeHttp(
+  c: HttpChecker, index: number, signal: AbortSignal, rs = formatEndpoint(c.connectIp, 'tcp', c.connectPort),
+): Promise<ProbeResult> {
   const url = c.urls[index] ?? c.urls[0];
-  const rs = formatEndpoint(c.connectIp, 'tcp', c.connectPort);
   if (url === undefined) return { ok: false, detail: `No url configured for ${rs}.` };
   const host = url.virtualhost ?? c.virtualhost ?? defaultHost(c.connectIp, c.connectPort);
   const sni = c.enableSni ? (c.sniName ?? url.virtualhost ?? c.virtualhost) : undefined;
@@ -171,10 +173,11 @@ export async function probeHttp(c: HttpChecker, index: number, signal: AbortSign
     const text = (r.body ?? '').slice(url.regexMinOffset ?? 0, url.regexMaxOffset);
     const matched = new RegExp(url.regex, regexFlags(url.regexOptions)).test(text);
     if (matched === url.regexNoMatch) return { ok: false, detail: `Regex match failed to ${rs} url(${url.path}).` };
-    return { ok: true, detail: `Regex match success to ${rs} url(${url.path}).` };
+    return { ok: true, detail: `Regex match success to ${rs} url(${url.path})` };
   }
-  if (url.digest !== undefined) return { ok: true, detail: `MD5 digest success to ${rs} url(${url.path}).` };
-  return { ok: true, detail: `HTTP status code success to ${rs} url(${url.path}).` };
+  // check_http.c http_handle_response: "%s success to %s url(%s)", no full stop.
+  if (url.digest !== undefined) return { ok: true, detail: `MD5 digest success to ${rs} url(${url.path})` };
+  return { ok: true, detail: `HTTP status code success to ${rs} url(${url.path})` };
 }
 
 /** PCRE2 options keepalived accepts that have a JS equivalent (caseless, multiline, dotall). */

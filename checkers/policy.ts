@@ -62,12 +62,15 @@ export function step(s: PolicyState, timing: CheckerTiming, ok: boolean, opts: P
   }
   // HTTP: after a failed round the next attempt waits max(delay_before_retry, delay_loop).
   const failDelayMs = opts.http ? Math.max(timing.delayBeforeRetryMs, timing.delayLoopMs) : timing.delayLoopMs;
+  // check_http.c timeout_epilog sets has_run before epilog decides what to log, so HTTP's first run counts as run:
+  // a down (alpha) checker's first failure says nothing, an up one's says `failed after <retry> retries.`.
+  const hasRun = s.hasRun || opts.http;
   if (!s.up) {
-    const log: PolicyLog = s.hasRun ? { kind: 'still-down' } : { kind: 'failed' };
+    const log: PolicyLog = hasRun ? { kind: 'still-down' } : { kind: 'failed' };
     return { state: { ...s, hasRun: true, urlIndex: 0 }, delayMs: failDelayMs, log };
   }
   if (s.retryIt >= timing.retry) {
-    const log: PolicyLog = timing.retry > 0 && s.hasRun ? { kind: 'failed', retries: timing.retry } : { kind: 'failed' };
+    const log: PolicyLog = timing.retry > 0 && hasRun ? { kind: 'failed', retries: timing.retry } : { kind: 'failed' };
     return { state: { up: false, retryIt: 0, hasRun: true, urlIndex: 0 }, delayMs: failDelayMs, transition: 'down', log };
   }
   return {

@@ -4,6 +4,8 @@
 export type CheckerEvent =
   | { readonly kind: 'rs-up'; readonly vsId: string; readonly rsId: string }
   | { readonly kind: 'rs-down'; readonly vsId: string; readonly rsId: string }
+  /** An alpha checker's first run failed: the server stays down, yet its notify_down runs (update_svr_checker_state). */
+  | { readonly kind: 'rs-notify'; readonly vsId: string; readonly rsId: string }
   | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight: number };
 
 /** The outcome of one probe attempt. `detail` is the keepalived-worded log text for a failure. */

@@ -196,6 +196,11 @@ interface RawRs {
   family: AddressFamily;
   address: string;
   port: number;
+  /**
+   * The port as written: check_api.c queue_checker copies rs->addr into the checker's destination while the block
+   * is read, before validate_check_config corrects the real server's port for DR/TUN and fwmark services.
+   */
+  readonly checkPort: number;
   weight?: number;
   forward?: { method: ForwardMethod; tunnel?: TunnelOptions };
   inhibit?: boolean;
@@ -224,7 +229,7 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
   }
   // Every field in the literal, so that each RS gets one object shape and no property array.
   const rs: RawRs = {
-    src: ref(node.src), family, address: family === 'inet' ? addr! : canonicalIp(addr!), port: p,
+    src: ref(node.src), family, address: family === 'inet' ? addr! : canonicalIp(addr!), port: p, checkPort: p,
     weight: undefined, forward: undefined, inhibit: undefined, alpha: undefined, retry: undefined,
     delayBeforeRetryMs: undefined, warmupMs: undefined, connectTimeoutMs: undefined, delayLoopMs: undefined,
     notifyUp: undefined, notifyDown: undefined, uthreshold: 0, lthreshold: 0, virtualhost: undefined,
@@ -377,6 +382,9 @@ export function resolveVirtualServer(
   let hysteresis = 0;
   let weight = 1;
   let ipFamilyOpt: AddressFamily | undefined;
+  // vs->af as keepalived's check_parser.c builds it, in config order: the address's family, else the first of
+  // ip_family, persistence_granularity (pgr_handler) and a non-tunnelled real server (rs_end_handler) to set it.
+  let af: AddressFamily | undefined = key.kind === 'ip' ? key.family : undefined;
   let sorryNode: Node | undefined;
   let sorryForward: { method: ForwardMethod; tunnel?: TunnelOptions } | undefined;
   const flags = { ops: false, sched: 0, inhibit: false, alpha: false, omega: false, haSuspend: false, sorryInhibit: false };
@@ -384,7 +392,7 @@ export function resolveVirtualServer(
   let quorumDown: Script | undefined;
   let virtualhost: string | undefined;
   let smtpAlert: boolean | undefined;
-  const rsNodes: Node[] = [];
+  const rsRaw: RawRs[] = [];
 
   const kids = node.children ?? NO_NODES;
   for (let k = 0; k < kids.length; k++) {
@@ -392,8 +400,9 @@ export function resolveVirtualServer(
     const a = n.args[0];
     switch (n.kw) {
       case 'ip_family':
-        if (a === 'inet' || a === 'inet6') ipFamilyOpt = a;
-        else v.report.error(n.src, `unknown address family ${a ?? ''}`, n.kw);
+        if (a !== 'inet' && a !== 'inet6') v.report.error(n.src, `unknown address family ${a ?? ''}`, n.kw);
+        else if (af !== undefined && af !== a) v.report.error(n.src, `Virtual server specified family ${a} conflicts with server family`, n.kw);
+        else ipFamilyOpt = af = a;
         break;
       case 'retry':
         retry = retryValue(v, n, a) ?? retry;
@@ -455,8 +464,15 @@ export function resolveVirtualServer(
         persistenceTimeoutS = a === undefined ? PERSISTENCE_DEFAULT_S : (unsignedOr(v, n, a, 1, 2678400, 'persistence_timeout invalid') ?? persistenceTimeoutS);
         break;
       case 'persistence_granularity':
-        persistenceNetmaskValue = persistenceNetmask(v, n, a, key.kind === 'ip' ? key.family : ipFamilyOpt) ?? persistenceNetmaskValue;
+      {
+        const pgrFamily = af ?? ((a ?? '').includes('.') ? 'inet' : 'inet6');
+        const mask = persistenceNetmask(v, n, a, pgrFamily);
+        if (mask !== undefined) {
+          persistenceNetmaskValue = mask;
+          af ??= pgrFamily;
+        }
         break;
+      }
       case 'protocol': {
         const p = (a ?? '').toLowerCase();
         if (p === 'tcp' || p === 'udp' || p === 'sctp') protocol = p;
@@ -505,19 +521,58 @@ export function resolveVirtualServer(
         if (sorryNode === undefined) v.report.error(n.src, 'sorry_server forwarding used without sorry_server', n.kw);
         else sorryForward = parseForward(v, n, 'sorry server') ?? sorryForward;
         break;
-      case 'real_server':
-        rsNodes.push(n);
+      case 'real_server': {
+        const r = parseRs(v, n);
+        if (r === undefined) break;
+        // check_parser.c rs_end_handler: a tunnelled real server may differ (IPVS_DEST_ATTR_ADDR_FAMILY).
+        if ((r.forward ?? forward)?.method !== 'TUN') {
+          if (af === undefined) af = r.family;
+          else if (af !== r.family) {
+            v.report.error(n.src, `Address family of virtual server and real server ${r.address} don't match - skipping real server.`, n.kw);
+            break;
+          }
+        }
+        rsRaw.push(r);
         break;
+      }
     }
   }
   if (persistenceNetmaskValue !== undefined && persistenceTimeoutS === 0) persistenceTimeoutS = PERSISTENCE_DEFAULT_S;
 
-  const family: AddressFamily = key.kind === 'ip' ? key.family : (ipFamilyOpt ?? groupFamily(group) ?? 'inet');
-  if (key.kind === 'fwmark') key = { ...key, family };
   const name = (proto: string): string =>
     key.kind === 'group' ? `[${key.name}]:${vsPort}` : key.kind === 'fwmark' ? `FWM ${key.fwmark}` : formatEndpoint(key.address, proto, key.port);
+  // check_parser.c vs_end_handler: a non-tunnelled sorry server sets the family or, differing, is dropped.
+  if (sorryNode !== undefined && (sorryForward ?? forward)?.method !== 'TUN') {
+    const sf = sorryNode.args[0] !== undefined ? ipFamily(sorryNode.args[0]) : undefined;
+    if (sf !== undefined && af === undefined) af = sf;
+    else if (sf !== undefined && af !== sf) {
+      v.report.error(sorryNode.src, `Address family of virtual server and sorry server ${sorryNode.args[0]!} don't match - skipping sorry server.`, 'sorry_server');
+      sorryNode = undefined;
+    }
+  }
+  if (group) {
+    // ipwrapper.c link_vsg_to_vs: the group's families against the virtual server's.
+    const has4 = group.entries.some((e) => e.family === 'inet');
+    const has6 = group.entries.some((e) => e.family === 'inet6');
+    // Logged as the checker starts (log_message), not a config error: `keepalived -t` neither prints nor counts them.
+    if (has4 && has6 && af !== undefined) {
+      v.report.warn(node.src, `${group.name}: virtual server group with IPv4 & IPv6 doesn't match virtual server ${name('')} - ignoring`, node.kw);
+      return undefined;
+    }
+    if ((has4 && af === 'inet6') || (has6 && af === 'inet')) {
+      v.report.warn(node.src, `${group.name}: address family doesn't match virtual server ${name('')} - ignoring`, node.kw);
+      return undefined;
+    }
+    if (has4 !== has6) af ??= has4 ? 'inet' : 'inet6';
+  } else if (af === undefined) {
+    // vs_end_handler: only tunnelled servers: their one family, or IPv4 when they are mixed or absent.
+    const fams = new Set([...(sorryNode?.args[0] !== undefined ? [ipFamily(sorryNode.args[0])] : []), ...rsRaw.map((r) => r.family)]);
+    af = fams.size === 1 ? [...fams][0] ?? 'inet' : 'inet';
+  }
+  const family: AddressFamily = key.kind === 'ip' ? key.family : (af ?? groupFamily(group) ?? 'inet');
+  if (key.kind === 'fwmark') key = { ...key, family };
+  if (key.kind !== 'ip' && ipFamilyOpt === undefined && af !== undefined) ipFamilyOpt = af;
 
-  const rsRaw = rsNodes.map((n) => parseRs(v, n)).filter((r): r is RawRs => r !== undefined);
   if (rsRaw.length === 0) {
     v.report.error(node.src, `Virtual server ${name(protocol ?? 'none')} has no real servers - ignoring`, node.kw);
     return undefined;
@@ -656,7 +711,7 @@ export function resolveVirtualServer(
   const realServers: RealServer[] = kept.map((r) => {
     const rsDelayLoop = r.delayLoopMs ?? delayLoopMs;
     const parent = {
-      displayName: rsName(r), family: r.family, address: r.address, port: r.port,
+      displayName: rsName(r), family: r.family, address: r.address, port: r.checkPort,
       retry: r.retry ?? retry, delayBeforeRetryMs: r.delayBeforeRetryMs ?? delayBeforeRetryMs,
       warmupMs: r.warmupMs ?? warmupMs, delayLoopMs: rsDelayLoop, connectTimeoutMs: r.connectTimeoutMs ?? connectTimeoutMs,
       alpha: r.alpha ?? flags.alpha, virtualhost: r.virtualhost ?? virtualhost, vsDelayLoopMs: delayLoopMs,

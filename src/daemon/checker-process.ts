@@ -157,7 +157,7 @@ class CheckerSide implements ChildSide {
         if (vs?.smtpAlert) this.alert(alerts.quorum(routerId, ev.vsId, ev.up));
       } else {
         const rs = vs?.realServers.find((r) => makeRsId(vs, r) === ev.rsId);
-        if (rs?.smtpAlert) this.alert(alerts.realServer(routerId, rs.displayName, ev.vsId, ev.alive));
+        if (rs?.smtpAlert && ev.notifyOnly === undefined) this.alert(alerts.realServer(routerId, rs.displayName, ev.vsId, ev.alive));
       }
     }
   }

@@ -94,6 +94,11 @@ function encodeOp(op: IpvsOp): Encoded {
 export interface NetlinkIpvsDriverOptions {
   /** Per-request reply timeout. */
   readonly timeoutMs?: number;
+  /**
+   * A fresh socket, for after a dump timed out: the kernel's dump is still running on the old one (netlink_dump_start
+   * answers EBUSY to any later dump there), so no table could be read again and none repaired.
+   */
+  readonly reopen?: () => GenlTransport;
   /** Requests in flight at once in applyMany: bounded so the ACKs fit the receive buffer. */
   readonly window?: number;
 }
@@ -109,15 +114,18 @@ export class NetlinkIpvsDriver implements IpvsDriver {
   private dumpRunning: Promise<void> | undefined;
   private readonly timeoutMs: number;
   private readonly window: number;
+  private readonly reopen: (() => GenlTransport) | undefined;
 
-  constructor(private readonly transport: GenlTransport, options: NetlinkIpvsDriverOptions = {}) {
+  constructor(private transport: GenlTransport, options: NetlinkIpvsDriverOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
     this.window = options.window ?? 256;
+    this.reopen = options.reopen;
   }
 
-  /** A driver on a fresh NETLINK_GENERIC socket. */
+  /** A driver on a fresh NETLINK_GENERIC socket (and a fresh one again after a dump timed out). */
   static open(options?: NetlinkIpvsDriverOptions): NetlinkIpvsDriver {
-    return new NetlinkIpvsDriver(createNetlink(NETLINK_GENERIC) as unknown as GenlTransport, options);
+    const socket = (): GenlTransport => createNetlink(NETLINK_GENERIC) as unknown as GenlTransport;
+    return new NetlinkIpvsDriver(socket(), { reopen: socket, ...options });
   }
 
   private nextSeq(): number {
@@ -145,13 +153,21 @@ export class NetlinkIpvsDriver implements IpvsDriver {
 
   /** Sends one request; returns the non-error replies, or throws NetlinkError on a NACK. */
   private async send(type: number, cmd: number, version: number, body: Buffer, flags: number, what: string, op: string): Promise<GenlReply[]> {
-    const done = await this.exclusive((flags & U.NLM_F_DUMP) !== 0);
+    const isDump = (flags & U.NLM_F_DUMP) !== 0;
+    const done = await this.exclusive(isDump);
     const seq = this.nextSeq();
     let msgs: GenlReply[];
     try {
       [msgs] = await this.transport.request(type, [genlHeader(cmd, version), body], {
         flags, seq, checkError: false, timeout: this.timeoutMs,
       });
+    } catch (err) {
+      // Dumps run alone (exclusive()), so nothing else is waiting on the socket given up here.
+      if (isDump && this.reopen) {
+        this.transport.close();
+        this.transport = this.reopen();
+      }
+      throw err;
     } finally {
       done();
     }

@@ -15,7 +15,7 @@ import { applyInOrder, type Destination, type IpvsDriver, type IpvsOp, type Serv
 const BATCH = 1000;
 
 export type CheckerEvent =
-  | { readonly kind: 'rs-up' | 'rs-down'; readonly vsId: string; readonly rsId: string }
+  | { readonly kind: 'rs-up' | 'rs-down' | 'rs-notify'; readonly vsId: string; readonly rsId: string }
   | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight?: number };
 
 export interface IpvsManagerOptions {
@@ -167,6 +167,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       return;
     }
     if (ev.kind === 'rs-weight') this.emitAll(pool.setDynamicWeight(ev.rsId, ev.weight));
+    else if (ev.kind === 'rs-notify') this.emitAll(pool.notifyDownAgain(ev.rsId));
     else this.emitAll(pool.setAlive(ev.rsId, ev.kind === 'rs-up'));
     this.schedule();
   }

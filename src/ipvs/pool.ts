@@ -13,7 +13,8 @@ const WEIGHT_MAX = 2147483647;
 export type PoolEvent =
   | { readonly kind: 'log'; readonly vsId: string; readonly msg: string }
   | { readonly kind: 'quorum'; readonly vsId: string; readonly up: boolean; readonly script?: Script }
-  | { readonly kind: 'rs-state'; readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly script?: Script }
+  /** `notifyOnly`: the script runs for a server whose state did not change (no alert, no pool change). */
+  | { readonly kind: 'rs-state'; readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly script?: Script; readonly notifyOnly?: true }
   | { readonly kind: 'weight'; readonly vsId: string; readonly rsId: string; readonly from: number; readonly to: number }
   | { readonly kind: 'sorry'; readonly vsId: string; readonly active: boolean };
 
@@ -57,8 +58,12 @@ interface RsState {
   override?: number;
 }
 
+/**
+ * check_data.c validate_check_config: an alpha checker starts failed and so unsets its real server's alive state;
+ * a real server without checkers has none to fail and starts alive, alpha or not.
+ */
 function startsDown(rs: RealServer): boolean {
-  return rs.alpha || rs.checkers.some((c) => 'alpha' in c && c.alpha === true);
+  return rs.checkers.some((c) => 'alpha' in c && c.alpha === true);
 }
 
 function realWeight(w: number): number {
@@ -127,16 +132,25 @@ export class VsPool {
     st.alive = alive;
     const script = alive ? st.rs.notifyUp : st.rs.notifyDown;
     ev.push({ kind: 'rs-state', vsId: this.vsId, rsId, alive, ...(script ? { script } : {}) });
-    if (this.changesReachIpvs()) {
-      const rsName = st.rs.displayName;
-      const vsName = this.vs.displayName;
-      const msg = alive
-        ? st.rs.inhibitOnFailure ? `Enabling service ${rsName} of VS ${vsName}` : `Adding service ${rsName} to VS ${vsName}`
-        : st.rs.inhibitOnFailure ? `Disabling service ${rsName} of VS ${vsName}` : `Removing service ${rsName} from VS ${vsName}`;
-      this.log(ev, msg);
-    }
+    // ipwrapper.c perform_svr_state logs the change before it decides whether IPVS sees it (not while a sorry
+    // server stands in for a pool without quorum).
+    const rsName = st.rs.displayName;
+    const vsName = this.vs.displayName;
+    this.log(ev, alive
+      ? st.rs.inhibitOnFailure ? `Enabling service ${rsName} of VS ${vsName}` : `Adding service ${rsName} to VS ${vsName}`
+      : st.rs.inhibitOnFailure ? `Disabling service ${rsName} of VS ${vsName}` : `Removing service ${rsName} from VS ${vsName}`);
     this.updateQuorum(ev);
     return ev;
+  }
+
+  /**
+   * ipwrapper.c update_svr_checker_state: an alpha checker's failed first run leaves its server down and still
+   * calls do_rs_notifies, so notify_down runs with no pool change and no alert.
+   */
+  notifyDownAgain(rsId: string): PoolEvent[] {
+    const st = this.rss.get(rsId);
+    if (!st || st.alive || !st.rs.notifyDown) return [];
+    return [{ kind: 'rs-state', vsId: this.vsId, rsId, alive: false, script: st.rs.notifyDown, notifyOnly: true }];
   }
 
   /** A weight from misc_dynamic / FILE_CHECK; undefined returns to the configured weight. */
@@ -273,11 +287,6 @@ export class VsPool {
     let w = 0;
     for (const st of this.rss.values()) if (st.alive) w += this.effective(st);
     return w;
-  }
-
-  /** keepalived: RS changes reach IPVS only when quorum is up, there is no sorry server, or it is not active. */
-  private changesReachIpvs(): boolean {
-    return this.quorumUp || !this.vs.sorryServer || !this.sorryActive;
   }
 
   private changeWeight(rsId: string, set: (st: RsState) => void): PoolEvent[] {

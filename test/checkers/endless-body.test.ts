@@ -72,7 +72,7 @@ describe('a backend whose body never ends', () => {
     const stream = endless();
     const srv = await start(httpServer(stream.handler));
     // No abort signal: the probe must end by itself (the test's timeout catches a hang).
-    assert.deepEqual(await probeHttp(http(srv.port), 0, never()), { ok: true, detail: `HTTP status code success to [127.0.0.1]:tcp:${srv.port} url(/).` });
+    assert.deepEqual(await probeHttp(http(srv.port), 0, never()), { ok: true, detail: `HTTP status code success to [127.0.0.1]:tcp:${srv.port} url(/)` });
     await stream.closed(1);
   });
 
@@ -81,7 +81,7 @@ describe('a backend whose body never ends', () => {
     if (!c) return;
     const stream = endless();
     const srv = await start(httpsServer(c, stream.handler));
-    assert.deepEqual(await probeHttp(http(srv.port, { type: 'SSL_GET' }), 0, never()), { ok: true, detail: `HTTP status code success to [127.0.0.1]:tcp:${srv.port} url(/).` });
+    assert.deepEqual(await probeHttp(http(srv.port, { type: 'SSL_GET' }), 0, never()), { ok: true, detail: `HTTP status code success to [127.0.0.1]:tcp:${srv.port} url(/)` });
     await stream.closed(1);
   });
 

@@ -11,7 +11,7 @@ import { FakeClock } from '../../src/clock.js';
 import type { Config } from '../../src/config/model.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
-import { httpServer, respond, silentServer, type Running } from './servers.js';
+import { closedPort, httpServer, respond, silentServer, type Running } from './servers.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvskc-engine-'));
 
@@ -181,6 +181,44 @@ describe('checker engine', () => {
     s.set(0);
     await h.advance(2000);
     assert.deepEqual(h.events.map((x) => [x.at, x.e.kind]), [[3000, 'rs-down'], [5000, 'rs-up']]);
+  });
+
+  test('HTTP_GET on a DR server: connects to the port as written, lines name the corrected port; attempts unlogged', async () => {
+    // check_api.c queue_checker copies rs->addr before validate_check_config resets a DR port to the VS's; every
+    // line names FMT_CHK = FMT_RS(rs, vs); check_http.c timeout_epilog logs an attempt only under log_all_failures,
+    // and http_handle_response's success line (no full stop) only while the checker is down.
+    let status = 200;
+    const web = await httpServer((sock, request) => respond(status, 'ok')(sock, request));
+    servers.push(web);
+    const text = `virtual_server 192.0.2.17 80 {\n lb_algo rr\n lb_kind DR\n protocol TCP\n real_server 127.0.0.1 ${web.port} {\n HTTP_GET {\n url {\n path /\n }\n retry 0\n warmup 0\n delay_loop 2\n }\n }\n}\n`;
+    const { config } = parseConfigText(`global_defs { router_id lvskc }\n${text}`, { file: join(dir, 'keepalived.conf') });
+    const h = harness(config);
+    h.engine.start();
+    await h.advance(1000);
+    status = 503;
+    await h.advance(2000);
+    status = 200;
+    // After a failed round HTTP waits max(delay_before_retry, delay_loop); HTTP's default delay_before_retry is 3 s.
+    await h.advance(3000);
+    const rs = '[127.0.0.1]:tcp:80';
+    assert.deepEqual(h.logs.filter((l) => !l.startsWith('Activating')), [
+      `Remote Web server ${rs} succeed on service.`,
+      `HTTP_CHECK on service ${rs} failed.`,
+      `HTTP status code success to ${rs} url(/)`,
+      `Remote Web server ${rs} succeed on service.`,
+    ]);
+    assert.equal(web.seen.length, 3);
+  });
+
+  test('alpha: a failed first run keeps the RS down and asks for its notify_down (TCP yes, HTTP no)', async () => {
+    // ipwrapper.c update_svr_checker_state: equal state and !has_run with alpha calls do_rs_notifies; check_http.c
+    // sets has_run before it gets there.
+    const port = await closedPort();
+    const rsBlock = (check: string): string => ` real_server 127.0.0.1 ${port} {\n alpha\n ${check} {\n${check === 'HTTP_GET' ? ' url {\n path /\n }\n' : ''} warmup 0\n delay_loop 5\n }\n }`;
+    const h = harness(parse(vs('192.0.2.18', rsBlock('TCP_CHECK')) + vs('192.0.2.19', rsBlock('HTTP_GET'))));
+    h.engine.start();
+    await h.advance(7000);
+    assert.deepEqual(h.events.map((x) => [x.at, x.e.kind, x.e.vsId]), [[1000, 'rs-notify', '[192.0.2.18]:tcp:80']]);
   });
 
   test('identical checks on one target across virtual servers share one probe', async () => {

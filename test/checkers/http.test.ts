@@ -88,7 +88,7 @@ describe('HTTP_GET probe against loopback servers', () => {
     const r = await probeHttp(http(srv.port, { urls: [url('/', { digest: md5('x') })] }), 0, signal());
     assert.equal(r.ok, false);
     assert.match(r.detail, /^Error reading data from server/);
-    assert.deepEqual(await probeHttp(http(srv.port), 0, signal()), { ok: true, detail: `HTTP status code success to [127.0.0.1]:tcp:${srv.port} url(/).` });
+    assert.deepEqual(await probeHttp(http(srv.port), 0, signal()), { ok: true, detail: `HTTP status code success to [127.0.0.1]:tcp:${srv.port} url(/)` });
   });
 
   test('refused and timeout', async () => {

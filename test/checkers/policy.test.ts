@@ -81,3 +81,15 @@ test('first check at 1 s plus a random share of warmup', () => {
   assert.equal(firstDelayMs({ warmupMs: 4000 }, () => 0.5), 3000);
   assert.equal(firstDelayMs({ warmupMs: 4000 }, () => 0), 1000);
 });
+
+test('HTTP counts its first run as run (check_http.c timeout_epilog sets has_run before epilog)', () => {
+  const http = { urls: 1, http: true, fastRecovery: false };
+  const t = timing({ retry: 2, delayBeforeRetryMs: 500, delayLoopMs: 2000 });
+  // Up at start: the first failure takes it down saying `failed after 2 retries.`, where TCP says `failed.`.
+  assert.deepEqual(step(initialState(t), t, false, http).log, { kind: 'failed', retries: 2 });
+  assert.deepEqual(step(initialState(t), t, false, plain).log, { kind: 'failed' });
+  // alpha: down at start; the first failure logs nothing for HTTP, `failed.` for TCP (check_tcp.c tcp_epilog).
+  const a = timing({ retry: 2, alpha: true });
+  assert.equal(step(initialState(a), a, false, http).log.kind, 'still-down');
+  assert.equal(step(initialState(a), a, false, plain).log.kind, 'failed');
+});

@@ -140,3 +140,20 @@ test('close() closes the transport', async () => {
 test('probeIpvsFamily reports the real kernel: true exactly when ip_vs is loaded', async () => {
   assert.equal(await probeIpvsFamily(), existsSync('/proc/net/ip_vs'));
 });
+
+test('a dump that timed out leaves its socket for a fresh one: the next dump is read (no EBUSY for ever)', async () => {
+  // Found by the generated differential in the VM: a guest stalled past the timeout mid-dump, and every later dump
+  // on that socket got EBUSY (netlink_dump_start), so the table was never read nor repaired again.
+  const stalled = kernel(() => 'ack');
+  const request = stalled.request.bind(stalled);
+  stalled.request = async (type, data, options) => {
+    if ((options.flags & NLM_F_DUMP) === 0) return request(type, data, options);
+    throw new Error('Timeout has been reached');
+  };
+  const fresh = kernel((r) => (r.cmd === 4 ? { messages: [] } : { errno: 22 }));
+  const d = new NetlinkIpvsDriver(stalled, { reopen: () => fresh });
+  await assert.rejects(d.dump(), /Timeout has been reached/);
+  assert.equal(stalled.closed, true);
+  assert.deepEqual(await d.dump(), { services: [] });
+  assert.equal(fresh.requests.at(-1)?.cmd, 4);
+});

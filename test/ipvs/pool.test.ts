@@ -37,7 +37,7 @@ test('quorum with hysteresis: loss at W < Q-H, gain at W >= Q+H, keepalived word
   assert.ok(up && up.kind === 'quorum' && up.up && up.script?.text === '/bin/true up');
 });
 
-test('sorry server replaces the pool on quorum loss; RS changes stay out of IPVS while it is active', () => {
+test('sorry server replaces the pool on quorum loss; RS changes stay out of IPVS while it is active, logged all the same', () => {
   const p = new VsPool(firstVs(vsText('  quorum 3\n  sorry_server 192.0.2.99 8080')));
   p.start();
   const lost = p.setAlive(rs(1), false);
@@ -48,10 +48,13 @@ test('sorry server replaces the pool on quorum loss; RS changes stay out of IPVS
     `Removing alive servers from the pool for VS ${VS}`,
   ]);
   assert.deepEqual(dests(p), ['192.0.2.99:8080=1']);
-  assert.deepEqual(logs(p.setAlive(rs(2), false)), [], 'no IPVS change while the sorry server is active');
-  assert.deepEqual(logs(p.setAlive(rs(2), true)), []);
+  // ipwrapper.c perform_svr_state logs the change before deciding that IPVS does not see it.
+  assert.deepEqual(logs(p.setAlive(rs(2), false)), [`Removing service [192.0.2.22]:tcp:80 from VS ${VS}`]);
+  assert.deepEqual(dests(p), ['192.0.2.99:8080=1'], 'no IPVS change while the sorry server is active');
+  assert.deepEqual(logs(p.setAlive(rs(2), true)), [`Adding service [192.0.2.22]:tcp:80 to VS ${VS}`]);
   const gained = p.setAlive(rs(1), true);
   assert.deepEqual(logs(gained), [
+    `Adding service [192.0.2.21]:tcp:80 to VS ${VS}`,
     `Gained quorum 3+0=3 <= 3 for VS ${VS}`,
     `Removing sorry server [192.0.2.99]:tcp:8080 from VS ${VS}`,
     `Adding alive servers to the pool for VS ${VS}`,
@@ -91,6 +94,12 @@ test('alpha: RSs start down; with quorum down at start the sorry server goes in 
   const gained = p.setAlive(rs(1), true);
   assert.ok(logs(gained).includes(`Gained quorum 1+0=1 <= 1 for VS ${VS}`));
   assert.deepEqual(dests(p), ['192.0.2.21:80=1']);
+});
+
+test('alpha: a real server without checkers starts alive (check_data.c: only alpha checkers start failed)', () => {
+  const p = new VsPool(firstVs(`virtual_server 192.0.2.10 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n  alpha\n${realServers(['192.0.2.21'])}\n  real_server 192.0.2.22 80 {\n    weight 3\n  }\n}\n`));
+  assert.deepEqual(logs(p.start()), [`Gained quorum 1+0=1 <= 3 for VS ${VS}`]);
+  assert.deepEqual(dests(p), ['192.0.2.22:80=3']);
 });
 
 test('alpha with inhibit_on_failure installs failed RSs at weight 0', () => {
@@ -189,4 +198,14 @@ test('W == 0 loses quorum even when quorum - hysteresis is 0', () => {
   p.start();
   assert.equal(p.status().quorumUp, true);
   assert.deepEqual(logs(p.setDynamicWeight(rs(1), 0)).slice(1), [`Lost quorum 0-0=0 > 0 for VS ${VS}`]);
+});
+
+test('alpha: notify_down again for a server that stays down, no pool change (update_svr_checker_state)', () => {
+  const p = new VsPool(firstVs(vsText('  alpha', 2, 'notify_down "/bin/true nd"')));
+  p.start();
+  const again = p.notifyDownAgain(rs(1));
+  assert.deepEqual(again.map((e) => (e.kind === 'rs-state' ? [e.alive, e.script?.text, e.notifyOnly] : e.kind)), [[false, '/bin/true nd', true]]);
+  assert.deepEqual(dests(p), []);
+  p.setAlive(rs(1), true);
+  assert.deepEqual(p.notifyDownAgain(rs(1)), [], 'an alive server has nothing to repeat');
 });
