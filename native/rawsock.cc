@@ -12,6 +12,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "errno-error.h"
+
 #include <arpa/inet.h>
 #include <errno.h>
 #include <linux/if_packet.h>
@@ -35,14 +37,6 @@ struct IcmpFilter {
   uint32_t blocked_types;
 };
 constexpr size_t kRecvBuf = 65536;
-
-Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall) {
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + " " + uv_err_name(-err) + " (" + strerror(err) + ")");
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
 
 class RawSocket : public Napi::ObjectWrap<RawSocket> {
  public:

@@ -9,6 +9,8 @@
 #include <napi.h>
 #include <uv.h>
 
+#include "errno-error.h"
+
 #include <dirent.h>
 #include <errno.h>
 #include <sched.h>
@@ -24,14 +26,6 @@
 #endif
 
 namespace {
-
-Napi::Error ErrnoError(Napi::Env env, int err, const char* syscall) {
-  Napi::Error e = Napi::Error::New(env, std::string(syscall) + " " + uv_err_name(-err) + " (" + strerror(err) + ")");
-  e.Set("errno", Napi::Number::New(env, err));
-  e.Set("code", Napi::String::New(env, uv_err_name(-err)));
-  e.Set("syscall", Napi::String::New(env, syscall));
-  return e;
-}
 
 /** The thread ids of this process, from /proc/self/task. */
 std::vector<pid_t> Threads() {

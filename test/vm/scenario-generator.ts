@@ -4,22 +4,11 @@
 // server's backend in each phase of the run. Addresses derive from the scenario's index, so a scenario replayed alone
 // (LVSK_DIFF_ONLY) writes the same config text and logs the same lines as inside its batch.
 import { createHash } from 'node:crypto';
-
-/** mulberry32: small, fast and the same everywhere. */
-export function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+import { seededRandom } from '../support/seeded-random.js';
 
 /** One scenario's own stream: the batch seed and its index mixed, so scenarios do not depend on their neighbours. */
 export function scenarioRandom(seed: number, index: number): () => number {
-  return prng(Math.imul(seed ^ 0x9e3779b9, 2654435761) ^ Math.imul(index + 1, 0x85ebca6b));
+  return seededRandom(Math.imul(seed ^ 0x9e3779b9, 2654435761) ^ Math.imul(index + 1, 0x85ebca6b));
 }
 
 class Pick {
