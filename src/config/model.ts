@@ -85,8 +85,16 @@ export interface GlobalDefs {
   /** `reload_check_config [LOGFILE]`: true or the log file. */
   readonly reloadCheckConfig?: true | string;
   readonly dynamicInterfaces: boolean;
+  /** Each process's name (`process_names`, `process_name`, `vrrp_process_name`, `checker_process_name`). */
+  readonly processNames: ProcessNames;
   /** Keywords parsed and kept but with no runtime effect here (SNMP, DBus, RT priorities …), by name. */
   readonly other: Readonly<Record<string, string>>;
+}
+
+export interface ProcessNames {
+  readonly parent?: string;
+  readonly vrrp?: string;
+  readonly checker?: string;
 }
 
 export interface Fifo {

@@ -20,6 +20,7 @@ import type { IpvsDriver } from '../ipvs/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { applyScheduling, schedulingFor } from './scheduling.js';
+import { nameProcess } from './process-names.js';
 import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
 import { checkerDumpSection } from './dumps.js';
@@ -67,6 +68,7 @@ class CheckerSide implements ChildSide {
     const config = this.load();
     if (!config) throw new Error(`${this.start_.configFile}: configuration cannot run`);
     this.config = config;
+    nameProcess(config.global.processNames, 'checker');
     applyScheduling(schedulingFor(config.global, 'checker'), 'checker', this.log);
     this.vrrpStates = this.start_.vrrpStates;
     this.overrides = new OverrideStore(this.start_.stateFile);
@@ -245,6 +247,7 @@ class CheckerSide implements ChildSide {
     // The servers the engine checks are the running config's.
     const known = rsIds(this.config);
     this.config = config;
+    nameProcess(config.global.processNames, 'checker');
     this.pruneOverrides();
     this.engine?.update(config);
     const tCheckers = performance.now();
@@ -309,7 +312,7 @@ function weightOf(o: Override): number {
 }
 
 function main(): void {
-  process.title = 'lvskeeper: checkers';
+  nameProcess({}, 'checker');
   const channel: CheckerChannel = new Channel(process);
   let side: CheckerSide | undefined;
   let log: Logger = createLogger();
