@@ -78,6 +78,8 @@ export interface GlobalDefs {
   readonly vrrpNotifyFifo?: Fifo;
   readonly lvsNotifyFifo?: Fifo;
   readonly rsInitNotifies: boolean;
+  /** Mail a checker's verdict only when it changes its real server's state (check_*.c). */
+  readonly noCheckerEmails: boolean;
   /** Run by the parent before the children start, and after they stop (core/main.c, run_startup_script). */
   readonly startupScript?: Script;
   readonly shutdownScript?: Script;

@@ -59,7 +59,7 @@ const OTHER_NUMBERS: Readonly<Record<string, OtherNumber>> = {
 const OTHER_FLAGS = new Set([
   'vrrp_notify_priority_changes', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs_force',
   'process_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs_force', 'lvs_netlink_monitor_rcv_bufs_force',
-  'no_checker_emails', 'data_use_instance',
+  'data_use_instance',
 ]);
 
 export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
@@ -98,6 +98,7 @@ export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
     defaultInterface: 'eth0',
     dynamicInterfaces: false,
     processNames: {},
+    noCheckerEmails: false,
     other: {},
   };
 }
@@ -405,6 +406,10 @@ export function resolveGlobals(
         case 'rs_init_notifies':
           if (a === undefined || BOOL_WORDS.has(a.toLowerCase())) g.rsInitNotifies = a === undefined || v.bool(n);
           else v.report.error(n.src, `Invalid value '${a}' for global rs_init_notifies specified`, n.kw);
+          break;
+        case 'no_checker_emails':
+          if (a === undefined || BOOL_WORDS.has(a.toLowerCase())) g.noCheckerEmails = a === undefined || v.bool(n);
+          else v.report.error(n.src, `Invalid value '${a}' for global no_checker_emails specified`, n.kw);
           break;
         case 'default_interface':
           if (a !== undefined) g.defaultInterface = a;

@@ -5,6 +5,7 @@
 // large reload stalls only this process. Forked by the supervisor (supervisor.ts); talks to it over IPC only.
 import { performance } from 'node:perf_hooks';
 import { CheckerEngine } from '../../checkers/engine.js';
+import type { CheckerEvent } from '../../checkers/types.js';
 import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
 import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
@@ -80,7 +81,7 @@ class CheckerSide implements ChildSide {
     this.engine = new CheckerEngine(config, {
       clock: systemClock,
       logger: this.log,
-      onEvent: (ev) => this.manager?.handle(ev),
+      onEvent: (ev) => (ev.kind === 'rs-alert' ? this.checkerAlert(ev) : this.manager?.handle(ev)),
       onAttempt: (sample) => this.metrics.attempt(sample),
       resume,
       onCheckerState: (key, state) => this.checkerStates.push({ key, ...(state ? { state } : {}) }),
@@ -154,14 +155,23 @@ class CheckerSide implements ChildSide {
     else if (ev.kind === 'quorum' || ev.kind === 'rs-state') {
       if (ev.script) void runNotifyScript(ev.script, this.log);
       const vs = this.config.virtualServers.find((v) => v.displayName === ev.vsId);
-      const routerId = this.config.global.routerId;
-      if (ev.kind === 'quorum') {
-        if (vs?.smtpAlert) this.alert(alerts.quorum(routerId, ev.vsId, ev.up));
-      } else {
-        const rs = vs?.realServers.find((r) => makeRsId(vs, r) === ev.rsId);
-        if (rs?.smtpAlert && ev.notifyOnly === undefined) this.alert(alerts.realServer(routerId, rs.displayName, ev.vsId, ev.alive));
-      }
+      if (ev.kind === 'quorum' && vs?.smtpAlert) this.alert(alerts.quorum(this.config.global.routerId, ev.vsId, { ...ev, quorum: vs.quorum, hysteresis: vs.hysteresis }));
+    } else if (ev.kind === 'rs-shut') {
+      const rs = this.realServer(ev.vsId, ev.rsId);
+      if (rs?.smtpAlert) this.alert(alerts.realServerShut(this.config.global.routerId, rs.displayName, ev.vsId, ev.stopping));
     }
+  }
+
+  /** A checker's verdict: mailed unless no_checker_emails and the real server's state stayed (check_*.c). */
+  private checkerAlert(ev: Extract<CheckerEvent, { kind: 'rs-alert' }>): void {
+    const rs = this.realServer(ev.vsId, ev.rsId);
+    if (!rs?.smtpAlert || (!ev.rsChanged && this.config.global.noCheckerEmails)) return;
+    this.alert(alerts.realServer(this.config.global.routerId, rs.displayName, ev.vsId, ev.alive, ev.body));
+  }
+
+  private realServer(vsId: string, rsId: string): RealServer | undefined {
+    const vs = this.config.virtualServers.find((v) => v.displayName === vsId);
+    return vs?.realServers.find((r) => makeRsId(vs, r) === rsId);
   }
 
   private pruneOverrides(): void {

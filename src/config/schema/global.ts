@@ -80,7 +80,7 @@ export const GLOBAL_DEFS = block(
     umask: NO, random_seed: NO, tmp_config_directory: NO, config_save_dir: NO, include_check: NO,
     dynamic_interfaces: NO, disable_local_igmp: NO, log_unknown_vrids: NO, data_use_instance: NO,
     reload_repeat: NO, reload_file: NO, reload_time_file: NO,
-    no_checker_emails: NO, rs_init_notifies: NO,
+    rs_init_notifies: NO,
     enable_traps: NO, enable_snmp_vrrp: NO, enable_snmp_keepalived: NO, enable_snmp_rfc: NO, enable_snmp_rfcv2: NO,
     enable_snmp_rfcv3: NO, enable_snmp_checker: NO, snmp_socket: NO, enable_dbus: NO, dbus_service_name: NO,
     notify_fifo: NO, notify_fifo_script: NO, vrrp_notify_fifo: NO, vrrp_notify_fifo_script: NO,
