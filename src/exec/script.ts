@@ -13,6 +13,26 @@ import type { Script } from '../config/model.js';
  */
 const STARTING_NICE = getPriority();
 
+/**
+ * Forks at STARTING_NICE: the child inherits the calling thread's nice at fork (spawn forks synchronously), so the
+ * script never runs a moment at the child process's priority, as renicing it after the fork would allow.
+ */
+function atStartingNice<T>(fork: () => T): T {
+  const current = getPriority();
+  if (current === STARTING_NICE) return fork();
+  try {
+    setPriority(STARTING_NICE);
+  } catch {
+    // Lowering nice needs CAP_SYS_NICE; without it the script starts at ours, as keepalived's would fail to reset.
+    return fork();
+  }
+  try {
+    return fork();
+  } finally {
+    setPriority(current);
+  }
+}
+
 export interface ScriptResult {
   /** Exit status, or undefined when the script was killed by a signal or could not start. */
   readonly code?: number;
@@ -117,20 +137,15 @@ export function runScript(script: Script, opts: RunOptions = {}): Promise<Script
       finish({ timedOut: false, aborted: true });
     };
     if (opts.signal?.aborted) return finish({ timedOut: false, aborted: true });
-    const child = spawn(file, [...args, ...(opts.extraArgs ?? [])], {
-      detached: true,
-      stdio: 'ignore',
-      env: cleanEnv(),
-      ...(uid !== undefined ? { uid } : {}),
-      ...(gid !== undefined ? { gid } : {}),
-    });
-    if (child.pid !== undefined && getPriority() !== STARTING_NICE) {
-      try {
-        setPriority(child.pid, STARTING_NICE);
-      } catch {
-        // Already exited.
-      }
-    }
+    const child = atStartingNice(() =>
+      spawn(file, [...args, ...(opts.extraArgs ?? [])], {
+        detached: true,
+        stdio: 'ignore',
+        env: cleanEnv(),
+        ...(uid !== undefined ? { uid } : {}),
+        ...(gid !== undefined ? { gid } : {}),
+      }),
+    );
     const signalGroup = (signal: NodeJS.Signals): void => {
       if (child.pid === undefined) return;
       try {

@@ -100,7 +100,7 @@ test('npm install && npm start, and a global install of the npm pack tarball, wi
     assert.equal(loaded.status, 0, out(loaded));
     const tuple = `${process.platform}-${process.arch}`;
     assert.deepEqual(JSON.parse(loaded.stdout), {
-      exports: [['RawSocket'], ['ExchangeSet'], ['setRealtime']],
+      exports: [['RawSocket'], ['ExchangeSet'], ['setRealtime', 'setAffinity', 'lockMemory']],
       files: ['lvsk_rawsock', 'lvsk_exchange', 'lvsk_sched'].map((n) => join(pkg, 'prebuilds', tuple, `${n}.node`)),
     });
   });
