@@ -6,8 +6,7 @@ import { appendFileSync } from 'node:fs';
 import { dumpConfig } from '../config/dump.js';
 import { exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/model.js';
-
-export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
+import { DEFAULT_CONFIG_FILE } from './root-options.js';
 
 export interface ConfigCliOptions {
   readonly useFile?: string;
