@@ -1,5 +1,6 @@
 // readConfigTestArgs reads `-t` / `--dump-conf` command lines without commander: every command line it answers for
-// must give exactly commander's options, and `-t` must then load no commander module.
+// must give exactly commander's options, and `-t` must then load no commander module (nor node's stream modules,
+// which node:fs's module facade would load).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
@@ -60,23 +61,30 @@ test('every command line readConfigTestArgs answers for gives commander\'s optio
   assert.ok(answered > 1000, `${answered} of ${lines} command lines answered`);
 });
 
-test('-t loads no commander module; --help still goes through commander', () => {
+test('-t loads no commander module and no node stream module; --help still goes through commander', () => {
   const dir = mkdtempSync(join(tmpdir(), 'lvskp-root-'));
   try {
     const f = join(dir, 'k.conf');
     writeFileSync(f, 'global_defs {\n router_id a\n}\n');
     const hook = 'export async function resolve(s, c, next) { const r = await next(s, c); process._rawDebug("LOADED " + r.url); return r; }';
-    const register = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    const resolveHook = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(hook)}`)});`;
+    // node's own modules, listed as the process exits: a facade's getters load them without any resolve. Run without
+    // the resolve hook, whose thread loads the stream modules itself.
+    const exitHook = 'process.on("exit", () => process._rawDebug(process.moduleLoadList.map((m) => "LOADED " + m).join("\\n")));';
     const cli = join(repoRoot, 'dist/bin/lvskeeper.js');
-    const run = (args: string[]): { status: number | null; modules: string[]; stdout: string } => {
-      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(register)}`, cli, ...args], { encoding: 'utf8', timeout: 60_000 });
+    const run = (hookCode: string, args: string[]): { status: number | null; modules: string[]; stdout: string } => {
+      const r = spawnSync(process.execPath, ['--import', `data:text/javascript,${encodeURIComponent(hookCode)}`, cli, ...args], { encoding: 'utf8', timeout: 60_000 });
       return { status: r.status, stdout: r.stdout, modules: r.stderr.split('\n').filter((l) => l.startsWith('LOADED ')) };
     };
-    const t = run(['-t', '-f', f]);
+    const t = run(resolveHook, ['-t', '-f', f]);
     assert.equal(t.status, 0);
     assert.ok(t.modules.some((m) => m.endsWith('/src/config/load.js')), 'the hook saw the config loader');
     assert.deepEqual(t.modules.filter((m) => /commander/.test(m)), []);
-    const h = run(['--help']);
+    const n = run(exitHook, ['-t', '-f', f]);
+    assert.equal(n.status, 0);
+    assert.ok(n.modules.includes('LOADED NativeModule fs'), 'the exit hook listed node\'s modules');
+    assert.deepEqual(n.modules.filter((m) => /NativeModule (stream|internal\/fs\/streams)$/.test(m)), []);
+    const h = run(resolveHook, ['--help']);
     assert.equal(h.status, 0);
     assert.match(h.stdout, /--config-test \[LOGFILE\]/);
     assert.ok(h.modules.some((m) => /commander/.test(m)));

@@ -147,7 +147,8 @@ test('lvskeeper -t exits like keepalived -t on every corpus file and on seeded m
   if (!need(t, hasCommand('unshare'), "needs 'unshare' (apt-get install util-linux)")) return;
 
   const work = mkdtempSync(join(tmpdir(), 'lvsk-corpus-'));
-  const nss = Array.from({ length: WORKERS }, (_, i) => `lvskcorp${i}`);
+  // The pid in the names: other checkouts on the machine may run this test at the same time.
+  const nss = Array.from({ length: WORKERS }, (_, i) => `lvskcorp${process.pid}-${i}`);
   try {
     const files = sources().map((s) => join(CORPUS, s.file));
     const rnd = seededRandom(SEED);
