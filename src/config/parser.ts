@@ -180,7 +180,7 @@ export class TreeBuilder {
       this.braces = 0;
       this.report.error(this.where(), `Extra '}' found`);
     } else if (this.stack.length > 1) {
-      (this.stack.pop()!.node as TreeNode).closedAt = this.where();
+      this.stack.pop()!.node!.closedAt = this.where();
       if (this.stack.length === 1) this.judgeUses();
       if (this.stack.length === 1 && this.onRootBlock) {
         const nodes = this.root.nodes;
