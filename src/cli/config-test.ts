@@ -2,12 +2,13 @@
 // exit with keepalived's config-test status (0 OK, 4 cannot run, 5 errors but would run, 6 script security).
 // Each use of a keyword lvskeeper does not carry out is one more line (`lvskeeper does not implement 'use_vmac' -
 // ignored`) that leaves the status keepalived's; with `--strict-compat` those lines are fatal (4).
-import { appendFileSync } from 'node:fs';
 import { dumpConfig } from '../config/dump.js';
 import { exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/model.js';
+import { DEFAULT_CONFIG_FILE } from './root-options.js';
 
-export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
+// Not imported: see config/load.ts (node:fs's module facade loads the stream modules `-t` never uses).
+const { appendFileSync } = process.getBuiltinModule('node:fs');
 
 export interface ConfigCliOptions {
   readonly useFile?: string;

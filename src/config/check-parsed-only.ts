@@ -97,7 +97,8 @@ export function checkBfdInstance(v: Values, node: Node): void {
         break;
     }
   }
-  if (!neighbour) v.report.error(node.src, `Configuration error: BFD instance ${name} has no neighbor address set, disabling instance`, node.kw);
+  // bfd_parser.c bfd_end_handler: reported at the block's `}`.
+  if (!neighbour) v.report.error(node.end ?? node.src, `Configuration error: BFD instance ${name} has no neighbor address set, disabling instance`, node.kw);
 }
 
 /** `index` is the group's place among the garp_group blocks, as keepalived numbers them. */

@@ -16,12 +16,20 @@ export interface Node {
   readonly src: SourceRef;
   /** Block and list keywords: the keywords (or, for a list, one node per item line) inside the braces. */
   readonly children?: readonly Node[] | undefined;
+  /**
+   * A block's closing `}` (its own line while the block is unclosed): keepalived's end-of-block handlers report
+   * at the line being read, which is that one.
+   */
+  readonly end?: SourceRef;
 }
 
 const NO_ARGS: readonly string[] = Object.freeze([]);
 
 /** A node is its own source reference, which saves an object per config line. */
 class TreeNode implements Node {
+  /** Set when the block's `}` is read. */
+  closedAt: SourceRef | undefined = undefined;
+
   constructor(
     readonly kw: string,
     readonly args: readonly string[],
@@ -33,6 +41,10 @@ class TreeNode implements Node {
   get src(): SourceRef {
     return this;
   }
+
+  get end(): SourceRef {
+    return this.closedAt ?? this;
+  }
 }
 
 interface Frame {
@@ -40,7 +52,7 @@ interface Frame {
   readonly schema: BlockSchema | undefined;
   readonly nodes: Node[];
   /** The block's own node (undefined at the root). */
-  readonly node: Node | undefined;
+  readonly node: TreeNode | undefined;
   /** Inside a block lvskeeper does not implement: that block is named once, not each keyword in it. */
   readonly quiet: boolean;
 }
@@ -168,7 +180,7 @@ export class TreeBuilder {
       this.braces = 0;
       this.report.error(this.where(), `Extra '}' found`);
     } else if (this.stack.length > 1) {
-      this.stack.pop();
+      this.stack.pop()!.node!.closedAt = this.where();
       if (this.stack.length === 1) this.judgeUses();
       if (this.stack.length === 1 && this.onRootBlock) {
         const nodes = this.root.nodes;

@@ -176,7 +176,8 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
     const tf = own.get('track_file');
     if (tf?.args[0] !== undefined && !declared.trackFiles.has(tf.args[0])) v.report.error(tf.src, `track_file ${tf.args[0]} not found`, 'track_file');
     if (tf?.args[0] === undefined || !declared.trackFiles.has(tf.args[0])) {
-      v.report.error(node.src, 'FILE_CHECK has no track_file specified - ignoring', type);
+      // check_file.c file_end_handler: reported at the block's `}`.
+      v.report.error(node.end ?? node.src, 'FILE_CHECK has no track_file specified - ignoring', type);
       return undefined;
     }
     return {
@@ -226,7 +227,8 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
     const p = own.get('misc_path');
     const script = p ? v.script(p, [p.args[0] ?? '']) : undefined;
     if (script === undefined) {
-      v.report.error(node.src, 'No script path has been specified for MISC_CHECKER - skipping', type);
+      // check_misc.c misc_end_handler: reported at the block's `}`.
+      v.report.error(node.end ?? node.src, 'No script path has been specified for MISC_CHECKER - skipping', type);
       return undefined;
     }
     const user = own.get('user');

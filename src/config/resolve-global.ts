@@ -6,6 +6,7 @@ import type { Fifo, GlobalDefs, ProcessNames } from './model.js';
 import { secondsUs, type Values } from './values.js';
 
 const INT_MAX = 2 ** 31 - 1;
+const UINT_MAX = 2 ** 32 - 1;
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
 
@@ -175,6 +176,17 @@ const OTHER_SYNTAX: Readonly<Record<string, (v: Values, n: Node) => boolean>> = 
   vrrp_rx_bufs_policy: rxBufsPolicyAccepted,
 };
 
+/**
+ * global_parser.c vrrp_garp_rep_handler / vrrp_garp_refresh_rep_handler: 0 is taken (pre-2.0.7 configs) and made 1
+ * with a line; a value read_unsigned refuses is ignored with the handler's own line after its.
+ */
+function garpRepeat(v: Values, n: Node): number | undefined {
+  const r = v.unsigned(n, n.args[0], 0, UINT_MAX);
+  if (r === undefined) v.report.error(n.src, `${n.kw} '${n.args[0] ?? ''}' invalid - ignoring`, n.kw);
+  else if (r === 0) v.report.error(n.src, `${n.kw} must be greater than 0, setting to 1`, n.kw);
+  return r === 0 ? 1 : r;
+}
+
 /** A parsed-only keyword's value checked as keepalived checks it; false when refused (and reported). */
 function otherAccepted(v: Values, n: Node): boolean {
   const a = n.args[0];
@@ -212,6 +224,8 @@ export function resolveGlobals(
           else g.routerId = a;
           break;
         case 'notification_email':
+          // global_parser.c email_handler: read_value_block found nothing, reported once the block is read.
+          if ((n.children ?? []).length === 0) v.report.error(n.end ?? n.src, 'Warning - empty notification_email block', n.kw);
           g.notificationEmail = [...g.notificationEmail, ...(n.children ?? []).flatMap((c) => [c.kw, ...c.args])];
           break;
         case 'notification_email_from':
@@ -222,7 +236,8 @@ export function resolveGlobals(
           // global_parser.c smtp_server_handler: an address, else domain_stosockaddr (getaddrinfo) at parse time. Names
           // are taken from /etc/hosts only: a lookup that needs DNS would make -t depend on the network.
           if (ipFamily(a, { zone: true }) === undefined && !host.inHostsFile(a)) {
-            v.report.error(n.src, `Invalid smtp server ${n.args.join(' ')}`, n.kw);
+            // The port as written, or SMTP_PORT_STR (smtp.h) when none is.
+            v.report.error(n.src, `Invalid smtp server ${a} ${n.args[1] ?? '25'}`, n.kw);
             break;
           }
           const port = n.args[1] !== undefined ? v.int(n, n.args[1], 1, 65535) : 25;
@@ -277,17 +292,19 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_master_repeat': {
-          const r = v.int(n, a, 1, INT_MAX);
+          const r = garpRepeat(v, n);
           if (r !== undefined) g.vrrpGarpMasterRepeat = r;
           break;
         }
         case 'vrrp_garp_master_refresh': {
           const ms = v.secondsMs(n, a, 0, INT_MAX / 1000);
-          if (ms !== undefined) g.vrrpGarpMasterRefreshMs = ms;
+          // global_parser.c vrrp_garp_refresh_handler: a refused value turns the refresh off.
+          if (ms === undefined) v.report.error(n.src, `Invalid vrrp_garp_master_refresh '${a ?? ''}' - ignoring`, n.kw);
+          g.vrrpGarpMasterRefreshMs = ms ?? 0;
           break;
         }
         case 'vrrp_garp_master_refresh_repeat': {
-          const r = v.int(n, a, 1, INT_MAX);
+          const r = garpRepeat(v, n);
           if (r !== undefined) g.vrrpGarpMasterRefreshRepeat = r;
           break;
         }

@@ -48,7 +48,8 @@ export function resolveTrackFile(v: Values, node: Node): TrackFileDef | undefine
     }
   }
   if (file === undefined) {
-    v.report.error(node.src, `No file set for track_file ${name} - removing`, node.kw);
+    // track_file.c track_file_end_handler: reported at the block's `}`.
+    v.report.error(node.end ?? node.src, `No file set for track_file ${name} - ignoring`, node.kw);
     return undefined;
   }
   return { src: ref(node.src), name, file, weight, reverse, ...(initFile ? { initFile } : {}) };
@@ -129,7 +130,8 @@ export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined
     }
   }
   if (script === undefined) {
-    v.report.error(node.src, `No script set for vrrp_script ${name} - removing`, node.kw);
+    // vrrp_parser.c vrrp_vscript_end_handler: reported at the block's `}`.
+    v.report.error(node.end ?? node.src, `No script set for vrrp_script ${name} - removing`, node.kw);
     return undefined;
   }
   if (user?.[0] !== undefined) {
@@ -231,19 +233,25 @@ export function parseVip(v: Values, item: Node, block: string): Vip | undefined 
   return vip;
 }
 
-function notifyField(notify: Mutable<VrrpNotify>, v: Values, n: Node): boolean {
+/**
+ * A notify keyword into `notify`; the first of each counts, a later one is refused in keepalived's words
+ * (vrrp_parser.c vrrp_notify_*_handler, vrrp_gnotify_*_handler). `owner` starts that line: `(VI_1)` for an
+ * instance, `vrrp group G:` for a sync group.
+ */
+function notifyField(notify: Mutable<VrrpNotify>, v: Values, n: Node, owner: string): boolean {
   const map: Record<string, keyof VrrpNotify> = {
     notify_master: 'master', notify_backup: 'backup', notify_fault: 'fault', notify_stop: 'stop', notify: 'generic',
-    notify_master_rx_lower_pri: 'masterRxLowerPri',
+    notify_master_rx_lower_pri: 'masterRxLowerPri', notify_deleted: 'deleted',
   };
-  if (n.kw === 'notify_deleted') {
-    notify.deleted = n.args[0] === undefined ? true : (v.script(n) ?? true);
-    return true;
-  }
   const key = map[n.kw];
   if (key === undefined) return false;
-  const s = v.script(n);
+  if (notify[key] !== undefined) {
+    v.report.error(n.src, `${owner} ${n.kw}${key === 'deleted' ? '' : ' script'} already specified - ignoring ${n.args[0] ?? ''}`, n.kw);
+    return true;
+  }
+  const s = key === 'deleted' && n.args[0] === undefined ? true : v.script(n);
   if (s !== undefined) (notify as Record<string, unknown>)[key] = s;
+  else if (key === 'deleted') notify.deleted = true;
   return true;
 }
 
@@ -289,7 +297,7 @@ export function resolveVrrpInstance(
 
   for (const n of node.children ?? []) {
     const a = n.args[0];
-    if (notifyField(notify, v, n)) continue;
+    if (notifyField(notify, v, n, tag)) continue;
     switch (n.kw) {
       case 'state':
         if (a === 'MASTER' || a === 'BACKUP') state = a;
@@ -300,6 +308,8 @@ export function resolveVrrpInstance(
         break;
       case 'interface':
         if (a === undefined) v.report.error(n.src, `${tag} interface name missing`, n.kw);
+        // vrrp_parser.c vrrp_int_handler: strlen(name) >= IFNAMSIZ (16, include/uapi/linux/if.h), checked first.
+        else if (Buffer.byteLength(a) >= 16) v.report.error(n.src, `Interface name '${a}' too long - ignoring`, n.kw);
         else if (ifs && !ifs.exists(a)) {
           v.report.error(n.src, `WARNING - interface ${a} for vrrp_instance ${name} doesn't exist`, n.kw);
           v.report.error(n.src, 'Non-existent interface specified in configuration', n.kw);
@@ -682,7 +692,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
   let trackingWeight = false;
   let prioChanges = false;
   for (const n of node.children ?? []) {
-    if (notifyField(notify, v, n)) continue;
+    if (notifyField(notify, v, n, `vrrp group ${name}:`)) continue;
     if (n.kw === 'group') members.push(...(n.children ?? []).flatMap((c) => [c.kw, ...c.args]));
     else if (n.kw === 'track_interface') track.ifs.push(...trackRefs(v, n, -253, 253));
     else if (n.kw === 'track_script') track.scripts.push(...trackRefs(v, n, -253, 253));

@@ -18,7 +18,7 @@ import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
 import type { Node } from './parser.js';
 import type {
-  Config, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
+  Config, SourceRef, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
 } from './model.js';
 
 /** What resolution needs to know about the machine; the loader supplies the real one. */
@@ -36,6 +36,10 @@ export interface Host {
 }
 
 const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
+/** The notify keywords that name a script (their second word is its user). */
+const NOTIFY_SCRIPTS: ReadonlySet<string> = new Set([
+  'notify', 'notify_master', 'notify_backup', 'notify_fault', 'notify_stop', 'notify_deleted', 'notify_master_rx_lower_pri',
+]);
 
 /**
  * Resolves the tree into the Config. Virtual servers are resolved as their blocks close (take), which keeps the
@@ -56,7 +60,10 @@ export class ConfigResolver {
 
   take(node: Node): boolean {
     const name = node.args[0];
-    if ((node.kw === 'track_file' || node.kw === 'vrrp_track_file') && name !== undefined) this.declared.trackFiles.add(name);
+    // track_file_end_handler keeps no track_file without a file: a FILE_CHECK naming it finds none.
+    if ((node.kw === 'track_file' || node.kw === 'vrrp_track_file') && name !== undefined && node.children?.some((c) => c.kw === 'file' && c.args[0] !== undefined)) {
+      this.declared.trackFiles.add(name);
+    }
     if (node.kw === 'bfd_instance' && name !== undefined) this.declared.bfdInstances.add(name);
     if (node.kw !== 'virtual_server') return false;
     if (name === 'group') {
@@ -78,7 +85,14 @@ export class ConfigResolver {
     const trackFiles = [...of('track_file'), ...of('vrrp_track_file')]
       .map((n) => resolveTrackFile(v, n))
       .filter((x): x is TrackFileDef => x !== undefined);
-    let vrrpScripts = of('vrrp_script').map((n) => resolveVrrpScript(v, n)).filter((x): x is VrrpScript => x !== undefined);
+    // Each script's block, for the lines keepalived reports its problems at: its `user` line, its `}`.
+    const scriptNode = new Map<VrrpScript, Node>();
+    let vrrpScripts = of('vrrp_script').flatMap((n) => {
+      const s = resolveVrrpScript(v, n);
+      if (s) scriptNode.set(s, n);
+      return s ? [s] : [];
+    });
+    const scriptEnd = (s: VrrpScript): SourceRef => scriptNode.get(s)?.end ?? s.src;
     for (const n of of('vrrp_track_process')) checkTrackProcess(v, n);
     // Routes and rules in file order: rule preferences are handed out as keepalived reads them.
     const prefs = rulePreferences();
@@ -91,10 +105,18 @@ export class ConfigResolver {
     }
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
     of('garp_group').forEach((n, i) => checkGarpGroup(v, n, i));
-    const instances = of('vrrp_instance')
-      .map((n) => resolveVrrpInstance(v, n, global, host.interfaces))
-      .filter((x): x is VrrpInstance => x !== undefined);
-    const syncGroups = of('vrrp_sync_group').map((n) => resolveSyncGroup(v, n, global)).filter((x): x is VrrpSyncGroup => x !== undefined);
+    // Each instance's and sync group's block, for the line of its first notify script (see script security below).
+    const blockNode = new Map<VrrpInstance | VrrpSyncGroup, Node>();
+    const instances = of('vrrp_instance').flatMap((n) => {
+      const i = resolveVrrpInstance(v, n, global, host.interfaces);
+      if (i) blockNode.set(i, n);
+      return i ? [i] : [];
+    });
+    const syncGroups = of('vrrp_sync_group').flatMap((n) => {
+      const g = resolveSyncGroup(v, n, global);
+      if (g) blockNode.set(g, n);
+      return g ? [g] : [];
+    });
     const vsGroups = of('virtual_server_group').map((n) => resolveVsGroup(v, n)).filter((x): x is VirtualServerGroup => x !== undefined);
     const groupMap = new Map(vsGroups.map((g) => [g.name, g]));
     let virtualServers: VirtualServer[] = [];
@@ -111,23 +133,32 @@ export class ConfigResolver {
       report.error(at ?? { file: files[0] ?? '', line: 0 }, 'Error setting global script uid/gid', 'script_user');
     }
     for (const s of vrrpScripts) {
-      if (s.script.user !== undefined && !host.userExists(s.script.user)) report.error(s.src, `Unable to set uid/gid for script '${s.script.text}'`, 'user');
+      if (s.script.user === undefined || host.userExists(s.script.user)) continue;
+      // vrrp_parser.c vrrp_vscript_user_handler: at the `user` line.
+      const at = scriptNode.get(s)?.children?.filter((c) => c.kw === 'user').at(-1)?.src ?? s.src;
+      report.error(at, `Unable to set uid/gid for script '${s.script.text}'`, 'user');
     }
     // Script security (keepalived's check_script_secure / set_default_script_user).
-    const defaultUserOk = global.scriptUser !== undefined || host.userExists(DEFAULT_SCRIPT_USER);
-    if (global.enableScriptSecurity && !defaultUserOk) {
+    // lib/notify.c: a script_user that does not exist fails every later get_default_script_user, with or without
+    // script security (set_default_script_user); keepalived_script missing fails it only under script security.
+    const scriptUserFailed = global.scriptUser !== undefined && !host.userExists(global.scriptUser);
+    const defaultUserMissing = global.scriptUser === undefined && global.enableScriptSecurity && !host.userExists(DEFAULT_SCRIPT_USER);
+    if (scriptUserFailed || defaultUserMissing) {
       // lib/notify.c get_default_script_user: the first script (in file order) that needs the default user reports
       // it once; vrrp_scripts and MISC_CHECKs without one are removed with a line each.
       const needing: { file: string; line: number }[] = [];
       const removedVrrp = vrrpScripts.filter((s) => s.script.user === undefined);
+      // vrrp_parser.c vrrp_vscript_end_handler: at the block's `}`.
       for (const s of removedVrrp) {
-        report.error(s.src, `Unable to set default user for vrrp script ${s.name} - removing`, 'vrrp_script');
-        needing.push(s.src);
+        report.error(scriptEnd(s), `Unable to set default user for vrrp script ${s.name} - removing`, 'vrrp_script');
+        needing.push(scriptEnd(s));
       }
       vrrpScripts = vrrpScripts.filter((s) => s.script.user !== undefined);
-      // Instance and sync group notify scripts are named by their block's line (their own is not kept).
+      // An instance's or sync group's notify script needs it at its own line (vrrp_parser.c set_vrrp_notify_script).
       for (const b of [...instances, ...syncGroups]) {
-        if (Object.values(b.notify).some((s) => s !== undefined && s !== true && s.user === undefined)) needing.push(b.src);
+        if (!Object.values(b.notify).some((s) => s !== undefined && s !== true && s.user === undefined)) continue;
+        const at = blockNode.get(b)?.children?.find((c) => NOTIFY_SCRIPTS.has(c.kw) && c.args[0] !== undefined && c.args[1] === undefined);
+        needing.push(at?.src ?? b.src);
       }
       virtualServers = virtualServers.map((vs) => ({
         ...vs,
@@ -147,7 +178,7 @@ export class ConfigResolver {
       if (notify) needing.push(notify.src);
       const order = (r: { file: string; line: number }): number => files.indexOf(r.file) * 1e9 + r.line;
       const first = needing.sort((a, b) => order(a) - order(b))[0];
-      if (first) report.error(first, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
+      if (first && defaultUserMissing) report.error(first, `Unable to set default user ${DEFAULT_SCRIPT_USER} for script`);
     }
     const checkScripts = resolveCheckScripts(virtualServers, global, host);
     virtualServers = checkScripts.virtualServers;

@@ -1,8 +1,11 @@
 // keepalived's script checks before a script may run (lib/notify.c check_script_secure, check_security,
 // is_executable): found, executable by the user it runs as, and — when it runs as root — not writable by anyone but
 // root along its whole path. Returns keepalived's SC_* flags and the lines it logs (log_message, not -t output).
-import { accessSync, constants, lstatSync, realpathSync, statSync, type Stats } from 'node:fs';
+import type { Stats } from 'node:fs';
 import { basename, delimiter, dirname, join } from 'node:path';
+
+// Not imported: see load.ts (node:fs's module facade loads the stream modules `-t` never uses).
+const { accessSync, constants, lstatSync, realpathSync, statSync } = process.getBuiltinModule('node:fs');
 
 export const SC_ISSCRIPT = 0x01;
 export const SC_INHIBIT = 0x02;

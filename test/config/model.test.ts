@@ -360,7 +360,8 @@ test('FILE_CHECK and BFD_CHECK find only blocks declared above them; UDP_CHECK h
   const later = load('regress/track-file-declared-later.conf');
   assert.deepEqual(later.diagnostics.map((d) => [d.line, d.message]), [
     [12, 'track_file later not found'],
-    [11, 'FILE_CHECK has no track_file specified - ignoring'],
+    // keepalived 2.2.7 -t reports it at the block's `}` (check_file.c file_end_handler).
+    [13, 'FILE_CHECK has no track_file specified - ignoring'],
   ]);
   assert.deepEqual(later.config.virtualServers[0]?.realServers[0]?.checkers.map((c) => c.type), ['BFD_CHECK']);
   const udp = load('regress/udp-check-hex.conf');

@@ -10,22 +10,24 @@ export interface NsRun {
   readonly stderr: string;
 }
 
-/** Runs `body` with a runner for commands inside namespace `ns`, or skips the test saying what is missing. */
+/** Runs `body` with a runner for commands inside a namespace named after `ns`, or skips the test saying what is missing. */
 export function withConfigTestNamespace(
   t: TestContext, ns: string, body: (run: (cmd: string, args: string[], cwd?: string) => NsRun) => void,
 ): void {
   if (!need(t, isRoot(), 'needs root (creates a network namespace)')) return;
   if (!need(t, hasCommand('keepalived'), "needs 'keepalived' 2.2.7 (apt-get install keepalived)")) return;
   if (!need(t, hasCommand('ip'), "needs 'ip' (apt-get install iproute2)")) return;
-  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
-  assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+  // The pid in the name: other checkouts on the machine may run the same test at the same time.
+  const name = `${ns}-${process.pid}`;
+  spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+  assert.equal(spawnSync('ip', ['netns', 'add', name]).status, 0);
   try {
-    assert.equal(spawnSync('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']).status, 0);
+    assert.equal(spawnSync('ip', ['-n', name, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']).status, 0);
     body((cmd, args, cwd) => {
-      const r = spawnSync('ip', ['netns', 'exec', ns, cmd, ...args], { encoding: 'utf8', timeout: 60_000, ...(cwd ? { cwd } : {}) });
+      const r = spawnSync('ip', ['netns', 'exec', name, cmd, ...args], { encoding: 'utf8', timeout: 60_000, ...(cwd ? { cwd } : {}) });
       return { status: r.status, stderr: r.stderr };
     });
   } finally {
-    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
   }
 }
