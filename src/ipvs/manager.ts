@@ -389,6 +389,12 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       this.owned.track(op);
       return true;
     }
+    // No reply is no answer: the kernel handles a socket's requests in order, so an entry added or edited may be in
+    // the table with only its ACK unread. Counted as ours, a later pass that finds it removes it when its server
+    // fails; uncounted, it stayed for good as a foreign entry. A delete is not counted, so the next pass repeats it.
+    if ((error as { code?: unknown }).code === 'ETIMEDOUT' && ['addService', 'editService', 'addDest', 'editDest'].includes(op.kind)) {
+      this.owned.track(op);
+    }
     this.log.error({ component: 'ipvs', op: op.kind }, `IPVS: ${ipvsadmCommand(op)} failed: ${errText(error)}`);
     return false;
   }
