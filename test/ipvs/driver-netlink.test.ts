@@ -165,13 +165,14 @@ test('a reply read after the process stalled past the timeout is taken: only run
   const request = k.request.bind(k);
   const stalling: typeof k.request = (type, data, options) => {
     if (type === 16) return request(type, data, options);
-    // The stall comes after the request left, and the reply is there once it ends (the poll phase reads it).
+    // The stall comes after the request left, and the reply is read after the next timers phase, as the poll phase
+    // reads a waiting ACK.
     return new Promise((resolve, reject) => {
-      setTimeout(() => {
+      setImmediate(() => {
         const until = Date.now() + 3000;
         while (Date.now() < until);
         setImmediate(() => request(type, data, options).then(resolve, reject));
-      }, 0);
+      });
     });
   };
   k.request = stalling;
