@@ -156,6 +156,22 @@ test('an add whose reply never came is counted as ours: the destination goes whe
   await m.stop();
 });
 
+test('an entry a dump skipped is edited, not refused: EEXIST on an add becomes the edit, nothing logged', async () => {
+  // Found by the generated differential in the VM: keepalived adding services in another namespace between two
+  // parts of lvskeeper's GET_SERVICE dump shifted its entries, one was skipped, and its add failed with EEXIST.
+  const { m, driver, lines, settle } = await started(config(cfgText()));
+  const dump = driver.inner.dump.bind(driver.inner);
+  driver.dump = async () => ({ services: (await dump()).services.slice(1) });
+  m.rsWeight(VS, RS1, 7);
+  await settle();
+  assert.deepEqual(driver.applied.map((o) => o.kind), ['editService', 'editDest', 'editDest']);
+  assert.deepEqual(m.status().lastPass, { ops: 3, failed: 0 });
+  assert.deepEqual(lines.filter((l) => l.includes('failed')), []);
+  driver.dump = dump;
+  assert.ok((await table(driver)).includes('192.0.2.10:80 -> 192.0.2.21:80 w7'));
+  await m.stop();
+});
+
 test('a failing dump is logged, never thrown; the periodic resync repairs hand-deleted entries', async () => {
   const { m, driver, clock, lines, settle } = await started(config(cfgText()));
   await driver.inner.apply({ kind: 'delDest', key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 }, dest: { family: 'inet', address: '192.0.2.21', port: 80 } });
