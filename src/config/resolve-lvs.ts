@@ -674,7 +674,7 @@ export function resolveVirtualServer(
           break;
         }
         if (e.kind === 'range' && r.port !== 0 && e.port !== r.port) {
-          v.report.error(r.src, `virtual server ${vsName}:[${e.first}${e.first !== e.last ? `-${e.last}` : ''}:${e.port}] and real server ${rsName(r)} ports don't match`, 'real_server');
+          v.report.error(r.src, `virtual server ${vsName}:[${e.first}${e.first !== e.last ? `-${e.last}` : ''},${e.port}] and real server ${rsName(r)} ports don't match`, 'real_server');
         }
       }
       continue;
