@@ -634,7 +634,7 @@ export function resolveVirtualServer(
     }
     kept.push(r);
   }
-  let sorry: Mutable<SorryServer> | undefined;
+  let sorry: Mutable<Omit<SorryServer, 'displayName'>> | undefined;
   if (sorryNode) {
     const addr = sorryNode.args[0];
     const fam = addr !== undefined ? ipFamily(addr) : undefined;
@@ -765,7 +765,7 @@ export function resolveVirtualServer(
     inhibitOnFailure: flags.inhibit, alpha: flags.alpha, omega: flags.omega, quorum, hysteresis,
     ...(quorumUp ? { quorumUp } : {}),
     ...(quorumDown ? { quorumDown } : {}),
-    ...(sorry ? { sorryServer: sorry } : {}),
+    ...(sorry ? { sorryServer: { ...sorry, displayName: rsName(sorry) } } : {}),
     sorryServerInhibit: flags.sorryInhibit, haSuspend: flags.haSuspend,
     ...(virtualhost !== undefined ? { virtualhost } : {}),
     smtpAlert: false, weight,
