@@ -4,7 +4,7 @@
 // kernel handles a socket's messages in order, so an addDest sent right after its addService still finds it.
 import { getSystemErrorMap } from 'node:util';
 import { createNetlink, parseError } from 'netlink';
-import { LiveDeadlines } from '../net/live-deadlines.js';
+import { LiveDeadlines, type Deadline } from '../net/live-deadlines.js';
 import * as U from './uapi.js';
 import {
   AttrWriter, decodeDestMessage, decodeServiceMessage, decodeTimeouts, encodeDest, encodeDestKey, encodeService,
@@ -159,7 +159,7 @@ export class NetlinkIpvsDriver implements IpvsDriver {
     const done = await this.exclusive(isDump);
     const seq = this.nextSeq();
     let msgs: GenlReply[];
-    let deadline: { cancel(): void } | undefined;
+    let deadline: Deadline | undefined;
     try {
       [msgs] = await Promise.race([
         this.transport.request(type, [genlHeader(cmd, version), body], { flags, seq, checkError: false }),
