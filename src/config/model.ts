@@ -283,6 +283,8 @@ export interface SorryServer {
   readonly family: AddressFamily;
   readonly address: string;
   readonly port: number;
+  /** The name log lines use, as a real server's: `[192.0.2.99]:tcp:80`, `[192.0.2.99]:none:0` under a fwmark. */
+  readonly displayName: string;
   readonly forward: ForwardMethod;
   readonly tunnel?: TunnelOptions;
 }

@@ -634,7 +634,7 @@ export function resolveVirtualServer(
     }
     kept.push(r);
   }
-  let sorry: Mutable<SorryServer> | undefined;
+  let sorry: Mutable<Omit<SorryServer, 'displayName'>> | undefined;
   if (sorryNode) {
     const addr = sorryNode.args[0];
     const fam = addr !== undefined ? ipFamily(addr) : undefined;
@@ -674,7 +674,7 @@ export function resolveVirtualServer(
           break;
         }
         if (e.kind === 'range' && r.port !== 0 && e.port !== r.port) {
-          v.report.error(r.src, `virtual server ${vsName}:[${e.first}${e.first !== e.last ? `-${e.last}` : ''}:${e.port}] and real server ${rsName(r)} ports don't match`, 'real_server');
+          v.report.error(r.src, `virtual server ${vsName}:[${e.first}${e.first !== e.last ? `-${e.last}` : ''},${e.port}] and real server ${rsName(r)} ports don't match`, 'real_server');
         }
       }
       continue;
@@ -765,7 +765,7 @@ export function resolveVirtualServer(
     inhibitOnFailure: flags.inhibit, alpha: flags.alpha, omega: flags.omega, quorum, hysteresis,
     ...(quorumUp ? { quorumUp } : {}),
     ...(quorumDown ? { quorumDown } : {}),
-    ...(sorry ? { sorryServer: sorry } : {}),
+    ...(sorry ? { sorryServer: { ...sorry, displayName: rsName(sorry) } } : {}),
     sorryServerInhibit: flags.sorryInhibit, haSuspend: flags.haSuspend,
     ...(virtualhost !== undefined ? { virtualhost } : {}),
     smtpAlert: false, weight,

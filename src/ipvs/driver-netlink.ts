@@ -4,6 +4,7 @@
 // kernel handles a socket's messages in order, so an addDest sent right after its addService still finds it.
 import { getSystemErrorMap } from 'node:util';
 import { createNetlink, parseError } from 'netlink';
+import { LiveDeadlines, type Deadline } from '../net/live-deadlines.js';
 import * as U from './uapi.js';
 import {
   AttrWriter, decodeDestMessage, decodeServiceMessage, decodeTimeouts, encodeDest, encodeDestKey, encodeService,
@@ -35,7 +36,7 @@ export interface GenlTransport {
   request(
     type: number,
     data: Uint8Array[],
-    options: { flags: number; seq: number; checkError: false; timeout: number },
+    options: { flags: number; seq: number; checkError: false },
   ): Promise<[GenlReply[], unknown]>;
   close(): void;
 }
@@ -92,7 +93,7 @@ function encodeOp(op: IpvsOp): Encoded {
 }
 
 export interface NetlinkIpvsDriverOptions {
-  /** Per-request reply timeout. */
+  /** Per-request reply timeout, in time this process was running (see LiveDeadlines). */
   readonly timeoutMs?: number;
   /**
    * A fresh socket, for after a dump timed out: the kernel's dump is still running on the old one (netlink_dump_start
@@ -115,6 +116,7 @@ export class NetlinkIpvsDriver implements IpvsDriver {
   private readonly timeoutMs: number;
   private readonly window: number;
   private readonly reopen: (() => GenlTransport) | undefined;
+  private readonly deadlines = new LiveDeadlines();
 
   constructor(private transport: GenlTransport, options: NetlinkIpvsDriverOptions = {}) {
     this.timeoutMs = options.timeoutMs ?? 10_000;
@@ -157,10 +159,15 @@ export class NetlinkIpvsDriver implements IpvsDriver {
     const done = await this.exclusive(isDump);
     const seq = this.nextSeq();
     let msgs: GenlReply[];
+    let deadline: Deadline | undefined;
     try {
-      [msgs] = await this.transport.request(type, [genlHeader(cmd, version), body], {
-        flags, seq, checkError: false, timeout: this.timeoutMs,
-      });
+      [msgs] = await Promise.race([
+        this.transport.request(type, [genlHeader(cmd, version), body], { flags, seq, checkError: false }),
+        new Promise<never>((_, reject) => {
+          deadline = this.deadlines.start(this.timeoutMs, () =>
+            reject(new NetlinkError(`${op} ${what}: no reply in ${this.timeoutMs / 1000} s`, op, 0, 'ETIMEDOUT', seq)));
+        }),
+      ]);
     } catch (err) {
       // Dumps run alone (exclusive()), so nothing else is waiting on the socket given up here.
       if (isDump && this.reopen) {
@@ -169,6 +176,7 @@ export class NetlinkIpvsDriver implements IpvsDriver {
       }
       throw err;
     } finally {
+      deadline?.cancel();
       done();
     }
     for (const m of msgs) {

@@ -99,6 +99,18 @@ class Owned implements OwnedKeys {
   }
 }
 
+/**
+ * An add the kernel refused with EEXIST is the entry's edit: the pass's dump missed it. A GET_SERVICE dump resumes
+ * each part at a position counted over the services of every network namespace (ip_vs_ctl.c
+ * ip_vs_genl_dump_services walks the one global ip_vs_svc_table), so a service another namespace adds between two
+ * parts shifts this namespace's entries, and one is skipped. keepalived never dumps, so it never sees this.
+ */
+function asEdit(op: IpvsOp): IpvsOp | undefined {
+  if (op.kind === 'addService') return { kind: 'editService', service: op.service };
+  if (op.kind === 'addDest') return { kind: 'editDest', key: op.key, dest: op.dest };
+  return undefined;
+}
+
 function errText(e: unknown): string {
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err?.code === 'string' ? `${err.code}: ` : '';
@@ -371,10 +383,14 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     for (let i = 0; i < ops.length; i += BATCH) {
       const batch = ops.slice(i, i + BATCH);
       const errors = this.driver.applyMany ? await this.driver.applyMany(batch) : await applyInOrder((op) => this.driver.apply(op), batch);
+      const edits: IpvsOp[] = [];
       for (const [j, op] of batch.entries()) {
-        if (!this.settle(op, errors[j])) failed++;
+        const edit = (errors[j] as { code?: unknown } | undefined)?.code === 'EEXIST' ? asEdit(op) : undefined;
+        if (edit) edits.push(edit);
+        else if (!this.settle(op, errors[j])) failed++;
         else if (op.kind === 'flush') this.flushPending = false;
       }
+      if (edits.length > 0) failed += await this.applyAll(edits);
     }
     return failed;
   }
@@ -388,6 +404,12 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     if (error === undefined) {
       this.owned.track(op);
       return true;
+    }
+    // No reply is no answer: the kernel handles a socket's requests in order, so an entry added or edited may be in
+    // the table with only its ACK unread. Counted as ours, a later pass that finds it removes it when its server
+    // fails; uncounted, it stayed for good as a foreign entry. A delete is not counted, so the next pass repeats it.
+    if ((error as { code?: unknown }).code === 'ETIMEDOUT' && ['addService', 'editService', 'addDest', 'editDest'].includes(op.kind)) {
+      this.owned.track(op);
     }
     this.log.error({ component: 'ipvs', op: op.kind }, `IPVS: ${ipvsadmCommand(op)} failed: ${errText(error)}`);
     return false;

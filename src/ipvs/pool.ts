@@ -80,8 +80,7 @@ function realWeight(w: number): number {
 }
 
 function sorryName(vs: VirtualServer): string | undefined {
-  const s = vs.sorryServer;
-  return s ? `[${s.address}]:${vs.protocol}:${s.port}` : undefined;
+  return vs.sorryServer?.displayName;
 }
 
 export class VsPool {

@@ -127,6 +127,20 @@ test('virtual_server_group ranges, fwmark RS port cleared, IPv6 TUN, UDP ops wit
   assert.deepEqual(messages, ['WARNING - fwmark virtual server FWM 42, real server [192.0.2.41]:none:80 has port specified - clearing']);
 });
 
+test('a DR group member on another port is named as check_data.c format_vsge writes it: ADDR[-END],PORT', () => {
+  // Found by the generated differential in the VM: lvskeeper wrote ADDR:PORT, keepalived 2.2.7 writes a comma.
+  const text = 'virtual_server_group grp {\n  10.100.66.10 8080\n  10.100.66.20-21 81\n}\n' +
+    'virtual_server group grp {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  real_server 10.200.66.2 80 {\n  }\n}\n' +
+    'virtual_server_group grp6 {\n  2001:db8::30-31 82\n}\n' +
+    'virtual_server group grp6 {\n  lb_algo rr\n  lb_kind TUN\n  protocol TCP\n  real_server 2001:db8::2 80 {\n  }\n}\n';
+  const { diagnostics } = parseConfigText(text, { file: '/etc/keepalived/keepalived.conf' });
+  assert.deepEqual(diagnostics.map((d) => d.message), [
+    "virtual server [grp]:0:[10.100.66.10,8080] and real server [10.200.66.2]:tcp:80 ports don't match",
+    "virtual server [grp]:0:[10.100.66.20-10.100.66.21,81] and real server [10.200.66.2]:tcp:80 ports don't match",
+    "virtual server [grp6]:0:[2001:db8::30-2001:db8::31,82] and real server [2001:db8::2]:tcp:80 ports don't match",
+  ]);
+});
+
 test('every checker type, track_file, VS retry inherited by checkers', () => {
   const { config, diagnostics } = load('checkers.conf');
   assert.deepEqual(diagnostics, []);

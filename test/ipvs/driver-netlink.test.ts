@@ -157,3 +157,34 @@ test('a dump that timed out leaves its socket for a fresh one: the next dump is 
   assert.deepEqual(await d.dump(), { services: [] });
   assert.equal(fresh.requests.at(-1)?.cmd, 4);
 });
+
+test('a reply read after the process stalled past the timeout is taken: only running time counts', async () => {
+  // Found by the generated differential in the VM: a guest whose daemon was busy starting ~60 checkers came back to
+  // a wall-clock timeout that fired before the waiting ACKs were read, and the first pass failed op by op.
+  const k = kernel(() => 'ack');
+  const request = k.request.bind(k);
+  const stalling: typeof k.request = (type, data, options) => {
+    if (type === 16) return request(type, data, options);
+    // The stall comes after the request left, and the reply is read after the next timers phase, as the poll phase
+    // reads a waiting ACK.
+    return new Promise((resolve, reject) => {
+      setImmediate(() => {
+        const until = Date.now() + 3000;
+        while (Date.now() < until);
+        setImmediate(() => request(type, data, options).then(resolve, reject));
+      });
+    });
+  };
+  k.request = stalling;
+  await new NetlinkIpvsDriver(k, { timeoutMs: 1500 }).apply({ kind: 'addService', service: svc });
+});
+
+test('a request never answered fails after its timeout with ETIMEDOUT, naming the entry', async () => {
+  const k = kernel(() => 'ack');
+  const request = k.request.bind(k);
+  k.request = (type, data, options) => (type === 16 ? request(type, data, options) : new Promise(() => {}));
+  const err = await new NetlinkIpvsDriver(k, { timeoutMs: 300 }).apply({ kind: 'addDest', key: svc.key, dest }).then(() => undefined, (e: unknown) => e);
+  assert.ok(err instanceof NetlinkError);
+  assert.equal(err.code, 'ETIMEDOUT');
+  assert.equal(err.message, 'IPVS_CMD_NEW_DEST [192.0.2.5]:80 to [192.0.2.10]:tcp:80: no reply in 0.3 s');
+});

@@ -134,6 +134,44 @@ test('a refused op is logged with the entry and errno, and retried by the next p
   await m.stop();
 });
 
+test('an add whose reply never came is counted as ours: the destination goes when its server fails', async () => {
+  // Found by the generated differential in the VM: a stalled guest timed out the first pass's ACKs although the
+  // kernel had applied every op, and the destinations of failed servers stayed in the table for the whole run.
+  const { log, lines } = collectingLogger();
+  const clock = new FakeClock();
+  const driver = new RefusingDriver(log);
+  const apply = driver.apply.bind(driver);
+  driver.apply = async (op) => {
+    await apply(op);
+    if (op.kind === 'addDest') throw new IpvsOpError('IPVS_CMD_NEW_DEST: no reply in 10 s', 0, 'ETIMEDOUT');
+  };
+  const m = new IpvsManager(config(cfgText()), { driver, clock, log, resyncIntervalMs: 10_000 });
+  await m.start();
+  assert.ok(lines.some((l) => l.endsWith('failed: ETIMEDOUT: IPVS_CMD_NEW_DEST: no reply in 10 s')), lines.join('\n'));
+  driver.apply = apply;
+  m.rsDown(VS, RS2);
+  clock.advance(0);
+  await m.idle();
+  assert.deepEqual(await table(driver), ['192.0.2.10:80 -> 192.0.2.21:80 w1', '192.0.2.10:80 wrr']);
+  await m.stop();
+});
+
+test('an entry a dump skipped is edited, not refused: EEXIST on an add becomes the edit, nothing logged', async () => {
+  // Found by the generated differential in the VM: keepalived adding services in another namespace between two
+  // parts of lvskeeper's GET_SERVICE dump shifted its entries, one was skipped, and its add failed with EEXIST.
+  const { m, driver, lines, settle } = await started(config(cfgText()));
+  const dump = driver.inner.dump.bind(driver.inner);
+  driver.dump = async () => ({ services: (await dump()).services.slice(1) });
+  m.rsWeight(VS, RS1, 7);
+  await settle();
+  assert.deepEqual(driver.applied.map((o) => o.kind), ['editService', 'editDest', 'editDest']);
+  assert.deepEqual(m.status().lastPass, { ops: 3, failed: 0 });
+  assert.deepEqual(lines.filter((l) => l.includes('failed')), []);
+  driver.dump = dump;
+  assert.ok((await table(driver)).includes('192.0.2.10:80 -> 192.0.2.21:80 w7'));
+  await m.stop();
+});
+
 test('a failing dump is logged, never thrown; the periodic resync repairs hand-deleted entries', async () => {
   const { m, driver, clock, lines, settle } = await started(config(cfgText()));
   await driver.inner.apply({ kind: 'delDest', key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 }, dest: { family: 'inet', address: '192.0.2.21', port: 80 } });

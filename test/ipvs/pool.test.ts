@@ -225,3 +225,14 @@ test('alpha: notify_down again for a server that stays down, no pool change (upd
   p.setAlive(rs(1), true);
   assert.deepEqual(p.notifyDownAgain(rs(1)), [], 'an alive server has nothing to repeat');
 });
+
+test('a fwmark service names its sorry server as its real servers: protocol none, port cleared (FMT_RS with service_type 0)', () => {
+  // Found by the generated differential in the VM: lvskeeper wrote the ignored protocol, [10.201.68.1]:tcp:0.
+  const text = 'virtual_server fwmark 1068 {\n  lb_algo rr\n  lb_kind DR\n  sorry_server 192.0.2.99 0\n' +
+    `${realServers(['192.0.2.21'], 0, '')}\n}\n`;
+  const p = new VsPool(firstVs(text));
+  p.start();
+  assert.deepEqual(logs(p.setAlive('FWM 1068/[192.0.2.21]:none:0', false)).filter((l) => l.includes('sorry')), [
+    'Adding sorry server [192.0.2.99]:none:0 to VS FWM 1068',
+  ]);
+});
