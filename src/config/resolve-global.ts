@@ -448,13 +448,6 @@ function lvsTimeouts(v: Values, n: Node): GlobalDefs['lvsTimeouts'] {
   return t;
 }
 
-/** A whole decimal number in [min, max], or undefined (keepalived's read_unsigned_strvec without its own message). */
-function unsignedIn(word: string | undefined, min: number, max: number): number | undefined {
-  if (word === undefined || !/^\d+$/.test(word)) return undefined;
-  const n = Number(word);
-  return n >= min && n <= max ? n : undefined;
-}
-
 /** keepalived's lvs_syncd_handler (core/global_parser.c), its messages word for word. */
 function lvsSyncDaemon(v: Values, n: Node, iface: string): GlobalDefs['lvsSyncDaemon'] {
   const err = (text: string): void => v.report.error(n.src, text, n.kw);
@@ -477,9 +470,10 @@ function lvsSyncDaemon(v: Values, n: Node, iface: string): GlobalDefs['lvsSyncDa
       const s = value(i, missing);
       if (s === undefined) return undefined;
       i++;
-      const n = unsignedIn(s, min, max);
-      if (n === undefined) err(invalid(s));
-      return n;
+      // read_unsigned_strvec reports the number, then the handler its own line.
+      const num = v.unsigned(n, s, min, max);
+      if (num === undefined) err(invalid(s));
+      return num;
     };
     switch (word) {
       case 'inst':
@@ -514,7 +508,7 @@ function lvsSyncDaemon(v: Values, n: Node, iface: string): GlobalDefs['lvsSyncDa
     if (i === 1) {
       instance = word;
     } else if (i === 2) {
-      const id = unsignedIn(word, 0, 255);
+      const id = v.unsigned(n, word, 0, 255);
       if (id === undefined) err(`Invalid syncid (${word}) - defaulting to vrid`);
       else {
         err('Please use keyword "id" before lvs_sync_daemon SYNCID');

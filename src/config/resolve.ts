@@ -196,17 +196,8 @@ export class ConfigResolver {
     const vrrp = resolveVrrpScripts(vrrpScripts, resolvedInstances, resolvedSyncGroups, global, host, report, of('vrrp_instance').length > 0);
     if (vrrp.violation) report.add('security', where, vrrp.violation);
 
-    // keepalived's vrrp_complete_init (vrrp/vrrp.c): a sync daemon following an unknown instance is dropped.
-    let finalGlobal = startStop.global;
-    const syncd = finalGlobal.lvsSyncDaemon;
-    if (syncd?.instance !== undefined && !vrrp.instances.some((i) => i.name === syncd.instance)) {
-      report.error(syncd.src, `Unable to find vrrp instance ${syncd.instance} for lvs_syncd - clearing lvs_syncd config`, 'lvs_sync_daemon');
-      const { lvsSyncDaemon: _dropped, ...rest } = finalGlobal;
-      finalGlobal = rest;
-    }
-
     return {
-      global: finalGlobal,
+      global: startStop.global,
       trackFiles,
       vrrpScripts: vrrp.vrrpScripts,
       vrrpInstances: vrrp.instances,

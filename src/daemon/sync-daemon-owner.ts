@@ -43,7 +43,13 @@ export class SyncDaemonOwner {
 
   /** An owner when the config has lvs_sync_daemon. `openDriver` resolves undefined when there is no kernel IPVS. */
   static for(source: SyncDaemonSource, log: Logger, openDriver: () => Promise<NetlinkIpvsDriver | undefined>): SyncDaemonOwner | undefined {
-    return SyncDaemonOwner.read(source) ? new SyncDaemonOwner(source, log, openDriver) : undefined;
+    const cfg = source.global.lvsSyncDaemon;
+    // vrrp/vrrp.c vrrp_complete_init, at start only (keepalived -t returns before it).
+    if (cfg?.instance !== undefined && !source.vrrpInstances.some((i) => i.name === cfg.instance)) {
+      log.error(`${cfg.src.file}:${cfg.src.line}: Unable to find vrrp instance ${cfg.instance} for lvs_syncd - clearing lvs_syncd config`);
+      return undefined;
+    }
+    return cfg ? new SyncDaemonOwner(source, log, openDriver) : undefined;
   }
 
   private static read(source: SyncDaemonSource): [string | undefined, SyncSettings] | undefined {
