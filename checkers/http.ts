@@ -1,6 +1,7 @@
 // HTTP_GET / SSL_GET over a raw socket. undici 7 always speaks HTTP/1.1 with its own headers, so it cannot send
 // keepalived's HTTP/1.0 request shape; one small client here produces the exact bytes for 1.0, 1.0C and 1.1 and is
 // cheaper per check than a general client (no pool, no keep-alive: keepalived closes after each check).
+import { translatePcre2 } from './pcre2.js';
 import type { CheckerConnection, HttpChecker, HttpUrl } from '../src/config/model.js';
 import { formatEndpoint } from '../src/config/identity.js';
 import { codeError, connect, errorReason, ProbeError } from './connect.js';
@@ -171,7 +172,7 @@ export async function probeHttp(
   if (url.regex !== undefined) {
     // regex_min_offset / regex_max_offset bound where in the body the match is searched.
     const text = (r.body ?? '').slice(url.regexMinOffset ?? 0, url.regexMaxOffset);
-    const matched = new RegExp(url.regex, regexFlags(url.regexOptions)).test(text);
+    const matched = compileRegex(url.regex, url.regexOptions).test(text);
     if (matched === url.regexNoMatch) return { ok: false, detail: `Regex match failed to ${rs} url(${url.path}).` };
     return { ok: true, detail: `Regex match success to ${rs} url(${url.path})` };
   }
@@ -180,13 +181,13 @@ export async function probeHttp(
   return { ok: true, detail: `HTTP status code success to ${rs} url(${url.path})` };
 }
 
-/** PCRE2 options keepalived accepts that have a JS equivalent (caseless, multiline, dotall). */
-function regexFlags(options: string | undefined): string {
-  let flags = '';
-  for (const o of (options ?? '').split(/\s+/)) {
-    if (o === 'caseless') flags += 'i';
-    else if (o === 'multiline') flags += 'm';
-    else if (o === 'dotall') flags += 's';
-  }
-  return flags;
+/**
+ * PCRE2's meaning in a JavaScript RegExp (pcre2.ts); a pattern outside the common subset, already named at -t and at
+ * start, runs as JavaScript reads it, with the options JavaScript has.
+ */
+function compileRegex(pattern: string, options: string | undefined): RegExp {
+  const t = translatePcre2(pattern, options);
+  if (!('differs' in t)) return new RegExp(t.source, t.flags);
+  const o = new Set((options ?? '').split(/\s+/));
+  return new RegExp(pattern, `${o.has('caseless') ? 'i' : ''}${o.has('multiline') ? 'm' : ''}${o.has('dotall') ? 's' : ''}`);
 }
