@@ -35,6 +35,14 @@ export interface Script {
   readonly group?: string;
 }
 
+/** The root `SSL` block: what SSL_GET presents and trusts (keepalived's check_ssl.c init_ssl_ctx), file paths as given. */
+export interface SslClient {
+  readonly ca?: string;
+  readonly certificate?: string;
+  readonly key?: string;
+  readonly password?: string;
+}
+
 export interface Config {
   readonly global: GlobalDefs;
   readonly trackFiles: readonly TrackFileDef[];
@@ -43,6 +51,7 @@ export interface Config {
   readonly vrrpSyncGroups: readonly VrrpSyncGroup[];
   readonly virtualServerGroups: readonly VirtualServerGroup[];
   readonly virtualServers: readonly VirtualServer[];
+  readonly ssl?: SslClient;
   /** Files read, in order, including every include. */
   readonly files: readonly string[];
 }

@@ -20,7 +20,7 @@ function kernelModprobe(): string {
 export function modprobe(module: string): Promise<string | undefined> {
   return new Promise((resolve) => {
     execFile(kernelModprobe(), ['-s', '--', module], { timeout: 30_000 }, (err, _out, stderr) => {
-      resolve(err ? (stderr.trim() || err.message) : undefined);
+      resolve(err ? (stderr.trim() || err.message.trim()) : undefined);
     });
   });
 }
