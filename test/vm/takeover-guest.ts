@@ -51,7 +51,8 @@ virtual_server 10.9.0.100 81 {
 
 const START: Record<Impl, string> = {
   keepalived: 'keepalived -n -l -D -f "$W/keepalived.conf" -p "$W/k.pid" -r "$W/v.pid" -c "$W/c.pid"',
-  lvskeeper: 'node dist/bin/lvskeeper.js -n -l -f "$W/keepalived.conf" --ipvs-driver kernel -p "$W/pid" --control-socket "$W/control.sock"',
+  // TCG on a loaded host: a child may take most of a minute to answer its first heartbeat.
+  lvskeeper: 'node dist/bin/lvskeeper.js -n -l -f "$W/keepalived.conf" --ipvs-driver kernel --child-timeout 300 -p "$W/pid" --control-socket "$W/control.sock"',
 };
 
 const q = (s: string): string => `'${s.replace(/'/g, `'\\''`)}'`;
