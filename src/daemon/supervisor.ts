@@ -27,6 +27,7 @@ import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { Registry, renderFamilies, serveMetrics } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
+import { nameProcess } from './process-names.js';
 import { registerLoopDelay } from './loop-delay.js';
 import { SyncDaemonOwner } from './sync-daemon-owner.js';
 import { ensureIpvsFamily } from '../ipvs/load-module.js';
@@ -143,6 +144,7 @@ export class Supervisor {
       return 2;
     }
     this.vrrpConfig = read.vrrp;
+    nameProcess(read.vrrp.global.processNames, 'parent');
     if (this.opts.pidFile) this.releasePids.push(acquirePidFile(this.opts.pidFile));
     // keepalived refuses to start while another daemon's children hold -r/-c; the children's pids replace ours.
     if (this.wantsVrrp(read) && this.opts.vrrpPidFile) this.claimChildPidFile(this.opts.vrrpPidFile);
@@ -411,6 +413,7 @@ export class Supervisor {
       return;
     }
     this.vrrpConfig = read.vrrp;
+    nameProcess(read.vrrp.global.processNames, 'parent');
     if (this.syncd && !this.syncd.reload(read.vrrp)) {
       await this.syncd.stop();
       this.syncd = undefined;
