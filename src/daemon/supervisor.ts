@@ -4,7 +4,8 @@
 // nothing the checker side does (a 30,000-server reload, a wedged probe, running out of heap) can delay an advert.
 //
 // It owns what outlives a child or concerns both: signals (HUP reload, TERM/INT stop, USR1/USR2 dumps, relayed),
-// the pid file, the control socket, the metrics endpoint, the dump files, the event stream, the VRRP states the
+// the pid file, the control socket, the metrics endpoint, the dump files, the event stream, the kernel's sync
+// daemon (lvs_sync_daemon: it follows VRRP transitions and must outlive both children), the VRRP states the
 // checker side needs for ha_suspend, the checkers' last states (so a restarted checker child resumes), and the
 // embedded IPVS tables — the userspace data plane or the dry-run table — which, like the kernel's, must survive a
 // checker restart with every forwarded connection.
