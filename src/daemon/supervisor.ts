@@ -180,7 +180,8 @@ export class Supervisor {
         channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
         channel.onNote('event', (e) => this.publish(e.kind, e.text));
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
-        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, 60_000);
+        // A child given longer than a minute to answer its heartbeat (--child-timeout) gets as long to start.
+        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
         this.setVrrpStates(states);
         this.childPidFile(this.opts.vrrpPidFile, this.vrrp?.pid);
       },
