@@ -99,6 +99,11 @@ has_vip() { ip netns exec lvt-$1 ip -4 addr show dev eth0 | grep -q 10.9.0.100; 
 has_backup_syncd() { ip netns exec lvt-$1 ipvsadm -L --daemon | grep -q '^backup'; }
 has_master_syncd() { ip netns exec lvt-$1 ipvsadm -L --daemon | grep -q '^master'; }
 all_replied() { node -e 'const c=JSON.parse(require("fs").readFileSync(process.argv[1],"utf8"));process.exit(c.length===+process.argv[2]&&c.every((x)=>x.replies>=15)?0:1)' "$1" "$2" 2>/dev/null; }
+# lvskeeper's own listing; its control socket comes up after the sync daemon, at the end of start-up
+list_daemon() {
+  wait_for 120 test -S $D/$1/control.sock
+  echo "=== $N/list-daemon/$1"; ip netns exec lvt-$1 node dist/bin/lvskeeper.js ipvs list --daemon
+}
 no_pids() { [ -z "$(ip netns pids lvt-$1)" ]; }
 scenario() { # NAME IMPL1 IMPL2
   N=$1; D=$T/$N
@@ -111,9 +116,8 @@ scenario() { # NAME IMPL1 IMPL2
   wait_for 60 has_master_syncd d1 || echo "$N: d1 never started its master sync daemon" >&2
   echo "=== $N/daemon/d1"; ip netns exec lvt-d1 ipvsadm -L --daemon
   echo "=== $N/daemon/d2"; ip netns exec lvt-d2 ipvsadm -L --daemon
-  for d in d1 d2; do
-    [ -S $D/$d/control.sock ] && { echo "=== $N/list-daemon/$d"; ip netns exec lvt-$d node dist/bin/lvskeeper.js ipvs list --daemon; }
-  done
+  [ $2 = lvskeeper ] && list_daemon d1
+  [ $3 = lvskeeper ] && list_daemon d2
   ip netns exec lvt-c $P client 10.9.0.100 $D/client.json ${conns} 80 81 &
   CLIENT=$!
   wait_for 120 all_replied $D/client.json $((${conns} * 2)) || echo "$N: the client's connections never all answered" >&2
