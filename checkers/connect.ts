@@ -7,7 +7,11 @@ import type { CheckerConnection } from '../src/config/model.js';
 import { exchanges } from './exchange.js';
 
 export interface ConnectOptions {
-  readonly tls?: { readonly servername?: string };
+  readonly tls?: {
+    readonly servername?: string;
+    /** The global SSL block's client certificate and CA (check_ssl.c init_ssl_ctx), already read. */
+    readonly client?: Pick<tls.ConnectionOptions, 'ca' | 'cert' | 'key' | 'passphrase'>;
+  };
 }
 
 export class ProbeError extends Error {
@@ -50,7 +54,9 @@ export function connect(c: CheckerConnection, signal: AbortSignal, opts: Connect
       const servername = opts.tls.servername;
       const secure = tls.connect({
         socket: tcp,
+        // keepalived sets no SSL_VERIFY_PEER: the server's certificate is not verified, even with a CA given.
         rejectUnauthorized: false,
+        ...opts.tls.client,
         ...(servername !== undefined && net.isIP(servername) === 0 ? { servername } : {}),
       });
       sock = secure;

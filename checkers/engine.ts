@@ -518,7 +518,7 @@ export class CheckerEngine {
         return probeTcp(c, signal);
       case 'HTTP_GET':
       case 'SSL_GET':
-        return probeHttp(c, u.state.urlIndex, signal, u.target);
+        return probeHttp(c, u.state.urlIndex, signal, u.target, this.config.ssl);
       case 'SMTP_CHECK':
         return probeSmtp(c, signal);
       case 'DNS_CHECK':

@@ -1,7 +1,10 @@
 // HTTP_GET / SSL_GET over a raw socket. undici 7 always speaks HTTP/1.1 with its own headers, so it cannot send
 // keepalived's HTTP/1.0 request shape; one small client here produces the exact bytes for 1.0, 1.0C and 1.1 and is
 // cheaper per check than a general client (no pool, no keep-alive: keepalived closes after each check).
-import type { CheckerConnection, HttpChecker, HttpUrl } from '../src/config/model.js';
+import { readFileSync } from 'node:fs';
+import type { ConnectionOptions } from 'node:tls';
+import { translatePcre2 } from './pcre2.js';
+import type { CheckerConnection, HttpChecker, HttpUrl, SslClient } from '../src/config/model.js';
 import { formatEndpoint } from '../src/config/identity.js';
 import { codeError, connect, errorReason, ProbeError } from './connect.js';
 import { exchanges } from './exchange.js';
@@ -30,6 +33,8 @@ export interface HttpFetchOptions {
   readonly path: string;
   readonly protocol: HttpChecker['httpProtocol'];
   readonly sni?: string;
+  /** What the global SSL block gives the handshake. */
+  readonly client?: TlsClientFiles;
   readonly keepBody?: number;
   /** Compute the body's MD5 (default true); the probe skips it when the url it checks has no digest. */
   readonly hashBody?: boolean;
@@ -81,7 +86,8 @@ export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: Abo
     };
     const request = buildRequest(o.path, o.host, o.protocol);
     if (o.ssl) {
-      connect(c, signal, { tls: o.sni !== undefined ? { servername: o.sni } : {} }).then((sock) => {
+      const tlsOpts = { ...(o.sni !== undefined ? { servername: o.sni } : {}), ...(o.client ? { client: o.client } : {}) };
+      connect(c, signal, { tls: tlsOpts }).then((sock) => {
         if (done) return sock.destroy();
         // One timer for the whole reply, as the exchange set's deadline: an idle timeout would never fire on a
         // peer that keeps sending. Each 'data' is consumed at once and the socket destroyed when the reader is
@@ -125,7 +131,7 @@ function statusOk(url: HttpUrl, status: number): boolean {
 /** Checks URL number `index` of the checker; the policy paces URLs one per attempt. */
 /** `rs` names the server in the lines, as the engine's checker lines do (keepalived's FMT_CHK). */
 export async function probeHttp(
-  c: HttpChecker, index: number, signal: AbortSignal, rs = formatEndpoint(c.connectIp, 'tcp', c.connectPort),
+  c: HttpChecker, index: number, signal: AbortSignal, rs = formatEndpoint(c.connectIp, 'tcp', c.connectPort), ssl?: SslClient,
 ): Promise<ProbeResult> {
   const url = c.urls[index] ?? c.urls[0];
   if (url === undefined) return { ok: false, detail: `No url configured for ${rs}.` };
@@ -144,6 +150,7 @@ export async function probeHttp(
         bodyCap: BODY_CAP,
         ...(sni !== undefined ? { sni } : {}),
         ...(url.regex !== undefined ? { keepBody: BODY_CAP } : {}),
+        ...(c.type === 'SSL_GET' && ssl ? { client: sslClientFiles(ssl) } : {}),
       },
       signal,
     );
@@ -171,7 +178,7 @@ export async function probeHttp(
   if (url.regex !== undefined) {
     // regex_min_offset / regex_max_offset bound where in the body the match is searched.
     const text = (r.body ?? '').slice(url.regexMinOffset ?? 0, url.regexMaxOffset);
-    const matched = new RegExp(url.regex, regexFlags(url.regexOptions)).test(text);
+    const matched = compileRegex(url.regex, url.regexOptions).test(text);
     if (matched === url.regexNoMatch) return { ok: false, detail: `Regex match failed to ${rs} url(${url.path}).` };
     return { ok: true, detail: `Regex match success to ${rs} url(${url.path})` };
   }
@@ -180,13 +187,42 @@ export async function probeHttp(
   return { ok: true, detail: `HTTP status code success to ${rs} url(${url.path})` };
 }
 
-/** PCRE2 options keepalived accepts that have a JS equivalent (caseless, multiline, dotall). */
-function regexFlags(options: string | undefined): string {
-  let flags = '';
-  for (const o of (options ?? '').split(/\s+/)) {
-    if (o === 'caseless') flags += 'i';
-    else if (o === 'multiline') flags += 'm';
-    else if (o === 'dotall') flags += 's';
-  }
-  return flags;
+/**
+ * PCRE2's meaning in a JavaScript RegExp (pcre2.ts); a pattern outside the common subset, already named at -t and at
+ * start, runs as JavaScript reads it, with the options JavaScript has.
+ */
+function compileRegex(pattern: string, options: string | undefined): RegExp {
+  const t = translatePcre2(pattern, options);
+  if (!('differs' in t)) return new RegExp(t.source, t.flags);
+  const o = new Set((options ?? '').split(/\s+/));
+  return new RegExp(pattern, `${o.has('caseless') ? 'i' : ''}${o.has('multiline') ? 'm' : ''}${o.has('dotall') ? 's' : ''}`);
+}
+
+export type TlsClientFiles = Pick<ConnectionOptions, 'ca' | 'cert' | 'key' | 'passphrase'>;
+const sslFiles = new WeakMap<SslClient, TlsClientFiles>();
+
+/**
+ * The global SSL block's files, read once per config (keepalived loads them into its SSL_CTX at start). A file that
+ * cannot be read leaves its part out, so the handshake goes on without it, as keepalived's does when loading fails.
+ */
+function sslClientFiles(ssl: SslClient): TlsClientFiles {
+  let files = sslFiles.get(ssl);
+  if (files) return files;
+  const read = (path: string | undefined): Buffer | undefined => {
+    if (path === undefined) return undefined;
+    try {
+      return readFileSync(path);
+    } catch {
+      return undefined;
+    }
+  };
+  const [ca, cert, key] = [read(ssl.ca), read(ssl.certificate), read(ssl.key)];
+  files = {
+    ...(ca ? { ca } : {}),
+    ...(cert ? { cert } : {}),
+    ...(key ? { key } : {}),
+    ...(ssl.password !== undefined ? { passphrase: ssl.password } : {}),
+  };
+  sslFiles.set(ssl, files);
+  return files;
 }

@@ -24,7 +24,18 @@ export async function registerSubcommands(program: Command, args: readonly strin
   }
   const [{ fetchTableFromDaemon }, { registerGenhashCommand }, { registerIpvsCommands }, { overrideFooter, registerOperatorCommands }] =
     await Promise.all([import('./daemon-client.js'), import('./genhash.js'), import('./ipvs-list.js'), import('./operator.js')]);
-  registerIpvsCommands(program, { source: (o) => fetchTableFromDaemon(o.socket), footer: (o) => overrideFooter(o.socket) });
+  registerIpvsCommands(program, {
+    source: (o) => fetchTableFromDaemon(o.socket),
+    footer: (o) => overrideFooter(o.socket),
+    syncDaemons: async () => {
+      const driver = (await import('../ipvs/driver-netlink.js')).NetlinkIpvsDriver.open();
+      try {
+        return await driver.getDaemons();
+      } finally {
+        await driver.close();
+      }
+    },
+  });
   // Root flags only before a subcommand: genhash reuses keepalived's -v/-t/-s letters with its own meanings.
   program.enablePositionalOptions();
   registerGenhashCommand(program);

@@ -6,6 +6,21 @@
 import type { AddressFamily, ForwardMethod, Protocol, Scheduler, TunnelType } from '../ipvs/types.js';
 
 /** Where a block or keyword came from, for messages that name file and line. */
+/** `lvs_sync_daemon` (keepalived's struct lvs_syncd_config); options left out are the kernel's defaults. */
+export interface LvsSyncDaemon {
+  readonly interface: string;
+  /** The vrrp_instance it follows; absent: master and backup both run for as long as the daemon does. */
+  readonly instance?: string;
+  /** Absent: the instance's virtual_router_id, or 0 without an instance. */
+  readonly syncId?: number;
+  readonly maxlen?: number;
+  readonly port?: number;
+  readonly ttl?: number;
+  readonly group?: { readonly family: AddressFamily; readonly address: string };
+  readonly raw: string;
+  readonly src: SourceRef;
+}
+
 export interface SourceRef {
   readonly file: string;
   readonly line: number;
@@ -20,6 +35,14 @@ export interface Script {
   readonly group?: string;
 }
 
+/** The root `SSL` block: what SSL_GET presents and trusts (keepalived's check_ssl.c init_ssl_ctx), file paths as given. */
+export interface SslClient {
+  readonly ca?: string;
+  readonly certificate?: string;
+  readonly key?: string;
+  readonly password?: string;
+}
+
 export interface Config {
   readonly global: GlobalDefs;
   readonly trackFiles: readonly TrackFileDef[];
@@ -28,6 +51,7 @@ export interface Config {
   readonly vrrpSyncGroups: readonly VrrpSyncGroup[];
   readonly virtualServerGroups: readonly VirtualServerGroup[];
   readonly virtualServers: readonly VirtualServer[];
+  readonly ssl?: SslClient;
   /** Files read, in order, including every include. */
   readonly files: readonly string[];
 }
@@ -73,7 +97,7 @@ export interface GlobalDefs {
   /** `lvs_flush_on_stop` (all) or `lvs_flush_on_stop VS` (virtual servers only). */
   readonly lvsFlushOnStop: 'off' | 'all' | 'vs';
   readonly lvsTimeouts?: { readonly tcpS?: number; readonly tcpFinS?: number; readonly udpS?: number };
-  readonly lvsSyncDaemon?: { readonly interface: string; readonly instance?: string; readonly syncId?: number; readonly raw: string };
+  readonly lvsSyncDaemon?: LvsSyncDaemon;
   readonly notifyFifo?: Fifo;
   readonly vrrpNotifyFifo?: Fifo;
   readonly lvsNotifyFifo?: Fifo;

@@ -2,7 +2,7 @@
 import { cpus } from 'node:os';
 import { canonicalIp, ipFamily } from './address.js';
 import type { Node } from './parser.js';
-import type { Fifo, GlobalDefs, ProcessNames } from './model.js';
+import type { Fifo, GlobalDefs, LvsSyncDaemon, ProcessNames } from './model.js';
 import { secondsUs, type Values } from './values.js';
 
 const INT_MAX = 2 ** 31 - 1;
@@ -389,7 +389,8 @@ export function resolveGlobals(
           g.lvsTimeouts = lvsTimeouts(v, n);
           break;
         case 'lvs_sync_daemon':
-          if (a === undefined) v.report.error(n.src, 'lvs_sync_daemon requires interface', n.kw);
+          if (g.lvsSyncDaemon) v.report.error(n.src, `lvs_sync_daemon has already been specified as ${g.lvsSyncDaemon.interface} ${g.lvsSyncDaemon.instance ?? ''} - ignoring`, n.kw);
+          else if (a === undefined) v.report.error(n.src, 'lvs_sync_daemon requires interface', n.kw);
           else g.lvsSyncDaemon = lvsSyncDaemon(v, n, a);
           break;
         case 'notify_fifo':
@@ -491,26 +492,92 @@ function lvsTimeouts(v: Values, n: Node): GlobalDefs['lvsTimeouts'] {
   return t;
 }
 
+/** keepalived's lvs_syncd_handler (core/global_parser.c), its messages word for word. */
 function lvsSyncDaemon(v: Values, n: Node, iface: string): GlobalDefs['lvsSyncDaemon'] {
-  const rest = n.args.slice(1);
+  const err = (text: string): void => v.report.error(n.src, text, n.kw);
+  if (iface.length >= 16) {
+    err(`lvs_sync_daemon interface name '${iface}' too long - ignoring`);
+    return undefined;
+  }
+  const w = n.args;
   let instance: string | undefined;
-  let syncId: number | undefined;
-  for (let i = 0; i < rest.length; i++) {
-    const w = rest[i]!;
-    if (w === 'id') {
-      syncId = v.int(n, rest[++i], 0, 255);
-    } else if (w === 'inst') {
-      instance = rest[++i];
-    } else if (['maxlen', 'port', 'ttl', 'group'].includes(w)) {
+  let syncId: number | undefined, maxlen: number | undefined, port: number | undefined, ttl: number | undefined;
+  let group: LvsSyncDaemon['group'];
+  // Each keyword's value; keepalived reports a keyword in last place and carries on.
+  const value = (i: number, missing: string): string | undefined => {
+    if (i === w.length - 1) err(missing);
+    return w[i + 1];
+  };
+  for (let i = 1; i < w.length; i++) {
+    const word = w[i]!;
+    const option = (missing: string, min: number, max: number, invalid: (s: string) => string): number | undefined => {
+      const s = value(i, missing);
+      if (s === undefined) return undefined;
       i++;
-    } else if (instance === undefined) {
-      instance = w;
+      // read_unsigned_strvec reports the number, then the handler its own line.
+      const num = v.unsigned(n, s, min, max);
+      if (num === undefined) err(invalid(s));
+      return num;
+    };
+    switch (word) {
+      case 'inst':
+        if (instance !== undefined) err(`lvs_sync_daemon vrrp instance has already been specified as ${instance} - ignoring`);
+        else instance = w[i + 1];
+        i++;
+        continue;
+      case 'id':
+        syncId = option('No value specified for lvs_sync_daemon id, defaulting to vrid', 0, 255, (s) => `Invalid syncid (${s}) - defaulting to vrid`) ?? syncId;
+        continue;
+      case 'maxlen':
+        maxlen = option('No value specified for lvs_sync_daemon maxlen - ignoring', 1, 65535 - 20 - 8, (s) => `Invalid lvs_sync_daemon maxlen (${s}) - ignoring`) ?? maxlen;
+        continue;
+      case 'port':
+        port = option('No value specified for lvs_sync_daemon port - ignoring', 1, 65535, (s) => `Invalid lvs_sync_daemon port (${s}) - ignoring`) ?? port;
+        continue;
+      case 'ttl':
+        ttl = option('No value specified for lvs_sync_daemon ttl - ignoring', 1, 255, (s) => `Invalid lvs_sync_daemon ttl (${s}) - ignoring`) ?? ttl;
+        continue;
+      case 'group': {
+        const s = value(i, 'No value specified for lvs_sync_daemon group - ignoring');
+        if (s === undefined) continue;
+        i++;
+        const family = ipFamily(s);
+        if (family === undefined) err(`Invalid lvs_sync_daemon group (${s}) - ignoring`);
+        else if (!isMulticast(family, canonicalIp(s))) err(`lvs_sync_daemon group address ${s} is not multicast - ignoring`);
+        else group = { family, address: canonicalIp(s) };
+        continue;
+      }
+    }
+    // The old form, lvs_sync_daemon IF VRRP_INSTANCE [SYNC_ID].
+    if (i === 1) {
+      instance = word;
+    } else if (i === 2) {
+      const id = v.unsigned(n, word, 0, 255);
+      if (id === undefined) err(`Invalid syncid (${word}) - defaulting to vrid`);
+      else {
+        err('Please use keyword "id" before lvs_sync_daemon SYNCID');
+        syncId = id;
+      }
+    } else {
+      err(`Unknown option ${word} specified for lvs_sync_daemon`);
     }
   }
   return {
     interface: iface,
-    raw: n.args.join(' '),
+    raw: w.join(' '),
+    src: n.src,
     ...(instance !== undefined ? { instance } : {}),
     ...(syncId !== undefined ? { syncId } : {}),
+    ...(maxlen !== undefined ? { maxlen } : {}),
+    ...(port !== undefined ? { port } : {}),
+    ...(ttl !== undefined ? { ttl } : {}),
+    ...(group !== undefined ? { group } : {}),
   };
+}
+
+/** IN_MULTICAST / IN6_IS_ADDR_MULTICAST. */
+function isMulticast(family: 'inet' | 'inet6', address: string): boolean {
+  if (family === 'inet6') return /^ff/i.test(address);
+  const first = Number(address.split('.')[0]);
+  return first >= 224 && first <= 239;
 }

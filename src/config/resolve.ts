@@ -18,7 +18,7 @@ import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
 import type { Node } from './parser.js';
 import type {
-  Config, SourceRef, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
+  Config, SourceRef, SslClient, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
 } from './model.js';
 
 /** What resolution needs to know about the machine; the loader supplies the real one. */
@@ -236,6 +236,18 @@ export class ConfigResolver {
       virtualServerGroups: vsGroups,
       virtualServers,
       files,
+      ...sslBlock(of('SSL')),
     };
   }
+}
+
+/** The root SSL block's files (check_parser.c ssl_handler and its keywords); the last of each wins. */
+function sslBlock(nodes: readonly Node[]): { ssl?: SslClient } {
+  const ssl: { -readonly [K in keyof SslClient]: SslClient[K] } = {};
+  const field = { ca: 'ca', certificate: 'certificate', key: 'key', password: 'password' } as const;
+  for (const n of nodes.flatMap((b) => b.children ?? [])) {
+    const f = field[n.kw as keyof typeof field];
+    if (f !== undefined && n.args[0] !== undefined) ssl[f] = n.args[0];
+  }
+  return nodes.length > 0 ? { ssl } : {};
 }

@@ -4,7 +4,8 @@
 // nothing the checker side does (a 30,000-server reload, a wedged probe, running out of heap) can delay an advert.
 //
 // It owns what outlives a child or concerns both: signals (HUP reload, TERM/INT stop, USR1/USR2 dumps, relayed),
-// the pid file, the control socket, the metrics endpoint, the dump files, the event stream, the VRRP states the
+// the pid file, the control socket, the metrics endpoint, the dump files, the event stream, the kernel's sync
+// daemon (lvs_sync_daemon: it follows VRRP transitions and must outlive both children), the VRRP states the
 // checker side needs for ha_suspend, the checkers' last states (so a restarted checker child resumes), and the
 // embedded IPVS tables — the userspace data plane or the dry-run table — which, like the kernel's, must survive a
 // checker restart with every forwarded connection.
@@ -29,6 +30,9 @@ import { Registry, renderFamilies, serveMetrics } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
 import { nameProcess } from './process-names.js';
 import { registerLoopDelay } from './loop-delay.js';
+import { SyncDaemonOwner } from './sync-daemon-owner.js';
+import { ensureIpvsFamily } from '../ipvs/load-module.js';
+import type { NetlinkIpvsDriver } from '../ipvs/driver-netlink.js';
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
 
@@ -71,6 +75,8 @@ export class Supervisor {
   private checker: ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes> | undefined;
   private table: IpvsDriver | undefined;
   private tableDriver: TableDriver | undefined;
+  private kernelProbe: Promise<boolean> | undefined;
+  private syncd: SyncDaemonOwner | undefined;
   private vrrpStates: VrrpStates = {};
   private readonly checkerStates = new Map<string, ResumedState>();
   private readonly subscribers = new Set<(e: object) => void>();
@@ -145,6 +151,7 @@ export class Supervisor {
     if (this.wantsVrrp(read) && this.opts.vrrpPidFile) this.claimChildPidFile(this.opts.vrrpPidFile);
     if (this.wantsCheckers(read) && this.opts.checkersPidFile) this.claimChildPidFile(this.opts.checkersPidFile);
     await runStartStopScript('startup', read.vrrp.global, this.log);
+    await this.startSyncDaemon(read);
     const starting: Promise<void>[] = [];
     if (this.wantsVrrp(read)) starting.push(this.startVrrp());
     if (this.wantsCheckers(read)) starting.push(this.startCheckers());
@@ -173,7 +180,8 @@ export class Supervisor {
         channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
         channel.onNote('event', (e) => this.publish(e.kind, e.text));
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
-        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, 60_000);
+        // A child given longer than a minute to answer its heartbeat (--child-timeout) gets as long to start.
+        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
         this.setVrrpStates(states);
         this.childPidFile(this.opts.vrrpPidFile, this.vrrp?.pid);
       },
@@ -214,6 +222,34 @@ export class Supervisor {
     await this.checker.spawn();
   }
 
+  /** lvs_sync_daemon: on its own it starts now; following an instance, with that instance's first state. */
+  private async startSyncDaemon(read: ConfigRead): Promise<SyncDaemonOwner | undefined> {
+    // keepalived's VRRP process runs one that follows an instance, its checker process one on its own.
+    const follows = read.vrrp.global.lvsSyncDaemon?.instance !== undefined;
+    if (follows ? this.opts.checkOnly : this.opts.vrrpOnly) return undefined;
+    this.syncd = SyncDaemonOwner.for(read.vrrp, this.log, () => this.openSyncDriver());
+    await this.syncd?.start();
+    return this.syncd;
+  }
+
+  private async openSyncDriver(): Promise<NetlinkIpvsDriver | undefined> {
+    const choice = this.opts.ipvsDriver;
+    if (choice === 'dry-run' || choice === 'userspace' || !(await this.kernelIpvs())) {
+      this.log.error(`lvs_sync_daemon: no kernel IPVS${choice === 'auto' || choice === 'kernel' ? '' : ` with --ipvs-driver ${choice}`}: connections are not synchronised with the other director`);
+      return undefined;
+    }
+    return (await import('../ipvs/driver-netlink.js')).NetlinkIpvsDriver.open();
+  }
+
+  /** Whether the IPVS netlink family exists, after `modprobe ip_vs` if it did not (keepalived's ipvs_start); asked once. */
+  private kernelIpvs(): Promise<boolean> {
+    this.kernelProbe ??= (async () => {
+      const { probeIpvsFamily } = await import('../ipvs/driver-netlink.js');
+      return ensureIpvsFamily(probeIpvsFamily, (why) => this.log.error(`IPVS: Can't initialize ipvs: ${why}`));
+    })();
+    return this.kernelProbe;
+  }
+
   private claimChildPidFile(path: string): void {
     acquirePidFile(path);
     this.childPidFiles.add(path);
@@ -235,12 +271,13 @@ export class Supervisor {
    */
   private async chooseTable(): Promise<TableDriver> {
     const choice = this.opts.ipvsDriver;
-    if (choice === 'kernel' || (choice === 'auto' && (await (await import('../ipvs/driver-netlink.js')).probeIpvsFamily()))) return 'kernel';
+    // Asked for by name, the kernel driver stays even without ip_vs: its requests then fail, each logged.
+    if (choice === 'kernel' || (choice === 'auto' && (await this.kernelIpvs()))) return 'kernel';
     if (choice === 'dry-run') {
       this.table = new (await import('../ipvs/driver-dryrun.js')).DryRunIpvsDriver(this.log);
       return 'dry-run';
     }
-    if (choice === 'auto') this.log.warn('kernel IPVS not available: using the userspace data plane');
+    if (choice === 'auto') this.log.error('kernel IPVS not available: using the userspace data plane; DR and TUN real servers are forwarded as NAT from this host');
     this.table = new (await import('../ipvs/driver-userspace.js')).UserspaceIpvsDriver(this.log);
     return 'userspace';
   }
@@ -267,6 +304,7 @@ export class Supervisor {
 
   private setVrrpStates(states: VrrpStates): void {
     this.vrrpStates = states;
+    this.syncd?.vrrpStates(states);
     this.checker?.channel?.notify('vrrp-states', states);
   }
 
@@ -378,6 +416,11 @@ export class Supervisor {
     }
     this.vrrpConfig = read.vrrp;
     nameProcess(read.vrrp.global.processNames, 'parent');
+    if (this.syncd && !this.syncd.reload(read.vrrp)) {
+      await this.syncd.stop();
+      this.syncd = undefined;
+    }
+    if (!this.syncd) (await this.startSyncDaemon(read))?.vrrpStates(this.vrrpStates);
     const jobs: Promise<unknown>[] = [];
     const vrrp = this.vrrp?.channel;
     if (vrrp) jobs.push(vrrp.request('reload', read.vrrp, 60_000).then((states) => this.setVrrpStates(states)));
@@ -397,6 +440,8 @@ export class Supervisor {
       this.log.info('Stopping');
       await this.control?.close();
       await new Promise((r) => (this.metricsServer ? this.metricsServer.close(r) : r(undefined)));
+      // keepalived's VRRP process stops the sync daemon first thing in its shutdown (vrrp_terminate_phase1).
+      await this.syncd?.stop();
       await Promise.all([this.vrrp?.stop(VRRP_STOP_MS), this.checker?.stop(CHECKER_STOP_MS)]);
       // The embedded table goes last: the checker side empties it on its way out.
       await this.table?.close();

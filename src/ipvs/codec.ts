@@ -8,7 +8,7 @@ import { isIPv4, isIPv6 } from 'node:net';
 import * as U from './uapi.js';
 import {
   fullNetmask, type AddressFamily, type Destination, type DestinationEntry, type ForwardMethod, type IpvsTimeouts, type Protocol,
-  type Scheduler, type Service, type ServiceFlags, type ServiceKey, type Stats, type TunnelType,
+  type Scheduler, type Service, type ServiceFlags, type ServiceKey, type Stats, type SyncDaemon, type SyncRole, type TunnelType,
 } from './types.js';
 
 /** Thrown for malformed input (bad lengths, missing attributes, impossible values); the only error the decoder throws. */
@@ -396,6 +396,62 @@ export function decodeTimeouts(buf: Buffer, counters?: DecodeCounters): IpvsTime
     else if (counters) counters.unknownAttrs++;
   }
   return { tcpS, tcpFinS, udpS };
+}
+
+// ---- sync daemon (net/netfilter/ipvs/ip_vs_ctl.c: ip_vs_genl_new_daemon, ip_vs_genl_dump_daemon) ----
+// Port and maxlen are plain u16, the group the address's own bytes.
+
+const ROLE_STATE: Record<SyncRole, number> = { master: U.IP_VS_STATE_MASTER, backup: U.IP_VS_STATE_BACKUP };
+
+/** IPVS_CMD_NEW_DAEMON: the options left 0 are not sent, so the kernel picks its defaults. */
+export function encodeDaemon(d: SyncDaemon): Buffer {
+  return new AttrWriter().nest(U.IPVS_CMD_ATTR_DAEMON, (w) => {
+    w.u32(U.IPVS_DAEMON_ATTR_STATE, ROLE_STATE[d.role]);
+    w.str(U.IPVS_DAEMON_ATTR_MCAST_IFN, d.interface);
+    w.u32(U.IPVS_DAEMON_ATTR_SYNC_ID, d.syncId);
+    if (d.maxlen) w.u16(U.IPVS_DAEMON_ATTR_SYNC_MAXLEN, d.maxlen);
+    if (d.port) w.u16(U.IPVS_DAEMON_ATTR_MCAST_PORT, d.port);
+    if (d.ttl) w.u8(U.IPVS_DAEMON_ATTR_MCAST_TTL, d.ttl);
+    if (d.group) {
+      w.bytes(d.group.family === 'inet' ? U.IPVS_DAEMON_ATTR_MCAST_GROUP : U.IPVS_DAEMON_ATTR_MCAST_GROUP6, addressBytes(d.group.family, d.group.address));
+    }
+  }).toBuffer();
+}
+
+/** IPVS_CMD_DEL_DAEMON: the kernel stops the daemon of that role (libipvs also sends the sync id). */
+export function encodeDaemonKey(role: SyncRole, syncId: number): Buffer {
+  return new AttrWriter().nest(U.IPVS_CMD_ATTR_DAEMON, (w) => {
+    w.u32(U.IPVS_DAEMON_ATTR_STATE, ROLE_STATE[role]);
+    w.u32(U.IPVS_DAEMON_ATTR_SYNC_ID, syncId);
+  }).toBuffer();
+}
+
+/** One IPVS_CMD_GET_DAEMON dump reply → the daemon, every option as the kernel holds it. */
+export function decodeDaemonMessage(payload: Buffer, counters?: DecodeCounters): SyncDaemon {
+  const nest = parseGenl(payload).attrs.find((a) => a.type === U.IPVS_CMD_ATTR_DAEMON);
+  if (!nest) throw new IpvsCodecError('reply without IPVS_CMD_ATTR_DAEMON');
+  let state: number | undefined;
+  let iface = '';
+  let syncId = 0, maxlen = 0, port = 0, ttl = 0;
+  let group: SyncDaemon['group'];
+  for (const a of parseAttrs(nest.value)) {
+    switch (a.type) {
+      case U.IPVS_DAEMON_ATTR_STATE: state = rdU32(a, 'daemon state'); break;
+      case U.IPVS_DAEMON_ATTR_MCAST_IFN: iface = rdStr(a); break;
+      case U.IPVS_DAEMON_ATTR_SYNC_ID: syncId = rdU32(a, 'sync id'); break;
+      case U.IPVS_DAEMON_ATTR_SYNC_MAXLEN: maxlen = rdU16(a, 'sync maxlen'); break;
+      case U.IPVS_DAEMON_ATTR_MCAST_PORT: port = rdU16(a, 'mcast port'); break;
+      case U.IPVS_DAEMON_ATTR_MCAST_TTL: ttl = rdU8(a, 'mcast ttl'); break;
+      case U.IPVS_DAEMON_ATTR_MCAST_GROUP: group = { family: 'inet', address: addressText('inet', need(a, 4, 'mcast group')) }; break;
+      case U.IPVS_DAEMON_ATTR_MCAST_GROUP6: group = { family: 'inet6', address: addressText('inet6', need(a, 16, 'mcast group6')) }; break;
+      default: if (counters) counters.unknownAttrs++;
+    }
+  }
+  if (state !== U.IP_VS_STATE_MASTER && state !== U.IP_VS_STATE_BACKUP) throw new IpvsCodecError(`sync daemon state ${String(state)}`);
+  return {
+    role: state === U.IP_VS_STATE_MASTER ? 'master' : 'backup', interface: iface, syncId, maxlen, port, ttl,
+    ...(group ? { group } : {}),
+  };
 }
 
 // ---- genl message bodies ----

@@ -7,11 +7,11 @@ import { createNetlink, parseError } from 'netlink';
 import { LiveDeadlines, type Deadline } from '../net/live-deadlines.js';
 import * as U from './uapi.js';
 import {
-  AttrWriter, decodeDestMessage, decodeServiceMessage, decodeTimeouts, encodeDest, encodeDestKey, encodeService,
-  encodeServiceKey, encodeTimeouts, genlHeader, parseAttrs, type DecodeCounters,
+  AttrWriter, decodeDaemonMessage, decodeDestMessage, decodeServiceMessage, decodeTimeouts, encodeDaemon, encodeDaemonKey,
+  encodeDest, encodeDestKey, encodeService, encodeServiceKey, encodeTimeouts, genlHeader, parseAttrs, type DecodeCounters,
 } from './codec.js';
 import type {
-  Destination, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, ServiceEntry, ServiceKey,
+  Destination, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, ServiceEntry, ServiceKey, SyncDaemon, SyncRole,
 } from './types.js';
 
 // include/uapi/linux/genetlink.h (v6.1): the controller family, for the IPVS family-id lookup.
@@ -252,6 +252,22 @@ export class NetlinkIpvsDriver implements IpvsDriver {
     const r = replies[0];
     if (!r) throw new NetlinkError('IPVS_CMD_GET_CONFIG timeouts: empty reply', 'IPVS_CMD_GET_CONFIG', 0, 'EBADMSG', 0);
     return decodeTimeouts(r.data.subarray(4), this.counters);
+  }
+
+  /** IPVS_CMD_NEW_DAEMON: EEXIST when a daemon of that role already runs. */
+  async startDaemon(d: SyncDaemon): Promise<void> {
+    await this.ipvs(U.IPVS_CMD_NEW_DAEMON, encodeDaemon(d), 0, `${d.role} sync daemon`);
+  }
+
+  /** IPVS_CMD_DEL_DAEMON: ESRCH when no daemon of that role runs. */
+  async stopDaemon(role: SyncRole, syncId: number): Promise<void> {
+    await this.ipvs(U.IPVS_CMD_DEL_DAEMON, encodeDaemonKey(role, syncId), 0, `${role} sync daemon`);
+  }
+
+  /** IPVS_CMD_GET_DAEMON: the running sync daemons, master first, as the kernel dumps them. */
+  async getDaemons(): Promise<SyncDaemon[]> {
+    const replies = await this.ipvs(U.IPVS_CMD_GET_DAEMON, Buffer.alloc(0), U.NLM_F_DUMP, 'sync daemons');
+    return replies.map((r) => decodeDaemonMessage(r.data, this.counters));
   }
 
   async close(): Promise<void> {

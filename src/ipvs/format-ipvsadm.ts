@@ -4,7 +4,7 @@
 // IPv4 service names are cut at 33 characters and destination names at 28, and large counters are abbreviated.
 // Not rendered: the `Forward TunnelInfo` column ipvsadm adds when a GUE/GRE tunnel destination is present.
 import { ipv4ToInt, ipv6ToBig, intToIpv4 } from '../config/address.js';
-import { fullNetmask, type DestinationEntry, type ForwardMethod, type IpvsTable, type Scheduler, type ServiceEntry, type Stats } from './types.js';
+import { fullNetmask, type DestinationEntry, type ForwardMethod, type IpvsTable, type Scheduler, type ServiceEntry, type Stats, type SyncDaemon } from './types.js';
 import {
   IP_VS_SVC_F_SCHED1, IP_VS_SVC_F_SCHED2, IP_VS_SVC_F_SCHED3, IP_VS_SVC_F_SCHED_MH_FALLBACK, IP_VS_SVC_F_SCHED_MH_PORT,
   IP_VS_SVC_F_SCHED_SH_FALLBACK, IP_VS_SVC_F_SCHED_SH_PORT,
@@ -158,4 +158,17 @@ export function formatIpvsadm(table: IpvsTable, format: IpvsadmListFormat = 'pla
     }
   }
   return out.join('\n') + '\n';
+}
+
+/** `ipvsadm -L --daemon`: one line per running sync daemon, master first; the kernel reports every option. */
+export function formatSyncDaemons(daemons: readonly SyncDaemon[]): string {
+  const order = (d: SyncDaemon): number => (d.role === 'master' ? 0 : 1);
+  return [...daemons].sort((a, b) => order(a) - order(b)).map((d) => {
+    const parts = [`mcast=${d.interface}`, `syncid=${d.syncId}`];
+    if (d.maxlen) parts.push(`maxlen=${d.maxlen}`);
+    if (d.group) parts.push(`group=${d.group.address}`);
+    if (d.port) parts.push(`port=${d.port}`);
+    if (d.ttl) parts.push(`ttl=${d.ttl}`);
+    return `${d.role} sync daemon (${parts.join(', ')})\n`;
+  }).join('');
 }

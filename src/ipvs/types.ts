@@ -106,6 +106,24 @@ export function mergeTimeouts(current: IpvsTimeouts, change: Partial<IpvsTimeout
   };
 }
 
+/** The kernel's connection-sync daemon (IPVS_CMD_*_DAEMON), one per role. */
+export type SyncRole = 'master' | 'backup';
+
+export interface SyncDaemon {
+  readonly role: SyncRole;
+  /** IPVS_DAEMON_ATTR_MCAST_IFN */
+  readonly interface: string;
+  readonly syncId: number;
+  /** 0 = the kernel's default (the interface MTU less the headers). */
+  readonly maxlen?: number;
+  /** IPVS_DAEMON_ATTR_MCAST_GROUP / _GROUP6; absent = 224.0.0.81. */
+  readonly group?: { readonly family: AddressFamily; readonly address: string };
+  /** 0 = 8848. */
+  readonly port?: number;
+  /** 0 = 1. */
+  readonly ttl?: number;
+}
+
 /** Operations the reconciler emits, applied in order by a driver. */
 export type IpvsOp =
   | { readonly kind: 'addService'; readonly service: Service }

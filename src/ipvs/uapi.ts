@@ -77,6 +77,25 @@ export const IPVS_DEST_ATTR_TUN_TYPE = 13;
 export const IPVS_DEST_ATTR_TUN_PORT = 14;
 export const IPVS_DEST_ATTR_TUN_FLAGS = 15;
 
+// enum: IPVS_DAEMON_ATTR_* (the nest under IPVS_CMD_ATTR_DAEMON)
+export const IPVS_DAEMON_ATTR_UNSPEC = 0;
+export const IPVS_DAEMON_ATTR_STATE = 1;
+export const IPVS_DAEMON_ATTR_MCAST_IFN = 2;
+export const IPVS_DAEMON_ATTR_SYNC_ID = 3;
+export const IPVS_DAEMON_ATTR_SYNC_MAXLEN = 4;
+export const IPVS_DAEMON_ATTR_MCAST_GROUP = 5;
+export const IPVS_DAEMON_ATTR_MCAST_GROUP6 = 6;
+export const IPVS_DAEMON_ATTR_MCAST_PORT = 7;
+export const IPVS_DAEMON_ATTR_MCAST_TTL = 8;
+
+// IP_VS_STATE_*: the sync daemon's role (include/uapi/linux/ip_vs.h)
+export const IP_VS_STATE_NONE = 0x0000;
+export const IP_VS_STATE_MASTER = 0x0001;
+export const IP_VS_STATE_BACKUP = 0x0002;
+
+/** IP_VS_IFNAME_MAXLEN: the interface name with its NUL. */
+export const IP_VS_IFNAME_MAXLEN = 16;
+
 // enum: IPVS_STATS_ATTR_* (IPVS_STATS64 nests reuse the same ids with u64 values)
 export const IPVS_STATS_ATTR_UNSPEC = 0;
 export const IPVS_STATS_ATTR_CONNS = 1;

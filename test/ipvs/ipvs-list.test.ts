@@ -40,7 +40,7 @@ test('fetchTableFromDaemon reads the table over the control socket, bigints inta
   for (const [flag, format] of [[[], 'plain'], [['--stats'], 'stats'], [['--rate'], 'rate']] as const) {
     let out = '';
     const program = new Command('lvskeeper').exitOverride();
-    registerIpvsCommands(program, { source: (o) => fetchTableFromDaemon(o.socket), write: (s) => (out += s) });
+    registerIpvsCommands(program, { source: (o) => fetchTableFromDaemon(o.socket), syncDaemons: async () => [], write: (s) => (out += s) });
     await program.parseAsync(['ipvs', 'list', ...flag, '--socket', path], { from: 'user' });
     assert.equal(out, formatIpvsadm(table, format));
   }

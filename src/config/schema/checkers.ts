@@ -1,5 +1,5 @@
 // Checker blocks inside real_server (keepalived 2.2.7 check/check_*.c).
-import { regexOptionUses } from './uses.js';
+import { regexOptionUses, regexUses } from './uses.js';
 import { block, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 import type { BlockSchema } from './types.js';
 
@@ -16,7 +16,7 @@ const URL = block(
   ),
   required('path', 'digest'),
   status({
-    regex: partial("JavaScript's RegExp, not PCRE2: a pattern using PCRE-only syntax matches differently"),
+    regex: partial("PCRE2's common subset, run as a JavaScript RegExp with PCRE2's meaning of . $ ^ \\s; a pattern beyond it is named", regexUses),
     regex_options: partial('caseless, multiline and dotall only', regexOptionUses),
     regex_stack: NO,
   }),

@@ -90,7 +90,6 @@ export const GLOBAL_DEFS = block(
     vrrp_iptables: NO, nftables: NO, nftables_ifindex: NO, nftables_ipvs: NO, nftables_counters: NO,
     nftables_priority: NO, nftables_ipvs_priority: NO, nftables_ipvs_start_fwmark: NO,
     vmac_prefix: NO, vmac_addr_prefix: NO, vrrp_vmac_garp_intvl: NO, vrrp_garp_extra_if: NO,
-    lvs_sync_daemon: NO,
   }),
 );
 

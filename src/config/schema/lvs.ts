@@ -51,4 +51,4 @@ export const LVS_ROOT = {
   virtual_server: VIRTUAL_SERVER,
 } as const;
 
-export const LVS_ROOT_STATUS = status({ SSL: NO });
+export const LVS_ROOT_STATUS = status({});

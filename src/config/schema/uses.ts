@@ -1,5 +1,6 @@
 // The uses of partly implemented keywords that need the part lvskeeper does not carry out (schema/types.ts UseCheck).
 // Each reads the keyword's node as written, with the blocks around it, once its root block is read.
+import { pcre2Difference } from '../../../checkers/pcre2.js';
 import type { Node } from '../parser.js';
 import type { Unimplemented } from './types.js';
 
@@ -45,4 +46,11 @@ const JS_REGEX_OPTIONS = new Set(['caseless', 'multiline', 'dotall']);
 /** regex_options: each PCRE2 option JavaScript's RegExp has no flag for. */
 export function regexOptionUses(node: Node): readonly Unimplemented[] {
   return node.args.filter((o) => !JS_REGEX_OPTIONS.has(o)).map((o) => ({ at: node.src, name: `regex_options ${o}` }));
+}
+
+/** regex: a pattern PCRE2 reads differently from JavaScript, named by what differs (checkers/pcre2.ts). */
+export function regexUses(node: Node): readonly Unimplemented[] {
+  const pattern = node.args[0];
+  const differs = pattern === undefined ? undefined : pcre2Difference(pattern);
+  return differs === undefined ? [] : [{ at: node.src, name: `regex PCRE2 ${differs}` }];
 }
