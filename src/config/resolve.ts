@@ -9,7 +9,8 @@ import {
   groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript,
 } from './resolve-vrrp.js';
 import { Values } from './values.js';
-import { checkRouteLine, checkRuleLine, rulePreferences } from './routes.js';
+import { DEFAULT_RT_NAMES, parseRouteLine, parseRuleLine, rulePreferences, type RouteSpec, type RtNames, type RuleSpec } from './routes.js';
+import { parseVip } from './resolve-vrrp.js';
 import { DEFAULT_SCRIPT_USER, resolveCheckScripts, type GroupLookup, type UserLookup } from './check-scripts.js';
 import { resolveVrrpScripts } from './vrrp-scripts.js';
 import { cmdStr, SC_INSECURE, SC_ISSCRIPT } from './script-secure.js';
@@ -33,6 +34,8 @@ export interface Host {
   user: UserLookup;
   /** A group's gid (getgrnam). */
   group: GroupLookup;
+  /** /etc/iproute2 names (route tables, protocols, …); undefined: keepalived's built-in ones only. */
+  readonly rtNames?: RtNames;
 }
 
 const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
@@ -82,17 +85,28 @@ export class ConfigResolver {
     for (const n of of('vrrp_track_process')) checkTrackProcess(v, n);
     // Routes and rules in file order: rule preferences are handed out as keepalived reads them.
     const prefs = rulePreferences();
+    const names = host.rtNames ?? DEFAULT_RT_NAMES;
+    const routing = new Map<Node, { routes: RouteSpec[]; rules: RuleSpec[] }>();
     for (const n of tree) {
       const blocks = n.kw === 'vrrp_instance' ? (n.children ?? []) : [n];
+      const parsed = { routes: [] as RouteSpec[], rules: [] as RuleSpec[] };
+      routing.set(n, parsed);
       for (const b of blocks) {
-        if (b.kw === 'static_routes' || b.kw === 'virtual_routes') for (const c of b.children ?? []) checkRouteLine(report, c);
-        if (b.kw === 'static_rules' || b.kw === 'virtual_rules') for (const c of b.children ?? []) checkRuleLine(report, c, prefs);
+        if (b.kw === 'static_routes' || b.kw === 'virtual_routes') {
+          for (const c of b.children ?? []) parsed.routes.push(...optional(parseRouteLine(report, c, names)));
+        }
+        if (b.kw === 'static_rules' || b.kw === 'virtual_rules') {
+          for (const c of b.children ?? []) parsed.rules.push(...optional(parseRuleLine(report, c, prefs, names)));
+        }
       }
     }
+    const staticRoutes = of('static_routes').flatMap((n) => routing.get(n)!.routes);
+    const staticRules = of('static_rules').flatMap((n) => routing.get(n)!.rules);
+    const staticAddresses = of('static_ipaddress').flatMap((n) => (n.children ?? []).flatMap((c) => optional(parseVip(v, c, 'static_ipaddress'))));
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
     of('garp_group').forEach((n, i) => checkGarpGroup(v, n, i));
     const instances = of('vrrp_instance')
-      .map((n) => resolveVrrpInstance(v, n, global, host.interfaces))
+      .map((n) => resolveVrrpInstance(v, n, global, host.interfaces, routing.get(n)))
       .filter((x): x is VrrpInstance => x !== undefined);
     const syncGroups = of('vrrp_sync_group').map((n) => resolveSyncGroup(v, n, global)).filter((x): x is VrrpSyncGroup => x !== undefined);
     const vsGroups = of('virtual_server_group').map((n) => resolveVsGroup(v, n)).filter((x): x is VirtualServerGroup => x !== undefined);
@@ -204,7 +218,12 @@ export class ConfigResolver {
       vrrpSyncGroups: vrrp.syncGroups,
       virtualServerGroups: vsGroups,
       virtualServers,
+      staticAddresses,
+      staticRoutes,
+      staticRules,
       files,
     };
   }
 }
+
+const optional = <T>(x: T | undefined): T[] => (x === undefined ? [] : [x]);
