@@ -93,10 +93,10 @@ export class ConfigResolver {
       routing.set(n, parsed);
       for (const b of blocks) {
         if (b.kw === 'static_routes' || b.kw === 'virtual_routes') {
-          for (const c of b.children ?? []) parsed.routes.push(...optional(parseRouteLine(report, c, names)));
+          for (const c of b.children ?? []) parsed.routes.push(...optional(parseRouteLine(report, c, names, b.kw === 'static_routes')));
         }
         if (b.kw === 'static_rules' || b.kw === 'virtual_rules') {
-          for (const c of b.children ?? []) parsed.rules.push(...optional(parseRuleLine(report, c, prefs, names)));
+          for (const c of b.children ?? []) parsed.rules.push(...optional(parseRuleLine(report, c, prefs, names, b.kw === 'static_rules')));
         }
       }
     }

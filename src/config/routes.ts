@@ -140,11 +140,9 @@ export interface RulePreferences { inet: number; inet6: number }
 
 export const rulePreferences = (): RulePreferences => ({ inet: 16384, inet6: 16384 });
 
-/** A route option lvskeeper reads but does not carry out (schema/uses.ts names it at -t). */
-export const ROUTE_UNIMPLEMENTED = new Set(['encap', 'as', 'vrf', 'track_group']);
-export const RULE_UNIMPLEMENTED = new Set(['track_group']);
-
 class ParseError extends Error {}
+/** An option lvskeeper does not carry out: the route or rule is not installed, and schema/uses.ts routingUses names it. */
+class Unsupported extends Error {}
 
 /** lib/rttables.c find_entry: a number (strtoul base 0) up to `max`, or a name. */
 function lookup(word: string | undefined, names: ReadonlyMap<string, number>, max: number): number | undefined {
@@ -162,30 +160,41 @@ function parseCNumber(w: string): number | undefined {
   return undefined;
 }
 
-/** vrrp_ipaddress.c parse_route: an address with an optional /len, or default/any/all (family left open). */
-function parseRouteAddr(text: string | undefined): { family?: 4 | 6; prefix: Prefix } | undefined {
+type Err = (msg: string) => void;
+
+/**
+ * vrrp_ipaddress.c parse_ipaddress: an address, with a /len when `subnet` (a bad length is reported and the full
+ * length used); a bad address is reported and refused.
+ */
+function parseAddress(text: string | undefined, subnet: boolean, err: Err): { family: 4 | 6; prefix: Prefix } | undefined {
   if (text === undefined) return undefined;
-  if (text === 'default' || text === 'any' || text === 'all') return { prefix: { address: '', prefixlen: 0 } };
-  if (text === 'default6') return { family: 6, prefix: { address: '::', prefixlen: 0 } };
-  const slash = text.indexOf('/');
+  const slash = subnet ? text.indexOf('/') : -1;
   const addr = slash < 0 ? text : text.slice(0, slash);
-  const fam = ipFamily(addr);
-  if (fam === undefined) return undefined;
-  const family = fam === 'inet' ? 4 : 6;
+  const family = text.includes(':') ? 6 : 4;
   const max = family === 4 ? 32 : 128;
   let prefixlen = max;
   if (slash >= 0) {
     const len = text.slice(slash + 1);
-    if (!/^\d+$/.test(len) || Number(len) > max) return undefined;
-    prefixlen = Number(len);
+    if (/^\d+$/.test(len) && Number(len) <= max) prefixlen = Number(len);
+    else err(`Invalid address prefix len ${len} for address ${text} - using ${max}`);
+  }
+  if (ipFamily(addr) !== (family === 4 ? 'inet' : 'inet6')) {
+    err(`VRRP parsed invalid IP ${text}. skipping IP...`);
+    return undefined;
   }
   return { family, prefix: { address: canonicalIp(addr), prefixlen } };
 }
 
-function parseAddr(text: string | undefined): { family: 4 | 6; address: string } | undefined {
-  const fam = text === undefined ? undefined : ipFamily(text);
-  if (fam === undefined) return undefined;
-  return { family: fam === 'inet' ? 4 : 6, address: canonicalIp(text!) };
+/** vrrp_ipaddress.c parse_route: default/any/all (family left open), or an address with an optional /len. */
+function parseRouteAddr(text: string | undefined, err: Err): { family?: 4 | 6; prefix: Prefix } | undefined {
+  if (text === 'default' || text === 'any' || text === 'all') return { prefix: { address: '', prefixlen: 0 } };
+  if (text === 'default6') return { family: 6, prefix: { address: '::', prefixlen: 0 } };
+  return parseAddress(text, true, err);
+}
+
+function parseAddr(text: string | undefined, err: Err): { family: 4 | 6; address: string } | undefined {
+  const a = parseAddress(text, false, err);
+  return a && { family: a.family, address: a.prefix.address };
 }
 
 /** lib/rttables.c get_realms: `[SRC/]DST`, each a number or an rt_realms name; SRC in the top 16 bits. */
@@ -210,7 +219,7 @@ const U32 = 0xffffffff;
  * vrrp_iproute.c alloc_route (and parse_nexthops): a route line, its config errors reported as keepalived words them.
  * Returns undefined where keepalived drops the route.
  */
-export function parseRouteLine(report: Reporter, line: Node, names: RtNames): RouteSpec | undefined {
+export function parseRouteLine(report: Reporter, line: Node, names: RtNames, isStatic: boolean): RouteSpec | undefined {
   const words = [line.kw, ...line.args];
   const err = (msg: string): void => report.error(line.src, msg, line.kw);
   let family: 4 | 6 | undefined;
@@ -266,7 +275,7 @@ export function parseRouteLine(report: Reporter, line: Node, names: RtNames): Ro
           setFamily(4, 'inet specified for IPv6 route');
           break;
         case 'src': {
-          const a = parseAddr(words[++i]);
+          const a = parseAddr(words[++i], err);
           if (!a) throw new ParseError(`invalid route src address ${words[i]}`);
           setFamily(a.family, 'Cannot mix IPv4 and IPv6 addresses for route');
           prefSrc = a.address;
@@ -282,7 +291,7 @@ export function parseRouteLine(report: Reporter, line: Node, names: RtNames): Ro
             text = words[++i];
           }
           if (f !== undefined) setFamily(f, 'Cannot mix IPv4 and IPv6 addresses for route');
-          const a = parseAddr(text);
+          const a = parseAddr(text, err);
           if (!a) throw new ParseError(`invalid route via address ${text}`);
           via = a;
           // keepalived compares the gateway's family with the route's (an inet6 gateway for IPv4 goes as RTA_VIA).
@@ -291,7 +300,7 @@ export function parseRouteLine(report: Reporter, line: Node, names: RtNames): Ro
           break;
         }
         case 'from': {
-          const a = parseRouteAddr(words[++i]);
+          const a = parseRouteAddr(words[++i], err);
           if (!a) throw new ParseError(`invalid route from address ${words[i]}`);
           if (a.family !== 6) throw new ParseError(`route from address only supported with IPv6 (${words[i]})`);
           setFamily(6, 'Cannot mix IPv4 and IPv6 addresses for route');
@@ -441,7 +450,7 @@ export function parseRouteLine(report: Reporter, line: Node, names: RtNames): Ro
             i++;
             break;
           }
-          const a = parseAddr(words[++i]);
+          const a = parseAddr(words[++i], err);
           if (!a) throw new ParseError(`Invalid "or" address ${words[i]}`);
           nexthops.push({ ...(via ? { via } : {}), flags: 0 }, { via: a, flags: 0 });
           via = undefined;
@@ -450,20 +459,28 @@ export function parseRouteLine(report: Reporter, line: Node, names: RtNames): Ro
         case 'nexthop':
           if (nexthops.length > 0) err('Cannot specify nexthops with "or" route');
           else {
-            i = parseNexthops(words, i, nexthops, names, (f) => setFamily(f, 'Address family mismatch for next hop'), () => family);
+            try {
+              parseNexthops(words, i, nexthops, names, (f) => setFamily(f, 'Address family mismatch for next hop'), () => family, err);
+            } catch (e) {
+              // parse_nexthops' err: the hop in hand is dropped, the route keeps the ones before it.
+              if (!(e instanceof ParseError)) throw e;
+              err(e.message);
+            }
           }
           i = words.length;
           break;
         case 'no_track':
           noTrack = true;
           break;
-        case 'encap':
         case 'as':
+          if (words[++i] === 'to') i++;
+          err('"as to" for MPLS only - ignoring');
+          break;
+        case 'encap':
         case 'vrf':
-        case 'track_group':
-          // Named at -t (schema/uses.ts routeUses); the route is dropped rather than installed without them.
-          throw new ParseError(`route option ${w} is not implemented by lvskeeper - route ignored`);
+          throw new Unsupported();
         default: {
+          if (w === 'track_group' && isStatic) throw new Unsupported();
           if (w === 'to') i++;
           const t = words[i];
           if (t !== undefined && t in RTN_NAMES) {
@@ -472,7 +489,7 @@ export function parseRouteLine(report: Reporter, line: Node, names: RtNames): Ro
             i++;
           }
           dest = words[i];
-          const d = parseRouteAddr(dest);
+          const d = parseRouteAddr(dest, err);
           if (!d) throw new ParseError(`unknown route keyword ${dest}`);
           if (d.family !== undefined) setFamily(d.family, `Cannot mix IPv4 and IPv6 addresses for route (${dest})`);
           dst = d;
@@ -481,6 +498,7 @@ export function parseRouteLine(report: Reporter, line: Node, names: RtNames): Ro
     }
     if (!dst) throw new ParseError('Route must have a destination');
   } catch (e) {
+    if (e instanceof Unsupported) return undefined;
     if (!(e instanceof ParseError)) throw e;
     err(e.message);
     return undefined;
@@ -548,7 +566,8 @@ function parseNexthops(
   names: RtNames,
   setFamily: (f: 4 | 6) => void,
   family: () => 4 | 6 | undefined,
-): number {
+  err: Err,
+): void {
   let i = start;
   while (i < words.length && words[i] === 'nexthop') {
     i++;
@@ -561,7 +580,7 @@ function parseNexthops(
           setFamily(text === 'inet' ? 4 : 6);
           text = words[++i];
         }
-        const a = parseAddr(text);
+        const a = parseAddr(text, err);
         if (!a) throw new ParseError(`invalid nexthop address ${text}`);
         setFamily(a.family);
         nh.via = a;
@@ -578,20 +597,22 @@ function parseNexthops(
         if (family() === 6) throw new ParseError('realms are only supported for IPv4');
         setFamily(4);
         nh.realms = v;
-      } else if (w === 'encap' || w === 'as') throw new ParseError(`route option ${w} is not implemented by lvskeeper - route ignored`);
+      } else if (w === 'as') {
+        if (words[++i] === 'to') i++;
+        throw new ParseError("'as [to]' (nat) not supported");
+      } else if (w === 'encap') throw new Unsupported();
       else break;
     }
     out.push(nh);
   }
   if (i < words.length) throw new ParseError(`Route has trailing nonsense after nexthops - ${words[i]}`);
-  return i;
 }
 
 /**
  * vrrp_iprule.c alloc_rule: a rule line, its config errors as keepalived words them; a rule without a preference
  * gets the next one counting down from 16384 (a config error too). Returns undefined where keepalived drops the rule.
  */
-export function parseRuleLine(report: Reporter, line: Node, next: RulePreferences, names: RtNames): RuleSpec | undefined {
+export function parseRuleLine(report: Reporter, line: Node, next: RulePreferences, names: RtNames, isStatic: boolean): RuleSpec | undefined {
   const words = [line.kw, ...line.args];
   const err = (msg: string): void => report.error(line.src, msg, line.kw);
   let family: 4 | 6 | undefined;
@@ -622,12 +643,8 @@ export function parseRuleLine(report: Reporter, line: Node, next: RulePreference
         case 'from':
         case 'to': {
           const text = words[++i];
-          const a = parseRouteAddr(text);
-          if (!a) {
-            // parse_ipaddress reports the address first, then alloc_rule the rule.
-            err(`VRRP parsed invalid IP ${text}. skipping IP...`);
-            throw new ParseError(`Invalid rule ${w} address ${text}`);
-          }
+          const a = parseRouteAddr(text, err);
+          if (!a) throw new ParseError(`Invalid rule ${w} address ${text}`);
           mixed(a.family);
           r[w] = a.prefix;
           break;
@@ -742,9 +759,8 @@ export function parseRuleLine(report: Reporter, line: Node, next: RulePreference
         case 'no_track':
           r.noTrack = true;
           break;
-        case 'track_group':
-          throw new ParseError('rule option track_group is not implemented by lvskeeper - rule ignored');
         default: {
+          if (w === 'track_group' && isStatic) throw new Unsupported();
           let t = w;
           if (t === 'type') t = words[++i] ?? '';
           let action: number;
@@ -772,6 +788,7 @@ export function parseRuleLine(report: Reporter, line: Node, next: RulePreference
     if (r.action !== FR_ACT_TO_TBL && tableOption) throw new ParseError('suppressor/realm specified for non table action - skipping');
     if (r.table !== 0 && r.l3mdev) throw new ParseError('table cannot be specified for l3mdev rules');
   } catch (e) {
+    if (e instanceof Unsupported) return undefined;
     if (!(e instanceof ParseError)) throw e;
     err(e.message);
     return undefined;
