@@ -750,10 +750,10 @@ export function parseRuleLine(report: Reporter, line: Node, next: RulePreference
         }
         case 'sport':
         case 'dport': {
-          // sscanf("%hu-%hu"): one port means a range of one.
-          const m = /^(\d+)(?:-(\d+))?/.exec(words[++i] ?? '');
+          // sscanf("%hu-%hu") must fill both: keepalived 2.2.7 refuses a single port.
+          const m = /^(\d+)-(\d+)/.exec(words[++i] ?? '');
           if (!m) err(`invalid ${w} range ${words[i]}`);
-          else r[w] = [Number(m[1]) & 0xffff, Number(m[2] ?? m[1]) & 0xffff];
+          else r[w] = [Number(m[1]) & 0xffff, Number(m[2]) & 0xffff];
           break;
         }
         case 'no_track':

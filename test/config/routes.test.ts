@@ -92,6 +92,7 @@ ${instance(`  virtual_rules {
   assert.deepEqual(errors(r), [
     '2: Rule has no preference specified - setting to 16384. This is probably not what you want.',
     '3: Rule has no preference specified - setting to 16384. This is probably not what you want.',
+    '16: invalid dport range 80',
     '17: Rule has no preference specified - setting to 16383. This is probably not what you want.',
   ]);
   const [s1, s2, s3] = r.config.staticRules;
@@ -101,7 +102,7 @@ ${instance(`  virtual_rules {
   const [v1, v2, v3, , v5] = r.config.vrrpInstances[0]!.virtualRules;
   assert.deepEqual([v1!.priority, v1!.protocol], [100, RTPROT_KEEPALIVED]);
   assert.deepEqual([v2!.action, v2!.gotoTarget], [FR_ACT_GOTO, 500]);
-  assert.deepEqual([v3!.uidRange, v3!.sport, v3!.dport, v3!.ipProto, v3!.oif, v3!.table], [[1000, 2000], [1000, 2000], [80, 80], 6, 'eth1', 254]);
+  assert.deepEqual([v3!.uidRange, v3!.sport, v3!.dport, v3!.ipProto, v3!.oif, v3!.table], [[1000, 2000], [1000, 2000], undefined, 6, 'eth1', 254]);
   assert.deepEqual([v5!.l3mdev, v5!.noTrack, v5!.protocol], [true, true, undefined]);
 });
 
