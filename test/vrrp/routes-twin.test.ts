@@ -148,7 +148,13 @@ test('virtual and static routes, rules and addresses through start, MASTER, dele
       twin.ip(side, 'rule', 'del', 'priority', '200');
     });
     await new Promise((r) => setTimeout(r, 1500));
-    compare(twin, 'deleting static entries');
+    const restored = compare(twin, 'deleting static entries');
+    // Tracked ones back (IPv4 routes and rules are watched for VI_1's tracked ones), no_track ones not.
+    const r4 = (restored.routes4 as string[]).join('\n');
+    assert.ok(r4.includes('"198.18.0.0/24"') && !r4.includes('"198.18.3.0/24"'), r4);
+    const eth1 = ((restored.addrs as Json[]).find((l) => l.ifname === 'eth1')!.addrs as string[]).join(' ');
+    assert.ok(eth1.includes('192.0.2.200/32') && !eth1.includes('192.0.2.201/32'), eth1);
+    assert.ok((restored.rules4 as Json[]).some((r) => r.priority === 200), 'static rule restored');
 
     // A tracked virtual route deleted while MASTER: BACKUP, then MASTER again after Skew_Time.
     twin.both((side) => twin.ip(side, 'route', 'del', '198.19.0.0/24', 'table', 'main'));
