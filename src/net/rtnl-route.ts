@@ -3,6 +3,7 @@
 // netlink_rule), and the route / rule notifications read back for keepalived_netlink.c's route_is_ours / compare_rule.
 // Pure encoding and decoding; Rtnl (rtnl.ts) sends.
 import { parseIp } from './addr.js';
+import { AF_INET, AF_INET6, RT_SCOPE_UNIVERSE } from './rtnl.js';
 import type { NextHop, Prefix, RouteSpec, RuleSpec } from '../config/routes.js';
 import { FR_ACT_GOTO, FR_ACT_TO_TBL, RT_TABLE_MAIN, RTAX } from '../config/routes.js';
 
@@ -25,7 +26,6 @@ const RTA_PREF = 20;
 const RTA_EXPIRES = 23;
 const RTA_TTL_PROPAGATE = 26;
 const RT_TABLE_UNSPEC = 0;
-const RT_SCOPE_UNIVERSE = 0;
 const RT_SCOPE_NOWHERE = 255;
 // linux/fib_rules.h
 const FRA_DST = 1;
@@ -48,9 +48,6 @@ const FRA_IP_PROTO = 22;
 const FRA_SPORT_RANGE = 23;
 const FRA_DPORT_RANGE = 24;
 const FIB_RULE_INVERT = 0x2;
-// linux/socket.h
-const AF_INET = 2;
-const AF_INET6 = 10;
 
 const familyNumber = (f: 4 | 6): number => (f === 4 ? AF_INET : AF_INET6);
 
