@@ -35,7 +35,6 @@ const RTN_NAMES: Readonly<Record<string, number>> = {
   local: 2, nat: 10, broadcast: 3, brd: 3, anycast: 4, multicast: 5, prohibit: RTN_PROHIBIT, unreachable: RTN_UNREACHABLE,
   blackhole: RTN_BLACKHOLE, xresolve: 11, unicast: RTN_UNICAST, throw: 9,
 };
-const RTN_TEXT: Readonly<Record<number, string>> = Object.fromEntries(Object.entries(RTN_NAMES).filter(([n]) => n !== 'brd').map(([n, v]) => [v, n]));
 
 /** Names iproute2 keeps in /etc/iproute2 (rt_tables, rt_protos, rt_scopes, rt_dsfield, rt_realms, group), with lib/rttables.c's defaults. */
 export interface RtNames {
@@ -820,6 +819,3 @@ function ipProtoNumber(text: string | undefined): number | undefined {
   const byName: Record<string, number> = { icmp: 1, igmp: 2, tcp: 6, udp: 17, gre: 47, esp: 50, ah: 51, 'ipv6-icmp': 58, sctp: 132, udplite: 136, vrrp: 112 };
   return byName[text];
 }
-
-/** For logs: the route type name lib/rttables.c gives a number. */
-export const routeTypeName = (type: number): string => RTN_TEXT[type] ?? String(type);

@@ -92,7 +92,7 @@ const NLM_F_APPEND = 0x800;
 /** Links by name, for RTA_OIF and rtnh_ifindex. */
 export type IfindexOf = (name: string) => number | undefined;
 
-export class UnknownInterfaceError extends Error {
+class UnknownInterfaceError extends Error {
   constructor(readonly ifname: string) {
     super(`interface ${ifname} does not exist`);
   }
