@@ -5,6 +5,7 @@ import { Reporter } from './errors.js';
 import { TreeBuilder } from './parser.js';
 import { Preprocessor } from './preprocess.js';
 import { ConfigResolver } from './resolve.js';
+import { DEFAULT_RT_NAMES, type RtNames } from './routes.js';
 import { ROOT } from './schema/root.js';
 import type { ConfigFs } from './preprocess.js';
 import type { Host } from './resolve.js';
@@ -66,6 +67,24 @@ function readText(path: string): string | undefined {
   }
 }
 
+/** lib/rttables.c initialise_list: `ID NAME` lines of /etc/iproute2's files, over keepalived's defaults. */
+function readRtNames(read: (path: string) => string | undefined): RtNames {
+  const file = (name: string, defaults: ReadonlyMap<string, number>): Map<string, number> => {
+    const m = new Map(defaults);
+    for (const l of (read(`/etc/iproute2/${name}`) ?? '').split('\n')) {
+      const f = l.replace(/#.*/, '').trim().split(/\s+/);
+      const id = f[0] === undefined ? NaN : Number(f[0]);
+      if (f.length >= 2 && Number.isInteger(id) && id >= 0) m.set(f[1]!, id);
+    }
+    return m;
+  };
+  const d = DEFAULT_RT_NAMES;
+  return {
+    tables: file('rt_tables', d.tables), protos: file('rt_protos', d.protos), scopes: file('rt_scopes', d.scopes),
+    dsfields: file('rt_dsfield', d.dsfields), realms: file('rt_realms', d.realms), groups: file('group', d.groups),
+  };
+}
+
 function hostInfo(checkInterfaces: boolean): Host {
   let passwd: Map<string, { uid: number; gid: number }> | undefined;
   let groups: Map<string, number> | undefined;
@@ -90,6 +109,7 @@ function hostInfo(checkInterfaces: boolean): Host {
       hosts ??= new Set((readText('/etc/hosts') ?? '').split('\n').flatMap((l) => l.replace(/#.*/, '').trim().split(/\s+/).slice(1)));
       return hosts.has(name);
     },
+    rtNames: readRtNames(readText),
     user: (name) => users().get(name),
     group: (name) => {
       groups ??= new Map((readText('/etc/group') ?? '').split('\n').map((l) => l.split(':')).map((f) => [f[0] ?? '', Number(f[2])]));

@@ -3,6 +3,7 @@
 // (VS → RS → checker) already resolved, so consumers never re-derive them.
 // Durations carry their unit in the name (Ms); keepalived's <TIMER> values are converted to milliseconds.
 
+import type { RouteSpec, RuleSpec } from './routes.js';
 import type { AddressFamily, ForwardMethod, Protocol, Scheduler, TunnelType } from '../ipvs/types.js';
 
 /** Where a block or keyword came from, for messages that name file and line. */
@@ -52,6 +53,10 @@ export interface Config {
   readonly virtualServerGroups: readonly VirtualServerGroup[];
   readonly virtualServers: readonly VirtualServer[];
   readonly ssl?: SslClient;
+  /** static_ipaddress / static_routes / static_rules: installed by the VRRP process at start, removed at stop. */
+  readonly staticAddresses: readonly Vip[];
+  readonly staticRoutes: readonly RouteSpec[];
+  readonly staticRules: readonly RuleSpec[];
   /** Files read, in order, including every include. */
   readonly files: readonly string[];
 }
@@ -239,9 +244,9 @@ export interface VrrpInstance {
   readonly virtualIpaddresses: readonly Vip[];
   readonly virtualIpaddressesExcluded: readonly Vip[];
   readonly noVirtualIpaddress: boolean;
-  /** `virtual_routes` / `virtual_rules` lines, kept as written (installed with the VIPs). */
-  readonly virtualRoutes: readonly string[];
-  readonly virtualRules: readonly string[];
+  /** `virtual_routes` / `virtual_rules`: installed after the VIPs on becoming MASTER, removed before them on leaving. */
+  readonly virtualRoutes: readonly RouteSpec[];
+  readonly virtualRules: readonly RuleSpec[];
   readonly accept: boolean;
   readonly strictMode: boolean;
   readonly skipCheckAdvAddr: boolean;

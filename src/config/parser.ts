@@ -211,15 +211,18 @@ export class TreeBuilder {
     const node = new TreeNode(kw, args, file, line, nodes);
     const parent = this.top();
     parent.nodes.push(node);
-    this.note(node, status);
+    this.note(node, status, true);
     this.stack.push({ schema: kind === 'list' ? undefined : kind, nodes, node, quiet: parent.quiet || status.kind === 'not-implemented' });
   }
 
-  /** Keeps a keyword that lvskeeper does not wholly carry out, to be named once its root block is read. */
-  private note(node: Node, status: RunStatus): void {
+  /**
+   * Keeps a keyword that lvskeeper does not wholly carry out, to be named once its root block is read; a root block
+   * whose check reads its contents (`opening` a partial one) waits for its closing brace.
+   */
+  private note(node: Node, status: RunStatus, opening = false): void {
     if (status.kind === 'runs' || (status.kind === 'partial' && !status.check) || this.top().quiet) return;
     this.uses.push({ node, ancestors: this.stack.slice(1).map((f) => f.node!), status });
-    if (this.stack.length === 1) this.judgeUses();
+    if (this.stack.length === 1 && !(opening && status.kind === 'partial')) this.judgeUses();
   }
 
   /** One line per use lvskeeper does not carry out (`FILE:LINE: lvskeeper does not implement 'use_vmac' - ignored`). */

@@ -1,5 +1,6 @@
 // vrrp_script, vrrp_instance, vrrp_sync_group and track_file blocks → the VRRP part of the model, with keepalived
 // 2.2.7's defaults and corrections (vrrp_data.c alloc_vrrp, vrrp.c vrrp_complete_instance).
+import type { RouteSpec, RuleSpec } from './routes.js';
 import { canonicalIp, ipFamily } from './address.js';
 import { ref, secondsUs } from './values.js';
 import type { AddressFamily } from '../ipvs/types.js';
@@ -260,6 +261,7 @@ export function resolveVrrpInstance(
   node: Node,
   g: GlobalDefs,
   ifs: InterfaceInfo | undefined,
+  routing?: { readonly routes: readonly RouteSpec[]; readonly rules: readonly RuleSpec[] },
 ): VrrpInstance | undefined {
   const name = node.args[0];
   if (name === undefined) {
@@ -284,8 +286,6 @@ export function resolveVrrpInstance(
   const vips: Vip[] = [];
   const evips: Vip[] = [];
   const peers: UnicastPeer[] = [];
-  const routes: string[] = [];
-  const rules: string[] = [];
   const inst: Partial<Mutable<VrrpInstance>> = {};
   const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[], procs: [] as TrackRef[] };
   const tag = `(${name})`;
@@ -487,10 +487,8 @@ export function resolveVrrpInstance(
         }
         break;
       case 'virtual_routes':
-        routes.push(...(n.children ?? []).map((c) => [c.kw, ...c.args].join(' ')));
-        break;
       case 'virtual_rules':
-        rules.push(...(n.children ?? []).map((c) => [c.kw, ...c.args].join(' ')));
+        // Read in file order with the static ones (resolve.ts), for the rule preferences keepalived hands out.
         break;
       case 'accept':
         accept = true;
@@ -657,8 +655,8 @@ export function resolveVrrpInstance(
     virtualIpaddressesExcluded: evips,
     // `no_virtual_ipaddress` came after 2.2.7, whose parser rejects it as an unknown keyword.
     noVirtualIpaddress: false,
-    virtualRoutes: routes,
-    virtualRules: rules,
+    virtualRoutes: routing?.routes ?? [],
+    virtualRules: routing?.rules ?? [],
     accept: accept ?? (strict ? priority === 255 : true),
     strictMode: strict,
     skipCheckAdvAddr: inst.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,

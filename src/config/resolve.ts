@@ -9,7 +9,8 @@ import {
   groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript,
 } from './resolve-vrrp.js';
 import { Values } from './values.js';
-import { checkRouteLine, checkRuleLine, rulePreferences } from './routes.js';
+import { DEFAULT_RT_NAMES, parseRouteLine, parseRuleLine, rulePreferences, type RouteSpec, type RtNames, type RuleSpec } from './routes.js';
+import { parseVip } from './resolve-vrrp.js';
 import { DEFAULT_SCRIPT_USER, resolveCheckScripts, type GroupLookup, type UserLookup } from './check-scripts.js';
 import { resolveVrrpScripts } from './vrrp-scripts.js';
 import { cmdStr, SC_INSECURE, SC_ISSCRIPT } from './script-secure.js';
@@ -33,6 +34,8 @@ export interface Host {
   user: UserLookup;
   /** A group's gid (getgrnam). */
   group: GroupLookup;
+  /** /etc/iproute2 names (route tables, protocols, …); undefined: keepalived's built-in ones only. */
+  readonly rtNames?: RtNames;
 }
 
 const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
@@ -96,19 +99,30 @@ export class ConfigResolver {
     for (const n of of('vrrp_track_process')) checkTrackProcess(v, n);
     // Routes and rules in file order: rule preferences are handed out as keepalived reads them.
     const prefs = rulePreferences();
+    const names = host.rtNames ?? DEFAULT_RT_NAMES;
+    const routing = new Map<Node, { routes: RouteSpec[]; rules: RuleSpec[] }>();
     for (const n of tree) {
       const blocks = n.kw === 'vrrp_instance' ? (n.children ?? []) : [n];
+      const parsed = { routes: [] as RouteSpec[], rules: [] as RuleSpec[] };
+      routing.set(n, parsed);
       for (const b of blocks) {
-        if (b.kw === 'static_routes' || b.kw === 'virtual_routes') for (const c of b.children ?? []) checkRouteLine(report, c);
-        if (b.kw === 'static_rules' || b.kw === 'virtual_rules') for (const c of b.children ?? []) checkRuleLine(report, c, prefs);
+        if (b.kw === 'static_routes' || b.kw === 'virtual_routes') {
+          for (const c of b.children ?? []) parsed.routes.push(...optional(parseRouteLine(report, c, names, b.kw === 'static_routes')));
+        }
+        if (b.kw === 'static_rules' || b.kw === 'virtual_rules') {
+          for (const c of b.children ?? []) parsed.rules.push(...optional(parseRuleLine(report, c, prefs, names, b.kw === 'static_rules')));
+        }
       }
     }
+    const staticRoutes = of('static_routes').flatMap((n) => routing.get(n)!.routes);
+    const staticRules = of('static_rules').flatMap((n) => routing.get(n)!.rules);
+    const staticAddresses = of('static_ipaddress').flatMap((n) => (n.children ?? []).flatMap((c) => optional(parseVip(v, c, 'static_ipaddress'))));
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
     of('garp_group').forEach((n, i) => checkGarpGroup(v, n, i));
     // Each instance's and sync group's block, for the line of its first notify script (see script security below).
     const blockNode = new Map<VrrpInstance | VrrpSyncGroup, Node>();
     const instances = of('vrrp_instance').flatMap((n) => {
-      const i = resolveVrrpInstance(v, n, global, host.interfaces);
+      const i = resolveVrrpInstance(v, n, global, host.interfaces, routing.get(n));
       if (i) blockNode.set(i, n);
       return i ? [i] : [];
     });
@@ -235,6 +249,9 @@ export class ConfigResolver {
       vrrpSyncGroups: vrrp.syncGroups,
       virtualServerGroups: vsGroups,
       virtualServers,
+      staticAddresses,
+      staticRoutes,
+      staticRules,
       files,
       ...sslBlock(of('SSL')),
     };
@@ -251,3 +268,5 @@ function sslBlock(nodes: readonly Node[]): { ssl?: SslClient } {
   }
   return nodes.length > 0 ? { ssl } : {};
 }
+
+const optional = <T>(x: T | undefined): T[] => (x === undefined ? [] : [x]);

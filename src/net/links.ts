@@ -5,12 +5,15 @@
 //     static open(): LinkWatcher
 //     'link'    (e: LinkEvent)      only when a link's up state changes, appears or is deleted
 //     'address' (e: AddressEvent)
+//     'routing' (e: RoutingEvent)  route / rule changes, once watchRouting() asked for them
 //     'error'   (err: Error)
+//     watchRouting(w: RoutingGroups): void
 //     close(): void
 // Debouncing (interface_up_down_delays) is the caller's policy, not this file's.
 import { EventEmitter } from 'node:events';
 import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from 'netlink';
 import { addressInfo, linkInfo, type AddressInfo, type LinkInfo } from './rtnl.js';
+import { parseRouteNote, parseRuleNote, type RouteNote, type RuleNote } from './rtnl-route.js';
 
 export interface LinkEvent extends LinkInfo {
   readonly deleted: boolean;
@@ -20,8 +23,21 @@ export interface AddressEvent extends AddressInfo {
   readonly kind: 'new' | 'del';
 }
 
-export class LinkWatcher extends EventEmitter<{ link: [LinkEvent]; address: [AddressEvent]; error: [Error] }> {
+export type RoutingEvent =
+  | { readonly what: 'route'; readonly kind: 'new' | 'del'; readonly note: RouteNote }
+  | { readonly what: 'rule'; readonly kind: 'new' | 'del'; readonly note: RuleNote };
+
+/** Which route and rule groups to join (keepalived's monitor_ipv4_routes … set_extra_netlink_monitoring). */
+export interface RoutingGroups {
+  readonly ipv4Routes: boolean;
+  readonly ipv6Routes: boolean;
+  readonly ipv4Rules: boolean;
+  readonly ipv6Rules: boolean;
+}
+
+export class LinkWatcher extends EventEmitter<{ link: [LinkEvent]; address: [AddressEvent]; routing: [RoutingEvent]; error: [Error] }> {
   private readonly lastUp = new Map<number, boolean>();
+  private readonly joined = new Set<number>();
 
   private constructor(private readonly sock: RtNetlinkSocket) {
     super();
@@ -53,10 +69,31 @@ export class LinkWatcher extends EventEmitter<{ link: [LinkEvent]; address: [Add
         } else if (m.type === rt.MessageType.NEWADDR || m.type === rt.MessageType.DELADDR) {
           const info = addressInfo(rt.parseAddressMessage(m.data));
           if (info !== undefined) this.emit('address', { ...info, kind: m.type === rt.MessageType.NEWADDR ? 'new' : 'del' });
+        } else if (m.type === rt.MessageType.NEWROUTE || m.type === rt.MessageType.DELROUTE) {
+          const note = parseRouteNote(m.data);
+          if (note) this.emit('routing', { what: 'route', kind: m.type === rt.MessageType.NEWROUTE ? 'new' : 'del', note });
+        } else if (m.type === rt.MessageType.NEWRULE || m.type === rt.MessageType.DELRULE) {
+          const note = parseRuleNote(m.data);
+          if (note) this.emit('routing', { what: 'rule', kind: m.type === rt.MessageType.NEWRULE ? 'new' : 'del', note });
         }
       } catch (e) {
         this.emit('error', e instanceof Error ? e : new Error(String(e)));
       }
+    }
+  }
+
+  /** Joins the route / rule groups asked for (never leaves one: a reload that drops the need only gets ignored notes). */
+  watchRouting(w: RoutingGroups): void {
+    const want = [
+      [w.ipv4Routes, rt.MulticastGroups.IPV4_ROUTE],
+      [w.ipv6Routes, rt.MulticastGroups.IPV6_ROUTE],
+      [w.ipv4Rules, rt.MulticastGroups.IPV4_RULE],
+      [w.ipv6Rules, rt.MulticastGroups.IPV6_RULE],
+    ] as const;
+    for (const [on, group] of want) {
+      if (!on || this.joined.has(group)) continue;
+      this.sock.addMembership(group);
+      this.joined.add(group);
     }
   }
 

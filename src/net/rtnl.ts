@@ -9,6 +9,7 @@
 //     addresses(ifindex?: number): Promise<AddressInfo[]>
 //     primaryAddress(ifindex: number, family: 4 | 6): Promise<string | undefined>
 //         first non-secondary address; for IPv6 the link-local one (VRRPv3 adverts come from it, RFC 5798 §5.1.2.1)
+//     change(op: string, req: NetlinkBody): Promise<void>      a prebuilt request (rtnl-route.ts routes and rules)
 //     close(): void
 //   class NetlinkError extends Error { op, errno (positive), code }
 // The package's request() turns a NACK into a bare Error without errno (style-exemplars §3), so requests go through the
@@ -18,6 +19,7 @@
 import { createRtNetlink, parseError, rt, AttrStream, FlagsGet, FlagsNew, type RtNetlinkSocket, type NetlinkMessage } from 'netlink';
 import { constants } from 'node:os';
 import { formatIp, parseIp } from './addr.js';
+import type { NetlinkBody } from './rtnl-route.js';
 
 // linux/rtnetlink.h rt_scope_t
 export const RT_SCOPE_UNIVERSE = 0;
@@ -218,6 +220,13 @@ export class Rtnl {
     const addrs = (await this.addresses(ifindex)).filter((a) => a.family === family && !a.secondary);
     const pick = family === 6 ? addrs.find((a) => a.scope === RT_SCOPE_LINK) : addrs[0];
     return pick?.address;
+  }
+
+  /** Sends a request built elsewhere (routes, rules); a NACK becomes a NetlinkError. */
+  async change(op: string, req: NetlinkBody): Promise<void> {
+    const body = new AttrStream();
+    body.emit(req.body);
+    await this.request(op, req.type, body, req.flags);
   }
 
   close(): void {

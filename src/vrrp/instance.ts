@@ -14,6 +14,8 @@ import { AnnouncePacer } from './announce-pacer.js';
 import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
 import { diffVips } from './reload-plan.js';
 import type { Notifier } from './notify.js';
+import { RoutingList } from './routing.js';
+import type { RouteNote, RuleNote } from '../net/rtnl-route.js';
 
 export interface InstanceDeps {
   readonly clock: Clock;
@@ -61,9 +63,12 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   /** Whether the current master's address-list mismatch has been logged (once until it goes away). */
   private mismatchLogged = false;
   private stopState: 'STOP' | 'DELETED' = 'STOP';
+  /** virtual_routes and virtual_rules, with which of them are installed. */
+  private routing: RoutingList;
 
   constructor(private config: VrrpInstance, private readonly deps: InstanceDeps, ownAddress = '') {
     super();
+    this.routing = this.routingList(config);
     this.family = config.family === 'inet6' ? 6 : 4;
     this.srcAddress = ownAddress;
     this.notifier = deps.notifier;
@@ -91,6 +96,13 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     this.config = next;
     this.notifier = notifier;
     this.fsm.reconfigure(fsmConfig(next, this.srcAddress));
+    if (JSON.stringify([next.virtualRoutes, next.virtualRules]) !== JSON.stringify([this.routing.routes, this.routing.rules])) {
+      // vrrp_data.c clear_diff_vrrp: the old ones out, the new ones in while MASTER.
+      const old = this.routing;
+      this.routing = this.routingList(next);
+      this.pendingVips = this.pendingVips.then(() => old.remove());
+      if (this.fsm.state === 'MASTER') this.changeRouting('add');
+    }
     if (this.fsm.state !== 'MASTER') return;
     for (const v of removed) this.deps.logger.info(`(${next.name}) removing VIP ${v.address} (reload)`);
     for (const v of added) this.deps.logger.info(`(${next.name}) adding VIP ${v.address} (reload)`);
@@ -284,9 +296,13 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         this.sendAdvert(a.priority);
         return;
       case 'add-vips':
+        // vrrp.c vrrp_state_become_master: VIPs, eVIPs, then routes, then rules.
         this.changeVips('add', vipsOf(this.cfg));
+        this.changeRouting('add');
         return;
       case 'remove-vips':
+        // vrrp.c vrrp_restore_interface: rules, routes, then the VIPs.
+        this.changeRouting('remove');
         this.changeVips('remove', vipsOf(this.cfg));
         return;
       case 'garp-burst':
@@ -358,6 +374,31 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     });
   }
 
+  /** Routes and rules go on the VIP queue, so they follow (or precede) the VIPs as keepalived orders them. */
+  private changeRouting(op: 'add' | 'remove'): void {
+    if (this.routing.empty) return;
+    const list = this.routing;
+    this.pendingVips = this.pendingVips.then(() => (op === 'add' ? list.add() : list.remove()));
+  }
+
+  private routingList(cfg: VrrpInstance): RoutingList {
+    return new RoutingList(cfg.virtualRoutes, cfg.virtualRules, { rtnl: this.deps.rtnl, logger: this.deps.logger, tag: `(${cfg.name}) ` });
+  }
+
+  /**
+   * A route or rule left the kernel (keepalived_netlink.c netlink_route_filter / netlink_rule_filter): one of ours is
+   * no longer installed; returns whether it was a tracked one lost while MASTER (the instance then goes to BACKUP).
+   */
+  routingDeleted(n: { what: 'route'; note: RouteNote } | { what: 'rule'; note: RuleNote }): boolean {
+    const lost = n.what === 'route' ? this.routing.routeDeleted(n.note, true) : this.routing.ruleDeleted(n.note);
+    return lost !== undefined && this.fsm.state === 'MASTER';
+  }
+
+  /** Whether a route or rule notification is about one of this instance's (route_is_ours checks these before static ones). */
+  ownsRouting(n: { what: 'route'; note: RouteNote } | { what: 'rule'; note: RuleNote }): boolean {
+    return n.what === 'route' ? this.routing.ownsRoute(n.note, true) : this.routing.ownsRule(n.note);
+  }
+
   /** Consumes one expected notification of our own deletion; returns whether there was one. */
   private ownDelete(key: string): boolean {
     const n = this.ownDeletes.get(key) ?? 0;
@@ -384,18 +425,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   }
 
   private async vipSpec(v: Vip): Promise<AddressSpec> {
-    const ifindex = (await this.vipLink(v))?.index ?? this.ifindex;
-    return {
-      address: v.address,
-      prefixlen: v.prefixLen,
-      ifindex,
-      ...(v.label !== undefined ? { label: v.label } : {}),
-      ...(v.scope !== undefined ? { scope: (/^\d+$/.test(v.scope) ? Number(v.scope) : v.scope) as Scope } : {}),
-      ...(v.broadcast !== undefined && v.broadcast !== '-' && v.broadcast !== '+' ? { broadcast: v.broadcast } : {}),
-      ...(v.peer !== undefined ? { peer: v.peer } : {}),
-      ...(v.noPrefixRoute ? { noprefixroute: true } : {}),
-      nodad: true,
-    };
+    return addressSpec(v, (await this.vipLink(v))?.index ?? this.ifindex);
   }
 
   /** GARP/NA bursts run one after another, each after the VIP changes queued before it. */
@@ -463,6 +493,21 @@ function fsmConfig(cfg: VrrpInstance, ownAddress: string): FsmConfig {
     garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
     ownAddress,
     inSyncGroup: cfg.syncGroup !== undefined,
+  };
+}
+
+/** A VIP, eVIP or static address as vrrp_ipaddress.c netlink_ipaddress adds it (IPv6 with IFA_F_NODAD). */
+export function addressSpec(v: Vip, ifindex: number): AddressSpec {
+  return {
+    address: v.address,
+    prefixlen: v.prefixLen,
+    ifindex,
+    ...(v.label !== undefined ? { label: v.label } : {}),
+    ...(v.scope !== undefined ? { scope: (/^\d+$/.test(v.scope) ? Number(v.scope) : v.scope) as Scope } : {}),
+    ...(v.broadcast !== undefined && v.broadcast !== '-' && v.broadcast !== '+' ? { broadcast: v.broadcast } : {}),
+    ...(v.peer !== undefined ? { peer: v.peer } : {}),
+    ...(v.noPrefixRoute ? { noprefixroute: true } : {}),
+    nodad: true,
   };
 }
 

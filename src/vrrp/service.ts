@@ -14,7 +14,11 @@ import { SyncGroupCore, type GroupState } from './sync-group.js';
 import { PromoteSecondaries } from './promote-secondaries.js';
 import { AnnouncePacer } from './announce-pacer.js';
 import { planReload, sameSettings } from './reload-plan.js';
-import { ScriptRunner, evaluateTracking, vipInterfaces, type ScriptState, type TrackInput } from './tracking.js';
+import { ScriptRunner, evaluateTracking, routingInterfaces, vipInterfaces, type ScriptState, type TrackInput } from './tracking.js';
+import { StaticEntries } from './static-entries.js';
+import { RTPROT_KEEPALIVED } from '../config/routes.js';
+import { ruleProtocol } from '../net/rtnl-route.js';
+import type { RoutingEvent, RoutingGroups } from '../net/links.js';
 import type { FsmAction } from './fsm.js';
 import type { VrrpConfig } from '../ipc/protocol.js';
 
@@ -52,6 +56,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private readonly fileValues = new Map<string, number>();
   private rtnl?: Rtnl;
   private watcher?: LinkWatcher;
+  private statics?: StaticEntries;
   private policy: ScriptPolicy;
   /** Reloads run one at a time, and stop() waits for the one under way. */
   private reloading: Promise<void> = Promise.resolve();
@@ -73,6 +78,10 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     this.watcher.on('address', (ev) => {
       if (ev.kind === 'del') this.addressDeleted(ev.ifindex, ev.address);
     });
+    this.watcher.on('routing', (ev) => {
+      if (ev.kind === 'del') this.routingDeleted(ev);
+    });
+    this.watcher.watchRouting(this.routingGroups());
     this.watcher.on('link', (ev) => {
       if (ev.deleted) this.linkNames.delete(ev.index);
       else this.linkNames.set(ev.index, ev.name);
@@ -91,6 +100,9 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     for (const s of this.config.vrrpScripts) this.addScript(s);
     for (const vi of this.config.vrrpInstances) this.addInstance(vi);
     for (const g of this.config.vrrpSyncGroups) this.addGroup(g);
+    const { staticAddresses, staticRoutes, staticRules } = this.config;
+    this.statics = new StaticEntries(staticAddresses, staticRoutes, staticRules, { rtnl: this.rtnl, logger, defaultInterface: this.config.global.defaultInterface });
+    await this.statics.start();
     for (const r of this.instances.values()) await this.startInstance(r);
     for (const s of this.scripts.values()) s.start();
   }
@@ -104,6 +116,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       this.groupState(g, 'STOP');
       await g.notifier.idle();
     }
+    await this.statics?.stop();
     this.watcher?.close();
     this.rtnl?.close();
   }
@@ -185,7 +198,23 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       }
     }
     for (const s of newScripts) s.start();
+    this.watcher?.watchRouting(this.routingGroups());
+    await this.reloadStatics(prev, next);
     this.retrack();
+  }
+
+  /**
+   * Static entries after a reload: when they changed, the old ones are removed and the new ones installed (keepalived
+   * diffs them entry by entry, vrrp_iproute.c clear_diff_static_routes …; an unchanged entry here is re-added).
+   */
+  private async reloadStatics(prev: VrrpConfig, next: VrrpConfig): Promise<void> {
+    const key = (c: VrrpConfig): string => JSON.stringify([c.staticAddresses, c.staticRoutes, c.staticRules]);
+    if (key(prev) === key(next) || this.rtnl === undefined) return;
+    await this.statics?.stop();
+    this.statics = new StaticEntries(next.staticAddresses, next.staticRoutes, next.staticRules, {
+      rtnl: this.rtnl, logger: this.opts.logger, defaultInterface: next.global.defaultInterface,
+    });
+    await this.statics.start();
   }
 
   private watchTrackFile(f: TrackFileDef): void {
@@ -303,6 +332,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       ...conv('file', vi.trackFiles),
       ...(vi.interface !== undefined && !vi.dontTrackPrimary ? [{ kind: 'interface' as const, name: vi.interface, weight: 0, reverse: false }] : []),
       ...vipInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
+      ...routingInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
     ];
     if (group) {
       list.push(...conv('script', group.trackScripts), ...conv('file', group.trackFiles));
@@ -340,6 +370,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
    * keepalived_netlink.c netlink_if_address_filter → set_vrrp_backup). Our own deletions are not counted.
    */
   private addressDeleted(ifindex: number, address: string): void {
+    this.statics?.addressDeleted(ifindex, address);
     const ifname = this.linkNames.get(ifindex);
     for (const r of this.instances.values()) {
       if (!r.vipDeleted(ifindex, address)) continue;
@@ -348,6 +379,33 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       r.dispatch({ kind: 'set-backup' });
       return;
     }
+  }
+
+  /**
+   * keepalived's monitor_ipv4_routes … (vrrp.c vrrp_complete_instance, process_static_entries): a family's routes
+   * (rules) are watched when some instance has a tracked virtual route (rule) of that family; static ones would add
+   * theirs only with a track_group, which lvskeeper does not implement.
+   */
+  private routingGroups(): RoutingGroups {
+    const insts = this.config.vrrpInstances;
+    const routes = (f: 4 | 6): boolean => insts.some((vi) => vi.virtualRoutes.some((r) => !r.noTrack && r.family === f));
+    const rules = (f: 4 | 6): boolean => insts.some((vi) => vi.virtualRules.some((r) => !r.noTrack && r.family === f));
+    return { ipv4Routes: routes(4), ipv6Routes: routes(6), ipv4Rules: rules(4), ipv6Rules: rules(6) };
+  }
+
+  /**
+   * A route or rule deleted (keepalived_netlink.c netlink_route_filter / netlink_rule_filter; RTPROT_KEEPALIVED ones
+   * only): a virtual one tracked by a MASTER sends it to BACKUP as a deleted VIP does; a static one is put back.
+   */
+  private routingDeleted(ev: RoutingEvent): void {
+    const protocol = ev.what === 'route' ? ev.note.protocol : ruleProtocol(ev.note);
+    if (protocol !== undefined && protocol !== RTPROT_KEEPALIVED) return;
+    for (const r of this.instances.values()) {
+      if (!r.ownsRouting(ev)) continue;
+      if (r.routingDeleted(ev)) r.dispatch({ kind: 'set-backup' });
+      return;
+    }
+    this.statics?.routingDeleted(ev);
   }
 
   private afterActions(member: string, actions: FsmAction[]): void {

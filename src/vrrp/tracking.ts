@@ -113,6 +113,18 @@ export function vipInterfaces(vi: VrrpInstance): string[] {
   return [...new Set(names)];
 }
 
+/**
+ * The interfaces of an instance's tracked virtual routes (`dev`) and rules (`iif`, `oif`): vrrp.c
+ * vrrp_complete_instance's add_vrrp_to_interface with TRACK_ROUTE / TRACK_RULE.
+ */
+export function routingInterfaces(vi: VrrpInstance): string[] {
+  const names = [
+    ...vi.virtualRoutes.filter((r) => !r.noTrack && r.dev !== undefined).map((r) => r.dev!),
+    ...vi.virtualRules.filter((r) => !r.noTrack).flatMap((r) => [r.iif, r.oif].filter((n): n is string => n !== undefined)),
+  ];
+  return [...new Set(names)];
+}
+
 export interface ScriptRunnerOptions {
   readonly clock: Clock;
   readonly logger: Logger;

@@ -25,8 +25,6 @@ const EXPECTED: readonly (readonly [number, string])[] = [
   [44, 'vrrp_track_process'],
   [49, 'bfd_instance'],
   [53, 'garp_group'],
-  [60, 'static_ipaddress'],
-  [64, 'static_routes'],
   [73, 'track_process'],
   [86, 'use_vmac'],
   [87, 'vmac_xmit_base'],
@@ -36,8 +34,6 @@ const EXPECTED: readonly (readonly [number, string])[] = [
   [113, 'track_bfd'],
   [120, 'unicast_fault_no_peer'],
   [121, 'track_src_ip'],
-  [127, 'virtual_routes'],
-  [130, 'virtual_rules'],
   [153, 'regex_options ungreedy'],
   [163, 'BFD_CHECK'],
 ];

@@ -40,6 +40,21 @@ export function vipUses(node: Node): readonly Unimplemented[] {
   return out;
 }
 
+/** Route and rule options lvskeeper reads but does not install (config/routes.ts drops such a route or rule). */
+const ROUTING_UNIMPLEMENTED: Readonly<Record<string, ReadonlySet<string>>> = {
+  virtual_routes: new Set(['encap', 'vrf']),
+  static_routes: new Set(['encap', 'vrf', 'track_group']),
+  virtual_rules: new Set(),
+  static_rules: new Set(['track_group']),
+};
+
+/** virtual_routes / static_routes / virtual_rules / static_rules items using an option lvskeeper does not carry out. */
+export function routingUses(node: Node): readonly Unimplemented[] {
+  const off = ROUTING_UNIMPLEMENTED[node.kw] ?? new Set<string>();
+  return (node.children ?? []).flatMap((item) =>
+    [item.kw, ...item.args].filter((w) => off.has(w)).map((w) => ({ at: item.src, name: `${node.kw} ${w}` })));
+}
+
 /** PCRE2 options with a JavaScript RegExp flag (checkers/http.ts regexFlags). */
 const JS_REGEX_OPTIONS = new Set(['caseless', 'multiline', 'dotall']);
 

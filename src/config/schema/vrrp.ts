@@ -1,6 +1,6 @@
 // The VRRP blocks of keepalived 2.2.7's vrrp/vrrp_parser.c and trackers/track_file.c.
-import { authTypeUses, strictModeUses, vipUses } from './uses.js';
-import { block, lists, NOT_IMPLEMENTED as NO, partial, required, status, values } from './types.js';
+import { authTypeUses, routingUses, strictModeUses, vipUses } from './uses.js';
+import { block, lists, NOT_IMPLEMENTED as NO, partial, required, RUNS, status, values } from './types.js';
 
 const TRACKERS = lists('track_interface', 'track_script', 'track_file', 'track_process', 'track_bfd');
 
@@ -42,7 +42,8 @@ export const VRRP_INSTANCE = block(
     track_process: NO, track_bfd: NO,
     virtual_ipaddress: partial('home, preferred_lft, track_group ignored', vipUses),
     virtual_ipaddress_excluded: partial("no GARP/NA or link tracking on a VIP's own dev; home, preferred_lft, track_group ignored", vipUses),
-    virtual_routes: NO, virtual_rules: NO,
+    virtual_routes: partial('encap and vrf not implemented (such a route is not installed)', routingUses),
+    virtual_rules: RUNS,
     use_vmac: NO, use_vmac_addr: NO, vmac_xmit_base: NO, use_ipvlan: NO, garp_extra_if: NO, vmac_garp_intvl: NO,
     unicast_fault_no_peer: NO, old_unicast_checksum: NO, native_ipv6: NO, track_src_ip: NO,
     linkbeat_use_polling: NO, no_accept: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO, notify_priority_changes: NO,
@@ -89,6 +90,9 @@ export const VRRP_ROOT = {
 } as const;
 
 export const VRRP_ROOT_STATUS = status({
-  vrrp_track_process: NO, garp_group: NO, track_group: NO, static_ipaddress: NO, static_routes: NO, static_rules: NO,
+  vrrp_track_process: NO, garp_group: NO, track_group: NO,
+  static_ipaddress: partial('home, preferred_lft, track_group ignored', vipUses),
+  static_routes: partial('encap, vrf and track_group not implemented (such a route is not installed)', routingUses),
+  static_rules: partial('track_group not implemented (such a rule is not installed)', routingUses),
   linkbeat_interfaces: NO, interface_up_down_delays: NO, bfd_instance: NO,
 });
