@@ -196,6 +196,8 @@ export interface VrrpInstance {
   readonly mcastDstIp: string;
   readonly useVmac?: { readonly name?: string; readonly mac?: string };
   readonly vmacXmitBase: boolean;
+  /** use_ipvlan [NAME] [ADDR/PREFIX] [bridge|private|vepa]: `flags` is IFLA_IPVLAN_FLAGS (bridge 0, private 1, vepa 2). */
+  readonly useIpvlan?: { readonly name?: string; readonly address?: string; readonly prefixLen?: number; readonly flags: number };
   readonly trackInterfaces: readonly TrackRef[];
   readonly trackScripts: readonly TrackRef[];
   readonly trackFiles: readonly TrackRef[];

@@ -9,6 +9,7 @@ import type { TrackFileDef, TrackRef, VrrpInstance, VrrpScript, VrrpSyncGroup } 
 import { Rtnl } from '../net/rtnl.js';
 import { LinkWatcher } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
+import { VmacLinks } from './vmac-link.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type ScriptPolicy } from './notify.js';
 import { SyncGroupCore, type GroupState } from './sync-group.js';
 import { PromoteSecondaries } from './promote-secondaries.js';
@@ -51,6 +52,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private readonly linkNames = new Map<number, string>();
   private readonly fileValues = new Map<string, number>();
   private rtnl?: Rtnl;
+  private vmacs?: VmacLinks;
   private watcher?: LinkWatcher;
   private policy: ScriptPolicy;
   /** Reloads run one at a time, and stop() waits for the one under way. */
@@ -65,6 +67,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   async start(): Promise<void> {
     const { logger } = this.opts;
     this.rtnl = Rtnl.open();
+    this.vmacs = new VmacLinks(this.rtnl, logger);
     for (const l of await this.rtnl.links()) {
       this.links.set(l.name, l.up);
       this.linkNames.set(l.index, l.name);
@@ -78,6 +81,8 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       else this.linkNames.set(ev.index, ev.name);
       if (this.links.get(ev.name) === ev.up) return;
       this.links.set(ev.name, ev.up);
+      // Our own VMACs follow their base, which is what the instances track.
+      if (this.vmacs?.owns(ev.name)) return;
       logger.info(`Netlink reports ${ev.name} ${ev.up ? 'up' : 'down'}`);
       this.retrack();
     });
@@ -104,6 +109,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       this.groupState(g, 'STOP');
       await g.notifier.idle();
     }
+    await this.vmacs?.restoreRpFilter();
     this.watcher?.close();
     this.rtnl?.close();
   }
@@ -224,7 +230,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     const { clock, logger } = this.opts;
     const runner = new VrrpInstanceRunner(vi, {
       clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
-      delayedStartUntil: () => this.delayedStartUntil,
+      delayedStartUntil: () => this.delayedStartUntil, ...(this.vmacs ? { vmacs: this.vmacs } : {}),
     });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));
@@ -278,6 +284,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
 
   private async startInstance(r: VrrpInstanceRunner): Promise<void> {
     this.promoteSecondaries(r);
+    await r.prepareDevice();
     const t = this.tracking(r.cfg);
     await r.start(t.faulty);
     r.dispatch({ kind: 'priority', effective: t.effectivePriority });
@@ -304,6 +311,9 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       ...(vi.interface !== undefined && !vi.dontTrackPrimary ? [{ kind: 'interface' as const, name: vi.interface, weight: 0, reverse: false }] : []),
       ...vipInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
     ];
+    // A VMAC/ipvlan that could not be made is an interface that stays down (vrrp->ifp without an ifindex).
+    const missing = this.instances.get(vi.name)?.missingDevice;
+    if (missing !== undefined) list.push({ kind: 'interface', name: missing, weight: 0, reverse: false });
     if (group) {
       list.push(...conv('script', group.trackScripts), ...conv('file', group.trackFiles));
       // One entry per interface (vrrp.c add_vrrp_to_interface): the group's weight, unless the member's is unweighted.
