@@ -68,6 +68,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   private dev?: LinkInfo;
   /** use_vmac/use_ipvlan asked for a device that could not be made: the instance stays in FAULT. */
   devMissing = false;
+  private devPrepared = false;
 
   constructor(private config: VrrpInstance, private readonly deps: InstanceDeps, ownAddress = '') {
     super();
@@ -123,6 +124,8 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   async prepareDevice(): Promise<LinkInfo | undefined> {
     const { vmacs } = this.deps;
     if (vmacs === undefined || (this.cfg.useVmac === undefined && this.cfg.useIpvlan === undefined)) return undefined;
+    if (this.devPrepared) return this.dev;
+    this.devPrepared = true;
     const base = this.cfg.interface === undefined ? undefined : await this.deps.rtnl.linkByName(this.cfg.interface);
     this.dev = base === undefined ? undefined : await vmacs.ensure(this.cfg, base);
     this.devMissing = this.dev === undefined;

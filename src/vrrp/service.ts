@@ -96,6 +96,8 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     for (const s of this.config.vrrpScripts) this.addScript(s);
     for (const vi of this.config.vrrpInstances) this.addInstance(vi);
     for (const g of this.config.vrrpSyncGroups) this.addGroup(g);
+    // Every VMAC/ipvlan is made before any instance starts, as keepalived completes all instances first.
+    for (const r of this.instances.values()) await r.prepareDevice();
     for (const r of this.instances.values()) await this.startInstance(r);
     for (const s of this.scripts.values()) s.start();
   }

@@ -80,11 +80,12 @@ export class VmacLinks {
       owned.index = action.index;
       return links.find((l) => l.index === action.index);
     }
-    const created = action.op !== 'update' && action.op !== 'adopt';
+    // netlink_link_add_vmac's create_interface: an updated VMAC is set up as a new one.
+    const created = action.op !== 'adopt';
     try {
       if (action.op === 'replace') await this.rtnl.delLink(action.index);
       if (action.op === 'update') await this.rtnl.updateMacvlan(action.index, plan.mac);
-      if (created) {
+      if (action.op === 'create' || action.op === 'replace') {
         await this.rtnl.addLink(
           kind === 'macvlan'
             ? { kind, name: plan.name, parent: base.index, mac: plan.mac, macvlanMode: MACVLAN_MODE_PRIVATE }
@@ -96,7 +97,7 @@ export class VmacLinks {
       this.logger.info(kind === 'macvlan' ? `${tag}: Unable to create VMAC interface ${plan.name}` : `${tag}: Unable to create ipvlan interface ${plan.name}`);
       return undefined;
     }
-    if (created || action.op === 'update') {
+    if (created) {
       this.logger.debug(`${tag}: Success ${action.op === 'update' ? 'upd' : 'cre'}ating ${kind === 'macvlan' ? 'VMAC' : 'ipvlan'} interface ${plan.name}`);
     }
     const dev = await this.rtnl.linkByName(plan.name);
