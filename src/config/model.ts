@@ -26,6 +26,8 @@ export interface Config {
   readonly vrrpScripts: readonly VrrpScript[];
   readonly vrrpInstances: readonly VrrpInstance[];
   readonly vrrpSyncGroups: readonly VrrpSyncGroup[];
+  /** garp_group blocks kept (those with a delay), in order. */
+  readonly garpGroups?: readonly GarpGroup[];
   readonly virtualServerGroups: readonly VirtualServerGroup[];
   readonly virtualServers: readonly VirtualServer[];
   /** Files read, in order, including every include. */
@@ -223,6 +225,16 @@ export interface VrrpInstance {
   readonly smtpAlert: boolean;
   /** Name of the sync group this instance belongs to, if any (filled in from vrrp_sync_group). */
   readonly syncGroup?: string;
+}
+
+/**
+ * garp_group: its interfaces share one GARP and one NA pacing (vrrp_if.c garp_delay_t), instead of each interface
+ * pacing on its own at vrrp_garp_interval / vrrp_gna_interval. An interval not given is none.
+ */
+export interface GarpGroup {
+  readonly garpIntervalMs?: number;
+  readonly gnaIntervalMs?: number;
+  readonly interfaces: readonly string[];
 }
 
 export interface VrrpSyncGroup {

@@ -4,7 +4,7 @@ import { resolveGlobals } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';
 import type { DeclaredSoFar } from './resolve-checkers.js';
-import { checkBfdInstance, checkGarpGroup, checkTrackProcess } from './check-parsed-only.js';
+import { checkBfdInstance, resolveGarpGroups, checkTrackProcess } from './check-parsed-only.js';
 import {
   groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript,
 } from './resolve-vrrp.js';
@@ -90,7 +90,7 @@ export class ConfigResolver {
       }
     }
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
-    of('garp_group').forEach((n, i) => checkGarpGroup(v, n, i));
+    const garpGroups = resolveGarpGroups(v, of('garp_group'));
     const instances = of('vrrp_instance')
       .map((n) => resolveVrrpInstance(v, n, global, host.interfaces))
       .filter((x): x is VrrpInstance => x !== undefined);
@@ -202,6 +202,7 @@ export class ConfigResolver {
       vrrpScripts: vrrp.vrrpScripts,
       vrrpInstances: vrrp.instances,
       vrrpSyncGroups: vrrp.syncGroups,
+      ...(garpGroups.length > 0 ? { garpGroups } : {}),
       virtualServerGroups: vsGroups,
       virtualServers,
       files,

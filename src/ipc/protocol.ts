@@ -13,10 +13,13 @@ import type { Config } from '../config/model.js';
 import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
-export type VrrpConfig = Pick<Config, 'global' | 'trackFiles' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups'>;
+export type VrrpConfig = Pick<Config, 'global' | 'trackFiles' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups'>;
 
 export function vrrpPart(c: Config): VrrpConfig {
-  return { global: c.global, trackFiles: c.trackFiles, vrrpScripts: c.vrrpScripts, vrrpInstances: c.vrrpInstances, vrrpSyncGroups: c.vrrpSyncGroups };
+  return {
+    global: c.global, trackFiles: c.trackFiles, vrrpScripts: c.vrrpScripts, vrrpInstances: c.vrrpInstances, vrrpSyncGroups: c.vrrpSyncGroups,
+    ...(c.garpGroups ? { garpGroups: c.garpGroups } : {}),
+  };
 }
 
 export interface LogSettings {

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { GlobalDefs, Vip, VrrpInstance } from '../config/model.js';
+import type { GarpGroup, GlobalDefs, Vip, VrrpInstance } from '../config/model.js';
 import { parseIp } from '../net/addr.js';
 import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, type RawSock } from '../net/rawsock.js';
 import type { AddressSpec, LinkInfo, Rtnl, Scope } from '../net/rtnl.js';
@@ -31,6 +31,7 @@ export interface InstanceDeps {
   readonly delayedStartUntil?: () => number | undefined;
   /** The process's macvlan/ipvlan devices (use_vmac, use_ipvlan). */
   readonly vmacs?: VmacLinks;
+  readonly garpGroups?: () => readonly GarpGroup[];
 }
 
 export interface InstanceEvents {
@@ -442,6 +443,21 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     };
   }
 
+  /**
+   * Whose pacing a GARP/NA on `link` waits for (vrrp_arp.c send_gratuitous_arp, vrrp_ndisc.c): the base interface's
+   * (a VMAC paces with the interface under it), shared by every interface of its garp_group, else its own at
+   * vrrp_garp_interval / vrrp_gna_interval (vrrp_if.c set_default_garp_delay).
+   */
+  private pacing(link: LinkInfo, six: boolean): { key: string; ms: number } {
+    const base = this.dev !== undefined && link.index === this.dev.index ? (this.cfg.interface ?? link.name) : link.name;
+    const groups = this.deps.garpGroups?.() ?? [];
+    const g = groups.findIndex((x) => x.interfaces.includes(base));
+    const group = groups[g];
+    if (group) return { key: `g${g}`, ms: (six ? group.gnaIntervalMs : group.garpIntervalMs) ?? 0 };
+    const { vrrpGarpIntervalMs, vrrpGnaIntervalMs } = this.deps.global;
+    return { key: base, ms: six ? vrrpGnaIntervalMs : vrrpGarpIntervalMs };
+  }
+
   /** GARP/NA bursts run one after another, each after the VIP changes queued before it. */
   private pendingAnnounce: Promise<void> = Promise.resolve();
 
@@ -467,12 +483,12 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         const what = family === 6 ? 'Unsolicited Neighbour Adverts' : 'gratuitous ARPs';
         this.deps.logger.debug(`(${this.cfg.name}) Sending/queueing ${what} on ${link.name} for ${v.address}`);
       }
-      const { vrrpGarpIntervalMs, vrrpGnaIntervalMs } = this.deps.global;
       for (let i = 0; i < repeat; i++) {
         for (const { v, link, sock } of targets) {
           const six = v.family === 'inet6';
           const item = { id: `${this.cfg.name}/${v.address}`, rank: vipsOf(this.cfg).indexOf(v) };
-          this.pacer.send(`${six ? 6 : 4}/${link.index}`, six ? vrrpGnaIntervalMs : vrrpGarpIntervalMs, item, () => {
+          const { key, ms } = this.pacing(link, six);
+          this.pacer.send(`${six ? 6 : 4}/${key}`, ms, item, () => {
             if (this.closed) return;
             try {
               if (six) sendUnsolicitedNa(sock, link.mac, v.address);

@@ -233,6 +233,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     const runner = new VrrpInstanceRunner(vi, {
       clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
       delayedStartUntil: () => this.delayedStartUntil, ...(this.vmacs ? { vmacs: this.vmacs } : {}),
+      garpGroups: () => this.config.garpGroups ?? [],
     });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));

@@ -25,7 +25,6 @@ const EXPECTED: readonly (readonly [number, string])[] = [
   [31, 'max_auto_priority'],
   [44, 'vrrp_track_process'],
   [49, 'bfd_instance'],
-  [53, 'garp_group'],
   [60, 'static_ipaddress'],
   [64, 'static_routes'],
   [73, 'track_process'],

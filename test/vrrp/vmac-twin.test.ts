@@ -160,7 +160,8 @@ test('use_vmac, IPv4 and IPv6 on one VRID: devices vrrp.51 and vrrp6.51, sysctls
     const stopped = { ka: state(twin, 'ka', devs), lk: state(twin, 'lk', devs) };
     assert.deepEqual(stopped.lk, stopped.ka);
     assert.deepEqual((stopped.ka as { devices: unknown[] }).devices, [undefined, undefined]);
-    const lines = (side: Side): string[] => logLines(log(side), /VMAC interface|Entering/);
+    // Sorted: which instance sees the peer's advert first is the wire's choice.
+    const lines = (side: Side): string[] => logLines(log(side), /VMAC interface|Entering/).sort();
     assert.deepEqual(lines('lk'), lines('ka'));
   } finally {
     for (const p of peers) p.killHard();
@@ -218,6 +219,34 @@ test('use_ipvlan ADDR/PREFIX private: the ipvlan device (or the failure to make 
     for (const side of SIDES) procs[side].signal('SIGTERM');
     await Promise.all(SIDES.map((s) => procs[s].exited()));
     assert.deepEqual(state(twin, 'lk', ['vrrp.53']), state(twin, 'ka', ['vrrp.53']));
+  } finally {
+    await twin.destroy();
+  }
+});
+
+test('garp_group on the base interface paces the GARPs of the VMAC above it — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('vm-g');
+  try {
+    const group = 'garp_group {\n  garp_interval 0.5\n  interface eth0\n}\n';
+    const conf = twin.writeConfig(GLOBALS + group + instance('VI_1', 51, ['use_vmac', 'garp_master_repeat 2'], ['10.0.0.100/24', '10.0.0.101/24']));
+    const cap = { ka: await twin.capture('ka', 'p0'), lk: await twin.capture('lk', 'p0') };
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const vips = ['10.0.0.100', '10.0.0.101'];
+    for (const side of SIDES) assert.ok(await waitFor(() => cap[side].garpTimes(vips).length >= 3, 20_000), `${side}:\n${procs[side].log}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    // The GARPs in order (the burst's repeats collapse while queued, as keepalived's one pending flag per address).
+    const sequence = (side: Side): string[] => cap[side].lines.flatMap((l) => /who-has (\S+) \(ff:ff:ff:ff:ff:ff\) tell \1,/.exec(l)?.[1] ?? []);
+    const gaps = (side: Side): number[] => {
+      const ts = cap[side].garpTimes(vips);
+      return ts.slice(1).map((x, i) => x - ts[i]!);
+    };
+    assert.deepEqual(sequence('lk'), sequence('ka'));
+    assert.ok(gaps('ka').some((g) => g >= 480), `keepalived paced nothing: ${gaps('ka').join(', ')} ms`);
+    // Each gap as keepalived's: 0 where it sends at once, 500 ms where it waits (the scheduler of a loaded machine may add some).
+    const paced = (side: Side): boolean[] => gaps(side).map((g) => g >= 480);
+    assert.deepEqual(paced('lk'), paced('ka'), `gaps ka ${gaps('ka').join(', ')} lk ${gaps('lk').join(', ')}`);
+    for (const side of SIDES) assert.deepEqual(uniq(cap[side].garps('10.0.0.100')), ['00:00:5e:00:01:33'], side);
   } finally {
     await twin.destroy();
   }

@@ -90,6 +90,6 @@ export const VRRP_ROOT = {
 } as const;
 
 export const VRRP_ROOT_STATUS = status({
-  vrrp_track_process: NO, garp_group: NO, track_group: NO, static_ipaddress: NO, static_routes: NO, static_rules: NO,
+  vrrp_track_process: NO, track_group: NO, static_ipaddress: NO, static_routes: NO, static_rules: NO,
   linkbeat_interfaces: NO, interface_up_down_delays: NO, bfd_instance: NO,
 });
