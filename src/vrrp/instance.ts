@@ -68,7 +68,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   /** The macvlan/ipvlan the instance runs on; undefined without use_vmac/use_ipvlan or when it could not be made. */
   private dev?: LinkInfo;
   /** use_vmac/use_ipvlan asked for a device that could not be made: the instance stays in FAULT. */
-  devMissing = false;
+  private devMissing = false;
   private devPrepared = false;
 
   constructor(private config: VrrpInstance, private readonly deps: InstanceDeps, ownAddress = '') {

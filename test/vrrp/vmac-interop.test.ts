@@ -40,8 +40,8 @@ test('use_vmac interop: keepalived and lvskeeper as the two routers of VRID 51 h
     const ka = topo.startKeepalived('a', confHigh);
     const lk: Proc = topo.startLvskeeper('b', confLow, repoRoot);
     const logs = (): string => `ka:\n${ka.log}\nlvsk:\n${lk.log}`;
-    assert.ok(await waitFor(() => holds(topo, 'a'), 10_000), logs());
-    assert.ok(await waitFor(() => /Entering BACKUP STATE/.test(lk.log), 10_000), logs());
+    assert.ok(await waitFor(() => holds(topo, 'a'), 25_000), logs());
+    assert.ok(await waitFor(() => /Entering BACKUP STATE/.test(lk.log), 25_000), logs());
     await new Promise((r) => setTimeout(r, 4500));
     assert.ok(holds(topo, 'a') && !holds(topo, 'b'), `lvskeeper took the VIP from a higher-priority keepalived:\n${logs()}`);
     assert.doesNotMatch(lk.log, /Entering MASTER STATE/);
@@ -56,7 +56,7 @@ test('use_vmac interop: keepalived and lvskeeper as the two routers of VRID 51 h
 
     // keepalived comes back at the higher priority and preempts: lvskeeper gives the VIP back and keeps its VMAC.
     const ka2 = topo.startKeepalived('a', confHigh);
-    assert.ok(await waitFor(() => holds(topo, 'a') && !holds(topo, 'b'), 10_000), `ka:\n${ka2.log}\nlvsk:\n${lk.log}`);
+    assert.ok(await waitFor(() => holds(topo, 'a') && !holds(topo, 'b'), 25_000), `ka:\n${ka2.log}\nlvsk:\n${lk.log}`);
     assert.equal(spawnSync('ip', ['-n', topo.ns.b, 'link', 'show', 'vrrp.51']).status, 0);
     assert.equal(clientMac(topo), VMAC);
 
@@ -65,7 +65,7 @@ test('use_vmac interop: keepalived and lvskeeper as the two routers of VRID 51 h
     await lk.exited();
     assert.notEqual(spawnSync('ip', ['-n', topo.ns.b, 'link', 'show', 'vrrp.51']).status, 0, 'lvskeeper left its VMAC behind');
     const lk2 = topo.startLvskeeper('b', topo.writeConfig('higher.conf', config(200)), repoRoot);
-    assert.ok(await waitFor(() => holds(topo, 'b') && !holds(topo, 'a'), 10_000), `ka:\n${ka2.log}\nlvsk:\n${lk2.log}`);
+    assert.ok(await waitFor(() => holds(topo, 'b') && !holds(topo, 'a'), 25_000), `ka:\n${ka2.log}\nlvsk:\n${lk2.log}`);
     assert.ok(await waitFor(() => /Entering BACKUP STATE/.test(ka2.log.split('Entering MASTER STATE').slice(1).join('')), 5000), ka2.log);
     assert.equal(clientMac(topo), VMAC);
   } finally {
