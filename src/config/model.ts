@@ -50,6 +50,8 @@ export interface Config {
   readonly vrrpScripts: readonly VrrpScript[];
   readonly vrrpInstances: readonly VrrpInstance[];
   readonly vrrpSyncGroups: readonly VrrpSyncGroup[];
+  /** garp_group blocks kept (those with a delay), in order. */
+  readonly garpGroups?: readonly GarpGroup[];
   readonly virtualServerGroups: readonly VirtualServerGroup[];
   readonly virtualServers: readonly VirtualServer[];
   readonly ssl?: SslClient;
@@ -235,6 +237,8 @@ export interface VrrpInstance {
   readonly mcastDstIp: string;
   readonly useVmac?: { readonly name?: string; readonly mac?: string };
   readonly vmacXmitBase: boolean;
+  /** use_ipvlan [NAME] [ADDR/PREFIX] [bridge|private|vepa]: `flags` is IFLA_IPVLAN_FLAGS (bridge 0, private 1, vepa 2). */
+  readonly useIpvlan?: { readonly name?: string; readonly address?: string; readonly prefixLen?: number; readonly flags: number };
   readonly trackInterfaces: readonly TrackRef[];
   readonly trackScripts: readonly TrackRef[];
   readonly trackFiles: readonly TrackRef[];
@@ -260,6 +264,16 @@ export interface VrrpInstance {
   readonly smtpAlert: boolean;
   /** Name of the sync group this instance belongs to, if any (filled in from vrrp_sync_group). */
   readonly syncGroup?: string;
+}
+
+/**
+ * garp_group: its interfaces share one GARP and one NA pacing (vrrp_if.c garp_delay_t), instead of each interface
+ * pacing on its own at vrrp_garp_interval / vrrp_gna_interval. An interval not given is none.
+ */
+export interface GarpGroup {
+  readonly garpIntervalMs?: number;
+  readonly gnaIntervalMs?: number;
+  readonly interfaces: readonly string[];
 }
 
 export interface VrrpSyncGroup {

@@ -437,7 +437,12 @@ export function resolveVrrpInstance(
         nativeIpv6 = n;
         break;
       case 'use_ipvlan':
+        if (ipvlan) {
+          v.report.error(n.src, `${tag} use_ipvlan already specified`, n.kw);
+          break;
+        }
         ipvlan = n;
+        inst.useIpvlan = useIpvlan(v, n, tag);
         break;
       case 'linkbeat_use_polling':
         v.report.error(n.src, `${tag} 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block`, n.kw);
@@ -586,6 +591,11 @@ export function resolveVrrpInstance(
     v.report.error(unicastTtlNode.src, `${tag}: Cannot use unicast_ttl without unicast peers - resetting`, 'unicast_ttl');
     delete inst.unicastTtl;
   }
+  if (peers.length > 0 && (inst.useVmac || inst.useIpvlan) && iface !== undefined && !inst.vmacXmitBase) {
+    // vrrp_parser.c vrrp_end_handler.
+    v.report.error(node.src, `${tag} unicast with use_vmac requires vmac_xmit_base - setting`, 'use_vmac');
+    inst.vmacXmitBase = true;
+  }
   if (inst.vmacXmitBase && !inst.useVmac) v.report.error(node.src, `${tag} vmac_xmit_base is only valid with a vmac`, 'vmac_xmit_base');
   if (nativeIpv6 && family === 'inet') v.report.error(nativeIpv6.src, `${tag} Cannot specify native_ipv6 with IPv4 addresses`, 'native_ipv6');
   if (ipvlan && family === 'inet' && !ipvlan.args.some((w) => ipFamily(w.split('/')[0] ?? '') === 'inet')) {
@@ -644,7 +654,8 @@ export function resolveVrrpInstance(
     unicastFaultNoPeer: inst.unicastFaultNoPeer ?? false,
     mcastDstIp: inst.mcastDstIp ?? (family === 'inet6' ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4),
     ...(inst.useVmac ? { useVmac: inst.useVmac } : {}),
-    vmacXmitBase: strict ? false : (inst.vmacXmitBase ?? false),
+    vmacXmitBase: strict || !inst.useVmac ? false : (inst.vmacXmitBase ?? false),
+    ...(inst.useIpvlan ? { useIpvlan: inst.useIpvlan } : {}),
     trackInterfaces,
     trackScripts: track.scripts,
     trackFiles: track.files,
@@ -775,4 +786,34 @@ export function groupTrackerRules(
     return cleared;
   });
   return { ...group, trackScripts, trackFiles, trackInterfaces };
+}
+
+/** vrrp_parser.c vrrp_ipvlan_handler: NAME, ADDR[/PREFIX] and one of bridge|private|vepa, in any order. */
+function useIpvlan(v: Values, n: Node, tag: string): NonNullable<VrrpInstance['useIpvlan']> {
+  const out: { name?: string; address?: string; prefixLen?: number; flags: number } = { flags: 0 };
+  let hadFlags = false;
+  for (const w of n.args) {
+    const flags = ({ bridge: 0, private: 1, vepa: 2 } as Record<string, number>)[w];
+    if (flags !== undefined) {
+      if (hadFlags) v.report.error(n.src, `${tag} ipvlan type already specified - ignoring '${w}'`, n.kw);
+      else out.flags = flags;
+      hadFlags = true;
+      continue;
+    }
+    const [addr = '', plen] = w.split('/');
+    const family = ipFamily(addr);
+    if (family !== undefined && (plen === undefined || /^\d+$/.test(plen))) {
+      if (out.address !== undefined) {
+        v.report.error(n.src, `${tag} ipvlan address already specified - ignoring '${w}'`, n.kw);
+        continue;
+      }
+      out.address = canonicalIp(addr);
+      out.prefixLen = plen === undefined ? (family === 'inet' ? 32 : 128) : Number(plen);
+      continue;
+    }
+    if (out.name !== undefined) v.report.error(n.src, `${tag} IPVLAN interface already specified - ignoring '${w}'`, n.kw);
+    else if (w.length >= 16) v.report.error(n.src, `${tag} IPVLAN interface name '${w}' too long - ignoring`, n.kw);
+    else out.name = w;
+  }
+  return out;
 }

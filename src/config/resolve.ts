@@ -4,7 +4,7 @@ import { resolveGlobals } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';
 import type { DeclaredSoFar } from './resolve-checkers.js';
-import { checkBfdInstance, checkGarpGroup, checkTrackProcess } from './check-parsed-only.js';
+import { checkBfdInstance, resolveGarpGroups, checkTrackProcess } from './check-parsed-only.js';
 import {
   groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript,
 } from './resolve-vrrp.js';
@@ -118,7 +118,7 @@ export class ConfigResolver {
     const staticRules = of('static_rules').flatMap((n) => routing.get(n)!.rules);
     const staticAddresses = of('static_ipaddress').flatMap((n) => (n.children ?? []).flatMap((c) => optional(parseVip(v, c, 'static_ipaddress'))));
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
-    of('garp_group').forEach((n, i) => checkGarpGroup(v, n, i));
+    const garpGroups = resolveGarpGroups(v, of('garp_group'));
     // Each instance's and sync group's block, for the line of its first notify script (see script security below).
     const blockNode = new Map<VrrpInstance | VrrpSyncGroup, Node>();
     const instances = of('vrrp_instance').flatMap((n) => {
@@ -247,6 +247,7 @@ export class ConfigResolver {
       vrrpScripts: vrrp.vrrpScripts,
       vrrpInstances: vrrp.instances,
       vrrpSyncGroups: vrrp.syncGroups,
+      ...(garpGroups.length > 0 ? { garpGroups } : {}),
       virtualServerGroups: vsGroups,
       virtualServers,
       staticAddresses,

@@ -14,13 +14,14 @@ import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
-  Config, 'global' | 'trackFiles' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules'
+  Config, 'global' | 'trackFiles' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules'
 >;
 
 export function vrrpPart(c: Config): VrrpConfig {
   return {
     global: c.global, trackFiles: c.trackFiles, vrrpScripts: c.vrrpScripts, vrrpInstances: c.vrrpInstances, vrrpSyncGroups: c.vrrpSyncGroups,
     staticAddresses: c.staticAddresses, staticRoutes: c.staticRoutes, staticRules: c.staticRules,
+    ...(c.garpGroups ? { garpGroups: c.garpGroups } : {}),
   };
 }
 

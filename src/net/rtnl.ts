@@ -10,6 +10,12 @@
 //     primaryAddress(ifindex: number, family: 4 | 6): Promise<string | undefined>
 //         first non-secondary address; for IPv6 the link-local one (VRRPv3 adverts come from it, RFC 5798 §5.1.2.1)
 //     change(op: string, req: NetlinkBody): Promise<void>      a prebuilt request (rtnl-route.ts routes and rules)
+//     addLink(spec: NewLink): Promise<void>                               RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL
+//     updateMacvlan(index, mac): Promise<void>                            RTM_NEWLINK on an existing macvlan
+//     delLink(index): Promise<void>                                       RTM_DELLINK
+//     setLinkUp(index): Promise<void>                                     ifi_flags/ifi_change IFF_UP
+//     setAddrGenModeNone(index): Promise<void>                            IFLA_AF_SPEC/AF_INET6/IFLA_INET6_ADDR_GEN_MODE
+//     setIpv4Devconf(index, conf: [IPV4_DEVCONF_*, value][]): Promise<void>  IFLA_AF_SPEC/AF_INET/IFLA_INET_CONF
 //     close(): void
 //   class NetlinkError extends Error { op, errno (positive), code }
 // The package's request() turns a NACK into a bare Error without errno (style-exemplars §3), so requests go through the
@@ -31,6 +37,27 @@ export const AF_INET = 2;
 export const AF_INET6 = 10;
 // linux/netlink.h
 const NLMSG_ERROR = 2;
+// linux/if_link.h
+const IFLA_INFO_KIND = 1;
+const IFLA_INFO_DATA = 2;
+const IFLA_MACVLAN_MODE = 1;
+const IFLA_IPVLAN_MODE = 1;
+const IFLA_IPVLAN_FLAGS = 2;
+const IFLA_INET_CONF = 1;
+const IFLA_INET6_ADDR_GEN_MODE = 8;
+const IN6_ADDR_GEN_MODE_NONE = 1;
+export const MACVLAN_MODE_PRIVATE = 1;
+export const IPVLAN_MODE_L2 = 0;
+export const IPVLAN_F_PRIVATE = 0x01;
+export const IPVLAN_F_VEPA = 0x02;
+// linux/ip.h enum IPV4_DEVCONF_* (the attribute types inside IFLA_INET_CONF)
+export const IPV4_DEVCONF_RP_FILTER = 8;
+export const IPV4_DEVCONF_ARPFILTER = 13;
+export const IPV4_DEVCONF_ARP_IGNORE = 19;
+export const IPV4_DEVCONF_PROMOTE_SECONDARIES = 20;
+export const IPV4_DEVCONF_ACCEPT_LOCAL = 23;
+// An address's valid lifetime that never ends (linux/if_addr.h INFINITY_LIFE_TIME).
+const INFINITY_LIFE_TIME = 0xffffffff;
 const REQUEST_TIMEOUT_MS = 5000;
 const errnoNames: Record<number, string> = Object.fromEntries(
   Object.entries(constants.errno).map(([name, n]) => [n, name]),
@@ -53,7 +80,14 @@ export interface AddressSpec {
   readonly noprefixroute?: boolean;
   /** IPv6: skip duplicate address detection (keepalived's -nodad; VIPs move between hosts by design). */
   readonly nodad?: boolean;
+  /** IPv6: IFA_CACHEINFO's preferred lifetime (0 marks the address deprecated); valid stays infinite. */
+  readonly preferredLft?: number;
 }
+
+/** A macvlan or ipvlan device on `parent`, as keepalived's vrrp_vmac.c creates them. */
+export type NewLink =
+  | { readonly kind: 'macvlan'; readonly name: string; readonly parent: number; readonly mac: string; readonly macvlanMode: number }
+  | { readonly kind: 'ipvlan'; readonly name: string; readonly parent: number; readonly ipvlanMode: number; readonly ipvlanFlags: number; readonly up: boolean };
 
 export interface LinkInfo {
   readonly index: number;
@@ -63,6 +97,16 @@ export interface LinkInfo {
   /** IFF_UP and IFF_RUNNING, keepalived's test for a usable interface. */
   readonly up: boolean;
   readonly mtu: number;
+  /** IFF_UP alone (administratively up). */
+  readonly adminUp?: boolean;
+  /** IFLA_INFO_KIND (`macvlan`, `ipvlan`, `veth`…), when the link has IFLA_LINKINFO. */
+  readonly kind?: string;
+  /** IFLA_MACVLAN_MODE, or IFLA_IPVLAN_MODE, from IFLA_INFO_DATA. */
+  readonly mode?: number;
+  /** IFLA_IPVLAN_FLAGS. */
+  readonly ipvlanFlags?: number;
+  /** IFLA_LINK: the lower device's ifindex. */
+  readonly parent?: number;
 }
 
 export interface AddressInfo {
@@ -90,13 +134,56 @@ const scopeNumber = (s: Scope | undefined): number =>
 const formatMac = (b: Buffer | undefined): string =>
   b === undefined || b.length !== 6 ? '' : Array.from(b, (x) => x.toString(16).padStart(2, '0')).join(':');
 
+/** The attributes in a nested attribute's payload, by type (the last of a type wins). */
+function nestedAttrs(b: Buffer): Map<number, Buffer> {
+  const out = new Map<number, Buffer>();
+  for (let at = 0; at + 4 <= b.length; ) {
+    const len = b.readUInt16LE(at);
+    if (len < 4 || at + len > b.length) break;
+    out.set(b.readUInt16LE(at + 2) & 0x3fff, b.subarray(at + 4, at + len));
+    at += (len + 3) & ~3;
+  }
+  return out;
+}
+
+/** One netlink attribute, padded to 4 bytes. */
+function nlattr(type: number, payload: Buffer): Buffer {
+  const head = Buffer.alloc(4);
+  head.writeUInt16LE(4 + payload.length, 0);
+  head.writeUInt16LE(type, 2);
+  const pad = Buffer.alloc((4 - (payload.length % 4)) % 4);
+  return Buffer.concat([head, payload, pad]);
+}
+
+const u16 = (v: number): Buffer => { const b = Buffer.alloc(2); b.writeUInt16LE(v); return b; };
+const u32 = (v: number): Buffer => { const b = Buffer.alloc(4); b.writeUInt32LE(v); return b; };
+
+function linkKind(info: Buffer | undefined): Pick<LinkInfo, 'kind' | 'mode' | 'ipvlanFlags'> {
+  if (info === undefined) return {};
+  const a = nestedAttrs(info);
+  const kind = a.get(IFLA_INFO_KIND)?.toString('utf8').replace(/\0+$/, '');
+  const data = a.get(IFLA_INFO_DATA);
+  const d = data === undefined ? new Map<number, Buffer>() : nestedAttrs(data);
+  const out: { kind?: string; mode?: number; ipvlanFlags?: number } = {};
+  if (kind !== undefined) out.kind = kind;
+  const mode = d.get(kind === 'ipvlan' ? IFLA_IPVLAN_MODE : IFLA_MACVLAN_MODE);
+  if (mode !== undefined && (kind === 'macvlan' || kind === 'ipvlan')) out.mode = kind === 'ipvlan' ? mode.readUInt16LE(0) : mode.readUInt32LE(0);
+  const flags = d.get(IFLA_IPVLAN_FLAGS);
+  if (kind === 'ipvlan' && flags !== undefined) out.ipvlanFlags = flags.readUInt16LE(0);
+  return out;
+}
+
 export function linkInfo(m: rt.LinkMessage): LinkInfo {
+  const parent = m.attrs.link !== undefined && m.attrs.link.length >= 4 ? m.attrs.link.readUInt32LE(0) : undefined;
   return {
     index: m.data.index ?? 0,
     name: m.attrs.ifname ?? '',
     mac: formatMac(m.attrs.address),
     up: m.data.flags?.up === true && m.data.flags.running === true,
     mtu: m.attrs.mtu ?? 0,
+    adminUp: m.data.flags?.up === true,
+    ...linkKind(m.attrs.linkinfo),
+    ...(parent !== undefined ? { parent } : {}),
   };
 }
 
@@ -159,6 +246,7 @@ export class Rtnl {
       }
     }
     if (v.label !== undefined) attrs.label = v.label;
+    if (v.preferredLft !== undefined) attrs.cacheInfo = { ifaPrefered: v.preferredLft, ifaValid: INFINITY_LIFE_TIME, cstamp: 0, tstamp: 0 };
     if (v.noprefixroute || v.nodad) {
       attrs.flags = { ...(v.noprefixroute ? { noprefixroute: true } : {}), ...(v.nodad ? { nodad: true } : {}) };
     }
@@ -227,6 +315,64 @@ export class Rtnl {
     const body = new AttrStream();
     body.emit(req.body);
     await this.request(op, req.type, body, req.flags);
+  }
+
+  private linkRequest(op: string, m: rt.LinkMessage, flags = 0): Promise<NetlinkMessage[]> {
+    const out = new AttrStream();
+    rt.formatLinkMessage(m, out);
+    return this.request(op, rt.MessageType.NEWLINK, out, flags);
+  }
+
+  async addLink(spec: NewLink): Promise<void> {
+    const data =
+      spec.kind === 'macvlan'
+        ? nlattr(IFLA_MACVLAN_MODE, u32(spec.macvlanMode))
+        : Buffer.concat([nlattr(IFLA_IPVLAN_MODE, u16(spec.ipvlanMode)), nlattr(IFLA_IPVLAN_FLAGS, u16(spec.ipvlanFlags))]);
+    const linkinfo = Buffer.concat([nlattr(IFLA_INFO_KIND, Buffer.from(spec.kind)), nlattr(IFLA_INFO_DATA, data)]);
+    const up = spec.kind === 'ipvlan' && spec.up;
+    await this.linkRequest(
+      'RTM_NEWLINK',
+      {
+        kind: 'link',
+        data: up ? { flags: { up: true }, change: { up: true } } : {},
+        attrs: {
+          linkinfo,
+          link: u32(spec.parent),
+          ifname: spec.name,
+          ...(spec.kind === 'macvlan' ? { address: Buffer.from(spec.mac.split(':').map((x) => parseInt(x, 16))) } : {}),
+        },
+      },
+      FlagsNew.CREATE | FlagsNew.EXCL,
+    );
+  }
+
+  async updateMacvlan(index: number, mac: string): Promise<void> {
+    const linkinfo = Buffer.concat([nlattr(IFLA_INFO_KIND, Buffer.from('macvlan')), nlattr(IFLA_INFO_DATA, nlattr(IFLA_MACVLAN_MODE, u32(MACVLAN_MODE_PRIVATE)))]);
+    await this.linkRequest('RTM_NEWLINK', {
+      kind: 'link',
+      data: { index },
+      attrs: { linkinfo, address: Buffer.from(mac.split(':').map((x) => parseInt(x, 16))) },
+    });
+  }
+
+  async delLink(index: number): Promise<void> {
+    const out = new AttrStream();
+    rt.formatLinkMessage({ kind: 'link', data: { index }, attrs: {} }, out);
+    await this.request('RTM_DELLINK', rt.MessageType.DELLINK, out);
+  }
+
+  async setLinkUp(index: number): Promise<void> {
+    await this.linkRequest('RTM_NEWLINK', { kind: 'link', data: { index, flags: { up: true }, change: { up: true } }, attrs: {} });
+  }
+
+  async setAddrGenModeNone(index: number): Promise<void> {
+    const inet6 = nlattr(IFLA_INET6_ADDR_GEN_MODE, Buffer.from([IN6_ADDR_GEN_MODE_NONE]));
+    await this.linkRequest('RTM_NEWLINK', { kind: 'link', data: { index }, attrs: { afSpec: new Map([[AF_INET6, inet6]]) } });
+  }
+
+  async setIpv4Devconf(index: number, conf: readonly (readonly [number, number])[]): Promise<void> {
+    const inet = nlattr(IFLA_INET_CONF, Buffer.concat(conf.map(([id, value]) => nlattr(id, u32(value)))));
+    await this.linkRequest('RTM_NEWLINK', { kind: 'link', data: { index }, attrs: { afSpec: new Map([[AF_INET, inet]]) } });
   }
 
   close(): void {

@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { GlobalDefs, Vip, VrrpInstance } from '../config/model.js';
+import type { GarpGroup, GlobalDefs, Vip, VrrpInstance } from '../config/model.js';
 import { parseIp } from '../net/addr.js';
 import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, type RawSock } from '../net/rawsock.js';
 import type { AddressSpec, LinkInfo, Rtnl, Scope } from '../net/rtnl.js';
@@ -16,6 +16,7 @@ import { diffVips } from './reload-plan.js';
 import type { Notifier } from './notify.js';
 import { RoutingList } from './routing.js';
 import type { RouteNote, RuleNote } from '../net/rtnl-route.js';
+import type { VmacLinks } from './vmac-link.js';
 
 export interface InstanceDeps {
   readonly clock: Clock;
@@ -30,6 +31,9 @@ export interface InstanceDeps {
    * (vrrp_scheduler.c, vrrp_init_instance_sands with vrrp_delayed_start_time).
    */
   readonly delayedStartUntil?: () => number | undefined;
+  /** The process's macvlan/ipvlan devices (use_vmac, use_ipvlan). */
+  readonly vmacs?: VmacLinks;
+  readonly garpGroups?: () => readonly GarpGroup[];
 }
 
 export interface InstanceEvents {
@@ -65,6 +69,11 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   private stopState: 'STOP' | 'DELETED' = 'STOP';
   /** virtual_routes and virtual_rules, with which of them are installed. */
   private routing: RoutingList;
+  /** The macvlan/ipvlan the instance runs on; undefined without use_vmac/use_ipvlan or when it could not be made. */
+  private dev?: LinkInfo;
+  /** use_vmac/use_ipvlan asked for a device that could not be made: the instance stays in FAULT. */
+  private devMissing = false;
+  private devPrepared = false;
 
   constructor(private config: VrrpInstance, private readonly deps: InstanceDeps, ownAddress = '') {
     super();
@@ -121,36 +130,70 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     return this.fsm.priority;
   }
 
+  /**
+   * use_vmac / use_ipvlan: makes (or takes over) the instance's device before it starts, as keepalived does while
+   * completing the instance (vrrp.c vrrp_complete_instance). Returns its name and state for the link trackers.
+   */
+  async prepareDevice(): Promise<LinkInfo | undefined> {
+    const { vmacs } = this.deps;
+    if (vmacs === undefined || (this.cfg.useVmac === undefined && this.cfg.useIpvlan === undefined)) return undefined;
+    if (this.devPrepared) return this.dev;
+    this.devPrepared = true;
+    const base = this.cfg.interface === undefined ? undefined : await this.deps.rtnl.linkByName(this.cfg.interface);
+    this.dev = base === undefined ? undefined : await vmacs.ensure(this.cfg, base);
+    this.devMissing = this.dev === undefined;
+    return this.dev;
+  }
+
+  /** The device use_vmac/use_ipvlan asked for and could not be made, for the link trackers (always down). */
+  get missingDevice(): string | undefined {
+    return this.devMissing ? `${this.cfg.name}:vmac` : undefined;
+  }
+
+  /** The interface the instance's VIPs of its own family go on: the VMAC's, else the one configured. */
+  private vipDevice(v: Vip): string {
+    const own = v.dev === undefined || v.dev === this.cfg.interface;
+    // vrrp.c vrrp_complete_instance: only a macvlan takes the VIPs; an ipvlan leaves them on the base.
+    if (own && this.dev && this.cfg.useVmac && v.family === this.cfg.family) return this.dev.name;
+    return v.dev ?? this.cfg.interface ?? '';
+  }
+
   /** Opens the sockets on the instance's interface and starts in BACKUP (or FAULT when the link is down). */
   async start(faulty = false): Promise<void> {
     const ifname = this.cfg.interface;
     if (ifname === undefined) throw new Error(`(${this.cfg.name}) no interface`);
     const links = await this.deps.rtnl.links();
-    const link = links.find((l) => l.name === ifname);
-    if (!link) throw new Error(`(${this.cfg.name}) interface ${ifname} not found`);
-    this.ifindex = link.index;
-    for (const l of links) if (l === link || vipsOf(this.cfg).some((v) => v.dev === l.name)) this.vipLinks.set(l.name, l);
-    const primary = await this.deps.rtnl.primaryAddress(link.index, this.family);
-    this.srcAddress = this.cfg.unicastSrcIp ?? this.cfg.mcastSrcIp ?? primary ?? '';
+    const base = links.find((l) => l.name === ifname);
+    if (!base) throw new Error(`(${this.cfg.name}) interface ${ifname} not found`);
+    // Adverts go out on the VMAC/ipvlan, or on the base with vmac_xmit_base (vrrp_scheduler.c vrrp_create_sockpool).
+    const dev = this.dev === undefined ? undefined : links.find((l) => l.index === this.dev?.index);
+    const link = dev !== undefined && !this.cfg.vmacXmitBase ? dev : base;
+    this.ifindex = dev?.index ?? base.index;
+    const vipDevs = new Set(vipsOf(this.cfg).map((v) => this.vipDevice(v)));
+    for (const l of links) if (l === base || l === dev || vipDevs.has(l.name)) this.vipLinks.set(l.name, l);
+    // The source is the configured one, the ipvlan's address, else the base's (VRRP_PKT_SADDR): a VMAC has no address
+    // of its own but the IPv6 link-local copied from the base.
+    const primary = await this.deps.rtnl.primaryAddress(base.index, this.family);
+    this.srcAddress = this.cfg.unicastSrcIp ?? this.cfg.mcastSrcIp ?? this.cfg.useIpvlan?.address ?? primary ?? '';
     this.fsm.ownAddress = this.srcAddress;
     const unicast = this.cfg.unicastPeers.length > 0;
     try {
       this.sock = openVrrpSocket({
         family: this.family,
         ifindex: link.index,
-        device: ifname,
+        device: link.name,
         groups: unicast ? [] : [this.cfg.mcastDstIp],
       });
       this.sock.setTtl(this.cfg.unicastTtl, 255);
       this.sock.on('message', (m) => this.receive(m));
       this.sock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) socket error: ${e.message}`));
-      this.announcer(this.family, link);
+      this.announcer(this.family, this.cfg.useVmac && dev ? dev : base);
     } catch (e) {
       // A half-opened instance must not keep a socket: the caller drops it.
       this.closeSockets();
       throw e;
     }
-    this.dispatch({ kind: 'start', faulty: faulty || !link.up });
+    this.dispatch({ kind: 'start', faulty: faulty || !base.up || this.devMissing });
   }
 
   /** Feeds one event to the FSM and runs its actions; returns them (the service hands them to the sync group). */
@@ -171,6 +214,8 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     await this.pendingVips;
     await this.pendingAnnounce;
     this.closeSockets();
+    // vrrp.c shutdown_vrrp_instances / vrrp_vmac.c netlink_link_del_vmac: the device goes once the VIPs are off.
+    await this.deps.vmacs?.remove(this.cfg.name);
     await this.notifier.idle();
   }
 
@@ -203,7 +248,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
 
   /** The link a VIP lives on: its `dev`, else the instance's interface; looked up when a reload brought a new one. */
   private async vipLink(v: Vip): Promise<LinkInfo | undefined> {
-    const name = v.dev ?? this.cfg.interface ?? '';
+    const name = this.vipDevice(v);
     const known = this.vipLinks.get(name);
     if (known) return known;
     const found = await this.deps.rtnl.linkByName(name);
@@ -416,7 +461,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     const bytes = parseIp(address);
     for (const v of vipsOf(this.cfg)) {
       if (!parseIp(v.address).equals(bytes)) continue;
-      const at = this.vipLinks.get(v.dev ?? this.cfg.interface ?? '')?.index ?? this.ifindex;
+      const at = this.vipLinks.get(this.vipDevice(v))?.index ?? this.ifindex;
       if (at !== ifindex) continue;
       if (this.ownDelete(`${ifindex}/${v.address}`)) return false;
       return this.fsm.state === 'MASTER' && !v.noTrack;
@@ -426,6 +471,21 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
 
   private async vipSpec(v: Vip): Promise<AddressSpec> {
     return addressSpec(v, (await this.vipLink(v))?.index ?? this.ifindex);
+  }
+
+  /**
+   * Whose pacing a GARP/NA on `link` waits for (vrrp_arp.c send_gratuitous_arp, vrrp_ndisc.c): the base interface's
+   * (a VMAC paces with the interface under it), shared by every interface of its garp_group, else its own at
+   * vrrp_garp_interval / vrrp_gna_interval (vrrp_if.c set_default_garp_delay).
+   */
+  private pacing(link: LinkInfo, six: boolean): { key: string; ms: number } {
+    const base = this.dev !== undefined && link.index === this.dev.index ? (this.cfg.interface ?? link.name) : link.name;
+    const groups = this.deps.garpGroups?.() ?? [];
+    const g = groups.findIndex((x) => x.interfaces.includes(base));
+    const group = groups[g];
+    if (group) return { key: `g${g}`, ms: (six ? group.gnaIntervalMs : group.garpIntervalMs) ?? 0 };
+    const { vrrpGarpIntervalMs, vrrpGnaIntervalMs } = this.deps.global;
+    return { key: base, ms: six ? vrrpGnaIntervalMs : vrrpGarpIntervalMs };
   }
 
   /** GARP/NA bursts run one after another, each after the VIP changes queued before it. */
@@ -453,12 +513,12 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         const what = family === 6 ? 'Unsolicited Neighbour Adverts' : 'gratuitous ARPs';
         this.deps.logger.debug(`(${this.cfg.name}) Sending/queueing ${what} on ${link.name} for ${v.address}`);
       }
-      const { vrrpGarpIntervalMs, vrrpGnaIntervalMs } = this.deps.global;
       for (let i = 0; i < repeat; i++) {
         for (const { v, link, sock } of targets) {
           const six = v.family === 'inet6';
           const item = { id: `${this.cfg.name}/${v.address}`, rank: vipsOf(this.cfg).indexOf(v) };
-          this.pacer.send(`${six ? 6 : 4}/${link.index}`, six ? vrrpGnaIntervalMs : vrrpGarpIntervalMs, item, () => {
+          const { key, ms } = this.pacing(link, six);
+          this.pacer.send(`${six ? 6 : 4}/${key}`, ms, item, () => {
             if (this.closed) return;
             try {
               if (six) sendUnsolicitedNa(sock, link.mac, v.address);

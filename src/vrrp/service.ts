@@ -9,6 +9,7 @@ import type { TrackFileDef, TrackRef, VrrpInstance, VrrpScript, VrrpSyncGroup } 
 import { Rtnl } from '../net/rtnl.js';
 import { LinkWatcher } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
+import { VmacLinks } from './vmac-link.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type ScriptPolicy } from './notify.js';
 import { SyncGroupCore, type GroupState } from './sync-group.js';
 import { PromoteSecondaries } from './promote-secondaries.js';
@@ -55,6 +56,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private readonly linkNames = new Map<number, string>();
   private readonly fileValues = new Map<string, number>();
   private rtnl?: Rtnl;
+  private vmacs?: VmacLinks;
   private watcher?: LinkWatcher;
   private statics?: StaticEntries;
   private policy: ScriptPolicy;
@@ -70,6 +72,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   async start(): Promise<void> {
     const { logger } = this.opts;
     this.rtnl = Rtnl.open();
+    this.vmacs = new VmacLinks(this.rtnl, logger);
     for (const l of await this.rtnl.links()) {
       this.links.set(l.name, l.up);
       this.linkNames.set(l.index, l.name);
@@ -87,6 +90,8 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       else this.linkNames.set(ev.index, ev.name);
       if (this.links.get(ev.name) === ev.up) return;
       this.links.set(ev.name, ev.up);
+      // Our own VMACs follow their base, which is what the instances track.
+      if (this.vmacs?.owns(ev.name)) return;
       logger.info(`Netlink reports ${ev.name} ${ev.up ? 'up' : 'down'}`);
       this.retrack();
     });
@@ -103,6 +108,8 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     const { staticAddresses, staticRoutes, staticRules } = this.config;
     this.statics = new StaticEntries(staticAddresses, staticRoutes, staticRules, { rtnl: this.rtnl, logger, defaultInterface: this.config.global.defaultInterface });
     await this.statics.start();
+    // Every VMAC/ipvlan is made before any instance starts, as keepalived completes all instances first.
+    for (const r of this.instances.values()) await r.prepareDevice();
     for (const r of this.instances.values()) await this.startInstance(r);
     for (const s of this.scripts.values()) s.start();
   }
@@ -117,6 +124,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       await g.notifier.idle();
     }
     await this.statics?.stop();
+    await this.vmacs?.restoreRpFilter();
     this.watcher?.close();
     this.rtnl?.close();
   }
@@ -253,7 +261,8 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     const { clock, logger } = this.opts;
     const runner = new VrrpInstanceRunner(vi, {
       clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
-      delayedStartUntil: () => this.delayedStartUntil,
+      delayedStartUntil: () => this.delayedStartUntil, ...(this.vmacs ? { vmacs: this.vmacs } : {}),
+      garpGroups: () => this.config.garpGroups ?? [],
     });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));
@@ -307,6 +316,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
 
   private async startInstance(r: VrrpInstanceRunner): Promise<void> {
     this.promoteSecondaries(r);
+    await r.prepareDevice();
     const t = this.tracking(r.cfg);
     await r.start(t.faulty);
     r.dispatch({ kind: 'priority', effective: t.effectivePriority });
@@ -334,6 +344,9 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       ...vipInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
       ...routingInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
     ];
+    // A VMAC/ipvlan that could not be made is an interface that stays down (vrrp->ifp without an ifindex).
+    const missing = this.instances.get(vi.name)?.missingDevice;
+    if (missing !== undefined) list.push({ kind: 'interface', name: missing, weight: 0, reverse: false });
     if (group) {
       list.push(...conv('script', group.trackScripts), ...conv('file', group.trackFiles));
       // One entry per interface (vrrp.c add_vrrp_to_interface): the group's weight, unless the member's is unweighted.

@@ -24,10 +24,7 @@ const EXPECTED: readonly (readonly [number, string])[] = [
   [31, 'max_auto_priority'],
   [44, 'vrrp_track_process'],
   [49, 'bfd_instance'],
-  [53, 'garp_group'],
   [73, 'track_process'],
-  [86, 'use_vmac'],
-  [87, 'vmac_xmit_base'],
   [88, 'no_accept'],
   [101, 'auth_type AH'],
   [110, 'track_process'],
@@ -63,11 +60,11 @@ test('named where each use is: per occurrence, in included files, not inside a b
   try {
     const main = join(dir, 'keepalived.conf');
     const inc = join(dir, 'vrrp.conf');
-    writeFileSync(inc, 'vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n use_vmac\n virtual_ipaddress {\n  192.0.2.2\n }\n}\n');
+    writeFileSync(inc, 'vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n use_vmac_addr\n virtual_ipaddress {\n  192.0.2.2\n }\n}\n');
     const text = [
       'global_defs {', ' vrrp_strict', '@other enable_snmp_vrrp', '@lb1 enable_dbus', '}',
       'bfd_instance b { neighbor_ip 192.0.2.9', ' min_rx 10', '}',
-      'vrrp_instance VI_1 {', ' interface eth0', ' virtual_router_id 1', ' use_vmac', ' strict_mode off', ' accept',
+      'vrrp_instance VI_1 {', ' interface eth0', ' virtual_router_id 1', ' use_vmac_addr', ' strict_mode off', ' accept',
       ' virtual_ipaddress {', '  192.0.2.1/24 dev eth0', '  192.0.2.3/24 dev eth1 preferred_lft 0', ' }', '}',
       'vrrp_instance VI_3 {', ' interface eth0', ' virtual_router_id 3', ' strict_mode', ' accept',
       ' virtual_ipaddress {', '  192.0.2.4', ' }', '}',
@@ -78,9 +75,9 @@ test('named where each use is: per occurrence, in included files, not inside a b
       `${main}:2: lvskeeper does not implement 'vrrp_strict nftables rules (no_accept)' - ignored`,
       `${main}:4: lvskeeper does not implement 'enable_dbus' - ignored`,
       `${main}:6: lvskeeper does not implement 'bfd_instance' - ignored`,
-      `${main}:12: lvskeeper does not implement 'use_vmac' - ignored`,
+      `${main}:12: lvskeeper does not implement 'use_vmac_addr' - ignored`,
       `${main}:17: lvskeeper does not implement 'virtual_ipaddress preferred_lft' - ignored`,
-      `${inc}:4: lvskeeper does not implement 'use_vmac' - ignored`,
+      `${inc}:4: lvskeeper does not implement 'use_vmac_addr' - ignored`,
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

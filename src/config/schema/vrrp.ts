@@ -44,7 +44,8 @@ export const VRRP_INSTANCE = block(
     virtual_ipaddress_excluded: partial("no GARP/NA or link tracking on a VIP's own dev; home, preferred_lft, track_group ignored", vipUses),
     virtual_routes: partial('encap and vrf not implemented (such a route is not installed)', routingUses),
     virtual_rules: RUNS,
-    use_vmac: NO, use_vmac_addr: NO, vmac_xmit_base: NO, use_ipvlan: NO, garp_extra_if: NO, vmac_garp_intvl: NO,
+    use_vmac: partial('not the nftables rule keepalived adds so that IGMP leaves from the base interface (vmac_map)'),
+    use_vmac_addr: NO, garp_extra_if: NO, vmac_garp_intvl: NO,
     unicast_fault_no_peer: NO, old_unicast_checksum: NO, native_ipv6: NO, track_src_ip: NO,
     linkbeat_use_polling: NO, no_accept: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO, notify_priority_changes: NO,
     lvs_sync_daemon_interface: NO,
@@ -90,7 +91,7 @@ export const VRRP_ROOT = {
 } as const;
 
 export const VRRP_ROOT_STATUS = status({
-  vrrp_track_process: NO, garp_group: NO, track_group: NO,
+  vrrp_track_process: NO, track_group: NO,
   static_ipaddress: partial('home, preferred_lft, track_group ignored', vipUses),
   static_routes: partial('encap, vrf and track_group not implemented (such a route is not installed)', routingUses),
   static_rules: partial('track_group not implemented (such a rule is not installed)', routingUses),

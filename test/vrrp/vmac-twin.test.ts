@@ -1,0 +1,253 @@
+// use_vmac and use_ipvlan: lvskeeper against keepalived 2.2.7 in twin namespaces (twin-support.ts). After start,
+// as MASTER, as BACKUP to a higher-priority peer (keepalived in the peer namespace), and after stop, both sides'
+// devices (`ip -j -d link`: kind, macvlan mode, MAC, state), addresses (`ip -j addr`), the sysctls keepalived sets and
+// the GARP/NA and advert frames on the wire are compared.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { join } from 'node:path';
+import { writeFileSync } from 'node:fs';
+import { needCommand, needFile, needRoot, repoRoot } from '../support/tier.js';
+import { Proc, waitFor } from './netns-support.js';
+import { SIDES, Twin, logLines, type Capture, type Side } from './twin-support.js';
+
+function ready(t: Parameters<typeof needRoot>[0]): boolean {
+  return needRoot(t) && needCommand(t, 'tcpdump') && needFile(t, '/usr/sbin/keepalived', 'needs keepalived 2.2.7 (apt-get install keepalived)');
+}
+
+interface JLink {
+  ifname: string;
+  address: string;
+  flags: string[];
+  link?: string;
+  linkinfo?: { info_kind?: string; info_data?: { mode?: string; flags?: string } };
+  inet6_addr_gen_mode?: string;
+}
+
+/** What of a device the two must agree on. */
+function device(twin: Twin, side: Side, name: string): unknown {
+  const all = JSON.parse(twin.ip(side, '-j', '-d', 'link', 'show')) as JLink[];
+  const l = all.find((x) => x.ifname === name);
+  if (!l) return undefined;
+  return {
+    ifname: l.ifname, address: l.address, up: l.flags.includes('UP'), lowerUp: l.flags.includes('LOWER_UP'), link: l.link,
+    kind: l.linkinfo?.info_kind, mode: l.linkinfo?.info_data?.mode, ipvlanFlags: l.linkinfo?.info_data?.flags,
+    addrGenMode: l.inet6_addr_gen_mode,
+  };
+}
+
+/** eth0's link-local address (from its random veth MAC). */
+function eth0LinkLocal(twin: Twin, side: Side): string {
+  const all = JSON.parse(twin.ip(side, '-j', 'addr', 'show', 'dev', 'eth0')) as { addr_info: { local: string }[] }[];
+  return all[0]?.addr_info.find((a) => a.local.startsWith('fe80'))?.local ?? '';
+}
+
+/** `ip -j addr` of a device, without the lifetimes that count down; eth0's link-local named as such. */
+function addresses(twin: Twin, side: Side, name: string): unknown[] {
+  const all = JSON.parse(twin.ip(side, '-j', 'addr', 'show')) as { ifname: string; addr_info: Record<string, unknown>[] }[];
+  const infos = all.find((x) => x.ifname === name)?.addr_info ?? [];
+  const ll = eth0LinkLocal(twin, side);
+  return infos
+    .map((a) => ({ family: a.family, local: a.local === ll ? 'eth0 link-local' : a.local, prefixlen: a.prefixlen, scope: a.scope, nodad: a.nodad, deprecated: a.deprecated, label: a.label }))
+    .sort((x, y) => String(x.local).localeCompare(String(y.local)));
+}
+
+const SYSCTLS = [
+  'ipv4/conf/all/rp_filter', 'ipv4/conf/default/rp_filter',
+  ...['eth0', 'DEV'].flatMap((d) => ['arp_ignore', 'arp_filter', 'accept_local', 'rp_filter', 'promote_secondaries'].map((k) => `ipv4/conf/${d}/${k}`)),
+  ...['eth0', 'DEV'].flatMap((d) => ['disable_ipv6', 'addr_gen_mode'].map((k) => `ipv6/conf/${d}/${k}`)),
+];
+
+function sysctls(twin: Twin, side: Side, devs: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const dev of devs) {
+    for (const s of SYSCTLS) {
+      const path = `/proc/sys/net/${s.replace('DEV', dev)}`;
+      try {
+        out[path] = twin.exec(side, 'cat', path).trim();
+      } catch {
+        out[path] = 'absent';
+      }
+    }
+  }
+  return out;
+}
+
+/** A snapshot of everything compared, for the devices given. */
+function state(twin: Twin, side: Side, devs: readonly string[]): unknown {
+  return {
+    devices: devs.map((d) => device(twin, side, d)),
+    addrs: Object.fromEntries(['eth0', ...devs].map((d) => [d, addresses(twin, side, d)])),
+    sysctls: sysctls(twin, side, devs),
+  };
+}
+
+/** Frames on p0 sent from `mac`, reduced to what must match (no times). */
+function framesFrom(c: Capture, mac: string): string[] {
+  return c.lines
+    .filter((l) => l.split(' ')[1] === mac)
+    .map((l) => l.replace(/^\S+ /, '').replace(/, length \d+(?=:)/, '').replace(/seq \d+/, ''));
+}
+
+const uniq = (xs: readonly string[]): string[] => [...new Set(xs)];
+
+/** keepalived in a side's peer namespace on p0: the higher-priority router that takes MASTER from the side. */
+function startPeer(twin: Twin, side: Side, conf: string): Proc {
+  const args = ['/usr/sbin/keepalived', '-n', '-l', '-D', '-P', '-f', conf, '-p', join(twin.dir, `${side}-peer.pid`), '-r', join(twin.dir, `${side}-peer-vrrp.pid`)];
+  const p = new Proc(spawn('ip', ['netns', 'exec', twin.peer(side), ...args], { stdio: ['ignore', 'pipe', 'pipe'] }), join(twin.dir, `${side}-peer.log`));
+  p.vrrpPidFile = join(twin.dir, `${side}-peer-vrrp.pid`);
+  return p;
+}
+
+const instance = (name: string, vrid: number, extra: readonly string[], vips: readonly string[], iface = 'eth0', prio = 100): string =>
+  [`vrrp_instance ${name} {`, '  state BACKUP', `  interface ${iface}`, `  virtual_router_id ${vrid}`, `  priority ${prio}`, '  advert_int 1',
+    ...extra.map((x) => `  ${x}`), '  virtual_ipaddress {', ...vips.map((v) => `    ${v}`), '  }', '}', ''].join('\n');
+
+const GLOBALS = 'global_defs {\n  vrrp_garp_master_delay 0\n}\n';
+
+test('use_vmac, IPv4 and IPv6 on one VRID: devices vrrp.51 and vrrp6.51, sysctls, addresses, GARPs/NAs and adverts at start, MASTER, BACKUP and stop — as keepalived', { timeout: 120_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('vm-m');
+  const peers: Proc[] = [];
+  try {
+    const conf = twin.writeConfig(GLOBALS + instance('VI_4', 51, ['use_vmac'], ['10.0.0.100/24']) + instance('VI_6', 51, ['use_vmac'], ['fd00::100/64']));
+    const peerConf = join(twin.dir, 'peer.conf');
+    writeFileSync(peerConf, GLOBALS + instance('P_4', 51, [], ['10.0.0.100/24'], 'p0', 200) + instance('P_6', 51, [], ['fd00::100/64'], 'p0', 200));
+    const cap = { ka: await twin.capture('ka', 'p0', 'arp or icmp6 or proto 112'), lk: await twin.capture('lk', 'p0', 'arp or icmp6 or proto 112') };
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const log = (side: Side): string => procs[side].log;
+    const count = (side: Side, re: RegExp): number => logLines(log(side), re).length;
+    for (const side of SIDES) assert.ok(await waitFor(() => count(side, /Entering MASTER STATE/) >= 2, 15_000), `${side} never MASTER:\n${log(side)}`);
+    const V4 = '00:00:5e:00:01:33';
+    const V6 = '00:00:5e:00:02:33';
+    for (const side of SIDES) {
+      assert.ok(await waitFor(() => framesFrom(cap[side], V4).filter((l) => /who-has 10\.0\.0\.100/.test(l)).length >= 5 &&
+        framesFrom(cap[side], V6).filter((l) => /neighbor advertisement/.test(l)).length >= 5, 5000), `${side}: GARP/NA missing\n${cap[side].lines.join('\n')}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const devs = ['vrrp.51', 'vrrp6.51'];
+    const master = { ka: state(twin, 'ka', devs), lk: state(twin, 'lk', devs) };
+    assert.deepEqual(master.lk, master.ka);
+    // Not vacuous: the devices are there as keepalived makes them.
+    assert.deepEqual(device(twin, 'ka', 'vrrp.51'), { ifname: 'vrrp.51', address: V4, up: true, lowerUp: true, link: 'eth0', kind: 'macvlan', mode: 'private', ipvlanFlags: undefined, addrGenMode: 'none' });
+    assert.equal((device(twin, 'ka', 'vrrp6.51') as { address: string }).address, V6);
+    for (const side of SIDES) {
+      const eth0Mac = twin.mac(side, 'eth0');
+      // The same frames from each VMAC: adverts from the base's addresses, 5 GARPs and 5 NAs.
+      const f4 = framesFrom(cap[side], V4);
+      const f6 = framesFrom(cap[side], V6);
+      assert.deepEqual(f4.filter((l) => /ARP/.test(l)), Array(5).fill(`${V4} > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806): Request who-has 10.0.0.100 (ff:ff:ff:ff:ff:ff) tell 10.0.0.100, length 28`), side);
+      assert.equal(f6.filter((l) => /neighbor advertisement, tgt is fd00::100/.test(l)).length, 5, side);
+      assert.deepEqual(uniq(f4.filter((l) => /VRRP/.test(l)).map((l) => l.replace(/prio \d+/, 'prio N'))), [`${V4} > 01:00:5e:00:00:12, ethertype IPv4 (0x0800): 10.0.0.1 > 224.0.0.18: VRRPv2, Advertisement, vrid 51, prio N, authtype none, intvl 1s, length 20`], side);
+      const ll = eth0LinkLocal(twin, side);
+      assert.deepEqual(uniq(f6.filter((l) => /VRRP/.test(l)).map((l) => l.replace(/prio \d+/, 'prio N'))), [`${V6} > 33:33:00:00:00:12, ethertype IPv6 (0x86dd): ${ll} > ff02::12: VRRPv3, Advertisement, vrid 51, prio N, intvl 100cs, length 24`], side);
+      assert.deepEqual(framesFrom(cap[side], eth0Mac).filter((l) => /VRRP|who-has 10\.0\.0\.100|tgt is fd00::100/.test(l)), [], `${side}: nothing VRRP from eth0's own MAC`);
+    }
+
+    // A higher-priority router appears on the link: BACKUP, VIPs off the VMACs, the devices stay up.
+    for (const side of SIDES) peers.push(startPeer(twin, side, peerConf));
+    for (const side of SIDES) assert.ok(await waitFor(() => count(side, /Entering BACKUP STATE/) >= 4, 15_000), `${side} never BACKUP:\n${log(side)}`);
+    await new Promise((r) => setTimeout(r, 500));
+    const backup = { ka: state(twin, 'ka', devs), lk: state(twin, 'lk', devs) };
+    assert.deepEqual(backup.lk, backup.ka);
+    assert.deepEqual((backup.ka as { addrs: Record<string, unknown[]> }).addrs['vrrp.51'], []);
+    for (const p of peers) p.signal('SIGTERM');
+    await Promise.all(peers.map((p) => p.exited()));
+
+    // Stop: the devices go; the base keeps the arp_ignore/arp_filter keepalived gave it.
+    for (const side of SIDES) procs[side].signal('SIGTERM');
+    await Promise.all(SIDES.map((s) => procs[s].exited()));
+    const stopped = { ka: state(twin, 'ka', devs), lk: state(twin, 'lk', devs) };
+    assert.deepEqual(stopped.lk, stopped.ka);
+    assert.deepEqual((stopped.ka as { devices: unknown[] }).devices, [undefined, undefined]);
+    // Sorted: which instance sees the peer's advert first is the wire's choice.
+    const lines = (side: Side): string[] => logLines(log(side), /VMAC interface|Entering/).sort();
+    assert.deepEqual(lines('lk'), lines('ka'));
+  } finally {
+    for (const p of peers) p.killHard();
+    await twin.destroy();
+  }
+});
+
+test('use_vmac NAME and vmac_xmit_base; an existing device of that name with the wrong MAC is updated — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('vm-x');
+  try {
+    twin.both((side) => twin.ip(side, 'link', 'add', 'link', 'eth0', 'name', 'vmx', 'address', '02:00:00:00:00:01', 'type', 'macvlan', 'mode', 'private'));
+    const conf = twin.writeConfig(GLOBALS + instance('VI_1', 60, ['use_vmac vmx', 'vmac_xmit_base'], ['10.0.0.60/24']));
+    const cap = { ka: await twin.capture('ka', 'p0', 'arp or proto 112'), lk: await twin.capture('lk', 'p0', 'arp or proto 112') };
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const log = (side: Side): string => procs[side].log;
+    for (const side of SIDES) assert.ok(await waitFor(() => /Entering MASTER STATE/.test(log(side)) && cap[side].garps('10.0.0.60').length >= 5, 15_000), `${side}:\n${log(side)}`);
+    await new Promise((r) => setTimeout(r, 500));
+    assert.deepEqual(state(twin, 'lk', ['vmx']), state(twin, 'ka', ['vmx']));
+    assert.equal((device(twin, 'ka', 'vmx') as { address: string }).address, '00:00:5e:00:01:3c');
+    for (const side of SIDES) {
+      // vmac_xmit_base: adverts from eth0's MAC; GARPs from the VMAC's.
+      const adverts = uniq(cap[side].lines.filter((l) => /VRRP/.test(l)).map((l) => l.split(' ')[1]!));
+      assert.deepEqual(adverts, [twin.mac(side, 'eth0')], side);
+      assert.deepEqual(uniq(cap[side].garps('10.0.0.60')), ['00:00:5e:00:01:3c'], side);
+    }
+    // Not the nftables line: the firewall rule keepalived adds for a VMAC is the part not implemented (schema).
+    const lines = (side: Side): string[] => logLines(log(side), /VMAC|vmac/).filter((l) => !/no firewall configured/.test(l));
+    assert.deepEqual(lines('lk'), lines('ka'));
+    for (const side of SIDES) procs[side].signal('SIGTERM');
+    await Promise.all(SIDES.map((s) => procs[s].exited()));
+    assert.deepEqual(state(twin, 'lk', ['vmx']), state(twin, 'ka', ['vmx']));
+  } finally {
+    await twin.destroy();
+  }
+});
+
+test('use_ipvlan ADDR/PREFIX private: the ipvlan device (or the failure to make one, where the kernel has no ipvlan), its address and the instance state — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('vm-i');
+  try {
+    const conf = twin.writeConfig(GLOBALS + instance('VI_1', 53, ['use_ipvlan 10.0.0.53/24 private'], ['10.0.0.153/24']));
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const log = (side: Side): string => procs[side].log;
+    const settled = (side: Side): boolean => /Entering MASTER STATE|entering FAULT state/i.test(log(side));
+    for (const side of SIDES) assert.ok(await waitFor(() => settled(side), 15_000), `${side}:\n${log(side)}`);
+    await new Promise((r) => setTimeout(r, 1000));
+    assert.deepEqual(state(twin, 'lk', ['vrrp.53']), state(twin, 'ka', ['vrrp.53']));
+    const outcome = (side: Side): unknown => ({
+      unable: logLines(log(side), /Unable to create ipvlan/),
+      master: /Entering MASTER STATE/.test(log(side)),
+      fault: /entering FAULT state/i.test(log(side)),
+    });
+    assert.deepEqual(outcome('lk'), outcome('ka'));
+    for (const side of SIDES) procs[side].signal('SIGTERM');
+    await Promise.all(SIDES.map((s) => procs[s].exited()));
+    assert.deepEqual(state(twin, 'lk', ['vrrp.53']), state(twin, 'ka', ['vrrp.53']));
+  } finally {
+    await twin.destroy();
+  }
+});
+
+test('garp_group on the base interface paces the GARPs of the VMAC above it — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('vm-g');
+  try {
+    const group = 'garp_group {\n  garp_interval 0.5\n  interface eth0\n}\n';
+    const conf = twin.writeConfig(GLOBALS + group + instance('VI_1', 51, ['use_vmac', 'garp_master_repeat 2'], ['10.0.0.100/24', '10.0.0.101/24']));
+    const cap = { ka: await twin.capture('ka', 'p0'), lk: await twin.capture('lk', 'p0') };
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const vips = ['10.0.0.100', '10.0.0.101'];
+    for (const side of SIDES) assert.ok(await waitFor(() => cap[side].garpTimes(vips).length >= 3, 20_000), `${side}:\n${procs[side].log}`);
+    await new Promise((r) => setTimeout(r, 2000));
+    // The GARPs in order (the burst's repeats collapse while queued, as keepalived's one pending flag per address).
+    const sequence = (side: Side): string[] => cap[side].lines.flatMap((l) => /who-has (\S+) \(ff:ff:ff:ff:ff:ff\) tell \1,/.exec(l)?.[1] ?? []);
+    const gaps = (side: Side): number[] => {
+      const ts = cap[side].garpTimes(vips);
+      return ts.slice(1).map((x, i) => x - ts[i]!);
+    };
+    assert.deepEqual(sequence('lk'), sequence('ka'));
+    assert.ok(gaps('ka').some((g) => g >= 480), `keepalived paced nothing: ${gaps('ka').join(', ')} ms`);
+    // Each gap as keepalived's: 0 where it sends at once, 500 ms where it waits (the scheduler of a loaded machine may add some).
+    const paced = (side: Side): boolean[] => gaps(side).map((g) => g >= 480);
+    assert.deepEqual(paced('lk'), paced('ka'), `gaps ka ${gaps('ka').join(', ')} lk ${gaps('lk').join(', ')}`);
+    for (const side of SIDES) assert.deepEqual(uniq(cap[side].garps('10.0.0.100')), ['00:00:5e:00:01:33'], side);
+  } finally {
+    await twin.destroy();
+  }
+});
