@@ -14,6 +14,8 @@ import { AnnouncePacer } from './announce-pacer.js';
 import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
 import { diffVips } from './reload-plan.js';
 import type { Notifier } from './notify.js';
+import type { VipFirewall } from './vip-firewall.js';
+import type { FirewallVip } from './nft-rules.js';
 
 export interface InstanceDeps {
   readonly clock: Clock;
@@ -28,6 +30,8 @@ export interface InstanceDeps {
    * (vrrp_scheduler.c, vrrp_init_instance_sands with vrrp_delayed_start_time).
    */
   readonly delayedStartUntil?: () => number | undefined;
+  /** The process's no_accept drop rules; present when some instance is not in accept mode. */
+  readonly firewall?: VipFirewall;
 }
 
 export interface InstanceEvents {
@@ -94,8 +98,12 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     if (this.fsm.state !== 'MASTER') return;
     for (const v of removed) this.deps.logger.info(`(${next.name}) removing VIP ${v.address} (reload)`);
     for (const v of added) this.deps.logger.info(`(${next.name}) adding VIP ${v.address} (reload)`);
-    if (removed.length > 0) this.changeVips('remove', removed);
+    if (removed.length > 0) {
+      this.changeVips('remove', removed);
+      this.dropRules('remove', removed);
+    }
     if (added.length > 0) {
+      this.dropRules('add', added);
       this.changeVips('add', added);
       this.garp(next.garpMasterRepeat, added);
     }
@@ -284,10 +292,12 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         this.sendAdvert(a.priority);
         return;
       case 'add-vips':
+        this.dropRules('add', vipsOf(this.cfg));
         this.changeVips('add', vipsOf(this.cfg));
         return;
       case 'remove-vips':
         this.changeVips('remove', vipsOf(this.cfg));
+        this.dropRules('remove', vipsOf(this.cfg));
         return;
       case 'garp-burst':
         this.garp(a.repeat, vipsOf(this.cfg));
@@ -356,6 +366,35 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         }
       }
     });
+  }
+
+  /**
+   * Not in accept mode (and not the address owner), traffic to and from the VIPs is dropped while MASTER: the
+   * rules go in before the addresses and come out after them (vrrp.c vrrp_state_become_master,
+   * vrrp_restore_interface → vrrp_handle_accept_mode).
+   */
+  private dropRules(op: 'add' | 'remove', vips: readonly Vip[]): void {
+    const fw = this.deps.firewall;
+    if (!fw || this.cfg.accept || this.cfg.priority === 255) return;
+    this.deps.logger.debug(`(${this.cfg.name}) ${op === 'add' ? 'sett' : 'remov'}ing firewall drop rule`);
+    const name = this.cfg.name;
+    const entries = vips.map((v) => this.firewallVip(v));
+    this.pendingVips = this.pendingVips.then(async () => {
+      const list = await Promise.all(entries);
+      await (op === 'add' ? fw.add(name, list) : fw.remove(name, list));
+    });
+  }
+
+  private async firewallVip(v: Vip): Promise<FirewallVip> {
+    const link = await this.vipLink(v);
+    const own = v.dev === undefined || v.dev === this.cfg.interface;
+    return {
+      address: v.address,
+      family: v.family,
+      ifindex: link?.index ?? this.ifindex,
+      ifname: link?.name ?? v.dev ?? this.cfg.interface ?? '',
+      byName: this.cfg.dontTrackPrimary && (own || v.noTrack),
+    };
   }
 
   /** Consumes one expected notification of our own deletion; returns whether there was one. */

@@ -17,6 +17,9 @@ import { planReload, sameSettings } from './reload-plan.js';
 import { ScriptRunner, evaluateTracking, vipInterfaces, type ScriptState, type TrackInput } from './tracking.js';
 import type { FsmAction } from './fsm.js';
 import type { VrrpConfig } from '../ipc/protocol.js';
+import { Nft } from '../net/nft.js';
+import { VipFirewall } from './vip-firewall.js';
+import { NFT_IDENTIFIER } from './nft-rules.js';
 
 export interface VrrpServiceOptions {
   readonly clock: Clock;
@@ -52,6 +55,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private readonly fileValues = new Map<string, number>();
   private rtnl?: Rtnl;
   private watcher?: LinkWatcher;
+  private firewall?: VipFirewall;
   private policy: ScriptPolicy;
   /** Reloads run one at a time, and stop() waits for the one under way. */
   private reloading: Promise<void> = Promise.resolve();
@@ -87,6 +91,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       logger.info(`Delaying startup for ${delayMs / 1000} seconds`);
       this.delayedStartUntil = this.opts.clock.now() + delayMs;
     }
+    this.openFirewall(this.config);
     for (const f of this.config.trackFiles) this.watchTrackFile(f);
     for (const s of this.config.vrrpScripts) this.addScript(s);
     for (const vi of this.config.vrrpInstances) this.addInstance(vi);
@@ -104,8 +109,34 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       this.groupState(g, 'STOP');
       await g.notifier.idle();
     }
+    await this.firewall?.close();
     this.watcher?.close();
     this.rtnl?.close();
+  }
+
+  /**
+   * The no_accept drop rules, when some instance is not in accept mode (vrrp.c vrrp_complete_instance: then
+   * nftables is used even unconfigured, table "keepalived"). They need `nft`: without it the VRRP process does not
+   * start (at a reload, the error is logged and the new instances run without the rules).
+   */
+  private openFirewall(config: VrrpConfig): void {
+    if (this.firewall) return;
+    const needs = config.vrrpInstances.filter((vi) => !vi.accept);
+    if (needs.length === 0) return;
+    const nft = config.global.nftables;
+    if (nft.table === undefined) this.opts.logger.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
+    if (!needs.some((vi) => vi.priority !== 255)) return;
+    const bin = Nft.find();
+    const table = nft.table ?? 'keepalived';
+    if (!bin || !NFT_IDENTIFIER.test(table)) {
+      const why = bin
+        ? `nftables table name '${table}' cannot be written for nft (letters, digits, '_', '.', '-' and '/' only)`
+        : `(${needs[0]!.name}) no_accept/strict needs nftables' drop rules, but nft is not on PATH (Debian package nftables)`;
+      if (this.instances.size === 0) throw new Error(why);
+      this.opts.logger.error(why);
+      return;
+    }
+    this.firewall = new VipFirewall(bin, { ...nft, table }, this.opts.logger);
   }
 
   /**
@@ -129,6 +160,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
         `${plan.remove.length} removed, ${plan.add.length} added`,
     );
     this.config = next;
+    this.openFirewall(next);
     this.policy = scriptPolicy(next.global);
     const newScripts: ScriptRunner[] = [];
     for (const s of prev.vrrpScripts) {
@@ -225,6 +257,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     const runner = new VrrpInstanceRunner(vi, {
       clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
       delayedStartUntil: () => this.delayedStartUntil,
+      ...(this.firewall ? { firewall: this.firewall } : {}),
     });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));
