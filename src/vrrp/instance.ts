@@ -502,6 +502,7 @@ function fsmConfig(cfg: VrrpInstance, ownAddress: string): FsmConfig {
     garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
     ownAddress,
     inSyncGroup: cfg.syncGroup !== undefined,
+    configFault: cfg.unicastFaultNoPeer && cfg.unicastPeers.length === 0,
   };
 }
 

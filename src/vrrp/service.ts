@@ -254,6 +254,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
 
   private addInstance(vi: VrrpInstance): VrrpInstanceRunner {
     const { clock, logger } = this.opts;
+    if (vi.unicastFaultNoPeer && vi.unicastPeers.length === 0) logger.info(`(${vi.name}) Cannot use unicast without any peers - going to fault state`);
     const runner = new VrrpInstanceRunner(vi, {
       clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
       delayedStartUntil: () => this.delayedStartUntil,
