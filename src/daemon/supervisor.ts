@@ -13,6 +13,7 @@ import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ResumedState } from '../../checkers/engine.js';
 import { cannotRun, formatDiagnostic } from '../config/load.js';
+import { startRefusals } from '../config/start-refusals.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
   FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToCheckerNotes, ToVrrp, VrrpConfig, VrrpStates,
@@ -118,7 +119,10 @@ export class Supervisor {
         this.log.warn(`cannot write reload_check_config log ${checkLog}: ${(err as Error).message}`);
       }
     }
-    return cannotRun(read.code) || (reloading && read.code === 5) ? undefined : read;
+    if (cannotRun(read.code) || (reloading && read.code === 5)) return undefined;
+    const refused = startRefusals(read.vrrp.vrrpInstances);
+    for (const line of refused) this.log.error(line);
+    return refused.length > 0 ? undefined : read;
   }
 
   private wantsVrrp(read: ConfigRead): boolean {

@@ -31,11 +31,8 @@ const EXPECTED: readonly (readonly [number, string])[] = [
   [73, 'track_process'],
   [86, 'use_vmac'],
   [87, 'vmac_xmit_base'],
-  [88, 'no_accept'],
-  [101, 'auth_type AH'],
   [110, 'track_process'],
   [113, 'track_bfd'],
-  [120, 'unicast_fault_no_peer'],
   [121, 'track_src_ip'],
   [127, 'virtual_routes'],
   [130, 'virtual_rules'],
@@ -80,7 +77,6 @@ test('named where each use is: per occurrence, in included files, not inside a b
     ].join('\n');
     const r = parseConfigText(text, { file: main, configId: 'lb1' });
     assert.deepEqual(unimplemented(r.diagnostics).map(formatDiagnostic), [
-      `${main}:2: lvskeeper does not implement 'vrrp_strict nftables rules (no_accept)' - ignored`,
       `${main}:4: lvskeeper does not implement 'enable_dbus' - ignored`,
       `${main}:6: lvskeeper does not implement 'bfd_instance' - ignored`,
       `${main}:12: lvskeeper does not implement 'use_vmac' - ignored`,
