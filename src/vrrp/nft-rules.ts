@@ -4,7 +4,7 @@
 // leave MASTER, the tables deleted at stop. Every statement below yields the bytecode keepalived's libnftnl calls
 // build (same payload loads, lookups, verdicts; `ip6 nexthdr` written out so nft does not put `meta l4proto` in
 // its place), so `nft list ruleset` shows the same ruleset.
-import type { NftablesSettings } from '../config/model.js';
+import type { NftablesSettings, VrrpInstance } from '../config/model.js';
 import { parseIp } from '../net/addr.js';
 
 /** One VIP or eVIP as the rules need it: its address and the interface it lives on. */
@@ -31,6 +31,11 @@ export interface NftBatch {
 
 const LL_INDEX = 'vips_link_local';
 const LL_NAME = 'vips_link_local_name';
+
+/** The instances that get drop rules: not in accept mode, and not the address owner (vrrp.c vrrp_handle_accept_mode). */
+export function dropRulesNeeded(instances: readonly VrrpInstance[]): VrrpInstance[] {
+  return instances.filter((vi) => !vi.accept && vi.priority !== 255);
+}
 
 /** The table names nft's scanner takes as a string (scanner.l `string`); nft has no quoting for them. */
 export const NFT_IDENTIFIER = /^[a-zA-Z_.][a-zA-Z0-9/_.-]*$/;

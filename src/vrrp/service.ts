@@ -19,7 +19,7 @@ import type { FsmAction } from './fsm.js';
 import type { VrrpConfig } from '../ipc/protocol.js';
 import { Nft } from '../net/nft.js';
 import { VipFirewall } from './vip-firewall.js';
-import { NFT_IDENTIFIER } from './nft-rules.js';
+import { NFT_IDENTIFIER, dropRulesNeeded } from './nft-rules.js';
 
 export interface VrrpServiceOptions {
   readonly clock: Clock;
@@ -116,27 +116,20 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
 
   /**
    * The no_accept drop rules, when some instance is not in accept mode (vrrp.c vrrp_complete_instance: then
-   * nftables is used even unconfigured, table "keepalived"). They need `nft`: without it the VRRP process does not
-   * start (at a reload, the error is logged and the new instances run without the rules).
+   * nftables is used even unconfigured, table "keepalived"). The supervisor has made sure `nft` is there.
    */
   private openFirewall(config: VrrpConfig): void {
     if (this.firewall) return;
-    const needs = config.vrrpInstances.filter((vi) => !vi.accept);
-    if (needs.length === 0) return;
     const nft = config.global.nftables;
-    if (nft.table === undefined) this.opts.logger.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
-    if (!needs.some((vi) => vi.priority !== 255)) return;
+    if (nft.table === undefined && config.vrrpInstances.some((vi) => !vi.accept)) {
+      this.opts.logger.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
+    }
+    if (dropRulesNeeded(config.vrrpInstances).length === 0) return;
     const bin = Nft.find();
     const table = nft.table ?? 'keepalived';
-    if (!bin || !NFT_IDENTIFIER.test(table)) {
-      const why = bin
-        ? `nftables table name '${table}' cannot be written for nft (letters, digits, '_', '.', '-' and '/' only)`
-        : `(${needs[0]!.name}) no_accept/strict needs nftables' drop rules, but nft is not on PATH (Debian package nftables)`;
-      if (this.instances.size === 0) throw new Error(why);
-      this.opts.logger.error(why);
-      return;
-    }
-    this.firewall = new VipFirewall(bin, { ...nft, table }, this.opts.logger);
+    if (!bin) this.opts.logger.error('no_accept/strict: nft is not on PATH (Debian package nftables); VIP traffic is not dropped');
+    else if (!NFT_IDENTIFIER.test(table)) this.opts.logger.error(`nftables table name '${table}' cannot be written for nft (letters, digits, '_', '.', '-' and '/' only); VIP traffic is not dropped`);
+    else this.firewall = new VipFirewall(bin, { ...nft, table }, this.opts.logger);
   }
 
   /**
