@@ -30,6 +30,7 @@ import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { Registry, renderFamilies, serveMetrics } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
+import { nameProcess } from './process-names.js';
 import { registerLoopDelay } from './loop-delay.js';
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
@@ -149,6 +150,7 @@ export class Supervisor {
       return 2;
     }
     this.vrrpConfig = read.vrrp;
+    nameProcess(read.vrrp.global.processNames, 'parent');
     if (this.opts.pidFile) this.releasePids.push(acquirePidFile(this.opts.pidFile));
     // keepalived refuses to start while another daemon's children hold -r/-c; the children's pids replace ours.
     if (this.wantsVrrp(read) && this.opts.vrrpPidFile) this.claimChildPidFile(this.opts.vrrpPidFile);
@@ -386,6 +388,7 @@ export class Supervisor {
       return;
     }
     this.vrrpConfig = read.vrrp;
+    nameProcess(read.vrrp.global.processNames, 'parent');
     const jobs: Promise<unknown>[] = [];
     const vrrp = this.vrrp?.channel;
     if (vrrp) jobs.push(vrrp.request('reload', read.vrrp, 60_000).then((states) => this.setVrrpStates(states)));
