@@ -16,12 +16,14 @@ function ready(t: Parameters<typeof needRoot>[0]): boolean {
 }
 
 // VI_1: VRRPv2, no accept mode (strict's default); VI_3: VRRPv3 with accept; VI_6: IPv6, a global and a link-local
-// VIP (the ip6 table, its link-local chains). The counters and a priority show those keywords through.
+// VIP (the ip6 table, its link-local chains). The counters and a priority show those keywords through; the startup
+// delay leaves time to see each side in BACKUP before it becomes MASTER.
 const CONFIG = `global_defs {
   vrrp_strict
   nftables_counters
   nftables_priority -5
   vrrp_garp_master_delay 0
+  vrrp_startup_delay 4
 }
 vrrp_instance VI_1 {
   state BACKUP
@@ -74,7 +76,10 @@ const PEER = `vrrp_instance P_1 {
 }
 `;
 
-/** The ruleset as JSON, without what differs between any two namespaces (handles, counter values). */
+/**
+ * The ruleset as JSON, without what differs between any two namespaces (handles, counter values) and with the ip
+ * table before the ip6 one (their order is which instance became MASTER first), each table's listing in its order.
+ */
 function ruleset(twin: Twin, side: Side): unknown[] {
   const strip = (o: unknown): unknown => {
     if (Array.isArray(o)) return o.map(strip);
@@ -82,7 +87,8 @@ function ruleset(twin: Twin, side: Side): unknown[] {
     return Object.fromEntries(Object.entries(o).filter(([k]) => k !== 'handle').map(([k, v]) => [k, k === 'packets' || k === 'bytes' ? 0 : strip(v)]));
   };
   const j = JSON.parse(twin.exec(side, 'nft', '-j', 'list', 'ruleset')) as { nftables: unknown[] };
-  return (strip(j.nftables) as unknown[]).filter((e) => !('metainfo' in (e as object)));
+  const family = (e: unknown): string => (Object.values(e as object)[0] as { family: string }).family;
+  return (strip(j.nftables) as unknown[]).filter((e) => !('metainfo' in (e as object))).sort((a, b) => family(a).localeCompare(family(b)));
 }
 
 const tables = (rules: unknown[]): string[] =>
@@ -115,12 +121,17 @@ test('vrrp_strict no_accept: nftables drop rules at MASTER, their elements out a
     const count = (side: Side, re: RegExp): number => logLines(log(side), re).length;
 
     // Start: BACKUP, nothing set up yet (the old table still there).
-    for (const side of SIDES) assert.ok(await waitFor(() => count(side, /Entering BACKUP STATE/) === 3, 10_000), `${side}:\n${log(side)}`);
-    assert.deepEqual(ruleset(twin, 'lk'), ruleset(twin, 'ka'));
-    assert.deepEqual(tables(ruleset(twin, 'ka')), ['ip keepalived']);
+    const atStart: Partial<Record<Side, unknown[]>> = {};
+    for (const side of SIDES) {
+      assert.ok(await waitFor(() => count(side, /Entering BACKUP STATE/) === 3, 20_000), `${side}:\n${log(side)}`);
+      atStart[side] = ruleset(twin, side);
+      assert.equal(count(side, /Entering MASTER STATE/), 0, `${side} was MASTER before its ruleset was read`);
+    }
+    assert.deepEqual(atStart.lk, atStart.ka);
+    assert.deepEqual(tables(atStart.ka!), ['ip keepalived']);
 
     // MASTER: the tables, chains, sets and rules, the VIPs of VI_1 and VI_6 in the sets (VI_3 accepts).
-    for (const side of SIDES) assert.ok(await waitFor(() => count(side, /Entering MASTER STATE/) === 3, 15_000), `${side}:\n${log(side)}`);
+    for (const side of SIDES) assert.ok(await waitFor(() => count(side, /Entering MASTER STATE/) === 3, 20_000), `${side}:\n${log(side)}`);
     for (const side of SIDES) {
       assert.ok(await waitFor(() => JSON.stringify(ruleset(twin, side)).includes('2001:db8::100') && JSON.stringify(ruleset(twin, side)).includes('10.0.0.101'), 5000), side);
     }
@@ -130,7 +141,9 @@ test('vrrp_strict no_accept: nftables drop rules at MASTER, their elements out a
     assert.ok(!JSON.stringify(master).includes('leftover'), 'the old table was deleted');
     assert.ok(!JSON.stringify(master).includes('10.0.0.103'), 'VI_3 is in accept mode');
     const fwLines = (side: Side): string[] => logLines(log(side), /firewall|Deleting old|using nftables/).sort();
-    assert.deepEqual(fwLines('lk'), fwLines('ka'));
+    // The log can trail the kernel under load: wait for the lines to come.
+    for (const side of SIDES) await waitFor(() => fwLines(side).includes('Deleting old ip keepalived table'), 5000);
+    assert.deepEqual(fwLines('lk'), fwLines('ka'), log('lk'));
     assert.ok(fwLines('ka').includes('Deleting old ip keepalived table'), fwLines('ka').join('\n'));
 
     // Real traffic from the peer: dropped to the no_accept VIP, answered on the accept one.
