@@ -15,7 +15,7 @@ import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, 
 import { diffVips } from './reload-plan.js';
 import type { Notifier } from './notify.js';
 import type { VipFirewall } from './vip-firewall.js';
-import type { FirewallVip } from './nft-rules.js';
+import { dropRulesNeeded, type FirewallVip } from './nft-rules.js';
 
 export interface InstanceDeps {
   readonly clock: Clock;
@@ -375,7 +375,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
    */
   private dropRules(op: 'add' | 'remove', vips: readonly Vip[]): void {
     const fw = this.deps.firewall;
-    if (!fw || this.cfg.accept || this.cfg.priority === 255) return;
+    if (!fw || dropRulesNeeded([this.cfg]).length === 0) return;
     this.deps.logger.debug(`(${this.cfg.name}) ${op === 'add' ? 'sett' : 'remov'}ing firewall drop rule`);
     const name = this.cfg.name;
     const entries = vips.map((v) => this.firewallVip(v));
