@@ -65,6 +65,13 @@ export interface Config {
 
 // ───────────────────────────── global_defs ─────────────────────────────
 
+export interface NftablesSettings {
+  readonly table?: string;
+  readonly priority: number;
+  readonly ifindex: boolean;
+  readonly counters: boolean;
+}
+
 export interface GlobalDefs {
   readonly routerId: string;
   readonly notificationEmail: readonly string[];
@@ -93,6 +100,11 @@ export interface GlobalDefs {
   readonly vrrpMinGarp: boolean;
   readonly vrrpVersion: 2 | 3;
   readonly vrrpStrict: boolean;
+  /**
+   * The no_accept drop rules (global `nftables [TABLE]`, `nftables_priority`, `nftables_ifindex`,
+   * `nftables_counters`); `table` unset until configured, or an instance needs them (then `keepalived`).
+   */
+  readonly nftables: NftablesSettings;
   readonly vrrpCheckUnicastSrc: boolean;
   readonly vrrpSkipCheckAdvAddr: boolean;
   readonly vrrpLowerPrioNoAdvert: boolean;
@@ -218,7 +230,8 @@ export interface VrrpInstance {
   /** v2: whole seconds; v3: centisecond resolution. */
   readonly advertIntMs: number;
   readonly version: 2 | 3;
-  readonly authentication?: { readonly type: 'PASS' | 'AH'; readonly pass: string };
+  /** `src`: where auth_type was written (lvskeeper refuses to run AH, naming it). */
+  readonly authentication?: { readonly type: 'PASS' | 'AH'; readonly pass: string; readonly src: SourceRef };
   readonly preempt: boolean;
   readonly preemptDelayMs: number;
   readonly garpMasterDelayMs: number;
@@ -256,7 +269,6 @@ export interface VrrpInstance {
   readonly skipCheckAdvAddr: boolean;
   readonly lowerPrioNoAdvert: boolean;
   readonly higherPrioSendAdvert: boolean;
-  readonly ownerIgnoreAdverts: boolean;
   readonly v3ChecksumAsV2: boolean;
   readonly promoteSecondaries: boolean;
   readonly notify: VrrpNotify;

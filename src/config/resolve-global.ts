@@ -63,6 +63,9 @@ const OTHER_FLAGS = new Set([
   'data_use_instance',
 ]);
 
+/** linux/netfilter/nf_tables.h */
+const NFT_TABLE_MAXNAMELEN = 256;
+
 export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
   return {
     routerId: hostname,
@@ -86,6 +89,7 @@ export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
     vrrpMinGarp: false,
     vrrpVersion: 2,
     vrrpStrict: false,
+    nftables: { priority: -1, ifindex: false, counters: false },
     vrrpCheckUnicastSrc: false,
     vrrpSkipCheckAdvAddr: false,
     vrrpLowerPrioNoAdvert: false,
@@ -451,6 +455,23 @@ export function resolveGlobals(
         // Parsed only, but reported in the words of Debian's 2.2.7, which is built with nftables and without iptables.
         case 'vrrp_iptables':
           v.report.error(n.src, "iptables not supported, using nftables instead. Please replace 'vrrp_iptables and 'vrrp_ipsets' with 'nftables' config option", n.kw);
+          g.nftables = { ...g.nftables, table: 'keepalived', priority: -1 };
+          other[n.kw] = n.args.join(' ');
+          break;
+        // global_parser.c vrrp_nftables_handler and the three after it; `nftables` resets an earlier priority.
+        case 'nftables':
+          if (g.nftables.table !== undefined) v.report.error(n.src, 'nftables already specified - ignoring', n.kw);
+          else if (a !== undefined && a.length >= NFT_TABLE_MAXNAMELEN) v.report.error(n.src, 'nftables table name too long - ignoring', n.kw);
+          else g.nftables = { ...g.nftables, table: a ?? 'keepalived', priority: -1 };
+          other[n.kw] = n.args.join(' ');
+          break;
+        case 'nftables_priority':
+          if (otherAccepted(v, n) && a !== undefined) g.nftables = { ...g.nftables, priority: v.int(n, a, -(2 ** 31), 2 ** 31 - 1)! };
+          other[n.kw] = n.args.join(' ');
+          break;
+        case 'nftables_ifindex':
+        case 'nftables_counters':
+          g.nftables = { ...g.nftables, [n.kw === 'nftables_ifindex' ? 'ifindex' : 'counters']: true };
           other[n.kw] = n.args.join(' ');
           break;
         case 'vrrp_vmac_garp_intvl':

@@ -278,6 +278,7 @@ export function resolveVrrpInstance(
   let authType: 'PASS' | 'AH' | undefined;
   let authPass: string | undefined;
   let authSrc = node.src;
+  let authTypeSrc = node.src;
   let nopreempt = false;
   let preemptDelayMs = 0;
   let preemptDelaySrc: Node | undefined;
@@ -346,6 +347,7 @@ export function resolveVrrpInstance(
         authSrc = n.src;
         for (const c of n.children ?? []) {
           if (c.kw === 'auth_type') {
+            authTypeSrc = c.src;
             if (c.args[0] === 'PASS' || c.args[0] === 'AH') authType = c.args[0];
             else v.report.error(c.src, `${tag} unknown authentication type '${c.args[0] ?? ''}'`, c.kw);
           } else if (c.kw === 'auth_pass') {
@@ -584,7 +586,8 @@ export function resolveVrrpInstance(
   let ver: 2 | 3 = version ?? g.vrrpVersion;
   if (family === 'inet6') ver = 3;
   advertIntMs = checkAdvertInt(v, node, tag, ver, advertIntMs);
-  if (peers.length === 0 && unicastKeyword) {
+  // unicast_fault_no_peer: no multicast fallback, the instance stays in FAULT instead (vrrp.c vrrp_complete_instance).
+  if (peers.length === 0 && unicastKeyword && !inst.unicastFaultNoPeer) {
     v.report.error(unicastKeyword.src, `${tag} A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`, unicastKeyword.kw);
   }
   if (peers.length === 0 && unicastTtlNode) {
@@ -616,7 +619,7 @@ export function resolveVrrpInstance(
     if (strict) v.report.error(node.src, `${tag} Strict mode does not support authentication. Ignoring.`, 'authentication');
     else if (ver === 3) v.report.error(node.src, `${tag} VRRP version 3 does not support authentication. Ignoring.`, 'authentication');
     else if (!authPass) v.report.error(authSrc, `${tag} Authentication specified but no password given. Ignoring`, 'authentication');
-    else authentication = { type: authType, pass: authPass };
+    else authentication = { type: authType, pass: authPass, src: ref(authTypeSrc) };
   }
   // vrrp_complete_instance checks twice: a config error first, a warning later (both lines printed).
   if (vips.length === 0) {
@@ -668,12 +671,11 @@ export function resolveVrrpInstance(
     noVirtualIpaddress: false,
     virtualRoutes: routing?.routes ?? [],
     virtualRules: routing?.rules ?? [],
-    accept: accept ?? (strict ? priority === 255 : true),
+    accept: acceptMode(v, node, tag, accept, strict, priority, ver),
     strictMode: strict,
     skipCheckAdvAddr: inst.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
     lowerPrioNoAdvert: strict ? true : (inst.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert),
     higherPrioSendAdvert: strict ? false : (inst.higherPrioSendAdvert ?? g.vrrpHigherPrioSendAdvert),
-    ownerIgnoreAdverts: strict,
     v3ChecksumAsV2: g.v3ChecksumAsV2,
     promoteSecondaries: inst.promoteSecondaries ?? false,
     notify,
@@ -683,6 +685,19 @@ export function resolveVrrpInstance(
 }
 
 /** The value; after a refusal (already reported in keepalived's generic words) the handler's own line too. */
+/**
+ * Accept mode (vrrp.c vrrp_complete_instance): unset, it is on for the address owner and otherwise off in strict
+ * mode only; strict VRRPv2 turns it off for a non-owner (RFC 3768 has no accept mode).
+ */
+function acceptMode(v: Values, node: Node, tag: string, accept: boolean | undefined, strict: boolean, priority: number, ver: 2 | 3): boolean {
+  const on = accept ?? (priority === 255 ? true : !strict);
+  if (on && priority !== 255 && strict && ver === 2) {
+    v.report.error(node.src, `${tag} warning - accept mode for VRRP version 2 does not comply with RFC3768 - resetting`, 'accept');
+    return false;
+  }
+  return on;
+}
+
 function refused<T>(v: Values, n: Node, value: T | undefined, line: string): T | undefined {
   if (value === undefined) v.report.error(n.src, line, n.kw);
   return value;

@@ -61,7 +61,8 @@ function checkSecurity(filename: string, scriptSecurity: boolean, lines: string[
   return 0;
 }
 
-function inPath(name: string): string | undefined {
+/** The first executable `name` on PATH, as execvp would find it. */
+export function inPath(name: string): string | undefined {
   for (const dir of (process.env['PATH'] ?? '/usr/bin:/bin').split(delimiter)) {
     const p = join(dir, name);
     try {

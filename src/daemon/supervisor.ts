@@ -14,6 +14,9 @@ import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ResumedState } from '../../checkers/engine.js';
 import { cannotRun, formatDiagnostic } from '../config/load.js';
+import { startRefusals } from '../config/start-refusals.js';
+import { dropRulesNeeded } from '../vrrp/nft-rules.js';
+import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
   FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToCheckerNotes, ToVrrp, VrrpConfig, VrrpStates,
@@ -125,7 +128,15 @@ export class Supervisor {
         this.log.warn(`cannot write reload_check_config log ${checkLog}: ${(err as Error).message}`);
       }
     }
-    return cannotRun(read.code) || (reloading && read.code === 5) ? undefined : read;
+    if (cannotRun(read.code) || (reloading && read.code === 5)) return undefined;
+    const refused = startRefusals(read.vrrp.vrrpInstances);
+    // vrrp_strict / no_accept: the drop rules are installed with nft (net/nft.ts).
+    const needNft = dropRulesNeeded(read.vrrp.vrrpInstances);
+    if (!this.opts.checkOnly && needNft.length > 0 && !Nft.find()) {
+      refused.push(`(${needNft[0]!.name}) no_accept/strict: its nftables drop rules need nft, which is not on PATH (Debian package nftables)`);
+    }
+    for (const line of refused) this.log.error(line);
+    return refused.length > 0 ? undefined : read;
   }
 
   private wantsVrrp(read: ConfigRead): boolean {

@@ -35,6 +35,11 @@ export interface FsmConfig {
   readonly ownAddress: string;
   /** Member of a vrrp_sync_group: taking MASTER waits for the group (sync-group.ts). */
   readonly inSyncGroup: boolean;
+  /**
+   * A configuration fault (vrrp.c num_config_faults, e.g. unicast_fault_no_peer without peers): FAULT from the
+   * start, entered without a log line or notify, and never left.
+   */
+  readonly configFault?: boolean;
 }
 
 export type FsmEvent =
@@ -168,7 +173,7 @@ export class VrrpFsm {
   }
 
   get faulty(): boolean {
-    return this.ownFault || this.groupFault;
+    return this.ownFault || this.groupFault || this.cfg.configFault === true;
   }
 
   get ownFaulty(): boolean {
@@ -256,6 +261,10 @@ export class VrrpFsm {
     // keepalived force-removes leftover VIPs before entering the first state.
     this.log(out, 'removing VIPs.');
     out.push({ kind: 'remove-vips' });
+    if (this.cfg.configFault) {
+      this.go(out, 'FAULT');
+      return;
+    }
     if (this.faulty) {
       this.log(out, 'Entering FAULT STATE (init)');
       this.go(out, 'FAULT');

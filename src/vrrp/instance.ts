@@ -17,6 +17,8 @@ import type { Notifier } from './notify.js';
 import { RoutingList } from './routing.js';
 import type { RouteNote, RuleNote } from '../net/rtnl-route.js';
 import type { VmacLinks } from './vmac-link.js';
+import type { VipFirewall } from './vip-firewall.js';
+import { dropRulesNeeded, type FirewallVip } from './nft-rules.js';
 
 export interface InstanceDeps {
   readonly clock: Clock;
@@ -34,6 +36,8 @@ export interface InstanceDeps {
   /** The process's macvlan/ipvlan devices (use_vmac, use_ipvlan). */
   readonly vmacs?: VmacLinks;
   readonly garpGroups?: () => readonly GarpGroup[];
+  /** The process's no_accept drop rules; present when some instance is not in accept mode. */
+  readonly firewall?: VipFirewall;
 }
 
 export interface InstanceEvents {
@@ -115,8 +119,12 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     if (this.fsm.state !== 'MASTER') return;
     for (const v of removed) this.deps.logger.info(`(${next.name}) removing VIP ${v.address} (reload)`);
     for (const v of added) this.deps.logger.info(`(${next.name}) adding VIP ${v.address} (reload)`);
-    if (removed.length > 0) this.changeVips('remove', removed);
+    if (removed.length > 0) {
+      this.changeVips('remove', removed);
+      this.dropRules('remove', removed);
+    }
     if (added.length > 0) {
+      this.dropRules('add', added);
       this.changeVips('add', added);
       this.garp(next.garpMasterRepeat, added);
     }
@@ -341,7 +349,8 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         this.sendAdvert(a.priority);
         return;
       case 'add-vips':
-        // vrrp.c vrrp_state_become_master: VIPs, eVIPs, then routes, then rules.
+        // vrrp.c vrrp_state_become_master: drop rules (no_accept), VIPs, eVIPs, then routes, then rules.
+        this.dropRules('add', vipsOf(this.cfg));
         this.changeVips('add', vipsOf(this.cfg));
         this.changeRouting('add');
         return;
@@ -349,6 +358,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         // vrrp.c vrrp_restore_interface: rules, routes, then the VIPs.
         this.changeRouting('remove');
         this.changeVips('remove', vipsOf(this.cfg));
+        this.dropRules('remove', vipsOf(this.cfg));
         return;
       case 'garp-burst':
         this.garp(a.repeat, vipsOf(this.cfg));
@@ -442,6 +452,35 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   /** Whether a route or rule notification is about one of this instance's (route_is_ours checks these before static ones). */
   ownsRouting(n: { what: 'route'; note: RouteNote } | { what: 'rule'; note: RuleNote }): boolean {
     return n.what === 'route' ? this.routing.ownsRoute(n.note, true) : this.routing.ownsRule(n.note);
+  }
+
+  /**
+   * Not in accept mode (and not the address owner), traffic to and from the VIPs is dropped while MASTER: the
+   * rules go in before the addresses and come out after them (vrrp.c vrrp_state_become_master,
+   * vrrp_restore_interface → vrrp_handle_accept_mode).
+   */
+  private dropRules(op: 'add' | 'remove', vips: readonly Vip[]): void {
+    const fw = this.deps.firewall;
+    if (!fw || dropRulesNeeded([this.cfg]).length === 0) return;
+    this.deps.logger.debug(`(${this.cfg.name}) ${op === 'add' ? 'sett' : 'remov'}ing firewall drop rule`);
+    const name = this.cfg.name;
+    const entries = vips.map((v) => this.firewallVip(v));
+    this.pendingVips = this.pendingVips.then(async () => {
+      const list = await Promise.all(entries);
+      await (op === 'add' ? fw.add(name, list) : fw.remove(name, list));
+    });
+  }
+
+  private async firewallVip(v: Vip): Promise<FirewallVip> {
+    const link = await this.vipLink(v);
+    const own = v.dev === undefined || v.dev === this.cfg.interface;
+    return {
+      address: v.address,
+      family: v.family,
+      ifindex: link?.index ?? this.ifindex,
+      ifname: link?.name ?? v.dev ?? this.cfg.interface ?? '',
+      byName: this.cfg.dontTrackPrimary && (own || v.noTrack),
+    };
   }
 
   /** Consumes one expected notification of our own deletion; returns whether there was one. */
@@ -553,6 +592,7 @@ function fsmConfig(cfg: VrrpInstance, ownAddress: string): FsmConfig {
     garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
     ownAddress,
     inSyncGroup: cfg.syncGroup !== undefined,
+    configFault: cfg.unicastFaultNoPeer && cfg.unicastPeers.length === 0,
   };
 }
 

@@ -22,6 +22,9 @@ import { ruleProtocol } from '../net/rtnl-route.js';
 import type { RoutingEvent, RoutingGroups } from '../net/links.js';
 import type { FsmAction } from './fsm.js';
 import type { VrrpConfig } from '../ipc/protocol.js';
+import { Nft } from '../net/nft.js';
+import { VipFirewall } from './vip-firewall.js';
+import { NFT_IDENTIFIER, dropRulesNeeded } from './nft-rules.js';
 
 export interface VrrpServiceOptions {
   readonly clock: Clock;
@@ -59,6 +62,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private vmacs?: VmacLinks;
   private watcher?: LinkWatcher;
   private statics?: StaticEntries;
+  private firewall?: VipFirewall;
   private policy: ScriptPolicy;
   /** Reloads run one at a time, and stop() waits for the one under way. */
   private reloading: Promise<void> = Promise.resolve();
@@ -101,6 +105,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       logger.info(`Delaying startup for ${delayMs / 1000} seconds`);
       this.delayedStartUntil = this.opts.clock.now() + delayMs;
     }
+    this.openFirewall(this.config);
     for (const f of this.config.trackFiles) this.watchTrackFile(f);
     for (const s of this.config.vrrpScripts) this.addScript(s);
     for (const vi of this.config.vrrpInstances) this.addInstance(vi);
@@ -125,8 +130,27 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     }
     await this.statics?.stop();
     await this.vmacs?.restoreRpFilter();
+    await this.firewall?.close();
     this.watcher?.close();
     this.rtnl?.close();
+  }
+
+  /**
+   * The no_accept drop rules, when some instance is not in accept mode (vrrp.c vrrp_complete_instance: then
+   * nftables is used even unconfigured, table "keepalived"). The supervisor has made sure `nft` is there.
+   */
+  private openFirewall(config: VrrpConfig): void {
+    if (this.firewall) return;
+    const nft = config.global.nftables;
+    if (nft.table === undefined && config.vrrpInstances.some((vi) => !vi.accept)) {
+      this.opts.logger.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
+    }
+    if (dropRulesNeeded(config.vrrpInstances).length === 0) return;
+    const bin = Nft.find();
+    const table = nft.table ?? 'keepalived';
+    if (!bin) this.opts.logger.error('no_accept/strict: nft is not on PATH (Debian package nftables); VIP traffic is not dropped');
+    else if (!NFT_IDENTIFIER.test(table)) this.opts.logger.error(`nftables table name '${table}' cannot be written for nft (letters, digits, '_', '.', '-' and '/' only); VIP traffic is not dropped`);
+    else this.firewall = new VipFirewall(bin, { ...nft, table }, this.opts.logger);
   }
 
   /**
@@ -150,6 +174,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
         `${plan.remove.length} removed, ${plan.add.length} added`,
     );
     this.config = next;
+    this.openFirewall(next);
     this.policy = scriptPolicy(next.global);
     const newScripts: ScriptRunner[] = [];
     for (const s of prev.vrrpScripts) {
@@ -259,10 +284,12 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
 
   private addInstance(vi: VrrpInstance): VrrpInstanceRunner {
     const { clock, logger } = this.opts;
+    if (vi.unicastFaultNoPeer && vi.unicastPeers.length === 0) logger.info(`(${vi.name}) Cannot use unicast without any peers - going to fault state`);
     const runner = new VrrpInstanceRunner(vi, {
       clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
       delayedStartUntil: () => this.delayedStartUntil, ...(this.vmacs ? { vmacs: this.vmacs } : {}),
       garpGroups: () => this.config.garpGroups ?? [],
+      ...(this.firewall ? { firewall: this.firewall } : {}),
     });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));

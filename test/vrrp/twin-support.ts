@@ -108,6 +108,22 @@ export class Twin {
     return p;
   }
 
+  /** keepalived 2.2.7 in the side's peer namespace (on p0 and p1), as another router on the links. */
+  startPeerKeepalived(side: Side, config: string): Proc {
+    const f = (suffix: string): string => join(this.dir, `${side}-peer${suffix}`);
+    const child = spawn('ip', ['netns', 'exec', this.peer(side), '/usr/sbin/keepalived', '-n', '-l', '-D', '-P', '-f', config, '-p', f('.pid'), '-r', f('-vrrp.pid')],
+      { stdio: ['ignore', 'pipe', 'pipe'] });
+    const p = new Proc(child, f('.log'));
+    p.vrrpPidFile = f('-vrrp.pid');
+    this.procs.push(p);
+    return p;
+  }
+
+  /** Runs a command in the side's peer namespace; its exit status (0 = success). */
+  execPeer(side: Side, ...cmd: string[]): number {
+    return spawnSync('ip', ['netns', 'exec', this.peer(side), ...cmd], { stdio: 'ignore' }).status ?? -1;
+  }
+
   /** tcpdump on a peer interface (p0 faces eth0, p1 faces eth1). */
   async capture(side: Side, ifname: 'p0' | 'p1', filter = 'arp'): Promise<Capture> {
     const child = spawn('ip', ['netns', 'exec', this.peer(side), 'tcpdump', '-l', '-n', '-e', '-i', ifname, filter], { stdio: ['ignore', 'pipe', 'pipe'] });

@@ -1,5 +1,4 @@
 // global_defs and the other top-level keywords of keepalived 2.2.7's core/global_parser.c.
-import { strictModeUses } from './uses.js';
 import { block, lists, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 
 /** src/daemon/scheduling.ts: why keepalived's default RLIMIT_RTTIME is not applied. */
@@ -65,7 +64,7 @@ export const GLOBAL_DEFS = block(
     'config_save_dir',
   ),
   // What lvskeeper does not carry out (everything else runs): the BFD process's tuning, SNMP,
-  // DBus, FIFOs, nftables, VMAC, the sync daemon and the timings nothing reads from the model (grep src/ checkers/).
+  // DBus, FIFOs, nftables for IPVS, VMAC, the sync daemon and the timings nothing reads from the model (grep src/ checkers/).
   status({
     bfd_process_name: NO,
     max_auto_priority: NO, min_auto_priority_delay: NO,
@@ -86,9 +85,7 @@ export const GLOBAL_DEFS = block(
     notify_fifo: NO, notify_fifo_script: NO, vrrp_notify_fifo: NO, vrrp_notify_fifo_script: NO,
     vrrp_notify_priority_changes: NO, fifo_write_vrrp_states_on_reload: NO, lvs_notify_fifo: NO,
     lvs_notify_fifo_script: NO,
-    vrrp_strict: partial('strict-mode corrections run; not the nftables rules of no_accept, nor the owner ignoring adverts', strictModeUses),
-    vrrp_iptables: NO, nftables: NO, nftables_ifindex: NO, nftables_ipvs: NO, nftables_counters: NO,
-    nftables_priority: NO, nftables_ipvs_priority: NO, nftables_ipvs_start_fwmark: NO,
+    nftables_ipvs: NO, nftables_ipvs_priority: NO, nftables_ipvs_start_fwmark: NO,
     vmac_prefix: NO, vmac_addr_prefix: NO, vrrp_vmac_garp_intvl: NO, vrrp_garp_extra_if: NO,
   }),
 );

@@ -4,19 +4,6 @@ import { pcre2Difference } from '../../../checkers/pcre2.js';
 import type { Node } from '../parser.js';
 import type { Unimplemented } from './types.js';
 
-const OFF = new Set(['off', 'false', 'no']);
-
-/**
- * `vrrp_strict` / `strict_mode`: keepalived's no_accept nftables rules, which an instance with `accept` does not get.
- * strict_mode takes an optional flag; global vrrp_strict reads none.
- */
-export function strictModeUses(node: Node, ancestors: readonly Node[]): readonly Unimplemented[] {
-  if (node.kw === 'strict_mode' && node.args[0] !== undefined && OFF.has(node.args[0].toLowerCase())) return [];
-  const instance = ancestors[ancestors.length - 1];
-  if (instance?.children?.some((n) => n.kw === 'accept')) return [];
-  return [{ at: node.src, name: `${node.kw} nftables rules (no_accept)` }];
-}
-
 /** `auth_type AH`: lvskeeper authenticates with PASS only. */
 export function authTypeUses(node: Node): readonly Unimplemented[] {
   return node.args[0] === 'AH' ? [{ at: node.src, name: 'auth_type AH' }] : [];

@@ -1,5 +1,5 @@
 // The VRRP blocks of keepalived 2.2.7's vrrp/vrrp_parser.c and trackers/track_file.c.
-import { authTypeUses, routingUses, strictModeUses, vipUses } from './uses.js';
+import { authTypeUses, routingUses, vipUses } from './uses.js';
 import { block, lists, NOT_IMPLEMENTED as NO, partial, required, RUNS, status, values } from './types.js';
 
 const TRACKERS = lists('track_interface', 'track_script', 'track_file', 'track_process', 'track_bfd');
@@ -21,7 +21,7 @@ export const VRRP_INSTANCE = block(
     authentication: block(
       'authentication',
       required('auth_type', 'auth_pass'),
-      status({ auth_type: partial('PASS only: AH is not implemented', authTypeUses) }),
+      status({ auth_type: partial('PASS only: AH is not implemented, and the daemon does not start on it', authTypeUses) }),
     ),
   },
   values(
@@ -46,10 +46,9 @@ export const VRRP_INSTANCE = block(
     virtual_rules: RUNS,
     use_vmac: partial('not the nftables rule keepalived adds so that IGMP leaves from the base interface (vmac_map)'),
     use_vmac_addr: NO, garp_extra_if: NO, vmac_garp_intvl: NO,
-    unicast_fault_no_peer: NO, old_unicast_checksum: NO, native_ipv6: NO, track_src_ip: NO,
-    linkbeat_use_polling: NO, no_accept: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO, notify_priority_changes: NO,
+    old_unicast_checksum: NO, native_ipv6: NO, track_src_ip: NO,
+    linkbeat_use_polling: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO, notify_priority_changes: NO,
     lvs_sync_daemon_interface: NO,
-    strict_mode: partial('strict-mode corrections run; not the nftables rules of no_accept, nor the owner ignoring adverts', strictModeUses),
   }),
 );
 

@@ -1,0 +1,66 @@
+// The one owner of the no_accept drop rules in the VRRP process (keepalived 2.2.7 vrrp_firewall.c with
+// vrrp_nftables.c): instances hand it their VIPs on becoming and leaving MASTER; it keeps which VIP of which
+// instance is in a set (ip_address_t.nftable_rule_set), and runs the batches one after another.
+import type { Logger } from '../log.js';
+import type { NftablesSettings } from '../config/model.js';
+import type { Nft } from '../net/nft.js';
+import { NftRules, type FirewallVip, type NftBatch } from './nft-rules.js';
+
+export class VipFirewall {
+  private readonly rules: NftRules;
+  /** `instance/address` of every element in a set. */
+  private readonly set = new Set<string>();
+  private queue: Promise<void> = Promise.resolve();
+
+  constructor(
+    private readonly nft: Nft,
+    private readonly settings: NftablesSettings & { readonly table: string },
+    private readonly logger: Logger,
+  ) {
+    this.rules = new NftRules(settings);
+  }
+
+  /** The instance's VIPs not yet in a set go in; resolves once the kernel has them (before the VIPs go up). */
+  add(instance: string, vips: readonly FirewallVip[]): Promise<void> {
+    return this.run(async () => {
+      const fresh = vips.filter((v) => !this.set.has(`${instance}/${v.address}`));
+      if (fresh.length === 0) return;
+      const stale = this.rules.pristine ? await this.nft.tablesNamed(this.tableName) : [];
+      await this.apply(this.rules.add(fresh, stale));
+      for (const v of fresh) this.set.add(`${instance}/${v.address}`);
+    });
+  }
+
+  /** The instance's VIPs in a set come out. */
+  remove(instance: string, vips: readonly FirewallVip[]): Promise<void> {
+    return this.run(async () => {
+      const held = vips.filter((v) => this.set.has(`${instance}/${v.address}`));
+      if (held.length === 0) return;
+      for (const v of held) this.set.delete(`${instance}/${v.address}`);
+      await this.apply(this.rules.remove(held));
+    });
+  }
+
+  /** At stop, after every instance has stopped: the tables go (nft_end). */
+  close(): Promise<void> {
+    return this.run(async () => {
+      this.set.clear();
+      await this.apply(this.rules.teardown());
+    });
+  }
+
+  private get tableName(): string {
+    return this.settings.table;
+  }
+
+  private async apply(batch: NftBatch): Promise<void> {
+    for (const l of batch.logs) this.logger.info(l);
+    if (batch.script.trim() !== '') await this.nft.apply(batch.script);
+  }
+
+  /** Batches in order; a failed one is logged and the next still runs. */
+  private run(step: () => Promise<void>): Promise<void> {
+    this.queue = this.queue.then(step).catch((e: unknown) => this.logger.error(`nftables: ${(e as Error).message}`));
+    return this.queue;
+  }
+}
