@@ -99,8 +99,14 @@ export class VsPool {
    * Initial quorum, as ipwrapper.c init_service_vs → update_quorum_state(vs, init): reaching it is `Gained quorum`
    * with the quorum_up script; missing it is reported (and quorum_down run) only when a sorry server goes in.
    */
-  start(): PoolEvent[] {
+  start(rsInitNotifies = false): PoolEvent[] {
     const ev: PoolEvent[] = [];
+    // ipwrapper.c init_service_rs: with rs_init_notifies each real server that starts alive has its up notifies.
+    if (rsInitNotifies) {
+      for (const st of this.rss.values()) {
+        if (st.alive) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: true, ...(st.rs.notifyUp ? { script: st.rs.notifyUp } : {}), notifyOnly: true });
+      }
+    }
     const { quorum: q, hysteresis: h, displayName: name } = this.vs;
     const w = this.aliveWeight();
     this.quorumUp = w >= q + h;
@@ -145,12 +151,12 @@ export class VsPool {
 
   /**
    * ipwrapper.c update_svr_checker_state: an alpha checker's failed first run leaves its server down and still
-   * calls do_rs_notifies, so notify_down runs with no pool change and no alert.
+   * calls do_rs_notifies, so notify_down runs (and the FIFO line is written) with no pool change and no alert.
    */
   notifyDownAgain(rsId: string): PoolEvent[] {
     const st = this.rss.get(rsId);
-    if (!st || st.alive || !st.rs.notifyDown) return [];
-    return [{ kind: 'rs-state', vsId: this.vsId, rsId, alive: false, script: st.rs.notifyDown, notifyOnly: true }];
+    if (!st || st.alive) return [];
+    return [{ kind: 'rs-state', vsId: this.vsId, rsId, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}), notifyOnly: true }];
   }
 
   /** A weight from misc_dynamic / FILE_CHECK; undefined returns to the configured weight. */
@@ -223,19 +229,23 @@ export class VsPool {
     for (const [id, st] of this.rss) {
       if (next.has(id)) continue;
       this.log(ev, `service ${st.rs.displayName} no longer exist`);
-      if (st.alive && st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, script: st.rs.notifyDown });
+      // ipwrapper.c clear_service_rs: do_rs_notifies for a server that was alive, script or not (the FIFO line).
+      if (st.alive) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}) });
     }
     this.rss = next;
   }
 
-  /** What omega runs at shutdown: quorum_down and every alive real server's notify_down. */
+  /**
+   * What omega runs at shutdown (ipwrapper.c clear_service_rs_list with `stopping`): every alive real server's down
+   * notifies, then the virtual server's, quorum_down included, whatever the quorum was (update_vs_notifies).
+   */
   shutdownEvents(): PoolEvent[] {
     if (!this.vs.omega) return [];
     const ev: PoolEvent[] = [];
     for (const st of this.rss.values()) {
-      if (st.alive && st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: false, script: st.rs.notifyDown });
+      if (st.alive) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}) });
     }
-    if (this.quorumUp && this.vs.quorumDown) ev.push({ kind: 'quorum', vsId: this.vsId, up: false, script: this.vs.quorumDown });
+    ev.push({ kind: 'quorum', vsId: this.vsId, up: false, ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}) });
     return ev;
   }
 

@@ -2,6 +2,9 @@
 import { strictModeUses } from './uses.js';
 import { block, lists, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 
+/** src/fs/notify-fifo.ts: the one way a notify FIFO differs from keepalived's. */
+const FIFO_NOT_FILE = partial('a regular file found at the path is refused, where keepalived would write its lines into it');
+
 /** src/daemon/scheduling.ts: why keepalived's default RLIMIT_RTTIME is not applied. */
 const RT_LIMIT_DEFAULT = (side: string): string =>
   `RLIMIT_RTTIME only when ${side}_rlimit_rttime is given: keepalived's 10 ms default would stop a JavaScript runtime in garbage collection`;
@@ -65,11 +68,12 @@ export const GLOBAL_DEFS = block(
     'config_save_dir',
   ),
   // What lvskeeper does not carry out (everything else runs): process tuning of keepalived's child processes, SNMP,
-  // DBus, FIFOs, nftables, VMAC, the sync daemon and the timings nothing reads from the model (grep src/ checkers/).
+  // DBus, nftables, VMAC, the sync daemon and the timings nothing reads from the model (grep src/ checkers/).
   status({
     process_names: NO, process_name: NO, vrrp_process_name: NO, checker_process_name: NO, lvs_process_name: NO,
     bfd_process_name: NO,
-    max_auto_priority: NO, min_auto_priority_delay: NO,
+    max_auto_priority: partial('lateness is measured on a 100 ms probe timer rather than on each timer; the VRRP process starts at lvskeeper\'s default SCHED_RR 1, so raising starts from there'),
+    min_auto_priority_delay: partial('measured on a 100 ms probe timer rather than on each timer'),
     vrrp_rt_priority: partial(RT_LIMIT_DEFAULT('vrrp')), vrrp_cpu_affinity: NO,
     checker_rt_priority: partial(RT_LIMIT_DEFAULT('checker')), checker_cpu_affinity: NO,
     bfd_priority: NO, bfd_rt_priority: NO, bfd_cpu_affinity: NO, bfd_rlimit_rttime: NO, bfd_rlimit_rtime: NO,
@@ -81,14 +85,12 @@ export const GLOBAL_DEFS = block(
     umask: NO, random_seed: NO, tmp_config_directory: NO, config_save_dir: NO, include_check: NO,
     dynamic_interfaces: NO, disable_local_igmp: NO, log_unknown_vrids: NO, data_use_instance: NO,
     reload_repeat: NO, reload_file: NO, reload_time_file: NO,
-    no_checker_emails: NO, rs_init_notifies: NO,
+    no_checker_emails: NO,
     script_user: partial('not applied to quorum_up/quorum_down, which run as root'),
     enable_script_security: partial('VRRP scripts only: MISC_CHECK, notify_up/notify_down and quorum scripts run unchecked'),
     enable_traps: NO, enable_snmp_vrrp: NO, enable_snmp_keepalived: NO, enable_snmp_rfc: NO, enable_snmp_rfcv2: NO,
     enable_snmp_rfcv3: NO, enable_snmp_checker: NO, snmp_socket: NO, enable_dbus: NO, dbus_service_name: NO,
-    notify_fifo: NO, notify_fifo_script: NO, vrrp_notify_fifo: NO, vrrp_notify_fifo_script: NO,
-    vrrp_notify_priority_changes: NO, fifo_write_vrrp_states_on_reload: NO, lvs_notify_fifo: NO,
-    lvs_notify_fifo_script: NO,
+    notify_fifo: FIFO_NOT_FILE, vrrp_notify_fifo: FIFO_NOT_FILE, lvs_notify_fifo: FIFO_NOT_FILE,
     vrrp_strict: partial('strict-mode corrections run; not the nftables rules of no_accept, nor the owner ignoring adverts', strictModeUses),
     vrrp_iptables: NO, nftables: NO, nftables_ifindex: NO, nftables_ipvs: NO, nftables_counters: NO,
     nftables_priority: NO, nftables_ipvs_priority: NO, nftables_ipvs_start_fwmark: NO,

@@ -10,7 +10,7 @@ export const VRRP_SYNC_GROUP = block(
   TRACKERS,
   values('smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'notify_priority_changes'),
   required('notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify'),
-  status({ track_process: NO, track_bfd: NO, notify_priority_changes: NO }),
+  status({ track_process: NO, track_bfd: NO }),
 );
 
 export const VRRP_INSTANCE = block(
@@ -45,7 +45,7 @@ export const VRRP_INSTANCE = block(
     virtual_routes: NO, virtual_rules: NO,
     use_vmac: NO, use_vmac_addr: NO, vmac_xmit_base: NO, use_ipvlan: NO, garp_extra_if: NO, vmac_garp_intvl: NO,
     unicast_fault_no_peer: NO, old_unicast_checksum: NO, native_ipv6: NO, track_src_ip: NO,
-    linkbeat_use_polling: NO, no_accept: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO, notify_priority_changes: NO,
+    linkbeat_use_polling: NO, no_accept: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO,
     lvs_sync_daemon_interface: NO,
     strict_mode: partial('strict-mode corrections run; not the nftables rules of no_accept, nor the owner ignoring adverts', strictModeUses),
   }),
