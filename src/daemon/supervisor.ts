@@ -27,6 +27,7 @@ import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { Registry, renderFamilies, serveMetrics } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
+import { nameProcess } from './process-names.js';
 import { registerLoopDelay } from './loop-delay.js';
 import { NotifyFifos } from './notify-fifos.js';
 
@@ -141,6 +142,7 @@ export class Supervisor {
       return 2;
     }
     this.vrrpConfig = read.vrrp;
+    nameProcess(read.vrrp.global.processNames, 'parent');
     if (this.opts.pidFile) this.releasePids.push(acquirePidFile(this.opts.pidFile));
     // keepalived refuses to start while another daemon's children hold -r/-c; the children's pids replace ours.
     if (this.wantsVrrp(read) && this.opts.vrrpPidFile) this.claimChildPidFile(this.opts.vrrpPidFile);
@@ -386,6 +388,7 @@ export class Supervisor {
       return;
     }
     this.vrrpConfig = read.vrrp;
+    nameProcess(read.vrrp.global.processNames, 'parent');
     // vrrp_daemon.c reload_vrrp_thread / check_daemon.c reload_check_thread: the FIFO scripts are killed and the
     // FIFOs closed ("we don't know if it will be the same after a reload"), then opened afresh from the new config.
     this.fifos?.terminateScripts();

@@ -12,6 +12,7 @@ import { VrrpMetrics } from './daemon-metrics.js';
 import { vrrpDumpSection } from './dumps.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { applyScheduling, schedulingFor, watchAutoPriority } from './scheduling.js';
+import { nameProcess } from './process-names.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 
 class VrrpSide implements ChildSide {
@@ -97,19 +98,23 @@ class VrrpSide implements ChildSide {
 }
 
 function main(): void {
-  process.title = 'lvskeeper: vrrp';
+  nameProcess({}, 'vrrp');
   const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, Nothing>(process);
   let side: VrrpSide | undefined;
   let log: Logger = createLogger();
   channel.handle('start', async ({ config, log: settings }) => {
     log = createLogger(settings);
+    nameProcess(config.global.processNames, 'vrrp');
     const sched = schedulingFor(config.global, 'vrrp');
     applyScheduling(sched, 'vrrp', log);
     watchAutoPriority(config.global, sched, 'vrrp', log);
     side = new VrrpSide(channel, log);
     return side.start(config);
   });
-  channel.handle('reload', async (config) => (await side?.reload(config)) ?? {});
+  channel.handle('reload', async (config) => {
+    nameProcess(config.global.processNames, 'vrrp');
+    return (await side?.reload(config)) ?? {};
+  });
   serveChild(channel, () => side, () => log);
 }
 
