@@ -120,6 +120,8 @@ export interface GlobalDefs {
   readonly notifyFifo?: Fifo;
   readonly vrrpNotifyFifo?: Fifo;
   readonly lvsNotifyFifo?: Fifo;
+  readonly vrrpNotifyPriorityChanges: boolean;
+  readonly fifoWriteVrrpStatesOnReload: boolean;
   readonly rsInitNotifies: boolean;
   /** Mail a checker's verdict only when it changes its real server's state (check_*.c). */
   readonly noCheckerEmails: boolean;
@@ -272,7 +274,11 @@ export interface VrrpInstance {
   readonly v3ChecksumAsV2: boolean;
   readonly promoteSecondaries: boolean;
   readonly notify: VrrpNotify;
-  readonly notifyPriorityChanges: boolean;
+  /**
+   * Priority-change lines on the notify FIFOs. Unset: the sync group's setting, else vrrp_notify_priority_changes
+   * (vrrp.c vrrp_init_instance_sands).
+   */
+  readonly notifyPriorityChanges?: boolean;
   readonly smtpAlert: boolean;
   /** Name of the sync group this instance belongs to, if any (filled in from vrrp_sync_group). */
   readonly syncGroup?: string;
@@ -298,7 +304,8 @@ export interface VrrpSyncGroup {
   readonly notify: VrrpNotify;
   readonly smtpAlert: boolean;
   readonly syncGroupTrackingWeight: boolean;
-  readonly notifyPriorityChanges: boolean;
+  /** Unset unless the group says: its members then follow vrrp_notify_priority_changes. */
+  readonly notifyPriorityChanges?: boolean;
 }
 
 // ───────────────────────────── LVS ─────────────────────────────

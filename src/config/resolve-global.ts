@@ -58,7 +58,7 @@ const OTHER_NUMBERS: Readonly<Record<string, OtherNumber>> = {
 
 /** Parsed-only flags whose value keepalived still checks. */
 const OTHER_FLAGS = new Set([
-  'vrrp_notify_priority_changes', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs_force',
+  'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs_force',
   'process_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs_force', 'lvs_netlink_monitor_rcv_bufs_force',
   'data_use_instance',
 ]);
@@ -99,6 +99,8 @@ export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
     v3ChecksumAsV2: false,
     lvsFlush: false,
     lvsFlushOnStop: 'off',
+    vrrpNotifyPriorityChanges: false,
+    fifoWriteVrrpStatesOnReload: false,
     rsInitNotifies: false,
     defaultInterface: 'eth0',
     dynamicInterfaces: false,
@@ -425,6 +427,13 @@ export function resolveGlobals(
           if (script !== undefined) g[key] = script;
           break;
         }
+        case 'vrrp_notify_priority_changes':
+          g.vrrpNotifyPriorityChanges = v.flag(n, (x) => `Invalid value '${x}' for global vrrp_notify_priority_changes specified`) ?? g.vrrpNotifyPriorityChanges;
+          break;
+        // global_parser.c reads no value: any word after it still turns it on.
+        case 'fifo_write_vrrp_states_on_reload':
+          g.fifoWriteVrrpStatesOnReload = true;
+          break;
         case 'rs_init_notifies':
           if (a === undefined || BOOL_WORDS.has(a.toLowerCase())) g.rsInitNotifies = a === undefined || v.bool(n);
           else v.report.error(n.src, `Invalid value '${a}' for global rs_init_notifies specified`, n.kw);

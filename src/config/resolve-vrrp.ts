@@ -679,7 +679,7 @@ export function resolveVrrpInstance(
     v3ChecksumAsV2: g.v3ChecksumAsV2,
     promoteSecondaries: inst.promoteSecondaries ?? false,
     notify,
-    notifyPriorityChanges: inst.notifyPriorityChanges ?? false,
+    ...(inst.notifyPriorityChanges !== undefined ? { notifyPriorityChanges: inst.notifyPriorityChanges } : {}),
     smtpAlert: inst.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
   };
 }
@@ -714,7 +714,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
   const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[] };
   let smtpAlert: boolean | undefined;
   let trackingWeight = false;
-  let prioChanges = false;
+  let prioChanges: boolean | undefined;
   for (const n of node.children ?? []) {
     if (notifyField(notify, v, n, `vrrp group ${name}:`)) continue;
     if (n.kw === 'group') members.push(...(n.children ?? []).flatMap((c) => [c.kw, ...c.args]));
@@ -733,7 +733,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
   return {
     src: ref(node.src), name, members, trackInterfaces: track.ifs, trackScripts: track.scripts,
     trackFiles: track.files, notify, smtpAlert: smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
-    syncGroupTrackingWeight: trackingWeight, notifyPriorityChanges: prioChanges,
+    syncGroupTrackingWeight: trackingWeight, ...(prioChanges !== undefined ? { notifyPriorityChanges: prioChanges } : {}),
   };
 }
 

@@ -15,12 +15,12 @@ import { NoteBatch } from '../ipc/note-batch.js';
 import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily, VrrpStates } from '../ipc/protocol.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { IpvsManager } from '../ipvs/manager.js';
-import { runNotifyScript } from '../ipvs/notify-scripts.js';
+import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
 import type { IpvsDriver } from '../ipvs/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
-import { applyScheduling, schedulingFor } from './scheduling.js';
+import { applyScheduling, schedulingFor, watchAutoPriority } from './scheduling.js';
 import { nameProcess } from './process-names.js';
 import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
@@ -45,6 +45,8 @@ class CheckerSide implements ChildSide {
   private stopping: Promise<void> | undefined;
   private readonly events = new NoteBatch<EventNote>((e) => this.channel.notify('events', e));
   private readonly checkerStates = new NoteBatch<CheckerStateNote>((s) => this.channel.notify('checker-states', s));
+  /** Lines for the notify FIFOs, which the supervisor owns (notify-fifos.ts). */
+  private readonly fifoLines = new NoteBatch<string>((l) => this.channel.notify('fifo', l));
   readonly metrics = new CheckerMetrics({
     checkers: () => this.engine?.snapshot() ?? [],
     pingDrops: () => this.engine?.pingDrops() ?? [],
@@ -70,7 +72,9 @@ class CheckerSide implements ChildSide {
     if (!config) throw new Error(`${this.start_.configFile}: configuration cannot run`);
     this.config = config;
     nameProcess(config.global.processNames, 'checker');
-    applyScheduling(schedulingFor(config.global, 'checker'), 'checker', this.log);
+    const sched = schedulingFor(config.global, 'checker');
+    applyScheduling(sched, 'checker', this.log);
+    watchAutoPriority(config.global, sched, 'checker', this.log);
     this.vrrpStates = this.start_.vrrpStates;
     this.overrides = new OverrideStore(this.start_.stateFile);
     for (const e of this.overrides.loadErrors) this.log.error(e);
@@ -154,6 +158,7 @@ class CheckerSide implements ChildSide {
     if (ev.kind === 'log') this.publish('ipvs', ev.msg);
     else if (ev.kind === 'quorum' || ev.kind === 'rs-state') {
       if (ev.script) void runNotifyScript(ev.script, this.log);
+      if (this.config.global.notifyFifo || this.config.global.lvsNotifyFifo) this.fifoLines.push(lvsFifoLine(ev));
       const vs = this.config.virtualServers.find((v) => v.displayName === ev.vsId);
       if (ev.kind === 'quorum' && vs?.smtpAlert) this.alert(alerts.quorum(this.config.global.routerId, ev.vsId, { ...ev, quorum: vs.quorum, hysteresis: vs.hysteresis }));
     } else if (ev.kind === 'rs-shut') {
@@ -280,6 +285,7 @@ class CheckerSide implements ChildSide {
       await this.driver?.close();
       this.events.flush();
       this.checkerStates.flush();
+      this.fifoLines.flush();
     })();
     return this.stopping;
   }

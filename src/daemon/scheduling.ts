@@ -14,6 +14,7 @@
 // is refused (a container without CAP_SYS_NICE), it falls back to nice -10.
 import { readdirSync } from 'node:fs';
 import { setPriority } from 'node:os';
+import { performance } from 'node:perf_hooks';
 import type { GlobalDefs } from '../config/model.js';
 import type { Logger } from '../log.js';
 import { loadAddon } from '../native/addon.js';
@@ -107,4 +108,38 @@ function applyPriority(s: ProcessScheduling, side: SchedulingSide, log: Logger):
       return;
     }
   }
+}
+
+/** How often the lateness probe fires: a stall shows as this timer firing late. */
+const PROBE_MS = 100;
+
+/**
+ * max_auto_priority [N] / min_auto_priority_delay U (lib/scheduler.c thread_fetch_next_queue, lib/process.c
+ * increment_process_priority): when a timer fires more than U µs (default 1 s) late, the process goes to SCHED_RR
+ * at priority 1, or one higher if realtime already, up to N (99 when given without a value; 0 or -1: never). keepalived
+ * checks its earliest timer on each epoll return; here a probe timer every 100 ms stands for it, so a stall is seen
+ * when it ends, as there. The probe lives as long as the process.
+ */
+export function watchAutoPriority(global: GlobalDefs, s: ProcessScheduling, side: SchedulingSide, log: Logger): void {
+  const raw = global.other['max_auto_priority'];
+  const max = raw === undefined ? 0 : raw === '' ? 99 : Number(raw);
+  if (!(max > 0)) return;
+  const minDelayUs = Number(global.other['min_auto_priority_delay'] ?? 1_000_000);
+  let current = s.rtPriority ?? 0;
+  let expected = performance.now() + PROBE_MS;
+  const timer = setInterval(() => {
+    const lateUs = Math.round((performance.now() - expected) * 1000);
+    expected = performance.now() + PROBE_MS;
+    if (lateUs <= minDelayUs || current >= max) return;
+    log.info(`A thread timer expired ${Math.floor(lateUs / 1e6)}.${String(lateUs % 1e6).padStart(6, '0')} seconds ago`);
+    const next = current === 0 ? 1 : current + 1;
+    try {
+      (loadAddon('lvsk_sched') as SchedBinding).setRealtime(next, s.rlimitRttimeUs ?? 0);
+      current = next;
+      log.info(`Set realtime priority ${current}`);
+    } catch (err) {
+      log.warn(`${LABEL[side]} process: cannot set realtime priority ${next} (${(err as Error).message})`);
+    }
+  }, PROBE_MS);
+  timer.unref();
 }

@@ -36,6 +36,7 @@ import { registerLoopDelay } from './loop-delay.js';
 import { SyncDaemonOwner } from './sync-daemon-owner.js';
 import { ensureIpvsFamily } from '../ipvs/load-module.js';
 import type { NetlinkIpvsDriver } from '../ipvs/driver-netlink.js';
+import { NotifyFifos } from './notify-fifos.js';
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
 
@@ -91,6 +92,8 @@ export class Supervisor {
   private readonly restarts = this.registry.counter('lvskeeper_process_restarts_total', 'Child processes respawned after dying or hanging, by process');
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
+  private fifos: NotifyFifos | undefined;
+  private readonly fifoLines = this.registry.counter('lvskeeper_notify_fifo_lines_total', 'Lines for the notify FIFOs by FIFO: written, or dropped (FIFO full, reader gone, or not open)');
 
   constructor(
     private readonly opts: DaemonOptions,
@@ -163,6 +166,7 @@ export class Supervisor {
     if (this.wantsCheckers(read) && this.opts.checkersPidFile) this.claimChildPidFile(this.opts.checkersPidFile);
     await runStartStopScript('startup', read.vrrp.global, this.log);
     await this.startSyncDaemon(read);
+    await this.openFifos(read);
     const starting: Promise<void>[] = [];
     if (this.wantsVrrp(read)) starting.push(this.startVrrp());
     if (this.wantsCheckers(read)) starting.push(this.startCheckers());
@@ -181,6 +185,11 @@ export class Supervisor {
 
   // ───────────── children ─────────────
 
+  /** Before the children start (or apply a reload), so their first lines find the FIFOs open. */
+  private async openFifos(read: ConfigRead): Promise<void> {
+    this.fifos = await NotifyFifos.open(read.vrrp.global, { vrrp: this.wantsVrrp(read), lvs: this.wantsCheckers(read) }, this.log, this.fifoLines);
+  }
+
   private async startVrrp(): Promise<void> {
     this.vrrp = new ChildSlot<ToVrrp, Nothing, Nothing, FromVrrpNotes>({
       label: 'VRRP',
@@ -190,6 +199,7 @@ export class Supervisor {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
         channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
         channel.onNote('event', (e) => this.publish(e.kind, e.text));
+        channel.onNote('fifo', (lines) => this.fifos?.write('vrrp', lines));
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
         // A child given longer than a minute to answer its heartbeat (--child-timeout) gets as long to start.
         const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
@@ -211,6 +221,7 @@ export class Supervisor {
         channel.onNote('events', (events) => {
           for (const e of events) this.publish(e.kind, e.text);
         });
+        channel.onNote('fifo', (lines) => this.fifos?.write('lvs', lines));
         channel.onNote('checker-states', (states) => {
           for (const { key, state } of states) {
             if (state) this.checkerStates.set(key, state);
@@ -432,6 +443,11 @@ export class Supervisor {
       this.syncd = undefined;
     }
     if (!this.syncd) (await this.startSyncDaemon(read))?.vrrpStates(this.vrrpStates);
+    // vrrp_daemon.c reload_vrrp_thread / check_daemon.c reload_check_thread: the FIFO scripts are killed and the
+    // FIFOs closed ("we don't know if it will be the same after a reload"), then opened afresh from the new config.
+    this.fifos?.terminateScripts();
+    await this.fifos?.close(false);
+    await this.openFifos(read);
     const jobs: Promise<unknown>[] = [];
     const vrrp = this.vrrp?.channel;
     if (vrrp) jobs.push(vrrp.request('reload', read.vrrp, 60_000).then((states) => this.setVrrpStates(states)));
@@ -453,7 +469,10 @@ export class Supervisor {
       await new Promise((r) => (this.metricsServer ? this.metricsServer.close(r) : r(undefined)));
       // keepalived's VRRP process stops the sync daemon first thing in its shutdown (vrrp_terminate_phase1).
       await this.syncd?.stop();
+      // vrrp_terminate_phase1: the scripts get SIGTERM before the STOP lines are written.
+      this.fifos?.terminateScripts();
       await Promise.all([this.vrrp?.stop(VRRP_STOP_MS), this.checker?.stop(CHECKER_STOP_MS)]);
+      await this.fifos?.close(true);
       // The embedded table goes last: the checker side empties it on its way out.
       await this.table?.close();
       if (this.vrrpConfig) await runStartStopScript('shutdown', this.vrrpConfig.global, this.log);

@@ -11,7 +11,7 @@ import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 import { VrrpMetrics } from './daemon-metrics.js';
 import { vrrpDumpSection } from './dumps.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
-import { applyScheduling, schedulingFor } from './scheduling.js';
+import { applyScheduling, schedulingFor, watchAutoPriority } from './scheduling.js';
 import { nameProcess } from './process-names.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 
@@ -29,7 +29,8 @@ class VrrpSide implements ChildSide {
 
   async start(config: VrrpConfig): Promise<VrrpStates> {
     this.config = config;
-    this.service = new VrrpService(config, { clock: systemClock, logger: this.log });
+    // Each line leaves as its own note at once: the supervisor writes it to the FIFOs (notify-fifos.ts).
+    this.service = new VrrpService(config, { clock: systemClock, logger: this.log, fifo: (line) => this.channel.notify('fifo', [line]) });
     this.service.on('group-transition', (g) => {
       this.channel.notify('event', { kind: 'vrrp', text: `VRRP_Group(${g.group}) ${g.state}` });
       if (g.smtpAlert) this.alert(g.state, alerts.vrrp(this.config.global.routerId, 'Group', g.group, g.state));
@@ -104,7 +105,9 @@ function main(): void {
   channel.handle('start', async ({ config, log: settings }) => {
     log = createLogger(settings);
     nameProcess(config.global.processNames, 'vrrp');
-    applyScheduling(schedulingFor(config.global, 'vrrp'), 'vrrp', log);
+    const sched = schedulingFor(config.global, 'vrrp');
+    applyScheduling(sched, 'vrrp', log);
+    watchAutoPriority(config.global, sched, 'vrrp', log);
     side = new VrrpSide(channel, log);
     return side.start(config);
   });

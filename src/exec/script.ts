@@ -61,6 +61,8 @@ export interface RunOptions {
   readonly killGroupOnExit?: boolean;
   /** Aborting kills the process group at once (daemon shutdown) and resolves with `aborted`. */
   readonly signal?: AbortSignal;
+  /** The script's pid (its process group), for an owner that signals a script it never times out. */
+  readonly onSpawn?: (pid: number) => void;
 }
 
 /**
@@ -94,7 +96,7 @@ export function lookupId(db: '/etc/passwd' | '/etc/group', name: string): number
 }
 
 /** Primary group of a user, for `user NAME` without a group. */
-function primaryGid(user: string): number | undefined {
+export function primaryGid(user: string): number | undefined {
   try {
     for (const line of readFileSync('/etc/passwd', 'utf8').split('\n')) {
       const fields = line.split(':');
@@ -146,6 +148,7 @@ export function runScript(script: Script, opts: RunOptions = {}): Promise<Script
         ...(gid !== undefined ? { gid } : {}),
       }),
     );
+    if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const signalGroup = (signal: NodeJS.Signals): void => {
       if (child.pid === undefined) return;
       try {

@@ -78,6 +78,8 @@ export interface VrrpTransition {
 export type FromVrrpNotes = {
   transition: VrrpTransition;
   event: EventNote;
+  /** Lines for the notify FIFOs, which the supervisor owns (daemon/notify-fifos.ts). */
+  fifo: readonly string[];
 };
 
 /** Which table the checker child drives: the kernel's itself, or the supervisor's embedded one. */
@@ -136,6 +138,8 @@ export interface CheckerStateNote {
 /** Batched per turn of the child's event loop (note-batch.ts). */
 export type FromCheckerNotes = {
   events: readonly EventNote[];
+  /** Lines for the notify FIFOs, which the supervisor owns (daemon/notify-fifos.ts). */
+  fifo: readonly string[];
   'checker-states': readonly CheckerStateNote[];
 };
 

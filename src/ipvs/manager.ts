@@ -326,7 +326,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.pools.set(pool.vsId, pool);
     this.keys.set(pool.vsId, this.expand(vs));
     if (vs.haSuspend) this.haSuspended.add(pool.vsId);
-    const events = pool.start();
+    const events = pool.start(this.config.global.rsInitNotifies);
     if (!quiet) this.emitAll(events);
   }
 

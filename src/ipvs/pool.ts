@@ -107,8 +107,14 @@ export class VsPool {
    * Initial quorum, as ipwrapper.c init_service_vs → update_quorum_state(vs, init): reaching it is `Gained quorum`
    * with the quorum_up script; missing it is reported (and quorum_down run) only when a sorry server goes in.
    */
-  start(): PoolEvent[] {
+  start(rsInitNotifies = false): PoolEvent[] {
     const ev: PoolEvent[] = [];
+    // ipwrapper.c init_service_rs: with rs_init_notifies each real server that starts alive has its up notifies.
+    if (rsInitNotifies) {
+      for (const st of this.rss.values()) {
+        if (st.alive) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: true, ...(st.rs.notifyUp ? { script: st.rs.notifyUp } : {}), notifyOnly: true });
+      }
+    }
     const { quorum: q, hysteresis: h, displayName: name } = this.vs;
     const w = this.aliveWeight();
     this.quorumUp = w >= q + h;
@@ -154,12 +160,12 @@ export class VsPool {
 
   /**
    * ipwrapper.c update_svr_checker_state: an alpha checker's failed first run leaves its server down and still
-   * calls do_rs_notifies, so notify_down runs with no pool change and no alert.
+   * calls do_rs_notifies, so notify_down runs (and the FIFO line is written) with no pool change and no alert.
    */
   notifyDownAgain(rsId: string): PoolEvent[] {
     const st = this.rss.get(rsId);
-    if (!st || st.alive || !st.rs.notifyDown) return [];
-    return [{ kind: 'rs-state', vsId: this.vsId, rsId, alive: false, script: st.rs.notifyDown, notifyOnly: true }];
+    if (!st || st.alive) return [];
+    return [{ kind: 'rs-state', vsId: this.vsId, rsId, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}), notifyOnly: true }];
   }
 
   /** A weight from misc_dynamic / FILE_CHECK; undefined returns to the configured weight. */
@@ -236,7 +242,8 @@ export class VsPool {
       if (!this.installed(st)) continue;
       this.log(ev, `Removing ${st.rs.inhibitOnFailure && !st.alive ? '(inhibited) ' : ''}service ${st.rs.displayName} from VS ${this.vs.displayName}`);
       if (!st.alive) continue;
-      if (st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, script: st.rs.notifyDown });
+      // do_rs_notifies: the script if any, and the FIFO line in any case.
+      ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}) });
       ev.push({ kind: 'rs-shut', vsId: this.vsId, rsId: id, stopping: false });
     }
     this.rss = next;
@@ -252,7 +259,7 @@ export class VsPool {
     const ev: PoolEvent[] = [];
     for (const st of rsToo ? this.rss.values() : []) {
       if (!st.alive || !this.installed(st)) continue;
-      if (st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: false, script: st.rs.notifyDown, notifyOnly: true });
+      ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}), notifyOnly: true });
       ev.push({ kind: 'rs-shut', vsId: this.vsId, rsId: st.id, stopping: true });
     }
     const { quorum: q, hysteresis: h } = this.vs;

@@ -73,6 +73,8 @@ export type FsmAction =
   | { readonly kind: 'garp-burst'; readonly repeat: number }
   | { readonly kind: 'notify'; readonly state: NotifyState; readonly priority: number }
   | { readonly kind: 'notify-rx-lower-prio'; readonly priority: number }
+  /** The effective priority changed (vrrp_track.c vrrp_set_effective_priority), for notify_priority_changes. */
+  | { readonly kind: 'priority-changed'; readonly priority: number }
   | { readonly kind: 'transition'; readonly from: FsmState; readonly to: FsmState }
   /** A sync-group member's down timer expired: it wants MASTER and waits for the group. */
   | { readonly kind: 'want-master' }
@@ -470,6 +472,7 @@ export class VrrpFsm {
     if (next === this.priority) return;
     this.log(out, `Changing effective priority from ${this.priority} to ${next}`);
     this.priority = next;
+    out.push({ kind: 'priority-changed', priority: next });
   }
 
   private shutdown(out: FsmAction[]): void {

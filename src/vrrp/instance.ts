@@ -38,6 +38,8 @@ export interface InstanceDeps {
   readonly garpGroups?: () => readonly GarpGroup[];
   /** The process's no_accept drop rules; present when some instance is not in accept mode. */
   readonly firewall?: VipFirewall;
+  /** Whether the instance reports priority changes on the notify FIFOs (its own setting, its group's or the global one). */
+  readonly notifyPriorityChanges?: (cfg: VrrpInstance) => boolean;
 }
 
 export interface InstanceEvents {
@@ -367,7 +369,10 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         this.notifier.notify(a.state === 'STOP' ? this.stopState : a.state, a.priority);
         return;
       case 'notify-rx-lower-prio':
-        this.notifier.notifyRxLowerPri();
+        this.notifier.notifyRxLowerPri(a.priority);
+        return;
+      case 'priority-changed':
+        if (this.deps.notifyPriorityChanges?.(this.config)) this.notifier.priorityChanged(this.fsm.state === 'MASTER', a.priority);
         return;
       case 'transition':
         if (a.to === 'MASTER') this.counters.becameMaster++;

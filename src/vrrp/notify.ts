@@ -1,7 +1,8 @@
-// notify_master/backup/fault/stop and the generic `notify` (vrrp_notify.c, notify.c).
+// notify_master/backup/fault/stop and the generic `notify` (vrrp_notify.c, notify.c), and the notify FIFO lines.
 // Scripts run as argv through exec/script.ts. Unlike keepalived, whose notifies are fire-and-forget, each
 // instance (or group) has a queue, so its scripts run one after another in transition order; a script that hangs
-// is killed after NOTIFY_TIMEOUT_MS so the queue moves on.
+// is killed after NOTIFY_TIMEOUT_MS so the queue moves on. FIFO lines leave at once, in keepalived's format
+// (vrrp_notify.c notify_fifo), through a sink: the supervisor owns the FIFOs (daemon/notify-fifos.ts).
 import { statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Script, VrrpNotify } from '../config/model.js';
@@ -10,6 +11,16 @@ import { lookupId, NOTIFY_TIMEOUT_MS, runScript } from '../exec/script.js';
 
 export type NotifyKind = 'INSTANCE' | 'GROUP';
 export type NotifyStateName = 'MASTER' | 'BACKUP' | 'FAULT' | 'STOP' | 'DELETED';
+/** vrrp_notify.c notify_fifo's events besides the states. */
+type FifoEvent = 'MASTER_RX_LOWER_PRI' | 'MASTER_PRIORITY' | 'BACKUP_PRIORITY';
+
+/** Where FIFO lines go; undefined when no notify_fifo or vrrp_notify_fifo is configured. */
+export type FifoSink = (line: string) => void;
+
+/** `INSTANCE "VI_1" MASTER 150` (a group's priority is always 0). */
+export function fifoLine(kind: NotifyKind, name: string, state: NotifyStateName | FifoEvent, priority: number): string {
+  return `${kind} "${name}" ${state} ${priority}\n`;
+}
 
 /** Global script settings: `script_user` and `enable_script_security`. */
 export interface ScriptPolicy {
@@ -66,6 +77,7 @@ export class Notifier {
     private readonly scripts: VrrpNotify,
     private readonly policy: ScriptPolicy,
     private readonly logger: Logger,
+    private readonly fifo?: FifoSink,
     private readonly timeoutMs = NOTIFY_TIMEOUT_MS,
   ) {}
 
@@ -87,10 +99,23 @@ export class Notifier {
     const timeoutMs = state === 'STOP' ? Math.min(1000, this.timeoutMs) : this.timeoutMs;
     if (specific) this.enqueue(specific, [], timeoutMs);
     if (this.scripts.generic) this.enqueue(this.scripts.generic, [this.kind, this.name, state, String(priority)], timeoutMs);
+    this.fifo?.(fifoLine(this.kind, this.name, state, priority));
   }
 
-  notifyRxLowerPri(): void {
+  /** vrrp_notify.c send_event_notify. */
+  notifyRxLowerPri(priority: number): void {
     if (this.scripts.masterRxLowerPri) this.enqueue(this.scripts.masterRxLowerPri, [], this.timeoutMs);
+    this.fifo?.(fifoLine(this.kind, this.name, 'MASTER_RX_LOWER_PRI', priority));
+  }
+
+  /** vrrp_notify.c send_instance_priority_notifies: FIFO only. */
+  priorityChanged(master: boolean, priority: number): void {
+    this.fifo?.(fifoLine(this.kind, this.name, master ? 'MASTER_PRIORITY' : 'BACKUP_PRIORITY', priority));
+  }
+
+  /** notify_instance_fifo / notify_group_fifo alone: fifo_write_vrrp_states_on_reload. */
+  stateLine(state: NotifyStateName, priority: number): void {
+    this.fifo?.(fifoLine(this.kind, this.name, state, priority));
   }
 
   /** Resolves when everything queued so far has finished. */

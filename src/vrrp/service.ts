@@ -10,7 +10,7 @@ import { Rtnl } from '../net/rtnl.js';
 import { LinkWatcher } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
 import { VmacLinks } from './vmac-link.js';
-import { Notifier, scriptPolicy, unsafeScriptReason, type ScriptPolicy } from './notify.js';
+import { Notifier, scriptPolicy, unsafeScriptReason, type FifoSink, type ScriptPolicy } from './notify.js';
 import { SyncGroupCore, type GroupState } from './sync-group.js';
 import { PromoteSecondaries } from './promote-secondaries.js';
 import { AnnouncePacer } from './announce-pacer.js';
@@ -29,6 +29,8 @@ import { NFT_IDENTIFIER, dropRulesNeeded } from './nft-rules.js';
 export interface VrrpServiceOptions {
   readonly clock: Clock;
   readonly logger: Logger;
+  /** The notify FIFO lines' way out, used while the config names a notify_fifo or vrrp_notify_fifo. */
+  readonly fifo?: FifoSink;
 }
 
 /** A sync group's state change, for the group's smtp_alert (keepalived vrrp_notify.c vrrp_sync_smtp_notifier). */
@@ -234,6 +236,48 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     this.watcher?.watchRouting(this.routingGroups());
     await this.reloadStatics(prev, next);
     this.retrack();
+    this.priorityAfterReload([...plan.keep, ...plan.adjust]);
+    if (next.global.fifoWriteVrrpStatesOnReload) this.writeStatesOnReload([...plan.keep, ...plan.adjust], oldGroups);
+  }
+
+  /**
+   * keepalived rebuilds a kept instance from its configured priority and sets the trackers' effective one again
+   * (initialise_vrrp_tracking_priorities → vrrp_set_effective_priority): one that differs from the base is a
+   * priority change again, with its FIFO line.
+   */
+  private priorityAfterReload(kept: readonly string[]): void {
+    for (const r of this.instances.values()) {
+      const base = r.cfg.priority;
+      if (!kept.includes(r.cfg.name) || base === 255 || r.priority === base || !this.notifyPriorityChanges(r.cfg)) continue;
+      r.currentNotifier.priorityChanged(r.state === 'MASTER', r.priority);
+    }
+  }
+
+  /**
+   * fifo_write_vrrp_states_on_reload (vrrp_scheduler.c vrrp_init_state): each sync group that was there before, then
+   * each instance that kept its state, writes its state line again. A MASTER kept through the reload takes the
+   * reload_master path there, which writes nothing.
+   */
+  private writeStatesOnReload(kept: readonly string[], oldGroups: ReadonlyMap<string, RunningGroup>): void {
+    for (const [name, g] of this.groups) {
+      const state = g.core.state;
+      if (oldGroups.has(name) && state !== undefined) g.notifier.stateLine(state, 0);
+    }
+    for (const r of this.instances.values()) {
+      if (!kept.includes(r.cfg.name) || (r.state !== 'BACKUP' && r.state !== 'FAULT')) continue;
+      r.currentNotifier.stateLine(r.state, r.priority);
+    }
+  }
+
+  /** Lines leave while the config in force names a FIFO for them (a notifier kept through a reload sees the new one). */
+  private readonly fifoOut: FifoSink = (line) => {
+    if (this.config.global.notifyFifo || this.config.global.vrrpNotifyFifo) this.opts.fifo?.(line);
+  };
+
+  /** vrrp_scheduler.c vrrp_init_instance_sands: the instance's own setting, else its group's, else the global one. */
+  private notifyPriorityChanges(vi: VrrpInstance): boolean {
+    const group = this.config.vrrpSyncGroups.find((g) => g.name === vi.syncGroup);
+    return vi.notifyPriorityChanges ?? group?.notifyPriorityChanges ?? this.config.global.vrrpNotifyPriorityChanges;
   }
 
   /**
@@ -279,7 +323,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   }
 
   private instanceNotifier(vi: VrrpInstance): Notifier {
-    return new Notifier('INSTANCE', vi.name, vi.notify, this.policy, this.opts.logger);
+    return new Notifier('INSTANCE', vi.name, vi.notify, this.policy, this.opts.logger, this.fifoOut);
   }
 
   private addInstance(vi: VrrpInstance): VrrpInstanceRunner {
@@ -290,6 +334,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       delayedStartUntil: () => this.delayedStartUntil, ...(this.vmacs ? { vmacs: this.vmacs } : {}),
       garpGroups: () => this.config.garpGroups ?? [],
       ...(this.firewall ? { firewall: this.firewall } : {}),
+      notifyPriorityChanges: (cfg) => this.notifyPriorityChanges(cfg),
     });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));
@@ -310,7 +355,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     const group = {
       smtpAlert: g.smtpAlert,
       core: new SyncGroupCore(g.name, members),
-      notifier: notifier ?? new Notifier('GROUP', g.name, g.notify, this.policy, this.opts.logger),
+      notifier: notifier ?? new Notifier('GROUP', g.name, g.notify, this.policy, this.opts.logger, this.fifoOut),
     };
     this.groups.set(g.name, group);
     return group;
@@ -345,8 +390,10 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     this.promoteSecondaries(r);
     await r.prepareDevice();
     const t = this.tracking(r.cfg);
-    await r.start(t.faulty);
+    // vrrp_track.c initialise_vrrp_tracking_priorities sets the effective priority before vrrp_init_state enters
+    // BACKUP, so its change (and priority-change FIFO line) comes first.
     r.dispatch({ kind: 'priority', effective: t.effectivePriority });
+    await r.start(t.faulty);
   }
 
   /**

@@ -17,11 +17,6 @@ const conf = join(repoRoot, 'test/fixtures/compat/forty-features.conf');
 
 /** Each use of something lvskeeper does not carry out in forty-features.conf: [line, what]. */
 const EXPECTED: readonly (readonly [number, string])[] = [
-  [24, 'notify_fifo'],
-  [25, 'vrrp_notify_fifo'],
-  [26, 'lvs_notify_fifo'],
-  [27, 'rs_init_notifies'],
-  [31, 'max_auto_priority'],
   [44, 'vrrp_track_process'],
   [49, 'bfd_instance'],
   [73, 'track_process'],

@@ -34,6 +34,7 @@ test('a hanging notify_master is killed and the notify_backup and generic notify
     },
     { enableScriptSecurity: false },
     logger,
+    undefined,
     300,
   );
   notifier.notify('MASTER', 150);

@@ -1,6 +1,9 @@
 // global_defs and the other top-level keywords of keepalived 2.2.7's core/global_parser.c.
 import { block, lists, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
 
+/** src/fs/notify-fifo.ts: the one way a notify FIFO differs from keepalived's. */
+const FIFO_NOT_FILE = partial('a regular file found at the path is refused, where keepalived would write its lines into it');
+
 /** src/daemon/scheduling.ts: why keepalived's default RLIMIT_RTTIME is not applied. */
 const RT_LIMIT_DEFAULT = (side: string): string =>
   `RLIMIT_RTTIME only when ${side}_rlimit_rttime is given: keepalived's 10 ms default would stop a JavaScript runtime in garbage collection`;
@@ -64,10 +67,11 @@ export const GLOBAL_DEFS = block(
     'config_save_dir',
   ),
   // What lvskeeper does not carry out (everything else runs): the BFD process's tuning, SNMP,
-  // DBus, FIFOs, nftables for IPVS, VMAC, the sync daemon and the timings nothing reads from the model (grep src/ checkers/).
+  // DBus, nftables for IPVS, VMAC and the timings nothing reads from the model (grep src/ checkers/).
   status({
     bfd_process_name: NO,
-    max_auto_priority: NO, min_auto_priority_delay: NO,
+    max_auto_priority: partial('lateness is measured on a 100 ms probe timer rather than on each timer; the VRRP process starts at lvskeeper\'s default SCHED_RR 1, so raising starts from there'),
+    min_auto_priority_delay: partial('measured on a 100 ms probe timer rather than on each timer'),
     vrrp_rt_priority: partial(RT_LIMIT_DEFAULT('vrrp')),
     checker_rt_priority: partial(RT_LIMIT_DEFAULT('checker')),
     bfd_priority: NO, bfd_rt_priority: NO, bfd_cpu_affinity: NO, bfd_rlimit_rttime: NO, bfd_rlimit_rtime: NO,
@@ -79,12 +83,9 @@ export const GLOBAL_DEFS = block(
     umask: NO, random_seed: NO, tmp_config_directory: NO, config_save_dir: NO, include_check: NO,
     dynamic_interfaces: NO, disable_local_igmp: NO, log_unknown_vrids: NO, data_use_instance: NO,
     reload_repeat: NO, reload_file: NO, reload_time_file: NO,
-    rs_init_notifies: NO,
     enable_traps: NO, enable_snmp_vrrp: NO, enable_snmp_keepalived: NO, enable_snmp_rfc: NO, enable_snmp_rfcv2: NO,
     enable_snmp_rfcv3: NO, enable_snmp_checker: NO, snmp_socket: NO, enable_dbus: NO, dbus_service_name: NO,
-    notify_fifo: NO, notify_fifo_script: NO, vrrp_notify_fifo: NO, vrrp_notify_fifo_script: NO,
-    vrrp_notify_priority_changes: NO, fifo_write_vrrp_states_on_reload: NO, lvs_notify_fifo: NO,
-    lvs_notify_fifo_script: NO,
+    notify_fifo: FIFO_NOT_FILE, vrrp_notify_fifo: FIFO_NOT_FILE, lvs_notify_fifo: FIFO_NOT_FILE,
     nftables_ipvs: NO, nftables_ipvs_priority: NO, nftables_ipvs_start_fwmark: NO,
     vmac_prefix: NO, vmac_addr_prefix: NO, vrrp_vmac_garp_intvl: NO, vrrp_garp_extra_if: NO,
   }),

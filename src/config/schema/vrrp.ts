@@ -10,7 +10,7 @@ export const VRRP_SYNC_GROUP = block(
   TRACKERS,
   values('smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'notify_priority_changes'),
   required('notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify'),
-  status({ track_process: NO, track_bfd: NO, notify_priority_changes: NO }),
+  status({ track_process: NO, track_bfd: NO }),
 );
 
 export const VRRP_INSTANCE = block(
@@ -47,7 +47,7 @@ export const VRRP_INSTANCE = block(
     use_vmac: partial('not the nftables rule keepalived adds so that IGMP leaves from the base interface (vmac_map)'),
     use_vmac_addr: NO, garp_extra_if: NO, vmac_garp_intvl: NO,
     old_unicast_checksum: NO, native_ipv6: NO, track_src_ip: NO,
-    linkbeat_use_polling: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO, notify_priority_changes: NO,
+    linkbeat_use_polling: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO,
     lvs_sync_daemon_interface: NO,
   }),
 );
