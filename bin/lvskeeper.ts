@@ -21,6 +21,7 @@ const program = new Command('lvskeeper')
   .option('-p, --pid <FILE>', 'pid file', '/run/lvskeeper.pid')
   .option('-r, --vrrp_pid <FILE>', 'VRRP child process pid file (written only when VRRP runs)')
   .option('-c, --checkers_pid <FILE>', 'checkers child process pid file (written only when checkers run)')
+  .option('-s, --namespace <NAME>', 'run in network namespace NAME (overrides config)')
   .option('--ipvs-driver <DRIVER>', 'auto | kernel | userspace | dry-run', 'auto')
   .option('--control-socket <PATH>', 'control socket (root-only)', '/run/lvskeeper/control.sock')
   .option('--state-file <PATH>', 'where operator overrides persist', '/var/lib/lvskeeper/overrides.json')
@@ -30,6 +31,7 @@ const program = new Command('lvskeeper')
     useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean; strictCompat?: boolean;
     vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string; vrrp_pid?: string; checkers_pid?: string;
     ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string; childTimeout: string;
+    namespace?: string;
   }) => {
     // Loaded lazily so `-t` pulls in the parser only, never the daemon's subsystems.
     const cli = await import('../src/cli/config-test.js');
@@ -59,6 +61,8 @@ const program = new Command('lvskeeper')
           ipvsDriver: opts.ipvsDriver,
           ...(opts.metrics !== undefined ? { metrics: parseMetricsAddress(opts.metrics) } : {}),
           childTimeoutMs: parseSeconds('--child-timeout', opts.childTimeout) * 1000,
+          ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+          defaultPaths: { pid: program.getOptionValueSource('pid') === 'default', control: program.getOptionValueSource('controlSocket') === 'default' },
           log: { console: opts.logConsole ?? process.stdout.isTTY, detail: opts.logDetail ?? false },
         },
       );

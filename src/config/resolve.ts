@@ -4,9 +4,10 @@ import { resolveGlobals } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';
 import type { DeclaredSoFar } from './resolve-checkers.js';
-import { checkBfdInstance, checkGarpGroup, checkTrackProcess } from './check-parsed-only.js';
+import { checkBfdInstance, checkGarpGroup } from './check-parsed-only.js';
 import {
-  groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript,
+  groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveTrackProcess, resolveVrrpInstance,
+  resolveVrrpScript,
 } from './resolve-vrrp.js';
 import { Values } from './values.js';
 import { checkRouteLine, checkRuleLine, rulePreferences } from './routes.js';
@@ -18,7 +19,7 @@ import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
 import type { Node } from './parser.js';
 import type {
-  Config, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
+  Config, TrackFileDef, TrackProcessDef, TrackRef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
 } from './model.js';
 
 /** What resolution needs to know about the machine; the loader supplies the real one. */
@@ -79,7 +80,9 @@ export class ConfigResolver {
       .map((n) => resolveTrackFile(v, n))
       .filter((x): x is TrackFileDef => x !== undefined);
     let vrrpScripts = of('vrrp_script').map((n) => resolveVrrpScript(v, n)).filter((x): x is VrrpScript => x !== undefined);
-    for (const n of of('vrrp_track_process')) checkTrackProcess(v, n);
+    const trackProcesses = of('vrrp_track_process')
+      .map((n) => resolveTrackProcess(v, n))
+      .filter((x): x is TrackProcessDef => x !== undefined);
     // Routes and rules in file order: rule preferences are handed out as keepalived reads them.
     const prefs = rulePreferences();
     for (const n of tree) {
@@ -162,6 +165,16 @@ export class ConfigResolver {
         else memberOf.set(m, g.name);
       }
     }
+    // vrrp_track.c alloc_track_process: an unknown or repeated process is dropped, in keepalived's words.
+    const procRefs = (owner: string, refs: readonly TrackRef[], at: Node['src']): TrackRef[] => {
+      const kept: TrackRef[] = [];
+      for (const t of refs) {
+        if (!trackProcesses.some((p) => p.name === t.name)) report.error(at, `(${owner}) track process ${t.name} not found, ignoring...`, 'track_process');
+        else if (kept.some((k) => k.name === t.name)) report.error(at, `(${owner}) duplicate track_process ${t.name} - ignoring`, 'track_process');
+        else kept.push(t);
+      }
+      return kept;
+    };
     const resolvedInstances = instances.map((inst) => {
       const trackScripts = inst.trackScripts.filter((t) => {
         if (scriptNames.has(t.name)) return true;
@@ -170,7 +183,8 @@ export class ConfigResolver {
       });
       const sg = memberOf.get(inst.name);
       const group = syncGroups.find((g) => g.name === sg);
-      const checked = memberTrackerRules(report, { ...inst, trackScripts }, group, vrrpScripts, trackFiles);
+      const trackProcs = procRefs(inst.name, inst.trackProcesses, inst.src);
+      const checked = memberTrackerRules(report, { ...inst, trackScripts, trackProcesses: trackProcs }, group, vrrpScripts, trackFiles);
       return { ...checked, ...(sg !== undefined ? { syncGroup: sg } : {}) };
     });
     const resolvedSyncGroups = syncGroups.flatMap((g) => {
@@ -180,7 +194,8 @@ export class ConfigResolver {
       else if (members.length === 1) report.error(g.src, `Sync group ${g.name} has only 1 virtual router(s) - this probably isn't what you want`, 'vrrp_sync_group');
       if (members.length === 0) return [];
       const insts = resolvedInstances.filter((i) => members.includes(i.name));
-      return [groupTrackerRules(report, { ...g, members }, insts, vrrpScripts, trackFiles)];
+      const trackProcs = procRefs(g.name, g.trackProcesses, g.src);
+      return [groupTrackerRules(report, { ...g, members, trackProcesses: trackProcs }, insts, vrrpScripts, trackFiles, trackProcesses)];
     });
 
     // Scripts run without enable_script_security: keepalived refuses to call that a clean config (rc 6).
@@ -199,6 +214,7 @@ export class ConfigResolver {
     return {
       global: startStop.global,
       trackFiles,
+      trackProcesses,
       vrrpScripts: vrrp.vrrpScripts,
       vrrpInstances: vrrp.instances,
       vrrpSyncGroups: vrrp.syncGroups,

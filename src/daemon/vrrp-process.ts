@@ -4,7 +4,7 @@
 // supervisor (supervisor.ts) and talks to it over the IPC channel only.
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
-import type { FromVrrpNotes, MetricFamily, Nothing, ToVrrp, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
+import type { FromVrrpNotes, MetricFamily, Nothing, ProcessQuorums, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
@@ -22,13 +22,14 @@ class VrrpSide implements ChildSide {
   private stopping: Promise<void> | undefined;
 
   constructor(
-    private readonly channel: Channel<Nothing, ToVrrp, FromVrrpNotes, Nothing>,
+    private readonly channel: Channel<Nothing, ToVrrp, FromVrrpNotes, ToVrrpNotes>,
     private readonly log: Logger,
   ) {}
 
-  async start(config: VrrpConfig): Promise<VrrpStates> {
+  async start(config: VrrpConfig, quorums: ProcessQuorums): Promise<VrrpStates> {
     this.config = config;
-    this.service = new VrrpService(config, { clock: systemClock, logger: this.log });
+    this.service = new VrrpService(config, { clock: systemClock, logger: this.log, quorums });
+    this.channel.onNote('process-quorum', ({ name, up }) => this.service?.processQuorum(name, up));
     this.service.on('group-transition', (g) => {
       this.channel.notify('event', { kind: 'vrrp', text: `VRRP_Group(${g.group}) ${g.state}` });
       if (g.smtpAlert) this.alert(g.state, alerts.vrrp(this.config.global.routerId, 'Group', g.group, g.state));
@@ -38,8 +39,9 @@ class VrrpSide implements ChildSide {
     return this.states();
   }
 
-  async reload(config: VrrpConfig): Promise<VrrpStates> {
+  async reload(config: VrrpConfig, quorums: ProcessQuorums): Promise<VrrpStates> {
     this.config = config;
+    this.service?.setQuorums(quorums);
     await this.service?.reload(config);
     this.watch();
     return this.states();
@@ -97,16 +99,16 @@ class VrrpSide implements ChildSide {
 
 function main(): void {
   process.title = 'lvskeeper: vrrp';
-  const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, Nothing>(process);
+  const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, ToVrrpNotes>(process);
   let side: VrrpSide | undefined;
   let log: Logger = createLogger();
-  channel.handle('start', async ({ config, log: settings }) => {
+  channel.handle('start', async ({ config, log: settings, quorums }) => {
     log = createLogger(settings);
     applyScheduling(schedulingFor(config.global, 'vrrp'), 'vrrp', log);
     side = new VrrpSide(channel, log);
-    return side.start(config);
+    return side.start(config, quorums);
   });
-  channel.handle('reload', async (config) => (await side?.reload(config)) ?? {});
+  channel.handle('reload', async ({ config, quorums }) => (await side?.reload(config, quorums)) ?? {});
   serveChild(channel, () => side, () => log);
 }
 

@@ -10,7 +10,7 @@ export const VRRP_SYNC_GROUP = block(
   TRACKERS,
   values('smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'notify_priority_changes'),
   required('notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify'),
-  status({ track_process: NO, track_bfd: NO, notify_priority_changes: NO }),
+  status({ track_bfd: NO, notify_priority_changes: NO }),
 );
 
 export const VRRP_INSTANCE = block(
@@ -39,7 +39,7 @@ export const VRRP_INSTANCE = block(
     'garp_lower_prio_repeat', 'down_timer_adverts',
   ),
   status({
-    track_process: NO, track_bfd: NO,
+    track_bfd: NO,
     virtual_ipaddress: partial('home, preferred_lft, track_group ignored', vipUses),
     virtual_ipaddress_excluded: partial("no GARP/NA or link tracking on a VIP's own dev; home, preferred_lft, track_group ignored", vipUses),
     virtual_routes: NO, virtual_rules: NO,
@@ -89,6 +89,6 @@ export const VRRP_ROOT = {
 } as const;
 
 export const VRRP_ROOT_STATUS = status({
-  vrrp_track_process: NO, garp_group: NO, track_group: NO, static_ipaddress: NO, static_routes: NO, static_rules: NO,
+  garp_group: NO, track_group: NO, static_ipaddress: NO, static_routes: NO, static_rules: NO,
   linkbeat_interfaces: NO, interface_up_down_delays: NO, bfd_instance: NO,
 });
