@@ -165,11 +165,10 @@ export class Supervisor {
         return 1;
       }
       // keepalived's use_pid_dir: with a namespace every pid file lives in the namespace's directory.
-      const dir = namespacedDefault('', this.netns);
       this.paths = {
         pid: this.opts.defaultPaths?.pid ? namespacedDefault(this.opts.pidFile ?? 'lvskeeper.pid', this.netns) : this.opts.pidFile,
-        vrrpPid: this.opts.vrrpPidFile ?? `${dir}vrrp.pid`,
-        checkersPid: this.opts.checkersPidFile ?? `${dir}checkers.pid`,
+        vrrpPid: this.opts.vrrpPidFile ?? namespacedDefault('vrrp.pid', this.netns),
+        checkersPid: this.opts.checkersPidFile ?? namespacedDefault('checkers.pid', this.netns),
         control: this.opts.defaultPaths?.control ? namespacedDefault(this.opts.controlSocket ?? 'control.sock', this.netns) : this.opts.controlSocket,
       };
     }
