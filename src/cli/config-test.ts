@@ -6,6 +6,7 @@ import { appendFileSync } from 'node:fs';
 import { dumpConfig } from '../config/dump.js';
 import { exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/model.js';
+import { netnsProblem } from '../daemon/net-namespace.js';
 
 export const DEFAULT_CONFIG_FILE = '/etc/keepalived/keepalived.conf';
 
@@ -52,7 +53,15 @@ function load(opts: ConfigCliOptions): ReturnType<typeof loadConfig> {
 
 /** Returns the process exit status. */
 export function runConfigTest(opts: ConfigCliOptions): number {
-  const { diagnostics } = load(opts);
+  const { config, diagnostics } = load(opts);
+  // keepalived -t enters net_namespace before its children read the config; when it cannot, it stops there and
+  // exits 0 (core/main.c: "Unable to set network namespace %s - exiting", a log line, not a config error).
+  const netns = config.global.other['net_namespace'];
+  const problem = netns ? netnsProblem(netns) : undefined;
+  if (problem !== undefined) {
+    process.stderr.write(`${problem}\nUnable to set network namespace ${netns} - exiting\n`);
+    return 0;
+  }
   emit(diagnostics, opts.logFile);
   return exitCodeFor(diagnostics);
 }

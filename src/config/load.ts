@@ -2,6 +2,7 @@
 // This file is the I/O adapter: it reads files, /sys/class/net and /etc/passwd; everything it calls is pure.
 import { isAscii } from 'node:buffer';
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
 import { hostname } from 'node:os';
 import { Reporter } from './errors.js';
 import { TreeBuilder } from './parser.js';
@@ -76,6 +77,12 @@ function hostInfo(checkInterfaces: boolean): Host {
             exists: (name: string) => !name.includes('/') && existsSync(`/sys/class/net/${name}`),
             // ARPHRD_LOOPBACK = 772 (include/uapi/linux/if_arp.h).
             isLoopback: (name: string) => readText(`/sys/class/net/${name}/type`)?.trim() === '772',
+          },
+          interfacesIn: (netns: string) => {
+            const r = spawnSync('ip', ['-n', netns, '-j', 'link', 'show'], { encoding: 'utf8' });
+            if (r.status !== 0) return undefined;
+            const links = new Map((JSON.parse(r.stdout) as { ifname: string; link_type: string }[]).map((l) => [l.ifname, l.link_type]));
+            return { exists: (name: string) => links.has(name), isLoopback: (name: string) => links.get(name) === 'loopback' };
           },
         }
       : {}),

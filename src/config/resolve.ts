@@ -27,6 +27,8 @@ export interface Host {
   readonly hostname: string;
   /** undefined: interfaces are not checked. */
   readonly interfaces?: InterfaceInfo;
+  /** The interfaces of a named network namespace (net_namespace); undefined when it does not exist. */
+  interfacesIn?(netns: string): InterfaceInfo | undefined;
   userExists(name: string): boolean;
   /** A name /etc/hosts gives an address to (the files source of getaddrinfo, which needs no network). */
   inHostsFile(name: string): boolean;
@@ -75,6 +77,9 @@ export class ConfigResolver {
     const of = (kw: string): Node[] => tree.filter((n) => n.kw === kw);
     const rootGlobals = tree.filter((n) => !n.children && n.kw !== 'global_defs');
     const global = resolveGlobals(v, of('global_defs'), rootGlobals, host);
+    // keepalived reads its interfaces after setns() into net_namespace (core/main.c set_namespaces).
+    const netns = global.other['net_namespace'];
+    const interfaces = netns && host.interfaces && host.interfacesIn ? host.interfacesIn(netns) : host.interfaces;
 
     const trackFiles = [...of('track_file'), ...of('vrrp_track_file')]
       .map((n) => resolveTrackFile(v, n))
@@ -95,7 +100,7 @@ export class ConfigResolver {
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
     of('garp_group').forEach((n, i) => checkGarpGroup(v, n, i));
     const instances = of('vrrp_instance')
-      .map((n) => resolveVrrpInstance(v, n, global, host.interfaces))
+      .map((n) => resolveVrrpInstance(v, n, global, interfaces))
       .filter((x): x is VrrpInstance => x !== undefined);
     const syncGroups = of('vrrp_sync_group').map((n) => resolveSyncGroup(v, n, global)).filter((x): x is VrrpSyncGroup => x !== undefined);
     const vsGroups = of('virtual_server_group').map((n) => resolveVsGroup(v, n)).filter((x): x is VirtualServerGroup => x !== undefined);

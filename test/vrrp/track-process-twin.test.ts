@@ -4,8 +4,9 @@
 // captured adverts, where the VIP lands, and the pid files' paths.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { chmodSync, copyFileSync, existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { chmodSync, copyFileSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needCommand, needFile, needRoot, repoRoot } from '../support/tier.js';
 import { waitFor } from './netns-support.js';
@@ -121,5 +122,28 @@ test('track_process under net_namespace: quorum, quorum_max, weight and terminat
   } finally {
     for (const c of procs) c.kill('SIGKILL');
     await twin.destroy();
+  }
+});
+
+test('net_namespace at -t: interfaces looked up inside the namespace, a missing namespace stops the test at 0 — as keepalived', { timeout: 60_000 }, (t) => {
+  if (!needRoot(t) || !needFile(t, '/usr/sbin/keepalived', 'needs keepalived 2.2.7 (apt-get install keepalived)')) return;
+  const ns = 'np-cfgtest';
+  spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+  const dir = mkdtempSync(join(tmpdir(), 'np-t-'));
+  try {
+    assert.equal(spawnSync('ip', ['netns', 'add', ns]).status, 0);
+    assert.equal(spawnSync('ip', ['-n', ns, 'link', 'add', 'np0', 'type', 'veth', 'peer', 'name', 'np1']).status, 0);
+    const status = (cmd: string[], conf: string): number | null => spawnSync(cmd[0]!, [...cmd.slice(1), '-t', '-f', conf], { encoding: 'utf8' }).status;
+    const cases: [string, string][] = [['np-cfgtest', 'np0'], ['np-cfgtest', 'eth0'], ['np-missing', 'np0']];
+    for (const [name, ifname] of cases) {
+      const conf = join(dir, 'keepalived.conf');
+      writeFileSync(conf, `net_namespace ${name}\nvrrp_instance VI_1 {\n interface ${ifname}\n virtual_router_id 1\n priority 100\n virtual_ipaddress {\n  10.9.9.9\n }\n}\n`);
+      const ka = status(['/usr/sbin/keepalived', '-l'], conf);
+      const lk = status([process.execPath, join(repoRoot, 'dist/bin/lvskeeper.js')], conf);
+      assert.equal(lk, ka, `${name} ${ifname}`);
+    }
+  } finally {
+    spawnSync('ip', ['netns', 'del', ns], { stdio: 'ignore' });
+    rmSync(dir, { recursive: true, force: true });
   }
 });
