@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
 import { fileVerdict, TrackFileWatcher } from './file.js';
 import { probeHttp } from './http.js';
-import { activatingLine, attemptLine, downLine, launches, upLine, type Names } from './messages.js';
+import { activatingLine, alertBody, attemptLine, downLine, launches, upLine, type Names } from './messages.js';
 import { probeMisc } from './misc.js';
 import { Pinger, type PingDrops } from './ping.js';
 import { firstDelayMs, initialState, notRun, notRunReason, step, type PolicyState } from './policy.js';
@@ -571,13 +571,22 @@ export class CheckerEngine {
     if (s.transition || weightTouched || firstRun) {
       this.opts.onCheckerState?.(u.key, u.dynamicStatus !== undefined ? { ...u.state, dynamicStatus: u.dynamicStatus } : u.state);
     }
-    if (s.transition || weightTouched) {
+    // keepalived mails a verdict that moves the checker (its is_up); MISC_CHECK also its first verdict and each final
+    // failure (check_misc.c: script_exit_type set, not message_only).
+    const misc = c.type === 'MISC_CHECK';
+    const mailUp = s.log.kind === 'success' && (s.transition === 'up' || (misc && firstRun));
+    const mailDown = misc ? s.log.kind === 'failed' : s.transition === 'down';
+    const body = mailUp || mailDown ? alertBody(c, mailUp, r.detail) : undefined;
+    if (s.transition || weightTouched || body !== undefined) {
       for (const sub of u.subscribers) {
         const e = sub.rs;
         const was = { alive: e.alive, weight: e.weight };
-        this.recompute(e);
-        if (was.alive !== e.alive) this.emitAlive(e);
-        if (was.weight !== e.weight) this.emitWeight(e);
+        if (s.transition || weightTouched) {
+          this.recompute(e);
+          if (was.alive !== e.alive) this.emitAlive(e);
+          if (was.weight !== e.weight) this.emitWeight(e);
+        }
+        if (body !== undefined) this.opts.onEvent?.({ kind: 'rs-alert', vsId: e.vsId, rsId: e.rsId, alive: e.alive, rsChanged: was.alive !== e.alive, body });
       }
     }
     this.arm(u, s.delayMs);

@@ -97,3 +97,29 @@ export function attemptLine(c: Checker, n: Names, log: PolicyLog, detail: string
       return detail;
   }
 }
+
+/**
+ * The body of the mail a checker's verdict sends (smtp_alert(SMTP_MSG_RS, …) in check_tcp.c, check_udp.c,
+ * check_ping.c, check_http.c, check_smtp.c, check_dns.c, check_misc.c); FILE_CHECK mails nothing.
+ */
+export function alertBody(c: Checker, up: boolean, detail: string): string | undefined {
+  switch (c.type) {
+    case 'TCP_CHECK':
+      return up ? '=> TCP CHECK succeed on service <=' : '=> TCP CHECK failed on service <=';
+    case 'UDP_CHECK':
+      return up ? '=> UDP CHECK succeed on service <=' : '=> UDP CHECK failed on service <=';
+    case 'PING_CHECK':
+      return up ? '=> ICMP CHECK succeed on service <=' : '=> ICMP CHECK failed on service <=';
+    case 'HTTP_GET':
+    case 'SSL_GET':
+      return up ? '=> CHECK succeed on service <=' : '=> CHECK failed on service : HTTP request failed <=';
+    case 'SMTP_CHECK':
+      return up ? '=> CHECK succeed on service <=' : `=> CHECK failed on service : ${detail} <=`;
+    case 'DNS_CHECK':
+      return up ? '=> DNS_CHECK: succeed on service <=' : '=> DNS_CHECK: failed on service <=';
+    case 'MISC_CHECK':
+      return `=> MISC CHECK ${up ? 'succeeded' : detail === 'timed out' ? 'timed out' : 'failed'} on service <=`;
+    default:
+      return undefined;
+  }
+}

@@ -6,7 +6,13 @@ export type CheckerEvent =
   | { readonly kind: 'rs-down'; readonly vsId: string; readonly rsId: string }
   /** An alpha checker's first run failed: the server stays down, yet its notify_down runs (update_svr_checker_state). */
   | { readonly kind: 'rs-notify'; readonly vsId: string; readonly rsId: string }
-  | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight: number };
+  | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight: number }
+  /**
+   * A checker's verdict keepalived mails about (SMTP_MSG_RS in each check_*.c) when the real server has smtp_alert:
+   * `alive` is the real server's state after it, `rsChanged` whether this verdict changed that state
+   * (no_checker_emails mails only those), `body` keepalived's text for this checker type.
+   */
+  | { readonly kind: 'rs-alert'; readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly rsChanged: boolean; readonly body: string };
 
 /** The outcome of one probe attempt. `detail` is the keepalived-worded log text for a failure. */
 export interface ProbeResult {

@@ -1,10 +1,15 @@
 // lvsk_sched: the process scheduling keepalived's children set for themselves (lib/process.c,
-// set_process_priorities), which Node cannot reach: sched_setscheduler and RLIMIT_RTTIME.
+// set_process_priorities and set_process_cpu_affinity), which Node cannot reach: sched_setscheduler, RLIMIT_RTTIME,
+// sched_setaffinity and mlockall.
 //   setRealtime(priority, rlimitUs)  SCHED_RR | SCHED_RESET_ON_FORK at `priority` for every thread of this process
 //                                    (a V8 or libuv thread the main thread waits on must not run below it); threads
 //                                    started later inherit it. Scripts forked afterwards start as SCHED_OTHER.
 //                                    rlimitUs > 0 sets RLIMIT_RTTIME as keepalived does: soft = rlimitUs / 2 (SIGXCPU,
 //                                    a warning), hard = rlimitUs (SIGKILL).
+//   setAffinity(cpus)                sched_setaffinity to the CPU ids in `cpus` for every thread of this process.
+//   lockMemory()                     mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): pages stay resident once
+//                                    touched (keepalived's *_no_swap). MCL_ONFAULT keeps the heap V8 reserves but
+//                                    never touches from being locked up front.
 // Errors carry { errno, code, syscall } like Node's own.
 #include <napi.h>
 #include <uv.h>
@@ -16,10 +21,15 @@
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
 
 #include <string>
 #include <vector>
+
+#ifndef MCL_ONFAULT
+#define MCL_ONFAULT 4
+#endif
 
 #ifndef SCHED_RESET_ON_FORK
 #define SCHED_RESET_ON_FORK 0x40000000
@@ -71,8 +81,50 @@ Napi::Value SetRealtime(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+Napi::Value SetAffinity(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (info.Length() < 1 || !info[0].IsArray()) {
+    Napi::TypeError::New(env, "setAffinity(cpus)").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  Napi::Array cpus = info[0].As<Napi::Array>();
+  cpu_set_t set;
+  CPU_ZERO(&set);
+  for (uint32_t i = 0; i < cpus.Length(); i++) {
+    Napi::Value v = cpus[i];
+    int cpu = v.IsNumber() ? v.As<Napi::Number>().Int32Value() : -1;
+    if (cpu < 0 || cpu >= CPU_SETSIZE) {
+      Napi::RangeError::New(env, "setAffinity: cpu id out of range").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+    CPU_SET(cpu, &set);
+  }
+  std::vector<pid_t> tids = Threads();
+  if (tids.empty()) {
+    ErrnoError(env, errno != 0 ? errno : ENOENT, "opendir").ThrowAsJavaScriptException();
+    return env.Undefined();
+  }
+  for (pid_t tid : tids) {
+    if (sched_setaffinity(tid, sizeof(set), &set) != 0 && errno != ESRCH) {
+      ErrnoError(env, errno, "sched_setaffinity").ThrowAsJavaScriptException();
+      return env.Undefined();
+    }
+  }
+  return env.Undefined();
+}
+
+Napi::Value LockMemory(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT) != 0) {
+    ErrnoError(env, errno, "mlockall").ThrowAsJavaScriptException();
+  }
+  return env.Undefined();
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setRealtime", Napi::Function::New(env, SetRealtime));
+  exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
+  exports.Set("lockMemory", Napi::Function::New(env, LockMemory));
   return exports;
 }
 

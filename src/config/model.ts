@@ -79,6 +79,8 @@ export interface GlobalDefs {
   readonly vrrpNotifyFifo?: Fifo;
   readonly lvsNotifyFifo?: Fifo;
   readonly rsInitNotifies: boolean;
+  /** Mail a checker's verdict only when it changes its real server's state (check_*.c). */
+  readonly noCheckerEmails: boolean;
   /** Run by the parent before the children start, and after they stop (core/main.c, run_startup_script). */
   readonly startupScript?: Script;
   readonly shutdownScript?: Script;
@@ -86,8 +88,16 @@ export interface GlobalDefs {
   /** `reload_check_config [LOGFILE]`: true or the log file. */
   readonly reloadCheckConfig?: true | string;
   readonly dynamicInterfaces: boolean;
+  /** Each process's name (`process_names`, `process_name`, `vrrp_process_name`, `checker_process_name`). */
+  readonly processNames: ProcessNames;
   /** Keywords parsed and kept but with no runtime effect here (SNMP, DBus, RT priorities …), by name. */
   readonly other: Readonly<Record<string, string>>;
+}
+
+export interface ProcessNames {
+  readonly parent?: string;
+  readonly vrrp?: string;
+  readonly checker?: string;
 }
 
 export interface Fifo {

@@ -2,7 +2,7 @@
 import { cpus } from 'node:os';
 import { canonicalIp, ipFamily } from './address.js';
 import type { Node } from './parser.js';
-import type { Fifo, GlobalDefs } from './model.js';
+import type { Fifo, GlobalDefs, ProcessNames } from './model.js';
 import { secondsUs, type Values } from './values.js';
 
 const INT_MAX = 2 ** 31 - 1;
@@ -59,7 +59,7 @@ const OTHER_NUMBERS: Readonly<Record<string, OtherNumber>> = {
 const OTHER_FLAGS = new Set([
   'vrrp_notify_priority_changes', 'vrrp_netlink_cmd_rcv_bufs_force', 'vrrp_netlink_monitor_rcv_bufs_force',
   'process_monitor_rcv_bufs_force', 'lvs_netlink_cmd_rcv_bufs_force', 'lvs_netlink_monitor_rcv_bufs_force',
-  'no_checker_emails', 'data_use_instance',
+  'data_use_instance',
 ]);
 
 export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
@@ -97,6 +97,8 @@ export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
     rsInitNotifies: false,
     defaultInterface: 'eth0',
     dynamicInterfaces: false,
+    processNames: {},
+    noCheckerEmails: false,
     other: {},
   };
 }
@@ -123,6 +125,18 @@ function umaskAccepted(v: Values, n: Node): boolean {
   const unknown = text.split(/[\s|]+/).filter((b) => b !== '' && !UMASK_BITS.has(b));
   for (const b of unknown) v.report.error(n.src, `Unknown umask bit ${b}`, n.kw);
   return unknown.length === 0;
+}
+
+const PROCESS_NAME_ROLE: Readonly<Record<string, keyof ProcessNames>> = {
+  process_name: 'parent', vrrp_process_name: 'vrrp', checker_process_name: 'checker', lvs_process_name: 'checker',
+};
+
+/** global_parser.c save_process_name: a name as long as the kernel's comm (TASK_COMM_LEN 16, with the NUL) at most. */
+function processName(v: Values, n: Node, name: string): string {
+  const bytes = Buffer.from(name);
+  if (bytes.length < 16) return name;
+  v.report.error(n.src, `Process name ${name} more than 15 characters, truncating`, n.kw);
+  return bytes.subarray(0, 15).toString();
 }
 
 /** `{vrrp,checker,bfd}_cpu_affinity`: CPU ids this host has, as keepalived checks them. */
@@ -393,6 +407,10 @@ export function resolveGlobals(
           if (a === undefined || BOOL_WORDS.has(a.toLowerCase())) g.rsInitNotifies = a === undefined || v.bool(n);
           else v.report.error(n.src, `Invalid value '${a}' for global rs_init_notifies specified`, n.kw);
           break;
+        case 'no_checker_emails':
+          if (a === undefined || BOOL_WORDS.has(a.toLowerCase())) g.noCheckerEmails = a === undefined || v.bool(n);
+          else v.report.error(n.src, `Invalid value '${a}' for global no_checker_emails specified`, n.kw);
+          break;
         case 'default_interface':
           if (a !== undefined) g.defaultInterface = a;
           break;
@@ -402,6 +420,15 @@ export function resolveGlobals(
         case 'dynamic_interfaces':
           if (a !== undefined && a !== 'allow_if_changes') v.report.error(n.src, `Unknown dynamic_interfaces option '${a}'`, n.kw);
           else g.dynamicInterfaces = true;
+          break;
+        case 'process_names':
+          g.processNames = { ...g.processNames, vrrp: 'keepalived_vrrp', checker: 'keepalived_lvs' };
+          break;
+        case 'process_name':
+        case 'vrrp_process_name':
+        case 'checker_process_name':
+        case 'lvs_process_name':
+          if (a !== undefined) g.processNames = { ...g.processNames, [PROCESS_NAME_ROLE[n.kw]!]: processName(v, n, a) };
           break;
         // Parsed only, but reported in the words of Debian's 2.2.7, which is built with nftables and without iptables.
         case 'vrrp_iptables':

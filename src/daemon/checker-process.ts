@@ -5,6 +5,7 @@
 // large reload stalls only this process. Forked by the supervisor (supervisor.ts); talks to it over IPC only.
 import { performance } from 'node:perf_hooks';
 import { CheckerEngine } from '../../checkers/engine.js';
+import type { CheckerEvent } from '../../checkers/types.js';
 import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
 import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
@@ -20,6 +21,7 @@ import type { IpvsDriver } from '../ipvs/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { applyScheduling, schedulingFor } from './scheduling.js';
+import { nameProcess } from './process-names.js';
 import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
 import { checkerDumpSection } from './dumps.js';
@@ -67,6 +69,7 @@ class CheckerSide implements ChildSide {
     const config = this.load();
     if (!config) throw new Error(`${this.start_.configFile}: configuration cannot run`);
     this.config = config;
+    nameProcess(config.global.processNames, 'checker');
     applyScheduling(schedulingFor(config.global, 'checker'), 'checker', this.log);
     this.vrrpStates = this.start_.vrrpStates;
     this.overrides = new OverrideStore(this.start_.stateFile);
@@ -78,7 +81,7 @@ class CheckerSide implements ChildSide {
     this.engine = new CheckerEngine(config, {
       clock: systemClock,
       logger: this.log,
-      onEvent: (ev) => this.manager?.handle(ev),
+      onEvent: (ev) => (ev.kind === 'rs-alert' ? this.checkerAlert(ev) : this.manager?.handle(ev)),
       onAttempt: (sample) => this.metrics.attempt(sample),
       resume,
       onCheckerState: (key, state) => this.checkerStates.push({ key, ...(state ? { state } : {}) }),
@@ -152,14 +155,23 @@ class CheckerSide implements ChildSide {
     else if (ev.kind === 'quorum' || ev.kind === 'rs-state') {
       if (ev.script) void runNotifyScript(ev.script, this.log);
       const vs = this.config.virtualServers.find((v) => v.displayName === ev.vsId);
-      const routerId = this.config.global.routerId;
-      if (ev.kind === 'quorum') {
-        if (vs?.smtpAlert) this.alert(alerts.quorum(routerId, ev.vsId, ev.up));
-      } else {
-        const rs = vs?.realServers.find((r) => makeRsId(vs, r) === ev.rsId);
-        if (rs?.smtpAlert && ev.notifyOnly === undefined) this.alert(alerts.realServer(routerId, rs.displayName, ev.vsId, ev.alive));
-      }
+      if (ev.kind === 'quorum' && vs?.smtpAlert) this.alert(alerts.quorum(this.config.global.routerId, ev.vsId, { ...ev, quorum: vs.quorum, hysteresis: vs.hysteresis }));
+    } else if (ev.kind === 'rs-shut') {
+      const rs = this.realServer(ev.vsId, ev.rsId);
+      if (rs?.smtpAlert) this.alert(alerts.realServerShut(this.config.global.routerId, rs.displayName, ev.vsId, ev.stopping));
     }
+  }
+
+  /** A checker's verdict: mailed unless no_checker_emails and the real server's state stayed (check_*.c). */
+  private checkerAlert(ev: Extract<CheckerEvent, { kind: 'rs-alert' }>): void {
+    const rs = this.realServer(ev.vsId, ev.rsId);
+    if (!rs?.smtpAlert || (!ev.rsChanged && this.config.global.noCheckerEmails)) return;
+    this.alert(alerts.realServer(this.config.global.routerId, rs.displayName, ev.vsId, ev.alive, ev.body));
+  }
+
+  private realServer(vsId: string, rsId: string): RealServer | undefined {
+    const vs = this.config.virtualServers.find((v) => v.displayName === vsId);
+    return vs?.realServers.find((r) => makeRsId(vs, r) === rsId);
   }
 
   private pruneOverrides(): void {
@@ -245,6 +257,7 @@ class CheckerSide implements ChildSide {
     // The servers the engine checks are the running config's.
     const known = rsIds(this.config);
     this.config = config;
+    nameProcess(config.global.processNames, 'checker');
     this.pruneOverrides();
     this.engine?.update(config);
     const tCheckers = performance.now();
@@ -309,7 +322,7 @@ function weightOf(o: Override): number {
 }
 
 function main(): void {
-  process.title = 'lvskeeper: checkers';
+  nameProcess({}, 'checker');
   const channel: CheckerChannel = new Channel(process);
   let side: CheckerSide | undefined;
   let log: Logger = createLogger();

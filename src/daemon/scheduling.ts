@@ -3,6 +3,8 @@
 //   *_rt_priority N     SCHED_RR at N with SCHED_RESET_ON_FORK (scripts start as SCHED_OTHER), and then
 //   *_rlimit_rttime U   RLIMIT_RTTIME soft U/2 (SIGXCPU, logged), hard U (SIGKILL; the supervisor respawns)
 //   *_priority N        otherwise, nice N
+//   *_no_swap           mlockall, so no page of the process waits on swap when it is needed
+//   *_cpu_affinity C…   sched_setaffinity to those CPUs (set_process_cpu_affinity, after the above)
 // One difference, on purpose: keepalived applies RLIMIT_RTTIME's default of 10 ms whenever a realtime priority is
 // set. A JavaScript runtime's major garbage collection runs longer than that without sleeping, so here the limit
 // applies only when the config gives it; the supervisor's heartbeat already replaces a child that spins.
@@ -25,6 +27,10 @@ export interface ProcessScheduling {
   readonly rlimitRttimeUs?: number;
   /** nice (-20..19) when not realtime, or when realtime is refused. */
   readonly nice?: number;
+  /** Lock the process's pages in memory. */
+  readonly noSwap?: true;
+  /** CPU ids the process's threads may run on. */
+  readonly cpus?: readonly number[];
 }
 
 const DEFAULT_VRRP_RT_PRIORITY = 1;
@@ -40,21 +46,48 @@ export function schedulingFor(global: GlobalDefs, side: SchedulingSide): Process
   // The deprecated spelling *_rlimit_rtime still counts; keepalived raises 1 to 2 so the soft half is not 0.
   const rlimit = num(`${side}_rlimit_rttime`) ?? num(`${side}_rlimit_rtime`);
   const rlimitRttimeUs = rlimit === undefined ? undefined : Math.max(2, rlimit);
-  if (rt !== undefined) return { rtPriority: rt, ...(rlimitRttimeUs !== undefined ? { rlimitRttimeUs } : {}), ...(nice !== undefined ? { nice } : {}) };
-  if (nice !== undefined) return { nice };
-  if (side === 'vrrp') return { rtPriority: DEFAULT_VRRP_RT_PRIORITY, nice: DEFAULT_VRRP_NICE };
-  return {};
+  const affinity = global.other[`${side}_cpu_affinity`];
+  const extra = {
+    ...(global.other[`${side}_no_swap`] !== undefined ? { noSwap: true as const } : {}),
+    ...(affinity !== undefined ? { cpus: affinity.split(/\s+/).filter((c) => c !== '').map(Number) } : {}),
+  };
+  if (rt !== undefined) return { rtPriority: rt, ...(rlimitRttimeUs !== undefined ? { rlimitRttimeUs } : {}), ...(nice !== undefined ? { nice } : {}), ...extra };
+  if (nice !== undefined) return { nice, ...extra };
+  if (side === 'vrrp') return { rtPriority: DEFAULT_VRRP_RT_PRIORITY, nice: DEFAULT_VRRP_NICE, ...extra };
+  return extra;
 }
 
 interface SchedBinding {
   setRealtime(priority: number, rlimitUs: number): void;
+  setAffinity(cpus: readonly number[]): void;
+  lockMemory(): void;
 }
+
+const sched = (): SchedBinding => loadAddon('lvsk_sched') as SchedBinding;
 
 /** Applies `s` to every thread of this process (threads started later inherit it from the main thread). */
 export function applyScheduling(s: ProcessScheduling, side: SchedulingSide, log: Logger): void {
+  applyPriority(s, side, log);
+  if (s.noSwap) {
+    try {
+      sched().lockMemory();
+    } catch (err) {
+      log.info(`Unable to lock process in memory - ${(err as Error).message}`);
+    }
+  }
+  if (s.cpus !== undefined && s.cpus.length > 0) {
+    try {
+      sched().setAffinity(s.cpus);
+    } catch (err) {
+      log.warn(`unable to set cpu affinity to ${side} process (${(err as Error).message})`);
+    }
+  }
+}
+
+function applyPriority(s: ProcessScheduling, side: SchedulingSide, log: Logger): void {
   if (s.rtPriority !== undefined) {
     try {
-      (loadAddon('lvsk_sched') as SchedBinding).setRealtime(s.rtPriority, s.rlimitRttimeUs ?? 0);
+      sched().setRealtime(s.rtPriority, s.rlimitRttimeUs ?? 0);
       if (s.rlimitRttimeUs !== undefined) {
         process.on('SIGXCPU', () => log.info(`${LABEL[side]} process has used too much CPU time, ${side}_rlimit_rttime may need to be increased`));
       }

@@ -120,18 +120,32 @@ export class SmtpAlerter {
   }
 }
 
+export interface QuorumChange {
+  readonly up: boolean;
+  readonly quorum: number;
+  readonly hysteresis: number;
+  readonly threshold: number;
+  readonly weightSum: number;
+  readonly init?: true;
+  readonly stopping?: true;
+}
+
 /** keepalived's subjects and bodies (core/smtp.c). */
 export const alerts = {
-  realServer(routerId: string, rs: string, vs: string, up: boolean): Alert {
-    return {
-      subject: `[${routerId}] Realserver ${rs} of virtual server ${vs} - ${up ? 'UP' : 'DOWN'}`,
-      body: up ? '=> CHECK succeed on service <=' : '=> CHECK failed on service <=',
-    };
+  /** SMTP_MSG_RS: a checker's verdict, the body its check_*.c gives, the subject the real server's state after it. */
+  realServer(routerId: string, rs: string, vs: string, alive: boolean, body: string): Alert {
+    return { subject: `[${routerId}] Realserver ${rs} of virtual server ${vs} - ${alive ? 'UP' : 'DOWN'}`, body };
   },
-  quorum(routerId: string, vs: string, up: boolean): Alert {
+  /** SMTP_MSG_RS_SHUT (ipwrapper.c clear_service_rs): a live server taken out at stop (omega) or by a reload. */
+  realServerShut(routerId: string, rs: string, vs: string, stopping: boolean): Alert {
+    return { subject: `[${routerId}] Realserver ${rs} of virtual server ${vs} - DOWN`, body: stopping ? '=> Shutting down <=' : '=> Removing <=' };
+  },
+  /** SMTP_MSG_VS (ipwrapper.c do_vs_notifies), its body as keepalived prints it, `+` and `<=` in both directions. */
+  quorum(routerId: string, vs: string, q: QuorumChange): Alert {
+    const what = q.up ? (q.init ? 'Starting with quorum up' : 'Gained quorum') : q.init ? 'Starting with quorum down' : 'Lost quorum';
     return {
-      subject: `[${routerId}] Virtualserver ${vs} - ${up ? 'UP' : 'DOWN'}`,
-      body: up ? '=> Gained quorum <=' : '=> Lost quorum <=',
+      subject: `[${routerId}] Virtualserver ${vs} - ${q.up ? 'UP' : 'DOWN'}`,
+      body: q.stopping ? '=> Shutting down <=' : `=> ${what} ${q.quorum}+${q.hysteresis}=${q.threshold} <= ${q.weightSum} <=`,
     };
   },
   /** keepalived 2.2.7 vrrp_notify.c vrrp_smtp_notifier / vrrp_sync_smtp_notifier, subjects as smtp.c builds them. */

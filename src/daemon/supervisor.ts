@@ -28,6 +28,7 @@ import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { Registry, renderFamilies, serveMetrics } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
+import { nameProcess } from './process-names.js';
 import { registerLoopDelay } from './loop-delay.js';
 import { ProcessMonitor } from './process-monitor.js';
 import { namespacedDefault, netnsProblem } from './net-namespace.js';
@@ -152,6 +153,7 @@ export class Supervisor {
       return 2;
     }
     this.vrrpConfig = read.vrrp;
+    nameProcess(read.vrrp.global.processNames, 'parent');
     const configured = read.vrrp.global.other['net_namespace'];
     if (this.opts.namespace !== undefined && configured) {
       this.log.info(`Overriding config net_namespace '${configured}' with command line namespace '${this.opts.namespace}'`);
@@ -425,6 +427,7 @@ export class Supervisor {
       return;
     }
     this.vrrpConfig = read.vrrp;
+    nameProcess(read.vrrp.global.processNames, 'parent');
     const jobs: Promise<unknown>[] = [];
     const vrrp = this.vrrp?.channel;
     if (vrrp) {

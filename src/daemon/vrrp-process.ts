@@ -12,6 +12,7 @@ import { VrrpMetrics } from './daemon-metrics.js';
 import { vrrpDumpSection } from './dumps.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { applyScheduling, schedulingFor } from './scheduling.js';
+import { nameProcess } from './process-names.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 
 class VrrpSide implements ChildSide {
@@ -98,17 +99,21 @@ class VrrpSide implements ChildSide {
 }
 
 function main(): void {
-  process.title = 'lvskeeper: vrrp';
+  nameProcess({}, 'vrrp');
   const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, ToVrrpNotes>(process);
   let side: VrrpSide | undefined;
   let log: Logger = createLogger();
   channel.handle('start', async ({ config, log: settings, quorums }) => {
     log = createLogger(settings);
+    nameProcess(config.global.processNames, 'vrrp');
     applyScheduling(schedulingFor(config.global, 'vrrp'), 'vrrp', log);
     side = new VrrpSide(channel, log);
     return side.start(config, quorums);
   });
-  channel.handle('reload', async ({ config, quorums }) => (await side?.reload(config, quorums)) ?? {});
+  channel.handle('reload', async ({ config, quorums }) => {
+    nameProcess(config.global.processNames, 'vrrp');
+    return (await side?.reload(config, quorums)) ?? {};
+  });
   serveChild(channel, () => side, () => log);
 }
 

@@ -244,8 +244,8 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     if (this.passTimer) this.clock.clearTimeout(this.passTimer);
     if (this.resyncTimer) this.clock.clearTimeout(this.resyncTimer);
     await this.running;
-    for (const pool of this.pools.values()) this.emitAll(pool.shutdownEvents());
     const mode = this.config.global.lvsFlushOnStop;
+    for (const pool of this.pools.values()) this.emitAll(pool.shutdownEvents(mode === 'off'));
     if (mode === 'all') {
       await this.applyOne({ kind: 'flush' });
       return;

@@ -12,7 +12,16 @@ const WEIGHT_MAX = 2147483647;
 
 export type PoolEvent =
   | { readonly kind: 'log'; readonly vsId: string; readonly msg: string }
-  | { readonly kind: 'quorum'; readonly vsId: string; readonly up: boolean; readonly script?: Script }
+  /**
+   * Quorum reached or lost (ipwrapper.c do_vs_notifies): `threshold` and `weightSum` as keepalived compared them,
+   * `init` at start, `stopping` at shutdown with omega.
+   */
+  | {
+    readonly kind: 'quorum'; readonly vsId: string; readonly up: boolean; readonly script?: Script;
+    readonly threshold: number; readonly weightSum: number; readonly init?: true; readonly stopping?: true;
+  }
+  /** A live real server taken out by a reload (`Removing`) or by a stop with omega (`Shutting down`): SMTP_MSG_RS_SHUT. */
+  | { readonly kind: 'rs-shut'; readonly vsId: string; readonly rsId: string; readonly stopping: boolean }
   /** `notifyOnly`: the script runs for a server whose state did not change (no alert, no pool change). */
   | { readonly kind: 'rs-state'; readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly script?: Script; readonly notifyOnly?: true }
   | { readonly kind: 'weight'; readonly vsId: string; readonly rsId: string; readonly from: number; readonly to: number }
@@ -104,13 +113,14 @@ export class VsPool {
     const { quorum: q, hysteresis: h, displayName: name } = this.vs;
     const w = this.aliveWeight();
     this.quorumUp = w >= q + h;
+    const counts = { threshold: q + h, weightSum: w, init: true as const };
     if (this.quorumUp) {
       this.log(ev, `Gained quorum ${q}+${h}=${q + h} <= ${w} for VS ${name}`);
-      ev.push({ kind: 'quorum', vsId: this.vsId, up: true, ...(this.vs.quorumUp ? { script: this.vs.quorumUp } : {}) });
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: true, ...counts, ...(this.vs.quorumUp ? { script: this.vs.quorumUp } : {}) });
     } else if (this.vs.sorryServer) {
       this.log(ev, `Starting with quorum down ${q}-${h}=${q + h} > ${w} for VS ${name}`);
       this.activateSorry(ev);
-      ev.push({ kind: 'quorum', vsId: this.vsId, up: false, ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}) });
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: false, ...counts, ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}) });
     }
     return ev;
   }
@@ -223,20 +233,40 @@ export class VsPool {
     for (const [id, st] of this.rss) {
       if (next.has(id)) continue;
       this.log(ev, `service ${st.rs.displayName} no longer exist`);
-      if (st.alive && st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, script: st.rs.notifyDown });
+      // ipwrapper.c clear_service_rs: an installed server is deleted with its line; a live one also notifies.
+      if (!this.installed(st)) continue;
+      this.log(ev, `Removing ${st.rs.inhibitOnFailure && !st.alive ? '(inhibited) ' : ''}service ${st.rs.displayName} from VS ${this.vs.displayName}`);
+      if (!st.alive) continue;
+      if (st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, script: st.rs.notifyDown });
+      ev.push({ kind: 'rs-shut', vsId: this.vsId, rsId: id, stopping: false });
     }
     this.rss = next;
   }
 
-  /** What omega runs at shutdown: quorum_down and every alive real server's notify_down. */
-  shutdownEvents(): PoolEvent[] {
+  /**
+   * What omega runs at shutdown (ipwrapper.c clear_service_vs → clear_service_rs, update_vs_notifies): each live
+   * installed real server's notify_down and alert when its servers are removed one by one (`rsToo`, no
+   * lvs_flush_on_stop), then quorum_down and the virtual server's alert whatever the quorum was.
+   */
+  shutdownEvents(rsToo: boolean): PoolEvent[] {
     if (!this.vs.omega) return [];
     const ev: PoolEvent[] = [];
-    for (const st of this.rss.values()) {
-      if (st.alive && st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: false, script: st.rs.notifyDown });
+    for (const st of rsToo ? this.rss.values() : []) {
+      if (!st.alive || !this.installed(st)) continue;
+      if (st.rs.notifyDown) ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: false, script: st.rs.notifyDown, notifyOnly: true });
+      ev.push({ kind: 'rs-shut', vsId: this.vsId, rsId: st.id, stopping: true });
     }
-    if (this.quorumUp && this.vs.quorumDown) ev.push({ kind: 'quorum', vsId: this.vsId, up: false, script: this.vs.quorumDown });
+    const { quorum: q, hysteresis: h } = this.vs;
+    ev.push({
+      kind: 'quorum', vsId: this.vsId, up: false, threshold: q - h, weightSum: this.aliveWeight(), stopping: true,
+      ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}),
+    });
     return ev;
+  }
+
+  /** Whether the server is in the kernel's table now (keepalived's rs->set). */
+  private installed(st: RsState): boolean {
+    return !this.sorryActive && (st.alive || st.rs.inhibitOnFailure);
   }
 
   /**
@@ -313,7 +343,7 @@ export class VsPool {
     if (!this.quorumUp && w >= q + h) {
       this.quorumUp = true;
       this.log(ev, `Gained quorum ${q}+${h}=${q + h} <= ${w} for VS ${name}`);
-      ev.push({ kind: 'quorum', vsId: this.vsId, up: true, ...(this.vs.quorumUp ? { script: this.vs.quorumUp } : {}) });
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: true, threshold: q + h, weightSum: w, ...(this.vs.quorumUp ? { script: this.vs.quorumUp } : {}) });
       if (this.sorryActive) {
         this.sorryActive = false;
         this.log(ev, `${this.vs.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(this.vs)} from VS ${name}`);
@@ -323,7 +353,7 @@ export class VsPool {
     } else if (this.quorumUp && (w === 0 || w < q - h)) {
       this.quorumUp = false;
       this.log(ev, `Lost quorum ${q}-${h}=${q - h} > ${w} for VS ${name}`);
-      ev.push({ kind: 'quorum', vsId: this.vsId, up: false, ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}) });
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: false, threshold: q - h, weightSum: w, ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}) });
       if (this.vs.sorryServer && !this.sorryActive) this.activateSorry(ev);
     }
   }

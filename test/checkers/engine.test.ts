@@ -37,6 +37,8 @@ function exitFromFile(name: string, initial: number): { path: string; set(code: 
 class Harness {
   readonly clock = new FakeClock();
   readonly events: { at: number; e: CheckerEvent }[] = [];
+  /** The verdicts keepalived would mail about, apart from the state events. */
+  readonly alerts: { at: number; e: Extract<CheckerEvent, { kind: 'rs-alert' }> }[] = [];
   readonly attempts: { at: number; type: string; ok: boolean }[] = [];
   readonly logs: string[] = [];
   readonly engine: CheckerEngine;
@@ -47,7 +49,7 @@ class Harness {
       clock: this.clock,
       logger,
       random: () => 0,
-      onEvent: (e) => this.events.push({ at: this.clock.now(), e }),
+      onEvent: (e) => (e.kind === 'rs-alert' ? this.alerts.push({ at: this.clock.now(), e }) : this.events.push({ at: this.clock.now(), e })),
       onAttempt: (s) => this.attempts.push({ at: this.clock.now(), type: s.type, ok: s.ok }),
       ...opts,
     });
@@ -92,9 +94,27 @@ describe('checker engine', () => {
     );
     const rsId = `[192.0.2.10]:tcp:80/[127.0.0.1]:tcp:${srv.port}`;
     assert.deepEqual(h.events, [{ at: 17_000, e: { kind: 'rs-down', vsId: '[192.0.2.10]:tcp:80', rsId } }]);
+    assert.deepEqual(h.alerts, [{ at: 17_000, e: { kind: 'rs-alert', vsId: '[192.0.2.10]:tcp:80', rsId, alive: false, rsChanged: true, body: '=> TCP CHECK failed on service <=' } }]);
     assert.ok(h.logs.includes(`TCP connection to [127.0.0.1]:tcp:${srv.port} success.`));
     assert.ok(h.logs.includes(`TCP_CHECK on service [127.0.0.1]:tcp:${srv.port} failed after 2 retries.`));
     assert.ok(!h.logs.some((l) => l.startsWith('Removing service')), 'pool lines are the IPVS side\'s to log');
+  });
+
+  test('mail-worthy verdicts as check_tcp.c and check_misc.c send them: MISC_CHECK also its first verdict', async () => {
+    const srv = await silentServer();
+    const h = harness(parse(vs('192.0.2.15',
+      ` real_server 127.0.0.1 ${srv.port} {\n TCP_CHECK {\n warmup 0\n delay_loop 2\n }\n MISC_CHECK {\n misc_path "/bin/true"\n warmup 0\n delay_loop 60\n }\n }`)));
+    h.engine.start();
+    await h.advance(1000);
+    const rsId = `[192.0.2.15]:tcp:80/[127.0.0.1]:tcp:${srv.port}`;
+    const seen = (): string[] => h.alerts.map(({ e }) => `${e.body} alive=${e.alive} changed=${e.rsChanged}`);
+    // The TCP checker started up and stayed up: nothing. MISC_CHECK's first success mails although nothing changed.
+    assert.deepEqual(seen(), ['=> MISC CHECK succeeded on service <= alive=true changed=false']);
+    await srv.close();
+    // Down after its retry (1 by default, delay_before_retry 1 s).
+    await h.advance(6000);
+    assert.deepEqual(seen().slice(1), ['=> TCP CHECK failed on service <= alive=false changed=true']);
+    assert.equal(h.alerts[1]?.e.rsId, rsId);
   });
 
   test('warmup spreads the first checks over 1 s + random(0..warmup)', async () => {

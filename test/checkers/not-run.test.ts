@@ -64,7 +64,7 @@ virtual_server 127.0.0.1 80 {
     clock,
     random: () => 0,
     logger: createLogger({ destination: { write: (l: string) => void logs.push((JSON.parse(l) as { msg: string }).msg) } }),
-    onEvent: (e) => events.push(e),
+    onEvent: (e) => e.kind !== 'rs-alert' && events.push(e),
     onAttempt: (s) => attempts.push(s),
   });
   engine.start();

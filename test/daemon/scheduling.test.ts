@@ -5,8 +5,9 @@
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, readdirSync } from 'node:fs';
+import { cpus } from 'node:os';
 import { join } from 'node:path';
-import { needRoot } from '../support/tier.js';
+import { needCommand, needRoot } from '../support/tier.js';
 import { Topology, VIP, waitFor, type Proc } from '../vrrp/netns-support.js';
 import { pidIn } from './isolation-support.js';
 
@@ -126,4 +127,56 @@ test('vrrp_priority/checker_priority alone: nice on every thread, no realtime', 
   // Scripts start at the daemon's own nice, as keepalived's do.
   assert.deepEqual(r.notify, OTHER);
   assert.deepEqual(r.misc, OTHER);
+});
+
+/** What keepalived's set_process_priorities/set_process_cpu_affinity/set_process_name leave visible in /proc. */
+interface Tuning {
+  readonly comm: string;
+  /** Cpus_allowed_list of every thread, distinct. */
+  readonly cpus: string[];
+  readonly locked: boolean;
+}
+
+function tuningOf(pid: number): Tuning {
+  const status = (path: string, field: string): string =>
+    readFileSync(path, 'utf8').split('\n').find((l) => l.startsWith(`${field}:`))!.slice(field.length + 1).trim();
+  const cpusAllowed = new Set(readdirSync(`/proc/${pid}/task`).map((tid) => status(`/proc/${pid}/task/${tid}/status`, 'Cpus_allowed_list')));
+  return {
+    comm: readFileSync(`/proc/${pid}/comm`, 'utf8').trim(),
+    cpus: [...cpusAllowed],
+    // With MCL_FUTURE every page touched after mlockall is locked; an unlocked process shows 0 kB.
+    locked: status(`/proc/${pid}/status`, 'VmLck') !== '0 kB',
+  };
+}
+
+test('vrrp/checker no_swap, cpu_affinity and process names: each process as keepalived 2.2.7 sets its own', { timeout: 90_000 }, async (t) => {
+  if (!needRoot(t) || !needCommand(t, 'keepalived')) return;
+  const last = cpus().length - 1;
+  const globals = [
+    'process_names', 'process_name lvsk_parent_name_too_long', 'vrrp_no_swap', 'checker_no_swap',
+    `vrrp_cpu_affinity ${last}`, 'checker_cpu_affinity 0',
+  ];
+  const topo = new Topology('sa');
+  t.after(() => topo.destroy());
+  const text = config(topo.dir, globals).replace(/^ *notify_master .*$/m, '').replace(/misc_path .*$/m, 'misc_path /bin/true');
+  const conf = topo.writeConfig('tuning.conf', text);
+  const lvsk = topo.startDaemon('a', ['-n', '-l', '--ipvs-driver', 'dry-run', '-f', conf, ...topo.daemonFiles('a')], repoRoot);
+  // Its own VRID, so that both instances become MASTER on the shared segment. keepalived's checker process cannot
+  // run without kernel IPVS (it exits FATAL), so keepalived runs VRRP only and the checker side is held to what
+  // check_daemon.c sets.
+  const keepalived = topo.startKeepalived('b', topo.writeConfig('tuning-ka.conf', text.replace('virtual_router_id 51', 'virtual_router_id 52')));
+  const pids = (prefix: string): Record<'parent' | 'vrrp' | 'checker', string> => ({ parent: `${prefix}.pid`, vrrp: `${prefix}-vrrp.pid`, checker: `${prefix}-checkers.pid` });
+  const lvskPids = pids(join(topo.dir, 'lvsk-a'));
+  const kaPids = pids(join(topo.dir, 'ka-b'));
+  // Both settle once their VRRP instance holds the VIP (the children have tuned themselves by then).
+  const files = [...Object.values(lvskPids), kaPids.parent, kaPids.vrrp];
+  const settled = await waitFor(() => topo.holds('a') && topo.holds('b') && files.every((f) => existsSync(f)), 30_000);
+  assert.ok(settled, `${lvsk.log}\n${keepalived.log}`);
+  assert.deepEqual(tuningOf(pidIn(lvskPids.vrrp)), tuningOf(pidIn(kaPids.vrrp)));
+  assert.deepEqual(tuningOf(pidIn(lvskPids.vrrp)), { comm: 'keepalived_vrrp', cpus: [String(last)], locked: true });
+  assert.deepEqual(tuningOf(pidIn(lvskPids.checker)), { comm: 'keepalived_lvs', cpus: ['0'], locked: true });
+  // The parent is named too (truncated to the kernel's 15 characters); keepalived's parent tunes nothing else.
+  assert.equal(tuningOf(pidIn(lvskPids.parent)).comm, tuningOf(pidIn(kaPids.parent)).comm);
+  assert.equal(tuningOf(pidIn(lvskPids.parent)).comm, 'lvsk_parent_nam');
+  assert.match(lvsk.log, /Process name lvsk_parent_name_too_long more than 15 characters, truncating/);
 });

@@ -19,7 +19,7 @@ test('an alert reaches a real SMTP server with keepalived subject and every reci
   const srv = await smtpServer();
   try {
     const ok = await new SmtpAlerter(globals(srv.port), silentLogger()).send(
-      alerts.realServer('director1', '[192.0.2.22]:tcp:80', '[192.0.2.10]:tcp:80', false),
+      alerts.realServer('director1', '[192.0.2.22]:tcp:80', '[192.0.2.10]:tcp:80', false, '=> CHECK failed on service <='),
     );
     assert.equal(ok, true);
     assert.deepEqual(srv.transcript, [
@@ -46,7 +46,7 @@ test('a refused recipient or a dead server is reported as false, never thrown', 
     await srv.close();
   }
   // Nothing listens on the closed port any more.
-  assert.equal(await new SmtpAlerter(globals(srv.port), silentLogger()).send(alerts.quorum('d1', '[192.0.2.10]:tcp:80', true)), false);
+  assert.equal(await new SmtpAlerter(globals(srv.port), silentLogger()).send(alerts.quorum('d1', '[192.0.2.10]:tcp:80', { up: true, quorum: 1, hysteresis: 0, threshold: 1, weightSum: 1 })), false);
 });
 
 test('lines starting with a dot are stuffed', async () => {
@@ -73,5 +73,25 @@ test('VRRP instance and group alerts carry keepalived 2.2.7 subjects and bodies 
     '[d1] VRRP Group X - Entering BACKUP state | => All VRRP group instances are now in BACKUP state <=',
     '[d1] VRRP Group X - Entering FAULT state | => All VRRP group instances are now in FAULT state <=',
     '[d1] VRRP Group X - Stopping | => All VRRP group instances are now stopping <=',
+  ]);
+});
+
+test('virtual server and shutdown alerts carry keepalived 2.2.7 bodies (ipwrapper.c do_vs_notifies, clear_service_rs)', () => {
+  const vs = '[192.0.2.10]:tcp:80';
+  const text = (a: { subject: string; body: string }): string => `${a.subject} | ${a.body}`;
+  assert.deepEqual([
+    alerts.quorum('d1', vs, { up: true, quorum: 3, hysteresis: 1, threshold: 4, weightSum: 5, init: true }),
+    alerts.quorum('d1', vs, { up: true, quorum: 3, hysteresis: 1, threshold: 4, weightSum: 4 }),
+    alerts.quorum('d1', vs, { up: false, quorum: 3, hysteresis: 1, threshold: 2, weightSum: 1 }),
+    alerts.quorum('d1', vs, { up: false, quorum: 3, hysteresis: 1, threshold: 2, weightSum: 4, stopping: true }),
+    alerts.realServerShut('d1', '[192.0.2.22]:tcp:80', vs, true),
+    alerts.realServerShut('d1', '[192.0.2.22]:tcp:80', vs, false),
+  ].map(text), [
+    `[d1] Virtualserver ${vs} - UP | => Starting with quorum up 3+1=4 <= 5 <=`,
+    `[d1] Virtualserver ${vs} - UP | => Gained quorum 3+1=4 <= 4 <=`,
+    `[d1] Virtualserver ${vs} - DOWN | => Lost quorum 3+1=2 <= 1 <=`,
+    `[d1] Virtualserver ${vs} - DOWN | => Shutting down <=`,
+    `[d1] Realserver [192.0.2.22]:tcp:80 of virtual server ${vs} - DOWN | => Shutting down <=`,
+    `[d1] Realserver [192.0.2.22]:tcp:80 of virtual server ${vs} - DOWN | => Removing <=`,
   ]);
 });

@@ -109,14 +109,29 @@ test('alpha with inhibit_on_failure installs failed RSs at weight 0', () => {
   assert.equal(p.status().quorumUp, false);
 });
 
-test('omega: shutdown runs quorum_down and notify_down of alive RSs', () => {
+test('omega: shutdown runs notify_down and the alert of each alive RS, then quorum_down whatever the quorum', () => {
   const p = new VsPool(firstVs(vsText('  omega\n  quorum_down "/bin/true qd"', 2, 'notify_down "/bin/true nd"')));
   p.start();
-  const ev = p.shutdownEvents();
-  assert.deepEqual(ev.map((e) => (e.kind === 'rs-state' || e.kind === 'quorum' ? e.script?.text : '')), ['/bin/true nd', '/bin/true nd', '/bin/true qd']);
+  const what = (ev: PoolEvent[]): string[] => ev.map((e) => (e.kind === 'rs-state' || e.kind === 'quorum' ? e.script?.text ?? e.kind : e.kind));
+  assert.deepEqual(what(p.shutdownEvents(true)), ['/bin/true nd', 'rs-shut', '/bin/true nd', 'rs-shut', '/bin/true qd']);
+  // With lvs_flush_on_stop keepalived clears no real server one by one: only the virtual server's notifies.
+  assert.deepEqual(what(p.shutdownEvents(false)), ['/bin/true qd']);
+  // ipwrapper.c update_vs_notifies(stopping) runs quorum_down even when the quorum was lost before.
+  p.setAlive(rs(1), false);
+  p.setAlive(rs(2), false);
+  assert.deepEqual(what(p.shutdownEvents(true)), ['/bin/true qd']);
   const plain = new VsPool(firstVs(vsText('  quorum_down "/bin/true qd"', 2)));
   plain.start();
-  assert.deepEqual(plain.shutdownEvents(), []);
+  assert.deepEqual(plain.shutdownEvents(true), []);
+});
+
+test('a reload that drops a live installed RS removes it as keepalived does: line, notify_down, alert', () => {
+  const text = vsText('', 2, 'notify_down "/bin/true nd"');
+  const p = new VsPool(firstVs(text));
+  p.start();
+  const ev = p.reconfigure(firstVs(vsText('', 1, 'notify_down "/bin/true nd"')));
+  assert.deepEqual(logs(ev), [`service [192.0.2.22]:tcp:80 no longer exist`, `Removing service [192.0.2.22]:tcp:80 from VS ${VS}`]);
+  assert.deepEqual(ev.filter((e) => e.kind !== 'log').map((e) => e.kind), ['rs-state', 'rs-shut']);
 });
 
 test('misc_dynamic weights change IPVS weight and re-evaluate quorum', () => {
@@ -159,6 +174,7 @@ test('reconfigure keeps state of kept RSs, starts new ones, drops removed ones',
   assert.deepEqual(logs(ev), [
     `Changing weight from 1 to 3 for active service [192.0.2.21]:tcp:80 of VS ${VS}`,
     `service [192.0.2.23]:tcp:80 no longer exist`,
+    `Removing service [192.0.2.23]:tcp:80 from VS ${VS}`,
   ]);
   assert.deepEqual(dests(p), ['192.0.2.21:80=3', '192.0.2.24:80=1'], 'failed RS 22 is not re-added by the reload');
 });

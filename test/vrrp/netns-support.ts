@@ -76,12 +76,13 @@ export class Topology {
     return this.track(child, log);
   }
 
-  /** Starts keepalived 2.2.7 (VRRP only, foreground) in a namespace with pid files of its own. */
-  startKeepalived(node: Node, config: string): Proc {
+  /** Starts keepalived 2.2.7 (foreground; VRRP only unless `withCheckers`) in a namespace with pid files of its own. */
+  startKeepalived(node: Node, config: string, opts: { readonly withCheckers?: boolean } = {}): Proc {
     const log = join(this.dir, `ka-${node}.log`);
+    const which = opts.withCheckers ? ['-c', join(this.dir, `ka-${node}-checkers.pid`)] : ['-P'];
     const child = spawn(
       'ip',
-      ['netns', 'exec', this.ns[node], '/usr/sbin/keepalived', '-n', '-l', '-D', '-P', '-f', config,
+      ['netns', 'exec', this.ns[node], '/usr/sbin/keepalived', '-n', '-l', '-D', ...which, '-f', config,
         '-p', join(this.dir, `ka-${node}.pid`), '-r', join(this.dir, `ka-${node}-vrrp.pid`)],
       { stdio: ['ignore', 'pipe', 'pipe'] },
     );
@@ -122,7 +123,7 @@ export class Topology {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     }
     // A VRRP child outlives a SIGKILL of `ip netns exec` → the parent; kill what the pid files name.
-    for (const f of ['a', 'b'].flatMap((n) => [`ka-${n}.pid`, `ka-${n}-vrrp.pid`, `lvsk-${n}-vrrp.pid`, `lvsk-${n}-checkers.pid`])) {
+    for (const f of ['a', 'b'].flatMap((n) => [`ka-${n}.pid`, `ka-${n}-vrrp.pid`, `ka-${n}-checkers.pid`, `lvsk-${n}-vrrp.pid`, `lvsk-${n}-checkers.pid`])) {
       try {
         process.kill(Number(readFileSync(join(this.dir, f), 'utf8').trim()), 'SIGKILL');
       } catch {
