@@ -66,7 +66,7 @@ export function resolveTrackProcess(v: Values, node: Node): TrackProcessDef | un
   const name = node.args[0] ?? '';
   const range = (kw: string, a: string, bounds: string): string =>
     `${kw} (${a}) for vrrp_track_process ${name} must be between [${bounds}] inclusive. Ignoring...`;
-  let process: string | undefined;
+  let processName: string | undefined;
   let params: string | undefined;
   let paramMatch: TrackProcessDef['paramMatch'] = 'none';
   let fullCommand = false;
@@ -81,11 +81,11 @@ export function resolveTrackProcess(v: Values, node: Node): TrackProcessDef | un
     switch (n.kw) {
       case 'process':
         if (a === undefined) break;
-        if (process !== undefined) {
+        if (processName !== undefined) {
           v.report.error(n.src, `Process already set for track process ${name} - ignoring ${a}`, n.kw);
           break;
         }
-        process = a;
+        processName = a;
         if (n.args.length > 1) {
           params = n.args.slice(1).map((p) => `${p}\0`).join('');
           if (paramMatch === 'none') paramMatch = 'exact';
@@ -159,12 +159,12 @@ export function resolveTrackProcess(v: Values, node: Node): TrackProcessDef | un
         break;
     }
   }
-  if (process === undefined) {
+  if (processName === undefined) {
     v.report.error(node.src, `track process '${name}' process name not specified`, node.kw);
     return undefined;
   }
   return {
-    src: ref(node.src), name, process, ...(params !== undefined ? { params } : {}), paramMatch, fullCommand, weight,
+    src: ref(node.src), name, process: processName, ...(params !== undefined ? { params } : {}), paramMatch, fullCommand, weight,
     reverse, quorum, quorumMax, terminateDelayMs, forkDelayMs,
   };
 }
