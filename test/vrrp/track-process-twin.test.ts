@@ -122,6 +122,9 @@ test('track_process under net_namespace: quorum, quorum_max, weight and terminat
   } finally {
     for (const c of procs) c.kill('SIGKILL');
     await twin.destroy();
+    // Both daemons were SIGKILLed: their namespaced pid directories are left behind.
+    rmSync(`/run/keepalived/${twin.ns('ka')}`, { recursive: true, force: true });
+    rmSync(`/run/lvskeeper/${twin.ns('lk')}`, { recursive: true, force: true });
   }
 });
 
