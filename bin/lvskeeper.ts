@@ -3,8 +3,11 @@
 // Each subsystem registers its own subcommand from src/cli/, so this file stays a table of contents.
 import { addRootOptions, readConfigTestArgs, type RootOpts } from '../src/cli/root-options.js';
 
-/** What the root command does with its options: check or dump the config, or run the daemon. */
-async function runRoot(opts: RootOpts): Promise<void> {
+/**
+ * What the root command does with its options: check or dump the config, or run the daemon. `defaults` says which
+ * paths were left at their defaults (a net_namespace moves only those).
+ */
+async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }): Promise<void> {
   // Loaded lazily so `-t` pulls in the parser only, never the daemon's subsystems.
   const cli = await import('../src/cli/config-test.js');
   const common = {
@@ -33,6 +36,8 @@ async function runRoot(opts: RootOpts): Promise<void> {
         ipvsDriver: opts.ipvsDriver,
         ...(opts.metrics !== undefined ? { metrics: parseMetricsAddress(opts.metrics) } : {}),
         childTimeoutMs: parseSeconds('--child-timeout', opts.childTimeout) * 1000,
+        ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+        defaultPaths: defaults,
         log: { console: opts.logConsole ?? process.stdout.isTTY, detail: opts.logDetail ?? false },
       },
     );
@@ -52,7 +57,12 @@ async function runCommander(): Promise<void> {
     .description('keepalived-compatible HA daemon: health checkers, IPVS manager and VRRP')
     .version('0.1.0', '-v, --version');
   addRootOptions(program);
-  program.action((opts: RootOpts) => runRoot(opts));
+  program.action((opts: RootOpts) =>
+    runRoot(opts, {
+      pid: program.getOptionValueSource('pid') === 'default',
+      control: program.getOptionValueSource('controlSocket') === 'default',
+    }),
+  );
 
   program
     .command('demo')

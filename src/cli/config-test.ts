@@ -6,6 +6,7 @@ import { dumpConfig } from '../config/dump.js';
 import { exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/model.js';
 import { DEFAULT_CONFIG_FILE } from './root-options.js';
+import { netnsProblem } from '../daemon/net-namespace.js';
 
 // Not imported: see config/load.ts (node:fs's module facade loads the stream modules `-t` never uses).
 const { appendFileSync } = process.getBuiltinModule('node:fs');
@@ -53,7 +54,15 @@ function load(opts: ConfigCliOptions): ReturnType<typeof loadConfig> {
 
 /** Returns the process exit status. */
 export function runConfigTest(opts: ConfigCliOptions): number {
-  const { diagnostics } = load(opts);
+  const { config, diagnostics } = load(opts);
+  // keepalived -t enters net_namespace before its children read the config; when it cannot, it stops there and
+  // exits 0 (core/main.c: "Unable to set network namespace %s - exiting", a log line, not a config error).
+  const netns = config.global.other['net_namespace'];
+  const problem = netns ? netnsProblem(netns) : undefined;
+  if (problem !== undefined) {
+    process.stderr.write(`${problem}\nUnable to set network namespace ${netns} - exiting\n`);
+    return 0;
+  }
   emit(diagnostics, opts.logFile);
   return exitCodeFor(diagnostics);
 }

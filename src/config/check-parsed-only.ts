@@ -1,48 +1,9 @@
-// Blocks lvskeeper parses but does not run (process tracking, BFD, GARP groups): nothing reaches the model from
+// Blocks lvskeeper parses but does not run (BFD, GARP groups): nothing reaches the model from
 // them, but keepalived 2.2.7's checks on their values still decide what `-t` says and how it exits.
 import { ipFamily } from './address.js';
 import { secondsUs, type Values } from './values.js';
 import type { Node } from './parser.js';
 import type { GarpGroup } from './model.js';
-
-const PARAM_MATCH = new Set(['initial', 'partial']);
-
-export function checkTrackProcess(v: Values, node: Node): void {
-  const name = node.args[0] ?? '';
-  const range = (kw: string, a: string, bounds: string): string =>
-    `${kw} (${a}) for vrrp_track_process ${name} must be between [${bounds}] inclusive. Ignoring...`;
-  for (const n of node.children ?? []) {
-    const a = n.args[0];
-    if (a === undefined) {
-      if (n.kw === 'weight') v.report.error(n.src, `No weight specified for track process ${name} - ignoring`, n.kw);
-      continue;
-    }
-    switch (n.kw) {
-      case 'param_match':
-        if (!PARAM_MATCH.has(a)) v.report.error(n.src, `Invalid param_match type ${a} - ignoring`, n.kw);
-        break;
-      case 'weight':
-        if (v.int(n, a, -254, 254) === undefined) v.report.error(n.src, range('Weight', a, '-254..254'), n.kw);
-        break;
-      case 'quorum':
-        if (v.unsigned(n, a, 0, 2 ** 32 - 1) === undefined || Number(a) < 1 || Number(a) > 65535) {
-          v.report.error(n.src, range('Quorum', a, '1..65535'), n.kw);
-        }
-        break;
-      case 'quorum_max':
-        if (v.unsigned(n, a, 0, 2 ** 32 - 1) === undefined || Number(a) > 65535) v.report.error(n.src, range('quorum_max', a, '0..65535'), n.kw);
-        break;
-      case 'delay':
-      case 'terminate_delay':
-      case 'fork_delay':
-        if (v.timerMs(n, a, 1n, secondsUs(3600)) === undefined) v.report.error(n.src, range(n.kw, a, '0.000001..3600'), n.kw);
-        break;
-    }
-  }
-  if (!(node.children ?? []).some((n) => n.kw === 'process' && n.args[0] !== undefined)) {
-    v.report.error(node.src, `track process '${name}' process name not specified`, node.kw);
-  }
-}
 
 /** keepalived reads BFD intervals in milliseconds with 3 decimals. */
 function bfdMs(v: Values, n: Node, a: string, min: number, max: number): boolean {

@@ -100,6 +100,14 @@ function hostInfo(checkInterfaces: boolean): Host {
             // ARPHRD_LOOPBACK = 772 (include/uapi/linux/if_arp.h).
             isLoopback: (name: string) => readText(`/sys/class/net/${name}/type`)?.trim() === '772',
           },
+          interfacesIn: (netns: string) => {
+            // Looked up here: node:child_process loads node:net, which `-t` without net_namespace never needs.
+            const { spawnSync } = process.getBuiltinModule('node:child_process');
+            const r = spawnSync('ip', ['-n', netns, '-j', 'link', 'show'], { encoding: 'utf8' });
+            if (r.status !== 0) return undefined;
+            const links = new Map((JSON.parse(r.stdout) as { ifname: string; link_type: string }[]).map((l) => [l.ifname, l.link_type]));
+            return { exists: (name: string) => links.has(name), isLoopback: (name: string) => links.get(name) === 'loopback' };
+          },
         }
       : {}),
     userExists(name) {

@@ -47,6 +47,7 @@ export interface SslClient {
 export interface Config {
   readonly global: GlobalDefs;
   readonly trackFiles: readonly TrackFileDef[];
+  readonly trackProcesses: readonly TrackProcessDef[];
   readonly vrrpScripts: readonly VrrpScript[];
   readonly vrrpInstances: readonly VrrpInstance[];
   readonly vrrpSyncGroups: readonly VrrpSyncGroup[];
@@ -159,6 +160,28 @@ export interface TrackFileDef {
   readonly reverse: boolean;
   /** `init_file [VALUE] [overwrite]`: create the file with VALUE if missing (or always with overwrite). */
   readonly initFile?: { readonly value: number; readonly overwrite: boolean };
+}
+
+/**
+ * A vrrp_track_process (keepalived 2.2.7 vrrp_parser.c vrrp_tprocess_*): how many processes named `process` run.
+ * Quorum holds while quorum <= count <= quorumMax.
+ */
+export interface TrackProcessDef {
+  readonly src: SourceRef;
+  readonly name: string;
+  /** The name compared: /proc/PID/comm, or with fullCommand argv[0] of /proc/PID/cmdline. */
+  readonly process: string;
+  /** The parameters after the name, each followed by a NUL as in /proc/PID/cmdline; undefined when none were given. */
+  readonly params?: string;
+  readonly paramMatch: 'none' | 'exact' | 'initial' | 'partial';
+  readonly fullCommand: boolean;
+  readonly weight: number;
+  readonly reverse: boolean;
+  readonly quorum: number;
+  readonly quorumMax: number;
+  /** 0 = none: how long a lost (terminate) or gained (fork) quorum must last before it counts. */
+  readonly terminateDelayMs: number;
+  readonly forkDelayMs: number;
 }
 
 // ───────────────────────────── VRRP ─────────────────────────────
@@ -301,6 +324,7 @@ export interface VrrpSyncGroup {
   readonly trackInterfaces: readonly TrackRef[];
   readonly trackScripts: readonly TrackRef[];
   readonly trackFiles: readonly TrackRef[];
+  readonly trackProcesses: readonly TrackRef[];
   readonly notify: VrrpNotify;
   readonly smtpAlert: boolean;
   readonly syncGroupTrackingWeight: boolean;

@@ -7,7 +7,7 @@ import type { AddressFamily } from '../ipvs/types.js';
 import type { Node } from './parser.js';
 import type { Values } from './values.js';
 import type {
-  GlobalDefs, TrackFileDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
+  GlobalDefs, TrackFileDef, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
   VrrpSyncGroup,
 } from './model.js';
 
@@ -54,6 +54,121 @@ export function resolveTrackFile(v: Values, node: Node): TrackFileDef | undefine
     return undefined;
   }
   return { src: ref(node.src), name, file, weight, reverse, ...(initFile ? { initFile } : {}) };
+}
+
+/** keepalived's quorum_max default (vrrp_data.c alloc_vrrp_process: UINT_MAX). */
+const QUORUM_MAX_DEFAULT = 2 ** 32 - 1;
+
+/**
+ * A vrrp_track_process block, each keyword as keepalived 2.2.7's vrrp_parser.c vrrp_tprocess_* handler takes it:
+ * the first `process` wins and its parameters imply full_command with exact matching, `quorum_max 0` means "no
+ * process may run", `delay` sets both terminate_delay and fork_delay; a block without a process is removed.
+ */
+export function resolveTrackProcess(v: Values, node: Node): TrackProcessDef | undefined {
+  const name = node.args[0] ?? '';
+  const range = (kw: string, a: string, bounds: string): string =>
+    `${kw} (${a}) for vrrp_track_process ${name} must be between [${bounds}] inclusive. Ignoring...`;
+  let processName: string | undefined;
+  let params: string | undefined;
+  let paramMatch: TrackProcessDef['paramMatch'] = 'none';
+  let fullCommand = false;
+  let weight = 0;
+  let reverse = false;
+  let quorum = 1;
+  let quorumMax = QUORUM_MAX_DEFAULT;
+  let terminateDelayMs = 0;
+  let forkDelayMs = 0;
+  for (const n of node.children ?? []) {
+    const a = n.args[0];
+    switch (n.kw) {
+      case 'process':
+        if (a === undefined) break;
+        if (processName !== undefined) {
+          v.report.error(n.src, `Process already set for track process ${name} - ignoring ${a}`, n.kw);
+          break;
+        }
+        processName = a;
+        if (n.args.length > 1) {
+          params = n.args.slice(1).map((p) => `${p}\0`).join('');
+          if (paramMatch === 'none') paramMatch = 'exact';
+          fullCommand = true;
+        }
+        break;
+      case 'param_match':
+        if (a === undefined) paramMatch = 'exact';
+        else if (a === 'initial' || a === 'partial') paramMatch = a;
+        else {
+          v.report.error(n.src, `Invalid param_match type ${a} - ignoring`, n.kw);
+          break;
+        }
+        fullCommand = true;
+        break;
+      case 'weight': {
+        if (a === undefined) {
+          v.report.error(n.src, `No weight specified for track process ${name} - ignoring`, n.kw);
+          break;
+        }
+        if (weight !== 0) {
+          v.report.error(n.src, `Weight already set for track process ${name} - ignoring ${a}`, n.kw);
+          break;
+        }
+        const w = v.int(n, a, -254, 254);
+        if (w === undefined) {
+          v.report.error(n.src, range('Weight', a, '-254..254'), n.kw);
+          break;
+        }
+        const opt = n.args[1];
+        if (opt === 'reverse') reverse = true;
+        else if (opt !== undefined) v.report.error(n.src, `vrrp_track_process ${name} unknown weight option ${opt}`, n.kw);
+        weight = w;
+        break;
+      }
+      case 'quorum': {
+        if (a === undefined) break;
+        const q = v.unsigned(n, a, 0, 2 ** 32 - 1);
+        if (q === undefined || q < 1 || q > 65535) v.report.error(n.src, range('Quorum', a, '1..65535'), n.kw);
+        else if (q > quorumMax) v.report.error(n.src, 'Quorum is greater than quorum_max - ignoring', n.kw);
+        else quorum = q;
+        break;
+      }
+      case 'quorum_max': {
+        if (a === undefined) break;
+        const q = v.unsigned(n, a, 0, 2 ** 32 - 1);
+        if (q === undefined || q > 65535) v.report.error(n.src, range('quorum_max', a, '0..65535'), n.kw);
+        else if ((q !== 0 || quorum > 1) && q < quorum) v.report.error(n.src, 'quorum_max is less than quorum - ignoring', n.kw);
+        else {
+          quorumMax = q;
+          if (q === 0) quorum = 0;
+          else if (quorum === 0) quorum = 1;
+        }
+        break;
+      }
+      case 'delay':
+      case 'terminate_delay':
+      case 'fork_delay': {
+        if (a === undefined) break;
+        const ms = v.timerMs(n, a, 1n, secondsUs(3600));
+        if (ms === undefined) {
+          v.report.error(n.src, range(n.kw, a, '0.000001..3600'), n.kw);
+          break;
+        }
+        if (n.kw !== 'fork_delay') terminateDelayMs = ms;
+        if (n.kw !== 'terminate_delay') forkDelayMs = ms;
+        break;
+      }
+      case 'full_command':
+        fullCommand = true;
+        break;
+    }
+  }
+  if (processName === undefined) {
+    v.report.error(node.src, `track process '${name}' process name not specified`, node.kw);
+    return undefined;
+  }
+  return {
+    src: ref(node.src), name, process: processName, ...(params !== undefined ? { params } : {}), paramMatch, fullCommand, weight,
+    reverse, quorum, quorumMax, terminateDelayMs, forkDelayMs,
+  };
 }
 
 /**
@@ -711,7 +826,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
   }
   const notify: Mutable<VrrpNotify> = {};
   const members: string[] = [];
-  const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[] };
+  const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[], procs: [] as TrackRef[] };
   let smtpAlert: boolean | undefined;
   let trackingWeight = false;
   let prioChanges: boolean | undefined;
@@ -721,6 +836,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
     else if (n.kw === 'track_interface') track.ifs.push(...trackRefs(v, n, -253, 253));
     else if (n.kw === 'track_script') track.scripts.push(...trackRefs(v, n, -253, 253));
     else if (n.kw === 'track_file') track.files.push(...trackRefs(v, n, -254, 254));
+    else if (n.kw === 'track_process') track.procs.push(...trackRefs(v, n, -254, 254));
     else if (n.kw === 'smtp_alert') smtpAlert = v.flag(n, (x) => `Invalid vrrp_group smtp_alert parameter ${x}`) ?? smtpAlert;
     else if (n.kw === 'sync_group_tracking_weight') trackingWeight = true;
     else if (n.kw === 'global_tracking') {
@@ -732,7 +848,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
   }
   return {
     src: ref(node.src), name, members, trackInterfaces: track.ifs, trackScripts: track.scripts,
-    trackFiles: track.files, notify, smtpAlert: smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
+    trackFiles: track.files, trackProcesses: track.procs, notify, smtpAlert: smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
     syncGroupTrackingWeight: trackingWeight, ...(prioChanges !== undefined ? { notifyPriorityChanges: prioChanges } : {}),
   };
 }
@@ -781,7 +897,7 @@ export function memberTrackerRules(
  */
 export function groupTrackerRules(
   report: Values['report'], group: VrrpSyncGroup, members: readonly VrrpInstance[],
-  scripts: readonly VrrpScript[], files: readonly TrackFileDef[],
+  scripts: readonly VrrpScript[], files: readonly TrackFileDef[], procs: readonly TrackProcessDef[],
 ): VrrpSyncGroup {
   const owner = members.some((m) => m.priority === 255);
   const clear = (t: TrackRef, kind: string, weight: number | undefined, then: string): TrackRef => {
@@ -791,6 +907,7 @@ export function groupTrackerRules(
   };
   const trackScripts = group.trackScripts.map((t) => clear(t, 'script', t.weight ?? scripts.find((s) => s.name === t.name)?.weight, 'clearing weight'));
   const trackFiles = group.trackFiles.map((t) => clear(t, 'file', t.weight ?? files.find((f) => f.name === t.name)?.weight, 'setting weight 0'));
+  const trackProcesses = group.trackProcesses.map((t) => clear(t, 'process', t.weight ?? procs.find((p) => p.name === t.name)?.weight, 'setting weight 0'));
   const trackInterfaces = group.trackInterfaces.map((t) => {
     const cleared = clear(t, 'interface', t.weight, 'clearing weight');
     // add_vrrp_to_interface: an interface the member already tracks itself (its own, or a track_interface).
@@ -800,7 +917,7 @@ export function groupTrackerRules(
     }
     return cleared;
   });
-  return { ...group, trackScripts, trackFiles, trackInterfaces };
+  return { ...group, trackScripts, trackFiles, trackProcesses, trackInterfaces };
 }
 
 /** vrrp_parser.c vrrp_ipvlan_handler: NAME, ADDR[/PREFIX] and one of bridge|private|vepa, in any order. */

@@ -4,9 +4,10 @@ import { resolveGlobals } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';
 import type { DeclaredSoFar } from './resolve-checkers.js';
-import { checkBfdInstance, resolveGarpGroups, checkTrackProcess } from './check-parsed-only.js';
+import { checkBfdInstance, resolveGarpGroups } from './check-parsed-only.js';
 import {
-  groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveVrrpInstance, resolveVrrpScript,
+  groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveTrackProcess, resolveVrrpInstance,
+  resolveVrrpScript,
 } from './resolve-vrrp.js';
 import { Values } from './values.js';
 import { DEFAULT_RT_NAMES, parseRouteLine, parseRuleLine, rulePreferences, type RouteSpec, type RtNames, type RuleSpec } from './routes.js';
@@ -19,7 +20,8 @@ import type { InterfaceInfo } from './resolve-vrrp.js';
 import type { Reporter } from './errors.js';
 import type { Node } from './parser.js';
 import type {
-  Config, SourceRef, SslClient, TrackFileDef, VirtualServer, VirtualServerGroup, VrrpInstance, VrrpScript, VrrpSyncGroup,
+  Config, SourceRef, SslClient, TrackFileDef, TrackProcessDef, TrackRef, VirtualServer, VirtualServerGroup, VrrpInstance,
+  VrrpScript, VrrpSyncGroup,
 } from './model.js';
 
 /** What resolution needs to know about the machine; the loader supplies the real one. */
@@ -27,6 +29,8 @@ export interface Host {
   readonly hostname: string;
   /** undefined: interfaces are not checked. */
   readonly interfaces?: InterfaceInfo;
+  /** The interfaces of a named network namespace (net_namespace); undefined when it does not exist. */
+  interfacesIn?(netns: string): InterfaceInfo | undefined;
   userExists(name: string): boolean;
   /** A name /etc/hosts gives an address to (the files source of getaddrinfo, which needs no network). */
   inHostsFile(name: string): boolean;
@@ -84,6 +88,9 @@ export class ConfigResolver {
     const of = (kw: string): Node[] => tree.filter((n) => n.kw === kw);
     const rootGlobals = tree.filter((n) => !n.children && n.kw !== 'global_defs');
     const global = resolveGlobals(v, of('global_defs'), rootGlobals, host);
+    // keepalived reads its interfaces after setns() into net_namespace (core/main.c set_namespaces).
+    const netns = global.other['net_namespace'];
+    const interfaces = netns && host.interfaces && host.interfacesIn ? host.interfacesIn(netns) : host.interfaces;
 
     const trackFiles = [...of('track_file'), ...of('vrrp_track_file')]
       .map((n) => resolveTrackFile(v, n))
@@ -96,7 +103,9 @@ export class ConfigResolver {
       return s ? [s] : [];
     });
     const scriptEnd = (s: VrrpScript): SourceRef => scriptNode.get(s)?.end ?? s.src;
-    for (const n of of('vrrp_track_process')) checkTrackProcess(v, n);
+    const trackProcesses = of('vrrp_track_process')
+      .map((n) => resolveTrackProcess(v, n))
+      .filter((x): x is TrackProcessDef => x !== undefined);
     // Routes and rules in file order: rule preferences are handed out as keepalived reads them.
     const prefs = rulePreferences();
     const names = host.rtNames ?? DEFAULT_RT_NAMES;
@@ -122,7 +131,7 @@ export class ConfigResolver {
     // Each instance's and sync group's block, for the line of its first notify script (see script security below).
     const blockNode = new Map<VrrpInstance | VrrpSyncGroup, Node>();
     const instances = of('vrrp_instance').flatMap((n) => {
-      const i = resolveVrrpInstance(v, n, global, host.interfaces, routing.get(n));
+      const i = resolveVrrpInstance(v, n, global, interfaces, routing.get(n));
       if (i) blockNode.set(i, n);
       return i ? [i] : [];
     });
@@ -207,6 +216,16 @@ export class ConfigResolver {
         else memberOf.set(m, g.name);
       }
     }
+    // vrrp_track.c alloc_track_process: an unknown or repeated process is dropped, in keepalived's words.
+    const procRefs = (owner: string, refs: readonly TrackRef[], at: Node['src']): TrackRef[] => {
+      const kept: TrackRef[] = [];
+      for (const t of refs) {
+        if (!trackProcesses.some((p) => p.name === t.name)) report.error(at, `(${owner}) track process ${t.name} not found, ignoring...`, 'track_process');
+        else if (kept.some((k) => k.name === t.name)) report.error(at, `(${owner}) duplicate track_process ${t.name} - ignoring`, 'track_process');
+        else kept.push(t);
+      }
+      return kept;
+    };
     const resolvedInstances = instances.map((inst) => {
       const trackScripts = inst.trackScripts.filter((t) => {
         if (scriptNames.has(t.name)) return true;
@@ -215,7 +234,8 @@ export class ConfigResolver {
       });
       const sg = memberOf.get(inst.name);
       const group = syncGroups.find((g) => g.name === sg);
-      const checked = memberTrackerRules(report, { ...inst, trackScripts }, group, vrrpScripts, trackFiles);
+      const trackProcs = procRefs(inst.name, inst.trackProcesses, inst.src);
+      const checked = memberTrackerRules(report, { ...inst, trackScripts, trackProcesses: trackProcs }, group, vrrpScripts, trackFiles);
       return { ...checked, ...(sg !== undefined ? { syncGroup: sg } : {}) };
     });
     const resolvedSyncGroups = syncGroups.flatMap((g) => {
@@ -225,7 +245,8 @@ export class ConfigResolver {
       else if (members.length === 1) report.error(g.src, `Sync group ${g.name} has only 1 virtual router(s) - this probably isn't what you want`, 'vrrp_sync_group');
       if (members.length === 0) return [];
       const insts = resolvedInstances.filter((i) => members.includes(i.name));
-      return [groupTrackerRules(report, { ...g, members }, insts, vrrpScripts, trackFiles)];
+      const trackProcs = procRefs(g.name, g.trackProcesses, g.src);
+      return [groupTrackerRules(report, { ...g, members, trackProcesses: trackProcs }, insts, vrrpScripts, trackFiles, trackProcesses)];
     });
 
     // Scripts run without enable_script_security: keepalived refuses to call that a clean config (rc 6).
@@ -244,6 +265,7 @@ export class ConfigResolver {
     return {
       global: startStop.global,
       trackFiles,
+      trackProcesses,
       vrrpScripts: vrrp.vrrpScripts,
       vrrpInstances: vrrp.instances,
       vrrpSyncGroups: vrrp.syncGroups,

@@ -3,6 +3,7 @@
 // words (core/main.c, vrrp_daemon.c vrrp_respawn_thread, check_daemon.c check_respawn_thread) and a delay when it
 // keeps dying, so a child that cannot live does not take the supervisor's CPU with it.
 import { fork, type ChildProcess } from 'node:child_process';
+import { forkInNamespace } from './net-namespace.js';
 import { Channel, type NoteMap, type RequestMap } from '../ipc/channel.js';
 import type { Logger } from '../log.js';
 
@@ -23,6 +24,8 @@ export interface ChildSpec<Out extends RequestMap & Base, In extends RequestMap,
   readonly entry: URL;
   /** No heartbeat answer for this long: the child is killed and respawned. */
   readonly hangTimeoutMs: number;
+  /** net_namespace: the child runs in /var/run/netns/NAME from its first instruction (net-namespace.ts). */
+  readonly netns?: string;
   /** Registers the supervisor's handlers on a new child's channel and starts it; rejects if it cannot start. */
   readonly begin: (channel: Channel<Out, In, OutNotes, InNotes>, respawn: boolean) => Promise<void>;
 }
@@ -62,7 +65,9 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
 
   /** Forks and starts the child; rejects (the child killed) when it cannot start. */
   async spawn(respawn = false): Promise<void> {
-    const child = fork(this.spec.entry, [], { serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+    const child = fork(this.spec.entry, [], {
+      serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...forkInNamespace(this.spec.netns),
+    });
     this.child = child;
     const channel = new Channel<Out, In, OutNotes, InNotes>(child);
     this.current = channel;

@@ -19,7 +19,8 @@ import { dropRulesNeeded } from '../vrrp/nft-rules.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToCheckerNotes, ToVrrp, VrrpConfig, VrrpStates,
+  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes,
+  VrrpConfig, VrrpStates,
 } from '../ipc/protocol.js';
 import { applyInOrder, type IpvsDriver, type IpvsTable, type IpvsTimeouts } from '../ipvs/types.js';
 import type { Logger } from '../log.js';
@@ -37,6 +38,9 @@ import { SyncDaemonOwner } from './sync-daemon-owner.js';
 import { ensureIpvsFamily } from '../ipvs/load-module.js';
 import type { NetlinkIpvsDriver } from '../ipvs/driver-netlink.js';
 import { NotifyFifos } from './notify-fifos.js';
+import { ProcessMonitor } from './process-monitor.js';
+import { namespacedDefault, netnsProblem } from './net-namespace.js';
+import { systemClock } from '../clock.js';
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
 
@@ -59,9 +63,13 @@ export interface DaemonOptions {
   readonly log: { readonly console: boolean; readonly detail: boolean };
   /** A child that has not answered the heartbeat for this long is killed and respawned (default 15 s). */
   readonly childTimeoutMs?: number;
+  /** `-s NAME`: keepalived's --namespace, overriding the config's net_namespace. */
+  readonly namespace?: string;
+  /** The paths left at their defaults, which net_namespace moves to /run/lvskeeper/NAME/ (net-namespace.ts). */
+  readonly defaultPaths?: { readonly pid: boolean; readonly control: boolean };
 }
 
-type VrrpChannel = Channel<ToVrrp, Nothing, Nothing, FromVrrpNotes>;
+type VrrpChannel = Channel<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes>;
 type CheckerChannel = Channel<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>;
 
 /** A graceful stop is a few packets and netlink calls for VRRP; the checker side may have a table to empty. */
@@ -75,13 +83,18 @@ const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
 
 export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
-  private vrrp: ChildSlot<ToVrrp, Nothing, Nothing, FromVrrpNotes> | undefined;
+  private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
   private checker: ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes> | undefined;
   private table: IpvsDriver | undefined;
   private tableDriver: TableDriver | undefined;
   private kernelProbe: Promise<boolean> | undefined;
   private syncd: SyncDaemonOwner | undefined;
   private vrrpStates: VrrpStates = {};
+  /** vrrp_track_process counting, here rather than in the VRRP child (process-monitor.ts says why). */
+  private processMonitor: ProcessMonitor | undefined;
+  /** net_namespace (or -s): where the children run. */
+  private netns: string | undefined;
+  private paths: { pid?: string | undefined; vrrpPid?: string | undefined; checkersPid?: string | undefined; control?: string | undefined };
   private readonly checkerStates = new Map<string, ResumedState>();
   private readonly subscribers = new Set<(e: object) => void>();
   private readonly releasePids: (() => void)[] = [];
@@ -100,6 +113,7 @@ export class Supervisor {
     private readonly log: Logger,
   ) {
     registerLoopDelay(this.registry, 'supervisor');
+    this.paths = { pid: opts.pidFile, vrrpPid: opts.vrrpPidFile, checkersPid: opts.checkersPidFile, control: opts.controlSocket };
   }
 
   /**
@@ -160,10 +174,30 @@ export class Supervisor {
     }
     this.vrrpConfig = read.vrrp;
     nameProcess(read.vrrp.global.processNames, 'parent');
-    if (this.opts.pidFile) this.releasePids.push(acquirePidFile(this.opts.pidFile));
+    const configured = read.vrrp.global.other['net_namespace'];
+    if (this.opts.namespace !== undefined && configured) {
+      this.log.info(`Overriding config net_namespace '${configured}' with command line namespace '${this.opts.namespace}'`);
+    }
+    this.netns = this.opts.namespace ?? (configured || undefined);
+    if (this.netns !== undefined) {
+      const problem = netnsProblem(this.netns);
+      if (problem !== undefined) {
+        this.log.info(problem);
+        this.log.error(`Unable to set network namespace ${this.netns} - exiting`);
+        return 1;
+      }
+      // keepalived's use_pid_dir: with a namespace every pid file lives in the namespace's directory.
+      this.paths = {
+        pid: this.opts.defaultPaths?.pid ? namespacedDefault(this.opts.pidFile ?? 'lvskeeper.pid', this.netns) : this.opts.pidFile,
+        vrrpPid: this.opts.vrrpPidFile ?? namespacedDefault('vrrp.pid', this.netns),
+        checkersPid: this.opts.checkersPidFile ?? namespacedDefault('checkers.pid', this.netns),
+        control: this.opts.defaultPaths?.control ? namespacedDefault(this.opts.controlSocket ?? 'control.sock', this.netns) : this.opts.controlSocket,
+      };
+    }
+    if (this.paths.pid) this.releasePids.push(acquirePidFile(this.paths.pid));
     // keepalived refuses to start while another daemon's children hold -r/-c; the children's pids replace ours.
-    if (this.wantsVrrp(read) && this.opts.vrrpPidFile) this.claimChildPidFile(this.opts.vrrpPidFile);
-    if (this.wantsCheckers(read) && this.opts.checkersPidFile) this.claimChildPidFile(this.opts.checkersPidFile);
+    if (this.wantsVrrp(read) && this.paths.vrrpPid) this.claimChildPidFile(this.paths.vrrpPid);
+    if (this.wantsCheckers(read) && this.paths.checkersPid) this.claimChildPidFile(this.paths.checkersPid);
     await runStartStopScript('startup', read.vrrp.global, this.log);
     await this.startSyncDaemon(read);
     await this.openFifos(read);
@@ -176,8 +210,8 @@ export class Supervisor {
       this.metricsServer = await serveMetrics(() => this.renderMetrics(), host, port);
       this.log.info(`Metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
     }
-    if (this.opts.controlSocket) {
-      this.control = new ControlServer(this.opts.controlSocket, { commands: this.commands(), subscribe: (send) => this.subscribe(send) }, this.log);
+    if (this.paths.control) {
+      this.control = new ControlServer(this.paths.control, { commands: this.commands(), subscribe: (send) => this.subscribe(send) }, this.log);
       await this.control.listen();
     }
     return undefined;
@@ -190,10 +224,24 @@ export class Supervisor {
     this.fifos = await NotifyFifos.open(read.vrrp.global, { vrrp: this.wantsVrrp(read), lvs: this.wantsCheckers(read) }, this.log, this.fifoLines);
   }
 
+  /** (Re)counts the tracked processes of the VRRP part; keepalived re-reads /proc at a reload too. */
+  private async monitorProcesses(config: VrrpConfig): Promise<void> {
+    this.processMonitor?.stop();
+    this.processMonitor = undefined;
+    if (config.trackProcesses.length === 0) return;
+    const monitor = new ProcessMonitor(config.trackProcesses, systemClock, this.log, (name, up) => {
+      this.vrrp?.channel?.notify('process-quorum', { name, up });
+    });
+    this.processMonitor = monitor;
+    await monitor.start();
+  }
+
   private async startVrrp(): Promise<void> {
-    this.vrrp = new ChildSlot<ToVrrp, Nothing, Nothing, FromVrrpNotes>({
+    await this.monitorProcesses(this.vrrpConfig!);
+    this.vrrp = new ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes>({
       label: 'VRRP',
       entry: new URL('./vrrp-process.js', import.meta.url),
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
       begin: async (channel: VrrpChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
@@ -202,9 +250,10 @@ export class Supervisor {
         channel.onNote('fifo', (lines) => this.fifos?.write('vrrp', lines));
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
         // A child given longer than a minute to answer its heartbeat (--child-timeout) gets as long to start.
-        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
+        const quorums = this.processMonitor?.tracker.quorums ?? {};
+        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log, quorums }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
         this.setVrrpStates(states);
-        this.childPidFile(this.opts.vrrpPidFile, this.vrrp?.pid);
+        this.childPidFile(this.paths.vrrpPid, this.vrrp?.pid);
       },
     }, this.log);
     await this.vrrp.spawn();
@@ -215,6 +264,7 @@ export class Supervisor {
     this.checker = new ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>({
       label: 'Healthcheck',
       entry: new URL('./checker-process.js', import.meta.url),
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
       begin: async (channel: CheckerChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'checker' });
@@ -238,7 +288,7 @@ export class Supervisor {
           restore: [...this.checkerStates],
           vrrpStates: this.vrrpStates,
         }, CHECKER_RELOAD_MS);
-        this.childPidFile(this.opts.checkersPidFile, this.checker?.pid);
+        this.childPidFile(this.paths.checkersPid, this.checker?.pid);
       },
     }, this.log);
     await this.checker.spawn();
@@ -450,7 +500,11 @@ export class Supervisor {
     await this.openFifos(read);
     const jobs: Promise<unknown>[] = [];
     const vrrp = this.vrrp?.channel;
-    if (vrrp) jobs.push(vrrp.request('reload', read.vrrp, 60_000).then((states) => this.setVrrpStates(states)));
+    if (vrrp) {
+      await this.monitorProcesses(read.vrrp);
+      const quorums = this.processMonitor?.tracker.quorums ?? {};
+      jobs.push(vrrp.request('reload', { config: read.vrrp, quorums }, 60_000).then((states) => this.setVrrpStates(states)));
+    }
     // The first vrrp_instance or virtual_server may arrive with a reload: that side starts then, as at boot.
     else if (!this.vrrp && this.wantsVrrp(read)) jobs.push(this.startVrrp());
     const checker = this.checker?.channel;
@@ -473,6 +527,7 @@ export class Supervisor {
       this.fifos?.terminateScripts();
       await Promise.all([this.vrrp?.stop(VRRP_STOP_MS), this.checker?.stop(CHECKER_STOP_MS)]);
       await this.fifos?.close(true);
+      this.processMonitor?.stop();
       // The embedded table goes last: the checker side empties it on its way out.
       await this.table?.close();
       if (this.vrrpConfig) await runStartStopScript('shutdown', this.vrrpConfig.global, this.log);

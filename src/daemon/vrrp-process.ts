@@ -4,7 +4,7 @@
 // supervisor (supervisor.ts) and talks to it over the IPC channel only.
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
-import type { FromVrrpNotes, MetricFamily, Nothing, ToVrrp, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
+import type { FromVrrpNotes, MetricFamily, Nothing, ProcessQuorums, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
@@ -23,14 +23,15 @@ class VrrpSide implements ChildSide {
   private stopping: Promise<void> | undefined;
 
   constructor(
-    private readonly channel: Channel<Nothing, ToVrrp, FromVrrpNotes, Nothing>,
+    private readonly channel: Channel<Nothing, ToVrrp, FromVrrpNotes, ToVrrpNotes>,
     private readonly log: Logger,
   ) {}
 
-  async start(config: VrrpConfig): Promise<VrrpStates> {
+  async start(config: VrrpConfig, quorums: ProcessQuorums): Promise<VrrpStates> {
     this.config = config;
     // Each line leaves as its own note at once: the supervisor writes it to the FIFOs (notify-fifos.ts).
-    this.service = new VrrpService(config, { clock: systemClock, logger: this.log, fifo: (line) => this.channel.notify('fifo', [line]) });
+    this.service = new VrrpService(config, { clock: systemClock, logger: this.log, quorums, fifo: (line) => this.channel.notify('fifo', [line]) });
+    this.channel.onNote('process-quorum', ({ name, up }) => this.service?.processQuorum(name, up));
     this.service.on('group-transition', (g) => {
       this.channel.notify('event', { kind: 'vrrp', text: `VRRP_Group(${g.group}) ${g.state}` });
       if (g.smtpAlert) this.alert(g.state, alerts.vrrp(this.config.global.routerId, 'Group', g.group, g.state));
@@ -40,8 +41,9 @@ class VrrpSide implements ChildSide {
     return this.states();
   }
 
-  async reload(config: VrrpConfig): Promise<VrrpStates> {
+  async reload(config: VrrpConfig, quorums: ProcessQuorums): Promise<VrrpStates> {
     this.config = config;
+    this.service?.setQuorums(quorums);
     await this.service?.reload(config);
     this.watch();
     return this.states();
@@ -99,21 +101,21 @@ class VrrpSide implements ChildSide {
 
 function main(): void {
   nameProcess({}, 'vrrp');
-  const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, Nothing>(process);
+  const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, ToVrrpNotes>(process);
   let side: VrrpSide | undefined;
   let log: Logger = createLogger();
-  channel.handle('start', async ({ config, log: settings }) => {
+  channel.handle('start', async ({ config, log: settings, quorums }) => {
     log = createLogger(settings);
     nameProcess(config.global.processNames, 'vrrp');
     const sched = schedulingFor(config.global, 'vrrp');
     applyScheduling(sched, 'vrrp', log);
     watchAutoPriority(config.global, sched, 'vrrp', log);
     side = new VrrpSide(channel, log);
-    return side.start(config);
+    return side.start(config, quorums);
   });
-  channel.handle('reload', async (config) => {
+  channel.handle('reload', async ({ config, quorums }) => {
     nameProcess(config.global.processNames, 'vrrp');
-    return (await side?.reload(config)) ?? {};
+    return (await side?.reload(config, quorums)) ?? {};
   });
   serveChild(channel, () => side, () => log);
 }

@@ -2,7 +2,8 @@
 // VRRP child, a checker child). Everything here is plain data: the channel structured-clones it.
 //
 //   supervisor ⇄ VRRP child      start/reload (the VRRP part of the config, parsed by the supervisor's reader, so
-//                                the VRRP child never parses a file), stop, status, dump, metrics, ping;
+//                                the VRRP child never parses a file, and each vrrp_track_process's quorum), stop,
+//                                status, dump, metrics, ping; the supervisor tells: process-quorum;
 //                                the child tells: transition, event.
 //   supervisor ⇄ checker child   start/reload (the child reads the file itself), stop, status, dump, metrics, ping,
 //                                command (drain/undrain/weight/ipvs-table), vrrp-states (for ha_suspend);
@@ -14,13 +15,14 @@ import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
-  Config, 'global' | 'trackFiles' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules'
+  Config,
+  'global' | 'trackFiles' | 'trackProcesses' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules'
 >;
 
 export function vrrpPart(c: Config): VrrpConfig {
   return {
-    global: c.global, trackFiles: c.trackFiles, vrrpScripts: c.vrrpScripts, vrrpInstances: c.vrrpInstances, vrrpSyncGroups: c.vrrpSyncGroups,
-    staticAddresses: c.staticAddresses, staticRoutes: c.staticRoutes, staticRules: c.staticRules,
+    global: c.global, trackFiles: c.trackFiles, trackProcesses: c.trackProcesses, vrrpScripts: c.vrrpScripts, vrrpInstances: c.vrrpInstances,
+    vrrpSyncGroups: c.vrrpSyncGroups, staticAddresses: c.staticAddresses, staticRoutes: c.staticRoutes, staticRules: c.staticRules,
     ...(c.garpGroups ? { garpGroups: c.garpGroups } : {}),
   };
 }
@@ -58,14 +60,22 @@ export type ChildRequests = {
 export interface VrrpStart {
   readonly config: VrrpConfig;
   readonly log: LogSettings;
+  readonly quorums: ProcessQuorums;
 }
+
+/** Each vrrp_track_process's quorum, by name (counted by the supervisor's process monitor). */
+export type ProcessQuorums = Readonly<Record<string, boolean>>;
 
 /** Each VRRP instance's state, by name. */
 export type VrrpStates = Readonly<Record<string, string>>;
 
 export type ToVrrp = ChildRequests & {
   start: [VrrpStart, VrrpStates];
-  reload: [VrrpConfig, VrrpStates];
+  reload: [{ readonly config: VrrpConfig; readonly quorums: ProcessQuorums }, VrrpStates];
+};
+
+export type ToVrrpNotes = {
+  'process-quorum': { readonly name: string; readonly up: boolean };
 };
 
 export interface VrrpTransition {

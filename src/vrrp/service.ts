@@ -31,6 +31,8 @@ export interface VrrpServiceOptions {
   readonly logger: Logger;
   /** The notify FIFO lines' way out, used while the config names a notify_fifo or vrrp_notify_fifo. */
   readonly fifo?: FifoSink;
+  /** Each vrrp_track_process's quorum when the instances start (the supervisor counts them: process-monitor.ts). */
+  readonly quorums?: Readonly<Record<string, boolean>>;
 }
 
 /** A sync group's state change, for the group's smtp_alert (keepalived vrrp_notify.c vrrp_sync_smtp_notifier). */
@@ -60,6 +62,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   /** ifindex → name, for address notifications. */
   private readonly linkNames = new Map<number, string>();
   private readonly fileValues = new Map<string, number>();
+  private readonly quorums = new Map<string, boolean>();
   private rtnl?: Rtnl;
   private vmacs?: VmacLinks;
   private watcher?: LinkWatcher;
@@ -73,6 +76,21 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     super();
     this.pacer = new AnnouncePacer(opts.clock);
     this.policy = scriptPolicy(config.global);
+    for (const [name, up] of Object.entries(opts.quorums ?? {})) this.quorums.set(name, up);
+  }
+
+  /** A tracked process gained or lost its quorum (vrrp_track.c process_update_track_process_status). */
+  processQuorum(name: string, up: boolean): void {
+    if (this.quorums.get(name) === up) return;
+    this.quorums.set(name, up);
+    this.opts.logger.info(`Quorum ${up ? 'gained' : 'lost'} for tracked process ${name}`);
+    this.retrack();
+  }
+
+  /** A reload's counts: the supervisor counted afresh for the new vrrp_track_process blocks. */
+  setQuorums(quorums: Readonly<Record<string, boolean>>): void {
+    this.quorums.clear();
+    for (const [name, up] of Object.entries(quorums)) this.quorums.set(name, up);
   }
 
   async start(): Promise<void> {
@@ -406,14 +424,16 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       refs.map((r) => {
         const script = kind === 'script' ? this.config.vrrpScripts.find((s) => s.name === r.name) : undefined;
         const file = kind === 'file' ? this.config.trackFiles.find((f) => f.name === r.name) : undefined;
-        const weight = r.weight ?? script?.weight ?? file?.weight ?? 0;
-        const reverse = r.weight !== undefined ? r.reverse : (script?.weightReverse ?? file?.reverse ?? r.reverse);
+        const proc = kind === 'process' ? this.config.trackProcesses.find((p) => p.name === r.name) : undefined;
+        const weight = r.weight ?? script?.weight ?? file?.weight ?? proc?.weight ?? 0;
+        const reverse = r.weight !== undefined ? r.reverse : (script?.weightReverse ?? file?.reverse ?? proc?.reverse ?? r.reverse);
         return { kind, name: r.name, weight, reverse };
       });
     const list: TrackInput[] = [
       ...conv('script', vi.trackScripts),
       ...conv('interface', vi.trackInterfaces),
       ...conv('file', vi.trackFiles),
+      ...conv('process', vi.trackProcesses),
       ...(vi.interface !== undefined && !vi.dontTrackPrimary ? [{ kind: 'interface' as const, name: vi.interface, weight: 0, reverse: false }] : []),
       ...vipInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
       ...routingInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
@@ -423,9 +443,10 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     if (missing !== undefined) list.push({ kind: 'interface', name: missing, weight: 0, reverse: false });
     if (group) {
       list.push(...conv('script', group.trackScripts), ...conv('file', group.trackFiles));
-      // One entry per interface (vrrp.c add_vrrp_to_interface): the group's weight, unless the member's is unweighted.
-      for (const t of conv('interface', group.trackInterfaces)) {
-        const i = list.findIndex((x) => x.kind === 'interface' && x.name === t.name);
+      // One entry per interface and process (vrrp.c add_vrrp_to_interface, add_vrrp_to_track_process): the group's
+      // weight, unless the member's is unweighted.
+      for (const t of [...conv('interface', group.trackInterfaces), ...conv('process', group.trackProcesses)]) {
+        const i = list.findIndex((x) => x.kind === t.kind && x.name === t.name);
         if (i < 0) list.push(t);
         else if (list[i]!.weight !== 0) list[i] = t;
       }
@@ -438,6 +459,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       script: (n): ScriptState => this.scripts.get(n)?.status.state ?? 'init',
       interface: (n) => this.links.get(n) ?? false,
       file: (n) => this.fileValues.get(n) ?? 0,
+      process: (n) => this.quorums.get(n) ?? false,
     });
   }
 

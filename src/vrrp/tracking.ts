@@ -44,7 +44,7 @@ export class ScriptStatus {
 
 /** One tracked object with the weight and direction the instance (or sync group) gave it. */
 export interface TrackInput {
-  readonly kind: 'script' | 'interface' | 'file';
+  readonly kind: 'script' | 'interface' | 'file' | 'process';
   readonly name: string;
   readonly weight: number;
   readonly reverse: boolean;
@@ -62,6 +62,8 @@ export interface TrackOutcome {
  * - script: weight 0 → failure means FAULT; weight > 0 → +weight while OK; weight < 0 → −|weight| while failed.
  * - interface: weight 0 → down means FAULT; weight > 0 → +weight while up; weight < 0 → −|weight| while down.
  * - file: value × weight is added; weight 0 and a non-zero value → FAULT; a product below −253 → FAULT.
+ * - process (vrrp_track.c process_update_track_process_status): weight 0 → no quorum means FAULT (reverse: quorum
+ *   means FAULT); weight > 0 → +weight while in quorum; weight < 0 → −|weight| while not; reverse negates the amount.
  * `reverse` flips the tracked state (script/interface) or the sign (file). The base 255 is never adjusted and
  * the result is clamped to 1..254.
  */
@@ -72,6 +74,7 @@ export function evaluateTracking(
     readonly script: (name: string) => ScriptState;
     readonly interface: (name: string) => boolean;
     readonly file: (name: string) => number;
+    readonly process: (name: string) => boolean;
   },
 ): TrackOutcome {
   let delta = 0;
@@ -81,6 +84,13 @@ export function evaluateTracking(
       const product = values.file(t.name) * t.weight * (t.reverse ? -1 : 1);
       if (t.weight === 0 ? values.file(t.name) !== 0 : product < -253) faultReasons.push(`track_file ${t.name}`);
       else delta += product;
+      continue;
+    }
+    if (t.kind === 'process') {
+      const quorum = values.process(t.name);
+      if (t.weight === 0) {
+        if (quorum === t.reverse) faultReasons.push(`track_process ${t.name}`);
+      } else if (quorum === t.weight > 0) delta += t.reverse ? -t.weight : t.weight;
       continue;
     }
     let good: boolean;

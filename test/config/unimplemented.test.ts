@@ -17,10 +17,7 @@ const conf = join(repoRoot, 'test/fixtures/compat/forty-features.conf');
 
 /** Each use of something lvskeeper does not carry out in forty-features.conf: [line, what]. */
 const EXPECTED: readonly (readonly [number, string])[] = [
-  [44, 'vrrp_track_process'],
   [49, 'bfd_instance'],
-  [73, 'track_process'],
-  [110, 'track_process'],
   [113, 'track_bfd'],
   [121, 'track_src_ip'],
   [153, 'regex_options ungreedy'],

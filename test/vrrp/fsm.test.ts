@@ -294,6 +294,7 @@ test('tracking: scripts, interfaces and files with weights, reverse and fault ru
     script: (n: string) => scripts[n] ?? 'init',
     interface: (n: string) => ifs[n] ?? false,
     file: (n: string) => files[n] ?? 0,
+    process: (n: string) => n === 'running',
   };
   const t = (kind: TrackInput['kind'], name: string, weight: number, reverse = false): TrackInput => ({ kind, name, weight, reverse });
   const cases: { inputs: TrackInput[]; base?: number; prio: number; faulty: boolean }[] = [
@@ -314,6 +315,16 @@ test('tracking: scripts, interfaces and files with weights, reverse and fault ru
     { inputs: [t('script', 'up', 200)], prio: 254, faulty: false },
     { inputs: [t('script', 'down', -200)], prio: 1, faulty: false },
     { inputs: [t('script', 'down', -200)], base: 255, prio: 255, faulty: false },
+    // track_process: the quorum, keepalived's weight × multiplier (vrrp_track.c).
+    { inputs: [t('process', 'running', 0)], prio: 100, faulty: false },
+    { inputs: [t('process', 'stopped', 0)], prio: 100, faulty: true },
+    { inputs: [t('process', 'running', 0, true)], prio: 100, faulty: true },
+    { inputs: [t('process', 'running', 10)], prio: 110, faulty: false },
+    { inputs: [t('process', 'stopped', 10)], prio: 100, faulty: false },
+    { inputs: [t('process', 'running', 10, true)], prio: 90, faulty: false },
+    { inputs: [t('process', 'stopped', -10)], prio: 90, faulty: false },
+    { inputs: [t('process', 'stopped', -10, true)], prio: 110, faulty: false },
+    { inputs: [t('process', 'running', -10)], prio: 100, faulty: false },
   ];
   for (const c of cases) {
     const r = evaluateTracking(c.base ?? 100, c.inputs, values);

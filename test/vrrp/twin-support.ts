@@ -93,17 +93,24 @@ export class Twin {
     return path;
   }
 
-  /** keepalived 2.2.7 (VRRP only, -D) on the ka side; lvskeeper's shipped binary (-P -D) on the lk side. */
-  start(side: Side, config: string, repoRoot: string): Proc {
+  /**
+   * keepalived 2.2.7 (VRRP only, -D) on the ka side; lvskeeper's shipped binary (-P -D) on the lk side. `fromRoot`:
+   * started in the root namespace, the config's net_namespace taking it into the side's namespace, with the pid
+   * files at their default (namespaced) paths.
+   */
+  start(side: Side, config: string, repoRoot: string, fromRoot = false): Proc {
     const pid = join(this.dir, `${side}.pid`);
+    const pids = fromRoot ? [] : ['-p', pid, ...(side === 'ka' ? ['-r', join(this.dir, 'ka-vrrp.pid')] : [])];
     const args =
       side === 'ka'
-        ? ['/usr/sbin/keepalived', '-n', '-l', '-D', '-P', '-f', config, '-p', pid, '-r', join(this.dir, 'ka-vrrp.pid')]
-        : [process.execPath, join(repoRoot, 'dist/bin/lvskeeper.js'), '-P', '-n', '-l', '-D', '-f', config, '-p', pid,
+        ? ['/usr/sbin/keepalived', '-n', '-l', '-D', '-P', '-f', config, ...pids]
+        : [process.execPath, join(repoRoot, 'dist/bin/lvskeeper.js'), '-P', '-n', '-l', '-D', '-f', config, ...pids,
           '--control-socket', join(this.dir, 'lk.sock'), '--state-file', join(this.dir, 'lk-state.json')];
-    const child = spawn('ip', ['netns', 'exec', this.ns(side), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = fromRoot
+      ? spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
+      : spawn('ip', ['netns', 'exec', this.ns(side), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const p = new Proc(child, join(this.dir, `${side}.log`));
-    if (side === 'ka') p.vrrpPidFile = join(this.dir, 'ka-vrrp.pid');
+    if (side === 'ka') p.vrrpPidFile = fromRoot ? `/run/keepalived/${this.ns(side)}/vrrp.pid` : join(this.dir, 'ka-vrrp.pid');
     this.procs.push(p);
     return p;
   }

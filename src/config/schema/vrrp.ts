@@ -10,7 +10,7 @@ export const VRRP_SYNC_GROUP = block(
   TRACKERS,
   values('smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'notify_priority_changes'),
   required('notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify'),
-  status({ track_process: NO, track_bfd: NO }),
+  status({ track_bfd: NO }),
 );
 
 export const VRRP_INSTANCE = block(
@@ -39,7 +39,7 @@ export const VRRP_INSTANCE = block(
     'garp_lower_prio_repeat', 'down_timer_adverts',
   ),
   status({
-    track_process: NO, track_bfd: NO,
+    track_bfd: NO,
     virtual_ipaddress: partial('home, preferred_lft, track_group ignored', vipUses),
     virtual_ipaddress_excluded: partial("no GARP/NA or link tracking on a VIP's own dev; home, preferred_lft, track_group ignored", vipUses),
     virtual_routes: partial('encap and vrf not implemented (such a route is not installed)', routingUses),
@@ -90,7 +90,7 @@ export const VRRP_ROOT = {
 } as const;
 
 export const VRRP_ROOT_STATUS = status({
-  vrrp_track_process: NO, track_group: NO,
+  track_group: NO,
   static_ipaddress: partial('home, preferred_lft, track_group ignored', vipUses),
   static_routes: partial('encap, vrf and track_group not implemented (such a route is not installed)', routingUses),
   static_rules: partial('track_group not implemented (such a rule is not installed)', routingUses),
