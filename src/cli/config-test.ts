@@ -6,7 +6,7 @@ import { dumpConfig } from '../config/dump.js';
 import { exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/model.js';
 import { DEFAULT_CONFIG_FILE } from './root-options.js';
-import { netnsProblem } from '../daemon/net-namespace.js';
+import { netnsProblem } from '../net/netns-path.js';
 
 // Not imported: see config/load.ts (node:fs's module facade loads the stream modules `-t` never uses).
 const { appendFileSync } = process.getBuiltinModule('node:fs');

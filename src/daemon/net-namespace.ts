@@ -10,21 +10,7 @@
 // started in, as keepalived's process-event socket does (process-monitor.ts): it opens no network socket of its own
 // but the optional metrics listener. Scripts the supervisor runs itself (startup/shutdown) are not moved.
 import { join } from 'node:path';
-
-// Not imported: `-t` reaches this file, and node:fs's module facade loads the stream modules (config/load.ts).
-const { existsSync } = process.getBuiltinModule('node:fs');
-
-/** keepalived's netns_dir: RUNSTATEDIR "/netns/", where `ip netns add` binds a namespace. */
-export const NETNS_DIR = '/var/run/netns';
-
-export function netnsPath(name: string): string {
-  return join(NETNS_DIR, name);
-}
-
-/** Why the namespace cannot be entered (keepalived: "Failed to open /var/run/netns/NAME"), or undefined. */
-export function netnsProblem(name: string): string | undefined {
-  return existsSync(netnsPath(name)) ? undefined : `Failed to open ${netnsPath(name)}`;
-}
+import { netnsPath } from '../net/netns-path.js';
 
 /** fork() options that start the child inside the namespace; none without one. */
 export function forkInNamespace(name: string | undefined): { execPath?: string; execArgv?: string[] } {

@@ -39,7 +39,8 @@ import { ensureIpvsFamily } from '../ipvs/load-module.js';
 import type { NetlinkIpvsDriver } from '../ipvs/driver-netlink.js';
 import { NotifyFifos } from './notify-fifos.js';
 import { ProcessMonitor } from './process-monitor.js';
-import { namespacedDefault, netnsProblem } from './net-namespace.js';
+import { namespacedDefault } from './net-namespace.js';
+import { netnsProblem } from '../net/netns-path.js';
 import { systemClock } from '../clock.js';
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
