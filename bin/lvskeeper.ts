@@ -2,6 +2,7 @@
 // The lvskeeper command line: keepalived's flags on the root command, lvskeeper's tools as subcommands.
 // Each subsystem registers its own subcommand from src/cli/, so this file stays a table of contents.
 import { addRootOptions, readConfigTestArgs, type RootOpts } from '../src/cli/root-options.js';
+import { umaskNumber } from '../src/fs/umask.js';
 
 /**
  * What the root command does with its options: check or dump the config, or run the daemon. `defaults` says which
@@ -16,6 +17,8 @@ async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }):
     errors: opts.errors ?? false,
     strictCompat: opts.strictCompat ?? false,
   };
+  // core/main.c set_umask: a refused -u is reported and the default mask kept.
+  const umask = opts.umask === undefined ? undefined : umaskOption(opts.umask);
   if (opts.dumpConf) process.exitCode = cli.runDumpConf(common);
   else if (opts.configTest !== undefined) {
     process.exitCode = cli.runConfigTest({ ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}) });
@@ -37,11 +40,18 @@ async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }):
         ...(opts.metrics !== undefined ? { metrics: parseMetricsAddress(opts.metrics) } : {}),
         childTimeoutMs: parseSeconds('--child-timeout', opts.childTimeout) * 1000,
         ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
+        ...(umask !== undefined ? { umask } : {}),
         defaultPaths: defaults,
         log: { console: opts.logConsole ?? process.stdout.isTTY, detail: opts.logDetail ?? false },
       },
     );
   }
+}
+
+function umaskOption(text: string): number | undefined {
+  const mask = umaskNumber(text);
+  if (mask === undefined) process.stderr.write(`Invalid --umask option ${text}\n`);
+  return mask;
 }
 
 function fail(err: unknown): never {

@@ -28,6 +28,7 @@ export const ROOT_OPTIONS: readonly RootOption[] = [
   { flags: '-r, --vrrp_pid <FILE>', description: 'VRRP child process pid file (written only when VRRP runs)' },
   { flags: '-c, --checkers_pid <FILE>', description: 'checkers child process pid file (written only when checkers run)' },
   { flags: '-s, --namespace <NAME>', description: 'run in network namespace NAME (overrides config)' },
+  { flags: '-u, --umask <MASK>', description: 'umask for file creation (in numeric form; overrides the config\'s umask)' },
   { flags: '--ipvs-driver <DRIVER>', description: 'auto | kernel | userspace | dry-run', default: 'auto' },
   { flags: '--control-socket <PATH>', description: 'control socket (root-only)', default: '/run/lvskeeper/control.sock' },
   { flags: '--state-file <PATH>', description: 'where operator overrides persist', default: '/var/lib/lvskeeper/overrides.json' },
@@ -40,7 +41,7 @@ export interface RootOpts {
   useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean; strictCompat?: boolean;
   vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string; vrrp_pid?: string; checkers_pid?: string;
   ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string; childTimeout: string;
-  namespace?: string;
+  namespace?: string; umask?: string;
 }
 
 export function addRootOptions(program: Command): void {

@@ -133,6 +133,10 @@ export interface GlobalDefs {
   /** `reload_check_config [LOGFILE]`: true or the log file. */
   readonly reloadCheckConfig?: true | string;
   readonly dynamicInterfaces: boolean;
+  /** `umask`: the file-creation mask the daemon sets (global_parser.c umask_handler); unset when not given. */
+  readonly umask?: number;
+  /** `log_unknown_vrids`: log adverts for a VRID no instance on the socket has (vrrp_scheduler.c vrrp_read_dispatcher_thread). */
+  readonly logUnknownVrids: boolean;
   /** Each process's name (`process_names`, `process_name`, `vrrp_process_name`, `checker_process_name`). */
   readonly processNames: ProcessNames;
   /** Keywords parsed and kept but with no runtime effect here (SNMP, DBus, RT priorities …), by name. */

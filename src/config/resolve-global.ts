@@ -4,6 +4,7 @@ import { canonicalIp, ipFamily } from './address.js';
 import type { Node } from './parser.js';
 import type { Fifo, GlobalDefs, LvsSyncDaemon, ProcessNames } from './model.js';
 import { secondsUs, type Values } from './values.js';
+import { umaskNumber } from '../fs/umask.js';
 
 const INT_MAX = 2 ** 31 - 1;
 const UINT_MAX = 2 ** 32 - 1;
@@ -104,6 +105,7 @@ export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
     rsInitNotifies: false,
     defaultInterface: 'eth0',
     dynamicInterfaces: false,
+    logUnknownVrids: false,
     processNames: {},
     noCheckerEmails: false,
     other: {},
@@ -119,19 +121,45 @@ function fifo(v: Values, node: Node): Fifo | undefined {
   return { path, ...(user !== undefined ? { user } : {}), ...(group !== undefined ? { group } : {}) };
 }
 
-const UMASK_BITS = new Set(['IRUSR', 'IWUSR', 'IXUSR', 'IRGRP', 'IWGRP', 'IXGRP', 'IROTH', 'IWOTH', 'IXOTH']);
+/** sys/stat.h: the bit each symbolic name of global_parser.c umask_handler stands for. */
+const UMASK_BITS: Readonly<Record<string, number>> = {
+  IRUSR: 0o400, IWUSR: 0o200, IXUSR: 0o100, IRGRP: 0o040, IWGRP: 0o020, IXGRP: 0o010, IROTH: 0o004, IWOTH: 0o002, IXOTH: 0o001,
+};
 
-/** umask: a number (C notation, at most 0777) or permission bits joined by `|`. */
-function umaskAccepted(v: Values, n: Node): boolean {
-  const text = n.args.join(' ');
-  if (/^\d/.test(text)) {
-    const value = /^0x[\da-f]+$/i.test(text) ? parseInt(text, 16) : /^0[0-7]*$/.test(text) ? parseInt(text, 8) : /^\d+$/.test(text) ? Number(text) : NaN;
-    if (Number.isNaN(value) || value > 0o777) v.report.error(n.src, `invalid umask value ${text}`, n.kw);
-    return !Number.isNaN(value) && value <= 0o777;
+/**
+ * global_parser.c umask_handler: a number in C notation (decimal, 0octal, 0xhex) alone on the line, or the names of
+ * sys/stat.h's S_I* bits without S_ joined by `|` (spaces around `|` allowed). Refused values keep the mask as it was.
+ */
+function umaskValue(v: Values, n: Node): number | undefined {
+  const err = (msg: string): undefined => {
+    v.report.error(n.src, msg, n.kw);
+    return undefined;
+  };
+  const first = n.args[0];
+  // No word at all: the schema reports the missing parameter, as keepalived's parser does before the handler.
+  if (first === undefined) return undefined;
+  if (/^\d/.test(first)) {
+    if (n.args.length !== 1) return err('Extra parameter(s) to umask option');
+    return umaskNumber(first) ?? err(`invalid umask value ${first}`);
   }
-  const unknown = text.split(/[\s|]+/).filter((b) => b !== '' && !UMASK_BITS.has(b));
-  for (const b of unknown) v.report.error(n.src, `Unknown umask bit ${b}`, n.kw);
-  return unknown.length === 0;
+  let bits = 0;
+  let needOr = false;
+  for (const word of n.args) {
+    for (let p = 0; p < word.length; ) {
+      if (needOr) {
+        if (word[p] !== '|') return err(`Invalid umask syntax ${word}`);
+        needOr = false;
+        p++;
+        continue;
+      }
+      const bit = UMASK_BITS[word.slice(p, p + 5)];
+      if (bit === undefined) return err(`Unknown umask bit ${word.slice(p)}`);
+      bits |= bit;
+      p += 5;
+      needOr = true;
+    }
+  }
+  return needOr ? bits : err('umask missing bit value');
 }
 
 const PROCESS_NAME_ROLE: Readonly<Record<string, keyof ProcessNames>> = {
@@ -175,7 +203,6 @@ function rxBufsPolicyAccepted(v: Values, n: Node): boolean {
 
 /** Parsed-only keywords whose value has a syntax of its own. */
 const OTHER_SYNTAX: Readonly<Record<string, (v: Values, n: Node) => boolean>> = {
-  umask: umaskAccepted,
   vrrp_cpu_affinity: cpuAffinityAccepted,
   checker_cpu_affinity: cpuAffinityAccepted,
   bfd_cpu_affinity: cpuAffinityAccepted,
@@ -444,6 +471,14 @@ export function resolveGlobals(
           break;
         case 'default_interface':
           if (a !== undefined) g.defaultInterface = a;
+          break;
+        case 'umask': {
+          const mask = umaskValue(v, n);
+          if (mask !== undefined) g.umask = mask;
+          break;
+        }
+        case 'log_unknown_vrids':
+          g.logUnknownVrids = true;
           break;
         case 'reload_check_config':
           g.reloadCheckConfig = a ?? true;

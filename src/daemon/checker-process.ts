@@ -10,6 +10,7 @@ import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
 import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
+import { applyReloadUmask } from '../fs/umask.js';
 import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
 import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily, VrrpStates } from '../ipc/protocol.js';
@@ -337,7 +338,10 @@ function main(): void {
     side = new CheckerSide(channel, log, start);
     await side.start();
   });
-  channel.handle('reload', async () => (await side?.reload()) ?? { applied: false, ms: 0 });
+  channel.handle('reload', async ({ umask }) => {
+    applyReloadUmask(umask, log);
+    return (await side?.reload()) ?? { applied: false, ms: 0 };
+  });
   channel.handle('command', (req) => {
     if (!side) throw new CommandError('checkers are starting');
     return side.command(req);

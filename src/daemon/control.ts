@@ -5,10 +5,11 @@
 // Access is root-only by file mode (0600 in a root-owned directory no one else can write): the kernel refuses
 // connect() to anyone else, and no one else can replace the socket. Connections are capped and idle ones closed, so a
 // client that connects and says nothing costs a descriptor for a bounded time only.
-import { chmodSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { checkDirectory, UnsafePathError } from '../fs/safe-write.js';
+import { mkdirWithMode } from '../fs/umask.js';
 import type { Logger } from '../log.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/lvskeeper/control.sock';
@@ -62,7 +63,7 @@ export class ControlServer {
   /** Throws ControlSocketError when the directory or the path is not safe to listen on. */
   async listen(): Promise<void> {
     const dir = dirname(this.path);
-    mkdirSync(dir, { recursive: true, mode: 0o700 });
+    mkdirWithMode(dir, 0o700);
     try {
       checkDirectory(dir, { allowSticky: false });
     } catch (err) {

@@ -5,6 +5,7 @@ import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { GlobalDefs } from '../config/model.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import { writeFileSafe } from '../fs/safe-write.js';
+import { createMode } from '../fs/umask.js';
 import type { DumpKind } from '../ipc/protocol.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 
@@ -15,13 +16,14 @@ export const JSON_DUMP_FILE = '/tmp/lvskeeper.json';
 const DUMP_FILES: Readonly<Record<DumpKind | 'json', string>> = { data: DATA_DUMP_FILE, stats: STATS_DUMP_FILE, json: JSON_DUMP_FILE };
 
 /**
- * Writes a dump to its file in /tmp as a new root-owned 0600 file (safe-write.ts: a link or a file another user
- * planted there is never written through); returns the path. Throws UnsafePathError, naming the path and the reason,
- * when the path is refused.
+ * Writes a dump to its file in /tmp as a new root-owned file (safe-write.ts: a link or a file another user planted
+ * there is never written through) with keepalived's mode, rw-rw-rw- under the mask (lib/utils.c fopen_safe): 0600
+ * unless `umask`/-u says otherwise. Returns the path. Throws UnsafePathError, naming the path and the reason, when
+ * the path is refused.
  */
 export function writeDumpFile(kind: DumpKind | 'json', text: string): string {
   const file = DUMP_FILES[kind];
-  writeFileSafe(file, text, { mode: 0o600 });
+  writeFileSafe(file, text, { mode: createMode(0o666) });
   return file;
 }
 

@@ -1,9 +1,10 @@
 // Operator weight overrides (drain / weight N), keyed by real-server identity (`vsId/rsId`).
 // They are decisions, not observations: they outlive checker transitions and reloads of an unchanged server, and
 // — through the state file — a daemon restart. They are dropped only when the server leaves the config.
-import { mkdirSync, renameSync } from 'node:fs';
+import { renameSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readFileSafe, UnsafePathError, writeFileSafe } from '../fs/safe-write.js';
+import { createMode, mkdirWithMode } from '../fs/umask.js';
 
 export const DEFAULT_STATE_FILE = '/var/lib/lvskeeper/overrides.json';
 
@@ -95,9 +96,10 @@ export class OverrideStore {
 
   private save(): void {
     if (!this.path) return;
-    mkdirSync(dirname(this.path), { recursive: true, mode: 0o700 });
-    // A fresh file renamed over the old one: a crash mid-write never leaves a truncated state file.
-    writeFileSafe(this.path, JSON.stringify({ version: 1, overrides: this.list() }, null, 2) + '\n', { mode: 0o600, durable: true });
+    mkdirWithMode(dirname(this.path), 0o700);
+    // A fresh file renamed over the old one: a crash mid-write never leaves a truncated state file. Never more than
+    // 0600 whatever the mask: it is read back as trusted, and readFileSafe refuses a file others could write.
+    writeFileSafe(this.path, JSON.stringify({ version: 1, overrides: this.list() }, null, 2) + '\n', { mode: createMode(0o600), durable: true });
   }
 }
 

@@ -1,9 +1,10 @@
 // keepalived's pid-file rule: refuse to start while another daemon owns the pid file; replace a stale one.
 // The file is published whole and exclusively (safe-write.ts: a fresh file linked into place, never through a link a
 // user planted), and read back only as a root-owned regular file, so a forged pid file cannot block or fool us.
-import { mkdirSync, unlinkSync } from 'node:fs';
+import { unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { readFileSafe, UnsafePathError, writeFileSafe } from '../fs/safe-write.js';
+import { mkdirWithMode } from '../fs/umask.js';
 
 export class PidFileError extends Error {}
 
@@ -30,7 +31,7 @@ function readPid(path: string): number | undefined {
 /** Creates the pid file exclusively; returns a release function. Throws PidFileError if a live daemon holds it. */
 export function acquirePidFile(path: string): () => void {
   // keepalived creates its pid directory rwxr-xr-x and the file rw-r--r-- (pidfile.c): readable by monitoring.
-  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  mkdirWithMode(dirname(path), 0o755);
   for (let attempt = 0; attempt < 2; attempt++) {
     try {
       writeFileSafe(path, `${process.pid}\n`, { mode: 0o644, exclusive: true });

@@ -30,6 +30,7 @@ import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
 import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
+import { applyConfigUmask } from '../fs/umask.js';
 import { Registry, renderFamilies, serveMetrics } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
 import { nameProcess } from './process-names.js';
@@ -66,6 +67,8 @@ export interface DaemonOptions {
   readonly childTimeoutMs?: number;
   /** `-s NAME`: keepalived's --namespace, overriding the config's net_namespace. */
   readonly namespace?: string;
+  /** `-u MASK`: the file-creation mask, which a config's `umask` then does not change (core/main.c set_umask). */
+  readonly umask?: number;
   /** The paths left at their defaults, which net_namespace moves to /run/lvskeeper/NAME/ (net-namespace.ts). */
   readonly defaultPaths?: { readonly pid: boolean; readonly control: boolean };
 }
@@ -174,6 +177,7 @@ export class Supervisor {
       return 2;
     }
     this.vrrpConfig = read.vrrp;
+    applyConfigUmask(read.vrrp.global.umask, this.log);
     nameProcess(read.vrrp.global.processNames, 'parent');
     const configured = read.vrrp.global.other['net_namespace'];
     if (this.opts.namespace !== undefined && configured) {
@@ -488,6 +492,7 @@ export class Supervisor {
       return;
     }
     this.vrrpConfig = read.vrrp;
+    const umask = applyConfigUmask(read.vrrp.global.umask, this.log);
     nameProcess(read.vrrp.global.processNames, 'parent');
     if (this.syncd && !this.syncd.reload(read.vrrp)) {
       await this.syncd.stop();
@@ -504,12 +509,12 @@ export class Supervisor {
     if (vrrp) {
       await this.monitorProcesses(read.vrrp);
       const quorums = this.processMonitor?.tracker.quorums ?? {};
-      jobs.push(vrrp.request('reload', { config: read.vrrp, quorums }, 60_000).then((states) => this.setVrrpStates(states)));
+      jobs.push(vrrp.request('reload', { config: read.vrrp, quorums, umask }, 60_000).then((states) => this.setVrrpStates(states)));
     }
     // The first vrrp_instance or virtual_server may arrive with a reload: that side starts then, as at boot.
     else if (!this.vrrp && this.wantsVrrp(read)) jobs.push(this.startVrrp());
     const checker = this.checker?.channel;
-    if (checker) jobs.push(this.checker!.excuse(() => checker.request('reload', undefined, CHECKER_RELOAD_MS)));
+    if (checker) jobs.push(this.checker!.excuse(() => checker.request('reload', { umask }, CHECKER_RELOAD_MS)));
     else if (!this.checker && this.wantsCheckers(read)) jobs.push(this.startCheckers());
     for (const r of await Promise.allSettled(jobs)) {
       if (r.status === 'rejected') this.log.error(`reload failed: ${(r.reason as Error).message}`);

@@ -4,6 +4,7 @@
 // supervisor (supervisor.ts) and talks to it over the IPC channel only.
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
+import { applyReloadUmask } from '../fs/umask.js';
 import type { FromVrrpNotes, MetricFamily, Nothing, ProcessQuorums, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
@@ -113,8 +114,9 @@ function main(): void {
     side = new VrrpSide(channel, log);
     return side.start(config, quorums);
   });
-  channel.handle('reload', async ({ config, quorums }) => {
+  channel.handle('reload', async ({ config, quorums, umask }) => {
     nameProcess(config.global.processNames, 'vrrp');
+    applyReloadUmask(umask, log);
     return (await side?.reload(config, quorums)) ?? {};
   });
   serveChild(channel, () => side, () => log);

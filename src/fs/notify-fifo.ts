@@ -1,5 +1,5 @@
 // One notify FIFO, created, fed and removed as keepalived 2.2.7's lib/notify.c fifo_open / fifo_close do it:
-// mkfifo with mode 0600, chown to the FIFO's user and group when they are not ours, the FIFO script started with the
+// mkfifo with mode rw-r--r-- under the umask, chown to the FIFO's user and group when they are not ours, the FIFO script started with the
 // FIFO's name as its last argument, then the FIFO opened O_RDWR | O_NONBLOCK | O_NOFOLLOW. Holding a read end of our
 // own means a writer never blocks and never gets SIGPIPE: when the reader is slow or gone the pipe fills and a line
 // is dropped (EAGAIN; write() says so and the owner counts it), exactly where keepalived ignores write()'s error.
@@ -10,6 +10,7 @@ import { chownSync, closeSync, constants, fstatSync, lstatSync, openSync, unlink
 import type { Script } from '../config/model.js';
 import { runScript } from '../exec/script.js';
 import type { Logger } from '../log.js';
+import { createMode } from './umask.js';
 
 export interface NotifyFifoSpec {
   readonly path: string;
@@ -26,11 +27,8 @@ export interface NotifyFifoSpec {
   readonly scriptExitLine: string;
 }
 
-/**
- * keepalived asks mkfifo(3) for S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH under its default umask of
- * S_IXUSR | S_IRWXG | S_IRWXO (lib/utils.c umask_val): 0600.
- */
-const FIFO_MODE = '0600';
+/** keepalived asks mkfifo(3) for S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH under its mask (umask.ts): 0600 by default. */
+const fifoMode = (): string => createMode(0o644).toString(8).padStart(4, '0');
 
 function exists(path: string): boolean {
   try {
@@ -45,7 +43,7 @@ function exists(path: string): boolean {
 async function mkfifo(path: string): Promise<boolean | Error> {
   if (exists(path)) return false;
   return new Promise((resolve) => {
-    execFile('mkfifo', ['-m', FIFO_MODE, '--', path], { env: { ...process.env, LC_ALL: 'C' } }, (err, _out, stderr) => {
+    execFile('mkfifo', ['-m', fifoMode(), '--', path], { env: { ...process.env, LC_ALL: 'C' } }, (err, _out, stderr) => {
       if (!err) resolve(true);
       else resolve(exists(path) ? false : new Error(stderr.trim() || err.message));
     });

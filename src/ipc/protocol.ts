@@ -12,6 +12,7 @@
 import type { ResumedState } from '../../checkers/engine.js';
 import type { Config } from '../config/model.js';
 import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+import type { ReloadUmask } from '../fs/umask.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
@@ -71,7 +72,7 @@ export type VrrpStates = Readonly<Record<string, string>>;
 
 export type ToVrrp = ChildRequests & {
   start: [VrrpStart, VrrpStates];
-  reload: [{ readonly config: VrrpConfig; readonly quorums: ProcessQuorums }, VrrpStates];
+  reload: [{ readonly config: VrrpConfig; readonly quorums: ProcessQuorums; readonly umask: ReloadUmask }, VrrpStates];
 };
 
 export type ToVrrpNotes = {
@@ -113,7 +114,7 @@ export interface ReloadResult {
 
 export type ToChecker = ChildRequests & {
   start: [CheckerStart, void];
-  reload: [undefined, ReloadResult];
+  reload: [{ readonly umask: ReloadUmask }, ReloadResult];
   /** A control-socket command the checker side owns (drain, undrain, weight, ipvs-table). */
   command: [{ readonly cmd: string } & Readonly<Record<string, unknown>>, object];
 };
