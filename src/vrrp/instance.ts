@@ -8,7 +8,7 @@ import type { GarpGroup, GlobalDefs, Vip, VrrpInstance } from '../config/model.j
 import { parseIp } from '../net/addr.js';
 import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, type RawSock } from '../net/rawsock.js';
 import type { AddressSpec, LinkInfo, Rtnl, Scope } from '../net/rtnl.js';
-import { DropCounters, decodeAdvert, encodeAdvert, type DecodeContext } from './packet.js';
+import { DropCounters, IPPROTO_AH, IPPROTO_VRRP, advertVrid, decodeAdvert, encodeAdvert, type DecodeContext } from './packet.js';
 import { sendGarp, sendUnsolicitedNa } from './announce.js';
 import { AnnouncePacer } from './announce-pacer.js';
 import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
@@ -40,6 +40,18 @@ export interface InstanceDeps {
   readonly firewall?: VipFirewall;
   /** Whether the instance reports priority changes on the notify FIFOs (its own setting, its group's or the global one). */
   readonly notifyPriorityChanges?: (cfg: VrrpInstance) => boolean;
+  /** Each packet's VRID and source as read from the socket, before any check (log_unknown_vrids). */
+  readonly packetVrid?: (from: VrrpInstanceRunner, vrid: number, src: string) => void;
+}
+
+/**
+ * What makes keepalived put two instances on one receiving socket (vrrp_scheduler.c already_exist_sock): family,
+ * protocol, interface, and the multicast group or, with unicast peers, the source address.
+ */
+export interface SocketIdentity {
+  readonly key: string;
+  readonly ifname: string;
+  readonly unicast: boolean;
 }
 
 export interface InstanceEvents {
@@ -54,6 +66,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   readonly drops = new DropCounters();
   readonly counters = { received: 0, sent: 0, sendErrors: 0, vipErrors: 0, becameMaster: 0, releasedMaster: 0 };
   private sock?: RawSock;
+  private sockId?: SocketIdentity;
   /**
    * GARP/NA senders, one per interface and family: keepalived announces each VIP on its own interface (`dev X`),
    * from that interface's MAC (vrrp.c vrrp_send_update, vrrp_arp.c send_gratuitous_arp_immediate).
@@ -155,6 +168,11 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     return this.dev;
   }
 
+  /** Which keepalived receiving socket the instance's stands for, while it is open. */
+  get socket(): SocketIdentity | undefined {
+    return this.sockId;
+  }
+
   /** The device use_vmac/use_ipvlan asked for and could not be made, for the link trackers (always down). */
   get missingDevice(): string | undefined {
     return this.devMissing ? `${this.cfg.name}:vmac` : undefined;
@@ -195,6 +213,9 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
         groups: unicast ? [] : [this.cfg.mcastDstIp],
       });
       this.sock.setTtl(this.cfg.unicastTtl, 255);
+      const proto = this.cfg.authentication?.type === 'AH' ? IPPROTO_AH : IPPROTO_VRRP;
+      const dst = unicast ? `u ${this.srcAddress}` : `m ${this.cfg.mcastDstIp}`;
+      this.sockId = { key: `${this.family} ${proto} ${link.name} ${dst}`, ifname: link.name, unicast };
       this.sock.on('message', (m) => this.receive(m));
       this.sock.on('error', (e) => this.deps.logger.warn(`(${this.cfg.name}) socket error: ${e.message}`));
       this.announcer(this.family, this.cfg.useVmac && dev ? dev : base);
@@ -231,6 +252,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
 
   private closeSockets(): void {
     this.closed = true;
+    this.sockId = undefined;
     this.sock?.close();
     for (const a of this.announcers.values()) a.close();
     this.announcers.clear();
@@ -267,6 +289,8 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   }
 
   private receive(m: RawMessage): void {
+    const vrid = advertVrid(m.data, m.proto || IPPROTO_VRRP);
+    if (vrid !== undefined) this.deps.packetVrid?.(this, vrid, m.src);
     this.counters.received++;
     const unicast = this.cfg.unicastPeers.length > 0;
     const ctx: DecodeContext = {

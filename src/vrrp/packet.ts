@@ -6,6 +6,7 @@
 //                                                                       on bad fields (programmer/config input)
 //   decodeAdvert(buf: Uint8Array, ctx: DecodeContext): DecodeResult     never throws, never logs
 //   vrrpChecksum(payload, family, version, src, dst, asV2): number       the 16-bit Internet checksum to put at offset 6
+//   advertVrid(buf, ipProto): number | undefined                        the VRID byte, found as keepalived finds it
 //   class DropCounters { record(r), get(reason), warnings, total, snapshot() }
 //
 // Checks, in keepalived's order (vrrp.c vrrp_check_packet):
@@ -237,6 +238,18 @@ function decodeAh(buf: Uint8Array): DecodeResult {
   const v = new DataView(buf.buffer, buf.byteOffset, buf.byteLength);
   const ah: AhHeader = { nextHeader: v.getUint8(0), length: (v.getUint8(1) + 2) * 4, spi: v.getUint32(4), seq: v.getUint32(8) };
   return { ok: false, reason: 'ah', detail: 'IPsec AH authentication is not supported', ah };
+}
+
+/** keepalived's sizeof(ipsec_ah_t): the AH header with its 96-bit ICV (vrrp_ipsecah.h). */
+const IPSEC_AH_LEN = 24;
+
+/**
+ * A received packet's VRID as vrrp.c vrrp_get_header finds it, before any check (keepalived looks the instance up by
+ * it first): after the AH header when IPv4 carries one; undefined when shorter than a VRRP header.
+ */
+export function advertVrid(buf: Uint8Array, ipProto = IPPROTO_VRRP): number | undefined {
+  const at = ipProto === IPPROTO_AH ? IPSEC_AH_LEN : 0;
+  return buf.length < at + VRRP_HEADER_LEN ? undefined : buf[at + 1];
 }
 
 export function decodeAdvert(buf: Uint8Array, ctx: DecodeContext): DecodeResult {

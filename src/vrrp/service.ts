@@ -353,10 +353,33 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       garpGroups: () => this.config.garpGroups ?? [],
       ...(this.firewall ? { firewall: this.firewall } : {}),
       notifyPriorityChanges: (cfg) => this.notifyPriorityChanges(cfg),
+      packetVrid: (from, vrid, src) => this.unknownVrid(from, vrid, src),
     });
     this.instances.set(vi.name, runner);
     runner.on('actions', (actions) => this.afterActions(vi.name, actions));
     return runner;
+  }
+
+  /**
+   * log_unknown_vrids (vrrp_scheduler.c vrrp_read_dispatcher_thread): keepalived reads each packet once per socket
+   * and logs it when no instance on that socket has its VRID, or, for a VRID unicast instances there share, when it
+   * comes from none of their peers. Every instance has its own socket here: the first of those keepalived would
+   * share one speaks for them.
+   */
+  private unknownVrid(from: VrrpInstanceRunner, vrid: number, src: string): void {
+    const sock = from.socket;
+    if (!this.config.global.logUnknownVrids || sock === undefined) return;
+    // Every instance gets every packet: the others stop at the first sharing instance, only it looks further.
+    for (const r of this.instances.values()) {
+      if (r === from) break;
+      if (r.socket?.key === sock.key) return;
+    }
+    const owners = [...this.instances.values()].filter((r) => r.socket?.key === sock.key && r.cfg.vrid === vrid);
+    if (owners.length === 0) {
+      this.opts.logger.info(`Unknown VRID(${vrid}) received on interface(${sock.ifname}). ignoring...`);
+    } else if (sock.unicast && owners.length > 1 && !owners.some((r) => r.cfg.unicastPeers.some((p) => p.address === src))) {
+      this.opts.logger.info(`Unknown VRID(${vrid}) received on interface(${sock.ifname}) from ${src}. ignoring...`);
+    }
   }
 
   /** A group's new state: its notify, and the event its smtp_alert is sent from. */
