@@ -96,9 +96,9 @@ export class Twin {
   /**
    * keepalived 2.2.7 (VRRP only, -D) on the ka side; lvskeeper's shipped binary (-P -D) on the lk side. `fromRoot`:
    * started in the root namespace, the config's net_namespace taking it into the side's namespace, with the pid
-   * files at their default (namespaced) paths.
+   * files at their default (namespaced) paths. `extra`: more command-line words for the daemon.
    */
-  start(side: Side, config: string, repoRoot: string, fromRoot = false): Proc {
+  start(side: Side, config: string, repoRoot: string, fromRoot = false, extra: readonly string[] = []): Proc {
     const pid = join(this.dir, `${side}.pid`);
     const pids = fromRoot ? [] : ['-p', pid, ...(side === 'ka' ? ['-r', join(this.dir, 'ka-vrrp.pid')] : [])];
     const args =
@@ -106,6 +106,7 @@ export class Twin {
         ? ['/usr/sbin/keepalived', '-n', '-l', '-D', '-P', '-f', config, ...pids]
         : [process.execPath, join(repoRoot, 'dist/bin/lvskeeper.js'), '-P', '-n', '-l', '-D', '-f', config, ...pids,
           '--control-socket', join(this.dir, 'lk.sock'), '--state-file', join(this.dir, 'lk-state.json')];
+    args.push(...extra);
     const child = fromRoot
       ? spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
       : spawn('ip', ['netns', 'exec', this.ns(side), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
