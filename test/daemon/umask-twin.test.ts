@@ -17,13 +17,15 @@ interface Case {
   readonly args: readonly string[];
   /** What keepalived gives: FIFO, the script's file, the dump (the pid file is always rw-r--r--). */
   readonly expect: { readonly fifo: number; readonly script: number; readonly dump: number };
+  /** After a reload to `umask 077`: keepalived's FIFO and dump modes (the script's file is not made again). */
+  readonly reloaded?: { readonly fifo: number; readonly dump: number };
 }
 
 const CASES: readonly Case[] = [
   { what: 'default mask', args: [], expect: { fifo: 0o600, script: 0o600, dump: 0o600 } },
-  { what: 'umask 027', umask: '027', args: [], expect: { fifo: 0o640, script: 0o640, dump: 0o640 } },
+  { what: 'umask 027', umask: '027', args: [], expect: { fifo: 0o640, script: 0o640, dump: 0o640 }, reloaded: { fifo: 0o600, dump: 0o600 } },
   { what: 'umask IWGRP|IWOTH', umask: 'IWGRP | IWOTH', args: [], expect: { fifo: 0o644, script: 0o644, dump: 0o644 } },
-  { what: 'umask 0 under -u 077', umask: '0', args: ['-u', '077'], expect: { fifo: 0o600, script: 0o600, dump: 0o600 } },
+  { what: 'umask 0 under -u 077', umask: '0', args: ['-u', '077'], expect: { fifo: 0o600, script: 0o600, dump: 0o600 }, reloaded: { fifo: 0o600, dump: 0o600 } },
 ];
 
 function config(dir: string, side: Side, umask: string | undefined): string {
@@ -64,6 +66,24 @@ test('umask: pid file, notify FIFO, notify script\'s file and data dump get keep
       const ignored = (side: Side): string[] => logLines(procs[side].log, /umask command line option/);
       assert.deepEqual(ignored('lk'), ignored('ka'), c.what);
       assert.equal(ignored('ka').length, c.args.length > 0 ? 1 : 0, c.what);
+      if (c.reloaded) {
+        // A reload reads the mask again, in each process (keepalived's parent and VRRP child re-read the config):
+        // the FIFO, closed and opened afresh, and the next dump take the new one.
+        for (const side of SIDES) writeFileSync(conf[side], config(twin.dir, side, '077'));
+        const reloaded: Record<Side, RegExp> = { ka: /^Reloading$/, lk: /^VRRP reload:/ };
+        for (const side of SIDES) procs[side].signal('SIGHUP');
+        for (const side of SIDES) assert.ok(await waitFor(() => logLines(procs[side].log, reloaded[side]).length > 0, 10_000), `${side}:\n${procs[side].log}`);
+        for (const side of SIDES) assert.ok(await waitFor(() => existsSync(file(side, '.fifo')) && mode(file(side, '.fifo')) === c.reloaded?.fifo, 5000), `${c.what}, ${side}: FIFO after the reload`);
+        const again = { ka: inode(DUMP.ka), lk: inode(DUMP.lk) };
+        for (const side of SIDES) procs[side].signal('SIGUSR1');
+        for (const side of SIDES) assert.ok(await waitFor(() => inode(DUMP[side]) !== again[side], 10_000), `${side}: no dump after the reload`);
+        assert.equal(modes('lk'), modes('ka'), `${c.what}, then a reload to umask 077`);
+        assert.equal(modes('ka'), octal({ pid: 0o644, ...c.expect, ...c.reloaded }), `${c.what}: keepalived after the reload`);
+        // Under -u each process that reads the config again says it ignores its umask.
+        await new Promise((r) => setTimeout(r, 500));
+        assert.deepEqual(ignored('lk'), ignored('ka'), `${c.what}: after the reload`);
+        if (c.args.length > 0) assert.equal(ignored('ka').length, 3, `${c.what}: keepalived's parent and VRRP child at the reload`);
+      }
       for (const side of SIDES) procs[side].signal('SIGTERM');
       await Promise.all(SIDES.map((s) => procs[s].exited()));
       // keepalived removes the FIFO it made at stop; the next case makes it afresh under its own mask.
