@@ -8,8 +8,7 @@
 import { chmodSync, lstatSync, unlinkSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
-import { checkDirectory, UnsafePathError } from '../fs/safe-write.js';
-import { mkdirWithMode } from '../fs/umask.js';
+import { checkDirectory, mkdirWithMode, UnsafePathError } from '../fs/safe-write.js';
 import type { Logger } from '../log.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/lvskeeper/control.sock';

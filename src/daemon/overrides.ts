@@ -3,8 +3,8 @@
 // — through the state file — a daemon restart. They are dropped only when the server leaves the config.
 import { renameSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { readFileSafe, UnsafePathError, writeFileSafe } from '../fs/safe-write.js';
-import { createMode, mkdirWithMode } from '../fs/umask.js';
+import { mkdirWithMode, readFileSafe, UnsafePathError, writeFileSafe } from '../fs/safe-write.js';
+import { createMode } from '../fs/umask.js';
 
 export const DEFAULT_STATE_FILE = '/var/lib/lvskeeper/overrides.json';
 

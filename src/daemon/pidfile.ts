@@ -3,8 +3,7 @@
 // user planted), and read back only as a root-owned regular file, so a forged pid file cannot block or fool us.
 import { unlinkSync } from 'node:fs';
 import { dirname } from 'node:path';
-import { readFileSafe, UnsafePathError, writeFileSafe } from '../fs/safe-write.js';
-import { mkdirWithMode } from '../fs/umask.js';
+import { mkdirWithMode, readFileSafe, UnsafePathError, writeFileSafe } from '../fs/safe-write.js';
 
 export class PidFileError extends Error {}
 

@@ -6,7 +6,7 @@
 // directories another user could change, or whose last component is a symbolic link or not a regular file, is refused.
 import { randomBytes } from 'node:crypto';
 import {
-  closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, openSync, readlinkSync, readSync, renameSync, unlinkSync, writeSync,
+  chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, renameSync, unlinkSync, writeSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 
@@ -162,5 +162,18 @@ export function readFileSafe(path: string, opts: ReadOptions): Buffer | undefine
     return buf.subarray(0, n);
   } finally {
     closeSync(fd);
+  }
+}
+
+/**
+ * mkdir -p with each directory it creates given exactly `mode`, whatever the mask: keepalived lifts the mask for its
+ * pid directory (pidfile.c create_pid_dir, rwxr-xr-x), and a directory of ours without its owner's x would be absurd.
+ */
+export function mkdirWithMode(dir: string, mode: number): void {
+  const first = mkdirSync(dir, { recursive: true, mode });
+  if (first === undefined) return;
+  for (let d = dir; ; d = dirname(d)) {
+    chmodSync(d, mode);
+    if (d === first || d === dirname(d)) return;
   }
 }

@@ -2,8 +2,6 @@
 // by default, set with umask(2) at start (core/main.c), then by `-u/--umask` (main.c set_umask) or else by global_defs
 // `umask` (global_parser.c umask_handler, at each read of the config). Scripts inherit it. Files given an explicit
 // mode here (safe-write.ts fchmod, mkfifo -m) take `mode & ~fileUmask()`, as keepalived's open/mkfifo under the mask.
-import { chmodSync, mkdirSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Logger } from '../log.js';
 
 export const DEFAULT_UMASK = 0o177;
@@ -67,17 +65,4 @@ export function umaskNumber(text: string): number | undefined {
   const magnitude = m[2] !== undefined ? parseInt(m[2], 16) : m[3] !== undefined ? parseInt(m[3], 8) : Number(m[4]);
   const value = m[1] === '-' ? -magnitude : magnitude;
   return value < 0 || value > 0o777 ? undefined : value + 0;
-}
-
-/**
- * mkdir -p with each directory it creates given exactly `mode`, whatever the mask: keepalived lifts the mask for its
- * pid directory (pidfile.c create_pid_dir, rwxr-xr-x), and a directory of ours without its owner's x would be absurd.
- */
-export function mkdirWithMode(dir: string, mode: number): void {
-  const first = mkdirSync(dir, { recursive: true, mode });
-  if (first === undefined) return;
-  for (let d = dir; ; d = dirname(d)) {
-    chmodSync(d, mode);
-    if (d === first || d === dirname(d)) return;
-  }
 }
