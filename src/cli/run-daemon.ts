@@ -6,12 +6,11 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Supervisor, type DaemonOptions } from '../daemon/supervisor.js';
-import { applyDaemonUmask, DEFAULT_UMASK } from '../fs/umask.js';
+import { applyDaemonUmask } from '../fs/umask.js';
 import { createLogger } from '../log.js';
 
 export async function runDaemon(opts: DaemonOptions, onStop?: () => void): Promise<void> {
-  // core/main.c: the mask is set before anything is created; the children inherit it.
-  applyDaemonUmask(opts.umask ?? DEFAULT_UMASK, opts.umask !== undefined);
+  applyDaemonUmask(opts.umask);
   const log = createLogger(opts.log);
   const daemon = new Supervisor(opts, log);
   // Handlers first: a signal that arrives while the children start must not take the default action (HUP, USR1

@@ -1,10 +1,11 @@
 // One notify FIFO, created, fed and removed as keepalived 2.2.7's lib/notify.c fifo_open / fifo_close do it:
-// mkfifo with mode rw-r--r-- under the umask, chown to the FIFO's user and group when they are not ours, the FIFO script started with the
-// FIFO's name as its last argument, then the FIFO opened O_RDWR | O_NONBLOCK | O_NOFOLLOW. Holding a read end of our
-// own means a writer never blocks and never gets SIGPIPE: when the reader is slow or gone the pipe fills and a line
-// is dropped (EAGAIN; write() says so and the owner counts it), exactly where keepalived ignores write()'s error.
-// Nothing at the path is followed: mkfifo does not follow a planted link (EEXIST) and the open refuses one (ELOOP).
-// Unlike keepalived, which would write into a regular file found at the path, anything but a FIFO there is refused.
+// mkfifo with mode rw-r--r-- under the umask, chown to the FIFO's user and group when they are not ours, the FIFO
+// script started with the FIFO's name as its last argument, then the FIFO opened O_RDWR | O_NONBLOCK | O_NOFOLLOW.
+// Holding a read end of our own means a writer never blocks and never gets SIGPIPE: when the reader is slow or gone
+// the pipe fills and a line is dropped (EAGAIN; write() says so and the owner counts it), exactly where keepalived
+// ignores write()'s error. Nothing at the path is followed: mkfifo does not follow a planted link (EEXIST) and the
+// open refuses one (ELOOP). Unlike keepalived, which would write into a regular file found at the path, anything but
+// a FIFO there is refused.
 import { execFile } from 'node:child_process';
 import { chownSync, closeSync, constants, fstatSync, lstatSync, openSync, unlinkSync, writeSync } from 'node:fs';
 import type { Script } from '../config/model.js';

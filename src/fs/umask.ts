@@ -1,18 +1,14 @@
 // The daemon's file-creation mask, as keepalived 2.2.7 keeps it: lib/utils.c umask_val, S_IXUSR | S_IRWXG | S_IRWXO
 // by default, set with umask(2) at start (core/main.c), then by `-u/--umask` (main.c set_umask) or else by global_defs
 // `umask` (global_parser.c umask_handler, at each read of the config). Scripts inherit it. Files given an explicit
-// mode here (safe-write.ts fchmod, mkfifo -m) take `mode & ~fileUmask()`, as keepalived's open/mkfifo under the mask.
+// mode here (safe-write.ts fchmod, mkfifo -m) take createMode(mode), as keepalived's open/mkfifo under the mask.
 import type { Logger } from '../log.js';
 
-export const DEFAULT_UMASK = 0o177;
-
-let mask = DEFAULT_UMASK;
-let fromCommandLine = false;
+const DEFAULT_UMASK = 0o177;
 
 /** The mask in force in this process (keepalived's umask_val). */
-export function fileUmask(): number {
-  return mask;
-}
+let mask = DEFAULT_UMASK;
+let fromCommandLine = false;
 
 /** `mode` as a file created under the mask gets it. */
 export function createMode(mode: number): number {
@@ -24,10 +20,10 @@ function apply(m: number): void {
   process.umask(m);
 }
 
-/** main.c: umask(umask_val) before anything is opened; a child started with the mask its parent set passes it on. */
-export function applyDaemonUmask(m = DEFAULT_UMASK, commandLine = false): void {
-  fromCommandLine = commandLine;
-  apply(m);
+/** main.c: umask(umask_val) before anything is created, -u's mask or the default; the children inherit it. */
+export function applyDaemonUmask(commandLine: number | undefined): void {
+  fromCommandLine = commandLine !== undefined;
+  apply(commandLine ?? DEFAULT_UMASK);
 }
 
 const IGNORED = 'umask command line option specified, ignoring config option';
@@ -62,7 +58,7 @@ export function applyReloadUmask(r: ReloadUmask, log: Logger): void {
 export function umaskNumber(text: string): number | undefined {
   const m = /^[ \t\n\v\f\r]*([+-]?)(?:0[xX]([0-9a-fA-F]+)|(0[0-7]*)|([1-9]\d*))$/.exec(text);
   if (!m) return undefined;
-  const magnitude = m[2] !== undefined ? parseInt(m[2], 16) : m[3] !== undefined ? parseInt(m[3], 8) : Number(m[4]);
-  const value = m[1] === '-' ? -magnitude : magnitude;
-  return value < 0 || value > 0o777 ? undefined : value + 0;
+  const value = m[2] !== undefined ? parseInt(m[2], 16) : m[3] !== undefined ? parseInt(m[3], 8) : Number(m[4]);
+  // Negative is refused, but -0 is 0.
+  return (m[1] === '-' && value !== 0) || value > 0o777 ? undefined : value;
 }
