@@ -168,7 +168,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     return this.dev;
   }
 
-  /** Which keepalived receiving socket the instance's stands for, while it is open. */
+  /** Which keepalived receiving socket the instance's own socket stands for, while it is open. */
   get socket(): SocketIdentity | undefined {
     return this.sockId;
   }

@@ -3,6 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
+  advertVrid,
   decodeAdvert,
   encodeAdvert,
   DropCounters,
@@ -347,4 +348,15 @@ test('keepalived 2.2.7 adverts decode, and our encoder produces the same bytes',
     assert.deepEqual([r.advert.vrid, r.advert.priority, r.advert.addresses], [c.fields.vrid, c.fields.priority, c.fields.addresses]);
     assert.equal(encodeAdvert(c.fields, { family: c.family, src: c.src, dst: c.dst }).toString('hex'), c.hex);
   }
+});
+
+test('advertVrid: the VRID byte as vrrp_get_header finds it, before any check; after a 24-byte AH header; none when short', () => {
+  assert.equal(advertVrid(v2Pass()), 51);
+  // A packet every check would refuse (version 7, bad checksum) still has its VRID read: keepalived looks it up first.
+  assert.equal(advertVrid(Buffer.from('714d640000000000', 'hex')), 77);
+  const ah = Buffer.concat([Buffer.alloc(24, 0xee), Buffer.from('2134640000000000', 'hex')]);
+  assert.equal(advertVrid(ah, 51), 52);
+  assert.equal(advertVrid(ah), 0xee);
+  assert.equal(advertVrid(Buffer.from('21336400000000', 'hex')), undefined);
+  assert.equal(advertVrid(ah.subarray(0, 31), 51), undefined);
 });
