@@ -2,7 +2,8 @@
 // what hangs on them — operator overrides, quorum and real-server scripts, their smtp_alerts — wired together:
 // checker transitions → IPVS pools; pool events → scripts, alerts and the event stream; operator overrides → pool
 // weights; the host's addresses (the netlink reflector, while a virtual server uses ha_suspend) → which checkers
-// check. It reads the config itself, on its own loop: a large reload stalls only this process. Forked by the supervisor (supervisor.ts); talks to it over IPC only.
+// check. It reads the config itself, on its own loop: a large reload stalls only this process. Forked by the
+// supervisor (supervisor.ts); talks to it over IPC only.
 import { performance } from 'node:perf_hooks';
 import { CheckerActivation, usesHaSuspend } from '../../checkers/activation.js';
 import { CheckerEngine } from '../../checkers/engine.js';
@@ -114,10 +115,15 @@ class CheckerSide implements ChildSide {
    */
   private async openReflector(config: Config): Promise<void> {
     if (!usesHaSuspend(config) || this.reflector) return;
-    this.reflector = await AddressReflector.open({
-      address: (kind, a) => this.switchCheckers(this.activation.address(kind, a)),
-      resync: (all) => this.switchCheckers(this.activation.resync(all)),
-    }, this.log);
+    try {
+      this.reflector = await AddressReflector.open({
+        address: (kind, a) => this.switchCheckers(this.activation.address(kind, a)),
+        resync: (all) => this.switchCheckers(this.activation.resync(all)),
+      }, this.log);
+    } catch (e) {
+      // keepalived_netlink.c kernel_netlink_init logs this and runs on: no address is seen, the checkers stay off.
+      this.log.error(`Error while registering Kernel netlink reflector channel: ${(e as Error).message}`);
+    }
   }
 
   /** …and closed by a reload that leaves none: the addresses are forgotten (no server counts them now). */
