@@ -74,7 +74,7 @@ export function formatStatus(s: StatusReply): string {
     const quorum = `quorum ${vs.quorumUp ? 'up' : 'down'} (alive weight ${vs.aliveWeight}, quorum ${vs.quorum})`;
     const sorry = vs.sorryServer ? `, sorry server ${vs.sorryServer} ${vs.sorryActive ? 'active' : 'idle'}` : '';
     const h = ha.get(vs.vsId);
-    const checks = h?.suspended ? ', checkers suspended (ha_suspend: address not on this host)' : '';
+    const checks = h?.suspended ? ', checkers suspended (ha_suspend)' : '';
     lines.push(`  ${vs.vsId}  ${quorum}${sorry}${checks}`);
     for (const rs of vs.realServers) {
       const name = rs.rsId.slice(vs.vsId.length + 1);

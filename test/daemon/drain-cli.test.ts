@@ -56,7 +56,7 @@ test('status lists the processes, the instances, then each virtual server with i
       '    [192.0.2.21]:tcp:80          alive  weight 3    configured 0, checker 3',
       '    [192.0.2.22]:tcp:80          alive  weight 0    configured 1, operator: drained (weight 0) since 2026-11-22T19:00:00.000Z',
       '    [192.0.2.23]:tcp:80          down   weight 1    configured 1',
-      '  [192.0.2.30]:tcp:80  quorum up (alive weight 1, quorum 1), checkers suspended (ha_suspend: address not on this host)',
+      '  [192.0.2.30]:tcp:80  quorum up (alive weight 1, quorum 1), checkers suspended (ha_suspend)',
       '    [192.0.2.31]:tcp:80          alive  weight 1    configured 1',
       '',
     ].join('\n'),
