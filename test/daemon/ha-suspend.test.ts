@@ -55,7 +55,8 @@ for (const p of ${JSON.stringify(ports)}) {
 
 const VS_A = '10.240.0.10';
 const VS_C = '10.240.0.30';
-const P = { a1: 18761, a2: 18762, b: 18763 } as const;
+const VS_D = '10.240.0.40';
+const P = { a1: 18761, a2: 18762, b: 18763, cd: 18764 } as const;
 const vsName = (addr: string): string => `[${addr}]:tcp:80`;
 const rsName = (port: number): string => `[127.0.0.1]:tcp:${port}`;
 const line = (what: string, port: number, vs: string): RegExp =>
@@ -97,8 +98,11 @@ test('ha_suspend: checkers follow the address on the host\'s interfaces; the ser
   await backends.ready;
 
   // A: ha_suspend, two real servers; B: none, its own backend (its checks show time passing); C: ha_suspend, a
-  // marker whose lines show the checker process has handled every address change before it.
-  const d = new DaemonUnderTest(t, vs(VS_A, `  ha_suspend\n${rs(P.a1)}${rs(P.a2)}`) + vs('10.240.0.20', rs(P.b)) + vs(VS_C, `  ha_suspend\n${rs(P.b)}`));
+  // marker whose lines show the checker process has handled every address change before it; D: ha_suspend, its
+  // address there before the daemon starts.
+  ip('-n', ns, 'addr', 'add', `${VS_D}/32`, 'dev', 'eth1');
+  const d = new DaemonUnderTest(t, vs(VS_A, `  ha_suspend\n${rs(P.a1)}${rs(P.a2)}`) + vs('10.240.0.20', rs(P.b)) +
+    vs(VS_C, `  ha_suspend\n${rs(P.cd)}`) + vs(VS_D, `  ha_suspend\n${rs(P.cd)}`));
   const daemon = d.start([], ['ip', 'netns', 'exec', ns]);
   const log = (): string => `${daemon.lines.join('\n')}\n${daemon.stderr}`;
   const sock = ['--socket', join(d.dir, 'control.sock')];
@@ -108,8 +112,10 @@ test('ha_suspend: checkers follow the address on the host\'s interfaces; the ser
   await waitLine(line('Deactivating', P.a1, VS_A), 0);
   await waitLine(line('Deactivating', P.a2, VS_A), 0);
   await waitLine(line('Activating', P.b, '10.240.0.20'), 0);
-  await waitLine(line('Deactivating', P.b, VS_C), 0);
+  await waitLine(line('Deactivating', P.cd, VS_C), 0);
+  await waitLine(line('Activating', P.cd, VS_D), 0);
   await until('three checks of B', 30_000, () => (backends.count(P.b) >= 3 ? true : undefined));
+  assert.ok(backends.count(P.cd) > 0, 'D checks: its address was there before the start');
   assert.equal(backends.count(P.a1), 0, 'no check while the address is not here');
   assert.equal(backends.count(P.a2), 0, 'no check while the address is not here');
   const table = await cli(['ipvs', 'list', ...sock]);
@@ -130,12 +136,12 @@ test('ha_suspend: checkers follow the address on the host\'s interfaces; the ser
   from = daemon.lines.length;
   d.signal('SIGHUP');
   await waitLine(line('Activating', P.a2, VS_A), from);
-  await waitLine(line('Deactivating', P.b, VS_C), from);
+  await waitLine(line('Deactivating', P.cd, VS_C), from);
   // One of two goes: nothing. C's address then arrives; its line comes after anything the removal caused.
   from = daemon.lines.length;
   ip('-n', ns, 'addr', 'del', `${VS_A}/32`, 'dev', 'eth0');
   ip('-n', ns, 'addr', 'add', `${VS_C}/32`, 'dev', 'eth0');
-  await waitLine(line('Activating', P.b, VS_C), from);
+  await waitLine(line('Activating', P.cd, VS_C), from);
   assert.deepEqual(daemon.lines.slice(from).filter((l) => /Suspending/.test(l)), [], 'the address is still on eth1');
 
   // The last one goes: A's checkers are suspended and make no more checks.
