@@ -34,6 +34,12 @@ interface Watched {
   readonly checkers: Switch[];
 }
 
+/** What to log: `detail` only under -D (keepalived's LOG_DETAIL_BIT). */
+export interface Logged {
+  readonly detail: readonly string[];
+  readonly info: readonly string[];
+}
+
 export interface HaSuspendStatus {
   readonly vsId: string;
   /** Times the virtual server's address is on this host's interfaces. */
@@ -45,8 +51,14 @@ export interface HaSuspendStatus {
 const line = (what: 'Activating' | 'Deactivating' | 'Suspending', rs: string, vs: string): string =>
   `${what} healthchecker for service ${rs} for VS ${vs}`;
 
+const reported = (kind: 'new' | 'del', a: HostAddress): string => `Netlink reflector reports IP ${a.address} ${kind === 'new' ? 'added' : 'removed'}`;
+
+const matches = (w: Watched, a: HostAddress): boolean => w.family === a.family && w.address === a.address;
+
 /** Whether a configuration needs the reflector (check_data.c: using_ha_suspend, fwmark services already cleared). */
 export const usesHaSuspend = (config: Pick<Config, 'virtualServers'>): boolean => config.virtualServers.some((vs) => vs.haSuspend);
+
+const NOTHING: Logged = { detail: [], info: [] };
 
 export class CheckerActivation {
   /** The host's addresses by interface, address and prefix: an RTM_NEWADDR that changes one counts nothing. */
@@ -59,8 +71,10 @@ export class CheckerActivation {
    * (ipwrapper.c clear_diff_services carries ha_suspend_addr_count): they are taken from the addresses seen so far.
    * keepalived starts a server that is new at a reload from 0 (its reflector dumps only when it opens), which leaves
    * its checkers off while its address is here; lvskeeper counts it as it counts the others.
+   * `dumped`: the reflector has just read the addresses, which keepalived reports as it reads them (its dump comes
+   * once the servers are known).
    */
-  load(config: Pick<Config, 'virtualServers'>): string[] {
+  load(config: Pick<Config, 'virtualServers'>, dumped = false): Logged {
     const lines: string[] = [];
     this.watched = [];
     for (const vs of config.virtualServers) {
@@ -75,22 +89,25 @@ export class CheckerActivation {
       }
       if (w) this.watched.push(w);
     }
-    return lines;
+    const present = dumped ? [...this.present.values()].filter((a) => this.watched.some((w) => matches(w, a))) : [];
+    return { detail: present.map((a) => reported('new', a)), info: lines };
   }
 
   /**
    * update_checker_activity: an address added to or removed from an interface. Each matching ha_suspend server's
    * count moves; its checkers start on any address, and stop when the last one goes.
    */
-  address(kind: 'new' | 'del', a: HostAddress): string[] {
+  address(kind: 'new' | 'del', a: HostAddress): Logged {
     const key = `${a.ifindex} ${a.address}/${a.prefixlen}`;
-    if (kind === 'new' ? this.present.has(key) : !this.present.has(key)) return [];
+    if (kind === 'new' ? this.present.has(key) : !this.present.has(key)) return NOTHING;
     if (kind === 'new') this.present.set(key, a);
     else this.present.delete(key);
     const enable = kind === 'new';
     const lines: string[] = [];
+    let matched = false;
     for (const w of this.watched) {
-      if (w.family !== a.family || w.address !== a.address) continue;
+      if (!matches(w, a)) continue;
+      matched = true;
       w.count += enable ? 1 : -1;
       for (const c of w.checkers) {
         if (enable === c.enabled || (!enable && w.count > 0)) continue;
@@ -98,19 +115,18 @@ export class CheckerActivation {
         c.enabled = enable;
       }
     }
-    return lines;
+    return { detail: matched ? [reported(kind, a)] : [], info: lines };
   }
 
   /**
    * The addresses a fresh dump found, after the reflector lost events (its socket overran): the differences, as
    * events, so counts and checkers end where the host is.
    */
-  resync(addresses: readonly HostAddress[]): string[] {
+  resync(addresses: readonly HostAddress[]): Logged {
     const now = new Map(addresses.map((a) => [`${a.ifindex} ${a.address}/${a.prefixlen}`, a]));
-    const lines: string[] = [];
-    for (const [key, a] of [...this.present]) if (!now.has(key)) lines.push(...this.address('del', a));
-    for (const a of now.values()) lines.push(...this.address('new', a));
-    return lines;
+    const steps = [...this.present].filter(([key]) => !now.has(key)).map(([, a]) => this.address('del', a));
+    for (const a of now.values()) steps.push(this.address('new', a));
+    return { detail: steps.flatMap((l) => l.detail), info: steps.flatMap((l) => l.info) };
   }
 
   /** Virtual servers whose launched checkers are disabled (they all switch together). */

@@ -5,7 +5,7 @@
 // check. It reads the config itself, on its own loop: a large reload stalls only this process. Forked by the
 // supervisor (supervisor.ts); talks to it over IPC only.
 import { performance } from 'node:perf_hooks';
-import { CheckerActivation, usesHaSuspend } from '../../checkers/activation.js';
+import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/activation.js';
 import { CheckerEngine } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
 import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
@@ -85,9 +85,9 @@ class CheckerSide implements ChildSide {
     const driver = new ObservedDriver(await openDriver(this.start_, this.channel), this.log);
     this.driver = driver;
     this.pruneOverrides();
-    await this.openReflector(config);
+    const dumped = await this.openReflector(config);
     const resume = new Map(this.start_.restore);
-    const activationLines = this.activation.load(config);
+    const activation = this.activation.load(config, dumped);
     this.engine = new CheckerEngine(config, {
       clock: systemClock,
       logger: this.log,
@@ -98,7 +98,7 @@ class CheckerSide implements ChildSide {
     });
     this.engine.suspend(this.activation.suspended());
     // A restarted process (one that resumes its predecessor's checkers) announces nothing new.
-    if (resume.size === 0) for (const l of activationLines) this.log.info(l);
+    if (resume.size === 0) this.logActivation(activation);
     this.engine.start();
     // A restarted process resumes its predecessor's verdicts before the first pass, so the table does not move.
     const resumed = resume.size > 0 ? this.engine.snapshot().map(({ vsId, rsId, alive, weight }) => ({ vsId, rsId, alive, weight })) : [];
@@ -111,18 +111,20 @@ class CheckerSide implements ChildSide {
 
   /**
    * The reflector runs while some virtual server uses ha_suspend, as check_daemon.c start_check has it at start and
-   * at each reload: opened (the addresses dumped) before the checkers are registered…
+   * at each reload: opened (the addresses dumped) before the checkers are registered… True when it opened now.
    */
-  private async openReflector(config: Config): Promise<void> {
-    if (!usesHaSuspend(config) || this.reflector) return;
+  private async openReflector(config: Config): Promise<boolean> {
+    if (!usesHaSuspend(config) || this.reflector) return false;
     try {
       this.reflector = await AddressReflector.open({
         address: (kind, a) => this.switchCheckers(this.activation.address(kind, a)),
         resync: (all) => this.switchCheckers(this.activation.resync(all)),
       }, this.log);
+      return true;
     } catch (e) {
       // keepalived_netlink.c kernel_netlink_init logs this and runs on: no address is seen, the checkers stay off.
       this.log.error(`Error while registering Kernel netlink reflector channel: ${(e as Error).message}`);
+      return false;
     }
   }
 
@@ -134,10 +136,14 @@ class CheckerSide implements ChildSide {
     this.activation.resync([]);
   }
 
-  private switchCheckers(lines: readonly string[]): void {
-    if (lines.length === 0) return;
-    for (const l of lines) this.log.info(l);
-    this.engine?.suspend(this.activation.suspended());
+  private logActivation(l: Logged): void {
+    for (const line of l.detail) this.log.debug(line);
+    for (const line of l.info) this.log.info(line);
+  }
+
+  private switchCheckers(l: Logged): void {
+    this.logActivation(l);
+    if (l.info.length > 0) this.engine?.suspend(this.activation.suspended());
   }
 
   private publish(kind: string, text: string): void {
@@ -282,9 +288,9 @@ class CheckerSide implements ChildSide {
     this.config = config;
     nameProcess(config.global.processNames, 'checker');
     this.pruneOverrides();
-    await this.openReflector(config);
+    const dumped = await this.openReflector(config);
     // check_daemon.c reload_check_thread → register_checkers_thread: every checker's line again.
-    for (const l of this.activation.load(config)) this.log.info(l);
+    this.logActivation(this.activation.load(config, dumped));
     this.closeReflector(config);
     this.engine?.suspend(this.activation.suspended());
     this.engine?.update(config);
