@@ -103,7 +103,8 @@ test('ha_suspend: checkers follow the address on the host\'s interfaces; the ser
   ip('-n', ns, 'addr', 'add', `${VS_D}/32`, 'dev', 'eth1');
   const d = new DaemonUnderTest(t, vs(VS_A, `  ha_suspend\n${rs(P.a1)}${rs(P.a2)}`) + vs('10.240.0.20', rs(P.b)) +
     vs(VS_C, `  ha_suspend\n${rs(P.cd)}`) + vs(VS_D, `  ha_suspend\n${rs(P.cd)}`));
-  const daemon = d.start([], ['ip', 'netns', 'exec', ns]);
+  // -D: keepalived's detail lines too.
+  const daemon = d.start(['-D'], ['ip', 'netns', 'exec', ns]);
   const log = (): string => `${daemon.lines.join('\n')}\n${daemon.stderr}`;
   const sock = ['--socket', join(d.dir, 'control.sock')];
   const waitLine = (re: RegExp, from: number): Promise<number> => daemon.waitFor(re, 15_000, from).catch((e: Error) => assert.fail(`${e.message}\n${log()}`));
@@ -114,6 +115,7 @@ test('ha_suspend: checkers follow the address on the host\'s interfaces; the ser
   await waitLine(line('Activating', P.b, '10.240.0.20'), 0);
   await waitLine(line('Deactivating', P.cd, VS_C), 0);
   await waitLine(line('Activating', P.cd, VS_D), 0);
+  await waitLine(/: Netlink reflector reports IP 10\.240\.0\.40 added$/, 0);
   await until('three checks of B', 30_000, () => (backends.count(P.b) >= 3 ? true : undefined));
   assert.ok(backends.count(P.cd) > 0, 'D checks: its address was there before the start');
   assert.equal(backends.count(P.a1), 0, 'no check while the address is not here');
@@ -127,6 +129,7 @@ test('ha_suspend: checkers follow the address on the host\'s interfaces; the ser
   // The address arrives (any address, not only a VIP): checks start.
   let from = daemon.lines.length;
   ip('-n', ns, 'addr', 'add', `${VS_A}/32`, 'dev', 'eth0');
+  await waitLine(/: Netlink reflector reports IP 10\.240\.0\.10 added$/, from);
   await waitLine(line('Activating', P.a1, VS_A), from);
   await waitLine(line('Activating', P.a2, VS_A), from);
   await until('checks of A', 15_000, () => (backends.count(P.a1) > 0 && backends.count(P.a2) > 0 ? true : undefined));

@@ -80,9 +80,11 @@ test('IPVS VM: lvskeeper installs, logs and runs scripts as keepalived 2.2.7 doe
     const k = steps.map((s) => [s, tableRows(r.keepalived.tables.get(s))]);
     assert.ok((k[0]![1] as string[]).includes('TCP 192.0.2.80:80 rr'), 'keepalived installs the service without its address');
     assert.deepEqual(steps.map((s) => [s, tableRows(r.lvskeeper.tables.get(s))]), k, why(r));
-    const switched = (log: string): string[] => logMessages(log).filter((l) => /^(Activating|Deactivating|Suspending) healthchecker for service /.test(l));
+    const switched = (log: string): string[] =>
+      logMessages(log).filter((l) => /^((Activating|Deactivating|Suspending) healthchecker for service |Netlink reflector reports IP )/.test(l));
     const kl = switched(r.keepalived.log);
     for (const what of ['Deactivating', 'Activating', 'Suspending']) assert.ok(kl.some((l) => l.startsWith(`${what} healthchecker for service [192.0.2.1]:tcp:8101`)), `keepalived: no ${what}`);
+    assert.ok(kl.includes('Netlink reflector reports IP 192.0.2.81 added'), 'keepalived -D reports the address its dump finds');
     assert.deepEqual(switched(r.lvskeeper.log), kl, why(r));
     // Checks of 192.0.2.80's servers between the marks only; 192.0.2.81's all along.
     for (const side of ['keepalived', 'lvskeeper'] as const) {

@@ -172,6 +172,7 @@ ip addr add 192.0.2.81/32 dev lvskv0`,
   teardown: 'kill "$(cat "$W/backends.pid")"; ip addr del 192.0.2.81/32 dev lvskv0',
   collect: 'cat "$W/hits"',
   settleS: 4,
+  detail: true,
   steps: [
     { name: 'added', shell: 'echo mark added >> "$W/hits"; ip addr add 192.0.2.80/32 dev lvskv0; sleep 4' },
     { name: 'added-lo', shell: 'ip addr add 192.0.2.80/32 dev lo; sleep 1' },
