@@ -82,8 +82,10 @@ interface Unit {
   /** Reused across attempts until it fires (probes drop their listeners when they settle). */
   abort: AbortController;
   running: boolean;
-  /** misc_dynamic: last exit status 2..255 sets the RS weight. */
+  /** misc_dynamic: the exit status 2..255 whose weight (status - 2) the RS has now (check_misc.c cur_weight). */
   dynamicStatus?: number;
+  /** misc_dynamic: check_misc.c last_exit_code; a success that repeats it leaves the weight alone. */
+  lastExit: number;
   lastDetail?: string;
   stopped: boolean;
 }
@@ -419,6 +421,7 @@ export class CheckerEngine {
     const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
     return {
       key, checker, target: targetOf(rs), state, subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false,
+      lastExit: dynamicStatus ?? 0,
       ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
       ...(haSuspendVs !== undefined ? { haSuspendVs } : {}),
     };
@@ -585,17 +588,32 @@ export class CheckerEngine {
       if (attemptLogged) this.log.info(attemptLine(c, n, s.log, r.detail));
       if (s.log.kind === 'failed') this.log.info(downLine(c, n, s.log, r.detail));
     }
+    // check_misc.c misc_check_child_thread: a success (0, or 2..255 with misc_dynamic) that differs from the last exit
+    // status sets the weight (0 puts the configured one back) before the state changes; a final failure drops the
+    // dynamic weight without a line.
     let weightTouched = false;
-    if (c.type === 'MISC_CHECK' && c.miscDynamic && r.exitStatus !== undefined && r.exitStatus >= 2) {
-      weightTouched = u.dynamicStatus !== r.exitStatus;
-      u.dynamicStatus = r.exitStatus;
+    let weightDropped = false;
+    const st = r.exitStatus;
+    if (c.type === 'MISC_CHECK' && c.miscDynamic && st !== undefined) {
+      if (st === 0 || st >= 2) {
+        if (st !== u.lastExit) {
+          weightTouched = u.dynamicStatus !== (st === 0 ? undefined : st);
+          if (st === 0) delete u.dynamicStatus;
+          else u.dynamicStatus = st;
+          u.lastExit = st;
+        }
+      } else if (s.log.kind === 'failed') {
+        u.lastExit = st;
+        weightDropped = u.dynamicStatus !== undefined;
+        delete u.dynamicStatus;
+      }
     }
     // ipwrapper.c update_svr_checker_state: an alpha checker whose first run fails leaves its server down yet has
     // notify_down run. HTTP's timeout_epilog marks has_run before and never gets there.
     if (firstRun && c.alpha && !http && s.log.kind === 'failed' && s.transition === undefined) {
       for (const sub of u.subscribers) this.opts.onEvent?.({ kind: 'rs-notify', vsId: sub.rs.vsId, rsId: sub.rs.rsId });
     }
-    if (s.transition || weightTouched || firstRun) {
+    if (s.transition || weightTouched || weightDropped || firstRun) {
       this.opts.onCheckerState?.(u.key, u.dynamicStatus !== undefined ? { ...u.state, dynamicStatus: u.dynamicStatus } : u.state);
     }
     // keepalived mails a verdict that moves the checker (its is_up); MISC_CHECK also its first verdict and each final
@@ -608,10 +626,13 @@ export class CheckerEngine {
       for (const sub of u.subscribers) {
         const e = sub.rs;
         const was = { alive: e.alive, weight: e.weight };
-        if (s.transition || weightTouched) {
+        if (s.transition || weightTouched || weightDropped) {
           this.recompute(e);
+          // ipwrapper.c update_svr_wgt comes before update_svr_checker_state: a server coming back logs its new
+          // weight as inactive, then is enabled; a dropped weight follows the server out of service, unlogged.
+          if (was.weight !== e.weight && !weightDropped) this.emitWeight(e);
           if (was.alive !== e.alive) this.emitAlive(e);
-          if (was.weight !== e.weight) this.emitWeight(e);
+          if (was.weight !== e.weight && weightDropped) this.emitWeight(e, true);
         }
         if (body !== undefined) this.opts.onEvent?.({ kind: 'rs-alert', vsId: e.vsId, rsId: e.rsId, alive: e.alive, rsChanged: was.alive !== e.alive, body });
       }
@@ -639,8 +660,8 @@ export class CheckerEngine {
     this.opts.onEvent?.({ kind: e.alive ? 'rs-up' : 'rs-down', vsId: e.vsId, rsId: e.rsId });
   }
 
-  private emitWeight(e: RsEntry): void {
-    this.opts.onEvent?.({ kind: 'rs-weight', vsId: e.vsId, rsId: e.rsId, weight: e.weight });
+  private emitWeight(e: RsEntry, silent = false): void {
+    this.opts.onEvent?.({ kind: 'rs-weight', vsId: e.vsId, rsId: e.rsId, weight: e.weight, ...(silent ? { silent } : {}) });
   }
 
 }

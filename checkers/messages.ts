@@ -34,11 +34,17 @@ export function upLine(c: Checker, n: Names, detail: string): string {
     case 'DNS_CHECK':
       return `DNS_CHECK (${n.target}) succeed.`;
     case 'MISC_CHECK':
-      return `Misc check for [${n.rs} VS ${n.vs}] by [${c.miscPath.text}] succeeded.`;
+      return `Misc check for [${n.rs} VS ${n.vs}] by [${miscScript(c)}] succeeded.`;
     default:
       return `${c.type} on service ${n.target} ${detail}.`;
   }
 }
+
+/** check_misc.c names the script by its first word (script.args[0]), not its arguments. */
+const miscScript = (c: Extract<Checker, { type: 'MISC_CHECK' }>): string => c.miscPath.argv[0] ?? c.miscPath.text;
+
+/** check_misc.c: `%u %s`, retry == 1 ? "retry" : "retries". */
+const retries = (n: number): string => `${n} ${n === 1 ? 'retry' : 'retries'}`;
 
 // check_http.c serves HTTP_GET and SSL_GET alike, and names both HTTP_CHECK.
 const CHECK_NAME: Partial<Record<Checker['type'], string>> = {
@@ -52,8 +58,8 @@ const CHECK_NAME: Partial<Record<Checker['type'], string>> = {
 /** The line for a checker going down (or failing its first check). */
 export function downLine(c: Checker, n: Names, log: Extract<PolicyLog, { kind: 'failed' }>, detail: string): string {
   if (c.type === 'MISC_CHECK') {
-    const how = log.retries !== undefined ? `failed after ${log.retries} retries` : 'failed with retry disabled';
-    return `Misc check for [${n.rs} VS ${n.vs}] by [${c.miscPath.text}] ${how} (${detail}).`;
+    const how = log.retries !== undefined ? `failed after ${retries(log.retries)}` : 'failed with retry disabled';
+    return `Misc check for [${n.rs} VS ${n.vs}] by [${miscScript(c)}] ${how} (${detail}).`;
   }
   if (c.type === 'DNS_CHECK') return `DNS_CHECK (${n.target})${retrySuffix(log)}`;
   if (c.type === 'PING_CHECK') {
@@ -70,9 +76,9 @@ export function downLine(c: Checker, n: Names, log: Extract<PolicyLog, { kind: '
  */
 export function attemptLine(c: Checker, n: Names, log: PolicyLog, detail: string): string {
   if (c.type === 'MISC_CHECK') {
-    const head = `Misc check for [${n.rs} VS ${n.vs}] by [${c.miscPath.text}]`;
+    const head = `Misc check for [${n.rs} VS ${n.vs}] by [${miscScript(c)}]`;
     if (log.kind === 'retrying') {
-      const how = log.attempt === 1 ? `failed, will do ${log.of} retries` : `failed on retry ${log.attempt - 1}/${log.of}`;
+      const how = log.attempt === 1 ? `failed, will do ${retries(log.of)}` : `failed on retry ${log.attempt - 1}/${log.of}`;
       return `${head} ${how} (${detail}).`;
     }
     return `${head} failed (${detail}).`;

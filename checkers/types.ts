@@ -6,7 +6,11 @@ export type CheckerEvent =
   | { readonly kind: 'rs-down'; readonly vsId: string; readonly rsId: string }
   /** An alpha checker's first run failed: the server stays down, yet its notify_down runs (update_svr_checker_state). */
   | { readonly kind: 'rs-notify'; readonly vsId: string; readonly rsId: string }
-  | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight: number }
+  /**
+   * `silent`: a server just taken down drops its misc_dynamic weight without a line (check_misc.c: a final failure
+   * takes cur_weight out of effective_weight directly, not through update_svr_wgt).
+   */
+  | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight: number; readonly silent?: boolean }
   /**
    * A checker's verdict keepalived mails about (SMTP_MSG_RS in each check_*.c) when the real server has smtp_alert:
    * `alive` is the real server's state after it, `rsChanged` whether this verdict changed that state

@@ -83,7 +83,9 @@ export function serviceFor(vs: VirtualServer, key: ServiceKey): Service {
       ...(vs.schedFlags !== 0 ? { schedFlags: vs.schedFlags } : {}),
     },
     persistenceTimeoutS: vs.persistenceTimeoutS,
-    persistenceNetmask: vs.persistenceNetmask ?? fullNetmask(key.family),
+    // ipvswrapper.c ipvs_group_range_cmd / the vfwmark loop: a group's entries go in with a full netmask, whatever
+    // persistence_granularity says (only ipvs_set_srule, for a plain virtual server, applies it).
+    persistenceNetmask: (vs.key.kind === 'group' ? undefined : vs.persistenceNetmask) ?? fullNetmask(key.family),
     ...(vs.persistenceEngine !== undefined ? { persistenceEngine: vs.persistenceEngine } : {}),
   };
 }

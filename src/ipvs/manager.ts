@@ -16,7 +16,7 @@ const BATCH = 1000;
 
 export type CheckerEvent =
   | { readonly kind: 'rs-up' | 'rs-down' | 'rs-notify'; readonly vsId: string; readonly rsId: string }
-  | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight?: number };
+  | { readonly kind: 'rs-weight'; readonly vsId: string; readonly rsId: string; readonly weight?: number; readonly silent?: boolean };
 
 export interface IpvsManagerOptions {
   readonly driver: IpvsDriver;
@@ -176,7 +176,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       this.log.debug({ component: 'ipvs' }, `checker event for unknown VS ${ev.vsId}`);
       return;
     }
-    if (ev.kind === 'rs-weight') this.emitAll(pool.setDynamicWeight(ev.rsId, ev.weight));
+    if (ev.kind === 'rs-weight') this.emitAll(pool.setDynamicWeight(ev.rsId, ev.weight, ev.silent ?? false));
     else if (ev.kind === 'rs-notify') this.emitAll(pool.notifyDownAgain(ev.rsId));
     else this.emitAll(pool.setAlive(ev.rsId, ev.kind === 'rs-up'));
     this.schedule();

@@ -169,10 +169,15 @@ export class VsPool {
   }
 
   /** A weight from misc_dynamic / FILE_CHECK; undefined returns to the configured weight. */
-  setDynamicWeight(rsId: string, weight: number | undefined): PoolEvent[] {
-    return this.changeWeight(rsId, (st) => {
+  setDynamicWeight(rsId: string, weight: number | undefined, silent = false): PoolEvent[] {
+    const set = (st: RsState): void => {
       st.dynamic = weight;
-    });
+    };
+    if (!silent) return this.changeWeight(rsId, set);
+    // A server already out of service: nothing to log, and its weight counts toward no quorum.
+    const st = this.rss.get(rsId);
+    if (st && !st.alive) set(st);
+    return [];
   }
 
   /** An operator override (drain = 0): wins over checker weights and survives alive/dead transitions. */

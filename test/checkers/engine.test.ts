@@ -185,24 +185,41 @@ describe('checker engine', () => {
     assert.equal(existsSync(mark), false, 'one owner runs notify scripts (ipvs/notify-scripts.ts), else they run twice');
   });
 
-  test('misc_dynamic: exit 2..255 sets weight status-2, 1 takes the RS down, 0 keeps the weight', async () => {
+  test('misc_dynamic as check_misc.c: 2..255 sets weight status-2, 0 puts the configured weight back, a failure drops it unlogged, a return sets the weight before the state', async () => {
     const s = exitFromFile('dyn', 12);
     const h = harness(
-      parse(vs('192.0.2.13', ` real_server 127.0.0.1 80 {\n weight 5\n MISC_CHECK {\n misc_path "${s.path}"\n misc_dynamic\n warmup 0\n delay_loop 2\n }\n }`)),
+      parse(vs('192.0.2.13', ` real_server 127.0.0.1 80 {\n weight 5\n MISC_CHECK {\n misc_path "${s.path} arg"\n misc_dynamic\n warmup 0\n delay_loop 2\n }\n }`)),
     );
     h.engine.start();
     await h.advance(1000);
+    const vsId = '[192.0.2.13]:tcp:80';
     const rsId = '[192.0.2.13]:tcp:80/[127.0.0.1]:tcp:80';
-    assert.deepEqual(h.events.map((x) => x.e), [{ kind: 'rs-weight', vsId: '[192.0.2.13]:tcp:80', rsId, weight: 10 }]);
+    const since = (n: number): unknown[] => h.events.slice(n).map((x) => x.e);
+    assert.deepEqual(since(0), [{ kind: 'rs-weight', vsId, rsId, weight: 10 }]);
     assert.ok(!h.logs.some((l) => l.startsWith('Changing weight')), 'pool lines are the IPVS side\'s to log');
-    s.set(1);
+    // The same status again: nothing to change.
+    let n = h.events.length;
     await h.advance(2000);
-    assert.equal(h.events.at(-1)?.e.kind, 'rs-down');
-    assert.ok(h.logs.includes(`Misc check for [[127.0.0.1]:tcp:80 VS [192.0.2.13]:tcp:80] by [${s.path}] failed with retry disabled (exited with status 1).`));
+    assert.deepEqual(since(n), []);
+    // 0 after a dynamic status: the configured weight again (cur_weight 0).
     s.set(0);
     await h.advance(2000);
-    assert.equal(h.events.at(-1)?.e.kind, 'rs-up');
-    assert.equal(h.engine.snapshot()[0]?.weight, 10);
+    assert.deepEqual(since(n), [{ kind: 'rs-weight', vsId, rsId, weight: 5 }]);
+    s.set(12);
+    await h.advance(2000);
+    // A final failure: down, then the dynamic weight dropped without a line.
+    n = h.events.length;
+    s.set(1);
+    await h.advance(2000);
+    assert.deepEqual(since(n), [{ kind: 'rs-down', vsId, rsId }, { kind: 'rs-weight', vsId, rsId, weight: 5, silent: true }]);
+    // The script is named by its first word (script.args[0]).
+    assert.ok(h.logs.includes(`Misc check for [[127.0.0.1]:tcp:80 VS [192.0.2.13]:tcp:80] by [${s.path}] failed with retry disabled (exited with status 1).`));
+    // Back with a dynamic status: the weight first (update_svr_wgt), then up (update_svr_checker_state).
+    n = h.events.length;
+    s.set(6);
+    await h.advance(2000);
+    assert.deepEqual(since(n), [{ kind: 'rs-weight', vsId, rsId, weight: 4 }, { kind: 'rs-up', vsId, rsId }]);
+    assert.equal(h.engine.snapshot()[0]?.weight, 4);
   });
 
   test('many checkers on one RS: alive only while all are up', async () => {

@@ -37,7 +37,8 @@ test('MASTER side: globals, weighted vrrp_script, auth truncated to 8, notify sc
   const [vi] = config.vrrpInstances;
   assert.ok(vi);
   assert.deepEqual([vi.initialState, vi.interface, vi.vrid, vi.priority, vi.advertIntMs, vi.version], ['MASTER', 'eth0', 51, 150, 1000, 2]);
-  assert.deepEqual(vi.authentication, { type: 'PASS', pass: 's3cretpa' });
+  // src: where auth_type was read, for the line refusing AH at start (config/start-refusals.ts).
+  assert.deepEqual(vi.authentication, { type: 'PASS', pass: 's3cretpa', src: { file: fixture('vrrp-master.conf'), line: 31 } });
   assert.deepEqual(vi.virtualIpaddresses.map((v) => [v.address, v.prefixLen, v.dev, v.label]), [
     ['192.0.2.100', 24, 'eth0', 'eth0:1'],
     ['192.0.2.101', 32, undefined, undefined],

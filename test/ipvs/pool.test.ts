@@ -144,6 +144,11 @@ test('misc_dynamic weights change IPVS weight and re-evaluate quorum', () => {
   p.setAlive(rs(2), false);
   assert.deepEqual(logs(p.setDynamicWeight(rs(2), 7)), [`Changing weight from 1 to 7 for inactive service [192.0.2.22]:tcp:80 of VS ${VS}`]);
   assert.deepEqual(p.setDynamicWeight(rs(2), 7), [], 'same weight: no event');
+  // A failed misc_dynamic server drops its weight unlogged (check_misc.c), and only once it is out of service.
+  assert.deepEqual(p.setDynamicWeight(rs(2), undefined, true), []);
+  assert.equal(p.status().realServers[1]?.dynamicWeight, undefined);
+  assert.deepEqual(p.setDynamicWeight(rs(1), undefined, true), [], 'alive: left to the logged path');
+  assert.equal(p.status().realServers[0]?.dynamicWeight, 0);
 });
 
 test('an operator override wins over dynamic weight and survives alive/dead transitions', () => {

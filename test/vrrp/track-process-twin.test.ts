@@ -113,6 +113,8 @@ test('track_process under net_namespace: quorum, quorum_max, weight and terminat
     await new Promise((r) => setTimeout(r, 700));
     for (const side of SIDES) assert.equal(last(side), 'INSTANCE VI_1 FAULT NS', `${side}: terminate_delay holds the FAULT`);
     assert.ok(await both('INSTANCE VI_1 MASTER NS', 15_000), JSON.stringify({ ka: states('ka'), lk: states('lk') }));
+    // The MASTER's adverts reach each capture some time after its notify line.
+    assert.ok(await waitFor(() => SIDES.every((s) => priorities(caps[s]!).at(-1) === 100), 10_000), JSON.stringify({ ka: priorities(caps.ka!), lk: priorities(caps.lk!) }));
     first.kill('SIGKILL');
 
     assert.deepEqual(states('lk'), states('ka'));
