@@ -55,13 +55,20 @@ const reported = (kind: 'new' | 'del', a: HostAddress): string => `Netlink refle
 
 const matches = (w: Watched, a: HostAddress): boolean => w.family === a.family && w.address === a.address;
 
+/** Launched checkers switch together: one off means all. */
+const off = (w: Watched): boolean => w.checkers.some((c) => c.launches && !c.enabled);
+
 /** Whether a configuration needs the reflector (check_data.c: using_ha_suspend, fwmark services already cleared). */
 export const usesHaSuspend = (config: Pick<Config, 'virtualServers'>): boolean => config.virtualServers.some((vs) => vs.haSuspend);
 
 const NOTHING: Logged = { detail: [], info: [] };
 
 export class CheckerActivation {
-  /** The host's addresses by interface, address and prefix: an RTM_NEWADDR that changes one counts nothing. */
+  /**
+   * The host's addresses by interface, address and prefix. keepalived counts every RTM_NEWADDR, so an address
+   * reported again (IPv6 does when duplicate address detection ends; a changed lifetime does) counts twice and its
+   * one removal leaves the checkers on; lvskeeper counts the addresses themselves.
+   */
   private readonly present = new Map<string, HostAddress>();
   private watched: Watched[] = [];
 
@@ -129,13 +136,13 @@ export class CheckerActivation {
     return { detail: steps.flatMap((l) => l.detail), info: steps.flatMap((l) => l.info) };
   }
 
-  /** Virtual servers whose launched checkers are disabled (they all switch together). */
+  /** Virtual servers whose launched checkers are disabled. */
   suspended(): Set<string> {
-    return new Set(this.watched.filter((w) => w.checkers.some((c) => c.launches && !c.enabled)).map((w) => w.vs.displayName));
+    return new Set(this.watched.filter(off).map((w) => w.vs.displayName));
   }
 
   status(): HaSuspendStatus[] {
-    return this.watched.map((w) => ({ vsId: w.vs.displayName, addresses: w.count, suspended: w.checkers.some((c) => c.launches && !c.enabled) }));
+    return this.watched.map((w) => ({ vsId: w.vs.displayName, addresses: w.count, suspended: off(w) }));
   }
 
   private watch(vs: VirtualServer): Watched {
