@@ -48,6 +48,8 @@ class CheckerSide implements ChildSide {
   /** Open while the config has a virtual server with ha_suspend (check_daemon.c start_check). */
   private reflector: AddressReflector | undefined;
   private stopping: Promise<void> | undefined;
+  /** The notify scripts the shutdown runs: the process waits for them, a second at most (runNotifyScript). */
+  private readonly stopScripts: Promise<void>[] = [];
   private readonly events = new NoteBatch<EventNote>((e) => this.channel.notify('events', e));
   private readonly checkerStates = new NoteBatch<CheckerStateNote>((s) => this.channel.notify('checker-states', s));
   /** Lines for the notify FIFOs, which the supervisor owns (notify-fifos.ts). */
@@ -181,7 +183,10 @@ class CheckerSide implements ChildSide {
     // Weight changes reach subscribers as the pool's own `Changing weight …` log line.
     if (ev.kind === 'log') this.publish('ipvs', ev.msg);
     else if (ev.kind === 'quorum' || ev.kind === 'rs-state') {
-      if (ev.script) void runNotifyScript(ev.script, this.log);
+      if (ev.script) {
+        const run = runNotifyScript(ev.script, this.log, ev.stopping === true);
+        if (ev.stopping) this.stopScripts.push(run);
+      }
       if (this.config.global.notifyFifo || this.config.global.lvsNotifyFifo) this.fifoLines.push(lvsFifoLine(ev));
       const vs = this.config.virtualServers.find((v) => v.displayName === ev.vsId);
       if (ev.kind === 'quorum' && vs?.smtpAlert) this.alert(alerts.quorum(this.config.global.routerId, ev.vsId, { ...ev, quorum: vs.quorum, hysteresis: vs.hysteresis }));
@@ -311,6 +316,7 @@ class CheckerSide implements ChildSide {
       this.reflector?.close();
       await this.engine?.stop();
       await this.manager?.stop();
+      await Promise.all(this.stopScripts);
       await this.driver?.close();
       this.events.flush();
       this.checkerStates.flush();
