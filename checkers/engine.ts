@@ -10,7 +10,7 @@ import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
 import { fileVerdict, TrackFileWatcher } from './file.js';
 import { probeHttp } from './http.js';
-import { activatingLine, alertBody, attemptLine, downLine, launches, upLine, type Names } from './messages.js';
+import { alertBody, attemptLine, downLine, upLine, type Names } from './messages.js';
 import { probeMisc } from './misc.js';
 import { Pinger, type PingDrops } from './ping.js';
 import { firstDelayMs, initialState, notRun, notRunReason, step, type PolicyState } from './policy.js';
@@ -73,6 +73,8 @@ interface Unit {
   readonly key: string;
   readonly checker: TimedChecker;
   readonly target: string;
+  /** The ha_suspend virtual server this probe checks for (such a probe is shared with no other server). */
+  readonly haSuspendVs?: string;
   state: PolicyState;
   subscribers: Subscriber[];
   timer?: TimerHandle;
@@ -109,6 +111,14 @@ interface RsEntry {
 export function checkerKey(c: Checker): string {
   const { src: _src, ...rest } = c as Checker & { src: unknown };
   return JSON.stringify(rest);
+}
+
+/**
+ * A checker of an ha_suspend virtual server is switched with that server (activation.ts), so it shares its probe
+ * with no other server's checker.
+ */
+function unitKey(c: Checker, vs: VirtualServer): string {
+  return vs.haSuspend ? `${checkerKey(c)} ha_suspend ${vs.displayName}` : checkerKey(c);
 }
 
 /**
@@ -183,6 +193,8 @@ export class CheckerEngine {
   private servers = new Map<string, RsEntry>();
   private watchers = new Map<string, TrackFileWatcher>();
   private config: Config;
+  /** ha_suspend virtual servers whose checkers are disabled (activation.ts decides). */
+  private suspendedVs: ReadonlySet<string> = new Set();
   private started = 0;
   private completed = 0;
   private readonly inFlight = new Set<Promise<void>>();
@@ -206,16 +218,23 @@ export class CheckerEngine {
     this.pinger6 = new Pinger(6, this.log);
   }
 
-  /** Builds the probe set and arms every first check (1 s + random share of warmup). */
+  /**
+   * Builds the probe set and arms every first check (1 s + random share of warmup). Its `Activating healthchecker`
+   * lines are activation.ts's.
+   */
   start(): void {
     if (this.running) return;
     this.running = true;
-    // An engine that resumes its predecessor's checkers (a respawned checker process) announces nothing new.
-    const resuming = (this.opts.resume?.size ?? 0) > 0;
-    for (const vs of resuming ? [] : this.config.virtualServers) {
-      for (const rs of vs.realServers) for (const c of rs.checkers) if (launches(c)) this.log.info(activatingLine(rs.displayName, vs.displayName));
-    }
     this.build(this.config, new Map());
+  }
+
+  /**
+   * The ha_suspend virtual servers whose checkers are disabled now: as keepalived's check threads do while
+   * `!checker->enabled` (check_tcp.c tcp_connect_thread …), their probes make no check and look again after
+   * delay_loop; an attempt already under way finishes.
+   */
+  suspend(vsIds: ReadonlySet<string>): void {
+    this.suspendedVs = vsIds;
   }
 
   /** Reload: checkers that compare equal keep their state and timer; changed ones start afresh. */
@@ -254,6 +273,7 @@ export class CheckerEngine {
             retryIt: u.state.retryIt,
             hasRun: u.state.hasRun,
             supported: true,
+            ...(this.isSuspended(u) ? { suspended: true } : {}),
             ...(u.lastDetail !== undefined ? { lastDetail: u.lastDetail } : {}),
           }),
         ),
@@ -306,7 +326,7 @@ export class CheckerEngine {
         const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: [], files: [], unsupported: [], alive: true, weight: rs.weight };
         const prev = before.get(id);
         // Unchanged checkers keep their keys: the k-th timed checker is the k-th unit of the previous entry.
-        const sameUnits = prev !== undefined && sameCheckers(prev.rs.checkers, rs.checkers) ? prev.units : undefined;
+        const sameUnits = prev !== undefined && prev.vs.haSuspend === vs.haSuspend && sameCheckers(prev.rs.checkers, rs.checkers) ? prev.units : undefined;
         for (const c of rs.checkers) {
           if (UNSUPPORTED.has(c.type)) {
             entry.unsupported.push(c.type);
@@ -323,10 +343,10 @@ export class CheckerEngine {
             continue;
           }
           const timed = c as TimedChecker;
-          const key = sameUnits?.[entry.units.length]?.key ?? checkerKey(timed);
+          const key = sameUnits?.[entry.units.length]?.key ?? unitKey(timed, vs);
           let unit = nextUnits.get(key);
           if (!unit) {
-            unit = this.units.get(key) ?? this.newUnit(key, timed, rs);
+            unit = this.units.get(key) ?? this.newUnit(key, timed, rs, vs.haSuspend ? vsName : undefined);
             unit.subscribers = [];
             nextUnits.set(key, unit);
           }
@@ -372,8 +392,9 @@ export class CheckerEngine {
       for (const rs of vs.realServers) {
         const prev = running.next().value;
         if (prev === undefined || prev.rsId !== makeRsId(vs, rs)) return false;
-        // Only timed checkers (a FILE_CHECK's track_file, an unsupported checker's warning come from a full build).
-        if (prev.units.length !== rs.checkers.length || !sameCheckers(prev.rs.checkers, rs.checkers)) return false;
+        // Only timed checkers (a FILE_CHECK's track_file, an unsupported checker's warning come from a full build);
+        // probes keyed for ha_suspend or not as before.
+        if (prev.units.length !== rs.checkers.length || prev.vs.haSuspend !== vs.haSuspend || !sameCheckers(prev.rs.checkers, rs.checkers)) return false;
         kept.push(prev);
       }
     }
@@ -395,14 +416,19 @@ export class CheckerEngine {
     return true;
   }
 
-  private newUnit(key: string, checker: TimedChecker, rs: RealServer): Unit {
+  private newUnit(key: string, checker: TimedChecker, rs: RealServer, haSuspendVs: string | undefined): Unit {
     const resumed = this.opts.resume?.get(key);
     const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
     return {
       key, checker, target: targetOf(rs), state, subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false,
       lastExit: dynamicStatus ?? 0,
       ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
+      ...(haSuspendVs !== undefined ? { haSuspendVs } : {}),
     };
+  }
+
+  private isSuspended(u: Unit): boolean {
+    return u.haSuspendVs !== undefined && this.suspendedVs.has(u.haSuspendVs);
   }
 
   private retire(u: Unit): void {
@@ -455,6 +481,7 @@ export class CheckerEngine {
 
   private launch(u: Unit): void {
     if (u.stopped) return;
+    if (this.isSuspended(u)) return this.arm(u, u.checker.delayLoopMs);
     u.running = true;
     this.slots.submit(u);
   }

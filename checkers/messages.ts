@@ -13,11 +13,6 @@ export interface Names {
 /** FILE_CHECK and BFD_CHECK follow another process's state: keepalived gives them no checker thread to launch. */
 export const launches = (c: Checker): boolean => c.type !== 'FILE_CHECK' && c.type !== 'BFD_CHECK';
 
-/** check_api.c register_checkers_thread: one line per launched checker at start, in configuration order. */
-export function activatingLine(rs: string, vs: string): string {
-  return `Activating healthchecker for service ${rs} for VS ${vs}`;
-}
-
 function retrySuffix(log: Extract<PolicyLog, { kind: 'failed' }>): string {
   return log.retries !== undefined ? ` failed after ${log.retries} retries.` : ' failed.';
 }

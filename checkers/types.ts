@@ -39,6 +39,8 @@ export interface CheckerSnapshot {
   readonly hasRun: boolean;
   /** false for BFD_CHECK, which is parsed but not run (it does not affect the RS). */
   readonly supported: boolean;
+  /** Set while ha_suspend keeps the checker from checking (activation.ts). */
+  readonly suspended?: true;
   readonly lastDetail?: string;
 }
 

@@ -4,6 +4,7 @@
 // group's name). A refusal — by the daemon, by this parser, or by the socket's permissions — is one line on stderr
 // and a non-zero exit (the root program prints thrown errors that way); nothing changes.
 import type { Command } from 'commander';
+import type { HaSuspendStatus } from '../../checkers/activation.js';
 import type { Override, OverrideKey } from '../daemon/overrides.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import { DEFAULT_CONTROL_SOCKET, requestDaemon, streamDaemonEvents } from './daemon-client.js';
@@ -28,6 +29,7 @@ interface StatusReply {
   readonly ipvs?: ManagerStatus;
   readonly vrrp: readonly { readonly name: string; readonly state: string; readonly priority: number }[];
   readonly overrides?: readonly StoredOverride[];
+  readonly haSuspend?: readonly HaSuspendStatus[];
 }
 
 type Write = (text: string) => void;
@@ -67,10 +69,13 @@ export function formatStatus(s: StatusReply): string {
   const vss = s.ipvs?.virtualServers ?? [];
   lines.push(vss.length === 0 ? 'Virtual servers: none' : `Virtual servers (${s.ipvs?.driver ?? '?'} data plane):`);
   const overrides = new Map((s.overrides ?? []).map((o) => [`${o.vs}/${o.rs}`, o]));
+  const ha = new Map((s.haSuspend ?? []).map((h) => [h.vsId, h]));
   for (const vs of vss) {
     const quorum = `quorum ${vs.quorumUp ? 'up' : 'down'} (alive weight ${vs.aliveWeight}, quorum ${vs.quorum})`;
     const sorry = vs.sorryServer ? `, sorry server ${vs.sorryServer} ${vs.sorryActive ? 'active' : 'idle'}` : '';
-    lines.push(`  ${vs.vsId}  ${quorum}${sorry}${vs.haSuspended ? ', suspended (ha_suspend)' : ''}`);
+    const h = ha.get(vs.vsId);
+    const checks = h?.suspended ? ', checkers suspended (ha_suspend)' : '';
+    lines.push(`  ${vs.vsId}  ${quorum}${sorry}${checks}`);
     for (const rs of vs.realServers) {
       const name = rs.rsId.slice(vs.vsId.length + 1);
       const notes = [`configured ${rs.configuredWeight}`];

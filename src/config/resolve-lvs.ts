@@ -664,21 +664,30 @@ export function resolveVirtualServer(
     hysteresis = to;
   }
   // Port corrections: NAT keeps the RS port (0 → VS port); DR/TUN use the VS port; fwmark services use none.
-  for (let k = 0; k < kept.length; k++) {
-    const r = kept[k]!;
-    if (group) {
-      if (r.forward!.method === 'NAT') continue;
-      for (const e of group.entries) {
-        if (e.kind === 'fwmark' && r.port !== 0) {
-          v.report.error(r.src, `WARNING - fwmark virtual server ${vsName}, real server ${rsName(r)} has port specified - port will be ignored`, 'real_server');
-          break;
-        }
-        if (e.kind === 'range' && r.port !== 0 && e.port !== r.port) {
+  // A group's ports are only warned about, in check_data.c validate_check_config's order: every server against the
+  // group's fwmarks, then each address entry against every server (the sorry server last each time).
+  if (group) {
+    const direct = kept.filter((r) => r.forward!.method !== 'NAT');
+    const sorryDirect = sorry !== undefined && sorry.forward !== 'NAT' && sorry.port !== 0 ? sorry : undefined;
+    if (group.entries.some((e) => e.kind === 'fwmark')) {
+      for (const r of direct) {
+        if (r.port !== 0) v.report.error(r.src, `WARNING - fwmark virtual server ${vsName}, real server ${rsName(r)} has port specified - port will be ignored`, 'real_server');
+      }
+      if (sorryDirect) v.report.error(sorryDirect.src, `WARNING - fwmark virtual server ${vsName}, sorry server has port specified - port will be ignored`, 'sorry_server');
+    }
+    for (const e of group.entries) {
+      if (e.kind !== 'range') continue;
+      for (const r of direct) {
+        if (r.port !== 0 && e.port !== r.port) {
           v.report.error(r.src, `virtual server ${vsName}:[${e.first}${e.first !== e.last ? `-${e.last}` : ''},${e.port}] and real server ${rsName(r)} ports don't match`, 'real_server');
         }
       }
-      continue;
+      if (sorryDirect && e.port !== sorryDirect.port) {
+        v.report.error(sorryDirect.src, `WARNING - virtual server ${vsName}, sorry server has port specified - port will be ignored`, 'sorry_server');
+      }
     }
+  }
+  for (const r of group ? [] : kept) {
     if (r.forward!.method === 'NAT') {
       if (key.kind !== 'fwmark' && r.port === 0) r.port = vsPort;
       continue;

@@ -1,9 +1,11 @@
 // The checker child process (keepalived's healthcheck child, check_daemon.c): every checker, the IPVS manager and
 // what hangs on them — operator overrides, quorum and real-server scripts, their smtp_alerts — wired together:
 // checker transitions → IPVS pools; pool events → scripts, alerts and the event stream; operator overrides → pool
-// weights; VRRP states (relayed by the supervisor) → ha_suspend. It reads the config itself, on its own loop: a
-// large reload stalls only this process. Forked by the supervisor (supervisor.ts); talks to it over IPC only.
+// weights; the host's addresses (the netlink reflector, while a virtual server uses ha_suspend) → which checkers
+// check. It reads the config itself, on its own loop: a large reload stalls only this process. Forked by the
+// supervisor (supervisor.ts); talks to it over IPC only.
 import { performance } from 'node:perf_hooks';
+import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/activation.js';
 import { CheckerEngine } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
 import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
@@ -13,13 +15,14 @@ import { systemClock } from '../clock.js';
 import { applyReloadUmask } from '../fs/umask.js';
 import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
-import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily, VrrpStates } from '../ipc/protocol.js';
+import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily } from '../ipc/protocol.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
 import type { IpvsDriver } from '../ipvs/types.js';
 import { createLogger, type Logger } from '../log.js';
+import { AddressReflector } from './address-reflector.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { applyScheduling, schedulingFor, watchAutoPriority } from './scheduling.js';
 import { nameProcess } from './process-names.js';
@@ -42,8 +45,12 @@ class CheckerSide implements ChildSide {
   private driver: ObservedDriver | undefined;
   private engine: CheckerEngine | undefined;
   private overrides!: OverrideStore;
-  private vrrpStates: VrrpStates = {};
+  private readonly activation = new CheckerActivation();
+  /** Open while the config has a virtual server with ha_suspend (check_daemon.c start_check). */
+  private reflector: AddressReflector | undefined;
   private stopping: Promise<void> | undefined;
+  /** The notify scripts the shutdown runs: the process waits for them, a second at most (runNotifyScript). */
+  private readonly stopScripts: Promise<void>[] = [];
   private readonly events = new NoteBatch<EventNote>((e) => this.channel.notify('events', e));
   private readonly checkerStates = new NoteBatch<CheckerStateNote>((s) => this.channel.notify('checker-states', s));
   /** Lines for the notify FIFOs, which the supervisor owns (notify-fifos.ts). */
@@ -76,13 +83,14 @@ class CheckerSide implements ChildSide {
     const sched = schedulingFor(config.global, 'checker');
     applyScheduling(sched, 'checker', this.log);
     watchAutoPriority(config.global, sched, 'checker', this.log);
-    this.vrrpStates = this.start_.vrrpStates;
     this.overrides = new OverrideStore(this.start_.stateFile);
     for (const e of this.overrides.loadErrors) this.log.error(e);
     const driver = new ObservedDriver(await openDriver(this.start_, this.channel), this.log);
     this.driver = driver;
     this.pruneOverrides();
+    const dumped = await this.openReflector(config);
     const resume = new Map(this.start_.restore);
+    const activation = this.activation.load(config, dumped);
     this.engine = new CheckerEngine(config, {
       clock: systemClock,
       logger: this.log,
@@ -91,36 +99,54 @@ class CheckerSide implements ChildSide {
       resume,
       onCheckerState: (key, state) => this.checkerStates.push({ key, ...(state ? { state } : {}) }),
     });
+    this.engine.suspend(this.activation.suspended());
+    // A restarted process (one that resumes its predecessor's checkers) announces nothing new.
+    if (resume.size === 0) this.logActivation(activation);
     this.engine.start();
     // A restarted process resumes its predecessor's verdicts before the first pass, so the table does not move.
     const resumed = resume.size > 0 ? this.engine.snapshot().map(({ vsId, rsId, alive, weight }) => ({ vsId, rsId, alive, weight })) : [];
     const overrides = this.overrides.list().map((o) => ({ vsId: o.vs, rsId: `${o.vs}/${o.rs}`, weight: weightOf(o.override) }));
     this.manager = new IpvsManager(config, { driver, clock: systemClock, log: this.log, overrides, resumed });
     this.manager.on('pool', (ev) => this.onPoolEvent(ev));
-    this.applyHaSuspend();
     await this.manager.start();
     if (resume.size === 0) this.applyCheckerSnapshot(() => true);
   }
 
-  setVrrpStates(states: VrrpStates): void {
-    this.vrrpStates = states;
-    this.applyHaSuspend();
+  /**
+   * The reflector runs while some virtual server uses ha_suspend, as check_daemon.c start_check has it at start and
+   * at each reload: opened (the addresses dumped) before the checkers are registered… True when it opened now.
+   */
+  private async openReflector(config: Config): Promise<boolean> {
+    if (!usesHaSuspend(config) || this.reflector) return false;
+    try {
+      this.reflector = await AddressReflector.open({
+        address: (kind, a) => this.switchCheckers(this.activation.address(kind, a)),
+        resync: (all) => this.switchCheckers(this.activation.resync(all)),
+      }, this.log);
+      return true;
+    } catch (e) {
+      // keepalived_netlink.c kernel_netlink_init logs this and runs on: no address is seen, the checkers stay off.
+      this.log.error(`Error while registering Kernel netlink reflector channel: ${(e as Error).message}`);
+      return false;
+    }
   }
 
-  /**
-   * ha_suspend: a virtual server whose address is a VIP of some vrrp_instance runs only while that instance is
-   * MASTER (keepalived pauses it while the address is not configured here). An address no instance carries is taken
-   * as configured locally.
-   */
-  private applyHaSuspend(): void {
-    if (!this.manager) return;
-    for (const vs of this.config.virtualServers) {
-      if (!vs.haSuspend || vs.key.kind !== 'ip') continue;
-      const addr = vs.key.address;
-      const owner = this.config.vrrpInstances.find((vi) => vi.virtualIpaddresses.some((v) => v.address === addr));
-      const state = owner ? this.vrrpStates[owner.name] : undefined;
-      this.manager.setHaSuspended(vs.displayName, owner !== undefined && state !== 'MASTER');
-    }
+  /** …and closed by a reload that leaves none: the addresses are forgotten (no server counts them now). */
+  private closeReflector(config: Config): void {
+    if (usesHaSuspend(config) || !this.reflector) return;
+    this.reflector.close();
+    this.reflector = undefined;
+    this.activation.resync([]);
+  }
+
+  private logActivation(l: Logged): void {
+    for (const line of l.detail) this.log.debug(line);
+    for (const line of l.info) this.log.info(line);
+  }
+
+  private switchCheckers(l: Logged): void {
+    this.logActivation(l);
+    if (l.info.length > 0) this.engine?.suspend(this.activation.suspended());
   }
 
   private publish(kind: string, text: string): void {
@@ -158,7 +184,10 @@ class CheckerSide implements ChildSide {
     // Weight changes reach subscribers as the pool's own `Changing weight …` log line.
     if (ev.kind === 'log') this.publish('ipvs', ev.msg);
     else if (ev.kind === 'quorum' || ev.kind === 'rs-state') {
-      if (ev.script) void runNotifyScript(ev.script, this.log);
+      if (ev.script) {
+        const run = runNotifyScript(ev.script, this.log, ev.stopping === true);
+        if (ev.stopping) this.stopScripts.push(run);
+      }
       if (this.config.global.notifyFifo || this.config.global.lvsNotifyFifo) this.fifoLines.push(lvsFifoLine(ev));
       const vs = this.config.virtualServers.find((v) => v.displayName === ev.vsId);
       if (ev.kind === 'quorum' && vs?.smtpAlert) this.alert(alerts.quorum(this.config.global.routerId, ev.vsId, { ...ev, quorum: vs.quorum, hysteresis: vs.hysteresis }));
@@ -237,11 +266,11 @@ class CheckerSide implements ChildSide {
   }
 
   status(): object {
-    return { ipvs: this.manager?.status(), overrides: this.overrides.list() };
+    return { ipvs: this.manager?.status(), overrides: this.overrides.list(), haSuspend: this.activation.status() };
   }
 
   dump(kind: 'data' | 'stats'): string {
-    return checkerDumpSection(kind, this.manager?.status(), this.engine?.snapshot() ?? []);
+    return checkerDumpSection(kind, this.manager?.status(), this.engine?.snapshot() ?? [], this.activation.status());
   }
 
   /** Metrics read the table the last pass dumped; a scrape refreshes it first. */
@@ -265,13 +294,17 @@ class CheckerSide implements ChildSide {
     this.config = config;
     nameProcess(config.global.processNames, 'checker');
     this.pruneOverrides();
+    const dumped = await this.openReflector(config);
+    // check_daemon.c reload_check_thread → register_checkers_thread: every checker's line again.
+    this.logActivation(this.activation.load(config, dumped));
+    this.closeReflector(config);
+    this.engine?.suspend(this.activation.suspended());
     this.engine?.update(config);
     const tCheckers = performance.now();
     await this.manager?.reload(config);
     this.applyCheckerSnapshot((rsId) => !known.has(rsId));
     // A drain accepted while the reload ran may name a server the pools only know now; for the others this is a no-op.
     for (const o of this.overrides.list()) this.manager?.setOverrideWeight(o.vs, `${o.vs}/${o.rs}`, weightOf(o.override));
-    this.applyHaSuspend();
     const tEnd = performance.now();
     const ms = (a: number, b: number): string => (b - a).toFixed(0);
     this.log.debug(`Reload phases (ms): config ${ms(t0, tParsed)}, checkers ${ms(tParsed, tCheckers)}, ipvs ${ms(tCheckers, tEnd)}`);
@@ -281,8 +314,10 @@ class CheckerSide implements ChildSide {
   /** Checkers stop first (attempts aborted, scripts killed), then the IPVS entries go per lvs_flush_on_stop. */
   stop(): Promise<void> {
     this.stopping ??= (async () => {
+      this.reflector?.close();
       await this.engine?.stop();
       await this.manager?.stop();
+      await Promise.all(this.stopScripts);
       await this.driver?.close();
       this.events.flush();
       this.checkerStates.flush();
@@ -346,7 +381,6 @@ function main(): void {
     if (!side) throw new CommandError('checkers are starting');
     return side.command(req);
   });
-  channel.onNote('vrrp-states', (states) => side?.setVrrpStates(states));
   serveChild(channel, () => side, () => log);
 }
 

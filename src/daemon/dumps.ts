@@ -1,6 +1,7 @@
 // keepalived's on-demand dumps, as text a person reads: SIGUSR1 writes the data dump (configuration and state,
 // keepalived's /tmp/keepalived.data), SIGUSR2 the stats dump (counters, /tmp/keepalived.stats). Formatting — each
 // child formats its own sections, the supervisor adds the header — and writeDumpFile, which puts a dump on disk.
+import type { HaSuspendStatus } from '../../checkers/activation.js';
 import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { GlobalDefs } from '../config/model.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
@@ -74,20 +75,24 @@ export function vrrpDumpSection(kind: DumpKind, instances: readonly VrrpInstance
   return out.length > 0 ? out.join('\n') + '\n' : '';
 }
 
-export function checkerDumpSection(kind: DumpKind, ipvs: ManagerStatus | undefined, checkers: readonly RealServerSnapshot[]): string {
+export function checkerDumpSection(
+  kind: DumpKind, ipvs: ManagerStatus | undefined, checkers: readonly RealServerSnapshot[], haSuspend: readonly HaSuspendStatus[],
+): string {
   const out: string[] = [];
   if (kind === 'data') {
     out.push('------< IPVS Topology >------');
     const byRs = new Map(checkers.map((c) => [c.rsId, c]));
+    const ha = new Map(haSuspend.map((h) => [h.vsId, h]));
     for (const vs of ipvs?.virtualServers ?? []) {
       out.push(` VS = ${vs.vsId}`, `   quorum = ${vs.quorum}, hysteresis = ${vs.hysteresis}, quorum state = ${vs.quorumUp ? 'UP' : 'DOWN'}`);
-      if (vs.haSuspended) out.push('   ha_suspend: suspended (no VIP owned)');
+      const h = ha.get(vs.vsId);
+      if (h) out.push(`   Using HA suspend: address on this host ${h.addresses} time(s), checkers ${h.suspended ? 'suspended' : 'active'}`);
       for (const rs of vs.realServers) {
         const c = byRs.get(rs.rsId);
         out.push(
           `   RS = ${rs.rsId.slice(vs.vsId.length + 1)}, alive = ${rs.alive ? 'yes' : 'no'}, weight = ${rs.effectiveWeight}` +
             ` (configured ${rs.configuredWeight}${rs.overrideWeight !== undefined ? `, operator ${rs.overrideWeight}` : ''})`,
-          ...(c?.checkers ?? []).map((k) => `     ${k.type}: ${k.up ? 'UP' : 'DOWN'}${k.hasRun ? '' : ' (not run yet)'}`),
+          ...(c?.checkers ?? []).map((k) => `     ${k.type}: ${k.up ? 'UP' : 'DOWN'}${k.hasRun ? '' : ' (not run yet)'}${k.suspended ? ', suspended (ha_suspend)' : ''}`),
         );
       }
     }

@@ -5,10 +5,9 @@
 //
 // It owns what outlives a child or concerns both: signals (HUP reload, TERM/INT stop, USR1/USR2 dumps, relayed),
 // the pid file, the control socket, the metrics endpoint, the dump files, the event stream, the kernel's sync
-// daemon (lvs_sync_daemon: it follows VRRP transitions and must outlive both children), the VRRP states the
-// checker side needs for ha_suspend, the checkers' last states (so a restarted checker child resumes), and the
-// embedded IPVS tables — the userspace data plane or the dry-run table — which, like the kernel's, must survive a
-// checker restart with every forwarded connection.
+// daemon (lvs_sync_daemon: it follows VRRP transitions and must outlive both children), the checkers' last states
+// (so a restarted checker child resumes), and the embedded IPVS tables — the userspace data plane or the dry-run
+// table — which, like the kernel's, must survive a checker restart with every forwarded connection.
 import { appendFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
@@ -19,7 +18,7 @@ import { dropRulesNeeded } from '../vrrp/nft-rules.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes,
+  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToVrrp, ToVrrpNotes,
   VrrpConfig, VrrpStates,
 } from '../ipc/protocol.js';
 import { applyInOrder, type IpvsDriver, type IpvsTable, type IpvsTimeouts } from '../ipvs/types.js';
@@ -74,7 +73,7 @@ export interface DaemonOptions {
 }
 
 type VrrpChannel = Channel<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes>;
-type CheckerChannel = Channel<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>;
+type CheckerChannel = Channel<ToChecker, FromChecker, Nothing, FromCheckerNotes>;
 
 /** A graceful stop is a few packets and netlink calls for VRRP; the checker side may have a table to empty. */
 const VRRP_STOP_MS = 1000;
@@ -88,7 +87,7 @@ const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
 export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
   private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
-  private checker: ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes> | undefined;
+  private checker: ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes> | undefined;
   private table: IpvsDriver | undefined;
   private tableDriver: TableDriver | undefined;
   private kernelProbe: Promise<boolean> | undefined;
@@ -266,7 +265,7 @@ export class Supervisor {
 
   private async startCheckers(): Promise<void> {
     this.tableDriver ??= await this.chooseTable();
-    this.checker = new ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>({
+    this.checker = new ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes>({
       label: 'Healthcheck',
       entry: new URL('./checker-process.js', import.meta.url),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
@@ -291,7 +290,6 @@ export class Supervisor {
           driver: this.tableDriver!,
           log: this.opts.log,
           restore: [...this.checkerStates],
-          vrrpStates: this.vrrpStates,
         }, CHECKER_RELOAD_MS);
         this.childPidFile(this.paths.checkersPid, this.checker?.pid);
       },
@@ -382,7 +380,6 @@ export class Supervisor {
   private setVrrpStates(states: VrrpStates): void {
     this.vrrpStates = states;
     this.syncd?.vrrpStates(states);
-    this.checker?.channel?.notify('vrrp-states', states);
   }
 
   // ───────────── events, status, dumps, metrics ─────────────

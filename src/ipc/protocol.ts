@@ -6,7 +6,7 @@
 //                                status, dump, metrics, ping; the supervisor tells: process-quorum;
 //                                the child tells: transition, event.
 //   supervisor ⇄ checker child   start/reload (the child reads the file itself), stop, status, dump, metrics, ping,
-//                                command (drain/undrain/weight/ipvs-table), vrrp-states (for ha_suspend);
+//                                command (drain/undrain/weight/ipvs-table);
 //                                the child tells: events, checker-states (kept to restore a restarted child);
 //                                the child asks: ipvs (the embedded table, which lives in the supervisor).
 import type { ResumedState } from '../../checkers/engine.js';
@@ -104,7 +104,6 @@ export interface CheckerStart {
   readonly log: LogSettings;
   /** Checkers' states by checker key, kept by the supervisor: non-empty when a checker child is restarted. */
   readonly restore: readonly (readonly [string, ResumedState])[];
-  readonly vrrpStates: VrrpStates;
 }
 
 export interface ReloadResult {
@@ -117,11 +116,6 @@ export type ToChecker = ChildRequests & {
   reload: [{ readonly umask: ReloadUmask }, ReloadResult];
   /** A control-socket command the checker side owns (drain, undrain, weight, ipvs-table). */
   command: [{ readonly cmd: string } & Readonly<Record<string, unknown>>, object];
-};
-
-export type ToCheckerNotes = {
-  /** Every VRRP instance's state, whenever one changes (ha_suspend follows them). */
-  'vrrp-states': VrrpStates;
 };
 
 export type IpvsCall =

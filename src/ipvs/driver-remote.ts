@@ -2,10 +2,10 @@
 // dry-run table. Like the kernel's, that table outlives a checker process, so a restarted one finds it as it was
 // and the forwarded connections never notice.
 import type { Channel } from '../ipc/channel.js';
-import type { FromChecker, FromCheckerNotes, OpError, ToChecker, ToCheckerNotes } from '../ipc/protocol.js';
+import type { FromChecker, FromCheckerNotes, Nothing, OpError, ToChecker } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts } from './types.js';
 
-export type CheckerChannel = Channel<FromChecker, ToChecker, FromCheckerNotes, ToCheckerNotes>;
+export type CheckerChannel = Channel<FromChecker, ToChecker, FromCheckerNotes, Nothing>;
 
 /** A table change waits at most this long for the supervisor: long enough for a whole 30,000-server pass. */
 const CALL_TIMEOUT_MS = 60_000;

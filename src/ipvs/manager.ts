@@ -40,7 +40,6 @@ export interface PassResult {
 }
 
 export interface VsStatus extends PoolStatus {
-  readonly haSuspended: boolean;
   /** Kernel services this virtual server expands to (several for a group). */
   readonly services: number;
 }
@@ -128,7 +127,6 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   private readonly pools = new Map<string, VsPool>();
   /** Kernel keys per virtual server, expanded once per config (groups can be large). */
   private readonly keys = new Map<string, ServiceKey[]>();
-  private readonly haSuspended = new Set<string>();
   private readonly owned = new Owned();
   private flushPending = false;
   private started = false;
@@ -206,20 +204,6 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   }
 
   /**
-   * ha_suspend hook: a virtual server configured with `ha_suspend` is installed only while not suspended (the
-   * daemon clears it while the owning VRRP instance is MASTER). Such servers start suspended. Others ignore it.
-   */
-  setHaSuspended(vsId: string, suspended: boolean): void {
-    const pool = this.pools.get(vsId);
-    if (!pool?.config.haSuspend) return;
-    if (suspended === this.haSuspended.has(vsId)) return;
-    if (suspended) this.haSuspended.add(vsId);
-    else this.haSuspended.delete(vsId);
-    this.info(`${suspended ? 'Suspending' : 'Resuming'} VS ${vsId} (ha_suspend)`);
-    this.schedule();
-  }
-
-  /**
    * Reload with keepalived's diff semantics (§2.6): never flushes; kept VS/RS keep their state; removed ones go.
    * Unlike keepalived, entries deleted by hand are restored (by this pass and every resync).
    */
@@ -231,7 +215,6 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       this.info(`Removing Virtual Server ${id}`);
       this.pools.delete(id);
       this.keys.delete(id);
-      this.haSuspended.delete(id);
     }
     const timeoutsChanged = JSON.stringify(config.global.lvsTimeouts) !== JSON.stringify(this.config.global.lvsTimeouts);
     this.config = config;
@@ -241,7 +224,6 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
         this.addPool(vs);
         continue;
       }
-      if (!vs.haSuspend) this.haSuspended.delete(vs.displayName);
       this.keys.set(vs.displayName, this.expand(vs));
       this.emitAll(pool.reconfigure(vs));
     }
@@ -276,17 +258,18 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       ...(this.lastPass ? { lastPass: this.lastPass } : {}),
       virtualServers: [...this.pools.values()].map((p) => ({
         ...p.status(),
-        haSuspended: this.haSuspended.has(p.vsId),
         services: this.keys.get(p.vsId)?.length ?? 0,
       })),
     };
   }
 
-  /** The table the pools want now (suspended virtual servers excluded). */
+  /**
+   * The table the pools want now: every virtual server, ha_suspend or not (keepalived keeps a suspended server's
+   * service and destinations; only its checkers stop, checkers/activation.ts).
+   */
   desired(): DesiredTable {
     const services: DesiredService[] = [];
     for (const pool of this.pools.values()) {
-      if (this.haSuspended.has(pool.vsId)) continue;
       const dests = pool.destinations().map((d) => d.dest);
       for (const key of this.keys.get(pool.vsId) ?? []) {
         try {
@@ -325,7 +308,6 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const pool = new VsPool(vs);
     this.pools.set(pool.vsId, pool);
     this.keys.set(pool.vsId, this.expand(vs));
-    if (vs.haSuspend) this.haSuspended.add(pool.vsId);
     const events = pool.start(this.config.global.rsInitNotifies);
     if (!quiet) this.emitAll(events);
   }

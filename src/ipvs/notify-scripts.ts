@@ -8,9 +8,16 @@ import type { Script } from '../config/model.js';
 import type { Logger } from '../log.js';
 import { NOTIFY_TIMEOUT_MS, runScript } from '../exec/script.js';
 
-export function runNotifyScript(script: Script, log: Logger): Promise<void> {
-  return runScript(script, { timeoutMs: NOTIFY_TIMEOUT_MS }).then((r) => {
-    if (r.timedOut) log.warn(`Script ${script.text} timed out after ${NOTIFY_TIMEOUT_MS / 1000} s: killed`);
+/**
+ * At shutdown ipwrapper.c runs these through system_call_script with child_killed_thread and TIMER_HZ: the checker
+ * process waits a second for them, then SIGKILLs the script's group and exits.
+ */
+export const STOP_NOTIFY_TIMEOUT_MS = 1000;
+
+export function runNotifyScript(script: Script, log: Logger, stopping = false): Promise<void> {
+  const timeoutMs = stopping ? STOP_NOTIFY_TIMEOUT_MS : NOTIFY_TIMEOUT_MS;
+  return runScript(script, { timeoutMs, ...(stopping ? { killGraceMs: 0 } : {}) }).then((r) => {
+    if (r.timedOut) log.warn(`Script ${script.text} timed out after ${timeoutMs / 1000} s: killed`);
     else if (r.spawnError !== undefined) log.warn(`Cannot run script ${script.text}: ${r.spawnError}`);
   });
 }

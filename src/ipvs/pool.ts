@@ -23,7 +23,11 @@ export type PoolEvent =
   /** A live real server taken out by a reload (`Removing`) or by a stop with omega (`Shutting down`): SMTP_MSG_RS_SHUT. */
   | { readonly kind: 'rs-shut'; readonly vsId: string; readonly rsId: string; readonly stopping: boolean }
   /** `notifyOnly`: the script runs for a server whose state did not change (no alert, no pool change). */
-  | { readonly kind: 'rs-state'; readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly script?: Script; readonly notifyOnly?: true }
+  | {
+    readonly kind: 'rs-state'; readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly script?: Script; readonly notifyOnly?: true;
+    /** Sent by the daemon's shutdown (clear_service_rs with stopping). */
+    readonly stopping?: true;
+  }
   | { readonly kind: 'weight'; readonly vsId: string; readonly rsId: string; readonly from: number; readonly to: number }
   | { readonly kind: 'sorry'; readonly vsId: string; readonly active: boolean };
 
@@ -264,7 +268,7 @@ export class VsPool {
     const ev: PoolEvent[] = [];
     for (const st of rsToo ? this.rss.values() : []) {
       if (!st.alive || !this.installed(st)) continue;
-      ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}), notifyOnly: true });
+      ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: st.id, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}), notifyOnly: true, stopping: true });
       ev.push({ kind: 'rs-shut', vsId: this.vsId, rsId: st.id, stopping: true });
     }
     const { quorum: q, hysteresis: h } = this.vs;

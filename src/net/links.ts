@@ -1,8 +1,8 @@
 // Link and address change notifications (RTNLGRP_LINK, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR) for
-// track_interface, the instance's own interface and track_src_ip.
+// track_interface, the instance's own interface and track_src_ip, and for ha_suspend's address reflector.
 //
 //   class LinkWatcher extends EventEmitter
-//     static open(): LinkWatcher
+//     static open({ links? }): LinkWatcher     links: false joins only RTNLGRP_IPV4_IFADDR / RTNLGRP_IPV6_IFADDR
 //     'link'    (e: LinkEvent)      only when a link's up state changes, appears or is deleted
 //     'address' (e: AddressEvent)
 //     'routing' (e: RoutingEvent)  route / rule changes, once watchRouting() asked for them
@@ -45,11 +45,12 @@ export class LinkWatcher extends EventEmitter<{ link: [LinkEvent]; address: [Add
     sock.socket.on('error', (e) => this.emit('error', e));
   }
 
-  static open(): LinkWatcher {
+  /** `links: false` joins only the address groups (the checker process's reflector, check_daemon.c). */
+  static open(groups: { readonly links?: boolean } = {}): LinkWatcher {
     const sock = createRtNetlink();
     // Keeps the loop alive while a daemon only waits for notifications.
     sock.socket.ref(true);
-    sock.addMembership(rt.MulticastGroups.LINK);
+    if (groups.links !== false) sock.addMembership(rt.MulticastGroups.LINK);
     sock.addMembership(rt.MulticastGroups.IPV4_IFADDR);
     sock.addMembership(rt.MulticastGroups.IPV6_IFADDR);
     return new LinkWatcher(sock);

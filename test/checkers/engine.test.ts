@@ -126,14 +126,43 @@ describe('checker engine', () => {
     assert.deepEqual(h.attempts.map((a) => a.at).sort((a, b) => a - b), [1000, 2000, 3000, 4000]);
   });
 
-  test('start logs one `Activating healthchecker` line per launched checker (check_api.c register_checkers_thread)', async () => {
-    const h = harness(parse(vs('192.0.2.14', ` real_server 127.0.0.1 1 {\n TCP_CHECK {\n warmup 0\n }\n HTTP_GET {\n url {\n path /\n }\n }\n }\n real_server 127.0.0.1 2 {\n }`)));
+  test('ha_suspend: a suspended server\'s probes check nothing and look again after delay_loop; its server keeps its state', async () => {
+    const srv = await silentServer();
+    servers.push(srv);
+    const rs = ` real_server 127.0.0.1 ${srv.port} {\n TCP_CHECK {\n warmup 0\n delay_loop 5\n }\n }`;
+    const ha = '[192.0.2.16]:tcp:80';
+    // The same checker under a server without ha_suspend: its own probe, which suspension leaves alone.
+    const h = harness(parse(vs('192.0.2.16', ` ha_suspend\n${rs}`) + vs('192.0.2.17', rs)));
+    h.engine.suspend(new Set([ha]));
     h.engine.start();
-    const vsName = '[192.0.2.14]:tcp:80';
-    assert.deepEqual(h.logs.filter((l) => l.includes('ctivating')), [
-      `Activating healthchecker for service [127.0.0.1]:tcp:1 for VS ${vsName}`,
-      `Activating healthchecker for service [127.0.0.1]:tcp:1 for VS ${vsName}`,
-    ]);
+    await h.advance(1000);
+    assert.deepEqual(h.attempts.map((a) => a.at), [1000], 'only the other server\'s probe checked');
+    assert.equal(h.engine.stats().probes, 2);
+    const mine = h.engine.snapshot().find((r) => r.vsId === ha)!;
+    assert.deepEqual(mine.checkers.map((c) => [c.hasRun, c.suspended]), [[false, true]]);
+    await srv.close();
+    // Its server stays up while suspended, though nothing answers now.
+    await h.advance(6000);
+    assert.equal(h.engine.snapshot().find((r) => r.vsId === ha)?.alive, true);
+    assert.ok(h.events.every((e) => e.e.vsId !== ha));
+    // Enabled again: the next look (delay_loop after the last) checks, and finds the server gone.
+    h.engine.suspend(new Set());
+    await h.advance(5000);
+    assert.deepEqual(h.engine.snapshot().find((r) => r.vsId === ha)?.checkers.map((c) => [c.hasRun, c.suspended]), [[true, undefined]]);
+    await h.advance(10_000);
+    assert.ok(h.events.some((e) => e.e.vsId === ha && e.e.kind === 'rs-down'), JSON.stringify(h.events));
+  });
+
+  test('ha_suspend set or cleared by a reload gives the server\'s checkers probes of their own', async () => {
+    const rs = ' real_server 127.0.0.1 9 {\n MISC_CHECK {\n misc_path "/bin/true"\n warmup 0\n delay_loop 60\n }\n }';
+    const two = (ha: boolean): Config => parse(vs('192.0.2.18', `${ha ? ' ha_suspend\n' : ''}${rs}`) + vs('192.0.2.19', rs));
+    const h = harness(two(false));
+    h.engine.start();
+    assert.equal(h.engine.stats().probes, 1);
+    h.engine.update(two(true));
+    assert.equal(h.engine.stats().probes, 2);
+    h.engine.update(two(false));
+    assert.equal(h.engine.stats().probes, 1);
   });
 
   test('alpha: the RS starts down and one success brings it up; notify_up is the pool\'s to run, not the engine\'s', async () => {

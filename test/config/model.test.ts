@@ -142,6 +142,24 @@ test('a DR group member on another port is named as check_data.c format_vsge wri
   ]);
 });
 
+test("a group's port warnings in keepalived 2.2.7's order: every server against the fwmarks, then each address entry (sorry server last)", () => {
+  // Found by the generated differential in the VM; the list is keepalived -t's output for this config.
+  const text = 'virtual_server_group grp {\n  10.100.66.10 8080\n  fwmark 7\n  10.100.66.20-21 81\n}\n' +
+    'virtual_server group grp {\n  lb_algo rr\n  lb_kind DR\n  protocol TCP\n  sorry_server 10.201.0.1 90\n' +
+    '  real_server 10.200.66.2 80 {\n  }\n  real_server 10.200.66.3 81 {\n  }\n}\n';
+  const { diagnostics } = parseConfigText(text, { file: '/etc/keepalived/keepalived.conf' });
+  assert.deepEqual(diagnostics.map((d) => d.message), [
+    'WARNING - fwmark virtual server [grp]:0, real server [10.200.66.2]:tcp:80 has port specified - port will be ignored',
+    'WARNING - fwmark virtual server [grp]:0, real server [10.200.66.3]:tcp:81 has port specified - port will be ignored',
+    'WARNING - fwmark virtual server [grp]:0, sorry server has port specified - port will be ignored',
+    "virtual server [grp]:0:[10.100.66.10,8080] and real server [10.200.66.2]:tcp:80 ports don't match",
+    "virtual server [grp]:0:[10.100.66.10,8080] and real server [10.200.66.3]:tcp:81 ports don't match",
+    'WARNING - virtual server [grp]:0, sorry server has port specified - port will be ignored',
+    "virtual server [grp]:0:[10.100.66.20-10.100.66.21,81] and real server [10.200.66.2]:tcp:80 ports don't match",
+    'WARNING - virtual server [grp]:0, sorry server has port specified - port will be ignored',
+  ]);
+});
+
 test('every checker type, track_file, VS retry inherited by checkers', () => {
   const { config, diagnostics } = load('checkers.conf');
   assert.deepEqual(diagnostics, []);

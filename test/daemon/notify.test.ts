@@ -1,11 +1,12 @@
 // A quorum_down script that never ends is killed after its timeout; meanwhile the daemon keeps serving and answering.
+// At shutdown with omega the notify scripts get keepalived's second, then their group is killed.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { requestDaemon } from '../../src/cli/daemon-client.js';
 import { Backend, SteadyClient, until } from './drain-harness.js';
-import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
+import { DaemonUnderTest, httpConfig, httpRealServer } from './daemon-setup.js';
 import { processAlive } from '../support/process.js';
 
 test('a hanging quorum_down script is killed and the daemon is unaffected', { timeout: 60_000 }, async (t) => {
@@ -37,4 +38,30 @@ test('a hanging quorum_down script is killed and the daemon is unaffected', { ti
   assert.ok(client.answers.length > 10);
   assert.ok(client.answers.every((a) => a.backend === 'web1'));
   assert.equal(await run.stop(), 0);
+});
+
+test('omega at shutdown: notify_down and quorum_down run, each given a second before its group is killed (ipwrapper.c, child_killed_thread)', { timeout: 60_000 }, async (t) => {
+  const web = new Backend('web1', 19463);
+  await web.start();
+  t.after(() => web.stop());
+  const d = new DaemonUnderTest(t, '');
+  const quick = join(d.dir, 'quick.sh');
+  const slow = join(d.dir, 'slow.sh');
+  const quickMark = join(d.dir, 'quick.mark');
+  const slowPid = join(d.dir, 'slow.pid');
+  const slowMark = join(d.dir, 'slow.mark');
+  writeFileSync(quick, `#!/bin/sh\necho "$@" > ${quickMark}\n`);
+  writeFileSync(slow, `#!/bin/sh\necho $$ > ${slowPid}\nsleep 3\necho late > ${slowMark}\n`);
+  chmodSync(quick, 0o755);
+  chmodSync(slow, 0o755);
+  const servers = httpRealServer(19463, 1, { extra: `        notify_down "${quick} down"\n` });
+  d.rewrite(httpConfig(19464, [], `    omega\n    quorum_down ${slow}\n${servers}`));
+  const run = d.start();
+  await run.waitFor(/Gained quorum .* for VS \[127\.0\.0\.1\]:tcp:19464/, 15_000);
+  assert.equal(await run.stop(), 0);
+  assert.equal(readFileSync(quickMark, 'utf8'), 'down\n', 'the quick script ran to its end');
+  const pid = Number(readFileSync(slowPid, 'utf8'));
+  assert.equal(processAlive(pid), false, 'the slow one was killed with the checker process\'s stop');
+  await new Promise((r) => setTimeout(r, 3000));
+  assert.equal(existsSync(slowMark), false);
 });

@@ -25,6 +25,8 @@ export interface Scenario {
   readonly teardown?: string;
   /** Time the daemon runs after it is ready before the first table is taken (default 1 s). */
   readonly settleS?: number;
+  /** lvskeeper also with -D, as keepalived always runs here (its detail lines compared). */
+  readonly detail?: boolean;
 }
 
 export type Side = 'keepalived' | 'lvskeeper';
@@ -87,7 +89,7 @@ W=/tmp/lvskd/${s.name}/${side}; mkdir -p "$W"; chmod 755 /tmp/lvskd /tmp/lvskd/$
 printf '%s' ${quote(s.config)} | sed "s|@W@|$W|g" > "$W/keepalived.conf"
 ipvsadm -C
 ${s.setup ?? ''}
-${START[side]} > "$W/daemon.log" 2>&1 &
+${START[side]}${side === 'lvskeeper' && s.detail ? ' -D' : ''} > "$W/daemon.log" 2>&1 &
 DPID=$!
 i=0; until ${READY[side]}; do i=$((i + 1)); [ $i -gt 300 ] && { echo "${id} not ready" >&2; break; }; sleep 0.2; done
 sleep ${s.settleS ?? 1}; settle

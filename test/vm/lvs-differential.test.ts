@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { need } from '../support/tier.js';
 import { vmMissing } from './harness.js';
 import { logMessages, runDifferential, tableRows, type ScenarioResult } from './differential.js';
-import { checkerLog, checkScripts, groupPorts, persistenceGranularity, schedulerFlags } from './lvs-scenarios.js';
+import { checkerLog, checkScripts, groupPorts, haSuspend, persistenceGranularity, schedulerFlags } from './lvs-scenarios.js';
 
-const SCENARIOS = [schedulerFlags, persistenceGranularity, groupPorts, checkerLog, checkScripts];
+const SCENARIOS = [schedulerFlags, persistenceGranularity, groupPorts, checkerLog, checkScripts, haSuspend];
 
 /** Lines a keepalived user greps for in the checker process's log. */
 const GREPPED = /^(Activating healthchecker for service|Gained quorum|Lost quorum|Starting with quorum|Shutting down |Removing service|Adding service)|(CHECK on service .* failed( after \d+ retries)?\.)$/;
@@ -72,6 +72,32 @@ test('IPVS VM: lvskeeper installs, logs and runs scripts as keepalived 2.2.7 doe
     const unsafe = (w: string): string => `Unsafe permissions found for script '/tmp/lvskd/check-scripts/${w}/unsafe' - disabling.`;
     assert.ok(r.keepalived.log.includes(unsafe('keepalived')));
     assert.ok(r.lvskeeper.log.includes(unsafe('lvskeeper')), why(r));
+  });
+
+  await t.test('ha_suspend: the same tables whatever the address, the same checker lines in the same order, no check while suspended', () => {
+    const r = get(haSuspend.name);
+    const steps = ['start', ...(haSuspend.steps ?? []).map((s) => s.name)];
+    const k = steps.map((s) => [s, tableRows(r.keepalived.tables.get(s))]);
+    assert.ok((k[0]![1] as string[]).includes('TCP 192.0.2.80:80 rr'), 'keepalived installs the service without its address');
+    assert.deepEqual(steps.map((s) => [s, tableRows(r.lvskeeper.tables.get(s))]), k, why(r));
+    const switched = (log: string): string[] =>
+      logMessages(log).filter((l) => /^((Activating|Deactivating|Suspending) healthchecker for service |Netlink reflector reports IP )/.test(l));
+    const kl = switched(r.keepalived.log);
+    for (const what of ['Deactivating', 'Activating', 'Suspending']) assert.ok(kl.some((l) => l.startsWith(`${what} healthchecker for service [192.0.2.1]:tcp:8101`)), `keepalived: no ${what}`);
+    assert.ok(kl.includes('Netlink reflector reports IP 192.0.2.81 added'), 'keepalived -D reports the address its dump finds');
+    assert.deepEqual(switched(r.lvskeeper.log), kl, why(r));
+    // Checks of 192.0.2.80's servers between the marks only; 192.0.2.81's all along.
+    for (const side of ['keepalived', 'lvskeeper'] as const) {
+      const hits = r[side].collected.split('\n').filter((l) => l !== '');
+      const added = hits.indexOf('mark added');
+      const removed = hits.indexOf('mark removed');
+      assert.ok(added > 0 && removed > added, `${side}: ${hits.join(',')}`);
+      const of80 = (part: string[]): number => part.filter((l) => l === 'hit 8101' || l === 'hit 8102').length;
+      assert.equal(of80(hits.slice(0, added)), 0, `${side}: checked before the address came`);
+      assert.ok(of80(hits.slice(added, removed)) > 0, `${side}: no check with the address here`);
+      assert.equal(of80(hits.slice(removed)), 0, `${side}: checked after the address went`);
+      assert.ok(hits.slice(0, added).includes('hit 8103'), `${side}: 192.0.2.81 checked from the start`);
+    }
   });
 
   await t.test('both stop with an empty table', () => {

@@ -157,3 +157,67 @@ virtual_server 192.0.2.70 80 {
 }
 `,
 };
+
+/**
+ * ha_suspend (check_api.c update_checker_activity): the services stay; the checkers of 192.0.2.80 check only while
+ * that address is on an interface (any interface, counted per interface), those of 192.0.2.81, whose address is
+ * there from the start, from the start. The backends write a line per check, the steps marks between them.
+ */
+export const haSuspend: Scenario = {
+  name: 'ha-suspend',
+  setup: String.raw`: > "$W/hits"; chmod 666 "$W/hits"
+node -e "const n=require('net');const f=require('fs');const hit=(p)=>f.appendFileSync('$W/hits','hit '+p+'\n');const q=(s)=>s.on('error',()=>{});n.createServer((s)=>{hit(8101);q(s).on('data',()=>s.end('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'))}).listen(8101,'192.0.2.1');n.createServer((s)=>{hit(8102);q(s).end()}).listen(8102,'192.0.2.1');n.createServer((s)=>{hit(8103);q(s).end()}).listen(8103,'192.0.2.1')" &
+echo $! > "$W/backends.pid"; sleep 3
+ip addr add 192.0.2.81/32 dev lvskv0`,
+  teardown: 'kill "$(cat "$W/backends.pid")"; ip addr del 192.0.2.81/32 dev lvskv0',
+  collect: 'cat "$W/hits"',
+  settleS: 4,
+  detail: true,
+  steps: [
+    { name: 'added', shell: 'echo mark added >> "$W/hits"; ip addr add 192.0.2.80/32 dev lvskv0; sleep 4' },
+    { name: 'added-lo', shell: 'ip addr add 192.0.2.80/32 dev lo; sleep 1' },
+    { name: 'removed-one', shell: 'ip addr del 192.0.2.80/32 dev lvskv0; sleep 1' },
+    { name: 'reloaded', shell: 'kill -HUP $DPID; sleep 4' },
+    { name: 'removed', shell: 'ip addr del 192.0.2.80/32 dev lo; sleep 2; echo mark removed >> "$W/hits"; sleep 4' },
+  ],
+  config: `virtual_server 192.0.2.80 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  ha_suspend
+  real_server 192.0.2.1 8101 {
+    weight 1
+    HTTP_GET {
+      url {
+        path /
+        status_code 200
+      }
+      connect_timeout 2
+      retry 0
+    }
+  }
+  real_server 192.0.2.1 8102 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 2
+      retry 0
+    }
+  }
+}
+virtual_server 192.0.2.81 80 {
+  delay_loop 1
+  lb_algo rr
+  lb_kind NAT
+  protocol TCP
+  ha_suspend
+  real_server 192.0.2.1 8103 {
+    weight 1
+    TCP_CHECK {
+      connect_timeout 2
+      retry 0
+    }
+  }
+}
+`,
+};

@@ -1,6 +1,6 @@
 // virtual_server, virtual_server_group, real_server and the global SSL block (keepalived 2.2.7 check/check_parser.c).
 import { CHECKERS } from './checkers.js';
-import { block, NOT_IMPLEMENTED as NO, partial, reported, required, status, values } from './types.js';
+import { block, NOT_IMPLEMENTED as NO, reported, required, status, values } from './types.js';
 
 export const REAL_SERVER = block(
   'real_server',
@@ -34,10 +34,7 @@ export const VIRTUAL_SERVER = block(
     'quorum', 'hysteresis', 'weight', 'sorry_server',
   ),
   { real_server: REAL_SERVER },
-  status({
-    hashed: NO, snmp_name: NO,
-    ha_suspend: partial("the virtual service is removed while its VIP is not held here; keepalived keeps it and suspends its checkers"),
-  }),
+  status({ hashed: NO, snmp_name: NO }),
 );
 
 export const LVS_ROOT = {
