@@ -646,3 +646,19 @@ function isMulticast(family: 'inet' | 'inet6', address: string): boolean {
   const first = Number(address.split('.')[0]);
   return first >= 224 && first <= 239;
 }
+
+/**
+ * vrrp_parser.c vrrp_lvs_syncd_handler: `lvs_sync_daemon_interface IF` in a vrrp_instance (deprecated, reported
+ * where the instance is read) runs the sync daemon on IF following that instance, unless one is set already: by
+ * global_defs wherever it stands (keepalived reads the global keywords before the instances) or by an earlier instance.
+ * The instance refused says so where it is read (resolve-vrrp.ts).
+ */
+export function withInstanceSyncDaemon(g: GlobalDefs, tree: readonly Node[]): GlobalDefs {
+  if (g.lvsSyncDaemon !== undefined) return g;
+  for (const node of tree) {
+    if (node.kw !== 'vrrp_instance' || node.args[0] === undefined) continue;
+    const n = node.children?.find((c) => c.kw === 'lvs_sync_daemon_interface' && c.args[0] !== undefined);
+    if (n) return { ...g, lvsSyncDaemon: { interface: n.args[0]!, instance: node.args[0], raw: n.args[0]!, src: n.src } };
+  }
+  return g;
+}

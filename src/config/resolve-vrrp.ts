@@ -657,7 +657,12 @@ export function resolveVrrpInstance(
         break;
       case 'lvs_sync_daemon_interface':
         v.report.error(n.src, `${tag} Specifying lvs_sync_daemon_interface against a vrrp is deprecated.`, n.kw);
-        v.report.error(n.src, '      Please use global lvs_sync_daemon', n.kw);
+        // Aligned under the instance name as keepalived's "      %*s" with strlen(iname) - 2 does it.
+        v.report.error(n.src, `${' '.repeat(6 + Math.abs(name.length - 2))}Please use global lvs_sync_daemon`, n.kw);
+        // The sync daemon went to global_defs or to an earlier instance (resolve-global.ts withInstanceSyncDaemon).
+        if (g.lvsSyncDaemon !== undefined && g.lvsSyncDaemon.src !== n.src) {
+          v.report.error(n.src, `${tag} lvs_sync_daemon_interface has already been specified as ${g.lvsSyncDaemon.interface} - ignoring`, n.kw);
+        }
         break;
       default:
         break;

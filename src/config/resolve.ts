@@ -1,6 +1,6 @@
 // The keyword tree → the resolved Config: each section's resolver, then the checks that span sections (tracked
 // scripts exist, sync-group members exist) and keepalived's script-security rule (`-t` rc 6).
-import { resolveGlobals } from './resolve-global.js';
+import { resolveGlobals, withInstanceSyncDaemon } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';
 import type { DeclaredSoFar } from './resolve-checkers.js';
@@ -87,7 +87,7 @@ export class ConfigResolver {
     const { v, host, report } = this;
     const of = (kw: string): Node[] => tree.filter((n) => n.kw === kw);
     const rootGlobals = tree.filter((n) => !n.children && n.kw !== 'global_defs');
-    const global = resolveGlobals(v, of('global_defs'), rootGlobals, host);
+    const global = withInstanceSyncDaemon(resolveGlobals(v, of('global_defs'), rootGlobals, host), tree);
     // keepalived reads its interfaces after setns() into net_namespace (core/main.c set_namespaces).
     const netns = global.other['net_namespace'];
     const interfaces = netns && host.interfaces && host.interfacesIn ? host.interfacesIn(netns) : host.interfaces;

@@ -49,3 +49,30 @@ test('every option reaches the model; a bad one is left to the kernel default', 
   assert.equal(g('eth0 port 0')?.port, undefined);
   assert.equal(g('a-very-long-interface-name')?.interface, 'eth1', 'a name too long is ignored: the next lvs_sync_daemon is the first');
 });
+
+test("lvs_sync_daemon_interface in a vrrp_instance (deprecated): keepalived 2.2.7's lines; the first instance's wins, global_defs' wherever it stands", (t) => {
+  const instance = (name: string, vrid: number, iface: string): string =>
+    `vrrp_instance ${name} {\n interface eth0\n virtual_router_id ${vrid}\n priority 100\n lvs_sync_daemon_interface ${iface}\n virtual_ipaddress {\n  192.0.2.${vrid}/24\n }\n}\n`;
+  const twoInstances = instance('VI_A', 51, 'eth0') + instance('VI_LONGER', 52, 'eth1');
+  const cases = [twoInstances, `${twoInstances}global_defs {\n lvs_sync_daemon eth1 VI_LONGER\n}\n`];
+  withConfigTestNamespace(t, 'lvskp-syncdi', (inNs) => {
+    const dir = mkdtempSync(join(tmpdir(), 'lvskp-syncdi-'));
+    try {
+      const file = join(dir, 'keepalived.conf');
+      for (const text of cases) {
+        writeFileSync(file, text);
+        const ka = inNs('keepalived', ['-t', '-f', file], dir);
+        const r = parseConfigText(text, { file });
+        assert.deepEqual(
+          { status: exitCodeFor(r.diagnostics), lines: r.diagnostics.map((d) => d.message) },
+          { status: ka.status, lines: ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, '')) },
+        );
+      }
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+  const syncd = (text: string) => parseConfigText(text, { file: 'k.conf' }).config.global.lvsSyncDaemon;
+  assert.deepEqual([syncd(cases[0]!)?.interface, syncd(cases[0]!)?.instance], ['eth0', 'VI_A']);
+  assert.deepEqual([syncd(cases[1]!)?.interface, syncd(cases[1]!)?.instance], ['eth1', 'VI_LONGER']);
+});

@@ -48,7 +48,6 @@ export const VRRP_INSTANCE = block(
     use_vmac_addr: NO, garp_extra_if: NO, vmac_garp_intvl: NO,
     old_unicast_checksum: NO, native_ipv6: NO, track_src_ip: NO,
     linkbeat_use_polling: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO,
-    lvs_sync_daemon_interface: NO,
   }),
 );
 
