@@ -469,16 +469,20 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     }
   }
 
+  // Takes in every event the kernel already has. The timer runs it before Expire(): after the loop stalled (a fork,
+  // a long GC), libuv runs timers before polling, and a reply that arrived in time must not count as a timeout.
+  void Drain() {
+    epoll_event evs[kMaxEvents];
+    int n;
+    do {
+      n = epoll_wait(epfd_, evs, kMaxEvents, 0);
+      for (int i = 0; i < n; i++) OnEvent(evs[i].data.u32, evs[i].events);
+    } while (n == kMaxEvents);
+  }
+
   static void OnPoll(uv_poll_t* handle, int status, int /*events*/) {
     auto* self = static_cast<ExchangeSet*>(handle->data);
-    if (status == 0) {
-      epoll_event evs[kMaxEvents];
-      int n;
-      do {
-        n = epoll_wait(self->epfd_, evs, kMaxEvents, 0);
-        for (int i = 0; i < n; i++) self->OnEvent(evs[i].data.u32, evs[i].events);
-      } while (n == kMaxEvents);
-    }
+    if (status == 0) self->Drain();
     self->Expire();
     self->ArmTimer();
     self->ArmIdle();
@@ -497,6 +501,7 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
   static void OnTimer(uv_timer_t* handle) {
     auto* self = static_cast<ExchangeSet*>(handle->data);
     self->timer_due_ = 0;
+    self->Drain();
     self->Expire();
     self->ArmTimer();
     self->Deliver();

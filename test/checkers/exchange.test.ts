@@ -304,6 +304,16 @@ describe('exchange set', () => {
     assert.deepEqual(waiting, []);
   });
 
+  test('a stalled event loop does not turn a connect that completed in time into a timeout', async () => {
+    const srv = await server('127.0.0.1', ok);
+    running.push(srv);
+    // The listen backlog completes the handshake while this loop is blocked (as a fork of a large process blocks it).
+    const probe = probeTcp({ ...timing(), ...conn(srv.port, { connectTimeoutMs: 200 }), type: 'TCP_CHECK' }, signal());
+    const until = Date.now() + 600;
+    while (Date.now() < until);
+    assert.deepEqual(await probe, { ok: true, detail: 'success' });
+  });
+
   test('an idle set does not keep the process alive', async () => {
     const srv = await server('127.0.0.1', ok);
     running.push(srv);

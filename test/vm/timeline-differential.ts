@@ -80,7 +80,8 @@ BPID=$!
 i=0; until [ -f $G/phase ] || [ $i -gt 150 ]; do i=$((i + 1)); sleep 0.2; done
 ip netns exec k keepalived -n -C -l -D -f $G/keepalived.conf -p $G/k/k.pid -c $G/k/c.pid > $G/k/daemon.log 2>&1 &
 KPID=$!
-ip netns exec l node dist/bin/lvskeeper.js -n -C -l -f $G/keepalived.conf --ipvs-driver kernel --control-socket $G/l/control.sock --state-file $G/l/overrides.json -p $G/l/pid > $G/l/daemon.log 2>&1 &
+# Under TCG node runs many times slower than on hardware; the checker watchdog is not what this compares.
+ip netns exec l node dist/bin/lvskeeper.js -n -C -l -f $G/keepalived.conf --ipvs-driver kernel --child-timeout 300 --control-socket $G/l/control.sock --state-file $G/l/overrides.json -p $G/l/pid > $G/l/daemon.log 2>&1 &
 LPID=$!
 # Both checker sides running (each logs this as its IPVS side starts): a slow start must not eat phase 0.
 i=0; until grep -q 'Initializing ipvs' $G/k/daemon.log && grep -q 'Initializing ipvs' $G/l/daemon.log; do i=$((i + 1)); [ $i -gt 900 ] && { echo "b${n} not ready" >&2; break; }; sleep 0.2; done
