@@ -566,7 +566,7 @@ export class CheckerEngine {
   private apply(u: Unit, r: ProbeResult): void {
     const c = u.checker;
     const http = c.type === 'HTTP_GET' || c.type === 'SSL_GET';
-    const s = step(u.state, c, r.ok, { urls: http ? c.urls.length : 1, http, fastRecovery: http && c.fastRecovery });
+    const s = step(u.state, c, r.ok, { urls: http ? c.urls.length : 1, http, fastRecovery: http && c.fastRecovery, misc: c.type === 'MISC_CHECK' });
     const firstRun = !u.state.hasRun;
     u.lastDetail = r.detail;
     const logAll = c.logAllFailures || this.config.global.checkerLogAllFailures;
@@ -584,7 +584,9 @@ export class CheckerEngine {
       // is_up) and HTTP (check_http.c timeout_epilog: while is_up or before the first run).
       const attemptLogged = c.type === 'TCP_CHECK' ? logAll && failure && !wasDown
         : http ? logAll && failure && (!wasDown || firstRun)
-          : s.log.kind === 'retrying' || (s.log.kind === 'failed' && logAll) || (s.log.kind === 'still-down' && logAll);
+          // check_misc.c: a failure with retries left is logged only under log_all_failures; the final one is the
+          // down line; a checker already down and past its first run logs nothing.
+          : logAll && s.log.kind === 'retrying';
       if (attemptLogged) this.log.info(attemptLine(c, n, s.log, r.detail));
       if (s.log.kind === 'failed') this.log.info(downLine(c, n, s.log, r.detail));
     }

@@ -37,6 +37,11 @@ export interface PolicyOptions {
   readonly urls: number;
   readonly http: boolean;
   readonly fastRecovery: boolean;
+  /**
+   * MISC_CHECK words its final failure from retry alone (check_misc.c: retry_it back at 0 means " after N retry"),
+   * so a first run that takes an up checker down says it too.
+   */
+  readonly misc?: boolean;
 }
 
 /** Without alpha a checker starts up with retry_it = retry, so its first failure takes it down at once. */
@@ -70,7 +75,7 @@ export function step(s: PolicyState, timing: CheckerTiming, ok: boolean, opts: P
     return { state: { ...s, hasRun: true, urlIndex: 0 }, delayMs: failDelayMs, log };
   }
   if (s.retryIt >= timing.retry) {
-    const log: PolicyLog = timing.retry > 0 && hasRun ? { kind: 'failed', retries: timing.retry } : { kind: 'failed' };
+    const log: PolicyLog = timing.retry > 0 && (hasRun || opts.misc === true) ? { kind: 'failed', retries: timing.retry } : { kind: 'failed' };
     return { state: { up: false, retryIt: 0, hasRun: true, urlIndex: 0 }, delayMs: failDelayMs, transition: 'down', log };
   }
   return {

@@ -125,12 +125,14 @@ export function destinationsOn(key: ServiceKey, dests: readonly Destination[]): 
   return dests.map((d) => (d.forward === 'NAT' || d.port === port ? d : { ...d, port }));
 }
 
-/** The sorry server as a destination; fwmark services carry port 0 as for real servers. */
-export function sorryDestinationFor(vs: VirtualServer, s: SorryServer, weight: number): Destination {
+/** The sorry server as a destination. */
+export function sorryDestinationFor(s: SorryServer, weight: number): Destination {
   return {
     family: s.family,
     address: normAddr(s.address),
-    port: vs.key.kind === 'fwmark' ? 0 : s.port,
+    // A NAT sorry server keeps its port under a fwmark, as keepalived installs it; DR/TUN ones were cleared to 0
+    // with the config (check_data.c validate_check_config).
+    port: s.port,
     forward: s.forward,
     weight,
     upperThreshold: 0,

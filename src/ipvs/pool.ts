@@ -296,7 +296,7 @@ export class VsPool {
       else if (st.rs.inhibitOnFailure) out.push({ id: st.id, dest: destinationFor(st.rs, 0) });
     }
     const s = this.vs.sorryServer;
-    if (s && (sorryOn || this.vs.sorryServerInhibit)) out.push({ id: 'sorry', dest: sorryDestinationFor(this.vs, s, sorryOn ? 1 : 0) });
+    if (s && (sorryOn || this.vs.sorryServerInhibit)) out.push({ id: 'sorry', dest: sorryDestinationFor(s, sorryOn ? 1 : 0) });
     return out;
   }
 

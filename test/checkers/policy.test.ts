@@ -21,6 +21,12 @@ test('without alpha a checker starts up and its first failure takes it down at o
   assert.deepEqual(run(s, t, [false]), [{ t: 'down', delay: 2000, log: 'failed' }]);
 });
 
+test('MISC_CHECK: a first run that takes an up checker down is worded from retry, as check_misc.c does ("after 1 retry")', () => {
+  const t = timing({ retry: 1, delayBeforeRetryMs: 500, delayLoopMs: 2000 });
+  assert.deepEqual(step(initialState(t), t, false, { ...plain, misc: true }).log, { kind: 'failed', retries: 1 });
+  assert.deepEqual(step(initialState(t), t, false, plain).log, { kind: 'failed' }, 'TCP and the others: no retries on a first run');
+});
+
 test('once up, retry+1 consecutive failures with delay_before_retry between take it down', () => {
   const t = timing({ retry: 2, delayBeforeRetryMs: 500, delayLoopMs: 2000 });
   const steps = run(initialState(t), t, [true, false, false, false, false, true]);

@@ -126,7 +126,7 @@ ${realServers(['192.0.2.21'])}
   assert.equal(flagsOf('mh', 'sh-fallback'), undefined);
 });
 
-test('destinations: per-RS lb_kind, tunnel options, thresholds; fwmark sorry server on port 0', () => {
+test('destinations: per-RS lb_kind, tunnel options, thresholds; a DR sorry server on port 0 under a fwmark, a NAT one on its own', () => {
   const cfg = config(`
 virtual_server fwmark 9 {
   lb_algo wrr
@@ -156,5 +156,8 @@ virtual_server fwmark 9 {
     family: 'inet', address: '192.0.2.22', port: 0, forward: 'TUN', weight: 1, upperThreshold: 0, lowerThreshold: 0,
     tunnelType: 'gue', tunnelPort: 6080, tunnelFlags: { noCsum: true },
   });
-  assert.equal(sorryDestinationFor(vs, vs.sorryServer!, 1).port, 0);
+  assert.equal(sorryDestinationFor(vs.sorryServer!, 1).port, 0);
+  // A NAT sorry server keeps its port under a fwmark, as keepalived installs it (found by the generated differential).
+  const nat = parseConfigText('virtual_server fwmark 9 {\n  lb_algo rr\n  lb_kind NAT\n  sorry_server 192.0.2.99 80\n  real_server 192.0.2.21 80 {\n  }\n}\n', { file: 'k.conf' }).config.virtualServers[0]!;
+  assert.equal(sorryDestinationFor(nat.sorryServer!, 1).port, 80);
 });

@@ -73,11 +73,13 @@ async function differences(batches: readonly GenBatch[], label: string): Promise
 }
 
 const boots = plan();
-const totalS = boots.reduce((a, b) => a + 2 * bootSeconds(b), 0);
+const totalS = boots.reduce((a, b) => a + 3 * bootSeconds(b), 0);
 
 /**
- * A difference counts when it comes back with its scenario replayed in a boot of its own: a guest stalled by a
- * busy host times out a good server now and then, on either side, and such a one-off is printed, not failed.
+ * A difference counts when it comes back each time its scenario is replayed in a boot of its own (twice): a guest
+ * stalled by a busy host times out a good server now and then, on either side, and two servers returning in the
+ * same phase come back in either order (keepalived staggers each checker's start at random, check_api.c
+ * register_checkers_thread), so a quorum line's sum can differ by chance; such a one-off is printed, not failed.
  */
 test(`IPVS VM: ${boots.flat().reduce((n, b) => n + b.scenarios.length, 0)} generated scenarios (seed ${SEED}) as keepalived 2.2.7 runs them`, { timeout: totalS * 3000 }, async (t) => {
   const missing = vmMissing();
@@ -87,9 +89,13 @@ test(`IPVS VM: ${boots.flat().reduce((n, b) => n + b.scenarios.length, 0)} gener
       const first = await differences(batches, `boot${n}`);
       if (first.size === 0) return;
       const names = [...first.keys()];
-      const again = await differences(replayBatches(names.map((x) => Number(x.split('-')[1]))), `boot${n}-replay`);
+      const replay = async (of: readonly string[], label: string): Promise<Map<string, string[]>> =>
+        of.length === 0 ? new Map() : differences(replayBatches(of.map((x) => Number(x.split('-')[1]))), label);
+      const second = await replay(names, `boot${n}-replay`);
+      const third = await replay([...second.keys()], `boot${n}-replay2`);
+      const again = new Map([...third].filter(([x]) => second.has(x)));
       const once = names.filter((x) => !again.has(x));
-      if (once.length > 0) t.diagnostic(`seen once, not in the replay (a stalled guest): ${once.join(' ')}\n${once.flatMap((x) => first.get(x)!).join('\n')}`);
+      if (once.length > 0) t.diagnostic(`not in every replay (a stalled guest, a race): ${once.join(' ')}\n${once.flatMap((x) => first.get(x)!).join('\n')}`);
       const kept = [...again.keys()];
       const scenarios = batches.flatMap((b) => b.scenarios).filter((s) => kept.includes(s.name)).slice(0, 5)
         .map((s) => `--- ${s.name} ---\n${s.config}${s.realServers.map((rs) => `# ${rs.logKey} ${rs.checker} ${rs.states.join(' ')}`).join('\n')}`);
