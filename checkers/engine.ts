@@ -575,21 +575,6 @@ export class CheckerEngine {
     // HTTP's per-URL success line only while the checker is down (check_http.c http_handle_response: !is_up).
     const wasDown = !u.state.up;
     u.state = s.state;
-    for (const sub of subs) {
-      const n = sub.names;
-      if (http && r.ok && wasDown) this.log.info(r.detail);
-      if (s.log.kind === 'success' && (s.transition || firstRun)) this.log.info(upLine(c, n, r.detail));
-      const failure = s.log.kind === 'retrying' || s.log.kind === 'failed' || s.log.kind === 'still-down';
-      // A failed attempt's own line, only under log_all_failures for TCP (check_tcp.c tcp_check_thread: while
-      // is_up) and HTTP (check_http.c timeout_epilog: while is_up or before the first run).
-      const attemptLogged = c.type === 'TCP_CHECK' ? logAll && failure && !wasDown
-        : http ? logAll && failure && (!wasDown || firstRun)
-          // check_misc.c: a failure with retries left is logged only under log_all_failures; the final one is the
-          // down line; a checker already down and past its first run logs nothing.
-          : logAll && s.log.kind === 'retrying';
-      if (attemptLogged) this.log.info(attemptLine(c, n, s.log, r.detail));
-      if (s.log.kind === 'failed') this.log.info(downLine(c, n, s.log, r.detail));
-    }
     // check_misc.c misc_check_child_thread: a success (0, or 2..255 with misc_dynamic) that differs from the last exit
     // status sets the weight (0 puts the configured one back) before the state changes; a final failure drops the
     // dynamic weight without a line.
@@ -609,6 +594,22 @@ export class CheckerEngine {
         weightDropped = u.dynamicStatus !== undefined;
         delete u.dynamicStatus;
       }
+    }
+    const upLogged = s.log.kind === 'success' && (s.transition || firstRun);
+    for (const sub of subs) {
+      const n = sub.names;
+      if (http && r.ok && wasDown) this.log.info(r.detail);
+      if (upLogged && !weightTouched) this.log.info(upLine(c, n, r.detail));
+      const failure = s.log.kind === 'retrying' || s.log.kind === 'failed' || s.log.kind === 'still-down';
+      // A failed attempt's own line, only under log_all_failures for TCP (check_tcp.c tcp_check_thread: while
+      // is_up) and HTTP (check_http.c timeout_epilog: while is_up or before the first run).
+      const attemptLogged = c.type === 'TCP_CHECK' ? logAll && failure && !wasDown
+        : http ? logAll && failure && (!wasDown || firstRun)
+          // check_misc.c: a failure with retries left is logged only under log_all_failures; the final one is the
+          // down line; a checker already down and past its first run logs nothing.
+          : logAll && s.log.kind === 'retrying';
+      if (attemptLogged) this.log.info(attemptLine(c, n, s.log, r.detail));
+      if (s.log.kind === 'failed') this.log.info(downLine(c, n, s.log, r.detail));
     }
     // ipwrapper.c update_svr_checker_state: an alpha checker whose first run fails leaves its server down yet has
     // notify_down run. HTTP's timeout_epilog marks has_run before and never gets there.
@@ -633,6 +634,8 @@ export class CheckerEngine {
           // ipwrapper.c update_svr_wgt comes before update_svr_checker_state: a server coming back logs its new
           // weight as inactive, then is enabled; a dropped weight follows the server out of service, unlogged.
           if (was.weight !== e.weight && !weightDropped) this.emitWeight(e);
+          // check_misc.c: update_svr_wgt has logged the new weight before the `succeeded` line.
+          if (upLogged && weightTouched) this.log.info(upLine(c, sub.names, r.detail));
           if (was.alive !== e.alive) this.emitAlive(e);
           if (was.weight !== e.weight && weightDropped) this.emitWeight(e, true);
         }

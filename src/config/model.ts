@@ -216,11 +216,16 @@ export interface Vip {
   readonly scope?: string;
   readonly label?: string;
   readonly peer?: string;
-  readonly noDad: boolean;
+  /** `-nodad`: IPv6 duplicate address detection runs (keepalived adds IPv6 addresses with IFA_F_NODAD otherwise). */
+  readonly dad: boolean;
   readonly noPrefixRoute: boolean;
   readonly noTrack: boolean;
+  /** IFA_F_HOMEADDRESS, IFA_F_MANAGETEMPADDR, IFA_F_MCAUTOJOIN. */
   readonly home: boolean;
-  readonly preferredLft?: string;
+  readonly mngtmpaddr: boolean;
+  readonly autojoin: boolean;
+  /** IPv6 only: the preferred lifetime in seconds, 0xffffffff for forever (0 marks the address deprecated). */
+  readonly preferredLft?: number;
 }
 
 export interface TrackRef {

@@ -280,6 +280,12 @@ function trackRefs(v: Values, node: Node, min: number, max: number): TrackRef[] 
   return refs;
 }
 
+/** linux/if_addr.h: a lifetime that never ends. */
+const INFINITY_LIFE_TIME = 0xffffffff;
+
+/** VIP options followed by their value (vrrp_ipaddress.c alloc_ipaddress's param_avail). */
+const VIP_VALUE_WORDS = new Set(['dev', 'scope', 'broadcast', 'brd', 'label', 'peer', 'preferred_lft', 'track_group']);
+
 export function parseVip(v: Values, item: Node, block: string): Vip | undefined {
   const [addr, lenText] = item.kw.split('/', 2) as [string, string | undefined];
   const family = ipFamily(addr);
@@ -299,13 +305,20 @@ export function parseVip(v: Values, item: Node, block: string): Vip | undefined 
     prefixLen = n;
   }
   const vip: Mutable<Vip> = {
-    src: ref(item.src), family, address: canonicalIp(addr), prefixLen, noDad: false, noPrefixRoute: false,
-    noTrack: false, home: false,
+    src: ref(item.src), family, address: canonicalIp(addr), prefixLen, dad: false, noPrefixRoute: false,
+    noTrack: false, home: false, mngtmpaddr: false, autojoin: false,
   };
+  // vrrp_ipaddress.c alloc_ipaddress: track_group belongs to static addresses, use_vmac to an instance's.
+  const isStatic = block === 'static_ipaddress';
+  let preferredLftSet = false;
   const a = item.args;
   for (let i = 0; i < a.length; i++) {
     const w = a[i]!;
-    const next = (): string | undefined => a[++i];
+    if (VIP_VALUE_WORDS.has(w) && (isStatic || w !== 'track_group') && i + 1 >= a.length) {
+      v.report.error(item.src, `No ${w} parameter specified for ${item.kw}`, block);
+      return undefined;
+    }
+    const next = (): string => a[++i]!;
     switch (w) {
       case 'brd':
       case 'broadcast':
@@ -327,25 +340,49 @@ export function parseVip(v: Values, item: Node, block: string): Vip | undefined 
         vip.home = true;
         break;
       case '-nodad':
-      case 'nodad':
-        vip.noDad = true;
+        vip.dad = true;
+        break;
+      case 'mngtmpaddr':
+        vip.mngtmpaddr = true;
         break;
       case 'noprefixroute':
         vip.noPrefixRoute = true;
         break;
+      case 'autojoin':
+        vip.autojoin = true;
+        break;
       case 'no_track':
         vip.noTrack = true;
         break;
-      case 'preferred_lft':
-        vip.preferredLft = next();
+      case 'preferred_lft': {
+        const lft = next();
+        const n = lft === 'forever' ? INFINITY_LIFE_TIME : v.unsigned(item, lft, 0, INFINITY_LIFE_TIME);
+        if (n === undefined) v.report.error(item.src, `preferred_lft ${lft} is invalid`, block);
+        else {
+          vip.preferredLft = n;
+          preferredLftSet = true;
+        }
         break;
+      }
       case 'track_group':
-        next();
+        if (isStatic) {
+          next();
+          break;
+        }
+        v.report.error(item.src, `Unknown configuration entry '${w}' for ip address - ignoring`, block);
+        break;
+      case 'use_vmac':
+        if (!isStatic) break;
+        v.report.error(item.src, `Unknown configuration entry '${w}' for ip address - ignoring`, block);
         break;
       default:
         v.report.error(item.src, `Unknown configuration entry '${w}' for ip address - ignoring`, block);
     }
   }
+  // The old defaults when preferred_lft is not given: a /128 deprecated (not chosen as a source address), others
+  // preferred forever. IPv4 addresses carry no lifetime.
+  if (family === 'inet') delete vip.preferredLft;
+  else if (!preferredLftSet) vip.preferredLft = prefixLen === 128 ? 0 : INFINITY_LIFE_TIME;
   return vip;
 }
 
@@ -408,8 +445,18 @@ export function resolveVrrpInstance(
   // Checked once the whole block is read, as keepalived's vrrp_complete_instance does.
   let unicastKeyword: Node | undefined;
   let unicastTtlNode: Node | undefined;
-  let nativeIpv6: Node | undefined;
   let ipvlan: Node | undefined;
+  /**
+   * The instance's family as keepalived 2.2.7 fixes it: by the first of a VIP, unicast_src_ip/mcast_src_ip,
+   * mcast_dst_ip, unicast_peer, native_ipv6 or a use_ipvlan address, in file order; a later one of the other family
+   * is refused (vrrp_data.c alloc_vrrp_vip, alloc_vrrp_unicast_peer; vrrp_parser.c vrrp_srcip_handler,
+   * vrrp_mcast_dstip_handler, vrrp_native_ipv6_handler, vrrp_vmac_handler's ipvlan address).
+   */
+  let instFamily: AddressFamily | undefined;
+  const takesFamily = (f: AddressFamily): boolean => {
+    instFamily ??= f;
+    return instFamily === f;
+  };
 
   for (const n of node.children ?? []) {
     const a = n.args[0];
@@ -515,6 +562,9 @@ export function resolveVrrpInstance(
         if (a === undefined || ipFamily(a) === undefined) {
           v.report.error(n.src, `Configuration error: VRRP instance[${name}] malformed src address[${a ?? ''}]. Skipping...`, n.kw);
         }
+        else if (!takesFamily(ipFamily(a)!)) {
+          v.report.error(n.src, `Configuration error: VRRP instance[${name}] and src address[${a}] MUST be of the same family !!! Skipping...`, n.kw);
+        }
         else if (n.kw === 'unicast_src_ip') inst.unicastSrcIp = canonicalIp(a);
         else inst.mcastSrcIp = canonicalIp(a);
         break;
@@ -524,6 +574,10 @@ export function resolveVrrpInstance(
           if (ipFamily(item.kw) === undefined) {
             // vrrp_data.c alloc_vrrp_unicast_peer's words.
             v.report.error(item.src, `Configuration error: VRRP instance[${name}] malformed unicast peer address[${item.kw}]. Skipping...`, n.kw);
+            continue;
+          }
+          if (!takesFamily(ipFamily(item.kw)!)) {
+            v.report.error(item.src, `Configuration error: VRRP instance[${name}] and unicast peer address[${item.kw}] MUST be of the same family !!! Skipping...`, n.kw);
             continue;
           }
           const peer: Mutable<UnicastPeer> = { address: canonicalIp(item.kw) };
@@ -551,7 +605,8 @@ export function resolveVrrpInstance(
         unicastKeyword ??= n;
         break;
       case 'native_ipv6':
-        nativeIpv6 = n;
+        if (instFamily === 'inet') v.report.error(n.src, `${tag} Cannot specify native_ipv6 with IPv4 addresses`, n.kw);
+        else instFamily = 'inet6';
         break;
       case 'use_ipvlan':
         if (ipvlan) {
@@ -559,7 +614,7 @@ export function resolveVrrpInstance(
           break;
         }
         ipvlan = n;
-        inst.useIpvlan = useIpvlan(v, n, tag);
+        inst.useIpvlan = useIpvlan(v, n, tag, takesFamily);
         break;
       case 'linkbeat_use_polling':
         v.report.error(n.src, `${tag} 'linkbeat_use_polling' in vrrp instance deprecated - use linkbeat_interfaces block`, n.kw);
@@ -568,8 +623,9 @@ export function resolveVrrpInstance(
         inst.unicastFaultNoPeer = true;
         break;
       case 'mcast_dst_ip':
-        if (a !== undefined && ipFamily(a) !== undefined) inst.mcastDstIp = canonicalIp(a);
-        else v.report.error(n.src, `${tag} malformed mcast dest address ${a ?? ''}. Skipping...`, n.kw);
+        if (a === undefined || ipFamily(a) === undefined) v.report.error(n.src, `${tag} malformed mcast dest address ${a ?? ''}. Skipping...`, n.kw);
+        else if (!takesFamily(ipFamily(a)!)) v.report.error(n.src, `${tag} mcast dest address ${a} MUST match VRRP instance family. Skipping...`, n.kw);
+        else inst.mcastDstIp = canonicalIp(a);
         break;
       case 'use_vmac': {
         const vmac: { name?: string; mac?: string } = {};
@@ -605,7 +661,9 @@ export function resolveVrrpInstance(
       case 'virtual_ipaddress_excluded':
         for (const item of n.children ?? []) {
           const vip = parseVip(v, item, n.kw);
-          if (vip) (n.kw === 'virtual_ipaddress' ? vips : evips).push(vip);
+          if (vip && n.kw === 'virtual_ipaddress' && !takesFamily(vip.family)) {
+            v.report.error(item.src, `${tag}: address family must match VRRP instance [${item.kw}] - ignoring`, n.kw);
+          } else if (vip) (n.kw === 'virtual_ipaddress' ? vips : evips).push(vip);
         }
         break;
       case 'virtual_routes':
@@ -702,7 +760,8 @@ export function resolveVrrpInstance(
     v.report.error(preemptDelaySrc.src, `${tag} preempt_delay is incompatible with ${strict ? 'strict mode' : 'nopreempt mode'} - resetting`, 'preempt_delay');
     preemptDelayMs = 0;
   }
-  const family: AddressFamily = vips[0]?.family ?? evips[0]?.family ?? (inst.unicastSrcIp !== undefined ? ipFamily(inst.unicastSrcIp) : undefined) ?? 'inet';
+  // vrrp.c vrrp_complete_instance: IPv4 when nothing fixed it (an instance without VIPs).
+  const family: AddressFamily = instFamily ?? 'inet';
   let ver: 2 | 3 = version ?? g.vrrpVersion;
   if (family === 'inet6') ver = 3;
   advertIntMs = checkAdvertInt(v, node, tag, ver, advertIntMs);
@@ -720,7 +779,6 @@ export function resolveVrrpInstance(
     inst.vmacXmitBase = true;
   }
   if (inst.vmacXmitBase && !inst.useVmac) v.report.error(node.src, `${tag} vmac_xmit_base is only valid with a vmac`, 'vmac_xmit_base');
-  if (nativeIpv6 && family === 'inet') v.report.error(nativeIpv6.src, `${tag} Cannot specify native_ipv6 with IPv4 addresses`, 'native_ipv6');
   if (ipvlan && family === 'inet' && !ipvlan.args.some((w) => ipFamily(w.split('/')[0] ?? '') === 'inet')) {
     v.report.error(ipvlan.src, `${tag} IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state`, 'use_ipvlan');
   }
@@ -926,7 +984,7 @@ export function groupTrackerRules(
 }
 
 /** vrrp_parser.c vrrp_ipvlan_handler: NAME, ADDR[/PREFIX] and one of bridge|private|vepa, in any order. */
-function useIpvlan(v: Values, n: Node, tag: string): NonNullable<VrrpInstance['useIpvlan']> {
+function useIpvlan(v: Values, n: Node, tag: string, takesFamily: (f: AddressFamily) => boolean): NonNullable<VrrpInstance['useIpvlan']> {
   const out: { name?: string; address?: string; prefixLen?: number; flags: number } = { flags: 0 };
   let hadFlags = false;
   for (const w of n.args) {
@@ -942,6 +1000,10 @@ function useIpvlan(v: Values, n: Node, tag: string): NonNullable<VrrpInstance['u
     if (family !== undefined && (plen === undefined || /^\d+$/.test(plen))) {
       if (out.address !== undefined) {
         v.report.error(n.src, `${tag} ipvlan address already specified - ignoring '${w}'`, n.kw);
+        continue;
+      }
+      if (!takesFamily(family)) {
+        v.report.error(n.src, `${tag} ipvlan address[${w}] MUST match vrrp instance family !!! Skipping...`, n.kw);
         continue;
       }
       out.address = canonicalIp(addr);

@@ -78,8 +78,12 @@ export interface AddressSpec {
   /** Point-to-point peer. */
   readonly peer?: string;
   readonly noprefixroute?: boolean;
-  /** IPv6: skip duplicate address detection (keepalived's -nodad; VIPs move between hosts by design). */
+  /** IPv6: skip duplicate address detection (VIPs move between hosts by design; keepalived's `-nodad` keeps it). */
   readonly nodad?: boolean;
+  /** IFA_F_HOMEADDRESS, IFA_F_MANAGETEMPADDR, IFA_F_MCAUTOJOIN (keepalived's home, mngtmpaddr, autojoin). */
+  readonly homeaddress?: boolean;
+  readonly managetempaddr?: boolean;
+  readonly mcautojoin?: boolean;
   /** IPv6: IFA_CACHEINFO's preferred lifetime (0 marks the address deprecated); valid stays infinite. */
   readonly preferredLft?: number;
 }
@@ -247,9 +251,9 @@ export class Rtnl {
     }
     if (v.label !== undefined) attrs.label = v.label;
     if (v.preferredLft !== undefined) attrs.cacheInfo = { ifaPrefered: v.preferredLft, ifaValid: INFINITY_LIFE_TIME, cstamp: 0, tstamp: 0 };
-    if (v.noprefixroute || v.nodad) {
-      attrs.flags = { ...(v.noprefixroute ? { noprefixroute: true } : {}), ...(v.nodad ? { nodad: true } : {}) };
-    }
+    const flags: rt.AddressFlags = {};
+    for (const f of ['noprefixroute', 'nodad', 'homeaddress', 'managetempaddr', 'mcautojoin'] as const) if (v[f]) flags[f] = true;
+    if (Object.keys(flags).length > 0) attrs.flags = flags;
     const out = new AttrStream();
     rt.formatAddressMessage(
       {

@@ -625,7 +625,7 @@ function fsmConfig(cfg: VrrpInstance, ownAddress: string): FsmConfig {
   };
 }
 
-/** A VIP, eVIP or static address as vrrp_ipaddress.c netlink_ipaddress adds it (IPv6 with IFA_F_NODAD). */
+/** A VIP, eVIP or static address as vrrp_ipaddress.c netlink_ipaddress adds it (IPv6 with IFA_F_NODAD unless -nodad). */
 export function addressSpec(v: Vip, ifindex: number): AddressSpec {
   return {
     address: v.address,
@@ -636,7 +636,12 @@ export function addressSpec(v: Vip, ifindex: number): AddressSpec {
     ...(v.broadcast !== undefined && v.broadcast !== '-' && v.broadcast !== '+' ? { broadcast: v.broadcast } : {}),
     ...(v.peer !== undefined ? { peer: v.peer } : {}),
     ...(v.noPrefixRoute ? { noprefixroute: true } : {}),
-    nodad: true,
+    ...(v.family === 'inet6' && !v.dad ? { nodad: true } : {}),
+    ...(v.home ? { homeaddress: true } : {}),
+    ...(v.mngtmpaddr ? { managetempaddr: true } : {}),
+    ...(v.autojoin ? { mcautojoin: true } : {}),
+    // vrrp_ipaddress.c netlink_ipaddress: IFA_CACHEINFO only for a lifetime that ends.
+    ...(v.preferredLft !== undefined && v.preferredLft !== 0xffffffff ? { preferredLft: v.preferredLft } : {}),
   };
 }
 

@@ -222,6 +222,28 @@ describe('checker engine', () => {
     assert.equal(h.engine.snapshot()[0]?.weight, 4);
   });
 
+  test("misc_dynamic: the new weight goes out before the 'succeeded' line and the state after it, as check_misc.c logs them", async () => {
+    const s = exitFromFile('dynorder', 6);
+    // Events and log lines in one list, in the order they happen.
+    const seen: string[] = [];
+    const h = harness(
+      parse(vs('192.0.2.14', ` real_server 127.0.0.1 80 {\n weight 5\n MISC_CHECK {\n misc_path "${s.path}"\n misc_dynamic\n warmup 0\n delay_loop 2\n }\n }`)),
+      { onEvent: (e) => seen.push(`event ${e.kind}`), logger: createLogger({ destination: { write: (l: string) => void seen.push((JSON.parse(l) as { msg: string }).msg) } }) },
+    );
+    const succeeded = `Misc check for [[127.0.0.1]:tcp:80 VS [192.0.2.14]:tcp:80] by [${s.path}] succeeded.`;
+    const relevant = (): string[] => seen.filter((l) => /^event rs-(weight|up|down)$/.test(l) || l === succeeded || l === 'mark');
+    h.engine.start();
+    await h.advance(1000);
+    assert.deepEqual(relevant(), ['event rs-weight', succeeded]);
+    s.set(1);
+    await h.advance(2000);
+    s.set(9);
+    seen.push('mark');
+    await h.advance(2000);
+    const after = relevant();
+    assert.deepEqual(after.slice(after.indexOf('mark') + 1), ['event rs-weight', succeeded, 'event rs-up']);
+  });
+
   test('many checkers on one RS: alive only while all are up', async () => {
     const tcp = await silentServer();
     const web = await httpServer(respond(200, 'ok'));

@@ -54,7 +54,7 @@ test('named where each use is: per occurrence, in included files, not inside a b
       'global_defs {', ' vrrp_strict', '@other enable_snmp_vrrp', '@lb1 enable_dbus', '}',
       'bfd_instance b { neighbor_ip 192.0.2.9', ' min_rx 10', '}',
       'vrrp_instance VI_1 {', ' interface eth0', ' virtual_router_id 1', ' use_vmac_addr', ' strict_mode off', ' accept',
-      ' virtual_ipaddress {', '  192.0.2.1/24 dev eth0', '  192.0.2.3/24 dev eth1 preferred_lft 0', ' }', '}',
+      ' virtual_ipaddress {', '  192.0.2.1/24 dev eth0', '  192.0.2.3/24 dev eth1 use_vmac', ' }', '}',
       'vrrp_instance VI_3 {', ' interface eth0', ' virtual_router_id 3', ' strict_mode', ' accept',
       ' virtual_ipaddress {', '  192.0.2.4', ' }', '}',
       `include ${inc}`, '',
@@ -64,7 +64,7 @@ test('named where each use is: per occurrence, in included files, not inside a b
       `${main}:4: lvskeeper does not implement 'enable_dbus' - ignored`,
       `${main}:6: lvskeeper does not implement 'bfd_instance' - ignored`,
       `${main}:12: lvskeeper does not implement 'use_vmac_addr' - ignored`,
-      `${main}:17: lvskeeper does not implement 'virtual_ipaddress preferred_lft' - ignored`,
+      `${main}:17: lvskeeper does not implement 'virtual_ipaddress use_vmac' - ignored`,
       `${inc}:4: lvskeeper does not implement 'use_vmac_addr' - ignored`,
     ]);
   } finally {

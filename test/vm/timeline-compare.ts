@@ -41,7 +41,8 @@ function scenarioTable(listing: string, s: GenScenario): string[] {
   return s.serviceKeys.flatMap((k) => services.get(k) ?? [`(no service ${k})`]);
 }
 
-const ENDPOINT = /\[([^\]]+)\]:(?:tcp|udp|sctp|none):\d+/;
+// The innermost bracket: MISC_CHECK's lines name `[[ADDR]:tcp:PORT VS …]`.
+const ENDPOINT = /\[([^[\]]+)\]:(?:tcp|udp|sctp|none):\d+/;
 
 /**
  * What lvskeeper adds before a line on purpose: the config reader names the file and line of every warning
@@ -59,26 +60,67 @@ function concerns(line: string, s: GenScenario): boolean {
   }) || new RegExp(`\\bgrp${s.index % 250}\\b`).test(line);
 }
 
+/** Does the backend pass its check in this state (a MISC_CHECK exit of 2..255 passes under misc_dynamic). */
+function passes(state: string): boolean {
+  if (state === 'up') return true;
+  const code = /^exit:(\d+)$/.exec(state)?.[1];
+  return code !== undefined && code !== '1' && code !== '3';
+}
+
 /**
- * The scenario's log lines by real server address (the first endpoint a line names; `vs` for the rest),
- * consecutive repeats folded.
+ * Phases in which two or more of the scenario's checked servers change verdict or dynamic weight (in phase 0: from
+ * what the daemon assumes before the first check, down under alpha, else up). Their checks decide in an order neither
+ * daemon fixes (keepalived starts each checker after a random delay, check_api.c register_checkers_thread), and the
+ * quorum lines of such a phase depend on that order: whether the pool dips below quorum on the way, and the sum.
  */
-export function eventsOf(log: string, s: GenScenario): Map<string, string[]> {
-  const out = new Map<string, string[]>();
-  for (const raw of logMessages(log)) {
-    const line = raw.replace(CONFIG_PREFIX, '');
-    if (!concerns(line, s) || ALLOWED.some((a) => a.line.test(line))) continue;
-    const addr = ENDPOINT.exec(line)?.[1];
-    const key = s.realServers.some((r) => r.addr === addr) ? addr! : 'vs';
-    const list = out.get(key) ?? [];
-    if (list[list.length - 1] !== line) list.push(line);
-    out.set(key, list);
+export function racyPhases(s: GenScenario, phases: number): Set<number> {
+  const checked = s.realServers.filter((r) => r.checker !== 'none');
+  const alpha = /^\s*alpha$/m.test(s.config);
+  const out = new Set<number>();
+  for (let ph = 0; ph < phases; ph++) {
+    const changed = checked.filter((r) => {
+      const now = r.states[ph]!;
+      if (ph === 0) return passes(now) === alpha;
+      const before = r.states[ph - 1]!;
+      return passes(now) !== passes(before) || (passes(now) && now !== before);
+    }).length;
+    if (changed >= 2) out.add(ph);
   }
   return out;
 }
 
-const callsOf = (side: SideRun, s: GenScenario, seg: number): string[] =>
-  (side.calls[seg] ?? []).filter((c) => c.split(' ')[1] === s.tag).sort();
+/** Lines that follow from the pool's weight sum against quorum (check_daemon.c/ipwrapper.c update_quorum_state). */
+const QUORUM_LINE = /^(?:Gained|Lost) quorum |sorry server |alive servers (?:to|from) the pool /;
+
+/**
+ * The scenario's log lines by real server address (the first endpoint a line names; `vs` for the rest),
+ * consecutive repeats folded. `logAt` (bytes at each checkpoint) places each line in its phase; quorum lines
+ * written in a racy phase or just after one are left out.
+ */
+export function eventsOf(log: string, logAt: readonly number[], s: GenScenario, racy: ReadonlySet<number>): Map<string, string[]> {
+  const out = new Map<string, string[]>();
+  let offset = 0;
+  for (const text of log.split('\n')) {
+    const phase = logAt.findIndex((at) => offset < at);
+    offset += Buffer.byteLength(text) + 1;
+    for (const raw of logMessages(text)) {
+      const line = raw.replace(CONFIG_PREFIX, '');
+      if (!concerns(line, s) || ALLOWED.some((a) => a.line.test(line))) continue;
+      if ((racy.has(phase) || racy.has(phase - 1)) && QUORUM_LINE.test(line)) continue;
+      const addr = ENDPOINT.exec(line)?.[1];
+      const key = s.realServers.some((r) => r.addr === addr) ? addr! : 'vs';
+      const list = out.get(key) ?? [];
+      if (list[list.length - 1] !== line) list.push(line);
+      out.set(key, list);
+    }
+  }
+  return out;
+}
+
+/** The scenario's script calls in one segment; quorum_up/quorum_down left out where quorum lines are. */
+const callsOf = (side: SideRun, s: GenScenario, seg: number, racy: ReadonlySet<number>): string[] =>
+  (side.calls[seg] ?? []).filter((c) => c.split(' ')[1] === s.tag)
+    .filter((c) => !((racy.has(seg) || racy.has(seg - 1)) && /^quorum-/.test(c.split(' ')[2] ?? ''))).sort();
 
 const CHECKPOINTS = (phases: number): string[] => [...Array.from({ length: phases }, (_, i) => `phase ${i}`), 'stopped'];
 
@@ -91,11 +133,12 @@ export function compareBatch(run: BatchRun): Difference[] {
       if (a.join('\n') !== b.join('\n')) diffs.push({ scenario: s.name, what, keepalived: a, lvskeeper: b });
     };
     cps.forEach((cp, i) => add(`ipvsadm -Ln at ${cp}`, scenarioTable(k.tables[i] ?? '', s), scenarioTable(l.tables[i] ?? '', s)));
-    const ek = eventsOf(k.log, s);
-    const el = eventsOf(l.log, s);
+    const racy = racyPhases(s, batch.phases);
+    const ek = eventsOf(k.log, k.logAt, s, racy);
+    const el = eventsOf(l.log, l.logAt, s, racy);
     for (const key of new Set([...ek.keys(), ...el.keys()])) add(`log events of ${key}`, ek.get(key) ?? [], el.get(key) ?? []);
     const segs = Math.max(k.calls.length, l.calls.length);
-    for (let i = 0; i < segs; i++) add(`script calls before ${cps[i] ?? 'the end'}`, callsOf(k, s, i), callsOf(l, s, i));
+    for (let i = 0; i < segs; i++) add(`script calls before ${cps[i] ?? 'the end'}`, callsOf(k, s, i, racy), callsOf(l, s, i, racy));
   }
   return diffs;
 }

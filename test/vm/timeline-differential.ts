@@ -10,6 +10,8 @@ export interface SideRun {
   /** `ipvsadm -Ln` at the end of each phase, then `stopped`. */
   readonly tables: readonly string[];
   readonly log: string;
+  /** The log's length in bytes at each checkpoint (as `tables`): which phase a log line was written in. */
+  readonly logAt: readonly number[];
   /** Calls by segment: [0] before checkpoint 0, [n] between checkpoints n-1 and n, last during the stop. */
   readonly calls: readonly string[][];
   readonly exitCode: string;
@@ -64,7 +66,9 @@ function batchShell(b: GenBatch, n: number): string {
   const specs = backendSpecs(b);
   const addrs = [...new Set(b.scenarios.flatMap((s) => s.realServers.map((r) => r.addr)))];
   const checkpoint = (what: string): string =>
-    `echo "=== b${n}/table/k/${what}"; ip netns exec k ipvsadm -Ln; echo "=== b${n}/table/l/${what}"; ip netns exec l ipvsadm -Ln; echo "--- ${what}" >> $G/calls.log`;
+    `echo "=== b${n}/table/k/${what}"; ip netns exec k ipvsadm -Ln; echo "=== b${n}/table/l/${what}"; ip netns exec l ipvsadm -Ln; echo "--- ${what}" >> $G/calls.log
+` +
+    `echo "=== b${n}/logat/k/${what}"; wc -c < $G/k/daemon.log; echo "=== b${n}/logat/l/${what}"; wc -c < $G/l/daemon.log`;
   const phases: string[] = [];
   for (let ph = 1; ph < b.phases; ph++) {
     phases.push(`kill -USR1 $BPID; i=0; until [ "$(cat $G/phase)" = ${ph} ] || [ $i -gt 100 ]; do i=$((i + 1)); sleep 0.1; done
@@ -136,6 +140,7 @@ export function parseTimeline(stdout: string, batches: readonly GenBatch[]): Bat
     const side = (s: 'k' | 'l'): SideRun => ({
       tables: checkpoints.map((c) => parts.get(`b${n}/table/${s}/${c}`) ?? ''),
       log: parts.get(`b${n}/log/${s}`) ?? '',
+      logAt: checkpoints.map((c) => Number(parts.get(`b${n}/logat/${s}/${c}`) ?? Infinity)),
       calls: splitCalls(parts.get(`b${n}/calls`) ?? '', (parts.get(`nsid/${s}`) ?? '').trim(), checkpoints),
       exitCode: (parts.get(`b${n}/exit/${s}`) ?? '').trim(),
     });

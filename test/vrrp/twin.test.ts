@@ -18,16 +18,17 @@ const sideLog = (procs: Record<Side, { log: string }>, side: Side): string => pr
 const GLOBALS = 'global_defs {\n  vrrp_garp_master_delay 0\n}\n';
 
 /** A BACKUP instance on eth0 at priority 100, advert_int 1, as both daemons read it. */
-function instance(name: string, vrid: number, vips: readonly string[]): string {
+function instance(name: string, vrid: number, vips: readonly string[], excluded: readonly string[] = []): string {
   return [`vrrp_instance ${name} {`, '  state BACKUP', '  interface eth0', `  virtual_router_id ${vrid}`, '  priority 100', '  advert_int 1',
-    '  virtual_ipaddress {', ...vips.map((v) => `    ${v}`), '  }', '}', ''].join('\n');
+    '  virtual_ipaddress {', ...vips.map((v) => `    ${v}`), '  }',
+    ...(excluded.length > 0 ? ['  virtual_ipaddress_excluded {', ...excluded.map((v) => `    ${v}`), '  }'] : []), '}', ''].join('\n');
 }
 
 // VRRP on eth0 (the private link), VIPs on eth1 (the public one): the first instance is not the last in the file,
 // and its VIP is on another device (start-up used to abort with "Multipart message not terminated properly").
 const PUBLIC_VIPS = [
   GLOBALS,
-  instance('VI_1', 51, ['192.0.2.10/24 dev eth1', '10.0.0.100/24']),
+  instance('VI_1', 51, ['192.0.2.10/24 dev eth1', '10.0.0.100/24'], ['192.0.2.30/24 dev eth1']),
   instance('VI_2', 52, ['198.51.100.11/24 dev eth1 no_track']),
 ].join('');
 
@@ -43,15 +44,16 @@ test('VIPs on another device: start-up, GARPs on that device from its MAC, and t
     for (const side of SIDES) assert.ok(await waitFor(() => masters(side, 2), 10_000), `${side} never had both instances MASTER:\n${sideLog(procs, side)}`);
     // Every burst is out once the frames stop coming (5 per VIP, garp_master_repeat's default).
     for (const side of SIDES) {
-      assert.ok(await waitFor(() => p1[side].garps('192.0.2.10').length >= 5 && p1[side].garps('198.51.100.11').length >= 5 && p0[side].garps('10.0.0.100').length >= 5, 3000),
+      assert.ok(await waitFor(() => ['192.0.2.10', '192.0.2.30', '198.51.100.11'].every((a) => p1[side].garps(a).length >= 5) && p0[side].garps('10.0.0.100').length >= 5, 3000),
         `${side}: GARPs missing:\n${p1[side].lines.join('\n')}\n${p0[side].lines.join('\n')}`);
     }
     await new Promise((r) => setTimeout(r, 300));
     for (const side of SIDES) {
       assert.deepEqual(twin.addrs(side, 'eth0'), ['10.0.0.1/24', '10.0.0.100/24'], side);
-      assert.deepEqual(twin.addrs(side, 'eth1'), ['192.0.2.10/24', '198.51.100.11/24', '203.0.113.1/24'], side);
+      assert.deepEqual(twin.addrs(side, 'eth1'), ['192.0.2.10/24', '192.0.2.30/24', '198.51.100.11/24', '203.0.113.1/24'], side);
       const eth1 = twin.mac(side, 'eth1');
       assert.deepEqual(p1[side].garps('192.0.2.10'), Array(5).fill(eth1), `${side}: GARPs for the public VIP on eth1, from eth1's MAC`);
+      assert.deepEqual(p1[side].garps('192.0.2.30'), Array(5).fill(eth1), `${side}: the excluded VIP is announced on its own device too`);
       assert.deepEqual(p1[side].garps('198.51.100.11'), Array(5).fill(eth1), side);
       assert.deepEqual(p0[side].garps('10.0.0.100'), Array(5).fill(twin.mac(side, 'eth0')), side);
       assert.deepEqual(p0[side].garps('192.0.2.10'), [], `${side}: nothing for the public VIP on the VRRP link`);

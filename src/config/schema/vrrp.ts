@@ -40,8 +40,8 @@ export const VRRP_INSTANCE = block(
   ),
   status({
     track_bfd: NO,
-    virtual_ipaddress: partial('home, preferred_lft, track_group ignored', vipUses),
-    virtual_ipaddress_excluded: partial("no GARP/NA or link tracking on a VIP's own dev; home, preferred_lft, track_group ignored", vipUses),
+    virtual_ipaddress: partial("an address's own use_vmac (placing it on the instance's VMAC) not implemented", vipUses),
+    virtual_ipaddress_excluded: partial("an address's own use_vmac (placing it on the instance's VMAC) not implemented", vipUses),
     virtual_routes: partial('encap and vrf not implemented (such a route is not installed)', routingUses),
     virtual_rules: RUNS,
     use_vmac: partial('not the nftables rule keepalived adds so that IGMP leaves from the base interface (vmac_map)'),
@@ -90,7 +90,7 @@ export const VRRP_ROOT = {
 
 export const VRRP_ROOT_STATUS = status({
   track_group: NO,
-  static_ipaddress: partial('home, preferred_lft, track_group ignored', vipUses),
+  static_ipaddress: partial('track_group not implemented', vipUses),
   static_routes: partial('encap, vrf and track_group not implemented (such a route is not installed)', routingUses),
   static_rules: partial('track_group not implemented (such a rule is not installed)', routingUses),
   linkbeat_interfaces: NO, interface_up_down_delays: NO, bfd_instance: NO,
