@@ -87,10 +87,17 @@ function append<T>(list: T[], x: T): T[] {
   return list.length === 0 ? [x] : [...list, x];
 }
 
+/**
+ * An address's port as lib/utils.c inet_stosockaddr reads it, before the address: one of zeros only is no port (0),
+ * any other is read_unsigned in [1, 65535].
+ */
 function port(v: Values, node: Node, text: string | undefined): number | undefined {
-  if (text === undefined) return 0;
-  return v.int(node, text, 0, 65535);
+  if (portText(text) === undefined) return 0;
+  return v.unsigned(node, text, 1, 65535);
 }
+
+/** check_data.c alloc_vs/alloc_rs: the port as passed to inet_stosockaddr (undefined for no port or zeros only). */
+const portText = (text: string | undefined): string | undefined => (text === undefined || /^0*$/.test(text) ? undefined : text);
 
 export function resolveVsGroup(v: Values, node: Node): VirtualServerGroup | undefined {
   const name = node.args[0];
@@ -113,10 +120,16 @@ export function resolveVsGroup(v: Values, node: Node): VirtualServerGroup | unde
       entries.push({ kind: 'fwmark', fwmark: mark, ...(family ? { family } : {}), src });
       continue;
     }
-    const entry = groupRange(item.kw);
     const p = port(v, item, item.args[0]);
+    const entry = groupRange(item.kw);
     if (!entry || p === undefined) {
-      v.report.error(item.src, `Invalid virtual server group IP address ${item.kw}${item.args[0] ? `/port ${item.args[0]}` : ''} - skipping`, node.kw);
+      // check_data.c alloc_vsg_entry's words, its spacing included.
+      const pt = portText(item.args[0]);
+      v.report.error(item.src, `Invalid virtual server group IP address ${item.kw} ${pt !== undefined ? `/port/${pt}` : ''} - skipping`, node.kw);
+      continue;
+    }
+    if ('error' in entry) {
+      v.report.error(item.src, entry.error, node.kw);
       continue;
     }
     entries.push({ kind: 'range', ...entry, port: p, src });
@@ -128,44 +141,54 @@ export function resolveVsGroup(v: Values, node: Node): VirtualServerGroup | unde
   return { src: ref(node.src), name, entries };
 }
 
-/** `IP`, `IP-LASTPART`, `IPa-IPb` or `IP/nn` → first and last address. */
-function groupRange(text: string): { family: AddressFamily; first: string; last: string } | undefined {
+interface GroupRange {
+  readonly family: AddressFamily;
+  readonly first: string;
+  readonly last: string;
+}
+
+/**
+ * A group entry's addresses as check_data.c alloc_vsg_entry reads them: `IP`, `IP/nn`, `IPa-IPb` or `IP-LAST` (the
+ * last byte, or the last 16-bit word in hex). undefined when the address before `-` or `/` is not one (the caller's
+ * line, lib/utils.c inet_stosockaddr); `error` holds keepalived's line for a bad mask or range.
+ */
+function groupRange(text: string): GroupRange | { readonly error: string } | undefined {
+  const cut = text.includes('-') ? text.indexOf('-') : text.indexOf('/');
+  const base = cut < 0 ? text : text.slice(0, cut);
+  // inet_stosockaddr takes the family from any ':' in the whole text.
+  const family = text.includes(':') ? 'inet6' : 'inet';
+  if (ipFamily(base) !== family) return undefined;
+  const bits = family === 'inet' ? 32n : 128n;
+  const toBig = (a: string): bigint => (family === 'inet' ? BigInt(ipv4ToInt(a)) : ipv6ToBig(a));
+  const fromBig = (n: bigint): string => (family === 'inet' ? intToIpv4(Number(n)) : bigToIpv6(n));
+  const lo = toBig(base);
   const slash = text.indexOf('/');
   if (slash >= 0) {
-    const base = text.slice(0, slash);
-    const bits = Number(text.slice(slash + 1));
-    const family = ipFamily(base);
-    if (!family || !/^\d+$/.test(text.slice(slash + 1))) return undefined;
-    if (family === 'inet') {
-      if (bits > 32) return undefined;
-      const size = 2 ** (32 - bits);
-      const first = Math.floor(ipv4ToInt(base) / size) * size;
-      return { family, first: intToIpv4(first), last: intToIpv4(first + size - 1) };
-    }
-    if (bits > 128) return undefined;
-    const mask = (1n << BigInt(128 - bits)) - 1n;
-    const first = ipv6ToBig(base) & ~mask;
-    return { family, first: bigToIpv6(first), last: bigToIpv6(first | mask) };
+    const maskText = text.slice(slash + 1);
+    const mask = /^\d+$/.test(maskText) ? BigInt(maskText) : 0n;
+    if (mask === 0n || mask > bits) return { error: `Invalid netmask - ${text} - skipping` };
+    const host = (1n << (bits - mask)) - 1n;
+    if (lo & host) return { error: `Address mask bits not empty - ${text} - skipping` };
+    return { family, first: fromBig(lo), last: fromBig(lo | host) };
   }
-  const dash = text.indexOf('-');
-  if (dash < 0) {
-    const family = ipFamily(text);
-    return family ? { family, first: canonicalIp(text), last: canonicalIp(text) } : undefined;
+  if (cut < 0) return { family, first: canonicalIp(base), last: canonicalIp(base) };
+  const endText = text.slice(cut + 1);
+  if (endText.includes(family === 'inet' ? '.' : ':')) {
+    const endBase = endText.split(/[-/]/)[0]!;
+    const endFamily = ipFamily(endBase);
+    if (endFamily === undefined) return { error: `Invalid range end ${text} - skipping` };
+    if (endFamily !== family) return { error: `Range address families do not match ${text} - skipping` };
+    if (toBig(endBase) < lo) return { error: `Address range end is less than address range start - ${text} - skipping` };
+    return { family, first: canonicalIp(base), last: canonicalIp(endBase) };
   }
-  const start = text.slice(0, dash);
-  const end = text.slice(dash + 1);
-  const family = ipFamily(start);
-  if (!family) return undefined;
-  let last: string;
-  if (ipFamily(end) === family) last = end;
-  else if (family === 'inet' && /^\d{1,3}$/.test(end) && Number(end) < 256) last = start.replace(/\d+$/, end);
-  else if (family === 'inet6' && /^[0-9a-fA-F]{1,4}$/.test(end)) {
-    last = bigToIpv6((ipv6ToBig(start) & ~0xffffn) | BigInt(Number.parseInt(end, 16)));
-  } else return undefined;
-  const lo = family === 'inet' ? BigInt(ipv4ToInt(start)) : ipv6ToBig(start);
-  const hi = family === 'inet' ? BigInt(ipv4ToInt(last)) : ipv6ToBig(last);
-  if (hi < lo) return undefined;
-  return { family, first: canonicalIp(start), last: canonicalIp(last) };
+  // lib/utils.c inet_stor: strtoul in base 10 (a byte) or 16 (a word). Under -t, trailing characters drop the entry.
+  const [, digits = '', rest = ''] = (family === 'inet' ? /^(\d*)(.*)$/s : /^([0-9a-fA-F]*)(.*)$/s).exec(endText)!;
+  if (rest !== '') return { error: `Virtual server group range '${text}' has extra characters at end '${rest}'` };
+  const end = digits === '' ? 0n : BigInt(family === 'inet' ? digits : `0x${digits}`);
+  const width = family === 'inet' ? 8n : 16n;
+  if (end >= 1n << width) return { error: `Virtual server group range '${text}' end '${endText}' too large` };
+  if ((lo & ((1n << width) - 1n)) >= end) return { error: `Address range end is not greater than address range start - ${text} - skipping` };
+  return { family, first: canonicalIp(base), last: fromBig((lo & ~((1n << width) - 1n)) | end) };
 }
 
 /** `owner` names the block in keepalived's message: virtual server, real server or sorry server. */
@@ -221,10 +244,11 @@ interface RawRs {
 
 function parseRs(v: Values, node: Node): RawRs | undefined {
   const addr = node.args[0];
+  const p = port(v, node, node.args[1]);
   const family = addr !== undefined ? ipFamily(addr) : undefined;
-  const p = family ? port(v, node, node.args[1]) : undefined;
   if (!family || p === undefined) {
-    v.report.error(node.src, `Invalid real server ip address/port ${addr ?? ''}/${node.args[1] ?? ''} - skipping`, node.kw);
+    // glibc prints a NULL %s as (null).
+    v.report.error(node.src, `Invalid real server ip address/port ${addr ?? ''}/${node.args[1] ?? '(null)'} - skipping`, node.kw);
     return undefined;
   }
   // Every field in the literal, so that each RS gets one object shape and no property array.
@@ -357,10 +381,11 @@ export function resolveVirtualServer(
     }
     key = { kind: 'fwmark', fwmark: mark, family: 'inet' };
   } else {
+    const p = port(v, node, second);
     const family = first !== undefined ? ipFamily(first) : undefined;
-    const p = family ? port(v, node, second) : undefined;
     if (!family || p === undefined) {
-      v.report.error(node.src, `Invalid virtual server IP address ${first ?? ''}${second ? `/port ${second}` : ''} - skipping`, node.kw);
+      const pt = portText(second);
+      v.report.error(node.src, `Invalid virtual server IP address${pt !== undefined ? '/port' : ''} ${first ?? ''}${pt !== undefined ? `/${pt}` : ''} - skipping`, node.kw);
       return undefined;
     }
     vsPort = p;
@@ -510,7 +535,10 @@ export function resolveVirtualServer(
         weight = unsignedOr(v, n, a, 1, INT_MAX, `Virtual server weight ${a ?? ''} is outside range 1-${INT_MAX}`) ?? weight;
         break;
       case 'sorry_server':
-        sorryNode = n;
+        // check_data.c alloc_ssvr: refused where it is read, leaving the virtual server without one.
+        if (port(v, n, n.args[1]) === undefined || a === undefined || ipFamily(a) === undefined) {
+          v.report.error(n.src, `Invalid sorry server IP address ${a ?? ''} - skipping`, n.kw);
+        } else sorryNode = n;
         break;
       // Both apply to a sorry_server read above them, as keepalived reads them; the inhibit takes no value.
       case 'sorry_server_inhibit':
@@ -636,21 +664,20 @@ export function resolveVirtualServer(
   }
   let sorry: Mutable<Omit<SorryServer, 'displayName'>> | undefined;
   if (sorryNode) {
-    const addr = sorryNode.args[0];
-    const fam = addr !== undefined ? ipFamily(addr) : undefined;
-    const p = fam ? port(v, sorryNode, sorryNode.args[1]) : undefined;
-    if (!fam || p === undefined) v.report.error(sorryNode.src, `Invalid sorry server IP address ${addr ?? ''} - skipping`, 'sorry_server');
-    else {
-      let f = sorryForward;
-      if (!f) {
-        if (!forward) {
-          v.report.error(node.src, `Virtual server ${vsName}: no forwarding method set, setting default NAT`, 'lb_kind');
-          forward = { method: 'NAT' };
-        }
-        f = forward;
+    // Read and checked where the keyword stands (above).
+    const addr = sorryNode.args[0]!;
+    let f = sorryForward;
+    if (!f) {
+      if (!forward) {
+        v.report.error(node.src, `Virtual server ${vsName}: no forwarding method set, setting default NAT`, 'lb_kind');
+        forward = { method: 'NAT' };
       }
-      sorry = { src: ref(sorryNode.src), family: fam, address: canonicalIp(addr!), port: p, forward: f.method, ...(f.tunnel ? { tunnel: f.tunnel } : {}) };
+      f = forward;
     }
+    sorry = {
+      src: ref(sorryNode.src), family: ipFamily(addr)!, address: canonicalIp(addr), port: port(v, sorryNode, sorryNode.args[1])!,
+      forward: f.method, ...(f.tunnel ? { tunnel: f.tunnel } : {}),
+    };
   }
   const weightSum = kept.reduce((s, r) => s + (r.weight ?? weight), 0);
   if (quorum > weightSum) {

@@ -226,27 +226,22 @@ export class ConfigResolver {
       }
       return kept;
     };
-    const resolvedInstances = instances.map((inst) => {
+    const namedInstances = instances.map((inst) => {
       const trackScripts = inst.trackScripts.filter((t) => {
         if (scriptNames.has(t.name)) return true;
         report.error(inst.src, `(${inst.name}) track script ${t.name} not found, ignoring...`, 'track_script');
         return false;
       });
       const sg = memberOf.get(inst.name);
-      const group = syncGroups.find((g) => g.name === sg);
-      const trackProcs = procRefs(inst.name, inst.trackProcesses, inst.src);
-      const checked = memberTrackerRules(report, { ...inst, trackScripts, trackProcesses: trackProcs }, group, vrrpScripts, trackFiles);
-      return { ...checked, ...(sg !== undefined ? { syncGroup: sg } : {}) };
+      return { ...inst, trackScripts, trackProcesses: procRefs(inst.name, inst.trackProcesses, inst.src), ...(sg !== undefined ? { syncGroup: sg } : {}) };
     });
-    const resolvedSyncGroups = syncGroups.flatMap((g) => {
+    const namedSyncGroups = syncGroups.flatMap((g) => {
       const members = g.members.filter((m) => instanceByName.has(m));
       if (g.members.length === 0) report.error(g.src, `Sync group ${g.name} has no virtual router(s). removing`, 'vrrp_sync_group');
       else if (members.length === 0) report.error(g.src, `Sync group ${g.name}, no matching virtual router found in group declaration - removing`, 'vrrp_sync_group');
       else if (members.length === 1) report.error(g.src, `Sync group ${g.name} has only 1 virtual router(s) - this probably isn't what you want`, 'vrrp_sync_group');
       if (members.length === 0) return [];
-      const insts = resolvedInstances.filter((i) => members.includes(i.name));
-      const trackProcs = procRefs(g.name, g.trackProcesses, g.src);
-      return [groupTrackerRules(report, { ...g, members, trackProcesses: trackProcs }, insts, vrrpScripts, trackFiles, trackProcesses)];
+      return [{ ...g, members, trackProcesses: procRefs(g.name, g.trackProcesses, g.src) }];
     });
 
     // Scripts run without enable_script_security: keepalived refuses to call that a clean config (rc 6).
@@ -259,16 +254,22 @@ export class ConfigResolver {
     if (!global.enableScriptSecurity && checkScripts.scripts) {
       report.add('security', where, `SECURITY VIOLATION - check scripts are being executed but script_security not enabled.${checkScripts.insecure ? ' There are insecure scripts.' : ''}`);
     }
-    const vrrp = resolveVrrpScripts(vrrpScripts, resolvedInstances, resolvedSyncGroups, global, host, report, of('vrrp_instance').length > 0);
+    // vrrp.c vrrp_complete_init: check_vrrp_script_security drops missing and insecure vrrp_scripts before
+    // vrrp_complete_instance applies the tracker rules, so a dropped script's weight is never reported.
+    const vrrp = resolveVrrpScripts(vrrpScripts, namedInstances, namedSyncGroups, global, host, report, of('vrrp_instance').length > 0);
     if (vrrp.violation) report.add('security', where, vrrp.violation);
+    const vrrpInstances = vrrp.instances.map((inst) =>
+      memberTrackerRules(report, inst, vrrp.syncGroups.find((g) => g.name === inst.syncGroup), vrrp.vrrpScripts, trackFiles));
+    const vrrpSyncGroups = vrrp.syncGroups.map((g) =>
+      groupTrackerRules(report, g, vrrpInstances.filter((i) => g.members.includes(i.name)), vrrp.vrrpScripts, trackFiles, trackProcesses));
 
     return {
       global: startStop.global,
       trackFiles,
       trackProcesses,
       vrrpScripts: vrrp.vrrpScripts,
-      vrrpInstances: vrrp.instances,
-      vrrpSyncGroups: vrrp.syncGroups,
+      vrrpInstances,
+      vrrpSyncGroups,
       ...(garpGroups.length > 0 ? { garpGroups } : {}),
       virtualServerGroups: vsGroups,
       virtualServers,

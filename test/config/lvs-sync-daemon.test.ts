@@ -2,11 +2,8 @@
 // lvs_syncd_handler), compared with keepalived itself; and the model the daemon starts from.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { exitCodeFor, parseConfigText, UNIMPLEMENTED_PREFIX } from '../../src/config/load.js';
-import { withConfigTestNamespace } from '../support/config-test-ns.js';
+import { parseConfigText } from '../../src/config/load.js';
+import { dashTDifferences, withConfigTestNamespace } from '../support/config-test-ns.js';
 
 const FORMS = [
   'eth0', 'eth0 VI_1', 'eth0 VI_1 5', 'eth0 VI_1 x', 'eth0 VI_1 5 extra', 'eth0 inst VI_1 inst VI_2', 'eth0 id', 'eth0 id 256',
@@ -17,25 +14,7 @@ const FORMS = [
 const config = (form: string): string => `global_defs {\n lvs_sync_daemon ${form}\n lvs_sync_daemon eth1\n}\n`;
 
 test("lvs_sync_daemon's every form: keepalived 2.2.7's lines and status", (t) => {
-  withConfigTestNamespace(t, 'lvskp-syncd', (inNs) => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvskp-syncd-'));
-    try {
-      const file = join(dir, 'keepalived.conf');
-      const differ = FORMS.flatMap((form) => {
-        const text = config(form);
-        writeFileSync(file, text);
-        const ka = inNs('keepalived', ['-t', '-f', file], dir);
-        const keepalived = { status: ka.status, lines: ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, '')) };
-        const r = parseConfigText(text, { file });
-        const lines = r.diagnostics.map((d) => d.message).filter((m) => !m.startsWith(UNIMPLEMENTED_PREFIX));
-        const lvskeeper = { status: exitCodeFor(r.diagnostics), lines };
-        return JSON.stringify(keepalived) === JSON.stringify(lvskeeper) ? [] : [{ form, keepalived, lvskeeper }];
-      });
-      assert.deepEqual(differ, []);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  withConfigTestNamespace(t, 'lvskp-syncd', (inNs) => assert.deepEqual(dashTDifferences(inNs, Object.fromEntries(FORMS.map((f) => [f, config(f)]))), []));
 });
 
 test('every option reaches the model; a bad one is left to the kernel default', () => {
@@ -55,23 +34,7 @@ test("lvs_sync_daemon_interface in a vrrp_instance (deprecated): keepalived 2.2.
     `vrrp_instance ${name} {\n interface eth0\n virtual_router_id ${vrid}\n priority 100\n lvs_sync_daemon_interface ${iface}\n virtual_ipaddress {\n  192.0.2.${vrid}/24\n }\n}\n`;
   const twoInstances = instance('VI_A', 51, 'eth0') + instance('VI_LONGER', 52, 'eth1');
   const cases = [twoInstances, `${twoInstances}global_defs {\n lvs_sync_daemon eth1 VI_LONGER\n}\n`];
-  withConfigTestNamespace(t, 'lvskp-syncdi', (inNs) => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvskp-syncdi-'));
-    try {
-      const file = join(dir, 'keepalived.conf');
-      for (const text of cases) {
-        writeFileSync(file, text);
-        const ka = inNs('keepalived', ['-t', '-f', file], dir);
-        const r = parseConfigText(text, { file });
-        assert.deepEqual(
-          { status: exitCodeFor(r.diagnostics), lines: r.diagnostics.map((d) => d.message) },
-          { status: ka.status, lines: ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, '')) },
-        );
-      }
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  withConfigTestNamespace(t, 'lvskp-syncdi', (inNs) => assert.deepEqual(dashTDifferences(inNs, { 'two instances': cases[0]!, 'and global_defs': cases[1]! }), []));
   const syncd = (text: string) => parseConfigText(text, { file: 'k.conf' }).config.global.lvsSyncDaemon;
   assert.deepEqual([syncd(cases[0]!)?.interface, syncd(cases[0]!)?.instance], ['eth0', 'VI_A']);
   assert.deepEqual([syncd(cases[1]!)?.interface, syncd(cases[1]!)?.instance], ['eth1', 'VI_LONGER']);

@@ -1,8 +1,12 @@
 // `-t` runs of lvskeeper and keepalived inside a namespace that holds a veth named eth0, so their interface checks
 // see the same, known interfaces on any host (configs name eth0; `lo` exists in every namespace).
 import { spawnSync } from 'node:child_process';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
+import { exitCodeFor, parseConfigText, UNIMPLEMENTED_PREFIX } from '../../src/config/load.js';
 import { hasCommand, isRoot, need } from './tier.js';
 
 export interface NsRun {
@@ -29,5 +33,34 @@ export function withConfigTestNamespace(
     });
   } finally {
     spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
+  }
+}
+
+type NsRunner = Parameters<Parameters<typeof withConfigTestNamespace>[2]>[0];
+
+interface DashT {
+  readonly status: number | null;
+  readonly lines: readonly string[];
+}
+
+/**
+ * keepalived `-t` (in the namespace) and lvskeeper's config reader on each config text: the cases whose lines (in
+ * order, keepalived's `(FILE: Line N)` prefix taken off, lvskeeper's not-implemented lines left out) or exit status
+ * differ.
+ */
+export function dashTDifferences(inNs: NsRunner, cases: Readonly<Record<string, string>>): { name: string; keepalived: DashT; lvskeeper: DashT }[] {
+  const dir = mkdtempSync(join(tmpdir(), 'lvskp-dasht-'));
+  try {
+    const file = join(dir, 'keepalived.conf');
+    return Object.entries(cases).flatMap(([name, text]) => {
+      writeFileSync(file, text);
+      const ka = inNs('keepalived', ['-t', '-f', file], dir);
+      const keepalived = { status: ka.status, lines: ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, '')) };
+      const r = parseConfigText(text, { file });
+      const lvskeeper = { status: exitCodeFor(r.diagnostics), lines: r.diagnostics.map((d) => d.message).filter((m) => !m.startsWith(UNIMPLEMENTED_PREFIX)) };
+      return JSON.stringify(keepalived) === JSON.stringify(lvskeeper) ? [] : [{ name, keepalived, lvskeeper }];
+    });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
   }
 }
