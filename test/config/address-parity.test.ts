@@ -38,5 +38,5 @@ const CASES: Record<string, string> = {
 };
 
 test("addresses, ports and the instance family: keepalived 2.2.7's lines and status", (t) => {
-  withConfigTestNamespace(t, 'lvskp-addrs', (inNs) => assert.deepEqual(dashTDifferences(inNs, CASES), []));
+  withConfigTestNamespace(t, 'lvskp-addrs', (inNs) => assert.deepEqual(dashTDifferences(inNs, Object.entries(CASES)), []));
 });

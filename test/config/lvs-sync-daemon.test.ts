@@ -14,7 +14,7 @@ const FORMS = [
 const config = (form: string): string => `global_defs {\n lvs_sync_daemon ${form}\n lvs_sync_daemon eth1\n}\n`;
 
 test("lvs_sync_daemon's every form: keepalived 2.2.7's lines and status", (t) => {
-  withConfigTestNamespace(t, 'lvskp-syncd', (inNs) => assert.deepEqual(dashTDifferences(inNs, Object.fromEntries(FORMS.map((f) => [f, config(f)]))), []));
+  withConfigTestNamespace(t, 'lvskp-syncd', (inNs) => assert.deepEqual(dashTDifferences(inNs, FORMS.map((f) => [f, config(f)] as const)), []));
 });
 
 test('every option reaches the model; a bad one is left to the kernel default', () => {
@@ -34,7 +34,7 @@ test("lvs_sync_daemon_interface in a vrrp_instance (deprecated): keepalived 2.2.
     `vrrp_instance ${name} {\n interface eth0\n virtual_router_id ${vrid}\n priority 100\n lvs_sync_daemon_interface ${iface}\n virtual_ipaddress {\n  192.0.2.${vrid}/24\n }\n}\n`;
   const twoInstances = instance('VI_A', 51, 'eth0') + instance('VI_LONGER', 52, 'eth1');
   const cases = [twoInstances, `${twoInstances}global_defs {\n lvs_sync_daemon eth1 VI_LONGER\n}\n`];
-  withConfigTestNamespace(t, 'lvskp-syncdi', (inNs) => assert.deepEqual(dashTDifferences(inNs, { 'two instances': cases[0]!, 'and global_defs': cases[1]! }), []));
+  withConfigTestNamespace(t, 'lvskp-syncdi', (inNs) => assert.deepEqual(dashTDifferences(inNs, cases.map((c, i) => [String(i), c] as const)), []));
   const syncd = (text: string) => parseConfigText(text, { file: 'k.conf' }).config.global.lvsSyncDaemon;
   assert.deepEqual([syncd(cases[0]!)?.interface, syncd(cases[0]!)?.instance], ['eth0', 'VI_A']);
   assert.deepEqual([syncd(cases[1]!)?.interface, syncd(cases[1]!)?.instance], ['eth1', 'VI_LONGER']);

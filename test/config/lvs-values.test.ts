@@ -3,22 +3,13 @@
 // edge, lines in order; then every keyword of those blocks given a word and a negative number.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { exitCodeFor, parseConfigText, UNIMPLEMENTED_PREFIX } from '../../src/config/load.js';
-import { withConfigTestNamespace } from '../support/config-test-ns.js';
+import { dashTDifferences, withConfigTestNamespace } from '../support/config-test-ns.js';
 import { keywordConfigs } from '../support/keyword-configs.js';
 
 const TIMERS = ['delay_loop', 'connect_timeout', 'delay_before_retry', 'warmup', 'retry'];
 const VALUES = ['x', '-1', '0', '5000', '4294.967296', '0.0000001', '18446744073709.551615', '18446744073710'];
 const CONNECTION = ['connect_port', 'bind_port', 'fwmark'];
 const PORT_VALUES = ['x', '-1', '0', '65536', '4294967296'];
-
-/** Our messages but the lines naming what lvskeeper does not implement, which keepalived has no counterpart for. */
-function keepalivedLines(diagnostics: readonly { message: string }[]): string[] {
-  return diagnostics.map((d) => d.message).filter((m) => !m.startsWith(UNIMPLEMENTED_PREFIX));
-}
 
 function configs(): { what: string; text: string }[] {
   const vs = (inVs: string, inRs: string, inCheck: string): string =>
@@ -40,48 +31,15 @@ function configs(): { what: string; text: string }[] {
 }
 
 test("VS, RS and checker timers, retries, ports and marks: keepalived 2.2.7's lines and status for every value", (t) => {
-  withConfigTestNamespace(t, 'lvskp-values', (inNs) => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvskp-values-'));
-    try {
-      const file = join(dir, 'keepalived.conf');
-      const differ = configs().flatMap(({ what, text }) => {
-        writeFileSync(file, text);
-        const ka = inNs('keepalived', ['-t', '-f', file]);
-        const keepalived = { status: ka.status, lines: ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, '')) };
-        const r = parseConfigText(text, { file });
-        const lvskeeper = { status: exitCodeFor(r.diagnostics), lines: keepalivedLines(r.diagnostics) };
-        return JSON.stringify(keepalived) === JSON.stringify(lvskeeper) ? [] : [{ what, keepalived, lvskeeper }];
-      });
-      assert.deepEqual(differ, []);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  withConfigTestNamespace(t, 'lvskp-values', (inNs) => assert.deepEqual(dashTDifferences(inNs, configs().map(({ what, text }) => [what, text] as const)), []));
 });
 
 /** keepalived checks a MISC_CHECK user even without a misc_path; lvskeeper drops that checker first. */
 const LINES_UNCOMPARED = new Set(['virtual_server > real_server > MISC_CHECK > user']);
 
 test("every virtual_server, real_server and checker keyword given a word or a negative number: keepalived 2.2.7's lines and status", (t) => {
-  withConfigTestNamespace(t, 'lvskp-lvswords', (inNs) => {
-    const dir = mkdtempSync(join(tmpdir(), 'lvskp-lvswords-'));
-    try {
-      const file = join(dir, 'keepalived.conf');
-      const differ = ['x', '-1'].flatMap((value) =>
-        keywordConfigs(value)
-          .filter((c) => c.where.startsWith('virtual_server') && !LINES_UNCOMPARED.has(c.where))
-          .flatMap(({ where, text }) => {
-            writeFileSync(file, text);
-            const ka = inNs('keepalived', ['-t', '-f', file], dir);
-            const keepalived = { status: ka.status, lines: ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, '')).sort() };
-            const r = parseConfigText(text, { file });
-            const lvskeeper = { status: exitCodeFor(r.diagnostics), lines: keepalivedLines(r.diagnostics).sort() };
-            return JSON.stringify(keepalived) === JSON.stringify(lvskeeper) ? [] : [{ where: `${where} ${value}`, keepalived, lvskeeper }];
-          }),
-      );
-      assert.deepEqual(differ, []);
-    } finally {
-      rmSync(dir, { recursive: true, force: true });
-    }
-  });
+  const cases = ['x', '-1'].flatMap((value) => keywordConfigs(value)
+    .filter((c) => c.where.startsWith('virtual_server') && !LINES_UNCOMPARED.has(c.where))
+    .map(({ where, text }) => [`${where} ${value}`, text] as const));
+  withConfigTestNamespace(t, 'lvskp-lvswords', (inNs) => assert.deepEqual(dashTDifferences(inNs, cases, { sorted: true }), []));
 });

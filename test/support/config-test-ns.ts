@@ -44,20 +44,23 @@ interface DashT {
 }
 
 /**
- * keepalived `-t` (in the namespace) and lvskeeper's config reader on each config text: the cases whose lines (in
- * order, keepalived's `(FILE: Line N)` prefix taken off, lvskeeper's not-implemented lines left out) or exit status
- * differ.
+ * keepalived `-t` (in the namespace) and lvskeeper's config reader on each named config text: the cases whose lines
+ * (keepalived's `(FILE: Line N)` prefix taken off, lvskeeper's not-implemented lines left out; in order unless
+ * `sorted`) or exit status differ.
  */
-export function dashTDifferences(inNs: NsRunner, cases: Readonly<Record<string, string>>): { name: string; keepalived: DashT; lvskeeper: DashT }[] {
+export function dashTDifferences(
+  inNs: NsRunner, cases: Iterable<readonly [string, string]>, opts: { readonly sorted?: boolean } = {},
+): { name: string; keepalived: DashT; lvskeeper: DashT }[] {
+  const order = (lines: string[]): string[] => (opts.sorted ? lines.sort() : lines);
   const dir = mkdtempSync(join(tmpdir(), 'lvskp-dasht-'));
   try {
     const file = join(dir, 'keepalived.conf');
-    return Object.entries(cases).flatMap(([name, text]) => {
+    return [...cases].flatMap(([name, text]) => {
       writeFileSync(file, text);
       const ka = inNs('keepalived', ['-t', '-f', file], dir);
-      const keepalived = { status: ka.status, lines: ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, '')) };
+      const keepalived = { status: ka.status, lines: order(ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, ''))) };
       const r = parseConfigText(text, { file });
-      const lvskeeper = { status: exitCodeFor(r.diagnostics), lines: r.diagnostics.map((d) => d.message).filter((m) => !m.startsWith(UNIMPLEMENTED_PREFIX)) };
+      const lvskeeper = { status: exitCodeFor(r.diagnostics), lines: order(r.diagnostics.map((d) => d.message).filter((m) => !m.startsWith(UNIMPLEMENTED_PREFIX))) };
       return JSON.stringify(keepalived) === JSON.stringify(lvskeeper) ? [] : [{ name, keepalived, lvskeeper }];
     });
   } finally {
