@@ -1,7 +1,8 @@
 // Compares keepalived's and lvskeeper's sides of a generated batch (timeline-differential.ts), scenario by scenario:
 // the scenario's services in `ipvsadm -Ln` at each checkpoint, its log events per real server (consecutive repeats
 // folded: how many times a check repeats within a phase depends on when each side started), and its script calls
-// per checkpoint segment (as a multiset: two servers failing together may call in either order).
+// per checkpoint segment (as a multiset: two servers failing together may call in either order). Quorum lines and
+// calls of a phase where two servers change at once are left out (racyPhases).
 import { logMessages, tableRows } from './differential.js';
 import type { GenScenario } from './scenario-generator.js';
 import type { BatchRun, SideRun } from './timeline-differential.js';
