@@ -205,6 +205,9 @@ export interface VrrpScript {
   readonly initFail: boolean;
 }
 
+/** linux/if_addr.h: an address lifetime that never ends. */
+export const INFINITY_LIFE_TIME = 0xffffffff;
+
 export interface Vip {
   readonly src: SourceRef;
   readonly family: AddressFamily;
@@ -224,7 +227,7 @@ export interface Vip {
   readonly home: boolean;
   readonly mngtmpaddr: boolean;
   readonly autojoin: boolean;
-  /** IPv6 only: the preferred lifetime in seconds, 0xffffffff for forever (0 marks the address deprecated). */
+  /** IPv6 only: the preferred lifetime in seconds, INFINITY_LIFE_TIME for forever (0 marks the address deprecated). */
   readonly preferredLft?: number;
 }
 

@@ -411,6 +411,7 @@ export function resolveVirtualServer(
   // ip_family, persistence_granularity (pgr_handler) and a non-tunnelled real server (rs_end_handler) to set it.
   let af: AddressFamily | undefined = key.kind === 'ip' ? key.family : undefined;
   let sorryNode: Node | undefined;
+  let sorryPort = 0;
   let sorryForward: { method: ForwardMethod; tunnel?: TunnelOptions } | undefined;
   const flags = { ops: false, sched: 0, inhibit: false, alpha: false, omega: false, haSuspend: false, sorryInhibit: false };
   let quorumUp: Script | undefined;
@@ -534,12 +535,17 @@ export function resolveVirtualServer(
       case 'weight':
         weight = unsignedOr(v, n, a, 1, INT_MAX, `Virtual server weight ${a ?? ''} is outside range 1-${INT_MAX}`) ?? weight;
         break;
-      case 'sorry_server':
-        // check_data.c alloc_ssvr: refused where it is read, leaving the virtual server without one.
-        if (port(v, n, n.args[1]) === undefined || a === undefined || ipFamily(a) === undefined) {
+      // check_data.c alloc_ssvr: refused where it is read, leaving the virtual server without one.
+      case 'sorry_server': {
+        const p = port(v, n, n.args[1]);
+        if (p === undefined || a === undefined || ipFamily(a) === undefined) {
           v.report.error(n.src, `Invalid sorry server IP address ${a ?? ''} - skipping`, n.kw);
-        } else sorryNode = n;
+        } else {
+          sorryNode = n;
+          sorryPort = p;
+        }
         break;
+      }
       // Both apply to a sorry_server read above them, as keepalived reads them; the inhibit takes no value.
       case 'sorry_server_inhibit':
         if (sorryNode === undefined) v.report.error(n.src, 'Ignoring sorry_server inhibit used before or without sorry_server', n.kw);
@@ -675,7 +681,7 @@ export function resolveVirtualServer(
       f = forward;
     }
     sorry = {
-      src: ref(sorryNode.src), family: ipFamily(addr)!, address: canonicalIp(addr), port: port(v, sorryNode, sorryNode.args[1])!,
+      src: ref(sorryNode.src), family: ipFamily(addr)!, address: canonicalIp(addr), port: sorryPort,
       forward: f.method, ...(f.tunnel ? { tunnel: f.tunnel } : {}),
     };
   }

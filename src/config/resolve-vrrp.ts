@@ -4,6 +4,7 @@ import type { RouteSpec, RuleSpec } from './routes.js';
 import { canonicalIp, ipFamily } from './address.js';
 import { ref, secondsUs } from './values.js';
 import type { AddressFamily } from '../ipvs/types.js';
+import { INFINITY_LIFE_TIME } from './model.js';
 import type { Node } from './parser.js';
 import type { Values } from './values.js';
 import type {
@@ -279,9 +280,6 @@ function trackRefs(v: Values, node: Node, min: number, max: number): TrackRef[] 
   }
   return refs;
 }
-
-/** linux/if_addr.h: a lifetime that never ends. */
-const INFINITY_LIFE_TIME = 0xffffffff;
 
 /** VIP options followed by their value (vrrp_ipaddress.c alloc_ipaddress's param_avail). */
 const VIP_VALUE_WORDS = new Set(['dev', 'scope', 'broadcast', 'brd', 'label', 'peer', 'preferred_lft', 'track_group']);

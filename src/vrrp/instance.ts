@@ -4,7 +4,7 @@
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
-import type { GarpGroup, GlobalDefs, Vip, VrrpInstance } from '../config/model.js';
+import { INFINITY_LIFE_TIME, type GarpGroup, type GlobalDefs, type Vip, type VrrpInstance } from '../config/model.js';
 import { parseIp } from '../net/addr.js';
 import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, type RawSock } from '../net/rawsock.js';
 import type { AddressSpec, LinkInfo, Rtnl, Scope } from '../net/rtnl.js';
@@ -641,7 +641,7 @@ export function addressSpec(v: Vip, ifindex: number): AddressSpec {
     ...(v.mngtmpaddr ? { managetempaddr: true } : {}),
     ...(v.autojoin ? { mcautojoin: true } : {}),
     // vrrp_ipaddress.c netlink_ipaddress: IFA_CACHEINFO only for a lifetime that ends.
-    ...(v.preferredLft !== undefined && v.preferredLft !== 0xffffffff ? { preferredLft: v.preferredLft } : {}),
+    ...(v.preferredLft !== undefined && v.preferredLft !== INFINITY_LIFE_TIME ? { preferredLft: v.preferredLft } : {}),
   };
 }
 
