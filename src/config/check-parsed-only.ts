@@ -74,7 +74,8 @@ export function resolveGarpGroups(v: Values, nodes: readonly Node[]): GarpGroup[
     let delay = false;
     const g: { garpIntervalMs?: number; gnaIntervalMs?: number; interfaces: string[] } = { interfaces: [] };
     const claim = (n: Node, name: string): void => {
-      if (claimed.has(name)) v.report.error(n.src, `garp_group already specified for ${name} - ignoring`, n.kw);
+      if (!v.interfaces.found(name)) v.report.error(n.src, `WARNING - interface ${name} specified for garp_group doesn't exist`, n.kw);
+      else if (claimed.has(name)) v.report.error(n.src, `garp_group already specified for ${name} - ignoring`, n.kw);
       else {
         claimed.add(name);
         g.interfaces.push(name);

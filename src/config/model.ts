@@ -62,6 +62,11 @@ export interface Config {
   readonly staticRules: readonly RuleSpec[];
   /** Files read, in order, including every include. */
   readonly files: readonly string[];
+  /**
+   * The line on which keepalived's VRRP process gives up on this config (vrrp_daemon.c start_vrrp calls
+   * stop_vrrp(KEEPALIVED_EXIT_CONFIG) and the parent then terminates): a daemon running VRRP does not start.
+   */
+  readonly vrrpStop?: string;
 }
 
 // ───────────────────────────── global_defs ─────────────────────────────

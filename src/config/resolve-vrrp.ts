@@ -2,23 +2,17 @@
 // 2.2.7's defaults and corrections (vrrp_data.c alloc_vrrp, vrrp.c vrrp_complete_instance).
 import type { RouteSpec, RuleSpec } from './routes.js';
 import { canonicalIp, ipFamily } from './address.js';
-import { ref, secondsUs } from './values.js';
+import { ref, secondsUs, Values } from './values.js';
+import { Reporter } from './errors.js';
 import type { AddressFamily } from '../ipvs/types.js';
 import { INFINITY_LIFE_TIME } from './model.js';
 import type { Node } from './parser.js';
-import type { Values } from './values.js';
 import type {
-  GlobalDefs, TrackFileDef, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
+  Diagnostic, GlobalDefs, TrackFileDef, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
   VrrpSyncGroup,
 } from './model.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-/** What the host tells us about interfaces; undefined = do not check. */
-export interface InterfaceInfo {
-  exists(name: string): boolean;
-  isLoopback(name: string): boolean;
-}
 
 export function resolveTrackFile(v: Values, node: Node): TrackFileDef | undefined {
   const name = node.args[0];
@@ -261,10 +255,15 @@ export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined
   };
 }
 
-/** `NAME [weight N [reverse|noreverse]]` items of track_* blocks. */
-function trackRefs(v: Values, node: Node, min: number, max: number): TrackRef[] {
+/** `NAME [weight N [reverse|noreverse]]` items of track_* blocks; `ifOwner`: track_interface's, of that instance or group. */
+function trackRefs(v: Values, node: Node, min: number, max: number, ifOwner?: string): TrackRef[] {
   const refs: TrackRef[] = [];
   for (const item of node.children ?? []) {
+    // vrrp_track.c alloc_track_if: an interface is looked up before its options are read.
+    if (ifOwner !== undefined && !v.interfaces.found(item.kw)) {
+      v.report.error(item.src, `(${ifOwner}) tracked interface ${item.kw} doesn't exist`, node.kw);
+      continue;
+    }
     let weight: number | undefined;
     let reverse = false;
     for (let i = 0; i < item.args.length; i++) {
@@ -324,6 +323,10 @@ export function parseVip(v: Values, item: Node, block: string): Vip | undefined 
         break;
       case 'dev':
         vip.dev = next();
+        if (!v.interfaces.found(vip.dev)) {
+          v.report.error(item.src, `WARNING - interface ${vip.dev} for ip address ${item.kw} doesn't exist`, block);
+          return undefined;
+        }
         break;
       case 'scope':
         vip.scope = next();
@@ -406,13 +409,23 @@ function notifyField(notify: Mutable<VrrpNotify>, v: Values, n: Node, owner: str
   return true;
 }
 
+/** A vrrp_instance block as vrrp.c vrrp_complete_init leaves it. */
+export interface ResolvedInstance {
+  readonly name: string;
+  /** Absent when refused. */
+  readonly instance?: VrrpInstance;
+  /** What chk_min_cfg and vrrp_complete_instance report of it, in order (not yet in the main report). */
+  readonly completion: readonly Diagnostic[];
+  /** Which of the two refused it: keepalived's VRRP process then stops (vrrp_daemon.c start_vrrp). */
+  readonly refusedBy?: 'chk_min_cfg' | 'vrrp_complete_instance';
+}
+
 export function resolveVrrpInstance(
   v: Values,
   node: Node,
   g: GlobalDefs,
-  ifs: InterfaceInfo | undefined,
   routing?: { readonly routes: readonly RouteSpec[]; readonly rules: readonly RuleSpec[] },
-): VrrpInstance | undefined {
+): ResolvedInstance | undefined {
   const name = node.args[0];
   if (name === undefined) {
     v.report.error(node.src, 'vrrp_instance has no name - ignoring', node.kw);
@@ -471,10 +484,9 @@ export function resolveVrrpInstance(
         if (a === undefined) v.report.error(n.src, `${tag} interface name missing`, n.kw);
         // vrrp_parser.c vrrp_int_handler: strlen(name) >= IFNAMSIZ (16, include/uapi/linux/if.h), checked first.
         else if (Buffer.byteLength(a) >= 16) v.report.error(n.src, `Interface name '${a}' too long - ignoring`, n.kw);
-        else if (ifs && !ifs.exists(a)) {
+        else if (!v.interfaces.found(a)) {
           v.report.error(n.src, `WARNING - interface ${a} for vrrp_instance ${name} doesn't exist`, n.kw);
-          v.report.error(n.src, 'Non-existent interface specified in configuration', n.kw);
-        } else if (ifs && ifs.isLoopback(a)) {
+        } else if (v.interfaces.isLoopback(a)) {
           v.report.error(n.src, `${tag} cannot use a loopback interface (${a}) for vrrp - ignoring`, n.kw);
         } else iface = a;
         break;
@@ -638,7 +650,7 @@ export function resolveVrrpInstance(
         inst.vmacXmitBase = true;
         break;
       case 'track_interface':
-        track.ifs.push(...trackRefs(v, n, -253, 253));
+        track.ifs.push(...trackRefs(v, n, -253, 253, name));
         break;
       case 'track_script':
         track.scripts.push(...trackRefs(v, n, -253, 253));
@@ -725,87 +737,101 @@ export function resolveVrrpInstance(
     }
   }
 
-  if (vrid === undefined) {
-    v.report.error(node.src, `${tag} the virtual router id must be set`, 'virtual_router_id');
-    return undefined;
-  }
-  if (priority === undefined) priority = state === 'MASTER' ? 255 : 100;
-  let initialState: VrrpState = state ?? (priority === 255 ? 'MASTER' : 'BACKUP');
-  // vrrp.c vrrp_complete_instance: in strict mode the initial state follows address ownership.
-  if (strict && state !== undefined && (state === 'MASTER') !== (priority === 255)) {
-    v.report.error(node.src, `${tag} State MASTER must match being address owner`, 'state');
-    initialState = priority === 255 ? 'MASTER' : 'BACKUP';
-  }
-  // AH needs a received advert's sequence number before taking over (vrrp_complete_instance).
-  if (authType === 'AH' && authPass && !strict && version !== 3 && initialState === 'MASTER' && priority !== 255 &&
-      !vips.some((x) => x.family === 'inet6')) {
-    v.report.error(node.src, `${tag} Initial state master is incompatible with AH authentication - clearing`, 'authentication');
-    initialState = 'BACKUP';
-  }
-  // vrrp_complete_instance: priority 255 first, then initial state MASTER, each clearing nopreempt; a preempt_delay
-  // under MASTER, strict mode or nopreempt is cleared with its own line. All are config errors (-t exit 5).
-  if (nopreempt && priority === 255) {
-    v.report.error(node.src, `${tag} nopreempt is incompatible with priority 255. resetting nopreempt`, 'nopreempt');
-    nopreempt = false;
-  }
-  if (initialState === 'MASTER') {
-    if (nopreempt) v.report.error(node.src, `${tag} Warning - nopreempt will not work with initial state MASTER - clearing`, 'nopreempt');
-    nopreempt = false;
-    if (preemptDelayMs > 0) v.report.error(node.src, `${tag} Warning - preempt delay will not work with initial state MASTER - clearing`, 'preempt_delay');
-    preemptDelayMs = 0;
-  }
-  if (preemptDelaySrc && preemptDelayMs > 0 && (nopreempt || strict)) {
-    v.report.error(preemptDelaySrc.src, `${tag} preempt_delay is incompatible with ${strict ? 'strict mode' : 'nopreempt mode'} - resetting`, 'preempt_delay');
-    preemptDelayMs = 0;
-  }
-  // vrrp.c vrrp_complete_instance: IPv4 when nothing fixed it (an instance without VIPs).
-  const family: AddressFamily = instFamily ?? 'inet';
-  let ver: 2 | 3 = version ?? g.vrrpVersion;
-  if (family === 'inet6') ver = 3;
-  advertIntMs = checkAdvertInt(v, node, tag, ver, advertIntMs);
-  // unicast_fault_no_peer: no multicast fallback, the instance stays in FAULT instead (vrrp.c vrrp_complete_instance).
-  if (peers.length === 0 && unicastKeyword && !inst.unicastFaultNoPeer) {
-    v.report.error(unicastKeyword.src, `${tag} A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`, unicastKeyword.kw);
+  // vrrp_parser.c vrrp_end_handler, as the block closes.
+  if (peers.length > 0 && (inst.useVmac || inst.useIpvlan)) {
+    if (iface === undefined) {
+      v.report.error(node.src, `${tag}: Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac`, inst.useVmac ? 'use_vmac' : 'use_ipvlan');
+      delete inst.useVmac;
+      delete inst.useIpvlan;
+    } else if (!inst.vmacXmitBase) {
+      v.report.error(node.src, `${tag} unicast with use_vmac requires vmac_xmit_base - setting`, 'use_vmac');
+      inst.vmacXmitBase = true;
+    }
   }
   if (peers.length === 0 && unicastTtlNode) {
     v.report.error(unicastTtlNode.src, `${tag}: Cannot use unicast_ttl without unicast peers - resetting`, 'unicast_ttl');
     delete inst.unicastTtl;
   }
-  if (peers.length > 0 && (inst.useVmac || inst.useIpvlan) && iface !== undefined && !inst.vmacXmitBase) {
-    // vrrp_parser.c vrrp_end_handler.
-    v.report.error(node.src, `${tag} unicast with use_vmac requires vmac_xmit_base - setting`, 'use_vmac');
-    inst.vmacXmitBase = true;
+
+  // Once every block is read, vrrp.c vrrp_complete_init runs chk_min_cfg over the instances, then
+  // vrrp_complete_instance on each: these lines are kept apart, since keepalived never reaches those of the
+  // instances after one that either refuses (its VRRP process stops there, vrrp_daemon.c start_vrrp).
+  const c = new Values(new Reporter());
+  const refusedBy = (by: ResolvedInstance['refusedBy']): ResolvedInstance => ({ name, completion: c.report.list, refusedBy: by });
+  if (vrid === undefined) {
+    c.report.error(node.src, `${tag} the virtual router id must be set`, 'virtual_router_id');
+    return refusedBy('chk_min_cfg');
   }
-  if (inst.vmacXmitBase && !inst.useVmac) v.report.error(node.src, `${tag} vmac_xmit_base is only valid with a vmac`, 'vmac_xmit_base');
+  // No fallback to default_interface (that serves addresses only, vrrp_if.c get_default_if), and a unicast
+  // instance is no exception: VRRP_FLAG_UNICAST is only set later, in vrrp_complete_instance.
+  if (iface === undefined) {
+    c.report.error(node.src, `${tag} Unknown interface!`, 'interface');
+    return refusedBy('chk_min_cfg');
+  }
+  // vrrp.c vrrp_complete_instance: IPv4 when nothing fixed it (an instance without VIPs).
+  const family: AddressFamily = instFamily ?? 'inet';
+  let ver: 2 | 3 = version ?? g.vrrpVersion;
+  if (family === 'inet6') ver = 3;
+  // Checked twice: a config error first, a warning later (both lines printed).
+  if (vips.length === 0) {
+    if (ver === 3 || strict) {
+      c.report.error(node.src, `${tag} No VIP specified; at least one is required`, 'virtual_ipaddress');
+      return refusedBy('vrrp_complete_instance');
+    }
+    c.report.error(node.src, `${tag} No VIP specified; at least one is sensible`, 'virtual_ipaddress');
+    c.report.warn(node.src, `${tag} No VIP specified; at least one is sensible`, 'virtual_ipaddress');
+  }
+  if (priority === undefined) priority = state === 'MASTER' ? 255 : 100;
+  let initialState: VrrpState = state ?? (priority === 255 ? 'MASTER' : 'BACKUP');
+  // vrrp.c vrrp_complete_instance: in strict mode the initial state follows address ownership.
+  if (strict && state !== undefined && (state === 'MASTER') !== (priority === 255)) {
+    c.report.error(node.src, `${tag} State MASTER must match being address owner`, 'state');
+    initialState = priority === 255 ? 'MASTER' : 'BACKUP';
+  }
+  // AH needs a received advert's sequence number before taking over (vrrp_complete_instance).
+  if (authType === 'AH' && authPass && !strict && version !== 3 && initialState === 'MASTER' && priority !== 255 &&
+      !vips.some((x) => x.family === 'inet6')) {
+    c.report.error(node.src, `${tag} Initial state master is incompatible with AH authentication - clearing`, 'authentication');
+    initialState = 'BACKUP';
+  }
+  // vrrp_complete_instance: priority 255 first, then initial state MASTER, each clearing nopreempt; a preempt_delay
+  // under MASTER, strict mode or nopreempt is cleared with its own line. All are config errors (-t exit 5).
+  if (nopreempt && priority === 255) {
+    c.report.error(node.src, `${tag} nopreempt is incompatible with priority 255. resetting nopreempt`, 'nopreempt');
+    nopreempt = false;
+  }
+  if (initialState === 'MASTER') {
+    if (nopreempt) c.report.error(node.src, `${tag} Warning - nopreempt will not work with initial state MASTER - clearing`, 'nopreempt');
+    nopreempt = false;
+    if (preemptDelayMs > 0) c.report.error(node.src, `${tag} Warning - preempt delay will not work with initial state MASTER - clearing`, 'preempt_delay');
+    preemptDelayMs = 0;
+  }
+  if (preemptDelaySrc && preemptDelayMs > 0 && (nopreempt || strict)) {
+    c.report.error(preemptDelaySrc.src, `${tag} preempt_delay is incompatible with ${strict ? 'strict mode' : 'nopreempt mode'} - resetting`, 'preempt_delay');
+    preemptDelayMs = 0;
+  }
+  advertIntMs = checkAdvertInt(c, node, tag, ver, advertIntMs);
+  // unicast_fault_no_peer: no multicast fallback, the instance stays in FAULT instead (vrrp.c vrrp_complete_instance).
+  if (peers.length === 0 && unicastKeyword && !inst.unicastFaultNoPeer) {
+    c.report.error(unicastKeyword.src, `${tag} A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`, unicastKeyword.kw);
+  }
+  if (inst.vmacXmitBase && !inst.useVmac) c.report.error(node.src, `${tag} vmac_xmit_base is only valid with a vmac`, 'vmac_xmit_base');
   if (ipvlan && family === 'inet' && !ipvlan.args.some((w) => ipFamily(w.split('/')[0] ?? '') === 'inet')) {
-    v.report.error(ipvlan.src, `${tag} IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state`, 'use_ipvlan');
-  }
-  if (!iface && !inst.unicastSrcIp) {
-    // keepalived falls back to default_interface when it exists.
-    if (!ifs || ifs.exists(g.defaultInterface)) iface = g.defaultInterface;
-    else v.report.error(node.src, `${tag} Unknown interface!`, 'interface');
+    c.report.error(ipvlan.src, `${tag} IPv4 ipvlan requires a source ip address to be configured. setting instance to fault state`, 'use_ipvlan');
   }
   const trackInterfaces = track.ifs.filter((t) => {
     if (t.name !== iface) return true;
-    v.report.error(node.src, `${tag} Ignoring track_interface ${t.name} since own interface`, 'track_interface');
+    c.report.error(node.src, `${tag} Ignoring track_interface ${t.name} since own interface`, 'track_interface');
     return false;
   });
   let authentication: VrrpInstance['authentication'];
   if (authType !== undefined) {
-    if (strict) v.report.error(node.src, `${tag} Strict mode does not support authentication. Ignoring.`, 'authentication');
-    else if (ver === 3) v.report.error(node.src, `${tag} VRRP version 3 does not support authentication. Ignoring.`, 'authentication');
-    else if (!authPass) v.report.error(authSrc, `${tag} Authentication specified but no password given. Ignoring`, 'authentication');
+    if (strict) c.report.error(node.src, `${tag} Strict mode does not support authentication. Ignoring.`, 'authentication');
+    else if (ver === 3) c.report.error(node.src, `${tag} VRRP version 3 does not support authentication. Ignoring.`, 'authentication');
+    else if (!authPass) c.report.error(authSrc, `${tag} Authentication specified but no password given. Ignoring`, 'authentication');
     else authentication = { type: authType, pass: authPass, src: ref(authTypeSrc) };
   }
-  // vrrp_complete_instance checks twice: a config error first, a warning later (both lines printed).
-  if (vips.length === 0) {
-    if (ver === 3 || strict) v.report.error(node.src, `${tag} No VIP specified; at least one is required`, 'virtual_ipaddress');
-    else {
-      v.report.error(node.src, `${tag} No VIP specified; at least one is sensible`, 'virtual_ipaddress');
-      v.report.warn(node.src, `${tag} No VIP specified; at least one is sensible`, 'virtual_ipaddress');
-    }
-  }
-  return {
+  const instance: VrrpInstance = {
     src: ref(node.src),
     name,
     initialState,
@@ -847,7 +873,7 @@ export function resolveVrrpInstance(
     noVirtualIpaddress: false,
     virtualRoutes: routing?.routes ?? [],
     virtualRules: routing?.rules ?? [],
-    accept: acceptMode(v, node, tag, accept, strict, priority, ver),
+    accept: acceptMode(c, node, tag, accept, strict, priority, ver),
     strictMode: strict,
     skipCheckAdvAddr: inst.skipCheckAdvAddr ?? g.vrrpSkipCheckAdvAddr,
     lowerPrioNoAdvert: strict ? true : (inst.lowerPrioNoAdvert ?? g.vrrpLowerPrioNoAdvert),
@@ -858,6 +884,7 @@ export function resolveVrrpInstance(
     ...(inst.notifyPriorityChanges !== undefined ? { notifyPriorityChanges: inst.notifyPriorityChanges } : {}),
     smtpAlert: inst.smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
   };
+  return { name, instance, completion: c.report.list };
 }
 
 /** The value; after a refusal (already reported in keepalived's generic words) the handler's own line too. */
@@ -894,7 +921,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
   for (const n of node.children ?? []) {
     if (notifyField(notify, v, n, `vrrp group ${name}:`)) continue;
     if (n.kw === 'group') members.push(...(n.children ?? []).flatMap((c) => [c.kw, ...c.args]));
-    else if (n.kw === 'track_interface') track.ifs.push(...trackRefs(v, n, -253, 253));
+    else if (n.kw === 'track_interface') track.ifs.push(...trackRefs(v, n, -253, 253, name));
     else if (n.kw === 'track_script') track.scripts.push(...trackRefs(v, n, -253, 253));
     else if (n.kw === 'track_file') track.files.push(...trackRefs(v, n, -254, 254));
     else if (n.kw === 'track_process') track.procs.push(...trackRefs(v, n, -254, 254));

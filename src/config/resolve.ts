@@ -14,10 +14,11 @@ import { DEFAULT_RT_NAMES, parseRouteLine, parseRuleLine, rulePreferences, type 
 import { parseVip } from './resolve-vrrp.js';
 import { DEFAULT_SCRIPT_USER, resolveCheckScripts, type GroupLookup, type UserLookup } from './check-scripts.js';
 import { resolveVrrpScripts } from './vrrp-scripts.js';
+import { vridConflicts } from './vrid-conflicts.js';
 import { cmdStr, SC_INSECURE, SC_ISSCRIPT } from './script-secure.js';
 import { checkStartStopScripts } from './start-stop-scripts.js';
-import type { InterfaceInfo } from './resolve-vrrp.js';
-import type { Reporter } from './errors.js';
+import { InterfaceLookup, type InterfaceInfo } from './interfaces.js';
+import { formatDiagnostic, Reporter } from './errors.js';
 import type { Node } from './parser.js';
 import type {
   Config, SourceRef, SslClient, TrackFileDef, TrackProcessDef, TrackRef, VirtualServer, VirtualServerGroup, VrrpInstance,
@@ -41,6 +42,9 @@ export interface Host {
   /** /etc/iproute2 names (route tables, protocols, …); undefined: keepalived's built-in ones only. */
   readonly rtNames?: RtNames;
 }
+
+/** vrrp_daemon.c start_vrrp's line once the file is read, when an interface it names does not exist. */
+const NON_EXISTENT_INTERFACE = 'Non-existent interface specified in configuration';
 
 const NO_GROUPS: ReadonlyMap<string, VirtualServerGroup> = new Map();
 /** The notify keywords that name a script (their second word is its user). */
@@ -91,6 +95,7 @@ export class ConfigResolver {
     // keepalived reads its interfaces after setns() into net_namespace (core/main.c set_namespaces).
     const netns = global.other['net_namespace'];
     const interfaces = netns && host.interfaces && host.interfacesIn ? host.interfacesIn(netns) : host.interfaces;
+    v.interfaces = new InterfaceLookup(interfaces, global.dynamicInterfaces);
 
     const trackFiles = [...of('track_file'), ...of('vrrp_track_file')]
       .map((n) => resolveTrackFile(v, n))
@@ -116,10 +121,10 @@ export class ConfigResolver {
       routing.set(n, parsed);
       for (const b of blocks) {
         if (b.kw === 'static_routes' || b.kw === 'virtual_routes') {
-          for (const c of b.children ?? []) parsed.routes.push(...optional(parseRouteLine(report, c, names, b.kw === 'static_routes')));
+          for (const c of b.children ?? []) parsed.routes.push(...optional(parseRouteLine(report, c, names, b.kw === 'static_routes', v.interfaces)));
         }
         if (b.kw === 'static_rules' || b.kw === 'virtual_rules') {
-          for (const c of b.children ?? []) parsed.rules.push(...optional(parseRuleLine(report, c, prefs, names, b.kw === 'static_rules')));
+          for (const c of b.children ?? []) parsed.rules.push(...optional(parseRuleLine(report, c, prefs, names, b.kw === 'static_rules', v.interfaces)));
         }
       }
     }
@@ -130,11 +135,12 @@ export class ConfigResolver {
     const garpGroups = resolveGarpGroups(v, of('garp_group'));
     // Each instance's and sync group's block, for the line of its first notify script (see script security below).
     const blockNode = new Map<VrrpInstance | VrrpSyncGroup, Node>();
-    const instances = of('vrrp_instance').flatMap((n) => {
-      const i = resolveVrrpInstance(v, n, global, interfaces, routing.get(n));
-      if (i) blockNode.set(i, n);
-      return i ? [i] : [];
+    const resolvedInstances = of('vrrp_instance').flatMap((n) => {
+      const r = resolveVrrpInstance(v, n, global, routing.get(n));
+      if (r?.instance) blockNode.set(r.instance, n);
+      return optional(r);
     });
+    const instances = resolvedInstances.flatMap((r) => optional(r.instance));
     const syncGroups = of('vrrp_sync_group').flatMap((n) => {
       const g = resolveSyncGroup(v, n, global);
       if (g) blockNode.set(g, n);
@@ -206,13 +212,15 @@ export class ConfigResolver {
     const checkScripts = resolveCheckScripts(virtualServers, global, host);
     virtualServers = checkScripts.virtualServers;
 
-    // Cross references.
+    // Cross references. The sync groups' lines (vrrp_sync.c vrrp_sync_set_group) come once chk_min_cfg passed.
+    const syncLines = new Reporter();
     const scriptNames = new Set(vrrpScripts.map((s) => s.name));
-    const instanceByName = new Map(instances.map((i) => [i.name, i]));
+    // vrrp_sync_set_group runs before vrrp_complete_instance can refuse any instance.
+    const instanceByName = new Map(resolvedInstances.map((r) => [r.name, r]));
     const memberOf = new Map<string, string>();
     for (const g of syncGroups) {
       for (const m of g.members) {
-        if (!instanceByName.has(m)) report.error(g.src, `Virtual router ${m} specified in sync group ${g.name} doesn't exist - ignoring`, 'group');
+        if (!instanceByName.has(m)) syncLines.error(g.src, `Virtual router ${m} specified in sync group ${g.name} doesn't exist - ignoring`, 'group');
         else memberOf.set(m, g.name);
       }
     }
@@ -237,9 +245,9 @@ export class ConfigResolver {
     });
     const namedSyncGroups = syncGroups.flatMap((g) => {
       const members = g.members.filter((m) => instanceByName.has(m));
-      if (g.members.length === 0) report.error(g.src, `Sync group ${g.name} has no virtual router(s). removing`, 'vrrp_sync_group');
-      else if (members.length === 0) report.error(g.src, `Sync group ${g.name}, no matching virtual router found in group declaration - removing`, 'vrrp_sync_group');
-      else if (members.length === 1) report.error(g.src, `Sync group ${g.name} has only 1 virtual router(s) - this probably isn't what you want`, 'vrrp_sync_group');
+      if (g.members.length === 0) syncLines.error(g.src, `Sync group ${g.name} has no virtual router(s). removing`, 'vrrp_sync_group');
+      else if (members.length === 0) syncLines.error(g.src, `Sync group ${g.name}, no matching virtual router found in group declaration - removing`, 'vrrp_sync_group');
+      else if (members.length === 1) syncLines.error(g.src, `Sync group ${g.name} has only 1 virtual router(s) - this probably isn't what you want`, 'vrrp_sync_group');
       if (members.length === 0) return [];
       return [{ ...g, members, trackProcesses: procRefs(g.name, g.trackProcesses, g.src) }];
     });
@@ -254,22 +262,40 @@ export class ConfigResolver {
     if (!global.enableScriptSecurity && checkScripts.scripts) {
       report.add('security', where, `SECURITY VIOLATION - check scripts are being executed but script_security not enabled.${checkScripts.insecure ? ' There are insecure scripts.' : ''}`);
     }
-    // vrrp.c vrrp_complete_init: check_vrrp_script_security drops missing and insecure vrrp_scripts before
-    // vrrp_complete_instance applies the tracker rules, so a dropped script's weight is never reported.
-    const vrrp = resolveVrrpScripts(vrrpScripts, namedInstances, namedSyncGroups, global, host, report, of('vrrp_instance').length > 0);
-    if (vrrp.violation) report.add('security', where, vrrp.violation);
-    const vrrpInstances = vrrp.instances.map((inst) =>
-      memberTrackerRules(report, inst, vrrp.syncGroups.find((g) => g.name === inst.syncGroup), vrrp.vrrpScripts, trackFiles));
-    const vrrpSyncGroups = vrrp.syncGroups.map((g) =>
-      groupTrackerRules(report, g, vrrpInstances.filter((i) => g.members.includes(i.name)), vrrp.vrrpScripts, trackFiles, trackProcesses));
+    // vrrp_daemon.c start_vrrp, then vrrp.c vrrp_complete_init, in their order; keepalived's VRRP process stops at
+    // the first refusal and reports nothing after it.
+    const completed = ((): { vrrpStop: string } | Pick<Config, 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups'> => {
+      if (v.interfaces.missing) {
+        report.error(where, NON_EXISTENT_INTERFACE, 'interface');
+        return { vrrpStop: NON_EXISTENT_INTERFACE };
+      }
+      // check_vrrp_script_security drops missing and insecure vrrp_scripts before vrrp_complete_instance applies
+      // the tracker rules, so a dropped script's weight is never reported.
+      const vrrp = resolveVrrpScripts(vrrpScripts, namedInstances, namedSyncGroups, global, host, report, of('vrrp_instance').length > 0);
+      if (vrrp.violation) report.add('security', where, vrrp.violation);
+      // chk_min_cfg runs over every instance before vrrp_complete_instance runs on any.
+      const minCfg = resolvedInstances.find((r) => r.refusedBy === 'chk_min_cfg');
+      const order = minCfg ? [minCfg] : resolvedInstances;
+      if (!minCfg) report.list.push(...syncLines.list);
+      for (const r of order) {
+        report.list.push(...r.completion);
+        if (r.refusedBy) return { vrrpStop: formatDiagnostic(r.completion.at(-1)!) };
+      }
+      const conflicts = vridConflicts(vrrp.instances);
+      for (const c of conflicts) report.error(c.src, c.message, 'virtual_router_id');
+      if (conflicts[0]) return { vrrpStop: formatDiagnostic({ ...conflicts[0].src, severity: 'error', message: conflicts[0].message }) };
+      const vrrpInstances = vrrp.instances.map((inst) =>
+        memberTrackerRules(report, inst, vrrp.syncGroups.find((g) => g.name === inst.syncGroup), vrrp.vrrpScripts, trackFiles));
+      const vrrpSyncGroups = vrrp.syncGroups.map((g) =>
+        groupTrackerRules(report, g, vrrpInstances.filter((i) => g.members.includes(i.name)), vrrp.vrrpScripts, trackFiles, trackProcesses));
+      return { vrrpScripts: vrrp.vrrpScripts, vrrpInstances, vrrpSyncGroups };
+    })();
 
     return {
       global: startStop.global,
       trackFiles,
       trackProcesses,
-      vrrpScripts: vrrp.vrrpScripts,
-      vrrpInstances,
-      vrrpSyncGroups,
+      ...('vrrpStop' in completed ? { vrrpScripts: [], vrrpInstances: [], vrrpSyncGroups: [], vrrpStop: completed.vrrpStop } : completed),
       ...(garpGroups.length > 0 ? { garpGroups } : {}),
       virtualServerGroups: vsGroups,
       virtualServers,

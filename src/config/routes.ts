@@ -4,6 +4,7 @@
 // The netlink encoding is src/net/rtnl-route.ts's.
 import type { Node } from './parser.js';
 import type { Reporter } from './errors.js';
+import { InterfaceLookup } from './interfaces.js';
 import { canonicalIp, ipFamily } from './address.js';
 
 // linux/rtnetlink.h
@@ -218,7 +219,9 @@ const U32 = 0xffffffff;
  * vrrp_iproute.c alloc_route (and parse_nexthops): a route line, its config errors reported as keepalived words them.
  * Returns undefined where keepalived drops the route.
  */
-export function parseRouteLine(report: Reporter, line: Node, names: RtNames, isStatic: boolean): RouteSpec | undefined {
+export function parseRouteLine(
+  report: Reporter, line: Node, names: RtNames, isStatic: boolean, ifs = new InterfaceLookup(),
+): RouteSpec | undefined {
   const words = [line.kw, ...line.args];
   const err = (msg: string): void => report.error(line.src, msg, line.kw);
   let family: 4 | 6 | undefined;
@@ -338,7 +341,7 @@ export function parseRouteLine(report: Reporter, line: Node, names: RtNames, isS
           break;
         case 'dev':
         case 'oif':
-          dev = words[++i];
+          dev = device(ifs, words[++i], 'VROUTE nexthop');
           break;
         case 'onlink':
           flags |= RTNH_F_ONLINK;
@@ -459,7 +462,7 @@ export function parseRouteLine(report: Reporter, line: Node, names: RtNames, isS
           if (nexthops.length > 0) err('Cannot specify nexthops with "or" route');
           else {
             try {
-              parseNexthops(words, i, nexthops, names, (f) => setFamily(f, 'Address family mismatch for next hop'), () => family, err);
+              parseNexthops(words, i, nexthops, names, (f) => setFamily(f, 'Address family mismatch for next hop'), () => family, err, ifs);
             } catch (e) {
               // parse_nexthops' err: the hop in hand is dropped, the route keeps the ones before it.
               if (!(e instanceof ParseError)) throw e;
@@ -566,6 +569,7 @@ function parseNexthops(
   setFamily: (f: 4 | 6) => void,
   family: () => 4 | 6 | undefined,
   err: Err,
+  ifs: InterfaceLookup,
 ): void {
   let i = start;
   while (i < words.length && words[i] === 'nexthop') {
@@ -583,7 +587,7 @@ function parseNexthops(
         if (!a) throw new ParseError(`invalid nexthop address ${text}`);
         setFamily(a.family);
         nh.via = a;
-      } else if (w === 'dev') nh.dev = words[++i];
+      } else if (w === 'dev') nh.dev = device(ifs, words[++i], 'VROUTE nexthop');
       else if (w === 'weight') {
         const v = unsignedMax(words[++i], 256);
         if (v === undefined) throw new ParseError(`Invalid weight ${words[i]} specified for route`);
@@ -611,7 +615,9 @@ function parseNexthops(
  * vrrp_iprule.c alloc_rule: a rule line, its config errors as keepalived words them; a rule without a preference
  * gets the next one counting down from 16384 (a config error too). Returns undefined where keepalived drops the rule.
  */
-export function parseRuleLine(report: Reporter, line: Node, next: RulePreferences, names: RtNames, isStatic: boolean): RuleSpec | undefined {
+export function parseRuleLine(
+  report: Reporter, line: Node, next: RulePreferences, names: RtNames, isStatic: boolean, ifs = new InterfaceLookup(),
+): RuleSpec | undefined {
   const words = [line.kw, ...line.args];
   const err = (msg: string): void => report.error(line.src, msg, line.kw);
   let family: 4 | 6 | undefined;
@@ -713,10 +719,10 @@ export function parseRuleLine(report: Reporter, line: Node, next: RulePreference
         }
         case 'dev':
         case 'iif':
-          r.iif = words[++i];
+          r.iif = device(ifs, words[++i], 'rule');
           break;
         case 'oif':
-          r.oif = words[++i];
+          r.oif = device(ifs, words[++i], 'rule');
           break;
         case 'tunnel-id': {
           const t = words[++i] ?? '';
@@ -813,6 +819,12 @@ export function parseRuleLine(report: Reporter, line: Node, next: RulePreference
 }
 
 /** vrrp_iprule.c inet_proto_a2n: a number up to 127 or a protocol name (the few /etc/protocols names rules use). */
+/** vrrp_iproute.c / vrrp_iprule.c: a device is looked up where it is named; one that does not exist drops the line. */
+function device(ifs: InterfaceLookup, name: string | undefined, what: string): string | undefined {
+  if (name === undefined || ifs.found(name)) return name;
+  throw new ParseError(`WARNING - interface ${name} for ${what} doesn't exist`);
+}
+
 function ipProtoNumber(text: string | undefined): number | undefined {
   if (text === undefined || text.startsWith('-')) return undefined;
   if (/^\d+$/.test(text)) return Number(text) <= 127 ? Number(text) : undefined;

@@ -2,6 +2,7 @@
 // read_unsigned/read_timer, check_true_false). Each returns undefined after reporting, so callers keep their default.
 import { splitArgv } from './lexer.js';
 import type { Reporter } from './errors.js';
+import { InterfaceLookup } from './interfaces.js';
 import type { Node } from './parser.js';
 import type { Script, SourceRef } from './model.js';
 
@@ -18,6 +19,9 @@ export const secondsUs = (s: number): Microseconds => BigInt(Math.round(s * 1e6)
 const seconds = (us: Microseconds): string => `${us / 1_000_000n}.${(us % 1_000_000n).toString().padStart(6, '0')}`;
 
 export class Values {
+  /** The interfaces the config may name; set once global_defs (net_namespace, dynamic_interfaces) is read. */
+  interfaces = new InterfaceLookup();
+
   constructor(readonly report: Reporter) {}
 
   /** Decimal integer in [min, max]; keepalived's strtol rules (no junk, no fraction). */

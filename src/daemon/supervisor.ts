@@ -149,6 +149,12 @@ export class Supervisor {
       }
     }
     if (cannotRun(read.code) || (reloading && read.code === 5)) return undefined;
+    // keepalived's VRRP process exits with KEEPALIVED_EXIT_CONFIG on such a config and its parent then stops every
+    // process (lib/scheduler.c report_child_status), checkers included; lvskeeper knows it before starting any.
+    if (read.vrrp.vrrpStop !== undefined && !this.opts.checkOnly) {
+      this.log.error(`VRRP exited with permanent error CONFIG (${read.vrrp.vrrpStop}). Terminating`);
+      return undefined;
+    }
     const refused = startRefusals(read.vrrp.vrrpInstances);
     // vrrp_strict / no_accept: the drop rules are installed with nft (net/nft.ts).
     const needNft = dropRulesNeeded(read.vrrp.vrrpInstances);

@@ -221,11 +221,14 @@ test('keepalived corrections: missing lb_algo/lb_kind/protocol, duplicate RS, qu
   assert.ok(diagnostics.every((d) => d.severity === 'error'));
 });
 
-test('VRID range and missing VRID drop the instance; script without security is rc 6', () => {
+test('a VRID out of range leaves it unset: chk_min_cfg stops the VRRP side at VI_1, VI_2 is never reported; script without security is rc 6', () => {
   const v = load('bad-vrrp.conf');
   assert.deepEqual(v.config.vrrpInstances, []);
-  assert.ok(v.messages.includes("(VI_1): VRID '300' not valid - must be between 1 & 255"));
-  assert.ok(v.messages.includes('(VI_2) the virtual router id must be set'));
+  assert.deepEqual(v.messages, [
+    "number '300' outside range [1, 255]", "(VI_1): VRID '300' not valid - must be between 1 & 255", 'Truncating auth_pass to 8 characters',
+    '(VI_1) the virtual router id must be set',
+  ]);
+  assert.equal(v.config.vrrpStop, `${fixture('bad-vrrp.conf')}:1: (VI_1) the virtual router id must be set`);
   const s = load('bad-security.conf');
   assert.equal(exitCodeFor(s.diagnostics), 6);
   assert.deepEqual(s.messages, ['SECURITY VIOLATION - scripts are being executed but script_security not enabled.']);
@@ -265,8 +268,9 @@ test('interfaces are checked against the host when asked: missing is an error, l
   const r = loadConfig(fixture('bad-interface.conf'), { checkInterfaces: true });
   assert.deepEqual(r.diagnostics.map((d) => d.message), [
     "WARNING - interface lvskpnosuch0 for vrrp_instance VI_1 doesn't exist",
-    'Non-existent interface specified in configuration',
     '(VI_2) cannot use a loopback interface (lo) for vrrp - ignoring',
+    // Once the file is read (vrrp_daemon.c start_vrrp); VI_2 without an interface is never completed.
+    'Non-existent interface specified in configuration',
   ]);
   assert.equal(exitCodeFor(r.diagnostics), 5);
 });
@@ -374,9 +378,11 @@ test("bare keywords and checks on parsed-only blocks are reported in keepalived 
   assert.deepEqual(load('regress/sync-group-one-member.conf').config.vrrpSyncGroups.map((g) => [g.name, g.members]), [['G1', ['VI_1']]]);
   assert.deepEqual(messages('global-tracking'), ['(G1) global_tracking is deprecated. Use track_interface/script/file on the sync group']);
   const unicast = load('regress/unicast-without-peers.conf');
+  // The first as the block closes (vrrp_parser.c vrrp_end_handler), the second once the file is read (vrrp.c
+  // vrrp_complete_instance).
   assert.deepEqual(unicast.messages, [
-    '(VI_1) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.',
     '(VI_1): Cannot use unicast_ttl without unicast peers - resetting',
+    '(VI_1) A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.',
   ]);
   assert.equal(unicast.config.vrrpInstances[0]?.unicastTtl, 255);
   assert.deepEqual(messages('parsed-only-checks'), [

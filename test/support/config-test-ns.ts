@@ -7,10 +7,11 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { exitCodeFor, parseConfigText, UNIMPLEMENTED_PREFIX } from '../../src/config/load.js';
-import { hasCommand, isRoot, need } from './tier.js';
+import { hasCommand, isRoot, need, repoRoot } from './tier.js';
 
 export interface NsRun {
   readonly status: number | null;
+  readonly stdout: string;
   readonly stderr: string;
 }
 
@@ -29,11 +30,25 @@ export function withConfigTestNamespace(
     assert.equal(spawnSync('ip', ['-n', name, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth1']).status, 0);
     body((cmd, args, cwd) => {
       const r = spawnSync('ip', ['netns', 'exec', name, cmd, ...args], { encoding: 'utf8', timeout: 60_000, ...(cwd ? { cwd } : {}) });
-      return { status: r.status, stderr: r.stderr };
+      return { status: r.status, stdout: r.stdout, stderr: r.stderr };
     });
   } finally {
     spawnSync('ip', ['netns', 'del', name], { stdio: 'ignore' });
   }
+}
+
+const cli = join(repoRoot, 'dist/bin/lvskeeper.js');
+
+function lvskeeperReader(text: string, file: string, order: (lines: string[]) => string[]): DashT {
+  const r = parseConfigText(text, { file });
+  return { status: exitCodeFor(r.diagnostics), lines: order(r.diagnostics.map((d) => d.message).filter((m) => !m.startsWith(UNIMPLEMENTED_PREFIX))) };
+}
+
+/** `lvskeeper -t` in the namespace; its `FILE:LINE: ` (or `FILE: `) prefix taken off. */
+function lvskeeperInNs(inNs: NsRunner, file: string, dir: string, order: (lines: string[]) => string[]): DashT {
+  const r = inNs(process.execPath, [cli, '-t', '-f', file], dir);
+  const lines = r.stderr.split('\n').filter(Boolean).map((l) => l.startsWith(file) ? l.slice(file.length).replace(/^(:\d+)?: /, '') : l);
+  return { status: r.status, lines: order(lines.filter((m) => !m.startsWith(UNIMPLEMENTED_PREFIX))) };
 }
 
 type NsRunner = Parameters<Parameters<typeof withConfigTestNamespace>[2]>[0];
@@ -46,10 +61,11 @@ interface DashT {
 /**
  * keepalived `-t` (in the namespace) and lvskeeper's config reader on each named config text: the cases whose lines
  * (keepalived's `(FILE: Line N)` prefix taken off, lvskeeper's not-implemented lines left out; in order unless
- * `sorted`) or exit status differ.
+ * `sorted`) or exit status differ. `interfaces`: lvskeeper `-t` runs in the namespace too, so both check the
+ * interfaces a config names against the same ones.
  */
 export function dashTDifferences(
-  inNs: NsRunner, cases: Iterable<readonly [string, string]>, opts: { readonly sorted?: boolean } = {},
+  inNs: NsRunner, cases: Iterable<readonly [string, string]>, opts: { readonly sorted?: boolean; readonly interfaces?: boolean } = {},
 ): { name: string; keepalived: DashT; lvskeeper: DashT }[] {
   const order = (lines: string[]): string[] => (opts.sorted ? lines.sort() : lines);
   const dir = mkdtempSync(join(tmpdir(), 'lvskp-dasht-'));
@@ -59,8 +75,7 @@ export function dashTDifferences(
       writeFileSync(file, text);
       const ka = inNs('keepalived', ['-t', '-f', file], dir);
       const keepalived = { status: ka.status, lines: order(ka.stderr.split('\n').filter(Boolean).map((l) => l.replace(/^\([^)]*Line \d+\) /, ''))) };
-      const r = parseConfigText(text, { file });
-      const lvskeeper = { status: exitCodeFor(r.diagnostics), lines: order(r.diagnostics.map((d) => d.message).filter((m) => !m.startsWith(UNIMPLEMENTED_PREFIX))) };
+      const lvskeeper = opts.interfaces ? lvskeeperInNs(inNs, file, dir, order) : lvskeeperReader(text, file, order);
       return JSON.stringify(keepalived) === JSON.stringify(lvskeeper) ? [] : [{ name, keepalived, lvskeeper }];
     });
   } finally {
