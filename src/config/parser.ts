@@ -50,6 +50,11 @@ class TreeNode implements Node {
 interface Frame {
   /** undefined: a list block, whose lines are items. */
   readonly schema: BlockSchema | undefined;
+  /**
+   * A value block (lib/parser.c alloc_value_block): read piece by piece, a `{` is an item (but the first piece may
+   * be the block's own `{`) and the first `}` ends it. `needBob`: its `{` has not come yet.
+   */
+  valueBlock?: { needBob: boolean };
   readonly nodes: Node[];
   /** The block's own node (undefined at the root). */
   readonly node: TreeNode | undefined;
@@ -78,6 +83,9 @@ interface Pending {
  * vrrp_script_handler, vrrp_tprocess_handler), so a bare one stops the read: -t exit 2.
  */
 const NAME_READ_UNCHECKED: ReadonlySet<string> = new Set(['vrrp_script', 'vrrp_track_process']);
+
+/** The one list block keepalived reads as a sublevel, not with alloc_value_block (check_parser.c vsg_handler). */
+const SUBLEVEL_LIST = 'virtual_server_group';
 
 export class TreeBuilder {
   private braces = 0;
@@ -176,10 +184,13 @@ export class TreeBuilder {
     if (this.kw !== undefined) this.segment(false);
     this.settlePending(false, false);
     this.braces--;
-    if (this.braces < 0) {
+    // lib/parser.c read_line counts braces by themselves; a value block ends at its `}` all the same.
+    const extra = this.braces < 0;
+    if (extra) {
       this.braces = 0;
       this.report.error(this.where(), `Extra '}' found`);
-    } else if (this.stack.length > 1) {
+    }
+    if ((!extra || this.top().valueBlock) && this.stack.length > 1) {
       this.stack.pop()!.node!.closedAt = this.where();
       if (this.stack.length === 1) this.judgeUses();
       if (this.stack.length === 1 && this.onRootBlock) {
@@ -205,14 +216,26 @@ export class TreeBuilder {
     this.report.error(this.where(), `Unexpected '{' - ignoring`);
   }
 
-  private open(kw: string, args: readonly string[], file: string, line: number, kind: 'list' | BlockSchema, status: RunStatus): void {
-    this.braces++;
+  private open(
+    kw: string, args: readonly string[], file: string, line: number, kind: 'list' | BlockSchema, status: RunStatus, braced = true,
+  ): void {
+    if (braced) this.braces++;
     const nodes: Node[] = [];
     const node = new TreeNode(kw, args, file, line, nodes);
     const parent = this.top();
     parent.nodes.push(node);
     this.note(node, status, true);
-    this.stack.push({ schema: kind === 'list' ? undefined : kind, nodes, node, quiet: parent.quiet || status.kind === 'not-implemented' });
+    this.stack.push({
+      schema: kind === 'list' ? undefined : kind, nodes, node, quiet: parent.quiet || status.kind === 'not-implemented',
+      ...(kind === 'list' && kw !== SUBLEVEL_LIST ? { valueBlock: { needBob: !braced } } : {}),
+    });
+  }
+
+  /** A `{` piece inside a value block: the block's own when it has none yet, else an item of its own. */
+  private valueBlockBrace(frame: Frame & { valueBlock: { needBob: boolean } }): void {
+    this.braces++;
+    if (frame.valueBlock.needBob) frame.valueBlock.needBob = false;
+    else frame.nodes.push(new TreeNode('{', NO_ARGS, this.file, this.line, undefined));
   }
 
   /**
@@ -256,13 +279,19 @@ export class TreeBuilder {
     this.argCount = 0;
     if (this.settlePending(kw !== undefined, open)) return;
     const frame = this.top();
+    const value = frame.valueBlock ? (frame as Frame & { valueBlock: { needBob: boolean } }) : undefined;
     if (kw === undefined) {
-      if (open) this.strayOpen();
+      if (value) this.valueBlockBrace(value);
+      else if (open) this.strayOpen();
       return;
     }
     if (frame.schema === undefined) {
       frame.nodes.push(new TreeNode(kw, args, this.file, this.line, undefined));
-      if (open) this.strayOpen();
+      if (value) {
+        // A first item without the block's `{` is only logged by keepalived ("'{' missing from beginning of block").
+        value.valueBlock.needBob = false;
+        if (open) this.valueBlockBrace(value);
+      } else if (open) this.strayOpen();
       return;
     }
     const known: Keyword | undefined = frame.schema.keywords.get(kw);
@@ -273,6 +302,13 @@ export class TreeBuilder {
     }
     // The table's own string: compared by identity in the resolvers' switches, and shared, not one copy per line.
     const { name, kind, status } = known;
+    if (kind === 'list' && name !== SUBLEVEL_LIST) {
+      // lib/parser.c alloc_value_block: the block starts here, its `{` or first item comes next; words after the
+      // keyword are reported and dropped.
+      if (n > 0) this.report.error(this.where(), `Block ${name} has extra parameters ${args[0]!} ...`, name);
+      this.open(name, NO_ARGS, this.file, this.line, kind, status, open);
+      return;
+    }
     if (kind === 'list' || (typeof kind === 'object' && 'keywords' in kind)) {
       if (n === 0 && NAME_READ_UNCHECKED.has(name)) {
         this.report.add('config', this.where(), `*** Configuration line starting \`${name}\` is missing a parameter after keyword \`${name}\` at word position 2`, name);

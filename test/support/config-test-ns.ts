@@ -62,12 +62,16 @@ interface DashT {
  * keepalived `-t` (in the namespace) and lvskeeper's config reader on each named config text: the cases whose lines
  * (keepalived's `(FILE: Line N)` prefix taken off, lvskeeper's not-implemented lines left out; in order unless
  * `sorted`) or exit status differ. `interfaces`: lvskeeper `-t` runs in the namespace too, so both check the
- * interfaces a config names against the same ones.
+ * interfaces a config names against the same ones. `unique`: each line once (keepalived's reading processes each
+ * report the file's brace errors, lib/parser.c read_line).
  */
 export function dashTDifferences(
-  inNs: NsRunner, cases: Iterable<readonly [string, string]>, opts: { readonly sorted?: boolean; readonly interfaces?: boolean } = {},
+  inNs: NsRunner, cases: Iterable<readonly [string, string]>, opts: { readonly sorted?: boolean; readonly interfaces?: boolean; readonly unique?: boolean } = {},
 ): { name: string; keepalived: DashT; lvskeeper: DashT }[] {
-  const order = (lines: string[]): string[] => (opts.sorted ? lines.sort() : lines);
+  const order = (all: string[]): string[] => {
+    const lines = opts.unique ? [...new Set(all)] : all;
+    return opts.sorted ? lines.sort() : lines;
+  };
   const dir = mkdtempSync(join(tmpdir(), 'lvskp-dasht-'));
   try {
     const file = join(dir, 'keepalived.conf');
