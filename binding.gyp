@@ -9,6 +9,7 @@
   "targets": [
     { "target_name": "lvsk_rawsock", "sources": ["native/rawsock.cc"] },
     { "target_name": "lvsk_exchange", "sources": ["native/exchange.cc"] },
-    { "target_name": "lvsk_sched", "sources": ["native/sched.cc"] }
+    { "target_name": "lvsk_sched", "sources": ["native/sched.cc"] },
+    { "target_name": "lvsk_netns", "sources": ["native/netns.cc"] }
   ]
 }

@@ -3,8 +3,8 @@
 // through the new MASTER counted; the keepalived pair and the lvskeeper pair in the same boot. Target: every
 // connection survives, as with keepalived. Timing on a loaded machine says nothing; the survival count does.
 // Run: npm run bench:takeover [-- N]   (default 50 per service)
-import { runInVm, vmMissing } from '../test/vm/harness.js';
-import { sections, survivors, takeoverScript, type TakeoverScenario } from '../test/vm/takeover-guest.js';
+import { runInVm, sections, vmMissing } from '../test/vm/harness.js';
+import { survivors, takeoverScript, type TakeoverScenario } from '../test/vm/takeover-guest.js';
 
 const n = Number(process.argv[2] ?? 50);
 const missing = vmMissing();

@@ -1,4 +1,4 @@
-// The error both addons throw for a failed system call, shaped as Node's own: { errno, code, syscall }.
+// The error the addons throw for a failed system call, shaped as Node's own: { errno, code, syscall }.
 #pragma once
 #include <napi.h>
 #include <uv.h>

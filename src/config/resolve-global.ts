@@ -247,7 +247,17 @@ export function resolveGlobals(
   let lowerDelaySet = false;
   let lowerRepeatSet = false;
   const fifoScripts = new Map<string, Node>();
-  for (const node of rootNodes) if (otherAccepted(v, node)) other[node.kw] = node.args.join(' ');
+  for (const node of rootNodes) {
+    if (!otherAccepted(v, node)) continue;
+    // global_parser.c net_namespace_handler, net_namespace_ipvs_handler: the first one stays. A bare net_namespace
+    // sets nothing; a bare net_namespace_ipvs names the default namespace.
+    const set = other[node.kw];
+    if (set !== undefined && (node.kw === 'net_namespace_ipvs' || (node.kw === 'net_namespace' && set !== ''))) {
+      v.report.error(node.src, `Duplicate ${node.kw} definition ${node.args[0]} - ignoring`, node.kw);
+      continue;
+    }
+    other[node.kw] = node.args.join(' ');
+  }
   for (const b of blocks) {
     for (const n of b.children ?? []) {
       const a = n.args[0];

@@ -35,7 +35,7 @@ import { SmtpAlerter, alerts } from './smtp-alert.js';
 
 
 async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise<IpvsDriver> {
-  if (start.driver === 'kernel') return (await import('../ipvs/driver-netlink.js')).NetlinkIpvsDriver.open();
+  if (start.driver === 'kernel') return (await import('../ipvs/driver-netlink.js')).NetlinkIpvsDriver.open({}, start.ipvsNetns);
   return new RemoteIpvsDriver(start.driver, channel);
 }
 

@@ -28,8 +28,8 @@ export class NotifyFifos {
 
   private constructor(private readonly lines: Counter | undefined) {}
 
-  /** `lines` counts each line per FIFO, written or dropped. */
-  static async open(global: GlobalDefs, sides: FifoSides, log: Logger, lines?: Counter): Promise<NotifyFifos> {
+  /** `lines` counts each line per FIFO, written or dropped; the scripts start in `netns` (net_namespace's path). */
+  static async open(global: GlobalDefs, sides: FifoSides, log: Logger, lines?: Counter, netns?: string): Promise<NotifyFifos> {
     const set = new NotifyFifos(lines);
     if (!sides.vrrp && !sides.lvs) return set;
     const policy = scriptPolicy(global);
@@ -59,6 +59,7 @@ export class NotifyFifos {
         ...(policy.defaultUser !== undefined ? { defaultUser: policy.defaultUser } : {}),
         ...(policy.defaultGroup !== undefined ? { defaultGroup: policy.defaultGroup } : {}),
         scriptExitLine: `${exitSide} notify fifo script terminated`,
+        ...(netns !== undefined ? { netns } : {}),
       }, log);
       set.all.push(fifo);
       return fifo;

@@ -39,8 +39,8 @@ import { ensureIpvsFamily } from '../ipvs/load-module.js';
 import type { NetlinkIpvsDriver } from '../ipvs/driver-netlink.js';
 import { NotifyFifos } from './notify-fifos.js';
 import { ProcessMonitor } from './process-monitor.js';
-import { namespacedDefault } from './net-namespace.js';
-import { netnsProblem } from '../net/netns-path.js';
+import { ipvsNetnsPath, namespacedDefault } from './net-namespace.js';
+import { netnsPath, netnsProblem } from '../net/netns-path.js';
 import { systemClock } from '../clock.js';
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
@@ -97,6 +97,8 @@ export class Supervisor {
   private processMonitor: ProcessMonitor | undefined;
   /** net_namespace (or -s): where the children run. */
   private netns: string | undefined;
+  /** Where the IPVS sockets are made: net_namespace_ipvs, else net_namespace (ipvsNetnsPath). */
+  private ipvsNetns: string | undefined;
   private paths: { pid?: string | undefined; vrrpPid?: string | undefined; checkersPid?: string | undefined; control?: string | undefined };
   private readonly checkerStates = new Map<string, ResumedState>();
   private readonly subscribers = new Set<(e: object) => void>();
@@ -165,6 +167,11 @@ export class Supervisor {
     return refused.length > 0 ? undefined : read;
   }
 
+  /** net_namespace's path: the scripts the supervisor runs start there, as keepalived's run from inside it. */
+  private get scriptNetns(): string | undefined {
+    return this.netns === undefined ? undefined : netnsPath(this.netns);
+  }
+
   private wantsVrrp(read: ConfigRead): boolean {
     return !this.opts.checkOnly && read.vrrp.vrrpInstances.length > 0;
   }
@@ -204,11 +211,21 @@ export class Supervisor {
         control: this.opts.defaultPaths?.control ? namespacedDefault(this.opts.controlSocket ?? 'control.sock', this.netns) : this.opts.controlSocket,
       };
     }
+    const ipvsName = read.vrrp.global.other['net_namespace_ipvs'];
+    this.ipvsNetns = ipvsNetnsPath(ipvsName, this.netns);
+    // keepalived's ipvs_start (check/ipvswrapper.c) cannot open its socket there (core/namespaces.c set_netns_name),
+    // before nor after its modprobe: the child exits KEEPALIVED_EXIT_FATAL and the parent terminates, status 1.
+    const needsIpvs = this.wantsCheckers(read) || read.vrrp.global.lvsSyncDaemon !== undefined;
+    if (ipvsName && needsIpvs && this.opts.ipvsDriver !== 'dry-run' && this.opts.ipvsDriver !== 'userspace' && netnsProblem(ipvsName) !== undefined) {
+      for (let attempt = 0; attempt < 2; attempt++) this.log.info('Failed to open namespace fds, errno 2 (No such file or directory)');
+      this.log.error("IPVS: Can't initialize ipvs: No such file or directory");
+      return 1;
+    }
     if (this.paths.pid) this.releasePids.push(acquirePidFile(this.paths.pid));
     // keepalived refuses to start while another daemon's children hold -r/-c; the children's pids replace ours.
     if (this.wantsVrrp(read) && this.paths.vrrpPid) this.claimChildPidFile(this.paths.vrrpPid);
     if (this.wantsCheckers(read) && this.paths.checkersPid) this.claimChildPidFile(this.paths.checkersPid);
-    await runStartStopScript('startup', read.vrrp.global, this.log);
+    await runStartStopScript('startup', read.vrrp.global, this.log, this.scriptNetns);
     await this.startSyncDaemon(read);
     await this.openFifos(read);
     const starting: Promise<void>[] = [];
@@ -231,7 +248,7 @@ export class Supervisor {
 
   /** Before the children start (or apply a reload), so their first lines find the FIFOs open. */
   private async openFifos(read: ConfigRead): Promise<void> {
-    this.fifos = await NotifyFifos.open(read.vrrp.global, { vrrp: this.wantsVrrp(read), lvs: this.wantsCheckers(read) }, this.log, this.fifoLines);
+    this.fifos = await NotifyFifos.open(read.vrrp.global, { vrrp: this.wantsVrrp(read), lvs: this.wantsCheckers(read) }, this.log, this.fifoLines, this.scriptNetns);
   }
 
   /** (Re)counts the tracked processes of the VRRP part; keepalived re-reads /proc at a reload too. */
@@ -294,6 +311,7 @@ export class Supervisor {
           ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}),
           ...(this.opts.stateFile !== undefined ? { stateFile: this.opts.stateFile } : {}),
           driver: this.tableDriver!,
+          ...(this.ipvsNetns !== undefined ? { ipvsNetns: this.ipvsNetns } : {}),
           log: this.opts.log,
           restore: [...this.checkerStates],
         }, CHECKER_RELOAD_MS);
@@ -319,14 +337,14 @@ export class Supervisor {
       this.log.error(`lvs_sync_daemon: no kernel IPVS${choice === 'auto' || choice === 'kernel' ? '' : ` with --ipvs-driver ${choice}`}: connections are not synchronised with the other director`);
       return undefined;
     }
-    return (await import('../ipvs/driver-netlink.js')).NetlinkIpvsDriver.open();
+    return (await import('../ipvs/driver-netlink.js')).NetlinkIpvsDriver.open({}, this.ipvsNetns);
   }
 
   /** Whether the IPVS netlink family exists, after `modprobe ip_vs` if it did not (keepalived's ipvs_start); asked once. */
   private kernelIpvs(): Promise<boolean> {
     this.kernelProbe ??= (async () => {
       const { probeIpvsFamily } = await import('../ipvs/driver-netlink.js');
-      return ensureIpvsFamily(probeIpvsFamily, (why) => this.log.error(`IPVS: Can't initialize ipvs: ${why}`));
+      return ensureIpvsFamily(() => probeIpvsFamily(this.ipvsNetns), (why) => this.log.error(`IPVS: Can't initialize ipvs: ${why}`));
     })();
     return this.kernelProbe;
   }
@@ -539,7 +557,7 @@ export class Supervisor {
       this.processMonitor?.stop();
       // The embedded table goes last: the checker side empties it on its way out.
       await this.table?.close();
-      if (this.vrrpConfig) await runStartStopScript('shutdown', this.vrrpConfig.global, this.log);
+      if (this.vrrpConfig) await runStartStopScript('shutdown', this.vrrpConfig.global, this.log, this.scriptNetns);
       for (const path of this.childPidFiles) rmSync(path, { force: true });
       for (const release of this.releasePids.splice(0)) release();
       this.log.info('Stopped lvskeeper');

@@ -2,10 +2,11 @@
 // execve of an argv — never a shell string we build — in its own process group, with IFS/LD_PRELOAD/LD_LIBRARY_PATH
 // removed from the environment, optionally as another user, and with a timeout that sends SIGTERM to the group and
 // SIGKILL after a grace period.
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import type { Script } from '../config/model.js';
+import { inNetns } from '../net/in-netns.js';
 
 /**
  * The nice this process started with, read when the module loads (before a child process applies vrrp_priority or
@@ -63,6 +64,11 @@ export interface RunOptions {
   readonly signal?: AbortSignal;
   /** The script's pid (its process group), for an owner that signals a script it never times out. */
   readonly onSpawn?: (pid: number) => void;
+  /**
+   * The network namespace (its path) the script starts in, for a process that is not in net_namespace itself
+   * (the supervisor): keepalived runs every script from a process that setns()ed into it.
+   */
+  readonly netns?: string;
 }
 
 /**
@@ -139,15 +145,21 @@ export function runScript(script: Script, opts: RunOptions = {}): Promise<Script
       finish({ timedOut: false, aborted: true });
     };
     if (opts.signal?.aborted) return finish({ timedOut: false, aborted: true });
-    const child = atStartingNice(() =>
-      spawn(file, [...args, ...(opts.extraArgs ?? [])], {
-        detached: true,
-        stdio: 'ignore',
-        env: cleanEnv(),
-        ...(uid !== undefined ? { uid } : {}),
-        ...(gid !== undefined ? { gid } : {}),
-      }),
-    );
+    let child: ChildProcess;
+    try {
+      child = atStartingNice(() => inNetns(opts.netns, () =>
+        spawn(file, [...args, ...(opts.extraArgs ?? [])], {
+          detached: true,
+          stdio: 'ignore',
+          env: cleanEnv(),
+          ...(uid !== undefined ? { uid } : {}),
+          ...(gid !== undefined ? { gid } : {}),
+        }),
+      ));
+    } catch (err) {
+      // The namespace could not be entered (gone since the start): the script cannot start there.
+      return finish({ timedOut: false, spawnError: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
+    }
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);
     const signalGroup = (signal: NodeJS.Signals): void => {
       if (child.pid === undefined) return;

@@ -26,6 +26,8 @@ export interface NotifyFifoSpec {
   readonly defaultGroup?: string;
   /** Logged when the script ends by itself: `vrrp notify fifo script terminated` (vrrp.c) or the lvs one. */
   readonly scriptExitLine: string;
+  /** net_namespace's path: keepalived's children, which run the FIFO scripts, are in it. */
+  readonly netns?: string;
 }
 
 /** keepalived asks mkfifo(3) for S_IRUSR | S_IWUSR | S_IRGRP | S_IROTH under its mask (umask.ts): 0600 by default. */
@@ -113,6 +115,7 @@ export class NotifyFifo {
       extraArgs: [this.spec.path],
       ...(this.spec.defaultUser !== undefined ? { defaultUser: this.spec.defaultUser } : {}),
       ...(this.spec.defaultGroup !== undefined ? { defaultGroup: this.spec.defaultGroup } : {}),
+      ...(this.spec.netns !== undefined ? { netns: this.spec.netns } : {}),
       onSpawn: (pid) => (this.scriptPid = pid),
     }).then((r) => {
       this.scriptPid = undefined;

@@ -102,6 +102,8 @@ export interface CheckerStart {
   readonly configId?: string;
   readonly stateFile?: string;
   readonly driver: TableDriver;
+  /** Where the kernel driver's socket is made (net-namespace.ts ipvsNetnsPath); undefined: here. */
+  readonly ipvsNetns?: string;
   readonly log: LogSettings;
   /** Checkers' states by checker key, kept by the supervisor: non-empty when a checker child is restarted. */
   readonly restore: readonly (readonly [string, ResumedState])[];

@@ -4,6 +4,7 @@
 // kernel handles a socket's messages in order, so an addDest sent right after its addService still finds it.
 import { getSystemErrorMap } from 'node:util';
 import { createNetlink, parseError } from 'netlink';
+import { inNetns } from '../net/in-netns.js';
 import { LiveDeadlines, type Deadline } from '../net/live-deadlines.js';
 import * as U from './uapi.js';
 import {
@@ -124,9 +125,13 @@ export class NetlinkIpvsDriver implements IpvsDriver {
     this.reopen = options.reopen;
   }
 
-  /** A driver on a fresh NETLINK_GENERIC socket (and a fresh one again after a dump timed out). */
-  static open(options?: NetlinkIpvsDriverOptions): NetlinkIpvsDriver {
-    const socket = (): GenlTransport => createNetlink(NETLINK_GENERIC) as unknown as GenlTransport;
+  /**
+   * A driver on a fresh NETLINK_GENERIC socket (and a fresh one again after a dump timed out), made in the network
+   * namespace at `netns` when given: the kernel's IPVS answers for the namespace of the socket's creation
+   * (keepalived's nl_ipvs_connect for net_namespace_ipvs).
+   */
+  static open(options?: NetlinkIpvsDriverOptions, netns?: string): NetlinkIpvsDriver {
+    const socket = (): GenlTransport => inNetns(netns, () => createNetlink(NETLINK_GENERIC) as unknown as GenlTransport);
     return new NetlinkIpvsDriver(socket(), { reopen: socket, ...options });
   }
 
@@ -276,10 +281,10 @@ export class NetlinkIpvsDriver implements IpvsDriver {
 }
 
 /** True only if the IPVS generic-netlink family exists (ip_vs loaded); false on any failure to find it. */
-export async function probeIpvsFamily(): Promise<boolean> {
+export async function probeIpvsFamily(netns?: string): Promise<boolean> {
   let driver: NetlinkIpvsDriver | undefined;
   try {
-    driver = NetlinkIpvsDriver.open({ timeoutMs: 2000 });
+    driver = NetlinkIpvsDriver.open({ timeoutMs: 2000 }, netns);
     await driver.family();
     return true;
   } catch {

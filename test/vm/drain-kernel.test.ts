@@ -3,7 +3,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { need } from '../support/tier.js';
-import { runInVm, vmMissing } from './harness.js';
+import { runInVm, sections, vmMissing } from './harness.js';
 
 // Real servers without checkers are always alive (keepalived does the same), so only the operator moves weights.
 const GUEST = String.raw`
@@ -76,16 +76,6 @@ kill -TERM $PID; wait $PID
 step final
 cat $D/daemon.log >&2
 `;
-
-/** `=== name` sections of the guest's output. */
-function sections(stdout: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of stdout.split(/^=== /m).slice(1)) {
-    const nl = part.indexOf('\n');
-    out.set(part.slice(0, nl), part.slice(nl + 1));
-  }
-  return out;
-}
 
 /** `service -> real server` → weight, from one `ipvsadm -Ln` listing. */
 function weights(listing: string | undefined): Record<string, number> {

@@ -101,3 +101,13 @@ export async function runInVm(script: string, options: VmOptions = {}): Promise<
     rmSync(outDir, { recursive: true, force: true });
   }
 }
+
+/** The `=== name` sections of a guest script's output, by name. */
+export function sections(stdout: string): Map<string, string> {
+  const out = new Map<string, string>();
+  for (const part of stdout.split(/^=== /m).slice(1)) {
+    const nl = part.indexOf('\n');
+    out.set(part.slice(0, nl), part.slice(nl + 1));
+  }
+  return out;
+}

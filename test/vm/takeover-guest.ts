@@ -143,16 +143,6 @@ exit 0
 `;
 }
 
-/** `=== name` sections of the guest's output. */
-export function sections(stdout: string): Map<string, string> {
-  const out = new Map<string, string>();
-  for (const part of stdout.split(/^=== /m).slice(1)) {
-    const nl = part.indexOf('\n');
-    out.set(part.slice(0, nl), part.slice(nl + 1));
-  }
-  return out;
-}
-
 interface PeerConn { readonly port: number; readonly server: string; readonly replies: number; readonly closed: boolean }
 
 /** Connections open at takeover that kept answering (at least 5 more replies in the 10 s after it) and never closed. */

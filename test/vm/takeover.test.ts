@@ -5,8 +5,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { need } from '../support/tier.js';
-import { runInVm, vmMissing } from './harness.js';
-import { sections, survivors, takeoverScript, type TakeoverScenario } from './takeover-guest.js';
+import { runInVm, sections, vmMissing } from './harness.js';
+import { survivors, takeoverScript, type TakeoverScenario } from './takeover-guest.js';
 
 const SCENARIOS: readonly TakeoverScenario[] = [
   { name: 'kk', d1: 'keepalived', d2: 'keepalived' },

@@ -2,7 +2,7 @@
 // namespace l, started together on the same config, each with its own IPVS table, checking the same backends
 // (timeline-backends.ts in the root namespace, reached over a veth from each). At the end of each phase both tables
 // are taken; the notify scripts append `<netns> <uid> <argv>` to one calls log with a marker per checkpoint.
-import { VM_CACHE, runInVm, type VmResult } from './harness.js';
+import { VM_CACHE, runInVm, sections, type VmResult } from './harness.js';
 import { GUEST_DIR, MISC, REC, type GenBatch } from './scenario-generator.js';
 import type { BackendSpec } from './timeline-backends.js';
 
@@ -101,15 +101,6 @@ echo "=== b${n}/backends"; cat $G/backends.log
 for a in ${addrs.join(' ')}; do case $a in *:*) ip -6 addr del $a/128 dev lvskb0;; *) ip addr del $a/32 dev lvskb0;; esac; done
 ip netns exec k ipvsadm -C; ip netns exec l ipvsadm -C
 `;
-}
-
-function sections(stdout: string): Map<string, string> {
-  const parts = new Map<string, string>();
-  for (const part of stdout.split(/^=== /m).slice(1)) {
-    const nl = part.indexOf('\n');
-    parts.set(part.slice(0, nl), part.slice(nl + 1));
-  }
-  return parts;
 }
 
 function splitCalls(text: string, nsid: string, checkpoints: readonly string[]): string[][] {

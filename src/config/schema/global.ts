@@ -103,7 +103,7 @@ export const GLOBAL_ROOT = {
 
 export const GLOBAL_ROOT_STATUS = status({
   linkbeat_use_polling: NO,
-  net_namespace: partial('VRRP and checker children run in it; startup/shutdown scripts and the syslog ident do not follow'),
-  net_namespace_ipvs: NO, namespace_with_ipsets: NO, use_pid_dir: NO,
+  net_namespace: partial('the syslog ident does not carry the namespace name'),
+  namespace_with_ipsets: NO, use_pid_dir: NO,
   instance: NO, child_wait_time: NO,
 });
