@@ -284,22 +284,23 @@ function trackRefs(v: Values, node: Node, min: number, max: number, ifOwner?: st
 const VIP_VALUE_WORDS = new Set(['dev', 'scope', 'broadcast', 'brd', 'label', 'peer', 'preferred_lft', 'track_group']);
 
 export function parseVip(v: Values, item: Node, block: string): Vip | undefined {
-  const [addr, lenText] = item.kw.split('/', 2) as [string, string | undefined];
-  const family = ipFamily(addr);
-  if (family === undefined) {
-    // vrrp_ipaddress.c parse_ipaddress's words.
-    v.report.error(item.src, `VRRP parsed invalid IP ${item.kw}. skipping IP...`, block);
-    return undefined;
-  }
+  // vrrp_ipaddress.c parse_ipaddress: the family from a ':' anywhere; the prefix length read first, a bad one
+  // reported and replaced by the family's full length; then the address.
+  const slash = item.kw.indexOf('/');
+  const addr = slash < 0 ? item.kw : item.kw.slice(0, slash);
+  const family: AddressFamily = item.kw.includes(':') ? 'inet6' : 'inet';
   const maxLen = family === 'inet' ? 32 : 128;
   let prefixLen = maxLen;
-  if (lenText !== undefined) {
-    const n = /^\d+$/.test(lenText) ? Number(lenText) : NaN;
-    if (!(n <= maxLen)) {
-      v.report.error(item.src, `${block}: invalid prefix length in ${item.kw}`, block);
-      return undefined;
-    }
-    prefixLen = n;
+  if (slash >= 0) {
+    const lenText = item.kw.slice(slash + 1);
+    // read_unsigned's strtoul takes nothing after the '/' for 0, unreported.
+    const n = lenText === '' ? 0 : v.unsigned(item, lenText, 0, maxLen);
+    if (n === undefined) v.report.error(item.src, `Invalid address prefix len ${lenText} for address ${item.kw} - using ${maxLen}`, block);
+    else prefixLen = n;
+  }
+  if (ipFamily(addr) !== family) {
+    v.report.error(item.src, `VRRP parsed invalid IP ${item.kw}. skipping IP...`, block);
+    return undefined;
   }
   const vip: Mutable<Vip> = {
     src: ref(item.src), family, address: canonicalIp(addr), prefixLen, dad: false, noPrefixRoute: false,

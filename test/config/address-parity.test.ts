@@ -5,6 +5,7 @@
 // vrrp_complete_init). Same lines, in the same order, and the same exit status.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { parseConfigText } from '../../src/config/load.js';
 import { dashTDifferences, withConfigTestNamespace } from '../support/config-test-ns.js';
 
 const instance = (body: string): string =>
@@ -18,6 +19,9 @@ const CASES: Record<string, string> = {
     'fd00::13/64 preferred_lft 30', 'fd00::14/64 preferred_lft forever', 'fd00::15/64 preferred_lft bogus',
     'fd00::16/64 track_group x', 'fd00::17/64 use_vmac', 'fd00::18/64 dev')),
   'VIP of the other family': instance(vips('10.0.0.100/24', 'fd00::100/64')),
+  // vrrp_ipaddress.c parse_ipaddress: the prefix length read before the address, a bad one replaced by the full one.
+  'VIP prefix lengths': instance(vips('10.0.0.1/33', '10.0.0.2/x', '10.0.0.3/', '10.0.0.4/-1', '10.0.0.5/+7', '10.0.0.6/024',
+    '10.1.1.1/24/5', 'xxx/125', 'x.x.x.x/29')) + instance(vips('fd00::1/129', 'fd00::2/64')).replace('VI_1', 'VI_2').replace('51', '52'),
   'VIP blocks in turn': instance(`${vips('10.0.0.100/24')}${vips('fd00::100/64')}`),
   'family fixed by the source address': instance(`  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    fd00::2\n    10.0.0.2\n  }\n  mcast_dst_ip ff02::12\n  native_ipv6\n${vips('fd00::100/64', '10.0.0.100')}  virtual_ipaddress_excluded {\n    fd00::101/64\n  }\n`),
   'family fixed by native_ipv6': instance(`  native_ipv6\n${vips('10.0.0.100/24', 'fd00::100/64')}`),
@@ -39,4 +43,10 @@ const CASES: Record<string, string> = {
 
 test("addresses, ports and the instance family: keepalived 2.2.7's lines and status", (t) => {
   withConfigTestNamespace(t, 'lvskp-addrs', (inNs) => assert.deepEqual(dashTDifferences(inNs, Object.entries(CASES)), []));
+});
+
+test('a VIP with a bad prefix length is kept with the full one, an empty one is 0 (parse_ipaddress, read_unsigned)', () => {
+  const inst = parseConfigText(CASES['VIP prefix lengths']!).config.vrrpInstances[0]!;
+  assert.deepEqual(inst.virtualIpaddresses.map((v) => `${v.address}/${v.prefixLen}`),
+    ['10.0.0.1/32', '10.0.0.2/32', '10.0.0.3/0', '10.0.0.4/32', '10.0.0.5/7', '10.0.0.6/24', '10.1.1.1/32']);
 });
