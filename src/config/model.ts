@@ -293,7 +293,6 @@ export interface VrrpInstance {
   readonly trackScripts: readonly TrackRef[];
   readonly trackFiles: readonly TrackRef[];
   readonly trackProcesses: readonly TrackRef[];
-  readonly trackSrcIp: boolean;
   readonly dontTrackPrimary: boolean;
   readonly virtualIpaddresses: readonly Vip[];
   readonly virtualIpaddressesExcluded: readonly Vip[];

@@ -649,8 +649,10 @@ export function resolveVrrpInstance(
       case 'track_process':
         track.procs.push(...trackRefs(v, n, -254, 254));
         break;
+      // Accepted and without effect, as in keepalived 2.2.7: its test of the flag never matches a real address
+      // (keepalived_netlink.c netlink_if_address_filter compares vrrp->saddr's first bytes, not its sin_addr), and the
+      // flag is dropped anyway without a configured source (vrrp.c vrrp_complete_instance). service.ts addressDeleted.
       case 'track_src_ip':
-        inst.trackSrcIp = true;
         break;
       case 'dont_track_primary':
         inst.dontTrackPrimary = true;
@@ -839,7 +841,6 @@ export function resolveVrrpInstance(
     trackScripts: track.scripts,
     trackFiles: track.files,
     trackProcesses: track.procs,
-    trackSrcIp: inst.trackSrcIp ?? false,
     dontTrackPrimary: inst.dontTrackPrimary ?? false,
     virtualIpaddresses: vips,
     virtualIpaddressesExcluded: evips,

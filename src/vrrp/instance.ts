@@ -526,15 +526,31 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
    * MASTER and removed by someone else (keepalived_netlink.c address_is_ours: `no_track` addresses do not count).
    */
   vipDeleted(ifindex: number, address: string): boolean {
+    const v = this.vipAt(ifindex, address);
+    if (v === undefined || this.ownDelete(`${ifindex}/${v.address}`)) return false;
+    return this.fsm.state === 'MASTER' && !v.noTrack;
+  }
+
+  /** The VIP or eVIP `address` is on `ifindex` (keepalived_netlink.c address_is_ours / addr_is_equal2). */
+  vipAt(ifindex: number, address: string): Vip | undefined {
     const bytes = parseIp(address);
-    for (const v of vipsOf(this.cfg)) {
-      if (!parseIp(v.address).equals(bytes)) continue;
-      const at = this.vipLinks.get(this.vipDevice(v))?.index ?? this.ifindex;
-      if (at !== ifindex) continue;
-      if (this.ownDelete(`${ifindex}/${v.address}`)) return false;
-      return this.fsm.state === 'MASTER' && !v.noTrack;
-    }
-    return false;
+    return vipsOf(this.cfg).find((v) => parseIp(v.address).equals(bytes) && (this.vipLinks.get(this.vipDevice(v))?.index ?? this.ifindex) === ifindex);
+  }
+
+  /** unicast_src_ip / mcast_src_ip, or use_ipvlan's address (vrrp_parser.c: VRRP_FLAG_SADDR_FROM_CONFIG). */
+  get sourceFromConfig(): boolean {
+    return (this.cfg.unicastSrcIp ?? this.cfg.mcastSrcIp ?? this.cfg.useIpvlan?.address) !== undefined;
+  }
+
+  /** The address adverts are sent from; '' while the interface has none. */
+  get sourceAddress(): string {
+    return this.srcAddress;
+  }
+
+  /** The interface's own address changed under an instance sending from it (keepalived_netlink.c: vrrp->saddr). */
+  setSourceAddress(address: string): void {
+    this.srcAddress = address;
+    this.fsm.ownAddress = address;
   }
 
   private async vipSpec(v: Vip): Promise<AddressSpec> {

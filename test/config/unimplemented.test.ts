@@ -19,7 +19,6 @@ const conf = join(repoRoot, 'test/fixtures/compat/forty-features.conf');
 const EXPECTED: readonly (readonly [number, string])[] = [
   [49, 'bfd_instance'],
   [113, 'track_bfd'],
-  [121, 'track_src_ip'],
   [153, 'regex_options ungreedy'],
   [163, 'BFD_CHECK'],
 ];
