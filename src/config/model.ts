@@ -287,6 +287,8 @@ export interface VrrpInstance {
   readonly mcastDstIp: string;
   readonly useVmac?: { readonly name?: string; readonly mac?: string };
   readonly vmacXmitBase: boolean;
+  /** use_vmac_addr: VIPs/eVIPs on another interface or of the other family each go on a VMAC there (vmac.ts). */
+  readonly useVmacAddr: boolean;
   /** use_ipvlan [NAME] [ADDR/PREFIX] [bridge|private|vepa]: `flags` is IFLA_IPVLAN_FLAGS (bridge 0, private 1, vepa 2). */
   readonly useIpvlan?: { readonly name?: string; readonly address?: string; readonly prefixLen?: number; readonly flags: number };
   readonly trackInterfaces: readonly TrackRef[];

@@ -637,6 +637,9 @@ export function resolveVrrpInstance(
       case 'vmac_xmit_base':
         inst.vmacXmitBase = true;
         break;
+      case 'use_vmac_addr':
+        inst.useVmacAddr = true;
+        break;
       case 'track_interface':
         track.ifs.push(...trackRefs(v, n, -253, 253));
         break;
@@ -836,6 +839,7 @@ export function resolveVrrpInstance(
     mcastDstIp: inst.mcastDstIp ?? (family === 'inet6' ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4),
     ...(inst.useVmac ? { useVmac: inst.useVmac } : {}),
     vmacXmitBase: strict || !inst.useVmac ? false : (inst.vmacXmitBase ?? false),
+    useVmacAddr: inst.useVmacAddr ?? false,
     ...(inst.useIpvlan ? { useIpvlan: inst.useIpvlan } : {}),
     trackInterfaces,
     trackScripts: track.scripts,
