@@ -410,6 +410,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private async stopInstance(r: VrrpInstanceRunner | undefined, removed = false): Promise<void> {
     if (!r) return;
     await r.stop(removed);
+    this.sourceLost.delete(r.cfg.name);
     this.promoteSecondaries(r, false);
   }
 
