@@ -292,13 +292,14 @@ export interface VrrpInstance {
   readonly mcastDstIp: string;
   readonly useVmac?: { readonly name?: string; readonly mac?: string };
   readonly vmacXmitBase: boolean;
+  /** use_vmac_addr: VIPs/eVIPs on another interface or of the other family each go on a VMAC there (vmac.ts). */
+  readonly useVmacAddr: boolean;
   /** use_ipvlan [NAME] [ADDR/PREFIX] [bridge|private|vepa]: `flags` is IFLA_IPVLAN_FLAGS (bridge 0, private 1, vepa 2). */
   readonly useIpvlan?: { readonly name?: string; readonly address?: string; readonly prefixLen?: number; readonly flags: number };
   readonly trackInterfaces: readonly TrackRef[];
   readonly trackScripts: readonly TrackRef[];
   readonly trackFiles: readonly TrackRef[];
   readonly trackProcesses: readonly TrackRef[];
-  readonly trackSrcIp: boolean;
   readonly dontTrackPrimary: boolean;
   readonly virtualIpaddresses: readonly Vip[];
   readonly virtualIpaddressesExcluded: readonly Vip[];

@@ -650,6 +650,9 @@ export function resolveVrrpInstance(
       case 'vmac_xmit_base':
         inst.vmacXmitBase = true;
         break;
+      case 'use_vmac_addr':
+        inst.useVmacAddr = true;
+        break;
       case 'track_interface':
         track.ifs.push(...trackRefs(v, n, -253, 253, name));
         break;
@@ -662,8 +665,10 @@ export function resolveVrrpInstance(
       case 'track_process':
         track.procs.push(...trackRefs(v, n, -254, 254));
         break;
+      // Accepted and without effect, as in keepalived 2.2.7: its test of the flag never matches a real address
+      // (keepalived_netlink.c netlink_if_address_filter compares vrrp->saddr's first bytes, not its sin_addr), and the
+      // flag is dropped anyway without a configured source (vrrp.c vrrp_complete_instance). service.ts addressDeleted.
       case 'track_src_ip':
-        inst.trackSrcIp = true;
         break;
       case 'dont_track_primary':
         inst.dontTrackPrimary = true;
@@ -861,12 +866,12 @@ export function resolveVrrpInstance(
     mcastDstIp: inst.mcastDstIp ?? (family === 'inet6' ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4),
     ...(inst.useVmac ? { useVmac: inst.useVmac } : {}),
     vmacXmitBase: strict || !inst.useVmac ? false : (inst.vmacXmitBase ?? false),
+    useVmacAddr: inst.useVmacAddr ?? false,
     ...(inst.useIpvlan ? { useIpvlan: inst.useIpvlan } : {}),
     trackInterfaces,
     trackScripts: track.scripts,
     trackFiles: track.files,
     trackProcesses: track.procs,
-    trackSrcIp: inst.trackSrcIp ?? false,
     dontTrackPrimary: inst.dontTrackPrimary ?? false,
     virtualIpaddresses: vips,
     virtualIpaddressesExcluded: evips,

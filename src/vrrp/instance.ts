@@ -17,6 +17,7 @@ import type { Notifier } from './notify.js';
 import { RoutingList } from './routing.js';
 import type { RouteNote, RuleNote } from '../net/rtnl-route.js';
 import type { VmacLinks } from './vmac-link.js';
+import { addressVmacBase, addressVmacs } from './vmac.js';
 import type { VipFirewall } from './vip-firewall.js';
 import { dropRulesNeeded, type FirewallVip } from './nft-rules.js';
 
@@ -93,6 +94,8 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   /** use_vmac/use_ipvlan asked for a device that could not be made: the instance stays in FAULT. */
   private devMissing = false;
   private devPrepared = false;
+  /** use_vmac_addr's VMACs by `base/family` (vmac.ts addressVmacs); one that could not be made is absent. */
+  private readonly addressDevs = new Map<string, LinkInfo>();
 
   constructor(private config: VrrpInstance, private readonly deps: InstanceDeps, ownAddress = '') {
     super();
@@ -159,12 +162,19 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
    */
   async prepareDevice(): Promise<LinkInfo | undefined> {
     const { vmacs } = this.deps;
-    if (vmacs === undefined || (this.cfg.useVmac === undefined && this.cfg.useIpvlan === undefined)) return undefined;
-    if (this.devPrepared) return this.dev;
+    if (vmacs === undefined || this.devPrepared) return this.dev;
     this.devPrepared = true;
-    const base = this.cfg.interface === undefined ? undefined : await this.deps.rtnl.linkByName(this.cfg.interface);
-    this.dev = base === undefined ? undefined : await vmacs.ensure(this.cfg, base);
-    this.devMissing = this.dev === undefined;
+    if (this.cfg.useVmac !== undefined || this.cfg.useIpvlan !== undefined) {
+      const base = this.cfg.interface === undefined ? undefined : await this.deps.rtnl.linkByName(this.cfg.interface);
+      this.dev = base === undefined ? undefined : await vmacs.ensure(this.cfg, base);
+      this.devMissing = this.dev === undefined;
+    }
+    // After the instance's own, as keepalived makes them (vrrp.c vrrp_complete_instance).
+    for (const { base, family } of addressVmacs(this.cfg)) {
+      const link = await this.deps.rtnl.linkByName(base);
+      const dev = link === undefined ? undefined : await vmacs.ensureForAddresses(this.cfg, link, family);
+      if (dev !== undefined) this.addressDevs.set(`${base}/${family}`, dev);
+    }
     return this.dev;
   }
 
@@ -178,8 +188,11 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     return this.devMissing ? `${this.cfg.name}:vmac` : undefined;
   }
 
-  /** The interface the instance's VIPs of its own family go on: the VMAC's, else the one configured. */
+  /** The interface a VIP goes on: the VMAC's (the instance's, or use_vmac_addr's), else the one configured. */
   private vipDevice(v: Vip): string {
+    const base = addressVmacBase(this.cfg, v);
+    const forAddress = base === undefined ? undefined : this.addressDevs.get(`${base}/${v.family === 'inet6' ? 6 : 4}`);
+    if (forAddress !== undefined) return forAddress.name;
     const own = v.dev === undefined || v.dev === this.cfg.interface;
     // vrrp.c vrrp_complete_instance: only a macvlan takes the VIPs; an ipvlan leaves them on the base.
     if (own && this.dev && this.cfg.useVmac && v.family === this.cfg.family) return this.dev.name;
@@ -526,15 +539,31 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
    * MASTER and removed by someone else (keepalived_netlink.c address_is_ours: `no_track` addresses do not count).
    */
   vipDeleted(ifindex: number, address: string): boolean {
+    const v = this.vipAt(ifindex, address);
+    if (v === undefined || this.ownDelete(`${ifindex}/${v.address}`)) return false;
+    return this.fsm.state === 'MASTER' && !v.noTrack;
+  }
+
+  /** The VIP or eVIP `address` is on `ifindex` (keepalived_netlink.c address_is_ours / addr_is_equal2). */
+  vipAt(ifindex: number, address: string): Vip | undefined {
     const bytes = parseIp(address);
-    for (const v of vipsOf(this.cfg)) {
-      if (!parseIp(v.address).equals(bytes)) continue;
-      const at = this.vipLinks.get(this.vipDevice(v))?.index ?? this.ifindex;
-      if (at !== ifindex) continue;
-      if (this.ownDelete(`${ifindex}/${v.address}`)) return false;
-      return this.fsm.state === 'MASTER' && !v.noTrack;
-    }
-    return false;
+    return vipsOf(this.cfg).find((v) => parseIp(v.address).equals(bytes) && (this.vipLinks.get(this.vipDevice(v))?.index ?? this.ifindex) === ifindex);
+  }
+
+  /** unicast_src_ip / mcast_src_ip, or use_ipvlan's address (vrrp_parser.c: VRRP_FLAG_SADDR_FROM_CONFIG). */
+  get sourceFromConfig(): boolean {
+    return (this.cfg.unicastSrcIp ?? this.cfg.mcastSrcIp ?? this.cfg.useIpvlan?.address) !== undefined;
+  }
+
+  /** The address adverts are sent from; '' while the interface has none. */
+  get sourceAddress(): string {
+    return this.srcAddress;
+  }
+
+  /** The interface's own address changed under an instance sending from it (keepalived_netlink.c: vrrp->saddr). */
+  setSourceAddress(address: string): void {
+    this.srcAddress = address;
+    this.fsm.ownAddress = address;
   }
 
   private async vipSpec(v: Vip): Promise<AddressSpec> {

@@ -6,6 +6,7 @@
 //   remove   gone from the config: stopped as at shutdown (priority 0 if MASTER, VIPs removed, notify_stop)
 //   add      new: started as at boot
 import type { Vip, VrrpInstance } from '../config/model.js';
+import { addressVmacs } from './vmac.js';
 
 export interface ReloadPlan {
   readonly keep: readonly string[];
@@ -45,7 +46,10 @@ export function sameRouter(a: VrrpInstance, b: VrrpInstance): boolean {
     a.mcastDstIp === b.mcastDstIp &&
     a.unicastTtl === b.unicastTtl &&
     a.syncGroup === b.syncGroup &&
-    sameSettings(a.useVmac, b.useVmac)
+    sameSettings(a.useVmac, b.useVmac) &&
+    // vrrp.c find_vrrp_match: no match when VRRP_VMAC_ADDR_BIT differs; the VMACs of the VIPs are made at start.
+    a.useVmacAddr === b.useVmacAddr &&
+    sameSettings(addressVmacs(a), addressVmacs(b))
   );
 }
 

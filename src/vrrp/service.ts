@@ -6,8 +6,8 @@ import { existsSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 
 import type { Clock } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { TrackFileDef, TrackRef, VrrpInstance, VrrpScript, VrrpSyncGroup } from '../config/model.js';
-import { Rtnl } from '../net/rtnl.js';
-import { LinkWatcher } from '../net/links.js';
+import { RT_SCOPE_LINK, Rtnl, type AddressInfo } from '../net/rtnl.js';
+import { LinkWatcher, type AddressEvent } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
 import { VmacLinks } from './vmac-link.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type FifoSink, type ScriptPolicy } from './notify.js';
@@ -17,6 +17,7 @@ import { AnnouncePacer } from './announce-pacer.js';
 import { planReload, sameSettings } from './reload-plan.js';
 import { ScriptRunner, evaluateTracking, routingInterfaces, vipInterfaces, type ScriptState, type TrackInput } from './tracking.js';
 import { StaticEntries } from './static-entries.js';
+import { InterfaceAddresses } from './iface-addresses.js';
 import { RTPROT_KEEPALIVED } from '../config/routes.js';
 import { ruleProtocol } from '../net/rtnl-route.js';
 import type { RoutingEvent, RoutingGroups } from '../net/links.js';
@@ -62,6 +63,10 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   /** ifindex → name, for address notifications. */
   private readonly linkNames = new Map<number, string>();
   private readonly fileValues = new Map<string, number>();
+  /** Each interface's own address, as keepalived keeps it (iface-addresses.ts). */
+  private readonly ifAddresses = new InterfaceAddresses();
+  /** Instances in FAULT because their interface lost the address they send from (down_instance, saddr unset). */
+  private readonly sourceLost = new Set<string>();
   private readonly quorums = new Map<string, boolean>();
   private rtnl?: Rtnl;
   private vmacs?: VmacLinks;
@@ -102,9 +107,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       this.linkNames.set(l.index, l.name);
     }
     this.watcher = LinkWatcher.open();
-    this.watcher.on('address', (ev) => {
-      if (ev.kind === 'del') this.addressDeleted(ev.ifindex, ev.address);
-    });
+    this.watcher.on('address', (ev) => this.addressChanged(ev));
     this.watcher.on('routing', (ev) => {
       if (ev.kind === 'del') this.routingDeleted(ev);
     });
@@ -130,6 +133,8 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     for (const s of this.config.vrrpScripts) this.addScript(s);
     for (const vi of this.config.vrrpInstances) this.addInstance(vi);
     for (const g of this.config.vrrpSyncGroups) this.addGroup(g);
+    // keepalived reads the interfaces' addresses once the instances are tracking them (netlink_address_lookup).
+    for (const a of await this.rtnl.addresses()) this.addressAdded(a);
     const { staticAddresses, staticRoutes, staticRules } = this.config;
     this.statics = new StaticEntries(staticAddresses, staticRoutes, staticRules, { rtnl: this.rtnl, logger, defaultInterface: this.config.global.defaultInterface });
     await this.statics.start();
@@ -405,6 +410,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private async stopInstance(r: VrrpInstanceRunner | undefined, removed = false): Promise<void> {
     if (!r) return;
     await r.stop(removed);
+    this.sourceLost.delete(r.cfg.name);
     this.promoteSecondaries(r, false);
   }
 
@@ -478,12 +484,14 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   }
 
   private tracking(vi: VrrpInstance): ReturnType<typeof evaluateTracking> {
-    return evaluateTracking(vi.priority, this.inputs(vi), {
+    const t = evaluateTracking(vi.priority, this.inputs(vi), {
       script: (n): ScriptState => this.scripts.get(n)?.status.state ?? 'init',
       interface: (n) => this.links.get(n) ?? false,
       file: (n) => this.fileValues.get(n) ?? 0,
       process: (n) => this.quorums.get(n) ?? false,
     });
+    if (!this.sourceLost.has(vi.name)) return t;
+    return { ...t, faulty: true, faultReasons: [...t.faultReasons, 'no source address'] };
   }
 
   /** Re-evaluates every instance's trackers after a script or link change. */
@@ -496,14 +504,73 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     }
   }
 
+  private addressChanged(ev: AddressEvent): void {
+    if (ev.kind === 'new') this.addressAdded(ev);
+    else this.addressDeleted(ev);
+  }
+
+  /** Whether an instance is on the interface's list of trackers in keepalived (ifp->tracking_vrrp). */
+  private tracksInterface(r: VrrpInstanceRunner, ifname: string): boolean {
+    return r.cfg.interface === ifname || this.inputs(r.cfg).some((t) => t.kind === 'interface' && t.name === ifname);
+  }
+
+  /** The instances sending from the interface's own address of the family (VRRP_CONFIGURED_IFP, not a VMAC's for IPv6). */
+  private fromInterfaceAddress(ifname: string, family: 4 | 6): VrrpInstanceRunner[] {
+    return [...this.instances.values()].filter((r) =>
+      r.cfg.interface === ifname && (r.cfg.family === 'inet6' ? 6 : 4) === family && !r.sourceFromConfig &&
+      (family === 4 || (r.cfg.useVmac === undefined && r.cfg.useIpvlan === undefined)));
+  }
+
   /**
-   * A VIP deleted behind our back: the MASTER instance holding it, if it tracks that interface, goes to BACKUP with a
-   * priority-0 advert and comes back after Skew_Time, putting the address back (keepalived 2.2.7
-   * keepalived_netlink.c netlink_if_address_filter → set_vrrp_backup). Our own deletions are not counted.
+   * keepalived_netlink.c netlink_if_address_filter, RTM_NEWADDR: an address that is none of our VIPs/eVIPs (for IPv6
+   * only a link-local one) becomes the interface's own if it had none; then, if instances track the interface, that
+   * is logged, and those in FAULT for want of a source address take it and come back (try_up_instance).
    */
-  private addressDeleted(ifindex: number, address: string): void {
+  private addressAdded(a: AddressInfo): void {
+    if (a.family === 6 && a.scope !== RT_SCOPE_LINK) return;
+    if ([...this.instances.values()].some((r) => r.vipAt(a.ifindex, a.address) !== undefined)) return;
+    if (!this.ifAddresses.added(a.ifindex, a.family, a.address)) return;
+    const ifname = this.linkNames.get(a.ifindex);
+    if (ifname === undefined || ![...this.instances.values()].some((r) => this.tracksInterface(r, ifname))) return;
+    this.opts.logger.debug(`Assigned address ${a.address} for interface ${ifname}`);
+    let back = false;
+    for (const r of this.fromInterfaceAddress(ifname, a.family)) {
+      if (!this.sourceLost.delete(r.cfg.name)) continue;
+      r.setSourceAddress(a.address);
+      back = true;
+    }
+    if (back) this.retrack();
+  }
+
+  /**
+   * keepalived_netlink.c netlink_if_address_filter, RTM_DELADDR. The interface's own address going: another one left
+   * takes its place, also as the source of the instances sending from it; none left, the instances sending from it
+   * go to FAULT (down_instance) until an address comes. A configured source address (mcast_src_ip, unicast_src_ip)
+   * is never lost this way, with or without track_src_ip: keepalived 2.2.7 tests its tracking flag against the
+   * first bytes of vrrp->saddr (inaddr_equal on the sockaddr, not on its sin_addr), which match no address.
+   * A VIP deleted behind our back: the MASTER instance holding it, if it tracks that interface, goes to BACKUP with a
+   * priority-0 advert and comes back after Skew_Time, putting the address back (set_vrrp_backup). Our own deletions
+   * are not counted.
+   */
+  private addressDeleted(a: AddressInfo): void {
+    const { ifindex, address } = a;
     this.statics?.addressDeleted(ifindex, address);
     const ifname = this.linkNames.get(ifindex);
+    const loss = a.family === 4 || a.scope === RT_SCOPE_LINK ? this.ifAddresses.deleted(ifindex, a.family, address) : undefined;
+    if (loss !== undefined && ifname !== undefined) {
+      const users = this.fromInterfaceAddress(ifname, a.family);
+      if (loss.kind === 'replaced') {
+        for (const r of users) r.setSourceAddress(loss.by);
+      } else if ([...this.instances.values()].some((r) => this.tracksInterface(r, ifname))) {
+        this.opts.logger.debug(`Deassigned address ${address} from interface ${ifname}`);
+        const down = users.filter((r) => r.sourceAddress === address);
+        for (const r of down) this.sourceLost.add(r.cfg.name);
+        if (down.length > 0) this.retrack();
+        // After down_instance: its priority-0 advert still leaves from the address that went.
+        for (const r of down) r.setSourceAddress('');
+        return;
+      }
+    }
     for (const r of this.instances.values()) {
       if (!r.vipDeleted(ifindex, address)) continue;
       if (ifname === undefined || !this.inputs(r.cfg).some((t) => t.kind === 'interface' && t.name === ifname)) continue;

@@ -5,7 +5,8 @@
 //   class VmacLinks
 //     constructor(rtnl: Rtnl, logger: Logger, procSys?: string)
 //     ensure(cfg: VrrpInstance, base: LinkInfo): Promise<LinkInfo | undefined>   undefined: could not be made (logged)
-//     remove(instance: string): Promise<void>
+//     ensureForAddresses(cfg, base, family): Promise<LinkInfo | undefined>         use_vmac_addr: a VMAC for VIPs on `base`
+//     remove(instance: string): Promise<void>                                    its VMAC, then those of its VIPs
 //     owns(name: string): boolean
 //     restoreRpFilter(): Promise<void>                                           at shutdown, once every instance stopped
 import { readFile, writeFile } from 'node:fs/promises';
@@ -13,7 +14,7 @@ import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { VrrpInstance } from '../config/model.js';
 import { IPVLAN_MODE_L2, IPV4_DEVCONF_RP_FILTER, MACVLAN_MODE_PRIVATE, type LinkInfo, type Rtnl } from '../net/rtnl.js';
-import { BASE_DEVCONF, VMAC_DEVCONF, linkLocalFromMac, planVmac, type PlanLink, type VmacWant } from './vmac.js';
+import { BASE_DEVCONF, VMAC_DEVCONF, linkLocalFromMac, planVmac, type PlanLink, type VmacPlan, type VmacWant } from './vmac.js';
 
 interface Owned {
   readonly name: string;
@@ -21,8 +22,21 @@ interface Owned {
   readonly kind: 'macvlan' | 'ipvlan';
 }
 
+/** How a macvlan is set up once it exists (netlink_link_add_vmac, for an instance or the dummy one of its VIPs). */
+interface MacvlanSetup {
+  readonly tag: string;
+  readonly family: 4 | 6;
+  /** VRRP_FLAG_EVIP_OTHER_FAMILY: IPv6 stays on for an IPv4 VMAC. */
+  readonly ipv6: boolean;
+  /** The IPv6 link-local address is added (not with vmac_xmit_base); `source`: the configured one to use. */
+  readonly linkLocal: boolean;
+  readonly source?: string;
+}
+
 export class VmacLinks {
   private readonly owned = new Map<string, Owned>();
+  /** use_vmac_addr's VMACs, by instance. */
+  private readonly ownedForAddresses = new Map<string, Owned[]>();
   /** all.rp_filter as it was before we cleared it, and what we raised (vrrp_if_config.c clear_rp_filter). */
   private rpFilter?: { all: number; default?: number; raised: Map<string, number> };
   /** Base interfaces whose arp_ignore/arp_filter were checked already (base_ifp->reset_arp_config). */
@@ -31,7 +45,7 @@ export class VmacLinks {
   constructor(private readonly rtnl: Rtnl, private readonly logger: Logger, private readonly procSys = '/proc/sys') {}
 
   owns(name: string): boolean {
-    return [...this.owned.values()].some((o) => o.name === name);
+    return [...this.owned.values(), ...[...this.ownedForAddresses.values()].flat()].some((o) => o.name === name);
   }
 
   private sysctlPath(parts: string[]): string {
@@ -71,14 +85,45 @@ export class VmacLinks {
     const planLinks: PlanLink[] = links.map((l) => ({ ...l, addresses: addrs.filter((a) => a.ifindex === l.index).map((a) => a.address) }));
     const plan = planVmac(want, base, planLinks, (n) => this.owns(n));
     for (const l of plan.logs) this.logger[l.level](l.msg);
-    const tag = `(${cfg.name})`;
-    const { action } = plan;
     const owned: Owned = { name: plan.name, index: 0, kind };
     // Ours from here on, even when creation fails: keepalived marks it is_ours before trying.
     this.owned.set(cfg.name, owned);
+    const made = await this.make(cfg, plan, base, links, owned);
+    if (made === undefined || made.reused) return made?.dev;
+    if (kind === 'ipvlan') return this.setUpIpvlan(cfg, made.dev);
+    const source = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
+    return this.setUpMacvlan(
+      { tag: `(${cfg.name})`, family, ipv6: family === 6 || this.evipOtherFamily(cfg), linkLocal: !cfg.vmacXmitBase, ...(source !== undefined ? { source } : {}) },
+      base, made.dev, made.created,
+    );
+  }
+
+  /**
+   * use_vmac_addr (vrrp.c vrrp_complete_instance): the VMAC of the instance's VRID and `family` on `base`; one already
+   * there is taken as it is (if_get_by_vmac), else one is made under the next free name and set up as for a dummy
+   * instance of that family without a source address or eVIPs of the other family (netlink_link_add_vmac).
+   */
+  async ensureForAddresses(cfg: VrrpInstance, base: LinkInfo, family: 4 | 6): Promise<LinkInfo | undefined> {
+    const want: VmacWant = { instance: cfg.name, kind: 'macvlan', vrid: cfg.vrid, family, ...(cfg.useVmac?.mac !== undefined ? { mac: cfg.useVmac.mac } : {}) };
+    const links = await this.rtnl.links();
+    // Its only log line would be the instance VMAC's "Found matching interface": if_get_by_vmac says nothing.
+    const plan = planVmac(want, base, links, (n) => this.owns(n));
+    const owned: Owned = { name: plan.name, index: 0, kind: 'macvlan' };
+    this.ownedForAddresses.set(cfg.name, [...(this.ownedForAddresses.get(cfg.name) ?? []), owned]);
+    const made = await this.make(cfg, plan, base, links, owned);
+    if (made === undefined || made.reused) return made?.dev;
+    return this.setUpMacvlan({ tag: `(${cfg.name})`, family, ipv6: family === 6, linkLocal: true }, base, made.dev, made.created);
+  }
+
+  /** Carries out a plan's action: the device, whether it was taken as it was, and whether it counts as created. */
+  private async make(cfg: VrrpInstance, plan: VmacPlan, base: LinkInfo, links: readonly LinkInfo[], owned: Owned): Promise<{ dev: LinkInfo; reused: boolean; created: boolean } | undefined> {
+    const { action } = plan;
+    const { kind } = owned;
+    const tag = `(${cfg.name})`;
     if (action.op === 'reuse') {
       owned.index = action.index;
-      return links.find((l) => l.index === action.index);
+      const dev = links.find((l) => l.index === action.index);
+      return dev === undefined ? undefined : { dev, reused: true, created: false };
     }
     // netlink_link_add_vmac's create_interface: an updated VMAC is set up as a new one.
     const created = action.op !== 'adopt';
@@ -103,26 +148,24 @@ export class VmacLinks {
     const dev = await this.rtnl.linkByName(plan.name);
     if (!dev) return undefined;
     owned.index = dev.index;
-    return kind === 'macvlan' ? this.setUpMacvlan(cfg, base, dev, created) : this.setUpIpvlan(cfg, dev);
+    return { dev, reused: false, created };
   }
 
   /** vrrp_vmac.c netlink_link_add_vmac, after the device exists. */
-  private async setUpMacvlan(cfg: VrrpInstance, base: LinkInfo, dev: LinkInfo, created: boolean): Promise<LinkInfo | undefined> {
-    const tag = `(${cfg.name})`;
-    const family = cfg.family === 'inet6' ? 6 : 4;
+  private async setUpMacvlan(setup: MacvlanSetup, base: LinkInfo, dev: LinkInfo, created: boolean): Promise<LinkInfo | undefined> {
+    const { tag, family } = setup;
     try {
       if (family === 4 && created) await this.setInterfaceParameters(dev, base);
-      await this.linkSetIpv6(dev.name, family === 6 || this.evipOtherFamily(cfg));
+      await this.linkSetIpv6(dev.name, setup.ipv6);
       try {
         await this.rtnl.setAddrGenModeNone(dev.index);
       } catch {
         this.logger.info(`${tag} Error setting ADDR_GEN_MODE to NONE on ${dev.name}`);
       }
       await this.rtnl.setLinkUp(dev.index);
-      if (family === 6 && !cfg.vmacXmitBase) {
+      if (family === 6 && setup.linkLocal) {
         // set_link_local_address: the configured source, else the base's link-local, else one made from its MAC.
-        const configured = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
-        const address = configured ?? (await this.rtnl.primaryAddress(base.index, 6)) ?? linkLocalFromMac(base.mac);
+        const address = setup.source ?? (await this.rtnl.primaryAddress(base.index, 6)) ?? linkLocalFromMac(base.mac);
         try {
           await this.rtnl.addAddress({ address, prefixlen: 64, ifindex: dev.index, nodad: true, preferredLft: 0 });
         } catch {
@@ -230,11 +273,16 @@ export class VmacLinks {
     }
   }
 
-  /** vrrp_vmac.c netlink_link_del_vmac. */
+  /** vrrp_vmac.c netlink_link_del_vmac: the instance's VMAC, then its VIPs' (vrrp.c restore_vrrp_interfaces). */
   async remove(instance: string): Promise<void> {
-    const o = this.owned.get(instance);
-    if (o === undefined) return;
+    const own = this.owned.get(instance);
     this.owned.delete(instance);
+    const forAddresses = this.ownedForAddresses.get(instance) ?? [];
+    this.ownedForAddresses.delete(instance);
+    for (const o of own === undefined ? forAddresses : [own, ...forAddresses]) await this.delete(instance, o);
+  }
+
+  private async delete(instance: string, o: Owned): Promise<void> {
     if (o.index === 0) return;
     try {
       await this.rtnl.delLink(o.index);

@@ -7,8 +7,11 @@
 //   vmacName(prefix, vrid, family, taken): string              vrrp.VRID, then vrrp1.VRID… (IPv6: vrrp6.VRID second)
 //   linkLocalFromMac(mac): string                              fe80::/64 EUI-64 address
 //   planVmac(want, base, links, taken): VmacPlan
+//   addressVmacBase(cfg, vip): string | undefined               use_vmac_addr: the interface a VIP's own VMAC sits on
+//   addressVmacs(cfg): { base, family }[]                         use_vmac_addr: those VMACs, once each, in VIP order
 //   VMAC_DEVCONF / BASE_DEVCONF                                the IPv4 devconf keepalived sets (vmac_sysctl, parent_sysctl)
 import { formatIp } from '../net/addr.js';
+import type { Vip, VrrpInstance } from '../config/model.js';
 import {
   IPV4_DEVCONF_ACCEPT_LOCAL, IPV4_DEVCONF_ARPFILTER, IPV4_DEVCONF_ARP_IGNORE, IPV4_DEVCONF_PROMOTE_SECONDARIES,
   IPV4_DEVCONF_RP_FILTER, IPVLAN_MODE_L2, MACVLAN_MODE_PRIVATE, type LinkInfo,
@@ -183,4 +186,26 @@ export function planVmac(want: VmacWant, base: LinkInfo, links: readonly PlanLin
   }
   if (name === undefined) name = vmacName('vrrp', want.vrid, want.family, (n) => taken(n) || links.some((l) => l.name === n));
   return { name, mac, action, logs };
+}
+
+/**
+ * use_vmac_addr (vrrp.c vrrp_complete_instance, VRRP_VMAC_ADDR_BIT): a VIP/eVIP on another interface than the
+ * instance's, or of the other family, goes on a VMAC of its own above that interface (its VRID and family's MAC).
+ * The others stay where they are: the instance's VMAC for its own family with use_vmac, else its interface.
+ */
+export function addressVmacBase(cfg: VrrpInstance, v: Vip): string | undefined {
+  if (!cfg.useVmacAddr) return undefined;
+  if (v.dev !== undefined && v.dev !== cfg.interface) return v.dev;
+  return v.family === cfg.family ? undefined : cfg.interface;
+}
+
+/** The VMACs use_vmac_addr asks for: one per interface and family, in the order of the VIPs, then the eVIPs. */
+export function addressVmacs(cfg: VrrpInstance): { readonly base: string; readonly family: Family }[] {
+  const out: { base: string; family: Family }[] = [];
+  for (const v of [...cfg.virtualIpaddresses, ...cfg.virtualIpaddressesExcluded]) {
+    const base = addressVmacBase(cfg, v);
+    const family = v.family === 'inet6' ? 6 : 4;
+    if (base !== undefined && !out.some((x) => x.base === base && x.family === family)) out.push({ base, family });
+  }
+  return out;
 }

@@ -19,7 +19,6 @@ const conf = join(repoRoot, 'test/fixtures/compat/forty-features.conf');
 const EXPECTED: readonly (readonly [number, string])[] = [
   [49, 'bfd_instance'],
   [113, 'track_bfd'],
-  [121, 'track_src_ip'],
   [153, 'regex_options ungreedy'],
   [163, 'BFD_CHECK'],
 ];
@@ -49,11 +48,11 @@ test('named where each use is: per occurrence, in included files, not inside a b
   try {
     const main = join(dir, 'keepalived.conf');
     const inc = join(dir, 'vrrp.conf');
-    writeFileSync(inc, 'vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n use_vmac_addr\n virtual_ipaddress {\n  192.0.2.2\n }\n}\n');
+    writeFileSync(inc, 'vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n kernel_rx_buf_size 65536\n virtual_ipaddress {\n  192.0.2.2\n }\n}\n');
     const text = [
       'global_defs {', ' vrrp_strict', '@other enable_snmp_vrrp', '@lb1 enable_dbus', '}',
       'bfd_instance b { neighbor_ip 192.0.2.9', ' min_rx 10', '}',
-      'vrrp_instance VI_1 {', ' interface eth0', ' virtual_router_id 1', ' use_vmac_addr', ' strict_mode off', ' accept',
+      'vrrp_instance VI_1 {', ' interface eth0', ' virtual_router_id 1', ' kernel_rx_buf_size 65536', ' strict_mode off', ' accept',
       ' virtual_ipaddress {', '  192.0.2.1/24 dev eth0', '  192.0.2.3/24 dev eth1 use_vmac', ' }', '}',
       'vrrp_instance VI_3 {', ' interface eth0', ' virtual_router_id 3', ' strict_mode', ' accept',
       ' virtual_ipaddress {', '  192.0.2.4', ' }', '}',
@@ -63,9 +62,9 @@ test('named where each use is: per occurrence, in included files, not inside a b
     assert.deepEqual(unimplemented(r.diagnostics).map(formatDiagnostic), [
       `${main}:4: lvskeeper does not implement 'enable_dbus' - ignored`,
       `${main}:6: lvskeeper does not implement 'bfd_instance' - ignored`,
-      `${main}:12: lvskeeper does not implement 'use_vmac_addr' - ignored`,
+      `${main}:12: lvskeeper does not implement 'kernel_rx_buf_size' - ignored`,
       `${main}:17: lvskeeper does not implement 'virtual_ipaddress use_vmac' - ignored`,
-      `${inc}:4: lvskeeper does not implement 'use_vmac_addr' - ignored`,
+      `${inc}:4: lvskeeper does not implement 'kernel_rx_buf_size' - ignored`,
     ]);
   } finally {
     rmSync(dir, { recursive: true, force: true });

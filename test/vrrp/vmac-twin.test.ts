@@ -36,26 +36,28 @@ function device(twin: Twin, side: Side, name: string): unknown {
   };
 }
 
-/** eth0's link-local address (from its random veth MAC). */
-function eth0LinkLocal(twin: Twin, side: Side): string {
-  const all = JSON.parse(twin.ip(side, '-j', 'addr', 'show', 'dev', 'eth0')) as { addr_info: { local: string }[] }[];
+/** A veth's link-local address (from its random MAC). */
+function linkLocal(twin: Twin, side: Side, dev: 'eth0' | 'eth1'): string {
+  const all = JSON.parse(twin.ip(side, '-j', 'addr', 'show', 'dev', dev)) as { addr_info: { local: string }[] }[];
   return all[0]?.addr_info.find((a) => a.local.startsWith('fe80'))?.local ?? '';
 }
 
-/** `ip -j addr` of a device, without the lifetimes that count down; eth0's link-local named as such. */
+const eth0LinkLocal = (twin: Twin, side: Side): string => linkLocal(twin, side, 'eth0');
+
+/** `ip -j addr` of a device, without the lifetimes that count down; eth0's and eth1's link-locals named as such. */
 function addresses(twin: Twin, side: Side, name: string): unknown[] {
   const all = JSON.parse(twin.ip(side, '-j', 'addr', 'show')) as { ifname: string; addr_info: Record<string, unknown>[] }[];
   const infos = all.find((x) => x.ifname === name)?.addr_info ?? [];
-  const ll = eth0LinkLocal(twin, side);
+  const named = new Map((['eth0', 'eth1'] as const).map((d) => [linkLocal(twin, side, d), `${d} link-local`]));
   return infos
-    .map((a) => ({ family: a.family, local: a.local === ll ? 'eth0 link-local' : a.local, prefixlen: a.prefixlen, scope: a.scope, nodad: a.nodad, deprecated: a.deprecated, label: a.label }))
+    .map((a) => ({ family: a.family, local: named.get(String(a.local)) ?? a.local, prefixlen: a.prefixlen, scope: a.scope, nodad: a.nodad, deprecated: a.deprecated, label: a.label }))
     .sort((x, y) => String(x.local).localeCompare(String(y.local)));
 }
 
 const SYSCTLS = [
   'ipv4/conf/all/rp_filter', 'ipv4/conf/default/rp_filter',
-  ...['eth0', 'DEV'].flatMap((d) => ['arp_ignore', 'arp_filter', 'accept_local', 'rp_filter', 'promote_secondaries'].map((k) => `ipv4/conf/${d}/${k}`)),
-  ...['eth0', 'DEV'].flatMap((d) => ['disable_ipv6', 'addr_gen_mode'].map((k) => `ipv6/conf/${d}/${k}`)),
+  ...['eth0', 'eth1', 'DEV'].flatMap((d) => ['arp_ignore', 'arp_filter', 'accept_local', 'rp_filter', 'promote_secondaries'].map((k) => `ipv4/conf/${d}/${k}`)),
+  ...['eth0', 'eth1', 'DEV'].flatMap((d) => ['disable_ipv6', 'addr_gen_mode'].map((k) => `ipv6/conf/${d}/${k}`)),
 ];
 
 function sysctls(twin: Twin, side: Side, devs: readonly string[]): Record<string, string> {
@@ -77,7 +79,7 @@ function sysctls(twin: Twin, side: Side, devs: readonly string[]): Record<string
 function state(twin: Twin, side: Side, devs: readonly string[]): unknown {
   return {
     devices: devs.map((d) => device(twin, side, d)),
-    addrs: Object.fromEntries(['eth0', ...devs].map((d) => [d, addresses(twin, side, d)])),
+    addrs: Object.fromEntries(['eth0', 'eth1', ...devs].map((d) => [d, addresses(twin, side, d)])),
     sysctls: sysctls(twin, side, devs),
   };
 }
@@ -165,6 +167,51 @@ test('use_vmac, IPv4 and IPv6 on one VRID: devices vrrp.51 and vrrp6.51, sysctls
     assert.deepEqual(lines('lk'), lines('ka'));
   } finally {
     for (const p of peers) p.killHard();
+    await twin.destroy();
+  }
+});
+
+test('use_vmac_addr: a VIP on another interface and an eVIP of the other family each on a VMAC of their own (vrrp.61 on eth1, vrrp6.61 on eth0), their GARP/NA, and stop — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('vm-a');
+  try {
+    const evip = ['virtual_ipaddress_excluded {', '  fd00::61/64', '}'];
+    const conf = twin.writeConfig(GLOBALS + instance('VI_1', 61, ['use_vmac_addr', ...evip], ['10.0.0.61/24', '203.0.113.61/24 dev eth1']));
+    const filter = 'arp or icmp6 or proto 112';
+    const cap = {
+      ka: { p0: await twin.capture('ka', 'p0', filter), p1: await twin.capture('ka', 'p1', filter) },
+      lk: { p0: await twin.capture('lk', 'p0', filter), p1: await twin.capture('lk', 'p1', filter) },
+    };
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const log = (side: Side): string => procs[side].log;
+    const V4 = '00:00:5e:00:01:3d';
+    const V6 = '00:00:5e:00:02:3d';
+    for (const side of SIDES) {
+      assert.ok(await waitFor(() => /Entering MASTER STATE/.test(log(side)) && cap[side].p1.garps('203.0.113.61').length >= 5 &&
+        framesFrom(cap[side].p0, V6).filter((l) => /neighbor advertisement, tgt is fd00::61/.test(l)).length >= 5, 15_000), `${side}:\n${log(side)}`);
+    }
+    await new Promise((r) => setTimeout(r, 500));
+    const devs = ['vrrp.61', 'vrrp6.61'];
+    assert.deepEqual(state(twin, 'lk', devs), state(twin, 'ka', devs));
+    // Not vacuous: keepalived made both, each holding its address.
+    assert.deepEqual(device(twin, 'ka', 'vrrp.61'), { ifname: 'vrrp.61', address: V4, up: true, lowerUp: true, link: 'eth1', kind: 'macvlan', mode: 'private', ipvlanFlags: undefined, addrGenMode: 'none' });
+    assert.equal((device(twin, 'ka', 'vrrp6.61') as { address: string; link: string }).link, 'eth0');
+    assert.deepEqual(addresses(twin, 'ka', 'vrrp.61').map((a) => (a as { local: string }).local), ['203.0.113.61']);
+    assert.ok(addresses(twin, 'ka', 'vrrp6.61').some((a) => (a as { local: string }).local === 'fd00::61'));
+    for (const side of SIDES) {
+      // The VIP on eth0 from eth0's MAC; the one on the VMAC from the VMAC's; the eVIP's NAs from the IPv6 VMAC's.
+      assert.deepEqual(uniq(cap[side].p0.garps('10.0.0.61')), [twin.mac(side, 'eth0')], side);
+      assert.deepEqual(uniq(cap[side].p1.garps('203.0.113.61')), [V4], side);
+      assert.equal(framesFrom(cap[side].p0, twin.mac(side, 'eth0')).filter((l) => /tgt is fd00::61/.test(l)).length, 0, side);
+    }
+    for (const side of SIDES) procs[side].signal('SIGTERM');
+    await Promise.all(SIDES.map((s) => procs[s].exited()));
+    const stopped = { ka: state(twin, 'ka', devs), lk: state(twin, 'lk', devs) };
+    assert.deepEqual(stopped.lk, stopped.ka);
+    assert.deepEqual((stopped.ka as { devices: unknown[] }).devices, [undefined, undefined]);
+    const lines = (side: Side): string[] => logLines(log(side), /VMAC interface|Entering/);
+    assert.deepEqual(lines('lk'), lines('ka'));
+  } finally {
     await twin.destroy();
   }
 });

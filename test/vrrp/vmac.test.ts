@@ -3,7 +3,9 @@
 // ones keepalived gave in twin namespaces (vmac-twin.test.ts compares the rest on the wire).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { linkLocalFromMac, planVmac, vmacMac, vmacName, type PlanLink } from '../../src/vrrp/vmac.js';
+import { addressVmacBase, addressVmacs, linkLocalFromMac, planVmac, vmacMac, vmacName, type PlanLink } from '../../src/vrrp/vmac.js';
+import { parseConfigText } from '../../src/config/load.js';
+import type { VrrpInstance } from '../../src/config/model.js';
 import { MACVLAN_MODE_PRIVATE } from '../../src/net/rtnl.js';
 
 const none = (): boolean => false;
@@ -61,4 +63,21 @@ test('a default name already held by a device that is not ours moves on to the n
   const p = planVmac(want, base, [base, { ...base, index: 9, name: 'vrrp.51', kind: 'dummy' }], none);
   assert.deepEqual(p.action, { op: 'create' });
   assert.equal(p.name, 'vrrp1.51');
+});
+
+test('use_vmac_addr: a VMAC per interface and family for the VIPs/eVIPs elsewhere or of the other family; none without it', () => {
+  const instance = (extra: string): VrrpInstance => {
+    const text = ['vrrp_instance VI_1 {', ' interface eth0', ' virtual_router_id 61', extra,
+      ' virtual_ipaddress {', '  10.0.0.61/24', '  10.0.0.62/24 dev eth0', '  203.0.113.61/24 dev eth1', '  203.0.113.62/24 dev eth1', ' }',
+      ' virtual_ipaddress_excluded {', '  fd00::61/64', '  fd00::62/64 dev eth1', '  192.0.2.9/32', ' }', '}', ''].join('\n');
+    return parseConfigText(text, { file: 'k.conf' }).config.vrrpInstances[0]!;
+  };
+  const on = instance(' use_vmac_addr');
+  assert.deepEqual(on.virtualIpaddresses.map((v) => addressVmacBase(on, v)), [undefined, undefined, 'eth1', 'eth1']);
+  assert.deepEqual(on.virtualIpaddressesExcluded.map((v) => addressVmacBase(on, v)), ['eth0', 'eth1', undefined]);
+  assert.deepEqual(addressVmacs(on), [{ base: 'eth1', family: 4 }, { base: 'eth0', family: 6 }, { base: 'eth1', family: 6 }]);
+  // With use_vmac the instance's own VMAC takes its family's VIPs on its interface; the rest is the same.
+  const vmac = instance(' use_vmac\n use_vmac_addr');
+  assert.deepEqual(addressVmacs(vmac), addressVmacs(on));
+  assert.deepEqual(addressVmacs(instance('')), []);
 });
