@@ -8,28 +8,40 @@ export interface Token {
   readonly quoted: boolean;
 }
 
-/** Strips a trailing comment (outside quotes) and surrounding blanks; `\#` and `\!` stay literal. */
-export function decomment(line: string): string {
-  if (!/["'#!\\]/.test(line)) return trimBlank(line);
-  let quote = '';
+/**
+ * parser.c decomment: strips leading blanks, a trailing comment (`#` or `!` outside double quotes; single quotes do
+ * not quote here) and trailing blanks. `\#` and `\!` outside quotes lose their backslash; any other backslash keeps
+ * the character after it (an escaped `"` does not open a quote). A backslash ending the line is a continuation: it
+ * stays, and the blanks before it go. `unterminated` hears the line (comment still on) when a quote is left open.
+ */
+export function decomment(line: string, unterminated?: (text: string) => void): string {
+  if (!/["#!\\]/.test(line)) return trimBlank(line);
+  const s = line.replace(/^[ \t]+/, '');
   let out = '';
-  for (let i = 0; i < line.length; i++) {
-    const c = line[i]!;
-    if (quote) {
-      if (c === quote) quote = '';
-      out += c;
-    } else if (c === '"' || c === "'") {
-      quote = c;
-      out += c;
-    } else if (c === '\\' && (line[i + 1] === '#' || line[i + 1] === '!')) {
-      out += line[++i];
-    } else if (c === '#' || c === '!') {
-      break;
-    } else {
-      out += c;
+  let quote = false;
+  let cut = -1;
+  let cont = false;
+  for (let i = 0; i < s.length; i++) {
+    const c = s[i]!;
+    if (c === '\\') {
+      if (i + 1 === s.length) {
+        cont = true;
+        break;
+      }
+      const d = s[++i]!;
+      out += !quote && (d === '#' || d === '!') ? d : c + d;
+      continue;
     }
+    if (c === '"') {
+      if (cut < 0) quote = !quote;
+    } else if ((c === '#' || c === '!') && !quote && cut < 0) {
+      cut = out.length;
+    }
+    out += c;
   }
-  return trimBlank(out);
+  if (quote) unterminated?.(out);
+  const kept = trimBlank(cut < 0 ? out : out.slice(0, cut));
+  return cont ? `${kept}\\` : kept;
 }
 
 /**

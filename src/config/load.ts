@@ -135,7 +135,6 @@ function run(fs: ConfigFs, main: string, text: string | undefined, opts: LoadOpt
     {
       configId: opts.configId ?? shortHostname(),
       includesAreErrors: opts.includesAreErrors ?? false,
-      env: process.env,
       random: Math.random,
     },
     report,
