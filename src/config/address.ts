@@ -19,6 +19,17 @@ export function ipFamily(text: string, { zone = false } = {}): AddressFamily | u
   }
 }
 
+/**
+ * An address as lib/utils.c inet_stosockaddr reads one without a port: the family from any ':' in the text, and
+ * whatever follows the first '-' (else the first '/') left out before inet_pton. Returns the canonical address.
+ */
+export function stosockaddr(text: string): { family: AddressFamily; address: string } | undefined {
+  const family: AddressFamily = text.includes(':') ? 'inet6' : 'inet';
+  const cut = text.includes('-') ? text.indexOf('-') : text.indexOf('/');
+  const ip = cut < 0 ? text : text.slice(0, cut);
+  return ipFamily(ip) === family ? { family, address: canonicalIp(ip) } : undefined;
+}
+
 /** Canonical text: IPv6 compressed and lower-cased the way inet_ntop prints it. */
 export function canonicalIp(text: string): string {
   const fam = ipFamily(text, { zone: true });

@@ -1,7 +1,7 @@
 // vrrp_script, vrrp_instance, vrrp_sync_group and track_file blocks → the VRRP part of the model, with keepalived
 // 2.2.7's defaults and corrections (vrrp_data.c alloc_vrrp, vrrp.c vrrp_complete_instance).
 import type { RouteSpec, RuleSpec } from './routes.js';
-import { canonicalIp, ipFamily } from './address.js';
+import { canonicalIp, ipFamily, stosockaddr } from './address.js';
 import { ref, secondsUs, Values } from './values.js';
 import { Reporter } from './errors.js';
 import type { AddressFamily } from '../ipvs/types.js';
@@ -456,7 +456,7 @@ export function resolveVrrpInstance(
   const tag = `(${name})`;
   // Checked once the whole block is read, as keepalived's vrrp_complete_instance does.
   let unicastKeyword: Node | undefined;
-  let unicastTtlNode: Node | undefined;
+  let unicastTtlSet = false;
   let ipvlan: Node | undefined;
   /**
    * The instance's family as keepalived 2.2.7 fixes it: by the first of a VIP, unicast_src_ip/mcast_src_ip,
@@ -569,29 +569,33 @@ export function resolveVrrpInstance(
         break;
       case 'unicast_src_ip':
       case 'mcast_src_ip':
+      {
         if (n.kw === 'unicast_src_ip') unicastKeyword ??= n;
-        if (a === undefined || ipFamily(a) === undefined) {
+        const src = a === undefined ? undefined : stosockaddr(a);
+        if (src === undefined) {
           v.report.error(n.src, `Configuration error: VRRP instance[${name}] malformed src address[${a ?? ''}]. Skipping...`, n.kw);
         }
-        else if (!takesFamily(ipFamily(a)!)) {
-          v.report.error(n.src, `Configuration error: VRRP instance[${name}] and src address[${a}] MUST be of the same family !!! Skipping...`, n.kw);
+        else if (!takesFamily(src.family)) {
+          v.report.error(n.src, `Configuration error: VRRP instance[${name}] and src address[${a!}] MUST be of the same family !!! Skipping...`, n.kw);
         }
-        else if (n.kw === 'unicast_src_ip') inst.unicastSrcIp = canonicalIp(a);
-        else inst.mcastSrcIp = canonicalIp(a);
+        else if (n.kw === 'unicast_src_ip') inst.unicastSrcIp = src.address;
+        else inst.mcastSrcIp = src.address;
         break;
+      }
       case 'unicast_peer':
         unicastKeyword ??= n;
         for (const item of n.children ?? []) {
-          if (ipFamily(item.kw) === undefined) {
+          const at = stosockaddr(item.kw);
+          if (at === undefined) {
             // vrrp_data.c alloc_vrrp_unicast_peer's words.
             v.report.error(item.src, `Configuration error: VRRP instance[${name}] malformed unicast peer address[${item.kw}]. Skipping...`, n.kw);
             continue;
           }
-          if (!takesFamily(ipFamily(item.kw)!)) {
+          if (!takesFamily(at.family)) {
             v.report.error(item.src, `Configuration error: VRRP instance[${name}] and unicast peer address[${item.kw}] MUST be of the same family !!! Skipping...`, n.kw);
             continue;
           }
-          const peer: Mutable<UnicastPeer> = { address: canonicalIp(item.kw) };
+          const peer: Mutable<UnicastPeer> = { address: at.address };
           for (let i = 0; i < item.args.length; i += 2) {
             const ttl = v.int(item, item.args[i + 1], 0, 255);
             if (item.args[i] === 'min_ttl' && ttl !== undefined) peer.minTtl = ttl;
@@ -603,7 +607,7 @@ export function resolveVrrpInstance(
       case 'unicast_ttl': {
         const ttl = refused(v, n, v.unsigned(n, a, 0, 255), `${tag}: TTL '${a ?? ''}' not valid - must be between 0 & 255`);
         if (ttl !== undefined) {
-          unicastTtlNode = n;
+          unicastTtlSet = true;
           inst.unicastTtl = ttl;
         }
         break;
@@ -634,10 +638,13 @@ export function resolveVrrpInstance(
         inst.unicastFaultNoPeer = true;
         break;
       case 'mcast_dst_ip':
-        if (a === undefined || ipFamily(a) === undefined) v.report.error(n.src, `${tag} malformed mcast dest address ${a ?? ''}. Skipping...`, n.kw);
-        else if (!takesFamily(ipFamily(a)!)) v.report.error(n.src, `${tag} mcast dest address ${a} MUST match VRRP instance family. Skipping...`, n.kw);
-        else inst.mcastDstIp = canonicalIp(a);
+      {
+        const dst = a === undefined ? undefined : stosockaddr(a);
+        if (dst === undefined) v.report.error(n.src, `${tag} malformed mcast dest address ${a ?? ''}. Skipping...`, n.kw);
+        else if (!takesFamily(dst.family)) v.report.error(n.src, `${tag} mcast dest address ${a!} MUST match VRRP instance family. Skipping...`, n.kw);
+        else inst.mcastDstIp = dst.address;
         break;
+      }
       case 'use_vmac': {
         const vmac: { name?: string; mac?: string } = {};
         for (const w of n.args) {
@@ -743,19 +750,20 @@ export function resolveVrrpInstance(
     }
   }
 
-  // vrrp_parser.c vrrp_end_handler, as the block closes.
-  if (peers.length > 0 && (inst.useVmac || inst.useIpvlan)) {
+  // vrrp_parser.c vrrp_end_handler, at the block's '}': any unicast keyword counts (VRRP_FLAG_UNICAST_CONFIGURED).
+  const blockEnd = node.end ?? node.src;
+  if ((unicastKeyword !== undefined || inst.unicastFaultNoPeer) && (inst.useVmac || inst.useIpvlan)) {
     if (iface === undefined) {
-      v.report.error(node.src, `${tag}: Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac`, inst.useVmac ? 'use_vmac' : 'use_ipvlan');
+      v.report.error(blockEnd, `${tag}: Cannot use VMAC/ipvlan with unicast and no interface - clearing use_vmac`, inst.useVmac ? 'use_vmac' : 'use_ipvlan');
       delete inst.useVmac;
       delete inst.useIpvlan;
     } else if (!inst.vmacXmitBase) {
-      v.report.error(node.src, `${tag} unicast with use_vmac requires vmac_xmit_base - setting`, 'use_vmac');
+      v.report.error(blockEnd, `${tag} unicast with use_vmac requires vmac_xmit_base - setting`, 'use_vmac');
       inst.vmacXmitBase = true;
     }
   }
-  if (peers.length === 0 && unicastTtlNode) {
-    v.report.error(unicastTtlNode.src, `${tag}: Cannot use unicast_ttl without unicast peers - resetting`, 'unicast_ttl');
+  if (peers.length === 0 && unicastTtlSet) {
+    v.report.error(blockEnd, `${tag}: Cannot use unicast_ttl without unicast peers - resetting`, 'unicast_ttl');
     delete inst.unicastTtl;
   }
 
@@ -820,6 +828,10 @@ export function resolveVrrpInstance(
   // unicast_fault_no_peer: no multicast fallback, the instance stays in FAULT instead (vrrp.c vrrp_complete_instance).
   if (peers.length === 0 && unicastKeyword && !inst.unicastFaultNoPeer) {
     c.report.error(unicastKeyword.src, `${tag} A unicast keyword has been specified without any unicast peers. Defaulting to multicast. This usage is deprecated - please update your configuration.`, unicastKeyword.kw);
+  }
+  if (peers.length > 0 && inst.mcastDstIp !== undefined) {
+    c.report.error(node.src, `${tag} multicast destination specified with unicast - ignoring`, 'mcast_dst_ip');
+    delete inst.mcastDstIp;
   }
   if (inst.vmacXmitBase && !inst.useVmac) c.report.error(node.src, `${tag} vmac_xmit_base is only valid with a vmac`, 'vmac_xmit_base');
   if (ipvlan && family === 'inet' && !ipvlan.args.some((w) => ipFamily(w.split('/')[0] ?? '') === 'inet')) {

@@ -24,6 +24,9 @@ const CASES: Record<string, string> = {
     '10.1.1.1/24/5', 'xxx/125', 'x.x.x.x/29')) + instance(vips('fd00::1/129', 'fd00::2/64')).replace('VI_1', 'VI_2').replace('51', '52'),
   'VIP blocks in turn': instance(`${vips('10.0.0.100/24')}${vips('fd00::100/64')}`),
   'family fixed by the source address': instance(`  unicast_src_ip 10.0.0.1\n  unicast_peer {\n    fd00::2\n    10.0.0.2\n  }\n  mcast_dst_ip ff02::12\n  native_ipv6\n${vips('fd00::100/64', '10.0.0.100')}  virtual_ipaddress_excluded {\n    fd00::101/64\n  }\n`),
+  // lib/utils.c inet_stosockaddr leaves out what follows a '-' or '/'.
+  'source, peer and group addresses with a mask or range': instance(`  unicast_src_ip 10.0.0.1/24\n  unicast_peer {\n    10.0.0.2/24\n    10.0.0.3-9\n    10.0.0.x/24\n  }\n` +
+    `  mcast_src_ip 10.0.0.1-4\n  mcast_dst_ip 224.0.0.19/32\n${vips('10.0.0.100/24')}`),
   'family fixed by native_ipv6': instance(`  native_ipv6\n${vips('10.0.0.100/24', 'fd00::100/64')}`),
   'virtual server addresses and ports': lvs('192.168.1.300 22', '') + lvs('10.0.0.6 70000', '') + lvs('10.0.0.7 abc', '') +
     lvs('10.0.0.8 0000', '  persistence_timeout 30\n'),
