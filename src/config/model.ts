@@ -289,6 +289,12 @@ export interface VrrpInstance {
   readonly unicastTtl: number;
   readonly checkUnicastSrc: boolean;
   readonly unicastFaultNoPeer: boolean;
+  /**
+   * `old_unicast_checksum` ('config') or `old_unicast_checksum never` ('never'); 'none' unset (packet.ts
+   * ChecksumCompat). The old checksum's pseudo-header destination is the global vrrp_mcast_group4, `oldChecksumDst`.
+   */
+  readonly unicastChecksumCompat: 'none' | 'never' | 'config';
+  readonly oldChecksumDst: string;
   readonly mcastDstIp: string;
   readonly useVmac?: { readonly name?: string; readonly mac?: string };
   readonly vmacXmitBase: boolean;

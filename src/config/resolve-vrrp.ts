@@ -617,7 +617,11 @@ export function resolveVrrpInstance(
         inst.checkUnicastSrc = true;
         break;
       case 'old_unicast_checksum':
+        // vrrp_parser.c vrrp_unicast_chksum_handler: a unicast keyword even when its word is refused.
         unicastKeyword ??= n;
+        if (a === undefined) inst.unicastChecksumCompat = 'config';
+        else if (a === 'never') inst.unicastChecksumCompat = 'never';
+        else v.report.error(n.src, `${tag} Unknown old_unicast_chksum mode ${a} - ignoring`, n.kw);
         break;
       case 'native_ipv6':
         if (instFamily === 'inet') v.report.error(n.src, `${tag} Cannot specify native_ipv6 with IPv4 addresses`, n.kw);
@@ -875,6 +879,8 @@ export function resolveVrrpInstance(
     unicastTtl: inst.unicastTtl ?? 255,
     checkUnicastSrc: inst.checkUnicastSrc ?? g.vrrpCheckUnicastSrc,
     unicastFaultNoPeer: inst.unicastFaultNoPeer ?? false,
+    unicastChecksumCompat: inst.unicastChecksumCompat ?? 'none',
+    oldChecksumDst: g.vrrpMcastGroup4,
     mcastDstIp: inst.mcastDstIp ?? (family === 'inet6' ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4),
     ...(inst.useVmac ? { useVmac: inst.useVmac } : {}),
     vmacXmitBase: strict || !inst.useVmac ? false : (inst.vmacXmitBase ?? false),

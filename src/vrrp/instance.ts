@@ -8,7 +8,10 @@ import { INFINITY_LIFE_TIME, type GarpGroup, type GlobalDefs, type Vip, type Vrr
 import { parseIp } from '../net/addr.js';
 import { openIcmp6Socket, openPacketSocket, openVrrpSocket, type RawMessage, type RawSock } from '../net/rawsock.js';
 import type { AddressSpec, LinkInfo, Rtnl, Scope } from '../net/rtnl.js';
-import { DropCounters, IPPROTO_AH, IPPROTO_VRRP, advertVrid, decodeAdvert, encodeAdvert, type DecodeContext } from './packet.js';
+import {
+  DropCounters, IPPROTO_AH, IPPROTO_VRRP, advertVrid, decodeAdvert, encodeAdvert, type ChecksumCompat, type ChecksumCompatibility,
+  type DecodeContext,
+} from './packet.js';
 import { sendGarp, sendUnsolicitedNa } from './announce.js';
 import { AnnouncePacer } from './announce-pacer.js';
 import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
@@ -97,8 +100,15 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   /** use_vmac_addr's VMACs by `base/family` (vmac.ts addressVmacs); one that could not be made is absent. */
   private readonly addressDevs = new Map<string, LinkInfo>();
 
+  /**
+   * The unicast checksum mode in force: the configured one until an old-checksum advert turns 'none' into 'auto'.
+   * A reload starts again from the configured one (rebuiltByReload).
+   */
+  private checksumCompat: ChecksumCompat;
+
   constructor(private config: VrrpInstance, private readonly deps: InstanceDeps, ownAddress = '') {
     super();
+    this.checksumCompat = config.unicastChecksumCompat;
     this.routing = this.routingList(config);
     this.family = config.family === 'inet6' ? 6 : 4;
     this.srcAddress = ownAddress;
@@ -125,6 +135,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   reconfigure(next: VrrpInstance, notifier: Notifier): void {
     const { added, removed } = diffVips(vipsOf(this.config), vipsOf(next));
     this.config = next;
+    this.rebuiltByReload();
     this.notifier = notifier;
     this.fsm.reconfigure(fsmConfig(next, this.srcAddress));
     if (JSON.stringify([next.virtualRoutes, next.virtualRules]) !== JSON.stringify([this.routing.routes, this.routing.rules])) {
@@ -146,6 +157,19 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       this.changeVips('add', added);
       this.garp(next.garpMasterRepeat, added);
     }
+  }
+
+  /**
+   * A reload, even one that leaves this instance unchanged: keepalived builds a new vrrp_t from the config and carries
+   * over only its state, stats and VIPs (vrrp.c restore_vrrp_state), so a checksum mode learnt from a peer ('auto')
+   * is forgotten until the next old-checksum advert.
+   */
+  rebuiltByReload(): void {
+    this.checksumCompat = this.config.unicastChecksumCompat;
+  }
+
+  private get compat(): ChecksumCompatibility {
+    return { mode: this.checksumCompat, group: this.config.oldChecksumDst };
   }
 
   get state(): FsmState {
@@ -320,8 +344,15 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       vrid: this.cfg.vrid,
       addresses: this.cfg.virtualIpaddresses.map((v) => v.address),
       v3ChecksumAsV2: this.cfg.v3ChecksumAsV2,
+      compat: this.compat,
+      unicast,
     };
     const r = decodeAdvert(m.data, ctx);
+    // vrrp.c vrrp_check_packet switches before its later checks (VIP list, unicast source) can drop the advert.
+    if ((r.ok ? r.advert : r).oldChecksum) {
+      this.checksumCompat = 'auto';
+      this.deps.logger.info(`(${this.cfg.name}) Setting unicast VRRPv3 checksum to old version`);
+    }
     this.drops.record(r);
     if (!r.ok) {
       if (r.reason !== 'vrid') this.deps.logger.debug(`(${this.cfg.name}) dropped advert from ${m.src}: ${r.reason}${r.detail ? ` (${r.detail})` : ''}`);
@@ -437,7 +468,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
             addresses: this.cfg.virtualIpaddresses.map((v) => v.address),
             ...(auth ? { auth } : {}),
           },
-          { family: this.family, src: this.srcAddress, dst, v3ChecksumAsV2: this.cfg.v3ChecksumAsV2 },
+          { family: this.family, src: this.srcAddress, dst, v3ChecksumAsV2: this.cfg.v3ChecksumAsV2, compat: this.compat },
         );
         this.sock.send(pkt, dst, this.srcAddress || undefined);
         this.counters.sent++;

@@ -19,15 +19,18 @@
 //   5 v2 auth type unknown or ≠ configured → 'auth_type'; PASS mismatch (constant-time) → 'auth_pass';
 //     v2 advert interval ≠ configured → 'interval' (keepalived drops these silently; we count them like the rest)
 //   6 type ≠ 1 (ADVERTISEMENT) → 'type'
-//   8 checksum (v3 over the IPv4/IPv6 pseudo-header unless v3ChecksumAsV2; v2 over the payload) → 'checksum'
+//   7 ctx.vrid ≠ the VRID → 'vrid' (keepalived finds the instance by VRID before any check: another router's advert
+//     must not reach the checksum step, which can switch the instance's checksum mode)
+//   8 checksum (v3 over the IPv4/IPv6 pseudo-header unless v3ChecksumAsV2; v2 over the payload) → 'checksum'.
+//     VRRPv3 over IPv4 follows keepalived's unicast checksum compatibility (ChecksumCompat below)
 //  11 address count / list ≠ configured VIPs.
 //   Policy (chosen here): accept and report `addressMismatch` so the caller counts a warning, as keepalived ≥ 2.3.3
 //   does (commit af103930). Rejecting, as 2.2.7 does, turns a rolling VIP change into a split brain (issue #1603).
 //   `strictAddressList: true` restores the 2.2.7 behaviour → 'address_count' / 'address_list'. Interop with 2.2.7 is
 //   unaffected: what we send is the configured list either way; only our tolerance differs.
-// VRID, priority, unicast-peer (check_unicast_src, per-peer TTL range) and owner checks belong to the caller
-// (ctx.vrid, when given, yields 'vrid'). keepalived's step 6 IPv4 tot_len check and its Ethernet-padding tolerance are
-// the kernel's job here: raw sockets deliver exactly the datagram, and the addon strips the IPv4 header.
+// Priority, unicast-peer (check_unicast_src, per-peer TTL range) and owner checks belong to the caller. keepalived's
+// step 6 IPv4 tot_len check and its Ethernet-padding tolerance are the kernel's job here: raw sockets deliver exactly
+// the datagram, and the addon strips the IPv4 header.
 import { timingSafeEqual } from 'node:crypto';
 import { formatIp, parseIp } from '../net/addr.js';
 
@@ -84,6 +87,26 @@ export interface AdvertFields {
   readonly auth?: { readonly type: 'none' } | { readonly type: 'pass'; readonly password: string };
 }
 
+/**
+ * keepalived's unicast checksum compatibility (include/vrrp.h chksum_compatibility_t; compiled in with
+ * OLD_CHKSUM_COMPAT, as Debian's 2.2.7 is). keepalived up to 1.3.6 put the multicast group (global vrrp_mcast_group4),
+ * not the unicast peer, in the VRRPv3 IPv4 pseudo-header. 'config' (old_unicast_checksum) and 'auto' checksum that
+ * way, sending and receiving; 'none' (the default) checksums over the real destination and turns 'auto' on the first
+ * advert from a unicast peer that matches only the old way; 'never' (old_unicast_checksum never) never does.
+ * Policy (chosen here): 'auto' sends the old checksum, as vrrp.c vrrp_check_packet means to by calling
+ * vrrp_csum_mcast. keepalived 2.2.7 calls it before it sets 'auto', which vrrp_csum_mcast tests, so its send buffer
+ * keeps the checksum over the destination it held (with one peer, the new checksum): the 'config' peer refuses every
+ * advert ("Invalid VRRPv3 checksum") and both become MASTER once the learner is. Sending the old one, lvskeeper is
+ * understood by that peer, by keepalived ≤ 1.3.6, and by any 2.2.7 peer but one set to 'never'.
+ */
+export type ChecksumCompat = 'none' | 'never' | 'config' | 'auto';
+
+export interface ChecksumCompatibility {
+  readonly mode: ChecksumCompat;
+  /** global vrrp_mcast_group4: the old checksum's pseudo-header destination. */
+  readonly group: string;
+}
+
 export interface EncodeOptions {
   readonly family: Family;
   /** Source and destination of the IP packet: needed for the v3 pseudo-header checksum. */
@@ -91,9 +114,11 @@ export interface EncodeOptions {
   readonly dst?: string;
   /** keepalived's v3_checksum_as_v2 (IPv4 only): v3 checksum without the pseudo-header, for old unicast peers. */
   readonly v3ChecksumAsV2?: boolean;
+  /** Unset: the real destination, as mode 'none'. */
+  readonly compat?: ChecksumCompatibility;
 }
 
-export interface Advert {
+export interface Advert extends OldChecksumSeen {
   readonly version: 2 | 3;
   readonly type: number;
   readonly vrid: number;
@@ -108,6 +133,15 @@ export interface Advert {
   readonly addressMismatch?: 'count' | 'list';
 }
 
+/**
+ * Mode 'none', a unicast instance, and a VRRPv3 IPv4 checksum that matched only with the group as the pseudo-header
+ * destination: the caller switches to 'auto' and logs it (vrrp.c vrrp_check_packet), whether or not a later check
+ * drops the advert.
+ */
+export interface OldChecksumSeen {
+  readonly oldChecksum?: true;
+}
+
 export interface AhHeader {
   readonly nextHeader: number;
   /** Whole AH header length in bytes, (payload len + 2) × 4. */
@@ -118,7 +152,7 @@ export interface AhHeader {
 
 export type DecodeResult =
   | { readonly ok: true; readonly advert: Advert }
-  | { readonly ok: false; readonly reason: DropReason; readonly detail?: string; readonly ah?: AhHeader };
+  | ({ readonly ok: false; readonly reason: DropReason; readonly detail?: string; readonly ah?: AhHeader } & OldChecksumSeen);
 
 export interface DecodeContext {
   readonly family: Family;
@@ -143,6 +177,10 @@ export interface DecodeContext {
   readonly addresses?: readonly string[];
   readonly strictAddressList?: boolean;
   readonly v3ChecksumAsV2?: boolean;
+  /** Unset: the real destination, as mode 'none'. */
+  readonly compat?: ChecksumCompatibility;
+  /** The instance has unicast peers (keepalived's VRRP_FLAG_UNICAST): only then may mode 'none' turn 'auto'. */
+  readonly unicast?: boolean;
 }
 
 const addrLen = (family: Family): number => (family === 4 ? 4 : 16);
@@ -194,6 +232,14 @@ export function vrrpChecksum(payload: Uint8Array, family: Family, version: 2 | 3
   return internetChecksum([s, d, pseudo, payload]);
 }
 
+/**
+ * The destination of the VRRPv3 IPv4 pseudo-header (vrrp.c vrrp_build_vrrp_v3, vrrp_check_packet): the group in modes
+ * 'config' and 'auto', whatever the packet's destination; otherwise the destination itself.
+ */
+function checksumDst(family: Family, dst: string, compat: ChecksumCompatibility | undefined): string {
+  return family === 4 && (compat?.mode === 'config' || compat?.mode === 'auto') ? compat.group : dst;
+}
+
 export function encodeAdvert(f: AdvertFields, opts: EncodeOptions): Buffer {
   const { family } = opts;
   if (f.version === 2 && family === 6) throw new RangeError('VRRPv2 is IPv4 only');
@@ -226,7 +272,8 @@ export function encodeAdvert(f: AdvertFields, opts: EncodeOptions): Buffer {
   if (f.version === 3 && !(opts.v3ChecksumAsV2 && family === 4) && (opts.src === undefined || opts.dst === undefined)) {
     throw new RangeError('VRRPv3 checksum needs src and dst');
   }
-  buf.writeUInt16BE(vrrpChecksum(buf, family, f.version, opts.src ?? '', opts.dst ?? '', opts.v3ChecksumAsV2), 6);
+  const dst = checksumDst(family, opts.dst ?? '', opts.compat);
+  buf.writeUInt16BE(vrrpChecksum(buf, family, f.version, opts.src ?? '', dst, opts.v3ChecksumAsV2), 6);
   return buf;
 }
 
@@ -295,19 +342,29 @@ export function decodeAdvert(buf: Uint8Array, ctx: DecodeContext): DecodeResult 
   const type = b0 & 0x0f;
   if (type !== VRRP_TYPE_ADVERTISEMENT) return fail('type', `type ${type}`);
 
+  const vrid = v.getUint8(1);
+  if (ctx.vrid !== undefined && vrid !== ctx.vrid) return fail('vrid', `vrid ${vrid}`);
+
   const checksum = v.getUint16(6);
   const zeroed = Buffer.from(buf);
   zeroed.writeUInt16BE(0, 6);
+  const expect = (dst: string): number => vrrpChecksum(zeroed, ctx.family, version, ctx.src, dst, ctx.v3ChecksumAsV2);
+  const dst = checksumDst(ctx.family, ctx.dst, ctx.compat);
   let expected: number;
   try {
-    expected = vrrpChecksum(zeroed, ctx.family, version, ctx.src, ctx.dst, ctx.v3ChecksumAsV2);
+    expected = expect(dst);
   } catch {
     return fail('checksum', 'src/dst not usable for the pseudo-header');
   }
-  if (checksum !== expected) return fail('checksum', `checksum 0x${checksum.toString(16)}, expected 0x${expected.toString(16)}`);
-
-  const vrid = v.getUint8(1);
-  if (ctx.vrid !== undefined && vrid !== ctx.vrid) return fail('vrid', `vrid ${vrid}`);
+  // vrrp.c vrrp_check_packet: a unicast instance in mode 'none' tries the old pseudo-header once the real one fails.
+  const seen: OldChecksumSeen =
+    checksum !== expected && version === 3 && ctx.family === 4 && !ctx.v3ChecksumAsV2 && ctx.unicast === true &&
+    ctx.compat?.mode === 'none' && dst !== ctx.compat.group && checksum === expect(ctx.compat.group)
+      ? { oldChecksum: true }
+      : {};
+  if (checksum !== expected && !seen.oldChecksum) {
+    return fail('checksum', `checksum 0x${checksum.toString(16)}, expected 0x${expected.toString(16)}`);
+  }
 
   const addresses: string[] = [];
   for (let i = 0; i < naddr; i++) {
@@ -321,15 +378,17 @@ export function decodeAdvert(buf: Uint8Array, ctx: DecodeContext): DecodeResult 
     if (ctx.addresses.length !== naddr) addressMismatch = 'count';
     else if (addresses.some((a) => !configured.has(a))) addressMismatch = 'list';
     if (addressMismatch !== undefined && ctx.strictAddressList) {
-      return addressMismatch === 'count'
+      const r = addressMismatch === 'count'
         ? fail('address_count', `expected ${ctx.addresses.length} VIPs but received ${naddr}`)
         : fail('address_list', `address list differs: ${addresses.join(' ')}`);
+      return { ...r, ...seen };
     }
   }
 
   const advert: Advert = {
     version, type, vrid, priority: v.getUint8(2), advertIntCs, authType, checksum, addresses,
     ...(addressMismatch === undefined ? {} : { addressMismatch }),
+    ...seen,
   };
   return { ok: true, advert };
 }

@@ -223,6 +223,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     ]);
     for (const name of [...plan.remove, ...plan.restart]) this.instances.delete(name);
     const byName = new Map(next.vrrpInstances.map((vi) => [vi.name, vi]));
+    for (const name of plan.keep) this.instances.get(name)?.rebuiltByReload();
     for (const name of plan.adjust) {
       const vi = byName.get(name)!;
       const r = this.instances.get(name)!;

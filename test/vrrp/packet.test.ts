@@ -8,6 +8,7 @@ import {
   encodeAdvert,
   DropCounters,
   DROP_REASONS,
+  type ChecksumCompat,
   type DecodeContext,
   type DropReason,
 } from '../../src/vrrp/packet.js';
@@ -159,6 +160,49 @@ test('address list mismatch: accepted with a warning by default, rejected with s
   assert.ok(!strictList.ok && strictList.reason === 'address_list');
   assert.ok(!strictCount.ok && strictCount.reason === 'address_count');
   assert.ok(decodeAdvert(v3v6(), { ...ctx6, addresses: undefined, strictAddressList: true }).ok);
+});
+
+// keepalived's unicast checksum compatibility (include/vrrp.h chksum_compatibility_t, Debian's build has it): the old
+// VRRPv3 IPv4 checksum covers a pseudo-header with the group (vrrp_mcast_group4) as destination, not the unicast peer.
+test('old unicast checksum: sent and checked over the group in modes config and auto, learnt from a peer in mode none', () => {
+  const group = '224.0.0.18';
+  const fields = { version: 3 as const, vrid: 7, priority: 200, advertIntCs: 100, addresses: ['192.0.2.10'] };
+  const wire = ['31', '07', 'c8', '01', '0064', 'CKSUM', 'c000020a'];
+  const over = (dst: string): Buffer => build(wire, hexIp('192.0.2.1') + hexIp(dst) + '00' + '70' + '000c');
+  const [oldSum, newSum] = [over(group), over('192.0.2.2')];
+  assert.notEqual(oldSum.toString('hex'), newSum.toString('hex'));
+  const send = (mode?: ChecksumCompat, g = group): string =>
+    encodeAdvert(fields, { family: 4, src: '192.0.2.1', dst: '192.0.2.2', ...(mode ? { compat: { mode, group: g } } : {}) }).toString('hex');
+  assert.deepEqual([send(), send('none'), send('never'), send('config'), send('auto')].map((h) => [oldSum, newSum].findIndex((b) => b.toString('hex') === h)), [1, 1, 1, 0, 0]);
+  assert.equal(send('config', '224.0.0.19'), over('224.0.0.19').toString('hex'), 'the global vrrp_mcast_group4');
+
+  const uni: DecodeContext = { ...ctx4v3, checkTtl: false, dst: '192.0.2.2', unicast: true };
+  const recv = (pkt: Buffer, mode: ChecksumCompat, more: Partial<DecodeContext> = {}): string => {
+    const r = decodeAdvert(pkt, { ...uni, compat: { mode, group }, ...more });
+    return r.ok ? `ok${r.advert.oldChecksum ? ' old' : ''}` : `${r.reason}${r.oldChecksum ? ' old' : ''}`;
+  };
+  // vrrp.c vrrp_check_packet: 'none' tries the group once the real destination fails, and only for a unicast instance.
+  assert.equal(recv(newSum, 'none'), 'ok');
+  assert.equal(recv(oldSum, 'none'), 'ok old');
+  assert.equal(recv(oldSum, 'none', { unicast: false }), 'checksum');
+  assert.equal(recv(oldSum, 'never'), 'checksum');
+  assert.equal(recv(patched(oldSum, 7, oldSum[7]! ^ 1), 'none'), 'checksum');
+  // Modes config and auto check over the group only: the new checksum fails there, and nothing is learnt back.
+  assert.equal(recv(oldSum, 'config'), 'ok');
+  assert.equal(recv(oldSum, 'auto'), 'ok');
+  assert.equal(recv(newSum, 'config'), 'checksum');
+  assert.equal(recv(newSum, 'auto'), 'checksum');
+  // Another router's advert never reaches the checksum step; a later drop still reports what the checksum showed.
+  assert.equal(recv(oldSum, 'none', { vrid: 8 }), 'vrid');
+  assert.equal(recv(oldSum, 'none', { addresses: ['192.0.2.11'], strictAddressList: true }), 'address_list old');
+  // Sent to the group itself, there is nothing to retry; v2 and IPv6 have no such mode.
+  assert.equal(recv(over(group), 'none', { dst: group }), 'ok');
+  assert.equal(recv(over('192.0.2.9'), 'none', { dst: group }), 'checksum');
+  const v6 = { version: 3 as const, vrid: 9, priority: 150, advertIntCs: 250, addresses: ['2001:db8::10', '2001:db8::11'] };
+  assert.equal(encodeAdvert(v6, { family: 6, src: 'fe80::1', dst: 'ff02::12', compat: { mode: 'config', group } }).toString('hex'), v3v6().toString('hex'));
+  assert.ok(decodeAdvert(v3v6(), { ...ctx6, compat: { mode: 'config', group } }).ok);
+  const v2 = { version: 2 as const, vrid: 51, priority: 100, advertIntCs: 100, addresses: ['192.0.2.10', '192.0.2.11'], auth: { type: 'pass' as const, password: 'secret' } };
+  assert.equal(encodeAdvert(v2, { family: 4, compat: { mode: 'config', group } }).toString('hex'), v2Pass().toString('hex'));
 });
 
 function expectDrop(buf: Buffer, ctx: DecodeContext, reason: DropReason): void {
