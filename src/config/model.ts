@@ -78,6 +78,12 @@ export interface NftablesSettings {
   readonly counters: boolean;
 }
 
+/** garp_extra_if / vrrp_garp_extra_if SECONDS [all] (VRRP_FLAG_VMAC_GARP_ALL_IF). */
+export interface GarpExtraIf {
+  readonly intervalS: number;
+  readonly all: boolean;
+}
+
 export interface GlobalDefs {
   readonly routerId: string;
   readonly notificationEmail: readonly string[];
@@ -104,6 +110,8 @@ export interface GlobalDefs {
   readonly vrrpGarpIntervalMs: number;
   readonly vrrpGnaIntervalMs: number;
   readonly vrrpMinGarp: boolean;
+  /** vrrp_garp_extra_if (deprecated vrrp_vmac_garp_intvl): the default of an instance's garp_extra_if; 0 s is off. */
+  readonly vrrpGarpExtraIf: GarpExtraIf;
   readonly vrrpVersion: 2 | 3;
   readonly vrrpStrict: boolean;
   /**
@@ -300,6 +308,12 @@ export interface VrrpInstance {
   readonly vmacXmitBase: boolean;
   /** use_vmac_addr: VIPs/eVIPs on another interface or of the other family each go on a VMAC there (vmac.ts). */
   readonly useVmacAddr: boolean;
+  /**
+   * garp_extra_if (deprecated vmac_garp_intvl), else the global vrrp_garp_extra_if: while MASTER, every `intervalS`
+   * seconds (0: never) a GARP/NA on each VMAC of the VIPs, with `all` on their other interfaces too (vmac.ts
+   * extraGarpVips).
+   */
+  readonly garpExtraIf: GarpExtraIf;
   /** use_ipvlan [NAME] [ADDR/PREFIX] [bridge|private|vepa]: `flags` is IFLA_IPVLAN_FLAGS (bridge 0, private 1, vepa 2). */
   readonly useIpvlan?: { readonly name?: string; readonly address?: string; readonly prefixLen?: number; readonly flags: number };
   readonly trackInterfaces: readonly TrackRef[];

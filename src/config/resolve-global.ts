@@ -43,7 +43,6 @@ const OTHER_NUMBERS: Readonly<Record<string, OtherNumber>> = {
   bfd_rlimit_rtime: rtLimit('bfd'),
   startup_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `startup_script_timeout '${a}' must be in [1, 1000] - ignoring` },
   shutdown_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `shutdown_script_timeout '${a}' must be in [1, 1000] - ignoring` },
-  vrrp_garp_extra_if: { read: 'unsigned', min: 0, max: UINT, refused: (a) => `vrrp_garp_extra_if '${a}' invalid - ignoring` },
   vrrp_netlink_cmd_rcv_bufs: rcvBufs,
   vrrp_netlink_monitor_rcv_bufs: rcvBufs,
   process_monitor_rcv_bufs: rcvBufs,
@@ -86,6 +85,7 @@ export function defaultGlobals(hostname: string): Mutable<GlobalDefs> {
     vrrpGarpLowerPrioDelayMs: 5000,
     vrrpGarpLowerPrioRepeat: 5,
     vrrpGarpIntervalMs: 0,
+    vrrpGarpExtraIf: { intervalS: 0, all: false },
     vrrpGnaIntervalMs: 0,
     vrrpMinGarp: false,
     vrrpVersion: 2,
@@ -218,6 +218,32 @@ function garpRepeat(v: Values, n: Node): number | undefined {
   if (r === undefined) v.report.error(n.src, `${n.kw} '${n.args[0] ?? ''}' invalid - ignoring`, n.kw);
   else if (r === 0) v.report.error(n.src, `${n.kw} must be greater than 0, setting to 1`, n.kw);
   return r === 0 ? 1 : r;
+}
+
+/**
+ * `SECONDS [all]`, the words in any order (global_parser.c vrrp_vmac_garp_extra_if_handler, vrrp_parser.c
+ * vrrp_garp_extra_if_handler): each number in [min, 86400], the last one kept; a word that is not one refuses the
+ * rest of the line. `seconds` is undefined when refused or when no number was given (each reported); `all` is what
+ * the words before any refusal said.
+ */
+export function garpExtraIf(
+  v: Values, n: Node, min: number, invalid: (word: string) => string, noTime: string,
+): { seconds?: number; all: boolean } {
+  let all = false;
+  let seconds: number | undefined;
+  for (const w of n.args) {
+    if (w === 'all') {
+      all = true;
+      continue;
+    }
+    seconds = v.unsigned(n, w, min, 86400);
+    if (seconds === undefined) {
+      v.report.error(n.src, invalid(w), n.kw);
+      return { all };
+    }
+  }
+  if (seconds === undefined) v.report.error(n.src, noTime, n.kw);
+  return seconds === undefined ? { all } : { seconds, all };
 }
 
 /** A parsed-only keyword's value checked as keepalived checks it; false when refused (and reported). */
@@ -529,10 +555,13 @@ export function resolveGlobals(
           other[n.kw] = n.args.join(' ');
           break;
         case 'vrrp_vmac_garp_intvl':
-          v.report.error(n.src, 'Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"', n.kw);
-          if (a === undefined) v.report.error(n.src, 'vrrp_vmac_garp_intvl specified without time - ignoring', n.kw);
-          other[n.kw] = n.args.join(' ');
+        case 'vrrp_garp_extra_if': {
+          if (n.kw === 'vrrp_vmac_garp_intvl') v.report.error(n.src, 'Keyword "vrrp_vmac_garp_intvl" is deprecated - please use "vrrp_garp_extra_if"', n.kw);
+          const r = garpExtraIf(v, n, 1, (w) => `${n.kw} '${w}' invalid - ignoring`, `${n.kw} specified without time - ignoring`);
+          // global_parser.c vrrp_vmac_garp_extra_if_handler: `all` is kept even from a line then refused.
+          g.vrrpGarpExtraIf = { intervalS: r.seconds ?? g.vrrpGarpExtraIf.intervalS, all: g.vrrpGarpExtraIf.all || r.all };
           break;
+        }
         default:
           if (otherAccepted(v, n)) other[n.kw] = n.args.join(' ');
       }

@@ -6,6 +6,7 @@ import { ref, secondsUs, Values } from './values.js';
 import { Reporter } from './errors.js';
 import type { AddressFamily } from '../ipvs/types.js';
 import { INFINITY_LIFE_TIME } from './model.js';
+import { garpExtraIf } from './resolve-global.js';
 import type { Node } from './parser.js';
 import type {
   Diagnostic, GlobalDefs, TrackFileDef, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
@@ -465,6 +466,8 @@ export function resolveVrrpInstance(
    * vrrp_mcast_dstip_handler, vrrp_native_ipv6_handler, vrrp_vmac_handler's ipvlan address).
    */
   let instFamily: AddressFamily | undefined;
+  let garpExtraIfS: number | undefined;
+  let garpExtraIfAll = false;
   const takesFamily = (f: AddressFamily): boolean => {
     instFamily ??= f;
     return instFamily === f;
@@ -724,13 +727,15 @@ export function resolveVrrpInstance(
       case 'smtp_alert':
         inst.smtpAlert = v.flag(n, (x) => `Invalid vrrp_instance smtp_alert parameter ${x}`) ?? inst.smtpAlert;
         break;
-      // Parsed only (no VMAC or ipvlan interfaces here), but reported in keepalived's words.
       case 'vmac_garp_intvl':
-      case 'garp_extra_if':
+      case 'garp_extra_if': {
         if (n.kw === 'vmac_garp_intvl') v.report.error(n.src, 'Keyword "vmac_garp_intvl" is deprecated - please use "garp_extra_if"', n.kw);
-        if (a === undefined) v.report.error(n.src, `${tag}: ${n.kw} specified without time - ignoring`, n.kw);
-        else if (v.unsigned(n, a, 0, 2 ** 32 - 1) === undefined) v.report.error(n.src, `${tag}: ${n.kw} '${a}' invalid - ignoring`, n.kw);
+        // 0 is taken here (it turns the global setting off); `all` is kept even from a line then refused.
+        const r = garpExtraIf(v, n, 0, (w) => `${tag}: ${n.kw} '${w}' invalid - ignoring`, `${tag}: ${n.kw} specified without time - ignoring`);
+        if (r.seconds !== undefined) garpExtraIfS = r.seconds;
+        garpExtraIfAll ||= r.all;
         break;
+      }
       case 'kernel_rx_buf_size':
         if (a === undefined || v.unsigned(n, a, 0, 2 ** 32 - 1) === undefined) v.report.error(n.src, `${tag} invalid kernel_rx_buf_size specified`, n.kw);
         break;
@@ -885,6 +890,10 @@ export function resolveVrrpInstance(
     ...(inst.useVmac ? { useVmac: inst.useVmac } : {}),
     vmacXmitBase: strict || !inst.useVmac ? false : (inst.vmacXmitBase ?? false),
     useVmacAddr: inst.useVmacAddr ?? false,
+    // vrrp.c vrrp_complete_instance: without its own interval the instance takes the global one and its `all`.
+    garpExtraIf: garpExtraIfS === undefined
+      ? { intervalS: g.vrrpGarpExtraIf.intervalS, all: garpExtraIfAll || g.vrrpGarpExtraIf.all }
+      : { intervalS: garpExtraIfS, all: garpExtraIfAll },
     ...(inst.useIpvlan ? { useIpvlan: inst.useIpvlan } : {}),
     trackInterfaces,
     trackScripts: track.scripts,

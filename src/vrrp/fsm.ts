@@ -31,6 +31,11 @@ export interface FsmConfig {
   readonly garpMasterRefreshRepeat: number;
   readonly garpLowerPrioDelayMs: number;
   readonly garpLowerPrioRepeat: number;
+  /**
+   * garp_extra_if: while MASTER, the GARP/NA on the other devices (vmac.ts extraGarpVips) at the first advert this
+   * long after becoming MASTER or after the last of them; 0 when off or there is nothing to send.
+   */
+  readonly garpExtraIfMs: number;
   /** Our primary address on the VRRP interface (the advert source), for the equal-priority tie-break. */
   readonly ownAddress: string;
   /** Member of a vrrp_sync_group: taking MASTER waits for the group (sync-group.ts). */
@@ -71,6 +76,8 @@ export type FsmAction =
   | { readonly kind: 'add-vips' }
   | { readonly kind: 'remove-vips' }
   | { readonly kind: 'garp-burst'; readonly repeat: number }
+  /** garp_extra_if's GARP/NA, once each. */
+  | { readonly kind: 'garp-extra-if' }
   | { readonly kind: 'notify'; readonly state: NotifyState; readonly priority: number }
   | { readonly kind: 'notify-rx-lower-prio'; readonly priority: number }
   /** The effective priority changed (vrrp_track.c vrrp_set_effective_priority), for notify_priority_changes. */
@@ -124,6 +131,14 @@ export function compareAddresses(a: string, b: string): number {
   return 0;
 }
 
+/**
+ * keepalived takes garp_extra_if's due time (vrrp_state_become_master, vrrp_state_master_tx) just before it schedules
+ * the next advert (vrrp_init_instance_sands), so the advert that falls on the interval is already past it. Here the
+ * timers and the clock may disagree by a millisecond or so either way; the interval is whole seconds and adverts come
+ * whole centiseconds apart, so any other advert is at least 10 ms off it.
+ */
+const EXTRA_GARP_SLACK_MS = 5;
+
 export class VrrpFsm {
   state: FsmState = 'INIT';
   /** Effective priority: the configured one adjusted by the trackers (255 never is). */
@@ -148,8 +163,11 @@ export class VrrpFsm {
   private wantsMaster = false;
   /** preempt_delay: idle, counting down (lower-priority masters are still accepted), or elapsed. */
   private preemptDelay: 'idle' | 'running' | 'elapsed' = 'idle';
+  /** When garp_extra_if's GARP/NA is next due, on the clock's scale (keepalived's vmac_garp_timer). */
+  private extraGarpAt = 0;
 
-  constructor(private settings: FsmConfig) {
+  /** `now`: the clock (ms) that garp_extra_if's interval is measured on. */
+  constructor(private settings: FsmConfig, private readonly now: () => number) {
     this.priority = settings.priority;
     this.masterAdverIntCs = settings.advertIntCs;
     this.ownAddress = settings.ownAddress;
@@ -166,6 +184,8 @@ export class VrrpFsm {
    */
   reconfigure(next: FsmConfig): void {
     this.settings = next;
+    // The reloaded instance is a new one whose vmac_garp_timer is unset: a MASTER sends at its next advert.
+    this.extraGarpAt = 0;
     // A v3 BACKUP keeps the interval its master advertises; otherwise ours is the one in force.
     if (this.state === 'MASTER' || next.version === 2) this.masterAdverIntCs = next.advertIntCs;
   }
@@ -375,6 +395,11 @@ export class VrrpFsm {
       case 'advert':
         if (this.state !== 'MASTER') return;
         this.sendAdvert(out, this.priority);
+        // vrrp.c vrrp_state_master_tx: checked only as each advert goes, after it.
+        if (this.cfg.garpExtraIfMs > 0 && this.now() + EXTRA_GARP_SLACK_MS > this.extraGarpAt) {
+          out.push({ kind: 'garp-extra-if' });
+          this.extraGarpAt = this.now() + this.cfg.garpExtraIfMs;
+        }
         out.push({ kind: 'arm', timer: 'advert', ms: this.cfg.advertIntCs * 10 });
         return;
       case 'preempt':
@@ -417,6 +442,7 @@ export class VrrpFsm {
     out.push({ kind: 'garp-burst', repeat: this.cfg.garpMasterRepeat });
     if (this.cfg.garpMasterDelayMs > 0) out.push({ kind: 'arm', timer: 'garp', ms: this.cfg.garpMasterDelayMs });
     if (this.cfg.garpMasterRefreshMs > 0) out.push({ kind: 'arm', timer: 'garpRefresh', ms: this.cfg.garpMasterRefreshMs });
+    this.extraGarpAt = this.now() + this.cfg.garpExtraIfMs;
     out.push({ kind: 'notify', state: 'MASTER', priority: this.priority });
     out.push({ kind: 'arm', timer: 'advert', ms: this.cfg.advertIntCs * 10 });
   }

@@ -20,7 +20,7 @@ import type { Notifier } from './notify.js';
 import { RoutingList } from './routing.js';
 import type { RouteNote, RuleNote } from '../net/rtnl-route.js';
 import type { VmacLinks } from './vmac-link.js';
-import { addressVmacBase, addressVmacs } from './vmac.js';
+import { addressVmacBase, addressVmacs, extraGarpVips } from './vmac.js';
 import type { VipFirewall } from './vip-firewall.js';
 import { dropRulesNeeded, type FirewallVip } from './nft-rules.js';
 
@@ -114,7 +114,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     this.srcAddress = ownAddress;
     this.notifier = deps.notifier;
     this.pacer = deps.pacer ?? new AnnouncePacer(deps.clock);
-    this.fsm = new VrrpFsm(fsmConfig(config, ownAddress));
+    this.fsm = new VrrpFsm(fsmConfig(config, ownAddress), () => deps.clock.now());
   }
 
   get cfg(): VrrpInstance {
@@ -433,6 +433,9 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       case 'garp-burst':
         this.garp(a.repeat, vipsOf(this.cfg));
         return;
+      case 'garp-extra-if':
+        this.garp(1, extraGarpVips(this.cfg));
+        return;
       case 'notify':
         this.notifier.notify(a.state === 'STOP' ? this.stopState : a.state, a.priority);
         return;
@@ -679,6 +682,7 @@ function fsmConfig(cfg: VrrpInstance, ownAddress: string): FsmConfig {
     garpMasterRefreshRepeat: cfg.garpMasterRefreshRepeat,
     garpLowerPrioDelayMs: cfg.garpLowerPrioDelayMs,
     garpLowerPrioRepeat: cfg.garpLowerPrioRepeat,
+    garpExtraIfMs: extraGarpVips(cfg).length > 0 ? cfg.garpExtraIf.intervalS * 1000 : 0,
     ownAddress,
     inSyncGroup: cfg.syncGroup !== undefined,
     configFault: cfg.unicastFaultNoPeer && cfg.unicastPeers.length === 0,

@@ -9,6 +9,7 @@
 //   planVmac(want, base, links, taken): VmacPlan
 //   addressVmacBase(cfg, vip): string | undefined               use_vmac_addr: the interface a VIP's own VMAC sits on
 //   addressVmacs(cfg): { base, family }[]                         use_vmac_addr: those VMACs, once each, in VIP order
+//   extraGarpVips(cfg): Vip[]                                  garp_extra_if: whose GARP/NA goes out at each interval
 //   VMAC_DEVCONF / BASE_DEVCONF                                the IPv4 devconf keepalived sets (vmac_sysctl, parent_sysctl)
 import { formatIp } from '../net/addr.js';
 import type { Vip, VrrpInstance } from '../config/model.js';
@@ -206,6 +207,43 @@ export function addressVmacs(cfg: VrrpInstance): { readonly base: string; readon
     const base = addressVmacBase(cfg, v);
     const family = v.family === 'inet6' ? 6 : 4;
     if (base !== undefined && !out.some((x) => x.base === base && x.family === family)) out.push({ base, family });
+  }
+  return out;
+}
+
+/**
+ * Where a VIP/eVIP sits (vrrp.c vrrp_complete_instance, ip_addr->ifp): on the instance's own device (its VMAC, or its
+ * interface without one; keepalived's vrrp->ifp), on a VMAC of its own (use_vmac_addr), or on an interface keepalived
+ * did not make (its `dev`, or the base under an ipvlan or a VMAC of the other family).
+ */
+function vipPlace(cfg: VrrpInstance, v: Vip): 'own' | 'vmac' | 'other' {
+  if (addressVmacBase(cfg, v) !== undefined) return 'vmac';
+  if (v.dev !== undefined && v.dev !== cfg.interface) return 'other';
+  if (cfg.useVmac !== undefined) return v.family === cfg.family ? 'own' : 'other';
+  return cfg.useIpvlan === undefined ? 'own' : 'other';
+}
+
+/**
+ * garp_extra_if: the VIPs/eVIPs announced at each interval while MASTER (vrrp.c vrrp_send_vmac_update), the first on
+ * each device: those on a VMAC, with `all` those on other interfaces too, the instance's own device only with
+ * vmac_xmit_base (otherwise its adverts already show its MAC). None when the instance has no VIP on a VMAC (or, with
+ * `all`, on another interface) besides its own device: vrrp_complete_instance then clears the interval.
+ */
+export function extraGarpVips(cfg: VrrpInstance): Vip[] {
+  const { intervalS, all } = cfg.garpExtraIf;
+  if (intervalS === 0) return [];
+  const placed = [...cfg.virtualIpaddresses, ...cfg.virtualIpaddressesExcluded].map((v) => ({ v, place: vipPlace(cfg, v) }));
+  if (!placed.some((p) => p.place === 'vmac' || (all && p.place === 'other'))) return [];
+  const done = new Set<string>();
+  const out: Vip[] = [];
+  for (const { v, place } of placed) {
+    if ((place === 'other' && !all) || (place === 'own' && !cfg.vmacXmitBase)) continue;
+    const family = v.family === 'inet6' ? 6 : 4;
+    const device = place === 'own' ? '' : place === 'vmac' ? `${addressVmacBase(cfg, v)}/${family}` : `${v.dev ?? cfg.interface}`;
+    const key = `${place} ${device}`;
+    if (done.has(key)) continue;
+    done.add(key);
+    out.push(v);
   }
   return out;
 }

@@ -20,6 +20,7 @@ export const baseFsmConfig: FsmConfig = {
   garpMasterRefreshRepeat: 1,
   garpLowerPrioDelayMs: 5000,
   garpLowerPrioRepeat: 5,
+  garpExtraIfMs: 0,
   ownAddress: '192.0.2.1',
   inSyncGroup: false,
 };
@@ -31,7 +32,7 @@ export class FsmHarness {
   private readonly timers = new Map<TimerName, TimerHandle>();
 
   constructor(cfg: Partial<FsmConfig> = {}) {
-    this.fsm = new VrrpFsm({ ...baseFsmConfig, ...cfg });
+    this.fsm = new VrrpFsm({ ...baseFsmConfig, ...cfg }, () => this.clock.now());
   }
 
   send(ev: FsmEvent): FsmAction[] {

@@ -16,7 +16,7 @@ test('timers: Skew_Time and Master_Down_Interval for v2 and v3', () => {
     { cfg: { version: 3, priority: 200, advertIntCs: 100, downTimerAdverts: 5 }, skewMs: (56 * 1000) / 256, downMs: 5000 + (56 * 1000) / 256 },
   ];
   for (const c of cases) {
-    const f = new VrrpFsm({ ...base, ...c.cfg });
+    const f = new VrrpFsm({ ...base, ...c.cfg }, () => 0);
     assert.equal(f.skewTimeMs(), c.skewMs, JSON.stringify(c.cfg));
     assert.equal(f.masterDownIntervalMs(), c.downMs, JSON.stringify(c.cfg));
   }
@@ -52,6 +52,44 @@ test('MASTER advertises every advert_int; GARP second burst after garp_master_de
   assert.deepEqual(sends.slice(0, 4), [0, 100, 200, 300]);
   const garps = h.log.filter((e) => e.action.kind === 'garp-burst').map((e) => [e.at - t0, (e.action as { repeat: number }).repeat]);
   assert.deepEqual(garps, [[0, 5], [500, 5], [2000, 2]]);
+});
+
+test('garp_extra_if: at the first advert the interval after MASTER (or after the last), only while MASTER; a reload makes it due', () => {
+  const at = (h: FsmHarness, t0: number): number[] => h.log.filter((e) => e.action.kind === 'garp-extra-if' && e.at >= t0).map((e) => e.at - t0);
+  const h = new FsmHarness({ garpExtraIfMs: 2000 });
+  h.send({ kind: 'start', faulty: false });
+  h.clock.advance(3609);
+  const t0 = h.enteredAt('MASTER')!;
+  h.clock.advance(6500);
+  assert.deepEqual(at(h, t0), [2000, 4000, 6000]);
+  // After the advert that carries it (vrrp_state_master_tx).
+  const i = h.log.findIndex((e) => e.action.kind === 'garp-extra-if');
+  assert.equal(h.log[i - 1]?.action.kind, 'send-advert');
+  // BACKUP to a higher priority: nothing more; MASTER again counts from then.
+  h.advert(200);
+  assert.equal(h.fsm.state, 'BACKUP');
+  h.clock.advance(3609);
+  const t1 = h.log.filter((e) => e.action.kind === 'transition' && e.action.to === 'MASTER').at(-1)!.at;
+  h.clock.advance(2500);
+  assert.deepEqual(at(h, t0), [2000, 4000, 6000, t1 - t0 + 2000]);
+  // A reload: due at the next advert.
+  h.fsm.reconfigure({ ...h.fsm.cfg });
+  h.clock.advance(1000);
+  assert.deepEqual(at(h, t1), [2000, 3000]);
+
+  // v3 at 0.3 s: the adverts at 1.2 s and then 2.4 s are the first past each interval of 1 s.
+  const v3 = new FsmHarness({ version: 3, advertIntCs: 30, garpExtraIfMs: 1000 });
+  v3.send({ kind: 'start', faulty: false });
+  v3.clock.advance(1100);
+  const t2 = v3.enteredAt('MASTER')!;
+  v3.clock.advance(2500);
+  assert.deepEqual(at(v3, t2), [1200, 2400]);
+
+  const off = new FsmHarness();
+  off.send({ kind: 'start', faulty: false });
+  off.clock.advance(10_000);
+  assert.equal(off.fsm.state, 'MASTER');
+  assert.deepEqual(at(off, 0), []);
 });
 
 test('owner (priority 255) becomes MASTER immediately; state MASTER < 255 after one interval plus minimal skew', () => {
@@ -357,8 +395,8 @@ test('tracking: rise/fall and init_fail', () => {
 test('sync group: MASTER only when every member wants it; BACKUP and FAULT spread to all members', () => {
   const clock = new FakeClock();
   const members = new Map([
-    ['A', new VrrpFsm({ ...base, name: 'A', inSyncGroup: true })],
-    ['B', new VrrpFsm({ ...base, name: 'B', inSyncGroup: true, priority: 90 })],
+    ['A', new VrrpFsm({ ...base, name: 'A', inSyncGroup: true }, () => 0)],
+    ['B', new VrrpFsm({ ...base, name: 'B', inSyncGroup: true, priority: 90 }, () => 0)],
   ]);
   const group = new SyncGroupCore('G', members);
   const timers = new Map<string, TimerHandle>();
@@ -430,8 +468,8 @@ test('set-backup (a VIP deleted behind us): MASTER leaves with a priority-0 adve
 
 test('sync group: set-backup on one MASTER member takes the others along the same way (priority 0, Skew_Time)', () => {
   const members = new Map([
-    ['A', new VrrpFsm({ ...base, name: 'A', inSyncGroup: true })],
-    ['B', new VrrpFsm({ ...base, name: 'B', inSyncGroup: true, priority: 90 })],
+    ['A', new VrrpFsm({ ...base, name: 'A', inSyncGroup: true }, () => 0)],
+    ['B', new VrrpFsm({ ...base, name: 'B', inSyncGroup: true, priority: 90 }, () => 0)],
   ]);
   const group = new SyncGroupCore('G', members);
   for (const [name, m] of members) {

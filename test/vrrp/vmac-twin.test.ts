@@ -298,3 +298,77 @@ test('garp_group on the base interface paces the GARPs of the VMAC above it — 
     await twin.destroy();
   }
 });
+
+/**
+ * The GARPs and NAs a capture saw, by address: each as "+Ns FROM LINE", N the seconds (rounded) since the address's
+ * first one, FROM the sender's MAC (the side's own eth0/eth1 named so), LINE the rest without time and length; the
+ * first `windowS` seconds after the first.
+ */
+function announcements(c: Capture, macs: ReadonlyMap<string, string>, windowS: number): Record<string, string[]> {
+  const out: Record<string, { t: number; text: string }[]> = {};
+  for (const l of c.lines) {
+    const m = /^(\d\d):(\d\d):(\d\d\.\d+) (\S+) > (.*)$/.exec(l);
+    const address = /who-has (\S+) \(ff:ff:ff:ff:ff:ff\) tell \1,|neighbor advertisement, tgt is ([^,]+),/.exec(l);
+    if (!m || !address) continue;
+    const t = (Number(m[1]) * 3600 + Number(m[2]) * 60 + Number(m[3])) * 1000;
+    (out[address[1] ?? address[2]!] ??= []).push({ t, text: `${macs.get(m[4]!) ?? m[4]} > ${m[5]!.replace(/, length \d+/g, '')}` });
+  }
+  return Object.fromEntries(Object.entries(out).map(([a, xs]) => [a, xs
+    .filter((x) => x.t - xs[0]!.t <= windowS * 1000)
+    .map((x) => `+${Math.round((x.t - xs[0]!.t) / 1000)}s ${x.text}`)]));
+}
+
+test('garp_extra_if / vmac_garp_intvl: while MASTER, every N s a GARP/NA on each VMAC (use_vmac_addr), with `all` on the other interfaces, with vmac_xmit_base on the own VMAC; none without a VMAC or `all` — as keepalived', { timeout: 120_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('we-gx');
+  try {
+    const globals = 'global_defs {\n  vrrp_garp_master_delay 0\n  vrrp_garp_extra_if 2\n}\n';
+    const conf = twin.writeConfig(globals +
+      // The own VMAC (vmac_xmit_base) on eth0 and eth1 under `all`: 10.0.0.71 and 203.0.113.71.
+      instance('VI_X', 71, ['use_vmac', 'vmac_xmit_base', 'garp_extra_if 2 all'], ['10.0.0.71/24', '203.0.113.71/24 dev eth1', '203.0.113.171/24 dev eth1']) +
+      // A VMAC of an address (vrrp.72 on eth1): 203.0.113.72 every 3 s; eth0's VIP not.
+      instance('VI_A', 72, ['use_vmac_addr', 'vmac_garp_intvl 3'], ['10.0.0.72/24', '203.0.113.72/24 dev eth1']) +
+      // IPv6 on a VMAC of an address (on eth1), from the global setting.
+      instance('VI_6', 73, ['use_vmac_addr'], ['fd00:1::73/64 dev eth1']) +
+      // use_vmac without `all` and no VMAC but its own: nothing after the first GARPs.
+      instance('VI_N', 74, ['use_vmac', 'garp_extra_if 2'], ['10.0.0.74/24', '203.0.113.74/24 dev eth1']));
+    const filter = 'arp or icmp6';
+    const cap = {
+      ka: { p0: await twin.capture('ka', 'p0', filter), p1: await twin.capture('ka', 'p1', filter) },
+      lk: { p0: await twin.capture('lk', 'p0', filter), p1: await twin.capture('lk', 'p1', filter) },
+    };
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const log = (side: Side): string => procs[side].log;
+    for (const side of SIDES) {
+      assert.ok(await waitFor(() => logLines(log(side), /Entering MASTER STATE/).length >= 4, 20_000), `${side} never MASTER:\n${log(side)}`);
+    }
+    // 8.5 s of MASTER: the extra ones at 2, 4, 6 and 8 s (every 3 s: 3 and 6).
+    await new Promise((r) => setTimeout(r, 9000));
+    const seen = (side: Side): unknown => {
+      const macs = new Map([[twin.mac(side, 'eth0'), 'eth0'], [twin.mac(side, 'eth1'), 'eth1']]);
+      return { p0: announcements(cap[side].p0, macs, 7.5), p1: announcements(cap[side].p1, macs, 7.5) };
+    };
+    const ka = seen('ka');
+    assert.deepEqual(seen('lk'), ka);
+    // Not vacuous: keepalived sent the extra ones where the source says, and only there.
+    const { p0, p1 } = ka as Record<'p0' | 'p1', Record<string, string[]>>;
+    const at = (lines: readonly string[] | undefined): string[] => uniq((lines ?? []).map((l) => l.split(' ')[0]!));
+    assert.deepEqual(at(p0['10.0.0.71']), ['+0s', '+2s', '+4s', '+6s']);
+    assert.equal(p0['10.0.0.71']!.at(-1), `+6s 00:00:5e:00:01:47 > ff:ff:ff:ff:ff:ff, ethertype ARP (0x0806): Request who-has 10.0.0.71 (ff:ff:ff:ff:ff:ff) tell 10.0.0.71`);
+    assert.deepEqual(at(p1['203.0.113.71']), ['+0s', '+2s', '+4s', '+6s']);
+    assert.match(p1['203.0.113.71']!.at(-1)!, /^\+6s eth1 > /);
+    // One per interface: the second VIP on eth1 only in the first burst.
+    assert.deepEqual(at(p1['203.0.113.171']), ['+0s']);
+    assert.deepEqual(at(p1['203.0.113.72']), ['+0s', '+3s', '+6s']);
+    assert.match(p1['203.0.113.72']!.at(-1)!, /^\+6s 00:00:5e:00:01:48 > /);
+    assert.deepEqual(at(p0['10.0.0.72']), ['+0s']);
+    assert.deepEqual(at(p1['fd00:1::73']), ['+0s', '+2s', '+4s', '+6s']);
+    assert.match(p1['fd00:1::73']!.at(-1)!, /^\+6s 00:00:5e:00:02:49 > .*neighbor advertisement/);
+    assert.deepEqual([at(p0['10.0.0.74']), at(p1['203.0.113.74'])], [['+0s'], ['+0s']]);
+    // The -D lines saying what each sends.
+    const sending = (side: Side): string[] => logLines(log(side), /Sending\/queueing/).sort();
+    assert.deepEqual(uniq(sending('lk')), uniq(sending('ka')));
+  } finally {
+    await twin.destroy();
+  }
+});

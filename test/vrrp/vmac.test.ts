@@ -3,7 +3,7 @@
 // ones keepalived gave in twin namespaces (vmac-twin.test.ts compares the rest on the wire).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addressVmacBase, addressVmacs, linkLocalFromMac, planVmac, vmacMac, vmacName, type PlanLink } from '../../src/vrrp/vmac.js';
+import { addressVmacBase, addressVmacs, extraGarpVips, linkLocalFromMac, planVmac, vmacMac, vmacName, type PlanLink } from '../../src/vrrp/vmac.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { VrrpInstance } from '../../src/config/model.js';
 import { MACVLAN_MODE_PRIVATE } from '../../src/net/rtnl.js';
@@ -80,4 +80,29 @@ test('use_vmac_addr: a VMAC per interface and family for the VIPs/eVIPs elsewher
   const vmac = instance(' use_vmac\n use_vmac_addr');
   assert.deepEqual(addressVmacs(vmac), addressVmacs(on));
   assert.deepEqual(addressVmacs(instance('')), []);
+});
+
+test('garp_extra_if: the first VIP on each VMAC, with `all` on each other interface too, the own device only with vmac_xmit_base', () => {
+  const addresses = (extra: string, globals = ''): string[] => {
+    const text = [globals, 'vrrp_instance VI_1 {', ' interface eth0', ' virtual_router_id 61', extra,
+      ' virtual_ipaddress {', '  10.0.0.61/24', '  10.0.0.62/24 dev eth0', '  203.0.113.61/24 dev eth1', '  203.0.113.62/24 dev eth1', ' }',
+      ' virtual_ipaddress_excluded {', '  fd00::61/64', '  fd00::62/64 dev eth1', '  192.0.2.9/32', ' }', '}', ''].join('\n');
+    return extraGarpVips(parseConfigText(text, { file: 'k.conf' }).config.vrrpInstances[0]!).map((v) => v.address);
+  };
+  // Nothing on a VMAC and no `all`: vrrp_complete_instance clears the interval.
+  assert.deepEqual(addresses(' garp_extra_if 2'), []);
+  assert.deepEqual(addresses(' use_vmac\n garp_extra_if 2'), []);
+  // `all`: one per other interface, whatever the family (the IPv6 eVIP without dev stays on eth0, the instance's own).
+  assert.deepEqual(addresses(' garp_extra_if 2 all'), ['203.0.113.61']);
+  // use_vmac: the IPv6 eVIP is not on the (IPv4) VMAC, so it is on the base, another interface.
+  assert.deepEqual(addresses(' use_vmac\n garp_extra_if 2 all'), ['203.0.113.61', 'fd00::61']);
+  assert.deepEqual(addresses(' use_vmac\n vmac_xmit_base\n garp_extra_if 2 all'), ['10.0.0.61', '203.0.113.61', 'fd00::61']);
+  // use_vmac_addr: each VMAC of an address (eth1 IPv4, eth0 IPv6, eth1 IPv6), without `all`.
+  assert.deepEqual(addresses(' use_vmac_addr\n vmac_garp_intvl 2'), ['203.0.113.61', 'fd00::61', 'fd00::62']);
+  // The global setting, its `all` with it, unless the instance has an interval of its own (0 turns it off).
+  const globals = 'global_defs {\n vrrp_garp_extra_if all 3\n}';
+  assert.deepEqual(addresses(' use_vmac', globals), ['203.0.113.61', 'fd00::61']);
+  assert.deepEqual(addresses(' use_vmac\n garp_extra_if 0', globals), []);
+  assert.deepEqual(addresses(' use_vmac\n garp_extra_if 5', globals), []);
+  assert.deepEqual(addresses(' use_vmac\n garp_extra_if all', 'global_defs {\n vrrp_garp_extra_if 3\n}'), ['203.0.113.61', 'fd00::61']);
 });

@@ -15,7 +15,7 @@ export const GLOBAL_DEFS = block(
     'process_names', 'router_id', 'smtp_helo_name', 'smtp_alert', 'max_auto_priority', 'smtp_alert_vrrp',
     'smtp_alert_checker', 'checker_log_all_failures', 'dynamic_interfaces', 'no_email_faults', 'disable_local_igmp',
     'lvs_timeouts', 'lvs_flush', 'lvs_flush_on_stop', 'lvs_flush_onstop', 'lvs_sync_daemon', 'vrrp_min_garp',
-    'vrrp_vmac_garp_intvl', 'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'vrrp_iptables',
+    'vrrp_vmac_garp_intvl', 'vrrp_garp_extra_if', 'vrrp_lower_prio_no_advert', 'vrrp_higher_prio_send_advert', 'vrrp_iptables',
     'nftables', 'nftables_ifindex', 'nftables_ipvs', 'nftables_counters', 'vrrp_check_unicast_src',
     'vrrp_skip_check_adv_addr', 'vrrp_strict', 'vrrp_no_swap', 'notify_fifo', 'notify_fifo_script', 'vrrp_notify_fifo',
     'vrrp_notify_fifo_script', 'vrrp_notify_priority_changes', 'fifo_write_vrrp_states_on_reload', 'lvs_notify_fifo',
@@ -34,7 +34,6 @@ export const GLOBAL_DEFS = block(
     shutdown_script_timeout: 'shutdown_script_timeout requires value',
     min_auto_priority_delay: 'min_auto_priority_delay requires delay time',
     default_interface: 'default_interface requires interface name',
-    vrrp_garp_extra_if: 'vrrp_garp_extra_if specified without time - ignoring',
     vrrp_priority: 'No vrrp process priority specified',
     vrrp_rt_priority: 'No vrrp process real-time priority specified',
     vrrp_cpu_affinity: 'No vrrp cpu_id set specified',
@@ -87,7 +86,7 @@ export const GLOBAL_DEFS = block(
     enable_snmp_rfcv3: NO, enable_snmp_checker: NO, snmp_socket: NO, enable_dbus: NO, dbus_service_name: NO,
     notify_fifo: FIFO_NOT_FILE, vrrp_notify_fifo: FIFO_NOT_FILE, lvs_notify_fifo: FIFO_NOT_FILE,
     nftables_ipvs: NO, nftables_ipvs_priority: NO, nftables_ipvs_start_fwmark: NO,
-    vmac_prefix: NO, vmac_addr_prefix: NO, vrrp_vmac_garp_intvl: NO, vrrp_garp_extra_if: NO,
+    vmac_prefix: NO, vmac_addr_prefix: NO,
   }),
 );
 

@@ -45,7 +45,6 @@ export const VRRP_INSTANCE = block(
     virtual_routes: partial('encap and vrf not implemented (such a route is not installed)', routingUses),
     virtual_rules: RUNS,
     use_vmac: partial('not the nftables rule keepalived adds so that IGMP leaves from the base interface (vmac_map)'),
-    garp_extra_if: NO, vmac_garp_intvl: NO,
     linkbeat_use_polling: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO,
   }),
 );
