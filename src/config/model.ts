@@ -143,6 +143,9 @@ export interface GlobalDefs {
   readonly startupScript?: Script;
   readonly shutdownScript?: Script;
   readonly defaultInterface: string;
+  /** vmac_prefix / vmac_addr_prefix: the start of the VMAC names keepalived makes up (default "vrrp"). */
+  readonly vmacPrefix?: string;
+  readonly vmacAddrPrefix?: string;
   /** `reload_check_config [LOGFILE]`: true or the log file. */
   readonly reloadCheckConfig?: true | string;
   readonly dynamicInterfaces: boolean;
@@ -242,6 +245,8 @@ export interface Vip {
   readonly autojoin: boolean;
   /** IPv6 only: the preferred lifetime in seconds, INFINITY_LIFE_TIME for forever (0 marks the address deprecated). */
   readonly preferredLft?: number;
+  /** An instance VIP's own `use_vmac`: it goes on a VMAC of its own where the instance's VMAC does not take it. */
+  readonly useVmac?: boolean;
 }
 
 export interface TrackRef {
@@ -308,6 +313,9 @@ export interface VrrpInstance {
   readonly vmacXmitBase: boolean;
   /** use_vmac_addr: VIPs/eVIPs on another interface or of the other family each go on a VMAC there (vmac.ts). */
   readonly useVmacAddr: boolean;
+  /** The names made up for the instance's VMAC and for use_vmac_addr's (global vmac_prefix, vmac_addr_prefix). */
+  readonly vmacPrefix?: string;
+  readonly vmacAddrPrefix?: string;
   /**
    * garp_extra_if (deprecated vmac_garp_intvl), else the global vrrp_garp_extra_if: while MASTER, every `intervalS`
    * seconds (0: never) a GARP/NA on each VMAC of the VIPs, with `all` on their other interfaces too (vmac.ts

@@ -508,6 +508,15 @@ export function resolveGlobals(
         case 'default_interface':
           if (a !== undefined) g.defaultInterface = a;
           break;
+        // global_parser.c vrrp_vmac_prefix_handler / vrrp_vmac_addr_prefix_handler: the first one counts.
+        case 'vmac_prefix':
+          if (g.vmacPrefix !== undefined) v.report.error(n.src, `vmac prefix has already been specified - ignoring ${a ?? ''}`, n.kw);
+          else if (a !== undefined) g.vmacPrefix = a;
+          break;
+        case 'vmac_addr_prefix':
+          if (g.vmacAddrPrefix !== undefined) v.report.error(n.src, `vmac_addr prefix has already been specified - ignoring ${a ?? ''}`, n.kw);
+          else if (a !== undefined) g.vmacAddrPrefix = a;
+          break;
         case 'umask': {
           const mask = umaskValue(v, n);
           if (mask !== undefined) g.umask = mask;

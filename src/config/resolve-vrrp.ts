@@ -375,8 +375,8 @@ export function parseVip(v: Values, item: Node, block: string): Vip | undefined 
         v.report.error(item.src, `Unknown configuration entry '${w}' for ip address - ignoring`, block);
         break;
       case 'use_vmac':
-        if (!isStatic) break;
-        v.report.error(item.src, `Unknown configuration entry '${w}' for ip address - ignoring`, block);
+        if (!isStatic) vip.useVmac = true;
+        else v.report.error(item.src, `Unknown configuration entry '${w}' for ip address - ignoring`, block);
         break;
       default:
         v.report.error(item.src, `Unknown configuration entry '${w}' for ip address - ignoring`, block);
@@ -858,6 +858,20 @@ export function resolveVrrpInstance(
     else if (!authPass) c.report.error(authSrc, `${tag} Authentication specified but no password given. Ignoring`, 'authentication');
     else authentication = { type: authType, pass: authPass, src: ref(authTypeSrc) };
   }
+  // vrrp.c vrrp_complete_instance: an address's own use_vmac is refused where the instance's VMAC, or use_vmac_addr,
+  // already puts it on one.
+  const ownVmac = (list: readonly Vip[]): Vip[] => list.map((x) => {
+    if (!x.useVmac) return x;
+    const onInstanceIf = x.dev === undefined || x.dev === iface;
+    const text = `${x.address}${x.prefixLen === (x.family === 'inet' ? 32 : 128) ? '' : `/${x.prefixLen}`}`;
+    if (onInstanceIf && inst.useVmac && x.family === family) {
+      c.report.error(x.src, `${tag} use_vmac specified for VIP/eVIP ${text} and vrrp instance`, 'use_vmac');
+    } else if ((!onInstanceIf || x.family !== family) && inst.useVmacAddr) {
+      c.report.error(x.src, `${tag} use_vmac_addr specified and use_vmac specified for VIP/eVIP ${text}`, 'use_vmac');
+    } else return x;
+    const { useVmac: _refused, ...rest } = x;
+    return rest;
+  });
   const instance: VrrpInstance = {
     src: ref(node.src),
     name,
@@ -888,6 +902,9 @@ export function resolveVrrpInstance(
     oldChecksumDst: g.vrrpMcastGroup4,
     mcastDstIp: inst.mcastDstIp ?? (family === 'inet6' ? g.vrrpMcastGroup6 : g.vrrpMcastGroup4),
     ...(inst.useVmac ? { useVmac: inst.useVmac } : {}),
+    // vrrp.c vrrp_complete_instance: create_vmac_name's prefix, vmac_addr_prefix falling back to vmac_prefix.
+    ...(g.vmacPrefix !== undefined ? { vmacPrefix: g.vmacPrefix } : {}),
+    ...((g.vmacAddrPrefix ?? g.vmacPrefix) !== undefined ? { vmacAddrPrefix: (g.vmacAddrPrefix ?? g.vmacPrefix)! } : {}),
     vmacXmitBase: strict || !inst.useVmac ? false : (inst.vmacXmitBase ?? false),
     useVmacAddr: inst.useVmacAddr ?? false,
     // vrrp.c vrrp_complete_instance: without its own interval the instance takes the global one and its `all`.
@@ -900,8 +917,8 @@ export function resolveVrrpInstance(
     trackFiles: track.files,
     trackProcesses: track.procs,
     dontTrackPrimary: inst.dontTrackPrimary ?? false,
-    virtualIpaddresses: vips,
-    virtualIpaddressesExcluded: evips,
+    virtualIpaddresses: ownVmac(vips),
+    virtualIpaddressesExcluded: ownVmac(evips),
     // `no_virtual_ipaddress` came after 2.2.7, whose parser rejects it as an unknown keyword.
     noVirtualIpaddress: false,
     virtualRoutes: routing?.routes ?? [],

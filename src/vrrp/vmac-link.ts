@@ -74,6 +74,7 @@ export class VmacLinks {
     const family = cfg.family === 'inet6' ? 6 : 4;
     const want: VmacWant = {
       instance: cfg.name, kind, vrid: cfg.vrid, family,
+      ...(cfg.vmacPrefix !== undefined ? { prefix: cfg.vmacPrefix } : {}),
       ...(cfg.useVmac?.name !== undefined ? { name: cfg.useVmac.name } : {}),
       ...(cfg.useVmac?.mac !== undefined ? { mac: cfg.useVmac.mac } : {}),
       ...(cfg.useIpvlan ? { ipvlanFlags: cfg.useIpvlan.flags } : {}),
@@ -104,7 +105,11 @@ export class VmacLinks {
    * instance of that family without a source address or eVIPs of the other family (netlink_link_add_vmac).
    */
   async ensureForAddresses(cfg: VrrpInstance, base: LinkInfo, family: 4 | 6): Promise<LinkInfo | undefined> {
-    const want: VmacWant = { instance: cfg.name, kind: 'macvlan', vrid: cfg.vrid, family, ...(cfg.useVmac?.mac !== undefined ? { mac: cfg.useVmac.mac } : {}) };
+    const want: VmacWant = {
+      instance: cfg.name, kind: 'macvlan', vrid: cfg.vrid, family,
+      ...(cfg.vmacAddrPrefix !== undefined ? { prefix: cfg.vmacAddrPrefix } : {}),
+      ...(cfg.useVmac?.mac !== undefined ? { mac: cfg.useVmac.mac } : {}),
+    };
     const links = await this.rtnl.links();
     // Its only log line would be the instance VMAC's "Found matching interface": if_get_by_vmac says nothing.
     const plan = planVmac(want, base, links, (n) => this.owns(n));

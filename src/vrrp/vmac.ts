@@ -41,6 +41,8 @@ export interface VmacWant {
   readonly family: Family;
   /** use_vmac NAME / use_ipvlan NAME. */
   readonly name?: string;
+  /** vmac_prefix (vmac_addr_prefix for use_vmac_addr's): the start of a made-up name; "vrrp" when unset. */
+  readonly prefix?: string;
   /** use_vmac MAC. */
   readonly mac?: string;
   /** use_ipvlan's bridge (0) / private / vepa flags (IFLA_IPVLAN_FLAGS). */
@@ -185,19 +187,23 @@ export function planVmac(want: VmacWant, base: LinkInfo, links: readonly PlanLin
       name = undefined;
     }
   }
-  if (name === undefined) name = vmacName('vrrp', want.vrid, want.family, (n) => taken(n) || links.some((l) => l.name === n));
+  if (name === undefined) name = vmacName(want.prefix ?? 'vrrp', want.vrid, want.family, (n) => taken(n) || links.some((l) => l.name === n));
   return { name, mac, action, logs };
 }
 
 /**
  * use_vmac_addr (vrrp.c vrrp_complete_instance, VRRP_VMAC_ADDR_BIT): a VIP/eVIP on another interface than the
  * instance's, or of the other family, goes on a VMAC of its own above that interface (its VRID and family's MAC).
- * The others stay where they are: the instance's VMAC for its own family with use_vmac, else its interface.
+ * An address's own use_vmac does the same for that address, and also for one of the instance's family on its
+ * interface when the instance has no VMAC. The others stay where they are: the instance's VMAC for its own family
+ * with use_vmac, else its interface.
  */
 export function addressVmacBase(cfg: VrrpInstance, v: Vip): string | undefined {
-  if (!cfg.useVmacAddr) return undefined;
+  if (!cfg.useVmacAddr && !v.useVmac) return undefined;
   if (v.dev !== undefined && v.dev !== cfg.interface) return v.dev;
-  return v.family === cfg.family ? undefined : cfg.interface;
+  // On the instance's own interface its VMAC takes the VIPs of its family.
+  if (cfg.useVmac && v.family === cfg.family) return undefined;
+  return v.useVmac || v.family !== cfg.family ? cfg.interface : undefined;
 }
 
 /** The VMACs use_vmac_addr asks for: one per interface and family, in the order of the VIPs, then the eVIPs. */

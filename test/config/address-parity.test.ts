@@ -19,6 +19,10 @@ const CASES: Record<string, string> = {
     'fd00::13/64 preferred_lft 30', 'fd00::14/64 preferred_lft forever', 'fd00::15/64 preferred_lft bogus',
     'fd00::16/64 track_group x', 'fd00::17/64 use_vmac', 'fd00::18/64 dev')),
   'VIP of the other family': instance(vips('10.0.0.100/24', 'fd00::100/64')),
+  // vrrp.c vrrp_complete_instance: an address's own use_vmac where the instance's VMAC or use_vmac_addr places it.
+  "an address's own use_vmac": instance(`  use_vmac\n  use_vmac_addr\n${vips('10.0.0.1/24 use_vmac', '10.0.0.2', '10.0.0.3/32 use_vmac', '10.0.0.4/24 dev eth0 use_vmac',
+    '10.0.0.5/24 dev lo use_vmac')}  virtual_ipaddress_excluded {\n    fd00::5/64 use_vmac\n  }\n`) +
+    instance(`${vips('10.0.0.11/24 use_vmac', '10.0.0.12/24 dev lo use_vmac')}`).replace('VI_1', 'VI_2').replace('51', '52'),
   // vrrp_ipaddress.c parse_ipaddress: the prefix length read before the address, a bad one replaced by the full one.
   'VIP prefix lengths': instance(vips('10.0.0.1/33', '10.0.0.2/x', '10.0.0.3/', '10.0.0.4/-1', '10.0.0.5/+7', '10.0.0.6/024',
     '10.1.1.1/24/5', 'xxx/125', 'x.x.x.x/29')) + instance(vips('fd00::1/129', 'fd00::2/64')).replace('VI_1', 'VI_2').replace('51', '52'),

@@ -86,7 +86,6 @@ export const GLOBAL_DEFS = block(
     enable_snmp_rfcv3: NO, enable_snmp_checker: NO, snmp_socket: NO, enable_dbus: NO, dbus_service_name: NO,
     notify_fifo: FIFO_NOT_FILE, vrrp_notify_fifo: FIFO_NOT_FILE, lvs_notify_fifo: FIFO_NOT_FILE,
     nftables_ipvs: NO, nftables_ipvs_priority: NO, nftables_ipvs_start_fwmark: NO,
-    vmac_prefix: NO, vmac_addr_prefix: NO,
   }),
 );
 

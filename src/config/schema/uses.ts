@@ -12,18 +12,14 @@ export function authTypeUses(node: Node): readonly Unimplemented[] {
 /** VIP options whose next word is their value (vrrp_ipaddress.c alloc_ipaddress). */
 const VIP_VALUE_OPTIONS = new Set(['brd', 'broadcast', 'dev', 'scope', 'label', 'peer', 'preferred_lft', 'track_group']);
 
-/**
- * virtual_ipaddress(_excluded) and static_ipaddress items: options lvskeeper does not apply (an instance address's
- * `use_vmac`, a static address's `track_group`).
- */
-export function vipUses(node: Node): readonly Unimplemented[] {
-  const ignored = node.kw === 'static_ipaddress' ? 'track_group' : 'use_vmac';
+/** static_ipaddress items: the option lvskeeper does not apply, a static address's `track_group`. */
+export function staticAddressUses(node: Node): readonly Unimplemented[] {
   const out: Unimplemented[] = [];
   for (const item of node.children ?? []) {
     const a = item.args;
     for (let i = 0; i < a.length; i++) {
       const w = a[i]!;
-      if (w === ignored) out.push({ at: item.src, name: `${node.kw} ${w}` });
+      if (w === 'track_group') out.push({ at: item.src, name: `${node.kw} ${w}` });
       if (VIP_VALUE_OPTIONS.has(w)) i++;
     }
   }

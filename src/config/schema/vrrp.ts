@@ -1,5 +1,5 @@
 // The VRRP blocks of keepalived 2.2.7's vrrp/vrrp_parser.c and trackers/track_file.c.
-import { authTypeUses, routingUses, vipUses } from './uses.js';
+import { authTypeUses, routingUses, staticAddressUses } from './uses.js';
 import { block, lists, NOT_IMPLEMENTED as NO, partial, required, RUNS, status, values } from './types.js';
 
 const TRACKERS = lists('track_interface', 'track_script', 'track_file', 'track_process', 'track_bfd');
@@ -40,8 +40,6 @@ export const VRRP_INSTANCE = block(
   ),
   status({
     track_bfd: NO,
-    virtual_ipaddress: partial("an address's own use_vmac (placing it on the instance's VMAC) not implemented", vipUses),
-    virtual_ipaddress_excluded: partial("an address's own use_vmac (placing it on the instance's VMAC) not implemented", vipUses),
     virtual_routes: partial('encap and vrf not implemented (such a route is not installed)', routingUses),
     virtual_rules: RUNS,
     use_vmac: partial('not the nftables rule keepalived adds so that IGMP leaves from the base interface (vmac_map)'),
@@ -88,7 +86,7 @@ export const VRRP_ROOT = {
 
 export const VRRP_ROOT_STATUS = status({
   track_group: NO,
-  static_ipaddress: partial('track_group not implemented', vipUses),
+  static_ipaddress: partial('track_group not implemented', staticAddressUses),
   static_routes: partial('encap, vrf and track_group not implemented (such a route is not installed)', routingUses),
   static_rules: partial('track_group not implemented (such a rule is not installed)', routingUses),
   linkbeat_interfaces: NO, interface_up_down_delays: NO, bfd_instance: NO,
