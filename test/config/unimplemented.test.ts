@@ -63,7 +63,6 @@ test('named where each use is: per occurrence, in included files, not inside a b
       `${main}:4: lvskeeper does not implement 'enable_dbus' - ignored`,
       `${main}:6: lvskeeper does not implement 'bfd_instance' - ignored`,
       `${main}:12: lvskeeper does not implement 'kernel_rx_buf_size' - ignored`,
-      `${main}:17: lvskeeper does not implement 'virtual_ipaddress use_vmac' - ignored`,
       `${inc}:4: lvskeeper does not implement 'kernel_rx_buf_size' - ignored`,
     ]);
   } finally {
