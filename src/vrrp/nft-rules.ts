@@ -3,7 +3,9 @@
 // (default "keepalived"), set up on first use, VIPs added to and removed from their sets as instances become and
 // leave MASTER, the tables deleted at stop. Every statement below yields the bytecode keepalived's libnftnl calls
 // build (same payload loads, lookups, verdicts; `ip6 nexthdr` written out so nft does not put `meta l4proto` in
-// its place), so `nft list ruleset` shows the same ruleset.
+// its place), so `nft list ruleset` shows the same ruleset. With use_vmac, the rules that send IGMP / MLD reports
+// leaving a VMAC out of its base interface instead (nft_setup_igmp): the same expressions, nft choosing registers
+// and loading the report's destination after the `oifkind` match rather than before.
 import type { NftablesSettings, VrrpInstance } from '../config/model.js';
 import { parseIp } from '../net/addr.js';
 
@@ -22,6 +24,15 @@ export interface FirewallVip {
 
 export type NftFamily = 'ip' | 'ip6';
 
+/** A VMAC as its IGMP / MLD rules need it (vrrp_firewall.c firewall_add_vmac). */
+export interface FirewallVmac {
+  readonly ifindex: number;
+  readonly baseIfindex: number;
+  readonly family: 'inet' | 'inet6';
+  /** VRRP_FLAG_EVIP_OTHER_FAMILY: the instance has eVIPs of the other family, whose reports are moved too. */
+  readonly otherFamily: boolean;
+}
+
 export interface NftBatch {
   /** Statements for one `nft -f` transaction, in keepalived's batch order. */
   readonly script: string;
@@ -31,6 +42,9 @@ export interface NftBatch {
 
 const LL_INDEX = 'vips_link_local';
 const LL_NAME = 'vips_link_local_name';
+// This nft has the dup statement (HAVE_DECL_NFTA_DUP_MAX): the map and, for IPv6, the set beside it.
+const VMAC_MAP = 'vmac_map';
+const VMAC_SET = 'vmac_set';
 
 /** The instances that get drop rules: not in accept mode, and not the address owner (vrrp.c vrrp_handle_accept_mode). */
 export function dropRulesNeeded(instances: readonly VrrpInstance[]): VrrpInstance[] {
@@ -41,7 +55,7 @@ export function dropRulesNeeded(instances: readonly VrrpInstance[]): VrrpInstanc
 export const NFT_IDENTIFIER = /^[a-zA-Z_.][a-zA-Z0-9/_.-]*$/;
 
 export class NftRules {
-  private readonly setUp = { ip: false, ipVips: false, ip6: false, ip6Vips: false, llName: false, llIndex: false };
+  private readonly setUp = { ip: false, ipVips: false, ip6: false, ip6Vips: false, llName: false, llIndex: false, ipIgmp: false, ip6Igmp: false };
 
   constructor(private readonly s: NftablesSettings & { readonly table: string }) {}
 
@@ -56,13 +70,7 @@ export class NftRules {
    */
   add(vips: readonly FirewallVip[], stale: readonly NftFamily[] = []): NftBatch {
     const setup: string[] = [];
-    const logs: string[] = [];
-    if (vips.length > 0 && this.pristine) {
-      for (const f of (['ip', 'ip6'] as const).filter((x) => stale.includes(x))) {
-        logs.push(`Deleting old ${f} ${this.s.table} table`);
-        setup.push(`delete table ${f} ${this.table}`);
-      }
-    }
+    const logs = vips.length > 0 && this.pristine ? this.deleteStale(setup, stale) : [];
     for (const v of vips) {
       if (v.family === 'inet') this.setupIpv4Vips(setup);
       else {
@@ -79,11 +87,39 @@ export class NftRules {
     return { script: this.elements('delete', vips).join('\n') + '\n', logs: [] };
   }
 
+  /**
+   * A VMAC into vmac_map (IPv6: and vmac_set) of its family and, with eVIPs of the other family, of that one too,
+   * each family's table and rules set up first as needed (nft_add_vmac, nft_update_vmac_family, nft_setup_igmp).
+   */
+  addVmac(v: FirewallVmac, stale: readonly NftFamily[] = []): NftBatch {
+    const out: string[] = [];
+    const logs = this.pristine ? this.deleteStale(out, stale) : [];
+    for (const f of vmacFamilies(v)) {
+      this.setupIgmp(f, out);
+      out.push(...this.vmacElements('add', f, v));
+    }
+    return { script: out.join('\n') + '\n', logs };
+  }
+
+  /** The VMAC out of the map and sets it went in (nft_remove_vmac); nothing when nothing was set up. */
+  removeVmac(v: FirewallVmac): NftBatch {
+    if (this.pristine) return { script: '', logs: [] };
+    return { script: vmacFamilies(v).flatMap((f) => this.vmacElements('delete', f, v)).join('\n') + '\n', logs: [] };
+  }
+
   /** The tables set up, deleted (nft_cleanup). */
   teardown(): NftBatch {
     const out = (['ip', 'ip6'] as const).filter((f) => this.setUp[f]).map((f) => `delete table ${f} ${this.table}`);
     for (const k of Object.keys(this.setUp) as (keyof typeof this.setUp)[]) this.setUp[k] = false;
     return { script: out.length > 0 ? out.join('\n') + '\n' : '', logs: [] };
+  }
+
+  /** check_and_delete_tables: tables of ours left behind go before the first is set up; keepalived's log lines. */
+  private deleteStale(out: string[], stale: readonly NftFamily[]): string[] {
+    return (['ip', 'ip6'] as const).filter((f) => stale.includes(f)).map((f) => {
+      out.push(`delete table ${f} ${this.table}`);
+      return `Deleting old ${f} ${this.s.table} table`;
+    });
   }
 
   private get table(): string {
@@ -99,14 +135,18 @@ export class NftRules {
     return `add chain ${f} ${this.table} ${name} { type filter hook ${hook} priority ${this.s.priority}; policy accept; }`;
   }
 
-  /** nft_setup_ipv4 and nft_setup_ipv4_vips. */
+  /** nft_setup_ipv4 / nft_setup_ipv6: the table and its output chain. */
+  private setupTable(f: NftFamily, out: string[]): void {
+    if (this.setUp[f]) return;
+    out.push(`add table ${f} ${this.table}`, this.baseChain(f, 'out'));
+    this.setUp[f] = true;
+  }
+
+  /** nft_setup_ipv4_vips. */
   private setupIpv4Vips(out: string[]): void {
     if (this.setUp.ipVips) return;
     const t = `ip ${this.table}`;
-    if (!this.setUp.ip) {
-      out.push(`add table ${t}`, this.baseChain('ip', 'out'));
-      this.setUp.ip = true;
-    }
+    this.setupTable('ip', out);
     out.push(
       this.baseChain('ip', 'in'),
       `add set ${t} vips { type ipv4_addr; }`,
@@ -116,15 +156,12 @@ export class NftRules {
     this.setUp.ipVips = true;
   }
 
-  /** nft_setup_ipv6 and nft_setup_ipv6_vips: neighbour discovery passes, link-local goes to its own chains. */
+  /** nft_setup_ipv6_vips: neighbour discovery passes, link-local goes to its own chains. */
   private setupIpv6Vips(out: string[]): void {
     if (this.setUp.ip6Vips) return;
     const t = `ip6 ${this.table}`;
     const c = this.counter();
-    if (!this.setUp.ip6) {
-      out.push(`add table ${t}`, this.baseChain('ip6', 'out'));
-      this.setUp.ip6 = true;
-    }
+    this.setupTable('ip6', out);
     out.push(
       this.baseChain('ip6', 'in'),
       `add chain ${t} in_link_local`,
@@ -139,6 +176,31 @@ export class NftRules {
       `add rule ${t} out ip6 saddr @vips ${c}drop`,
     );
     this.setUp.ip6Vips = true;
+  }
+
+  /**
+   * nft_setup_igmp: reports leaving a macvlan in vmac_map are sent out of its base instead (setup_rule_move_igmp);
+   * IPv6 router solicitations leaving one in vmac_set are dropped (setup_rule_drop_router_solicit).
+   */
+  private setupIgmp(f: NftFamily, out: string[]): void {
+    const key = f === 'ip' ? 'ipIgmp' : 'ip6Igmp';
+    if (this.setUp[key]) return;
+    this.setupTable(f, out);
+    const t = `${f} ${this.table}`;
+    const c = this.counter();
+    const report = f === 'ip' ? 'ip protocol igmp' : 'icmpv6 type mld2-listener-report';
+    out.push(`add map ${t} ${VMAC_MAP} { type iface_index : iface_index; }`);
+    if (f === 'ip6') out.push(`add set ${t} ${VMAC_SET} { type iface_index; }`);
+    out.push(`add rule ${t} out ${report} meta oifkind "macvlan" dup to ${f} daddr device oif map @${VMAC_MAP} ${c}drop`);
+    if (f === 'ip6') out.push(`add rule ${t} out icmpv6 type nd-router-solicit meta oifkind "macvlan" oif @${VMAC_SET} ${c}drop`);
+    this.setUp[key] = true;
+  }
+
+  /** nft_update_vmac_element: by index, as keepalived (the VMAC may be gone when its element is deleted). */
+  private vmacElements(op: 'add' | 'delete', f: NftFamily, v: FirewallVmac): string[] {
+    const t = `${f} ${this.table}`;
+    const key = op === 'add' ? `${v.ifindex} : ${v.baseIfindex}` : String(v.ifindex);
+    return [`${op} element ${t} ${VMAC_MAP} { ${key} }`, ...(f === 'ip6' ? [`${op} element ${t} ${VMAC_SET} { ${v.ifindex} }`] : [])];
   }
 
   /** setup_link_local_checks: the set of link-local VIPs with their interface, by index or by name. */
@@ -170,6 +232,12 @@ export class NftRules {
       return `${op} element ${f} ${this.table} ${set} { ${e.join(', ')} }`;
     });
   }
+}
+
+/** nft_update_vmac: the instance's family, then the other one with VRRP_FLAG_EVIP_OTHER_FAMILY. */
+function vmacFamilies(v: FirewallVmac): NftFamily[] {
+  const own: NftFamily = v.family === 'inet' ? 'ip' : 'ip6';
+  return v.otherFamily ? [own, own === 'ip' ? 'ip6' : 'ip'] : [own];
 }
 
 function isLinkLocal(address: string): boolean {

@@ -10,6 +10,7 @@ import { RT_SCOPE_LINK, Rtnl, type AddressInfo } from '../net/rtnl.js';
 import { LinkWatcher, type AddressEvent } from '../net/links.js';
 import { VrrpInstanceRunner } from './instance.js';
 import { VmacLinks } from './vmac-link.js';
+import { addressVmacs } from './vmac.js';
 import { Notifier, scriptPolicy, unsafeScriptReason, type FifoSink, type ScriptPolicy } from './notify.js';
 import { SyncGroupCore, type GroupState } from './sync-group.js';
 import { PromoteSecondaries } from './promote-secondaries.js';
@@ -101,7 +102,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   async start(): Promise<void> {
     const { logger } = this.opts;
     this.rtnl = Rtnl.open();
-    this.vmacs = new VmacLinks(this.rtnl, logger);
+    this.vmacs = new VmacLinks(this.rtnl, logger, () => this.firewall);
     for (const l of await this.rtnl.links()) {
       this.links.set(l.name, l.up);
       this.linkNames.set(l.index, l.name);
@@ -161,20 +162,24 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   }
 
   /**
-   * The no_accept drop rules, when some instance is not in accept mode (vrrp.c vrrp_complete_instance: then
-   * nftables is used even unconfigured, table "keepalived"). The supervisor has made sure `nft` is there.
+   * The nftables rules: no_accept's drop rules, and use_vmac's IGMP / MLD ones (vrrp.c vrrp_complete_instance: an
+   * instance not in accept mode or with use_vmac has nftables used even unconfigured, table "keepalived"; an
+   * address's own VMAC gets its rules only when something turned nftables on). The supervisor has made sure `nft`
+   * is there for the drop rules.
    */
   private openFirewall(config: VrrpConfig): void {
     if (this.firewall) return;
     const nft = config.global.nftables;
-    if (nft.table === undefined && config.vrrpInstances.some((vi) => !vi.accept)) {
+    const turnsOn = config.vrrpInstances.some((vi) => !vi.accept || vi.useVmac !== undefined);
+    if (nft.table === undefined && turnsOn) {
       this.opts.logger.info('use_vmac or no_accept/strict specified, but no firewall configured - using nftables');
     }
-    if (dropRulesNeeded(config.vrrpInstances).length === 0) return;
+    const vmacs = config.vrrpInstances.some((vi) => vi.useVmac !== undefined || addressVmacs(vi).length > 0);
+    if (dropRulesNeeded(config.vrrpInstances).length === 0 && !((nft.table !== undefined || turnsOn) && vmacs)) return;
     const bin = Nft.find();
     const table = nft.table ?? 'keepalived';
-    if (!bin) this.opts.logger.error('no_accept/strict: nft is not on PATH (Debian package nftables); VIP traffic is not dropped');
-    else if (!NFT_IDENTIFIER.test(table)) this.opts.logger.error(`nftables table name '${table}' cannot be written for nft (letters, digits, '_', '.', '-' and '/' only); VIP traffic is not dropped`);
+    if (!bin) this.opts.logger.error('nftables: nft is not on PATH (Debian package nftables); VIP traffic is not dropped, IGMP / MLD reports leave from VMACs');
+    else if (!NFT_IDENTIFIER.test(table)) this.opts.logger.error(`nftables table name '${table}' cannot be written for nft (letters, digits, '_', '.', '-' and '/' only); VIP traffic is not dropped, IGMP / MLD reports leave from VMACs`);
     else this.firewall = new VipFirewall(bin, { ...nft, table }, this.opts.logger);
   }
 

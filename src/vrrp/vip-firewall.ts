@@ -1,15 +1,18 @@
-// The one owner of the no_accept drop rules in the VRRP process (keepalived 2.2.7 vrrp_firewall.c with
-// vrrp_nftables.c): instances hand it their VIPs on becoming and leaving MASTER; it keeps which VIP of which
-// instance is in a set (ip_address_t.nftable_rule_set), and runs the batches one after another.
+// The one owner of the nftables rules in the VRRP process (keepalived 2.2.7 vrrp_firewall.c with vrrp_nftables.c):
+// the no_accept drop rules, instances handing it their VIPs on becoming and leaving MASTER, and use_vmac's IGMP / MLD
+// rules, the VMAC owner (vmac-link.ts) handing it each macvlan it sets up and deletes. It keeps which VIP of which
+// instance is in a set (ip_address_t.nftable_rule_set) and which VMAC is, and runs the batches one after another.
 import type { Logger } from '../log.js';
 import type { NftablesSettings } from '../config/model.js';
 import type { Nft } from '../net/nft.js';
-import { NftRules, type FirewallVip, type NftBatch } from './nft-rules.js';
+import { NftRules, type FirewallVip, type FirewallVmac, type NftBatch } from './nft-rules.js';
 
 export class VipFirewall {
   private readonly rules: NftRules;
   /** `instance/address` of every element in a set. */
   private readonly set = new Set<string>();
+  /** ifindex of every VMAC in vmac_map. */
+  private readonly vmacs = new Set<number>();
   private queue: Promise<void> = Promise.resolve();
 
   constructor(
@@ -41,10 +44,27 @@ export class VipFirewall {
     });
   }
 
+  /** A VMAC set up (vrrp_vmac.c netlink_link_add_vmac → firewall_add_vmac). */
+  addVmac(v: FirewallVmac): Promise<void> {
+    return this.run(async () => {
+      const stale = this.rules.pristine ? await this.nft.tablesNamed(this.tableName) : [];
+      await this.apply(this.rules.addVmac(v, stale));
+      this.vmacs.add(v.ifindex);
+    });
+  }
+
+  /** A VMAC deleted (netlink_link_del_vmac → firewall_remove_vmac). */
+  removeVmac(v: FirewallVmac): Promise<void> {
+    return this.run(async () => {
+      if (this.vmacs.delete(v.ifindex)) await this.apply(this.rules.removeVmac(v));
+    });
+  }
+
   /** At stop, after every instance has stopped: the tables go (nft_end). */
   close(): Promise<void> {
     return this.run(async () => {
       this.set.clear();
+      this.vmacs.clear();
       await this.apply(this.rules.teardown());
     });
   }

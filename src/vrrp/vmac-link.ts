@@ -1,9 +1,10 @@
 // The VRRP process's macvlan/ipvlan devices (use_vmac, use_ipvlan): created at instance start as vmac.ts plans,
-// removed when the instance stops. One owner for the links it creates and for the sysctls it changes for them.
+// removed when the instance stops. One owner for the links it creates and for the sysctls it changes for them; it
+// tells the nftables owner (vip-firewall.ts) of each macvlan set up and deleted, for use_vmac's IGMP / MLD rules.
 // Everything here is awaited netlink or /proc/sys I/O: nothing blocks the loop the adverts run on.
 //
 //   class VmacLinks
-//     constructor(rtnl: Rtnl, logger: Logger, procSys?: string)
+//     constructor(rtnl: Rtnl, logger: Logger, firewall: () => VipFirewall | undefined, procSys?: string)
 //     ensure(cfg: VrrpInstance, base: LinkInfo): Promise<LinkInfo | undefined>   undefined: could not be made (logged)
 //     ensureForAddresses(cfg, base, family): Promise<LinkInfo | undefined>         use_vmac_addr: a VMAC for VIPs on `base`
 //     remove(instance: string): Promise<void>                                    its VMAC, then those of its VIPs
@@ -14,20 +15,24 @@ import { join } from 'node:path';
 import type { Logger } from '../log.js';
 import type { VrrpInstance } from '../config/model.js';
 import { IPVLAN_MODE_L2, IPV4_DEVCONF_RP_FILTER, MACVLAN_MODE_PRIVATE, type LinkInfo, type Rtnl } from '../net/rtnl.js';
+import type { VipFirewall } from './vip-firewall.js';
+import type { FirewallVmac } from './nft-rules.js';
 import { BASE_DEVCONF, VMAC_DEVCONF, linkLocalFromMac, planVmac, type PlanLink, type VmacPlan, type VmacWant } from './vmac.js';
 
 interface Owned {
   readonly name: string;
   index: number;
   readonly kind: 'macvlan' | 'ipvlan';
+  /** Handed to the firewall when set up, taken out of it when deleted. */
+  firewall?: FirewallVmac;
 }
 
 /** How a macvlan is set up once it exists (netlink_link_add_vmac, for an instance or the dummy one of its VIPs). */
 interface MacvlanSetup {
   readonly tag: string;
   readonly family: 4 | 6;
-  /** VRRP_FLAG_EVIP_OTHER_FAMILY: IPv6 stays on for an IPv4 VMAC. */
-  readonly ipv6: boolean;
+  /** VRRP_FLAG_EVIP_OTHER_FAMILY: eVIPs of the other family (IPv6 stays on for an IPv4 VMAC). */
+  readonly otherFamily: boolean;
   /** The IPv6 link-local address is added (not with vmac_xmit_base); `source`: the configured one to use. */
   readonly linkLocal: boolean;
   readonly source?: string;
@@ -42,7 +47,13 @@ export class VmacLinks {
   /** Base interfaces whose arp_ignore/arp_filter were checked already (base_ifp->reset_arp_config). */
   private readonly basesSet = new Set<number>();
 
-  constructor(private readonly rtnl: Rtnl, private readonly logger: Logger, private readonly procSys = '/proc/sys') {}
+  /** `firewall`: the nftables owner, when the configuration has one (it may come with a reload). */
+  constructor(
+    private readonly rtnl: Rtnl,
+    private readonly logger: Logger,
+    private readonly firewall: () => VipFirewall | undefined,
+    private readonly procSys = '/proc/sys',
+  ) {}
 
   owns(name: string): boolean {
     return [...this.owned.values(), ...[...this.ownedForAddresses.values()].flat()].some((o) => o.name === name);
@@ -94,8 +105,8 @@ export class VmacLinks {
     if (kind === 'ipvlan') return this.setUpIpvlan(cfg, made.dev);
     const source = cfg.unicastSrcIp ?? cfg.mcastSrcIp;
     return this.setUpMacvlan(
-      { tag: `(${cfg.name})`, family, ipv6: family === 6 || this.evipOtherFamily(cfg), linkLocal: !cfg.vmacXmitBase, ...(source !== undefined ? { source } : {}) },
-      base, made.dev, made.created,
+      { tag: `(${cfg.name})`, family, otherFamily: this.evipOtherFamily(cfg), linkLocal: !cfg.vmacXmitBase, ...(source !== undefined ? { source } : {}) },
+      base, made.dev, made.created, owned,
     );
   }
 
@@ -117,7 +128,7 @@ export class VmacLinks {
     this.ownedForAddresses.set(cfg.name, [...(this.ownedForAddresses.get(cfg.name) ?? []), owned]);
     const made = await this.make(cfg, plan, base, links, owned);
     if (made === undefined || made.reused) return made?.dev;
-    return this.setUpMacvlan({ tag: `(${cfg.name})`, family, ipv6: family === 6, linkLocal: true }, base, made.dev, made.created);
+    return this.setUpMacvlan({ tag: `(${cfg.name})`, family, otherFamily: false, linkLocal: true }, base, made.dev, made.created, owned);
   }
 
   /** Carries out a plan's action: the device, whether it was taken as it was, and whether it counts as created. */
@@ -157,11 +168,17 @@ export class VmacLinks {
   }
 
   /** vrrp_vmac.c netlink_link_add_vmac, after the device exists. */
-  private async setUpMacvlan(setup: MacvlanSetup, base: LinkInfo, dev: LinkInfo, created: boolean): Promise<LinkInfo | undefined> {
+  private async setUpMacvlan(setup: MacvlanSetup, base: LinkInfo, dev: LinkInfo, created: boolean, owned: Owned): Promise<LinkInfo | undefined> {
     const { tag, family } = setup;
     try {
       if (family === 4 && created) await this.setInterfaceParameters(dev, base);
-      await this.linkSetIpv6(dev.name, setup.ipv6);
+      // firewall_add_vmac (with disable_local_igmp, not implemented here, keepalived leaves out IPv4 VMACs).
+      const fw = this.firewall();
+      if (fw) {
+        owned.firewall = { ifindex: dev.index, baseIfindex: base.index, family: family === 4 ? 'inet' : 'inet6', otherFamily: setup.otherFamily };
+        await fw.addVmac(owned.firewall);
+      }
+      await this.linkSetIpv6(dev.name, family === 6 || setup.otherFamily);
       try {
         await this.rtnl.setAddrGenModeNone(dev.index);
       } catch {
@@ -291,6 +308,8 @@ export class VmacLinks {
     if (o.index === 0) return;
     try {
       await this.rtnl.delLink(o.index);
+      // firewall_remove_vmac, by the index the device had.
+      if (o.firewall) await this.firewall()?.removeVmac(o.firewall);
       this.logger.debug(`(${instance}) Success removing VMAC interface ${o.name}`);
     } catch {
       this.logger.info(`(${instance}) Error removing VMAC interface ${o.name}`);

@@ -170,3 +170,79 @@ test('vrrp_strict no_accept: nftables drop rules at MASTER, their elements out a
     await twin.destroy();
   }
 });
+
+// use_vmac under vrrp_strict: VI_4 (IPv4, an IPv6 eVIP: VRRP_FLAG_EVIP_OTHER_FAMILY) and VI_6 (IPv6), each on a VMAC.
+const VMAC_CONFIG = `global_defs {
+  vrrp_strict
+  nftables_counters
+  vrrp_garp_master_delay 0
+  vrrp_startup_delay 3
+}
+vrrp_instance VI_4 {
+  state BACKUP
+  interface eth0
+  use_vmac
+  virtual_router_id 41
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    10.0.0.100/24
+  }
+  virtual_ipaddress_excluded {
+    2001:db8::5/64
+  }
+}
+vrrp_instance VI_6 {
+  state BACKUP
+  interface eth0
+  use_vmac
+  virtual_router_id 46
+  priority 100
+  advert_int 1
+  virtual_ipaddress {
+    2001:db8::100/64
+  }
+}
+`;
+
+test('vrrp_strict use_vmac: the IGMP / MLD rules and vmac_map / vmac_set elements from start, beside the drop rules at MASTER, gone at stop — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const twin = new Twin('wtfvn');
+  try {
+    const conf = twin.writeConfig(VMAC_CONFIG);
+    for (const side of SIDES) twin.exec(side, 'sysctl', '-qw', 'net.ipv6.conf.all.accept_dad=0', 'net.ipv6.conf.eth0.accept_dad=0');
+    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
+    const log = (side: Side): string => procs[side].log;
+    const count = (side: Side, re: RegExp): number => logLines(log(side), re).length;
+
+    // Start: the VMACs made, their elements in both families' maps, no VIP yet.
+    const atStart: Partial<Record<Side, unknown[]>> = {};
+    for (const side of SIDES) {
+      assert.ok(await waitFor(() => count(side, /Entering BACKUP STATE/) === 2, 20_000), `${side}:\n${log(side)}`);
+      atStart[side] = ruleset(twin, side);
+      assert.equal(count(side, /Entering MASTER STATE/), 0, `${side} was MASTER before its ruleset was read`);
+    }
+    assert.deepEqual(atStart.lk, atStart.ka);
+    const start = JSON.stringify(atStart.ka);
+    assert.deepEqual(tables(atStart.ka!).sort(), ['ip keepalived', 'ip6 keepalived']);
+    for (const s of ['vmac_map', 'vmac_set', '"vrrp.41","eth0"', '"vrrp.46","eth0"', 'oifkind', 'dup']) assert.ok(start.includes(s), `${s} in ${start}`);
+
+    // MASTER: the drop rules and VIPs join them.
+    for (const side of SIDES) assert.ok(await waitFor(() => count(side, /Entering MASTER STATE/) === 2, 20_000), `${side}:\n${log(side)}`);
+    for (const side of SIDES) {
+      assert.ok(await waitFor(() => ['10.0.0.100', '2001:db8::5', '2001:db8::100'].every((a) => JSON.stringify(ruleset(twin, side)).includes(a)), 5000), side);
+    }
+    assert.deepEqual(ruleset(twin, 'lk'), ruleset(twin, 'ka'));
+    // The drop rules' own lines aside: lvskeeper removes leftover VIPs at start even from a VMAC it just made.
+    const fwLines = (side: Side): string[] => logLines(log(side), /Deleting old|using nftables/);
+    assert.deepEqual(fwLines('lk'), fwLines('ka'), log('lk'));
+
+    // Stop: the VMACs' elements out, the tables deleted.
+    for (const side of SIDES) procs[side].signal('SIGTERM');
+    await Promise.all(SIDES.map((s) => procs[s].exited()));
+    assert.deepEqual(ruleset(twin, 'lk'), ruleset(twin, 'ka'));
+    assert.deepEqual(ruleset(twin, 'ka'), []);
+  } finally {
+    await twin.destroy();
+  }
+});

@@ -42,7 +42,7 @@ export const VRRP_INSTANCE = block(
     track_bfd: NO,
     virtual_routes: partial('encap and vrf not implemented (such a route is not installed)', routingUses),
     virtual_rules: RUNS,
-    use_vmac: partial('not the nftables rule keepalived adds so that IGMP leaves from the base interface (vmac_map)'),
+    use_vmac: RUNS,
     linkbeat_use_polling: NO, kernel_rx_buf_size: NO, vrf: NO, debug: NO,
   }),
 );
