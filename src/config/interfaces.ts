@@ -20,9 +20,14 @@ export class InterfaceLookup {
 
   /** False for a name this namespace lacks (and not dynamic): the caller reports it in its own words and drops it. */
   found(name: string): boolean {
-    if (!this.info || this.dynamic || this.info.exists(name)) return true;
+    if (this.exists(name)) return true;
     this.missing = true;
     return false;
+  }
+
+  /** Whether the name may be used, without counting a missing one (if_get_by_ifname with IF_NO_CREATE). */
+  exists(name: string): boolean {
+    return !this.info || this.dynamic || this.info.exists(name);
   }
 
   isLoopback(name: string): boolean {

@@ -60,6 +60,8 @@ export interface Config {
   readonly staticAddresses: readonly Vip[];
   readonly staticRoutes: readonly RouteSpec[];
   readonly staticRules: readonly RuleSpec[];
+  /** interface_up_down_delays lines kept, in order. */
+  readonly interfaceUpDownDelays?: readonly UpDownDelay[];
   /** Files read, in order, including every include. */
   readonly files: readonly string[];
   /**
@@ -626,4 +628,11 @@ export interface Diagnostic {
   readonly severity: Severity;
   readonly keyword?: string;
   readonly message: string;
+}
+
+/** An interface_up_down_delays line: how long a link must stay down (up) before VRRP acts on it, in µs. */
+export interface UpDownDelay {
+  readonly name: string;
+  readonly downUs: number;
+  readonly upUs: number;
 }

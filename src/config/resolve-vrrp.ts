@@ -9,11 +9,40 @@ import { INFINITY_LIFE_TIME } from './model.js';
 import { garpExtraIf } from './resolve-global.js';
 import type { Node } from './parser.js';
 import type {
-  Diagnostic, GlobalDefs, TrackFileDef, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
+  Diagnostic, GlobalDefs, TrackFileDef, UpDownDelay, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
   VrrpSyncGroup,
 } from './model.js';
 
 type Mutable<T> = { -readonly [K in keyof T]: T[K] };
+
+/**
+ * An interface_up_down_delays line, `IFNAME DOWN_DELAY [UP_DELAY]` in seconds (vrrp_parser.c alloc_if_up_down_delay,
+ * read_timer 0 to 255): the unknown interface is a config error, the rest only log lines.
+ */
+export function resolveUpDownDelay(v: Values, n: Node): UpDownDelay | undefined {
+  const name = n.kw;
+  if (!v.interfaces.exists(name)) {
+    v.report.error(n.src, `unknown interface ${name} specified for up/down delay`, n.kw);
+    return undefined;
+  }
+  const [down, up] = n.args;
+  if (down === undefined) {
+    v.report.add('info', n.src, `No timeouts specified for ${name} up/down delays`, n.kw);
+    return undefined;
+  }
+  if (n.args.length > 2) v.report.add('info', n.src, `Too many parameters for ${name} up/down delays`, n.kw);
+  const downMs = v.timerMs(n, down, 0n, secondsUs(255));
+  if (downMs === undefined) {
+    v.report.add('info', n.src, `Invalid down delay ${down} for ${name}`, n.kw);
+    return undefined;
+  }
+  const upMs = up === undefined ? 0 : v.timerMs(n, up, 0n, secondsUs(255));
+  if (upMs === undefined) {
+    v.report.add('info', n.src, `Invalid up delay ${up ?? ''} for ${name}`, n.kw);
+    return undefined;
+  }
+  return { name, downUs: Math.round(downMs * 1000), upUs: Math.round(upMs * 1000) };
+}
 
 export function resolveTrackFile(v: Values, node: Node): TrackFileDef | undefined {
   const name = node.args[0];

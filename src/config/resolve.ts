@@ -7,7 +7,7 @@ import type { DeclaredSoFar } from './resolve-checkers.js';
 import { checkBfdInstance, resolveGarpGroups } from './check-parsed-only.js';
 import {
   groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveTrackProcess, resolveVrrpInstance,
-  resolveVrrpScript,
+  resolveUpDownDelay, resolveVrrpScript,
 } from './resolve-vrrp.js';
 import { Values } from './values.js';
 import { DEFAULT_RT_NAMES, parseRouteLine, parseRuleLine, rulePreferences, type RouteSpec, type RtNames, type RuleSpec } from './routes.js';
@@ -133,6 +133,7 @@ export class ConfigResolver {
     const staticAddresses = of('static_ipaddress').flatMap((n) => (n.children ?? []).flatMap((c) => optional(parseVip(v, c, 'static_ipaddress'))));
     for (const n of of('bfd_instance')) checkBfdInstance(v, n);
     const garpGroups = resolveGarpGroups(v, of('garp_group'));
+    const interfaceUpDownDelays = of('interface_up_down_delays').flatMap((n) => (n.children ?? []).flatMap((c) => optional(resolveUpDownDelay(v, c))));
     // Each instance's and sync group's block, for the line of its first notify script (see script security below).
     const blockNode = new Map<VrrpInstance | VrrpSyncGroup, Node>();
     const resolvedInstances = of('vrrp_instance').flatMap((n) => {
@@ -297,6 +298,7 @@ export class ConfigResolver {
       trackProcesses,
       ...('vrrpStop' in completed ? { vrrpScripts: [], vrrpInstances: [], vrrpSyncGroups: [], vrrpStop: completed.vrrpStop } : completed),
       ...(garpGroups.length > 0 ? { garpGroups } : {}),
+      ...(interfaceUpDownDelays.length > 0 ? { interfaceUpDownDelays } : {}),
       virtualServerGroups: vsGroups,
       virtualServers,
       staticAddresses,

@@ -17,7 +17,7 @@ import type { ReloadUmask } from '../fs/umask.js';
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
   Config,
-  'global' | 'trackFiles' | 'trackProcesses' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules' | 'vrrpStop'
+  'global' | 'trackFiles' | 'trackProcesses' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules' | 'interfaceUpDownDelays' | 'vrrpStop'
 >;
 
 export function vrrpPart(c: Config): VrrpConfig {
@@ -25,6 +25,7 @@ export function vrrpPart(c: Config): VrrpConfig {
     global: c.global, trackFiles: c.trackFiles, trackProcesses: c.trackProcesses, vrrpScripts: c.vrrpScripts, vrrpInstances: c.vrrpInstances,
     vrrpSyncGroups: c.vrrpSyncGroups, staticAddresses: c.staticAddresses, staticRoutes: c.staticRoutes, staticRules: c.staticRules,
     ...(c.garpGroups ? { garpGroups: c.garpGroups } : {}),
+    ...(c.interfaceUpDownDelays ? { interfaceUpDownDelays: c.interfaceUpDownDelays } : {}),
     ...(c.vrrpStop !== undefined ? { vrrpStop: c.vrrpStop } : {}),
   };
 }

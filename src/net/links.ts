@@ -3,7 +3,7 @@
 //
 //   class LinkWatcher extends EventEmitter
 //     static open({ links? }): LinkWatcher     links: false joins only RTNLGRP_IPV4_IFADDR / RTNLGRP_IPV6_IFADDR
-//     'link'    (e: LinkEvent)      only when a link's up state changes, appears or is deleted
+//     'link'    (e: LinkEvent)      only when a link's flags change, or it appears or is deleted
 //     'address' (e: AddressEvent)
 //     'routing' (e: RoutingEvent)  route / rule changes, once watchRouting() asked for them
 //     'error'   (err: Error)
@@ -36,7 +36,7 @@ export interface RoutingGroups {
 }
 
 export class LinkWatcher extends EventEmitter<{ link: [LinkEvent]; address: [AddressEvent]; routing: [RoutingEvent]; error: [Error] }> {
-  private readonly lastUp = new Map<number, boolean>();
+  private readonly lastFlags = new Map<number, number>();
   private readonly joined = new Set<number>();
 
   private constructor(private readonly sock: RtNetlinkSocket) {
@@ -62,11 +62,12 @@ export class LinkWatcher extends EventEmitter<{ link: [LinkEvent]; address: [Add
         if (m.type === rt.MessageType.NEWLINK || m.type === rt.MessageType.DELLINK) {
           const info = linkInfo(rt.parseLinkMessage(m.data));
           const deleted = m.type === rt.MessageType.DELLINK;
-          const before = this.lastUp.get(info.index);
-          if (deleted) this.lastUp.delete(info.index);
-          else this.lastUp.set(info.index, info.up);
-          // NEWLINK also reports statistics and flag changes that do not matter to VRRP.
-          if (deleted || before !== info.up) this.emit('link', { ...info, deleted });
+          const before = this.lastFlags.get(info.index);
+          if (deleted) this.lastFlags.delete(info.index);
+          else this.lastFlags.set(info.index, info.flags);
+          // NEWLINK also reports statistics, MTU and address changes; a delayed up/down (interface_up_down_delays)
+          // needs every flags change, as keepalived_netlink.c update_interface_flags sees them.
+          if (deleted || before !== info.flags) this.emit('link', { ...info, deleted });
         } else if (m.type === rt.MessageType.NEWADDR || m.type === rt.MessageType.DELADDR) {
           const info = addressInfo(rt.parseAddressMessage(m.data));
           if (info !== undefined) this.emit('address', { ...info, kind: m.type === rt.MessageType.NEWADDR ? 'new' : 'del' });

@@ -100,6 +100,8 @@ export interface LinkInfo {
   readonly mac: string;
   /** IFF_UP and IFF_RUNNING, keepalived's test for a usable interface. */
   readonly up: boolean;
+  /** ifi_flags, all the IFF_* bits (keepalived keeps and logs them: keepalived_netlink.c update_interface_flags). */
+  readonly flags: number;
   readonly mtu: number;
   /** IFF_UP alone (administratively up). */
   readonly adminUp?: boolean;
@@ -184,6 +186,7 @@ export function linkInfo(m: rt.LinkMessage): LinkInfo {
     name: m.attrs.ifname ?? '',
     mac: formatMac(m.attrs.address),
     up: m.data.flags?.up === true && m.data.flags.running === true,
+    flags: m.data.flags ? rt.formatDeviceFlags(m.data.flags) : 0,
     mtu: m.attrs.mtu ?? 0,
     adminUp: m.data.flags?.up === true,
     ...linkKind(m.attrs.linkinfo),

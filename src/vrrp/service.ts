@@ -3,7 +3,7 @@
 // reload() applies a new one as a diff (reload-plan.ts): what did not change keeps running untouched.
 import { EventEmitter } from 'node:events';
 import { existsSync, readFileSync, unwatchFile, watchFile, writeFileSync } from 'node:fs';
-import type { Clock } from '../clock.js';
+import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { TrackFileDef, TrackRef, VrrpInstance, VrrpScript, VrrpSyncGroup } from '../config/model.js';
 import { RT_SCOPE_LINK, Rtnl, type AddressInfo } from '../net/rtnl.js';
@@ -23,6 +23,7 @@ import { RTPROT_KEEPALIVED } from '../config/routes.js';
 import { ruleProtocol } from '../net/rtnl-route.js';
 import type { RoutingEvent, RoutingGroups } from '../net/links.js';
 import type { FsmAction } from './fsm.js';
+import { LinkDebounce } from './link-debounce.js';
 import type { VrrpConfig } from '../ipc/protocol.js';
 import { Nft } from '../net/nft.js';
 import { VipFirewall } from './vip-firewall.js';
@@ -55,6 +56,9 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   private readonly groups = new Map<string, RunningGroup>();
   private readonly scripts = new Map<string, ScriptRunner>();
   private readonly links = new Map<string, boolean>();
+  /** interface_up_down_delays: which link changes wait, and the one timer for the earliest of them. */
+  private readonly debounce: LinkDebounce;
+  private debounceTimer: TimerHandle | undefined;
   private readonly promote = new PromoteSecondaries();
   private readonly pacer: AnnouncePacer;
   /** vrrp_startup_delay's end (clock time), set at start only: a reload does not delay again, as in keepalived. */
@@ -81,6 +85,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   constructor(private config: VrrpConfig, private readonly opts: VrrpServiceOptions) {
     super();
     this.pacer = new AnnouncePacer(opts.clock);
+    this.debounce = new LinkDebounce(config.interfaceUpDownDelays ?? []);
     this.policy = scriptPolicy(config.global);
     for (const [name, up] of Object.entries(opts.quorums ?? {})) this.quorums.set(name, up);
   }
@@ -106,6 +111,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     for (const l of await this.rtnl.links()) {
       this.links.set(l.name, l.up);
       this.linkNames.set(l.index, l.name);
+      this.debounce.seed(l.name, l.flags);
     }
     this.watcher = LinkWatcher.open();
     this.watcher.on('address', (ev) => this.addressChanged(ev));
@@ -116,12 +122,10 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     this.watcher.on('link', (ev) => {
       if (ev.deleted) this.linkNames.delete(ev.index);
       else this.linkNames.set(ev.index, ev.name);
-      if (this.links.get(ev.name) === ev.up) return;
-      this.links.set(ev.name, ev.up);
-      // Our own VMACs follow their base, which is what the instances track.
-      if (this.vmacs?.owns(ev.name)) return;
-      logger.info(`Netlink reports ${ev.name} ${ev.up ? 'up' : 'down'}`);
-      this.retrack();
+      const verdict = this.debounce.change(ev.name, ev.flags, ev.deleted, this.opts.clock.now());
+      for (const line of verdict.lines) logger.info(line);
+      this.armDebounce();
+      if (verdict.act) this.linkChanged(ev.name, ev.up && !ev.deleted);
     });
     this.watcher.on('error', (e) => logger.warn(`link watcher: ${e.message}`));
     const delayMs = this.config.global.vrrpStartupDelayMs;
@@ -145,8 +149,34 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     for (const s of this.scripts.values()) s.start();
   }
 
+  /** An interface's up/down state as acted on (keepalived_netlink.c process_interface_flags_change). */
+  private linkChanged(name: string, up: boolean): void {
+    if (this.links.get(name) === up) return;
+    this.links.set(name, up);
+    // Our own VMACs follow their base, which is what the instances track.
+    if (this.vmacs?.owns(name)) return;
+    this.opts.logger.info(`Netlink reports ${name} ${up ? 'up' : 'down'}`);
+    this.retrack();
+  }
+
+  /** One timer, for the earliest delayed link change (delayed_if_flags_change_thread). */
+  private armDebounce(): void {
+    const { clock } = this.opts;
+    if (this.debounceTimer) clock.clearTimeout(this.debounceTimer);
+    this.debounceTimer = undefined;
+    const due = this.debounce.nextDue();
+    if (due === undefined) return;
+    this.debounceTimer = clock.setTimeout(() => {
+      this.debounceTimer = undefined;
+      for (const c of this.debounce.due(clock.now())) this.linkChanged(c.name, c.up);
+      this.armDebounce();
+    }, Math.max(0, due - clock.now()));
+  }
+
   async stop(): Promise<void> {
     await this.reloading;
+    if (this.debounceTimer) this.opts.clock.clearTimeout(this.debounceTimer);
+    this.debounceTimer = undefined;
     for (const s of this.scripts.values()) s.stop();
     for (const f of this.config.trackFiles) unwatchFile(f.file);
     await Promise.all([...this.instances.values()].map((r) => this.stopInstance(r)));
@@ -204,6 +234,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
         `${plan.remove.length} removed, ${plan.add.length} added`,
     );
     this.config = next;
+    this.debounce.setDelays(next.interfaceUpDownDelays ?? []);
     this.openFirewall(next);
     this.policy = scriptPolicy(next.global);
     const newScripts: ScriptRunner[] = [];

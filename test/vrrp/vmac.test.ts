@@ -31,8 +31,8 @@ test('link-local address from a MAC: the EUI-64 the kernel makes too', () => {
   assert.equal(linkLocalFromMac('00:00:5e:00:02:33'), 'fe80::200:5eff:fe00:233');
 });
 
-const base: PlanLink = { index: 2, name: 'eth0', mac: 'ba:12:22:84:91:fd', up: true, mtu: 1500, kind: 'veth' };
-const macvlan = (over: Partial<PlanLink>): PlanLink => ({ index: 5, name: 'vrrp.51', mac: '00:00:5e:00:01:33', up: true, mtu: 1500, kind: 'macvlan', mode: MACVLAN_MODE_PRIVATE, parent: 2, ...over });
+const base: PlanLink = { index: 2, name: 'eth0', mac: 'ba:12:22:84:91:fd', up: true, flags: 0x11043, mtu: 1500, kind: 'veth' };
+const macvlan = (over: Partial<PlanLink>): PlanLink => ({ index: 5, name: 'vrrp.51', mac: '00:00:5e:00:01:33', up: true, flags: 0x11043, mtu: 1500, kind: 'macvlan', mode: MACVLAN_MODE_PRIVATE, parent: 2, ...over });
 const want = { instance: 'VI_1', kind: 'macvlan', vrid: 51, family: 4 } as const;
 
 test('an existing device: a matching private macvlan is used as it is, under its own name', () => {

@@ -89,5 +89,5 @@ export const VRRP_ROOT_STATUS = status({
   static_ipaddress: partial('track_group not implemented', staticAddressUses),
   static_routes: partial('encap, vrf and track_group not implemented (such a route is not installed)', routingUses),
   static_rules: partial('track_group not implemented (such a rule is not installed)', routingUses),
-  linkbeat_interfaces: NO, interface_up_down_delays: NO, bfd_instance: NO,
+  linkbeat_interfaces: NO, bfd_instance: NO,
 });
