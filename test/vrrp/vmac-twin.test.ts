@@ -216,55 +216,53 @@ test('use_vmac_addr: a VIP on another interface and an eVIP of the other family 
   }
 });
 
-test('vmac_prefix and vmac_addr_prefix: the made-up names, a long prefix cut to fit IFNAMSIZ (vrrp.c create_vmac_name) — as keepalived', { timeout: 90_000 }, async (t) => {
-  if (!ready(t)) return;
-  const twin = new Twin('vm-p');
+/**
+ * Both daemons on one config until MASTER; the named devices compared, `check` run against keepalived's side (what
+ * it made, so that the comparison is not vacuous), then the VMAC and state lines up to the stop. Returns the logs.
+ */
+async function twinToMaster(name: string, text: string, devs: readonly string[], check: (twin: Twin) => void): Promise<Record<Side, string>> {
+  const twin = new Twin(name);
   try {
-    const globals = 'global_defs {\n  vrrp_garp_master_delay 0\n  vmac_prefix lvskpverylongprefix\n  vmac_addr_prefix kpa\n  vmac_prefix other\n}\n';
-    const conf = twin.writeConfig(globals + instance('VI_1', 62, ['use_vmac', 'use_vmac_addr'], ['10.0.0.62/24', '203.0.113.62/24 dev eth1']));
+    const conf = twin.writeConfig(text);
     const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
     for (const side of SIDES) {
       assert.ok(await waitFor(() => /Entering MASTER STATE/.test(procs[side].log), 15_000), `${side}:\n${procs[side].log}`);
     }
     await new Promise((r) => setTimeout(r, 500));
-    const devs = ['lvskpverylon.62', 'kpa.62'];
     assert.deepEqual(state(twin, 'lk', devs), state(twin, 'ka', devs));
-    // Not vacuous: keepalived made both, on eth0 and eth1.
-    assert.deepEqual(devs.map((d) => (device(twin, 'ka', d) as { link?: string } | undefined)?.link), ['eth0', 'eth1']);
+    check(twin);
     for (const side of SIDES) procs[side].signal('SIGTERM');
     await Promise.all(SIDES.map((s) => procs[s].exited()));
     const lines = (side: Side): string[] => logLines(procs[side].log, /VMAC interface|Entering/);
     assert.deepEqual(lines('lk'), lines('ka'));
-    // The second vmac_prefix refused in keepalived's words (the config line's prefix is each daemon's own).
-    for (const side of SIDES) assert.match(procs[side].log, /(\(Line 5\) |:5: )vmac prefix has already been specified - ignoring other/, side);
+    return { ka: procs.ka.log, lk: procs.lk.log };
   } finally {
     await twin.destroy();
   }
+}
+
+const linksOf = (twin: Twin, devs: readonly string[]): (string | undefined)[] =>
+  devs.map((d) => (device(twin, 'ka', d) as { link?: string } | undefined)?.link);
+
+test('vmac_prefix and vmac_addr_prefix: the made-up names, a long prefix cut to fit IFNAMSIZ (vrrp.c create_vmac_name) — as keepalived', { timeout: 90_000 }, async (t) => {
+  if (!ready(t)) return;
+  const globals = 'global_defs {\n  vrrp_garp_master_delay 0\n  vmac_prefix lvskpverylongprefix\n  vmac_addr_prefix kpa\n  vmac_prefix other\n}\n';
+  const devs = ['lvskpverylon.62', 'kpa.62'];
+  const logs = await twinToMaster('vm-p', globals + instance('VI_1', 62, ['use_vmac', 'use_vmac_addr'], ['10.0.0.62/24', '203.0.113.62/24 dev eth1']), devs,
+    (twin) => assert.deepEqual(linksOf(twin, devs), ['eth0', 'eth1']));
+  // The second vmac_prefix refused in keepalived's words (the config line's prefix is each daemon's own).
+  for (const side of SIDES) assert.match(logs[side], /(\(Line 5\) |:5: )vmac prefix has already been specified - ignoring other/, side);
 });
 
 test("an address's own use_vmac: a VIP of the instance's family on its interface, and one on another, each on a VMAC of its own (the instance has none) — as keepalived", { timeout: 90_000 }, async (t) => {
   if (!ready(t)) return;
-  const twin = new Twin('vm-o');
-  try {
-    const conf = twin.writeConfig(GLOBALS + instance('VI_1', 63, [], ['10.0.0.63/24', '10.0.0.64/24 use_vmac', '203.0.113.63/24 dev eth1 use_vmac']));
-    const procs = { ka: twin.start('ka', conf, repoRoot), lk: twin.start('lk', conf, repoRoot) };
-    for (const side of SIDES) {
-      assert.ok(await waitFor(() => /Entering MASTER STATE/.test(procs[side].log), 15_000), `${side}:\n${procs[side].log}`);
-    }
-    await new Promise((r) => setTimeout(r, 500));
-    const devs = ['vrrp.63', 'vrrp1.63'];
-    assert.deepEqual(state(twin, 'lk', devs), state(twin, 'ka', devs));
-    // Not vacuous: keepalived put 10.0.0.64 on a VMAC above eth0 and 203.0.113.63 on one above eth1; 10.0.0.63 stays.
+  const devs = ['vrrp.63', 'vrrp1.63'];
+  await twinToMaster('vm-o', GLOBALS + instance('VI_1', 63, [], ['10.0.0.63/24', '10.0.0.64/24 use_vmac', '203.0.113.63/24 dev eth1 use_vmac']), devs, (twin) => {
+    // 10.0.0.64 on a VMAC above eth0, 203.0.113.63 on one above eth1; 10.0.0.63 stays on eth0.
     const where = (dev: string): string[] => addresses(twin, 'ka', dev).map((a) => (a as { local: string }).local);
-    assert.deepEqual(devs.map((d) => (device(twin, 'ka', d) as { link?: string } | undefined)?.link), ['eth0', 'eth1']);
+    assert.deepEqual(linksOf(twin, devs), ['eth0', 'eth1']);
     assert.deepEqual([where('vrrp.63'), where('vrrp1.63')], [['10.0.0.64'], ['203.0.113.63']]);
-    for (const side of SIDES) procs[side].signal('SIGTERM');
-    await Promise.all(SIDES.map((s) => procs[s].exited()));
-    const lines = (side: Side): string[] => logLines(procs[side].log, /VMAC interface|Entering/);
-    assert.deepEqual(lines('lk'), lines('ka'));
-  } finally {
-    await twin.destroy();
-  }
+  });
 });
 
 test('use_vmac NAME and vmac_xmit_base; an existing device of that name with the wrong MAC is updated — as keepalived', { timeout: 90_000 }, async (t) => {
