@@ -1,6 +1,6 @@
 // virtual_server_group, virtual_server, real_server and sorry_server → the LVS part of the model, with keepalived
 // 2.2.7's defaults and its validate_check_config() corrections, each reported with keepalived's wording.
-import { bigToIpv6, canonicalIp, intToIpv4, ipFamily, ipv4ToInt, ipv6ToBig } from './address.js';
+import { bigToIpv6, canonicalIp, intToIpv4, ipFamily, ipv4ToInt, ipv6ToBig, stosockaddr } from './address.js';
 import { formatEndpoint } from './identity.js';
 import { resolveChecker, type DeclaredSoFar } from './resolve-checkers.js';
 import { CONNECT_TIMEOUT_MAX_US, MAX_TIMER_US, ref } from './values.js';
@@ -153,11 +153,10 @@ interface GroupRange {
  * line, lib/utils.c inet_stosockaddr); `error` holds keepalived's line for a bad mask or range.
  */
 function groupRange(text: string): GroupRange | { readonly error: string } | undefined {
+  const start = stosockaddr(text);
+  if (start === undefined) return undefined;
+  const { family, address: base } = start;
   const cut = text.includes('-') ? text.indexOf('-') : text.indexOf('/');
-  const base = cut < 0 ? text : text.slice(0, cut);
-  // inet_stosockaddr takes the family from any ':' in the whole text.
-  const family = text.includes(':') ? 'inet6' : 'inet';
-  if (ipFamily(base) !== family) return undefined;
   const bits = family === 'inet' ? 32n : 128n;
   const toBig = (a: string): bigint => (family === 'inet' ? BigInt(ipv4ToInt(a)) : ipv6ToBig(a));
   const fromBig = (n: bigint): string => (family === 'inet' ? intToIpv4(Number(n)) : bigToIpv6(n));
@@ -245,15 +244,15 @@ interface RawRs {
 function parseRs(v: Values, node: Node): RawRs | undefined {
   const addr = node.args[0];
   const p = port(v, node, node.args[1]);
-  const family = addr !== undefined ? ipFamily(addr) : undefined;
-  if (!family || p === undefined) {
+  const at = addr !== undefined ? stosockaddr(addr) : undefined;
+  if (!at || p === undefined) {
     // glibc prints a NULL %s as (null).
     v.report.error(node.src, `Invalid real server ip address/port ${addr ?? ''}/${node.args[1] ?? '(null)'} - skipping`, node.kw);
     return undefined;
   }
   // Every field in the literal, so that each RS gets one object shape and no property array.
   const rs: RawRs = {
-    src: ref(node.src), family, address: family === 'inet' ? addr! : canonicalIp(addr!), port: p, checkPort: p,
+    src: ref(node.src), family: at.family, address: at.address, port: p, checkPort: p,
     weight: undefined, forward: undefined, inhibit: undefined, alpha: undefined, retry: undefined,
     delayBeforeRetryMs: undefined, warmupMs: undefined, connectTimeoutMs: undefined, delayLoopMs: undefined,
     notifyUp: undefined, notifyDown: undefined, uthreshold: 0, lthreshold: 0, virtualhost: undefined,
@@ -382,14 +381,14 @@ export function resolveVirtualServer(
     key = { kind: 'fwmark', fwmark: mark, family: 'inet' };
   } else {
     const p = port(v, node, second);
-    const family = first !== undefined ? ipFamily(first) : undefined;
-    if (!family || p === undefined) {
+    const at = first !== undefined ? stosockaddr(first) : undefined;
+    if (!at || p === undefined) {
       const pt = portText(second);
       v.report.error(node.src, `Invalid virtual server IP address${pt !== undefined ? '/port' : ''} ${first ?? ''}${pt !== undefined ? `/${pt}` : ''} - skipping`, node.kw);
       return undefined;
     }
     vsPort = p;
-    key = { kind: 'ip', family, address: canonicalIp(first!), port: p };
+    key = { kind: 'ip', family: at.family, address: at.address, port: p };
   }
 
   let protocol: Protocol | undefined;
@@ -411,6 +410,7 @@ export function resolveVirtualServer(
   // ip_family, persistence_granularity (pgr_handler) and a non-tunnelled real server (rs_end_handler) to set it.
   let af: AddressFamily | undefined = key.kind === 'ip' ? key.family : undefined;
   let sorryNode: Node | undefined;
+  let sorryAddr: ReturnType<typeof stosockaddr>;
   let sorryPort = 0;
   let sorryForward: { method: ForwardMethod; tunnel?: TunnelOptions } | undefined;
   const flags = { ops: false, sched: 0, inhibit: false, alpha: false, omega: false, haSuspend: false, sorryInhibit: false };
@@ -538,10 +538,12 @@ export function resolveVirtualServer(
       // check_data.c alloc_ssvr: refused where it is read, leaving the virtual server without one.
       case 'sorry_server': {
         const p = port(v, n, n.args[1]);
-        if (p === undefined || a === undefined || ipFamily(a) === undefined) {
+        const at = a === undefined ? undefined : stosockaddr(a);
+        if (p === undefined || at === undefined) {
           v.report.error(n.src, `Invalid sorry server IP address ${a ?? ''} - skipping`, n.kw);
         } else {
           sorryNode = n;
+          sorryAddr = at;
           sorryPort = p;
         }
         break;
@@ -577,7 +579,7 @@ export function resolveVirtualServer(
     key.kind === 'group' ? `[${key.name}]:${vsPort}` : key.kind === 'fwmark' ? `FWM ${key.fwmark}` : formatEndpoint(key.address, proto, key.port);
   // check_parser.c vs_end_handler: a non-tunnelled sorry server sets the family or, differing, is dropped.
   if (sorryNode !== undefined && (sorryForward ?? forward)?.method !== 'TUN') {
-    const sf = sorryNode.args[0] !== undefined ? ipFamily(sorryNode.args[0]) : undefined;
+    const sf = sorryAddr?.family;
     if (sf !== undefined && af === undefined) af = sf;
     else if (sf !== undefined && af !== sf) {
       v.report.error(sorryNode.src, `Address family of virtual server and sorry server ${sorryNode.args[0]!} don't match - skipping sorry server.`, 'sorry_server');
@@ -600,7 +602,7 @@ export function resolveVirtualServer(
     if (has4 !== has6) af ??= has4 ? 'inet' : 'inet6';
   } else if (af === undefined) {
     // vs_end_handler: only tunnelled servers: their one family, or IPv4 when they are mixed or absent.
-    const fams = new Set([...(sorryNode?.args[0] !== undefined ? [ipFamily(sorryNode.args[0])] : []), ...rsRaw.map((r) => r.family)]);
+    const fams = new Set([...(sorryNode !== undefined && sorryAddr ? [sorryAddr.family] : []), ...rsRaw.map((r) => r.family)]);
     af = fams.size === 1 ? [...fams][0] ?? 'inet' : 'inet';
   }
   const family: AddressFamily = key.kind === 'ip' ? key.family : (af ?? groupFamily(group) ?? 'inet');
@@ -670,8 +672,6 @@ export function resolveVirtualServer(
   }
   let sorry: Mutable<Omit<SorryServer, 'displayName'>> | undefined;
   if (sorryNode) {
-    // Read and checked where the keyword stands (above).
-    const addr = sorryNode.args[0]!;
     let f = sorryForward;
     if (!f) {
       if (!forward) {
@@ -681,7 +681,8 @@ export function resolveVirtualServer(
       f = forward;
     }
     sorry = {
-      src: ref(sorryNode.src), family: ipFamily(addr)!, address: canonicalIp(addr), port: sorryPort,
+      // Read and checked where the keyword stands (above).
+      src: ref(sorryNode.src), ...sorryAddr!, port: sorryPort,
       forward: f.method, ...(f.tunnel ? { tunnel: f.tunnel } : {}),
     };
   }

@@ -37,6 +37,9 @@ const CASES: Record<string, string> = {
   'real and sorry server addresses and ports': lvs('10.0.0.20 80',
     '  sorry_server 10.0.0.500 80\n  real_server 10.0.0.400 80 {\n  }\n  real_server 10.0.0.401 {\n  }\n  real_server 10.0.0.7 abc {\n  }\n') +
     lvs('10.0.0.30 80', '  sorry_server 10.0.0.21 70000\n'),
+  // lib/utils.c inet_stosockaddr leaves out what follows a '-' or '/' in these too.
+  'virtual, real and sorry server addresses with a mask or range': lvs('10.0.0.40/24 80',
+    '  sorry_server 10.0.0.9-3 80\n  real_server 10.0.0.20/24 80 {\n  }\n  real_server 10.0.0.21-5 80 {\n  }\n  real_server 10.0.0.x/24 80 {\n  }\n'),
   'group entries': 'virtual_server_group g1 {\n  10.0.0.300 80\n  10.0.0.301\n  10.0.0.1 99999\n  10.0.0.2 80\n}\n' +
     lvs('group g1', ''),
   'group ranges and masks': `virtual_server_group g2 {\n${['10.1.0.0/30', '10.1.0.1/30', '10.1.0.0/0', '10.1.0.0/33', '10.1.0.0/x',
