@@ -4,13 +4,40 @@
 import { addRootOptions, readConfigTestArgs, type RootOpts } from '../src/cli/root-options.js';
 import { umaskNumber } from '../src/fs/umask.js';
 
+// Without node:fs's ES module facade, whose getters load node's stream modules (as src/config/load.ts explains).
+const { readFileSync, statSync } = process.getBuiltinModule('node:fs');
+
+type ConfigTestCli = typeof import('../src/cli/config-test.js');
+
+/**
+ * The `-t` path: the one-file bundle `npm run build` makes of it (scripts/bundle-config-test.mjs), or the modules
+ * themselves. Only a checkout can go stale, where `tsc` may run alone after the bundle was made: there the bundle is
+ * used while none of its inputs is newer. An installed package has no tsconfig.json and arrives whole, with
+ * mtimes in extraction order.
+ */
+async function importConfigTest(): Promise<ConfigTestCli> {
+  const cliDir = new URL('../src/cli/', import.meta.url);
+  const bundle = new URL('config-test.bundle.js', cliDir);
+  try {
+    const { inputs } = JSON.parse(readFileSync(new URL('config-test.bundle.json', cliDir), 'utf8')) as { inputs: string[] };
+    const checkout = statSync(new URL('../../tsconfig.json', import.meta.url), { throwIfNoEntry: false }) !== undefined;
+    const built = statSync(bundle).mtimeMs;
+    if (!checkout || inputs.every((path) => statSync(new URL(path, cliDir)).mtimeMs <= built)) {
+      return (await import(bundle.href)) as ConfigTestCli;
+    }
+  } catch {
+    // No bundle (a build without esbuild), or an input gone: the modules.
+  }
+  return import('../src/cli/config-test.js');
+}
+
 /**
  * What the root command does with its options: check or dump the config, or run the daemon. `defaults` says which
  * paths were left at their defaults (a net_namespace moves only those).
  */
 async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }): Promise<void> {
   // Loaded lazily so `-t` pulls in the parser only, never the daemon's subsystems.
-  const cli = await import('../src/cli/config-test.js');
+  const cli = await importConfigTest();
   const common = {
     useFile: opts.useFile,
     ...(opts.configId !== undefined ? { configId: opts.configId } : {}),

@@ -92,6 +92,13 @@ test('npm install && npm start, and a global install of the npm pack tarball, wi
     assert.ok(existsSync(join(pkg, 'contrib/lvskeeper.service')));
     const check = spawnSync('lvskeeper', ['-t', '-f', join(pkg, 'config/quickstart.conf')], { env: { ...env, PATH: `${bin}:${join(prefix, 'bin')}` }, encoding: 'utf8' });
     assert.equal(check.status, 0, out(check));
+    // Installed (no tsconfig.json, mtimes in extraction order), -t still runs its bundle (scripts/bundle-config-test.mjs).
+    const hook = `import { register } from 'node:module'; register('data:text/javascript,' + encodeURIComponent(
+      'export async function resolve(s, c, next) { const r = await next(s, c); process._rawDebug("LOADED " + r.url); return r; }'));`;
+    const traced = run('node', ['--import', `data:text/javascript,${encodeURIComponent(hook)}`, join(pkg, 'dist/bin/lvskeeper.js'), '-t', '-f', join(pkg, 'config/quickstart.conf')], dir);
+    assert.equal(traced.status, 0, out(traced));
+    assert.match(traced.stderr, /LOADED file:\/\/.*\/dist\/src\/cli\/config-test\.bundle\.js/);
+    assert.doesNotMatch(traced.stderr, /LOADED file:\/\/.*\/dist\/src\/config\/load\.js/);
     const load = `import { createRequire } from 'node:module';
       const { loadAddon } = await import('${pkg}/dist/src/native/addon.js');
       const exports = [loadAddon('lvsk_rawsock'), loadAddon('lvsk_exchange'), loadAddon('lvsk_sched')].map((a) => Object.keys(a));
