@@ -20,29 +20,31 @@ interface OtherNumber {
   readonly min: number;
   readonly max: number;
   readonly refused?: (arg: string, kw: string) => string;
+  /** The handler passes ignore_error: the daemon keeps the number as read (see Values.int). */
+  readonly ignoreError?: true;
 }
 const UINT = 2 ** 32 - 1;
 const BOOL_WORDS = new Set(['on', 'off', 'true', 'false', 'yes', 'no']);
-const processPriority = (name: string): OtherNumber => ({ read: 'int', min: -20, max: 19, refused: () => `Invalid ${name} process priority specified` });
-const rtLimit = (name: string): OtherNumber => ({ read: 'unsigned', min: 0, max: UINT, refused: (a) => `Invalid ${name} real-time limit - ${a}` });
+const processPriority = (name: string): OtherNumber => ({ read: 'int', min: -20, max: 19, refused: () => `Invalid ${name} process priority specified`, ignoreError: true });
+const rtLimit = (name: string): OtherNumber => ({ read: 'unsigned', min: 0, max: UINT, refused: (a) => `Invalid ${name} real-time limit - ${a}`, ignoreError: true });
 const rcvBufs: OtherNumber = { read: 'unsigned', min: 0, max: UINT, refused: (a, kw) => `${kw} size (${a}) invalid` };
 const OTHER_NUMBERS: Readonly<Record<string, OtherNumber>> = {
-  max_auto_priority: { read: 'int', min: -1, max: 99, refused: (a) => `max_auto_priority '${a}' must be in [0, 99] (or -1 to disable) - ignoring` },
-  min_auto_priority_delay: { read: 'int', min: 1, max: 10_000_000, refused: (a) => `min_auto_priority_delay '${a}' must be in [1, 10000000] - ignoring` },
+  max_auto_priority: { read: 'int', min: -1, max: 99, refused: (a) => `max_auto_priority '${a}' must be in [0, 99] (or -1 to disable) - ignoring`, ignoreError: true },
+  min_auto_priority_delay: { read: 'int', min: 1, max: 10_000_000, refused: (a) => `min_auto_priority_delay '${a}' must be in [1, 10000000] - ignoring`, ignoreError: true },
   vrrp_priority: processPriority('vrrp'),
   checker_priority: processPriority('checker'),
   bfd_priority: processPriority('bfd'),
-  vrrp_rt_priority: { read: 'int', min: 1, max: 99 },
-  checker_rt_priority: { read: 'int', min: 1, max: 99 },
-  bfd_rt_priority: { read: 'int', min: 1, max: 99 },
+  vrrp_rt_priority: { read: 'int', min: 1, max: 99, ignoreError: true },
+  checker_rt_priority: { read: 'int', min: 1, max: 99, ignoreError: true },
+  bfd_rt_priority: { read: 'int', min: 1, max: 99, ignoreError: true },
   vrrp_rlimit_rttime: rtLimit('vrrp'),
   vrrp_rlimit_rtime: rtLimit('vrrp'),
   checker_rlimit_rttime: rtLimit('checker'),
   checker_rlimit_rtime: rtLimit('checker'),
   bfd_rlimit_rttime: rtLimit('bfd'),
   bfd_rlimit_rtime: rtLimit('bfd'),
-  startup_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `startup_script_timeout '${a}' must be in [1, 1000] - ignoring` },
-  shutdown_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `shutdown_script_timeout '${a}' must be in [1, 1000] - ignoring` },
+  startup_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `startup_script_timeout '${a}' must be in [1, 1000] - ignoring`, ignoreError: true },
+  shutdown_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `shutdown_script_timeout '${a}' must be in [1, 1000] - ignoring`, ignoreError: true },
   vrrp_netlink_cmd_rcv_bufs: rcvBufs,
   vrrp_netlink_monitor_rcv_bufs: rcvBufs,
   process_monitor_rcv_bufs: rcvBufs,
@@ -214,7 +216,7 @@ const OTHER_SYNTAX: Readonly<Record<string, (v: Values, n: Node) => boolean>> = 
  * with a line; a value read_unsigned refuses is ignored with the handler's own line after its.
  */
 function garpRepeat(v: Values, n: Node): number | undefined {
-  const r = v.unsigned(n, n.args[0], 0, UINT_MAX);
+  const r = v.unsigned(n, n.args[0], 0, UINT_MAX, true);
   if (r === undefined) v.report.error(n.src, `${n.kw} '${n.args[0] ?? ''}' invalid - ignoring`, n.kw);
   else if (r === 0) v.report.error(n.src, `${n.kw} must be greater than 0, setting to 1`, n.kw);
   return r === 0 ? 1 : r;
@@ -236,7 +238,7 @@ export function garpExtraIf(
       all = true;
       continue;
     }
-    seconds = v.unsigned(n, w, min, 86400);
+    seconds = v.unsigned(n, w, min, 86400, true);
     if (seconds === undefined) {
       v.report.error(n.src, invalid(w), n.kw);
       return { all };
@@ -246,23 +248,32 @@ export function garpExtraIf(
   return seconds === undefined ? { all } : { seconds, all };
 }
 
-/** A parsed-only keyword's value checked as keepalived checks it; false when refused (and reported). */
-function otherAccepted(v: Values, n: Node): boolean {
+/**
+ * A parsed-only keyword's value checked as keepalived checks it: the text `other` keeps (a number read with
+ * ignore_error as read, junk left out), or undefined when refused (and reported).
+ */
+function otherText(v: Values, n: Node): string | undefined {
   const a = n.args[0];
-  if (a === undefined) return true;
+  const text = n.args.join(' ');
+  if (a === undefined) return text;
   const syntax = OTHER_SYNTAX[n.kw];
-  if (syntax) return syntax(v, n);
+  if (syntax) return syntax(v, n) ? text : undefined;
   const num = OTHER_NUMBERS[n.kw];
-  if (num && (num.read === 'int' ? v.int(n, a, num.min, num.max) : v.unsigned(n, a, num.min, num.max)) === undefined) {
-    if (num.refused) v.report.error(n.src, num.refused(a, n.kw), n.kw);
-    return false;
+  if (num) {
+    const ignoreError = num.ignoreError ?? false;
+    const value = num.read === 'int' ? v.int(n, a, num.min, num.max, ignoreError) : v.unsigned(n, a, num.min, num.max, ignoreError);
+    if (value === undefined) {
+      if (num.refused) v.report.error(n.src, num.refused(a, n.kw), n.kw);
+      return undefined;
+    }
+    if (ignoreError) return String(value);
   }
   if (OTHER_FLAGS.has(n.kw) && !BOOL_WORDS.has(a.toLowerCase())) {
     // keepalived 2.2.7 spells data_use_instance this way in its message.
     v.report.error(n.src, `Invalid value '${a}' for global ${n.kw === 'data_use_instance' ? 'date_use_instance' : n.kw} specified`, n.kw);
-    return false;
+    return undefined;
   }
-  return true;
+  return text;
 }
 
 export function resolveGlobals(
@@ -274,7 +285,7 @@ export function resolveGlobals(
   let lowerRepeatSet = false;
   const fifoScripts = new Map<string, Node>();
   for (const node of rootNodes) {
-    if (!otherAccepted(v, node)) continue;
+    if (otherText(v, node) === undefined) continue;
     // global_parser.c net_namespace_handler, net_namespace_ipvs_handler: the first one stays. A bare net_namespace
     // sets nothing; a bare net_namespace_ipvs names the default namespace.
     const set = other[node.kw];
@@ -309,7 +320,8 @@ export function resolveGlobals(
             v.report.error(n.src, `Invalid smtp server ${a} ${n.args[1] ?? '25'}`, n.kw);
             break;
           }
-          const port = n.args[1] !== undefined ? v.int(n, n.args[1], 1, 65535) : 25;
+          // utils.c inet_stosockaddr / domain_stosockaddr read the port with ignore_error.
+          const port = n.args[1] !== undefined ? v.unsigned(n, n.args[1], 1, 65535, true) : 25;
           g.smtpServer = { host: a, port: port ?? 25 };
           break;
         }
@@ -317,9 +329,13 @@ export function resolveGlobals(
           if (a !== undefined) g.smtpHeloName = a;
           break;
         case 'smtp_connect_timeout': {
-          const s = v.int(n, a, 0, 4294);
-          if (s !== undefined) g.smtpConnectTimeoutMs = s * 1000;
-          else v.report.error(n.src, `smtp_connect_timeout '${a ?? ''}' must be in [0, 4294] - ignoring`, n.kw);
+          const s = v.unsigned(n, a, 0, 4294, true);
+          if (s === undefined) v.report.error(n.src, `smtp_connect_timeout '${a ?? ''}' must be in [0, 4294] - ignoring`, n.kw);
+          else {
+            // global_parser.c smtpto_handler, its spelling.
+            if (s === 0) v.report.error(n.src, 'smtp_conect_timeout must be greater than 0, setting to 1', n.kw);
+            g.smtpConnectTimeoutMs = Math.max(s, 1) * 1000;
+          }
           break;
         }
         case 'smtp_alert':
@@ -356,7 +372,7 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_master_delay': {
-          const ms = v.secondsMs(n, a, 0, 1000);
+          const ms = v.secondsMs(n, a, 0, 1000, true);
           if (ms !== undefined) g.vrrpGarpMasterDelayMs = ms;
           break;
         }
@@ -366,7 +382,7 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_master_refresh': {
-          const ms = v.secondsMs(n, a, 0, INT_MAX / 1000);
+          const ms = v.secondsMs(n, a, 0, INT_MAX / 1000, true);
           // global_parser.c vrrp_garp_refresh_handler: a refused value turns the refresh off.
           if (ms === undefined) v.report.error(n.src, `Invalid vrrp_garp_master_refresh '${a ?? ''}' - ignoring`, n.kw);
           g.vrrpGarpMasterRefreshMs = ms ?? 0;
@@ -378,7 +394,7 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_lower_prio_delay': {
-          const ms = v.secondsMs(n, a, 0, 1000);
+          const ms = v.secondsMs(n, a, 0, 1000, true);
           if (ms !== undefined) {
             g.vrrpGarpLowerPrioDelayMs = ms;
             lowerDelaySet = true;
@@ -386,8 +402,9 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_lower_prio_repeat': {
-          const r = v.int(n, a, 0, INT_MAX);
-          if (r !== undefined) {
+          const r = v.unsigned(n, a, 0, INT_MAX, true);
+          if (r === undefined) v.report.error(n.src, `Invalid vrrp_garp_lower_prio_repeat '${a ?? ''}'`, n.kw);
+          else {
             g.vrrpGarpLowerPrioRepeat = r;
             lowerRepeatSet = true;
           }
@@ -416,7 +433,7 @@ export function resolveGlobals(
           }
           break;
         case 'vrrp_version': {
-          const ver = v.int(n, a, 2, 3);
+          const ver = v.int(n, a, 2, 3, true);
           if (ver !== undefined) g.vrrpVersion = ver as 2 | 3;
           else v.report.error(n.src, 'VRRP Error: Version must be either 2 or 3', n.kw);
           break;
@@ -438,8 +455,9 @@ export function resolveGlobals(
           g.vrrpHigherPrioSendAdvert = v.flag(n, () => 'Invalid value for vrrp_higher_prio_send_advert specified') ?? g.vrrpHigherPrioSendAdvert;
           break;
         case 'vrrp_down_timer_adverts': {
-          const d = v.int(n, a, 1, 100);
+          const d = v.unsigned(n, a, 1, 100, true);
           if (d !== undefined) g.vrrpDownTimerAdverts = d;
+          else v.report.error(n.src, `Invalid vrrp_down_timer_adverts [1:100] '${a ?? ''}'`, n.kw);
           break;
         }
         case 'vrrp_startup_delay': {
@@ -555,7 +573,7 @@ export function resolveGlobals(
           other[n.kw] = n.args.join(' ');
           break;
         case 'nftables_priority':
-          if (otherAccepted(v, n) && a !== undefined) g.nftables = { ...g.nftables, priority: v.int(n, a, -(2 ** 31), 2 ** 31 - 1)! };
+          if (otherText(v, n) !== undefined && a !== undefined) g.nftables = { ...g.nftables, priority: v.int(n, a, -(2 ** 31), 2 ** 31 - 1)! };
           other[n.kw] = n.args.join(' ');
           break;
         case 'nftables_ifindex':
@@ -572,7 +590,8 @@ export function resolveGlobals(
           break;
         }
         default:
-          if (otherAccepted(v, n)) other[n.kw] = n.args.join(' ');
+          const text = otherText(v, n);
+          if (text !== undefined) other[n.kw] = text;
       }
     }
   }
