@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { canonicalIp, ipFamily } from './address.js';
 import type { Node } from './parser.js';
 import type { Fifo, GlobalDefs, LvsSyncDaemon, ProcessNames } from './model.js';
-import { secondsUs, type Values } from './values.js';
+import { secondsUs, strto, type Values } from './values.js';
 import { umaskNumber } from '../fs/umask.js';
 
 const INT_MAX = 2 ** 31 - 1;
@@ -34,9 +34,6 @@ const OTHER_NUMBERS: Readonly<Record<string, OtherNumber>> = {
   vrrp_priority: processPriority('vrrp'),
   checker_priority: processPriority('checker'),
   bfd_priority: processPriority('bfd'),
-  vrrp_rt_priority: { read: 'int', min: 1, max: 99, ignoreError: true },
-  checker_rt_priority: { read: 'int', min: 1, max: 99, ignoreError: true },
-  bfd_rt_priority: { read: 'int', min: 1, max: 99, ignoreError: true },
   vrrp_rlimit_rttime: rtLimit('vrrp'),
   vrrp_rlimit_rtime: rtLimit('vrrp'),
   checker_rlimit_rttime: rtLimit('checker'),
@@ -176,39 +173,61 @@ function processName(v: Values, n: Node, name: string): string {
   return bytes.subarray(0, 15).toString();
 }
 
-/** `{vrrp,checker,bfd}_cpu_affinity`: CPU ids this host has, as keepalived checks them. */
-function cpuAffinityAccepted(v: Values, n: Node): boolean {
+/**
+ * `{vrrp,checker,bfd}_cpu_affinity`: CPU ids this host has, read as global_parser.c get_cpu_affinity reads them
+ * (with ignore_error; the first refused id, shown as strtol read it, drops them all). The ids, or undefined.
+ */
+function cpuAffinity(v: Values, n: Node): string | undefined {
   const owner = n.kw.slice(0, n.kw.indexOf('_'));
-  let ok = true;
+  const ids: number[] = [];
   for (const a of n.args) {
-    if (v.int(n, a, 0, cpus().length - 1) !== undefined) continue;
-    const id = /^-?\d+$/.test(a) && Math.abs(Number(a)) <= 2 ** 31 ? Number(a) : 0;
-    v.report.error(n.src, `Invalid cpu_id:${id} specified for ${owner} process`, n.kw);
-    ok = false;
+    const id = v.int(n, a, 0, cpus().length - 1, true);
+    if (id === undefined) {
+      v.report.error(n.src, `Invalid cpu_id:${BigInt.asIntN(32, strto(a, true).value)} specified for ${owner} process`, n.kw);
+      return undefined;
+    }
+    ids.push(id);
   }
-  return ok;
+  return ids.join(' ');
+}
+
+/**
+ * `{vrrp,checker,bfd}_rt_priority`: global_parser.c get_realtime_priority reads any int (with ignore_error), then
+ * brings it into SCHED_RR's [1, 99] with a line.
+ */
+function rtPriority(v: Values, n: Node): string | undefined {
+  const owner = n.kw.slice(0, n.kw.indexOf('_'));
+  const a = n.args[0] ?? '';
+  const p = v.int(n, a, -(2 ** 31), INT_MAX, true);
+  if (p === undefined) v.report.error(n.src, `${owner} process real-time priority '${a}' invalid`, n.kw);
+  else if (p < 1) v.report.error(n.src, `${owner} process real-time priority ${p} less than minimum 1 - setting to minimum`, n.kw);
+  else if (p > 99) v.report.error(n.src, `${owner} process real-time priority ${p} greater than maximum 99 - setting to maximum`, n.kw);
+  return p === undefined ? undefined : String(Math.min(Math.max(p, 1), 99));
 }
 
 /** MTU, ADVERT (not both) or a number. */
-function rxBufsPolicyAccepted(v: Values, n: Node): boolean {
+function rxBufsPolicy(v: Values, n: Node): string | undefined {
   const words = new Set(n.args.filter((a) => a === 'MTU' || a === 'ADVERT'));
   if (words.size === 2) v.report.error(n.src, 'Cannot set both vrrp_rx_bufs_policy MTU and ADVERT, ignoring ADVERT', n.kw);
   for (const a of n.args) {
     if (a === 'MTU' || a === 'ADVERT') continue;
     if (v.unsigned(n, a, 0, UINT) === undefined) {
       v.report.error(n.src, `Invalid vrrp_rx_bufs_policy ${a}`, n.kw);
-      return false;
+      return undefined;
     }
   }
-  return words.size < 2;
+  return words.size < 2 ? n.args.join(' ') : undefined;
 }
 
-/** Parsed-only keywords whose value has a syntax of its own. */
-const OTHER_SYNTAX: Readonly<Record<string, (v: Values, n: Node) => boolean>> = {
-  vrrp_cpu_affinity: cpuAffinityAccepted,
-  checker_cpu_affinity: cpuAffinityAccepted,
-  bfd_cpu_affinity: cpuAffinityAccepted,
-  vrrp_rx_bufs_policy: rxBufsPolicyAccepted,
+/** Parsed-only keywords whose value has a syntax of its own: the text `other` keeps, or undefined when refused. */
+const OTHER_SYNTAX: Readonly<Record<string, (v: Values, n: Node) => string | undefined>> = {
+  vrrp_cpu_affinity: cpuAffinity,
+  checker_cpu_affinity: cpuAffinity,
+  bfd_cpu_affinity: cpuAffinity,
+  vrrp_rx_bufs_policy: rxBufsPolicy,
+  vrrp_rt_priority: rtPriority,
+  checker_rt_priority: rtPriority,
+  bfd_rt_priority: rtPriority,
 };
 
 /**
@@ -257,7 +276,7 @@ function otherText(v: Values, n: Node): string | undefined {
   const text = n.args.join(' ');
   if (a === undefined) return text;
   const syntax = OTHER_SYNTAX[n.kw];
-  if (syntax) return syntax(v, n) ? text : undefined;
+  if (syntax) return syntax(v, n);
   const num = OTHER_NUMBERS[n.kw];
   if (num) {
     const ignoreError = num.ignoreError ?? false;

@@ -230,7 +230,7 @@ function digits(text: string): number {
  * (all of `text` when there are none, the value then 0); `erange` an overflow, clamped as C does (an unsigned
  * read negates modulo 2^64).
  */
-function strto(text: string, signed: boolean): { value: bigint; rest: string; erange: boolean } {
+export function strto(text: string, signed: boolean): { value: bigint; rest: string; erange: boolean } {
   const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)/.exec(text);
   if (!m) return { value: 0n, rest: text, erange: false };
   const rest = text.slice(m[0].length);

@@ -101,6 +101,37 @@ test('timers (read_decimal_unsigned_long_func): digits before junk unpadded, rou
   ]);
 });
 
+test('global_defs scheduling numbers: the daemon keeps the digits it takes (get_priority, get_rt_rlimit, get_cpu_affinity, get_realtime_priority)', () => {
+  const text = 'global_defs {\n vrrp_priority -5x\n checker_rlimit_rttime 20000x\n vrrp_cpu_affinity 0x\n checker_cpu_affinity 0 x 0\n vrrp_rt_priority 150x\n}\n';
+  const daemon = read(text, true);
+  assert.deepEqual(daemon.lines, [
+    "2: WARNING - invalid number '-5x'",
+    "3: WARNING - invalid number '20000x'",
+    "4: WARNING - invalid number '0x'",
+    "5: WARNING - invalid number 'x'",
+    "6: WARNING - invalid number '150x'",
+    '6: vrrp process real-time priority 150 greater than maximum 99 - setting to maximum',
+  ]);
+  // strtol reads nothing from 'x': 0, a CPU this host has.
+  const other = daemon.config.global.other;
+  assert.deepEqual([other['vrrp_priority'], other['checker_rlimit_rttime'], other['vrrp_cpu_affinity'], other['checker_cpu_affinity'], other['vrrp_rt_priority']],
+    ['-5', '20000', '0', '0 0 0', '99']);
+  const t = read(text, false);
+  assert.deepEqual(t.lines, [
+    "2: invalid number '-5x'",
+    '2: Invalid vrrp process priority specified',
+    "3: invalid number '20000x'",
+    "3: Invalid checker real-time limit - 20000x",
+    "4: invalid number '0x'",
+    '4: Invalid cpu_id:0 specified for vrrp process',
+    "5: invalid number 'x'",
+    '5: Invalid cpu_id:0 specified for checker process',
+    "6: invalid number '150x'",
+    "6: vrrp process real-time priority '150x' invalid",
+  ]);
+  assert.deepEqual([t.config.global.other['vrrp_priority'], t.config.global.other['vrrp_cpu_affinity']], [undefined, undefined]);
+});
+
 test('a number read with ignore_error under -t: keepalived 2.2.7 -t lines and status', (t) => {
   const cases: [string, string][] = [];
   for (const value of ['5x', '-0', '300x', '1.00000x', '1.0000009', ' 7', '+3', 'x', '99999999999']) {
@@ -111,6 +142,7 @@ test('a number read with ignore_error under -t: keepalived 2.2.7 -t lines and st
     cases.push([`real_server weight ${value}`, service(`  weight ${q}\n`)]);
     cases.push([`quorum ${value}`, service('', ` quorum ${q}\n`)]);
     cases.push([`vrrp_version ${value}`, `global_defs {\n vrrp_version ${q}\n vrrp_down_timer_adverts ${q}\n vrrp_garp_lower_prio_repeat ${q}\n smtp_connect_timeout ${q}\n}\n`]);
+    cases.push([`vrrp_priority ${value}`, `global_defs {\n vrrp_priority ${q}\n checker_rt_priority ${q}\n vrrp_cpu_affinity 0 ${q} 0 ${q}\n}\n`]);
   }
   withConfigTestNamespace(t, 'lvskp-numrd', (inNs) => assert.deepEqual(dashTDifferences(inNs, cases), []));
 });
