@@ -231,14 +231,25 @@ const OTHER_SYNTAX: Readonly<Record<string, (v: Values, n: Node) => string | und
 };
 
 /**
- * global_parser.c vrrp_garp_rep_handler / vrrp_garp_refresh_rep_handler: 0 is taken (pre-2.0.7 configs) and made 1
- * with a line; a value read_unsigned refuses is ignored with the handler's own line after its.
+ * global_parser.c vrrp_garp_rep_handler / vrrp_garp_refresh_rep_handler, and vrrp_parser.c's of an instance (their
+ * lines after `prefix`): 0 is taken (pre-2.0.7 configs) and made 1 with a line; a value read_unsigned refuses is
+ * ignored with the handler's own line after its.
  */
-function garpRepeat(v: Values, n: Node): number | undefined {
+export function garpRepeat(v: Values, n: Node, prefix = ''): number | undefined {
   const r = v.unsigned(n, n.args[0], 0, UINT_MAX, true);
-  if (r === undefined) v.report.error(n.src, `${n.kw} '${n.args[0] ?? ''}' invalid - ignoring`, n.kw);
-  else if (r === 0) v.report.error(n.src, `${n.kw} must be greater than 0, setting to 1`, n.kw);
+  if (r === undefined) v.report.error(n.src, `${prefix}${n.kw} '${n.args[0] ?? ''}' invalid - ignoring`, n.kw);
+  else if (r === 0) v.report.error(n.src, `${prefix}${n.kw} must be greater than 0, setting to 1`, n.kw);
   return r === 0 ? 1 : r;
+}
+
+/**
+ * global_parser.c vrrp_garp_delay_handler / vrrp_garp_lower_prio_delay_handler, and vrrp_parser.c's of an instance:
+ * whole seconds up to UINT_MAX / TIMER_HZ, in ms; a refused value ignored with the handler's line.
+ */
+export function garpDelayMs(v: Values, n: Node, prefix = ''): number | undefined {
+  const ms = v.secondsMs(n, n.args[0], 0, Math.floor(UINT_MAX / 1e6), true);
+  if (ms === undefined) v.report.error(n.src, `${prefix}${n.kw} '${n.args[0] ?? ''}' invalid - ignoring`, n.kw);
+  return ms;
 }
 
 /**
@@ -391,7 +402,7 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_master_delay': {
-          const ms = v.secondsMs(n, a, 0, 1000, true);
+          const ms = garpDelayMs(v, n);
           if (ms !== undefined) g.vrrpGarpMasterDelayMs = ms;
           break;
         }
@@ -413,7 +424,7 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_lower_prio_delay': {
-          const ms = v.secondsMs(n, a, 0, 1000, true);
+          const ms = garpDelayMs(v, n);
           if (ms !== undefined) {
             g.vrrpGarpLowerPrioDelayMs = ms;
             lowerDelaySet = true;

@@ -6,7 +6,7 @@ import { ref, secondsUs, Values } from './values.js';
 import { Reporter } from './errors.js';
 import type { AddressFamily } from '../ipvs/types.js';
 import { INFINITY_LIFE_TIME } from './model.js';
-import { garpExtraIf } from './resolve-global.js';
+import { garpDelayMs, garpExtraIf, garpRepeat } from './resolve-global.js';
 import type { Node } from './parser.js';
 import type {
   Diagnostic, GlobalDefs, TrackFileDef, UpDownDelay, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
@@ -235,16 +235,24 @@ export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined
       case 'script':
         script = v.script(n, [a ?? '']);
         break;
+      // vrrp_parser.c vrrp_vscript_interval_handler / vrrp_vscript_timeout_handler: 0 is taken (pre-2.0.7 configs)
+      // and made 1 with a line.
       case 'interval': {
-        const s = v.unsigned(n, a, 1, 4294, true);
-        if (s !== undefined) intervalMs = s * 1000;
-        else v.report.error(n.src, `(${name}): vrrp script interval '${a}' must be between 1 and 4294 - ignoring`, n.kw);
+        const s = v.unsigned(n, a, 0, 4294, true);
+        if (s === undefined) v.report.error(n.src, `(${name}): vrrp script interval '${a}' must be between 1 and 4294 - ignoring`, n.kw);
+        else {
+          if (s === 0) v.report.error(n.src, `(${name}): vrrp script interval must be greater than 0, setting to 1`, n.kw);
+          intervalMs = Math.max(s, 1) * 1000;
+        }
         break;
       }
       case 'timeout': {
-        const s = v.unsigned(n, a, 1, 4294, true);
-        if (s !== undefined) timeoutMs = s * 1000;
-        else v.report.error(n.src, `(${name}): vrrp script timeout '${a ?? ''}' invalid - ignoring`, n.kw);
+        const s = v.unsigned(n, a, 0, 4294, true);
+        if (s === undefined) v.report.error(n.src, `(${name}): vrrp script timeout '${a ?? ''}' invalid - ignoring`, n.kw);
+        else {
+          if (s === 0) v.report.error(n.src, `(${name}): vrrp script timeout must be greater than 0, setting to 1`, n.kw);
+          timeoutMs = Math.max(s, 1) * 1000;
+        }
         break;
       }
       case 'weight': {
@@ -578,20 +586,19 @@ export function resolveVrrpInstance(
         break;
       }
       case 'garp_master_delay':
-        inst.garpMasterDelayMs = refused(v, n, v.secondsMs(n, a, 0, 1000, true), `${tag}: garp_master_delay '${a ?? ''}' invalid - ignoring`) ?? inst.garpMasterDelayMs;
+        inst.garpMasterDelayMs = garpDelayMs(v, n, `${tag}: `) ?? inst.garpMasterDelayMs;
         break;
       case 'garp_master_repeat':
-        inst.garpMasterRepeat = refused(v, n, v.unsigned(n, a, 1, 2 ** 31 - 1, true), `${tag}: garp_master_repeat '${a ?? ''}' invalid - ignoring`) ?? inst.garpMasterRepeat;
+        inst.garpMasterRepeat = garpRepeat(v, n, `${tag}: `) ?? inst.garpMasterRepeat;
         break;
       case 'garp_master_refresh':
         inst.garpMasterRefreshMs = refused(v, n, v.secondsMs(n, a, 0, 2 ** 31 / 1000, true), `${tag}: Invalid garp_master_refresh '${a ?? ''}' - ignoring`) ?? inst.garpMasterRefreshMs;
         break;
       case 'garp_master_refresh_repeat':
-        inst.garpMasterRefreshRepeat =
-          refused(v, n, v.unsigned(n, a, 1, 2 ** 31 - 1, true), `${tag}: garp_master_refresh_repeat '${a ?? ''}' invalid - ignoring`) ?? inst.garpMasterRefreshRepeat;
+        inst.garpMasterRefreshRepeat = garpRepeat(v, n, `${tag}: `) ?? inst.garpMasterRefreshRepeat;
         break;
       case 'garp_lower_prio_delay':
-        inst.garpLowerPrioDelayMs = refused(v, n, v.secondsMs(n, a, 0, 1000, true), `${tag}: garp_lower_prio_delay '${a ?? ''}' invalid - ignoring`) ?? inst.garpLowerPrioDelayMs;
+        inst.garpLowerPrioDelayMs = garpDelayMs(v, n, `${tag}: `) ?? inst.garpLowerPrioDelayMs;
         break;
       case 'garp_lower_prio_repeat':
         inst.garpLowerPrioRepeat = refused(v, n, v.unsigned(n, a, 0, 2 ** 31 - 1, true), `${tag}: Invalid garp_lower_prio_repeat '${a ?? ''}'`) ?? inst.garpLowerPrioRepeat;

@@ -134,7 +134,7 @@ test('global_defs scheduling numbers: the daemon keeps the digits it takes (get_
 
 test('a number read with ignore_error under -t: keepalived 2.2.7 -t lines and status', (t) => {
   const cases: [string, string][] = [];
-  for (const value of ['5x', '-0', '300x', '1.00000x', '1.0000009', ' 7', '+3', 'x', '99999999999']) {
+  for (const value of ['5x', '-0', '0', '300x', '5000', '1.00000x', '1.0000009', ' 7', '+3', 'x', '99999999999']) {
     const q = `"${value}"`;
     cases.push([`version ${value}`, instance(` version ${q}\n`)]);
     cases.push([`advert_int ${value}`, instance(` version 3\n advert_int ${q}\n`)]);
@@ -142,6 +142,10 @@ test('a number read with ignore_error under -t: keepalived 2.2.7 -t lines and st
     cases.push([`real_server weight ${value}`, service(`  weight ${q}\n`)]);
     cases.push([`quorum ${value}`, service('', ` quorum ${q}\n`)]);
     cases.push([`vrrp_version ${value}`, `global_defs {\n vrrp_version ${q}\n vrrp_down_timer_adverts ${q}\n vrrp_garp_lower_prio_repeat ${q}\n smtp_connect_timeout ${q}\n}\n`]);
+    cases.push([`garp delays and repeats, vrrp_script interval ${value}`,
+      `global_defs {\n vrrp_garp_master_delay ${q}\n vrrp_garp_lower_prio_delay ${q}\n vrrp_garp_master_refresh_repeat ${q}\n}\n` +
+      `vrrp_script chk {\n script /bin/true\n interval ${q}\n timeout ${q}\n}\n` +
+      instance(` garp_master_delay ${q}\n garp_lower_prio_delay ${q}\n garp_master_repeat ${q}\n garp_lower_prio_repeat ${q}\n`)]);
     cases.push([`vrrp_priority ${value}`, `global_defs {\n vrrp_priority ${q}\n checker_rt_priority ${q}\n vrrp_cpu_affinity 0 ${q} 0 ${q}\n}\n`]);
   }
   withConfigTestNamespace(t, 'lvskp-numrd', (inNs) => assert.deepEqual(dashTDifferences(inNs, cases), []));
