@@ -86,7 +86,7 @@ export function resolveGarpGroups(v: Values, nodes: readonly Node[]): GarpGroup[
       if (n.kw === 'interface' && a !== undefined) claim(n, a);
       if (n.kw === 'interfaces') for (const c of n.children ?? []) claim(c, c.kw);
       if ((n.kw !== 'garp_interval' && n.kw !== 'gna_interval') || a === undefined) continue;
-      const ms = v.timerMs(n, a, 0n, secondsUs(2147.483647), (x) => `garp_group ${n.kw} '${x}' invalid`, true);
+      const ms = v.timerMs(n, a, 0n, secondsUs(2147.483647), (x) => `garp_group ${n.kw} '${x}' invalid`);
       if (ms !== undefined) g[n.kw === 'garp_interval' ? 'garpIntervalMs' : 'gnaIntervalMs'] = ms;
       // A word that is not a number is reported but still counts as a delay: keepalived keeps that group.
       if (ms !== undefined || !/^-?\d*(\.\d*)?$/.test(a)) delay = true;

@@ -28,6 +28,11 @@ export interface LoadOptions {
   readonly checkInterfaces?: boolean;
   /** `--strict-compat`: a keyword lvskeeper does not carry out is fatal (exit 4) rather than a line. */
   readonly strictCompat?: boolean;
+  /**
+   * The daemon reads the config to run it, rather than `-t` (keepalived's CONFIG_TEST_BIT): a number with junk after
+   * its digits that keepalived's handler reads with ignore_error is then taken, with a `WARNING - ` line.
+   */
+  readonly daemon?: boolean;
 }
 
 export interface LoadResult {
@@ -128,7 +133,7 @@ function hostInfo(checkInterfaces: boolean): Host {
 
 function run(fs: ConfigFs, main: string, text: string | undefined, opts: LoadOptions, checkDefault: boolean): LoadResult {
   const report = new Reporter({ strictCompat: opts.strictCompat ?? false });
-  const resolver = new ConfigResolver(hostInfo(opts.checkInterfaces ?? checkDefault), report);
+  const resolver = new ConfigResolver(hostInfo(opts.checkInterfaces ?? checkDefault), report, opts.daemon ?? false);
   const tree = new TreeBuilder(ROOT, report, (node) => resolver.take(node));
   const pre = new Preprocessor(
     fs,
@@ -160,7 +165,7 @@ export function loadConfig(path: string, opts: LoadOptions = {}): LoadResult {
  */
 export function parseConfigText(
   text: string,
-  opts: { file?: string; configId?: string; checkInterfaces?: boolean; strictCompat?: boolean; fs?: ConfigFs } = {},
+  opts: { file?: string; configId?: string; checkInterfaces?: boolean; strictCompat?: boolean; daemon?: boolean; fs?: ConfigFs } = {},
 ): LoadResult {
   return run(opts.fs ?? diskFs, opts.file ?? 'keepalived.conf', text, opts, false);
 }

@@ -86,16 +86,16 @@ class OwnKeywords {
   }
 
   /** A timer refused with keepalived's checker-level line (see Values.timerMs). */
-  timer(kw: string, min: Microseconds, max: Microseconds, refused: (arg: string) => string, quietForWords = false): number | undefined {
+  timer(kw: string, min: Microseconds, max: Microseconds, refused: (arg: string) => string): number | undefined {
     const n = this.get(kw);
-    return n ? this.v.timerMs(n, n.args[0], min, max, refused, quietForWords) : undefined;
+    return n ? this.v.timerMs(n, n.args[0], min, max, refused) : undefined;
   }
 
-  /** An unsigned value refused with keepalived's checker-level line. */
-  unsigned(kw: string, min: number, max: number, refused: (arg: string) => string): number | undefined {
+  /** An unsigned value refused with keepalived's checker-level line; `ignoreError` as Values.unsigned. */
+  unsigned(kw: string, min: number, max: number, refused: (arg: string) => string, ignoreError = false): number | undefined {
     const n = this.get(kw);
     if (n === undefined) return undefined;
-    const r = this.v.unsigned(n, n.args[0], min, max);
+    const r = this.v.unsigned(n, n.args[0], min, max, ignoreError);
     if (r === undefined) this.v.report.error(n.src, refused(n.args[0] ?? ''), kw);
     return r;
   }
@@ -149,12 +149,12 @@ function readConnection(
   }
   return {
     connectIp,
-    connectPort: own.unsigned('connect_port', 1, 65535, (a) => `Invalid checker connect_port '${a}'`) ?? base.connectPort,
+    connectPort: own.unsigned('connect_port', 1, 65535, (a) => `Invalid checker connect_port '${a}'`, true) ?? base.connectPort,
     family,
     bindto,
-    bindPort: own.unsigned('bind_port', 1, 65535, (a) => `Invalid checker bind_port '${a}'`) ?? base.bindPort,
+    bindPort: own.unsigned('bind_port', 1, 65535, (a) => `Invalid checker bind_port '${a}'`, true) ?? base.bindPort,
     bindIf: own.get('bind_if')?.args[0] ?? base.bindIf,
-    fwmark: own.unsigned('fwmark', 0, UINT_MAX, (a) => `Invalid fwmark connection value '${a}'`) ?? base.fwmark,
+    fwmark: own.unsigned('fwmark', 0, UINT_MAX, (a) => `Invalid fwmark connection value '${a}'`, true) ?? base.fwmark,
     connectTimeoutMs:
       own.timer('connect_timeout', 1n, CONNECT_TIMEOUT_MAX_US, (a) => `connect_timeout ${a} invalid - ignoring`) ?? base.connectTimeoutMs,
   };
@@ -171,7 +171,7 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
   // keepalived checks every keyword of a block before it drops the block, so values are read first.
   if (type === 'FILE_CHECK') {
     const w = own.get('weight');
-    const weight = w ? v.int(w, w.args[0], -INT_MAX, INT_MAX) : undefined;
+    const weight = w ? v.int(w, w.args[0], -INT_MAX, INT_MAX, true) : undefined;
     if (w && weight === undefined) v.report.error(w.src, `weight for track file must be in [${-INT_MAX}..${INT_MAX}] inclusive. Ignoring...`, 'weight');
     const tf = own.get('track_file');
     if (tf?.args[0] !== undefined && !declared.trackFiles.has(tf.args[0])) v.report.error(tf.src, `track_file ${tf.args[0]} not found`, 'track_file');
@@ -209,21 +209,21 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
   const nbGetRetry = own.get('nb_get_retry');
   // check_http.c http_get_retry_handler reports the deprecation as a config error (-t exit 5), not a warning.
   if (nbGetRetry) v.report.error(nbGetRetry.src, 'nb_get_retry is deprecated - please use \'retry\'', 'nb_get_retry');
-  const retry = own.unsigned('retry', 0, UINT_MAX, (a) => `Invalid retry connection value '${a}'`) ??
-    own.unsigned('nb_get_retry', 0, UINT_MAX, (a) => `Invalid nb_get_retry value '${a}'`);
+  const retry = own.unsigned('retry', 0, UINT_MAX, (a) => `Invalid retry connection value '${a}'`, true) ??
+    own.unsigned('nb_get_retry', 0, UINT_MAX, (a) => `Invalid nb_get_retry value '${a}'`, true);
   const timing: CheckerTiming = {
     src: ref(node.src),
     retry: retry ?? rs.retry ?? defaults.retry,
-    delayBeforeRetryMs: own.timer('delay_before_retry', 0n, MAX_TIMER_US, (a) => `Invalid delay_before_retry connection value '${a}'`, true) ??
+    delayBeforeRetryMs: own.timer('delay_before_retry', 0n, MAX_TIMER_US, (a) => `Invalid delay_before_retry connection value '${a}'`) ??
       rs.delayBeforeRetryMs ?? (defaults.delayBeforeRetryMs || delayLoopMs),
     delayLoopMs,
-    warmupMs: own.timer('warmup', 0n, MAX_TIMER_US, (a) => `Invalid warmup connection value '${a}'`, true) ?? rs.warmupMs ?? delayLoopMs,
+    warmupMs: own.timer('warmup', 0n, MAX_TIMER_US, (a) => `Invalid warmup connection value '${a}'`) ?? rs.warmupMs ?? delayLoopMs,
     alpha: own.flag('alpha') ?? rs.alpha,
     logAllFailures: own.flag('log_all_failures') ?? false,
   };
 
   if (type === 'MISC_CHECK') {
-    const timeoutS = own.unsigned('misc_timeout', 0, Math.floor(UINT_MAX / 1000), (a) => `Invalid misc_timeout value '${a}'`);
+    const timeoutS = own.unsigned('misc_timeout', 0, Math.floor(UINT_MAX / 1000), (a) => `Invalid misc_timeout value '${a}'`, true);
     const p = own.get('misc_path');
     const script = p ? v.script(p, [p.args[0] ?? '']) : undefined;
     if (script === undefined) {

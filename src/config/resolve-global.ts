@@ -3,7 +3,7 @@ import { cpus } from 'node:os';
 import { canonicalIp, ipFamily } from './address.js';
 import type { Node } from './parser.js';
 import type { Fifo, GlobalDefs, LvsSyncDaemon, ProcessNames } from './model.js';
-import { secondsUs, type Values } from './values.js';
+import { secondsUs, strto, type Values } from './values.js';
 import { umaskNumber } from '../fs/umask.js';
 
 const INT_MAX = 2 ** 31 - 1;
@@ -20,29 +20,28 @@ interface OtherNumber {
   readonly min: number;
   readonly max: number;
   readonly refused?: (arg: string, kw: string) => string;
+  /** The handler passes ignore_error: the daemon keeps the number as read (see Values.int). */
+  readonly ignoreError?: true;
 }
 const UINT = 2 ** 32 - 1;
 const BOOL_WORDS = new Set(['on', 'off', 'true', 'false', 'yes', 'no']);
-const processPriority = (name: string): OtherNumber => ({ read: 'int', min: -20, max: 19, refused: () => `Invalid ${name} process priority specified` });
-const rtLimit = (name: string): OtherNumber => ({ read: 'unsigned', min: 0, max: UINT, refused: (a) => `Invalid ${name} real-time limit - ${a}` });
+const processPriority = (name: string): OtherNumber => ({ read: 'int', min: -20, max: 19, refused: () => `Invalid ${name} process priority specified`, ignoreError: true });
+const rtLimit = (name: string): OtherNumber => ({ read: 'unsigned', min: 0, max: UINT, refused: (a) => `Invalid ${name} real-time limit - ${a}`, ignoreError: true });
 const rcvBufs: OtherNumber = { read: 'unsigned', min: 0, max: UINT, refused: (a, kw) => `${kw} size (${a}) invalid` };
 const OTHER_NUMBERS: Readonly<Record<string, OtherNumber>> = {
-  max_auto_priority: { read: 'int', min: -1, max: 99, refused: (a) => `max_auto_priority '${a}' must be in [0, 99] (or -1 to disable) - ignoring` },
-  min_auto_priority_delay: { read: 'int', min: 1, max: 10_000_000, refused: (a) => `min_auto_priority_delay '${a}' must be in [1, 10000000] - ignoring` },
+  max_auto_priority: { read: 'int', min: -1, max: 99, refused: (a) => `max_auto_priority '${a}' must be in [0, 99] (or -1 to disable) - ignoring`, ignoreError: true },
+  min_auto_priority_delay: { read: 'int', min: 1, max: 10_000_000, refused: (a) => `min_auto_priority_delay '${a}' must be in [1, 10000000] - ignoring`, ignoreError: true },
   vrrp_priority: processPriority('vrrp'),
   checker_priority: processPriority('checker'),
   bfd_priority: processPriority('bfd'),
-  vrrp_rt_priority: { read: 'int', min: 1, max: 99 },
-  checker_rt_priority: { read: 'int', min: 1, max: 99 },
-  bfd_rt_priority: { read: 'int', min: 1, max: 99 },
   vrrp_rlimit_rttime: rtLimit('vrrp'),
   vrrp_rlimit_rtime: rtLimit('vrrp'),
   checker_rlimit_rttime: rtLimit('checker'),
   checker_rlimit_rtime: rtLimit('checker'),
   bfd_rlimit_rttime: rtLimit('bfd'),
   bfd_rlimit_rtime: rtLimit('bfd'),
-  startup_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `startup_script_timeout '${a}' must be in [1, 1000] - ignoring` },
-  shutdown_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `shutdown_script_timeout '${a}' must be in [1, 1000] - ignoring` },
+  startup_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `startup_script_timeout '${a}' must be in [1, 1000] - ignoring`, ignoreError: true },
+  shutdown_script_timeout: { read: 'unsigned', min: 1, max: 1000, refused: (a) => `shutdown_script_timeout '${a}' must be in [1, 1000] - ignoring`, ignoreError: true },
   vrrp_netlink_cmd_rcv_bufs: rcvBufs,
   vrrp_netlink_monitor_rcv_bufs: rcvBufs,
   process_monitor_rcv_bufs: rcvBufs,
@@ -174,50 +173,83 @@ function processName(v: Values, n: Node, name: string): string {
   return bytes.subarray(0, 15).toString();
 }
 
-/** `{vrrp,checker,bfd}_cpu_affinity`: CPU ids this host has, as keepalived checks them. */
-function cpuAffinityAccepted(v: Values, n: Node): boolean {
+/**
+ * `{vrrp,checker,bfd}_cpu_affinity`: CPU ids this host has, read as global_parser.c get_cpu_affinity reads them
+ * (with ignore_error; the first refused id, shown as strtol read it, drops them all). The ids, or undefined.
+ */
+function cpuAffinity(v: Values, n: Node): string | undefined {
   const owner = n.kw.slice(0, n.kw.indexOf('_'));
-  let ok = true;
+  const ids: number[] = [];
   for (const a of n.args) {
-    if (v.int(n, a, 0, cpus().length - 1) !== undefined) continue;
-    const id = /^-?\d+$/.test(a) && Math.abs(Number(a)) <= 2 ** 31 ? Number(a) : 0;
-    v.report.error(n.src, `Invalid cpu_id:${id} specified for ${owner} process`, n.kw);
-    ok = false;
+    const id = v.int(n, a, 0, cpus().length - 1, true);
+    if (id === undefined) {
+      v.report.error(n.src, `Invalid cpu_id:${BigInt.asIntN(32, strto(a, true).value)} specified for ${owner} process`, n.kw);
+      return undefined;
+    }
+    ids.push(id);
   }
-  return ok;
+  return ids.join(' ');
+}
+
+/**
+ * `{vrrp,checker,bfd}_rt_priority`: global_parser.c get_realtime_priority reads any int (with ignore_error), then
+ * brings it into SCHED_RR's [1, 99] with a line.
+ */
+function rtPriority(v: Values, n: Node): string | undefined {
+  const owner = n.kw.slice(0, n.kw.indexOf('_'));
+  const a = n.args[0] ?? '';
+  const p = v.int(n, a, -(2 ** 31), INT_MAX, true);
+  if (p === undefined) v.report.error(n.src, `${owner} process real-time priority '${a}' invalid`, n.kw);
+  else if (p < 1) v.report.error(n.src, `${owner} process real-time priority ${p} less than minimum 1 - setting to minimum`, n.kw);
+  else if (p > 99) v.report.error(n.src, `${owner} process real-time priority ${p} greater than maximum 99 - setting to maximum`, n.kw);
+  return p === undefined ? undefined : String(Math.min(Math.max(p, 1), 99));
 }
 
 /** MTU, ADVERT (not both) or a number. */
-function rxBufsPolicyAccepted(v: Values, n: Node): boolean {
+function rxBufsPolicy(v: Values, n: Node): string | undefined {
   const words = new Set(n.args.filter((a) => a === 'MTU' || a === 'ADVERT'));
   if (words.size === 2) v.report.error(n.src, 'Cannot set both vrrp_rx_bufs_policy MTU and ADVERT, ignoring ADVERT', n.kw);
   for (const a of n.args) {
     if (a === 'MTU' || a === 'ADVERT') continue;
     if (v.unsigned(n, a, 0, UINT) === undefined) {
       v.report.error(n.src, `Invalid vrrp_rx_bufs_policy ${a}`, n.kw);
-      return false;
+      return undefined;
     }
   }
-  return words.size < 2;
+  return words.size < 2 ? n.args.join(' ') : undefined;
 }
 
-/** Parsed-only keywords whose value has a syntax of its own. */
-const OTHER_SYNTAX: Readonly<Record<string, (v: Values, n: Node) => boolean>> = {
-  vrrp_cpu_affinity: cpuAffinityAccepted,
-  checker_cpu_affinity: cpuAffinityAccepted,
-  bfd_cpu_affinity: cpuAffinityAccepted,
-  vrrp_rx_bufs_policy: rxBufsPolicyAccepted,
+/** Parsed-only keywords whose value has a syntax of its own: the text `other` keeps, or undefined when refused. */
+const OTHER_SYNTAX: Readonly<Record<string, (v: Values, n: Node) => string | undefined>> = {
+  vrrp_cpu_affinity: cpuAffinity,
+  checker_cpu_affinity: cpuAffinity,
+  bfd_cpu_affinity: cpuAffinity,
+  vrrp_rx_bufs_policy: rxBufsPolicy,
+  vrrp_rt_priority: rtPriority,
+  checker_rt_priority: rtPriority,
+  bfd_rt_priority: rtPriority,
 };
 
 /**
- * global_parser.c vrrp_garp_rep_handler / vrrp_garp_refresh_rep_handler: 0 is taken (pre-2.0.7 configs) and made 1
- * with a line; a value read_unsigned refuses is ignored with the handler's own line after its.
+ * global_parser.c vrrp_garp_rep_handler / vrrp_garp_refresh_rep_handler, and vrrp_parser.c's of an instance (their
+ * lines after `prefix`): 0 is taken (pre-2.0.7 configs) and made 1 with a line; a value read_unsigned refuses is
+ * ignored with the handler's own line after its.
  */
-function garpRepeat(v: Values, n: Node): number | undefined {
-  const r = v.unsigned(n, n.args[0], 0, UINT_MAX);
-  if (r === undefined) v.report.error(n.src, `${n.kw} '${n.args[0] ?? ''}' invalid - ignoring`, n.kw);
-  else if (r === 0) v.report.error(n.src, `${n.kw} must be greater than 0, setting to 1`, n.kw);
+export function garpRepeat(v: Values, n: Node, prefix = ''): number | undefined {
+  const r = v.unsigned(n, n.args[0], 0, UINT_MAX, true);
+  if (r === undefined) v.report.error(n.src, `${prefix}${n.kw} '${n.args[0] ?? ''}' invalid - ignoring`, n.kw);
+  else if (r === 0) v.report.error(n.src, `${prefix}${n.kw} must be greater than 0, setting to 1`, n.kw);
   return r === 0 ? 1 : r;
+}
+
+/**
+ * global_parser.c vrrp_garp_delay_handler / vrrp_garp_lower_prio_delay_handler, and vrrp_parser.c's of an instance:
+ * whole seconds up to UINT_MAX / TIMER_HZ, in ms; a refused value ignored with the handler's line.
+ */
+export function garpDelayMs(v: Values, n: Node, prefix = ''): number | undefined {
+  const ms = v.secondsMs(n, n.args[0], 0, Math.floor(UINT_MAX / 1e6), true);
+  if (ms === undefined) v.report.error(n.src, `${prefix}${n.kw} '${n.args[0] ?? ''}' invalid - ignoring`, n.kw);
+  return ms;
 }
 
 /**
@@ -236,7 +268,7 @@ export function garpExtraIf(
       all = true;
       continue;
     }
-    seconds = v.unsigned(n, w, min, 86400);
+    seconds = v.unsigned(n, w, min, 86400, true);
     if (seconds === undefined) {
       v.report.error(n.src, invalid(w), n.kw);
       return { all };
@@ -246,23 +278,32 @@ export function garpExtraIf(
   return seconds === undefined ? { all } : { seconds, all };
 }
 
-/** A parsed-only keyword's value checked as keepalived checks it; false when refused (and reported). */
-function otherAccepted(v: Values, n: Node): boolean {
+/**
+ * A parsed-only keyword's value checked as keepalived checks it: the text `other` keeps (a number read with
+ * ignore_error as read, junk left out), or undefined when refused (and reported).
+ */
+function otherText(v: Values, n: Node): string | undefined {
   const a = n.args[0];
-  if (a === undefined) return true;
+  const text = n.args.join(' ');
+  if (a === undefined) return text;
   const syntax = OTHER_SYNTAX[n.kw];
   if (syntax) return syntax(v, n);
   const num = OTHER_NUMBERS[n.kw];
-  if (num && (num.read === 'int' ? v.int(n, a, num.min, num.max) : v.unsigned(n, a, num.min, num.max)) === undefined) {
-    if (num.refused) v.report.error(n.src, num.refused(a, n.kw), n.kw);
-    return false;
+  if (num) {
+    const ignoreError = num.ignoreError ?? false;
+    const value = num.read === 'int' ? v.int(n, a, num.min, num.max, ignoreError) : v.unsigned(n, a, num.min, num.max, ignoreError);
+    if (value === undefined) {
+      if (num.refused) v.report.error(n.src, num.refused(a, n.kw), n.kw);
+      return undefined;
+    }
+    if (ignoreError) return String(value);
   }
   if (OTHER_FLAGS.has(n.kw) && !BOOL_WORDS.has(a.toLowerCase())) {
     // keepalived 2.2.7 spells data_use_instance this way in its message.
     v.report.error(n.src, `Invalid value '${a}' for global ${n.kw === 'data_use_instance' ? 'date_use_instance' : n.kw} specified`, n.kw);
-    return false;
+    return undefined;
   }
-  return true;
+  return text;
 }
 
 export function resolveGlobals(
@@ -274,7 +315,7 @@ export function resolveGlobals(
   let lowerRepeatSet = false;
   const fifoScripts = new Map<string, Node>();
   for (const node of rootNodes) {
-    if (!otherAccepted(v, node)) continue;
+    if (otherText(v, node) === undefined) continue;
     // global_parser.c net_namespace_handler, net_namespace_ipvs_handler: the first one stays. A bare net_namespace
     // sets nothing; a bare net_namespace_ipvs names the default namespace.
     const set = other[node.kw];
@@ -309,7 +350,8 @@ export function resolveGlobals(
             v.report.error(n.src, `Invalid smtp server ${a} ${n.args[1] ?? '25'}`, n.kw);
             break;
           }
-          const port = n.args[1] !== undefined ? v.int(n, n.args[1], 1, 65535) : 25;
+          // utils.c inet_stosockaddr / domain_stosockaddr read the port with ignore_error.
+          const port = n.args[1] !== undefined ? v.unsigned(n, n.args[1], 1, 65535, true) : 25;
           g.smtpServer = { host: a, port: port ?? 25 };
           break;
         }
@@ -317,9 +359,13 @@ export function resolveGlobals(
           if (a !== undefined) g.smtpHeloName = a;
           break;
         case 'smtp_connect_timeout': {
-          const s = v.int(n, a, 0, 4294);
-          if (s !== undefined) g.smtpConnectTimeoutMs = s * 1000;
-          else v.report.error(n.src, `smtp_connect_timeout '${a ?? ''}' must be in [0, 4294] - ignoring`, n.kw);
+          const s = v.unsigned(n, a, 0, 4294, true);
+          if (s === undefined) v.report.error(n.src, `smtp_connect_timeout '${a ?? ''}' must be in [0, 4294] - ignoring`, n.kw);
+          else {
+            // global_parser.c smtpto_handler, its spelling.
+            if (s === 0) v.report.error(n.src, 'smtp_conect_timeout must be greater than 0, setting to 1', n.kw);
+            g.smtpConnectTimeoutMs = Math.max(s, 1) * 1000;
+          }
           break;
         }
         case 'smtp_alert':
@@ -356,7 +402,7 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_master_delay': {
-          const ms = v.secondsMs(n, a, 0, 1000);
+          const ms = garpDelayMs(v, n);
           if (ms !== undefined) g.vrrpGarpMasterDelayMs = ms;
           break;
         }
@@ -366,7 +412,7 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_master_refresh': {
-          const ms = v.secondsMs(n, a, 0, INT_MAX / 1000);
+          const ms = v.secondsMs(n, a, 0, INT_MAX / 1000, true);
           // global_parser.c vrrp_garp_refresh_handler: a refused value turns the refresh off.
           if (ms === undefined) v.report.error(n.src, `Invalid vrrp_garp_master_refresh '${a ?? ''}' - ignoring`, n.kw);
           g.vrrpGarpMasterRefreshMs = ms ?? 0;
@@ -378,7 +424,7 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_lower_prio_delay': {
-          const ms = v.secondsMs(n, a, 0, 1000);
+          const ms = garpDelayMs(v, n);
           if (ms !== undefined) {
             g.vrrpGarpLowerPrioDelayMs = ms;
             lowerDelaySet = true;
@@ -386,8 +432,9 @@ export function resolveGlobals(
           break;
         }
         case 'vrrp_garp_lower_prio_repeat': {
-          const r = v.int(n, a, 0, INT_MAX);
-          if (r !== undefined) {
+          const r = v.unsigned(n, a, 0, INT_MAX, true);
+          if (r === undefined) v.report.error(n.src, `Invalid vrrp_garp_lower_prio_repeat '${a ?? ''}'`, n.kw);
+          else {
             g.vrrpGarpLowerPrioRepeat = r;
             lowerRepeatSet = true;
           }
@@ -416,7 +463,7 @@ export function resolveGlobals(
           }
           break;
         case 'vrrp_version': {
-          const ver = v.int(n, a, 2, 3);
+          const ver = v.int(n, a, 2, 3, true);
           if (ver !== undefined) g.vrrpVersion = ver as 2 | 3;
           else v.report.error(n.src, 'VRRP Error: Version must be either 2 or 3', n.kw);
           break;
@@ -438,8 +485,9 @@ export function resolveGlobals(
           g.vrrpHigherPrioSendAdvert = v.flag(n, () => 'Invalid value for vrrp_higher_prio_send_advert specified') ?? g.vrrpHigherPrioSendAdvert;
           break;
         case 'vrrp_down_timer_adverts': {
-          const d = v.int(n, a, 1, 100);
+          const d = v.unsigned(n, a, 1, 100, true);
           if (d !== undefined) g.vrrpDownTimerAdverts = d;
+          else v.report.error(n.src, `Invalid vrrp_down_timer_adverts [1:100] '${a ?? ''}'`, n.kw);
           break;
         }
         case 'vrrp_startup_delay': {
@@ -555,7 +603,7 @@ export function resolveGlobals(
           other[n.kw] = n.args.join(' ');
           break;
         case 'nftables_priority':
-          if (otherAccepted(v, n) && a !== undefined) g.nftables = { ...g.nftables, priority: v.int(n, a, -(2 ** 31), 2 ** 31 - 1)! };
+          if (otherText(v, n) !== undefined && a !== undefined) g.nftables = { ...g.nftables, priority: v.int(n, a, -(2 ** 31), 2 ** 31 - 1)! };
           other[n.kw] = n.args.join(' ');
           break;
         case 'nftables_ifindex':
@@ -572,7 +620,8 @@ export function resolveGlobals(
           break;
         }
         default:
-          if (otherAccepted(v, n)) other[n.kw] = n.args.join(' ');
+          const text = otherText(v, n);
+          if (text !== undefined) other[n.kw] = text;
       }
     }
   }

@@ -56,9 +56,12 @@ function persistenceNetmask(v: Values, n: Node, a: string | undefined, family: A
   return r;
 }
 
-/** keepalived's read_unsigned in [min, max], then the handler's own line when the value is refused. */
-function unsignedOr(v: Values, n: Node, a: string | undefined, min: number, max: number, refused: string): number | undefined {
-  const r = v.unsigned(n, a, min, max);
+/**
+ * keepalived's read_unsigned in [min, max], then the handler's own line when the value is refused. `ignoreError`:
+ * the handler passes ignore_error (see Values.unsigned).
+ */
+function unsignedOr(v: Values, n: Node, a: string | undefined, min: number, max: number, refused: string, ignoreError = false): number | undefined {
+  const r = v.unsigned(n, a, min, max, ignoreError);
   if (r === undefined) v.report.error(n.src, refused, n.kw);
   return r;
 }
@@ -93,7 +96,7 @@ function append<T>(list: T[], x: T): T[] {
  */
 function port(v: Values, node: Node, text: string | undefined): number | undefined {
   if (portText(text) === undefined) return 0;
-  return v.unsigned(node, text, 1, 65535);
+  return v.unsigned(node, text, 1, 65535, true);
 }
 
 /** check_data.c alloc_vs/alloc_rs: the port as passed to inet_stosockaddr (undefined for no port or zeros only). */
@@ -109,8 +112,11 @@ export function resolveVsGroup(v: Values, node: Node): VirtualServerGroup | unde
   for (const item of node.children ?? []) {
     const src = ref(item.src);
     if (item.kw === 'fwmark') {
-      const mark = v.int(item, item.args[0], 0, UINT_MAX);
-      if (mark === undefined) continue;
+      const mark = v.unsigned(item, item.args[0], 0, UINT_MAX, true);
+      if (mark === undefined) {
+        v.report.error(item.src, `(${name}): fwmark '${item.args[0] ?? ''}' must be in [0, ${UINT_MAX}] - ignoring`, item.kw);
+        continue;
+      }
       const famWord = item.args[1];
       const family = famWord === 'inet' ? 'inet' : famWord === 'inet6' ? 'inet6' : undefined;
       if (famWord !== undefined && family === undefined) {
@@ -265,7 +271,7 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
     const a = n.args[0];
     switch (n.kw) {
       case 'weight':
-        rs.weight = unsignedOr(v, n, a, 0, INT_MAX, `Real server weight ${a ?? ''} is outside range 0-${INT_MAX}`) ?? rs.weight;
+        rs.weight = unsignedOr(v, n, a, 0, INT_MAX, `Real server weight ${a ?? ''} is outside range 0-${INT_MAX}`, true) ?? rs.weight;
         break;
       case 'lvs_method': {
         const f = parseForward(v, n, 'real server');
@@ -282,10 +288,10 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
         rs.retry = retryValue(v, n, a) ?? rs.retry;
         break;
       case 'delay_before_retry':
-        rs.delayBeforeRetryMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `real server delay_before_retry '${x}' invalid - ignoring`, true) ?? rs.delayBeforeRetryMs;
+        rs.delayBeforeRetryMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `real server delay_before_retry '${x}' invalid - ignoring`) ?? rs.delayBeforeRetryMs;
         break;
       case 'warmup':
-        rs.warmupMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `real server warmup '${x}' invalid - ignoring`, true) ?? rs.warmupMs;
+        rs.warmupMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `real server warmup '${x}' invalid - ignoring`) ?? rs.warmupMs;
         break;
       case 'connect_timeout':
         rs.connectTimeoutMs = v.timerMs(n, a, 1n, CONNECT_TIMEOUT_MAX_US, (x) => `real server connect_timeout ${x} invalid - ignoring`) ?? rs.connectTimeoutMs;
@@ -301,10 +307,10 @@ function parseRs(v: Values, node: Node): RawRs | undefined {
         break;
       }
       case 'uthreshold':
-        rs.uthreshold = unsignedOr(v, n, a, 0, UINT_MAX, `Invalid real_server uthreshold '${a ?? ''}' - ignoring`) ?? 0;
+        rs.uthreshold = unsignedOr(v, n, a, 0, UINT_MAX, `Invalid real_server uthreshold '${a ?? ''}' - ignoring`, true) ?? 0;
         break;
       case 'lthreshold':
-        rs.lthreshold = unsignedOr(v, n, a, 0, UINT_MAX, `Invalid real_server lthreshold '${a ?? ''}' - ignoring`) ?? 0;
+        rs.lthreshold = unsignedOr(v, n, a, 0, UINT_MAX, `Invalid real_server lthreshold '${a ?? ''}' - ignoring`, true) ?? 0;
         break;
       case 'virtualhost':
         rs.virtualhost = a;
@@ -373,7 +379,7 @@ export function resolveVirtualServer(
     }
     key = { kind: 'group', name: second };
   } else if (first === 'fwmark') {
-    const mark = v.int(node, second, 1, UINT_MAX);
+    const mark = v.unsigned(node, second, 1, UINT_MAX, true);
     if (mark === undefined) {
       v.report.error(node.src, `virtual server fwmark '${second ?? ''}' must be in [1, ${UINT_MAX}] - ignoring`, node.kw);
       return undefined;
@@ -434,10 +440,10 @@ export function resolveVirtualServer(
         retry = retryValue(v, n, a) ?? retry;
         break;
       case 'delay_before_retry':
-        delayBeforeRetryMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `virtual server delay before retry '${x}' invalid - ignoring`, true) ?? delayBeforeRetryMs;
+        delayBeforeRetryMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `virtual server delay before retry '${x}' invalid - ignoring`) ?? delayBeforeRetryMs;
         break;
       case 'warmup':
-        warmupMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `virtual server warmup '${x}' invalid - ignoring`, true) ?? warmupMs;
+        warmupMs = v.timerMs(n, a, 0n, MAX_TIMER_US, (x) => `virtual server warmup '${x}' invalid - ignoring`) ?? warmupMs;
         break;
       case 'connect_timeout':
         connectTimeoutMs = v.timerMs(n, a, 1n, CONNECT_TIMEOUT_MAX_US, (x) => `virtual server connect_timeout ${x} invalid - ignoring`) ?? connectTimeoutMs;
@@ -527,13 +533,13 @@ export function resolveVirtualServer(
         quorumDown = v.script(n) ?? quorumDown;
         break;
       case 'quorum':
-        quorum = unsignedOr(v, n, a, 1, UINT_MAX, `Quorum ${a ?? ''} must be in [1, ${UINT_MAX}]. Setting to 1.`) ?? 1;
+        quorum = unsignedOr(v, n, a, 1, UINT_MAX, `Quorum ${a ?? ''} must be in [1, ${UINT_MAX}]. Setting to 1.`, true) ?? 1;
         break;
       case 'hysteresis':
-        hysteresis = unsignedOr(v, n, a, 0, UINT_MAX, `Hysteresis ${a ?? ''} must be in [0, ${UINT_MAX}] - ignoring`) ?? hysteresis;
+        hysteresis = unsignedOr(v, n, a, 0, UINT_MAX, `Hysteresis ${a ?? ''} must be in [0, ${UINT_MAX}] - ignoring`, true) ?? hysteresis;
         break;
       case 'weight':
-        weight = unsignedOr(v, n, a, 1, INT_MAX, `Virtual server weight ${a ?? ''} is outside range 1-${INT_MAX}`) ?? weight;
+        weight = unsignedOr(v, n, a, 1, INT_MAX, `Virtual server weight ${a ?? ''} is outside range 1-${INT_MAX}`, true) ?? weight;
         break;
       // check_data.c alloc_ssvr: refused where it is read, leaving the virtual server without one.
       case 'sorry_server': {

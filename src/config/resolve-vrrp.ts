@@ -6,7 +6,7 @@ import { ref, secondsUs, Values } from './values.js';
 import { Reporter } from './errors.js';
 import type { AddressFamily } from '../ipvs/types.js';
 import { INFINITY_LIFE_TIME } from './model.js';
-import { garpExtraIf } from './resolve-global.js';
+import { garpDelayMs, garpExtraIf, garpRepeat } from './resolve-global.js';
 import type { Node } from './parser.js';
 import type {
   Diagnostic, GlobalDefs, TrackFileDef, UpDownDelay, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
@@ -60,7 +60,7 @@ export function resolveTrackFile(v: Values, node: Node): TrackFileDef | undefine
       else file = n.args[0];
     }
     else if (n.kw === 'weight') {
-      const w = v.int(n, n.args[0], -254, 254);
+      const w = v.int(n, n.args[0], -254, 254, true);
       if (w !== undefined) weight = w;
       reverse = n.args[1] === 'reverse';
     } else if (n.kw === 'init_file') {
@@ -137,7 +137,7 @@ export function resolveTrackProcess(v: Values, node: Node): TrackProcessDef | un
           v.report.error(n.src, `Weight already set for track process ${name} - ignoring ${a}`, n.kw);
           break;
         }
-        const w = v.int(n, a, -254, 254);
+        const w = v.int(n, a, -254, 254, true);
         if (w === undefined) {
           v.report.error(n.src, range('Weight', a, '-254..254'), n.kw);
           break;
@@ -150,16 +150,16 @@ export function resolveTrackProcess(v: Values, node: Node): TrackProcessDef | un
       }
       case 'quorum': {
         if (a === undefined) break;
-        const q = v.unsigned(n, a, 0, 2 ** 32 - 1);
-        if (q === undefined || q < 1 || q > 65535) v.report.error(n.src, range('Quorum', a, '1..65535'), n.kw);
+        const q = v.unsigned(n, a, 1, 65535, true);
+        if (q === undefined) v.report.error(n.src, range('Quorum', a, '1..65535'), n.kw);
         else if (q > quorumMax) v.report.error(n.src, 'Quorum is greater than quorum_max - ignoring', n.kw);
         else quorum = q;
         break;
       }
       case 'quorum_max': {
         if (a === undefined) break;
-        const q = v.unsigned(n, a, 0, 2 ** 32 - 1);
-        if (q === undefined || q > 65535) v.report.error(n.src, range('quorum_max', a, '0..65535'), n.kw);
+        const q = v.unsigned(n, a, 0, 65535, true);
+        if (q === undefined) v.report.error(n.src, range('quorum_max', a, '0..65535'), n.kw);
         else if ((q !== 0 || quorum > 1) && q < quorum) v.report.error(n.src, 'quorum_max is less than quorum - ignoring', n.kw);
         else {
           quorumMax = q;
@@ -235,20 +235,28 @@ export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined
       case 'script':
         script = v.script(n, [a ?? '']);
         break;
+      // vrrp_parser.c vrrp_vscript_interval_handler / vrrp_vscript_timeout_handler: 0 is taken (pre-2.0.7 configs)
+      // and made 1 with a line.
       case 'interval': {
-        const s = v.unsigned(n, a, 1, 4294);
-        if (s !== undefined) intervalMs = s * 1000;
-        else v.report.error(n.src, `(${name}): vrrp script interval '${a}' must be between 1 and 4294 - ignoring`, n.kw);
+        const s = v.unsigned(n, a, 0, 4294, true);
+        if (s === undefined) v.report.error(n.src, `(${name}): vrrp script interval '${a}' must be between 1 and 4294 - ignoring`, n.kw);
+        else {
+          if (s === 0) v.report.error(n.src, `(${name}): vrrp script interval must be greater than 0, setting to 1`, n.kw);
+          intervalMs = Math.max(s, 1) * 1000;
+        }
         break;
       }
       case 'timeout': {
-        const s = v.unsigned(n, a, 1, 4294);
-        if (s !== undefined) timeoutMs = s * 1000;
-        else v.report.error(n.src, `(${name}): vrrp script timeout '${a ?? ''}' invalid - ignoring`, n.kw);
+        const s = v.unsigned(n, a, 0, 4294, true);
+        if (s === undefined) v.report.error(n.src, `(${name}): vrrp script timeout '${a ?? ''}' invalid - ignoring`, n.kw);
+        else {
+          if (s === 0) v.report.error(n.src, `(${name}): vrrp script timeout must be greater than 0, setting to 1`, n.kw);
+          timeoutMs = Math.max(s, 1) * 1000;
+        }
         break;
       }
       case 'weight': {
-        const w = v.int(n, a, -253, 253);
+        const w = v.int(n, a, -253, 253, true);
         if (w === undefined) v.report.error(n.src, `vrrp_script ${name} weight ${a} must be in [-253, 253]`, n.kw);
         else weight = w;
         weightReverse = n.args[1] === 'reverse';
@@ -256,7 +264,7 @@ export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined
       }
       case 'rise':
       case 'fall': {
-        const count = v.unsigned(n, a, 1, 2 ** 31 - 1);
+        const count = v.unsigned(n, a, 1, 2 ** 31 - 1, true);
         if (count === undefined) v.report.error(n.src, `(${name}): vrrp script ${n.kw} value '${a ?? ''}' invalid, defaulting to 1`, n.kw);
         if (n.kw === 'rise') rise = count ?? 1;
         else fall = count ?? 1;
@@ -299,7 +307,7 @@ function trackRefs(v: Values, node: Node, min: number, max: number, ifOwner?: st
     for (let i = 0; i < item.args.length; i++) {
       const w = item.args[i]!;
       if (w === 'weight') {
-        const n = v.int(item, item.args[++i], min, max);
+        const n = v.int(item, item.args[++i], min, max, true);
         if (n === undefined) v.report.error(item.src, `weight for ${item.kw} must be between [${min}:${max}] inclusive. Ignoring...`, node.kw);
         else weight = n;
       } else if (w === 'reverse') reverse = true;
@@ -324,7 +332,7 @@ export function parseVip(v: Values, item: Node, block: string): Vip | undefined 
   if (slash >= 0) {
     const lenText = item.kw.slice(slash + 1);
     // read_unsigned's strtoul takes nothing after the '/' for 0, unreported.
-    const n = lenText === '' ? 0 : v.unsigned(item, lenText, 0, maxLen);
+    const n = lenText === '' ? 0 : v.unsigned(item, lenText, 0, maxLen, true);
     if (n === undefined) v.report.error(item.src, `Invalid address prefix len ${lenText} for address ${item.kw} - using ${maxLen}`, block);
     else prefixLen = n;
   }
@@ -388,7 +396,7 @@ export function parseVip(v: Values, item: Node, block: string): Vip | undefined 
         break;
       case 'preferred_lft': {
         const lft = next();
-        const n = lft === 'forever' ? INFINITY_LIFE_TIME : v.unsigned(item, lft, 0, INFINITY_LIFE_TIME);
+        const n = lft === 'forever' ? INFINITY_LIFE_TIME : v.unsigned(item, lft, 0, INFINITY_LIFE_TIME, true);
         if (n === undefined) v.report.error(item.src, `preferred_lft ${lft} is invalid`, block);
         else {
           vip.preferredLft = n;
@@ -543,7 +551,7 @@ export function resolveVrrpInstance(
         break;
       }
       case 'version': {
-        const ver = v.unsigned(n, a, 2, 3);
+        const ver = v.int(n, a, 2, 3, true);
         if (ver !== undefined) version = ver as 2 | 3;
         else v.report.error(n.src, `${tag}: Version must be either 2 or 3`, n.kw);
         break;
@@ -578,26 +586,25 @@ export function resolveVrrpInstance(
         break;
       }
       case 'garp_master_delay':
-        inst.garpMasterDelayMs = refused(v, n, v.secondsMs(n, a, 0, 1000), `${tag}: garp_master_delay '${a ?? ''}' invalid - ignoring`) ?? inst.garpMasterDelayMs;
+        inst.garpMasterDelayMs = garpDelayMs(v, n, `${tag}: `) ?? inst.garpMasterDelayMs;
         break;
       case 'garp_master_repeat':
-        inst.garpMasterRepeat = refused(v, n, v.unsigned(n, a, 1, 2 ** 31 - 1), `${tag}: garp_master_repeat '${a ?? ''}' invalid - ignoring`) ?? inst.garpMasterRepeat;
+        inst.garpMasterRepeat = garpRepeat(v, n, `${tag}: `) ?? inst.garpMasterRepeat;
         break;
       case 'garp_master_refresh':
-        inst.garpMasterRefreshMs = refused(v, n, v.secondsMs(n, a, 0, 2 ** 31 / 1000), `${tag}: Invalid garp_master_refresh '${a ?? ''}' - ignoring`) ?? inst.garpMasterRefreshMs;
+        inst.garpMasterRefreshMs = refused(v, n, v.secondsMs(n, a, 0, 2 ** 31 / 1000, true), `${tag}: Invalid garp_master_refresh '${a ?? ''}' - ignoring`) ?? inst.garpMasterRefreshMs;
         break;
       case 'garp_master_refresh_repeat':
-        inst.garpMasterRefreshRepeat =
-          refused(v, n, v.unsigned(n, a, 1, 2 ** 31 - 1), `${tag}: garp_master_refresh_repeat '${a ?? ''}' invalid - ignoring`) ?? inst.garpMasterRefreshRepeat;
+        inst.garpMasterRefreshRepeat = garpRepeat(v, n, `${tag}: `) ?? inst.garpMasterRefreshRepeat;
         break;
       case 'garp_lower_prio_delay':
-        inst.garpLowerPrioDelayMs = refused(v, n, v.secondsMs(n, a, 0, 1000), `${tag}: garp_lower_prio_delay '${a ?? ''}' invalid - ignoring`) ?? inst.garpLowerPrioDelayMs;
+        inst.garpLowerPrioDelayMs = garpDelayMs(v, n, `${tag}: `) ?? inst.garpLowerPrioDelayMs;
         break;
       case 'garp_lower_prio_repeat':
-        inst.garpLowerPrioRepeat = refused(v, n, v.unsigned(n, a, 0, 2 ** 31 - 1), `${tag}: Invalid garp_lower_prio_repeat '${a ?? ''}'`) ?? inst.garpLowerPrioRepeat;
+        inst.garpLowerPrioRepeat = refused(v, n, v.unsigned(n, a, 0, 2 ** 31 - 1, true), `${tag}: Invalid garp_lower_prio_repeat '${a ?? ''}'`) ?? inst.garpLowerPrioRepeat;
         break;
       case 'down_timer_adverts':
-        inst.downTimerAdverts = refused(v, n, v.unsigned(n, a, 1, 100), `${tag}: Invalid down_timer_adverts [1:100] '${a ?? ''}'`) ?? inst.downTimerAdverts;
+        inst.downTimerAdverts = refused(v, n, v.unsigned(n, a, 1, 100, true), `${tag}: Invalid down_timer_adverts [1:100] '${a ?? ''}'`) ?? inst.downTimerAdverts;
         break;
       case 'unicast_src_ip':
       case 'mcast_src_ip':
@@ -769,7 +776,7 @@ export function resolveVrrpInstance(
         if (a === undefined || v.unsigned(n, a, 0, 2 ** 32 - 1) === undefined) v.report.error(n.src, `${tag} invalid kernel_rx_buf_size specified`, n.kw);
         break;
       case 'debug':
-        if (v.unsigned(n, a, 0, 4) === undefined) v.report.error(n.src, `${tag} Debug value '${a ?? ''}' not valid; must be between 0-4`, n.kw);
+        if (v.unsigned(n, a, 0, 4, true) === undefined) v.report.error(n.src, `${tag} Debug value '${a ?? ''}' not valid; must be between 0-4`, n.kw);
         break;
       case 'vrf':
         if (iface !== undefined) v.report.error(n.src, `${tag} Cannot specify VRF interface and interface - ignoring`, n.kw);

@@ -65,8 +65,9 @@ export class ConfigResolver {
   constructor(
     private readonly host: Host,
     private readonly report: Reporter,
+    daemon = false,
   ) {
-    this.v = new Values(report);
+    this.v = new Values(report, daemon);
   }
 
   take(node: Node): boolean {

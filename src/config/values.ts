@@ -22,15 +22,28 @@ export class Values {
   /** The interfaces the config may name; set once global_defs (net_namespace, dynamic_interfaces) is read. */
   interfaces = new InterfaceLookup();
 
-  constructor(readonly report: Reporter) {}
+  /**
+   * `daemon`: the config is read to run, not for `-t`. keepalived's number readers then take a number whose
+   * handler passes ignore_error in spite of trailing junk, with a `WARNING - ` line (lib/parser.c read_int_func,
+   * read_unsigned_func: `__test_bit(CONFIG_TEST_BIT, &debug)` decides).
+   */
+  constructor(
+    readonly report: Reporter,
+    private readonly daemon = false,
+  ) {}
 
-  /** Decimal integer in [min, max]; keepalived's strtol rules (no junk, no fraction). */
-  int(node: Node, arg: string | undefined, min: number, max: number): number | undefined {
+  /**
+   * Decimal integer in [min, max]; keepalived's strtol rules (no junk, no fraction). `ignoreError`: the handler
+   * passes ignore_error, read as keepalived's read_int_func.
+   */
+  int(node: Node, arg: string | undefined, min: number, max: number, ignoreError = false): number | undefined {
     if (arg === undefined) {
       this.report.error(node.src, `${node.kw}: missing value`, node.kw);
       return undefined;
     }
     let n = digits(arg);
+    if (n >= 0 && n >= min && n <= max) return n;
+    if (ignoreError) return this.readInt(node, arg, min, max);
     if (n < 0) {
       if (!/^[+-]?\d+$/.test(arg)) {
         this.report.error(node.src, `invalid number '${arg}'`, node.kw);
@@ -45,8 +58,11 @@ export class Values {
     return n;
   }
 
-  /** Unsigned decimal in [min, max], reported in the words of keepalived's read_unsigned. */
-  unsigned(node: Node, arg: string | undefined, min: number, max: number): number | undefined {
+  /**
+   * Unsigned decimal in [min, max], reported in the words of keepalived's read_unsigned. `ignoreError`: the handler
+   * passes ignore_error, read as keepalived's read_unsigned_func.
+   */
+  unsigned(node: Node, arg: string | undefined, min: number, max: number, ignoreError = false): number | undefined {
     if (arg === undefined) {
       this.report.error(node.src, `${node.kw}: missing value`, node.kw);
       return undefined;
@@ -54,6 +70,7 @@ export class Values {
     // The common case, plain digits in range, without a regular expression (see digits()).
     const n = digits(arg);
     if (n >= 0 && n >= min && n <= max && n <= 4_294_967_295) return n;
+    if (ignoreError) return this.readUnsigned(node, arg, min, max);
     let problem: string | undefined;
     if (/^-\d+$/.test(arg)) problem = `negative number '${arg}'`;
     else if (!/^\+?\d+$/.test(arg)) problem = `invalid number '${arg}'`;
@@ -64,14 +81,42 @@ export class Values {
     return undefined;
   }
 
+  /** `WARNING - ` before a reader's line where keepalived's daemon takes the number anyway (lib/parser.c). */
+  private get warn(): string {
+    return this.daemon ? 'WARNING - ' : '';
+  }
+
   /**
-   * `<TIMER>`: decimal seconds with up to 6 decimals in [min, max] (µs), returned in milliseconds, refused in the
-   * words of keepalived's read_timer. `refused` is the line the keyword's own handler adds; keepalived leaves it out
-   * for a word that is not a number when `quietForWords` (delay_before_retry, warmup).
+   * lib/parser.c read_int_func with ignore_error: strtol's reading; the daemon (not `-t`) keeps the digits before
+   * any junk when they are in range. A value outside [min, max] is refused in both, without the warning.
    */
-  timerMs(
-    node: Node, arg: string | undefined, min: Microseconds, max: Microseconds, refused?: (arg: string) => string, quietForWords = false,
-  ): number | undefined {
+  private readInt(node: Node, arg: string, min: number, max: number): number | undefined {
+    const { value, rest, erange } = strto(arg, true);
+    if (rest !== '') this.report.error(node.src, `${this.warn}invalid number '${arg}'`, node.kw);
+    else if (erange || value < -2_147_483_648n || value > 2_147_483_647n) this.report.error(node.src, `${this.warn}number '${arg}' outside integer range`, node.kw);
+    else if (value < min || value > max) this.report.error(node.src, `number '${arg}' outside range [${min}, ${max}]`, node.kw);
+    else return Number(value);
+    return this.daemon && value >= min && value <= max ? Number(value) : undefined;
+  }
+
+  /** lib/parser.c read_unsigned_func with ignore_error (see readInt); leading blanks are skipped, a '-' refused. */
+  private readUnsigned(node: Node, arg: string, min: number, max: number): number | undefined {
+    const text = arg.replace(/^[ \t\n\v\f\r]+/, '');
+    const { value, rest, erange } = strto(text, false);
+    if (text.startsWith('-')) this.report.error(node.src, `${this.warn}negative number '${arg}'`, node.kw);
+    else if (rest !== '') this.report.error(node.src, `${this.warn}invalid number '${arg}'`, node.kw);
+    else if (erange || value > 4_294_967_295n) this.report.error(node.src, `${this.warn}number '${arg}' outside unsigned integer range`, node.kw);
+    else if (value < min || value > max) this.report.error(node.src, `${this.warn}number '${arg}' outside range [${min}, ${max}]`, node.kw);
+    else return Number(value);
+    return this.daemon && value >= min && value <= max ? Number(value) : undefined;
+  }
+
+  /**
+   * `<TIMER>`: decimal seconds with up to 6 decimals in [min, max] (µs), returned in milliseconds, read as
+   * keepalived's read_timer and read_decimal_unsigned_strvec, whose every caller passes ignore_error. `refused` is
+   * the line the keyword's own handler adds when the reader refuses.
+   */
+  timerMs(node: Node, arg: string | undefined, min: Microseconds, max: Microseconds, refused?: (arg: string) => string): number | undefined {
     if (arg === undefined) {
       this.report.error(node.src, `${node.kw}: missing value`, node.kw);
       return undefined;
@@ -79,43 +124,48 @@ export class Values {
     // The common case, whole seconds, without BigInt: this runs several times for each of thousands of servers.
     const whole = digits(arg);
     if (whole >= 0 && whole <= 4_294_967_295 && whole * 1e6 >= Number(min) && whole * 1e6 <= Number(max)) return whole * 1000;
-    const us = this.readTimer(node, arg, min, max);
-    if (typeof us === 'bigint') return Number(us) / 1000;
-    if (refused && !(quietForWords && us === 'word')) this.report.error(node.src, refused(arg), node.kw);
+    const us = this.readDecimal(node, arg, min, max);
+    if (us !== undefined) return Number(us) / 1000;
+    if (refused) this.report.error(node.src, refused(arg), node.kw);
     return undefined;
   }
 
-  /** keepalived's read_timer: the value in µs, or why it was refused (after reporting it). */
-  private readTimer(node: Node, arg: string, min: Microseconds, max: Microseconds): bigint | 'word' | 'number' {
-    const m = /^(-?)(\d*)(?:\.(\d*))?$/.exec(arg);
-    if (!m || (m[2] === '' && (m[3] ?? '') === '')) {
-      this.report.error(node.src, `invalid number '${arg}'`, node.kw);
-      return 'word';
+  /**
+   * lib/parser.c read_decimal_unsigned_long_func with shift 6 and ignore_error: the value in µs, or undefined after
+   * reporting. The point is dropped and zeros padded before strtoull reads the digits, so junk leaves the digits
+   * before it, unpadded (`1x` is 1 µs); a number in range in spite of junk is taken, at `-t` too (this reader's
+   * return does not test CONFIG_TEST_BIT), and a seventh decimal rounds the sixth.
+   */
+  private readDecimal(node: Node, arg: string, min: Microseconds, max: Microseconds): bigint | undefined {
+    const shift = 6;
+    if (arg.startsWith('-')) {
+      this.report.error(node.src, `${this.warn}negative number '${arg}'`, node.kw);
+      return undefined;
     }
-    if (m[1] === '-') {
-      this.report.error(node.src, `negative number '${arg}'`, node.kw);
-      return 'number';
+    const dp = arg.indexOf('.');
+    let decimals = dp < 0 ? 0 : arg.length - dp - 1;
+    let roundUp = false;
+    if (decimals > shift) {
+      this.report.error(node.src, `${this.warn}number '${arg}' has too many decimal places`, node.kw);
+      roundUp = arg.charCodeAt(dp + shift + 1) >= 0x35; // '5'
+      decimals = shift;
     }
-    let frac = m[3] ?? '';
-    if (frac.length > 6) {
-      this.report.error(node.src, `number '${arg}' has too many decimal places`, node.kw);
-      frac = frac.slice(0, 6);
-    }
-    const us = BigInt(m[2] || '0') * 1_000_000n + BigInt(frac.padEnd(6, '0'));
-    if (us > MAX_TIMER_US + 1n) {
-      this.report.error(node.src, `number '${arg}' outside unsigned decimal range`, node.kw);
-      return 'number';
-    }
-    if (us < min || us > max) {
-      this.report.error(node.src, `number '${arg}' outside range [${seconds(min)}, ${seconds(max)}]`, node.kw);
-      return 'number';
-    }
-    return us;
+    const digitsText = (dp < 0 ? arg : arg.slice(0, dp) + arg.slice(dp + 1, dp + 1 + decimals)) + '0'.repeat(shift - decimals);
+    const read = strto(digitsText, false);
+    const value = read.value + (roundUp ? 1n : 0n);
+    if (read.rest !== '') this.report.error(node.src, `${this.warn}invalid number '${arg}'`, node.kw);
+    else if (read.erange) {
+      this.report.error(node.src, `${this.warn}number '${arg}' outside unsigned decimal range`, node.kw);
+      return undefined;
+    } else if (value < min || value > max) {
+      this.report.error(node.src, `${this.warn}number '${arg}' outside range [${seconds(min)}, ${seconds(max)}]`, node.kw);
+    } else return value;
+    return value >= min && value <= max ? value : undefined;
   }
 
   /** Integer seconds (keepalived's read_unsigned for delays that are not <TIMER>s), in milliseconds. */
-  secondsMs(node: Node, arg: string | undefined, min: number, max: number): number | undefined {
-    const n = this.unsigned(node, arg, min, max);
+  secondsMs(node: Node, arg: string | undefined, min: number, max: number, ignoreError = false): number | undefined {
+    const n = this.unsigned(node, arg, min, max, ignoreError);
     return n === undefined ? undefined : n * 1000;
   }
 
@@ -173,6 +223,27 @@ function digits(text: string): number {
     n = n * 10 + d;
   }
   return n;
+}
+
+/**
+ * C's strtol (`signed`) or strtoul in base 10: leading blanks and a sign, then digits. `rest` is what follows them
+ * (all of `text` when there are none, the value then 0); `erange` an overflow, clamped as C does (an unsigned
+ * read negates modulo 2^64).
+ */
+export function strto(text: string, signed: boolean): { value: bigint; rest: string; erange: boolean } {
+  const m = /^[ \t\n\v\f\r]*([+-]?)(\d+)/.exec(text);
+  if (!m) return { value: 0n, rest: text, erange: false };
+  const rest = text.slice(m[0].length);
+  const magnitude = BigInt(m[2]!);
+  const negative = m[1] === '-';
+  if (signed) {
+    const limit = negative ? 1n << 63n : (1n << 63n) - 1n;
+    if (magnitude > limit) return { value: negative ? -limit : limit, rest, erange: true };
+    return { value: negative ? -magnitude : magnitude, rest, erange: false };
+  }
+  const max = (1n << 64n) - 1n;
+  if (magnitude > max) return { value: max, rest, erange: true };
+  return { value: negative && magnitude > 0n ? (1n << 64n) - magnitude : magnitude, rest, erange: false };
 }
 
 export function ref(src: SourceRef): SourceRef {

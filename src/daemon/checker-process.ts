@@ -71,7 +71,7 @@ class CheckerSide implements ChildSide {
   /** The supervisor has read this file and logged its diagnostics; this read only builds the model. */
   private load(): Config | undefined {
     const { configFile, configId } = this.start_;
-    const { config, diagnostics } = loadConfig(configFile, configId !== undefined ? { configId } : {});
+    const { config, diagnostics } = loadConfig(configFile, { ...(configId !== undefined ? { configId } : {}), daemon: true });
     return cannotRun(exitCodeFor(diagnostics)) ? undefined : config;
   }
 

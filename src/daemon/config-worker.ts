@@ -7,6 +7,6 @@ import { vrrpPart } from '../ipc/protocol.js';
 import type { ConfigRead, ReadRequest } from './config-reader.js';
 
 const { file, configId, strictCompat } = workerData as ReadRequest;
-const { config, diagnostics } = loadConfig(file, { ...(configId !== undefined ? { configId } : {}), strictCompat });
+const { config, diagnostics } = loadConfig(file, { ...(configId !== undefined ? { configId } : {}), strictCompat, daemon: true });
 const read: ConfigRead = { diagnostics, code: exitCodeFor(diagnostics), vrrp: vrrpPart(config), virtualServers: config.virtualServers.length };
 parentPort?.postMessage(read);

@@ -278,7 +278,8 @@ test('interfaces are checked against the host when asked: missing is an error, l
 test('number and timer validation keep the default and report like keepalived', () => {
   const r = parseConfigText('global_defs {\n smtp_connect_timeout abc\n vrrp_startup_delay 1.1234567\n vrrp_version 4\n}\n');
   assert.equal(r.config.global.smtpConnectTimeoutMs, 30_000);
-  assert.equal(r.config.global.vrrpStartupDelayMs, 1123.456);
+  // lib/parser.c read_decimal_unsigned_long_func rounds on the seventh decimal.
+  assert.equal(r.config.global.vrrpStartupDelayMs, 1123.457);
   assert.equal(r.config.global.vrrpVersion, 2);
   assert.deepEqual(r.diagnostics.map((d) => [d.line, d.severity, d.message]), [
     [2, 'error', "invalid number 'abc'"],
