@@ -3,12 +3,13 @@
 // what runScript reports — exit status, signal, spawn errors, timeouts that kill the whole process group.
 import assert from 'node:assert/strict';
 import { ChildProcess, spawnSync } from 'node:child_process';
-import { chmodSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { test, type TestContext } from 'node:test';
 import type { Script } from '../../src/config/model.js';
 import { runScript } from '../../src/exec/script.js';
 import { spawnScript } from '../../src/exec/spawn.js';
+import { markedLeftOver } from '../support/process.js';
 import { tempDir } from '../support/tempdir.js';
 import { needRoot, repoRoot } from '../support/tier.js';
 
@@ -25,16 +26,6 @@ function scriptFile(t: TestContext, body: string, mode = 0o755): { dir: string; 
   chmodSync(path, mode);
   return { dir, path };
 }
-
-/** Pids whose command line carries `marker` (a sleep of a number of seconds no other process uses). */
-const withMarker = (marker: string): number[] =>
-  readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
-    try {
-      return readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0').includes(marker);
-    } catch {
-      return false;
-    }
-  }).map(Number);
 
 /** The fields of a /proc/PID/status dump. */
 const statusField = (text: string, name: string): string => new RegExp(`^${name}:[ \\t]*(.*)$`, 'm').exec(text)?.[1] ?? '';
@@ -134,13 +125,7 @@ test('a timeout sends SIGTERM then SIGKILL to the whole process group', async (t
   const { path } = scriptFile(t, `#!/bin/sh\nsleep ${marker} &\ntrap '' TERM\nwhile :; do sleep 1; done\n`);
   const r = await runScript(asScript([path]), { timeoutMs: 300, killGraceMs: 200 });
   assert.deepEqual(r, { signal: 'SIGKILL', timedOut: true });
-  let left = withMarker(marker);
-  for (let i = 0; i < 50 && left.length > 0; i++) {
-    await new Promise((resolve) => setTimeout(resolve, 20));
-    left = withMarker(marker);
-  }
-  left.forEach((p) => process.kill(p, 'SIGKILL'));
-  assert.deepEqual(left, [], 'the background child outlived the timed-out script');
+  assert.deepEqual(await markedLeftOver(marker), [], 'the background child outlived the timed-out script');
 });
 
 test('a script that exits on SIGTERM at its timeout reports the signal and the timeout', async () => {
