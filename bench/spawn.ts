@@ -1,13 +1,14 @@
 // `npm run bench:spawn`: the event-loop stall of starting one script (issue #19), child_process.spawn (libuv forks,
 // copying the page tables) against spawnScript (src/exec/spawn.ts: clone(CLONE_VM | CLONE_VFORK) in the lvsk_spawn
-// addon), in a process of about 50 MB and one grown to about 500 MB RSS by a retained array (the checker process at
-// 30,000 real servers is 300–550 MB). Each (size, path) runs BENCH_RUNS (default 3) times in a fresh process that
-// starts /bin/true BENCH_SPAWNS (default 20) times one after another. Two stalls per spawn: the spawn call itself
-// (synchronous: the page-table copy, and libuv's wait for the child's exec) and this process's CPU time in that call,
-// which a busy machine does not inflate. The heap is grown with small objects, as the checker's is (V8 then maps it
-// in 4 KiB pages; large arrays of doubles would get transparent huge pages, which fork copies cheaply). Printed per
-// (size, path): the median of the runs' medians, each run's median, their spread, and the load average (the machine
-// is shared).
+// addon), in a process of about 50 MB and one grown to about 500 MB RSS by a retained array of small objects, as the
+// checker's heap is (the checker process at 30,000 real servers is 300–550 MB). Each (size, path) runs BENCH_RUNS
+// (default 3) times in a fresh process that starts /bin/true BENCH_SPAWNS (default 20) times one after another.
+// Per spawn: the time the call holds the event loop (it is synchronous on both paths: libuv waits for the child's
+// exec on a CLOEXEC pipe, a vfork parent until the exec) and this process's CPU time in it. Both paths wait for the
+// child to run, so on a loaded machine the stall is mostly the child's wait for a CPU: the first table runs the
+// worker (and its children) at SCHED_RR 1 (chrt, root), which shows the cost itself; the second as an ordinary
+// process. Printed per (size, path): the median of the runs' medians, each run's median, their spread, the worst
+// single spawn, and the load average (the machine is shared).
 import { spawn as cpSpawn, spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { loadavg } from 'node:os';
@@ -69,26 +70,33 @@ if (process.argv[2] === '--worker') {
   process.stdout.write(JSON.stringify(r));
 } else {
   const self = fileURLToPath(import.meta.url);
-  for (const size of SIZES_MB) {
-    for (const path of PATHS) {
-      const runs: RunResult[] = [];
-      const loads: string[] = [];
-      for (let i = 0; i < RUNS; i++) {
-        loads.push(loadavg()[0]!.toFixed(2));
-        const out = spawnSync(process.execPath, [self, '--worker', String(size), path], { encoding: 'utf8' });
-        if (out.status !== 0) throw new Error(`worker failed: ${out.stderr}`);
-        runs.push(JSON.parse(out.stdout) as RunResult);
+  const rr = process.getuid?.() === 0 && spawnSync('chrt', ['-r', '1', 'true']).status === 0;
+  if (!rr) process.stdout.write('SCHED_RR table skipped: needs root and chrt (util-linux)\n');
+  for (const sched of rr ? ['SCHED_RR 1', 'SCHED_OTHER'] : ['SCHED_OTHER']) {
+    process.stdout.write(`== worker at ${sched}\n`);
+    for (const size of SIZES_MB) {
+      for (const path of PATHS) {
+        const runs: RunResult[] = [];
+        const loads: string[] = [];
+        for (let i = 0; i < RUNS; i++) {
+          loads.push(loadavg()[0]!.toFixed(2));
+          const argv = [process.execPath, self, '--worker', String(size), path];
+          const [cmd, ...args] = sched === 'SCHED_RR 1' ? ['chrt', '-r', '1', ...argv] : argv;
+          const out = spawnSync(cmd!, args, { encoding: 'utf8' });
+          if (out.status !== 0) throw new Error(`worker failed: ${out.stderr}`);
+          runs.push(JSON.parse(out.stdout) as RunResult);
+        }
+        const rss = runs.map((r) => r.rssMb.toFixed(0)).join('/');
+        const figure = (what: string, per: (r: RunResult) => number[]): string => {
+          const perRun = runs.map((r) => median(per(r)));
+          const f = (x: number): string => x.toFixed(2);
+          return `${what} median ${f(median(perRun))} ms (runs ${perRun.map(f).join(', ')}; ` +
+            `spread ${f(Math.max(...perRun) - Math.min(...perRun))} ms; worst single spawn ${f(Math.max(...runs.flatMap(per)))} ms)`;
+        };
+        process.stdout.write(`${path} at ${rss} MB RSS (load ${loads.join(', ')}):\n` +
+          `  ${figure('event-loop stall per spawn', (r) => r.stallsMs)}\n` +
+          `  ${figure('CPU time of that call', (r) => r.cpuMs)}\n`);
       }
-      const rss = runs.map((r) => r.rssMb.toFixed(0)).join('/');
-      const figure = (what: string, per: (r: RunResult) => number[]): string => {
-        const perRun = runs.map((r) => median(per(r)));
-        const f = (x: number): string => x.toFixed(2);
-        return `${what} median ${f(median(perRun))} ms (runs ${perRun.map(f).join(', ')}; ` +
-          `spread ${f(Math.max(...perRun) - Math.min(...perRun))} ms; worst single spawn ${f(Math.max(...runs.flatMap(per)))} ms)`;
-      };
-      process.stdout.write(`${path} at ${rss} MB RSS (load ${loads.join(', ')}):\n` +
-        `  ${figure('event-loop stall per spawn', (r) => r.stallsMs)}\n` +
-        `  ${figure('CPU time of that call', (r) => r.cpuMs)}\n`);
     }
   }
 }
