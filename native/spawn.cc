@@ -2,7 +2,7 @@
 // uv__spawn_and_init_child_fork), and fork() copies every page-table entry of the parent while the event loop waits:
 // the stall grows with the process's memory. clone(CLONE_VM | CLONE_VFORK) shares the memory instead and suspends
 // only the calling thread until the child has exec'd or exited, as glibc's posix_spawn does
-// (sysdeps/unix/sysv/linux/spawni.c); posix_spawn itself cannot switch uid/gid or start a session.
+// (sysdeps/unix/sysv/linux/spawni.c); posix_spawn itself cannot switch uid/gid.
 //   supported()                          pidfd_open(2) works here (Linux >= 5.3): the exit is watched through a pidfd
 //   spawn(file, argv, envp, uid, gid, onExit)
 //                                        starts `file` (searched in PATH as execvp does) with argv and envp ("K=V"
