@@ -10,6 +10,7 @@
     { "target_name": "lvsk_rawsock", "sources": ["native/rawsock.cc"] },
     { "target_name": "lvsk_exchange", "sources": ["native/exchange.cc"] },
     { "target_name": "lvsk_sched", "sources": ["native/sched.cc"] },
-    { "target_name": "lvsk_netns", "sources": ["native/netns.cc"] }
+    { "target_name": "lvsk_netns", "sources": ["native/netns.cc"] },
+    { "target_name": "lvsk_spawn", "sources": ["native/spawn.cc"] }
   ]
 }

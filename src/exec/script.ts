@@ -2,11 +2,11 @@
 // execve of an argv — never a shell string we build — in its own process group, with IFS/LD_PRELOAD/LD_LIBRARY_PATH
 // removed from the environment, optionally as another user, and with a timeout that sends SIGTERM to the group and
 // SIGKILL after a grace period.
-import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { getPriority, setPriority } from 'node:os';
 import type { Script } from '../config/model.js';
 import { inNetns } from '../net/in-netns.js';
+import { spawnScript, type ScriptProcess } from './spawn.js';
 
 /**
  * The nice this process started with, read when the module loads (before a child process applies vrrp_priority or
@@ -15,8 +15,8 @@ import { inNetns } from '../net/in-netns.js';
 const STARTING_NICE = getPriority();
 
 /**
- * Forks at STARTING_NICE: the child inherits the calling thread's nice at fork (spawn forks synchronously), so the
- * script never runs a moment at the child process's priority, as renicing it after the fork would allow.
+ * Starts at STARTING_NICE: the child inherits the calling thread's nice when it is created (spawnScript creates it
+ * synchronously), so the script never runs a moment at the child process's priority, as renicing it after would allow.
  */
 function atStartingNice<T>(fork: () => T): T {
   const current = getPriority();
@@ -145,19 +145,14 @@ export function runScript(script: Script, opts: RunOptions = {}): Promise<Script
       finish({ timedOut: false, aborted: true });
     };
     if (opts.signal?.aborted) return finish({ timedOut: false, aborted: true });
-    let child: ChildProcess;
+    let child: ScriptProcess;
     try {
       child = atStartingNice(() => inNetns(opts.netns, () =>
-        spawn(file, [...args, ...(opts.extraArgs ?? [])], {
-          detached: true,
-          stdio: 'ignore',
-          env: cleanEnv(),
-          ...(uid !== undefined ? { uid } : {}),
-          ...(gid !== undefined ? { gid } : {}),
-        }),
+        spawnScript(file, [...args, ...(opts.extraArgs ?? [])], { env: cleanEnv(), uid, gid }),
       ));
     } catch (err) {
-      // The namespace could not be entered (gone since the start): the script cannot start there.
+      // The namespace could not be entered (gone since the start), or the script could not start (ENOENT, EACCES,
+      // EPERM from setuid …).
       return finish({ timedOut: false, spawnError: (err as NodeJS.ErrnoException).code ?? (err as Error).message });
     }
     if (child.pid !== undefined) opts.onSpawn?.(child.pid);

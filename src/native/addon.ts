@@ -1,4 +1,5 @@
-// Loads the native addons (binding.gyp's targets: lvsk_rawsock, lvsk_exchange, lvsk_sched, lvsk_netns). The one place that finds a .node file.
+// Loads the native addons (binding.gyp's targets: lvsk_rawsock, lvsk_exchange, lvsk_sched, lvsk_netns, lvsk_spawn).
+// The one place that finds a .node file.
 //
 //   loadAddon(name: string, root?: string): unknown     the addon's exports; throws naming every place it looked
 //   staleSources(root: string, tuple: string): string[] files whose hash differs from prebuilds/<tuple>/SOURCES.json

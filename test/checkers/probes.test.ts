@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import dgram from 'node:dgram';
-import { chmodSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -12,6 +12,7 @@ import { probeTcp } from '../../checkers/tcp.js';
 import { matchesPattern, probeUdp } from '../../checkers/udp.js';
 import { conn, timing } from './model.js';
 import { closedPort, dnsServer, silentServer, smtpServer, type Running } from './servers.js';
+import { markedLeftOver, withMarker } from '../support/process.js';
 
 const signal = (): AbortSignal => AbortSignal.timeout(10_000);
 
@@ -105,19 +106,6 @@ describe('MISC_CHECK runs argv scripts', () => {
   const exitWith = script('exit.sh', 'exit "$1"');
   /** Never aborted: the engine's signal when nothing stops the check. */
   const live = new AbortController().signal;
-  /** Processes whose command line holds `marker` (the scripts' background children, by their sleep argument). */
-  const withMarker = (marker: string): number[] =>
-    readdirSync('/proc')
-      .filter((n) => /^\d+$/.test(n))
-      .filter((n) => {
-        try {
-          return readFileSync(`/proc/${n}/cmdline`, 'utf8').split('\0').includes(marker);
-        } catch {
-          return false;
-        }
-      })
-      .map(Number);
-
   test('each exit code: 0 up, 1 down, 2..255 up only with misc_dynamic', async () => {
     assert.deepEqual(await probeMisc(misc([exitWith, '0']), live), { ok: true, detail: 'exited with status 0', exitStatus: 0 });
     assert.equal((await probeMisc(misc([exitWith, '1']), live)).ok, false);
@@ -145,13 +133,7 @@ describe('MISC_CHECK runs argv scripts', () => {
     const marker = `${1000 + process.pid}.771`;
     const leaky = script('leaky.sh', `sleep ${marker} &\nexit 0`);
     for (let i = 0; i < 3; i++) assert.equal((await probeMisc(misc([leaky]), live)).ok, true);
-    let left = withMarker(marker);
-    for (let i = 0; i < 50 && left.length > 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      left = withMarker(marker);
-    }
-    left.forEach((pid) => process.kill(pid, 'SIGKILL'));
-    assert.deepEqual(left, [], 'background children of the check outlived it');
+    assert.deepEqual(await markedLeftOver(marker), [], 'background children of the check outlived it');
   });
 
   test('an abort (daemon stop) kills a running script at once, not after misc_timeout', async () => {
@@ -165,13 +147,7 @@ describe('MISC_CHECK runs argv scripts', () => {
     ctl.abort();
     assert.deepEqual(await running, { ok: false, detail: 'aborted' });
     assert.ok(Date.now() - t0 < 10_000);
-    let left = withMarker(marker);
-    for (let i = 0; i < 50 && left.length > 0; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-      left = withMarker(marker);
-    }
-    left.forEach((pid) => process.kill(pid, 'SIGKILL'));
-    assert.deepEqual(left, []);
+    assert.deepEqual(await markedLeftOver(marker), []);
   });
 
   test('a missing script fails with the reason', async () => {

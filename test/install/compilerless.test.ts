@@ -101,14 +101,14 @@ test('npm install && npm start, and a global install of the npm pack tarball, wi
     assert.doesNotMatch(traced.stderr, /LOADED file:\/\/.*\/dist\/src\/config\/load\.js/);
     const load = `import { createRequire } from 'node:module';
       const { loadAddon } = await import('${pkg}/dist/src/native/addon.js');
-      const exports = [loadAddon('lvsk_rawsock'), loadAddon('lvsk_exchange'), loadAddon('lvsk_sched')].map((a) => Object.keys(a));
+      const exports = ['lvsk_rawsock', 'lvsk_exchange', 'lvsk_sched', 'lvsk_spawn'].map((n) => Object.keys(loadAddon(n)));
       console.log(JSON.stringify({ exports, files: Object.keys(createRequire(import.meta.url).cache).filter((f) => f.endsWith('.node')) }));`;
     const loaded = run('node', ['--input-type=module', '-e', load], dir);
     assert.equal(loaded.status, 0, out(loaded));
     const tuple = `${process.platform}-${process.arch}`;
     assert.deepEqual(JSON.parse(loaded.stdout), {
-      exports: [['RawSocket'], ['ExchangeSet'], ['setRealtime', 'setAffinity', 'lockMemory']],
-      files: ['lvsk_rawsock', 'lvsk_exchange', 'lvsk_sched'].map((n) => join(pkg, 'prebuilds', tuple, `${n}.node`)),
+      exports: [['RawSocket'], ['ExchangeSet'], ['setRealtime', 'setAffinity', 'lockMemory'], ['supported', 'spawn']],
+      files: ['lvsk_rawsock', 'lvsk_exchange', 'lvsk_sched', 'lvsk_spawn'].map((n) => join(pkg, 'prebuilds', tuple, `${n}.node`)),
     });
   });
 

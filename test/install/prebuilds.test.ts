@@ -65,7 +65,7 @@ test('a changed or added source, a swapped binary and a missing stamp are each c
 test('each prebuild is a 64-bit N-API shared object for its architecture', () => {
   // ELF header: EI_CLASS at 4 (2 = 64-bit), e_type at 16 (3 = ET_DYN), e_machine at 18 (<elf.h>: EM_X86_64 62, EM_AARCH64 183).
   for (const [tuple, machine] of [['linux-x64', 62], ['linux-arm64', 183]] as const) {
-    for (const name of ['lvsk_rawsock', 'lvsk_exchange', 'lvsk_sched']) {
+    for (const name of ['lvsk_rawsock', 'lvsk_exchange', 'lvsk_sched', 'lvsk_netns', 'lvsk_spawn']) {
       const elf = readFileSync(join(repoRoot, 'prebuilds', tuple, `${name}.node`));
       assert.deepEqual([elf.toString('latin1', 1, 4), elf[4], elf.readUInt16LE(16), elf.readUInt16LE(18)], ['ELF', 2, 3, machine], `${tuple}/${name}`);
       // The entry point Node looks up in an N-API module (node_api.h's NAPI_MODULE_INIT).
