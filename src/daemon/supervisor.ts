@@ -18,10 +18,11 @@ import { dropRulesNeeded } from '../vrrp/nft-rules.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, OpsApplied, TableDriver, TableEntries, ToChecker,
-  ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates,
+  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToChecker, ToVrrp,
+  ToVrrpNotes, VrrpConfig, VrrpStates,
 } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+import { TableHost } from '../ipvs/driver-remote.js';
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig, type ConfigRead } from './config-reader.js';
@@ -83,19 +84,13 @@ const QUERY_MS = 3000;
 /** A reload of the checker side parses and diffs the whole config on its own loop. */
 const CHECKER_RELOAD_MS = 300_000;
 const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
-/** Embedded-table operations applied in one turn of the loop: a hundred take a few milliseconds. */
-const OPS_PER_TURN = 100;
-
-/** An Error crosses a structured clone without its errno name: the two fields are sent. */
-function opError(e: Error & { code?: unknown }): OpError {
-  return { message: e.message, ...(typeof e.code === 'string' ? { code: e.code } : {}) };
-}
 
 export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
   private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
   private checker: ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes> | undefined;
   private table: IpvsDriver | undefined;
+  private tableHost: TableHost | undefined;
   private tableDriver: TableDriver | undefined;
   private kernelProbe: Promise<boolean> | undefined;
   private syncd: SyncDaemonOwner | undefined;
@@ -118,8 +113,6 @@ export class Supervisor {
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
   private fifos: NotifyFifos | undefined;
-  /** Operations the embedded table has been given (IpvsCall says why). */
-  private tableGeneration = 0;
   private readonly fifoLines = this.registry.counter('lvskeeper_notify_fifo_lines_total', 'Lines for the notify FIFOs by FIFO: written, or dropped (FIFO full, reader gone, or not open)');
 
   constructor(
@@ -383,37 +376,19 @@ export class Supervisor {
     if (choice === 'kernel' || (choice === 'auto' && (await this.kernelIpvs()))) return 'kernel';
     if (choice === 'dry-run') {
       this.table = new (await import('../ipvs/driver-dryrun.js')).DryRunIpvsDriver(this.log);
+      this.tableHost = new TableHost(this.table);
       return 'dry-run';
     }
     if (choice === 'auto') this.log.error('kernel IPVS not available: using the userspace data plane; DR and TUN real servers are forwarded as NAT from this host');
     this.table = new (await import('../ipvs/driver-userspace.js')).UserspaceIpvsDriver(this.log);
+    this.tableHost = new TableHost(this.table);
     return 'userspace';
   }
 
   /** The checker process drives the embedded table through these. */
   private async tableCall(c: IpvsCall): Promise<IpvsTable | IpvsTimeouts | TableEntries | OpsApplied> {
-    const table = this.table;
-    if (!table) throw new Error('no embedded IPVS table');
-    switch (c.call) {
-      case 'dump':
-        return table.dump();
-      case 'getTimeouts':
-        return table.getTimeouts();
-      case 'entries':
-        // A checker process whose mirror is current gets none: 30,000 entries take this loop some 50 ms to send.
-        return c.generation === this.tableGeneration ? { generation: c.generation } : { generation: this.tableGeneration, table: await table.dump() };
-      case 'applyMany': {
-        const before = this.tableGeneration;
-        const errors: (OpError | undefined)[] = [];
-        for (const [i, op] of c.ops.entries()) {
-          // The data plane and the control socket share this loop: a reload's thousand operations leave it turns.
-          if (i > 0 && i % OPS_PER_TURN === 0) await new Promise((r) => setImmediate(r));
-          errors.push(await table.apply(op).then(() => undefined, opError));
-          this.tableGeneration++;
-        }
-        return { before, after: this.tableGeneration, errors };
-      }
-    }
+    if (!this.tableHost) throw new Error('no embedded IPVS table');
+    return this.tableHost.call(c);
   }
 
   private setVrrpStates(states: VrrpStates): void {
