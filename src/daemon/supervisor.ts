@@ -501,9 +501,10 @@ export class Supervisor {
     // take as long, and the second one need not wait for the first. It applies its read only once this one passes.
     const reader = this.checker;
     const readAhead = reader?.channel ? reader.excuse(() => reader.channel!.request('read', undefined, CHECKER_RELOAD_MS)) : undefined;
+    // A failed read ahead (a child that died meanwhile) leaves the reload to read the file again; the child takes the
+    // requests in order, so the reload or the drop need not wait for it.
+    readAhead?.catch(() => undefined);
     const read = await this.read(true);
-    // A failed read ahead (a child that died meanwhile) leaves the reload to read the file again.
-    await readAhead?.catch(() => undefined);
     if (!read) {
       reader?.channel?.request('drop', undefined, QUERY_MS).catch(() => undefined);
       this.log.error('Reload failed: new configuration has errors; keeping the running one');
