@@ -11,12 +11,13 @@
 // reported too: on a shared machine it says more than the wall clock.
 // Targets: unchanged ≤ 240 ms (keepalived 2.3.0's 0.24 s for 37,205 real servers), 1% ≤ 300 ms, ±1,000 ≤ 500 ms,
 // supervisor stall ≤ 20 ms.
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { startBackend } from './backend.js';
 import { cpuS, tree } from './proc.js';
 import { describeFloor, StallProbe } from './stall-probe.js';
 
@@ -54,13 +55,6 @@ const median = (xs: readonly number[]): number => {
   const s = [...xs].sort((a, b) => a - b);
   return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
 };
-
-async function startBackend(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [join(root, 'dist/bench/checkers-backend.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  return { child, port: Number(/port (\d+)/.exec(String(first.value))![1]) };
-}
 
 const backend = await startBackend();
 const conf = join(dir, 'reload.conf');
