@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { startBackend } from './backend.js';
 import { treeCpuS, treeRssMb } from './proc.js';
 
 const root = new URL('../../', import.meta.url).pathname;
@@ -70,13 +71,6 @@ class Daemon {
     this.child.kill('SIGTERM');
     await new Promise((r) => this.child.once('exit', r));
   }
-}
-
-async function startBackend(): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn(process.execPath, [join(root, 'dist/bench/checkers-backend.js')], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! })[Symbol.asyncIterator]();
-  const first = await lines.next();
-  return { child, port: Number(/port (\d+)/.exec(String(first.value))![1]) };
 }
 
 const backend = await startBackend();

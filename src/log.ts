@@ -36,18 +36,28 @@ function stamp(ms: number): string {
   return stampText;
 }
 
+/** A console destination also takes a record as it is logged, without the JSON between (createLogger). */
+interface ConsoleDestination extends DestinationStream {
+  record(level: number, component: unknown, msg: unknown): void;
+}
+
 /**
  * A destination that renders pino's JSON lines the way keepalived's console log reads:
- * `Sun Nov 22 11:37:16 2026: [subsystem] message`. Parsing JSON here is acceptable: the console
- * mode is for people, and JSON stays the zero-cost default under a service manager.
+ * `Sun Nov 22 11:37:16 2026: [subsystem] message`. The console mode is for people, and JSON stays the default under
+ * a service manager.
  * Lines leave once per turn of the event loop in one write (a write to a pipe is a blocking system call per line),
  * and at exit whatever is still queued.
  */
-export function consoleDestination(out: NodeJS.WritableStream = process.stdout): DestinationStream {
+export function consoleDestination(out: NodeJS.WritableStream = process.stdout): ConsoleDestination {
   const lines = queued.get(out) ?? [];
   queued.set(out, lines);
   const enqueue = (text: string): void => {
     if (lines.push(text) === 1) setImmediate(flushConsole);
+  };
+  const record = (level: number | undefined, component: unknown, msg: unknown, time = Date.now()): void => {
+    const lv = level !== undefined && level >= 40 ? ` ${LEVEL_NAMES[level] ?? ''}:` : '';
+    const comp = component ? ` ${String(component)}:` : '';
+    enqueue(`${stamp(time)}:${comp}${lv} ${String(msg ?? '')}\n`);
   };
   return {
     write(line: string): void {
@@ -58,18 +68,45 @@ export function consoleDestination(out: NodeJS.WritableStream = process.stdout):
         enqueue(line);
         return;
       }
-      const level = rec.level !== undefined && rec.level >= 40 ? ` ${LEVEL_NAMES[rec.level] ?? ''}:` : '';
-      const component = rec.component ? ` ${rec.component}:` : '';
-      enqueue(`${stamp(rec.time ?? Date.now())}:${component}${level} ${rec.msg ?? ''}\n`);
+      record(rec.level, rec.component, rec.msg, rec.time);
     },
+    record,
   };
+}
+
+/**
+ * The calls a console line renders from as they are, without pino's JSON and its parsing back (a reload of 30,000
+ * real servers logs 30,000 `Activating healthchecker` lines): `log.info(text)` and `log.info({ component }, text)`.
+ * Anything else (format arguments, an Error, an object that sets `level` or `time`) takes pino's way.
+ */
+function plainCall(args: unknown[]): { component: unknown; msg: string } | undefined {
+  const [a, b] = args;
+  if (args.length === 1 && typeof a === 'string') return { component: undefined, msg: a };
+  if (args.length !== 2 || typeof b !== 'string' || typeof a !== 'object' || a === null || a instanceof Error) return undefined;
+  if (Object.getPrototypeOf(a) !== Object.prototype) return undefined;
+  const o = a as Record<string, unknown>;
+  return o['level'] === undefined && o['time'] === undefined && o['msg'] === undefined ? { component: o['component'], msg: b } : undefined;
 }
 
 export function createLogger(opts: LogOptions = {}): Logger {
   const level = opts.level ?? (opts.detail ? 'debug' : 'info');
   const useConsole = opts.console ?? false;
   const destination = opts.destination ?? (useConsole ? consoleDestination() : pino.destination({ dest: 1, sync: false }));
-  return pino({ level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime }, destination);
+  const direct = 'record' in destination ? (destination as ConsoleDestination) : undefined;
+  return pino({
+    level, base: { pid: process.pid }, timestamp: pino.stdTimeFunctions.epochTime,
+    ...(direct
+      ? {
+          hooks: {
+            logMethod(args: unknown[], method: (...a: unknown[]) => void, lvl: number) {
+              const plain = plainCall(args);
+              if (plain) direct.record(lvl, plain.component, plain.msg);
+              else method.apply(this, args);
+            },
+          },
+        }
+      : {}),
+  }, destination);
 }
 
 /** A logger that discards everything, for library callers and unit tests that do not assert on logs. */

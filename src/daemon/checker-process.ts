@@ -41,6 +41,8 @@ async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise
 
 class CheckerSide implements ChildSide {
   private config!: Config;
+  /** The running config's real servers by the id checker and pool events use. */
+  private servers = new Map<string, RealServer>();
   private manager: IpvsManager | undefined;
   private driver: ObservedDriver | undefined;
   private engine: CheckerEngine | undefined;
@@ -68,7 +70,10 @@ class CheckerSide implements ChildSide {
     private readonly start_: CheckerStart,
   ) {}
 
-  /** The supervisor has read this file and logged its diagnostics; this read only builds the model. */
+  /** The file as read at the supervisor's `read`, for the `reload` that follows (undefined: cannot run). */
+  private readAhead: { readonly config: Config | undefined } | undefined;
+
+  /** The supervisor reads this file too and logs its diagnostics; this read only builds the model. */
   private load(): Config | undefined {
     const { configFile, configId } = this.start_;
     const { config, diagnostics } = loadConfig(configFile, { ...(configId !== undefined ? { configId } : {}), daemon: true });
@@ -79,6 +84,7 @@ class CheckerSide implements ChildSide {
     const config = this.load();
     if (!config) throw new Error(`${this.start_.configFile}: configuration cannot run`);
     this.config = config;
+    this.servers = rsEntries(config);
     nameProcess(config.global.processNames, 'checker');
     const sched = schedulingFor(config.global, 'checker');
     applyScheduling(sched, 'checker', this.log);
@@ -109,7 +115,7 @@ class CheckerSide implements ChildSide {
     this.manager = new IpvsManager(config, { driver, clock: systemClock, log: this.log, overrides, resumed });
     this.manager.on('pool', (ev) => this.onPoolEvent(ev));
     await this.manager.start();
-    if (resume.size === 0) this.applyCheckerSnapshot(() => true);
+    if (resume.size === 0) this.applyCheckerSnapshot(this.servers.keys());
   }
 
   /**
@@ -161,17 +167,12 @@ class CheckerSide implements ChildSide {
 
   /**
    * Real servers the checker engine starts in a state the pools cannot know (a FILE_CHECK value, a failed track file)
-   * take it from the engine's snapshot, as keepalived applies track files at start-up; `isNew` selects which. A
+   * take it from the engine's snapshot, as keepalived applies track files at start-up; `added` names them. A
    * reload that adds no server skips the snapshot, which is most of an unchanged reload's time at 30,000 servers.
    */
-  private applyCheckerSnapshot(isNew: (rsId: string) => boolean): void {
+  private applyCheckerSnapshot(added: Iterable<string>): void {
     const configured = new Map<string, number>();
-    for (const vs of this.config.virtualServers) {
-      for (const rs of vs.realServers) {
-        const rsId = makeRsId(vs, rs);
-        if (isNew(rsId)) configured.set(rsId, rs.weight);
-      }
-    }
+    for (const rsId of added) configured.set(rsId, this.servers.get(rsId)!.weight);
     if (configured.size === 0) return;
     for (const s of this.engine?.snapshot() ?? []) {
       if (!configured.has(s.rsId)) continue;
@@ -211,8 +212,7 @@ class CheckerSide implements ChildSide {
 
   private pruneOverrides(): void {
     if (this.overrides.list().length === 0) return;
-    const known = new Set(rsEntries(this.config).keys());
-    for (const gone of this.overrides.prune((k) => known.has(`${k.vs}/${k.rs}`))) {
+    for (const gone of this.overrides.prune((k) => this.servers.has(`${k.vs}/${k.rs}`))) {
       const text = `Dropping operator override for ${gone.rs} of VS ${gone.vs}: server no longer configured`;
       this.log.info(text);
       this.publish('operator', text);
@@ -279,10 +279,19 @@ class CheckerSide implements ChildSide {
     return this.metrics.registry.families();
   }
 
+  read(): void {
+    this.readAhead = { config: this.load() };
+  }
+
+  drop(): void {
+    this.readAhead = undefined;
+  }
+
   /** SIGHUP, relayed: the supervisor has already refused a config with errors. */
   async reload(): Promise<{ applied: boolean; ms: number }> {
     const t0 = performance.now();
-    const config = this.load();
+    const config = this.readAhead ? this.readAhead.config : this.load();
+    this.readAhead = undefined;
     if (!config) {
       // The file changed between the supervisor's read and this one.
       this.log.error('Reload failed: new configuration has errors; keeping the running one');
@@ -290,8 +299,9 @@ class CheckerSide implements ChildSide {
     }
     const tParsed = performance.now();
     // The servers the engine checks are the running config's.
-    const known = rsIds(this.config);
+    const known = this.servers;
     this.config = config;
+    this.servers = rsEntries(config);
     nameProcess(config.global.processNames, 'checker');
     this.pruneOverrides();
     const dumped = await this.openReflector(config);
@@ -302,7 +312,7 @@ class CheckerSide implements ChildSide {
     this.engine?.update(config);
     const tCheckers = performance.now();
     await this.manager?.reload(config);
-    this.applyCheckerSnapshot((rsId) => !known.has(rsId));
+    this.applyCheckerSnapshot([...this.servers.keys()].filter((rsId) => !known.has(rsId)));
     // A drain accepted while the reload ran may name a server the pools only know now; for the others this is a no-op.
     for (const o of this.overrides.list()) this.manager?.setOverrideWeight(o.vs, `${o.vs}/${o.rs}`, weightOf(o.override));
     const tEnd = performance.now();
@@ -345,13 +355,6 @@ function namesVirtualServer(vs: VirtualServer, query: string): boolean {
   return vs.key.kind === 'group' && query === vs.key.name;
 }
 
-/** The id checker and pool events use, of every real server. */
-function rsIds(config: Config): Set<string> {
-  const ids = new Set<string>();
-  for (const vs of config.virtualServers) for (const rs of vs.realServers) ids.add(makeRsId(vs, rs));
-  return ids;
-}
-
 /** Every real server by the id checker and pool events use. */
 function rsEntries(config: Config): Map<string, RealServer> {
   const m = new Map<string, RealServer>();
@@ -373,6 +376,8 @@ function main(): void {
     side = new CheckerSide(channel, log, start);
     await side.start();
   });
+  channel.handle('read', () => side?.read());
+  channel.handle('drop', () => side?.drop());
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);
     return (await side?.reload()) ?? { applied: false, ms: 0 };

@@ -25,6 +25,11 @@ export class ObservedDriver implements IpvsDriver {
     return this.lastTable;
   }
 
+  /** A pass's entries; the table for scrapes is refreshed by dump() alone when the driver has them otherwise. */
+  async entries(): Promise<IpvsTable> {
+    return this.inner.entries ? this.inner.entries() : this.dump();
+  }
+
   async apply(op: IpvsOp): Promise<void> {
     // The command text is built only under -D: a 30,000-server start-up applies 30,000 ops.
     if (this.log.isLevelEnabled('debug')) this.log.debug({ component: 'ipvs' }, `IPVS op: ${ipvsadmCommand(op)}`);

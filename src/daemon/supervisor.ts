@@ -18,10 +18,11 @@ import { dropRulesNeeded } from '../vrrp/nft-rules.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpError, TableDriver, ToChecker, ToVrrp, ToVrrpNotes,
-  VrrpConfig, VrrpStates,
+  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToChecker, ToVrrp,
+  ToVrrpNotes, VrrpConfig, VrrpStates,
 } from '../ipc/protocol.js';
-import { applyInOrder, type IpvsDriver, type IpvsTable, type IpvsTimeouts } from '../ipvs/types.js';
+import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+import { TableHost } from '../ipvs/driver-remote.js';
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig, type ConfigRead } from './config-reader.js';
@@ -89,6 +90,7 @@ export class Supervisor {
   private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
   private checker: ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes> | undefined;
   private table: IpvsDriver | undefined;
+  private tableHost: TableHost | undefined;
   private tableDriver: TableDriver | undefined;
   private kernelProbe: Promise<boolean> | undefined;
   private syncd: SyncDaemonOwner | undefined;
@@ -374,31 +376,19 @@ export class Supervisor {
     if (choice === 'kernel' || (choice === 'auto' && (await this.kernelIpvs()))) return 'kernel';
     if (choice === 'dry-run') {
       this.table = new (await import('../ipvs/driver-dryrun.js')).DryRunIpvsDriver(this.log);
+      this.tableHost = new TableHost(this.table);
       return 'dry-run';
     }
     if (choice === 'auto') this.log.error('kernel IPVS not available: using the userspace data plane; DR and TUN real servers are forwarded as NAT from this host');
     this.table = new (await import('../ipvs/driver-userspace.js')).UserspaceIpvsDriver(this.log);
+    this.tableHost = new TableHost(this.table);
     return 'userspace';
   }
 
   /** The checker process drives the embedded table through these. */
-  private async tableCall(c: IpvsCall): Promise<IpvsTable | IpvsTimeouts | (OpError | undefined)[] | void> {
-    const table = this.table;
-    if (!table) throw new Error('no embedded IPVS table');
-    switch (c.call) {
-      case 'dump':
-        return table.dump();
-      case 'getTimeouts':
-        return table.getTimeouts();
-      case 'apply':
-        return table.apply(c.op);
-      case 'applyMany':
-        // An Error crosses a structured clone without its errno name: send the two fields.
-        return (await applyInOrder((op) => table.apply(op), c.ops)).map((e): OpError | undefined => {
-          const code = (e as { code?: unknown } | undefined)?.code;
-          return e === undefined ? undefined : { message: e.message, ...(typeof code === 'string' ? { code } : {}) };
-        });
-    }
+  private async tableCall(c: IpvsCall): Promise<IpvsTable | IpvsTimeouts | TableEntries | OpsApplied> {
+    if (!this.tableHost) throw new Error('no embedded IPVS table');
+    return this.tableHost.call(c);
   }
 
   private setVrrpStates(states: VrrpStates): void {
@@ -507,8 +497,16 @@ export class Supervisor {
     const t0 = performance.now();
     this.log.info('Reloading');
     this.publish('daemon', 'Reloading');
+    // The checker process reads the file (check_daemon.c reload_check_thread) while the worker does: both reads
+    // take as long, and the second one need not wait for the first. It applies its read only once this one passes.
+    const reader = this.checker;
+    const readAhead = reader?.channel ? reader.excuse(() => reader.channel!.request('read', undefined, CHECKER_RELOAD_MS)) : undefined;
+    // A failed read ahead (a child that died meanwhile) leaves the reload to read the file again; the child takes the
+    // requests in order, so the reload or the drop need not wait for it.
+    readAhead?.catch(() => undefined);
     const read = await this.read(true);
     if (!read) {
+      reader?.channel?.request('drop', undefined, QUERY_MS).catch(() => undefined);
       this.log.error('Reload failed: new configuration has errors; keeping the running one');
       return;
     }

@@ -117,16 +117,39 @@ export interface ReloadResult {
 
 export type ToChecker = ChildRequests & {
   start: [CheckerStart, void];
+  /**
+   * SIGHUP: the file is read here while the supervisor reads it for its diagnostics (each takes a few hundred ms at
+   * 30,000 servers); `reload` then applies this read, or `drop` discards it when the supervisor refused the config.
+   */
+  read: [undefined, void];
+  drop: [undefined, void];
   reload: [{ readonly umask: ReloadUmask }, ReloadResult];
   /** A control-socket command the checker side owns (drain, undrain, weight, ipvs-table). */
   command: [{ readonly cmd: string } & Readonly<Record<string, unknown>>, object];
 };
 
+/**
+ * `generation` counts the operations the embedded table has applied; the checker process mirrors the table with it
+ * (driver-remote.ts), so a reconcile pass asks for the entries only when they changed in some other way.
+ */
 export type IpvsCall =
   | { readonly call: 'dump' }
-  | { readonly call: 'apply'; readonly op: IpvsOp }
+  | { readonly call: 'entries'; readonly generation: number | undefined }
   | { readonly call: 'applyMany'; readonly ops: readonly IpvsOp[] }
   | { readonly call: 'getTimeouts' };
+
+/** The table's entries, left out when the generation the checker process named is still current. */
+export interface TableEntries {
+  readonly generation: number;
+  readonly table?: IpvsTable;
+}
+
+/** applyMany's answer: each operation's error in its place, and the table's generation before and after them. */
+export interface OpsApplied {
+  readonly before: number;
+  readonly after: number;
+  readonly errors: readonly (OpError | undefined)[];
+}
 
 /** A failed operation of applyMany: an Error loses its errno name in a structured clone. */
 export interface OpError {
@@ -135,7 +158,7 @@ export interface OpError {
 }
 
 export type FromChecker = {
-  ipvs: [IpvsCall, IpvsTable | IpvsTimeouts | (OpError | undefined)[] | void];
+  ipvs: [IpvsCall, IpvsTable | IpvsTimeouts | TableEntries | OpsApplied];
 };
 
 /** A checker's state changed; undefined: the checker is gone. */

@@ -21,9 +21,10 @@ export class IpvsOpError extends Error {
 
 const ERRNO = { ENOENT: 2, ESRCH: 3, EEXIST: 17 } as const;
 
-function fail(code: keyof typeof ERRNO, what: string): never {
+/** The op's command line is built only for the error: a reload may apply thousands that succeed. */
+function fail(code: keyof typeof ERRNO, op: IpvsOp): never {
   const text = code === 'EEXIST' ? 'File exists' : code === 'ESRCH' ? 'No such process' : 'No such file or directory';
-  throw new IpvsOpError(`${what}: ${text}`, ERRNO[code], code);
+  throw new IpvsOpError(`${ipvsadmCommand(op)}: ${text}`, ERRNO[code], code);
 }
 
 function endpoint(address: string, port: number): string {
@@ -122,7 +123,8 @@ export class DryRunIpvsDriver implements IpvsDriver {
 
   async apply(op: IpvsOp): Promise<void> {
     this.applySync(op);
-    this.log.info({ component: 'ipvs-dry-run' }, ipvsadmCommand(op));
+    // A silent logger (the checker process's mirror, driver-remote.ts) is not given the text.
+    if (this.log.isLevelEnabled('info')) this.log.info({ component: 'ipvs-dry-run' }, ipvsadmCommand(op));
   }
 
   async getTimeouts(): Promise<IpvsTimeouts> {
@@ -133,43 +135,42 @@ export class DryRunIpvsDriver implements IpvsDriver {
     this.table.clear();
   }
 
-  private service(key: ServiceKey, what: string): Entry {
-    return this.table.get(serviceKeyId(key)) ?? fail('ESRCH', what);
+  private service(key: ServiceKey, op: IpvsOp): Entry {
+    return this.table.get(serviceKeyId(key)) ?? fail('ESRCH', op);
   }
 
   private applySync(op: IpvsOp): void {
-    const what = ipvsadmCommand(op);
     switch (op.kind) {
       case 'addService': {
         const k = serviceKeyId(op.service.key);
-        if (this.table.has(k)) fail('EEXIST', what);
+        if (this.table.has(k)) fail('EEXIST', op);
         this.table.set(k, { service: op.service, dests: new Map() });
         return;
       }
       case 'editService':
-        this.service(op.service.key, what).service = op.service;
+        this.service(op.service.key, op).service = op.service;
         return;
       case 'delService':
-        this.service(op.key, what);
+        this.service(op.key, op);
         this.table.delete(serviceKeyId(op.key));
         return;
       case 'addDest': {
-        const e = this.service(op.key, what);
+        const e = this.service(op.key, op);
         const k = destKeyId(op.dest);
-        if (e.dests.has(k)) fail('EEXIST', what);
+        if (e.dests.has(k)) fail('EEXIST', op);
         e.dests.set(k, op.dest);
         return;
       }
       case 'editDest': {
-        const e = this.service(op.key, what);
+        const e = this.service(op.key, op);
         const k = destKeyId(op.dest);
-        if (!e.dests.has(k)) fail('ENOENT', what);
+        if (!e.dests.has(k)) fail('ENOENT', op);
         e.dests.set(k, op.dest);
         return;
       }
       case 'delDest': {
-        const e = this.service(op.key, what);
-        if (!e.dests.delete(destKeyId(op.dest))) fail('ENOENT', what);
+        const e = this.service(op.key, op);
+        if (!e.dests.delete(destKeyId(op.dest))) fail('ENOENT', op);
         return;
       }
       case 'flush':

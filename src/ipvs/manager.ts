@@ -349,7 +349,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.passes++;
     let actual;
     try {
-      actual = await this.driver.dump();
+      actual = await (this.driver.entries ? this.driver.entries() : this.driver.dump());
     } catch (e) {
       this.log.error({ component: 'ipvs' }, `IPVS dump failed: ${errText(e)}`);
       return (this.lastPass = { ops: 0, failed: 1 });

@@ -140,6 +140,11 @@ export interface IpvsDriver {
   readonly name: 'kernel' | 'userspace' | 'dry-run';
   /** The whole table in one dump; never per-entry lookups. */
   dump(): Promise<IpvsTable>;
+  /**
+   * The entries a reconcile pass compares, counters aside, where the driver has them without a dump
+   * (driver-remote.ts); a driver without it is dumped.
+   */
+  entries?(): Promise<IpvsTable>;
   /** Applies one operation; rejects with an error carrying the errno code on failure. */
   apply(op: IpvsOp): Promise<void>;
   /**
