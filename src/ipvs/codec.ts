@@ -18,35 +18,104 @@ export class IpvsCodecError extends Error {
 
 // ---- attribute writer ----
 
-/** Collects TLV attributes; `nest` writes the nested attribute's length once its contents are known. */
+/**
+ * Writes TLV attributes, and whole generic-netlink messages, into one buffer that grows as needed and is kept from one
+ * use to the next (reset()), so encoding a request allocates nothing. `nest` fills in the nested attribute's length
+ * once its contents are written.
+ */
 export class AttrWriter {
-  private readonly parts: Buffer[] = [];
+  private buf: Buffer;
+  private end = 0;
 
-  private put(type: number, value: Buffer): this {
-    const len = 4 + value.length;
-    const hdr = Buffer.alloc(4);
-    hdr.writeUInt16LE(len, 0);
-    hdr.writeUInt16LE(type, 2);
-    this.parts.push(hdr, value);
-    const pad = (4 - (len % 4)) % 4;
-    if (pad) this.parts.push(Buffer.alloc(pad));
+  constructor(size = 256) {
+    this.buf = Buffer.alloc(size);
+  }
+
+  /** Bytes written so far. */
+  get length(): number { return this.end; }
+
+  /** Starts over at `length` (0: empty), keeping the buffer. */
+  reset(length = 0): this {
+    this.end = length;
     return this;
   }
 
-  u8(type: number, v: number): this { const b = Buffer.alloc(1); b.writeUInt8(v); return this.put(type, b); }
-  u16(type: number, v: number): this { const b = Buffer.alloc(2); b.writeUInt16LE(v); return this.put(type, b); }
-  u16be(type: number, v: number): this { const b = Buffer.alloc(2); b.writeUInt16BE(v); return this.put(type, b); }
-  u32(type: number, v: number): this { const b = Buffer.alloc(4); b.writeUInt32LE(v >>> 0); return this.put(type, b); }
-  u32be(type: number, v: number): this { const b = Buffer.alloc(4); b.writeUInt32BE(v >>> 0); return this.put(type, b); }
-  bytes(type: number, v: Buffer): this { return this.put(type, v); }
-  /** NUL-terminated string, as nla_strscpy expects. */
-  str(type: number, v: string): this { return this.put(type, Buffer.concat([Buffer.from(v, 'latin1'), Buffer.alloc(1)])); }
-  nest(type: number, fill: (w: AttrWriter) => void): this {
-    const inner = new AttrWriter();
-    fill(inner);
-    return this.put(type | U.NLA_F_NESTED, inner.toBuffer());
+  /** Claims `n` more bytes (contents undefined) and returns where they start. */
+  private room(n: number): number {
+    const at = this.end;
+    if (at + n > this.buf.length) {
+      const bigger = Buffer.alloc(Math.max(2 * this.buf.length, at + n));
+      this.buf.copy(bigger, 0, 0, at);
+      this.buf = bigger;
+    }
+    this.end = at + n;
+    return at;
   }
-  toBuffer(): Buffer { return Buffer.concat(this.parts); }
+
+  /** An attribute header for a value of `len` bytes, padding zeroed (the buffer is reused); returns the value's offset. */
+  private attr(type: number, len: number): number {
+    const padded = (4 + len + 3) & ~3;
+    const at = this.room(padded);
+    this.buf.writeUInt16LE(4 + len, at);
+    this.buf.writeUInt16LE(type, at + 2);
+    this.buf.fill(0, at + 4 + len, at + padded);
+    return at + 4;
+  }
+
+  u8(type: number, v: number): this { const at = this.attr(type, 1); this.buf.writeUInt8(v, at); return this; }
+  u16(type: number, v: number): this { const at = this.attr(type, 2); this.buf.writeUInt16LE(v, at); return this; }
+  u16be(type: number, v: number): this { const at = this.attr(type, 2); this.buf.writeUInt16BE(v, at); return this; }
+  u32(type: number, v: number): this { const at = this.attr(type, 4); this.buf.writeUInt32LE(v >>> 0, at); return this; }
+  u32be(type: number, v: number): this { const at = this.attr(type, 4); this.buf.writeUInt32BE(v >>> 0, at); return this; }
+  bytes(type: number, v: Buffer): this { const at = this.attr(type, v.length); v.copy(this.buf, at); return this; }
+  /** An address's raw bytes (4 or 16), written in place. */
+  address(type: number, family: AddressFamily, address: string): this {
+    const at = this.attr(type, family === 'inet' ? 4 : 16);
+    writeAddress(this.buf, at, family, address);
+    return this;
+  }
+  /** NUL-terminated string, as nla_strscpy expects. */
+  str(type: number, v: string): this {
+    const at = this.attr(type, v.length + 1);
+    this.buf.write(v, at, 'latin1');
+    this.buf.writeUInt8(0, at + v.length);
+    return this;
+  }
+  nest(type: number, fill: (w: AttrWriter) => void): this {
+    const at = this.room(4);
+    fill(this);
+    this.buf.writeUInt16LE(this.end - at, at);
+    this.buf.writeUInt16LE(type | U.NLA_F_NESTED, at + 2);
+    return this;
+  }
+
+  /**
+   * One whole netlink message (include/uapi/linux/netlink.h struct nlmsghdr, then genetlink.h struct genlmsghdr) with
+   * `fill`'s attributes; nlmsg_pid 0, as the kernel takes the sender from the socket. Every attribute is 4-aligned, so
+   * the message ends NLMSG_ALIGNed. Returns where the message starts (for setFlags).
+   */
+  genlMessage(type: number, flags: number, seq: number, cmd: number, version: number, fill: (w: AttrWriter) => void): number {
+    const at = this.room(U.NLMSG_HDRLEN + U.GENL_HDRLEN);
+    this.buf.writeUInt16LE(type, at + 4);
+    this.buf.writeUInt16LE(flags, at + 6);
+    this.buf.writeUInt32LE(seq, at + 8);
+    this.buf.writeUInt32LE(0, at + 12);
+    this.buf.writeUInt8(cmd, at + 16);
+    this.buf.writeUInt8(version, at + 17);
+    this.buf.writeUInt16LE(0, at + 18);
+    fill(this);
+    this.buf.writeUInt32LE(this.end - at, at);
+    return at;
+  }
+
+  /** Rewrites the nlmsg_flags of the message genlMessage started at `at`. */
+  setFlags(at: number, flags: number): void { this.buf.writeUInt16LE(flags, at + 6); }
+
+  /** What was written, as a view of the buffer: valid until the next write or reset. */
+  view(): Buffer { return this.buf.subarray(0, this.end); }
+
+  /** What was written, as a copy of its own. */
+  toBuffer(): Buffer { return Buffer.from(this.view()); }
 }
 
 // ---- attribute reader ----
@@ -92,10 +161,19 @@ function afName(n: number): AddressFamily {
   throw new IpvsCodecError(`unknown address family ${n}`);
 }
 
-export function addressBytes(family: AddressFamily, address: string): Buffer {
+/** An address's 4 or 16 bytes at `at` in `b`. */
+function writeAddress(b: Buffer, at: number, family: AddressFamily, address: string): void {
   if (family === 'inet') {
     if (!isIPv4(address)) throw new IpvsCodecError(`not an IPv4 address: ${address}`);
-    return Buffer.from(address.split('.').map(Number));
+    // isIPv4 checked the form: four decimal octets, each ≤ 255, separated by dots.
+    let octet = 0;
+    let i = at;
+    for (let c = 0; c < address.length; c++) {
+      const ch = address.charCodeAt(c);
+      if (ch === 0x2e) { b[i++] = octet; octet = 0; } else octet = octet * 10 + ch - 0x30;
+    }
+    b[i] = octet;
+    return;
   }
   if (!isIPv6(address)) throw new IpvsCodecError(`not an IPv6 address: ${address}`);
   const [head = '', tail] = address.split('::') as [string, string?];
@@ -103,9 +181,8 @@ export function addressBytes(family: AddressFamily, address: string): Buffer {
   const h = groups(head);
   const t = tail === undefined ? [] : groups(tail);
   const all = tail === undefined ? h : [...h, ...new Array<number>(8 - h.length - t.length).fill(0), ...t];
-  const b = Buffer.alloc(16);
-  all.forEach((g, i) => b.writeUInt16BE(g, i * 2));
-  return b;
+  b.fill(0, at, at + 16);
+  all.forEach((g, i) => b.writeUInt16BE(g, at + i * 2));
 }
 function v4Groups(s: string): number[] {
   const o = s.split('.').map(Number);
@@ -175,7 +252,7 @@ function putServiceKey(w: AttrWriter, key: ServiceKey): void {
     return;
   }
   w.u16(U.IPVS_SVC_ATTR_PROTOCOL, PROTO[key.protocol]);
-  w.bytes(U.IPVS_SVC_ATTR_ADDR, addressBytes(key.family, key.address));
+  w.address(U.IPVS_SVC_ATTR_ADDR, key.family, key.address);
   w.u16be(U.IPVS_SVC_ATTR_PORT, key.port);
 }
 
@@ -196,26 +273,37 @@ function putNetmask(w: AttrWriter, family: AddressFamily, netmask: number): void
   else w.u32(U.IPVS_SVC_ATTR_NETMASK, netmask);
 }
 
-/** IPVS_CMD_ATTR_SERVICE with the key only. */
-export function encodeServiceKey(key: ServiceKey): Buffer {
-  return new AttrWriter().nest(U.IPVS_CMD_ATTR_SERVICE, (w) => putServiceKey(w, key)).toBuffer();
+/** What `write` writes into a writer of its own. */
+function encoded(write: (w: AttrWriter) => void): Buffer {
+  const w = new AttrWriter();
+  write(w);
+  return w.toBuffer();
 }
 
-/** IPVS_CMD_ATTR_SERVICE as a "full entry" (NEW/SET_SERVICE): the kernel rejects new/set without all of these. */
-export function encodeService(s: Service): Buffer {
-  if (s.scheduler.length >= U.IP_VS_SCHEDNAME_MAXLEN) throw new IpvsCodecError(`scheduler name too long: ${s.scheduler}`);
-  return new AttrWriter().nest(U.IPVS_CMD_ATTR_SERVICE, (w) => {
-    putServiceKey(w, s.key);
-    w.str(U.IPVS_SVC_ATTR_SCHED_NAME, s.scheduler);
-    if (s.persistenceEngine) w.str(U.IPVS_SVC_ATTR_PE_NAME, s.persistenceEngine);
-    const flags = Buffer.alloc(8);
-    flags.writeUInt32LE(flagBits(s), 0);
-    flags.writeUInt32LE(0xffffffff, 4); // mask: every bit is ours to set, so a SET clears what we leave out
-    w.bytes(U.IPVS_SVC_ATTR_FLAGS, flags);
-    w.u32(U.IPVS_SVC_ATTR_TIMEOUT, s.persistenceTimeoutS);
-    putNetmask(w, s.key.family, s.persistenceNetmask);
-  }).toBuffer();
+/** IPVS_CMD_ATTR_SERVICE with the key only. */
+export function writeServiceKey(w: AttrWriter, key: ServiceKey): void {
+  w.nest(U.IPVS_CMD_ATTR_SERVICE, (n) => putServiceKey(n, key));
 }
+export const encodeServiceKey = (key: ServiceKey): Buffer => encoded((w) => writeServiceKey(w, key));
+
+/** struct ip_vs_flags for IPVS_SVC_ATTR_FLAGS, filled in place (its bytes are copied into the message at once). */
+const svcFlags = Buffer.alloc(8);
+
+/** IPVS_CMD_ATTR_SERVICE as a "full entry" (NEW/SET_SERVICE): the kernel rejects new/set without all of these. */
+export function writeService(w: AttrWriter, s: Service): void {
+  if (s.scheduler.length >= U.IP_VS_SCHEDNAME_MAXLEN) throw new IpvsCodecError(`scheduler name too long: ${s.scheduler}`);
+  w.nest(U.IPVS_CMD_ATTR_SERVICE, (n) => {
+    putServiceKey(n, s.key);
+    n.str(U.IPVS_SVC_ATTR_SCHED_NAME, s.scheduler);
+    if (s.persistenceEngine) n.str(U.IPVS_SVC_ATTR_PE_NAME, s.persistenceEngine);
+    svcFlags.writeUInt32LE(flagBits(s), 0);
+    svcFlags.writeUInt32LE(0xffffffff, 4); // mask: every bit is ours to set, so a SET clears what we leave out
+    n.bytes(U.IPVS_SVC_ATTR_FLAGS, svcFlags);
+    n.u32(U.IPVS_SVC_ATTR_TIMEOUT, s.persistenceTimeoutS);
+    putNetmask(n, s.key.family, s.persistenceNetmask);
+  });
+}
+export const encodeService = (s: Service): Buffer => encoded((w) => writeService(w, s));
 
 /** Unknown attribute ids met while decoding, so a newer kernel's additions are visible, not silently lost. */
 export interface DecodeCounters { unknownAttrs: number }
@@ -286,39 +374,36 @@ export function decodeServiceAttrs(buf: Buffer, counters?: DecodeCounters): Deco
 
 function putDestKey(w: AttrWriter, d: Pick<Destination, 'family' | 'address' | 'port'>): void {
   w.u16(U.IPVS_DEST_ATTR_ADDR_FAMILY, afNumber(d.family));
-  w.bytes(U.IPVS_DEST_ATTR_ADDR, addressBytes(d.family, d.address));
+  w.address(U.IPVS_DEST_ATTR_ADDR, d.family, d.address);
   w.u16be(U.IPVS_DEST_ATTR_PORT, d.port);
 }
 
 /** The service key plus the destination key (DEL_DEST). */
-export function encodeDestKey(key: ServiceKey, d: Pick<Destination, 'family' | 'address' | 'port'>): Buffer {
-  return new AttrWriter()
-    .nest(U.IPVS_CMD_ATTR_SERVICE, (w) => putServiceKey(w, key))
-    .nest(U.IPVS_CMD_ATTR_DEST, (w) => putDestKey(w, d))
-    .toBuffer();
+export function writeDestKey(w: AttrWriter, key: ServiceKey, d: Pick<Destination, 'family' | 'address' | 'port'>): void {
+  writeServiceKey(w, key);
+  w.nest(U.IPVS_CMD_ATTR_DEST, (n) => putDestKey(n, d));
 }
 
 /** The service key plus a full destination (NEW/SET_DEST); tunnel attributes only for TUN. */
-export function encodeDest(key: ServiceKey, d: Destination): Buffer {
-  return new AttrWriter()
-    .nest(U.IPVS_CMD_ATTR_SERVICE, (w) => putServiceKey(w, key))
-    .nest(U.IPVS_CMD_ATTR_DEST, (w) => {
-      putDestKey(w, d);
-      w.u32(U.IPVS_DEST_ATTR_FWD_METHOD, FWD[d.forward]);
-      w.u32(U.IPVS_DEST_ATTR_WEIGHT, d.weight);
-      w.u32(U.IPVS_DEST_ATTR_U_THRESH, d.upperThreshold);
-      w.u32(U.IPVS_DEST_ATTR_L_THRESH, d.lowerThreshold);
-      if (d.forward === 'TUN') {
-        w.u8(U.IPVS_DEST_ATTR_TUN_TYPE, TUN[d.tunnelType ?? 'ipip']);
-        w.u16be(U.IPVS_DEST_ATTR_TUN_PORT, d.tunnelPort ?? 0);
-        let tf = U.IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM;
-        if (d.tunnelFlags?.csum) tf |= U.IP_VS_TUNNEL_ENCAP_FLAG_CSUM;
-        if (d.tunnelFlags?.remCsum) tf |= U.IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM;
-        w.u16(U.IPVS_DEST_ATTR_TUN_FLAGS, tf);
-      }
-    })
-    .toBuffer();
+export function writeDest(w: AttrWriter, key: ServiceKey, d: Destination): void {
+  writeServiceKey(w, key);
+  w.nest(U.IPVS_CMD_ATTR_DEST, (n) => {
+    putDestKey(n, d);
+    n.u32(U.IPVS_DEST_ATTR_FWD_METHOD, FWD[d.forward]);
+    n.u32(U.IPVS_DEST_ATTR_WEIGHT, d.weight);
+    n.u32(U.IPVS_DEST_ATTR_U_THRESH, d.upperThreshold);
+    n.u32(U.IPVS_DEST_ATTR_L_THRESH, d.lowerThreshold);
+    if (d.forward === 'TUN') {
+      n.u8(U.IPVS_DEST_ATTR_TUN_TYPE, TUN[d.tunnelType ?? 'ipip']);
+      n.u16be(U.IPVS_DEST_ATTR_TUN_PORT, d.tunnelPort ?? 0);
+      let tf = U.IP_VS_TUNNEL_ENCAP_FLAG_NOCSUM;
+      if (d.tunnelFlags?.csum) tf |= U.IP_VS_TUNNEL_ENCAP_FLAG_CSUM;
+      if (d.tunnelFlags?.remCsum) tf |= U.IP_VS_TUNNEL_ENCAP_FLAG_REMCSUM;
+      n.u16(U.IPVS_DEST_ATTR_TUN_FLAGS, tf);
+    }
+  });
 }
+export const encodeDest = (key: ServiceKey, d: Destination): Buffer => encoded((w) => writeDest(w, key, d));
 
 /**
  * Decodes the contents of one IPVS_CMD_ATTR_DEST nest. Kernels before 3.18 send no ADDR_FAMILY: the destination then
@@ -379,13 +464,12 @@ export function decodeDestAttrs(buf: Buffer, serviceFamily: AddressFamily, count
 // ---- config (timeouts) ----
 
 /** SET_CONFIG: only the timeouts given are sent; the kernel keeps the others (0 means "keep"). */
-export function encodeTimeouts(t: Partial<IpvsTimeouts>): Buffer {
-  const w = new AttrWriter();
+export function writeTimeouts(w: AttrWriter, t: Partial<IpvsTimeouts>): void {
   if (t.tcpS !== undefined) w.u32(U.IPVS_CMD_ATTR_TIMEOUT_TCP, t.tcpS);
   if (t.tcpFinS !== undefined) w.u32(U.IPVS_CMD_ATTR_TIMEOUT_TCP_FIN, t.tcpFinS);
   if (t.udpS !== undefined) w.u32(U.IPVS_CMD_ATTR_TIMEOUT_UDP, t.udpS);
-  return w.toBuffer();
 }
+export const encodeTimeouts = (t: Partial<IpvsTimeouts>): Buffer => encoded((w) => writeTimeouts(w, t));
 
 export function decodeTimeouts(buf: Buffer, counters?: DecodeCounters): IpvsTimeouts {
   let tcpS = 0, tcpFinS = 0, udpS = 0;
@@ -413,7 +497,7 @@ export function encodeDaemon(d: SyncDaemon): Buffer {
     if (d.port) w.u16(U.IPVS_DAEMON_ATTR_MCAST_PORT, d.port);
     if (d.ttl) w.u8(U.IPVS_DAEMON_ATTR_MCAST_TTL, d.ttl);
     if (d.group) {
-      w.bytes(d.group.family === 'inet' ? U.IPVS_DAEMON_ATTR_MCAST_GROUP : U.IPVS_DAEMON_ATTR_MCAST_GROUP6, addressBytes(d.group.family, d.group.address));
+      w.address(d.group.family === 'inet' ? U.IPVS_DAEMON_ATTR_MCAST_GROUP : U.IPVS_DAEMON_ATTR_MCAST_GROUP6, d.group.family, d.group.address);
     }
   }).toBuffer();
 }

@@ -152,6 +152,10 @@ export const IPPROTO_UDP = 17;
 export const IPPROTO_SCTP = 132;
 
 // Netlink framing (include/uapi/linux/netlink.h), used by the codec and the driver.
+/** NLMSG_HDRLEN: struct nlmsghdr, aligned. */
+export const NLMSG_HDRLEN = 16;
+/** GENL_HDRLEN (include/uapi/linux/genetlink.h): struct genlmsghdr, aligned. */
+export const GENL_HDRLEN = 4;
 export const NLMSG_ERROR = 2;
 export const NLMSG_DONE = 3;
 export const NLM_F_REQUEST = 0x01;

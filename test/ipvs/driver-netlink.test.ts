@@ -103,32 +103,56 @@ test('getTimeouts decodes the GET_CONFIG reply', async () => {
   assert.deepEqual(await new NetlinkIpvsDriver(k).getTimeouts(), { tcpS: 900, tcpFinS: 120, udpS: 300 });
 });
 
-test('applyMany keeps many requests in flight, in order, and reports each NACK in its place while sending the rest', async () => {
-  let inFlight = 0;
-  let maxInFlight = 0;
-  const k = new FakeGenlKernel({ IPVS: IPVS_FAMILY }, () => 'ack');
-  const original = k.request.bind(k);
-  k.request = async (...args) => {
-    inFlight++;
-    maxInFlight = Math.max(maxInFlight, inFlight);
-    try { return await original(...args); } finally { inFlight--; }
-  };
-  const d = new NetlinkIpvsDriver(k, { window: 8 });
+test('applyMany sends many requests per sendmsg, each with its own seq, only the last asking for an ACK', async () => {
+  const k = kernel(() => 'ack');
+  const d = new NetlinkIpvsDriver(k);
   const ops = Array.from({ length: 40 }, (_, i) => ({ kind: 'addDest', key: svc.key, dest: { ...dest, port: 1000 + i } }) as const);
   assert.deepEqual(await d.applyMany(ops), ops.map(() => undefined));
-  assert.equal(maxInFlight, 8);
-  const ports = k.requests.slice(1).map((r) => parseAttrs(parseAttrs(r.attrs)[1]!.value).find((a) => a.type === 2)!.value.readUInt16BE(0));
+  assert.deepEqual(k.sends, [40], 'one sendmsg');
+  const sent = k.requests.slice(1);
+  const ports = sent.map((r) => parseAttrs(parseAttrs(r.attrs)[1]!.value).find((a) => a.type === 2)!.value.readUInt16BE(0));
   assert.deepEqual(ports, ops.map((o) => o.dest.port), 'sent in op order');
+  assert.deepEqual(sent.map((r) => r.flags), ops.map((_, i) => NLM_F_REQUEST | (i === 39 ? NLM_F_ACK : 0)));
+  assert.deepEqual(sent.map((r) => r.cmd), ops.map(() => 5));
+  assert.equal(new Set(sent.map((r) => r.seq)).size, 40, 'every request has its own seq');
+  assert.equal(k.referenced, false, 'the socket no longer holds the event loop');
+});
 
-  const failing = kernel((r) => {
-    const p = parseAttrs(parseAttrs(r.attrs)[1]!.value).find((a) => a.type === 2)!.value.readUInt16BE(0);
-    return p === 1005 ? { errno: 2 } : 'ack';
-  });
-  const d2 = new NetlinkIpvsDriver(failing, { window: 4 });
-  const errors = await d2.applyMany(ops);
-  assert.deepEqual(errors.map((e, i) => (e ? i : -1)).filter((i) => i >= 0), [5]);
-  assert.ok(errors[5] instanceof NetlinkError && errors[5].code === 'ENOENT' && errors[5].message.includes('[192.0.2.5]:1005'), String(errors[5]));
+test('applyMany reports each NACK against its own op, and sends the ops after it', async () => {
+  const port = (r: FakeRequest): number => parseAttrs(parseAttrs(r.attrs)[1]!.value).find((a) => a.type === 2)!.value.readUInt16BE(0);
+  const failing = kernel((r) => (port(r) === 1005 || port(r) === 1039 ? { errno: 2 } : 'ack'));
+  const d = new NetlinkIpvsDriver(failing);
+  const ops = Array.from({ length: 40 }, (_, i) => ({ kind: 'addDest', key: svc.key, dest: { ...dest, port: 1000 + i } }) as const);
+  const errors = await d.applyMany(ops);
+  assert.deepEqual(errors.map((e, i) => (e ? i : -1)).filter((i) => i >= 0), [5, 39], 'a NACK on the last request ends the batch too');
+  assert.ok(errors[5] instanceof NetlinkError && errors[5].code === 'ENOENT', String(errors[5]));
+  assert.equal(errors[5].message, 'IPVS_CMD_NEW_DEST [192.0.2.5]:1005 to [192.0.2.10]:tcp:80: No such file or directory (ENOENT)');
+  assert.equal(errors[5].seq, failing.requests[1 + 5]!.seq);
   assert.equal(failing.requests.length - 1, ops.length, 'the ops after the NACK are sent too');
+});
+
+test('applyMany: a batch holds no more requests than could all be refused with their NACKs fitting the receive buffer', async () => {
+  const k = kernel((r) => (r.cmd === 5 ? { errno: 17 } : 'ack'));
+  k.rcvbuf = 64 * 1024;
+  const d = new NetlinkIpvsDriver(k);
+  const ops = Array.from({ length: 300 }, (_, i) => ({ kind: 'addDest', key: svc.key, dest: { ...dest, port: 1000 + i } }) as const);
+  const errors = await d.applyMany(ops);
+  assert.ok(k.sends.length > 1, `${k.sends.join(',')} requests per sendmsg`);
+  assert.deepEqual(errors.map((e) => (e as NetlinkError | undefined)?.code), ops.map(() => 'EEXIST'), 'every NACK read');
+  assert.deepEqual(errors.map((e) => /\]:(\d+) to/.exec(e!.message)![1]), ops.map((o) => String(o.dest.port)));
+});
+
+test('applyMany: an op that cannot be encoded fails alone; the others are sent', async () => {
+  const k = kernel(() => 'ack');
+  const ops = [
+    { kind: 'addService', service: svc },
+    { kind: 'addDest', key: svc.key, dest: { ...dest, address: '192.0.2.256' } },
+    { kind: 'addDest', key: svc.key, dest },
+  ] as const;
+  const errors = await new NetlinkIpvsDriver(k).applyMany(ops);
+  assert.equal(errors[1]?.message, 'not an IPv4 address: 192.0.2.256');
+  assert.deepEqual([errors[0], errors[2]], [undefined, undefined]);
+  assert.deepEqual(k.requests.slice(1).map((r) => [r.cmd, r.flags]), [[1, NLM_F_REQUEST], [5, NLM_F_REQUEST | NLM_F_ACK]]);
 });
 
 test('close() closes the transport', async () => {
@@ -162,29 +186,35 @@ test('a reply read after the process stalled past the timeout is taken: only run
   // Found by the generated differential in the VM: a guest whose daemon was busy starting ~60 checkers came back to
   // a wall-clock timeout that fired before the waiting ACKs were read, and the first pass failed op by op.
   const k = kernel(() => 'ack');
-  const request = k.request.bind(k);
-  const stalling: typeof k.request = (type, data, options) => {
-    if (type === 16) return request(type, data, options);
-    // The stall comes after the request left, and the reply is read after the next timers phase, as the poll phase
-    // reads a waiting ACK.
-    return new Promise((resolve, reject) => {
-      setImmediate(() => {
-        const until = Date.now() + 3000;
-        while (Date.now() < until);
-        setImmediate(() => request(type, data, options).then(resolve, reject));
-      });
-    });
-  };
-  k.request = stalling;
+  // The stall comes after the request left, and the reply is read after the next timers phase, as the poll phase
+  // reads a waiting ACK.
+  k.deliver = (answers) => setImmediate(() => {
+    const until = Date.now() + 3000;
+    while (Date.now() < until);
+    setImmediate(answers);
+  });
   await new NetlinkIpvsDriver(k, { timeoutMs: 1500 }).apply({ kind: 'addService', service: svc });
+  assert.equal(k.requests.at(-1)?.cmd, 1);
 });
 
 test('a request never answered fails after its timeout with ETIMEDOUT, naming the entry', async () => {
   const k = kernel(() => 'ack');
-  const request = k.request.bind(k);
-  k.request = (type, data, options) => (type === 16 ? request(type, data, options) : new Promise(() => {}));
+  k.deliver = () => {};
   const err = await new NetlinkIpvsDriver(k, { timeoutMs: 300 }).apply({ kind: 'addDest', key: svc.key, dest }).then(() => undefined, (e: unknown) => e);
   assert.ok(err instanceof NetlinkError);
   assert.equal(err.code, 'ETIMEDOUT');
   assert.equal(err.message, 'IPVS_CMD_NEW_DEST [192.0.2.5]:80 to [192.0.2.10]:tcp:80: no reply in 0.3 s');
+});
+
+test('a batch never answered fails every op with ETIMEDOUT; the next batch is answered', async () => {
+  const k = kernel(() => 'ack');
+  const deliver = k.deliver;
+  k.deliver = () => {};
+  const d = new NetlinkIpvsDriver(k, { timeoutMs: 300 });
+  const ops = [{ kind: 'addService', service: svc }, { kind: 'addDest', key: svc.key, dest }] as const;
+  const errors = await d.applyMany(ops);
+  assert.deepEqual(errors.map((e) => (e as NetlinkError).code), ['ETIMEDOUT', 'ETIMEDOUT']);
+  assert.equal(errors[0]!.message, 'IPVS_CMD_NEW_SERVICE [192.0.2.10]:tcp:80: no reply in 0.3 s');
+  k.deliver = deliver;
+  assert.deepEqual(await d.applyMany(ops), [undefined, undefined]);
 });

@@ -13,6 +13,7 @@ interface Step {
   name: string;
   expected: { service: Service; dests: Destination[] }[];
   error?: { op: string; code: string; errno: number; message: string };
+  errors?: (string | null)[];
   list: string;
   thresholds: string;
   persistent: string;
@@ -120,6 +121,14 @@ test('NetlinkIpvsDriver round-trips every IPVS feature through a real kernel', {
     message: 'IPVS_CMD_NEW_DEST [192.0.2.32]:80 to [192.0.2.20]:tcp:80: File exists (EEXIST)',
   });
   assert.equal(steps.get('missing-service')!.error?.code, 'ESRCH');
+  // One applyMany batch, only its last request asking for an ACK: each NACK lands on its own op, the rest applied.
+  assert.deepEqual(steps.get('batch-nacks')!.errors, [
+    null,
+    'IPVS_CMD_NEW_DEST [192.0.2.32]:80 to [192.0.2.20]:tcp:80: File exists (EEXIST)',
+    'IPVS_CMD_DEL_SERVICE [192.0.2.99]:tcp:1: No such process (ESRCH)',
+    null,
+    'IPVS_CMD_DEL_DEST [192.0.2.38]:80 from [192.0.2.20]:tcp:80: No such file or directory (ENOENT)',
+  ]);
   assert.deepEqual(steps.get('timeouts')!.timeouts, { tcpS: 1000, tcpFinS: 100, udpS: 200 });
   assert.deepEqual(steps.get('timeouts-partial')!.timeouts, { tcpS: 1000, tcpFinS: 100, udpS: 250 }, '0/absent keeps a timeout');
   assert.deepEqual(steps.get('flush')!.dump, { services: [] });

@@ -28,9 +28,16 @@ const json = (v: unknown): string => JSON.stringify(v, (_k, x: unknown) => (type
 
 const driver = NetlinkIpvsDriver.open();
 
-async function step(name: string, ops: IpvsOp[]): Promise<void> {
+/** `many`: the ops go through applyMany (batched), every op's error message (or null) printed in its place. */
+async function step(name: string, ops: IpvsOp[], many = false): Promise<void> {
   let error: { op: string; code: string; errno: number; message: string } | undefined;
-  for (const op of ops) {
+  let errors: (string | null)[] | undefined;
+  if (many) {
+    const got = await driver.applyMany(ops);
+    got.forEach((e, i) => { if (!e) mirror(ops[i]!); });
+    errors = got.map((e) => e?.message ?? null);
+  }
+  for (const op of many ? [] : ops) {
     try {
       await driver.apply(op);
       mirror(op);
@@ -45,6 +52,7 @@ async function step(name: string, ops: IpvsOp[]): Promise<void> {
     name,
     expected: table,
     error,
+    errors,
     list: ipvsadm('-Ln'),
     thresholds: ipvsadm('-Ln', '--thresholds'),
     persistent: ipvsadm('-Ln', '--persistent-conn'),
@@ -118,6 +126,13 @@ await step('edit-service', [
 
 await step('duplicate-dest', [{ kind: 'addDest', key: fwdKey, dest: dst('192.0.2.32', 80, { forward: 'DR' }) }]);
 await step('missing-service', [{ kind: 'delService', key: v4('192.0.2.99', 1) }]);
+await step('batch-nacks', [
+  { kind: 'addDest', key: fwdKey, dest: dst('192.0.2.36', 80) },
+  { kind: 'addDest', key: fwdKey, dest: dst('192.0.2.32', 80, { forward: 'DR' }) },
+  { kind: 'delService', key: v4('192.0.2.99', 1) },
+  { kind: 'addDest', key: fwdKey, dest: dst('192.0.2.37', 80) },
+  { kind: 'delDest', key: fwdKey, dest: { family: 'inet', address: '192.0.2.38', port: 80 } },
+], true);
 
 await step('deletes', [
   { kind: 'delDest', key: fwdKey, dest: { family: 'inet', address: '192.0.2.33', port: 80 } },

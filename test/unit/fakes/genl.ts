@@ -35,9 +35,65 @@ function errorPayload(errno: number, req: FakeRequest): Buffer {
   return b;
 }
 
+/** SO_RCVBUF as a default Linux grants it: net.core.rmem_max (212992), doubled. */
+const RCVBUF = 2 * 212992;
+
 export class FakeGenlKernel implements GenlTransport {
   readonly requests: FakeRequest[] = [];
+  /** How many requests each sendmsg carried, in order. */
+  readonly sends: number[] = [];
   closed = false;
+  referenced = false;
+  /**
+   * The receive buffer: answers past it are dropped, as netlink_attachskb does, each charged its length plus 704
+   * bytes (an skb's overhead on x86-64 for a small answer, rounded up).
+   */
+  rcvbuf = RCVBUF;
+  /** How answers to a sendmsg reach the socket's reader: on a later turn of the event loop; a test may stall or drop them. */
+  deliver: (answers: () => void) => void = (answers) => setImmediate(answers);
+  private readonly listeners: ((msgs: GenlReply[]) => void)[] = [];
+
+  readonly socket = {
+    send: (msg: Buffer, _options: undefined, callback: (error?: Error) => void): void => {
+      const answers: GenlReply[] = [];
+      let n = 0;
+      for (let off = 0; off < msg.length; n++) {
+        const len = msg.readUInt32LE(off);
+        const req: FakeRequest = {
+          type: msg.readUInt16LE(off + 4), flags: msg.readUInt16LE(off + 6), seq: msg.readUInt32LE(off + 8),
+          cmd: msg.readUInt8(off + 16), version: msg.readUInt8(off + 17), attrs: Buffer.from(msg.subarray(off + 20, off + len)),
+        };
+        this.requests.push(req);
+        off += len;
+        const answer = this.handler(req);
+        const reply = (data: Buffer): GenlReply => ({ type: NLMSG_ERROR, flags: 0, seq: req.seq, port: 0, data });
+        if (answer !== 'ack' && 'errno' in answer) answers.push(reply(errorPayload(answer.errno, req)));
+        else if (req.flags & NLM_F_ACK) answers.push(reply(errorPayload(0, req)));
+      }
+      this.sends.push(n);
+      let charged = 0;
+      const kept = answers.filter((a) => (charged += 16 + a.data.length + 704) <= this.rcvbuf);
+      queueMicrotask(() => callback());
+      this.deliver(() => { for (const a of kept) for (const l of this.listeners) l([a]); });
+    },
+  };
+
+  on(_event: 'message', listener: (msgs: GenlReply[]) => void): this {
+    this.listeners.push(listener);
+    return this;
+  }
+
+  ref(ref: boolean): void {
+    this.referenced = ref;
+  }
+
+  setRecvBufferSize(bytes: number): void {
+    this.rcvbuf = Math.min(bytes, this.rcvbuf / 2) * 2;
+  }
+
+  getRecvBufferSize(): number {
+    return this.rcvbuf;
+  }
 
   constructor(
     private readonly families: Readonly<Record<string, number>>,
