@@ -294,26 +294,65 @@ export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined
 }
 
 /** `NAME [weight N [reverse|noreverse]]` items of track_* blocks; `ifOwner`: track_interface's, of that instance or group. */
-function trackRefs(v: Values, node: Node, min: number, max: number, ifOwner?: string): TrackRef[] {
+/** What a track_* block tracks; each has its own lines and rules in keepalived. */
+type Tracked = 'interface' | 'script' | 'file' | 'process';
+
+/** keepalived's words for each kind in its lines: [option, weight option, weight range]. */
+const TRACK_WORDS: Record<Tracked, { readonly option: string; readonly weightOption: string; readonly range: string }> = {
+  interface: { option: 'track_interface', weightOption: 'track_interace', range: '' },
+  script: { option: 'track script', weightOption: 'track_script', range: '' },
+  file: { option: 'track file', weightOption: 'track file', range: '[-254..254]' },
+  process: { option: 'track process', weightOption: 'track_process', range: '[-254..254]' },
+};
+
+/**
+ * A track_* block's entries as keepalived's allocators read them (vrrp_track.c alloc_track_if, alloc_track_script,
+ * alloc_track_process; track_file.c vrrp_alloc_track_file): the word after the name must be `weight` and have a
+ * value, or the entry is dropped; the weight is read with ignore_error in -254..254, interfaces and scripts then
+ * turn +/-254 into +/-253; an unknown word after it is reported (and drops a file's entry).
+ */
+function trackRefs(v: Values, node: Node, kind: Tracked, owner: string): TrackRef[] {
+  const words = TRACK_WORDS[kind];
   const refs: TrackRef[] = [];
   for (const item of node.children ?? []) {
-    // vrrp_track.c alloc_track_if: an interface is looked up before its options are read.
-    if (ifOwner !== undefined && !v.interfaces.found(item.kw)) {
-      v.report.error(item.src, `(${ifOwner}) tracked interface ${item.kw} doesn't exist`, node.kw);
+    const tracked = item.kw;
+    const say = (line: string): void => v.report.error(item.src, `(${owner}) ${line}`, node.kw);
+    // alloc_track_if: an interface is looked up before its options are read.
+    if (kind === 'interface' && !v.interfaces.found(tracked)) {
+      say(`tracked interface ${tracked} doesn't exist`);
       continue;
     }
-    let weight: number | undefined;
-    let reverse = false;
-    for (let i = 0; i < item.args.length; i++) {
-      const w = item.args[i]!;
-      if (w === 'weight') {
-        const n = v.int(item, item.args[++i], min, max, true);
-        if (n === undefined) v.report.error(item.src, `weight for ${item.kw} must be between [${min}:${max}] inclusive. Ignoring...`, node.kw);
-        else weight = n;
-      } else if (w === 'reverse') reverse = true;
-      else if (w !== 'noreverse') v.report.error(item.src, `Unknown track option '${w}' for ${item.kw}`, node.kw);
+    const [option, value, after] = item.args;
+    if (option === undefined) {
+      refs.push({ name: tracked, reverse: false });
+      continue;
     }
-    refs.push({ name: item.kw, ...(weight !== undefined ? { weight } : {}), reverse });
+    if (option !== 'weight') {
+      say(kind === 'interface' ? `unknown track_interface ${tracked} option ${option} - ignoring` : `unknown ${words.option} option ${option} - ignoring`);
+      continue;
+    }
+    if (value === undefined) {
+      say(`weight without value specified for ${words.option} ${tracked} - ignoring`);
+      continue;
+    }
+    let weight = v.int(item, value, -254, 254, true);
+    if (weight === undefined) {
+      if (kind === 'interface') say(`weight ${value} for ${tracked} must be between [-253..253] inclusive. Ignoring...`);
+      else if (kind === 'script') say(`track script ${tracked}: weight must be between [-253..253] inclusive, ignoring...`);
+      else say(`weight for ${words.option} ${tracked} must be in ${words.range} inclusive. Ignoring...`);
+      // An interface's weight falls back to 0, the others' to the tracked object's own.
+      if (kind === 'interface') weight = 0;
+    } else if ((kind === 'interface' || kind === 'script') && Math.abs(weight) === 254) {
+      say(`weight for ${tracked} cannot be +/-254. Setting to +/-253`);
+      weight = Math.sign(weight) * 253;
+    }
+    let reverse = false;
+    if (after === 'reverse') reverse = true;
+    else if (after !== undefined && !(after === 'noreverse' && kind !== 'interface')) {
+      say(`unknown ${words.weightOption} ${tracked} weight option ${after} - ignoring`);
+      if (kind === 'file') continue;
+    }
+    refs.push({ name: tracked, ...(weight !== undefined ? { weight } : {}), reverse });
   }
   return refs;
 }
@@ -704,16 +743,16 @@ export function resolveVrrpInstance(
         inst.useVmacAddr = true;
         break;
       case 'track_interface':
-        track.ifs.push(...trackRefs(v, n, -253, 253, name));
+        track.ifs.push(...trackRefs(v, n, 'interface', name));
         break;
       case 'track_script':
-        track.scripts.push(...trackRefs(v, n, -253, 253));
+        track.scripts.push(...trackRefs(v, n, 'script', name));
         break;
       case 'track_file':
-        track.files.push(...trackRefs(v, n, -254, 254));
+        track.files.push(...trackRefs(v, n, 'file', name));
         break;
       case 'track_process':
-        track.procs.push(...trackRefs(v, n, -254, 254));
+        track.procs.push(...trackRefs(v, n, 'process', name));
         break;
       // Accepted and without effect, as in keepalived 2.2.7: its test of the flag never matches a real address
       // (keepalived_netlink.c netlink_if_address_filter compares vrrp->saddr's first bytes, not its sin_addr), and the
@@ -1007,10 +1046,10 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
   for (const n of node.children ?? []) {
     if (notifyField(notify, v, n, `vrrp group ${name}:`)) continue;
     if (n.kw === 'group') members.push(...(n.children ?? []).flatMap((c) => [c.kw, ...c.args]));
-    else if (n.kw === 'track_interface') track.ifs.push(...trackRefs(v, n, -253, 253, name));
-    else if (n.kw === 'track_script') track.scripts.push(...trackRefs(v, n, -253, 253));
-    else if (n.kw === 'track_file') track.files.push(...trackRefs(v, n, -254, 254));
-    else if (n.kw === 'track_process') track.procs.push(...trackRefs(v, n, -254, 254));
+    else if (n.kw === 'track_interface') track.ifs.push(...trackRefs(v, n, 'interface', name));
+    else if (n.kw === 'track_script') track.scripts.push(...trackRefs(v, n, 'script', name));
+    else if (n.kw === 'track_file') track.files.push(...trackRefs(v, n, 'file', name));
+    else if (n.kw === 'track_process') track.procs.push(...trackRefs(v, n, 'process', name));
     else if (n.kw === 'smtp_alert') smtpAlert = v.flag(n, (x) => `Invalid vrrp_group smtp_alert parameter ${x}`) ?? smtpAlert;
     else if (n.kw === 'sync_group_tracking_weight') trackingWeight = true;
     else if (n.kw === 'global_tracking') {
