@@ -1,9 +1,13 @@
-// `npm run bench:checkers`: N HTTP backends on loopback (BENCH_BACKENDS processes, each on its own port, N addresses
-// in 127.1/16), one HTTP_GET per real server at delay_loop 1, for BENCH_SECONDS (30). Only the checker's own CPU
+// `npm run bench:checkers`: N backends on loopback (BENCH_BACKENDS processes, each on its own port, N addresses
+// in 127.1/16), one checker per real server at delay_loop 1, for BENCH_SECONDS (30). Only the checker's own CPU
 // (process.cpuUsage) and HAProxy's (/proc/<pid>/stat) are counted; the two run one after the other. Prints achieved
 // vs configured checks/s, lateness against schedule, CPU per 1,000 checks and peak RSS; then HAProxy (`check inter
-// 1s`, `option httpchk`) checks the same backends for the same time and its CPU per 1,000 checks and the ratio are
-// printed. BENCH_ENDLESS=K points K more real servers at a health URL that answers 200 and then streams without end,
+// 1s`) checks the same backends for the same time and its CPU per 1,000 checks and the ratio are printed.
+// BENCH_KIND, one or more of http,tcp,ssl (default http), each measured against its HAProxy counterpart in turn:
+// http is HTTP_GET against `option httpchk`, tcp TCP_CHECK against a plain `check` (connect only), ssl SSL_GET against
+// `check-ssl` with `option httpchk` and `no-ssl-reuse` (each SSL_GET makes a full handshake, as keepalived's does; an
+// ECDSA P-256 certificate made by openssl for the run). BENCH_N defaults to 5,200 for http and tcp and 1,000 for ssl,
+// where the backend's handshakes would otherwise take more than the CPU it is given. BENCH_ENDLESS=K points K more real servers at a health URL that answers 200 and then streams without end,
 // checked with a digest (so each check reads to the 1 MiB body cap): the lines then show what such backends cost the
 // other checks (lateness, the event loop's longest stall by monitorEventLoopDelay, RSS).
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
@@ -18,7 +22,13 @@ import type { Config } from '../src/config/model.js';
 
 // keepalived starts delay_loop when a check completes, so N checkers at delay_loop 1 give N / (1 s + lateness + check
 // time) checks per second: with 5,100 real servers runs gave 4,966-5,033/s, so 5,200 are what a sustained 5,000/s takes.
-const N = Number(process.env['BENCH_N'] ?? 5200);
+type Kind = 'http' | 'tcp' | 'ssl';
+const KINDS = (process.env['BENCH_KIND'] ?? 'http').split(',').map((k) => {
+  if (k !== 'http' && k !== 'tcp' && k !== 'ssl') throw new Error(`BENCH_KIND: ${k} is not http, tcp or ssl`);
+  return k as Kind;
+});
+const nFor = (kind: Kind): number => Number(process.env['BENCH_N'] ?? (kind === 'ssl' ? 1000 : 5200));
+const CHECKER: Record<Kind, string> = { http: 'HTTP_GET', tcp: 'TCP_CHECK', ssl: 'SSL_GET' };
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
 /** Measurement starts after the warmup spread (first checks within 1 s + warmup) has settled. */
 const SETTLE_S = 3;
@@ -32,16 +42,26 @@ const CLK_TCK = 100;
 
 const rsAddress = (i: number): string => `127.1.${(i >> 8) & 255}.${(i & 255) + 0}`;
 
-const rsPort = (ports: number[], i: number): number => ports[i % ports.length]!;
+/** Each backend process's plain and TLS ports. */
+interface Ports {
+  readonly plain: number;
+  readonly tls: number;
+}
 
-function generate(ports: number[]): Config {
+const rsPort = (ports: Ports[], kind: Kind, i: number): number => {
+  const p = ports[i % ports.length]!;
+  return kind === 'ssl' ? p.tls : p.plain;
+};
+
+function generate(ports: Ports[], kind: Kind, n: number): Config {
   const out = ['virtual_server 192.0.2.1 80 {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n delay_loop 1\n'];
-  for (let i = 0; i < N; i++) {
-    out.push(` real_server ${rsAddress(i)} ${rsPort(ports, i)} {\n  HTTP_GET {\n   url {\n    path /health\n   }\n   connect_timeout 2\n   warmup 1\n  }\n }\n`);
+  const url = kind === 'tcp' ? '' : '   url {\n    path /health\n   }\n';
+  for (let i = 0; i < n; i++) {
+    out.push(` real_server ${rsAddress(i)} ${rsPort(ports, kind, i)} {\n  ${CHECKER[kind]} {\n${url}   connect_timeout 2\n   warmup 1\n  }\n }\n`);
   }
-  for (let i = N; i < N + ENDLESS; i++) {
-    const url = '   url {\n    path /endless\n    digest 00000000000000000000000000000000\n   }\n';
-    out.push(` real_server ${rsAddress(i)} ${rsPort(ports, i)} {\n  HTTP_GET {\n${url}   connect_timeout 2\n   warmup 1\n  }\n }\n`);
+  for (let i = n; i < n + ENDLESS; i++) {
+    const endless = '   url {\n    path /endless\n    digest 00000000000000000000000000000000\n   }\n';
+    out.push(` real_server ${rsAddress(i)} ${rsPort(ports, 'http', i)} {\n  HTTP_GET {\n${endless}   connect_timeout 2\n   warmup 1\n  }\n }\n`);
   }
   out.push('}\n');
   const r = parseConfigText(out.join(''));
@@ -96,8 +116,9 @@ function procCpuS(pid: number): { user: number; sys: number } {
   return { user: Number(fields[11]) / CLK_TCK, sys: Number(fields[12]) / CLK_TCK };
 }
 
-async function runEngine(ports: number[], backends: Backend[]): Promise<{ cpuPer1k: number }> {
-  const config = generate(ports);
+async function runEngine(ports: Ports[], backends: Backend[], kind: Kind): Promise<{ cpuPer1k: number }> {
+  const N = nFor(kind);
+  const config = generate(ports, kind, N);
   let late: number[] = [];
   let completed = 0;
   let failed = 0;
@@ -133,7 +154,7 @@ async function runEngine(ports: number[], backends: Backend[]): Promise<{ cpuPer
   late.sort((a, b) => a - b);
   const cpuPer1k = (cpuS / completed) * 1000;
   const endless = ENDLESS > 0 ? ` (+ ${ENDLESS} against endless bodies, digest)` : '';
-  console.log(`lvskeeper: ${N} HTTP_GET checkers${endless}, delay_loop 1 s, ${elapsedS.toFixed(1)} s measured`);
+  console.log(`lvskeeper: ${N} ${CHECKER[kind]} checkers${endless}, delay_loop 1 s, ${elapsedS.toFixed(1)} s measured`);
   console.log(`  checks/s achieved ${(completed / elapsedS).toFixed(0)} vs configured ${N} (backends served ${(served / elapsedS).toFixed(0)}/s using ${((backendCpu / elapsedS) * 100).toFixed(0)}% CPU, failed ${failed})`);
   const ms = (ns: number): string => (ns / 1e6).toFixed(1);
   console.log(`  event loop, gap between 5 ms ticks: p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms`);
@@ -142,7 +163,16 @@ async function runEngine(ports: number[], backends: Backend[]): Promise<{ cpuPer
   return { cpuPer1k };
 }
 
-async function runHaproxy(ports: number[], backends: Backend[]): Promise<{ cpuPer1k: number } | undefined> {
+/** HAProxy's counterpart of each kind: its server options and whether it sends `option httpchk`'s GET. */
+const HAPROXY: Record<Kind, { server: string; httpchk: boolean; says: string }> = {
+  http: { server: 'check inter 1s', httpchk: true, says: 'check inter 1s, option httpchk' },
+  tcp: { server: 'check inter 1s', httpchk: false, says: 'check inter 1s (connect only)' },
+  ssl: { server: 'check inter 1s check-ssl verify none no-ssl-reuse', httpchk: true, says: 'check inter 1s, check-ssl no-ssl-reuse, option httpchk' },
+};
+
+async function runHaproxy(ports: Ports[], backends: Backend[], kind: Kind): Promise<{ cpuPer1k: number } | undefined> {
+  const N = nFor(kind);
+  const h = HAPROXY[kind];
   if (spawnSync('sh', ['-c', 'command -v haproxy'], { stdio: 'ignore' }).status !== 0) {
     console.log('haproxy: not installed (apt-get install haproxy); comparison skipped');
     return undefined;
@@ -153,7 +183,7 @@ async function runHaproxy(ports: number[], backends: Backend[]): Promise<{ cpuPe
     'global',
     '  maxconn 4096',
     'defaults',
-    '  mode http',
+    `  mode ${kind === 'tcp' ? 'tcp' : 'http'}`,
     '  timeout connect 2s',
     '  timeout check 2s',
     '  timeout client 5s',
@@ -163,10 +193,10 @@ async function runHaproxy(ports: number[], backends: Backend[]): Promise<{ cpuPe
     `  bind unix@${join(dir, 'fe.sock')}`,
     '  default_backend pool',
     'backend pool',
-    '  option httpchk GET /health',
-    '  default-server check inter 1s',
+    ...(h.httpchk ? ['  option httpchk GET /health'] : []),
+    `  default-server ${h.server}`,
   ];
-  for (let i = 0; i < N; i++) lines.push(`  server s${i} ${rsAddress(i)}:${rsPort(ports, i)}`);
+  for (let i = 0; i < N; i++) lines.push(`  server s${i} ${rsAddress(i)}:${rsPort(ports, kind, i)}`);
   writeFileSync(cfg, lines.join('\n') + '\n');
   const hap = spawn('haproxy', ['-db', '-f', cfg], { stdio: ['ignore', 'ignore', 'inherit'] });
   const exited = new Promise((d) => hap.once('exit', d));
@@ -182,9 +212,12 @@ async function runHaproxy(ports: number[], backends: Backend[]): Promise<{ cpuPe
     const sys = cpu1.sys - cpu0.sys;
     const cpuS = user + sys;
     const elapsedS = (performance.now() - t0) / 1000;
-    const served = (await servedBy(backends)) - served0;
+    // HAProxy's connect-only check leaves its handshake's last ACK unsent (TCP_QUICKACK off) and resets at once, so
+    // the connection never reaches a backend's accept queue: its checks are taken as scheduled, N per inter (its
+    // checks run on a fixed period, not after the last one completed).
+    const served = h.httpchk ? (await servedBy(backends)) - served0 : N * elapsedS;
     const cpuPer1k = (cpuS / served) * 1000;
-    console.log(`haproxy ${N} servers, check inter 1s, option httpchk: ${(served / elapsedS).toFixed(0)} checks/s, CPU ${cpuS.toFixed(2)} s (user ${user.toFixed(2)}, sys ${sys.toFixed(2)}) = ${cpuPer1k.toFixed(3)} CPU s per 1,000 checks`);
+    console.log(`haproxy ${N} servers, ${h.says}: ${(served / elapsedS).toFixed(0)} checks/s${h.httpchk ? '' : ' (as scheduled)'}, CPU ${cpuS.toFixed(2)} s (user ${user.toFixed(2)}, sys ${sys.toFixed(2)}) = ${cpuPer1k.toFixed(3)} CPU s per 1,000 checks`);
     return { cpuPer1k };
   } finally {
     if (hap.exitCode === null && hap.signalCode === null) hap.kill('SIGTERM');
@@ -193,21 +226,40 @@ async function runHaproxy(ports: number[], backends: Backend[]): Promise<{ cpuPe
   }
 }
 
+/** A throwaway ECDSA P-256 key and self-signed certificate for the TLS backends (key.pem, cert.pem in `dir`). */
+function makeCert(dir: string): string[] {
+  const key = join(dir, 'key.pem');
+  const cert = join(dir, 'cert.pem');
+  const r = spawnSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+    '-subj', '/CN=lvskc.bench', '-keyout', key, '-out', cert], { stdio: ['ignore', 'ignore', 'pipe'] });
+  if (r.status !== 0) throw new Error(`openssl req failed (apt-get install openssl): ${r.stderr?.toString() ?? r.error?.message}`);
+  return [key, cert];
+}
+
 async function main(): Promise<void> {
   const script = new URL('./checkers-backend.js', import.meta.url).pathname;
-  const children = Array.from({ length: BACKENDS }, () => spawn(process.execPath, [script], { stdio: ['pipe', 'pipe', 'inherit'] }));
+  const certDir = mkdtempSync(join(tmpdir(), 'lvskc-bench-cert-'));
+  const certArgs = KINDS.includes('ssl') ? makeCert(certDir) : [];
+  const children = Array.from({ length: BACKENDS }, () => spawn(process.execPath, [script, ...certArgs], { stdio: ['pipe', 'pipe', 'inherit'] }));
   const backends = children.map((c) => new Backend(c));
   try {
-    const ports = await Promise.all(backends.map(async (b) => Number((await b.next()).split(' ')[1])));
-    console.log(`bench:checkers N=${N}, ${SECONDS} s per side, ${BACKENDS} backend processes on ports ${ports.join(',')}`);
-    const ours = await runEngine(ports, backends);
-    const theirs = await runHaproxy(ports, backends);
-    if (theirs) console.log(`ratio lvskeeper/haproxy CPU per check: ${(ours.cpuPer1k / theirs.cpuPer1k).toFixed(2)} (target <= 2)`);
+    const ports = await Promise.all(backends.map(async (b): Promise<Ports> => {
+      const [, plain, secure] = (await b.next()).split(' ');
+      return { plain: Number(plain), tls: Number(secure) };
+    }));
+    const shown = ports.map((p) => (p.tls ? `${p.plain}+tls ${p.tls}` : `${p.plain}`)).join(',');
+    console.log(`bench:checkers ${KINDS.join(',')}, ${SECONDS} s per side, ${BACKENDS} backend processes on ports ${shown}`);
+    for (const kind of KINDS) {
+      const ours = await runEngine(ports, backends, kind);
+      const theirs = await runHaproxy(ports, backends, kind);
+      if (theirs) console.log(`ratio ${kind} lvskeeper/haproxy CPU per check: ${(ours.cpuPer1k / theirs.cpuPer1k).toFixed(2)} (target <= 1)`);
+    }
   } finally {
     for (const c of children) {
       c.stdin!.end();
       c.kill('SIGTERM');
     }
+    rmSync(certDir, { recursive: true, force: true });
   }
 }
 

@@ -7,7 +7,7 @@ import { translatePcre2 } from './pcre2.js';
 import type { CheckerConnection, HttpChecker, HttpUrl, SslClient } from '../src/config/model.js';
 import { formatEndpoint } from '../src/config/identity.js';
 import { codeError, connect, errorReason, ProbeError } from './connect.js';
-import { exchanges } from './exchange.js';
+import { exchanges, type ExchangeHandler } from './exchange.js';
 import { BodyTooLarge, buildRequest, defaultHost, ResponseReader } from './http-wire.js';
 import type { ProbeResult } from './types.js';
 
@@ -42,6 +42,86 @@ export interface HttpFetchOptions {
   readonly bodyCap?: number;
 }
 
+type FetchDone = (err: Error | undefined, r: HttpFetchResult | undefined) => void;
+
+/** What a reader that stopped (or ended with `err`) gives its caller. */
+function settle(reader: ResponseReader, keepBody: boolean, err: Error | undefined, done: FetchDone): void {
+  if (err) return done(err, undefined);
+  if (reader.status === undefined || reader.headers === undefined) return done(new ProbeError('error', 'no response'), undefined);
+  done(undefined, {
+    status: reader.status,
+    digest: reader.digest(),
+    headers: reader.headers,
+    ...(keepBody ? { body: reader.bodyText() } : {}),
+  });
+}
+
+const readTimeout = (reader: ResponseReader): ProbeError => new ProbeError('timeout', reader.started ? 'read timeout' : 'response timeout');
+
+/** The peer closed: a body cut short of its Content-Length is an error, anything else the end of the reply. */
+const endError = (reader: ResponseReader): ProbeError | undefined =>
+  reader.contentLength !== undefined && !reader.complete ? new ProbeError('error', 'body shorter than Content-Length') : undefined;
+
+const pushError = (err: unknown): Error => (err instanceof BodyTooLarge ? err : new ProbeError('error', (err as Error).message));
+
+/**
+ * A plain-HTTP GET on the shared exchange set, itself the exchange's handler: at thousands of checks a second a
+ * promise, an abort listener and a closure per event cost more CPU than the check's syscalls.
+ */
+class PlainFetch implements ExchangeHandler {
+  private handle = -1;
+  private done = false;
+
+  constructor(
+    private readonly reader: ResponseReader,
+    private readonly keepBody: boolean,
+    private readonly onDone: FetchDone,
+  ) {}
+
+  begin(c: CheckerConnection, request: string | Buffer): this {
+    this.handle = exchanges().start(c, request, this, false, this.reader.maxBytes);
+    return this;
+  }
+
+  cancel(): void {
+    this.finish(new ProbeError('timeout', 'aborted'));
+  }
+
+  connected(): void {}
+
+  data(chunk: Buffer): void {
+    try {
+      if (this.reader.push(chunk)) this.finish(undefined);
+    } catch (err) {
+      this.finish(pushError(err));
+    }
+  }
+
+  end(): void {
+    this.finish(endError(this.reader));
+  }
+
+  error(code: string): void {
+    this.finish(codeError(code));
+  }
+
+  timeout(connecting: boolean): void {
+    this.finish(connecting ? new ProbeError('timeout', 'connect timeout') : readTimeout(this.reader));
+  }
+
+  /** The reader fails first on a head or body too long; this only backs it. */
+  limit(): void {
+    this.finish(new ProbeError('error', 'reply too long'));
+  }
+
+  private finish(err: Error | undefined): void {
+    if (this.done) return;
+    this.done = true;
+    exchanges().close(this.handle);
+    settle(this.reader, this.keepBody, err, this.onDone);
+  }
+}
+
 /**
  * One GET on a fresh connection; rejects with ProbeError on timeout, refusal, reset or a truncated body, and with
  * BodyTooLarge past `bodyCap`. It reads only what it needs: the head when neither a digest nor a body is wanted,
@@ -53,74 +133,55 @@ export interface HttpFetchOptions {
 export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: AbortSignal): Promise<HttpFetchResult> {
   return new Promise((resolve, reject) => {
     const reader = new ResponseReader(o.keepBody ?? 0, o.hashBody ?? true, o.bodyCap ?? Infinity);
-    let done = false;
-    let close: () => void = () => {};
-    const finish = (err?: Error): void => {
-      if (done) return;
-      done = true;
-      signal.removeEventListener('abort', onAbort);
-      close();
-      if (err) return reject(err);
-      if (reader.status === undefined || reader.headers === undefined) return reject(new ProbeError('error', 'no response'));
-      resolve({
-        status: reader.status,
-        digest: reader.digest(),
-        headers: reader.headers,
-        ...(o.keepBody ? { body: reader.bodyText() } : {}),
-      });
-    };
-    const onAbort = (): void => finish(new ProbeError('timeout', 'aborted'));
-    const readTimeout = (): ProbeError => new ProbeError('timeout', reader.started ? 'read timeout' : 'response timeout');
-    if (signal.aborted) return onAbort();
-    signal.addEventListener('abort', onAbort, { once: true });
-    const onData = (chunk: Buffer): void => {
-      try {
-        if (reader.push(chunk)) finish();
-      } catch (err) {
-        finish(err instanceof BodyTooLarge ? err : new ProbeError('error', (err as Error).message));
-      }
-    };
-    const onEnd = (): void => {
-      if (reader.contentLength !== undefined && !reader.complete) finish(new ProbeError('error', 'body shorter than Content-Length'));
-      else finish();
-    };
+    const keepBody = o.keepBody !== undefined && o.keepBody > 0;
     const request = buildRequest(o.path, o.host, o.protocol);
-    if (o.ssl) {
-      const tlsOpts = { ...(o.sni !== undefined ? { servername: o.sni } : {}), ...(o.client ? { client: o.client } : {}) };
-      connect(c, signal, { tls: tlsOpts }).then((sock) => {
-        if (done) return sock.destroy();
-        // One timer for the whole reply, as the exchange set's deadline: an idle timeout would never fire on a
-        // peer that keeps sending. Each 'data' is consumed at once and the socket destroyed when the reader is
-        // done, so memory stays within one TLS read.
-        const deadline = setTimeout(() => finish(readTimeout()), c.connectTimeoutMs);
-        close = () => {
-          clearTimeout(deadline);
-          sock.destroy();
-        };
-        sock.on('data', onData);
-        sock.on('end', onEnd);
-        sock.on('error', (err: NodeJS.ErrnoException) => finish(errorReason(err)));
-        sock.write(request);
-      }, finish);
+    const done: FetchDone = (err, r) => {
+      signal.removeEventListener('abort', onAbort);
+      if (err) reject(err);
+      else resolve(r!);
+    };
+    let onAbort: () => void;
+    if (!o.ssl) {
+      const fetch = new PlainFetch(reader, keepBody, done);
+      onAbort = () => fetch.cancel();
+      if (signal.aborted) return onAbort();
+      signal.addEventListener('abort', onAbort, { once: true });
+      fetch.begin(c, request);
       return;
     }
-    const set = exchanges();
-    const handle = set.start(
-      c,
-      request,
-      {
-        connected() {},
-        data: onData,
-        end: onEnd,
-        error: (code) => finish(codeError(code)),
-        timeout: (connecting) => finish(connecting ? new ProbeError('timeout', 'connect timeout') : readTimeout()),
-        // The reader fails first on a head or body too long; this only backs it.
-        limit: () => finish(new ProbeError('error', 'reply too long')),
-      },
-      false,
-      reader.maxBytes,
-    );
-    close = () => set.close(handle);
+    let finished = false;
+    let close: () => void = () => {};
+    const finish = (err?: Error): void => {
+      if (finished) return;
+      finished = true;
+      close();
+      settle(reader, keepBody, err, done);
+    };
+    onAbort = () => finish(new ProbeError('timeout', 'aborted'));
+    if (signal.aborted) return onAbort();
+    signal.addEventListener('abort', onAbort, { once: true });
+    const tlsOpts = { ...(o.sni !== undefined ? { servername: o.sni } : {}), ...(o.client ? { client: o.client } : {}) };
+    connect(c, signal, { tls: tlsOpts }).then((sock) => {
+      if (finished) return sock.destroy();
+      // One timer for the whole reply, as the exchange set's deadline: an idle timeout would never fire on a
+      // peer that keeps sending. Each 'data' is consumed at once and the socket destroyed when the reader is
+      // done, so memory stays within one TLS read.
+      const deadline = setTimeout(() => finish(readTimeout(reader)), c.connectTimeoutMs);
+      close = () => {
+        clearTimeout(deadline);
+        sock.destroy();
+      };
+      sock.on('data', (chunk: Buffer) => {
+        try {
+          if (reader.push(chunk)) finish();
+        } catch (err) {
+          finish(pushError(err));
+        }
+      });
+      sock.on('end', () => finish(endError(reader)));
+      sock.on('error', (err: NodeJS.ErrnoException) => finish(errorReason(err)));
+      sock.write(request);
+    }, finish);
   });
 }
 
@@ -128,22 +189,58 @@ function statusOk(url: HttpUrl, status: number): boolean {
   return url.statusCodes.some(([lo, hi]) => status >= lo && status <= hi);
 }
 
+/** The url an attempt checks: number `index` of the checker's; the policy paces URLs one per attempt. */
+const urlOf = (c: HttpChecker, index: number): HttpUrl | undefined => c.urls[index] ?? c.urls[0];
+
+const hostOf = (c: HttpChecker, url: HttpUrl): string => url.virtualhost ?? c.virtualhost ?? defaultHost(c.connectIp, c.connectPort);
+
+const noUrl = (rs: string): ProbeResult => ({ ok: false, detail: `No url configured for ${rs}.` });
+
+/** A url's request bytes, made once for the checker that owns it: the engine sends the same bytes every delay_loop. */
+const requestBytes = new WeakMap<HttpUrl, { readonly c: HttpChecker; readonly bytes: Buffer }>();
+
+function requestOf(c: HttpChecker, url: HttpUrl): Buffer {
+  const made = requestBytes.get(url);
+  if (made?.c === c) return made.bytes;
+  const bytes = Buffer.from(buildRequest(url.path, hostOf(c, url), c.httpProtocol));
+  requestBytes.set(url, { c, bytes });
+  return bytes;
+}
+
+/** A check that can be called off; its verdict then reports the abort as a timeout, as an aborted probe's does. */
+export interface Cancellable {
+  cancel(): void;
+}
+
+/**
+ * Starts HTTP_GET's check of url number `index` on the exchange set; `done` gets the verdict, never synchronously.
+ * The engine's path: probeHttp is the same check behind a promise and an AbortSignal.
+ */
+export function startHttpGet(c: HttpChecker, index: number, rs: string, done: (r: ProbeResult) => void): Cancellable {
+  const url = urlOf(c, index);
+  if (url === undefined) {
+    queueMicrotask(() => done(noUrl(rs)));
+    return { cancel: () => {} };
+  }
+  const keepBody = url.regex !== undefined;
+  const reader = new ResponseReader(keepBody ? BODY_CAP : 0, url.digest !== undefined, BODY_CAP);
+  return new PlainFetch(reader, keepBody, (err, r) => done(httpVerdict(c, url, rs, err, r))).begin(c, requestOf(c, url));
+}
+
 /** Checks URL number `index` of the checker; the policy paces URLs one per attempt. */
 /** `rs` names the server in the lines, as the engine's checker lines do (keepalived's FMT_CHK). */
 export async function probeHttp(
   c: HttpChecker, index: number, signal: AbortSignal, rs = formatEndpoint(c.connectIp, 'tcp', c.connectPort), ssl?: SslClient,
 ): Promise<ProbeResult> {
-  const url = c.urls[index] ?? c.urls[0];
-  if (url === undefined) return { ok: false, detail: `No url configured for ${rs}.` };
-  const host = url.virtualhost ?? c.virtualhost ?? defaultHost(c.connectIp, c.connectPort);
+  const url = urlOf(c, index);
+  if (url === undefined) return noUrl(rs);
   const sni = c.enableSni ? (c.sniName ?? url.virtualhost ?? c.virtualhost) : undefined;
-  let r: HttpFetchResult;
   try {
-    r = await httpFetch(
+    const r = await httpFetch(
       c,
       {
         ssl: c.type === 'SSL_GET',
-        host,
+        host: hostOf(c, url),
         path: url.path,
         protocol: c.httpProtocol,
         hashBody: url.digest !== undefined,
@@ -154,7 +251,15 @@ export async function probeHttp(
       },
       signal,
     );
+    return httpVerdict(c, url, rs, undefined, r);
   } catch (err) {
+    return httpVerdict(c, url, rs, err as Error, undefined);
+  }
+}
+
+/** keepalived's verdict and line on one url's fetch: `err` when the fetch failed, else its result. */
+function httpVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | undefined, r: HttpFetchResult | undefined): ProbeResult {
+  if (err !== undefined || r === undefined) {
     if (err instanceof BodyTooLarge) {
       const what = url.digest !== undefined ? 'MD5 digest error' : 'Regex match failed';
       return { ok: false, detail: `${what} to ${rs} url(${url.path}), body larger than ${err.cap} bytes (the most a digest or regex check reads).` };
@@ -167,7 +272,7 @@ export async function probeHttp(
     }
     if (err instanceof ProbeError && err.reason === 'timeout') return { ok: false, detail: `Timeout connecting server ${rs}.` };
     if (err instanceof ProbeError && err.reason === 'refused') return { ok: false, detail: `Error connecting server ${rs}.` };
-    return { ok: false, detail: `Error reading data from server ${rs} (${(err as Error).message}).` };
+    return { ok: false, detail: `Error reading data from server ${rs} (${err?.message}).` };
   }
   if (!statusOk(url, r.status)) {
     return { ok: false, detail: `HTTP status code error to ${rs} url(${url.path}), status_code [${r.status}].` };

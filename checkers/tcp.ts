@@ -1,28 +1,71 @@
 // TCP_CHECK: success when a TCP connect completes within connect_timeout (check_tcp.c). The connect runs on the
 // shared exchange set and the connection is reset as soon as it is up.
 import type { TcpChecker } from '../src/config/model.js';
-import { exchanges } from './exchange.js';
+import { exchanges, type ExchangeHandler } from './exchange.js';
+import type { Cancellable } from './http.js';
 import type { ProbeResult } from './types.js';
+
+const SUCCESS: ProbeResult = Object.freeze({ ok: true, detail: 'success' });
+const FAILED: ProbeResult = Object.freeze({ ok: false, detail: 'failed' });
+const TIMEOUT: ProbeResult = Object.freeze({ ok: false, detail: 'timeout' });
+
+/** One connect, as its exchange's handler: no promise, listener or closure per check. */
+class TcpConnect implements ExchangeHandler, Cancellable {
+  private handle = -1;
+  private done = false;
+
+  constructor(private readonly onDone: (r: ProbeResult) => void) {}
+
+  begin(c: TcpChecker): this {
+    this.handle = exchanges().start(c, null, this);
+    return this;
+  }
+
+  cancel(): void {
+    this.finish(TIMEOUT);
+  }
+
+  connected(): void {
+    this.finish(SUCCESS);
+  }
+
+  data(): void {
+    this.finish(FAILED);
+  }
+
+  end(): void {
+    this.finish(FAILED);
+  }
+
+  error(): void {
+    this.finish(FAILED);
+  }
+
+  timeout(): void {
+    this.finish(TIMEOUT);
+  }
+
+  private finish(r: ProbeResult): void {
+    if (this.done) return;
+    this.done = true;
+    exchanges().close(this.handle);
+    this.onDone(r);
+  }
+}
+
+/** Starts a TCP_CHECK; `done` gets the verdict, never synchronously (the engine's path). */
+export function startTcp(c: TcpChecker, done: (r: ProbeResult) => void): Cancellable {
+  return new TcpConnect(done).begin(c);
+}
 
 export function probeTcp(c: TcpChecker, signal: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve) => {
-    const set = exchanges();
-    let handle = -1;
-    const finish = (r: ProbeResult): void => {
-      signal.removeEventListener('abort', timedOut);
-      set.close(handle);
+    if (signal.aborted) return resolve(TIMEOUT);
+    const check = startTcp(c, (r) => {
+      signal.removeEventListener('abort', onAbort);
       resolve(r);
-    };
-    const failed = (): void => finish({ ok: false, detail: 'failed' });
-    const timedOut = (): void => finish({ ok: false, detail: 'timeout' });
-    if (signal.aborted) return timedOut();
-    signal.addEventListener('abort', timedOut, { once: true });
-    handle = set.start(c, null, {
-      connected: () => finish({ ok: true, detail: 'success' }),
-      data: failed,
-      end: failed,
-      error: failed,
-      timeout: timedOut,
     });
+    const onAbort = (): void => check.cancel();
+    signal.addEventListener('abort', onAbort, { once: true });
   });
 }
