@@ -80,6 +80,21 @@ async function startBackend(): Promise<{ child: ChildProcess; port: number }> {
   return { child, port: Number(/port (\d+)/.exec(String(first.value))![1]) };
 }
 
+/**
+ * A daemon checking `rsCount` servers with HTTP_GET, sampled over a window from `settleMs` after its last server is
+ * installed; `downs`: the servers that failed a check meanwhile.
+ */
+async function checking(name: string, rsCount: number, delayLoopS: number, settleMs: number, windowS: number): Promise<{ rss: number; cpu: number; each: string; downs: number }> {
+  const d = new Daemon(name, config(rsCount, backend.port, HTTP, delayLoopS));
+  const n = rsCount;
+  await d.waitFor(new RegExp(`ipvsadm -a .*127\\.${(n >> 16) & 255}\\.${(n >> 8) & 255}\\.${n & 255}:`), 0, 120_000);
+  await sleep(settleMs);
+  const s = await d.sample(windowS);
+  const downs = d.lines.filter((l) => /Removing service/.test(l)).length;
+  await d.stop();
+  return { ...s, downs };
+}
+
 const backend = await startBackend();
 try {
   const WINDOW_S = 10;
@@ -92,22 +107,11 @@ try {
   await idle.stop();
   console.log(`idle (1 VS, 1 RS, no checker):        RSS ${i.rss.toFixed(1)} MB (${i.each}), CPU ${(i.cpu * 100).toFixed(2)} %`);
 
-  const busy = new Daemon('busy', config(1000, backend.port, HTTP));
-  await busy.waitFor(/ipvsadm -a .*127\.0\.3\.232/, 0, 30_000);
-  await sleep(5000);
-  const b = await busy.sample(WINDOW_S);
-  const downs = busy.lines.filter((l) => /Removing service/.test(l)).length;
-  await busy.stop();
-  console.log(`1,000 RS, HTTP_GET at delay_loop 1:   RSS ${b.rss.toFixed(1)} MB (${b.each}), CPU ${(b.cpu * 100).toFixed(1)} % (real servers that failed a check: ${downs})`);
-
+  const b = await checking('busy', 1000, 1, 5000, WINDOW_S);
+  console.log(`1,000 RS, HTTP_GET at delay_loop 1:   RSS ${b.rss.toFixed(1)} MB (${b.each}), CPU ${(b.cpu * 100).toFixed(1)} % (real servers that failed a check: ${b.downs})`);
   // 3,000 checks a second: every server checked, its probe state and the config kept, at a rate two shared CPUs hold.
-  const large = new Daemon('large', config(30_000, backend.port, HTTP, 10));
-  await large.waitFor(/ipvsadm -a .*127\.0\.117\.48/, 0, 120_000);
-  await sleep(15_000);
-  const l = await large.sample(WINDOW_S);
-  const largeDowns = large.lines.filter((x) => /Removing service/.test(x)).length;
-  await large.stop();
-  console.log(`30,000 RS, HTTP_GET at delay_loop 10: RSS ${l.rss.toFixed(1)} MB (${l.each}), CPU ${(l.cpu * 100).toFixed(1)} % (real servers that failed a check: ${largeDowns})`);
+  const l = await checking('large', 30_000, 10, 15_000, WINDOW_S);
+  console.log(`30,000 RS, HTTP_GET at delay_loop 10: RSS ${l.rss.toFixed(1)} MB (${l.each}), CPU ${(l.cpu * 100).toFixed(1)} % (real servers that failed a check: ${l.downs})`);
 
   // delay_loop 600: the reload is measured, not 30,000 checks a second.
   const big = new Daemon('big', config(30_000, backend.port, TCP, 600));
