@@ -1,6 +1,7 @@
 // `npm run bench:daemon`: the daemon as a user runs it (the built CLI: a supervisor and its child processes),
-// measured from outside through /proc, summed over the processes: RSS and CPU when idle and while checking 1,000 real servers at delay_loop 1 (HTTP_GET to loopback backends
-// in a separate process, bench/checkers-backend.ts), and the time from SIGHUP to `Reload done` for an unchanged
+// measured from outside through /proc, summed over the processes (each one's share follows): RSS and CPU when idle,
+// while checking 1,000 real servers at delay_loop 1 and 30,000 at delay_loop 10 (HTTP_GET to loopback backends in a
+// separate process, bench/checkers-backend.ts), and the time from SIGHUP to `Reload done` for an unchanged
 // 30,000-real-server config with the number of IPVS operations that reload made (the dry-run driver logs each one).
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { startBackend } from './backend.js';
-import { treeCpuS, treeRssMb } from './proc.js';
+import { rssBreakdown, treeCpuS, treeRssMb } from './proc.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lvskd-bench-'));
@@ -60,17 +61,32 @@ class Daemon {
     }
   }
 
-  /** RSS at the end and CPU share over a window. */
-  async sample(windowS: number): Promise<{ rss: number; cpu: number }> {
+  /** RSS at the end (total and by process) and CPU share over a window. */
+  async sample(windowS: number): Promise<{ rss: number; cpu: number; each: string }> {
     const c0 = treeCpuS(this.pid);
     await sleep(windowS * 1000);
-    return { rss: treeRssMb(this.pid), cpu: (treeCpuS(this.pid) - c0) / windowS };
+    return { rss: treeRssMb(this.pid), cpu: (treeCpuS(this.pid) - c0) / windowS, each: rssBreakdown(this.pid) };
   }
 
   async stop(): Promise<void> {
     this.child.kill('SIGTERM');
     await new Promise((r) => this.child.once('exit', r));
   }
+}
+
+/**
+ * A daemon checking `rsCount` servers with HTTP_GET, sampled over a window from `settleMs` after its last server is
+ * installed; `downs`: the servers that failed a check meanwhile.
+ */
+async function checking(name: string, rsCount: number, delayLoopS: number, settleMs: number, windowS: number): Promise<{ rss: number; cpu: number; each: string; downs: number }> {
+  const d = new Daemon(name, config(rsCount, backend.port, HTTP, delayLoopS));
+  const n = rsCount;
+  await d.waitFor(new RegExp(`ipvsadm -a .*127\\.${(n >> 16) & 255}\\.${(n >> 8) & 255}\\.${n & 255}:`), 0, 120_000);
+  await sleep(settleMs);
+  const s = await d.sample(windowS);
+  const downs = d.lines.filter((l) => /Removing service/.test(l)).length;
+  await d.stop();
+  return { ...s, downs };
 }
 
 const backend = await startBackend();
@@ -83,15 +99,13 @@ try {
   await sleep(2000);
   const i = await idle.sample(WINDOW_S);
   await idle.stop();
-  console.log(`idle (1 VS, 1 RS, no checker):        RSS ${i.rss.toFixed(1)} MB, CPU ${(i.cpu * 100).toFixed(2)} %`);
+  console.log(`idle (1 VS, 1 RS, no checker):        RSS ${i.rss.toFixed(1)} MB (${i.each}), CPU ${(i.cpu * 100).toFixed(2)} %`);
 
-  const busy = new Daemon('busy', config(1000, backend.port, HTTP));
-  await busy.waitFor(/ipvsadm -a .*127\.0\.3\.232/, 0, 30_000);
-  await sleep(5000);
-  const b = await busy.sample(WINDOW_S);
-  const downs = busy.lines.filter((l) => /Removing service/.test(l)).length;
-  await busy.stop();
-  console.log(`1,000 RS, HTTP_GET at delay_loop 1:   RSS ${b.rss.toFixed(1)} MB, CPU ${(b.cpu * 100).toFixed(1)} % (real servers that failed a check: ${downs})`);
+  const b = await checking('busy', 1000, 1, 5000, WINDOW_S);
+  console.log(`1,000 RS, HTTP_GET at delay_loop 1:   RSS ${b.rss.toFixed(1)} MB (${b.each}), CPU ${(b.cpu * 100).toFixed(1)} % (real servers that failed a check: ${b.downs})`);
+  // 3,000 checks a second: every server checked, its probe state and the config kept, at a rate two shared CPUs hold.
+  const l = await checking('large', 30_000, 10, 15_000, WINDOW_S);
+  console.log(`30,000 RS, HTTP_GET at delay_loop 10: RSS ${l.rss.toFixed(1)} MB (${l.each}), CPU ${(l.cpu * 100).toFixed(1)} % (real servers that failed a check: ${l.downs})`);
 
   // delay_loop 600: the reload is measured, not 30,000 checks a second.
   const big = new Daemon('big', config(30_000, backend.port, TCP, 600));
@@ -111,9 +125,10 @@ try {
     ops += big.lines.slice(from).filter((l) => /ipvsadm /.test(l)).length;
   }
   const rssBig = treeRssMb(big.pid);
+  const eachBig = rssBreakdown(big.pid);
   await big.stop();
   times.sort((x, y) => x - y);
-  console.log(`30,000 RS (300 VS) start-up to last RS installed: ${startS.toFixed(1)} s, RSS ${rssBig.toFixed(1)} MB`);
+  console.log(`30,000 RS (300 VS) start-up to last RS installed: ${startS.toFixed(1)} s, RSS after the reloads ${rssBig.toFixed(1)} MB (${eachBig})`);
   console.log(`30,000 RS unchanged reload, SIGHUP → "Reload done": median ${times[2]!.toFixed(0)} ms, max ${times[4]!.toFixed(0)} ms over 5; IPVS operations: ${ops}`);
 } finally {
   backend.child.kill('SIGTERM');

@@ -34,6 +34,11 @@ export function tree(pid: number): number[] {
 }
 
 export const treeRssMb = (pid: number): number => tree(pid).reduce((n, p) => n + rssMb(p), 0);
+
+/** Each process's RSS, `supervisor 60.1 + checkers 70.2 MB`: the supervisor is `pid`, the children by title. */
+export function rssBreakdown(pid: number): string {
+  return tree(pid).map((p) => `${p === pid ? 'supervisor' : title(p).replace(/^lvskeeper: /, '')} ${rssMb(p).toFixed(1)}`).join(' + ') + ' MB';
+}
 export const treeCpuS = (pid: number): number => tree(pid).reduce((n, p) => n + cpuS(p), 0);
 
 /** The process title each lvskeeper process sets (`lvskeeper: vrrp`, …), or the command line. */

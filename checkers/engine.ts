@@ -1,6 +1,7 @@
 // The checker engine: runs every checker of every real server on its own timer, applies the up/down policy, and
 // turns checker state into RS transitions (an RS is alive only while all its checkers are up, ipwrapper.c
 // update_svr_checker_state). Identical checkers on the same target are one probe with several subscribers.
+import { hash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
@@ -66,11 +67,6 @@ export interface ResumedState extends PolicyState {
   readonly dynamicStatus?: number;
 }
 
-interface Subscriber {
-  readonly rs: RsEntry;
-  readonly names: Names;
-}
-
 /** One running probe: a checker, its policy state and timer, and the real servers that share it. */
 interface Unit {
   readonly key: string;
@@ -79,11 +75,12 @@ interface Unit {
   /** The ha_suspend virtual server this probe checks for (such a probe is shared with no other server). */
   readonly haSuspendVs?: string;
   state: PolicyState;
-  subscribers: Subscriber[];
+  /** The real servers that share this probe. */
+  subscribers: readonly RsEntry[];
   timer?: TimerHandle;
   dueAt: number;
-  /** Reused across attempts until it fires (probes drop their listeners when they settle). */
-  abort: AbortController;
+  /** The attempt under way's controller, taken from the engine's pool; none between attempts. */
+  abort?: AbortController;
   /** The attempt under way on the direct path (runDirect), to call off on retire. */
   cancel?: Cancellable;
   running: boolean;
@@ -105,11 +102,29 @@ interface RsEntry {
   readonly rsId: string;
   vs: VirtualServer;
   rs: RealServer;
-  units: Unit[];
-  files: FileEntry[];
-  unsupported: Checker['type'][];
+  units: readonly Unit[];
+  files: readonly FileEntry[];
+  unsupported: readonly Checker['type'][];
   alive: boolean;
   weight: number;
+}
+
+/** The empty list every entry starts with; `added` replaces it, nothing writes to it. */
+const NONE: readonly never[] = Object.freeze([]);
+
+/**
+ * `list` with `item` at its end. A first item makes an array of one: push on an empty array reserves 17 slots, and
+ * with a list or two per server and per probe that was 10 MB of empty slots at 30,000 servers.
+ */
+function added<T>(list: readonly T[], item: T): readonly T[] {
+  if (list.length === 0) return [item];
+  (list as T[]).push(item);
+  return list;
+}
+
+/** How a checker line names its probe's target and one of the servers it checks for. */
+function namesOf(u: Unit, e: RsEntry): Names {
+  return { target: u.target, rs: e.rs.displayName, vs: e.vs.displayName };
 }
 
 /** Stable key of a checker's parameters: equal keys mean one probe (and, on reload, kept state). */
@@ -119,11 +134,14 @@ export function checkerKey(c: Checker): string {
 }
 
 /**
- * A checker of an ha_suspend virtual server is switched with that server (activation.ts), so it shares its probe
- * with no other server's checker.
+ * A probe's key: a digest of its parameters (132 bits, no chance of two probes meeting). The parameters' JSON runs to
+ * 500 bytes for an HTTP_GET, kept for every probe here and in the supervisor's copy of the checkers' states: 12 MB in
+ * each process at 30,000 servers. A checker of an ha_suspend virtual server is switched with that server
+ * (activation.ts), so it shares its probe with no other server's checker.
  */
 function unitKey(c: Checker, vs: VirtualServer): string {
-  return vs.haSuspend ? `${checkerKey(c)} ha_suspend ${vs.displayName}` : checkerKey(c);
+  const params = vs.haSuspend ? `${checkerKey(c)} ha_suspend ${vs.displayName}` : checkerKey(c);
+  return hash('sha256', params, 'base64url').slice(0, 22);
 }
 
 /**
@@ -212,6 +230,11 @@ export class CheckerEngine {
   /** PING_CHECK's shared echo sockets, opened by the first ping of each family. */
   private readonly pinger4: Pinger;
   private readonly pinger6: Pinger;
+  /**
+   * Abort controllers of finished attempts, for the next ones: at most one per attempt in flight exists, where a
+   * controller per probe (an AbortSignal is an EventTarget with two maps) was 22 MB at 30,000 servers.
+   */
+  private readonly controllers: AbortController[] = [];
 
   constructor(
     config: Config,
@@ -336,13 +359,13 @@ export class CheckerEngine {
       const vsName = makeVsId(vs);
       for (const rs of vs.realServers) {
         const id = makeRsId(vs, rs);
-        const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: [], files: [], unsupported: [], alive: true, weight: rs.weight };
+        const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: NONE, files: NONE, unsupported: NONE, alive: true, weight: rs.weight };
         const prev = before.get(id);
         // Unchanged checkers keep their keys: the k-th timed checker is the k-th unit of the previous entry.
         const sameUnits = prev !== undefined && prev.vs.haSuspend === vs.haSuspend && sameCheckers(prev.rs.checkers, rs.checkers) ? prev.units : undefined;
         for (const c of rs.checkers) {
           if (UNSUPPORTED.has(c.type)) {
-            entry.unsupported.push(c.type);
+            entry.unsupported = added(entry.unsupported, c.type);
             this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName} is not supported by lvskeeper; ignoring it`);
             continue;
           }
@@ -352,7 +375,7 @@ export class CheckerEngine {
               this.log.error(`FILE_CHECK for ${rs.displayName}: unknown track_file ${c.trackFile}; ignoring it`);
               continue;
             }
-            entry.files.push({ def, checker: c });
+            entry.files = added(entry.files, { def, checker: c });
             continue;
           }
           const timed = c as TimedChecker;
@@ -360,11 +383,11 @@ export class CheckerEngine {
           let unit = nextUnits.get(key);
           if (!unit) {
             unit = this.units.get(key) ?? this.newUnit(key, timed, rs, vs.haSuspend ? vsName : undefined);
-            unit.subscribers = [];
+            unit.subscribers = NONE;
             nextUnits.set(key, unit);
           }
-          unit.subscribers.push({ rs: entry, names: { target: unit.target, rs: rs.displayName, vs: vs.displayName } });
-          entry.units.push(unit);
+          unit.subscribers = added(unit.subscribers, entry);
+          entry.units = added(entry.units, unit);
         }
         nextServers.set(id, entry);
       }
@@ -433,7 +456,7 @@ export class CheckerEngine {
     const resumed = this.opts.resume?.get(key);
     const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
     return {
-      key, checker, target: targetOf(rs), state, subscribers: [], dueAt: 0, abort: new AbortController(), running: false, stopped: false,
+      key, checker, target: targetOf(rs), state, subscribers: NONE, dueAt: 0, running: false, stopped: false,
       lastExit: dynamicStatus ?? 0,
       ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
       ...(haSuspendVs !== undefined ? { haSuspendVs } : {}),
@@ -449,10 +472,8 @@ export class CheckerEngine {
     if (u.timer) this.clock.clearTimeout(u.timer);
     u.timer = undefined;
     // Only an attempt under way has anything to abort; dispatching 30,000 aborts cost a stop half a second.
-    if (u.running) {
-      u.abort.abort(ABORTED);
-      u.cancel?.cancel();
-    }
+    u.abort?.abort(ABORTED);
+    u.cancel?.cancel();
   }
 
   private syncWatchers(): void {
@@ -548,8 +569,8 @@ export class CheckerEngine {
     if (u.stopped) return;
     const startedAt = this.clock.now();
     this.started++;
-    if (u.abort.signal.aborted) u.abort = new AbortController();
-    const abort = u.abort;
+    const abort = this.controllers.pop() ?? new AbortController();
+    u.abort = abort;
     let hard: TimerHandle | undefined;
     const timedOut = new Promise<ProbeResult>((resolve) => {
       hard = this.clock.setTimeout(() => {
@@ -564,6 +585,9 @@ export class CheckerEngine {
       result = await Promise.race([this.probe(u, c, abort.signal), timedOut]);
     } finally {
       if (hard) this.clock.clearTimeout(hard);
+      u.abort = undefined;
+      // An aborted one stays so; an unfired one has no listener left (probes drop theirs when they settle).
+      if (!abort.signal.aborted) this.controllers.push(abort);
     }
     this.conclude(u, startedAt, result);
   }
@@ -644,7 +668,7 @@ export class CheckerEngine {
     }
     const upLogged = s.log.kind === 'success' && (s.transition || firstRun);
     for (const sub of subs) {
-      const n = sub.names;
+      const n = namesOf(u, sub);
       if (http && r.ok && wasDown) this.log.info(r.detail);
       if (upLogged && !weightTouched) this.log.info(upLine(c, n, r.detail));
       const failure = s.log.kind === 'retrying' || s.log.kind === 'failed' || s.log.kind === 'still-down';
@@ -661,7 +685,7 @@ export class CheckerEngine {
     // ipwrapper.c update_svr_checker_state: an alpha checker whose first run fails leaves its server down yet has
     // notify_down run. HTTP's timeout_epilog marks has_run before and never gets there.
     if (firstRun && c.alpha && !http && s.log.kind === 'failed' && s.transition === undefined) {
-      for (const sub of u.subscribers) this.opts.onEvent?.({ kind: 'rs-notify', vsId: sub.rs.vsId, rsId: sub.rs.rsId });
+      for (const e of u.subscribers) this.opts.onEvent?.({ kind: 'rs-notify', vsId: e.vsId, rsId: e.rsId });
     }
     if (s.transition || weightTouched || weightDropped || firstRun) {
       this.opts.onCheckerState?.(u.key, u.dynamicStatus !== undefined ? { ...u.state, dynamicStatus: u.dynamicStatus } : u.state);
@@ -673,8 +697,7 @@ export class CheckerEngine {
     const mailDown = misc ? s.log.kind === 'failed' : s.transition === 'down';
     const body = mailUp || mailDown ? alertBody(c, mailUp, r.detail) : undefined;
     if (s.transition || weightTouched || body !== undefined) {
-      for (const sub of u.subscribers) {
-        const e = sub.rs;
+      for (const e of u.subscribers) {
         const was = { alive: e.alive, weight: e.weight };
         if (s.transition || weightTouched || weightDropped) {
           this.recompute(e);
@@ -682,7 +705,7 @@ export class CheckerEngine {
           // weight as inactive, then is enabled; a dropped weight follows the server out of service, unlogged.
           if (was.weight !== e.weight && !weightDropped) this.emitWeight(e);
           // check_misc.c: update_svr_wgt has logged the new weight before the `succeeded` line.
-          if (upLogged && weightTouched) this.log.info(upLine(c, sub.names, r.detail));
+          if (upLogged && weightTouched) this.log.info(upLine(c, namesOf(u, e), r.detail));
           if (was.alive !== e.alive) this.emitAlive(e);
           if (was.weight !== e.weight && weightDropped) this.emitWeight(e, true);
         }
