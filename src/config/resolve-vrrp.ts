@@ -2,7 +2,7 @@
 // 2.2.7's defaults and corrections (vrrp_data.c alloc_vrrp, vrrp.c vrrp_complete_instance).
 import type { RouteSpec, RuleSpec } from './routes.js';
 import { canonicalIp, ipFamily, stosockaddr } from './address.js';
-import { ref, secondsUs, Values } from './values.js';
+import { ref, secondsUs, strto, Values } from './values.js';
 import { Reporter } from './errors.js';
 import type { AddressFamily } from '../ipvs/types.js';
 import { INFINITY_LIFE_TIME } from './model.js';
@@ -257,9 +257,15 @@ export function resolveVrrpScript(v: Values, node: Node): VrrpScript | undefined
       }
       case 'weight': {
         const w = v.int(n, a, -253, 253, true);
-        if (w === undefined) v.report.error(n.src, `vrrp_script ${name} weight ${a} must be in [-253, 253]`, n.kw);
-        else weight = w;
-        weightReverse = n.args[1] === 'reverse';
+        if (w === undefined && a !== undefined) {
+          v.report.error(n.src, `vrrp_script ${name} weight ${a} must be in [-253, 253]`, n.kw);
+          // vrrp_parser.c vrrp_vscript_weight_handler assigns the weight refused or not: what read_int_func stored,
+          // strtol's value cast to int (the priority it moves is clamped to 1..254 all the same).
+          weight = Number(BigInt.asIntN(32, strto(a, true).value));
+        } else if (w !== undefined) weight = w;
+        const option = n.args[1];
+        if (option === 'reverse') weightReverse = true;
+        else if (option !== undefined) v.report.error(n.src, `vrrp_script ${name} unknown weight option ${option}`, n.kw);
         break;
       }
       case 'rise':

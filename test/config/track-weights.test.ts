@@ -28,6 +28,12 @@ const CASES: Record<string, string> = {
   track_file: config('track_file', at('tf'), 'track_file tf {\n  file /tmp/lvsk-track-weights\n  weight 4\n}\n'),
 };
 
+// vrrp_parser.c vrrp_vscript_weight_handler: a refused weight is still assigned (strtol's value), and only `reverse`
+// may follow it.
+const SCRIPT_WEIGHTS = ['300', '5x', '-300 reverse', '7 sideways', 'abc'];
+const scripts = SCRIPT_WEIGHTS.map((w, i) => `vrrp_script s${i} {\n  script "/bin/true"\n  weight ${w}\n}\n`).join('');
+CASES['vrrp_script weight'] = config('track_script', SCRIPT_WEIGHTS.map((_, i) => `s${i}`), scripts);
+
 test("track_* entries: keepalived's lines and status", (t) => {
   withConfigTestNamespace(t, 'lvskp-trkw', (inNs) =>
     assert.deepEqual(dashTDifferences(inNs, Object.entries(CASES), { interfaces: true, sorted: true }), []));
@@ -47,4 +53,9 @@ test('track_* entries: what each instance keeps', () => {
     ['own', '10', '253', '-253 reverse', 'own', 'own', null, null, '7', '7', '7 reverse']);
   assert.deepEqual(kept(CASES['track_file']!, (i) => i.trackFiles),
     ['own', '10', '254', '-254 reverse', 'own', 'own', null, null, '7', null, '7 reverse']);
+});
+
+test('vrrp_script weight: a refused one is still what the script weighs', () => {
+  const read = parseConfigText(CASES['vrrp_script weight']!, { checkInterfaces: false }).config.vrrpScripts.map((sc) => `${sc.weight}${sc.weightReverse ? ' reverse' : ''}`);
+  assert.deepEqual(read, ['300', '5', '-300 reverse', '7', '0']);
 });
