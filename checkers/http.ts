@@ -227,8 +227,10 @@ export function startHttpGet(c: HttpChecker, index: number, rs: string, done: (r
   return new PlainFetch(reader, keepBody, (err, r) => done(httpVerdict(c, url, rs, err, r))).begin(c, requestOf(c, url));
 }
 
-/** Checks URL number `index` of the checker; the policy paces URLs one per attempt. */
-/** `rs` names the server in the lines, as the engine's checker lines do (keepalived's FMT_CHK). */
+/**
+ * Checks URL number `index` of the checker behind a promise (SSL_GET, genhash, tests); the policy paces URLs one per
+ * attempt. `rs` names the server in the lines, as the engine's checker lines do (keepalived's FMT_CHK).
+ */
 export async function probeHttp(
   c: HttpChecker, index: number, signal: AbortSignal, rs = formatEndpoint(c.connectIp, 'tcp', c.connectPort), ssl?: SslClient,
 ): Promise<ProbeResult> {

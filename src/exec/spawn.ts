@@ -1,8 +1,8 @@
 // Starts a script process the way child_process.spawn(file, args, { detached: true, stdio: 'ignore', env, uid, gid })
 // does — its own session and process group, /dev/null for stdin/stdout/stderr, default signal dispositions, PATH
 // search — but through the lvsk_spawn addon's clone(CLONE_VM | CLONE_VFORK), whose cost does not grow with this
-// process's memory: libuv forks, and fork copies the page tables while the event loop waits (about 2.9 ms at 500 MB
-// RSS here against 0.2 ms this way: npm run bench:spawn). Kernels without pidfd_open (before Linux 5.3) keep
+// process's memory: libuv forks, and fork copies the page tables while the event loop waits (2–4 ms at 500 MB RSS
+// here against 0.2 ms this way: npm run bench:spawn). Kernels without pidfd_open (before Linux 5.3) keep
 // child_process.spawn.
 import { spawn } from 'node:child_process';
 import { EventEmitter } from 'node:events';
