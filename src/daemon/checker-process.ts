@@ -241,7 +241,7 @@ class CheckerSide implements ChildSide {
     this.log.info(text);
     this.publish('operator', text);
     this.manager.setOverrideWeight(key.vs, rsId, override ? weightOf(override) : undefined);
-    const pass = await this.manager.sync();
+    const pass = await this.manager.syncChanged();
     return { vs: key.vs, rs: key.rs, changed: true, pass };
   }
 

@@ -1,7 +1,8 @@
 // Wraps the IPVS driver so every operation the daemon makes is observable: one debug line per op (`-D` shows
 // them, in ipvsadm's words) and counters for the metrics endpoint. The wrapped driver does the work.
 import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
-import { applyInOrder, type IpvsDriver, type IpvsOp, type IpvsTable, type IpvsTimeouts } from '../ipvs/types.js';
+import { servicesOf } from '../ipvs/desired.js';
+import { applyInOrder, type IpvsDriver, type IpvsOp, type IpvsTable, type IpvsTimeouts, type ServiceKey } from '../ipvs/types.js';
 import type { Logger } from '../log.js';
 
 export class ObservedDriver implements IpvsDriver {
@@ -28,6 +29,10 @@ export class ObservedDriver implements IpvsDriver {
   /** A pass's entries; the table for scrapes is refreshed by dump() alone when the driver has them otherwise. */
   async entries(): Promise<IpvsTable> {
     return this.inner.entries ? this.inner.entries() : this.dump();
+  }
+
+  async entriesOf(keys: readonly ServiceKey[]): Promise<IpvsTable> {
+    return this.inner.entriesOf ? this.inner.entriesOf(keys) : servicesOf(await this.entries(), keys);
   }
 
   async apply(op: IpvsOp): Promise<void> {

@@ -2,7 +2,7 @@
 // server (or the sorry server) becomes. Pure: the pool decides which destinations are present and with what weight.
 import { canonicalIp, intToIpv4, ipv4ToInt, ipv6ToBig, bigToIpv6 } from '../config/address.js';
 import type { RealServer, SorryServer, TunnelOptions, VirtualServer, VirtualServerGroup } from '../config/model.js';
-import { fullNetmask, type AddressFamily, type Destination, type Service, type ServiceKey } from './types.js';
+import { fullNetmask, type AddressFamily, type Destination, type IpvsTable, type Service, type ServiceKey } from './types.js';
 
 /** A group range larger than this is a config mistake (e.g. `/8`), not something to install entry by entry. */
 export const MAX_GROUP_EXPANSION = 65536;
@@ -11,6 +11,12 @@ export const MAX_GROUP_EXPANSION = 65536;
 export function serviceKeyId(key: ServiceKey): string {
   if (key.fwmark !== undefined) return `${key.family}|fwm|${key.fwmark}`;
   return `${key.family}|${key.protocol}|${normAddr(key.address)}|${key.port}`;
+}
+
+/** The services of `table` that `keys` name, in the table's order: a read of a few services from a whole table. */
+export function servicesOf(table: IpvsTable, keys: readonly ServiceKey[]): IpvsTable {
+  const wanted = new Set(keys.map(serviceKeyId));
+  return { services: table.services.filter((s) => wanted.has(serviceKeyId(s.service.key))) };
 }
 
 /** Stable string for a destination within its service. */

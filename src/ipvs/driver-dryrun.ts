@@ -4,7 +4,7 @@ import { intToIpv4 } from '../config/address.js';
 import type { Logger } from '../log.js';
 import { destKeyId, serviceKeyId } from './desired.js';
 import { schedFlagNames } from './format-ipvsadm.js';
-import type { Destination, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceKey } from './types.js';
+import type { Destination, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceEntry, ServiceKey } from './types.js';
 import { fullNetmask, mergeTimeouts } from './types.js';
 
 /** An operation the table refused, carrying the errno the kernel would return (Node's error shape). */
@@ -94,6 +94,11 @@ interface Entry {
   readonly dests: Map<string, Destination>;
 }
 
+/** An entry as a dump reports it: `hashed`, as the kernel reports every service it holds. */
+function reported(e: Entry): ServiceEntry {
+  return { service: { ...e.service, flags: { ...e.service.flags, hashed: true } }, dests: [...e.dests.values()].map((dest) => ({ dest })) };
+}
+
 export class DryRunIpvsDriver implements IpvsDriver {
   readonly name = 'dry-run' as const;
   private readonly table = new Map<string, Entry>();
@@ -111,14 +116,17 @@ export class DryRunIpvsDriver implements IpvsDriver {
     }
   }
 
-  /** Reports `hashed` like the kernel does for every service it holds. */
   async dump(): Promise<IpvsTable> {
-    return {
-      services: [...this.table.values()].map((e) => ({
-        service: { ...e.service, flags: { ...e.service.flags, hashed: true } },
-        dests: [...e.dests.values()].map((dest) => ({ dest })),
-      })),
-    };
+    return { services: [...this.table.values()].map(reported) };
+  }
+
+  async entriesOf(keys: readonly ServiceKey[]): Promise<IpvsTable> {
+    const services: ServiceEntry[] = [];
+    for (const key of keys) {
+      const e = this.table.get(serviceKeyId(key));
+      if (e) services.push(reported(e));
+    }
+    return { services };
   }
 
   async apply(op: IpvsOp): Promise<void> {

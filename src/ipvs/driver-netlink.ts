@@ -400,10 +400,35 @@ export class NetlinkIpvsDriver implements IpvsDriver {
     const svcs = replies.map((r) => decodeServiceMessage(r.data, this.counters));
     const services: ServiceEntry[] = [];
     for (const s of svcs) {
-      const key = s.service.key;
-      const destReplies = await this.ipvs(U.IPVS_CMD_GET_DEST, encodeServiceKey(key), U.NLM_F_DUMP, describeService(key));
-      const dests = destReplies.map((r) => decodeDestMessage(r.data, key.family, this.counters));
+      const dests = await this.destsOf(s.service.key);
       services.push(s.stats ? { service: s.service, dests, stats: s.stats } : { service: s.service, dests });
+    }
+    return { services };
+  }
+
+  private async destsOf(key: ServiceKey): Promise<ServiceEntry['dests']> {
+    const replies = await this.ipvs(U.IPVS_CMD_GET_DEST, encodeServiceKey(key), U.NLM_F_DUMP, describeService(key));
+    return replies.map((r) => decodeDestMessage(r.data, key.family, this.counters));
+  }
+
+  /**
+   * One GET_SERVICE per key (ESRCH: the table has no such service), then GET_DEST dumps for those it has: the
+   * services a few checker events touched, without walking the other 30,000 destinations.
+   */
+  async entriesOf(keys: readonly ServiceKey[]): Promise<IpvsTable> {
+    const services: ServiceEntry[] = [];
+    for (const key of keys) {
+      let replies: GenlReply[];
+      try {
+        replies = await this.ipvs(U.IPVS_CMD_GET_SERVICE, encodeServiceKey(key), 0, describeService(key));
+      } catch (e) {
+        if ((e as { code?: unknown }).code === 'ESRCH') continue;
+        throw e;
+      }
+      const r = replies[0];
+      if (!r) continue;
+      const { service } = decodeServiceMessage(r.data, this.counters);
+      services.push({ service, dests: await this.destsOf(key) });
     }
     return { services };
   }

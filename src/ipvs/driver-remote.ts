@@ -10,7 +10,7 @@ import type { Channel } from '../ipc/channel.js';
 import type { FromChecker, FromCheckerNotes, IpvsCall, Nothing, OpError, OpsApplied, TableEntries, ToChecker } from '../ipc/protocol.js';
 import { silentLogger } from '../log.js';
 import { DryRunIpvsDriver } from './driver-dryrun.js';
-import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts } from './types.js';
+import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, ServiceKey } from './types.js';
 
 export type CheckerChannel = Channel<FromChecker, ToChecker, FromCheckerNotes, Nothing>;
 
@@ -32,10 +32,11 @@ export class RemoteIpvsDriver implements IpvsDriver {
   }
 
   async entries(): Promise<IpvsTable> {
-    const r = (await this.channel.request('ipvs', { call: 'entries', generation: this.mirror?.generation }, CALL_TIMEOUT_MS)) as TableEntries;
-    if (r.table) this.mirror = { table: new DryRunIpvsDriver(silentLogger(), r.table), generation: r.generation };
-    if (!this.mirror) throw new Error('the supervisor sent no IPVS entries');
-    return this.mirror.table.dump();
+    return (await this.current()).dump();
+  }
+
+  async entriesOf(keys: readonly ServiceKey[]): Promise<IpvsTable> {
+    return (await this.current()).entriesOf(keys);
   }
 
   async apply(op: IpvsOp): Promise<void> {
@@ -52,6 +53,14 @@ export class RemoteIpvsDriver implements IpvsDriver {
 
   async getTimeouts(): Promise<IpvsTimeouts> {
     return (await this.channel.request('ipvs', { call: 'getTimeouts' }, CALL_TIMEOUT_MS)) as IpvsTimeouts;
+  }
+
+  /** The mirror, brought to the supervisor's table first when the two differ. */
+  private async current(): Promise<DryRunIpvsDriver> {
+    const r = (await this.channel.request('ipvs', { call: 'entries', generation: this.mirror?.generation }, CALL_TIMEOUT_MS)) as TableEntries;
+    if (r.table) this.mirror = { table: new DryRunIpvsDriver(silentLogger(), r.table), generation: r.generation };
+    if (!this.mirror) throw new Error('the supervisor sent no IPVS entries');
+    return this.mirror.table;
   }
 
   /** The table is the supervisor's to close. */

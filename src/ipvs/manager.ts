@@ -1,15 +1,18 @@
 // The IPVS manager: holds one pool per virtual server, feeds checker verdicts into them, and keeps the driver's
-// table equal to what the pools want through coalesced reconcile passes (one dump, then ops in order).
-// A failed op is logged with its entry and errno and retried by the next pass; a periodic resync runs too.
+// table equal to what the pools want through coalesced reconcile passes (one read, then ops in order).
+// A pass after checker events or an override covers only the services of the virtual servers they changed: at
+// 30,000 real servers a full pass per burst of events cost the checker process a whole CPU. Start, reload and the
+// periodic resync compare the whole table. A failed op is logged with its entry and errno, and the next pass, made
+// whole, retries it.
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Config, VirtualServer } from '../config/model.js';
 import type { Logger } from '../log.js';
-import { destinationsOn, destKeyId, serviceFor, serviceKeyId, serviceKeysFor } from './desired.js';
+import { destinationsOn, destKeyId, serviceFor, serviceKeyId, serviceKeysFor, servicesOf } from './desired.js';
 import { ipvsadmCommand } from './driver-dryrun.js';
 import { VsPool, type PoolEvent, type PoolStatus } from './pool.js';
 import { reconcile, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
-import { applyInOrder, type Destination, type IpvsDriver, type IpvsOp, type ServiceKey } from './types.js';
+import { applyInOrder, type Destination, type IpvsDriver, type IpvsOp, type IpvsTable, type ServiceKey } from './types.js';
 
 /** Operations per applyMany call: one message of a few hundred KiB at most. */
 const BATCH = 1000;
@@ -128,6 +131,10 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   /** Kernel keys per virtual server, expanded once per config (groups can be large). */
   private readonly keys = new Map<string, ServiceKey[]>();
   private readonly owned = new Owned();
+  /** Virtual servers whose pools changed since the last pass began. */
+  private readonly changed = new Set<string>();
+  /** The next pass compares the whole table. */
+  private wholePending = false;
   private flushPending = false;
   private started = false;
   private stopped = false;
@@ -179,6 +186,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     if (ev.kind === 'rs-weight') this.emitAll(pool.setDynamicWeight(ev.rsId, ev.weight, ev.silent ?? false));
     else if (ev.kind === 'rs-notify') this.emitAll(pool.notifyDownAgain(ev.rsId));
     else this.emitAll(pool.setAlive(ev.rsId, ev.kind === 'rs-up'));
+    this.changed.add(ev.vsId);
     this.schedule();
   }
 
@@ -199,6 +207,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const pool = this.pools.get(vsId);
     if (!pool?.status().realServers.some((r) => r.rsId === rsId)) return false;
     this.emitAll(pool.setOverrideWeight(rsId, weight));
+    this.changed.add(vsId);
     this.schedule();
     return true;
   }
@@ -265,13 +274,18 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
 
   /**
    * The table the pools want now: every virtual server, ha_suspend or not (keepalived keeps a suspended server's
-   * service and destinations; only its checkers stop, checkers/activation.ts).
+   * service and destinations; only its checkers stop, checkers/activation.ts). With a scope, only the services it
+   * names, from every pool that expands to them, in pool order: where two virtual servers name one kernel service,
+   * the first still wins (reconcile.ts).
    */
-  desired(): DesiredTable {
+  desired(scope?: ReadonlyMap<string, ServiceKey>): DesiredTable {
     const services: DesiredService[] = [];
     for (const pool of this.pools.values()) {
+      let keys = this.keys.get(pool.vsId) ?? [];
+      if (scope) keys = keys.filter((k) => scope.has(serviceKeyId(k)));
+      if (keys.length === 0) continue;
       const dests = pool.destinations().map((d) => d.dest);
-      for (const key of this.keys.get(pool.vsId) ?? []) {
+      for (const key of keys) {
         try {
           services.push({ service: serviceFor(pool.config, key), dests: destinationsOn(key, dests) });
         } catch (e) {
@@ -282,8 +296,14 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     return { services };
   }
 
-  /** Runs a pass now, or joins the one already queued; passes never overlap. */
+  /** Runs a pass over the whole table now, or makes the one already queued whole and joins it. */
   sync(): Promise<PassResult> {
+    this.wholePending = true;
+    return this.syncChanged();
+  }
+
+  /** Runs a pass over what changed now, or joins the one already queued; passes never overlap. */
+  syncChanged(): Promise<PassResult> {
     if (this.queued) return this.queued;
     const after = this.running ?? Promise.resolve(undefined);
     const p = after.then(() => {
@@ -331,7 +351,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     if (this.stopped || !this.started || this.passTimer) return;
     this.passTimer = this.clock.setTimeout(() => {
       this.passTimer = undefined;
-      void this.sync();
+      void this.syncChanged();
     }, 0);
   }
 
@@ -345,18 +365,37 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   }
 
   private async pass(): Promise<PassResult> {
-    if (this.stopped) return { ops: 0, failed: 0 };
+    const scope = this.wholePending || this.flushPending ? undefined : this.changedKeys();
+    // Nothing changed since a whole pass that ran before the events' timer fired.
+    if (this.stopped || scope?.size === 0) return { ops: 0, failed: 0 };
     this.passes++;
+    this.wholePending = false;
+    this.changed.clear();
     let actual;
     try {
-      actual = await (this.driver.entries ? this.driver.entries() : this.driver.dump());
+      actual = await this.read(scope);
     } catch (e) {
       this.log.error({ component: 'ipvs' }, `IPVS dump failed: ${errText(e)}`);
+      this.wholePending = true;
       return (this.lastPass = { ops: 0, failed: 1 });
     }
-    const ops = reconcile(this.desired(), actual, this.owned, { flush: this.flushPending });
+    const ops = reconcile(this.desired(scope), actual, this.owned, { flush: this.flushPending });
     const failed = await this.applyAll(ops);
+    if (failed > 0) this.wholePending = true;
     return (this.lastPass = { ops: ops.length, failed });
+  }
+
+  /** The service keys of the changed virtual servers, by serviceKeyId. */
+  private changedKeys(): Map<string, ServiceKey> {
+    const scope = new Map<string, ServiceKey>();
+    for (const vsId of this.changed) for (const key of this.keys.get(vsId) ?? []) scope.set(serviceKeyId(key), key);
+    return scope;
+  }
+
+  private async read(scope: Map<string, ServiceKey> | undefined): Promise<IpvsTable> {
+    if (!scope) return this.driver.entries ? this.driver.entries() : this.driver.dump();
+    const keys = [...scope.values()];
+    return this.driver.entriesOf ? this.driver.entriesOf(keys) : servicesOf(await this.driver.dump(), keys);
   }
 
   /** Applies in order, in batches where the driver can; returns how many failed. */

@@ -145,6 +145,12 @@ export interface IpvsDriver {
    * (driver-remote.ts); a driver without it is dumped.
    */
   entries?(): Promise<IpvsTable>;
+  /**
+   * The entries of these services only, those the table holds, counters aside: the pass after a burst of checker
+   * events reads what the events touched, not every destination of a 30,000-server table. A driver without it is
+   * read whole and filtered (servicesOf).
+   */
+  entriesOf?(keys: readonly ServiceKey[]): Promise<IpvsTable>;
   /** Applies one operation; rejects with an error carrying the errno code on failure. */
   apply(op: IpvsOp): Promise<void>;
   /**

@@ -3,10 +3,13 @@ import assert from 'node:assert/strict';
 import { FakeClock } from '../../src/clock.js';
 import type { Config } from '../../src/config/model.js';
 import { DryRunIpvsDriver, IpvsOpError } from '../../src/ipvs/driver-dryrun.js';
+import { serviceKeyId } from '../../src/ipvs/desired.js';
 import { IpvsManager } from '../../src/ipvs/manager.js';
 import type { PoolEvent } from '../../src/ipvs/pool.js';
+import type { Logger } from '../../src/log.js';
 import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, ServiceKey } from '../../src/ipvs/types.js';
 import { collectingLogger, config, realServers } from './pool-fixtures.js';
+import { seededRandom } from '../support/seeded-random.js';
 import { parseConfigText } from '../../src/config/load.js';
 import * as U from '../../src/ipvs/uapi.js';
 
@@ -55,10 +58,27 @@ class RefusingDriver implements IpvsDriver {
   }
 }
 
-async function started(cfg: Config, initial?: IpvsTable) {
+/** Records how each pass reads the table: a whole dump, or the services it names (by serviceKeyId). */
+class ReadingDriver extends RefusingDriver {
+  reads: (string[] | 'dump')[] = [];
+  override dump(): Promise<IpvsTable> {
+    this.reads.push('dump');
+    return super.dump();
+  }
+  entriesOf(keys: readonly ServiceKey[]): Promise<IpvsTable> {
+    this.reads.push(keys.map(serviceKeyId));
+    return this.inner.entriesOf(keys);
+  }
+}
+
+async function started<D extends RefusingDriver = RefusingDriver>(
+  cfg: Config,
+  initial?: IpvsTable,
+  Driver: new (log: Logger, initial?: IpvsTable) => D = RefusingDriver as new (log: Logger, initial?: IpvsTable) => D,
+) {
   const { log, lines } = collectingLogger();
   const clock = new FakeClock();
-  const driver = new RefusingDriver(log, initial);
+  const driver = new Driver(log, initial);
   const m = new IpvsManager(cfg, { driver, clock, log, resyncIntervalMs: 10_000 });
   const events: PoolEvent[] = [];
   m.on('pool', (e) => events.push(e));
@@ -243,6 +263,72 @@ test('a group VS: one RS verdict changes every expanded service', async () => {
   await settle();
   assert.deepEqual(await table(driver), ['192.0.2.1:80 -> 192.0.2.21:80 w1', '192.0.2.1:80 rr', '192.0.2.2:80 -> 192.0.2.21:80 w1', '192.0.2.2:80 rr']);
   assert.deepEqual(driver.applied.map((o) => o.kind), ['delDest', 'delDest']);
+  await m.stop();
+});
+
+test("a checker event's pass reads and changes only its virtual server's services; the resync compares the whole table", async () => {
+  const VS_B = '[192.0.2.11]:tcp:80';
+  const more = `virtual_server 192.0.2.11 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${realServers(['192.0.2.21', '192.0.2.22'])}\n}\n`;
+  const { m, driver, clock, settle } = await started(config(cfgText({ more })), undefined, ReadingDriver);
+  const serviceB = { family: 'inet', protocol: 'tcp', address: '192.0.2.11', port: 80 } as const;
+  await driver.inner.apply({ kind: 'delDest', key: serviceB, dest: { family: 'inet', address: '192.0.2.21', port: 80 } });
+  driver.reads = [];
+  m.rsDown(VS, RS2);
+  await settle();
+  assert.deepEqual(driver.reads, [['inet|tcp|192.0.2.10|80']]);
+  assert.deepEqual(driver.applied, [{ kind: 'delDest', key: { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 }, dest: { family: 'inet', address: '192.0.2.22', port: 80 } }]);
+  assert.ok(!(await table(driver)).includes('192.0.2.11:80 -> 192.0.2.21:80 w1'), 'the other service is not read, so not repaired');
+  driver.reads = [];
+  clock.advance(10_000);
+  await m.idle();
+  assert.deepEqual(driver.reads, ['dump']);
+  assert.ok((await table(driver)).includes('192.0.2.11:80 -> 192.0.2.21:80 w1'));
+  await m.stop();
+});
+
+test('after a pass with a refused op the next pass is whole, and retries it', async () => {
+  const more = `virtual_server 192.0.2.11 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${realServers(['192.0.2.21'])}\n}\n`;
+  const { m, driver, settle } = await started(config(cfgText({ more })), undefined, ReadingDriver);
+  driver.refuse = (op) => op.kind === 'delDest';
+  m.rsDown(VS, RS2);
+  await settle();
+  assert.equal(m.status().lastPass?.failed, 1);
+  driver.refuse = undefined;
+  driver.reads = [];
+  m.rsWeight('[192.0.2.11]:tcp:80', '[192.0.2.11]:tcp:80/[192.0.2.21]:tcp:80', 3);
+  await settle();
+  assert.deepEqual(driver.reads, ['dump']);
+  assert.deepEqual(driver.applied.map((o) => o.kind).sort(), ['delDest', 'editDest']);
+  await m.stop();
+});
+
+test('passes over what changed leave the table a whole pass wants: random events over groups sharing kernel services', async () => {
+  // G and H both expand to 192.0.2.3:80: a pass for H alone must still install G's destinations there (the first
+  // virtual server naming a service wins), or the next whole pass would find work to do.
+  const vs = (name: string, rs: string[]) => `virtual_server group ${name} {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${realServers(rs)}\n}\n`;
+  const text = `virtual_server_group G {\n  192.0.2.1-3 80\n}\nvirtual_server_group H {\n  192.0.2.3-4 80\n}\n` +
+    vs('G', ['192.0.2.21', '192.0.2.22']) + vs('H', ['192.0.2.31', '192.0.2.32']) + cfgText();
+  const { m, driver, settle } = await started(config(text), undefined, ReadingDriver);
+  const servers = m.status().virtualServers.flatMap((v) => v.realServers.map((r) => [v.vsId, r.rsId] as const));
+  assert.equal(servers.length, 6);
+  const random = seededRandom(19);
+  const seen = new Set<string>();
+  for (let step = 0; step < 300; step++) {
+    for (let n = 1 + Math.floor(random() * 3); n > 0; n--) {
+      const [vsId, rsId] = servers[Math.floor(random() * servers.length)]!;
+      const r = random();
+      if (r < 0.35) m.rsDown(vsId, rsId);
+      else if (r < 0.7) m.rsUp(vsId, rsId);
+      else if (r < 0.85) m.rsWeight(vsId, rsId, Math.floor(random() * 4));
+      else m.setOverrideWeight(vsId, rsId, random() < 0.5 ? undefined : Math.floor(random() * 3));
+    }
+    driver.reads = [];
+    await settle();
+    assert.ok(driver.reads.every((r) => r !== 'dump'), `step ${step}: the event pass read the whole table`);
+    seen.add((await table(driver)).join(','));
+    assert.deepEqual(await m.sync(), { ops: 0, failed: 0 }, `step ${step}: a whole pass found work left`);
+  }
+  assert.ok(seen.size > 20, `the events changed the table (${seen.size} distinct tables)`);
   await m.stop();
 });
 
