@@ -19,6 +19,7 @@ interface Step {
   persistent: string;
   timeoutText: string;
   dump: IpvsTable;
+  of: IpvsTable;
   timeouts: IpvsTimeouts;
 }
 
@@ -100,6 +101,7 @@ test('NetlinkIpvsDriver round-trips every IPVS feature through a real kernel', {
       assert.deepEqual(parseIpvsadm(s.list, s.thresholds, s.persistent), renderExpected(s.expected), 'ipvsadm shows what we set');
       const want = s.expected.map((e) => ({ service: e.service, dests: [...e.dests].sort(byAddr) })).sort(byKey);
       assert.deepEqual(normaliseDump(s.dump), want, 'dump() returns what we set');
+      assert.deepEqual(normaliseDump(s.of), want, 'entriesOf() returns each service the table holds, the absent one left out');
       const m = /Timeout \(tcp tcpfin udp\): (\d+) (\d+) (\d+)/.exec(s.timeoutText);
       assert.ok(m, s.timeoutText);
       assert.deepEqual(s.timeouts, { tcpS: Number(m[1]), tcpFinS: Number(m[2]), udpS: Number(m[3]) }, 'getTimeouts() matches ipvsadm --timeout');

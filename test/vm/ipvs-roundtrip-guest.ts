@@ -58,6 +58,8 @@ async function step(name: string, ops: IpvsOp[], many = false): Promise<void> {
     persistent: ipvsadm('-Ln', '--persistent-conn'),
     timeoutText: ipvsadm('-Ln', '--timeout'),
     dump: await driver.dump(),
+    // Every service set, and one the table never holds: a pass's read of the services it touches.
+    of: await driver.entriesOf([...table.map((e) => e.service.key), v4('192.0.2.99', 1)]),
     timeouts: await driver.getTimeouts(),
   }) + '\n');
 }
