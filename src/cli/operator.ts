@@ -1,5 +1,5 @@
 // The operator's commands against a running daemon's control socket (src/daemon/control.ts):
-//   lvskeeper drain VS RS · undrain VS RS · weight VS RS N · events · status · json-dump
+//   lvskeeper drain VS RS [--wait [--timeout S]] · undrain VS RS · weight VS RS N · events · status · json-dump
 // VS and RS are named as the log names them (`[192.0.2.10]:tcp:80`) or briefly (`192.0.2.10:80`, `fwmark 42`, a
 // group's name). A refusal — by the daemon, by this parser, or by the socket's permissions — is one line on stderr
 // and a non-zero exit (the root program prints thrown errors that way); nothing changes.
@@ -48,6 +48,36 @@ export function parseWeight(text: string): number {
   const w = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
   if (!(w <= WEIGHT_MAX)) throw new Error(`weight refused: weight must be an integer 0..${WEIGHT_MAX}, got '${text}'`);
   return w;
+}
+
+/** `drain --wait` gives up after this long unless told otherwise. */
+const DRAIN_TIMEOUT_S = 300;
+
+function parseSeconds(text: string): number {
+  const s = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+  if (!(s > 0)) throw new Error(`drain refused: --timeout must be a whole number of seconds > 0, got '${text}'`);
+  return s;
+}
+
+/**
+ * Polls the data plane's count (kernel ActiveConn, or the userspace plane's) once a second until it is 0; inactive
+ * connections (FIN_WAIT, TIME_WAIT) carry no traffic and are not waited for, as ipvsadm's ActiveConn column.
+ */
+async function waitDrained(socket: string, vs: string, rs: string, timeoutS: number, write: Write): Promise<void> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const c = await command(socket, { cmd: 'connections', vs, rs });
+    const active = Number(c['active']);
+    const name = `${String(c['rs'])} of VS ${String(c['vs'])}`;
+    if (active === 0) {
+      write(`no active connections left on ${name}\n`);
+      return;
+    }
+    const left = Math.ceil((deadline - Date.now()) / 1000);
+    if (left <= 0) throw new Error(`drain --wait timed out after ${timeoutS}s: ${active} active connection${active === 1 ? '' : 's'} remain on ${name}`);
+    write(`${active} active connection${active === 1 ? '' : 's'} on ${name}, ${left}s left\n`);
+    await new Promise((r) => setTimeout(r, Math.min(1000, deadline - Date.now())));
+  }
 }
 
 function describe(o: Override): string {
@@ -109,10 +139,14 @@ export function registerOperatorCommands(program: Command, write: Write = (t) =>
     .description('weight 0 for a real server: no new connections, existing ones finish; kept until undrain')
     .argument('<VS>', 'virtual server, e.g. 192.0.2.10:80, [192.0.2.10]:tcp:80, "fwmark 42", a group name')
     .argument('<RS>', 'real server, e.g. 192.0.2.22:80')
+    .option('--wait', 'return once the real server has no active connections, printing the count each second')
+    .option('--timeout <S>', 'with --wait: give up after S seconds, non-zero exit', String(DRAIN_TIMEOUT_S))
     .option(...socketOption)
-    .action(async (vs: string, rs: string, o: { socket: string }) => {
+    .action(async (vs: string, rs: string, o: { socket: string; wait?: boolean; timeout: string }) => {
+      const timeoutS = parseSeconds(o.timeout);
       const r = await command(o.socket, { cmd: 'drain', vs, rs });
       write(`drained ${String(r['rs'])} of VS ${String(r['vs'])}: weight 0, existing connections finish\n`);
+      if (o.wait) await waitDrained(o.socket, vs, rs, timeoutS, write);
     });
   program
     .command('undrain')

@@ -17,6 +17,7 @@ import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
 import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily } from '../ipc/protocol.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
+import { destinationConnections, serviceKeysFor } from '../ipvs/desired.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
@@ -219,8 +220,8 @@ class CheckerSide implements ChildSide {
     }
   }
 
-  /** Validates before changing anything; replies once the data plane holds the new weight (one reconcile pass). */
-  private async setOverride(req: ControlRequest, override: Override | undefined): Promise<object> {
+  /** The virtual and real server a command names, as the operator may write them (namesServer). */
+  private named(req: ControlRequest): { manager: IpvsManager; vsConf: VirtualServer; rsConf: RealServer } {
     const vs = String(req['vs'] ?? '');
     const rs = String(req['rs'] ?? '');
     if (!this.manager) throw new CommandError('this lvskeeper manages no virtual servers');
@@ -228,6 +229,20 @@ class CheckerSide implements ChildSide {
     if (!vsConf) throw new CommandError(`unknown virtual server '${vs}'`);
     const rsConf = vsConf.realServers.find((r) => namesServer(r.displayName, rs));
     if (!rsConf) throw new CommandError(`unknown real server '${rs}' in virtual server ${vsConf.displayName}`);
+    return { manager: this.manager, vsConf, rsConf };
+  }
+
+  /** `drain --wait`: the real server's connections as the data plane counts them now. */
+  private async connections(req: ControlRequest): Promise<object> {
+    const { vsConf, rsConf } = this.named(req);
+    const table = this.driver ? await this.driver.dump() : { services: [] };
+    const keys = serviceKeysFor(vsConf, this.config.virtualServerGroups);
+    return { vs: vsConf.displayName, rs: rsConf.displayName, ...destinationConnections(table, keys, rsConf) };
+  }
+
+  /** Validates before changing anything; replies once the data plane holds the new weight (one reconcile pass). */
+  private async setOverride(req: ControlRequest, override: Override | undefined): Promise<object> {
+    const { manager, vsConf, rsConf } = this.named(req);
     const key = { vs: vsConf.displayName, rs: rsConf.displayName };
     const rsId = `${key.vs}/${key.rs}`;
     // Persisted first: a state file that cannot be written refuses the command before anything changes.
@@ -240,8 +255,8 @@ class CheckerSide implements ChildSide {
       : `Operator cleared override for ${key.rs} of VS ${key.vs}`;
     this.log.info(text);
     this.publish('operator', text);
-    this.manager.setOverrideWeight(key.vs, rsId, override ? weightOf(override) : undefined);
-    const pass = await this.manager.sync();
+    manager.setOverrideWeight(key.vs, rsId, override ? weightOf(override) : undefined);
+    const pass = await manager.sync();
     return { vs: key.vs, rs: key.rs, changed: true, pass };
   }
 
@@ -251,6 +266,8 @@ class CheckerSide implements ChildSide {
         return (async () => ({ table: this.driver ? await this.driver.dump() : { services: [] } }))();
       case 'drain':
         return this.setOverride(req, { kind: 'drain' });
+      case 'connections':
+        return this.connections(req);
       case 'undrain':
         return this.setOverride(req, undefined);
       case 'weight': {

@@ -485,6 +485,7 @@ export class Supervisor {
       'json-dump': async () => ({ file: await this.writeDump('json') }),
       'ipvs-table': async (req) => (this.checker ? this.checkerCommand(req) : { table: { services: [] } satisfies IpvsTable }),
       drain: (req) => this.checkerCommand(req),
+      connections: (req) => this.checkerCommand(req),
       undrain: (req) => this.checkerCommand(req),
       weight: (req) => this.checkerCommand(req),
     };

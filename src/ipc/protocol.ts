@@ -124,7 +124,7 @@ export type ToChecker = ChildRequests & {
   read: [undefined, void];
   drop: [undefined, void];
   reload: [{ readonly umask: ReloadUmask }, ReloadResult];
-  /** A control-socket command the checker side owns (drain, undrain, weight, ipvs-table). */
+  /** A control-socket command the checker side owns (drain, undrain, weight, connections, ipvs-table). */
   command: [{ readonly cmd: string } & Readonly<Record<string, unknown>>, object];
 };
 

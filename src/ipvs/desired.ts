@@ -2,7 +2,7 @@
 // server (or the sorry server) becomes. Pure: the pool decides which destinations are present and with what weight.
 import { canonicalIp, intToIpv4, ipv4ToInt, ipv6ToBig, bigToIpv6 } from '../config/address.js';
 import type { RealServer, SorryServer, TunnelOptions, VirtualServer, VirtualServerGroup } from '../config/model.js';
-import { fullNetmask, type AddressFamily, type Destination, type Service, type ServiceKey } from './types.js';
+import { fullNetmask, type AddressFamily, type Destination, type IpvsTable, type Service, type ServiceKey } from './types.js';
 
 /** A group range larger than this is a config mistake (e.g. `/8`), not something to install entry by entry. */
 export const MAX_GROUP_EXPANSION = 65536;
@@ -139,4 +139,24 @@ export function sorryDestinationFor(s: SorryServer, weight: number): Destination
     lowerThreshold: 0,
     ...(s.forward === 'TUN' ? tunnelFields(s.tunnel) : {}),
   };
+}
+
+/**
+ * A real server's connections, summed over every service its virtual server expands to: ipvsadm's ActiveConn and
+ * InActConn (IPVS_DEST_ATTR_ACTIVE_CONNS / _INACT_CONNS), or the userspace plane's own counts.
+ */
+export function destinationConnections(table: IpvsTable, keys: readonly ServiceKey[], rs: RealServer): { active: number; inactive: number } {
+  const wanted = new Map(keys.map((k) => [serviceKeyId(k), destKeyId(destinationsOn(k, [destinationFor(rs, 0)])[0]!)]));
+  let active = 0;
+  let inactive = 0;
+  for (const e of table.services) {
+    const dk = wanted.get(serviceKeyId(e.service.key));
+    if (dk === undefined) continue;
+    for (const d of e.dests) {
+      if (destKeyId(d.dest) !== dk) continue;
+      active += d.activeConns ?? 0;
+      inactive += d.inactiveConns ?? 0;
+    }
+  }
+  return { active, inactive };
 }
