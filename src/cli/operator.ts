@@ -1,9 +1,12 @@
 // The operator's commands against a running daemon's control socket (src/daemon/control.ts):
-//   lvskeeper drain VS RS [--wait [--timeout S]] · undrain VS RS · weight VS RS N · events · status · json-dump
+//   lvskeeper plan -f FILE · drain VS RS [--wait [--timeout S]] · undrain VS RS · weight VS RS N · events · status · json-dump
 // VS and RS are named as the log names them (`[192.0.2.10]:tcp:80`) or briefly (`192.0.2.10:80`, `fwmark 42`, a
 // group's name). A refusal — by the daemon, by this parser, or by the socket's permissions — is one line on stderr
 // and a non-zero exit (the root program prints thrown errors that way); nothing changes.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { CheckerPlan, PlannedProbe } from '../../checkers/engine.js';
+import type { InstancePlan } from '../vrrp/reload-plan.js';
 import type { HaSuspendStatus } from '../../checkers/activation.js';
 import type { Override, OverrideKey } from '../daemon/overrides.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
@@ -34,8 +37,8 @@ interface StatusReply {
 
 type Write = (text: string) => void;
 
-async function command(socket: string, request: { readonly cmd: string } & Record<string, unknown>): Promise<Record<string, unknown>> {
-  const reply = await requestDaemon(socket, request);
+async function command(socket: string, request: { readonly cmd: string } & Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown>> {
+  const reply = await requestDaemon(socket, request, timeoutMs);
   if (reply['ok'] !== true) throw new Error(`${request.cmd} refused: ${String(reply['error'] ?? 'no reason given')}`);
   const pass = reply['pass'] as { failed?: number } | undefined;
   // The override is recorded either way; the daemon logs each refused operation and its next pass retries it.
@@ -49,6 +52,52 @@ export function parseWeight(text: string): number {
   if (!(w <= WEIGHT_MAX)) throw new Error(`weight refused: weight must be an integer 0..${WEIGHT_MAX}, got '${text}'`);
   return w;
 }
+
+export interface PlanReply {
+  readonly refused?: { readonly code: number; readonly lines: readonly string[] };
+  readonly vrrp: readonly InstancePlan[];
+  readonly ipvs?: readonly string[];
+  readonly checkers?: CheckerPlan;
+  readonly overridesDropped?: readonly StoredOverride[];
+  /** The running daemon has no checker process; this config would start one. */
+  readonly starts?: boolean;
+}
+
+/** `lvskeeper plan`'s report, one section per part, and how many changes it lists. */
+export function formatPlan(p: PlanReply): { text: string; changes: number } {
+  const lines: string[] = [];
+  let changes = 0;
+  if (p.vrrp.length > 0) lines.push('VRRP instances:');
+  for (const i of p.vrrp) {
+    if (i.action !== 'keep') changes++;
+    const what = i.changes.length > 0 ? `: ${i.changes.join(', ')}` : '';
+    lines.push(`  ${i.action.padEnd(8)} ${i.name}${what} — ${i.effect}`);
+  }
+  const ops = p.ipvs ?? [];
+  changes += ops.length;
+  lines.push(ops.length === 0 ? 'IPVS operations: none' : 'IPVS operations:', ...ops.map((op) => `  ${op}`));
+  const c = p.checkers;
+  if (c) {
+    changes += c.add.length + c.remove.length;
+    const probe = (x: PlannedProbe): string => `${x.type} for ${x.target}${x.up === undefined ? '' : x.up ? ' (up)' : ' (down)'}`;
+    lines.push(`Checkers: ${c.keep.length} kept, ${c.add.length} added, ${c.remove.length} removed`);
+    for (const x of c.add) lines.push(`  add      ${probe(x)}`);
+    for (const x of c.remove) lines.push(`  remove   ${probe(x)}`);
+  }
+  if (p.starts) {
+    changes++;
+    lines.push('The checker process starts with this configuration: its first pass installs the virtual servers.');
+  }
+  const dropped = p.overridesDropped ?? [];
+  changes += dropped.length;
+  if (dropped.length > 0) lines.push('Operator overrides dropped (server no longer configured):');
+  for (const o of dropped) lines.push(`  drop     ${o.rs} of VS ${o.vs}: ${describe(o.override)} since ${o.since}`);
+  lines.push(changes === 0 ? 'No change.' : `${changes} change${changes === 1 ? '' : 's'}.`);
+  return { text: lines.join('\n') + '\n', changes };
+}
+
+/** A plan reads the whole file twice (the supervisor's reader, the checker process), as a reload does. */
+const PLAN_TIMEOUT_MS = 300_000;
 
 /** `drain --wait` gives up after this long unless told otherwise. */
 const DRAIN_TIMEOUT_S = 300;
@@ -191,6 +240,23 @@ export function registerOperatorCommands(program: Command, write: Write = (t) =>
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
       }
+    });
+  program
+    .command('plan')
+    .description('what SIGHUP with FILE would do, applying nothing: exit 0 no change, 2 changes, -t status for a broken file')
+    .requiredOption('-f, --use-file <FILE>', 'the new configuration')
+    .option(...socketOption)
+    .action(async (o: { socket: string; useFile: string }) => {
+      const reply = (await command(o.socket, { cmd: 'plan', file: resolve(o.useFile) }, PLAN_TIMEOUT_MS)) as unknown as PlanReply;
+      if (reply.refused) {
+        process.stderr.write(reply.refused.lines.map((l) => `${l}\n`).join(''));
+        process.stderr.write(`lvskeeper: the running daemon would refuse this reload and keep its configuration\n`);
+        process.exitCode = reply.refused.code;
+        return;
+      }
+      const { text, changes } = formatPlan(reply);
+      write(text);
+      process.exitCode = changes > 0 ? 2 : 0;
     });
   program
     .command('status')

@@ -18,6 +18,7 @@ import { NoteBatch } from '../ipc/note-batch.js';
 import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily } from '../ipc/protocol.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { destinationConnections, serviceKeysFor } from '../ipvs/desired.js';
+import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
@@ -260,6 +261,22 @@ class CheckerSide implements ChildSide {
     return { vs: key.vs, rs: key.rs, changed: true, pass };
   }
 
+  /**
+   * `lvskeeper plan`: what reload() would do with this file: the IPVS operations of its pass (ipvsadm syntax), the
+   * probes kept, started and retired, the operator overrides pruneOverrides would drop. Nothing changes.
+   */
+  private async plan(req: ControlRequest): Promise<object> {
+    const file = String(req['file'] ?? '');
+    const { config } = loadConfig(file, { ...(this.start_.configId !== undefined ? { configId: this.start_.configId } : {}), daemon: true });
+    const servers = rsEntries(config);
+    const ops = (await this.manager?.plan(config)) ?? [];
+    return {
+      ipvs: ops.map((op) => ipvsadmCommand(op)),
+      checkers: this.engine?.plan(config) ?? { keep: [], add: [], remove: [] },
+      overridesDropped: this.overrides.list().filter((o) => !servers.has(`${o.vs}/${o.rs}`)),
+    };
+  }
+
   command(req: ControlRequest): Promise<object> | object {
     switch (req.cmd) {
       case 'ipvs-table':
@@ -268,6 +285,8 @@ class CheckerSide implements ChildSide {
         return this.setOverride(req, { kind: 'drain' });
       case 'connections':
         return this.connections(req);
+      case 'plan':
+        return this.plan(req);
       case 'undrain':
         return this.setOverride(req, undefined);
       case 'weight': {

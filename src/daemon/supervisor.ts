@@ -12,9 +12,10 @@ import { appendFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ResumedState } from '../../checkers/engine.js';
-import { cannotRun, formatDiagnostic } from '../config/load.js';
+import { cannotRun, formatDiagnostic, refusedAtReload } from '../config/load.js';
 import { startRefusals } from '../config/start-refusals.js';
 import { dropRulesNeeded } from '../vrrp/nft-rules.js';
+import { describeReload } from '../vrrp/reload-plan.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
@@ -152,21 +153,40 @@ export class Supervisor {
         this.log.warn(`cannot write reload_check_config log ${checkLog}: ${(err as Error).message}`);
       }
     }
-    if (cannotRun(read.code) || (reloading && read.code === 5)) return undefined;
+    if (reloading ? refusedAtReload(read.code) : cannotRun(read.code)) return undefined;
+    const refused = this.refusals(read);
+    for (const line of refused) this.log.error(line);
+    return refused.length > 0 ? undefined : read;
+  }
+
+  /** Why a config that parsed cannot run here, one line each (none: it can). */
+  private refusals(read: ConfigRead): string[] {
     // keepalived's VRRP process exits with KEEPALIVED_EXIT_CONFIG on such a config and its parent then stops every
     // process (lib/scheduler.c report_child_status), checkers included; lvskeeper knows it before starting any.
-    if (read.vrrp.vrrpStop !== undefined && !this.opts.checkOnly) {
-      this.log.error(`VRRP exited with permanent error CONFIG (${read.vrrp.vrrpStop}). Terminating`);
-      return undefined;
-    }
+    if (read.vrrp.vrrpStop !== undefined && !this.opts.checkOnly) return [`VRRP exited with permanent error CONFIG (${read.vrrp.vrrpStop}). Terminating`];
     const refused = startRefusals(read.vrrp.vrrpInstances);
     // vrrp_strict / no_accept: the drop rules are installed with nft (net/nft.ts).
     const needNft = dropRulesNeeded(read.vrrp.vrrpInstances);
     if (!this.opts.checkOnly && needNft.length > 0 && !Nft.find()) {
       refused.push(`(${needNft[0]!.name}) no_accept/strict: its nftables drop rules need nft, which is not on PATH (Debian package nftables)`);
     }
-    for (const line of refused) this.log.error(line);
-    return refused.length > 0 ? undefined : read;
+    return refused;
+  }
+
+  /**
+   * `lvskeeper plan -f FILE`: what reload() would do with FILE, from the same read and refusals, VRRP's planReload
+   * and the checker process's own plan (checker-process.ts); nothing is applied and nothing logged.
+   */
+  private async plan(req: ControlRequest): Promise<object> {
+    const file = String(req['file'] ?? '');
+    const read = await readConfig({ file, ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}), strictCompat: this.opts.strictCompat ?? false });
+    const refused = refusedAtReload(read.code) ? [] : this.refusals(read);
+    if (refusedAtReload(read.code) || refused.length > 0) {
+      return { refused: { code: read.code, lines: [...read.diagnostics.map((d) => formatDiagnostic(d)), ...refused] } };
+    }
+    const vrrp = this.opts.checkOnly ? [] : describeReload(this.vrrpConfig?.vrrpInstances ?? [], read.vrrp.vrrpInstances, this.vrrpStates);
+    const lvs = this.checker ? await this.checkerCommand({ cmd: 'plan', file }) : { starts: this.wantsCheckers(read) };
+    return { vrrp, ...lvs };
   }
 
   /** net_namespace's path: the scripts the supervisor runs start there, as keepalived's run from inside it. */
@@ -488,6 +508,7 @@ export class Supervisor {
       connections: (req) => this.checkerCommand(req),
       undrain: (req) => this.checkerCommand(req),
       weight: (req) => this.checkerCommand(req),
+      plan: (req) => this.plan(req),
     };
   }
 

@@ -15,7 +15,7 @@ import {
 import { sendGarp, sendUnsolicitedNa } from './announce.js';
 import { AnnouncePacer } from './announce-pacer.js';
 import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
-import { diffVips } from './reload-plan.js';
+import { diffVips, vipsOf } from './reload-plan.js';
 import type { Notifier } from './notify.js';
 import { RoutingList } from './routing.js';
 import type { RouteNote, RuleNote } from '../net/rtnl-route.js';
@@ -710,6 +710,3 @@ export function addressSpec(v: Vip, ifindex: number): AddressSpec {
 }
 
 /** Every address the instance owns as MASTER: advertised VIPs and excluded ones. */
-function vipsOf(cfg: VrrpInstance): Vip[] {
-  return [...cfg.virtualIpaddresses, ...cfg.virtualIpaddressesExcluded];
-}
