@@ -40,6 +40,12 @@ export interface AttemptSample {
   readonly ok: boolean;
   /** Set when the check could not be made (EMFILE …): no verdict, the state is kept. */
   readonly notRun?: string;
+  /** How long the attempt took. */
+  readonly durationMs: number;
+  /** The probe's own words: the failure or success line's detail. */
+  readonly detail: string;
+  /** The real servers the probe checks for. */
+  readonly servers: readonly { readonly vsId: string; readonly rsId: string }[];
 }
 
 export interface EngineOptions {
@@ -638,7 +644,10 @@ export class CheckerEngine {
   private conclude(u: Unit, startedAt: number, result: ProbeResult): void {
     this.completed++;
     const skipped = result.ok ? undefined : (result.notRun ?? descriptorShortage());
-    this.opts.onAttempt?.({ type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok, ...(skipped !== undefined ? { notRun: skipped } : {}) });
+    this.opts.onAttempt?.({
+      type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok, ...(skipped !== undefined ? { notRun: skipped } : {}),
+      durationMs: this.clock.now() - startedAt, detail: result.detail, servers: u.subscribers,
+    });
     if (u.stopped) return;
     if (skipped !== undefined) return this.skip(u, skipped);
     if (this.notRunBurst > 0) {

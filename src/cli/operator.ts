@@ -8,17 +8,13 @@ import type { Command } from 'commander';
 import type { CheckerPlan, PlannedProbe } from '../../checkers/engine.js';
 import type { InstancePlan } from '../vrrp/reload-plan.js';
 import type { HaSuspendStatus } from '../../checkers/activation.js';
-import type { Override, OverrideKey } from '../daemon/overrides.js';
+import type { Override, StoredEntry as StoredOverride } from '../daemon/overrides.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import { DEFAULT_CONTROL_SOCKET, requestDaemon, streamDaemonEvents } from './daemon-client.js';
 
 /** IPVS weights are signed 32-bit in the kernel (IPVS_DEST_ATTR_WEIGHT); keepalived caps them at INT_MAX. */
 const WEIGHT_MAX = 2147483647;
 
-interface StoredOverride extends OverrideKey {
-  readonly override: Override;
-  readonly since: string;
-}
 
 interface ProcessStatus {
   readonly role: string;
@@ -223,11 +219,12 @@ export function registerOperatorCommands(program: Command, write: Write = (t) =>
   program
     .command('events')
     .description('follow up/down/weight/quorum/VRRP transitions live, one line each, until Ctrl-C')
+    .option('--json', 'one JSON object a line, with the structured fields (vs, rs, up, reason, checkMs; instance, from, to, cause)')
     .option(...socketOption)
-    .action(async (o: { socket: string }) => {
+    .action(async (o: { socket: string; json?: boolean }) => {
       const stream = streamDaemonEvents(
         o.socket,
-        (e) => write(`${String(e['time'])} ${String(e['text'])}\n`),
+        (e) => write(o.json ? `${JSON.stringify(e)}\n` : `${String(e['time'])} ${String(e['text'])}\n`),
         // On stderr, so stdout carries event lines only.
         () => process.stderr.write(`following events of ${o.socket} (Ctrl-C to stop)\n`),
       );

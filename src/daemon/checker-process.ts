@@ -6,7 +6,7 @@
 // supervisor (supervisor.ts); talks to it over IPC only.
 import { performance } from 'node:perf_hooks';
 import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/activation.js';
-import { CheckerEngine } from '../../checkers/engine.js';
+import { CheckerEngine, type AttemptSample } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
 import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
 import { rsId as makeRsId } from '../config/identity.js';
@@ -15,9 +15,9 @@ import { systemClock } from '../clock.js';
 import { applyReloadUmask } from '../fs/umask.js';
 import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
-import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily } from '../ipc/protocol.js';
+import type { CheckerStart, CheckerStateNote, ConsoleServer, ConsoleSnapshot, EventNote, MetricFamily } from '../ipc/protocol.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
-import { destinationConnections, serviceKeysFor } from '../ipvs/desired.js';
+import { connectionCounter, serviceKeysFor } from '../ipvs/desired.js';
 import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
@@ -30,6 +30,7 @@ import { applyScheduling, schedulingFor, watchAutoPriority } from './scheduling.
 import { nameProcess } from './process-names.js';
 import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
+import { RsTelemetry } from './rs-telemetry.js';
 import { checkerDumpSection } from './dumps.js';
 import { ObservedDriver } from './observed-driver.js';
 import { OverrideStore, type Override } from './overrides.js';
@@ -59,11 +60,13 @@ class CheckerSide implements ChildSide {
   private readonly checkerStates = new NoteBatch<CheckerStateNote>((s) => this.channel.notify('checker-states', s));
   /** Lines for the notify FIFOs, which the supervisor owns (notify-fifos.ts). */
   private readonly fifoLines = new NoteBatch<string>((l) => this.channel.notify('fifo', l));
+  private readonly telemetry = new RsTelemetry();
   readonly metrics = new CheckerMetrics({
     checkers: () => this.engine?.snapshot() ?? [],
     pingDrops: () => this.engine?.pingDrops() ?? [],
     ipvs: () => this.manager?.status(),
     driver: () => this.driver,
+    telemetry: this.telemetry,
   });
 
   constructor(
@@ -103,7 +106,7 @@ class CheckerSide implements ChildSide {
       clock: systemClock,
       logger: this.log,
       onEvent: (ev) => (ev.kind === 'rs-alert' ? this.checkerAlert(ev) : this.manager?.handle(ev)),
-      onAttempt: (sample) => this.metrics.attempt(sample),
+      onAttempt: (sample) => this.attempted(sample),
       resume,
       onCheckerState: (key, state) => this.checkerStates.push({ key, ...(state ? { state } : {}) }),
     });
@@ -183,7 +186,29 @@ class CheckerSide implements ChildSide {
     }
   }
 
+  /** A check made: counted, and its duration and verdict kept for each server it checks for. */
+  private attempted(sample: AttemptSample): void {
+    this.metrics.attempt(sample);
+    if (sample.notRun !== undefined) return;
+    const now = Date.now();
+    for (const s of sample.servers) this.telemetry.attempt(s.vsId, s.rsId, now, sample.ok, sample.durationMs, sample.detail);
+  }
+
+  /** A server taken in or out of its pool: its timeline, and a structured line for `events --json`. */
+  private rsTransition(ev: Extract<PoolEvent, { kind: 'rs-state' }>): void {
+    if (ev.notifyOnly || ev.stopping) return;
+    this.telemetry.transition(ev.vsId, ev.rsId, Date.now(), ev.alive);
+    const row = this.telemetry.rows().find((r) => r.rsId === ev.rsId);
+    const rs = ev.rsId.slice(ev.vsId.length + 1);
+    const why = !ev.alive && row?.reason !== undefined ? `: ${row.reason} (${row.detail ?? ''})` : '';
+    this.events.push({
+      kind: 'realserver', text: `${rs} of VS ${ev.vsId} ${ev.alive ? 'up' : 'down'}${why}`,
+      fields: { vs: ev.vsId, rs, up: ev.alive, ...(row?.ms !== undefined ? { checkMs: row.ms } : {}), ...(!ev.alive && row?.reason !== undefined ? { reason: row.reason, detail: row.detail } : {}) },
+    });
+  }
+
   private onPoolEvent(ev: PoolEvent): void {
+    if (ev.kind === 'rs-state') this.rsTransition(ev);
     // Weight changes reach subscribers as the pool's own `Changing weight …` log line.
     if (ev.kind === 'log') this.publish('ipvs', ev.msg);
     else if (ev.kind === 'quorum' || ev.kind === 'rs-state') {
@@ -238,7 +263,7 @@ class CheckerSide implements ChildSide {
     const { vsConf, rsConf } = this.named(req);
     const table = this.driver ? await this.driver.dump() : { services: [] };
     const keys = serviceKeysFor(vsConf, this.config.virtualServerGroups);
-    return { vs: vsConf.displayName, rs: rsConf.displayName, ...destinationConnections(table, keys, rsConf) };
+    return { vs: vsConf.displayName, rs: rsConf.displayName, ...connectionCounter(table)(keys, rsConf) };
   }
 
   /** Validates before changing anything; replies once the data plane holds the new weight (one reconcile pass). */
@@ -309,6 +334,28 @@ class CheckerSide implements ChildSide {
     return checkerDumpSection(kind, this.manager?.status(), this.engine?.snapshot() ?? [], this.activation.status());
   }
 
+  /**
+   * The operator console's refresh: the pools' state, every server's last check and connections, and the timelines
+   * that changed after revision `since` (the supervisor keeps the rest).
+   */
+  async consoleSnapshot(since: number): Promise<ConsoleSnapshot> {
+    const table = this.driver ? await this.driver.dump() : { services: [] };
+    const count = connectionCounter(table);
+    const servers: Record<string, ConsoleServer> = {};
+    for (const vs of this.config.virtualServers) {
+      const keys = serviceKeysFor(vs, this.config.virtualServerGroups);
+      for (const rs of vs.realServers) servers[makeRsId(vs, rs)] = { ...count(keys, rs), checkers: rs.checkers.map((c) => c.type) };
+    }
+    return {
+      rev: this.telemetry.revision,
+      ...(this.manager ? { ipvs: this.manager.status() } : {}),
+      overrides: this.overrides.list(),
+      telemetry: this.telemetry.rows(),
+      servers,
+      timelines: this.telemetry.timelines(since),
+    };
+  }
+
   /** Metrics read the table the last pass dumped; a scrape refreshes it first. */
   async metricFamilies(): Promise<MetricFamily[]> {
     await this.driver?.dump().catch(() => undefined);
@@ -349,6 +396,7 @@ class CheckerSide implements ChildSide {
     const tCheckers = performance.now();
     await this.manager?.reload(config);
     this.applyCheckerSnapshot([...this.servers.keys()].filter((rsId) => !known.has(rsId)));
+    this.telemetry.retain(new Set(this.servers.keys()));
     // A drain accepted while the reload ran may name a server the pools only know now; for the others this is a no-op.
     for (const o of this.overrides.list()) this.manager?.setOverrideWeight(o.vs, `${o.vs}/${o.rs}`, weightOf(o.override));
     const tEnd = performance.now();
@@ -417,6 +465,10 @@ function main(): void {
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);
     return (await side?.reload()) ?? { applied: false, ms: 0 };
+  });
+  channel.handle('console', ({ since }) => {
+    if (!side) throw new CommandError('checkers are starting');
+    return side.consoleSnapshot(since);
   });
   channel.handle('command', (req) => {
     if (!side) throw new CommandError('checkers are starting');

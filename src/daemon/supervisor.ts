@@ -19,7 +19,7 @@ import { describeReload } from '../vrrp/reload-plan.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToChecker, ToVrrp,
+  EventNote, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToChecker, ToVrrp,
   ToVrrpNotes, VrrpConfig, VrrpStates,
 } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
@@ -295,7 +295,7 @@ export class Supervisor {
       begin: async (channel: VrrpChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
         channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
-        channel.onNote('event', (e) => this.publish(e.kind, e.text));
+        channel.onNote('event', (e) => this.publish(e.kind, e.text, e.fields));
         channel.onNote('fifo', (lines) => this.fifos?.write('vrrp', lines));
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
         // A child given longer than a minute to answer its heartbeat (--child-timeout) gets as long to start.
@@ -318,7 +318,7 @@ export class Supervisor {
       begin: async (channel: CheckerChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'checker' });
         channel.onNote('events', (events) => {
-          for (const e of events) this.publish(e.kind, e.text);
+          for (const e of events) this.publish(e.kind, e.text, e.fields);
         });
         channel.onNote('fifo', (lines) => this.fifos?.write('lvs', lines));
         channel.onNote('checker-states', (states) => {
@@ -423,8 +423,8 @@ export class Supervisor {
     return () => this.subscribers.delete(send);
   }
 
-  private publish(kind: string, text: string): void {
-    const event = { time: new Date().toISOString(), kind, text };
+  private publish(kind: string, text: string, fields: EventNote['fields'] = {}): void {
+    const event = { time: new Date().toISOString(), kind, text, ...fields };
     for (const s of this.subscribers) s(event);
   }
 

@@ -60,7 +60,7 @@ export interface SocketIdentity {
 
 export interface InstanceEvents {
   /** Every state change, for the daemon (status, metrics, sync groups). */
-  transition: [{ instance: string; from: FsmState; to: FsmState; priority: number }];
+  transition: [{ instance: string; from: FsmState; to: FsmState; priority: number; cause: string; master?: string }];
   /** The FSM's actions after each event, for the sync group. */
   actions: [FsmAction[]];
 }
@@ -448,7 +448,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       case 'transition':
         if (a.to === 'MASTER') this.counters.becameMaster++;
         if (a.from === 'MASTER') this.counters.releasedMaster++;
-        this.emit('transition', { instance: this.cfg.name, from: a.from, to: a.to, priority: this.fsm.priority });
+        this.emit('transition', { instance: this.cfg.name, from: a.from, to: a.to, priority: this.fsm.priority, cause: a.cause, ...(this.fsm.masterAddress !== undefined ? { master: this.fsm.masterAddress } : {}) });
         return;
       case 'want-master':
       case 'set-backup':
