@@ -5,7 +5,7 @@
 import type { HistogramSeries, Sample } from './metrics.js';
 
 /** What a failed check's detail comes down to; `other` catches every wording not listed. */
-export const FAILURE_REASONS = ['timeout', 'refused', 'status', 'content', 'exit', 'network', 'other'] as const;
+export const FAILURE_REASONS = ['timeout', 'connect', 'status', 'content', 'exit', 'network', 'other'] as const;
 export type FailureReason = (typeof FAILURE_REASONS)[number];
 
 /**
@@ -14,7 +14,8 @@ export type FailureReason = (typeof FAILURE_REASONS)[number];
  */
 export function failureReason(detail: string): FailureReason {
   if (/timeout|timed out|no reply/i.test(detail)) return 'timeout';
-  if (/Error connecting|refused/i.test(detail)) return 'refused';
+  // TCP_CHECK's only other failure is its connect's (check_tcp.c tcp_check_thread).
+  if (/Error connecting|refused|^failed$/i.test(detail)) return 'connect';
   if (/status code|bad rcode|Bad server greeting|Bad HELO/i.test(detail)) return 'status';
   if (/digest|Regex|reply mismatch|reply length|body larger|QR flag/i.test(detail)) return 'content';
   if (/exited with status|killed by|could not run/i.test(detail)) return 'exit';

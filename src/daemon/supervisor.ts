@@ -20,7 +20,7 @@ import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
   EventNote, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToChecker, ToVrrp,
-  ToVrrpNotes, VrrpConfig, VrrpStates,
+  ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
 } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import { TableHost } from '../ipvs/driver-remote.js';
@@ -29,6 +29,8 @@ import { ChildSlot } from './child-slot.js';
 import { readConfig, type ConfigRead } from './config-reader.js';
 import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
+import { OperatorConsole } from './console.js';
+import type { VrrpView } from './console-view.js';
 import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { applyConfigUmask } from '../fs/umask.js';
@@ -63,6 +65,8 @@ export interface DaemonOptions {
   readonly ipvsDriver: DriverChoice;
   /** Opt-in Prometheus endpoint. */
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** Opt-in operator console (console.ts). */
+  readonly http?: { readonly host: string; readonly port: number };
   readonly log: { readonly console: boolean; readonly detail: boolean };
   /** A child that has not answered the heartbeat for this long is killed and respawned (default 15 s). */
   readonly childTimeoutMs?: number;
@@ -109,6 +113,9 @@ export class Supervisor {
   private readonly childPidFiles = new Set<string>();
   private control: ControlServer | undefined;
   private metricsServer: Server | undefined;
+  private operatorConsole: OperatorConsole | undefined;
+  /** Each VRRP instance's last transition, for the console. */
+  private readonly vrrpTransitions = new Map<string, VrrpTransition & { readonly at: number }>();
   private readonly registry = new Registry();
   private readonly restarts = this.registry.counter('lvskeeper_process_restarts_total', 'Child processes respawned after dying or hanging, by process');
   private stopping: Promise<void> | undefined;
@@ -259,11 +266,29 @@ export class Supervisor {
       this.metricsServer = await serveMetrics(() => this.renderMetrics(), host, port);
       this.log.info(`Metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
     }
+    if (this.opts.http) await this.serveConsole(this.opts.http);
     if (this.paths.control) {
       this.control = new ControlServer(this.paths.control, { commands: this.commands(), subscribe: (send) => this.subscribe(send) }, this.log);
       await this.control.listen();
     }
     return undefined;
+  }
+
+  private async serveConsole({ host, port }: { readonly host: string; readonly port: number }): Promise<void> {
+    const view = new OperatorConsole({
+      snapshot: async (since) => {
+        const channel = this.checker?.channel;
+        return channel ? channel.request('console', { since }, QUERY_MS) : undefined;
+      },
+      vrrp: () => Object.entries(this.vrrpStates).map(([name, state]): VrrpView => {
+        const t = this.vrrpTransitions.get(name);
+        return { name, state, ...(t ? { priority: t.priority, since: t.at, from: t.from, ...(t.cause ? { cause: t.cause } : {}), ...(t.master ? { master: t.master } : {}) } : {}) };
+      }),
+      title: () => `lvskeeper ${this.vrrpConfig?.global.routerId ?? ''}`.trim(),
+    }, this.log);
+    await view.listen(host, port);
+    this.operatorConsole = view;
+    this.log.info(`Operator console on http://${host.includes(':') ? `[${host}]` : host}:${port}/`);
   }
 
   // ───────────── children ─────────────
@@ -294,7 +319,10 @@ export class Supervisor {
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
       begin: async (channel: VrrpChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
-        channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
+        channel.onNote('transition', (t) => {
+          this.vrrpTransitions.set(t.instance, { ...t, at: Date.now() });
+          this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to });
+        });
         channel.onNote('event', (e) => this.publish(e.kind, e.text, e.fields));
         channel.onNote('fifo', (lines) => this.fifos?.write('vrrp', lines));
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
@@ -426,6 +454,7 @@ export class Supervisor {
   private publish(kind: string, text: string, fields: EventNote['fields'] = {}): void {
     const event = { time: new Date().toISOString(), kind, text, ...fields };
     for (const s of this.subscribers) s(event);
+    this.operatorConsole?.nudge();
   }
 
   private async ask<T>(query: (() => Promise<T>) | undefined, fallback: T): Promise<T> {
@@ -567,6 +596,7 @@ export class Supervisor {
     this.stopping ??= (async () => {
       this.log.info('Stopping');
       await this.control?.close();
+      await this.operatorConsole?.close();
       await new Promise((r) => (this.metricsServer ? this.metricsServer.close(r) : r(undefined)));
       // keepalived's VRRP process stops the sync daemon first thing in its shutdown (vrrp_terminate_phase1).
       await this.syncd?.stop();

@@ -29,12 +29,13 @@ test('failure details sort into the bounded reasons', () => {
   const cases: [string, string][] = [
     ['Timeout connecting server [127.0.0.1]:tcp:80.', 'timeout'],
     ['timeout', 'timeout'],
-    ['Error connecting server [127.0.0.1]:tcp:80.', 'refused'],
+    ['Error connecting server [127.0.0.1]:tcp:80.', 'connect'],
+    ['failed', 'connect'],
     ['HTTP status code error to [127.0.0.1]:tcp:80 url(/), status_code [500].', 'status'],
     ['MD5 digest error to [127.0.0.1]:tcp:80 url(/), MD5SUM [x].', 'content'],
     ['exited with status 1', 'exit'],
     ['Error reading data from server [127.0.0.1]:tcp:80 (ECONNRESET).', 'network'],
-    ['failed', 'other'],
+    ['Bad things', 'other'],
   ];
   for (const [detail, reason] of cases) assert.equal(failureReason(detail), reason, detail);
 });
@@ -53,7 +54,7 @@ test('the timeline keeps four hours of buckets and the last transitions, whateve
   assert.deepEqual(line.points.at(-1)!.slice(1), [3, 1, 20]);
   assert.equal(line.transitions.length, TRANSITIONS_KEPT);
   assert.deepEqual(line.transitions.at(-1), { at: start + 99, up: true });
-  assert.deepEqual(line.transitions.at(-2), { at: start + 98, up: false, reason: 'refused', detail: 'Error connecting server x.' });
+  assert.deepEqual(line.transitions.at(-2), { at: start + 98, up: false, reason: 'connect', detail: 'Error connecting server x.' });
   assert.equal(t.rows()[0]!.flaps, 100);
   // Nothing changed since this revision: no timeline is sent again.
   assert.deepEqual(t.timelines(t.revision), {});
@@ -86,7 +87,7 @@ test('events --json and /metrics carry each real server transition with its reas
   const e = JSON.parse(events.lines[down]!) as Record<string, unknown>;
   assert.equal(e['vs'], '[127.0.0.1]:tcp:19710');
   assert.equal(e['rs'], '[127.0.0.1]:tcp:19712');
-  assert.equal(e['reason'], 'refused');
+  assert.equal(e['reason'], 'connect');
   assert.match(String(e['detail']), /^Error connecting server \[127\.0\.0\.1\]:tcp:19712\.$/);
   assert.equal(typeof e['checkMs'], 'number');
   assert.match(String(e['time']), /^\d{4}-\d\d-\d\dT/);
@@ -99,7 +100,7 @@ test('events --json and /metrics carry each real server transition with its reas
   assert.ok(m.includes(`lvskeeper_realserver_transitions_total{${labels},to="down"} 1\n`), m);
   assert.ok(m.includes(`lvskeeper_realserver_transitions_total{${labels},to="up"} 1\n`), m);
   assert.ok(m.includes(`lvskeeper_realserver_transitions_total{vs="[127.0.0.1]:tcp:19710",rs="[127.0.0.1]:tcp:19711",to="down"} 0\n`), m);
-  assert.match(m, /^lvskeeper_realserver_last_failure_timestamp_seconds\{vs="\[127\.0\.0\.1\]:tcp:19710",rs="\[127\.0\.0\.1\]:tcp:19712",reason="refused"\} \d+(\.\d+)?$/m);
+  assert.match(m, /^lvskeeper_realserver_last_failure_timestamp_seconds\{vs="\[127\.0\.0\.1\]:tcp:19710",rs="\[127\.0\.0\.1\]:tcp:19712",reason="connect"\} \d+(\.\d+)?$/m);
   assert.doesNotMatch(m, /last_failure_timestamp_seconds\{[^}]*19711/);
   assert.match(m, /^lvskeeper_realserver_check_duration_seconds_bucket\{vs="\[127\.0\.0\.1\]:tcp:19710",rs="\[127\.0\.0\.1\]:tcp:19711",le="\+Inf"\} [1-9]\d*$/m);
   assert.match(m, /^# TYPE lvskeeper_realserver_check_duration_seconds histogram$/m);
