@@ -190,7 +190,13 @@ export const CONSOLE_SCRIPT = `'use strict';
   es.addEventListener('rows', (e) => JSON.parse(e.data).forEach(swap));
   es.addEventListener('vrrp', (e) => { document.getElementById('vrrp').outerHTML = JSON.parse(e.data); });
   es.addEventListener('reload', () => location.reload());
-  es.onopen = () => document.body.classList.add('live');
+  // A stream that broke (the daemon restarted, or let a slow page go) may have missed rows: reload once it is back.
+  let opened = false;
+  es.onopen = () => {
+    if (opened) location.reload();
+    opened = true;
+    document.body.classList.add('live');
+  };
   es.onerror = () => document.body.classList.remove('live');
 })();
 `;

@@ -18,6 +18,8 @@ const NUDGE_MS = 100;
 /** Live pages at once; the plain page has no such limit beyond the connection cap. */
 export const MAX_STREAMS = 16;
 const MAX_CONNECTIONS = 64;
+/** What a live page may leave unread (a few refreshes of every row at 1,000 real servers). */
+const MAX_BUFFERED = 4 * 1024 * 1024;
 /** A comment line keeps an idle stream open through proxies. */
 const KEEPALIVE_MS = 15_000;
 
@@ -163,8 +165,12 @@ export class OperatorConsole {
     }, ms);
   }
 
+  /** A page that does not read its stream is let go rather than buffered for: its script reloads it when it can. */
   private broadcast(text: string): void {
-    for (const s of this.streams) s.write(text);
+    for (const s of this.streams) {
+      if (s.writableLength > MAX_BUFFERED) s.destroy();
+      else s.write(text);
+    }
   }
 
   /** One refresh for the live pages: the rows whose rendering changed, the VRRP section if it did, or a reload. */

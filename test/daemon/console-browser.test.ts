@@ -7,8 +7,7 @@ import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { needCommand, repoRoot } from '../support/tier.js';
-import { Backend, cli, until } from './drain-harness.js';
-import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
+import { DaemonUnderTest, httpConfig, startBackends, untilAllAlive } from './daemon-setup.js';
 
 const VS_PORT = 19730;
 const WEB1 = 19731;
@@ -17,29 +16,13 @@ const HTTP = 19733;
 const URL_ = `http://127.0.0.1:${HTTP}/`;
 const ROW = `tr.rs:has(td.name:text-is("[127.0.0.1]:tcp:${WEB2}"))`;
 
-interface StatusJson {
-  ipvs?: { virtualServers: { realServers: { alive: boolean }[] }[] };
-}
-
 test('the console turns a row down and up live, draws the transitions, and works without JavaScript and on a phone', { timeout: 180_000 }, async (t) => {
   if (!needCommand(t, 'chromium')) return;
   const { chromium } = await import('playwright-core');
-  const web1 = new Backend('web1', WEB1);
-  const web2 = new Backend('web2', WEB2);
-  await web1.start();
-  await web2.start();
-  t.after(async () => {
-    await web1.stop();
-    await web2.stop();
-  });
+  const [, web2] = await startBackends(t, [WEB1, WEB2]);
   const d = new DaemonUnderTest(t, httpConfig(VS_PORT, [[WEB1, 1], [WEB2, 2]]));
   d.start(['--http', `127.0.0.1:${HTTP}`]);
-  const socket = join(d.dir, 'control.sock');
-  await until('both real servers alive', 30_000, async () => {
-    const r = await cli(['status', '--json', '--socket', socket]);
-    const rss = r.code === 0 ? ((JSON.parse(r.stdout) as StatusJson).ipvs?.virtualServers[0]?.realServers ?? []) : [];
-    return rss.length === 2 && rss.every((x) => x.alive) ? true : undefined;
-  });
+  await untilAllAlive(join(d.dir, 'control.sock'), 2);
   const docs = join(repoRoot, 'docs');
   mkdirSync(docs, { recursive: true });
 
@@ -52,7 +35,7 @@ test('the console turns a row down and up live, draws the transitions, and works
   // A mark that a reload would wipe: the row must change in this same document.
   await page.evaluate(() => ((window as unknown as { mark: number }).mark = 1));
 
-  await web2.stop();
+  await web2!.stop();
   await page.waitForSelector(`${ROW}.down`, { timeout: 20_000 });
   assert.equal(await page.evaluate(() => (window as unknown as { mark?: number }).mark), 1, 'the page was reloaded');
   assert.equal(await page.textContent(`${ROW} .badge`), 'down');
@@ -64,7 +47,7 @@ test('the console turns a row down and up live, draws the transitions, and works
   assert.equal(await page.textContent('tr.vs small'), 'quorum up (alive weight 1, needs 1)');
   await page.screenshot({ path: join(docs, 'console-down.png'), fullPage: true });
 
-  await web2.start();
+  await web2!.start();
   await page.waitForSelector(`${ROW}.up svg.timeline[data-transitions="2"]`, { timeout: 20_000 });
   assert.deepEqual(await page.$$eval(`${ROW} svg.timeline rect`, (rs) => rs.map((r) => r.getAttribute('class'))), ['up', 'down', 'up']);
   assert.equal(await page.evaluate(() => (window as unknown as { mark?: number }).mark), 1, 'the page was reloaded');

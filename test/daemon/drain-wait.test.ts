@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { connect, type Socket } from 'node:net';
 import { join } from 'node:path';
-import { Backend, cli, Running, until } from './drain-harness.js';
-import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
+import { cli, Running } from './drain-harness.js';
+import { DaemonUnderTest, httpConfig, startBackends, untilAllAlive } from './daemon-setup.js';
 
 const VS_PORT = 19700;
 const WEB1 = 19701;
@@ -23,26 +23,12 @@ function hold(): Promise<Socket> {
   });
 }
 
-interface StatusJson {
-  ipvs?: { virtualServers: { realServers: { alive: boolean }[] }[] };
-}
-
 test('drain --wait counts the active connections down, times out with the count left, returns once they are gone', { timeout: 120_000 }, async (t) => {
-  const backends = [new Backend('web1', WEB1), new Backend('web2', WEB2)];
-  for (const b of backends) await b.start();
-  t.after(async () => {
-    for (const b of backends) await b.stop();
-  });
+  await startBackends(t, [WEB1, WEB2]);
   const d = new DaemonUnderTest(t, httpConfig(VS_PORT, [[WEB1, 1], [WEB2, 1]]));
   d.start();
   const socket = join(d.dir, 'control.sock');
-  await until('both real servers alive', 30_000, async () => {
-    const r = await cli(['status', '--json', '--socket', socket]);
-    if (r.code !== 0) return undefined;
-    const s = JSON.parse(r.stdout) as StatusJson;
-    const rss = s.ipvs?.virtualServers[0]?.realServers ?? [];
-    return rss.length === 2 && rss.every((x) => x.alive) ? true : undefined;
-  });
+  await untilAllAlive(socket, 2);
   // rr: one held connection on each real server.
   const held = [await hold(), await hold()];
   t.after(() => held.forEach((s) => s.destroy()));

@@ -5,8 +5,8 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { get } from 'node:http';
 import { join } from 'node:path';
-import { Backend, Running, until } from './drain-harness.js';
-import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
+import { Running, until } from './drain-harness.js';
+import { DaemonUnderTest, httpConfig, startBackends } from './daemon-setup.js';
 import { failureReason, RsTelemetry, TIMELINE_BUCKET_MS, TIMELINE_BUCKETS, TRANSITIONS_KEPT } from '../../src/daemon/rs-telemetry.js';
 
 const VS_PORT = 19710;
@@ -63,14 +63,7 @@ test('the timeline keeps four hours of buckets and the last transitions, whateve
 });
 
 test('events --json and /metrics carry each real server transition with its reason and check durations', { timeout: 120_000 }, async (t) => {
-  const web1 = new Backend('web1', WEB1);
-  const web2 = new Backend('web2', WEB2);
-  await web1.start();
-  await web2.start();
-  t.after(async () => {
-    await web1.stop();
-    await web2.stop();
-  });
+  const [, web2] = await startBackends(t, [WEB1, WEB2]);
   const d = new DaemonUnderTest(t, httpConfig(VS_PORT, [[WEB1, 1], [WEB2, 1]]));
   d.start(['--metrics', `127.0.0.1:${METRICS}`]);
   const socket = join(d.dir, 'control.sock');
@@ -82,7 +75,7 @@ test('events --json and /metrics carry each real server transition with its reas
   t.after(() => events.stop('SIGKILL'));
   await until('the events subscription', 10_000, () => (/following events/.test(events.stderr) ? true : undefined));
 
-  await web2.stop();
+  await web2!.stop();
   const down = await events.waitFor(/"kind":"realserver".*"up":false/, 20_000);
   const e = JSON.parse(events.lines[down]!) as Record<string, unknown>;
   assert.equal(e['vs'], '[127.0.0.1]:tcp:19710');
@@ -92,7 +85,7 @@ test('events --json and /metrics carry each real server transition with its reas
   assert.equal(typeof e['checkMs'], 'number');
   assert.match(String(e['time']), /^\d{4}-\d\d-\d\dT/);
 
-  await web2.start();
+  await web2!.start();
   const up = await events.waitFor(/"kind":"realserver".*"up":true/, 20_000, down);
   assert.equal((JSON.parse(events.lines[up]!) as Record<string, unknown>)['rs'], '[127.0.0.1]:tcp:19712');
   const m = await scrape();
