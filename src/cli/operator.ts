@@ -76,7 +76,8 @@ export function formatPlan(p: PlanReply): { text: string; changes: number } {
   if (c) {
     changes += c.add.length + c.remove.length;
     const probe = (x: PlannedProbe): string => `${x.type} for ${x.target}${x.up === undefined ? '' : x.up ? ' (up)' : ' (down)'}`;
-    lines.push(`Checkers: ${c.keep.length} kept, ${c.add.length} added, ${c.remove.length} removed`);
+    const down = c.keep.filter((x) => x.up === false).length;
+    lines.push(`Checkers: ${c.keep.length} kept with their state (${c.keep.length - down} up, ${down} down), ${c.add.length} added, ${c.remove.length} removed`);
     for (const x of c.add) lines.push(`  add      ${probe(x)}`);
     for (const x of c.remove) lines.push(`  remove   ${probe(x)}`);
   }

@@ -280,9 +280,14 @@ export class Supervisor {
         const channel = this.checker?.channel;
         return channel ? channel.request('console', { since }, QUERY_MS) : undefined;
       },
+      // The priority at the last transition, else the configured one.
       vrrp: () => Object.entries(this.vrrpStates).map(([name, state]): VrrpView => {
         const t = this.vrrpTransitions.get(name);
-        return { name, state, ...(t ? { priority: t.priority, since: t.at, from: t.from, ...(t.cause ? { cause: t.cause } : {}), ...(t.master ? { master: t.master } : {}) } : {}) };
+        const configured = this.vrrpConfig?.vrrpInstances.find((i) => i.name === name)?.priority;
+        return {
+          name, state, ...(configured !== undefined ? { priority: configured } : {}),
+          ...(t ? { priority: t.priority, since: t.at, from: t.from, ...(t.cause ? { cause: t.cause } : {}), ...(t.master ? { master: t.master } : {}) } : {}),
+        };
       }),
       title: () => `lvskeeper ${this.vrrpConfig?.global.routerId ?? ''}`.trim(),
     }, this.log);

@@ -1,14 +1,16 @@
 // `lvskeeper plan -f NEW.conf` against a running daemon (VRRP in a network namespace, the dry-run IPVS table, which
 // logs each operation it applies as an ipvsadm command): for each kind of change the plan's IPVS operations are
 // exactly the ones the SIGHUP with that file then applies, its VRRP decisions are the VRRP process's own (its
-// `VRRP reload:` line), and a plan of the same file after the reload finds nothing left to do.
+// `VRRP reload:` line), and a plan of the same file after the reload finds nothing left to do. The VRRP transition
+// on the way is checked as `events --json` and the operator console show it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { copyFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { copyFileSync, existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needRoot, repoRoot } from '../support/tier.js';
 import { Topology, VIP, waitFor, type Proc } from '../vrrp/netns-support.js';
-import { cli, type CliResult } from './drain-harness.js';
+import { cli, Running, type CliResult } from './drain-harness.js';
 
 interface Shape {
   priority?: number;
@@ -61,8 +63,16 @@ test('plan reports what the reload then does, for every kind of change', { timeo
   const conf = topo.writeConfig('keepalived.conf', configText(base));
   const next = join(topo.dir, 'next.conf');
   const socket = join(topo.dir, 'lvsk-a.sock');
-  const daemon: Proc = topo.startDaemon('a', ['-n', '-l', '--ipvs-driver', 'dry-run', '-f', conf, ...topo.daemonFiles('a')], repoRoot);
+  const daemon: Proc = topo.startDaemon('a', ['-n', '-l', '--ipvs-driver', 'dry-run', '--http', '127.0.0.1:19740', '-f', conf, ...topo.daemonFiles('a')], repoRoot);
+  assert.ok(await waitFor(() => existsSync(socket), 10_000), daemon.log);
+  const events = new Running(['events', '--json', '--socket', socket]);
+  t.after(() => events.stop('SIGKILL'));
   assert.ok(await waitFor(() => topo.holds('a'), 20_000), daemon.log);
+  // The transition as `events --json` and the console show it: its cause, priority, the state it left.
+  const master = JSON.parse(events.lines[await events.waitFor(/"kind":"vrrp".*"to":"MASTER"/, 5_000)]!) as Record<string, unknown>;
+  assert.deepEqual([master['instance'], master['from'], master['to'], master['priority'], master['cause']], ['VI_1', 'BACKUP', 'MASTER', 150, 'no advert (master down timer)']);
+  const page = spawnSync('ip', ['netns', 'exec', topo.ns.a, process.execPath, '-e', 'fetch("http://127.0.0.1:19740/").then((r) => r.text()).then((t) => process.stdout.write(t))'], { encoding: 'utf8' });
+  assert.match(page.stdout, /<tr><td data-label="Instance">VI_1<\/td><td data-label="State"><span class="badge up">MASTER<\/span><\/td><td data-label="Priority">150<\/td><td data-label="Master">this node<\/td><td data-label="Last transition">\d\d:\d\d:\d\d BACKUP → MASTER: no advert \(master down timer\)<\/td><\/tr>/, page.stdout + page.stderr);
   assert.ok(await waitFor(() => /ipvs-dry-run: ipvsadm -a -t 192\.0\.2\.101:80/.test(daemon.log), 10_000), daemon.log);
 
   const plan = (shape: Shape | string): Promise<CliResult> => {
@@ -91,7 +101,7 @@ test('plan reports what the reload then does, for every kind of change', { timeo
   assert.equal(same.code, 0, same.stdout + same.stderr);
   assert.match(same.stdout, /^ {2}keep {5}VI_1 — state kept \(MASTER\)$/m);
   assert.match(same.stdout, /^IPVS operations: none$/m);
-  assert.match(same.stdout, /^Checkers: 1 kept, 0 added, 0 removed$/m);
+  assert.match(same.stdout, /^Checkers: 1 kept with their state \(1 up, 0 down\), 0 added, 0 removed$/m);
 
   // A real server's weight.
   let s = await step({ ...base, rs: [['192.0.2.3', 5], ['192.0.2.4', 2, '/bin/true']] });
@@ -119,7 +129,7 @@ test('plan reports what the reload then does, for every kind of change', { timeo
   s = await step(edited);
   assert.deepEqual(ipvsLines(s.plan.stdout), ['ipvsadm -E -t 192.0.2.100:80 -s wlc']);
   assert.deepEqual(ipvsLines(s.plan.stdout), s.applied);
-  assert.match(s.plan.stdout, /^Checkers: 0 kept, 1 added, 1 removed$/m);
+  assert.match(s.plan.stdout, /^Checkers: 0 kept with their state \(0 up, 0 down\), 1 added, 1 removed$/m);
   assert.match(s.plan.stdout, /^ {2}add {6}MISC_CHECK for \[192\.0\.2\.4\]:tcp:80$/m);
   assert.match(s.plan.stdout, /^ {2}remove {3}MISC_CHECK for \[192\.0\.2\.4\]:tcp:80 \(up\)$/m);
 
