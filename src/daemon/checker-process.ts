@@ -198,7 +198,7 @@ class CheckerSide implements ChildSide {
   private rsTransition(ev: Extract<PoolEvent, { kind: 'rs-state' }>): void {
     if (ev.notifyOnly || ev.stopping) return;
     this.telemetry.transition(ev.vsId, ev.rsId, Date.now(), ev.alive);
-    const row = this.telemetry.rows().find((r) => r.rsId === ev.rsId);
+    const row = this.telemetry.row(ev.rsId);
     const rs = ev.rsId.slice(ev.vsId.length + 1);
     const why = !ev.alive && row?.reason !== undefined ? `: ${row.reason} (${row.detail ?? ''})` : '';
     this.events.push({

@@ -85,6 +85,14 @@ interface Series {
   timelineRev: number;
 }
 
+function rowOf(rsId: string, s: Series): RsTelemetryRow {
+  return {
+    rsId, flaps: s.ups + s.downs,
+    ...(s.checkedAt !== undefined ? { checkedAt: s.checkedAt, ok: s.ok!, ms: s.ms!, detail: s.detail! } : {}),
+    ...(s.failedAt !== undefined ? { failedAt: s.failedAt, reason: s.reason! } : {}),
+  };
+}
+
 export class RsTelemetry {
   private readonly series = new Map<string, Series>();
   private rev = 0;
@@ -155,11 +163,12 @@ export class RsTelemetry {
   }
 
   rows(): RsTelemetryRow[] {
-    return [...this.series].map(([rsId, s]) => ({
-      rsId, flaps: s.ups + s.downs,
-      ...(s.checkedAt !== undefined ? { checkedAt: s.checkedAt, ok: s.ok!, ms: s.ms!, detail: s.detail! } : {}),
-      ...(s.failedAt !== undefined ? { failedAt: s.failedAt, reason: s.reason! } : {}),
-    }));
+    return [...this.series].map(([rsId, s]) => rowOf(rsId, s));
+  }
+
+  row(rsId: string): RsTelemetryRow | undefined {
+    const s = this.series.get(rsId);
+    return s && rowOf(rsId, s);
   }
 
   /** The timelines that changed after revision `since`, oldest point first. */
