@@ -3,8 +3,7 @@
 // real server's ActiveConn. The command times out while it is open, and returns 0 once the client closes it.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { need } from '../support/tier.js';
-import { runInVm, sections, vmMissing, VM_CACHE } from './harness.js';
+import { guestSections, VM_CACHE } from './harness.js';
 
 const GUEST = String.raw`
 set -u
@@ -63,12 +62,9 @@ cat $D/daemon.log >&2
 `;
 
 test('kernel IPVS: drain --wait follows the kernel ActiveConn of a real server until the last connection closes', { timeout: 600_000 }, async (t) => {
-  const missing = vmMissing();
-  if (!need(t, missing === undefined, missing ?? '')) return;
-  const vm = await runInVm(GUEST, { timeoutMs: 540_000 });
-  assert.equal(vm.exitCode, 0, `guest failed:\n${vm.stdout}\n${vm.stderr}\n${vm.console.slice(-2000)}`);
-  const s = sections(vm.stdout);
-  const why = `guest output:\n${vm.stdout}\ndaemon log:\n${vm.stderr}`;
+  const guest = await guestSections(t, GUEST);
+  if (!guest) return;
+  const { s, why } = guest;
   const timedOut = s.get('timeout') ?? '';
   assert.match(timedOut, /^drained \[10\.9\.0\.21\]:tcp:80 of VS \[10\.9\.0\.100\]:tcp:80: weight 0, existing connections finish$/m, why);
   assert.match(timedOut, /^1 active connection on \[10\.9\.0\.21\]:tcp:80 of VS \[10\.9\.0\.100\]:tcp:80, \ds left$/m, why);
