@@ -16,6 +16,8 @@ export function escapeHtml(text: string): string {
 
 /** The span a timeline shows at most; a younger history fills the width from its first point. */
 export const TIMELINE_SPAN_MS = 4 * 3600_000;
+/** …and at least this much, so that a young history is not stretched thin. */
+const MIN_SPAN_MS = 15_000;
 const W = 300;
 const H = 40;
 const BAND = 8;
@@ -26,12 +28,12 @@ function clock(ms: number): string {
 
 /**
  * One real server's timeline up to `now`. `alive` is its state now, which the band ends with; before its first
- * kept transition it was in the opposite state of that transition. The span is the last four hours, or a minute
- * at least while the history is younger.
+ * kept transition it was in the opposite state of that transition. The span is the last four hours, or the whole
+ * history while it is younger.
  */
 export function timelineSvg(line: Timeline, alive: boolean, now: number): string {
   const firstAt = Math.min(line.points[0]?.[0] ?? now, line.transitions[0]?.at ?? now);
-  const start = Math.max(now - TIMELINE_SPAN_MS, Math.min(firstAt, now - 60_000));
+  const start = Math.max(now - TIMELINE_SPAN_MS, Math.min(firstAt, now - MIN_SPAN_MS));
   const x = (t: number): number => Math.round(((Math.max(t, start) - start) / (now - start)) * W);
   const parts: string[] = [];
   let state = line.transitions.length > 0 ? !line.transitions[0]!.up : alive;
