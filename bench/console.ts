@@ -13,21 +13,33 @@ const PAGES = 5;
 const RUNS = 5;
 const WINDOW_S = 10;
 const PORT = 19790;
+const METRICS = 19791;
 
 interface Page {
   readonly bytes: () => number;
   close(): void;
 }
 
-function fetchPage(): Promise<{ size: number; ms: number }> {
+function fetchText(port: number, path: string): Promise<{ text: string; ms: number }> {
   const t0 = performance.now();
   return new Promise((resolve, reject) => {
-    get({ host: '127.0.0.1', port: PORT, path: '/' }, (res) => {
-      let size = 0;
-      res.on('data', (c: Buffer) => (size += c.length));
-      res.on('end', () => resolve({ size, ms: performance.now() - t0 }));
+    get({ host: '127.0.0.1', port, path }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ text: Buffer.concat(chunks).toString('utf8'), ms: performance.now() - t0 }));
     }).on('error', reject);
   });
+}
+
+/** The supervisor's loop per refresh, from lvskeeper_console_render_seconds: mean, and the bucket 99 % fit in. */
+async function renderTimes(): Promise<string> {
+  const { text } = await fetchText(METRICS, '/metrics');
+  const num = (re: RegExp): number => Number(re.exec(text)?.[1] ?? NaN);
+  const count = num(/^lvskeeper_console_render_seconds_count (\S+)$/m);
+  const sum = num(/^lvskeeper_console_render_seconds_sum (\S+)$/m);
+  const buckets = [...text.matchAll(/^lvskeeper_console_render_seconds_bucket\{le="([^"]+)"\} (\S+)$/gm)].map((m) => [m[1]!, Number(m[2])] as const);
+  const p99 = buckets.find(([, n]) => n >= 0.99 * count)?.[0] ?? '?';
+  return `mean ${((sum / count) * 1000).toFixed(1)} ms over ${count} refreshes, 99 % within ${p99 === '+Inf' ? '> 250 ms' : `${Number(p99) * 1000} ms`}`;
 }
 
 function follow(): Promise<Page> {
@@ -49,7 +61,7 @@ const spread = (xs: readonly number[], digits: number): string => {
 const backend = await startBackend();
 try {
   console.log(`operator console cost (node ${process.version}, ${RS} RS HTTP_GET at delay_loop 1, dry-run IPVS driver, ${PAGES} pages, ${RUNS} runs of ${WINDOW_S} s windows)`);
-  const d = new Daemon('console', config(RS, backend.port, HTTP, 1), ['--http', `127.0.0.1:${PORT}`]);
+  const d = new Daemon('console', config(RS, backend.port, HTTP, 1), ['--http', `127.0.0.1:${PORT}`, '--metrics', `127.0.0.1:${METRICS}`]);
   await d.waitFor(installed(RS), 0, 120_000);
   await sleep(5000);
   const cpu0: number[] = [];
@@ -64,7 +76,8 @@ try {
     rss0.push(idle.rss);
     const pages: Page[] = [];
     for (let p = 0; p < PAGES; p++) {
-      loads.push(await fetchPage());
+      const page = await fetchText(PORT, '/');
+      loads.push({ size: Buffer.byteLength(page.text), ms: page.ms });
       pages.push(await follow());
     }
     await sleep(2000);
@@ -81,6 +94,7 @@ try {
   const dRss = rss5.map((r, i) => r - rss0[i]!);
   console.log(`CPU without a page: ${spread(cpu0, 1)} % of one core; with ${PAGES} pages: ${spread(cpu5, 1)} %`);
   console.log(`the pages' cost, CPU: ${spread(dCpu, 1)} % of one core; RSS: ${spread(dRss, 1)} MB (${RUNS} runs)`);
+  console.log(`the supervisor's loop held by a refresh for all pages (its longest slice): ${await renderTimes()}`);
   console.log(`page load (/, ${RS} rows): ${spread(loads.map((l) => l.size / 1024), 0)} KiB, ${spread(loads.map((l) => l.ms), 0)} ms; live updates: ${spread(streamed, 1)} KiB/s per page`);
   await d.stop();
 } finally {

@@ -1,12 +1,12 @@
 // The operator console's HTML, rendered on the server: the page is a plain table that works without JavaScript, and
 // the live updates (console.ts) send the same rows rendered by the same functions, which the small script below swaps
 // in. The timeline per real server is an SVG drawn here: a band of up/down periods from the transitions, a line of
-// mean check duration per 30 s bucket, a tick per bucket with failures. Pure: data and a time in, text out.
+// mean check duration per one-minute bucket, a tick per bucket with failures. Pure: data and a time in, text out.
 import type { ConsoleServer, ConsoleSnapshot } from '../ipc/protocol.js';
 import type { VsStatus } from '../ipvs/manager.js';
 import type { RealServerStatus } from '../ipvs/pool.js';
 import type { StoredEntry } from './overrides.js';
-import type { RsTelemetryRow, Timeline } from './rs-telemetry.js';
+import { TIMELINE_BUCKET_MS, type RsTelemetryRow, type Timeline } from './rs-telemetry.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -32,34 +32,47 @@ function clock(ms: number): string {
  * history while it is younger.
  */
 export function timelineSvg(line: Timeline, alive: boolean, now: number): string {
-  const firstAt = Math.min(line.points[0]?.[0] ?? now, line.transitions[0]?.at ?? now);
+  const n = line.checks.length;
+  const firstAt = Math.min(n > 0 ? line.start : now, line.transitions[0]?.at ?? now);
   const start = Math.max(now - TIMELINE_SPAN_MS, Math.min(firstAt, now - MIN_SPAN_MS));
-  const x = (t: number): number => Math.round(((Math.max(t, start) - start) / (now - start)) * W);
-  const parts: string[] = [];
+  const scale = W / (now - start);
+  const x = (t: number): number => Math.round((Math.max(t, start) - start) * scale);
+  let band = '';
   let state = line.transitions.length > 0 ? !line.transitions[0]!.up : alive;
   // Before the first check or transition kept, the band is left empty: nothing is known of that time.
   let from = Math.max(start, firstAt);
   for (const t of line.transitions) {
-    if (t.at >= start && t.at > from) parts.push(`<rect class="${state ? 'up' : 'down'}" x="${x(from)}" y="${H - BAND}" width="${x(t.at) - x(from)}" height="${BAND}"/>`);
+    if (t.at >= start && t.at > from) band += `<rect class="${state ? 'up' : 'down'}" x="${x(from)}" y="${H - BAND}" width="${x(t.at) - x(from)}" height="${BAND}"/>`;
     state = t.up;
     from = Math.max(from, t.at);
   }
-  parts.push(`<rect class="${alive ? 'up' : 'down'}" x="${x(from)}" y="${H - BAND}" width="${W - x(from)}" height="${BAND}"/>`);
-  const shown = line.points.filter((p) => p[0] >= start - 30_000);
-  const maxMs = Math.max(1, ...shown.map((p) => p[3]));
+  band += `<rect class="${alive ? 'up' : 'down'}" x="${x(from)}" y="${H - BAND}" width="${W - x(from)}" height="${BAND}"/>`;
+  // Buckets in the span: the mean check time as a line (each bucket drawn at its middle), failures as ticks.
+  const first = Math.max(0, Math.ceil((start - line.start) / TIMELINE_BUCKET_MS) - 1);
+  let maxMs = 1;
+  for (let i = first; i < n; i++) if (line.checks[i]! > 0 && line.meanMs[i]! > maxMs) maxMs = line.meanMs[i]!;
   const top = H - BAND - 4;
-  if (shown.length > 0) {
-    const pts = shown.map((p) => `${x(p[0])},${Math.round(top - (p[3] / maxMs) * (top - 2))}`);
-    if (pts.length === 1) pts.push(`${W},${pts[0]!.split(',')[1]}`);
-    parts.push(`<polyline class="ms" points="${pts.join(' ')}"/>`);
+  let points = '';
+  let ticks = '';
+  let drawn = 0;
+  let lastY = '';
+  for (let i = first; i < n; i++) {
+    if (line.checks[i] === 0) continue;
+    const px = x(line.start + (i + 0.5) * TIMELINE_BUCKET_MS);
+    lastY = String(Math.round(top - (line.meanMs[i]! / maxMs) * (top - 2)));
+    points += `${drawn++ === 0 ? '' : ' '}${px},${lastY}`;
+    if (line.failures[i]! > 0) ticks += `M${px} 0v4`;
   }
-  const fails = shown.filter((p) => p[2] > 0).map((p) => `M${x(p[0])} 0v4`).join('');
-  if (fails) parts.push(`<path class="fail" d="${fails}"/>`);
+  if (drawn === 1) points += ` ${W},${lastY}`;
   const last = line.transitions.at(-1);
   const title = `${alive ? 'up' : 'down'}${last ? ` since ${clock(last.at)}` : ''}; ${line.transitions.length} transitions kept; ` +
     `mean check time up to ${maxMs.toFixed(1)} ms; ${clock(start)}–${clock(now)} UTC`;
-  return `<svg class="timeline" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" data-transitions="${line.transitions.length}"><title>${escapeHtml(title)}</title>${parts.join('')}</svg>`;
+  return `<svg class="timeline" viewBox="0 0 ${W} ${H}" preserveAspectRatio="none" role="img" data-transitions="${line.transitions.length}"><title>${escapeHtml(title)}</title>` +
+    `${band}${drawn > 0 ? `<polyline class="ms" points="${points}"/>` : ''}${ticks ? `<path class="fail" d="${ticks}"/>` : ''}</svg>`;
 }
+
+/** A timeline with nothing in it yet. */
+export const EMPTY_TIMELINE: Timeline = { transitions: [], start: 0, checks: new Uint16Array(0), failures: new Uint16Array(0), meanMs: new Float32Array(0) };
 
 /** One real server's row, as the page and the live updates show it. */
 export interface ConsoleRow {

@@ -7,9 +7,10 @@
 // checker process is asked once per REFRESH_MS, and only while a page is open, whatever the number of pages: every
 // page gets the same rendered rows.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { performance } from 'node:perf_hooks';
 import type { ConsoleSnapshot } from '../ipc/protocol.js';
 import type { Logger } from '../log.js';
-import { CONSOLE_SCRIPT, consoleRows, pageHtml, rowHtml, timelineSvg, vrrpSectionHtml, vsHeaderHtml, type VrrpView } from './console-view.js';
+import { CONSOLE_SCRIPT, consoleRows, EMPTY_TIMELINE, pageHtml, rowHtml, timelineSvg, vrrpSectionHtml, vsHeaderHtml, type VrrpView } from './console-view.js';
 
 /** How often open pages are refreshed; a real-server or VRRP event brings the next refresh forward. */
 export const REFRESH_MS = 2000;
@@ -18,6 +19,8 @@ const NUDGE_MS = 100;
 /** Live pages at once; the plain page has no such limit beyond the connection cap. */
 export const MAX_STREAMS = 16;
 const MAX_CONNECTIONS = 64;
+/** Rows rendered in one turn of the supervisor's loop. */
+const SLICE_ROWS = 100;
 /** What a live page may leave unread (a few refreshes of every row at 1,000 real servers). */
 const MAX_BUFFERED = 4 * 1024 * 1024;
 /** A comment line keeps an idle stream open through proxies. */
@@ -34,6 +37,8 @@ export interface ConsoleSources {
   snapshot(since: number): Promise<ConsoleSnapshot | undefined>;
   vrrp(): readonly VrrpView[];
   title(): string;
+  /** The longest stretch a refresh held the supervisor's loop, rendering the rows of a snapshot that arrived. */
+  rendered(seconds: number): void;
 }
 
 /** A row to swap in; `timeline`: the html carries a new timeline, else the page keeps the one it has. */
@@ -203,6 +208,10 @@ export class OperatorConsole {
       this.layout = [];
       return { changed, vrrp, reshaped };
     }
+    // Rendered in slices: the supervisor's loop also serves the userspace data plane and the children's heartbeats.
+    let sliceStart = performance.now();
+    let longest = 0;
+    let sliced = 0;
     const now = Date.now();
     const layout: typeof this.layout = [];
     const seen = new Set<string>();
@@ -212,12 +221,17 @@ export class OperatorConsole {
       if (old && old.header !== header) changed.push({ id: g.id, html: header });
       layout.push({ header, id: g.id, rows: g.rows.map((r) => r.id) });
       for (const r of g.rows) {
+        if (++sliced % SLICE_ROWS === 0) {
+          longest = Math.max(longest, performance.now() - sliceStart);
+          await new Promise((resolve) => setImmediate(resolve));
+          sliceStart = performance.now();
+        }
         seen.add(r.id);
         const line = snap.timelines[r.status.rsId];
         const before = this.rendered.get(r.id);
         const html = rowHtml(r, undefined);
         // A timeline changes with each transition and each new bucket; one not sent is the one drawn already.
-        const svg = line || !before ? timelineSvg(line ?? { transitions: [], points: [] }, r.status.alive, now) : before.svg;
+        const svg = line || !before ? timelineSvg(line ?? EMPTY_TIMELINE, r.status.alive, now) : before.svg;
         if (before && before.html === html && before.svg === svg) continue;
         this.rendered.set(r.id, { html, svg });
         if (before) changed.push(svg === before.svg ? { id: r.id, html } : { id: r.id, html: this.full(r.id), timeline: true });
@@ -228,6 +242,7 @@ export class OperatorConsole {
     const reshaped = this.layout.length > 0 && shape(layout) !== shape(this.layout);
     this.layout = layout;
     this.rev = snap.rev;
+    this.sources.rendered(Math.max(longest, performance.now() - sliceStart) / 1000);
     return { changed, vrrp, reshaped };
   }
 

@@ -25,9 +25,9 @@ export function failureReason(detail: string): FailureReason {
 
 /** Check durations' bucket bounds, in seconds. */
 export const DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
-/** The timeline: 480 buckets of 30 s, the last four hours, about 6 KB per server. */
-export const TIMELINE_BUCKET_MS = 30_000;
-export const TIMELINE_BUCKETS = 480;
+/** The timeline: 240 buckets of a minute, the last four hours, 3 KB per server. */
+export const TIMELINE_BUCKET_MS = 60_000;
+export const TIMELINE_BUCKETS = 240;
 export const TRANSITIONS_KEPT = 64;
 
 export interface Transition {
@@ -38,12 +38,16 @@ export interface Transition {
   readonly detail?: string;
 }
 
-/** One time bucket of the timeline: its start, checks, failures, mean duration. */
-export type TimelinePoint = readonly [at: number, checks: number, failures: number, meanMs: number];
-
+/**
+ * A server's transitions kept, and its buckets from `start` on, one a TIMELINE_BUCKET_MS, oldest first (a bucket with
+ * no check has 0 checks). Typed arrays: a whole console's worth crosses from the checker process as a few copies.
+ */
 export interface Timeline {
   readonly transitions: readonly Transition[];
-  readonly points: readonly TimelinePoint[];
+  readonly start: number;
+  readonly checks: Uint16Array;
+  readonly failures: Uint16Array;
+  readonly meanMs: Float32Array;
 }
 
 /** What the console shows of a real server's checks, besides the pool's state. */
@@ -76,8 +80,9 @@ interface Series {
   readonly durations: Uint32Array;
   sumS: number;
   count: number;
-  /** The ring: bucket number (time / TIMELINE_BUCKET_MS), checks, failures, summed duration. */
+  /** The ring: bucket number (time / TIMELINE_BUCKET_MS), checks, failures, summed duration; the newest bucket's number. */
   readonly bucket: Uint32Array;
+  newest: number;
   readonly checks: Uint16Array;
   readonly failures: Uint16Array;
   readonly sumMs: Float32Array;
@@ -104,7 +109,7 @@ export class RsTelemetry {
         vsId, rsName: rsId.slice(vsId.length + 1), ups: 0, downs: 0, transitions: [],
         durations: new Uint32Array(DURATION_BUCKETS_S.length), sumS: 0, count: 0,
         bucket: new Uint32Array(TIMELINE_BUCKETS), checks: new Uint16Array(TIMELINE_BUCKETS),
-        failures: new Uint16Array(TIMELINE_BUCKETS), sumMs: new Float32Array(TIMELINE_BUCKETS), timelineRev: 0,
+        failures: new Uint16Array(TIMELINE_BUCKETS), sumMs: new Float32Array(TIMELINE_BUCKETS), newest: 0, timelineRev: 0,
       };
       this.series.set(rsId, s);
     }
@@ -131,6 +136,7 @@ export class RsTelemetry {
     const slot = b % TIMELINE_BUCKETS;
     if (s.bucket[slot] !== b) {
       s.bucket[slot] = b;
+      s.newest = Math.max(s.newest, b);
       s.checks[slot] = 0;
       s.failures[slot] = 0;
       s.sumMs[slot] = 0;
@@ -171,21 +177,31 @@ export class RsTelemetry {
     return s && rowOf(rsId, s);
   }
 
-  /** The timelines that changed after revision `since`, oldest point first. */
+  /** The timelines that changed after revision `since`. */
   timelines(since: number): Record<string, Timeline> {
     const out: Record<string, Timeline> = {};
     for (const [rsId, s] of this.series) {
       if (s.timelineRev <= since) continue;
-      const points: TimelinePoint[] = [];
-      const newest = Math.max(...s.bucket);
-      for (let i = 0; i < TIMELINE_BUCKETS; i++) {
-        const b = s.bucket[i]!;
-        const n = s.checks[i]!;
-        if (n === 0 || b + TIMELINE_BUCKETS <= newest) continue;
-        points.push([b * TIMELINE_BUCKET_MS, n, s.failures[i]!, s.sumMs[i]! / n]);
+      // The oldest bucket still in the ring that holds checks, then every bucket from it to the newest.
+      let first = s.newest;
+      for (let b = Math.max(0, s.newest - TIMELINE_BUCKETS + 1); b < s.newest; b++) {
+        if (s.bucket[b % TIMELINE_BUCKETS] === b && s.checks[b % TIMELINE_BUCKETS]! > 0) {
+          first = b;
+          break;
+        }
       }
-      points.sort((a, b) => a[0] - b[0]);
-      out[rsId] = { transitions: [...s.transitions], points };
+      const n = s.count === 0 ? 0 : s.newest - first + 1;
+      const line = { transitions: [...s.transitions], start: first * TIMELINE_BUCKET_MS, checks: new Uint16Array(n), failures: new Uint16Array(n), meanMs: new Float32Array(n) };
+      for (let i = 0; i < n; i++) {
+        const b = first + i;
+        const slot = b % TIMELINE_BUCKETS;
+        const c = s.bucket[slot] === b ? s.checks[slot]! : 0;
+        if (c === 0) continue;
+        line.checks[i] = c;
+        line.failures[i] = s.failures[slot]!;
+        line.meanMs[i] = s.sumMs[slot]! / c;
+      }
+      out[rsId] = line;
     }
     return out;
   }

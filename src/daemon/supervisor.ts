@@ -121,6 +121,9 @@ export class Supervisor {
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
   private fifos: NotifyFifos | undefined;
+  private readonly consoleRender = this.registry.histogram(
+    'lvskeeper_console_render_seconds', "Longest stretch each refresh of the operator console held the supervisor's loop", [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  );
   private readonly fifoLines = this.registry.counter('lvskeeper_notify_fifo_lines_total', 'Lines for the notify FIFOs by FIFO: written, or dropped (FIFO full, reader gone, or not open)');
 
   constructor(
@@ -290,6 +293,7 @@ export class Supervisor {
         };
       }),
       title: () => `lvskeeper ${this.vrrpConfig?.global.routerId ?? ''}`.trim(),
+      rendered: (seconds) => this.consoleRender.observe({}, seconds),
     }, this.log);
     await view.listen(host, port);
     this.operatorConsole = view;

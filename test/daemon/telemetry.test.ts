@@ -49,9 +49,16 @@ test('the timeline keeps four hours of buckets and the last transitions, whateve
   for (let at = start; at < start + 6 * 3600_000; at += 10_000) t.attempt(vs, rs, at, at % TIMELINE_BUCKET_MS !== 0, 20, 'Error connecting server x.');
   for (let i = 0; i < 100; i++) t.transition(vs, rs, start + i, i % 2 === 1);
   const line = t.timelines(0)[rs]!;
-  assert.equal(line.points.length, TIMELINE_BUCKETS);
-  assert.equal(line.points[0]![0], start + 2 * 3600_000, 'the oldest two hours are gone');
-  assert.deepEqual(line.points.at(-1)!.slice(1), [3, 1, 20]);
+  assert.equal(line.checks.length, TIMELINE_BUCKETS);
+  assert.equal(line.start, start + 2 * 3600_000, 'the oldest two hours are gone');
+  const perBucket = TIMELINE_BUCKET_MS / 10_000;
+  assert.deepEqual([line.checks.at(-1), line.failures.at(-1), line.meanMs.at(-1)], [perBucket, 1, 20]);
+  assert.ok(line.checks.every((c) => c === perBucket));
+  // A gap: buckets with no check are kept as such, the span stays contiguous.
+  t.attempt(vs, rs, start + 6 * 3600_000 + 5 * TIMELINE_BUCKET_MS, true, 10, 'ok');
+  const gap = t.timelines(0)[rs]!;
+  assert.equal(gap.start, start + 2 * 3600_000 + 6 * TIMELINE_BUCKET_MS);
+  assert.deepEqual([...gap.checks.slice(-6)], [0, 0, 0, 0, 0, 1]);
   assert.equal(line.transitions.length, TRANSITIONS_KEPT);
   assert.deepEqual(line.transitions.at(-1), { at: start + 99, up: true });
   assert.deepEqual(line.transitions.at(-2), { at: start + 98, up: false, reason: 'connect', detail: 'Error connecting server x.' });
