@@ -5,7 +5,9 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdirSync } from 'node:fs';
+import { get } from 'node:http';
 import { join } from 'node:path';
+import { MAX_STREAMS } from '../../src/daemon/console.js';
 import { needCommand, repoRoot } from '../support/tier.js';
 import { DaemonUnderTest, httpConfig, startBackends, untilAllAlive } from './daemon-setup.js';
 
@@ -80,4 +82,17 @@ test('the console turns a row down and up live, draws the transitions, and works
   const post = await fetch(URL_, { method: 'POST' });
   assert.equal(post.status, 405);
   assert.equal(post.headers.get('allow'), 'GET, HEAD');
+
+  // Live pages are bounded: the browser's page holds one stream, 15 more fill the cap, the next is refused.
+  const streams: { status: number; close: () => void }[] = [];
+  t.after(() => streams.forEach((s) => s.close()));
+  const open = (): Promise<{ status: number; close: () => void }> => new Promise((resolve, reject) => {
+    const req = get(`${URL_}events`, (res) => resolve({ status: res.statusCode ?? 0, close: () => req.destroy() }));
+    req.on('error', reject);
+  });
+  for (let i = 0; i < MAX_STREAMS - 1; i++) streams.push(await open());
+  assert.deepEqual(streams.map((s) => s.status), Array(MAX_STREAMS - 1).fill(200));
+  const refused = await open();
+  streams.push(refused);
+  assert.equal(refused.status, 503);
 });
