@@ -3,76 +3,10 @@
 // while checking 1,000 real servers at delay_loop 1 and 30,000 at delay_loop 10 (HTTP_GET to loopback backends in a
 // separate process, bench/checkers-backend.ts), and the time from SIGHUP to `Reload done` for an unchanged
 // 30,000-real-server config with the number of IPVS operations that reload made (the dry-run driver logs each one).
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
 import { startBackend } from './backend.js';
-import { rssBreakdown, treeCpuS, treeRssMb } from './proc.js';
-
-const root = new URL('../../', import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'lvskd-bench-'));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
-
-/** The real servers: 127.b.c.d (distinct addresses, all reaching the one backend port). */
-function config(rsCount: number, backendPort: number, checker: string, delayLoopS = 1): string {
-  const perVs = 100;
-  const out = ['global_defs {', '  router_id bench', '}'];
-  for (let v = 0; v * perVs < rsCount; v++) {
-    out.push(`virtual_server 198.51.100.${1 + (v % 250)} ${10000 + Math.floor(v / 250)} {`, `  delay_loop ${delayLoopS}`, '  lb_algo rr', '  lb_kind NAT', '  protocol TCP');
-    for (let i = v * perVs; i < Math.min(rsCount, (v + 1) * perVs); i++) {
-      const n = i + 1;
-      out.push(`  real_server 127.${(n >> 16) & 255}.${(n >> 8) & 255}.${n & 255} ${backendPort} {`, '    weight 1', checker, '  }');
-    }
-    out.push('}');
-  }
-  return out.join('\n') + '\n';
-}
-
-const HTTP = '    HTTP_GET {\n      url {\n        path /\n        status_code 200\n      }\n      connect_timeout 2\n    }';
-const TCP = '    TCP_CHECK {\n      connect_timeout 2\n    }';
-
-class Daemon {
-  readonly child: ChildProcess;
-  readonly lines: string[] = [];
-
-  constructor(name: string, text: string) {
-    const conf = join(dir, `${name}.conf`);
-    writeFileSync(conf, text);
-    this.child = spawn(process.execPath, [join(root, 'dist/bin/lvskeeper.js'), '-n', '-l', '--ipvs-driver', 'dry-run',
-      '--pid', join(dir, `${name}.pid`), '--control-socket', join(dir, `${name}.sock`), '--state-file', join(dir, `${name}.state`), '-f', conf],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
-    createInterface({ input: this.child.stdout! }).on('line', (l) => this.lines.push(l));
-  }
-
-  get pid(): number {
-    return this.child.pid!;
-  }
-
-  async waitFor(re: RegExp, from: number, limitMs: number): Promise<number> {
-    const end = performance.now() + limitMs;
-    for (;;) {
-      const i = this.lines.findIndex((l, idx) => idx >= from && re.test(l));
-      if (i >= 0) return i;
-      if (performance.now() > end) throw new Error(`no line matching ${re} within ${limitMs} ms`);
-      await sleep(2);
-    }
-  }
-
-  /** RSS at the end (total and by process) and CPU share over a window. */
-  async sample(windowS: number): Promise<{ rss: number; cpu: number; each: string }> {
-    const c0 = treeCpuS(this.pid);
-    await sleep(windowS * 1000);
-    return { rss: treeRssMb(this.pid), cpu: (treeCpuS(this.pid) - c0) / windowS, each: rssBreakdown(this.pid) };
-  }
-
-  async stop(): Promise<void> {
-    this.child.kill('SIGTERM');
-    await new Promise((r) => this.child.once('exit', r));
-  }
-}
+import { cleanUp, config, Daemon, HTTP, installed, sleep, TCP } from './lvsk-daemon.js';
+import { rssBreakdown, treeRssMb } from './proc.js';
 
 /**
  * A daemon checking `rsCount` servers with HTTP_GET, sampled over a window from `settleMs` after its last server is
@@ -80,8 +14,7 @@ class Daemon {
  */
 async function checking(name: string, rsCount: number, delayLoopS: number, settleMs: number, windowS: number): Promise<{ rss: number; cpu: number; each: string; downs: number }> {
   const d = new Daemon(name, config(rsCount, backend.port, HTTP, delayLoopS));
-  const n = rsCount;
-  await d.waitFor(new RegExp(`ipvsadm -a .*127\\.${(n >> 16) & 255}\\.${(n >> 8) & 255}\\.${n & 255}:`), 0, 120_000);
+  await d.waitFor(installed(rsCount), 0, 120_000);
   await sleep(settleMs);
   const s = await d.sample(windowS);
   const downs = d.lines.filter((l) => /Removing service/.test(l)).length;
@@ -132,5 +65,5 @@ try {
   console.log(`30,000 RS unchanged reload, SIGHUP → "Reload done": median ${times[2]!.toFixed(0)} ms, max ${times[4]!.toFixed(0)} ms over 5; IPVS operations: ${ops}`);
 } finally {
   backend.child.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  cleanUp();
 }

@@ -50,7 +50,7 @@ async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }):
   else if (opts.configTest !== undefined) {
     process.exitCode = cli.runConfigTest({ ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}) });
   } else {
-    const { runDaemon, parseMetricsAddress, parseSeconds } = await import('../src/cli/run-daemon.js');
+    const { runDaemon, parseListenAddress, parseSeconds } = await import('../src/cli/run-daemon.js');
     await runDaemon(
       {
         configFile: opts.useFile,
@@ -64,7 +64,8 @@ async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }):
         controlSocket: opts.controlSocket,
         stateFile: opts.stateFile,
         ipvsDriver: opts.ipvsDriver,
-        ...(opts.metrics !== undefined ? { metrics: parseMetricsAddress(opts.metrics) } : {}),
+        ...(opts.metrics !== undefined ? { metrics: parseListenAddress('--metrics', opts.metrics) } : {}),
+        ...(opts.http !== undefined ? { http: parseListenAddress('--http', opts.http) } : {}),
         childTimeoutMs: parseSeconds('--child-timeout', opts.childTimeout) * 1000,
         ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
         ...(umask !== undefined ? { umask } : {}),

@@ -40,6 +40,12 @@ export interface AttemptSample {
   readonly ok: boolean;
   /** Set when the check could not be made (EMFILE …): no verdict, the state is kept. */
   readonly notRun?: string;
+  /** How long the attempt took. */
+  readonly durationMs: number;
+  /** The probe's own words: the failure or success line's detail. */
+  readonly detail: string;
+  /** The real servers the probe checks for. */
+  readonly servers: readonly { readonly vsId: string; readonly rsId: string }[];
 }
 
 export interface EngineOptions {
@@ -60,6 +66,19 @@ export interface EngineOptions {
    * or ran for the first time), and with undefined when a reload removed the checker.
    */
   readonly onCheckerState?: (key: string, state: ResumedState | undefined) => void;
+}
+
+/** A probe as `lvskeeper plan` lists it; `up` for a running one. */
+export interface PlannedProbe {
+  readonly type: Checker['type'];
+  readonly target: string;
+  readonly up?: boolean;
+}
+
+export interface CheckerPlan {
+  readonly keep: readonly PlannedProbe[];
+  readonly add: readonly PlannedProbe[];
+  readonly remove: readonly PlannedProbe[];
 }
 
 /** What a checker needs to resume: its policy state and misc_dynamic's last status. */
@@ -178,6 +197,11 @@ function sameCheckers(a: readonly Checker[], b: readonly Checker[]): boolean {
   return true;
 }
 
+/** Unchanged checkers keep their keys: the k-th timed checker is the k-th unit of the previous entry. */
+function keptUnits(prev: RsEntry | undefined, vs: VirtualServer, rs: RealServer): readonly Unit[] | undefined {
+  return prev !== undefined && prev.vs.haSuspend === vs.haSuspend && sameCheckers(prev.rs.checkers, rs.checkers) ? prev.units : undefined;
+}
+
 /**
  * How checker lines name what they check: keepalived's FMT_CHK is FMT_RS(rs, vs) (check_api.h), the real server's
  * address and its port after the forwarding-method corrections, with the service's protocol (`none` for a fwmark),
@@ -275,6 +299,31 @@ export class CheckerEngine {
     if (!this.rebind(config)) this.build(config, this.servers);
   }
 
+  /**
+   * `lvskeeper plan`: the probes update(config) would keep (with their state), start and retire, keyed as build
+   * keys them; nothing changes.
+   */
+  plan(config: Config): CheckerPlan {
+    const keep = new Map<string, PlannedProbe>();
+    const add = new Map<string, PlannedProbe>();
+    for (const vs of config.virtualServers) {
+      for (const rs of vs.realServers) {
+        const sameUnits = keptUnits(this.servers.get(makeRsId(vs, rs)), vs, rs);
+        let timed = 0;
+        for (const c of rs.checkers) {
+          if (UNSUPPORTED.has(c.type) || c.type === 'FILE_CHECK') continue;
+          const key = sameUnits?.[timed]?.key ?? unitKey(c, vs);
+          timed++;
+          const unit = this.units.get(key);
+          if (unit) keep.set(key, { type: unit.checker.type, target: unit.target, up: unit.state.up });
+          else add.set(key, { type: c.type, target: targetOf(rs) });
+        }
+      }
+    }
+    const remove = [...this.units.values()].filter((u) => !keep.has(u.key)).map((u): PlannedProbe => ({ type: u.checker.type, target: u.target, up: u.state.up }));
+    return { keep: [...keep.values()], add: [...add.values()], remove };
+  }
+
   /** Cancels every timer, aborts attempts in flight and waits for them to settle. */
   async stop(): Promise<void> {
     this.running = false;
@@ -361,8 +410,7 @@ export class CheckerEngine {
         const id = makeRsId(vs, rs);
         const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: NONE, files: NONE, unsupported: NONE, alive: true, weight: rs.weight };
         const prev = before.get(id);
-        // Unchanged checkers keep their keys: the k-th timed checker is the k-th unit of the previous entry.
-        const sameUnits = prev !== undefined && prev.vs.haSuspend === vs.haSuspend && sameCheckers(prev.rs.checkers, rs.checkers) ? prev.units : undefined;
+        const sameUnits = keptUnits(prev, vs, rs);
         for (const c of rs.checkers) {
           if (UNSUPPORTED.has(c.type)) {
             entry.unsupported = added(entry.unsupported, c.type);
@@ -596,7 +644,10 @@ export class CheckerEngine {
   private conclude(u: Unit, startedAt: number, result: ProbeResult): void {
     this.completed++;
     const skipped = result.ok ? undefined : (result.notRun ?? descriptorShortage());
-    this.opts.onAttempt?.({ type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok, ...(skipped !== undefined ? { notRun: skipped } : {}) });
+    this.opts.onAttempt?.({
+      type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok, ...(skipped !== undefined ? { notRun: skipped } : {}),
+      durationMs: this.clock.now() - startedAt, detail: result.detail, servers: u.subscribers,
+    });
     if (u.stopped) return;
     if (skipped !== undefined) return this.skip(u, skipped);
     if (this.notRunBurst > 0) {

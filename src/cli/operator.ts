@@ -1,21 +1,20 @@
 // The operator's commands against a running daemon's control socket (src/daemon/control.ts):
-//   lvskeeper drain VS RS · undrain VS RS · weight VS RS N · events · status · json-dump
+//   lvskeeper plan -f FILE · drain VS RS [--wait [--timeout S]] · undrain VS RS · weight VS RS N · events · status · json-dump
 // VS and RS are named as the log names them (`[192.0.2.10]:tcp:80`) or briefly (`192.0.2.10:80`, `fwmark 42`, a
 // group's name). A refusal — by the daemon, by this parser, or by the socket's permissions — is one line on stderr
 // and a non-zero exit (the root program prints thrown errors that way); nothing changes.
+import { resolve } from 'node:path';
 import type { Command } from 'commander';
+import type { CheckerPlan, PlannedProbe } from '../../checkers/engine.js';
+import type { InstancePlan } from '../vrrp/reload-plan.js';
 import type { HaSuspendStatus } from '../../checkers/activation.js';
-import type { Override, OverrideKey } from '../daemon/overrides.js';
+import type { Override, StoredEntry as StoredOverride } from '../daemon/overrides.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import { DEFAULT_CONTROL_SOCKET, requestDaemon, streamDaemonEvents } from './daemon-client.js';
 
 /** IPVS weights are signed 32-bit in the kernel (IPVS_DEST_ATTR_WEIGHT); keepalived caps them at INT_MAX. */
 const WEIGHT_MAX = 2147483647;
 
-interface StoredOverride extends OverrideKey {
-  readonly override: Override;
-  readonly since: string;
-}
 
 interface ProcessStatus {
   readonly role: string;
@@ -34,8 +33,8 @@ interface StatusReply {
 
 type Write = (text: string) => void;
 
-async function command(socket: string, request: { readonly cmd: string } & Record<string, unknown>): Promise<Record<string, unknown>> {
-  const reply = await requestDaemon(socket, request);
+async function command(socket: string, request: { readonly cmd: string } & Record<string, unknown>, timeoutMs?: number): Promise<Record<string, unknown>> {
+  const reply = await requestDaemon(socket, request, timeoutMs);
   if (reply['ok'] !== true) throw new Error(`${request.cmd} refused: ${String(reply['error'] ?? 'no reason given')}`);
   const pass = reply['pass'] as { failed?: number } | undefined;
   // The override is recorded either way; the daemon logs each refused operation and its next pass retries it.
@@ -48,6 +47,83 @@ export function parseWeight(text: string): number {
   const w = /^\d{1,10}$/.test(text) ? Number(text) : NaN;
   if (!(w <= WEIGHT_MAX)) throw new Error(`weight refused: weight must be an integer 0..${WEIGHT_MAX}, got '${text}'`);
   return w;
+}
+
+export interface PlanReply {
+  readonly refused?: { readonly code: number; readonly lines: readonly string[] };
+  readonly vrrp: readonly InstancePlan[];
+  readonly ipvs?: readonly string[];
+  readonly checkers?: CheckerPlan;
+  readonly overridesDropped?: readonly StoredOverride[];
+  /** The running daemon has no checker process; this config would start one. */
+  readonly starts?: boolean;
+}
+
+/** `lvskeeper plan`'s report, one section per part, and how many changes it lists. */
+export function formatPlan(p: PlanReply): { text: string; changes: number } {
+  const lines: string[] = [];
+  let changes = 0;
+  if (p.vrrp.length > 0) lines.push('VRRP instances:');
+  for (const i of p.vrrp) {
+    if (i.action !== 'keep') changes++;
+    const what = i.changes.length > 0 ? `: ${i.changes.join(', ')}` : '';
+    lines.push(`  ${i.action.padEnd(8)} ${i.name}${what} — ${i.effect}`);
+  }
+  const ops = p.ipvs ?? [];
+  changes += ops.length;
+  lines.push(ops.length === 0 ? 'IPVS operations: none' : 'IPVS operations:', ...ops.map((op) => `  ${op}`));
+  const c = p.checkers;
+  if (c) {
+    changes += c.add.length + c.remove.length;
+    const probe = (x: PlannedProbe): string => `${x.type} for ${x.target}${x.up === undefined ? '' : x.up ? ' (up)' : ' (down)'}`;
+    const down = c.keep.filter((x) => x.up === false).length;
+    lines.push(`Checkers: ${c.keep.length} kept with their state (${c.keep.length - down} up, ${down} down), ${c.add.length} added, ${c.remove.length} removed`);
+    for (const x of c.add) lines.push(`  add      ${probe(x)}`);
+    for (const x of c.remove) lines.push(`  remove   ${probe(x)}`);
+  }
+  if (p.starts) {
+    changes++;
+    lines.push('The checker process starts with this configuration: its first pass installs the virtual servers.');
+  }
+  const dropped = p.overridesDropped ?? [];
+  changes += dropped.length;
+  if (dropped.length > 0) lines.push('Operator overrides dropped (server no longer configured):');
+  for (const o of dropped) lines.push(`  drop     ${o.rs} of VS ${o.vs}: ${describe(o.override)} since ${o.since}`);
+  lines.push(changes === 0 ? 'No change.' : `${changes} change${changes === 1 ? '' : 's'}.`);
+  return { text: lines.join('\n') + '\n', changes };
+}
+
+/** A plan reads the whole file twice (the supervisor's reader, the checker process), as a reload does. */
+const PLAN_TIMEOUT_MS = 300_000;
+
+/** `drain --wait` gives up after this long unless told otherwise. */
+const DRAIN_TIMEOUT_S = 300;
+
+function parseSeconds(text: string): number {
+  const s = /^\d{1,7}$/.test(text) ? Number(text) : NaN;
+  if (!(s > 0)) throw new Error(`drain refused: --timeout must be a whole number of seconds > 0, got '${text}'`);
+  return s;
+}
+
+/**
+ * Polls the data plane's count (kernel ActiveConn, or the userspace plane's) once a second until it is 0; inactive
+ * connections (FIN_WAIT, TIME_WAIT) carry no traffic and are not waited for, as ipvsadm's ActiveConn column.
+ */
+async function waitDrained(socket: string, vs: string, rs: string, timeoutS: number, write: Write): Promise<void> {
+  const deadline = Date.now() + timeoutS * 1000;
+  for (;;) {
+    const c = await command(socket, { cmd: 'connections', vs, rs });
+    const active = Number(c['active']);
+    const name = `${String(c['rs'])} of VS ${String(c['vs'])}`;
+    if (active === 0) {
+      write(`no active connections left on ${name}\n`);
+      return;
+    }
+    const left = Math.ceil((deadline - Date.now()) / 1000);
+    if (left <= 0) throw new Error(`drain --wait timed out after ${timeoutS}s: ${active} active connection${active === 1 ? '' : 's'} remain on ${name}`);
+    write(`${active} active connection${active === 1 ? '' : 's'} on ${name}, ${left}s left\n`);
+    await new Promise((r) => setTimeout(r, Math.min(1000, deadline - Date.now())));
+  }
 }
 
 function describe(o: Override): string {
@@ -109,10 +185,14 @@ export function registerOperatorCommands(program: Command, write: Write = (t) =>
     .description('weight 0 for a real server: no new connections, existing ones finish; kept until undrain')
     .argument('<VS>', 'virtual server, e.g. 192.0.2.10:80, [192.0.2.10]:tcp:80, "fwmark 42", a group name')
     .argument('<RS>', 'real server, e.g. 192.0.2.22:80')
+    .option('--wait', 'return once the real server has no active connections, printing the count each second')
+    .option('--timeout <S>', 'with --wait: give up after S seconds, non-zero exit', String(DRAIN_TIMEOUT_S))
     .option(...socketOption)
-    .action(async (vs: string, rs: string, o: { socket: string }) => {
+    .action(async (vs: string, rs: string, o: { socket: string; wait?: boolean; timeout: string }) => {
+      const timeoutS = parseSeconds(o.timeout);
       const r = await command(o.socket, { cmd: 'drain', vs, rs });
       write(`drained ${String(r['rs'])} of VS ${String(r['vs'])}: weight 0, existing connections finish\n`);
+      if (o.wait) await waitDrained(o.socket, vs, rs, timeoutS, write);
     });
   program
     .command('undrain')
@@ -140,11 +220,12 @@ export function registerOperatorCommands(program: Command, write: Write = (t) =>
   program
     .command('events')
     .description('follow up/down/weight/quorum/VRRP transitions live, one line each, until Ctrl-C')
+    .option('--json', 'one JSON object a line, with the structured fields (vs, rs, up, reason, checkMs; instance, from, to, cause)')
     .option(...socketOption)
-    .action(async (o: { socket: string }) => {
+    .action(async (o: { socket: string; json?: boolean }) => {
       const stream = streamDaemonEvents(
         o.socket,
-        (e) => write(`${String(e['time'])} ${String(e['text'])}\n`),
+        (e) => write(o.json ? `${JSON.stringify(e)}\n` : `${String(e['time'])} ${String(e['text'])}\n`),
         // On stderr, so stdout carries event lines only.
         () => process.stderr.write(`following events of ${o.socket} (Ctrl-C to stop)\n`),
       );
@@ -157,6 +238,23 @@ export function registerOperatorCommands(program: Command, write: Write = (t) =>
         process.off('SIGINT', stop);
         process.off('SIGTERM', stop);
       }
+    });
+  program
+    .command('plan')
+    .description('what SIGHUP with FILE would do, applying nothing: exit 0 no change, 2 changes, -t status for a broken file')
+    .requiredOption('-f, --use-file <FILE>', 'the new configuration')
+    .option(...socketOption)
+    .action(async (o: { socket: string; useFile: string }) => {
+      const reply = (await command(o.socket, { cmd: 'plan', file: resolve(o.useFile) }, PLAN_TIMEOUT_MS)) as unknown as PlanReply;
+      if (reply.refused) {
+        process.stderr.write(reply.refused.lines.map((l) => `${l}\n`).join(''));
+        process.stderr.write(`lvskeeper: the running daemon would refuse this reload and keep its configuration\n`);
+        process.exitCode = reply.refused.code;
+        return;
+      }
+      const { text, changes } = formatPlan(reply);
+      write(text);
+      process.exitCode = changes > 0 ? 2 : 0;
     });
   program
     .command('status')

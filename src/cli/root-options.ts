@@ -33,6 +33,7 @@ export const ROOT_OPTIONS: readonly RootOption[] = [
   { flags: '--control-socket <PATH>', description: 'control socket (root-only)', default: '/run/lvskeeper/control.sock' },
   { flags: '--state-file <PATH>', description: 'where operator overrides persist', default: '/var/lib/lvskeeper/overrides.json' },
   { flags: '--metrics <[ADDR:]PORT>', description: 'serve Prometheus metrics on /metrics (address 127.0.0.1 unless given)' },
+  { flags: '--http <[ADDR:]PORT>', description: 'serve the read-only operator console, a live status page (address 127.0.0.1 unless given)' },
   { flags: '--child-timeout <SECONDS>', description: 'respawn a child process that has not answered the heartbeat for this long', default: '15' },
 ];
 
@@ -40,7 +41,7 @@ export const ROOT_OPTIONS: readonly RootOption[] = [
 export interface RootOpts {
   useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean; strictCompat?: boolean;
   vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string; vrrp_pid?: string; checkers_pid?: string;
-  ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string; childTimeout: string;
+  ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string; http?: string; childTimeout: string;
   namespace?: string; umask?: string;
 }
 

@@ -54,11 +54,11 @@ export async function runDaemon(opts: DaemonOptions, onStop?: () => void): Promi
   if (reloadAsked) reload();
 }
 
-/** `--metrics [ADDR:]PORT`: loopback unless an address is given (`[::1]:9650` for IPv6). */
-export function parseMetricsAddress(text: string): { host: string; port: number } {
+/** `--metrics [ADDR:]PORT`, `--http [ADDR:]PORT`: loopback unless an address is given (`[::1]:9650` for IPv6). */
+export function parseListenAddress(flag: string, text: string): { host: string; port: number } {
   const m = /^(?:\[([^\]]+)\]:|([^:]+):)?(\d+)$/.exec(text);
   const port = Number(m?.[3]);
-  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`--metrics: expected [ADDR:]PORT, got '${text}'`);
+  if (!m || !Number.isInteger(port) || port < 1 || port > 65535) throw new Error(`${flag}: expected [ADDR:]PORT, got '${text}'`);
   return { host: m[1] ?? m[2] ?? '127.0.0.1', port };
 }
 

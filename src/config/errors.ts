@@ -38,6 +38,11 @@ export function cannotRun(code: ExitCode): boolean {
   return code === 2 || code === 4;
 }
 
+/** A reload also refuses errors the parser corrected (5): keepalived's reload_check_config, always on here. */
+export function refusedAtReload(code: ExitCode): boolean {
+  return cannotRun(code) || code === 5;
+}
+
 /** The words every line naming something lvskeeper does not carry out starts with (tests filter on them). */
 export const UNIMPLEMENTED_PREFIX = 'lvskeeper does not implement ';
 

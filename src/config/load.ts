@@ -11,7 +11,7 @@ import type { ConfigFs } from './preprocess.js';
 import type { Host } from './resolve.js';
 import type { Config, Diagnostic } from './model.js';
 
-export { cannotRun, exitCodeFor, formatDiagnostic, UNIMPLEMENTED_PREFIX } from './errors.js';
+export { cannotRun, exitCodeFor, formatDiagnostic, refusedAtReload, UNIMPLEMENTED_PREFIX } from './errors.js';
 
 // node:fs and node:buffer without their ES module facades: `import … from 'node:fs'` builds the facade by reading
 // every export, and fs's ReadStream getter loads node's twenty stream modules (buffer's File getter two more), which

@@ -6,7 +6,7 @@
 // supervisor (supervisor.ts); talks to it over IPC only.
 import { performance } from 'node:perf_hooks';
 import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/activation.js';
-import { CheckerEngine } from '../../checkers/engine.js';
+import { CheckerEngine, type AttemptSample } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
 import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
 import { rsId as makeRsId } from '../config/identity.js';
@@ -15,8 +15,10 @@ import { systemClock } from '../clock.js';
 import { applyReloadUmask } from '../fs/umask.js';
 import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
-import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily } from '../ipc/protocol.js';
+import type { CheckerStart, CheckerStateNote, ConsoleServer, ConsoleSnapshot, EventNote, MetricFamily } from '../ipc/protocol.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
+import { connectionCounter, serviceKeysFor } from '../ipvs/desired.js';
+import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
@@ -28,6 +30,7 @@ import { applyScheduling, schedulingFor, watchAutoPriority } from './scheduling.
 import { nameProcess } from './process-names.js';
 import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
+import { RsTelemetry } from './rs-telemetry.js';
 import { checkerDumpSection } from './dumps.js';
 import { ObservedDriver } from './observed-driver.js';
 import { OverrideStore, type Override } from './overrides.js';
@@ -57,11 +60,13 @@ class CheckerSide implements ChildSide {
   private readonly checkerStates = new NoteBatch<CheckerStateNote>((s) => this.channel.notify('checker-states', s));
   /** Lines for the notify FIFOs, which the supervisor owns (notify-fifos.ts). */
   private readonly fifoLines = new NoteBatch<string>((l) => this.channel.notify('fifo', l));
+  private readonly telemetry = new RsTelemetry();
   readonly metrics = new CheckerMetrics({
     checkers: () => this.engine?.snapshot() ?? [],
     pingDrops: () => this.engine?.pingDrops() ?? [],
     ipvs: () => this.manager?.status(),
     driver: () => this.driver,
+    telemetry: this.telemetry,
   });
 
   constructor(
@@ -101,7 +106,7 @@ class CheckerSide implements ChildSide {
       clock: systemClock,
       logger: this.log,
       onEvent: (ev) => (ev.kind === 'rs-alert' ? this.checkerAlert(ev) : this.manager?.handle(ev)),
-      onAttempt: (sample) => this.metrics.attempt(sample),
+      onAttempt: (sample) => this.attempted(sample),
       resume,
       onCheckerState: (key, state) => this.checkerStates.push({ key, ...(state ? { state } : {}) }),
     });
@@ -181,7 +186,29 @@ class CheckerSide implements ChildSide {
     }
   }
 
+  /** A check made: counted, and its duration and verdict kept for each server it checks for. */
+  private attempted(sample: AttemptSample): void {
+    this.metrics.attempt(sample);
+    if (sample.notRun !== undefined) return;
+    const now = Date.now();
+    for (const s of sample.servers) this.telemetry.attempt(s.vsId, s.rsId, now, sample.ok, sample.durationMs, sample.detail);
+  }
+
+  /** A server taken in or out of its pool: its timeline, and a structured line for `events --json`. */
+  private rsTransition(ev: Extract<PoolEvent, { kind: 'rs-state' }>): void {
+    if (ev.notifyOnly || ev.stopping) return;
+    this.telemetry.transition(ev.vsId, ev.rsId, Date.now(), ev.alive);
+    const row = this.telemetry.row(ev.rsId);
+    const rs = ev.rsId.slice(ev.vsId.length + 1);
+    const why = !ev.alive && row?.reason !== undefined ? `: ${row.reason} (${row.detail ?? ''})` : '';
+    this.events.push({
+      kind: 'realserver', text: `${rs} of VS ${ev.vsId} ${ev.alive ? 'up' : 'down'}${why}`,
+      fields: { vs: ev.vsId, rs, up: ev.alive, ...(row?.ms !== undefined ? { checkMs: row.ms } : {}), ...(!ev.alive && row?.reason !== undefined ? { reason: row.reason, detail: row.detail } : {}) },
+    });
+  }
+
   private onPoolEvent(ev: PoolEvent): void {
+    if (ev.kind === 'rs-state') this.rsTransition(ev);
     // Weight changes reach subscribers as the pool's own `Changing weight …` log line.
     if (ev.kind === 'log') this.publish('ipvs', ev.msg);
     else if (ev.kind === 'quorum' || ev.kind === 'rs-state') {
@@ -219,8 +246,8 @@ class CheckerSide implements ChildSide {
     }
   }
 
-  /** Validates before changing anything; replies once the data plane holds the new weight (one reconcile pass). */
-  private async setOverride(req: ControlRequest, override: Override | undefined): Promise<object> {
+  /** The virtual and real server a command names, as the operator may write them (namesServer). */
+  private named(req: ControlRequest): { manager: IpvsManager; vsConf: VirtualServer; rsConf: RealServer } {
     const vs = String(req['vs'] ?? '');
     const rs = String(req['rs'] ?? '');
     if (!this.manager) throw new CommandError('this lvskeeper manages no virtual servers');
@@ -228,6 +255,20 @@ class CheckerSide implements ChildSide {
     if (!vsConf) throw new CommandError(`unknown virtual server '${vs}'`);
     const rsConf = vsConf.realServers.find((r) => namesServer(r.displayName, rs));
     if (!rsConf) throw new CommandError(`unknown real server '${rs}' in virtual server ${vsConf.displayName}`);
+    return { manager: this.manager, vsConf, rsConf };
+  }
+
+  /** `drain --wait`: the real server's connections as the data plane counts them now. */
+  private async connections(req: ControlRequest): Promise<object> {
+    const { vsConf, rsConf } = this.named(req);
+    const table = this.driver ? await this.driver.dump() : { services: [] };
+    const keys = serviceKeysFor(vsConf, this.config.virtualServerGroups);
+    return { vs: vsConf.displayName, rs: rsConf.displayName, ...connectionCounter(table)(keys, rsConf) };
+  }
+
+  /** Validates before changing anything; replies once the data plane holds the new weight (one reconcile pass). */
+  private async setOverride(req: ControlRequest, override: Override | undefined): Promise<object> {
+    const { manager, vsConf, rsConf } = this.named(req);
     const key = { vs: vsConf.displayName, rs: rsConf.displayName };
     const rsId = `${key.vs}/${key.rs}`;
     // Persisted first: a state file that cannot be written refuses the command before anything changes.
@@ -240,9 +281,25 @@ class CheckerSide implements ChildSide {
       : `Operator cleared override for ${key.rs} of VS ${key.vs}`;
     this.log.info(text);
     this.publish('operator', text);
-    this.manager.setOverrideWeight(key.vs, rsId, override ? weightOf(override) : undefined);
-    const pass = await this.manager.syncChanged();
+    manager.setOverrideWeight(key.vs, rsId, override ? weightOf(override) : undefined);
+    const pass = await manager.syncChanged();
     return { vs: key.vs, rs: key.rs, changed: true, pass };
+  }
+
+  /**
+   * `lvskeeper plan`: what reload() would do with this file: the IPVS operations of its pass (ipvsadm syntax), the
+   * probes kept, started and retired, the operator overrides pruneOverrides would drop. Nothing changes.
+   */
+  private async plan(req: ControlRequest): Promise<object> {
+    const file = String(req['file'] ?? '');
+    const { config } = loadConfig(file, { ...(this.start_.configId !== undefined ? { configId: this.start_.configId } : {}), daemon: true });
+    const servers = rsEntries(config);
+    const ops = (await this.manager?.plan(config)) ?? [];
+    return {
+      ipvs: ops.map((op) => ipvsadmCommand(op)),
+      checkers: this.engine?.plan(config) ?? { keep: [], add: [], remove: [] },
+      overridesDropped: this.overrides.list().filter((o) => !servers.has(`${o.vs}/${o.rs}`)),
+    };
   }
 
   command(req: ControlRequest): Promise<object> | object {
@@ -251,6 +308,10 @@ class CheckerSide implements ChildSide {
         return (async () => ({ table: this.driver ? await this.driver.dump() : { services: [] } }))();
       case 'drain':
         return this.setOverride(req, { kind: 'drain' });
+      case 'connections':
+        return this.connections(req);
+      case 'plan':
+        return this.plan(req);
       case 'undrain':
         return this.setOverride(req, undefined);
       case 'weight': {
@@ -271,6 +332,28 @@ class CheckerSide implements ChildSide {
 
   dump(kind: 'data' | 'stats'): string {
     return checkerDumpSection(kind, this.manager?.status(), this.engine?.snapshot() ?? [], this.activation.status());
+  }
+
+  /**
+   * The operator console's refresh: the pools' state, every server's last check and connections, and the timelines
+   * that changed after revision `since` (the supervisor keeps the rest).
+   */
+  async consoleSnapshot(since: number): Promise<ConsoleSnapshot> {
+    const table = this.driver ? await this.driver.dump() : { services: [] };
+    const count = connectionCounter(table);
+    const servers: Record<string, ConsoleServer> = {};
+    for (const vs of this.config.virtualServers) {
+      const keys = serviceKeysFor(vs, this.config.virtualServerGroups);
+      for (const rs of vs.realServers) servers[makeRsId(vs, rs)] = { ...count(keys, rs), checkers: rs.checkers.map((c) => c.type) };
+    }
+    return {
+      rev: this.telemetry.revision,
+      ...(this.manager ? { ipvs: this.manager.status() } : {}),
+      overrides: this.overrides.list(),
+      telemetry: this.telemetry.rows(),
+      servers,
+      timelines: this.telemetry.timelines(since),
+    };
   }
 
   /** Metrics read the table the last pass dumped; a scrape refreshes it first. */
@@ -313,6 +396,7 @@ class CheckerSide implements ChildSide {
     const tCheckers = performance.now();
     await this.manager?.reload(config);
     this.applyCheckerSnapshot([...this.servers.keys()].filter((rsId) => !known.has(rsId)));
+    this.telemetry.retain(new Set(this.servers.keys()));
     // A drain accepted while the reload ran may name a server the pools only know now; for the others this is a no-op.
     for (const o of this.overrides.list()) this.manager?.setOverrideWeight(o.vs, `${o.vs}/${o.rs}`, weightOf(o.override));
     const tEnd = performance.now();
@@ -381,6 +465,10 @@ function main(): void {
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);
     return (await side?.reload()) ?? { applied: false, ms: 0 };
+  });
+  channel.handle('console', ({ since }) => {
+    if (!side) throw new CommandError('checkers are starting');
+    return side.consoleSnapshot(since);
   });
   channel.handle('command', (req) => {
     if (!side) throw new CommandError('checkers are starting');

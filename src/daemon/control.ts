@@ -1,6 +1,7 @@
 // The control socket: a Unix stream socket speaking one JSON object per line.
 // Request  {"cmd":"status"} · {"cmd":"ipvs-table"} · {"cmd":"drain","vs":V,"rs":R} · {"cmd":"undrain",…}
-//          {"cmd":"weight","vs":V,"rs":R,"weight":N} · {"cmd":"events"} (a stream: one JSON line per event, until closed)
+//          {"cmd":"weight","vs":V,"rs":R,"weight":N} · {"cmd":"connections","vs":V,"rs":R} (active/inactive now)
+//          {"cmd":"events"} (a stream: one JSON line per event, until closed)
 // Reply    {"ok":true,…result} or {"ok":false,"error":"text"}; bigints travel as decimal strings.
 // Access is root-only by file mode (0600 in a root-owned directory no one else can write): the kernel refuses
 // connect() to anyone else, and no one else can replace the socket. Connections are capped and idle ones closed, so a

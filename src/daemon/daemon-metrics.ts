@@ -9,12 +9,14 @@ import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 import { registerLoopDelay } from './loop-delay.js';
 import { Registry, type Counter, type Sample } from './metrics.js';
 import type { ObservedDriver } from './observed-driver.js';
+import { DURATION_BUCKETS_S, FAILURE_REASONS, type RsTelemetry } from './rs-telemetry.js';
 
 export interface CheckerMetricSources {
   checkers(): readonly RealServerSnapshot[];
   pingDrops(): readonly { readonly family: 4 | 6; readonly drops: PingDrops }[];
   ipvs(): ManagerStatus | undefined;
   driver(): ObservedDriver | undefined;
+  readonly telemetry: RsTelemetry;
 }
 
 const STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP', 'DELETED'];
@@ -76,6 +78,11 @@ export class CheckerMetrics {
     r.collect('lvskeeper_realserver_weight', 'Weight the pool wants for each real server (0 while down)', 'gauge', () =>
       (src.ipvs()?.virtualServers ?? []).flatMap((vs) =>
         vs.realServers.map((rs) => ({ labels: { vs: vs.vsId, rs: rs.rsId.slice(vs.vsId.length + 1) }, value: rs.alive ? rs.effectiveWeight : 0 }))));
+    const t = src.telemetry;
+    r.collectHistogram('lvskeeper_realserver_check_duration_seconds', 'How long each check of a real server took', DURATION_BUCKETS_S, () => t.durationSeries());
+    r.collect('lvskeeper_realserver_transitions_total', 'Real servers taken in (up) or out (down) of their pool', 'counter', () => t.transitionSamples());
+    r.collect('lvskeeper_realserver_last_failure_timestamp_seconds',
+      `When a real server's check last failed, with why: reason is one of ${FAILURE_REASONS.join(', ')}`, 'gauge', () => t.lastFailureSamples());
     r.collect('lvskeeper_ipvs_services', 'IPVS services in the table', 'gauge', () => [{ value: src.driver()?.lastTable?.services.length ?? 0 }]);
     r.collect('lvskeeper_ipvs_destinations', 'IPVS destinations in the table', 'gauge', () => [
       { value: (src.driver()?.lastTable?.services ?? []).reduce((n, s) => n + s.dests.length, 0) },

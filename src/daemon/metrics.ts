@@ -52,14 +52,40 @@ export class Histogram implements Family {
     s.count++;
   }
   render(): string[] {
-    const out: string[] = [];
-    for (const s of this.series.values()) {
-      this.bucketsS.forEach((le, i) => out.push(`${this.name}_bucket${labelText({ ...s.labels, le: String(le) })} ${s.counts[i]}`));
-      out.push(`${this.name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
-      out.push(`${this.name}_sum${labelText(s.labels)} ${s.sum}`);
-      out.push(`${this.name}_count${labelText(s.labels)} ${s.count}`);
-    }
-    return out;
+    return histogramLines(this.name, this.bucketsS, this.series.values());
+  }
+}
+
+/** One histogram series: cumulative counts per bucket bound (`le`), as Prometheus wants them. */
+export interface HistogramSeries {
+  readonly labels: Labels;
+  readonly counts: ArrayLike<number>;
+  readonly sum: number;
+  readonly count: number;
+}
+
+function histogramLines(name: string, bucketsS: readonly number[], series: Iterable<HistogramSeries>): string[] {
+  const out: string[] = [];
+  for (const s of series) {
+    bucketsS.forEach((le, i) => out.push(`${name}_bucket${labelText({ ...s.labels, le: String(le) })} ${s.counts[i]}`));
+    out.push(`${name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
+    out.push(`${name}_sum${labelText(s.labels)} ${s.sum}`);
+    out.push(`${name}_count${labelText(s.labels)} ${s.count}`);
+  }
+  return out;
+}
+
+/** A histogram whose series are read from live state at scrape time (series of servers a reload removed go with them). */
+class CollectedHistogram implements Family {
+  readonly type = 'histogram';
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly bucketsS: readonly number[],
+    private readonly collect: () => Iterable<HistogramSeries>,
+  ) {}
+  render(): string[] {
+    return histogramLines(this.name, this.bucketsS, this.collect());
   }
 }
 
@@ -91,6 +117,10 @@ export class Registry {
 
   collect(name: string, help: string, type: 'counter' | 'gauge', fn: () => Iterable<Sample>): void {
     this.add(new Collected(name, help, type, fn));
+  }
+
+  collectHistogram(name: string, help: string, bucketsS: readonly number[], fn: () => Iterable<HistogramSeries>): void {
+    this.add(new CollectedHistogram(name, help, bucketsS, fn));
   }
 
   private add<F extends Family>(family: F): F {

@@ -20,7 +20,7 @@ export interface OverrideKey {
 
 const keyOf = (k: OverrideKey): string => `${k.vs}/${k.rs}`;
 
-interface StoredEntry extends OverrideKey {
+export interface StoredEntry extends OverrideKey {
   readonly override: Override;
   readonly since: string;
 }

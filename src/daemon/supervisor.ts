@@ -12,14 +12,15 @@ import { appendFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ResumedState } from '../../checkers/engine.js';
-import { cannotRun, formatDiagnostic } from '../config/load.js';
+import { cannotRun, formatDiagnostic, refusedAtReload } from '../config/load.js';
 import { startRefusals } from '../config/start-refusals.js';
 import { dropRulesNeeded } from '../vrrp/nft-rules.js';
+import { describeReload } from '../vrrp/reload-plan.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToChecker, ToVrrp,
-  ToVrrpNotes, VrrpConfig, VrrpStates,
+  EventNote, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToChecker, ToVrrp,
+  ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
 } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import { TableHost } from '../ipvs/driver-remote.js';
@@ -28,6 +29,8 @@ import { ChildSlot } from './child-slot.js';
 import { readConfig, type ConfigRead } from './config-reader.js';
 import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
+import { OperatorConsole } from './console.js';
+import type { VrrpView } from './console-view.js';
 import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { applyConfigUmask } from '../fs/umask.js';
@@ -62,6 +65,8 @@ export interface DaemonOptions {
   readonly ipvsDriver: DriverChoice;
   /** Opt-in Prometheus endpoint. */
   readonly metrics?: { readonly host: string; readonly port: number };
+  /** Opt-in operator console (console.ts). */
+  readonly http?: { readonly host: string; readonly port: number };
   readonly log: { readonly console: boolean; readonly detail: boolean };
   /** A child that has not answered the heartbeat for this long is killed and respawned (default 15 s). */
   readonly childTimeoutMs?: number;
@@ -108,11 +113,17 @@ export class Supervisor {
   private readonly childPidFiles = new Set<string>();
   private control: ControlServer | undefined;
   private metricsServer: Server | undefined;
+  private operatorConsole: OperatorConsole | undefined;
+  /** Each VRRP instance's last transition, for the console. */
+  private readonly vrrpTransitions = new Map<string, VrrpTransition & { readonly at: number }>();
   private readonly registry = new Registry();
   private readonly restarts = this.registry.counter('lvskeeper_process_restarts_total', 'Child processes respawned after dying or hanging, by process');
   private stopping: Promise<void> | undefined;
   private readonly startedAt = Date.now();
   private fifos: NotifyFifos | undefined;
+  private readonly consoleRender = this.registry.histogram(
+    'lvskeeper_console_render_seconds', "Longest stretch each refresh of the operator console held the supervisor's loop", [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25],
+  );
   private readonly fifoLines = this.registry.counter('lvskeeper_notify_fifo_lines_total', 'Lines for the notify FIFOs by FIFO: written, or dropped (FIFO full, reader gone, or not open)');
 
   constructor(
@@ -152,21 +163,40 @@ export class Supervisor {
         this.log.warn(`cannot write reload_check_config log ${checkLog}: ${(err as Error).message}`);
       }
     }
-    if (cannotRun(read.code) || (reloading && read.code === 5)) return undefined;
+    if (reloading ? refusedAtReload(read.code) : cannotRun(read.code)) return undefined;
+    const refused = this.refusals(read);
+    for (const line of refused) this.log.error(line);
+    return refused.length > 0 ? undefined : read;
+  }
+
+  /** Why a config that parsed cannot run here, one line each (none: it can). */
+  private refusals(read: ConfigRead): string[] {
     // keepalived's VRRP process exits with KEEPALIVED_EXIT_CONFIG on such a config and its parent then stops every
     // process (lib/scheduler.c report_child_status), checkers included; lvskeeper knows it before starting any.
-    if (read.vrrp.vrrpStop !== undefined && !this.opts.checkOnly) {
-      this.log.error(`VRRP exited with permanent error CONFIG (${read.vrrp.vrrpStop}). Terminating`);
-      return undefined;
-    }
+    if (read.vrrp.vrrpStop !== undefined && !this.opts.checkOnly) return [`VRRP exited with permanent error CONFIG (${read.vrrp.vrrpStop}). Terminating`];
     const refused = startRefusals(read.vrrp.vrrpInstances);
     // vrrp_strict / no_accept: the drop rules are installed with nft (net/nft.ts).
     const needNft = dropRulesNeeded(read.vrrp.vrrpInstances);
     if (!this.opts.checkOnly && needNft.length > 0 && !Nft.find()) {
       refused.push(`(${needNft[0]!.name}) no_accept/strict: its nftables drop rules need nft, which is not on PATH (Debian package nftables)`);
     }
-    for (const line of refused) this.log.error(line);
-    return refused.length > 0 ? undefined : read;
+    return refused;
+  }
+
+  /**
+   * `lvskeeper plan -f FILE`: what reload() would do with FILE, from the same read and refusals, VRRP's planReload
+   * and the checker process's own plan (checker-process.ts); nothing is applied and nothing logged.
+   */
+  private async plan(req: ControlRequest): Promise<object> {
+    const file = String(req['file'] ?? '');
+    const read = await readConfig({ file, ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}), strictCompat: this.opts.strictCompat ?? false });
+    const refused = refusedAtReload(read.code) ? [] : this.refusals(read);
+    if (refusedAtReload(read.code) || refused.length > 0) {
+      return { refused: { code: read.code, lines: [...read.diagnostics.map((d) => formatDiagnostic(d)), ...refused] } };
+    }
+    const vrrp = this.opts.checkOnly ? [] : describeReload(this.vrrpConfig?.vrrpInstances ?? [], read.vrrp.vrrpInstances, this.vrrpStates);
+    const lvs = this.checker ? await this.checkerCommand({ cmd: 'plan', file }) : { starts: this.wantsCheckers(read) };
+    return { vrrp, ...lvs };
   }
 
   /** net_namespace's path: the scripts the supervisor runs start there, as keepalived's run from inside it. */
@@ -239,11 +269,35 @@ export class Supervisor {
       this.metricsServer = await serveMetrics(() => this.renderMetrics(), host, port);
       this.log.info(`Metrics on http://${host.includes(':') ? `[${host}]` : host}:${port}/metrics`);
     }
+    if (this.opts.http) await this.serveConsole(this.opts.http);
     if (this.paths.control) {
       this.control = new ControlServer(this.paths.control, { commands: this.commands(), subscribe: (send) => this.subscribe(send) }, this.log);
       await this.control.listen();
     }
     return undefined;
+  }
+
+  private async serveConsole({ host, port }: { readonly host: string; readonly port: number }): Promise<void> {
+    const view = new OperatorConsole({
+      snapshot: async (since) => {
+        const channel = this.checker?.channel;
+        return channel ? channel.request('console', { since }, QUERY_MS) : undefined;
+      },
+      // The priority at the last transition, else the configured one.
+      vrrp: () => Object.entries(this.vrrpStates).map(([name, state]): VrrpView => {
+        const t = this.vrrpTransitions.get(name);
+        const configured = this.vrrpConfig?.vrrpInstances.find((i) => i.name === name)?.priority;
+        return {
+          name, state, ...(configured !== undefined ? { priority: configured } : {}),
+          ...(t ? { priority: t.priority, since: t.at, from: t.from, ...(t.cause ? { cause: t.cause } : {}), ...(t.master ? { master: t.master } : {}) } : {}),
+        };
+      }),
+      title: () => `lvskeeper ${this.vrrpConfig?.global.routerId ?? ''}`.trim(),
+      rendered: (seconds) => this.consoleRender.observe({}, seconds),
+    }, this.log);
+    await view.listen(host, port);
+    this.operatorConsole = view;
+    this.log.info(`Operator console on http://${host.includes(':') ? `[${host}]` : host}:${port}/`);
   }
 
   // ───────────── children ─────────────
@@ -274,8 +328,11 @@ export class Supervisor {
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
       begin: async (channel: VrrpChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
-        channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
-        channel.onNote('event', (e) => this.publish(e.kind, e.text));
+        channel.onNote('transition', (t) => {
+          this.vrrpTransitions.set(t.instance, { ...t, at: Date.now() });
+          this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to });
+        });
+        channel.onNote('event', (e) => this.publish(e.kind, e.text, e.fields));
         channel.onNote('fifo', (lines) => this.fifos?.write('vrrp', lines));
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
         // A child given longer than a minute to answer its heartbeat (--child-timeout) gets as long to start.
@@ -298,7 +355,7 @@ export class Supervisor {
       begin: async (channel: CheckerChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'checker' });
         channel.onNote('events', (events) => {
-          for (const e of events) this.publish(e.kind, e.text);
+          for (const e of events) this.publish(e.kind, e.text, e.fields);
         });
         channel.onNote('fifo', (lines) => this.fifos?.write('lvs', lines));
         channel.onNote('checker-states', (states) => {
@@ -403,9 +460,10 @@ export class Supervisor {
     return () => this.subscribers.delete(send);
   }
 
-  private publish(kind: string, text: string): void {
-    const event = { time: new Date().toISOString(), kind, text };
+  private publish(kind: string, text: string, fields: EventNote['fields'] = {}): void {
+    const event = { time: new Date().toISOString(), kind, text, ...fields };
     for (const s of this.subscribers) s(event);
+    this.operatorConsole?.nudge();
   }
 
   private async ask<T>(query: (() => Promise<T>) | undefined, fallback: T): Promise<T> {
@@ -485,8 +543,10 @@ export class Supervisor {
       'json-dump': async () => ({ file: await this.writeDump('json') }),
       'ipvs-table': async (req) => (this.checker ? this.checkerCommand(req) : { table: { services: [] } satisfies IpvsTable }),
       drain: (req) => this.checkerCommand(req),
+      connections: (req) => this.checkerCommand(req),
       undrain: (req) => this.checkerCommand(req),
       weight: (req) => this.checkerCommand(req),
+      plan: (req) => this.plan(req),
     };
   }
 
@@ -545,6 +605,7 @@ export class Supervisor {
     this.stopping ??= (async () => {
       this.log.info('Stopping');
       await this.control?.close();
+      await this.operatorConsole?.close();
       await new Promise((r) => (this.metricsServer ? this.metricsServer.close(r) : r(undefined)));
       // keepalived's VRRP process stops the sync daemon first thing in its shutdown (vrrp_terminate_phase1).
       await this.syncd?.stop();

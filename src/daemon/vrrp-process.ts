@@ -57,7 +57,10 @@ class VrrpSide implements ChildSide {
       this.watched.add(runner);
       runner.on('transition', (t) => {
         this.channel.notify('transition', t);
-        this.channel.notify('event', { kind: 'vrrp', text: `(${t.instance}) Entering ${t.to} STATE` });
+        this.channel.notify('event', {
+          kind: 'vrrp', text: `(${t.instance}) Entering ${t.to} STATE`,
+          fields: { instance: t.instance, from: t.from, to: t.to, priority: t.priority, cause: t.cause, master: t.master },
+        });
         this.metrics.transition(t.instance, t.to);
         if (runner.cfg.smtpAlert) this.alert(t.to, alerts.vrrp(this.config.global.routerId, 'Instance', t.instance, t.to));
       });

@@ -13,6 +13,10 @@ import type { ResumedState } from '../../checkers/engine.js';
 import type { Config } from '../config/model.js';
 import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import type { ReloadUmask } from '../fs/umask.js';
+import type { Connections } from '../ipvs/desired.js';
+import type { ManagerStatus } from '../ipvs/manager.js';
+import type { StoredEntry } from '../daemon/overrides.js';
+import type { RsTelemetryRow, Timeline } from '../daemon/rs-telemetry.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
@@ -35,10 +39,11 @@ export interface LogSettings {
   readonly detail: boolean;
 }
 
-/** A line for `lvskeeper events` subscribers. */
+/** A line for `lvskeeper events` subscribers; `fields` go into its JSON form (`events --json`) as they are. */
 export interface EventNote {
   readonly kind: string;
   readonly text: string;
+  readonly fields?: Readonly<Record<string, string | number | boolean | undefined>>;
 }
 
 export interface MetricFamily {
@@ -86,6 +91,10 @@ export interface VrrpTransition {
   readonly from: string;
   readonly to: string;
   readonly priority: number;
+  /** What made it (fsm.ts causeText). */
+  readonly cause?: string;
+  /** The master's address the last advert came from, when one did. */
+  readonly master?: string;
 }
 
 export type FromVrrpNotes = {
@@ -124,7 +133,9 @@ export type ToChecker = ChildRequests & {
   read: [undefined, void];
   drop: [undefined, void];
   reload: [{ readonly umask: ReloadUmask }, ReloadResult];
-  /** A control-socket command the checker side owns (drain, undrain, weight, ipvs-table). */
+  /** The operator console's refresh (console.ts): timelines changed after revision `since`, the rest whole. */
+  console: [{ readonly since: number }, ConsoleSnapshot];
+  /** A control-socket command the checker side owns (drain, undrain, weight, connections, ipvs-table). */
   command: [{ readonly cmd: string } & Readonly<Record<string, unknown>>, object];
 };
 
@@ -160,6 +171,21 @@ export interface OpError {
 export type FromChecker = {
   ipvs: [IpvsCall, IpvsTable | IpvsTimeouts | TableEntries | OpsApplied];
 };
+
+/** A real server as the console shows it, besides its pool state and checks: connections and checker types. */
+export interface ConsoleServer extends Connections {
+  readonly checkers: readonly string[];
+}
+
+export interface ConsoleSnapshot {
+  /** The telemetry's revision: the next refresh asks for timelines changed after it. */
+  readonly rev: number;
+  readonly ipvs?: ManagerStatus;
+  readonly overrides: readonly StoredEntry[];
+  readonly telemetry: readonly RsTelemetryRow[];
+  readonly servers: Readonly<Record<string, ConsoleServer>>;
+  readonly timelines: Readonly<Record<string, Timeline>>;
+}
 
 /** A checker's state changed; undefined: the checker is gone. */
 export interface CheckerStateNote {

@@ -146,3 +146,32 @@ export function sorryDestinationFor(s: SorryServer, weight: number): Destination
     ...(s.forward === 'TUN' ? tunnelFields(s.tunnel) : {}),
   };
 }
+
+export interface Connections {
+  readonly active: number;
+  readonly inactive: number;
+}
+
+/**
+ * Counts a real server's connections, summed over every service its virtual server expands to: ipvsadm's ActiveConn
+ * and InActConn (IPVS_DEST_ATTR_ACTIVE_CONNS / _INACT_CONNS), or the userspace plane's own counts. The table is
+ * indexed once, for the many servers a console refresh asks about.
+ */
+export function connectionCounter(table: IpvsTable): (keys: readonly ServiceKey[], rs: RealServer) => Connections {
+  const index = new Map<string, Map<string, Connections>>();
+  for (const e of table.services) {
+    const dests = new Map<string, Connections>();
+    for (const d of e.dests) dests.set(destKeyId(d.dest), { active: d.activeConns ?? 0, inactive: d.inactiveConns ?? 0 });
+    index.set(serviceKeyId(e.service.key), dests);
+  }
+  return (keys, rs) => {
+    let active = 0;
+    let inactive = 0;
+    for (const k of keys) {
+      const c = index.get(serviceKeyId(k))?.get(destKeyId(destinationsOn(k, [destinationFor(rs, 0)])[0]!));
+      active += c?.active ?? 0;
+      inactive += c?.inactive ?? 0;
+    }
+    return { active, inactive };
+  };
+}

@@ -12,7 +12,7 @@ import { destinationsOn, destKeyId, serviceFor, serviceKeyId, serviceKeysFor, se
 import { ipvsadmCommand } from './driver-dryrun.js';
 import { VsPool, type PoolEvent, type PoolStatus } from './pool.js';
 import { reconcile, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
-import { applyInOrder, type Destination, type IpvsDriver, type IpvsOp, type IpvsTable, type ServiceKey } from './types.js';
+import { applyInOrder, type Destination, type IpvsDriver, type IpvsOp, type IpvsTable, type IpvsTimeouts, type ServiceKey } from './types.js';
 
 /** Operations per applyMany call: one message of a few hundred KiB at most. */
 const BATCH = 1000;
@@ -218,26 +218,54 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    */
   async reload(config: Config): Promise<PassResult> {
     this.logScriptChecks(config);
-    const next = new Map(config.virtualServers.map((vs) => [vs.displayName, vs]));
-    for (const [id] of this.pools) {
-      if (next.has(id)) continue;
-      this.info(`Removing Virtual Server ${id}`);
-      this.pools.delete(id);
-      this.keys.delete(id);
-    }
-    const timeoutsChanged = JSON.stringify(config.global.lvsTimeouts) !== JSON.stringify(this.config.global.lvsTimeouts);
+    const timeoutsChanged = this.timeoutsChange(config) !== undefined;
+    this.reshape(config, this.pools, this.keys, (events) => this.emitAll(events), (line) => this.info(line));
     this.config = config;
-    for (const vs of config.virtualServers) {
-      const pool = this.pools.get(vs.displayName);
-      if (!pool) {
-        this.addPool(vs);
-        continue;
-      }
-      this.keys.set(vs.displayName, this.expand(vs));
-      this.emitAll(pool.reconfigure(vs));
-    }
     if (timeoutsChanged) await this.applyTimeouts();
     return this.sync();
+  }
+
+  /**
+   * `lvskeeper plan`: the operations reload(config) would apply now, computed the same way (reshape, then the
+   * reconcile of the desired table against the driver's entries) on copies of the pools; nothing changes.
+   */
+  async plan(config: Config): Promise<IpvsOp[]> {
+    const pools = new Map([...this.pools].map(([id, pool]) => [id, pool.clone()]));
+    const keys = new Map(this.keys);
+    this.reshape(config, pools, keys, () => undefined, () => undefined);
+    const timeouts = this.timeoutsChange(config);
+    const actual = await (this.driver.entries ? this.driver.entries() : this.driver.dump());
+    const ops = reconcile(this.desiredOf(pools, keys), actual, this.owned, { flush: this.flushPending });
+    return timeouts ? [{ kind: 'setTimeouts', timeouts }, ...ops] : ops;
+  }
+
+  /** The new config's lvs_timeouts when a reload to it sets them. */
+  private timeoutsChange(config: Config): Partial<IpvsTimeouts> | undefined {
+    const t = config.global.lvsTimeouts;
+    return t && JSON.stringify(t) !== JSON.stringify(this.config.global.lvsTimeouts) ? t : undefined;
+  }
+
+  /** The pools and service keys of `config`: removed virtual servers go, new ones start, kept ones are reconfigured. */
+  private reshape(
+    config: Config, pools: Map<string, VsPool>, keys: Map<string, ServiceKey[]>, emit: (events: PoolEvent[]) => void, info: (line: string) => void,
+  ): void {
+    const next = new Set(config.virtualServers.map((vs) => vs.displayName));
+    for (const id of pools.keys()) {
+      if (next.has(id)) continue;
+      info(`Removing Virtual Server ${id}`);
+      pools.delete(id);
+      keys.delete(id);
+    }
+    for (const vs of config.virtualServers) {
+      const pool = pools.get(vs.displayName);
+      keys.set(vs.displayName, this.expand(vs, config));
+      if (pool) emit(pool.reconfigure(vs));
+      else {
+        const added = new VsPool(vs);
+        pools.set(added.vsId, added);
+        emit(added.start(config.global.rsInitNotifies));
+      }
+    }
   }
 
   /** Stop per lvs_flush_on_stop: off = one by one, `all` = one flush, `vs` = virtual services only. omega hooks run. */
@@ -279,13 +307,17 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    * the first still wins (reconcile.ts).
    */
   desired(scope?: ReadonlyMap<string, ServiceKey>): DesiredTable {
+    return this.desiredOf(this.pools, this.keys, scope);
+  }
+
+  private desiredOf(pools: ReadonlyMap<string, VsPool>, keys: ReadonlyMap<string, ServiceKey[]>, scope?: ReadonlyMap<string, ServiceKey>): DesiredTable {
     const services: DesiredService[] = [];
-    for (const pool of this.pools.values()) {
-      let keys = this.keys.get(pool.vsId) ?? [];
-      if (scope) keys = keys.filter((k) => scope.has(serviceKeyId(k)));
-      if (keys.length === 0) continue;
+    for (const pool of pools.values()) {
+      let expanded = keys.get(pool.vsId) ?? [];
+      if (scope) expanded = expanded.filter((k) => scope.has(serviceKeyId(k)));
+      if (expanded.length === 0) continue;
       const dests = pool.destinations().map((d) => d.dest);
-      for (const key of keys) {
+      for (const key of expanded) {
         try {
           services.push({ service: serviceFor(pool.config, key), dests: destinationsOn(key, dests) });
         } catch (e) {
@@ -327,14 +359,14 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   private addPool(vs: VirtualServer, quiet = false): void {
     const pool = new VsPool(vs);
     this.pools.set(pool.vsId, pool);
-    this.keys.set(pool.vsId, this.expand(vs));
+    this.keys.set(pool.vsId, this.expand(vs, this.config));
     const events = pool.start(this.config.global.rsInitNotifies);
     if (!quiet) this.emitAll(events);
   }
 
-  private expand(vs: VirtualServer): ServiceKey[] {
+  private expand(vs: VirtualServer, config: Config): ServiceKey[] {
     try {
-      return serviceKeysFor(vs, this.config.virtualServerGroups);
+      return serviceKeysFor(vs, config.virtualServerGroups);
     } catch (e) {
       this.log.error({ component: 'ipvs' }, `VS ${vs.displayName}: ${errText(e)}`);
       return [];

@@ -103,6 +103,14 @@ export class VsPool {
     }
   }
 
+  /** A copy to try a reload on (`lvskeeper plan`): its server states are its own, the configs shared. */
+  clone(): VsPool {
+    const copy = Object.create(VsPool.prototype) as VsPool;
+    Object.assign(copy, this);
+    copy.rss = new Map([...this.rss].map(([id, st]) => [id, { ...st }]));
+    return copy;
+  }
+
   get config(): VirtualServer {
     return this.vs;
   }

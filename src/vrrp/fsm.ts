@@ -69,6 +69,28 @@ export type FsmEvent =
   | { readonly kind: 'set-backup' }
   | { readonly kind: 'shutdown' };
 
+/** An event as the cause of a transition. */
+function causeText(ev: FsmEvent | undefined): string {
+  if (ev === undefined) return 'start';
+  switch (ev.kind) {
+    case 'start':
+      return ev.faulty ? 'start (fault)' : 'start';
+    case 'advert':
+      return `advert from ${ev.src} priority ${ev.priority}`;
+    case 'timer':
+      return ev.timer === 'masterDown' ? 'no advert (master down timer)' : `${ev.timer} timer`;
+    case 'priority':
+      return `priority now ${ev.effective}`;
+    case 'fault':
+    case 'group-fault':
+      return `${ev.kind === 'fault' ? '' : 'sync group '}${ev.faulty ? 'fault' : 'fault cleared'}`;
+    case 'set-backup':
+      return 'VIP deleted';
+    default:
+      return ev.kind;
+  }
+}
+
 export type FsmAction =
   | { readonly kind: 'send-advert'; readonly priority: number }
   | { readonly kind: 'arm'; readonly timer: TimerName; readonly ms: number }
@@ -82,7 +104,8 @@ export type FsmAction =
   | { readonly kind: 'notify-rx-lower-prio'; readonly priority: number }
   /** The effective priority changed (vrrp_track.c vrrp_set_effective_priority), for notify_priority_changes. */
   | { readonly kind: 'priority-changed'; readonly priority: number }
-  | { readonly kind: 'transition'; readonly from: FsmState; readonly to: FsmState }
+  /** `cause`: the event that made it, as the operator's console shows it. */
+  | { readonly kind: 'transition'; readonly from: FsmState; readonly to: FsmState; readonly cause: string }
   /** A sync-group member's down timer expired: it wants MASTER and waits for the group. */
   | { readonly kind: 'want-master' }
   /** This member left MASTER on `set-backup`: the group's other MASTER members do the same. */
@@ -149,6 +172,8 @@ export class VrrpFsm {
   ownAddress: string;
   /** The address of the last master we accepted an advert from. */
   masterAddress?: string;
+  /** The event being handled: a transition names it as its cause. */
+  private cause: FsmEvent | undefined;
   readonly counters: FsmCounters = {
     becameMaster: 0,
     releasedMaster: 0,
@@ -226,6 +251,7 @@ export class VrrpFsm {
   handle(ev: FsmEvent): FsmAction[] {
     const out: FsmAction[] = [];
     if (this.state === 'STOP') return out;
+    this.cause = ev;
     switch (ev.kind) {
       case 'start':
         this.start(ev.faulty, out);
@@ -274,7 +300,7 @@ export class VrrpFsm {
   private go(out: FsmAction[], to: FsmState): void {
     const from = this.state;
     this.state = to;
-    out.push({ kind: 'transition', from, to });
+    out.push({ kind: 'transition', from, to, cause: causeText(this.cause) });
   }
 
   private start(faulty: boolean, out: FsmAction[]): void {

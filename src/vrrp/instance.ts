@@ -15,7 +15,7 @@ import {
 import { sendGarp, sendUnsolicitedNa } from './announce.js';
 import { AnnouncePacer } from './announce-pacer.js';
 import { VrrpFsm, type FsmAction, type FsmConfig, type FsmEvent, type FsmState, type TimerName } from './fsm.js';
-import { diffVips } from './reload-plan.js';
+import { diffVips, vipsOf } from './reload-plan.js';
 import type { Notifier } from './notify.js';
 import { RoutingList } from './routing.js';
 import type { RouteNote, RuleNote } from '../net/rtnl-route.js';
@@ -60,7 +60,7 @@ export interface SocketIdentity {
 
 export interface InstanceEvents {
   /** Every state change, for the daemon (status, metrics, sync groups). */
-  transition: [{ instance: string; from: FsmState; to: FsmState; priority: number }];
+  transition: [{ instance: string; from: FsmState; to: FsmState; priority: number; cause: string; master?: string }];
   /** The FSM's actions after each event, for the sync group. */
   actions: [FsmAction[]];
 }
@@ -448,7 +448,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
       case 'transition':
         if (a.to === 'MASTER') this.counters.becameMaster++;
         if (a.from === 'MASTER') this.counters.releasedMaster++;
-        this.emit('transition', { instance: this.cfg.name, from: a.from, to: a.to, priority: this.fsm.priority });
+        this.emit('transition', { instance: this.cfg.name, from: a.from, to: a.to, priority: this.fsm.priority, cause: a.cause, ...(this.fsm.masterAddress !== undefined ? { master: this.fsm.masterAddress } : {}) });
         return;
       case 'want-master':
       case 'set-backup':
@@ -710,6 +710,3 @@ export function addressSpec(v: Vip, ifindex: number): AddressSpec {
 }
 
 /** Every address the instance owns as MASTER: advertised VIPs and excluded ones. */
-function vipsOf(cfg: VrrpInstance): Vip[] {
-  return [...cfg.virtualIpaddresses, ...cfg.virtualIpaddressesExcluded];
-}

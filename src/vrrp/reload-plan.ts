@@ -75,3 +75,57 @@ export function diffVips(prev: readonly Vip[], next: readonly Vip[]): { added: V
     removed: prev.filter((p) => !next.some((v) => sameSettings(p, v))),
   };
 }
+
+/** Every VIP of an instance, excluded ones too: a reload diffs them together. */
+export function vipsOf(cfg: VrrpInstance): Vip[] {
+  return [...cfg.virtualIpaddresses, ...cfg.virtualIpaddressesExcluded];
+}
+
+/** One instance in `lvskeeper plan`: what planReload decides for it, what differs, and what becomes of its state. */
+export interface InstancePlan {
+  readonly action: keyof ReloadPlan;
+  readonly name: string;
+  /** Its state now; absent for an instance the reload adds. */
+  readonly state?: string;
+  /** The settings that differ, priority and VIPs spelled out. */
+  readonly changes: readonly string[];
+  readonly effect: string;
+}
+
+function changesOf(a: VrrpInstance, b: VrrpInstance): string[] {
+  const out: string[] = [];
+  if (a.priority !== b.priority) out.push(`priority ${a.priority} -> ${b.priority}`);
+  const { added, removed } = diffVips(vipsOf(a), vipsOf(b));
+  out.push(...removed.map((v) => `VIP -${v.address}`), ...added.map((v) => `VIP +${v.address}`));
+  const rest = Object.keys({ ...a, ...b }).filter((k) => !['src', 'priority', 'virtualIpaddresses', 'virtualIpaddressesExcluded'].includes(k));
+  for (const k of rest) if (!sameSettings((a as unknown as Record<string, unknown>)[k], (b as unknown as Record<string, unknown>)[k])) out.push(k);
+  return out;
+}
+
+/**
+ * planReload's decisions as `lvskeeper plan` reports them. An adjusted instance keeps its state (instance.ts
+ * reconfigure: a new priority is advertised, VIPs change only while MASTER); a restarted one is stopped as at
+ * shutdown and starts again as at boot.
+ */
+export function describeReload(prev: readonly VrrpInstance[], next: readonly VrrpInstance[], states: Readonly<Record<string, string>>): InstancePlan[] {
+  const plan = planReload(prev, next);
+  const old = new Map(prev.map((vi) => [vi.name, vi]));
+  const now = new Map(next.map((vi) => [vi.name, vi]));
+  const effects: Record<keyof ReloadPlan, (state: string | undefined) => string> = {
+    keep: (s) => `state kept (${s ?? '?'})`,
+    adjust: (s) => (s === 'MASTER' ? 'state kept (MASTER): VIPs and priority applied now' : `state kept (${s ?? '?'}): VIPs follow when MASTER`),
+    restart: (s) => `leaves ${s ?? '?'}, starts again as at boot${s === 'MASTER' ? ' (priority 0 sent, VIPs removed first)' : ''}`,
+    remove: (s) => `stopped: leaves ${s ?? '?'}${s === 'MASTER' ? ' (priority 0 sent, VIPs removed)' : ''}`,
+    add: () => 'starts as at boot',
+  };
+  const out: InstancePlan[] = [];
+  for (const action of ['keep', 'adjust', 'restart', 'remove', 'add'] as const) {
+    for (const name of plan[action]) {
+      const a = old.get(name);
+      const b = now.get(name);
+      const state = states[name];
+      out.push({ action, name, ...(state !== undefined && action !== 'add' ? { state } : {}), changes: a && b ? changesOf(a, b) : [], effect: effects[action](state) });
+    }
+  }
+  return out;
+}

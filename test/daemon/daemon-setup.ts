@@ -4,7 +4,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { Running } from './drain-harness.js';
+import { Backend, cli, Running, until } from './drain-harness.js';
 
 export class DaemonUnderTest {
   readonly dir: string;
@@ -76,4 +76,25 @@ ${extra}
 ${servers}
 }
 `;
+}
+
+/** HTTP backends `web1`, `web2` … on `ports`, started now and stopped when the test ends. */
+export async function startBackends(t: TestContext, ports: readonly number[]): Promise<Backend[]> {
+  const backends = ports.map((port, i) => new Backend(`web${i + 1}`, port));
+  t.after(async () => {
+    for (const b of backends) await b.stop();
+  });
+  for (const b of backends) await b.start();
+  return backends;
+}
+
+/** Waits until the daemon at `socket` has `count` real servers, every one alive. */
+export async function untilAllAlive(socket: string, count: number): Promise<void> {
+  await until(`${count} real servers alive`, 30_000, async () => {
+    const r = await cli(['status', '--json', '--socket', socket]);
+    if (r.code !== 0) return undefined;
+    const s = JSON.parse(r.stdout) as { ipvs?: { virtualServers: { realServers: { alive: boolean }[] }[] } };
+    const rss = (s.ipvs?.virtualServers ?? []).flatMap((vs) => vs.realServers);
+    return rss.length === count && rss.every((x) => x.alive) ? true : undefined;
+  });
 }

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { AddressInfo } from 'node:net';
+import { RsTelemetry } from '../../src/daemon/rs-telemetry.js';
 import { CheckerMetrics } from '../../src/daemon/daemon-metrics.js';
 import { Registry, renderFamilies, serveMetrics } from '../../src/daemon/metrics.js';
 
@@ -49,12 +50,15 @@ test('families from two processes render as one exposition: a shared family once
   assert.match(text, /^lvskeeper_realserver_up\{rs="a b"\} 1$/m);
 });
 
+/** An attempt's fields a test of counting does not look at. */
+const NO_RUN = { durationMs: 0, detail: 'failed', servers: [] } as const;
+
 test('a check not run is counted by reason, not as a checker failure', () => {
-  const m = new CheckerMetrics({ checkers: () => [], pingDrops: () => [], ipvs: () => undefined, driver: () => undefined });
-  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE' });
-  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE' });
-  m.attempt({ type: 'MISC_CHECK', lateMs: 0, ok: false, notRun: 'EAGAIN' });
-  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false });
+  const m = new CheckerMetrics({ checkers: () => [], pingDrops: () => [], ipvs: () => undefined, driver: () => undefined, telemetry: new RsTelemetry() });
+  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE', ...NO_RUN });
+  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE', ...NO_RUN });
+  m.attempt({ type: 'MISC_CHECK', lateMs: 0, ok: false, notRun: 'EAGAIN', ...NO_RUN });
+  m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, ...NO_RUN });
   const text = m.registry.render();
   assert.match(text, /^lvskeeper_checks_not_run_total\{reason="EMFILE"\} 2$/m);
   assert.match(text, /^lvskeeper_checks_not_run_total\{reason="EAGAIN"\} 1$/m);

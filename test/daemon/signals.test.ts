@@ -3,7 +3,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync, rmSync, statSync } from 'node:fs';
 import { join } from 'node:path';
-import { parseMetricsAddress } from '../../src/cli/run-daemon.js';
+import { parseListenAddress } from '../../src/cli/run-daemon.js';
 import { Backend, cli, SteadyClient, until } from './drain-harness.js';
 import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
 
@@ -66,8 +66,9 @@ test('USR1 writes the data dump, USR2 the stats dump, json-dump the JSON status;
 });
 
 test('--metrics takes [ADDR:]PORT, loopback by default, and refuses anything else', () => {
-  assert.deepEqual(parseMetricsAddress('9650'), { host: '127.0.0.1', port: 9650 });
-  assert.deepEqual(parseMetricsAddress('0.0.0.0:9650'), { host: '0.0.0.0', port: 9650 });
-  assert.deepEqual(parseMetricsAddress('[::1]:9650'), { host: '::1', port: 9650 });
-  for (const bad of ['', 'x', '70000', '127.0.0.1:', ':80', '1.2.3.4:0']) assert.throws(() => parseMetricsAddress(bad), /--metrics: expected \[ADDR:\]PORT/);
+  assert.deepEqual(parseListenAddress('--metrics', '9650'), { host: '127.0.0.1', port: 9650 });
+  assert.deepEqual(parseListenAddress('--metrics', '0.0.0.0:9650'), { host: '0.0.0.0', port: 9650 });
+  assert.deepEqual(parseListenAddress('--metrics', '[::1]:9650'), { host: '::1', port: 9650 });
+  for (const bad of ['', 'x', '70000', '127.0.0.1:', ':80', '1.2.3.4:0']) assert.throws(() => parseListenAddress('--metrics', bad), /--metrics: expected \[ADDR:\]PORT/);
+  assert.throws(() => parseListenAddress('--http', 'x'), /^Error: --http: expected \[ADDR:\]PORT, got 'x'$/);
 });

@@ -2,8 +2,7 @@
 // and ipvsadm -Ln reading what the kernel holds after each step. One boot for the whole scenario (TCG is slow).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { need } from '../support/tier.js';
-import { runInVm, sections, vmMissing } from './harness.js';
+import { guestSections } from './harness.js';
 
 // Real servers without checkers are always alive (keepalived does the same), so only the operator moves weights.
 const GUEST = String.raw`
@@ -103,12 +102,9 @@ function table(w22: number, othersDrained: boolean): Record<string, number> {
 }
 
 test('kernel IPVS: drain sets weight 0 in ipvsadm -Ln, a restart keeps it, undrain restores the weight', { timeout: 600_000 }, async (t) => {
-  const missing = vmMissing();
-  if (!need(t, missing === undefined, missing ?? '')) return;
-  const vm = await runInVm(GUEST, { timeoutMs: 540_000 });
-  assert.equal(vm.exitCode, 0, `guest failed:\n${vm.stdout}\n${vm.stderr}\n${vm.console.slice(-2000)}`);
-  const s = sections(vm.stdout);
-  const why = `guest output:\n${vm.stdout}\ndaemon log:\n${vm.stderr}`;
+  const guest = await guestSections(t, GUEST);
+  if (!guest) return;
+  const { s, why } = guest;
 
   assert.deepEqual(weights(s.get('start')), table(5, false), why);
   assert.equal(s.get('cli drain 192.0.2.10:80 192.0.2.22:80'), 'drained [192.0.2.22]:tcp:80 of VS [192.0.2.10]:tcp:80: weight 0, existing connections finish\nrc=0\n');

@@ -4,9 +4,11 @@
 // guest mounts tmpfs over /tmp and /run, which would hide a checkout there. A per-run directory under /var/tmp is
 // shared writable for results. TCG only: KVM guests hang on these machines.
 import { spawn } from 'node:child_process';
+import assert from 'node:assert/strict';
+import type { TestContext } from 'node:test';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { hasCommand, repoRoot } from '../support/tier.js';
+import { hasCommand, need, repoRoot } from '../support/tier.js';
 
 export const VM_CACHE = process.env['LVSK_VM_CACHE'] ?? '/var/cache/lvskeeper-vm';
 
@@ -110,4 +112,16 @@ export function sections(stdout: string): Map<string, string> {
     out.set(part.slice(0, nl), part.slice(nl + 1));
   }
   return out;
+}
+
+/**
+ * A test's one guest run: skipped (or failed under LVSK_REQUIRE_ALL) without the VM, failed when the script does;
+ * its `=== name` sections, and its whole output to explain an assertion.
+ */
+export async function guestSections(t: TestContext, script: string): Promise<{ readonly s: Map<string, string>; readonly why: string } | undefined> {
+  const missing = vmMissing();
+  if (!need(t, missing === undefined, missing ?? '')) return undefined;
+  const vm = await runInVm(script, { timeoutMs: 540_000 });
+  assert.equal(vm.exitCode, 0, `guest failed:\n${vm.stdout}\n${vm.stderr}\n${vm.console.slice(-2000)}`);
+  return { s: sections(vm.stdout), why: `guest output:\n${vm.stdout}\ndaemon log:\n${vm.stderr}` };
 }

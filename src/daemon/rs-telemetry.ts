@@ -1,0 +1,227 @@
+// Per-real-server telemetry, kept in the checker process where the checks happen: each check's duration and verdict,
+// the last failure's reason as a bounded enum (so a Prometheus label cannot grow without end), the up/down
+// transitions, and a ring of fixed time buckets per server for the console's timeline. I/O-free: samples with their
+// time in, rows and metric series out. Memory is bounded per server (TIMELINE_BUCKETS, TRANSITIONS_KEPT).
+import type { HistogramSeries, Sample } from './metrics.js';
+
+/** What a failed check's detail comes down to; `other` catches every wording not listed. */
+export const FAILURE_REASONS = ['timeout', 'connect', 'status', 'content', 'exit', 'network', 'other'] as const;
+export type FailureReason = (typeof FAILURE_REASONS)[number];
+
+/**
+ * The probes' failure details (checkers/*.ts, in keepalived's wording: check_http.c, check_tcp.c, check_misc.c …)
+ * sorted into the enum.
+ */
+export function failureReason(detail: string): FailureReason {
+  if (/timeout|timed out|no reply/i.test(detail)) return 'timeout';
+  // TCP_CHECK's only other failure is its connect's (check_tcp.c tcp_check_thread).
+  if (/Error connecting|refused|^failed$/i.test(detail)) return 'connect';
+  if (/status code|bad rcode|Bad server greeting|Bad HELO/i.test(detail)) return 'status';
+  if (/digest|Regex|reply mismatch|reply length|body larger|QR flag/i.test(detail)) return 'content';
+  if (/exited with status|killed by|could not run/i.test(detail)) return 'exit';
+  if (/UNREACH|ICMP|Error reading data|ECONNRESET|EPIPE/i.test(detail)) return 'network';
+  return 'other';
+}
+
+/** Check durations' bucket bounds, in seconds. */
+export const DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
+/** The timeline: 240 buckets of a minute, the last four hours, 3 KB per server. */
+export const TIMELINE_BUCKET_MS = 60_000;
+export const TIMELINE_BUCKETS = 240;
+export const TRANSITIONS_KEPT = 64;
+
+export interface Transition {
+  readonly at: number;
+  readonly up: boolean;
+  /** Why it went down: the failure that made it. */
+  readonly reason?: FailureReason;
+  readonly detail?: string;
+}
+
+/**
+ * A server's transitions kept, and its buckets from `start` on, one a TIMELINE_BUCKET_MS, oldest first (a bucket with
+ * no check has 0 checks). Typed arrays: a whole console's worth crosses from the checker process as a few copies.
+ */
+export interface Timeline {
+  readonly transitions: readonly Transition[];
+  readonly start: number;
+  readonly checks: Uint16Array;
+  readonly failures: Uint16Array;
+  readonly meanMs: Float32Array;
+}
+
+/** What the console shows of a real server's checks, besides the pool's state. */
+export interface RsTelemetryRow {
+  readonly rsId: string;
+  readonly checkedAt?: number;
+  readonly ok?: boolean;
+  readonly ms?: number;
+  readonly detail?: string;
+  /** The last failure's reason and time, kept after the server recovers. */
+  readonly reason?: FailureReason;
+  readonly failedAt?: number;
+  /** Up/down transitions since the daemon started (or the server was added). */
+  readonly flaps: number;
+}
+
+interface Series {
+  readonly vsId: string;
+  readonly rsName: string;
+  checkedAt?: number;
+  ok?: boolean;
+  ms?: number;
+  detail?: string;
+  reason?: FailureReason;
+  lastFailure?: string;
+  failedAt?: number;
+  ups: number;
+  downs: number;
+  readonly transitions: Transition[];
+  readonly durations: Uint32Array;
+  sumS: number;
+  count: number;
+  /** The ring: bucket number (time / TIMELINE_BUCKET_MS), checks, failures, summed duration; the newest bucket's number. */
+  readonly bucket: Uint32Array;
+  newest: number;
+  readonly checks: Uint16Array;
+  readonly failures: Uint16Array;
+  readonly sumMs: Float32Array;
+  /** The revision at which the timeline last changed (a bucket began, a transition). */
+  timelineRev: number;
+}
+
+function rowOf(rsId: string, s: Series): RsTelemetryRow {
+  return {
+    rsId, flaps: s.ups + s.downs,
+    ...(s.checkedAt !== undefined ? { checkedAt: s.checkedAt, ok: s.ok!, ms: s.ms!, detail: s.detail! } : {}),
+    ...(s.failedAt !== undefined ? { failedAt: s.failedAt, reason: s.reason! } : {}),
+  };
+}
+
+export class RsTelemetry {
+  private readonly series = new Map<string, Series>();
+  private rev = 0;
+
+  private of(vsId: string, rsId: string): Series {
+    let s = this.series.get(rsId);
+    if (!s) {
+      s = {
+        vsId, rsName: rsId.slice(vsId.length + 1), ups: 0, downs: 0, transitions: [],
+        durations: new Uint32Array(DURATION_BUCKETS_S.length), sumS: 0, count: 0,
+        bucket: new Uint32Array(TIMELINE_BUCKETS), checks: new Uint16Array(TIMELINE_BUCKETS),
+        failures: new Uint16Array(TIMELINE_BUCKETS), sumMs: new Float32Array(TIMELINE_BUCKETS), newest: 0, timelineRev: 0,
+      };
+      this.series.set(rsId, s);
+    }
+    return s;
+  }
+
+  /** A check's verdict for a server: the histogram, the last result, the current time bucket. */
+  attempt(vsId: string, rsId: string, at: number, ok: boolean, durationMs: number, detail: string): void {
+    const s = this.of(vsId, rsId);
+    s.checkedAt = at;
+    s.ok = ok;
+    s.ms = durationMs;
+    s.detail = detail;
+    if (!ok) {
+      s.reason = failureReason(detail);
+      s.lastFailure = detail;
+      s.failedAt = at;
+    }
+    const secs = durationMs / 1000;
+    for (let i = 0; i < DURATION_BUCKETS_S.length; i++) if (secs <= DURATION_BUCKETS_S[i]!) s.durations[i]!++;
+    s.sumS += secs;
+    s.count++;
+    const b = Math.floor(at / TIMELINE_BUCKET_MS);
+    const slot = b % TIMELINE_BUCKETS;
+    if (s.bucket[slot] !== b) {
+      s.bucket[slot] = b;
+      s.newest = Math.max(s.newest, b);
+      s.checks[slot] = 0;
+      s.failures[slot] = 0;
+      s.sumMs[slot] = 0;
+      s.timelineRev = ++this.rev;
+    }
+    if (s.checks[slot]! < 0xffff) {
+      s.checks[slot]!++;
+      if (!ok) s.failures[slot]!++;
+      s.sumMs[slot]! += durationMs;
+    }
+  }
+
+  /** The pool took the server in or out (its rs-state event): down carries the failure that made it. */
+  transition(vsId: string, rsId: string, at: number, up: boolean): void {
+    const s = this.of(vsId, rsId);
+    if (up) s.ups++;
+    else s.downs++;
+    if (s.transitions.length === TRANSITIONS_KEPT) s.transitions.shift();
+    s.transitions.push({ at, up, ...(!up && s.reason !== undefined ? { reason: s.reason, detail: s.lastFailure ?? '' } : {}) });
+    s.timelineRev = ++this.rev;
+  }
+
+  /** After a reload: servers no longer configured are forgotten. */
+  retain(rsIds: ReadonlySet<string>): void {
+    for (const id of this.series.keys()) if (!rsIds.has(id)) this.series.delete(id);
+  }
+
+  get revision(): number {
+    return this.rev;
+  }
+
+  rows(): RsTelemetryRow[] {
+    return [...this.series].map(([rsId, s]) => rowOf(rsId, s));
+  }
+
+  row(rsId: string): RsTelemetryRow | undefined {
+    const s = this.series.get(rsId);
+    return s && rowOf(rsId, s);
+  }
+
+  /** The timelines that changed after revision `since`. */
+  timelines(since: number): Record<string, Timeline> {
+    const out: Record<string, Timeline> = {};
+    for (const [rsId, s] of this.series) {
+      if (s.timelineRev <= since) continue;
+      // The oldest bucket still in the ring that holds checks, then every bucket from it to the newest.
+      let first = s.newest;
+      for (let b = Math.max(0, s.newest - TIMELINE_BUCKETS + 1); b < s.newest; b++) {
+        if (s.bucket[b % TIMELINE_BUCKETS] === b && s.checks[b % TIMELINE_BUCKETS]! > 0) {
+          first = b;
+          break;
+        }
+      }
+      const n = s.count === 0 ? 0 : s.newest - first + 1;
+      const line = { transitions: [...s.transitions], start: first * TIMELINE_BUCKET_MS, checks: new Uint16Array(n), failures: new Uint16Array(n), meanMs: new Float32Array(n) };
+      for (let i = 0; i < n; i++) {
+        const b = first + i;
+        const slot = b % TIMELINE_BUCKETS;
+        const c = s.bucket[slot] === b ? s.checks[slot]! : 0;
+        if (c === 0) continue;
+        line.checks[i] = c;
+        line.failures[i] = s.failures[slot]!;
+        line.meanMs[i] = s.sumMs[slot]! / c;
+      }
+      out[rsId] = line;
+    }
+    return out;
+  }
+
+  /** lvskeeper_realserver_check_duration_seconds. */
+  durationSeries(): HistogramSeries[] {
+    return [...this.series.values()].map((s) => ({ labels: { vs: s.vsId, rs: s.rsName }, counts: s.durations, sum: s.sumS, count: s.count }));
+  }
+
+  /** lvskeeper_realserver_transitions_total, by direction. */
+  transitionSamples(): Sample[] {
+    return [...this.series.values()].flatMap((s) => [
+      { labels: { vs: s.vsId, rs: s.rsName, to: 'up' }, value: s.ups },
+      { labels: { vs: s.vsId, rs: s.rsName, to: 'down' }, value: s.downs },
+    ]);
+  }
+
+  /** lvskeeper_realserver_last_failure_timestamp_seconds: one series per server that ever failed, its reason a label. */
+  lastFailureSamples(): Sample[] {
+    return [...this.series.values()].flatMap((s) =>
+      s.failedAt === undefined ? [] : [{ labels: { vs: s.vsId, rs: s.rsName, reason: s.reason! }, value: s.failedAt / 1000 }]);
+  }
+}

@@ -1,0 +1,107 @@
+// Per-real-server telemetry end to end: a daemon on the userspace plane checks two HTTP backends; one is stopped and
+// started again. `events --json` carries each transition with its reason, and /metrics the check-duration histogram,
+// the transitions counter and the last failure's reason, per real server.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { get } from 'node:http';
+import { join } from 'node:path';
+import { Running, until } from './drain-harness.js';
+import { DaemonUnderTest, httpConfig, startBackends } from './daemon-setup.js';
+import { failureReason, RsTelemetry, TIMELINE_BUCKET_MS, TIMELINE_BUCKETS, TRANSITIONS_KEPT } from '../../src/daemon/rs-telemetry.js';
+
+const VS_PORT = 19710;
+const WEB1 = 19711;
+const WEB2 = 19712;
+const METRICS = 19713;
+
+function scrape(): Promise<string> {
+  return new Promise((resolve, reject) => {
+    get({ host: '127.0.0.1', port: METRICS, path: '/metrics' }, (res) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => (body += c));
+      res.on('end', () => resolve(body));
+    }).on('error', reject);
+  });
+}
+
+test('failure details sort into the bounded reasons', () => {
+  const cases: [string, string][] = [
+    ['Timeout connecting server [127.0.0.1]:tcp:80.', 'timeout'],
+    ['timeout', 'timeout'],
+    ['Error connecting server [127.0.0.1]:tcp:80.', 'connect'],
+    ['failed', 'connect'],
+    ['HTTP status code error to [127.0.0.1]:tcp:80 url(/), status_code [500].', 'status'],
+    ['MD5 digest error to [127.0.0.1]:tcp:80 url(/), MD5SUM [x].', 'content'],
+    ['exited with status 1', 'exit'],
+    ['Error reading data from server [127.0.0.1]:tcp:80 (ECONNRESET).', 'network'],
+    ['Bad things', 'other'],
+  ];
+  for (const [detail, reason] of cases) assert.equal(failureReason(detail), reason, detail);
+});
+
+test('the timeline keeps four hours of buckets and the last transitions, whatever runs longer', () => {
+  const t = new RsTelemetry();
+  const vs = '[192.0.2.1]:tcp:80';
+  const rs = `${vs}/[192.0.2.2]:tcp:80`;
+  const start = 1_000 * TIMELINE_BUCKET_MS;
+  // Six hours of checks every 10 s, one failure in each bucket.
+  for (let at = start; at < start + 6 * 3600_000; at += 10_000) t.attempt(vs, rs, at, at % TIMELINE_BUCKET_MS !== 0, 20, 'Error connecting server x.');
+  for (let i = 0; i < 100; i++) t.transition(vs, rs, start + i, i % 2 === 1);
+  const line = t.timelines(0)[rs]!;
+  assert.equal(line.checks.length, TIMELINE_BUCKETS);
+  assert.equal(line.start, start + 2 * 3600_000, 'the oldest two hours are gone');
+  const perBucket = TIMELINE_BUCKET_MS / 10_000;
+  assert.deepEqual([line.checks.at(-1), line.failures.at(-1), line.meanMs.at(-1)], [perBucket, 1, 20]);
+  assert.ok(line.checks.every((c) => c === perBucket));
+  // A gap: buckets with no check are kept as such, the span stays contiguous.
+  t.attempt(vs, rs, start + 6 * 3600_000 + 5 * TIMELINE_BUCKET_MS, true, 10, 'ok');
+  const gap = t.timelines(0)[rs]!;
+  assert.equal(gap.start, start + 2 * 3600_000 + 6 * TIMELINE_BUCKET_MS);
+  assert.deepEqual([...gap.checks.slice(-6)], [0, 0, 0, 0, 0, 1]);
+  assert.equal(line.transitions.length, TRANSITIONS_KEPT);
+  assert.deepEqual(line.transitions.at(-1), { at: start + 99, up: true });
+  assert.deepEqual(line.transitions.at(-2), { at: start + 98, up: false, reason: 'connect', detail: 'Error connecting server x.' });
+  assert.equal(t.rows()[0]!.flaps, 100);
+  // Nothing changed since this revision: no timeline is sent again.
+  assert.deepEqual(t.timelines(t.revision), {});
+  t.retain(new Set());
+  assert.deepEqual(t.rows(), []);
+});
+
+test('events --json and /metrics carry each real server transition with its reason and check durations', { timeout: 120_000 }, async (t) => {
+  const [, web2] = await startBackends(t, [WEB1, WEB2]);
+  const d = new DaemonUnderTest(t, httpConfig(VS_PORT, [[WEB1, 1], [WEB2, 1]]));
+  d.start(['--metrics', `127.0.0.1:${METRICS}`]);
+  const socket = join(d.dir, 'control.sock');
+  await until('the checks of both servers in /metrics', 30_000, async () => {
+    const m = await scrape().catch(() => '');
+    return /lvskeeper_realserver_check_duration_seconds_count\{vs="\[127\.0\.0\.1\]:tcp:19710",rs="\[127\.0\.0\.1\]:tcp:19712"\} [1-9]/.test(m) ? m : undefined;
+  });
+  const events = new Running(['events', '--json', '--socket', socket]);
+  t.after(() => events.stop('SIGKILL'));
+  await until('the events subscription', 10_000, () => (/following events/.test(events.stderr) ? true : undefined));
+
+  await web2!.stop();
+  const down = await events.waitFor(/"kind":"realserver".*"up":false/, 20_000);
+  const e = JSON.parse(events.lines[down]!) as Record<string, unknown>;
+  assert.equal(e['vs'], '[127.0.0.1]:tcp:19710');
+  assert.equal(e['rs'], '[127.0.0.1]:tcp:19712');
+  assert.equal(e['reason'], 'connect');
+  assert.match(String(e['detail']), /^Error connecting server \[127\.0\.0\.1\]:tcp:19712\.$/);
+  assert.equal(typeof e['checkMs'], 'number');
+  assert.match(String(e['time']), /^\d{4}-\d\d-\d\dT/);
+
+  await web2!.start();
+  const up = await events.waitFor(/"kind":"realserver".*"up":true/, 20_000, down);
+  assert.equal((JSON.parse(events.lines[up]!) as Record<string, unknown>)['rs'], '[127.0.0.1]:tcp:19712');
+  const m = await scrape();
+  const labels = 'vs="[127.0.0.1]:tcp:19710",rs="[127.0.0.1]:tcp:19712"';
+  assert.ok(m.includes(`lvskeeper_realserver_transitions_total{${labels},to="down"} 1\n`), m);
+  assert.ok(m.includes(`lvskeeper_realserver_transitions_total{${labels},to="up"} 1\n`), m);
+  assert.ok(m.includes(`lvskeeper_realserver_transitions_total{vs="[127.0.0.1]:tcp:19710",rs="[127.0.0.1]:tcp:19711",to="down"} 0\n`), m);
+  assert.match(m, /^lvskeeper_realserver_last_failure_timestamp_seconds\{vs="\[127\.0\.0\.1\]:tcp:19710",rs="\[127\.0\.0\.1\]:tcp:19712",reason="connect"\} \d+(\.\d+)?$/m);
+  assert.doesNotMatch(m, /last_failure_timestamp_seconds\{[^}]*19711/);
+  assert.match(m, /^lvskeeper_realserver_check_duration_seconds_bucket\{vs="\[127\.0\.0\.1\]:tcp:19710",rs="\[127\.0\.0\.1\]:tcp:19711",le="\+Inf"\} [1-9]\d*$/m);
+  assert.match(m, /^# TYPE lvskeeper_realserver_check_duration_seconds histogram$/m);
+});
