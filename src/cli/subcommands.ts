@@ -10,7 +10,7 @@ import type { Command } from 'commander';
  * checks that each one's name is here.
  */
 export const SUBCOMMAND_WORDS: ReadonlySet<string> = new Set([
-  'ipvs', 'genhash', 'drain', 'undrain', 'weight', 'events', 'status', 'json-dump', 'help', '-h', '--help',
+  'ipvs', 'genhash', 'drain', 'undrain', 'weight', 'drain-director', 'undrain-director', 'events', 'status', 'json-dump', 'help', '-h', '--help',
 ]);
 
 /**
