@@ -72,6 +72,16 @@ test('BGP ECMP: health-driven VIP announcements from three directors', { timeout
     assert.match(topo.cli(0, ['status']), /10\.99\.0\.1\/32\s+announced\s+healthy/);
   });
 
+  await t.test('drain-director reports idle once the connections through the director are done', async () => {
+    // Closed while the router still sends them to the directors that relay them: each director sees its FINs.
+    await topo.client!.close();
+    const took = await BgpTopology.until(() => /idle: no active connection/.test(topo.cli(1, ['drain-director', '--deadline', '0'])), 10_000);
+    assert.ok(took !== undefined, topo.cli(1, ['drain-director', '--deadline', '0']));
+    assert.ok(!topo.paths().includes(D[1]!));
+    assert.match(topo.cli(1, ['undrain-director']), /1 of 1 VIP\(s\) announced/);
+    assert.ok(await BgpTopology.until(() => topo.paths().length === 3, PATHS_UP_MS));
+  });
+
   await t.test("a director's VS losing quorum removes its path; connections kept on the others answer", async () => {
     const before = await topo.client!.open(30);
     topo.cutBackLink(0);
@@ -101,6 +111,13 @@ test('BGP ECMP: health-driven VIP announcements from three directors', { timeout
     assert.ok(s.kept > 0);
     assert.match(topo.cli(1, ['undrain-director']), /director undrained: 1 of 1 VIP\(s\) announced/);
     assert.ok(await BgpTopology.until(() => topo.paths().length === 3, PATHS_UP_MS), `${topo.paths().join(', ')}\n${topo.log(1)}\n${JSON.stringify(topo.announced(1))}`);
+  });
+
+  await t.test("a dead checker process withdraws its director's VIP until the respawned one reports", async () => {
+    topo.killChecker(1);
+    assert.ok(await BgpTopology.until(() => !topo.paths().includes(D[1]!), PATH_GONE_MS), topo.paths().join(', '));
+    assert.ok(await BgpTopology.until(() => topo.paths().length === 3, PATHS_UP_MS), `${topo.paths().join(', ')}\n${topo.log(1)}`);
+    assert.match(topo.log(1), /Withdrawing VIP 10\.99\.0\.1\/32 \(checker-down\)[\s\S]*Healthcheck child process\(\d+\) died: Respawning[\s\S]*Announcing VIP 10\.99\.0\.1\/32/);
   });
 
   await t.test('SIGKILL of a whole director (lvskeeper, zebra, bgpd) removes its path within the hold time', async () => {

@@ -68,6 +68,10 @@ class Client {
   ping(): Promise<ClientConn[]> {
     return this.ask({ op: 'ping' });
   }
+
+  async close(): Promise<void> {
+    await this.ask({ op: 'close' });
+  }
 }
 
 export class BgpTopology {
@@ -260,6 +264,11 @@ export class BgpTopology {
     const pids = [this.file(i, 'checkers.pid'), join(this.dir, `frr-d${i + 1}`, 'zebra.pid'), join(this.dir, `frr-d${i + 1}`, 'bgpd.pid')];
     this.daemons.get(i)?.kill('SIGKILL');
     for (const f of pids) killPidFile(f);
+  }
+
+  /** SIGKILL of director i's checker child alone: the supervisor respawns it. */
+  killChecker(i: number): void {
+    killPidFile(this.file(i, 'checkers.pid'));
   }
 
   /** The director loses its real servers (its back link goes down): its checkers fail, its VS loses quorum. */

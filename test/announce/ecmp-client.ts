@@ -2,6 +2,7 @@
 // VIP open and answers JSON commands, one a line, on stdin:
 //   {"op":"open","n":N,"host":VIP,"port":P}  N new connections, each greeted once → {"conns":[Conn…]}
 //   {"op":"ping"}                             one line over every open connection → {"conns":[Conn…]}
+//   {"op":"close"}                            every connection closed (FIN) and forgotten → {"conns":[]}
 // A connection answers with the real server's name and the director that relayed it (echo-server.ts); one that was
 // reset, closed or silent for 2 s is `ok: false` and stays so.
 import { connect, type Socket } from 'node:net';
@@ -86,6 +87,9 @@ createInterface({ input: process.stdin }).on('line', (line) => {
     } else if (cmd.op === 'ping') {
       await Promise.all(open.map((o) => exchange(o, 'ping')));
       process.stdout.write(`${JSON.stringify({ conns: open.map((o) => o.conn) })}\n`);
+    } else if (cmd.op === 'close') {
+      for (const o of open.splice(0)) o.sock.end();
+      process.stdout.write(`${JSON.stringify({ conns: [] })}\n`);
     }
   })();
 });
