@@ -271,9 +271,30 @@ export class BgpTopology {
     killPidFile(this.file(i, 'checkers.pid'));
   }
 
+  /**
+   * A killed director (killDirector) boots again: what a reboot clears goes first — /run's pid files, and the routes
+   * the dead processes left. Those matter: the announcement a SIGKILLed lvskeeper left in table 100 would be announced
+   * by the new FRR before lvskeeper runs, and the VIP route zebra installed in the main table (proto zebra) is read by
+   * the next zebra as a kernel route (distance 0) that beats the import (distance 15): FRR 8.4 then announces nothing.
+   */
+  rebootDirector(i: number): void {
+    const d = this.ns.d[i]!;
+    sh(['ip', '-n', d, 'route', 'flush', 'proto', 'zebra']);
+    sh(['ip', '-n', d, 'route', 'flush', 'table', String(TABLE)]);
+    for (const f of ['lvsk.pid', 'checkers.pid']) rmSync(this.file(i, f), { force: true });
+    this.startDirectorFrr(i);
+    this.startDaemon(i);
+  }
+
   /** The director loses its real servers (its back link goes down): its checkers fail, its VS loses quorum. */
   cutBackLink(i: number, down = true): void {
     sh(['ip', '-n', this.ns.d[i]!, 'link', 'set', 'eth1', down ? 'down' : 'up']);
+  }
+
+  /** A director's front link: down, no packet of its leaves (its BGP session ends with the hold timer). */
+  setFrontLink(i: number, up: boolean): void {
+    sh(['ip', '-n', this.ns.d[i]!, 'link', 'set', 'eth0', up ? 'up' : 'down']);
+    if (up) sh(['ip', '-n', this.ns.d[i]!, 'route', 'replace', 'default', 'via', ROUTER]);
   }
 
   /** The router's next hops for the VIP, from its kernel FIB (`ip -j route`), sorted. */
