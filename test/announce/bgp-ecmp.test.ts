@@ -69,6 +69,10 @@ test('BGP ECMP: health-driven VIP announcements from three directors', { timeout
     // The oracle the later steps use: the router's FIB lookup for a flow names the director that relayed it.
     const wrong = opened.filter((c) => topo.pathFor(c.localPort) !== c.director);
     assert.deepEqual(wrong.map((c) => [c.localPort, c.director, topo.pathFor(c.localPort)]), []);
+    // lb_algo mh (Maglev, ip_vs_mh.c) hashes the client's address alone (no mh-port): every director builds the same
+    // table from the same config, so each sends this client to the same real server — where a connection the router
+    // moves to another director would land with the kernel's DR and sloppy_tcp.
+    assert.equal(new Set(opened.map((c) => c.rs)).size, 1, JSON.stringify(opened.map((c) => [c.director, c.rs])));
     assert.match(topo.cli(0, ['status']), /10\.99\.0\.1\/32\s+announced\s+healthy/);
   });
 
