@@ -87,8 +87,10 @@ export class AnnounceOwner {
     return { table: this.settings.table, protocol: this.settings.protocol, drained: this.drained, vips: this.plans };
   }
 
-  close(): void {
+  /** After the children: the sync their exits asked for runs first. */
+  async close(): Promise<void> {
     clearInterval(this.resync);
+    await this.tail;
     this.table.close();
   }
 

@@ -608,7 +608,7 @@ export class Supervisor {
       this.processMonitor?.stop();
       // The embedded table goes last: the checker side empties it on its way out.
       await this.table?.close();
-      this.announcer?.close();
+      await this.announcer?.close();
       if (this.vrrpConfig) await runStartStopScript('shutdown', this.vrrpConfig.global, this.log, this.scriptNetns);
       for (const path of this.childPidFiles) rmSync(path, { force: true });
       for (const release of this.releasePids.splice(0)) release();
