@@ -261,6 +261,7 @@ export class Supervisor {
   private async startAnnouncer(): Promise<void> {
     const settings = this.opts.announce;
     if (!settings) return;
+    if (this.opts.vrrpOnly) this.log.warn('--announce-table with -P: no virtual server runs here, so no VIP is announced');
     const { AnnounceTable } = await import('../announce/route-table.js');
     const { inNetns } = await import('../net/in-netns.js');
     const table = inNetns(this.netns === undefined ? undefined : netnsPath(this.netns), () => AnnounceTable.open(settings));

@@ -1,7 +1,8 @@
 // Active-active directors over BGP ECMP (bgp-topology.ts): three lvskeeper directors announce the VIP through FRR
 // (`ip import-table 100` + `redistribute table 100`) to a router with `maximum-paths 3`; the router's kernel FIB is the
 // oracle. One topology runs through the steps in order: three equal-cost paths and flows over all three; a director's
-// VS losing quorum, `drain-director`, SIGKILL of a whole director and SIGTERM each remove that director's path, and
+// VS losing quorum, `drain-director`, a dead checker process, SIGKILL of a whole director (with and without its link)
+// and SIGTERM each remove that director's path, and
 // connections the router keeps on a surviving director keep working.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -40,7 +41,7 @@ async function survivors(topo: BgpTopology, before: readonly ClientConn[], faile
   return { kept, moved };
 }
 
-test('BGP ECMP: health-driven VIP announcements from three directors', { timeout: 240_000 }, async (t) => {
+test('BGP ECMP: health-driven VIP announcements from three directors', { timeout: 300_000 }, async (t) => {
   if (!needRoot(t)) return;
   if (!need(t, existsSync('/usr/lib/frr/bgpd') && existsSync('/usr/lib/frr/zebra'), "needs FRR's zebra and bgpd (apt-get install frr)")) return;
   const topo = new BgpTopology('t', 3, repoRoot);
@@ -124,7 +125,7 @@ test('BGP ECMP: health-driven VIP announcements from three directors', { timeout
     assert.match(topo.log(1), /Withdrawing VIP 10\.99\.0\.1\/32 \(checker-down\)[\s\S]*Healthcheck child process\(\d+\) died: Respawning[\s\S]*Announcing VIP 10\.99\.0\.1\/32/);
   });
 
-  await t.test('SIGKILL of a whole director (lvskeeper, zebra, bgpd) removes its path within the hold time', async () => {
+  await t.test('SIGKILL of a whole director (lvskeeper, zebra, bgpd) removes its path: the kernel closes the session', async () => {
     const before = await topo.client!.open(30);
     topo.killDirector(2);
     const took = await BgpTopology.until(() => !topo.paths().includes(D[2]!), PATH_GONE_MS);
@@ -132,6 +133,14 @@ test('BGP ECMP: health-driven VIP announcements from three directors', { timeout
     const s = await survivors(topo, before, D[2]!);
     t.diagnostic(`path removed ${took!.toFixed(0)} ms after SIGKILL; others' connections ${s.kept} kept, ${s.moved} moved`);
     assert.ok(s.kept > 0);
+  });
+
+  await t.test('a director that goes silent (lvskeeper and FRR killed, link down) loses its path at the hold time', async () => {
+    topo.setFrontLink(1, false);
+    topo.killDirector(1);
+    const took = await BgpTopology.until(() => !topo.paths().includes(D[1]!), PATH_GONE_MS);
+    assert.ok(took !== undefined, `path still there: ${topo.paths().join(', ')}`);
+    t.diagnostic(`path removed ${took!.toFixed(0)} ms after the director went silent (hold time 3 s)`);
   });
 
   await t.test('SIGTERM withdraws first: the path is gone before lvskeeper exits, its FRR still running', async () => {
@@ -142,6 +151,6 @@ test('BGP ECMP: health-driven VIP announcements from three directors', { timeout
     await topo.daemonExited(0);
     assert.deepEqual(topo.announced(0).map((r) => r.dst), ['10.99.0.8']);
     assert.match(topo.log(0), /Withdrawing VIP 10\.99\.0\.1\/32 \(stopping\)[\s\S]*Waiting 2 s after the withdrawal before stopping[\s\S]*Stopped lvskeeper/);
-    t.diagnostic(`path removed ${took!.toFixed(0)} ms after SIGTERM; ${VIP} paths now ${topo.paths().join(', ')}`);
+    t.diagnostic(`path removed ${took!.toFixed(0)} ms after SIGTERM; ${VIP} paths now ${topo.paths().join(', ') || 'none'}`);
   });
 });
