@@ -2,8 +2,7 @@
 // (`ip import-table 100` + `redistribute table 100`) to a router with `maximum-paths 3`; the router's kernel FIB is the
 // oracle. One topology runs through the steps in order: three equal-cost paths and flows over all three; a director's
 // VS losing quorum, `drain-director`, a dead checker process, SIGKILL of a whole director (with and without its link)
-// and SIGTERM each remove that director's path, and
-// connections the router keeps on a surviving director keep working.
+// and SIGTERM each remove that director's path, and connections the router keeps on a surviving director keep working.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
