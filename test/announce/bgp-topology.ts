@@ -8,8 +8,12 @@
 //            │ eth1 10.30.0.1N   │                   │                 data plane) + FRR zebra (ip import-table 100)
 //            └──────────── bridge bb0 10.30.0.0/24 ──┘                 + bgpd (AS 65001, redistribute table 100)
 //                                │
-//                 real servers s: 10.30.0.21, 10.30.0.22 (echo-server.ts); a connection's director is known by the
-//                 address the real server sees (the userspace data plane relays from the director's own address)
+//                 real servers s1 10.30.0.21, s2 10.30.0.22 (echo-server.ts)
+//
+// Two data planes. `userspace` (this host has no IPVS): NAT from the director's own address, so the real server sees
+// which director relayed a connection. `kernel` (inside the IPVS VM, test/vm): `lb_kind DR` with `mh` and
+// net.ipv4.vs.sloppy_tcp, the real servers holding the VIP on lo (arp_ignore) and answering the client through the
+// router (10.30.0.1 on bb0); a connection's director is then the router's choice (pathFor).
 //
 // The VIP is a local route on each director's lo (`ip route add local VIP dev lo table local`), not an address: zebra
 // turns an address into a connected route, which beats the imported one, and `redistribute table` only announces the
@@ -74,17 +78,19 @@ class Client {
   }
 }
 
+export type Plane = 'userspace' | 'kernel';
+
 export class BgpTopology {
   readonly dir = mkdtempSync(join(tmpdir(), 'lkbgp-'));
-  readonly ns: { readonly r: string; readonly c: string; readonly s: string; readonly d: readonly string[] };
+  readonly ns: { readonly r: string; readonly c: string; readonly s: readonly string[]; readonly d: readonly string[] };
   private readonly procs: ChildProcess[] = [];
   private readonly daemons = new Map<number, ChildProcess>();
   private readonly logs = new Map<number, string>();
   client: Client | undefined;
 
-  constructor(readonly tag: string, readonly directors: number, private readonly repoRoot: string) {
+  constructor(readonly tag: string, readonly directors: number, private readonly repoRoot: string, readonly plane: Plane = 'userspace') {
     const p = `lkbgp${tag}`;
-    this.ns = { r: `${p}r`, c: `${p}c`, s: `${p}s`, d: Array.from({ length: directors }, (_, i) => `${p}d${i + 1}`) };
+    this.ns = { r: `${p}r`, c: `${p}c`, s: RS.map((_, i) => `${p}s${i + 1}`), d: Array.from({ length: directors }, (_, i) => `${p}d${i + 1}`) };
     this.destroyNamespaces();
     for (const n of this.allNs()) {
       sh(['ip', 'netns', 'add', n]);
@@ -100,8 +106,16 @@ export class BgpTopology {
       sh(['ip', '-n', r, 'link', 'set', br, 'up']);
     }
     sh(['ip', '-n', r, 'addr', 'add', `${ROUTER}/24`, 'dev', 'bd0']);
-    this.veth(this.ns.s, 'eth0', 's0', 'bb0');
-    for (const a of RS) sh(['ip', '-n', this.ns.s, 'addr', 'add', `${a}/24`, 'dev', 'eth0']);
+    this.ns.s.forEach((s, i) => {
+      this.veth(s, 'eth0', `s${i}`, 'bb0');
+      sh(['ip', '-n', s, 'addr', 'add', `${RS[i]}/24`, 'dev', 'eth0']);
+      if (plane === 'userspace') return;
+      // LVS-DR: the real server takes packets for the VIP without answering ARP for it, and replies through the router.
+      sh(['ip', '-n', s, 'addr', 'add', `${VIP}/32`, 'dev', 'lo']);
+      sh(['ip', 'netns', 'exec', s, 'sysctl', '-qw', 'net.ipv4.conf.all.arp_ignore=1', 'net.ipv4.conf.all.arp_announce=2']);
+      sh(['ip', '-n', s, 'route', 'add', 'default', 'via', '10.30.0.1']);
+    });
+    if (plane === 'kernel') sh(['ip', '-n', r, 'addr', 'add', '10.30.0.1/24', 'dev', 'bb0']);
     this.ns.d.forEach((d, i) => {
       this.veth(d, 'eth0', `f${i}`, 'bd0');
       this.veth(d, 'eth1', `b${i}`, 'bb0');
@@ -118,7 +132,7 @@ export class BgpTopology {
   }
 
   private allNs(): string[] {
-    return [this.ns.r, this.ns.c, this.ns.s, ...this.ns.d];
+    return [this.ns.r, this.ns.c, ...this.ns.s, ...this.ns.d];
   }
 
   /** A veth from `ns` (named `inner`) to the router's namespace (named `outer`, on bridge `bridge` if given). */
@@ -185,14 +199,14 @@ export class BgpTopology {
     ].join('\n'));
   }
 
-  startRealServers(): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', this.ns.s, process.execPath, join(this.repoRoot, 'dist/test/announce/echo-server.js'),
-      ...RS.map((a, i) => `${a}:80:rs${i + 1}`)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    this.procs.push(child);
-    return new Promise((resolve) => {
-      let n = 0;
-      createInterface({ input: child.stdout! }).on('line', () => ++n === RS.length && resolve());
-    });
+  /** One echo server a real server; with DR it listens on every address, the VIP included. */
+  async startRealServers(): Promise<void> {
+    await Promise.all(this.ns.s.map((s, i) => {
+      const child = spawn('ip', ['netns', 'exec', s, process.execPath, join(this.repoRoot, 'dist/test/announce/echo-server.js'),
+        `${this.plane === 'kernel' ? '0.0.0.0' : RS[i]}:80:rs${i + 1}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+      this.procs.push(child);
+      return new Promise<void>((resolve) => createInterface({ input: child.stdout! }).once('line', () => resolve()));
+    }));
   }
 
   startClient(): void {
@@ -203,10 +217,10 @@ export class BgpTopology {
   }
 
   /** keepalived.conf of every director: one VS, Maglev, both real servers checked by TCP_CHECK each second. */
-  static config(): string {
+  static config(plane: Plane = 'userspace'): string {
     return [
       'global_defs {', '  router_id director', '}',
-      `virtual_server ${VIP} 80 {`, '  delay_loop 1', '  lb_algo mh', '  lb_kind NAT', '  protocol TCP',
+      `virtual_server ${VIP} 80 {`, '  delay_loop 1', '  lb_algo mh', `  lb_kind ${plane === 'kernel' ? 'DR' : 'NAT'}`, '  protocol TCP',
       ...RS.map((a) => `  real_server ${a} 80 {\n    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n  }`),
       '}', '',
     ].join('\n');
@@ -222,8 +236,10 @@ export class BgpTopology {
 
   startDaemon(i: number, extra: readonly string[] = []): void {
     const conf = this.file(i, 'keepalived.conf');
-    writeFileSync(conf, BgpTopology.config());
-    const args = ['-n', '-l', '--ipvs-driver', 'userspace', '-f', conf, '-p', this.file(i, 'lvsk.pid'), '-c', this.file(i, 'checkers.pid'),
+    writeFileSync(conf, BgpTopology.config(this.plane));
+    // A director that never saw a connection's SYN forwards its later packets (ip_vs_proto_tcp.c tcp_conn_schedule).
+    if (this.plane === 'kernel') sh(['ip', 'netns', 'exec', this.ns.d[i]!, 'sysctl', '-qw', 'net.ipv4.vs.sloppy_tcp=1']);
+    const args = ['-n', '-l', '--ipvs-driver', this.plane, '-f', conf, '-p', this.file(i, 'lvsk.pid'), '-c', this.file(i, 'checkers.pid'),
       '--control-socket', this.controlSocket(i), '--state-file', this.file(i, 'state.json'), '--announce-table', String(TABLE), ...extra];
     const child = spawn('ip', ['netns', 'exec', this.ns.d[i]!, process.execPath, join(this.repoRoot, 'dist/bin/lvskeeper.js'), ...args],
       { stdio: ['ignore', 'pipe', 'pipe'] });
@@ -320,14 +336,22 @@ export class BgpTopology {
     return JSON.parse(sh(['ip', '-n', this.ns.d[i]!, '-j', 'route', 'show', 'table', String(TABLE)])) as { dst: string; protocol: string; type?: string }[];
   }
 
-  /** Polls until `cond` holds or `ms` pass; returns the milliseconds it took, or undefined. */
-  static async until(cond: () => boolean, ms: number): Promise<number | undefined> {
+  /**
+   * Polls until `cond` has held for `stableMs` without a break, or `ms` pass; returns the milliseconds until it began
+   * to hold, or undefined. The router's FIB passes through states of its own while FRR replaces a route (a nexthop
+   * group at a time), so one poll that sees a path missing is not yet the path removed.
+   */
+  static async until(cond: () => boolean, ms: number, stableMs = 500): Promise<number | undefined> {
     const t0 = performance.now();
-    while (performance.now() - t0 < ms) {
-      if (cond()) return performance.now() - t0;
+    let since: number | undefined;
+    while (performance.now() - t0 < ms + stableMs) {
+      const now = performance.now();
+      if (!cond()) since = undefined;
+      else if ((since ??= now) <= now - stableMs) return since - t0;
+      else if (since - t0 > ms) break;
       await new Promise((r) => setTimeout(r, 20));
     }
-    return cond() ? performance.now() - t0 : undefined;
+    return undefined;
   }
 
   private destroyNamespaces(): void {
