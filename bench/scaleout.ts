@@ -49,8 +49,12 @@ async function runCase(topo: BgpTopology, n: number, f: Failure, run: number): P
   const opened = await topo.client!.open(CONNS);
   const before = opened.filter((c) => c.ok);
 
+  // From the failure's first step: `drain-director` replies once the VIP is withdrawn, after a CLI start.
+  const t0 = performance.now();
   fail(topo, f, i);
-  const removalMs = await BgpTopology.until(() => !topo.paths().includes(front(i)), 30_000);
+  const t1 = performance.now();
+  const gone = await BgpTopology.until(() => !topo.paths().includes(front(i)), 30_000);
+  const removalMs = gone === undefined ? undefined : t1 - t0 + gone;
   const after = new Map((await topo.client!.ping()).map((c) => [c.id, c.ok]));
   const others = before.filter((c) => c.director !== front(i));
   const share = (cs: typeof before): number => (cs.length === 0 ? 1 : cs.filter((c) => after.get(c.id)).length / cs.length);

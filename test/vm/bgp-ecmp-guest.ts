@@ -16,8 +16,11 @@ try {
   const opened = await topo.client!.open(30);
   // DR: the real server answers the client directly, so the router's choice names the director.
   const before = opened.map((c) => ({ id: c.id, ok: c.ok, rs: c.rs, director: topo.pathFor(c.localPort), port: c.localPort }));
+  const t0 = performance.now();
   topo.killDirector(2);
-  const removedMs = await BgpTopology.until(() => !topo.paths().includes('10.20.0.13'), 60_000);
+  const t1 = performance.now();
+  const gone = await BgpTopology.until(() => !topo.paths().includes('10.20.0.13'), 60_000);
+  const removedMs = gone === undefined ? undefined : t1 - t0 + gone;
   const after = await topo.client!.ping();
   const result = {
     upMs, paths, removedMs, pathsAfter: topo.paths(),
