@@ -50,7 +50,8 @@ async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }):
   else if (opts.configTest !== undefined) {
     process.exitCode = cli.runConfigTest({ ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}) });
   } else {
-    const { runDaemon, parseListenAddress, parseSeconds } = await import('../src/cli/run-daemon.js');
+    const { runDaemon, parseListenAddress, parseSeconds, parseAnnounce } = await import('../src/cli/run-daemon.js');
+    const announce = parseAnnounce(opts);
     await runDaemon(
       {
         configFile: opts.useFile,
@@ -69,6 +70,7 @@ async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }):
         childTimeoutMs: parseSeconds('--child-timeout', opts.childTimeout) * 1000,
         ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
         ...(umask !== undefined ? { umask } : {}),
+        ...(announce !== undefined ? { announce } : {}),
         defaultPaths: defaults,
         log: { console: opts.logConsole ?? process.stdout.isTTY, detail: opts.logDetail ?? false },
       },

@@ -1,5 +1,6 @@
 // The operator's commands against a running daemon's control socket (src/daemon/control.ts):
-//   lvskeeper plan -f FILE · drain VS RS [--wait [--timeout S]] · undrain VS RS · weight VS RS N · events · status · json-dump
+//   lvskeeper plan -f FILE · drain VS RS [--wait [--timeout S]] · undrain VS RS · weight VS RS N · drain-director ·
+//   undrain-director · events · status · json-dump
 // VS and RS are named as the log names them (`[192.0.2.10]:tcp:80`) or briefly (`192.0.2.10:80`, `fwmark 42`, a
 // group's name). A refusal — by the daemon, by this parser, or by the socket's permissions — is one line on stderr
 // and a non-zero exit (the root program prints thrown errors that way); nothing changes.
@@ -10,6 +11,7 @@ import type { InstancePlan } from '../vrrp/reload-plan.js';
 import type { HaSuspendStatus } from '../../checkers/activation.js';
 import type { Override, StoredEntry as StoredOverride } from '../daemon/overrides.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
+import type { AnnounceStatus } from '../daemon/announce-owner.js';
 import { DEFAULT_CONTROL_SOCKET, requestDaemon, streamDaemonEvents } from './daemon-client.js';
 
 /** IPVS weights are signed 32-bit in the kernel (IPVS_DEST_ATTR_WEIGHT); keepalived caps them at INT_MAX. */
@@ -29,6 +31,12 @@ interface StatusReply {
   readonly vrrp: readonly { readonly name: string; readonly state: string; readonly priority: number }[];
   readonly overrides?: readonly StoredOverride[];
   readonly haSuspend?: readonly HaSuspendStatus[];
+  readonly announce?: AnnounceStatus;
+}
+
+interface DirectorReply extends AnnounceStatus {
+  /** ActiveConn over the services on the VIPs; null while the checker process is restarting. */
+  readonly activeConns: number | null;
 }
 
 type Write = (text: string) => void;
@@ -161,7 +169,15 @@ export function formatStatus(s: StatusReply): string {
       lines.push(`    ${name.padEnd(28)} ${(rs.alive ? 'alive' : 'down').padEnd(5)}  weight ${String(rs.effectiveWeight).padEnd(4)} ${notes.join(', ')}`);
     }
   }
+  if (s.announce) lines.push(...formatAnnounce(s.announce));
   return lines.join('\n') + '\n';
+}
+
+function formatAnnounce(a: AnnounceStatus): string[] {
+  const lines = [`VIP announcements (routing table ${a.table}, protocol ${a.protocol})${a.drained ? ', director drained' : ''}:`];
+  if (a.vips.length === 0) lines.push('  none');
+  for (const p of a.vips) lines.push(`  ${`${p.vip}/${p.family === 4 ? 32 : 128}`.padEnd(22)} ${(p.announced ? 'announced' : 'withdrawn').padEnd(9)}  ${p.reason} (${p.vs.join(', ')})`);
+  return lines;
 }
 
 function formatUptime(s: number): string {
@@ -216,6 +232,34 @@ export function registerOperatorCommands(program: Command, write: Write = (t) =>
       const weight = parseWeight(n);
       const r = await command(o.socket, { cmd: 'weight', vs, rs, weight });
       write(`weight ${weight} for ${String(r['rs'])} of VS ${String(r['vs'])}\n`);
+    });
+  program
+    .command('drain-director')
+    .description('withdraw every VIP announcement (routers send new flows to the other directors), keep serving existing ones, and wait until none is active or the deadline passes')
+    .option('--deadline <SECONDS>', 'stop waiting after this long (the director stays drained)', '300')
+    .option('--no-wait', 'return once the VIPs are withdrawn')
+    .option(...socketOption)
+    .action(async (o: { socket: string; deadline: string; wait: boolean }) => {
+      const deadlineS = Number(o.deadline);
+      if (!/^\d+(\.\d+)?$/.test(o.deadline)) throw new Error(`drain-director refused: --deadline expects seconds, got '${o.deadline}'`);
+      let r = (await command(o.socket, { cmd: 'drain-director' })) as unknown as DirectorReply;
+      write(`director drained: ${r.vips.length} VIP(s) withdrawn from table ${r.table}\n`);
+      const end = Date.now() + deadlineS * 1000;
+      while (o.wait && r.activeConns !== 0 && Date.now() < end) {
+        await new Promise((res) => setTimeout(res, 1000));
+        r = (await command(o.socket, { cmd: 'drain-director' })) as unknown as DirectorReply;
+      }
+      if (!o.wait) return;
+      if (r.activeConns === 0) write('idle: no active connection on the VIPs\n');
+      else write(`deadline of ${deadlineS} s passed: ${r.activeConns ?? 'unknown'} connection(s) still active\n`);
+    });
+  program
+    .command('undrain-director')
+    .description('announce the healthy VIPs again')
+    .option(...socketOption)
+    .action(async (o: { socket: string }) => {
+      const r = (await command(o.socket, { cmd: 'undrain-director' })) as unknown as DirectorReply;
+      write(`director undrained: ${r.vips.filter((p) => p.announced).length} of ${r.vips.length} VIP(s) announced\n`);
     });
   program
     .command('events')

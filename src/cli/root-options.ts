@@ -34,6 +34,10 @@ export const ROOT_OPTIONS: readonly RootOption[] = [
   { flags: '--state-file <PATH>', description: 'where operator overrides persist', default: '/var/lib/lvskeeper/overrides.json' },
   { flags: '--metrics <[ADDR:]PORT>', description: 'serve Prometheus metrics on /metrics (address 127.0.0.1 unless given)' },
   { flags: '--http <[ADDR:]PORT>', description: 'serve the read-only operator console, a live status page (address 127.0.0.1 unless given)' },
+  { flags: '--announce-table <N>', description: 'announce each healthy virtual server\'s VIP as a route in kernel routing table N, for a routing engine to redistribute into BGP' },
+  { flags: '--announce-vs <LIST>', description: 'with --announce-table: only these virtual servers (comma-separated, e.g. 192.0.2.10:80); default every one given by address' },
+  { flags: '--announce-protocol <N>', description: 'with --announce-table: the routes\' protocol number (rtm_protocol), which marks them as lvskeeper\'s', default: '249' },
+  { flags: '--withdraw-grace <SECONDS>', description: 'with --announce-table: on SIGTERM, wait this long after withdrawing the VIPs before stopping', default: '2' },
   { flags: '--child-timeout <SECONDS>', description: 'respawn a child process that has not answered the heartbeat for this long', default: '15' },
 ];
 
@@ -42,7 +46,7 @@ export interface RootOpts {
   useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean; strictCompat?: boolean;
   vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string; vrrp_pid?: string; checkers_pid?: string;
   ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string; http?: string; childTimeout: string;
-  namespace?: string; umask?: string;
+  namespace?: string; umask?: string; announceTable?: string; announceVs?: string; announceProtocol: string; withdrawGrace: string;
 }
 
 export function addRootOptions(program: Command): void {

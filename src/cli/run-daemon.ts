@@ -5,6 +5,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { AnnounceSettings } from '../daemon/announce-owner.js';
 import { Supervisor, type DaemonOptions } from '../daemon/supervisor.js';
 import { applyDaemonUmask } from '../fs/umask.js';
 import { createLogger } from '../log.js';
@@ -66,6 +67,26 @@ export function parseSeconds(flag: string, text: string): number {
   const n = Number(text);
   if (!Number.isFinite(n) || n <= 0) throw new Error(`${flag}: expected a positive number of seconds, got '${text}'`);
   return n;
+}
+
+/** `--announce-table N` and its companions; undefined without it. */
+export function parseAnnounce(o: { announceTable?: string; announceVs?: string; announceProtocol: string; withdrawGrace: string }): AnnounceSettings | undefined {
+  if (o.announceTable === undefined) {
+    if (o.announceVs !== undefined) throw new Error('--announce-vs: needs --announce-table');
+    return undefined;
+  }
+  const table = /^\d{1,10}$/.test(o.announceTable) ? Number(o.announceTable) : NaN;
+  // 0 is RT_TABLE_UNSPEC; 253-255 are the kernel's default, main and local tables (linux/rtnetlink.h rt_class_t).
+  if (!(table >= 1 && table <= 0xffffffff) || (table >= 253 && table <= 255)) {
+    throw new Error(`--announce-table: expected a table number 1..4294967295 other than 253, 254, 255, got '${o.announceTable}'`);
+  }
+  const protocol = /^\d{1,3}$/.test(o.announceProtocol) ? Number(o.announceProtocol) : NaN;
+  // Below RTPROT_STATIC the kernel interprets the number (linux/rtnetlink.h).
+  if (!(protocol > 4 && protocol <= 255)) throw new Error(`--announce-protocol: expected 5..255, got '${o.announceProtocol}'`);
+  const grace = Number(o.withdrawGrace);
+  if (!/^\d+(\.\d+)?$/.test(o.withdrawGrace) || !Number.isFinite(grace)) throw new Error(`--withdraw-grace: expected a number of seconds, got '${o.withdrawGrace}'`);
+  const only = o.announceVs?.split(',').map((v) => v.trim()).filter((v) => v !== '');
+  return { table, protocol, withdrawGraceMs: grace * 1000, ...(only !== undefined ? { only } : {}) };
 }
 
 /** The quickstart: three HTTP backends on 127.0.0.1:8081-8083, the daemon on config/quickstart.conf. */

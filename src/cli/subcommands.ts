@@ -10,7 +10,8 @@ import type { Command } from 'commander';
  * checks that each one's name is here.
  */
 export const SUBCOMMAND_WORDS: ReadonlySet<string> = new Set([
-  'ipvs', 'genhash', 'plan', 'drain', 'undrain', 'weight', 'events', 'status', 'json-dump', 'help', '-h', '--help',
+  'ipvs', 'genhash', 'plan', 'drain', 'undrain', 'weight', 'drain-director', 'undrain-director', 'events', 'status', 'json-dump',
+  'help', '-h', '--help',
 ]);
 
 /**

@@ -5,6 +5,7 @@
 // check. It reads the config itself, on its own loop: a large reload stalls only this process. Forked by the
 // supervisor (supervisor.ts); talks to it over IPC only.
 import { performance } from 'node:perf_hooks';
+import { healthOf, type VsHealth } from '../announce/plan.js';
 import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/activation.js';
 import { CheckerEngine, type AttemptSample } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
@@ -54,6 +55,8 @@ class CheckerSide implements ChildSide {
   /** Open while the config has a virtual server with ha_suspend (check_daemon.c start_check). */
   private reflector: AddressReflector | undefined;
   private stopping: Promise<void> | undefined;
+  /** The last 'vs-health' report, as sent: a report goes only when it differs. */
+  private reportedHealth = '';
   /** The notify scripts the shutdown runs: the process waits for them, a second at most (runNotifyScript). */
   private readonly stopScripts: Promise<void>[] = [];
   private readonly events = new NoteBatch<EventNote>((e) => this.channel.notify('events', e));
@@ -121,6 +124,37 @@ class CheckerSide implements ChildSide {
     this.manager.on('pool', (ev) => this.onPoolEvent(ev));
     await this.manager.start();
     if (resume.size === 0) this.applyCheckerSnapshot(this.servers.keys());
+    this.logAnnounceScope();
+    this.reportHealth();
+  }
+
+  /** The announced virtual servers: those `--announce-vs` names (each name must match one), else every one. */
+  private announced(): readonly VirtualServer[] {
+    const only = this.start_.announce?.only;
+    return only ? this.config.virtualServers.filter((vs) => only.some((q) => namesVirtualServer(vs, q))) : this.config.virtualServers;
+  }
+
+  /** Names what cannot be announced, at start and at each reload, so nothing is left out silently. */
+  private logAnnounceScope(): void {
+    const announce = this.start_.announce;
+    if (!announce) return;
+    for (const q of announce.only ?? []) {
+      if (!this.config.virtualServers.some((vs) => namesVirtualServer(vs, q))) this.log.error(`--announce-vs ${q}: no such virtual server; nothing announced for it`);
+    }
+    for (const vs of this.announced()) {
+      if (vs.key.kind !== 'ip') this.log.warn(`VS ${vs.displayName} is not announced: only a virtual server given by address has a VIP to announce`);
+    }
+  }
+
+  /** With --announce-table: the supervisor's AnnounceOwner gets each change of the announced servers' health. */
+  private reportHealth(): void {
+    if (!this.start_.announce || !this.manager) return;
+    const quorum = new Map(this.manager.status().virtualServers.map((v) => [v.vsId, v.quorumUp]));
+    const health: VsHealth[] = healthOf(this.announced(), (id) => quorum.get(id) ?? false, this.activation.suspended());
+    const text = JSON.stringify(health);
+    if (text === this.reportedHealth) return;
+    this.reportedHealth = text;
+    this.channel.notify('vs-health', health);
   }
 
   /**
@@ -158,6 +192,7 @@ class CheckerSide implements ChildSide {
   private switchCheckers(l: Logged): void {
     this.logActivation(l);
     if (l.info.length > 0) this.engine?.suspend(this.activation.suspended());
+    this.reportHealth();
   }
 
   private publish(kind: string, text: string): void {
@@ -217,6 +252,7 @@ class CheckerSide implements ChildSide {
         if (ev.stopping) this.stopScripts.push(run);
       }
       if (this.config.global.notifyFifo || this.config.global.lvsNotifyFifo) this.fifoLines.push(lvsFifoLine(ev));
+      if (ev.kind === 'quorum') this.reportHealth();
       const vs = this.config.virtualServers.find((v) => v.displayName === ev.vsId);
       if (ev.kind === 'quorum' && vs?.smtpAlert) this.alert(alerts.quorum(this.config.global.routerId, ev.vsId, { ...ev, quorum: vs.quorum, hysteresis: vs.hysteresis }));
     } else if (ev.kind === 'rs-shut') {
@@ -399,6 +435,8 @@ class CheckerSide implements ChildSide {
     this.telemetry.retain(new Set(this.servers.keys()));
     // A drain accepted while the reload ran may name a server the pools only know now; for the others this is a no-op.
     for (const o of this.overrides.list()) this.manager?.setOverrideWeight(o.vs, `${o.vs}/${o.rs}`, weightOf(o.override));
+    this.logAnnounceScope();
+    this.reportHealth();
     const tEnd = performance.now();
     const ms = (a: number, b: number): string => (b - a).toFixed(0);
     this.log.debug(`Reload phases (ms): config ${ms(t0, tParsed)}, checkers ${ms(tParsed, tCheckers)}, ipvs ${ms(tCheckers, tEnd)}`);

@@ -26,6 +26,8 @@ export interface ChildSpec<Out extends RequestMap & Base, In extends RequestMap,
   readonly hangTimeoutMs: number;
   /** net_namespace: the child runs in /var/run/netns/NAME from its first instruction (net-namespace.ts). */
   readonly netns?: string;
+  /** Called when a started child exits, whatever follows (a respawn, the stop). */
+  readonly exited?: () => void;
   /** Registers the supervisor's handlers on a new child's channel and starts it; rejects if it cannot start. */
   readonly begin: (channel: Channel<Out, In, OutNotes, InNotes>, respawn: boolean) => Promise<void>;
 }
@@ -129,6 +131,7 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
     if (this.child !== child) return;
     this.current = undefined;
     this.live = false;
+    this.spec.exited?.();
     if (this.stopping || !this.supervised) return;
     this.log.error(`${this.spec.label} child process(${child.pid}) died: Respawning` + (signal ? ` (signal ${signal})` : ` (exit status ${code})`));
     this.scheduleRespawn();

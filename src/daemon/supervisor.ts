@@ -46,6 +46,8 @@ import { ProcessMonitor } from './process-monitor.js';
 import { ipvsNetnsPath, namespacedDefault } from './net-namespace.js';
 import { netnsPath, netnsProblem } from '../net/netns-path.js';
 import { systemClock } from '../clock.js';
+import { formatIp, parseIp } from '../net/addr.js';
+import { AnnounceOwner, type AnnounceSettings } from './announce-owner.js';
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
 
@@ -74,6 +76,8 @@ export interface DaemonOptions {
   readonly namespace?: string;
   /** `-u MASK`: the file-creation mask, which a config's `umask` then does not change (core/main.c set_umask). */
   readonly umask?: number;
+  /** `--announce-table` and its companions: health-driven VIP routes for BGP ECMP (announce-owner.ts). */
+  readonly announce?: AnnounceSettings;
   /** The paths left at their defaults, which net_namespace moves to /run/lvskeeper/NAME/ (net-namespace.ts). */
   readonly defaultPaths?: { readonly pid: boolean; readonly control: boolean };
 }
@@ -112,6 +116,7 @@ export class Supervisor {
   private readonly releasePids: (() => void)[] = [];
   private readonly childPidFiles = new Set<string>();
   private control: ControlServer | undefined;
+  private announcer: AnnounceOwner | undefined;
   private metricsServer: Server | undefined;
   private operatorConsole: OperatorConsole | undefined;
   /** Each VRRP instance's last transition, for the console. */
@@ -260,6 +265,7 @@ export class Supervisor {
     await runStartStopScript('startup', read.vrrp.global, this.log, this.scriptNetns);
     await this.startSyncDaemon(read);
     await this.openFifos(read);
+    await this.startAnnouncer();
     const starting: Promise<void>[] = [];
     if (this.wantsVrrp(read)) starting.push(this.startVrrp());
     if (this.wantsCheckers(read)) starting.push(this.startCheckers());
@@ -301,6 +307,21 @@ export class Supervisor {
   }
 
   // ───────────── children ─────────────
+
+  /**
+   * The announcement table is opened in the checkers' namespace (net_namespace), where the routing engine runs with
+   * the VIPs; its stale routes go before any child starts.
+   */
+  private async startAnnouncer(): Promise<void> {
+    const settings = this.opts.announce;
+    if (!settings) return;
+    if (this.opts.vrrpOnly) this.log.warn('--announce-table with -P: no virtual server runs here, so no VIP is announced');
+    const { AnnounceTable } = await import('../announce/route-table.js');
+    const { inNetns } = await import('../net/in-netns.js');
+    const table = inNetns(this.netns === undefined ? undefined : netnsPath(this.netns), () => AnnounceTable.open(settings));
+    this.announcer = new AnnounceOwner(settings, table, this.log, (kind, text) => this.publish(kind, text), this.registry);
+    await this.announcer.start();
+  }
 
   /** Before the children start (or apply a reload), so their first lines find the FIFOs open. */
   private async openFifos(read: ConfigRead): Promise<void> {
@@ -352,6 +373,8 @@ export class Supervisor {
       entry: new URL('./checker-process.js', import.meta.url),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
+      // Health is unknown until a respawned child reports: a dead checker's VIPs are withdrawn meanwhile.
+      exited: () => void this.announcer?.setHealth(undefined),
       begin: async (channel: CheckerChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'checker' });
         channel.onNote('events', (events) => {
@@ -365,6 +388,7 @@ export class Supervisor {
           }
         });
         channel.handle('ipvs', (c) => this.tableCall(c));
+        channel.onNote('vs-health', (health) => void this.announcer?.setHealth(health));
         await channel.request('start', {
           configFile: this.opts.configFile,
           ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}),
@@ -373,6 +397,7 @@ export class Supervisor {
           ...(this.ipvsNetns !== undefined ? { ipvsNetns: this.ipvsNetns } : {}),
           log: this.opts.log,
           restore: [...this.checkerStates],
+          ...(this.opts.announce ? { announce: this.opts.announce.only ? { only: this.opts.announce.only } : {} } : {}),
         }, CHECKER_RELOAD_MS);
         this.childPidFile(this.paths.checkersPid, this.checker?.pid);
       },
@@ -490,6 +515,7 @@ export class Supervisor {
       ],
       vrrp: (v as { vrrp?: unknown }).vrrp ?? [],
       ...c,
+      ...(this.announcer ? { announce: this.announcer.status() } : {}),
     };
   }
 
@@ -547,7 +573,33 @@ export class Supervisor {
       undrain: (req) => this.checkerCommand(req),
       weight: (req) => this.checkerCommand(req),
       plan: (req) => this.plan(req),
+      'drain-director': () => this.drainDirector(true),
+      'undrain-director': () => this.drainDirector(false),
     };
+  }
+
+  /**
+   * `drain-director`: every VIP withdrawn (the routers move new flows to the other directors) while this one keeps
+   * forwarding what it has; the reply counts the connections still active on the VIPs, which the CLI polls to idle.
+   */
+  private async drainDirector(drained: boolean): Promise<object> {
+    if (!this.announcer) throw new CommandError('this lvskeeper announces no VIPs (no --announce-table)');
+    const status = await this.announcer.setDrained(drained);
+    return { ...status, activeConns: await this.activeConns(status.vips.map((p) => p.vip)) };
+  }
+
+  /** ActiveConn summed over the services on these VIPs, from the table the checker process drives. */
+  private async activeConns(vips: readonly string[]): Promise<number | null> {
+    if (!this.checker?.channel) return null;
+    const reply = (await this.checkerCommand({ cmd: 'ipvs-table' })) as { table: IpvsTable };
+    const on = new Set(vips);
+    let n = 0;
+    for (const e of reply.table.services) {
+      const a = e.service.key.address;
+      if (a === undefined || !on.has(formatIp(parseIp(a)))) continue;
+      for (const d of e.dests) n += d.activeConns ?? 0;
+    }
+    return n;
   }
 
   // ───────────── reload and stop ─────────────
@@ -604,6 +656,8 @@ export class Supervisor {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('Stopping');
+      // Withdrawn first, while everything still forwards: the routers move the flows before the children stop.
+      await this.announcer?.withdrawForStop();
       await this.control?.close();
       await this.operatorConsole?.close();
       await new Promise((r) => (this.metricsServer ? this.metricsServer.close(r) : r(undefined)));
@@ -616,6 +670,7 @@ export class Supervisor {
       this.processMonitor?.stop();
       // The embedded table goes last: the checker side empties it on its way out.
       await this.table?.close();
+      await this.announcer?.close();
       if (this.vrrpConfig) await runStartStopScript('shutdown', this.vrrpConfig.global, this.log, this.scriptNetns);
       for (const path of this.childPidFiles) rmSync(path, { force: true });
       for (const release of this.releasePids.splice(0)) release();

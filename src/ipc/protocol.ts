@@ -11,6 +11,7 @@
 //                                the child asks: ipvs (the embedded table, which lives in the supervisor).
 import type { ResumedState } from '../../checkers/engine.js';
 import type { Config } from '../config/model.js';
+import type { VsHealth } from '../announce/plan.js';
 import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import type { ReloadUmask } from '../fs/umask.js';
 import type { Connections } from '../ipvs/desired.js';
@@ -117,6 +118,8 @@ export interface CheckerStart {
   readonly log: LogSettings;
   /** Checkers' states by checker key, kept by the supervisor: non-empty when a checker child is restarted. */
   readonly restore: readonly (readonly [string, ResumedState])[];
+  /** `--announce-table`: report the virtual servers' health ('vs-health'), of those named here or (absent) all. */
+  readonly announce?: { readonly only?: readonly string[] };
 }
 
 export interface ReloadResult {
@@ -199,6 +202,8 @@ export type FromCheckerNotes = {
   /** Lines for the notify FIFOs, which the supervisor owns (daemon/notify-fifos.ts). */
   fifo: readonly string[];
   'checker-states': readonly CheckerStateNote[];
+  /** With CheckerStart.announce: the health of the announced virtual servers, sent when it changes. */
+  'vs-health': readonly VsHealth[];
 };
 
 /** For the end of a link that sends no requests or no notifications. */

@@ -10,6 +10,7 @@
 //     primaryAddress(ifindex: number, family: 4 | 6): Promise<string | undefined>
 //         first non-secondary address; for IPv6 the link-local one (VRRPv3 adverts come from it, RFC 5798 §5.1.2.1)
 //     change(op: string, req: NetlinkBody): Promise<void>      a prebuilt request (rtnl-route.ts routes and rules)
+//     routeBodies(family): Promise<Buffer[]>                              RTM_GETROUTE dump (rtnl-route.ts parseRouteNote)
 //     addLink(spec: NewLink): Promise<void>                               RTM_NEWLINK, NLM_F_CREATE|NLM_F_EXCL
 //     updateMacvlan(index, mac): Promise<void>                            RTM_NEWLINK on an existing macvlan
 //     delLink(index): Promise<void>                                       RTM_DELLINK
@@ -322,6 +323,16 @@ export class Rtnl {
     const body = new AttrStream();
     body.emit(req.body);
     await this.request(op, req.type, body, req.flags);
+  }
+
+  /** Every route of a family, all tables, as RTM_NEWROUTE bodies. */
+  async routeBodies(family: number): Promise<Buffer[]> {
+    const rtmsg = Buffer.alloc(12);
+    rtmsg.writeUInt8(family, 0);
+    const body = new AttrStream();
+    body.emit(rtmsg);
+    const msgs = await this.request('RTM_GETROUTE', rt.MessageType.GETROUTE, body, FlagsGet.DUMP);
+    return msgs.filter((m) => m.type === rt.MessageType.NEWROUTE).map((m) => m.data);
   }
 
   private linkRequest(op: string, m: rt.LinkMessage, flags = 0): Promise<NetlinkMessage[]> {
