@@ -5,6 +5,7 @@
 import type { ConsoleServer, ConsoleSnapshot } from '../ipc/protocol.js';
 import type { VsStatus } from '../ipvs/manager.js';
 import type { RealServerStatus } from '../ipvs/pool.js';
+import type { AnnounceStatus } from './announce-owner.js';
 import type { StoredEntry } from './overrides.js';
 import { TIMELINE_BUCKET_MS, type RsTelemetryRow, type Timeline } from './rs-telemetry.js';
 
@@ -134,6 +135,22 @@ export function vrrpSectionHtml(instances: readonly VrrpView[]): string {
   return `<section id="vrrp"><h2>VRRP</h2>${body}</section>`;
 }
 
+/** The VIPs this director announces for BGP ECMP (--announce-table), each with why it is or is not announced. */
+export function announceSectionHtml(a: AnnounceStatus): string {
+  const rows = a.vips.map((v) =>
+    `<tr>${cell('VIP', escapeHtml(`${v.vip}/${v.family === 4 ? 32 : 128}`))}` +
+    `${cell('State', `<span class="badge ${v.announced ? 'up' : 'down'}">${v.announced ? 'announced' : 'withdrawn'}</span>`)}` +
+    `${cell('Reason', escapeHtml(v.reason))}${cell('Virtual servers', escapeHtml(v.vs.join(', ')))}</tr>`).join('');
+  const body = a.vips.length === 0 ? '<p>No virtual server given by address to announce.</p>'
+    : `<table><thead><tr><th>VIP</th><th>State</th><th>Reason</th><th>Virtual servers</th></tr></thead><tbody>${rows}</tbody></table>`;
+  return `<section id="announce"><h2>Announcements <small>table ${a.table}${a.drained ? ', director drained' : ''}</small></h2>${body}</section>`;
+}
+
+/** What the page shows above the virtual servers, swapped whole when it changes: VRRP, then announcements if any. */
+export function headHtml(vrrp: readonly VrrpView[], announce: AnnounceStatus | undefined): string {
+  return `<div id="head">${vrrpSectionHtml(vrrp)}${announce ? announceSectionHtml(announce) : ''}</div>`;
+}
+
 /** The rows of a snapshot, in the pools' order: the pool's state joined with the checks, connections and overrides. */
 export function consoleRows(snap: ConsoleSnapshot, idOf: (key: string) => string): { vs: VsStatus; id: string; rows: ConsoleRow[] }[] {
   const telemetry = new Map(snap.telemetry.map((t) => [t.rsId, t]));
@@ -174,14 +191,14 @@ small{color:#556}
  td.tl,svg.timeline{width:100%}
 }`;
 
-export function pageHtml(o: { title: string; now: number; vrrp: string; groups: readonly { header: string; rows: readonly string[] }[] }): string {
+export function pageHtml(o: { title: string; now: number; head: string; groups: readonly { header: string; rows: readonly string[] }[] }): string {
   const body = o.groups.length === 0 ? '<p>No virtual server.</p>'
     : '<table><thead><tr><th>Real server</th><th>State</th><th>Weight</th><th>Override</th><th>Checker, last result</th>' +
       '<th>Last failure (UTC)</th><th>Flaps</th><th>Active / inactive</th><th>Timeline (up/down, check time)</th></tr></thead>' +
       o.groups.map((g) => `<tbody>${g.header}${g.rows.join('')}</tbody>`).join('') + '</table>';
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width,initial-scale=1">` +
     `<title>${escapeHtml(o.title)}</title><style>${STYLE}</style><script src="console.js" defer></script></head><body>` +
-    `<h1>${escapeHtml(o.title)}</h1><div class="live-note">rendered ${clock(o.now)} UTC; read-only</div>${o.vrrp}` +
+    `<h1>${escapeHtml(o.title)}</h1><div class="live-note">rendered ${clock(o.now)} UTC; read-only</div>${o.head}` +
     `<h2>Virtual servers</h2>${body}</body></html>\n`;
 }
 
@@ -203,7 +220,7 @@ export const CONSOLE_SCRIPT = `'use strict';
   };
   const es = new EventSource('events');
   es.addEventListener('rows', (e) => JSON.parse(e.data).forEach(swap));
-  es.addEventListener('vrrp', (e) => { document.getElementById('vrrp').outerHTML = JSON.parse(e.data); });
+  es.addEventListener('head', (e) => { document.getElementById('head').outerHTML = JSON.parse(e.data); });
   es.addEventListener('reload', () => location.reload());
   // A stream that broke (the daemon restarted, or let a slow page go) may have missed rows: reload once it is back.
   let opened = false;

@@ -10,7 +10,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import { performance } from 'node:perf_hooks';
 import type { ConsoleSnapshot } from '../ipc/protocol.js';
 import type { Logger } from '../log.js';
-import { CONSOLE_SCRIPT, consoleRows, EMPTY_TIMELINE, pageHtml, rowHtml, timelineSvg, vrrpSectionHtml, vsHeaderHtml, type VrrpView } from './console-view.js';
+import type { AnnounceStatus } from './announce-owner.js';
+import { CONSOLE_SCRIPT, consoleRows, EMPTY_TIMELINE, headHtml, pageHtml, rowHtml, timelineSvg, vsHeaderHtml, type VrrpView } from './console-view.js';
 
 /** How often open pages are refreshed; a real-server or VRRP event brings the next refresh forward. */
 export const REFRESH_MS = 2000;
@@ -36,6 +37,8 @@ export interface ConsoleSources {
   /** The checker process's snapshot with the timelines changed after `since`; undefined when there is none. */
   snapshot(since: number): Promise<ConsoleSnapshot | undefined>;
   vrrp(): readonly VrrpView[];
+  /** The VIP announcements, with --announce-table. */
+  announce(): AnnounceStatus | undefined;
   title(): string;
   /** The longest stretch a refresh held the supervisor's loop, rendering the rows of a snapshot that arrived. */
   rendered(seconds: number): void;
@@ -50,7 +53,8 @@ interface RowUpdate {
 
 interface Refresh {
   readonly changed: readonly RowUpdate[];
-  readonly vrrp: boolean;
+  /** The VRRP or announcement section changed. */
+  readonly head: boolean;
   /** Servers or virtual servers came or went: the pages load afresh. */
   readonly reshaped: boolean;
 }
@@ -69,7 +73,7 @@ export class OperatorConsole {
   private readonly ids = new Map<string, string>();
   private readonly rendered = new Map<string, Rendered>();
   private layout: { header: string; id: string; rows: string[] }[] = [];
-  private vrrpHtml = '';
+  private headHtml = '';
   private rev = 0;
   private timer: NodeJS.Timeout | undefined;
   private keepalive: NodeJS.Timeout | undefined;
@@ -126,7 +130,7 @@ export class OperatorConsole {
 
   private page(): string {
     const groups = this.layout.map((g) => ({ header: g.header, rows: g.rows.map((id) => this.full(id)) }));
-    return pageHtml({ title: this.sources.title(), now: Date.now(), vrrp: this.vrrpHtml, groups });
+    return pageHtml({ title: this.sources.title(), now: Date.now(), head: this.headHtml, groups });
   }
 
   private full(id: string): string {
@@ -178,13 +182,13 @@ export class OperatorConsole {
     }
   }
 
-  /** One refresh for the live pages: the rows whose rendering changed, the VRRP section if it did, or a reload. */
+  /** One refresh for the live pages: the rows whose rendering changed, the VRRP and announcement sections if they did, or a reload. */
   private async push(): Promise<void> {
     try {
-      const { changed, vrrp, reshaped } = await this.update();
+      const { changed, head, reshaped } = await this.update();
       if (reshaped) this.broadcast('event: reload\ndata: {}\n\n');
       else if (changed.length > 0) this.broadcast(`event: rows\ndata: ${JSON.stringify(changed)}\n\n`);
-      if (vrrp) this.broadcast(`event: vrrp\ndata: ${JSON.stringify(this.vrrpHtml)}\n\n`);
+      if (head) this.broadcast(`event: head\ndata: ${JSON.stringify(this.headHtml)}\n\n`);
     } catch (err) {
       this.log.warn(`operator console: refresh failed: ${(err as Error).message}`);
     }
@@ -198,15 +202,15 @@ export class OperatorConsole {
   }
 
   private async apply(): Promise<Refresh> {
-    const vrrpHtml = vrrpSectionHtml(this.sources.vrrp());
-    const vrrp = vrrpHtml !== this.vrrpHtml;
-    this.vrrpHtml = vrrpHtml;
+    const html = headHtml(this.sources.vrrp(), this.sources.announce());
+    const head = html !== this.headHtml;
+    this.headHtml = html;
     const snap = await this.sources.snapshot(this.rev);
     const changed: RowUpdate[] = [];
     if (!snap) {
       const reshaped = this.layout.length > 0;
       this.layout = [];
-      return { changed, vrrp, reshaped };
+      return { changed, head, reshaped };
     }
     // Rendered in slices: the supervisor's loop also serves the userspace data plane and the children's heartbeats.
     let sliceStart = performance.now();
@@ -243,7 +247,7 @@ export class OperatorConsole {
     this.layout = layout;
     this.rev = snap.rev;
     this.sources.rendered(Math.max(longest, performance.now() - sliceStart) / 1000);
-    return { changed, vrrp, reshaped };
+    return { changed, head, reshaped };
   }
 
   async close(): Promise<void> {

@@ -298,6 +298,7 @@ export class Supervisor {
           ...(t ? { priority: t.priority, since: t.at, from: t.from, ...(t.cause ? { cause: t.cause } : {}), ...(t.master ? { master: t.master } : {}) } : {}),
         };
       }),
+      announce: () => this.announcer?.status(),
       title: () => `lvskeeper ${this.vrrpConfig?.global.routerId ?? ''}`.trim(),
       rendered: (seconds) => this.consoleRender.observe({}, seconds),
     }, this.log);

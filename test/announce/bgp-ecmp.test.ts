@@ -15,6 +15,8 @@ const D = [0, 1, 2].map(directorAddress);
 const PATH_GONE_MS = 10_000;
 /** Sessions come up with connect-retry 1 s; checkers pass at the first 1 s delay_loop. */
 const PATHS_UP_MS = 30_000;
+/** Director d1's operator console, inside its namespace. */
+const CONSOLE = '127.0.0.1:19791';
 
 const conns = (cs: readonly ClientConn[], director: string): ClientConn[] => cs.filter((c) => c.director === director);
 
@@ -51,8 +53,16 @@ test('BGP ECMP: health-driven VIP announcements from three directors', { timeout
   // A route a crashed predecessor left (ours: protocol 249) goes at start; another protocol's route stays.
   spawnSync('ip', ['-n', topo.ns.d[0]!, 'route', 'add', 'blackhole', '10.99.0.9/32', 'table', String(TABLE), 'proto', '249']);
   spawnSync('ip', ['-n', topo.ns.d[0]!, 'route', 'add', 'blackhole', '10.99.0.8/32', 'table', String(TABLE), 'proto', 'static']);
-  for (let i = 0; i < 3; i++) topo.startDaemon(i);
+  // Director d1 also serves the operator console, whose page shows each VIP's announcement and its reason.
+  for (let i = 0; i < 3; i++) topo.startDaemon(i, i === 0 ? ['--http', CONSOLE] : []);
   topo.startClient();
+  const page = (): string => {
+    const r = spawnSync('ip', ['netns', 'exec', topo.ns.d[0]!, process.execPath, '-e',
+      `fetch('http://${CONSOLE}/').then((r) => r.text()).then((t) => process.stdout.write(t))`], { encoding: 'utf8' });
+    return r.stdout;
+  };
+  const announceRow = (state: string, reason: string): RegExp =>
+    new RegExp(`<section id="announce">[\\s\\S]*10\\.99\\.0\\.1/32[\\s\\S]*>${state}</span>[\\s\\S]*>${reason}</td>`);
 
   await t.test('three equal-cost paths; new flows spread over every director', async () => {
     const took = await BgpTopology.until(() => topo.paths().length === 3, PATHS_UP_MS);
@@ -74,6 +84,7 @@ test('BGP ECMP: health-driven VIP announcements from three directors', { timeout
     // moves to another director would land with the kernel's DR and sloppy_tcp.
     assert.equal(new Set(opened.map((c) => c.rs)).size, 1, JSON.stringify(opened.map((c) => [c.director, c.rs])));
     assert.match(topo.cli(0, ['status']), /10\.99\.0\.1\/32\s+announced\s+healthy/);
+    assert.match(page(), announceRow('announced', 'healthy'));
   });
 
   await t.test('drain-director reports idle once the connections through the director are done', async () => {
@@ -94,6 +105,7 @@ test('BGP ECMP: health-driven VIP announcements from three directors', { timeout
     assert.deepEqual(topo.paths(), [D[1], D[2]]);
     assert.match(topo.log(0), /Withdrawing VIP 10\.99\.0\.1\/32 \(quorum-lost: \[10\.99\.0\.1\]:tcp:80\)/);
     assert.match(topo.cli(0, ['status']), /10\.99\.0\.1\/32\s+withdrawn\s+quorum-lost/);
+    assert.match(page(), announceRow('withdrawn', 'quorum-lost'));
     const s = await survivors(topo, before, D[0]!);
     t.diagnostic(`path removed ${took!.toFixed(0)} ms after the link cut; of the others' connections ${s.kept} kept, ${s.moved} moved by the router's rehash`);
     assert.ok(s.kept > 0);
