@@ -17,7 +17,8 @@ export type SessionAction =
   | { readonly kind: 'send'; readonly packet: ControlPacket }
   /** Only Up and Down are reported, as bfd_event.c bfd_event_send reports them to the VRRP and checker processes. */
   | { readonly kind: 'event'; readonly up: boolean }
-  | { readonly kind: 'log'; readonly level: 'info' | 'warn'; readonly text: string };
+  /** keepalived's line, word for word (its LOG_WARNING and LOG_INFO alike: the console shows no level). */
+  | { readonly kind: 'log'; readonly text: string };
 
 export class BfdSession {
   state = BfdState.Down;
@@ -98,7 +99,7 @@ export class BfdSession {
     }
     this.detectTimeUs = this.remoteDetectMult * this.rxIntervalUs;
     if (this.detectTimeUs !== oldDetect) {
-      out.push({ kind: 'log', level: 'info', text: `${' '.repeat(this.name.length + 2)} Detection time is ${this.detectTimeUs} us (was ${oldDetect} us)` });
+      out.push({ kind: 'log', text: `${' '.repeat(this.name.length + 2)} Detection time is ${this.detectTimeUs} us (was ${oldDetect} us)` });
     }
     // §6.8.7: a faster rate is used at once (keepalived bfd_sender_reschedule).
     if (this.txIntervalUs < oldTx && this.nextTxAt !== undefined) this.nextTxAt = now + this.jitteredIntervalMs();
@@ -153,7 +154,7 @@ export class BfdSession {
     this.detectAt = undefined;
     if (this.state === BfdState.Up) {
       const deadUs = Math.round((now - this.lastRx) * 1000);
-      out.push({ kind: 'log', level: 'warn', text: `(${this.name}) Expired after ${Math.floor(deadUs / 1000)} ms (${Math.max(0, deadUs - this.detectTimeUs)} usec overdue)` });
+      out.push({ kind: 'log', text: `(${this.name}) Expired after ${Math.floor(deadUs / 1000)} ms (${Math.max(0, deadUs - this.detectTimeUs)} usec overdue)` });
     }
     // §6.8.1: bfd.RemoteDiscr is zeroed when a Detection Time passes without a packet.
     this.remoteDiscr = 0;
@@ -164,7 +165,7 @@ export class BfdSession {
   private down(diag: BfdDiag, out: SessionAction[]): void {
     const wasUp = this.state === BfdState.Up;
     if (wasUp) {
-      out.push({ kind: 'log', level: 'warn', text: `(${this.name}) Entering Down state (Local diagnostic - ${DIAG_NAMES[diag]}, Remote diagnostic - ${DIAG_NAMES[this.remoteDiag] ?? 'Unknown'})` });
+      out.push({ kind: 'log', text: `(${this.name}) Entering Down state (Local diagnostic - ${DIAG_NAMES[diag]}, Remote diagnostic - ${DIAG_NAMES[this.remoteDiag] ?? 'Unknown'})` });
     }
     this.state = BfdState.Down;
     this.localDiag = diag;
@@ -181,7 +182,7 @@ export class BfdSession {
     this.state = to;
     this.localDiag = BfdDiag.None;
     if (to === BfdState.Init) return;
-    out.push({ kind: 'log', level: 'info', text: `(${this.name}) Entering ${STATE_NAMES[to]} state` });
+    out.push({ kind: 'log', text: `(${this.name}) Entering ${STATE_NAMES[to]} state` });
     // The DesiredMinTxInterval changes from idle_tx to min_tx: announced by a Poll (bfd_state_up).
     if (this.params.idleTxUs !== this.params.minTxUs) this.startPoll();
     out.push({ kind: 'event', up: true });

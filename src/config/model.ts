@@ -157,7 +157,7 @@ export interface GlobalDefs {
   readonly umask?: number;
   /** `log_unknown_vrids`: log adverts for a VRID no instance on the socket has (vrrp_scheduler.c vrrp_read_dispatcher_thread). */
   readonly logUnknownVrids: boolean;
-  /** Each process's name (`process_names`, `process_name`, `vrrp_process_name`, `checker_process_name`). */
+  /** Each process's name (`process_names`, `process_name`, `vrrp_process_name`, `checker_process_name`, `bfd_process_name`). */
   readonly processNames: ProcessNames;
   /** Keywords parsed and kept but with no runtime effect here (SNMP, DBus, RT priorities …), by name. */
   readonly other: Readonly<Record<string, string>>;
@@ -167,6 +167,7 @@ export interface ProcessNames {
   readonly parent?: string;
   readonly vrrp?: string;
   readonly checker?: string;
+  readonly bfd?: string;
 }
 
 export interface Fifo {

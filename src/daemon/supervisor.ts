@@ -18,7 +18,7 @@ import { dropRulesNeeded } from '../vrrp/nft-rules.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToChecker, ToVrrp,
+  FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToBfd, ToChecker, ToVrrp,
   ToVrrpNotes, VrrpConfig, VrrpStates,
 } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
@@ -75,6 +75,7 @@ export interface DaemonOptions {
 
 type VrrpChannel = Channel<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes>;
 type CheckerChannel = Channel<ToChecker, FromChecker, Nothing, FromCheckerNotes>;
+type BfdChannel = Channel<ToBfd, Nothing, Nothing, FromBfdNotes>;
 
 /** A graceful stop is a few packets and netlink calls for VRRP; the checker side may have a table to empty. */
 const VRRP_STOP_MS = 1000;
@@ -89,6 +90,9 @@ export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
   private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
   private checker: ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes> | undefined;
+  private bfd: ChildSlot<ToBfd, Nothing, Nothing, FromBfdNotes> | undefined;
+  /** Each BFD session's last Up/Down, relayed to the VRRP child and given to a new one at its start. */
+  private bfdStates: Record<string, boolean> = {};
   private table: IpvsDriver | undefined;
   private tableHost: TableHost | undefined;
   private tableDriver: TableDriver | undefined;
@@ -178,6 +182,11 @@ export class Supervisor {
     return !this.opts.checkOnly && read.vrrp.vrrpInstances.length > 0;
   }
 
+  /** keepalived starts its BFD child when the config has a bfd_instance (core/main.c start_bfd_child). */
+  private wantsBfd(read: ConfigRead): boolean {
+    return read.vrrp.bfdInstances.length > 0;
+  }
+
   private wantsCheckers(read: ConfigRead): boolean {
     return !this.opts.vrrpOnly && read.virtualServers > 0;
   }
@@ -233,6 +242,7 @@ export class Supervisor {
     const starting: Promise<void>[] = [];
     if (this.wantsVrrp(read)) starting.push(this.startVrrp());
     if (this.wantsCheckers(read)) starting.push(this.startCheckers());
+    if (this.wantsBfd(read)) starting.push(this.startBfd());
     await Promise.all(starting);
     if (this.opts.metrics) {
       const { host, port } = this.opts.metrics;
@@ -280,7 +290,7 @@ export class Supervisor {
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
         // A child given longer than a minute to answer its heartbeat (--child-timeout) gets as long to start.
         const quorums = this.processMonitor?.tracker.quorums ?? {};
-        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log, quorums }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
+        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log, quorums, bfdStates: this.bfdStates }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
         this.setVrrpStates(states);
         this.childPidFile(this.paths.vrrpPid, this.vrrp?.pid);
       },
@@ -321,6 +331,28 @@ export class Supervisor {
       },
     }, this.log);
     await this.checker.spawn();
+  }
+
+  private async startBfd(): Promise<void> {
+    this.bfd = new ChildSlot<ToBfd, Nothing, Nothing, FromBfdNotes>({
+      label: 'BFD',
+      entry: new URL('./bfd-process.js', import.meta.url),
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
+      hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
+      begin: async (channel: BfdChannel, respawn) => {
+        if (respawn) this.restarts.inc({ process: 'bfd' });
+        channel.onNote('event', (e) => this.publish(e.kind, e.text));
+        // bfd_event.c bfd_event_send: to the VRRP process unless the block said `checker` only, to the checker
+        // process unless it said `vrrp` only.
+        channel.onNote('bfd', ({ name, up, vrrp }) => {
+          if (!vrrp) return;
+          this.bfdStates = { ...this.bfdStates, [name]: up };
+          this.vrrp?.channel?.notify('bfd', { name, up });
+        });
+        await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, 60_000);
+      },
+    }, this.log);
+    await this.bfd.spawn();
   }
 
   /** lvs_sync_daemon: on its own it starts now; following an instance, with that instance's first state. */
@@ -429,6 +461,7 @@ export class Supervisor {
         proc('supervisor', process.pid, this.startedAt, 0),
         ...(this.vrrp ? [proc('vrrp', this.vrrp.pid, this.vrrp.startedAt, this.vrrp.restarts)] : []),
         ...(this.checker ? [proc('checker', this.checker.pid, this.checker.startedAt, this.checker.restarts)] : []),
+        ...(this.bfd ? [proc('bfd', this.bfd.pid, this.bfd.startedAt, this.bfd.restarts)] : []),
       ],
       vrrp: (v as { vrrp?: unknown }).vrrp ?? [],
       ...c,
@@ -532,6 +565,10 @@ export class Supervisor {
     }
     // The first vrrp_instance or virtual_server may arrive with a reload: that side starts then, as at boot.
     else if (!this.vrrp && this.wantsVrrp(read)) jobs.push(this.startVrrp());
+    const bfd = this.bfd?.channel;
+    if (bfd && this.wantsBfd(read)) jobs.push(bfd.request('reload', { config: read.vrrp }, 60_000));
+    else if (bfd) jobs.push(this.stopBfd());
+    else if (!this.bfd && this.wantsBfd(read)) jobs.push(this.startBfd());
     const checker = this.checker?.channel;
     if (checker) jobs.push(this.checker!.excuse(() => checker.request('reload', { umask }, CHECKER_RELOAD_MS)));
     else if (!this.checker && this.wantsCheckers(read)) jobs.push(this.startCheckers());
@@ -539,6 +576,14 @@ export class Supervisor {
       if (r.status === 'rejected') this.log.error(`reload failed: ${(r.reason as Error).message}`);
     }
     this.log.info(`Reload done in ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+
+  /** A reload without bfd_instance, or the daemon's stop: the sessions go with the child. */
+  private async stopBfd(): Promise<void> {
+    const slot = this.bfd;
+    this.bfd = undefined;
+    await slot?.stop(VRRP_STOP_MS);
+    this.bfdStates = {};
   }
 
   stop(): Promise<void> {
@@ -550,7 +595,7 @@ export class Supervisor {
       await this.syncd?.stop();
       // vrrp_terminate_phase1: the scripts get SIGTERM before the STOP lines are written.
       this.fifos?.terminateScripts();
-      await Promise.all([this.vrrp?.stop(VRRP_STOP_MS), this.checker?.stop(CHECKER_STOP_MS)]);
+      await Promise.all([this.vrrp?.stop(VRRP_STOP_MS), this.checker?.stop(CHECKER_STOP_MS), this.stopBfd()]);
       await this.fifos?.close(true);
       this.processMonitor?.stop();
       // The embedded table goes last: the checker side empties it on its way out.

@@ -1,10 +1,13 @@
-// What crosses between the supervisor and its two children (keepalived's layout: a parent that only supervises, a
-// VRRP child, a checker child). Everything here is plain data: the channel structured-clones it.
+// What crosses between the supervisor and its children (keepalived's layout: a parent that only supervises, a
+// VRRP child, a checker child, a BFD child). Everything here is plain data: the channel structured-clones it.
 //
 //   supervisor ⇄ VRRP child      start/reload (the VRRP part of the config, parsed by the supervisor's reader, so
-//                                the VRRP child never parses a file, and each vrrp_track_process's quorum), stop,
-//                                status, dump, metrics, ping; the supervisor tells: process-quorum;
-//                                the child tells: transition, event.
+//                                the VRRP child never parses a file, each vrrp_track_process's quorum and each BFD
+//                                session's state), stop, status, dump, metrics, ping; the supervisor tells:
+//                                process-quorum, bfd; the child tells: transition, event.
+//   supervisor ⇄ BFD child       start/reload (the bfd_instance sessions, from the same read), stop, status, dump,
+//                                metrics, ping; the child tells: bfd (a session Up or Down), which the supervisor
+//                                relays to the VRRP child (track_bfd) and the checker child (BFD_CHECK).
 //   supervisor ⇄ checker child   start/reload (the child reads the file itself), stop, status, dump, metrics, ping,
 //                                command (drain/undrain/weight/ipvs-table);
 //                                the child tells: events, checker-states (kept to restore a restarted child);
@@ -17,13 +20,13 @@ import type { ReloadUmask } from '../fs/umask.js';
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
   Config,
-  'global' | 'trackFiles' | 'trackProcesses' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules' | 'interfaceUpDownDelays' | 'vrrpStop'
+  'global' | 'trackFiles' | 'trackProcesses' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules' | 'interfaceUpDownDelays' | 'vrrpStop' | 'bfdInstances'
 >;
 
 export function vrrpPart(c: Config): VrrpConfig {
   return {
     global: c.global, trackFiles: c.trackFiles, trackProcesses: c.trackProcesses, vrrpScripts: c.vrrpScripts, vrrpInstances: c.vrrpInstances,
-    vrrpSyncGroups: c.vrrpSyncGroups, staticAddresses: c.staticAddresses, staticRoutes: c.staticRoutes, staticRules: c.staticRules,
+    vrrpSyncGroups: c.vrrpSyncGroups, bfdInstances: c.bfdInstances, staticAddresses: c.staticAddresses, staticRoutes: c.staticRoutes, staticRules: c.staticRules,
     ...(c.garpGroups ? { garpGroups: c.garpGroups } : {}),
     ...(c.interfaceUpDownDelays ? { interfaceUpDownDelays: c.interfaceUpDownDelays } : {}),
     ...(c.vrrpStop !== undefined ? { vrrpStop: c.vrrpStop } : {}),
@@ -64,6 +67,17 @@ export interface VrrpStart {
   readonly config: VrrpConfig;
   readonly log: LogSettings;
   readonly quorums: ProcessQuorums;
+  /** Each BFD session's last reported state (a respawned VRRP child starts from them). */
+  readonly bfdStates: BfdStates;
+}
+
+/** Up (true) or Down per bfd_instance name, as the BFD child last reported it; absent: Down. */
+export type BfdStates = Readonly<Record<string, boolean>>;
+
+/** A BFD session went Up or Down (bfd_event.c bfd_event_t: the instance name and Up or Down). */
+export interface BfdStateNote {
+  readonly name: string;
+  readonly up: boolean;
 }
 
 /** Each vrrp_track_process's quorum, by name (counted by the supervisor's process monitor). */
@@ -79,6 +93,17 @@ export type ToVrrp = ChildRequests & {
 
 export type ToVrrpNotes = {
   'process-quorum': { readonly name: string; readonly up: boolean };
+  bfd: BfdStateNote;
+};
+
+export type ToBfd = ChildRequests & {
+  start: [{ readonly config: VrrpConfig; readonly log: LogSettings }, void];
+  reload: [{ readonly config: VrrpConfig }, void];
+};
+
+export type FromBfdNotes = {
+  bfd: BfdStateNote & { readonly vrrp: boolean; readonly checker: boolean };
+  event: EventNote;
 };
 
 export interface VrrpTransition {
