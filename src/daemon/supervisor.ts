@@ -53,10 +53,13 @@ export interface DaemonOptions {
   readonly strictCompat?: boolean;
   readonly vrrpOnly?: boolean;
   readonly checkOnly?: boolean;
+  /** keepalived's -B: no BFD child. */
+  readonly noBfd?: boolean;
   readonly pidFile?: string;
   /** keepalived's per-child pid files (-r/-c), written by the supervisor with each child's pid. */
   readonly vrrpPidFile?: string;
   readonly checkersPidFile?: string;
+  readonly bfdPidFile?: string;
   readonly controlSocket?: string;
   readonly stateFile?: string;
   readonly ipvsDriver: DriverChoice;
@@ -184,7 +187,7 @@ export class Supervisor {
 
   /** keepalived starts its BFD child when the config has a bfd_instance (core/main.c start_bfd_child). */
   private wantsBfd(read: ConfigRead): boolean {
-    return read.vrrp.bfdInstances.length > 0;
+    return !this.opts.noBfd && read.vrrp.bfdInstances.length > 0;
   }
 
   private wantsCheckers(read: ConfigRead): boolean {
@@ -236,6 +239,7 @@ export class Supervisor {
     // keepalived refuses to start while another daemon's children hold -r/-c; the children's pids replace ours.
     if (this.wantsVrrp(read) && this.paths.vrrpPid) this.claimChildPidFile(this.paths.vrrpPid);
     if (this.wantsCheckers(read) && this.paths.checkersPid) this.claimChildPidFile(this.paths.checkersPid);
+    if (this.wantsBfd(read) && this.opts.bfdPidFile) this.claimChildPidFile(this.opts.bfdPidFile);
     await runStartStopScript('startup', read.vrrp.global, this.log, this.scriptNetns);
     await this.startSyncDaemon(read);
     await this.openFifos(read);
@@ -350,6 +354,7 @@ export class Supervisor {
           this.vrrp?.channel?.notify('bfd', { name, up });
         });
         await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, 60_000);
+        this.childPidFile(this.opts.bfdPidFile, this.bfd?.pid);
       },
     }, this.log);
     await this.bfd.spawn();
