@@ -39,6 +39,8 @@ export class BfdSession {
   /** bfd.DetectMult × the peer's agreed interval (§6.8.4), µs; 0 until the peer has been heard. */
   detectTimeUs = 0;
   private nextTxAt: number | undefined;
+  /** Whether any packet has left: a passive session sends none until it hears its peer. */
+  private sent = false;
   private detectAt: number | undefined;
   private lastRx = 0;
 
@@ -119,7 +121,9 @@ export class BfdSession {
     // session's too once it has heard its peer (§6.1).
     const quiet = this.remoteDemand && this.state === BfdState.Up && this.remoteState === BfdState.Up;
     if (quiet) this.nextTxAt = undefined;
-    else this.nextTxAt ??= now + this.jitteredIntervalMs();
+    // A passive session's first packet goes at once: §6.8.7's spacing is between packets, and no packet precedes
+    // it (keepalived waits an interval, which costs a passive session up to a second of idle_tx).
+    else this.nextTxAt ??= this.sent ? now + this.jitteredIntervalMs() : now;
     // §6.8.6: a Poll is answered at once with a Final, outside the periodic schedule.
     if (p.poll) {
       this.final = true;
@@ -224,6 +228,7 @@ export class BfdSession {
       requiredMinEchoRx: 0,
     };
     this.final = false;
+    this.sent = true;
     return { kind: 'send', packet };
   }
 }
