@@ -94,8 +94,10 @@ export class Supervisor {
   private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
   private checker: ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes> | undefined;
   private bfd: ChildSlot<ToBfd, Nothing, Nothing, FromBfdNotes> | undefined;
-  /** Each BFD session's last Up/Down, relayed to the VRRP child and given to a new one at its start. */
+  /** Each BFD session's last Up/Down, relayed to the VRRP child and replayed to a new one once it has started. */
   private bfdStates: Record<string, boolean> = {};
+  /** The VRRP child has answered its start: BFD events go to it from then on. */
+  private vrrpReady = false;
   private table: IpvsDriver | undefined;
   private tableHost: TableHost | undefined;
   private tableDriver: TableDriver | undefined;
@@ -288,14 +290,20 @@ export class Supervisor {
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
       begin: async (channel: VrrpChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
+        this.vrrpReady = false;
         channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
         channel.onNote('event', (e) => this.publish(e.kind, e.text));
         channel.onNote('fifo', (lines) => this.fifos?.write('vrrp', lines));
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
         // A child given longer than a minute to answer its heartbeat (--child-timeout) gets as long to start.
         const quorums = this.processMonitor?.tracker.quorums ?? {};
-        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log, quorums, bfdStates: this.bfdStates }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
+        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log, quorums }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
         this.setVrrpStates(states);
+        // keepalived's VRRP process starts with every tracked BFD Down and reads the BFD child's events from its pipe
+        // once running (vrrp_track.c alloc_vrrp_tracked_bfd, vrrp_scheduler.c vrrp_bfd_thread): the sessions
+        // already Up arrive as events, each with its 'Tracked BFD' line.
+        this.vrrpReady = true;
+        for (const [name, up] of Object.entries(this.bfdStates)) if (up) channel.notify('bfd', { name, up });
         this.childPidFile(this.paths.vrrpPid, this.vrrp?.pid);
       },
     }, this.log);
@@ -351,7 +359,7 @@ export class Supervisor {
         channel.onNote('bfd', ({ name, up, vrrp }) => {
           if (!vrrp) return;
           this.bfdStates = { ...this.bfdStates, [name]: up };
-          this.vrrp?.channel?.notify('bfd', { name, up });
+          if (this.vrrpReady) this.vrrp?.channel?.notify('bfd', { name, up });
         });
         await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, 60_000);
         this.childPidFile(this.opts.bfdPidFile, this.bfd?.pid);

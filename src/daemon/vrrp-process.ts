@@ -5,7 +5,7 @@
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
 import { applyReloadUmask } from '../fs/umask.js';
-import type { BfdStates, FromVrrpNotes, MetricFamily, Nothing, ProcessQuorums, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
+import type { FromVrrpNotes, MetricFamily, Nothing, ProcessQuorums, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
@@ -28,10 +28,10 @@ class VrrpSide implements ChildSide {
     private readonly log: Logger,
   ) {}
 
-  async start(config: VrrpConfig, quorums: ProcessQuorums, bfdStates: BfdStates): Promise<VrrpStates> {
+  async start(config: VrrpConfig, quorums: ProcessQuorums): Promise<VrrpStates> {
     this.config = config;
     // Each line leaves as its own note at once: the supervisor writes it to the FIFOs (notify-fifos.ts).
-    this.service = new VrrpService(config, { clock: systemClock, logger: this.log, quorums, bfdStates, fifo: (line) => this.channel.notify('fifo', [line]) });
+    this.service = new VrrpService(config, { clock: systemClock, logger: this.log, quorums, fifo: (line) => this.channel.notify('fifo', [line]) });
     this.channel.onNote('process-quorum', ({ name, up }) => this.service?.processQuorum(name, up));
     this.channel.onNote('bfd', ({ name, up }) => this.service?.bfdState(name, up));
     this.service.on('group-transition', (g) => {
@@ -106,14 +106,14 @@ function main(): void {
   const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, ToVrrpNotes>(process);
   let side: VrrpSide | undefined;
   let log: Logger = createLogger();
-  channel.handle('start', async ({ config, log: settings, quorums, bfdStates }) => {
+  channel.handle('start', async ({ config, log: settings, quorums }) => {
     log = createLogger(settings);
     nameProcess(config.global.processNames, 'vrrp');
     const sched = schedulingFor(config.global, 'vrrp');
     applyScheduling(sched, 'vrrp', log);
     watchAutoPriority(config.global, sched, 'vrrp', log);
     side = new VrrpSide(channel, log);
-    return side.start(config, quorums, bfdStates);
+    return side.start(config, quorums);
   });
   channel.handle('reload', async ({ config, quorums, umask }) => {
     nameProcess(config.global.processNames, 'vrrp');

@@ -2,9 +2,10 @@
 // VRRP child, a checker child, a BFD child). Everything here is plain data: the channel structured-clones it.
 //
 //   supervisor ⇄ VRRP child      start/reload (the VRRP part of the config, parsed by the supervisor's reader, so
-//                                the VRRP child never parses a file, each vrrp_track_process's quorum and each BFD
-//                                session's state), stop, status, dump, metrics, ping; the supervisor tells:
-//                                process-quorum, bfd; the child tells: transition, event.
+//                                the VRRP child never parses a file, and each vrrp_track_process's quorum), stop,
+//                                status, dump, metrics, ping; the supervisor tells: process-quorum, bfd (a session
+//                                Up or Down, those Up replayed once the child has started); the child tells:
+//                                transition, event.
 //   supervisor ⇄ BFD child       start/reload (the bfd_instance sessions, from the same read), stop, status, dump,
 //                                metrics, ping; the child tells: bfd (a session Up or Down), which the supervisor
 //                                relays to the VRRP child (track_bfd) and the checker child (BFD_CHECK).
@@ -67,12 +68,7 @@ export interface VrrpStart {
   readonly config: VrrpConfig;
   readonly log: LogSettings;
   readonly quorums: ProcessQuorums;
-  /** Each BFD session's last reported state (a respawned VRRP child starts from them). */
-  readonly bfdStates: BfdStates;
 }
-
-/** Up (true) or Down per bfd_instance name, as the BFD child last reported it; absent: Down. */
-export type BfdStates = Readonly<Record<string, boolean>>;
 
 /** A BFD session went Up or Down (bfd_event.c bfd_event_t: the instance name and Up or Down). */
 export interface BfdStateNote {

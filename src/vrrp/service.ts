@@ -36,8 +36,6 @@ export interface VrrpServiceOptions {
   readonly fifo?: FifoSink;
   /** Each vrrp_track_process's quorum when the instances start (the supervisor counts them: process-monitor.ts). */
   readonly quorums?: Readonly<Record<string, boolean>>;
-  /** Each BFD session Up or not when the instances start (the BFD child reports them through the supervisor). */
-  readonly bfdStates?: Readonly<Record<string, boolean>>;
 }
 
 /** A sync group's state change, for the group's smtp_alert (keepalived vrrp_notify.c vrrp_sync_smtp_notifier). */
@@ -91,7 +89,6 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     this.debounce = new LinkDebounce(config.interfaceUpDownDelays ?? []);
     this.policy = scriptPolicy(config.global);
     for (const [name, up] of Object.entries(opts.quorums ?? {})) this.quorums.set(name, up);
-    for (const [name, up] of Object.entries(opts.bfdStates ?? {})) this.bfdUp.set(name, up);
   }
 
   /**
