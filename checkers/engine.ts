@@ -5,7 +5,7 @@ import { hash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
-import type { Checker, Config, FileChecker, HttpChecker, RealServer, TcpChecker, TrackFileDef, VirtualServer } from '../src/config/model.js';
+import type { BfdChecker, Checker, Config, FileChecker, HttpChecker, RealServer, TcpChecker, TrackFileDef, VirtualServer } from '../src/config/model.js';
 import { formatEndpoint, rsId as makeRsId, vsId as makeVsId } from '../src/config/identity.js';
 import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
@@ -25,13 +25,10 @@ import { probeUdp } from './udp.js';
 const ABORTED = new Error('checker attempt aborted');
 
 /** Checkers that run on a timer through the policy. */
-type TimedChecker = Exclude<Checker, FileChecker | { type: 'BFD_CHECK' }>;
+type TimedChecker = Exclude<Checker, FileChecker | BfdChecker>;
 
 /** Checkers whose attempts run as a promise with the engine's hard timeout (runDirect runs TCP_CHECK and HTTP_GET). */
 type PromisedChecker = Exclude<TimedChecker, TcpChecker>;
-
-/** Parsed but not run: BFD needs a BFD daemon. */
-const UNSUPPORTED = new Set<Checker['type']>(['BFD_CHECK']);
 
 export interface AttemptSample {
   readonly type: Checker['type'];
@@ -97,6 +94,13 @@ interface FileEntry {
   readonly checker: FileChecker;
 }
 
+/** A BFD_CHECK: up as the BFD child last said, or (before it said anything) as alpha says (check_bfd.c). */
+interface BfdEntry {
+  readonly checker: BfdChecker;
+  up: boolean;
+  hasRun: boolean;
+}
+
 interface RsEntry {
   readonly vsId: string;
   readonly rsId: string;
@@ -104,7 +108,7 @@ interface RsEntry {
   rs: RealServer;
   units: readonly Unit[];
   files: readonly FileEntry[];
-  unsupported: readonly Checker['type'][];
+  bfds: readonly BfdEntry[];
   alive: boolean;
   weight: number;
 }
@@ -303,7 +307,6 @@ export class CheckerEngine {
             up: u.state.up,
             retryIt: u.state.retryIt,
             hasRun: u.state.hasRun,
-            supported: true,
             ...(this.isSuspended(u) ? { suspended: true } : {}),
             ...(u.lastDetail !== undefined ? { lastDetail: u.lastDetail } : {}),
           }),
@@ -315,10 +318,9 @@ export class CheckerEngine {
             up: !this.fileState(f).failed,
             retryIt: 0,
             hasRun: true,
-            supported: true,
           }),
         ),
-        ...e.unsupported.map((type): CheckerSnapshot => ({ type, probeKey: type, up: true, retryIt: 0, hasRun: false, supported: false })),
+        ...e.bfds.map((b): CheckerSnapshot => ({ type: 'BFD_CHECK', probeKey: checkerKey(b.checker), up: b.up, retryIt: 0, hasRun: b.hasRun })),
       ],
     }));
   }
@@ -359,14 +361,15 @@ export class CheckerEngine {
       const vsName = makeVsId(vs);
       for (const rs of vs.realServers) {
         const id = makeRsId(vs, rs);
-        const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: NONE, files: NONE, unsupported: NONE, alive: true, weight: rs.weight };
+        const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: NONE, files: NONE, bfds: NONE, alive: true, weight: rs.weight };
         const prev = before.get(id);
         // Unchanged checkers keep their keys: the k-th timed checker is the k-th unit of the previous entry.
         const sameUnits = prev !== undefined && prev.vs.haSuspend === vs.haSuspend && sameCheckers(prev.rs.checkers, rs.checkers) ? prev.units : undefined;
         for (const c of rs.checkers) {
-          if (UNSUPPORTED.has(c.type)) {
-            entry.unsupported = added(entry.unsupported, c.type);
-            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName} is not supported by lvskeeper; ignoring it`);
+          if (c.type === 'BFD_CHECK') {
+            // A kept server keeps what its BFD said; a new checker starts up unless alpha (check_bfd.c, checker.c).
+            const kept = prev?.bfds.find((b) => b.checker.name === c.name);
+            entry.bfds = added(entry.bfds, { checker: c, up: kept?.up ?? !c.alpha, hasRun: kept?.hasRun ?? false });
             continue;
           }
           if (c.type === 'FILE_CHECK') {
@@ -488,6 +491,25 @@ export class CheckerEngine {
     for (const path of wanted) {
       if (this.watchers.has(path)) continue;
       this.watchers.set(path, new TrackFileWatcher(path, () => this.onFileChange(path)));
+    }
+  }
+
+  /**
+   * A BFD session went Up or Down (check_bfd.c bfd_check_handle_event): each BFD_CHECK on it that this changes, or
+   * that never heard from it, logs its line and takes the state; the server's pool follows.
+   */
+  bfdState(name: string, up: boolean): void {
+    for (const e of this.servers.values()) {
+      const hit = e.bfds.filter((b) => b.checker.name === name && (b.up !== up || !b.hasRun));
+      if (hit.length === 0) continue;
+      for (const b of hit) {
+        this.log.info(`BFD check of [${name}] RS(${e.rs.displayName}) is ${up ? 'UP' : 'DOWN'}`);
+        b.up = up;
+        b.hasRun = true;
+      }
+      const was = e.alive;
+      this.recompute(e);
+      if (was !== e.alive) this.emitAlive(e);
     }
   }
 
@@ -716,7 +738,7 @@ export class CheckerEngine {
   }
 
   private recompute(e: RsEntry): void {
-    let alive = e.units.every((u) => u.state.up);
+    let alive = e.units.every((u) => u.state.up) && e.bfds.every((b) => b.up);
     let weight = e.rs.weight;
     for (const u of e.units) if (u.dynamicStatus !== undefined) weight += u.dynamicStatus - 2 - e.rs.weight;
     for (const f of e.files) {

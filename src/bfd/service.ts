@@ -8,7 +8,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { BfdInstanceDef } from '../config/model.js';
 import { openUdpReceiver, type RawMessage, type RawSock } from '../net/rawsock.js';
-import { decodeControl, encodeControl, type DecodeError } from './packet.js';
+import { BfdState, decodeControl, encodeControl, type DecodeError } from './packet.js';
 import { BfdSession, type SessionAction, type SessionParams } from './session.js';
 
 export const BFD_CONTROL_PORT = 3784;
@@ -71,6 +71,15 @@ export class BfdService {
       }
     }
     for (const d of defs) await this.add(d);
+    this.announce();
+  }
+
+  /**
+   * Every session's state, as bfd_scheduler.c bfd_register_workers sends it at start and at each reload ("Send our
+   * status to VRRP process"): the checker process marks a BFD_CHECK that has not heard yet.
+   */
+  private announce(): void {
+    for (const r of this.sessions.values()) this.opts.onState(r.def, r.session.state === BfdState.Up);
   }
 
   /**
@@ -92,6 +101,7 @@ export class BfdService {
       r.def = d;
       this.apply(r, r.session.reconfigure(params(d), this.opts.clock.now()));
     }
+    this.announce();
   }
 
   stop(): void {

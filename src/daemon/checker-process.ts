@@ -265,6 +265,11 @@ class CheckerSide implements ChildSide {
     }
   }
 
+  /** A BFD session a BFD_CHECK follows went Up or Down (the supervisor relays the BFD child's events). */
+  bfdState(name: string, up: boolean): void {
+    this.engine?.bfdState(name, up);
+  }
+
   status(): object {
     return { ipvs: this.manager?.status(), overrides: this.overrides.list(), haSuspend: this.activation.status() };
   }
@@ -376,6 +381,7 @@ function main(): void {
     side = new CheckerSide(channel, log, start);
     await side.start();
   });
+  channel.onNote('bfd', ({ name, up }) => side?.bfdState(name, up));
   channel.handle('read', () => side?.read());
   channel.handle('drop', () => side?.drop());
   channel.handle('reload', async ({ umask }) => {

@@ -18,7 +18,8 @@ import { dropRulesNeeded } from '../vrrp/nft-rules.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToBfd, ToChecker, ToVrrp,
+  BfdStateNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToBfd, ToChecker,
+  ToCheckerNotes, ToVrrp,
   ToVrrpNotes, VrrpConfig, VrrpStates,
 } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
@@ -77,7 +78,7 @@ export interface DaemonOptions {
 }
 
 type VrrpChannel = Channel<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes>;
-type CheckerChannel = Channel<ToChecker, FromChecker, Nothing, FromCheckerNotes>;
+type CheckerChannel = Channel<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>;
 type BfdChannel = Channel<ToBfd, Nothing, Nothing, FromBfdNotes>;
 
 /** A graceful stop is a few packets and netlink calls for VRRP; the checker side may have a table to empty. */
@@ -92,12 +93,15 @@ const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
 export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
   private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
-  private checker: ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes> | undefined;
+  private checker: ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes> | undefined;
   private bfd: ChildSlot<ToBfd, Nothing, Nothing, FromBfdNotes> | undefined;
-  /** Each BFD session's last Up/Down, relayed to the VRRP child and replayed to a new one once it has started. */
-  private bfdStates: Record<string, boolean> = {};
-  /** The VRRP child has answered its start: BFD events go to it from then on. */
-  private vrrpReady = false;
+  /**
+   * Each BFD session's last Up/Down, relayed to the VRRP child (unless the block said `checker` only) and the checker
+   * child (unless `vrrp` only), and replayed to a child once it has started (bfd_event.c bfd_event_send).
+   */
+  private bfdStates = new Map<string, BfdStateNote & { readonly vrrp: boolean; readonly checker: boolean }>();
+  /** Which children have answered their start: BFD events go to them from then on. */
+  private readonly bfdListeners = { vrrp: false, checker: false };
   private table: IpvsDriver | undefined;
   private tableHost: TableHost | undefined;
   private tableDriver: TableDriver | undefined;
@@ -290,7 +294,7 @@ export class Supervisor {
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
       begin: async (channel: VrrpChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
-        this.vrrpReady = false;
+        this.bfdListeners.vrrp = false;
         channel.onNote('transition', (t) => this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to }));
         channel.onNote('event', (e) => this.publish(e.kind, e.text));
         channel.onNote('fifo', (lines) => this.fifos?.write('vrrp', lines));
@@ -299,11 +303,7 @@ export class Supervisor {
         const quorums = this.processMonitor?.tracker.quorums ?? {};
         const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log, quorums }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
         this.setVrrpStates(states);
-        // keepalived's VRRP process starts with every tracked BFD Down and reads the BFD child's events from its pipe
-        // once running (vrrp_track.c alloc_vrrp_tracked_bfd, vrrp_scheduler.c vrrp_bfd_thread): the sessions
-        // already Up arrive as events, each with its 'Tracked BFD' line.
-        this.vrrpReady = true;
-        for (const [name, up] of Object.entries(this.bfdStates)) if (up) channel.notify('bfd', { name, up });
+        this.bfdListening('vrrp', channel);
         this.childPidFile(this.paths.vrrpPid, this.vrrp?.pid);
       },
     }, this.log);
@@ -312,7 +312,7 @@ export class Supervisor {
 
   private async startCheckers(): Promise<void> {
     this.tableDriver ??= await this.chooseTable();
-    this.checker = new ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes>({
+    this.checker = new ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>({
       label: 'Healthcheck',
       entry: new URL('./checker-process.js', import.meta.url),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
@@ -330,6 +330,7 @@ export class Supervisor {
           }
         });
         channel.handle('ipvs', (c) => this.tableCall(c));
+        this.bfdListeners.checker = false;
         await channel.request('start', {
           configFile: this.opts.configFile,
           ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}),
@@ -340,6 +341,7 @@ export class Supervisor {
           restore: [...this.checkerStates],
         }, CHECKER_RELOAD_MS);
         this.childPidFile(this.paths.checkersPid, this.checker?.pid);
+        this.bfdListening('checker', channel);
       },
     }, this.log);
     await this.checker.spawn();
@@ -356,16 +358,26 @@ export class Supervisor {
         channel.onNote('event', (e) => this.publish(e.kind, e.text));
         // bfd_event.c bfd_event_send: to the VRRP process unless the block said `checker` only, to the checker
         // process unless it said `vrrp` only.
-        channel.onNote('bfd', ({ name, up, vrrp }) => {
-          if (!vrrp) return;
-          this.bfdStates = { ...this.bfdStates, [name]: up };
-          if (this.vrrpReady) this.vrrp?.channel?.notify('bfd', { name, up });
+        channel.onNote('bfd', (s) => {
+          this.bfdStates.set(s.name, s);
+          if (s.vrrp && this.bfdListeners.vrrp) this.vrrp?.channel?.notify('bfd', { name: s.name, up: s.up });
+          if (s.checker && this.bfdListeners.checker) this.checker?.channel?.notify('bfd', { name: s.name, up: s.up });
         });
         await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, 60_000);
         this.childPidFile(this.opts.bfdPidFile, this.bfd?.pid);
       },
     }, this.log);
     await this.bfd.spawn();
+  }
+
+  /**
+   * A child has started: keepalived's VRRP and checker processes start with every tracked BFD Down (alpha aside) and
+   * read the BFD child's events from their pipe once running (vrrp_scheduler.c vrrp_bfd_thread, check_bfd.c
+   * bfd_check_thread), so the states known so far reach the new child as events, each with its log line.
+   */
+  private bfdListening(child: 'vrrp' | 'checker', channel: VrrpChannel | CheckerChannel): void {
+    this.bfdListeners[child] = true;
+    for (const s of this.bfdStates.values()) if (s[child]) (channel as VrrpChannel).notify('bfd', { name: s.name, up: s.up });
   }
 
   /** lvs_sync_daemon: on its own it starts now; following an instance, with that instance's first state. */
@@ -596,7 +608,7 @@ export class Supervisor {
     const slot = this.bfd;
     this.bfd = undefined;
     await slot?.stop(VRRP_STOP_MS);
-    this.bfdStates = {};
+    this.bfdStates.clear();
   }
 
   stop(): Promise<void> {

@@ -11,6 +11,7 @@
 //                                relays to the VRRP child (track_bfd) and the checker child (BFD_CHECK).
 //   supervisor ⇄ checker child   start/reload (the child reads the file itself), stop, status, dump, metrics, ping,
 //                                command (drain/undrain/weight/ipvs-table);
+//                                the supervisor tells: bfd (BFD_CHECK's sessions, as for the VRRP child);
 //                                the child tells: events, checker-states (kept to restore a restarted child);
 //                                the child asks: ipvs (the embedded table, which lives in the supervisor).
 import type { ResumedState } from '../../checkers/engine.js';
@@ -187,6 +188,11 @@ export interface CheckerStateNote {
   readonly key: string;
   readonly state?: ResumedState;
 }
+
+export type ToCheckerNotes = {
+  /** BFD_CHECK's session went Up or Down (check_bfd.c bfd_check_handle_event). */
+  bfd: BfdStateNote;
+};
 
 /** Batched per turn of the child's event loop (note-batch.ts). */
 export type FromCheckerNotes = {
