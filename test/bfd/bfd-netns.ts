@@ -5,17 +5,28 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { tmpdir } from 'node:os';
-import { Proc, waitFor } from '../vrrp/netns-support.js';
+import { Proc, sh, waitFor } from '../vrrp/netns-support.js';
 import { repoRoot } from '../support/tier.js';
 
 export const LK = { v4: '10.77.0.1', v6: 'fd77::1' };
 export const PEER = { v4: '10.77.0.2', v6: 'fd77::2' };
 export const BFDD = '/usr/lib/frr/bfdd';
 
-function sh(args: string[]): string {
-  const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
-  if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
-  return r.stdout;
+/**
+ * FRR's bfdd in namespace `ns` with config `config`, its vty socket, pid and control files in `dir` (made here and
+ * given to the frr user, to whom bfdd drops its privileges), so vtysh --vty_socket DIR reaches this one.
+ */
+export function startBfdd(ns: string, dir: string, config: string): Proc {
+  mkdirSync(dir, { recursive: true });
+  chownSync(dir, Number(sh(['id', '-u', 'frr']).trim()), Number(sh(['id', '-g', 'frr']).trim()));
+  const conf = join(dir, 'bfdd.conf');
+  writeFileSync(conf, config, { mode: 0o644 });
+  const child = spawn('ip', ['netns', 'exec', ns, BFDD, '-f', conf, '--vty_socket', dir, '-i', join(dir, 'bfdd.pid'),
+    '--bfdctl', join(dir, 'bfdd.sock'), '-z', join(dir, 'zserv.api'), '-P', '0', '--log', 'stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const p = new Proc(child, join(dir, 'bfdd.log'));
+  // Proc.killHard kills the process its pid file names.
+  p.vrrpPidFile = join(dir, 'bfdd.pid');
+  return p;
 }
 
 export class BfdLink {
@@ -68,25 +79,20 @@ export class BfdLink {
     return this.track(child, name, f('-bfd.pid'));
   }
 
-  /** keepalived 2.2.7 in the peer namespace: with only bfd_instance blocks it runs its BFD child alone. */
-  startKeepalived(config: string, name = 'ka'): Proc {
+  /** keepalived 2.2.7 (in the peer namespace unless told): with only bfd_instance blocks it runs its BFD child alone. */
+  startKeepalived(config: string, name = 'ka', where: 'peer' | 'lk' = 'peer'): Proc {
     const f = (s: string): string => join(this.dir, `${name}${s}`);
-    const child = spawn('ip', ['netns', 'exec', this.ns.peer, '/usr/sbin/keepalived', '-n', '-l', '-D', '-f', this.write(`${name}.conf`, config),
+    const child = spawn('ip', ['netns', 'exec', this.ns[where], '/usr/sbin/keepalived', '-n', '-l', '-D', '-f', this.write(`${name}.conf`, config),
       '-p', f('.pid'), '-r', f('-vrrp.pid'), '-c', f('-checkers.pid'), '-b', f('-bfd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
     return this.track(child, name, f('-bfd.pid'));
   }
 
   /** FRR's bfdd in the peer namespace, its vty socket in a directory of its own so vtysh reaches this one. */
   startFrr(config: string): Proc {
-    const sock = join(this.dir, 'frr');
-    mkdirSync(sock, { recursive: true });
-    const uid = Number(sh(['id', '-u', 'frr']).trim());
-    const gid = Number(sh(['id', '-g', 'frr']).trim());
-    chownSync(sock, uid, gid);
-    const child = spawn('ip', ['netns', 'exec', this.ns.peer, BFDD, '-f', this.write('bfdd.conf', config), '--vty_socket', sock,
-      '-i', join(sock, 'bfdd.pid'), '--bfdctl', join(sock, 'bfdd.sock'), '-z', join(sock, 'zserv.api'), '-P', '0', '--log', 'stdout'],
-    { stdio: ['ignore', 'pipe', 'pipe'] });
-    return this.track(child, 'frr', join(sock, 'bfdd.pid'));
+    const p = startBfdd(this.ns.peer, join(this.dir, 'frr'), config);
+    this.procs.push(p);
+    this.pidFiles.push(p.vrrpPidFile!);
+    return p;
   }
 
   /** vtysh against this link's bfdd: each argument one command. */

@@ -4,13 +4,12 @@
 // tracked BFD, the VRRP states and effective priorities, and where the VIP is.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { chmodSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needCommand, needFile, needRoot, repoRoot } from '../support/tier.js';
 import { Proc, waitFor } from '../vrrp/netns-support.js';
 import { logLines, SIDES, Twin, type Side } from '../vrrp/twin-support.js';
-import { BFDD } from './bfd-netns.js';
+import { BFDD, startBfdd } from './bfd-netns.js';
 
 // 200 ms × 3: what is compared is track_bfd, not timing; four daemons and two bfdd start at once here.
 const config = (track: string): string => `bfd_instance gw {
@@ -38,16 +37,8 @@ vrrp_instance VI_1 {
 const RELEVANT = /Tracked BFD|Entering \w+ STATE$|Changing effective priority/;
 
 /** bfdd in a side's peer namespace, peering with the router (10.0.0.1). */
-function startBfdd(twin: Twin, side: Side, procs: Proc[]): Proc {
-  const dir = join(twin.dir, `frr-${side}`);
-  mkdirSync(dir, { recursive: true });
-  const frr = readFileSync('/etc/passwd', 'utf8').split('\n').find((l) => l.startsWith('frr:'))!.split(':');
-  chownSync(dir, Number(frr[2]), Number(frr[3]));
-  const conf = join(dir, 'bfdd.conf');
-  writeFileSync(conf, 'bfd\n peer 10.0.0.1\n  receive-interval 200\n  transmit-interval 200\n  detect-multiplier 3\n !\n!\n', { mode: 0o644 });
-  const child = spawn('ip', ['netns', 'exec', twin.peer(side), BFDD, '-f', conf, '--vty_socket', dir, '-i', join(dir, 'bfdd.pid'),
-    '--bfdctl', join(dir, 'bfdd.sock'), '-z', join(dir, 'zserv.api'), '-P', '0', '--log', 'stdout'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  const p = new Proc(child, join(dir, 'bfdd.log'));
+function peerBfdd(twin: Twin, side: Side, procs: Proc[]): Proc {
+  const p = startBfdd(twin.peer(side), join(twin.dir, `frr-${side}`), 'bfd\n peer 10.0.0.1\n  receive-interval 200\n  transmit-interval 200\n  detect-multiplier 3\n !\n!\n');
   procs.push(p);
   return p;
 }
@@ -65,7 +56,7 @@ async function run(t: TestContext, tag: string, track: string, steady: (side: Si
     // bfdd drops privileges to the frr user: its socket directory and config must be reachable.
     chmodSync(twin.dir, 0o755);
     const path = twin.writeConfig(config(track));
-    const bfdds = Object.fromEntries(SIDES.map((s) => [s, startBfdd(twin, s, peers)])) as Record<Side, Proc>;
+    const bfdds = Object.fromEntries(SIDES.map((s) => [s, peerBfdd(twin, s, peers)])) as Record<Side, Proc>;
     for (const side of SIDES) daemons[side] = twin.start(side, path, repoRoot, false, ['-b', join(twin.dir, `${side}-bfd.pid`)]);
     const log = (s: Side): string => daemons[s]!.log;
     const count = (s: Side, re: RegExp): number => logLines(log(s), re).length;
@@ -79,7 +70,7 @@ async function run(t: TestContext, tag: string, track: string, steady: (side: Si
     await waitFor(() => false, 4500);
     const vipDown = SIDES.map((s) => twin.addrs(s, 'eth0').includes('10.0.0.100/24'));
     // And comes back.
-    for (const s of SIDES) startBfdd(twin, s, peers);
+    for (const s of SIDES) peerBfdd(twin, s, peers);
     assert.ok(await waitFor(() => SIDES.every((s) => count(s, /Tracked BFD instance gw is UP/) === 2), 10_000), `${log('ka')}\n----\n${log('lk')}`);
     await waitFor(() => false, 4500);
     assert.deepEqual(vipUp, [vipUp[0], vipUp[0]], 'VIP while Up');
