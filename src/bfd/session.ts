@@ -28,7 +28,16 @@ export class BfdSession {
   private remoteDiag = 0;
   /** RFC 5880 §6.8.1: bfd.RemoteMinRxInterval starts at 1 µs. keepalived starts it at 0; max() makes them equal. */
   private remoteMinRxUs = 1;
-  private remoteMinTxUs = 0;
+  /**
+   * The peer's DesiredMinTxInterval and our RequiredMinRxInterval the detection time is computed from: a faster
+   * value is taken only once the Poll Sequence announcing it has ended (§6.8.3), see agreeRx.
+   */
+  private agreedRemoteTxUs = 0;
+  private agreedMinRxUs: number;
+  /** The peer has polled for a faster DesiredMinTx: its next packet without P ends that poll. */
+  private remoteFasterPolled = false;
+  /** When the last packet without P or F came: those are the peer's periodic ones, spaced by its real rate. */
+  private lastPeriodicRx: number | undefined;
   private remoteDetectMult = 0;
   private remoteDemand = false;
   private poll = false;
@@ -51,6 +60,7 @@ export class BfdSession {
     private readonly random: () => number,
   ) {
     this.txIntervalUs = this.idleTxInterval();
+    this.agreedMinRxUs = params.minRxUs;
   }
 
   get current(): SessionParams {
@@ -88,7 +98,6 @@ export class BfdSession {
     this.remoteState = p.state;
     this.remoteDiag = p.diag;
     this.remoteMinRxUs = p.requiredMinRx;
-    this.remoteMinTxUs = p.desiredMinTx;
     this.remoteDemand = p.demand;
     this.remoteDetectMult = p.detectMult;
     if (p.final) this.poll = false;
@@ -97,8 +106,9 @@ export class BfdSession {
     if (this.state !== BfdState.Up || p.poll || p.final) {
       const bothRising = this.remoteState === BfdState.Up && (this.state === BfdState.Init || this.state === BfdState.Up);
       this.txIntervalUs = bothRising ? Math.max(this.params.minTxUs, this.remoteMinRxUs) : this.idleTxInterval();
-      this.rxIntervalUs = Math.max(this.params.minRxUs, this.remoteMinTxUs);
     }
+    this.agreeRx(p, now);
+    this.rxIntervalUs = Math.max(this.agreedMinRxUs, this.agreedRemoteTxUs);
     this.detectTimeUs = this.remoteDetectMult * this.rxIntervalUs;
     if (this.detectTimeUs !== oldDetect) {
       out.push({ kind: 'log', text: `${' '.repeat(this.name.length + 2)} Detection time is ${this.detectTimeUs} us (was ${oldDetect} us)` });
@@ -152,6 +162,31 @@ export class BfdSession {
     if (params.passive && this.state === BfdState.Down && this.remoteDiscr === 0) this.nextTxAt = undefined;
     else if (!params.passive) this.nextTxAt ??= now;
     return [];
+  }
+
+  /**
+   * §6.8.3 on the receiving side. A slower rate counts at once, and any rate while not Up. A faster one only when
+   * the peer is sure to use it: once the peer's own Poll Sequence for it has ended (its first packet without P after
+   * one with P), or once its periodic packets come closer together than its old rate allows (under 75 % of it,
+   * the most §6.8.7's jitter takes off); our RequiredMinRx once our Poll has its Final. keepalived recomputes on any
+   * P or F: FRR's bfdd announces its faster rate in the Final answering our Poll but keeps its idle rate until its
+   * own Poll ends (or, at times, without one), which expires a 3 x 50 ms session right after it comes Up (bench:bfd
+   * counts keepalived's).
+   */
+  private agreeRx(p: ControlPacket, now: number): void {
+    const periodic = !p.poll && !p.final;
+    const sooner = periodic && this.lastPeriodicRx !== undefined && now - this.lastPeriodicRx < (0.75 * this.rxIntervalUs) / 1000;
+    if (this.state !== BfdState.Up || p.desiredMinTx >= this.agreedRemoteTxUs) {
+      this.agreedRemoteTxUs = p.desiredMinTx;
+      this.remoteFasterPolled = false;
+    } else if (p.poll) {
+      this.remoteFasterPolled = true;
+    } else if ((this.remoteFasterPolled && !p.final) || sooner) {
+      this.agreedRemoteTxUs = p.desiredMinTx;
+      this.remoteFasterPolled = false;
+    }
+    if (periodic) this.lastPeriodicRx = now;
+    if (this.state !== BfdState.Up || p.final || this.params.minRxUs > this.agreedMinRxUs) this.agreedMinRxUs = this.params.minRxUs;
   }
 
   private expire(now: number, out: SessionAction[]): void {

@@ -473,9 +473,11 @@ export class Supervisor {
   async status(): Promise<object> {
     const vrrp = this.vrrp?.channel;
     const checker = this.checker?.channel;
-    const [v, c] = await Promise.all([
+    const bfd = this.bfd?.channel;
+    const [v, c, b] = await Promise.all([
       this.ask(vrrp && (() => vrrp.request('status', undefined, QUERY_MS)), {}),
       this.ask(checker && (() => checker.request('status', undefined, QUERY_MS)), {}),
+      this.ask(bfd && (() => bfd.request('status', undefined, QUERY_MS)), {}),
     ]);
     const now = Date.now();
     const proc = (role: string, pid: number | undefined, since: number, restarts: number): object => ({
@@ -490,6 +492,7 @@ export class Supervisor {
       ],
       vrrp: (v as { vrrp?: unknown }).vrrp ?? [],
       ...c,
+      ...b,
     };
   }
 
@@ -502,9 +505,11 @@ export class Supervisor {
     } else {
       const vrrp = this.vrrp?.channel;
       const checker = this.checker?.channel;
+      const bfd = this.bfd?.channel;
       const sections = await Promise.all([
         this.ask(vrrp && (() => vrrp.request('dump', kind, QUERY_MS)), ''),
         this.ask(checker && (() => checker.request('dump', kind, QUERY_MS)), ''),
+        this.ask(bfd && (() => bfd.request('dump', kind, QUERY_MS)), ''),
       ]);
       text = dumpHeader(kind, this.vrrpConfig?.global, now) + sections.join('');
     }
@@ -516,9 +521,11 @@ export class Supervisor {
   private async renderMetrics(): Promise<string> {
     const vrrp = this.vrrp?.channel;
     const checker = this.checker?.channel;
+    const bfd = this.bfd?.channel;
     const parts = await Promise.all([
       this.ask(vrrp && (() => vrrp.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
       this.ask(checker && (() => checker.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
+      this.ask(bfd && (() => bfd.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
     ]);
     return renderFamilies([...this.registry.families(), ...parts.flat()]);
   }

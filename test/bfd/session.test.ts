@@ -166,3 +166,37 @@ test('with detect multiplier 1 the interval is cut by 10–25 %', () => {
     assert.equal(s.deadline(), 10 + expect);
   }
 });
+
+test('a faster peer rate counts only once the peer\'s own Poll Sequence for it has ended (RFC 5880 §6.8.3)', () => {
+  const s = new BfdSession('s', FAST, 1, () => 0);
+  s.start(0);
+  const pkt = (state: BfdState, desiredMinTx: number, flags: { poll?: boolean; final?: boolean } = {}): ControlPacket => ({
+    diag: 0, state, poll: flags.poll ?? false, final: flags.final ?? false, cpi: false, demand: false, detectMult: 3,
+    myDiscr: 2, yourDiscr: 1, desiredMinTx, requiredMinRx: 50_000, requiredMinEchoRx: 0,
+  });
+  s.receive(pkt(BfdState.Init, 1_000_000), 0);
+  assert.equal(s.state, BfdState.Up);
+  assert.equal(s.detectTimeUs, 3_000_000);
+  // As FRR's bfdd does: its Final to our Poll already says 50 ms, but it still sends every second.
+  s.receive(pkt(BfdState.Up, 50_000, { final: true }), 10);
+  assert.equal(s.detectTimeUs, 3_000_000);
+  s.receive(pkt(BfdState.Up, 50_000), 900);
+  assert.equal(s.detectTimeUs, 3_000_000);
+  // Its own Poll for 50 ms, which we answer with a Final; its next packet is at the new rate.
+  const answer = s.receive(pkt(BfdState.Up, 50_000, { poll: true }), 1000);
+  assert.ok(answer.some((a) => a.kind === 'send' && a.packet.final));
+  assert.equal(s.detectTimeUs, 3_000_000);
+  s.receive(pkt(BfdState.Up, 50_000), 1040);
+  assert.equal(s.detectTimeUs, 150_000);
+  // Slower again: at once.
+  s.receive(pkt(BfdState.Up, 300_000, { poll: true }), 1080);
+  assert.equal(s.detectTimeUs, 900_000);
+  // Faster without a Poll (a Final carried it): taken once its packets come closer than 75 % of 300 ms.
+  s.receive(pkt(BfdState.Up, 50_000, { final: true }), 1100);
+  s.receive(pkt(BfdState.Up, 50_000), 1300);
+  assert.equal(s.detectTimeUs, 900_000);
+  s.receive(pkt(BfdState.Up, 50_000), 1600);
+  assert.equal(s.detectTimeUs, 900_000);
+  s.receive(pkt(BfdState.Up, 50_000), 1650);
+  assert.equal(s.detectTimeUs, 150_000);
+});
