@@ -30,7 +30,7 @@ const lastUp = (log: string): boolean => /Entering (\w+) state/.exec(log.split('
 /** The detection time the daemon's last "Detection time is N us" line gave, in µs. */
 const lastDetect = (log: string): number => Number([...log.matchAll(/Detection time is (\d+) us/g)].at(-1)?.[1] ?? 0);
 
-/** Detection times, and the Down events nobody provoked (a session expiring while bfdd ran). */
+/** Detection times, and the Down events nobody provoked (a settled session expiring while bfdd ran). */
 async function measure(daemon: 'lvskeeper' | 'keepalived', ms: number): Promise<{ detect: number[]; falseDowns: number }> {
   const link = new BfdLink(`bn${daemon[0]}${ms}`);
   try {
@@ -39,19 +39,16 @@ async function measure(daemon: 'lvskeeper' | 'keepalived', ms: number): Promise<
     const subject = daemon === 'lvskeeper' ? link.startLvskeeper(session(ms)) : link.startKeepalived(session(ms), 'ka', 'lk');
     const detect: number[] = [];
     let falseDowns = 0;
-    let quiet = 0;
     while (detect.length < samples) {
-      // Up on both at the session's rate (not idle_tx's 3 s), and settled 1.5 s past the switch.
+      // Up on both at the session's rate (not idle_tx's 3 s); then 1.5 s in which nobody disturbs the session: a
+      // Down there is a false one. Only then is bfdd frozen for a sample.
       const ready = (): boolean => link.frrPeer()?.status === 'up' && lastUp(subject.log) && lastDetect(subject.log) === 3 * ms * 1000;
       if (!(await waitFor(ready, 30_000))) throw new Error(`${daemon}: no session at ${ms} ms\n${subject.log.slice(-3000)}`);
       const settled = subject.log.length;
       await waitFor(() => false, 1500);
-      const unprovoked = subject.log.slice(quiet).split('\n').filter((l) => EXPIRED.test(l.replace(/^.*?\d\d:\d\d:\d\d(?: \d{4})?: /, ''))).length;
-      falseDowns += unprovoked;
-      if (!ready() || (subject.log.length !== settled && !lastUp(subject.log.slice(settled)))) {
-        quiet = subject.log.length;
-        continue;
-      }
+      const downs = subject.log.slice(settled).split('\n').filter((l) => EXPIRED.test(l.replace(/^.*?\d\d:\d\d:\d\d(?: \d{4})?: /, ''))).length;
+      falseDowns += downs;
+      if (downs > 0 || !ready()) continue;
       const from = subject.log.length;
       // `ip netns exec` execs bfdd: the spawned pid is bfdd's.
       peer.signal('SIGSTOP');
@@ -59,7 +56,6 @@ async function measure(daemon: 'lvskeeper' | 'keepalived', ms: number): Promise<
       peer.signal('SIGCONT');
       if (line === undefined) throw new Error(`${daemon}: no expiry\n${subject.log.slice(from)}`);
       detect.push(Number(EXPIRED.exec(line)![1]));
-      quiet = subject.log.length;
     }
     return { detect, falseDowns };
   } finally {
