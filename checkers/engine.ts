@@ -502,14 +502,18 @@ export class CheckerEngine {
     for (const e of this.servers.values()) {
       const hit = e.bfds.filter((b) => b.checker.name === name && (b.up !== up || !b.hasRun));
       if (hit.length === 0) continue;
+      const was = e.alive;
+      const moved = hit.some((b) => b.up !== up);
       for (const b of hit) {
         this.log.info(`BFD check of [${name}] RS(${e.rs.displayName}) is ${up ? 'UP' : 'DOWN'}`);
         b.up = up;
         b.hasRun = true;
       }
-      const was = e.alive;
       this.recompute(e);
       if (was !== e.alive) this.emitAlive(e);
+      // A verdict that moves the checker is mailed (smtp_alert; no_checker_emails keeps only those moving the RS).
+      const body = `=> BFD CHECK ${name} ${up ? 'succeeded' : 'failed'} on service <=`;
+      if (moved) this.opts.onEvent?.({ kind: 'rs-alert', vsId: e.vsId, rsId: e.rsId, alive: e.alive, rsChanged: was !== e.alive, body });
     }
   }
 
