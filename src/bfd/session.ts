@@ -34,8 +34,6 @@ export class BfdSession {
    */
   private agreedRemoteTxUs = 0;
   private agreedMinRxUs: number;
-  /** The peer has polled for a faster DesiredMinTx: its next packet without P ends that poll. */
-  private remoteFasterPolled = false;
   /** When the last packet without P or F came: those are the peer's periodic ones, spaced by its real rate. */
   private lastPeriodicRx: number | undefined;
   private remoteDetectMult = 0;
@@ -165,26 +163,18 @@ export class BfdSession {
   }
 
   /**
-   * §6.8.3 on the receiving side. A slower rate counts at once, and any rate while not Up. A faster one only when
-   * the peer is sure to use it: once the peer's own Poll Sequence for it has ended (its first packet without P after
-   * one with P), or once its periodic packets come closer together than its old rate allows (under 75 % of it,
-   * the most §6.8.7's jitter takes off); our RequiredMinRx once our Poll has its Final. keepalived recomputes on any
-   * P or F: FRR's bfdd announces its faster rate in the Final answering our Poll but keeps its idle rate until its
-   * own Poll ends (or, at times, without one), which expires a 3 x 50 ms session right after it comes Up (bench:bfd
-   * counts keepalived's).
+   * §6.8.3 on the receiving side. A slower rate counts at once, and any rate while not Up. A faster one only once the
+   * peer is seen to use it: two of its periodic packets (neither P nor F, which are sent out of turn) closer together
+   * than its old rate allows (under 75 % of it, the most §6.8.7's jitter takes off). Our own lower RequiredMinRx
+   * counts once our Poll has its Final. keepalived recomputes on any P or F, trusting the value: FRR's bfdd announces
+   * its faster rate in its Final and in its own Poll but goes on sending at the old rate for a while, which expires
+   * keepalived's 3 x 50 ms sessions soon after Up (bench:bfd counts them); waiting for the end of the peer's Poll was
+   * not enough with bfdd either (test/bfd/track-bfd-twin.test.ts saw it at 3 x 200 ms).
    */
   private agreeRx(p: ControlPacket, now: number): void {
     const periodic = !p.poll && !p.final;
     const sooner = periodic && this.lastPeriodicRx !== undefined && now - this.lastPeriodicRx < (0.75 * this.rxIntervalUs) / 1000;
-    if (this.state !== BfdState.Up || p.desiredMinTx >= this.agreedRemoteTxUs) {
-      this.agreedRemoteTxUs = p.desiredMinTx;
-      this.remoteFasterPolled = false;
-    } else if (p.poll) {
-      this.remoteFasterPolled = true;
-    } else if ((this.remoteFasterPolled && !p.final) || sooner) {
-      this.agreedRemoteTxUs = p.desiredMinTx;
-      this.remoteFasterPolled = false;
-    }
+    if (this.state !== BfdState.Up || p.desiredMinTx >= this.agreedRemoteTxUs || sooner) this.agreedRemoteTxUs = p.desiredMinTx;
     if (periodic) this.lastPeriodicRx = now;
     if (this.state !== BfdState.Up || p.final || this.params.minRxUs > this.agreedMinRxUs) this.agreedMinRxUs = this.params.minRxUs;
   }

@@ -18,7 +18,7 @@ class BfdSide implements ChildSide {
       clock: systemClock,
       logger: log,
       onState: (d, up) => {
-        channel.notify('bfd', { name: d.name, up, vrrp: d.vrrp, checker: d.checker });
+        channel.notify('bfd', { name: d.name, up, sentAt: performance.timeOrigin + performance.now(), vrrp: d.vrrp, checker: d.checker });
         channel.notify('event', { kind: 'bfd', text: `(${d.name}) ${up ? 'Up' : 'Down'}` });
       },
     });

@@ -15,7 +15,7 @@ import { systemClock } from '../clock.js';
 import { applyReloadUmask } from '../fs/umask.js';
 import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
-import type { CheckerStart, CheckerStateNote, EventNote, MetricFamily } from '../ipc/protocol.js';
+import { bfdEventLine, type CheckerStart, type CheckerStateNote, type EventNote, type MetricFamily } from '../ipc/protocol.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { IpvsManager } from '../ipvs/manager.js';
 import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
@@ -381,7 +381,10 @@ function main(): void {
     side = new CheckerSide(channel, log, start);
     await side.start();
   });
-  channel.onNote('bfd', ({ name, up }) => side?.bfdState(name, up));
+  channel.onNote('bfd', (n) => {
+    log.debug(bfdEventLine(n));
+    side?.bfdState(n.name, n.up);
+  });
   channel.handle('read', () => side?.read());
   channel.handle('drop', () => side?.drop());
   channel.handle('reload', async ({ umask }) => {

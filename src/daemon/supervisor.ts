@@ -360,8 +360,9 @@ export class Supervisor {
         // process unless it said `vrrp` only.
         channel.onNote('bfd', (s) => {
           this.bfdStates.set(s.name, s);
-          if (s.vrrp && this.bfdListeners.vrrp) this.vrrp?.channel?.notify('bfd', { name: s.name, up: s.up });
-          if (s.checker && this.bfdListeners.checker) this.checker?.channel?.notify('bfd', { name: s.name, up: s.up });
+          const note = { name: s.name, up: s.up, sentAt: s.sentAt };
+          if (s.vrrp && this.bfdListeners.vrrp) this.vrrp?.channel?.notify('bfd', note);
+          if (s.checker && this.bfdListeners.checker) this.checker?.channel?.notify('bfd', note);
         });
         await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, 60_000);
         this.childPidFile(this.opts.bfdPidFile, this.bfd?.pid);
@@ -377,7 +378,7 @@ export class Supervisor {
    */
   private bfdListening(child: 'vrrp' | 'checker', channel: VrrpChannel | CheckerChannel): void {
     this.bfdListeners[child] = true;
-    for (const s of this.bfdStates.values()) if (s[child]) (channel as VrrpChannel).notify('bfd', { name: s.name, up: s.up });
+    for (const s of this.bfdStates.values()) if (s[child]) (channel as VrrpChannel).notify('bfd', { name: s.name, up: s.up, sentAt: s.sentAt });
   }
 
   /** lvs_sync_daemon: on its own it starts now; following an instance, with that instance's first state. */

@@ -71,10 +71,18 @@ export interface VrrpStart {
   readonly quorums: ProcessQuorums;
 }
 
-/** A BFD session went Up or Down (bfd_event.c bfd_event_t: the instance name and Up or Down). */
+/** A BFD session went Up or Down (bfd_event.c bfd_event_t: the instance name, Up or Down, and when it was sent). */
 export interface BfdStateNote {
   readonly name: string;
   readonly up: boolean;
+  /** performance.timeOrigin + performance.now() in the BFD child, for the receivers' "delivered in" line. */
+  readonly sentAt: number;
+}
+
+/** vrrp_scheduler.c vrrp_handle_bfd_event and check_bfd.c bfd_check_handle_event log each event with -D. */
+export function bfdEventLine(n: BfdStateNote): string {
+  const us = Math.max(0, Math.round((performance.timeOrigin + performance.now() - n.sentAt) * 1000));
+  return `Received BFD event: instance ${n.name} is in state ${n.up ? 'Up' : 'Down'} (delivered in ${us} usec)`;
 }
 
 /** Each vrrp_track_process's quorum, by name (counted by the supervisor's process monitor). */

@@ -167,7 +167,7 @@ test('with detect multiplier 1 the interval is cut by 10–25 %', () => {
   }
 });
 
-test('a faster peer rate counts only once the peer\'s own Poll Sequence for it has ended (RFC 5880 §6.8.3)', () => {
+test('a faster peer rate counts only once the peer is seen sending at it (RFC 5880 §6.8.3)', () => {
   const s = new BfdSession('s', FAST, 1, () => 0);
   s.start(0);
   const pkt = (state: BfdState, desiredMinTx: number, flags: { poll?: boolean; final?: boolean } = {}): ControlPacket => ({
@@ -182,7 +182,8 @@ test('a faster peer rate counts only once the peer\'s own Poll Sequence for it h
   assert.equal(s.detectTimeUs, 3_000_000);
   s.receive(pkt(BfdState.Up, 50_000), 900);
   assert.equal(s.detectTimeUs, 3_000_000);
-  // Its own Poll for 50 ms, which we answer with a Final; its next packet is at the new rate.
+  // Its own Poll for 50 ms, which we answer with a Final; then a periodic packet 140 ms after the last one: faster
+  // than 75 % of the old second.
   const answer = s.receive(pkt(BfdState.Up, 50_000, { poll: true }), 1000);
   assert.ok(answer.some((a) => a.kind === 'send' && a.packet.final));
   assert.equal(s.detectTimeUs, 3_000_000);
