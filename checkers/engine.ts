@@ -5,7 +5,7 @@ import { hash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
-import type { Checker, Config, FileChecker, HttpChecker, RealServer, TcpChecker, TrackFileDef, VirtualServer } from '../src/config/model.js';
+import type { BfdChecker, Checker, Config, FileChecker, HttpChecker, RealServer, TcpChecker, TrackFileDef, VirtualServer } from '../src/config/model.js';
 import { formatEndpoint, rsId as makeRsId, vsId as makeVsId } from '../src/config/identity.js';
 import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
@@ -25,13 +25,10 @@ import { probeUdp } from './udp.js';
 const ABORTED = new Error('checker attempt aborted');
 
 /** Checkers that run on a timer through the policy. */
-type TimedChecker = Exclude<Checker, FileChecker | { type: 'BFD_CHECK' }>;
+type TimedChecker = Exclude<Checker, FileChecker | BfdChecker>;
 
 /** Checkers whose attempts run as a promise with the engine's hard timeout (runDirect runs TCP_CHECK and HTTP_GET). */
 type PromisedChecker = Exclude<TimedChecker, TcpChecker>;
-
-/** Parsed but not run: BFD needs a BFD daemon. */
-const UNSUPPORTED = new Set<Checker['type']>(['BFD_CHECK']);
 
 export interface AttemptSample {
   readonly type: Checker['type'];
@@ -116,6 +113,13 @@ interface FileEntry {
   readonly checker: FileChecker;
 }
 
+/** A BFD_CHECK: up as the BFD child last said, or (before it said anything) as alpha says (check_bfd.c). */
+interface BfdEntry {
+  readonly checker: BfdChecker;
+  up: boolean;
+  hasRun: boolean;
+}
+
 interface RsEntry {
   readonly vsId: string;
   readonly rsId: string;
@@ -123,7 +127,7 @@ interface RsEntry {
   rs: RealServer;
   units: readonly Unit[];
   files: readonly FileEntry[];
-  unsupported: readonly Checker['type'][];
+  bfds: readonly BfdEntry[];
   alive: boolean;
   weight: number;
 }
@@ -311,7 +315,7 @@ export class CheckerEngine {
         const sameUnits = keptUnits(this.servers.get(makeRsId(vs, rs)), vs, rs);
         let timed = 0;
         for (const c of rs.checkers) {
-          if (UNSUPPORTED.has(c.type) || c.type === 'FILE_CHECK') continue;
+          if (c.type === 'BFD_CHECK' || c.type === 'FILE_CHECK') continue;
           const key = sameUnits?.[timed]?.key ?? unitKey(c, vs);
           timed++;
           const unit = this.units.get(key);
@@ -352,7 +356,6 @@ export class CheckerEngine {
             up: u.state.up,
             retryIt: u.state.retryIt,
             hasRun: u.state.hasRun,
-            supported: true,
             ...(this.isSuspended(u) ? { suspended: true } : {}),
             ...(u.lastDetail !== undefined ? { lastDetail: u.lastDetail } : {}),
           }),
@@ -364,10 +367,9 @@ export class CheckerEngine {
             up: !this.fileState(f).failed,
             retryIt: 0,
             hasRun: true,
-            supported: true,
           }),
         ),
-        ...e.unsupported.map((type): CheckerSnapshot => ({ type, probeKey: type, up: true, retryIt: 0, hasRun: false, supported: false })),
+        ...e.bfds.map((b): CheckerSnapshot => ({ type: 'BFD_CHECK', probeKey: checkerKey(b.checker), up: b.up, retryIt: 0, hasRun: b.hasRun })),
       ],
     }));
   }
@@ -408,13 +410,14 @@ export class CheckerEngine {
       const vsName = makeVsId(vs);
       for (const rs of vs.realServers) {
         const id = makeRsId(vs, rs);
-        const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: NONE, files: NONE, unsupported: NONE, alive: true, weight: rs.weight };
+        const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: NONE, files: NONE, bfds: NONE, alive: true, weight: rs.weight };
         const prev = before.get(id);
         const sameUnits = keptUnits(prev, vs, rs);
         for (const c of rs.checkers) {
-          if (UNSUPPORTED.has(c.type)) {
-            entry.unsupported = added(entry.unsupported, c.type);
-            this.log.warn(`${c.type} for ${rs.displayName} of VS ${vs.displayName} is not supported by lvskeeper; ignoring it`);
+          if (c.type === 'BFD_CHECK') {
+            // A kept server keeps what its BFD said; a new checker starts up unless alpha (check_bfd.c, checker.c).
+            const kept = prev?.bfds.find((b) => b.checker.name === c.name);
+            entry.bfds = added(entry.bfds, { checker: c, up: kept?.up ?? !c.alpha, hasRun: kept?.hasRun ?? false });
             continue;
           }
           if (c.type === 'FILE_CHECK') {
@@ -476,7 +479,7 @@ export class CheckerEngine {
       for (const rs of vs.realServers) {
         const prev = running.next().value;
         if (prev === undefined || prev.rsId !== makeRsId(vs, rs)) return false;
-        // Only timed checkers (a FILE_CHECK's track_file, an unsupported checker's warning come from a full build);
+        // Only timed checkers (a FILE_CHECK's track_file, a BFD_CHECK's session come from a full build);
         // probes keyed for ha_suspend or not as before.
         if (prev.units.length !== rs.checkers.length || prev.vs.haSuspend !== vs.haSuspend || !sameCheckers(prev.rs.checkers, rs.checkers)) return false;
         kept.push(prev);
@@ -536,6 +539,29 @@ export class CheckerEngine {
     for (const path of wanted) {
       if (this.watchers.has(path)) continue;
       this.watchers.set(path, new TrackFileWatcher(path, () => this.onFileChange(path)));
+    }
+  }
+
+  /**
+   * A BFD session went Up or Down (check_bfd.c bfd_check_handle_event): each BFD_CHECK on it that this changes, or
+   * that never heard from it, logs its line and takes the state; the server's pool follows.
+   */
+  bfdState(name: string, up: boolean): void {
+    for (const e of this.servers.values()) {
+      const hit = e.bfds.filter((b) => b.checker.name === name && (b.up !== up || !b.hasRun));
+      if (hit.length === 0) continue;
+      const was = e.alive;
+      const moved = hit.some((b) => b.up !== up);
+      for (const b of hit) {
+        this.log.info(`BFD check of [${name}] RS(${e.rs.displayName}) is ${up ? 'UP' : 'DOWN'}`);
+        b.up = up;
+        b.hasRun = true;
+      }
+      this.recompute(e);
+      if (was !== e.alive) this.emitAlive(e);
+      // A verdict that moves the checker is mailed (smtp_alert; no_checker_emails keeps only those moving the RS).
+      const body = `=> BFD CHECK ${name} ${up ? 'succeeded' : 'failed'} on service <=`;
+      if (moved) this.opts.onEvent?.({ kind: 'rs-alert', vsId: e.vsId, rsId: e.rsId, alive: e.alive, rsChanged: was !== e.alive, body });
     }
   }
 
@@ -767,7 +793,7 @@ export class CheckerEngine {
   }
 
   private recompute(e: RsEntry): void {
-    let alive = e.units.every((u) => u.state.up);
+    let alive = e.units.every((u) => u.state.up) && e.bfds.every((b) => b.up);
     let weight = e.rs.weight;
     for (const u of e.units) if (u.dynamicStatus !== undefined) weight += u.dynamicStatus - 2 - e.rs.weight;
     for (const f of e.files) {

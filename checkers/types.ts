@@ -37,8 +37,6 @@ export interface CheckerSnapshot {
   /** Failures since the last success while the checker was up (keepalived's retry_it). */
   readonly retryIt: number;
   readonly hasRun: boolean;
-  /** false for BFD_CHECK, which is parsed but not run (it does not affect the RS). */
-  readonly supported: boolean;
   /** Set while ha_suspend keeps the checker from checking (activation.ts). */
   readonly suspended?: true;
   readonly lastDetail?: string;

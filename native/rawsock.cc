@@ -3,10 +3,14 @@
 //   kind "icmp6"  AF_INET6 SOCK_RAW IPPROTO_ICMPV6: unsolicited neighbour adverts (kernel fills the checksum)
 //   kind "packet" AF_PACKET SOCK_RAW: gratuitous ARP frames (and capturing them in tests)
 //   kind "ping"   AF_INET IPPROTO_ICMP / AF_INET6 IPPROTO_ICMPV6: PING_CHECK echoes; receives echo replies only
+//   kind "udp"    AF_INET/AF_INET6 SOCK_DGRAM, receive only (bindUdp): BFD control packets with the TTL / hop limit
+//                 they arrived with, which GTSM needs (RFC 5881 §5) and Node's dgram does not give
 // Receive callback: (data: Buffer, src: Buffer|null, dst: Buffer|null, ifindex, ttl, proto).
 //   IPv4 VRRP: the IP header is stripped here; ttl and proto (112, or 51 for AH) come from it.
 //   IPv6: ttl is the hop limit from IPV6_HOPLIMIT, dst and ifindex from IPV6_PKTINFO.
 //   packet: src is the sender MAC, dst null, ttl -1, proto the ethertype; our own outgoing frames are skipped.
+//   udp: the datagram's payload; ttl from IP_TTL / IPV6_HOPLIMIT, dst and ifindex from the pktinfo; proto is the source
+//   port.
 // Sends are synchronous non-blocking sendmsg calls; EAGAIN is reported as an error rather than queued (raw datagram
 // sockets only return it when the device queue is full, and VRRP re-sends every interval anyway).
 #include <napi.h>
@@ -45,6 +49,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
                        {InstanceMethod("bindToDevice", &RawSocket::BindToDevice),
                         InstanceMethod("setMark", &RawSocket::SetMark),
                         InstanceMethod("bindPacket", &RawSocket::BindPacket),
+                        InstanceMethod("bindUdp", &RawSocket::BindUdp),
                         InstanceMethod("joinGroup", &RawSocket::JoinGroup),
                         InstanceMethod("leaveGroup", &RawSocket::LeaveGroup),
                         InstanceMethod("setMulticastInterface", &RawSocket::SetMulticastInterface),
@@ -54,7 +59,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
                         InstanceMethod("close", &RawSocket::Close)});
   }
 
-  // new RawSocket(kind: 'vrrp'|'icmp6'|'packet'|'ping', family: 4|6 or ethertype for 'packet', onMessage, onError)
+  // new RawSocket(kind: 'vrrp'|'icmp6'|'packet'|'ping'|'udp', family: 4|6 or ethertype for 'packet', onMessage, onError)
   explicit RawSocket(const Napi::CallbackInfo& info) : Napi::ObjectWrap<RawSocket>(info), buf_(kRecvBuf) {
     Napi::Env env = info.Env();
     if (info.Length() < 4 || !info[0].IsString() || !info[1].IsNumber() || !info[2].IsFunction() ||
@@ -64,8 +69,13 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     }
     std::string kind = info[0].As<Napi::String>();
     int arg = info[1].As<Napi::Number>().Int32Value();
-    int domain, proto;
-    if (kind == "vrrp") {
+    int domain, proto, type = SOCK_RAW;
+    if (kind == "udp") {
+      family_ = domain = arg == 6 ? AF_INET6 : AF_INET;
+      proto = IPPROTO_UDP;
+      type = SOCK_DGRAM;
+      udp_ = true;
+    } else if (kind == "vrrp") {
       family_ = arg == 6 ? AF_INET6 : AF_INET;
       domain = family_;
       proto = 112;
@@ -82,7 +92,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
       Napi::TypeError::New(env, "unknown socket kind " + kind).ThrowAsJavaScriptException();
       return;
     }
-    fd_ = socket(domain, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+    fd_ = socket(domain, type | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
     if (fd_ < 0) {
       ErrnoError(env, errno, "socket").ThrowAsJavaScriptException();
       return;
@@ -91,7 +101,17 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     // VRRP and neighbour adverts must leave with TTL/hop limit 255 (RFC 5798 §5.1.1.3, RFC 4861 §7.1.2); echoes
     // keep the system default, as ping(8) and keepalived's PING_CHECK do.
     bool ttl255 = kind != "ping";
-    if (family_ == AF_INET) {
+    if (udp_) {
+      // Receive only: the TTL and the address each datagram came to; IPv6 sockets stay IPv6-only.
+      if (family_ == AF_INET) {
+        setsockopt(fd_, IPPROTO_IP, IP_RECVTTL, &one, sizeof one);
+        setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
+      } else {
+        setsockopt(fd_, IPPROTO_IPV6, IPV6_V6ONLY, &one, sizeof one);
+        setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVHOPLIMIT, &one, sizeof one);
+        setsockopt(fd_, IPPROTO_IPV6, IPV6_RECVPKTINFO, &one, sizeof one);
+      }
+    } else if (family_ == AF_INET) {
       setsockopt(fd_, IPPROTO_IP, IP_PKTINFO, &one, sizeof one);
       setsockopt(fd_, IPPROTO_IP, IP_MULTICAST_TTL, &ttl, sizeof ttl);
       if (ttl255) setsockopt(fd_, IPPROTO_IP, IP_TTL, &ttl, sizeof ttl);
@@ -144,6 +164,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
  private:
   int fd_ = -1;
   int family_ = AF_INET;
+  bool udp_ = false;
   uv_poll_t* poll_ = nullptr;
   std::vector<uint8_t> buf_;
   Napi::FunctionReference on_message_;
@@ -205,6 +226,29 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     sll.sll_protocol = htons(static_cast<uint16_t>(info[1].As<Napi::Number>().Uint32Value()));
     if (bind(fd_, reinterpret_cast<sockaddr*>(&sll), sizeof sll) < 0) Fail(info.Env(), "bind");
     return info.Env().Undefined();
+  }
+
+  // bindUdp(port): a "udp" socket listens on every address of its family (keepalived bfd_open_fd_in binds *:3784).
+  Napi::Value BindUdp(const Napi::CallbackInfo& info) {
+    Napi::Env env = info.Env();
+    if (!CheckOpen(env)) return env.Undefined();
+    uint16_t port = htons(static_cast<uint16_t>(info[0].As<Napi::Number>().Uint32Value()));
+    int one = 1;
+    setsockopt(fd_, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
+    int rc;
+    if (family_ == AF_INET) {
+      struct sockaddr_in sin = {};
+      sin.sin_family = AF_INET;
+      sin.sin_port = port;
+      rc = bind(fd_, reinterpret_cast<sockaddr*>(&sin), sizeof sin);
+    } else {
+      struct sockaddr_in6 sin6 = {};
+      sin6.sin6_family = AF_INET6;
+      sin6.sin6_port = port;
+      rc = bind(fd_, reinterpret_cast<sockaddr*>(&sin6), sizeof sin6);
+    }
+    if (rc < 0) Fail(env, "bind");
+    return env.Undefined();
   }
 
   Napi::Value Membership(const Napi::CallbackInfo& info, bool join) {
@@ -402,7 +446,22 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     const uint8_t* p = buf_.data();
     Napi::Value src = env.Null(), dst = env.Null();
     int ifindex = 0, ttl = -1, proto = 0;
-    if (family_ == AF_INET) {
+    if (udp_ && family_ == AF_INET) {
+      auto* from = static_cast<const struct sockaddr_in*>(msg.msg_name);
+      src = Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&from->sin_addr), 4);
+      proto = ntohs(from->sin_port);
+      for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(const_cast<struct msghdr*>(&msg), c)) {
+        if (c->cmsg_level != IPPROTO_IP) continue;
+        if (c->cmsg_type == IP_TTL) {
+          memcpy(&ttl, CMSG_DATA(c), sizeof ttl);
+        } else if (c->cmsg_type == IP_PKTINFO) {
+          struct in_pktinfo pi;
+          memcpy(&pi, CMSG_DATA(c), sizeof pi);
+          ifindex = pi.ipi_ifindex;
+          dst = Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&pi.ipi_addr), 4);
+        }
+      }
+    } else if (family_ == AF_INET) {
       size_t ihl = n >= 1 ? static_cast<size_t>(p[0] & 0x0f) * 4 : 0;
       if (n < 20 || ihl < 20 || ihl > n) return;  // the kernel validated the header; a short one cannot be VRRP
       ttl = p[8];
@@ -421,7 +480,7 @@ class RawSocket : public Napi::ObjectWrap<RawSocket> {
     } else if (family_ == AF_INET6) {
       auto* from = static_cast<const struct sockaddr_in6*>(msg.msg_name);
       src = Napi::Buffer<uint8_t>::Copy(env, reinterpret_cast<const uint8_t*>(&from->sin6_addr), 16);
-      proto = 0;
+      proto = udp_ ? ntohs(from->sin6_port) : 0;
       for (struct cmsghdr* c = CMSG_FIRSTHDR(&msg); c; c = CMSG_NXTHDR(const_cast<struct msghdr*>(&msg), c)) {
         if (c->cmsg_level != IPPROTO_IPV6) continue;
         if (c->cmsg_type == IPV6_PKTINFO) {

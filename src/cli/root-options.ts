@@ -21,12 +21,14 @@ export const ROOT_OPTIONS: readonly RootOption[] = [
   { flags: '--strict-compat', description: 'a keyword lvskeeper does not implement is an error: -t exits 4, the daemon does not start' },
   { flags: '-P, --vrrp', description: 'only run the VRRP subsystem' },
   { flags: '-C, --check', description: 'only run the checkers and IPVS subsystem' },
+  { flags: '-B, --no_bfd', description: 'do not run the BFD subsystem' },
   { flags: '-n, --dont-fork', description: 'stay in the foreground (lvskeeper always does; accepted for keepalived compatibility)' },
   { flags: '-l, --log-console', description: 'human-readable log lines on the console' },
   { flags: '-D, --log-detail', description: 'detailed (debug) logging' },
   { flags: '-p, --pid <FILE>', description: 'pid file', default: '/run/lvskeeper.pid' },
   { flags: '-r, --vrrp_pid <FILE>', description: 'VRRP child process pid file (written only when VRRP runs)' },
   { flags: '-c, --checkers_pid <FILE>', description: 'checkers child process pid file (written only when checkers run)' },
+  { flags: '-b, --bfd_pid <FILE>', description: 'BFD child process pid file (written only when BFD runs)' },
   { flags: '-s, --namespace <NAME>', description: 'run in network namespace NAME (overrides config)' },
   { flags: '-u, --umask <MASK>', description: 'umask for file creation (in numeric form; overrides the config\'s umask)' },
   { flags: '--ipvs-driver <DRIVER>', description: 'auto | kernel | userspace | dry-run', default: 'auto' },
@@ -44,7 +46,8 @@ export const ROOT_OPTIONS: readonly RootOption[] = [
 /** What commander's `program.opts()` holds after parsing the root options. */
 export interface RootOpts {
   useFile: string; configTest?: string | true; dumpConf?: boolean; configId?: string; errors?: boolean; strictCompat?: boolean;
-  vrrp?: boolean; check?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string; vrrp_pid?: string; checkers_pid?: string;
+  vrrp?: boolean; check?: boolean; no_bfd?: boolean; logConsole?: boolean; logDetail?: boolean; pid: string; vrrp_pid?: string;
+  checkers_pid?: string; bfd_pid?: string;
   ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string; http?: string; childTimeout: string;
   namespace?: string; umask?: string; announceTable?: string; announceVs?: string; announceProtocol: string; withdrawGrace: string;
 }

@@ -51,6 +51,8 @@ export interface Config {
   readonly vrrpScripts: readonly VrrpScript[];
   readonly vrrpInstances: readonly VrrpInstance[];
   readonly vrrpSyncGroups: readonly VrrpSyncGroup[];
+  /** bfd_instance sessions as the BFD process keeps them (config/bfd.ts). */
+  readonly bfdInstances: readonly BfdInstanceDef[];
   /** garp_group blocks kept (those with a delay), in order. */
   readonly garpGroups?: readonly GarpGroup[];
   readonly virtualServerGroups: readonly VirtualServerGroup[];
@@ -155,7 +157,7 @@ export interface GlobalDefs {
   readonly umask?: number;
   /** `log_unknown_vrids`: log adverts for a VRID no instance on the socket has (vrrp_scheduler.c vrrp_read_dispatcher_thread). */
   readonly logUnknownVrids: boolean;
-  /** Each process's name (`process_names`, `process_name`, `vrrp_process_name`, `checker_process_name`). */
+  /** Each process's name (`process_names`, `process_name`, `vrrp_process_name`, `checker_process_name`, `bfd_process_name`). */
   readonly processNames: ProcessNames;
   /** Keywords parsed and kept but with no runtime effect here (SNMP, DBus, RT priorities …), by name. */
   readonly other: Readonly<Record<string, string>>;
@@ -165,6 +167,7 @@ export interface ProcessNames {
   readonly parent?: string;
   readonly vrrp?: string;
   readonly checker?: string;
+  readonly bfd?: string;
 }
 
 export interface Fifo {
@@ -251,6 +254,34 @@ export interface Vip {
   readonly useVmac?: boolean;
 }
 
+/** A bfd_instance the BFD process runs (keepalived 2.2.7 include/bfd.h bfd_t's configuration). */
+export interface BfdInstanceDef {
+  readonly src: SourceRef;
+  readonly name: string;
+  readonly family: AddressFamily;
+  readonly neighbor: string;
+  readonly source?: string;
+  readonly minRxUs: number;
+  readonly minTxUs: number;
+  readonly idleTxUs: number;
+  readonly detectMult: number;
+  readonly passive: boolean;
+  /** TTL / hop limit sent; a packet received with max_hops + its TTL below it is dropped (GTSM). */
+  readonly ttl: number;
+  /** 255: no TTL check (max_hops -1). */
+  readonly maxHops: number;
+  /** Whose events: the VRRP process's (track_bfd), the checker process's (BFD_CHECK). */
+  readonly vrrp: boolean;
+  readonly checker: boolean;
+}
+
+/** A bfd_instance as the VRRP process knows it (vrrp_track.c vrrp_tracked_bfd_t): its default weight. */
+export interface TrackedBfd {
+  readonly name: string;
+  readonly weight: number;
+  readonly reverse: boolean;
+}
+
 export interface TrackRef {
   readonly name: string;
   /** undefined = the tracked object's own weight (vrrp_script / track_file). */
@@ -330,6 +361,8 @@ export interface VrrpInstance {
   readonly trackScripts: readonly TrackRef[];
   readonly trackFiles: readonly TrackRef[];
   readonly trackProcesses: readonly TrackRef[];
+  /** track_bfd, each weight already resolved (vrrp_track.c alloc_track_bfd copies the bfd_instance's). */
+  readonly trackBfds: readonly TrackRef[];
   readonly dontTrackPrimary: boolean;
   readonly virtualIpaddresses: readonly Vip[];
   readonly virtualIpaddressesExcluded: readonly Vip[];
@@ -373,6 +406,7 @@ export interface VrrpSyncGroup {
   readonly trackScripts: readonly TrackRef[];
   readonly trackFiles: readonly TrackRef[];
   readonly trackProcesses: readonly TrackRef[];
+  readonly trackBfds: readonly TrackRef[];
   readonly notify: VrrpNotify;
   readonly smtpAlert: boolean;
   readonly syncGroupTrackingWeight: boolean;

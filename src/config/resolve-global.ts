@@ -162,7 +162,7 @@ function umaskValue(v: Values, n: Node): number | undefined {
 }
 
 const PROCESS_NAME_ROLE: Readonly<Record<string, keyof ProcessNames>> = {
-  process_name: 'parent', vrrp_process_name: 'vrrp', checker_process_name: 'checker', lvs_process_name: 'checker',
+  process_name: 'parent', vrrp_process_name: 'vrrp', checker_process_name: 'checker', lvs_process_name: 'checker', bfd_process_name: 'bfd',
 };
 
 /** global_parser.c save_process_name: a name as long as the kernel's comm (TASK_COMM_LEN 16, with the NUL) at most. */
@@ -581,12 +581,13 @@ export function resolveGlobals(
           else g.dynamicInterfaces = true;
           break;
         case 'process_names':
-          g.processNames = { ...g.processNames, vrrp: 'keepalived_vrrp', checker: 'keepalived_lvs' };
+          g.processNames = { ...g.processNames, vrrp: 'keepalived_vrrp', checker: 'keepalived_lvs', bfd: 'keepalived_bfd' };
           break;
         case 'process_name':
         case 'vrrp_process_name':
         case 'checker_process_name':
         case 'lvs_process_name':
+        case 'bfd_process_name':
           if (a !== undefined) g.processNames = { ...g.processNames, [PROCESS_NAME_ROLE[n.kw]!]: processName(v, n, a) };
           break;
         // Parsed only, but reported in the words of Debian's 2.2.7, which is built with nftables and without iptables.

@@ -7,9 +7,10 @@ import { Reporter } from './errors.js';
 import type { AddressFamily } from '../ipvs/types.js';
 import { INFINITY_LIFE_TIME } from './model.js';
 import { garpDelayMs, garpExtraIf, garpRepeat } from './resolve-global.js';
+import { trackBfdRefs } from './bfd.js';
 import type { Node } from './parser.js';
 import type {
-  Diagnostic, GlobalDefs, TrackFileDef, UpDownDelay, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
+  Diagnostic, GlobalDefs, TrackedBfd, TrackFileDef, UpDownDelay, TrackProcessDef, TrackRef, UnicastPeer, Vip, VrrpInstance, VrrpNotify, VrrpScript, VrrpState,
   VrrpSyncGroup,
 } from './model.js';
 
@@ -509,6 +510,7 @@ export function resolveVrrpInstance(
   node: Node,
   g: GlobalDefs,
   routing?: { readonly routes: readonly RouteSpec[]; readonly rules: readonly RuleSpec[] },
+  bfds: readonly TrackedBfd[] = [],
 ): ResolvedInstance | undefined {
   const name = node.args[0];
   if (name === undefined) {
@@ -535,7 +537,7 @@ export function resolveVrrpInstance(
   const evips: Vip[] = [];
   const peers: UnicastPeer[] = [];
   const inst: Partial<Mutable<VrrpInstance>> = {};
-  const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[], procs: [] as TrackRef[] };
+  const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[], procs: [] as TrackRef[], bfds: [] as TrackRef[] };
   const tag = `(${name})`;
   // Checked once the whole block is read, as keepalived's vrrp_complete_instance does.
   let unicastKeyword: Node | undefined;
@@ -759,6 +761,9 @@ export function resolveVrrpInstance(
         break;
       case 'track_process':
         track.procs.push(...trackRefs(v, n, 'process', name));
+        break;
+      case 'track_bfd':
+        track.bfds.push(...trackBfdRefs(v, n, name, bfds));
         break;
       // Accepted and without effect, as in keepalived 2.2.7: its test of the flag never matches a real address
       // (keepalived_netlink.c netlink_if_address_filter compares vrrp->saddr's first bytes, not its sin_addr), and the
@@ -997,6 +1002,7 @@ export function resolveVrrpInstance(
     trackScripts: track.scripts,
     trackFiles: track.files,
     trackProcesses: track.procs,
+    trackBfds: track.bfds,
     dontTrackPrimary: inst.dontTrackPrimary ?? false,
     virtualIpaddresses: ownVmac(vips),
     virtualIpaddressesExcluded: ownVmac(evips),
@@ -1037,7 +1043,7 @@ function refused<T>(v: Values, n: Node, value: T | undefined, line: string): T |
   return value;
 }
 
-export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSyncGroup | undefined {
+export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs, bfds: readonly TrackedBfd[] = []): VrrpSyncGroup | undefined {
   const name = node.args[0];
   if (name === undefined) {
     v.report.error(node.src, 'vrrp_sync_group has no name - ignoring', node.kw);
@@ -1045,7 +1051,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
   }
   const notify: Mutable<VrrpNotify> = {};
   const members: string[] = [];
-  const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[], procs: [] as TrackRef[] };
+  const track = { ifs: [] as TrackRef[], scripts: [] as TrackRef[], files: [] as TrackRef[], procs: [] as TrackRef[], bfds: [] as TrackRef[] };
   let smtpAlert: boolean | undefined;
   let trackingWeight = false;
   let prioChanges: boolean | undefined;
@@ -1056,6 +1062,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
     else if (n.kw === 'track_script') track.scripts.push(...trackRefs(v, n, 'script', name));
     else if (n.kw === 'track_file') track.files.push(...trackRefs(v, n, 'file', name));
     else if (n.kw === 'track_process') track.procs.push(...trackRefs(v, n, 'process', name));
+    else if (n.kw === 'track_bfd') track.bfds.push(...trackBfdRefs(v, n, name, bfds));
     else if (n.kw === 'smtp_alert') smtpAlert = v.flag(n, (x) => `Invalid vrrp_group smtp_alert parameter ${x}`) ?? smtpAlert;
     else if (n.kw === 'sync_group_tracking_weight') trackingWeight = true;
     else if (n.kw === 'global_tracking') {
@@ -1067,7 +1074,7 @@ export function resolveSyncGroup(v: Values, node: Node, g: GlobalDefs): VrrpSync
   }
   return {
     src: ref(node.src), name, members, trackInterfaces: track.ifs, trackScripts: track.scripts,
-    trackFiles: track.files, trackProcesses: track.procs, notify, smtpAlert: smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
+    trackFiles: track.files, trackProcesses: track.procs, trackBfds: track.bfds, notify, smtpAlert: smtpAlert ?? g.smtpAlertVrrp ?? g.smtpAlert ?? false,
     syncGroupTrackingWeight: trackingWeight, ...(prioChanges !== undefined ? { notifyPriorityChanges: prioChanges } : {}),
   };
 }
@@ -1107,7 +1114,12 @@ export function memberTrackerRules(
     report.error(inst.src, `${tag} ignoring tracked file ${t.name} with weight ${weight} due to ${because('address_owner')}`, 'track_file');
     return [];
   });
-  return { ...inst, trackInterfaces, trackScripts, trackFiles };
+  const trackBfds = inst.trackBfds.filter((t) => {
+    if (!t.weight) return true;
+    report.error(inst.src, `${tag} ignoring tracked bfd ${t.name} with weight ${t.weight} due to ${because('address_owner')}`, 'track_bfd');
+    return false;
+  });
+  return { ...inst, trackInterfaces, trackScripts, trackFiles, trackBfds };
 }
 
 /**
@@ -1127,6 +1139,7 @@ export function groupTrackerRules(
   const trackScripts = group.trackScripts.map((t) => clear(t, 'script', t.weight ?? scripts.find((s) => s.name === t.name)?.weight, 'clearing weight'));
   const trackFiles = group.trackFiles.map((t) => clear(t, 'file', t.weight ?? files.find((f) => f.name === t.name)?.weight, 'setting weight 0'));
   const trackProcesses = group.trackProcesses.map((t) => clear(t, 'process', t.weight ?? procs.find((p) => p.name === t.name)?.weight, 'setting weight 0'));
+  const trackBfds = group.trackBfds.map((t) => clear(t, 'bfd', t.weight, 'setting weight 0'));
   const trackInterfaces = group.trackInterfaces.map((t) => {
     const cleared = clear(t, 'interface', t.weight, 'clearing weight');
     // add_vrrp_to_interface: an interface the member already tracks itself (its own, or a track_interface).
@@ -1136,7 +1149,7 @@ export function groupTrackerRules(
     }
     return cleared;
   });
-  return { ...group, trackScripts, trackFiles, trackProcesses, trackInterfaces };
+  return { ...group, trackScripts, trackFiles, trackProcesses, trackInterfaces, trackBfds };
 }
 
 /** vrrp_parser.c vrrp_ipvlan_handler: NAME, ADDR[/PREFIX] and one of bridge|private|vepa, in any order. */

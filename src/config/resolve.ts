@@ -4,7 +4,8 @@ import { resolveGlobals, withInstanceSyncDaemon } from './resolve-global.js';
 import { applyGlobalDefaults, resolveVirtualServer, resolveVsGroup } from './resolve-lvs.js';
 import type { ResolvedVs } from './resolve-lvs.js';
 import type { DeclaredSoFar } from './resolve-checkers.js';
-import { checkBfdInstance, resolveGarpGroups } from './check-parsed-only.js';
+import { resolveGarpGroups } from './check-parsed-only.js';
+import { bfdForChecker, reportCheckerBfdDuplicates, resolveBfdInstances, resolveTrackedBfds } from './bfd.js';
 import {
   groupTrackerRules, memberTrackerRules, resolveSyncGroup, resolveTrackFile, resolveTrackProcess, resolveVrrpInstance,
   resolveUpDownDelay, resolveVrrpScript,
@@ -76,7 +77,7 @@ export class ConfigResolver {
     if ((node.kw === 'track_file' || node.kw === 'vrrp_track_file') && name !== undefined && node.children?.some((c) => c.kw === 'file' && c.args[0] !== undefined)) {
       this.declared.trackFiles.add(name);
     }
-    if (node.kw === 'bfd_instance' && name !== undefined) this.declared.bfdInstances.add(name);
+    if (node.kw === 'bfd_instance' && name !== undefined && bfdForChecker(node)) this.declared.bfdInstances.add(name);
     if (node.kw !== 'virtual_server') return false;
     if (name === 'group') {
       const { trackFiles, bfdInstances } = this.declared;
@@ -132,22 +133,26 @@ export class ConfigResolver {
     const staticRoutes = of('static_routes').flatMap((n) => routing.get(n)!.routes);
     const staticRules = of('static_rules').flatMap((n) => routing.get(n)!.rules);
     const staticAddresses = of('static_ipaddress').flatMap((n) => (n.children ?? []).flatMap((c) => optional(parseVip(v, c, 'static_ipaddress'))));
-    for (const n of of('bfd_instance')) checkBfdInstance(v, n);
+    // keepalived -t reports the checker process's reading, then the VRRP process's, then the BFD process's.
+    reportCheckerBfdDuplicates(v, tree);
+    const trackedBfds = resolveTrackedBfds(v, tree);
+    const bfdsBefore = (n: Node): typeof trackedBfds => trackedBfds.filter((b) => b.at < tree.indexOf(n));
     const garpGroups = resolveGarpGroups(v, of('garp_group'));
     const interfaceUpDownDelays = of('interface_up_down_delays').flatMap((n) => (n.children ?? []).flatMap((c) => optional(resolveUpDownDelay(v, c))));
     // Each instance's and sync group's block, for the line of its first notify script (see script security below).
     const blockNode = new Map<VrrpInstance | VrrpSyncGroup, Node>();
     const resolvedInstances = of('vrrp_instance').flatMap((n) => {
-      const r = resolveVrrpInstance(v, n, global, routing.get(n));
+      const r = resolveVrrpInstance(v, n, global, routing.get(n), bfdsBefore(n));
       if (r?.instance) blockNode.set(r.instance, n);
       return optional(r);
     });
     const instances = resolvedInstances.flatMap((r) => optional(r.instance));
     const syncGroups = of('vrrp_sync_group').flatMap((n) => {
-      const g = resolveSyncGroup(v, n, global);
+      const g = resolveSyncGroup(v, n, global, bfdsBefore(n));
       if (g) blockNode.set(g, n);
       return g ? [g] : [];
     });
+    const bfdInstances = resolveBfdInstances(v, of('bfd_instance'));
     const vsGroups = of('virtual_server_group').map((n) => resolveVsGroup(v, n)).filter((x): x is VirtualServerGroup => x !== undefined);
     const groupMap = new Map(vsGroups.map((g) => [g.name, g]));
     let virtualServers: VirtualServer[] = [];
@@ -297,6 +302,7 @@ export class ConfigResolver {
       global: startStop.global,
       trackFiles,
       trackProcesses,
+      bfdInstances,
       ...('vrrpStop' in completed ? { vrrpScripts: [], vrrpInstances: [], vrrpSyncGroups: [], vrrpStop: completed.vrrpStop } : completed),
       ...(garpGroups.length > 0 ? { garpGroups } : {}),
       ...(interfaceUpDownDelays.length > 0 ? { interfaceUpDownDelays } : {}),

@@ -16,7 +16,7 @@ import { systemClock } from '../clock.js';
 import { applyReloadUmask } from '../fs/umask.js';
 import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
-import type { CheckerStart, CheckerStateNote, ConsoleServer, ConsoleSnapshot, EventNote, MetricFamily } from '../ipc/protocol.js';
+import { bfdEventLine, type CheckerStart, type CheckerStateNote, type ConsoleServer, type ConsoleSnapshot, type EventNote, type MetricFamily } from '../ipc/protocol.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { connectionCounter, serviceKeysFor } from '../ipvs/desired.js';
 import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
@@ -362,6 +362,11 @@ class CheckerSide implements ChildSide {
     }
   }
 
+  /** A BFD session a BFD_CHECK follows went Up or Down (the supervisor relays the BFD child's events). */
+  bfdState(name: string, up: boolean): void {
+    this.engine?.bfdState(name, up);
+  }
+
   status(): object {
     return { ipvs: this.manager?.status(), overrides: this.overrides.list(), haSuspend: this.activation.status() };
   }
@@ -497,6 +502,10 @@ function main(): void {
     log = createLogger(start.log);
     side = new CheckerSide(channel, log, start);
     await side.start();
+  });
+  channel.onNote('bfd', (n) => {
+    log.debug(bfdEventLine(n));
+    side?.bfdState(n.name, n.up);
   });
   channel.handle('read', () => side?.read());
   channel.handle('drop', () => side?.drop());

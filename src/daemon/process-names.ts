@@ -10,6 +10,7 @@ const OWN: Readonly<Record<keyof ProcessNames, string>> = {
   parent: process.title,
   vrrp: 'lvskeeper: vrrp',
   checker: 'lvskeeper: checkers',
+  bfd: 'lvskeeper: bfd',
 };
 
 export function nameProcess(names: ProcessNames, role: keyof ProcessNames): void {

@@ -19,7 +19,7 @@ import type { GlobalDefs } from '../config/model.js';
 import type { Logger } from '../log.js';
 import { loadAddon } from '../native/addon.js';
 
-export type SchedulingSide = 'vrrp' | 'checker';
+export type SchedulingSide = 'vrrp' | 'checker' | 'bfd';
 
 export interface ProcessScheduling {
   /** SCHED_RR priority (1..99), or none for SCHED_OTHER. */
@@ -37,7 +37,7 @@ export interface ProcessScheduling {
 const DEFAULT_VRRP_RT_PRIORITY = 1;
 const DEFAULT_VRRP_NICE = -10;
 
-const LABEL: Record<SchedulingSide, string> = { vrrp: 'VRRP', checker: 'Checker' };
+const LABEL: Record<SchedulingSide, string> = { vrrp: 'VRRP', checker: 'Checker', bfd: 'BFD' };
 
 /** The scheduling global_defs asks for one side; lvskeeper's defaults where it says nothing. */
 export function schedulingFor(global: GlobalDefs, side: SchedulingSide): ProcessScheduling {
@@ -54,7 +54,8 @@ export function schedulingFor(global: GlobalDefs, side: SchedulingSide): Process
   };
   if (rt !== undefined) return { rtPriority: rt, ...(rlimitRttimeUs !== undefined ? { rlimitRttimeUs } : {}), ...(nice !== undefined ? { nice } : {}), ...extra };
   if (nice !== undefined) return { nice, ...extra };
-  if (side === 'vrrp') return { rtPriority: DEFAULT_VRRP_RT_PRIORITY, nice: DEFAULT_VRRP_NICE, ...extra };
+  // BFD's timers are as short as VRRP's adverts (50 ms × 3 and less): it gets the same protection by default.
+  if (side === 'vrrp' || side === 'bfd') return { rtPriority: DEFAULT_VRRP_RT_PRIORITY, nice: DEFAULT_VRRP_NICE, ...extra };
   return extra;
 }
 

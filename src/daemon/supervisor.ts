@@ -19,8 +19,8 @@ import { describeReload } from '../vrrp/reload-plan.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  EventNote, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver, TableEntries, ToChecker, ToVrrp,
-  ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
+  BfdStateNote, EventNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver,
+  TableEntries, ToBfd, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
 } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import { TableHost } from '../ipvs/driver-remote.js';
@@ -58,10 +58,13 @@ export interface DaemonOptions {
   readonly strictCompat?: boolean;
   readonly vrrpOnly?: boolean;
   readonly checkOnly?: boolean;
+  /** keepalived's -B: no BFD child. */
+  readonly noBfd?: boolean;
   readonly pidFile?: string;
   /** keepalived's per-child pid files (-r/-c), written by the supervisor with each child's pid. */
   readonly vrrpPidFile?: string;
   readonly checkersPidFile?: string;
+  readonly bfdPidFile?: string;
   readonly controlSocket?: string;
   readonly stateFile?: string;
   readonly ipvsDriver: DriverChoice;
@@ -83,7 +86,8 @@ export interface DaemonOptions {
 }
 
 type VrrpChannel = Channel<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes>;
-type CheckerChannel = Channel<ToChecker, FromChecker, Nothing, FromCheckerNotes>;
+type CheckerChannel = Channel<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>;
+type BfdChannel = Channel<ToBfd, Nothing, Nothing, FromBfdNotes>;
 
 /** A graceful stop is a few packets and netlink calls for VRRP; the checker side may have a table to empty. */
 const VRRP_STOP_MS = 1000;
@@ -97,7 +101,15 @@ const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
 export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
   private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
-  private checker: ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes> | undefined;
+  private checker: ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes> | undefined;
+  private bfd: ChildSlot<ToBfd, Nothing, Nothing, FromBfdNotes> | undefined;
+  /**
+   * Each BFD session's last Up/Down, relayed to the VRRP child (unless the block said `checker` only) and the checker
+   * child (unless `vrrp` only), and replayed to a child once it has started (bfd_event.c bfd_event_send).
+   */
+  private bfdStates = new Map<string, BfdStateNote & { readonly vrrp: boolean; readonly checker: boolean }>();
+  /** Which children have answered their start: BFD events go to them from then on. */
+  private readonly bfdListeners = { vrrp: false, checker: false };
   private table: IpvsDriver | undefined;
   private tableHost: TableHost | undefined;
   private tableDriver: TableDriver | undefined;
@@ -213,6 +225,11 @@ export class Supervisor {
     return !this.opts.checkOnly && read.vrrp.vrrpInstances.length > 0;
   }
 
+  /** keepalived starts its BFD child when the config has a bfd_instance (core/main.c start_bfd_child). */
+  private wantsBfd(read: ConfigRead): boolean {
+    return !this.opts.noBfd && read.vrrp.bfdInstances.length > 0;
+  }
+
   private wantsCheckers(read: ConfigRead): boolean {
     return !this.opts.vrrpOnly && read.virtualServers > 0;
   }
@@ -262,6 +279,7 @@ export class Supervisor {
     // keepalived refuses to start while another daemon's children hold -r/-c; the children's pids replace ours.
     if (this.wantsVrrp(read) && this.paths.vrrpPid) this.claimChildPidFile(this.paths.vrrpPid);
     if (this.wantsCheckers(read) && this.paths.checkersPid) this.claimChildPidFile(this.paths.checkersPid);
+    if (this.wantsBfd(read) && this.opts.bfdPidFile) this.claimChildPidFile(this.opts.bfdPidFile);
     await runStartStopScript('startup', read.vrrp.global, this.log, this.scriptNetns);
     await this.startSyncDaemon(read);
     await this.openFifos(read);
@@ -269,6 +287,7 @@ export class Supervisor {
     const starting: Promise<void>[] = [];
     if (this.wantsVrrp(read)) starting.push(this.startVrrp());
     if (this.wantsCheckers(read)) starting.push(this.startCheckers());
+    if (this.wantsBfd(read)) starting.push(this.startBfd());
     await Promise.all(starting);
     if (this.opts.metrics) {
       const { host, port } = this.opts.metrics;
@@ -350,6 +369,7 @@ export class Supervisor {
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
       begin: async (channel: VrrpChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'vrrp' });
+        this.bfdListeners.vrrp = false;
         channel.onNote('transition', (t) => {
           this.vrrpTransitions.set(t.instance, { ...t, at: Date.now() });
           this.setVrrpStates({ ...this.vrrpStates, [t.instance]: t.to });
@@ -361,6 +381,7 @@ export class Supervisor {
         const quorums = this.processMonitor?.tracker.quorums ?? {};
         const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log, quorums }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
         this.setVrrpStates(states);
+        this.bfdListening('vrrp', channel);
         this.childPidFile(this.paths.vrrpPid, this.vrrp?.pid);
       },
     }, this.log);
@@ -369,7 +390,7 @@ export class Supervisor {
 
   private async startCheckers(): Promise<void> {
     this.tableDriver ??= await this.chooseTable();
-    this.checker = new ChildSlot<ToChecker, FromChecker, Nothing, FromCheckerNotes>({
+    this.checker = new ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>({
       label: 'Healthcheck',
       entry: new URL('./checker-process.js', import.meta.url),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
@@ -390,6 +411,7 @@ export class Supervisor {
         });
         channel.handle('ipvs', (c) => this.tableCall(c));
         channel.onNote('vs-health', (health) => void this.announcer?.setHealth(health));
+        this.bfdListeners.checker = false;
         await channel.request('start', {
           configFile: this.opts.configFile,
           ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}),
@@ -401,9 +423,44 @@ export class Supervisor {
           ...(this.opts.announce ? { announce: this.opts.announce.only ? { only: this.opts.announce.only } : {} } : {}),
         }, CHECKER_RELOAD_MS);
         this.childPidFile(this.paths.checkersPid, this.checker?.pid);
+        this.bfdListening('checker', channel);
       },
     }, this.log);
     await this.checker.spawn();
+  }
+
+  private async startBfd(): Promise<void> {
+    this.bfd = new ChildSlot<ToBfd, Nothing, Nothing, FromBfdNotes>({
+      label: 'BFD',
+      entry: new URL('./bfd-process.js', import.meta.url),
+      ...(this.netns !== undefined ? { netns: this.netns } : {}),
+      hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
+      begin: async (channel: BfdChannel, respawn) => {
+        if (respawn) this.restarts.inc({ process: 'bfd' });
+        channel.onNote('event', (e) => this.publish(e.kind, e.text));
+        // bfd_event.c bfd_event_send: to the VRRP process unless the block said `checker` only, to the checker
+        // process unless it said `vrrp` only.
+        channel.onNote('bfd', (s) => {
+          this.bfdStates.set(s.name, s);
+          const note = { name: s.name, up: s.up, sentAt: s.sentAt };
+          if (s.vrrp && this.bfdListeners.vrrp) this.vrrp?.channel?.notify('bfd', note);
+          if (s.checker && this.bfdListeners.checker) this.checker?.channel?.notify('bfd', note);
+        });
+        await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log }, 60_000);
+        this.childPidFile(this.opts.bfdPidFile, this.bfd?.pid);
+      },
+    }, this.log);
+    await this.bfd.spawn();
+  }
+
+  /**
+   * A child has started: keepalived's VRRP and checker processes start with every tracked BFD Down (alpha aside) and
+   * read the BFD child's events from their pipe once running (vrrp_scheduler.c vrrp_bfd_thread, check_bfd.c
+   * bfd_check_thread), so the states known so far reach the new child as events, each with its log line.
+   */
+  private bfdListening(child: 'vrrp' | 'checker', channel: VrrpChannel | CheckerChannel): void {
+    this.bfdListeners[child] = true;
+    for (const s of this.bfdStates.values()) if (s[child]) (channel as VrrpChannel).notify('bfd', { name: s.name, up: s.up, sentAt: s.sentAt });
   }
 
   /** lvs_sync_daemon: on its own it starts now; following an instance, with that instance's first state. */
@@ -500,9 +557,11 @@ export class Supervisor {
   async status(): Promise<object> {
     const vrrp = this.vrrp?.channel;
     const checker = this.checker?.channel;
-    const [v, c] = await Promise.all([
+    const bfd = this.bfd?.channel;
+    const [v, c, b] = await Promise.all([
       this.ask(vrrp && (() => vrrp.request('status', undefined, QUERY_MS)), {}),
       this.ask(checker && (() => checker.request('status', undefined, QUERY_MS)), {}),
+      this.ask(bfd && (() => bfd.request('status', undefined, QUERY_MS)), {}),
     ]);
     const now = Date.now();
     const proc = (role: string, pid: number | undefined, since: number, restarts: number): object => ({
@@ -513,10 +572,12 @@ export class Supervisor {
         proc('supervisor', process.pid, this.startedAt, 0),
         ...(this.vrrp ? [proc('vrrp', this.vrrp.pid, this.vrrp.startedAt, this.vrrp.restarts)] : []),
         ...(this.checker ? [proc('checker', this.checker.pid, this.checker.startedAt, this.checker.restarts)] : []),
+        ...(this.bfd ? [proc('bfd', this.bfd.pid, this.bfd.startedAt, this.bfd.restarts)] : []),
       ],
       vrrp: (v as { vrrp?: unknown }).vrrp ?? [],
       ...c,
       ...(this.announcer ? { announce: this.announcer.status() } : {}),
+      ...b,
     };
   }
 
@@ -529,9 +590,11 @@ export class Supervisor {
     } else {
       const vrrp = this.vrrp?.channel;
       const checker = this.checker?.channel;
+      const bfd = this.bfd?.channel;
       const sections = await Promise.all([
         this.ask(vrrp && (() => vrrp.request('dump', kind, QUERY_MS)), ''),
         this.ask(checker && (() => checker.request('dump', kind, QUERY_MS)), ''),
+        this.ask(bfd && (() => bfd.request('dump', kind, QUERY_MS)), ''),
       ]);
       text = dumpHeader(kind, this.vrrpConfig?.global, now) + sections.join('');
     }
@@ -543,9 +606,11 @@ export class Supervisor {
   private async renderMetrics(): Promise<string> {
     const vrrp = this.vrrp?.channel;
     const checker = this.checker?.channel;
+    const bfd = this.bfd?.channel;
     const parts = await Promise.all([
       this.ask(vrrp && (() => vrrp.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
       this.ask(checker && (() => checker.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
+      this.ask(bfd && (() => bfd.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
     ]);
     return renderFamilies([...this.registry.families(), ...parts.flat()]);
   }
@@ -645,6 +710,10 @@ export class Supervisor {
     }
     // The first vrrp_instance or virtual_server may arrive with a reload: that side starts then, as at boot.
     else if (!this.vrrp && this.wantsVrrp(read)) jobs.push(this.startVrrp());
+    const bfd = this.bfd?.channel;
+    if (bfd && this.wantsBfd(read)) jobs.push(bfd.request('reload', { config: read.vrrp }, 60_000));
+    else if (bfd) jobs.push(this.stopBfd());
+    else if (!this.bfd && this.wantsBfd(read)) jobs.push(this.startBfd());
     const checker = this.checker?.channel;
     if (checker) jobs.push(this.checker!.excuse(() => checker.request('reload', { umask }, CHECKER_RELOAD_MS)));
     else if (!this.checker && this.wantsCheckers(read)) jobs.push(this.startCheckers());
@@ -652,6 +721,14 @@ export class Supervisor {
       if (r.status === 'rejected') this.log.error(`reload failed: ${(r.reason as Error).message}`);
     }
     this.log.info(`Reload done in ${(performance.now() - t0).toFixed(0)} ms`);
+  }
+
+  /** A reload without bfd_instance, or the daemon's stop: the sessions go with the child. */
+  private async stopBfd(): Promise<void> {
+    const slot = this.bfd;
+    this.bfd = undefined;
+    await slot?.stop(VRRP_STOP_MS);
+    this.bfdStates.clear();
   }
 
   stop(): Promise<void> {
@@ -666,7 +743,7 @@ export class Supervisor {
       await this.syncd?.stop();
       // vrrp_terminate_phase1: the scripts get SIGTERM before the STOP lines are written.
       this.fifos?.terminateScripts();
-      await Promise.all([this.vrrp?.stop(VRRP_STOP_MS), this.checker?.stop(CHECKER_STOP_MS)]);
+      await Promise.all([this.vrrp?.stop(VRRP_STOP_MS), this.checker?.stop(CHECKER_STOP_MS), this.stopBfd()]);
       await this.fifos?.close(true);
       this.processMonitor?.stop();
       // The embedded table goes last: the checker side empties it on its way out.

@@ -5,7 +5,7 @@
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
 import { applyReloadUmask } from '../fs/umask.js';
-import type { FromVrrpNotes, MetricFamily, Nothing, ProcessQuorums, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates } from '../ipc/protocol.js';
+import { bfdEventLine, type FromVrrpNotes, type MetricFamily, type Nothing, type ProcessQuorums, type ToVrrp, type ToVrrpNotes, type VrrpConfig, type VrrpStates } from '../ipc/protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
@@ -33,6 +33,10 @@ class VrrpSide implements ChildSide {
     // Each line leaves as its own note at once: the supervisor writes it to the FIFOs (notify-fifos.ts).
     this.service = new VrrpService(config, { clock: systemClock, logger: this.log, quorums, fifo: (line) => this.channel.notify('fifo', [line]) });
     this.channel.onNote('process-quorum', ({ name, up }) => this.service?.processQuorum(name, up));
+    this.channel.onNote('bfd', (n) => {
+      this.log.debug(bfdEventLine(n));
+      this.service?.bfdState(n.name, n.up);
+    });
     this.service.on('group-transition', (g) => {
       this.channel.notify('event', { kind: 'vrrp', text: `VRRP_Group(${g.group}) ${g.state}` });
       if (g.smtpAlert) this.alert(g.state, alerts.vrrp(this.config.global.routerId, 'Group', g.group, g.state));

@@ -1,12 +1,17 @@
-// What crosses between the supervisor and its two children (keepalived's layout: a parent that only supervises, a
-// VRRP child, a checker child). Everything here is plain data: the channel structured-clones it.
+// What crosses between the supervisor and its children (keepalived's layout: a parent that only supervises, a
+// VRRP child, a checker child, a BFD child). Everything here is plain data: the channel structured-clones it.
 //
 //   supervisor ⇄ VRRP child      start/reload (the VRRP part of the config, parsed by the supervisor's reader, so
 //                                the VRRP child never parses a file, and each vrrp_track_process's quorum), stop,
-//                                status, dump, metrics, ping; the supervisor tells: process-quorum;
-//                                the child tells: transition, event.
+//                                status, dump, metrics, ping; the supervisor tells: process-quorum, bfd (a session
+//                                Up or Down, those Up replayed once the child has started); the child tells:
+//                                transition, event.
+//   supervisor ⇄ BFD child       start/reload (the bfd_instance sessions, from the same read), stop, status, dump,
+//                                metrics, ping; the child tells: bfd (a session Up or Down), which the supervisor
+//                                relays to the VRRP child (track_bfd) and the checker child (BFD_CHECK).
 //   supervisor ⇄ checker child   start/reload (the child reads the file itself), stop, status, dump, metrics, ping,
 //                                command (drain/undrain/weight/ipvs-table);
+//                                the supervisor tells: bfd (BFD_CHECK's sessions, as for the VRRP child);
 //                                the child tells: events, checker-states (kept to restore a restarted child);
 //                                the child asks: ipvs (the embedded table, which lives in the supervisor).
 import type { ResumedState } from '../../checkers/engine.js';
@@ -22,13 +27,13 @@ import type { RsTelemetryRow, Timeline } from '../daemon/rs-telemetry.js';
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
   Config,
-  'global' | 'trackFiles' | 'trackProcesses' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules' | 'interfaceUpDownDelays' | 'vrrpStop'
+  'global' | 'trackFiles' | 'trackProcesses' | 'vrrpScripts' | 'vrrpInstances' | 'vrrpSyncGroups' | 'garpGroups' | 'staticAddresses' | 'staticRoutes' | 'staticRules' | 'interfaceUpDownDelays' | 'vrrpStop' | 'bfdInstances'
 >;
 
 export function vrrpPart(c: Config): VrrpConfig {
   return {
     global: c.global, trackFiles: c.trackFiles, trackProcesses: c.trackProcesses, vrrpScripts: c.vrrpScripts, vrrpInstances: c.vrrpInstances,
-    vrrpSyncGroups: c.vrrpSyncGroups, staticAddresses: c.staticAddresses, staticRoutes: c.staticRoutes, staticRules: c.staticRules,
+    vrrpSyncGroups: c.vrrpSyncGroups, bfdInstances: c.bfdInstances, staticAddresses: c.staticAddresses, staticRoutes: c.staticRoutes, staticRules: c.staticRules,
     ...(c.garpGroups ? { garpGroups: c.garpGroups } : {}),
     ...(c.interfaceUpDownDelays ? { interfaceUpDownDelays: c.interfaceUpDownDelays } : {}),
     ...(c.vrrpStop !== undefined ? { vrrpStop: c.vrrpStop } : {}),
@@ -72,6 +77,20 @@ export interface VrrpStart {
   readonly quorums: ProcessQuorums;
 }
 
+/** A BFD session went Up or Down (bfd_event.c bfd_event_t: the instance name, Up or Down, and when it was sent). */
+export interface BfdStateNote {
+  readonly name: string;
+  readonly up: boolean;
+  /** performance.timeOrigin + performance.now() in the BFD child, for the receivers' "delivered in" line. */
+  readonly sentAt: number;
+}
+
+/** vrrp_scheduler.c vrrp_handle_bfd_event and check_bfd.c bfd_check_handle_event log each event with -D. */
+export function bfdEventLine(n: BfdStateNote): string {
+  const us = Math.max(0, Math.round((performance.timeOrigin + performance.now() - n.sentAt) * 1000));
+  return `Received BFD event: instance ${n.name} is in state ${n.up ? 'Up' : 'Down'} (delivered in ${us} usec)`;
+}
+
 /** Each vrrp_track_process's quorum, by name (counted by the supervisor's process monitor). */
 export type ProcessQuorums = Readonly<Record<string, boolean>>;
 
@@ -85,6 +104,17 @@ export type ToVrrp = ChildRequests & {
 
 export type ToVrrpNotes = {
   'process-quorum': { readonly name: string; readonly up: boolean };
+  bfd: BfdStateNote;
+};
+
+export type ToBfd = ChildRequests & {
+  start: [{ readonly config: VrrpConfig; readonly log: LogSettings }, void];
+  reload: [{ readonly config: VrrpConfig }, void];
+};
+
+export type FromBfdNotes = {
+  bfd: BfdStateNote & { readonly vrrp: boolean; readonly checker: boolean };
+  event: EventNote;
 };
 
 export interface VrrpTransition {
@@ -195,6 +225,11 @@ export interface CheckerStateNote {
   readonly key: string;
   readonly state?: ResumedState;
 }
+
+export type ToCheckerNotes = {
+  /** BFD_CHECK's session went Up or Down (check_bfd.c bfd_check_handle_event). */
+  bfd: BfdStateNote;
+};
 
 /** Batched per turn of the child's event loop (note-batch.ts). */
 export type FromCheckerNotes = {

@@ -7,12 +7,12 @@
 // Sending 30,000 entries costs the supervisor's loop some 50 ms and this one 100 ms or more to decode, at every
 // pass; now only the first pass of a process, or one after something unforeseen, pays it.
 import type { Channel } from '../ipc/channel.js';
-import type { FromChecker, FromCheckerNotes, IpvsCall, Nothing, OpError, OpsApplied, TableEntries, ToChecker } from '../ipc/protocol.js';
+import type { FromChecker, FromCheckerNotes, IpvsCall, OpError, OpsApplied, TableEntries, ToChecker, ToCheckerNotes } from '../ipc/protocol.js';
 import { silentLogger } from '../log.js';
 import { DryRunIpvsDriver } from './driver-dryrun.js';
 import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, ServiceKey } from './types.js';
 
-export type CheckerChannel = Channel<FromChecker, ToChecker, FromCheckerNotes, Nothing>;
+export type CheckerChannel = Channel<FromChecker, ToChecker, FromCheckerNotes, ToCheckerNotes>;
 
 /** A table change waits at most this long for the supervisor: long enough for a whole 30,000-server pass. */
 const CALL_TIMEOUT_MS = 60_000;

@@ -4,6 +4,7 @@
 //   openIcmp6Socket(opts: { ifindex; device? }, binding?): RawSock        unsolicited NA sender (hop limit 255)
 //   openPacketSocket(opts: { ifindex; ethertype? }, binding?): RawSock    GARP sender / frame capture (bound to ifindex)
 //   openPingSocket(family: 4 | 6, opts?: { device?; mark? }, binding?): RawSock  PING_CHECK echoes (echo replies only)
+//   openUdpReceiver(family: 4 | 6, port: number, binding?): RawSock   UDP on *:port, receive only, with each TTL
 //   class RawSock extends EventEmitter
 //     'message' (m: RawMessage)   'error' (err: RawSockError)
 //     send(data: Uint8Array, dst: string, src?: string): void     IP payload; kernel adds the header
@@ -27,7 +28,7 @@ export interface RawMessage {
   readonly ifindex: number;
   /** TTL / hop limit as received; -1 on packet sockets. */
   readonly ttl: number;
-  /** IPv4: the IP header's protocol (112, or 51 when AH precedes VRRP); IPv6: 0; packet: the ethertype. */
+  /** IPv4: the IP header's protocol (112, or 51 when AH precedes VRRP); IPv6: 0; packet: the ethertype; udp: the source port. */
   readonly proto: number;
 }
 
@@ -42,6 +43,7 @@ export interface NativeRawSocket {
   bindToDevice(name: string): void;
   setMark(mark: number): void;
   bindPacket(ifindex: number, ethertype: number): void;
+  bindUdp(port: number): void;
   joinGroup(group: Buffer, ifindex: number): void;
   leaveGroup(group: Buffer, ifindex: number): void;
   setMulticastInterface(ifindex: number): void;
@@ -57,7 +59,7 @@ export type OnNativeMessage = (
 
 export interface RawSocketBinding {
   RawSocket: new (
-    kind: 'vrrp' | 'icmp6' | 'packet' | 'ping', familyOrEthertype: number, onMessage: OnNativeMessage, onError: (e: Error) => void,
+    kind: 'vrrp' | 'icmp6' | 'packet' | 'ping' | 'udp', familyOrEthertype: number, onMessage: OnNativeMessage, onError: (e: Error) => void,
   ) => NativeRawSocket;
 }
 
@@ -135,7 +137,7 @@ export interface VrrpSocketOptions {
 }
 
 function open(
-  binding: RawSocketBinding, kind: 'vrrp' | 'icmp6' | 'packet' | 'ping', arg: number, ifindex: number,
+  binding: RawSocketBinding, kind: 'vrrp' | 'icmp6' | 'packet' | 'ping' | 'udp', arg: number, ifindex: number,
 ): RawSock {
   return new RawSock((onMessage, onError) => new binding.RawSocket(kind, arg, onMessage, onError), ifindex, kind === 'packet');
 }
@@ -181,6 +183,15 @@ export function openPingSocket(family: 4 | 6, opts: PingSocketOptions = {}, bind
     if (opts.device !== undefined) sock.handle.bindToDevice(opts.device);
     if (opts.mark !== undefined) sock.handle.setMark(opts.mark);
   });
+}
+
+/**
+ * A UDP socket on every address of the family, for receiving only: Node's dgram does not give a datagram's TTL / hop
+ * limit, and BFD's GTSM check needs it (keepalived bfd_scheduler.c bfd_open_fd_in and bfd_receive_packet).
+ */
+export function openUdpReceiver(family: 4 | 6, port: number, binding: RawSocketBinding = loadBinding()): RawSock {
+  const sock = open(binding, 'udp', family, 0);
+  return setup(sock, () => sock.handle.bindUdp(port));
 }
 
 /** ETH_P_ARP = 0x0806, ETH_P_IPV6 = 0x86dd, ETH_P_ALL = 0x0003 (linux/if_ether.h). */

@@ -73,6 +73,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
   /** Instances in FAULT because their interface lost the address they send from (down_instance, saddr unset). */
   private readonly sourceLost = new Set<string>();
   private readonly quorums = new Map<string, boolean>();
+  private readonly bfdUp = new Map<string, boolean>();
   private rtnl?: Rtnl;
   private vmacs?: VmacLinks;
   private watcher?: LinkWatcher;
@@ -88,6 +89,20 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     this.debounce = new LinkDebounce(config.interfaceUpDownDelays ?? []);
     this.policy = scriptPolicy(config.global);
     for (const [name, up] of Object.entries(opts.quorums ?? {})) this.quorums.set(name, up);
+  }
+
+  /**
+   * A BFD session went Up or Down (vrrp_scheduler.c vrrp_handle_bfd_event): logged for each instance tracking it,
+   * itself or through its sync group, then the trackers re-evaluated (weight, or FAULT).
+   */
+  bfdState(name: string, up: boolean): void {
+    if ((this.bfdUp.get(name) ?? false) === up) return;
+    this.bfdUp.set(name, up);
+    for (const r of this.instances.values()) {
+      if (!this.inputs(r.cfg).some((t) => t.kind === 'bfd' && t.name === name)) continue;
+      this.opts.logger.info(`VRRP_Instance(${r.cfg.name}) Tracked BFD instance ${name} is ${up ? 'UP' : 'DOWN'}`);
+    }
+    this.retrack();
   }
 
   /** A tracked process gained or lost its quorum (vrrp_track.c process_update_track_process_status). */
@@ -500,6 +515,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       ...conv('interface', vi.trackInterfaces),
       ...conv('file', vi.trackFiles),
       ...conv('process', vi.trackProcesses),
+      ...conv('bfd', vi.trackBfds),
       ...(vi.interface !== undefined && !vi.dontTrackPrimary ? [{ kind: 'interface' as const, name: vi.interface, weight: 0, reverse: false }] : []),
       ...vipInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
       ...routingInterfaces(vi).map((name) => ({ kind: 'interface' as const, name, weight: 0, reverse: false })),
@@ -509,9 +525,9 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
     if (missing !== undefined) list.push({ kind: 'interface', name: missing, weight: 0, reverse: false });
     if (group) {
       list.push(...conv('script', group.trackScripts), ...conv('file', group.trackFiles));
-      // One entry per interface and process (vrrp.c add_vrrp_to_interface, add_vrrp_to_track_process): the group's
-      // weight, unless the member's is unweighted.
-      for (const t of [...conv('interface', group.trackInterfaces), ...conv('process', group.trackProcesses)]) {
+      // One entry per interface, process and BFD (vrrp.c add_vrrp_to_interface, add_vrrp_to_track_process,
+      // add_vrrp_to_track_bfd): the group's weight, unless the member's is unweighted.
+      for (const t of [...conv('interface', group.trackInterfaces), ...conv('process', group.trackProcesses), ...conv('bfd', group.trackBfds)]) {
         const i = list.findIndex((x) => x.kind === t.kind && x.name === t.name);
         if (i < 0) list.push(t);
         else if (list[i]!.weight !== 0) list[i] = t;
@@ -526,6 +542,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       interface: (n) => this.links.get(n) ?? false,
       file: (n) => this.fileValues.get(n) ?? 0,
       process: (n) => this.quorums.get(n) ?? false,
+      bfd: (n) => this.bfdUp.get(n) ?? false,
     });
     if (!this.sourceLost.has(vi.name)) return t;
     return { ...t, faulty: true, faultReasons: [...t.faultReasons, 'no source address'] };

@@ -44,7 +44,7 @@ export class ScriptStatus {
 
 /** One tracked object with the weight and direction the instance (or sync group) gave it. */
 export interface TrackInput {
-  readonly kind: 'script' | 'interface' | 'file' | 'process';
+  readonly kind: 'script' | 'interface' | 'file' | 'process' | 'bfd';
   readonly name: string;
   readonly weight: number;
   readonly reverse: boolean;
@@ -64,6 +64,8 @@ export interface TrackOutcome {
  * - file: value × weight is added; weight 0 and a non-zero value → FAULT; a product below −253 → FAULT.
  * - process (vrrp_track.c process_update_track_process_status): weight 0 → no quorum means FAULT (reverse: quorum
  *   means FAULT); weight > 0 → +weight while in quorum; weight < 0 → −|weight| while not; reverse negates the amount.
+ * - bfd, the same with the session Up for the quorum (vrrp_track.c initialise_track_bfd_state, vrrp_scheduler.c
+ *   vrrp_handle_bfd_event).
  * `reverse` flips the tracked state (script/interface) or the sign (file). The base 255 is never adjusted and
  * the result is clamped to 1..254.
  */
@@ -75,6 +77,7 @@ export function evaluateTracking(
     readonly interface: (name: string) => boolean;
     readonly file: (name: string) => number;
     readonly process: (name: string) => boolean;
+    readonly bfd: (name: string) => boolean;
   },
 ): TrackOutcome {
   let delta = 0;
@@ -86,10 +89,10 @@ export function evaluateTracking(
       else delta += product;
       continue;
     }
-    if (t.kind === 'process') {
-      const quorum = values.process(t.name);
+    if (t.kind === 'process' || t.kind === 'bfd') {
+      const quorum = t.kind === 'process' ? values.process(t.name) : values.bfd(t.name);
       if (t.weight === 0) {
-        if (quorum === t.reverse) faultReasons.push(`track_process ${t.name}`);
+        if (quorum === t.reverse) faultReasons.push(`track_${t.kind} ${t.name}`);
       } else if (quorum === t.weight > 0) delta += t.reverse ? -t.weight : t.weight;
       continue;
     }

@@ -362,12 +362,35 @@ describe('checker engine', () => {
     assert.deepEqual(h.engine.snapshot().map((r) => r.rsId), ['[192.0.2.21]:tcp:80/[127.0.0.1]:tcp:81']);
   });
 
-  test('BFD_CHECK is reported as unsupported and does not affect the RS', async () => {
-    const h = harness(parse(`bfd_instance bfd1 {\n neighbor_ip 127.0.0.1\n}\n${vs('192.0.2.18', ' real_server 127.0.0.1 80 {\n BFD_CHECK {\n name bfd1\n }\n }')}`));
+  test('BFD_CHECK: the RS follows its BFD session, with check_bfd.c\'s lines; alpha starts it down; a reload keeps the state', async () => {
+    const text = (alpha: string): string => `bfd_instance bfd1 {\n neighbor_ip 127.0.0.1\n}\n${vs('192.0.2.18', ` real_server 127.0.0.1 80 {\n BFD_CHECK {\n name bfd1\n ${alpha}\n }\n }`)}`;
+    const h = harness(parse(text('')));
     h.engine.start();
-    assert.ok(h.logs.some((l) => /BFD_CHECK .* is not supported/.test(l)));
-    assert.deepEqual(h.engine.snapshot()[0]?.checkers.map((c) => [c.type, c.supported]), [['BFD_CHECK', false]]);
+    const rsId = '[192.0.2.18]:tcp:80/[127.0.0.1]:tcp:80';
     assert.equal(h.engine.snapshot()[0]?.alive, true);
+    h.engine.bfdState('bfd1', false);
+    assert.deepEqual(h.events.map((x) => x.e), [{ kind: 'rs-down', vsId: '[192.0.2.18]:tcp:80', rsId }]);
+    assert.deepEqual(h.alerts.map((x) => x.e), [
+      { kind: 'rs-alert', vsId: '[192.0.2.18]:tcp:80', rsId, alive: false, rsChanged: true, body: '=> BFD CHECK bfd1 failed on service <=' },
+    ]);
+    assert.ok(h.logs.includes('BFD check of [bfd1] RS([127.0.0.1]:tcp:80) is DOWN'), h.logs.join('\n'));
+    // The same state again changes nothing; another session's event is not ours.
+    h.engine.bfdState('bfd1', false);
+    h.engine.bfdState('bfd2', true);
+    assert.equal(h.events.length + h.alerts.length, 2);
+    h.engine.update(parse(text('')));
+    assert.equal(h.engine.snapshot()[0]?.alive, false);
+    h.engine.bfdState('bfd1', true);
+    assert.deepEqual(h.events.map((x) => x.e.kind), ['rs-down', 'rs-up']);
+    assert.deepEqual(h.alerts.map((x) => x.e.body), ['=> BFD CHECK bfd1 failed on service <=', '=> BFD CHECK bfd1 succeeded on service <=']);
+    assert.deepEqual(h.engine.snapshot()[0]?.checkers.map((c) => [c.type, c.up, c.hasRun]), [['BFD_CHECK', true, true]]);
+    const a = harness(parse(text('alpha')));
+    a.engine.start();
+    assert.equal(a.engine.snapshot()[0]?.alive, false);
+    // The first event is logged even when it says what alpha assumed (has_run is false); it moves nothing: no mail.
+    a.engine.bfdState('bfd1', false);
+    assert.ok(a.logs.includes('BFD check of [bfd1] RS([127.0.0.1]:tcp:80) is DOWN'), a.logs.join('\n'));
+    assert.deepEqual([...a.events, ...a.alerts], []);
   });
 
   test('FILE_CHECK: value × weight is added to the RS weight; with weight 0 a non-zero value fails', async () => {

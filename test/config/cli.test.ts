@@ -104,7 +104,7 @@ test('--dump-conf prints the resolved model as JSON with sorted keys, identical 
   const b = run(['--dump-conf', '-f', f]);
   assert.equal(a.stdout, b.stdout);
   const conf = JSON.parse(a.stdout) as Record<string, unknown>;
-  assert.deepEqual(Object.keys(conf), ['files', 'global', 'staticAddresses', 'staticRoutes', 'staticRules', 'trackFiles', 'trackProcesses', 'virtualServerGroups', 'virtualServers', 'vrrpInstances', 'vrrpScripts', 'vrrpSyncGroups']);
+  assert.deepEqual(Object.keys(conf), ['bfdInstances', 'files', 'global', 'staticAddresses', 'staticRoutes', 'staticRules', 'trackFiles', 'trackProcesses', 'virtualServerGroups', 'virtualServers', 'vrrpInstances', 'vrrpScripts', 'vrrpSyncGroups']);
   const vs = (conf['virtualServers'] as { displayName: string; realServers: unknown[] }[])[0];
   assert.equal(vs?.displayName, '[192.0.2.10]:tcp:80');
   assert.equal(vs?.realServers.length, 3);

@@ -19,10 +19,12 @@ test('the table has a row for every keyword of every implemented block, blocks n
   assert.equal(row('kernel_rx_buf_size', 'vrrp_instance'), 'not implemented');
   assert.equal(row('use_vmac_addr', 'vrrp_instance'), 'runs');
   assert.equal(row('priority', 'vrrp_instance'), 'runs');
-  assert.equal(row('bfd_instance', 'top level'), 'not implemented');
+  assert.equal(row('track_group', 'top level'), 'not implemented');
+  assert.equal(row('bfd_instance', 'top level'), 'runs');
+  assert.equal(row('min_rx', 'bfd_instance'), 'runs');
   assert.match(row('auth_type', 'authentication') ?? '', /^partial: .*AH/);
-  // Inside bfd_instance, which has one row: no rows of its own.
-  assert.equal(rows.some((r) => r.blocks.includes('bfd_instance')), false);
+  // Inside track_group, which has one row: no rows of its own.
+  assert.equal(rows.some((r) => r.blocks.includes('track_group')), false);
   // The checkers share their timing keywords: one row naming each checker.
   assert.ok(['HTTP_GET', 'TCP_CHECK', 'MISC_CHECK'].every((c) => rows.find((r) => r.keyword === 'delay_before_retry' && r.status === 'runs')?.blocks.includes(c)));
 });

@@ -17,10 +17,7 @@ const conf = join(repoRoot, 'test/fixtures/compat/forty-features.conf');
 
 /** Each use of something lvskeeper does not carry out in forty-features.conf: [line, what]. */
 const EXPECTED: readonly (readonly [number, string])[] = [
-  [49, 'bfd_instance'],
-  [113, 'track_bfd'],
   [153, 'regex_options ungreedy'],
-  [163, 'BFD_CHECK'],
 ];
 
 const expectedLines = (file: string): string[] => EXPECTED.map(([line, what]) => `${file}:${line}: lvskeeper does not implement '${what}' - ignored`);
@@ -51,7 +48,7 @@ test('named where each use is: per occurrence, in included files, not inside a b
     writeFileSync(inc, 'vrrp_instance VI_2 {\n interface eth0\n virtual_router_id 2\n kernel_rx_buf_size 65536\n virtual_ipaddress {\n  192.0.2.2\n }\n}\n');
     const text = [
       'global_defs {', ' vrrp_strict', '@other enable_snmp_vrrp', '@lb1 enable_dbus', '}',
-      'bfd_instance b { neighbor_ip 192.0.2.9', ' min_rx 10', '}',
+      'linkbeat_interfaces { eth0', ' eth1', '}',
       'vrrp_instance VI_1 {', ' interface eth0', ' virtual_router_id 1', ' kernel_rx_buf_size 65536', ' strict_mode off', ' accept',
       ' virtual_ipaddress {', '  192.0.2.1/24 dev eth0', '  192.0.2.3/24 dev eth1 use_vmac', ' }', '}',
       'vrrp_instance VI_3 {', ' interface eth0', ' virtual_router_id 3', ' strict_mode', ' accept',
@@ -61,7 +58,7 @@ test('named where each use is: per occurrence, in included files, not inside a b
     const r = parseConfigText(text, { file: main, configId: 'lb1' });
     assert.deepEqual(unimplemented(r.diagnostics).map(formatDiagnostic), [
       `${main}:4: lvskeeper does not implement 'enable_dbus' - ignored`,
-      `${main}:6: lvskeeper does not implement 'bfd_instance' - ignored`,
+      `${main}:6: lvskeeper does not implement 'linkbeat_interfaces' - ignored`,
       `${main}:12: lvskeeper does not implement 'kernel_rx_buf_size' - ignored`,
       `${inc}:4: lvskeeper does not implement 'kernel_rx_buf_size' - ignored`,
     ]);

@@ -17,7 +17,7 @@ test('the data dump names a virtual server using ha_suspend, its address count, 
     },
     [{
       vsId: vs, rsId, alive: true, weight: 1,
-      checkers: [{ type: 'TCP_CHECK', probeKey: 'k', up: true, retryIt: 0, hasRun: false, supported: true, suspended: true }],
+      checkers: [{ type: 'TCP_CHECK', probeKey: 'k', up: true, retryIt: 0, hasRun: false, suspended: true }],
     }],
     [{ vsId: vs, addresses: 0, suspended: true }],
   );

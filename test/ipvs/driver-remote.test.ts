@@ -6,7 +6,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../src/clock.js';
 import { Channel, type IpcEndpoint } from '../../src/ipc/channel.js';
-import type { FromChecker, FromCheckerNotes, IpvsCall, Nothing, ToChecker } from '../../src/ipc/protocol.js';
+import type { FromChecker, FromCheckerNotes, IpvsCall, ToChecker, ToCheckerNotes } from '../../src/ipc/protocol.js';
 import { DryRunIpvsDriver } from '../../src/ipvs/driver-dryrun.js';
 import { RemoteIpvsDriver, TableHost } from '../../src/ipvs/driver-remote.js';
 import { IpvsManager } from '../../src/ipvs/manager.js';
@@ -50,13 +50,13 @@ function linkedEndpoints(): [IpcEndpoint, IpcEndpoint] {
 /** A checker process's driver on the host's table; `full` counts the entries answers that carried the table. */
 function connect(host: TableHost, counts: { full: number }): RemoteIpvsDriver {
   const [sup, child] = linkedEndpoints();
-  const supervisorEnd = new Channel<ToChecker, FromChecker, Nothing, FromCheckerNotes>(sup);
+  const supervisorEnd = new Channel<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>(sup);
   supervisorEnd.handle('ipvs', async (c: IpvsCall) => {
     const r = await host.call(c);
     if (c.call === 'entries' && 'generation' in r && r.table !== undefined) counts.full++;
     return r;
   });
-  return new RemoteIpvsDriver('dry-run', new Channel<FromChecker, ToChecker, FromCheckerNotes, Nothing>(child));
+  return new RemoteIpvsDriver('dry-run', new Channel<FromChecker, ToChecker, FromCheckerNotes, ToCheckerNotes>(child));
 }
 
 function cfg(weights: readonly number[]) {

@@ -35,6 +35,7 @@ function fakeBinding(failOn?: string): { binding: RawSocketBinding; made: Made[]
     bindToDevice(name: string): void { this.call('bindToDevice', name); }
     setMark(mark: number): void { this.call('setMark', mark); }
     bindPacket(ifindex: number, ethertype: number): void { this.call('bindPacket', ifindex, ethertype); }
+    bindUdp(port: number): void { this.call('bindUdp', port); }
     joinGroup(group: Buffer, ifindex: number): void { this.call('joinGroup', group, ifindex); }
     leaveGroup(group: Buffer, ifindex: number): void { this.call('leaveGroup', group, ifindex); }
     setMulticastInterface(ifindex: number): void { this.call('setMulticastInterface', ifindex); }

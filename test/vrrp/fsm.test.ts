@@ -333,6 +333,7 @@ test('tracking: scripts, interfaces and files with weights, reverse and fault ru
     interface: (n: string) => ifs[n] ?? false,
     file: (n: string) => files[n] ?? 0,
     process: (n: string) => n === 'running',
+    bfd: (n: string) => n === 'up',
   };
   const t = (kind: TrackInput['kind'], name: string, weight: number, reverse = false): TrackInput => ({ kind, name, weight, reverse });
   const cases: { inputs: TrackInput[]; base?: number; prio: number; faulty: boolean }[] = [
@@ -363,6 +364,17 @@ test('tracking: scripts, interfaces and files with weights, reverse and fault ru
     { inputs: [t('process', 'stopped', -10)], prio: 90, faulty: false },
     { inputs: [t('process', 'stopped', -10, true)], prio: 110, faulty: false },
     { inputs: [t('process', 'running', -10)], prio: 100, faulty: false },
+    // track_bfd: vrrp_track.c initialise_track_bfd_state and vrrp_scheduler.c vrrp_handle_bfd_event.
+    { inputs: [t('bfd', 'up', 0)], prio: 100, faulty: false },
+    { inputs: [t('bfd', 'down', 0)], prio: 100, faulty: true },
+    { inputs: [t('bfd', 'up', 0, true)], prio: 100, faulty: true },
+    { inputs: [t('bfd', 'down', 0, true)], prio: 100, faulty: false },
+    { inputs: [t('bfd', 'up', 10)], prio: 110, faulty: false },
+    { inputs: [t('bfd', 'down', 10)], prio: 100, faulty: false },
+    { inputs: [t('bfd', 'up', 10, true)], prio: 90, faulty: false },
+    { inputs: [t('bfd', 'down', -10)], prio: 90, faulty: false },
+    { inputs: [t('bfd', 'down', -10, true)], prio: 110, faulty: false },
+    { inputs: [t('bfd', 'up', -10)], prio: 100, faulty: false },
   ];
   for (const c of cases) {
     const r = evaluateTracking(c.base ?? 100, c.inputs, values);

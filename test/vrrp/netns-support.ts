@@ -12,7 +12,7 @@ export const ADDR6: Record<Node, string> = { a: '2001:db8::1', b: '2001:db8::2',
 export const VIP = '192.0.2.100';
 export const VIP6 = '2001:db8::100';
 
-function sh(args: string[]): string {
+export function sh(args: string[]): string {
   const r = spawnSync(args[0]!, args.slice(1), { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(`${args.join(' ')}: ${r.stderr}`);
   return r.stdout;

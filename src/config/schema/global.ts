@@ -65,16 +65,14 @@ export const GLOBAL_DEFS = block(
     'bfd_rlimit_rtime', 'vrrp_startup_delay', 'vmac_prefix', 'vmac_addr_prefix', 'umask', 'random_seed',
     'config_save_dir',
   ),
-  // What lvskeeper does not carry out (everything else runs): the BFD process's tuning, SNMP,
+  // What lvskeeper does not carry out (everything else runs): SNMP,
   // DBus, nftables for IPVS, VMAC and the timings nothing reads from the model (grep src/ checkers/).
   status({
-    bfd_process_name: NO,
     max_auto_priority: partial('lateness is measured on a 100 ms probe timer rather than on each timer; the VRRP process starts at lvskeeper\'s default SCHED_RR 1, so raising starts from there'),
     min_auto_priority_delay: partial('measured on a 100 ms probe timer rather than on each timer'),
     vrrp_rt_priority: partial(RT_LIMIT_DEFAULT('vrrp')),
     checker_rt_priority: partial(RT_LIMIT_DEFAULT('checker')),
-    bfd_priority: NO, bfd_rt_priority: NO, bfd_cpu_affinity: NO, bfd_rlimit_rttime: NO, bfd_rlimit_rtime: NO,
-    bfd_no_swap: NO,
+    bfd_rt_priority: partial(RT_LIMIT_DEFAULT('bfd')),
     vrrp_netlink_cmd_rcv_bufs: NO, vrrp_netlink_cmd_rcv_bufs_force: NO, vrrp_netlink_monitor_rcv_bufs: NO,
     vrrp_netlink_monitor_rcv_bufs_force: NO, process_monitor_rcv_bufs: NO, process_monitor_rcv_bufs_force: NO,
     lvs_netlink_cmd_rcv_bufs: NO, lvs_netlink_cmd_rcv_bufs_force: NO, lvs_netlink_monitor_rcv_bufs: NO,

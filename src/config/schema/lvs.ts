@@ -14,7 +14,7 @@ export const REAL_SERVER = block(
     'warmup', 'connect_timeout', 'delay_loop',
   ),
   CHECKERS,
-  status({ snmp_name: NO, BFD_CHECK: NO }),
+  status({ snmp_name: NO }),
 );
 
 export const VIRTUAL_SERVER = block(

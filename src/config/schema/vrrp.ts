@@ -10,7 +10,6 @@ export const VRRP_SYNC_GROUP = block(
   TRACKERS,
   values('smtp_alert', 'global_tracking', 'sync_group_tracking_weight', 'notify_priority_changes'),
   required('notify_backup', 'notify_master', 'notify_fault', 'notify_stop', 'notify'),
-  status({ track_bfd: NO }),
 );
 
 export const VRRP_INSTANCE = block(
@@ -39,7 +38,6 @@ export const VRRP_INSTANCE = block(
     'garp_lower_prio_repeat', 'down_timer_adverts',
   ),
   status({
-    track_bfd: NO,
     virtual_routes: partial('encap and vrf not implemented (such a route is not installed)', routingUses),
     virtual_rules: RUNS,
     use_vmac: RUNS,
@@ -89,5 +87,5 @@ export const VRRP_ROOT_STATUS = status({
   static_ipaddress: partial('track_group not implemented', staticAddressUses),
   static_routes: partial('encap, vrf and track_group not implemented (such a route is not installed)', routingUses),
   static_rules: partial('track_group not implemented (such a rule is not installed)', routingUses),
-  linkbeat_interfaces: NO, bfd_instance: NO,
+  linkbeat_interfaces: NO,
 });

@@ -1,0 +1,226 @@
+// The BFD adapter: sockets and timers around the session cores (session.ts), as keepalived 2.2.7's BFD process
+// does it (bfd/bfd_scheduler.c): one receive socket per family on port 3784 (RFC 5881 §4) that reports each
+// datagram's TTL, one send socket per session bound to a source port in 49152–65535 with the configured TTL / hop
+// limit, packets matched to sessions by Your Discriminator or else by address, the GTSM check (RFC 5881 §5, with
+// keepalived's max_hops), and Up/Down events handed to onState.
+import { createSocket, type Socket } from 'node:dgram';
+import type { Clock, TimerHandle } from '../clock.js';
+import type { Logger } from '../log.js';
+import type { BfdInstanceDef } from '../config/model.js';
+import { openUdpReceiver, type RawMessage, type RawSock } from '../net/rawsock.js';
+import { BfdState, decodeControl, encodeControl, type DecodeError } from './packet.js';
+import { BfdSession, type SessionAction, type SessionParams } from './session.js';
+
+export const BFD_CONTROL_PORT = 3784;
+/** RFC 5881 §4: the source port of control packets (include/bfd.h BFD_MIN_PORT, BFD_MAX_PORT). */
+const MIN_PORT = 49152;
+const MAX_PORT = 65535;
+
+/** Why a received datagram was dropped, counted (keepalived logs these only with -D; we count them always). */
+export type DropReason = DecodeError | 'no-session' | 'ttl';
+
+export interface BfdServiceOptions {
+  readonly clock: Clock;
+  readonly logger: Logger;
+  readonly random?: () => number;
+  /** A session went Up or Down (bfd_event.c bfd_event_send): the supervisor relays it to VRRP and the checkers. */
+  readonly onState: (instance: BfdInstanceDef, up: boolean) => void;
+  /** Tests: the receive sockets (the real ones need the native addon). */
+  readonly openReceiver?: (family: 4 | 6, port: number) => RawSock;
+  readonly port?: number;
+}
+
+const params = (d: BfdInstanceDef): SessionParams => ({
+  minRxUs: d.minRxUs, minTxUs: d.minTxUs, idleTxUs: d.idleTxUs, detectMult: d.detectMult, passive: d.passive,
+});
+
+class Running {
+  timer: TimerHandle | undefined;
+  sendFailed = false;
+  constructor(
+    public def: BfdInstanceDef,
+    readonly session: BfdSession,
+    readonly socket: Socket,
+  ) {}
+}
+
+export class BfdService {
+  private readonly sessions = new Map<string, Running>();
+  private readonly receivers: RawSock[] = [];
+  readonly drops = new Map<DropReason, number>();
+  private readonly random: () => number;
+  private readonly port: number;
+
+  constructor(private readonly opts: BfdServiceOptions) {
+    this.random = opts.random ?? Math.random;
+    this.port = opts.port ?? BFD_CONTROL_PORT;
+  }
+
+  /** Opens the receive sockets and starts every session (bfd_scheduler.c bfd_dispatcher_init). */
+  async start(defs: readonly BfdInstanceDef[]): Promise<void> {
+    const open = this.opts.openReceiver ?? openUdpReceiver;
+    for (const family of [4, 6] as const) {
+      try {
+        const rx = open(family, this.port);
+        rx.on('message', (m) => this.received(m));
+        rx.on('error', (e) => this.opts.logger.error(`recvmsg() error (${e.message})`));
+        this.receivers.push(rx);
+      } catch (e) {
+        // An IPv6-less host still runs its IPv4 sessions (bfd_open_fd_in falls back the same way).
+        if (family === 4 || (e as { code?: string }).code !== 'EAFNOSUPPORT') this.opts.logger.error(`Unable to open listening socket (${(e as Error).message})`);
+      }
+    }
+    for (const d of defs) await this.add(d);
+    this.announce();
+  }
+
+  /**
+   * Every session's state, as bfd_scheduler.c bfd_register_workers sends it at start and at each reload ("Send our
+   * status to VRRP process"): the checker process marks a BFD_CHECK that has not heard yet.
+   */
+  private announce(): void {
+    for (const r of this.sessions.values()) this.opts.onState(r.def, r.session.state === BfdState.Up);
+  }
+
+  /**
+   * A reload: a session whose addresses stay keeps its state and takes the new timers with a Poll Sequence
+   * (keepalived bfd_daemon.c copies the old state over, bfd.c bfd_copy_state); others stop or start.
+   */
+  async reload(defs: readonly BfdInstanceDef[]): Promise<void> {
+    for (const [name, r] of this.sessions) {
+      const d = defs.find((x) => x.name === name);
+      if (d && d.neighbor === r.def.neighbor && d.source === r.def.source && d.ttl === r.def.ttl) continue;
+      this.remove(name);
+    }
+    for (const d of defs) {
+      const r = this.sessions.get(d.name);
+      if (!r) {
+        await this.add(d);
+        continue;
+      }
+      r.def = d;
+      this.apply(r, r.session.reconfigure(params(d), this.opts.clock.now()));
+    }
+    this.announce();
+  }
+
+  stop(): void {
+    for (const name of [...this.sessions.keys()]) this.remove(name);
+    for (const rx of this.receivers.splice(0)) rx.close();
+  }
+
+  /** Each session's state, for status and tests. */
+  states(): Record<string, string> {
+    return Object.fromEntries([...this.sessions].map(([n, r]) => [n, ['AdminDown', 'Down', 'Init', 'Up'][r.session.state]!]));
+  }
+
+  private async add(d: BfdInstanceDef): Promise<void> {
+    const socket = await this.openSender(d);
+    const r = new Running(d, new BfdSession(d.name, params(d), this.discriminator(), this.random), socket);
+    this.sessions.set(d.name, r);
+    r.session.start(this.opts.clock.now());
+    this.schedule(r);
+  }
+
+  private remove(name: string): void {
+    const r = this.sessions.get(name);
+    if (!r) return;
+    if (r.timer) this.opts.clock.clearTimeout(r.timer);
+    r.socket.close();
+    this.sessions.delete(name);
+  }
+
+  /** bfd_data.c bfd_get_random_discr: non-zero and unique among our sessions. */
+  private discriminator(): number {
+    for (;;) {
+      const d = Math.floor(this.random() * 0xffffffff) + 1;
+      if (![...this.sessions.values()].some((r) => r.session.localDiscr === d)) return d;
+    }
+  }
+
+  /**
+   * bfd_scheduler.c bfd_open_fd_out: bound to the source address (or any) on a random port of RFC 5881's range,
+   * the next one tried while taken; the TTL / hop limit set for GTSM.
+   */
+  private async openSender(d: BfdInstanceDef): Promise<Socket> {
+    const first = MIN_PORT + Math.floor(this.random() * (MAX_PORT - MIN_PORT + 1));
+    for (let i = 0; i <= MAX_PORT - MIN_PORT; i++) {
+      const port = MIN_PORT + ((first - MIN_PORT + i) % (MAX_PORT - MIN_PORT + 1));
+      const socket = createSocket({ type: d.family === 'inet' ? 'udp4' : 'udp6' });
+      const bound = await new Promise<boolean>((resolve, reject) => {
+        socket.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(false) : reject(e)));
+        socket.bind({ port, ...(d.source !== undefined ? { address: d.source } : {}), exclusive: true }, () => resolve(true));
+      }).catch((e: Error) => {
+        this.opts.logger.error(`(${d.name}) bind() error (${e.message})`);
+        return false;
+      });
+      if (!bound) {
+        socket.close();
+        continue;
+      }
+      socket.removeAllListeners('error');
+      socket.on('error', () => undefined);
+      socket.setTTL(d.ttl);
+      return socket;
+    }
+    throw new Error(`(${d.name}) no free source port`);
+  }
+
+  private drop(reason: DropReason): void {
+    this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+  }
+
+  /** bfd_scheduler.c bfd_receiver_thread → bfd_handle_packet, up to the state machine. */
+  private received(m: RawMessage): void {
+    const d = decodeControl(m.data);
+    if (!d.ok) {
+      this.drop(d.error);
+      return;
+    }
+    const p = d.packet;
+    const src = m.src.startsWith('::ffff:') ? m.src.slice(7) : m.src;
+    const r = [...this.sessions.values()].find((s) =>
+      p.yourDiscr !== 0
+        ? s.session.localDiscr === p.yourDiscr
+        : s.def.neighbor === src && (s.def.source === undefined || s.def.source === m.dst));
+    if (!r) {
+      this.drop('no-session');
+      return;
+    }
+    // GTSM (RFC 5881 §5), as bfd.c bfd_check_packet_ttl extends it: at most max_hops below the TTL sent; max_hops
+    // 255 (-1 in the config) turns it off.
+    if (r.def.maxHops !== 255 && m.ttl > 0 && r.def.maxHops + m.ttl < r.def.ttl) {
+      this.drop('ttl');
+      return;
+    }
+    this.apply(r, r.session.receive(p, this.opts.clock.now()));
+  }
+
+  private apply(r: Running, actions: readonly SessionAction[]): void {
+    for (const a of actions) {
+      if (a.kind === 'send') this.send(r, encodeControl(a.packet));
+      else if (a.kind === 'log') this.opts.logger.info(a.text);
+      else this.opts.onState(r.def, a.up);
+    }
+    this.schedule(r);
+  }
+
+  private send(r: Running, bytes: Buffer): void {
+    r.socket.send(bytes, this.port, r.def.neighbor, (err) => {
+      // bfd_sender_thread: the first failure of a run is logged, then nothing until a send succeeds.
+      if (err && !r.sendFailed) this.opts.logger.error(`(${r.def.name}) Error sending packet`);
+      r.sendFailed = err !== null && err !== undefined;
+    });
+  }
+
+  private schedule(r: Running): void {
+    if (r.timer) this.opts.clock.clearTimeout(r.timer);
+    r.timer = undefined;
+    const due = r.session.deadline();
+    if (due === undefined) return;
+    r.timer = this.opts.clock.setTimeout(() => {
+      r.timer = undefined;
+      if (this.sessions.get(r.def.name) === r) this.apply(r, r.session.tick(this.opts.clock.now()));
+    }, Math.max(0, due - this.opts.clock.now()));
+  }
+}

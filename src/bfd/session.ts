@@ -1,0 +1,259 @@
+// One BFD session's state machine (RFC 5880 §6.8, asynchronous mode, no echo, no demand of our own), I/O-free:
+// packets and the clock come in, packets to send, state events and log lines go out. The adapter (service.ts) asks
+// deadline() when to call tick() next. Behaviour follows keepalived 2.2.7 bfd/bfd_scheduler.c and bfd/bfd.c, whose
+// peers we must interoperate with, where the RFC leaves a choice; deviations are named where they are made.
+import { BfdDiag, BfdState, DIAG_NAMES, STATE_NAMES, type ControlPacket } from './packet.js';
+
+/** A bfd_instance's timers in microseconds (bfd_parser.c reads milliseconds with 3 decimals). */
+export interface SessionParams {
+  readonly minRxUs: number;
+  readonly minTxUs: number;
+  readonly idleTxUs: number;
+  readonly detectMult: number;
+  readonly passive: boolean;
+}
+
+export type SessionAction =
+  | { readonly kind: 'send'; readonly packet: ControlPacket }
+  /** Only Up and Down are reported, as bfd_event.c bfd_event_send reports them to the VRRP and checker processes. */
+  | { readonly kind: 'event'; readonly up: boolean }
+  /** keepalived's line, word for word (its LOG_WARNING and LOG_INFO alike: the console shows no level). */
+  | { readonly kind: 'log'; readonly text: string };
+
+export class BfdSession {
+  state = BfdState.Down;
+  remoteState = BfdState.Down;
+  remoteDiscr = 0;
+  private localDiag = BfdDiag.None;
+  private remoteDiag = 0;
+  /** RFC 5880 §6.8.1: bfd.RemoteMinRxInterval starts at 1 µs. keepalived starts it at 0; max() makes them equal. */
+  private remoteMinRxUs = 1;
+  /**
+   * The peer's DesiredMinTxInterval and our RequiredMinRxInterval the detection time is computed from: a faster
+   * value is taken only once the Poll Sequence announcing it has ended (§6.8.3), see agreeRx.
+   */
+  private agreedRemoteTxUs = 0;
+  private agreedMinRxUs: number;
+  /** When the last packet without P or F came: those are the peer's periodic ones, spaced by its real rate. */
+  private lastPeriodicRx: number | undefined;
+  private remoteDetectMult = 0;
+  private remoteDemand = false;
+  private poll = false;
+  private final = false;
+  /** The interval we transmit at (before jitter) and the one we expect the peer at, µs. */
+  txIntervalUs: number;
+  private rxIntervalUs = 0;
+  /** bfd.DetectMult × the peer's agreed interval (§6.8.4), µs; 0 until the peer has been heard. */
+  detectTimeUs = 0;
+  private nextTxAt: number | undefined;
+  /** Whether any packet has left: a passive session sends none until it hears its peer. */
+  private sent = false;
+  private detectAt: number | undefined;
+  private lastRx = 0;
+
+  constructor(
+    readonly name: string,
+    private params: SessionParams,
+    readonly localDiscr: number,
+    private readonly random: () => number,
+  ) {
+    this.txIntervalUs = this.idleTxInterval();
+    this.agreedMinRxUs = params.minRxUs;
+  }
+
+  get current(): SessionParams {
+    return this.params;
+  }
+
+  /** The session begins: an active one sends at once (bfd_scheduler.c bfd_register_fds → bfd_sender_schedule). */
+  start(now: number): void {
+    if (!this.params.passive) this.nextTxAt = now;
+  }
+
+  /** The earliest time tick() has work to do, or undefined when nothing is scheduled. */
+  deadline(): number | undefined {
+    if (this.nextTxAt === undefined) return this.detectAt;
+    if (this.detectAt === undefined) return this.nextTxAt;
+    return Math.min(this.nextTxAt, this.detectAt);
+  }
+
+  tick(now: number): SessionAction[] {
+    const out: SessionAction[] = [];
+    if (this.detectAt !== undefined && this.detectAt <= now) this.expire(now, out);
+    if (this.nextTxAt !== undefined && this.nextTxAt <= now) {
+      out.push(this.transmit());
+      this.nextTxAt = now + this.jitteredIntervalMs();
+    }
+    return out;
+  }
+
+  /** A packet that passed decodeControl and was matched to this session (§6.8.6 from "If bfd.RemoteDiscr"). */
+  receive(p: ControlPacket, now: number): SessionAction[] {
+    const out: SessionAction[] = [];
+    const oldTx = this.txIntervalUs;
+    const oldDetect = this.detectTimeUs;
+    this.remoteDiscr = p.myDiscr;
+    this.remoteState = p.state;
+    this.remoteDiag = p.diag;
+    this.remoteMinRxUs = p.requiredMinRx;
+    this.remoteDemand = p.demand;
+    this.remoteDetectMult = p.detectMult;
+    if (p.final) this.poll = false;
+    // §6.8.3: a rate change while Up takes effect only at the end of a Poll Sequence (either side's); keepalived
+    // bfd_handle_packet recomputes on P or F while Up, and on every packet otherwise.
+    if (this.state !== BfdState.Up || p.poll || p.final) {
+      const bothRising = this.remoteState === BfdState.Up && (this.state === BfdState.Init || this.state === BfdState.Up);
+      this.txIntervalUs = bothRising ? Math.max(this.params.minTxUs, this.remoteMinRxUs) : this.idleTxInterval();
+    }
+    this.agreeRx(p, now);
+    this.rxIntervalUs = Math.max(this.agreedMinRxUs, this.agreedRemoteTxUs);
+    this.detectTimeUs = this.remoteDetectMult * this.rxIntervalUs;
+    if (this.detectTimeUs !== oldDetect) {
+      out.push({ kind: 'log', text: `${' '.repeat(this.name.length + 2)} Detection time is ${this.detectTimeUs} us (was ${oldDetect} us)` });
+    }
+    // §6.8.7: a faster rate is used at once (keepalived bfd_sender_reschedule).
+    if (this.txIntervalUs < oldTx && this.nextTxAt !== undefined) this.nextTxAt = now + this.jitteredIntervalMs();
+
+    if (this.remoteState === BfdState.AdminDown) {
+      if (this.state !== BfdState.Down) this.down(BfdDiag.NeighborDown, out);
+    } else if (this.state === BfdState.Down) {
+      if (this.remoteState === BfdState.Down) this.rise(BfdState.Init, out);
+      else if (this.remoteState === BfdState.Init) this.rise(BfdState.Up, out);
+    } else if (this.state === BfdState.Init) {
+      if (this.remoteState === BfdState.Init || this.remoteState === BfdState.Up) this.rise(BfdState.Up, out);
+    } else if (this.remoteState === BfdState.Down) {
+      this.down(BfdDiag.NeighborDown, out);
+    }
+
+    // §6.8.7: no periodic packets while both are Up and the peer is in Demand mode; otherwise they flow, a passive
+    // session's too once it has heard its peer (§6.1).
+    const quiet = this.remoteDemand && this.state === BfdState.Up && this.remoteState === BfdState.Up;
+    if (quiet) this.nextTxAt = undefined;
+    // A passive session's first packet goes at once: §6.8.7's spacing is between packets, and no packet precedes
+    // it (keepalived waits an interval, which costs a passive session up to a second of idle_tx).
+    else this.nextTxAt ??= this.sent ? now + this.jitteredIntervalMs() : now;
+    // §6.8.6: a Poll is answered at once with a Final, outside the periodic schedule.
+    if (p.poll) {
+      this.final = true;
+      out.push(this.transmit());
+    }
+    this.lastRx = now;
+    // §6.8.4: the detection timer runs in Init and Up and restarts with each packet. keepalived restarts it only in
+    // Up; restarting it in Init too keeps a slow peer's Init from expiring while its packets still arrive.
+    if (this.state === BfdState.Init || this.state === BfdState.Up) this.detectAt = now + this.detectTimeUs / 1000;
+    return out;
+  }
+
+  /**
+   * New bfd_instance timers on reload. While Up the new values are announced with a Poll Sequence (§6.8.3) and take
+   * effect when the Final arrives, so the session does not flap; otherwise they apply at once.
+   */
+  reconfigure(params: SessionParams, now: number): SessionAction[] {
+    const old = this.params;
+    this.params = params;
+    const changed = old.minRxUs !== params.minRxUs || old.minTxUs !== params.minTxUs || old.detectMult !== params.detectMult;
+    if (this.state === BfdState.Up) {
+      if (changed) this.startPoll();
+    } else if (old.idleTxUs !== params.idleTxUs) {
+      this.txIntervalUs = this.idleTxInterval();
+    }
+    if (params.passive && this.state === BfdState.Down && this.remoteDiscr === 0) this.nextTxAt = undefined;
+    else if (!params.passive) this.nextTxAt ??= now;
+    return [];
+  }
+
+  /**
+   * §6.8.3 on the receiving side. A slower rate counts at once, and any rate while not Up. A faster one only once the
+   * peer is seen to use it: two of its periodic packets (neither P nor F, which are sent out of turn) closer together
+   * than its old rate allows (under 75 % of it, the most §6.8.7's jitter takes off). Our own lower RequiredMinRx
+   * counts once our Poll has its Final. keepalived recomputes on any P or F, trusting the value: FRR's bfdd announces
+   * its faster rate in its Final and in its own Poll but goes on sending at the old rate for a while, which expires
+   * keepalived's 3 x 50 ms sessions soon after Up (bench:bfd counts them); waiting for the end of the peer's Poll was
+   * not enough with bfdd either (test/bfd/track-bfd-twin.test.ts saw it at 3 x 200 ms).
+   */
+  private agreeRx(p: ControlPacket, now: number): void {
+    const periodic = !p.poll && !p.final;
+    const sooner = periodic && this.lastPeriodicRx !== undefined && now - this.lastPeriodicRx < (0.75 * this.rxIntervalUs) / 1000;
+    if (this.state !== BfdState.Up || p.desiredMinTx >= this.agreedRemoteTxUs || sooner) this.agreedRemoteTxUs = p.desiredMinTx;
+    if (periodic) this.lastPeriodicRx = now;
+    if (this.state !== BfdState.Up || p.final || this.params.minRxUs > this.agreedMinRxUs) this.agreedMinRxUs = this.params.minRxUs;
+  }
+
+  private expire(now: number, out: SessionAction[]): void {
+    this.detectAt = undefined;
+    if (this.state === BfdState.Up) {
+      const deadUs = Math.round((now - this.lastRx) * 1000);
+      out.push({ kind: 'log', text: `(${this.name}) Expired after ${Math.floor(deadUs / 1000)} ms (${Math.max(0, deadUs - this.detectTimeUs)} usec overdue)` });
+    }
+    // §6.8.1: bfd.RemoteDiscr is zeroed when a Detection Time passes without a packet.
+    this.remoteDiscr = 0;
+    this.down(BfdDiag.Expired, out);
+  }
+
+  /** bfd_scheduler.c bfd_state_down / bfd_state_fall. */
+  private down(diag: BfdDiag, out: SessionAction[]): void {
+    const wasUp = this.state === BfdState.Up;
+    if (wasUp) {
+      out.push({ kind: 'log', text: `(${this.name}) Entering Down state (Local diagnostic - ${DIAG_NAMES[diag]}, Remote diagnostic - ${DIAG_NAMES[this.remoteDiag] ?? 'Unknown'})` });
+    }
+    this.state = BfdState.Down;
+    this.localDiag = diag;
+    this.detectAt = undefined;
+    // §6.8.3: not Up → DesiredMinTxInterval of at least one second.
+    this.txIntervalUs = this.idleTxInterval();
+    if (this.params.passive) this.nextTxAt = undefined;
+    // A peer that went AdminDown has not failed (RFC 5882 §3.2); keepalived reports nothing then.
+    if (wasUp && this.remoteState !== BfdState.AdminDown) out.push({ kind: 'event', up: false });
+  }
+
+  /** bfd_state_init / bfd_state_up (with bfd_state_rise). */
+  private rise(to: BfdState.Init | BfdState.Up, out: SessionAction[]): void {
+    this.state = to;
+    this.localDiag = BfdDiag.None;
+    if (to === BfdState.Init) return;
+    out.push({ kind: 'log', text: `(${this.name}) Entering ${STATE_NAMES[to]} state` });
+    // The DesiredMinTxInterval changes from idle_tx to min_tx: announced by a Poll (bfd_state_up).
+    if (this.params.idleTxUs !== this.params.minTxUs) this.startPoll();
+    out.push({ kind: 'event', up: true });
+  }
+
+  /** bfd.c bfd_set_poll: a Final about to go out carries the new values already. */
+  private startPoll(): void {
+    if (!this.final) this.poll = true;
+  }
+
+  private idleTxInterval(): number {
+    return Math.max(this.params.idleTxUs, this.remoteMinRxUs);
+  }
+
+  /**
+   * §6.8.7: the interval reduced by a random 0–25 %, or 10–25 % with a detect multiplier of 1. keepalived's
+   * get_jitter applies the 10 % floor whatever the multiplier; the RFC's rule is kept here.
+   */
+  private jitteredIntervalMs(): number {
+    const floor = this.params.detectMult === 1 ? 0.1 : 0;
+    return (this.txIntervalUs * (1 - (floor + this.random() * (0.25 - floor)))) / 1000;
+  }
+
+  /** bfd.c bfd_build_packet: DesiredMinTx is min_tx only while Up (§6.8.3); the Final flag is spent once sent. */
+  private transmit(): SessionAction {
+    if (this.poll && this.final) this.poll = false;
+    const packet: ControlPacket = {
+      diag: this.localDiag,
+      state: this.state,
+      poll: this.poll,
+      final: this.final,
+      cpi: false,
+      demand: false,
+      detectMult: this.params.detectMult,
+      myDiscr: this.localDiscr,
+      yourDiscr: this.remoteDiscr,
+      desiredMinTx: this.state === BfdState.Up ? this.params.minTxUs : this.params.idleTxUs,
+      requiredMinRx: this.params.minRxUs,
+      requiredMinEchoRx: 0,
+    };
+    this.final = false;
+    this.sent = true;
+    return { kind: 'send', packet };
+  }
+}
