@@ -3,7 +3,8 @@
 // (supervisor.ts), given the sessions already parsed, and telling each Up/Down back over the IPC channel.
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
-import type { FromBfdNotes, MetricFamily, Nothing, ToBfd, VrrpConfig } from '../ipc/protocol.js';
+import type { FromBfdNotes, Nothing, ToBfd, VrrpConfig } from '../ipc/protocol.js';
+import type { MetricFamily } from './metrics.js';
 import { createLogger, type Logger } from '../log.js';
 import { BfdService } from '../bfd/service.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';

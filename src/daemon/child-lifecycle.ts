@@ -1,7 +1,8 @@
 // What both child processes do the same way: answer the supervisor's common requests, stop once whoever asks
 // (the supervisor, a signal, the supervisor's death), and exit after their reply has left.
 import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
-import type { ChildRequests, DumpKind, MetricFamily } from '../ipc/protocol.js';
+import type { ChildRequests, DumpKind } from '../ipc/protocol.js';
+import type { MetricFamily } from './metrics.js';
 import type { Logger } from '../log.js';
 
 /** What a child's side offers the common requests. */

@@ -1,7 +1,14 @@
 // Prometheus text exposition (format 0.0.4) without a dependency: counters and histograms that hot paths bump,
 // and collectors that read subsystem state only when scraped, so an idle daemon does no metrics work.
 import { createServer, type Server } from 'node:http';
-import type { MetricFamily } from '../ipc/protocol.js';
+
+/** One metric family as text lines: what a child process sends for the supervisor's endpoint to merge. */
+export interface MetricFamily {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'counter' | 'gauge' | 'histogram';
+  readonly lines: readonly string[];
+}
 
 type Labels = Readonly<Record<string, string>>;
 

@@ -19,7 +19,7 @@ import { describeReload } from '../vrrp/reload-plan.js';
 import { Nft } from '../net/nft.js';
 import type { Channel } from '../ipc/channel.js';
 import type {
-  BfdStateNote, EventNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, MetricFamily, Nothing, OpsApplied, TableDriver,
+  BfdStateNote, EventNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, Nothing, OpsApplied, TableDriver,
   TableEntries, ToBfd, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
 } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
@@ -34,7 +34,7 @@ import type { VrrpView } from './console-view.js';
 import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { applyConfigUmask } from '../fs/umask.js';
-import { Registry, renderFamilies, serveMetrics } from './metrics.js';
+import { Registry, renderFamilies, serveMetrics, type MetricFamily } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
 import { nameProcess } from './process-names.js';
 import { registerLoopDelay } from './loop-delay.js';

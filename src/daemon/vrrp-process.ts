@@ -5,7 +5,8 @@
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
 import { applyReloadUmask } from '../fs/umask.js';
-import { bfdEventLine, type FromVrrpNotes, type MetricFamily, type Nothing, type ProcessQuorums, type ToVrrp, type ToVrrpNotes, type VrrpConfig, type VrrpStates } from '../ipc/protocol.js';
+import type { MetricFamily } from './metrics.js';
+import { bfdEventLine, type FromVrrpNotes, type Nothing, type ProcessQuorums, type ToVrrp, type ToVrrpNotes, type VrrpConfig, type VrrpStates } from '../ipc/protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';

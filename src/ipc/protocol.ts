@@ -23,6 +23,7 @@ import type { Connections } from '../ipvs/desired.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import type { StoredEntry } from '../daemon/overrides.js';
 import type { RsTelemetryRow, Timeline } from '../daemon/rs-telemetry.js';
+import type { MetricFamily } from '../daemon/metrics.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
@@ -50,13 +51,6 @@ export interface EventNote {
   readonly kind: string;
   readonly text: string;
   readonly fields?: Readonly<Record<string, string | number | boolean | undefined>>;
-}
-
-export interface MetricFamily {
-  readonly name: string;
-  readonly help: string;
-  readonly type: 'counter' | 'gauge' | 'histogram';
-  readonly lines: readonly string[];
 }
 
 export type DumpKind = 'data' | 'stats';

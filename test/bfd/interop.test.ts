@@ -97,6 +97,9 @@ for (const c of [
       const ms = await upAfterStart(lk);
       assert.ok(ms < 2000, `Up after ${ms.toFixed(0)} ms`);
       assert.ok(await waitFor(() => l.frrPeer()?.status === 'up', 2000), JSON.stringify(l.frrPeer()));
+      // Up, the sessions still send at the slow rate (RFC 5880 §6.8.3) and detect in 3 s: killed only once bfdd's
+      // 50 ms packets have made the detection time 3 × 50 ms.
+      assert.ok(await lineIn(lk, /^ +Detection time is 150000 us \(was \d+ us\)$/, 3000), lk.log);
       await l.kill(frr);
       const expired = await lineIn(lk, EXPIRED, 3000);
       assert.ok(expired, lk.log);
