@@ -5,19 +5,12 @@
 // are checked every 600 s against a live backend, so after start-up their checks cost next to nothing.
 // Reported per window: the checker process's CPU (from /proc), the transitions logged and the IPVS operations applied
 // (the dry-run driver logs each), so the cost per transition can be compared before and after a change.
-import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
-import { loadavg, tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { performance } from 'node:perf_hooks';
-import { createInterface } from 'node:readline';
+import { loadavg } from 'node:os';
 import { startBackend } from './backend.js';
+import { cleanUp, Daemon, installed, sleep } from './lvsk-daemon.js';
 import { cpuS, title, tree } from './proc.js';
 
-const root = new URL('../../', import.meta.url).pathname;
-const dir = mkdtempSync(join(tmpdir(), 'lvskd-flaps-'));
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const RUNS = Math.max(1, Number(process.env['BENCH_RUNS']) || 3);
 const WINDOW_S = Number(process.env['BENCH_SECONDS']) || 20;
 const FLAP_S = 4;
@@ -85,37 +78,23 @@ async function freePort(): Promise<number> {
 
 const backend = await startBackend();
 const flapper = new Flapper(await freePort());
-const conf = join(dir, 'flaps.conf');
-writeFileSync(conf, config(backend.port, flapper.port));
-const lines: string[] = [];
-const daemon = spawn(process.execPath, [join(root, 'dist/bin/lvskeeper.js'), '-n', '-l', '--ipvs-driver', 'dry-run',
-  '--pid', join(dir, 'd.pid'), '--control-socket', join(dir, 'd.sock'), '--state-file', join(dir, 'd.state'), '-f', conf],
-{ stdio: ['ignore', 'pipe', 'inherit'] });
-createInterface({ input: daemon.stdout }).on('line', (l) => lines.push(l));
-
-async function waitFor(re: RegExp, limitMs: number): Promise<void> {
-  const end = performance.now() + limitMs;
-  while (!lines.some((l) => re.test(l))) {
-    if (performance.now() > end) throw new Error(`no line matching ${re} within ${limitMs} ms`);
-    await sleep(20);
-  }
-}
+const daemon = new Daemon('flaps', config(backend.port, flapper.port));
 
 try {
   console.log(`lvskeeper flaps bench (node ${process.version}, ${VS * PER_VS} real servers, ${VS * FLAPPING_PER_VS} flapping every ${FLAP_S} s, ${RUNS} windows of ${WINDOW_S} s)`);
-  await waitFor(/ipvsadm -a .*127\.0\.117\.48:/, 180_000);
+  await daemon.waitFor(installed(VS * PER_VS), 0, 180_000);
   await flapper.start();
   await sleep(2 * FLAP_S * 1000);
-  const checker = tree(daemon.pid!).find((p) => p !== daemon.pid && /checker/.test(title(p)));
+  const checker = tree(daemon.pid).find((p) => p !== daemon.pid && /checker/.test(title(p)));
   if (checker === undefined) throw new Error('no checker process found');
   const perTransition: number[] = [];
   for (let run = 1; run <= RUNS; run++) {
-    const from = lines.length;
+    const from = daemon.lines.length;
     const c0 = cpuS(checker);
     const load = loadavg()[0]!;
     await sleep(WINDOW_S * 1000);
     const cpu = cpuS(checker) - c0;
-    const window = lines.slice(from);
+    const window = daemon.lines.slice(from);
     const transitions = window.filter((l) => /(Removing|Adding) service /.test(l)).length;
     const ops = window.filter((l) => /ipvsadm -[ad] /.test(l)).length;
     const ms = (cpu * 1000) / Math.max(1, transitions);
@@ -127,9 +106,8 @@ try {
   console.log(`median ${perTransition[Math.floor(perTransition.length / 2)]!.toFixed(2)} ms checker CPU per transition ` +
     `(range ${perTransition[0]!.toFixed(2)}–${perTransition.at(-1)!.toFixed(2)}, ${RUNS} windows)`);
 } finally {
-  daemon.kill('SIGTERM');
-  await new Promise((r) => daemon.once('exit', r));
+  await daemon.stop();
   await flapper.stop();
   backend.child.kill('SIGTERM');
-  rmSync(dir, { recursive: true, force: true });
+  cleanUp();
 }

@@ -1,4 +1,4 @@
-// A daemon under benchmark (bench/daemon.ts, bench/console.ts): the built CLI, a supervisor and its child processes,
+// A daemon under benchmark (bench/daemon.ts, bench/console.ts, bench/flaps.ts): the built CLI, a supervisor and its child processes,
 // with a generated config of N real servers on distinct loopback addresses, measured from outside through /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';

@@ -548,6 +548,7 @@ export class CheckerEngine {
    */
   bfdState(name: string, up: boolean): void {
     for (const e of this.servers.values()) {
+      if (e.bfds.length === 0) continue;
       const hit = e.bfds.filter((b) => b.checker.name === name && (b.up !== up || !b.hasRun));
       if (hit.length === 0) continue;
       const was = e.alive;
@@ -560,8 +561,9 @@ export class CheckerEngine {
       this.recompute(e);
       if (was !== e.alive) this.emitAlive(e);
       // A verdict that moves the checker is mailed (smtp_alert; no_checker_emails keeps only those moving the RS).
+      if (!moved) continue;
       const body = `=> BFD CHECK ${name} ${up ? 'succeeded' : 'failed'} on service <=`;
-      if (moved) this.opts.onEvent?.({ kind: 'rs-alert', vsId: e.vsId, rsId: e.rsId, alive: e.alive, rsChanged: was !== e.alive, body });
+      this.opts.onEvent?.({ kind: 'rs-alert', vsId: e.vsId, rsId: e.rsId, alive: e.alive, rsChanged: was !== e.alive, body });
     }
   }
 

@@ -17,10 +17,7 @@ export interface AnnounceTableSettings {
   readonly protocol: number;
 }
 
-/** Not a number in linux/rtnetlink.h RTPROT_* nor one FRR's zebra uses for its daemons (186-198, rt_netlink.h). */
-export const DEFAULT_ANNOUNCE_PROTOCOL = 249;
-
-export interface SyncResult {
+interface SyncResult {
   readonly added: readonly string[];
   readonly removed: readonly string[];
   readonly failed: readonly string[];

@@ -8,7 +8,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { BfdInstanceDef } from '../config/model.js';
 import { openUdpReceiver, type RawMessage, type RawSock } from '../net/rawsock.js';
-import { BfdState, decodeControl, encodeControl, type DecodeError } from './packet.js';
+import { BfdState, decodeControl, encodeControl, STATE_NAMES, type DecodeError } from './packet.js';
 import { BfdSession, type SessionAction, type SessionParams } from './session.js';
 
 export const BFD_CONTROL_PORT = 3784;
@@ -46,6 +46,8 @@ class Running {
 
 export class BfdService {
   private readonly sessions = new Map<string, Running>();
+  /** The sessions by local discriminator: each received packet that names one finds its session without a search. */
+  private readonly byDiscr = new Map<number, Running>();
   private readonly receivers: RawSock[] = [];
   readonly drops = new Map<DropReason, number>();
   private readonly random: () => number;
@@ -111,13 +113,14 @@ export class BfdService {
 
   /** Each session's state, for status and tests. */
   states(): Record<string, string> {
-    return Object.fromEntries([...this.sessions].map(([n, r]) => [n, ['AdminDown', 'Down', 'Init', 'Up'][r.session.state]!]));
+    return Object.fromEntries([...this.sessions].map(([n, r]) => [n, STATE_NAMES[r.session.state]]));
   }
 
   private async add(d: BfdInstanceDef): Promise<void> {
     const socket = await this.openSender(d);
     const r = new Running(d, new BfdSession(d.name, params(d), this.discriminator(), this.random), socket);
     this.sessions.set(d.name, r);
+    this.byDiscr.set(r.session.localDiscr, r);
     r.session.start(this.opts.clock.now());
     this.schedule(r);
   }
@@ -128,13 +131,14 @@ export class BfdService {
     if (r.timer) this.opts.clock.clearTimeout(r.timer);
     r.socket.close();
     this.sessions.delete(name);
+    this.byDiscr.delete(r.session.localDiscr);
   }
 
   /** bfd_data.c bfd_get_random_discr: non-zero and unique among our sessions. */
   private discriminator(): number {
     for (;;) {
       const d = Math.floor(this.random() * 0xffffffff) + 1;
-      if (![...this.sessions.values()].some((r) => r.session.localDiscr === d)) return d;
+      if (!this.byDiscr.has(d)) return d;
     }
   }
 
@@ -179,10 +183,9 @@ export class BfdService {
     }
     const p = d.packet;
     const src = m.src.startsWith('::ffff:') ? m.src.slice(7) : m.src;
-    const r = [...this.sessions.values()].find((s) =>
-      p.yourDiscr !== 0
-        ? s.session.localDiscr === p.yourDiscr
-        : s.def.neighbor === src && (s.def.source === undefined || s.def.source === m.dst));
+    const r = p.yourDiscr !== 0
+      ? this.byDiscr.get(p.yourDiscr)
+      : [...this.sessions.values()].find((s) => s.def.neighbor === src && (s.def.source === undefined || s.def.source === m.dst));
     if (!r) {
       this.drop('no-session');
       return;

@@ -61,10 +61,6 @@ export class BfdSession {
     this.agreedMinRxUs = params.minRxUs;
   }
 
-  get current(): SessionParams {
-    return this.params;
-  }
-
   /** The session begins: an active one sends at once (bfd_scheduler.c bfd_register_fds → bfd_sender_schedule). */
   start(now: number): void {
     if (!this.params.passive) this.nextTxAt = now;

@@ -245,13 +245,15 @@ export function registerOperatorCommands(program: Command, write: Write = (t) =>
       let r = (await command(o.socket, { cmd: 'drain-director' })) as unknown as DirectorReply;
       write(`director drained: ${r.vips.length} VIP(s) withdrawn from table ${r.table}\n`);
       const end = Date.now() + deadlineS * 1000;
-      while (o.wait && r.activeConns !== 0 && Date.now() < end) {
+      // null: no checker process to count them (-P, or it is restarting); waiting would not tell more.
+      while (o.wait && typeof r.activeConns === 'number' && r.activeConns !== 0 && Date.now() < end) {
         await new Promise((res) => setTimeout(res, 1000));
-        r = (await command(o.socket, { cmd: 'drain-director' })) as unknown as DirectorReply;
+        r = (await command(o.socket, { cmd: 'drain-director', query: true })) as unknown as DirectorReply;
       }
       if (!o.wait) return;
       if (r.activeConns === 0) write('idle: no active connection on the VIPs\n');
-      else write(`deadline of ${deadlineS} s passed: ${r.activeConns ?? 'unknown'} connection(s) still active\n`);
+      else if (typeof r.activeConns !== 'number') write('active connections unknown: no checker process counts them\n');
+      else write(`deadline of ${deadlineS} s passed: ${r.activeConns} connection(s) still active\n`);
     });
   program
     .command('undrain-director')

@@ -38,6 +38,7 @@ export const ROOT_OPTIONS: readonly RootOption[] = [
   { flags: '--http <[ADDR:]PORT>', description: 'serve the read-only operator console, a live status page (address 127.0.0.1 unless given)' },
   { flags: '--announce-table <N>', description: 'announce each healthy virtual server\'s VIP as a route in kernel routing table N, for a routing engine to redistribute into BGP' },
   { flags: '--announce-vs <LIST>', description: 'with --announce-table: only these virtual servers (comma-separated, e.g. 192.0.2.10:80); default every one given by address' },
+  // 249: not a number in linux/rtnetlink.h RTPROT_* nor one FRR's zebra uses for its daemons (186-198, rt_netlink.h).
   { flags: '--announce-protocol <N>', description: 'with --announce-table: the routes\' protocol number (rtm_protocol), which marks them as lvskeeper\'s', default: '249' },
   { flags: '--withdraw-grace <SECONDS>', description: 'with --announce-table: on SIGTERM, wait this long after withdrawing the VIPs before stopping', default: '2' },
   { flags: '--child-timeout <SECONDS>', description: 'respawn a child process that has not answered the heartbeat for this long', default: '15' },

@@ -56,17 +56,19 @@ export class AnnounceOwner {
 
   /** The checker process's report; undefined when it died or is restarting. */
   setHealth(health: readonly VsHealth[] | undefined): Promise<void> {
+    // Withdrawn for the stop already: the children's exits change nothing.
+    if (this.stopping) return Promise.resolve();
     this.health = health;
     if (health) this.known = health;
     return this.apply();
   }
 
+  /** A repeated drain or undrain changes nothing and syncs nothing. */
   async setDrained(drained: boolean): Promise<AnnounceStatus> {
-    if (this.drained !== drained) {
-      const text = drained ? 'Operator drained the director: withdrawing every VIP' : 'Operator undrained the director';
-      this.log.info(text);
-      this.publish('operator', text);
-    }
+    if (this.drained === drained) return this.status();
+    const text = drained ? 'Operator drained the director: withdrawing every VIP' : 'Operator undrained the director';
+    this.log.info(text);
+    this.publish('operator', text);
     this.drained = drained;
     await this.apply();
     return this.status();

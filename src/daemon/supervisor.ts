@@ -639,7 +639,8 @@ export class Supervisor {
       undrain: (req) => this.checkerCommand(req),
       weight: (req) => this.checkerCommand(req),
       plan: (req) => this.plan(req),
-      'drain-director': () => this.drainDirector(true),
+      // {query: true}: the state and the connections only, as drain-director polls them while it waits.
+      'drain-director': (req) => this.drainDirector(req['query'] === true ? undefined : true),
       'undrain-director': () => this.drainDirector(false),
     };
   }
@@ -648,9 +649,9 @@ export class Supervisor {
    * `drain-director`: every VIP withdrawn (the routers move new flows to the other directors) while this one keeps
    * forwarding what it has; the reply counts the connections still active on the VIPs, which the CLI polls to idle.
    */
-  private async drainDirector(drained: boolean): Promise<object> {
+  private async drainDirector(drained: boolean | undefined): Promise<object> {
     if (!this.announcer) throw new CommandError('this lvskeeper announces no VIPs (no --announce-table)');
-    const status = await this.announcer.setDrained(drained);
+    const status = drained === undefined ? this.announcer.status() : await this.announcer.setDrained(drained);
     return { ...status, activeConns: await this.activeConns(status.vips.map((p) => p.vip)) };
   }
 

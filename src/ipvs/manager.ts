@@ -234,7 +234,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const keys = new Map(this.keys);
     this.reshape(config, pools, keys, () => undefined, () => undefined);
     const timeouts = this.timeoutsChange(config);
-    const actual = await (this.driver.entries ? this.driver.entries() : this.driver.dump());
+    const actual = await this.read();
     const ops = reconcile(this.desiredOf(pools, keys), actual, this.owned, { flush: this.flushPending });
     return timeouts ? [{ kind: 'setTimeouts', timeouts }, ...ops] : ops;
   }
@@ -424,10 +424,11 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     return scope;
   }
 
-  private async read(scope: Map<string, ServiceKey> | undefined): Promise<IpvsTable> {
+  /** The entries a pass compares: the whole table, or only the services of `scope`. */
+  private async read(scope?: ReadonlyMap<string, ServiceKey>): Promise<IpvsTable> {
     if (!scope) return this.driver.entries ? this.driver.entries() : this.driver.dump();
     const keys = [...scope.values()];
-    return this.driver.entriesOf ? this.driver.entriesOf(keys) : servicesOf(await this.driver.dump(), keys);
+    return this.driver.entriesOf ? this.driver.entriesOf(keys) : servicesOf(await this.read(), keys);
   }
 
   /** Applies in order, in batches where the driver can; returns how many failed. */

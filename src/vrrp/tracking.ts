@@ -90,7 +90,7 @@ export function evaluateTracking(
       continue;
     }
     if (t.kind === 'process' || t.kind === 'bfd') {
-      const quorum = t.kind === 'process' ? values.process(t.name) : values.bfd(t.name);
+      const quorum = values[t.kind](t.name);
       if (t.weight === 0) {
         if (quorum === t.reverse) faultReasons.push(`track_${t.kind} ${t.name}`);
       } else if (quorum === t.weight > 0) delta += t.reverse ? -t.weight : t.weight;

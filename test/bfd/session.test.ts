@@ -129,7 +129,6 @@ test('changing min_rx/min_tx while Up runs a Poll Sequence and never flaps', () 
 
 test('a passive session sends nothing until it hears its peer', () => {
   const p = new Pair(FAST, { ...FAST, passive: true });
-  p.run(0);
   const lone = new Pair({ ...FAST, passive: true }, { ...FAST, passive: true });
   lone.run(3000);
   assert.equal(lone.sent.length, 0);
