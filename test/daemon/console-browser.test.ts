@@ -9,9 +9,10 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { MAX_STREAMS } from '../../src/daemon/console.js';
 import { tempDir } from '../support/tempdir.js';
-import { needCommand, repoRoot } from '../support/tier.js';
+import { needFile, repoRoot } from '../support/tier.js';
 import { DaemonUnderTest, httpConfig, startBackends, untilAllAlive } from './daemon-setup.js';
 
+const CHROMIUM = '/usr/bin/chromium';
 const VS_PORT = 19730;
 const WEB1 = 19731;
 const WEB2 = 19732;
@@ -20,7 +21,7 @@ const URL_ = `http://127.0.0.1:${HTTP}/`;
 const ROW = `tr.rs:has(td.name:text-is("[127.0.0.1]:tcp:${WEB2}"))`;
 
 test('the console turns a row down and up live, draws the transitions, and works without JavaScript and on a phone', { timeout: 180_000 }, async (t) => {
-  if (!needCommand(t, 'chromium')) return;
+  if (!needFile(t, CHROMIUM, 'needs Debian\'s chromium (apt-get install chromium)')) return;
   const { chromium } = await import('playwright-core');
   const [, web2] = await startBackends(t, [WEB1, WEB2]);
   const d = new DaemonUnderTest(t, httpConfig(VS_PORT, [[WEB1, 1], [WEB2, 2]]));
@@ -28,7 +29,7 @@ test('the console turns a row down and up live, draws the transitions, and works
   await untilAllAlive(join(d.dir, 'control.sock'), 2);
   const docs = process.env['LVSK_SCREENSHOTS'] === 'docs' ? join(repoRoot, 'docs') : tempDir(t, 'lvsk-console-shots-');
 
-  const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', args: ['--no-sandbox'] });
+  const browser = await chromium.launch({ executablePath: CHROMIUM, args: ['--no-sandbox'] });
   t.after(() => browser.close());
   const page = await browser.newPage({ viewport: { width: 1280, height: 560 } });
   await page.goto(URL_);
