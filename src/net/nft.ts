@@ -44,6 +44,9 @@ export class Nft {
         if (code === 0) resolve(out);
         else reject(new Error(`nft ${args.join(' ')}: ${err.trim() || `exit ${code}`}`));
       });
+      // An nft that fails early, or `list`, exits without reading all of stdin: the write's EPIPE says nothing the
+      // exit status and stderr do not, and left unheard it would be the process's uncaught exception.
+      child.stdin.on('error', () => {});
       child.stdin.end(input);
     });
   }
