@@ -8,7 +8,7 @@
 // And a fork storm is thousands of events a second, each an exec read of /proc: that work must not share a loop with
 // the adverts. The VRRP child gets one note per quorum change (supervisor.ts).
 import { readdirSync, readFileSync } from 'node:fs';
-import { RawNetlinkSocket, type ErrnoException } from 'netlink';
+import { RawNetlinkSocket, type ErrnoException } from '../net/netlink-parts.js';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { TrackProcessDef } from '../config/model.js';
 import type { Logger } from '../log.js';

@@ -4,7 +4,7 @@
 // Changes to the table (apply, applyMany) go in batches: many requests in one sendmsg, each with its own sequence
 // number, the kernel answering only the ones it refuses and the batch's last (see sendBatch).
 import { getSystemErrorMap } from 'node:util';
-import { createNetlink, parseError } from 'netlink';
+import { createNetlink, parseError } from '../net/netlink-parts.js';
 import { inNetns } from '../net/in-netns.js';
 import { LiveDeadlines, type Deadline } from '../net/live-deadlines.js';
 import * as U from './uapi.js';

@@ -11,7 +11,7 @@
 //     close(): void
 // Debouncing (interface_up_down_delays) is the caller's policy, not this file's.
 import { EventEmitter } from 'node:events';
-import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from 'netlink';
+import { createRtNetlink, rt, type NetlinkMessage, type RtNetlinkSocket } from './netlink-parts.js';
 import { addressInfo, linkInfo, type AddressInfo, type LinkInfo } from './rtnl.js';
 import { parseRouteNote, parseRuleNote, type RouteNote, type RuleNote } from './rtnl-route.js';
 

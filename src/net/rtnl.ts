@@ -23,7 +23,7 @@
 // netlink layer with checkError:false and NLMSG_ERROR is decoded here.
 // Requests on one socket run one at a time: the package groups NLM_F_MULTI parts by arrival, not by sequence number,
 // so a reply arriving in the middle of a dump cuts the dump short ("Multipart message not terminated properly").
-import { createRtNetlink, parseError, rt, AttrStream, FlagsGet, FlagsNew, type RtNetlinkSocket, type NetlinkMessage } from 'netlink';
+import { createRtNetlink, parseError, rt, AttrStream, FlagsGet, FlagsNew, type RtNetlinkSocket, type NetlinkMessage } from './netlink-parts.js';
 import { constants } from 'node:os';
 import { formatIp, parseIp } from './addr.js';
 import type { NetlinkBody } from './rtnl-route.js';
