@@ -9,14 +9,14 @@ import { healthOf, type VsHealth } from '../announce/plan.js';
 import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/activation.js';
 import { CheckerEngine, type AttemptSample } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
-import { cannotRun, exitCodeFor, loadConfig } from '../config/load.js';
+import { cannotRun } from '../config/load.js';
 import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
 import { applyReloadUmask } from '../fs/umask.js';
 import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
-import { bfdEventLine, type CheckerStart, type CheckerStateNote, type ConsoleServer, type ConsoleSnapshot, type EventNote } from '../ipc/protocol.js';
+import { bfdEventLine, type CheckerStart, type ConfigRead, type CheckerStateNote, type ConsoleServer, type ConsoleSnapshot, type EventNote } from '../ipc/protocol.js';
 import type { MetricFamily } from './metrics.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { connectionCounter, serviceKeysFor } from '../ipvs/desired.js';
@@ -34,6 +34,7 @@ import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
 import { RsTelemetry } from './rs-telemetry.js';
 import { checkerDumpSection } from './dumps.js';
+import { readConfigFile } from './config-file-read.js';
 import { ObservedDriver } from './observed-driver.js';
 import { OverrideStore, type Override } from './overrides.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
@@ -82,15 +83,15 @@ class CheckerSide implements ChildSide {
   /** The file as read at the supervisor's `read`, for the `reload` that follows (undefined: cannot run). */
   private readAhead: { readonly config: Config | undefined } | undefined;
 
-  /** The supervisor reads this file too and logs its diagnostics; this read only builds the model. */
-  private load(): Config | undefined {
-    const { configFile, configId } = this.start_;
-    const { config, diagnostics } = loadConfig(configFile, { ...(configId !== undefined ? { configId } : {}), daemon: true });
-    return cannotRun(exitCodeFor(diagnostics)) ? undefined : config;
+  /** The model, and the read the supervisor logs and judges (it logs its own read at start). */
+  private load(): { readonly config: Config | undefined; readonly read: ConfigRead } {
+    const { configFile, configId, strictCompat } = this.start_;
+    const { config, read } = readConfigFile({ file: configFile, ...(configId !== undefined ? { configId } : {}), strictCompat });
+    return { config: cannotRun(read.code) ? undefined : config, read };
   }
 
   async start(): Promise<void> {
-    const config = this.load();
+    const { config } = this.load();
     if (!config) throw new Error(`${this.start_.configFile}: configuration cannot run`);
     this.config = config;
     this.servers = rsEntries(config);
@@ -329,7 +330,8 @@ class CheckerSide implements ChildSide {
    */
   private async plan(req: ControlRequest): Promise<object> {
     const file = String(req['file'] ?? '');
-    const { config } = loadConfig(file, { ...(this.start_.configId !== undefined ? { configId: this.start_.configId } : {}), daemon: true });
+    const { configId, strictCompat } = this.start_;
+    const { config } = readConfigFile({ file, ...(configId !== undefined ? { configId } : {}), strictCompat });
     const servers = rsEntries(config);
     const ops = (await this.manager?.plan(config)) ?? [];
     return {
@@ -404,8 +406,10 @@ class CheckerSide implements ChildSide {
     return this.metrics.registry.families();
   }
 
-  read(): void {
-    this.readAhead = { config: this.load() };
+  read(): ConfigRead {
+    const { config, read } = this.load();
+    this.readAhead = { config };
+    return read;
   }
 
   drop(): void {
@@ -415,7 +419,7 @@ class CheckerSide implements ChildSide {
   /** SIGHUP, relayed: the supervisor has already refused a config with errors. */
   async reload(): Promise<{ applied: boolean; ms: number }> {
     const t0 = performance.now();
-    const config = this.readAhead ? this.readAhead.config : this.load();
+    const config = this.readAhead ? this.readAhead.config : this.load().config;
     this.readAhead = undefined;
     if (!config) {
       // The file changed between the supervisor's read and this one.
@@ -508,7 +512,10 @@ function main(): void {
     log.debug(bfdEventLine(n));
     side?.bfdState(n.name, n.up);
   });
-  channel.handle('read', () => side?.read());
+  channel.handle('read', () => {
+    if (!side) throw new CommandError('checkers are starting');
+    return side.read();
+  });
   channel.handle('drop', () => side?.drop());
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);

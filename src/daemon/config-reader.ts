@@ -3,21 +3,12 @@
 // heartbeats) must not spend. The worker's heap is bounded and so is its time: a config that expands without end
 // costs a refused reload, never the running daemon.
 import { Worker } from 'node:worker_threads';
-import type { ExitCode } from '../config/errors.js';
-import type { Diagnostic } from '../config/model.js';
-import type { VrrpConfig } from '../ipc/protocol.js';
+import type { ConfigRead } from '../ipc/protocol.js';
 
 export interface ReadRequest {
   readonly file: string;
   readonly configId?: string;
   readonly strictCompat: boolean;
-}
-
-export interface ConfigRead {
-  readonly diagnostics: readonly Diagnostic[];
-  readonly code: ExitCode;
-  readonly vrrp: VrrpConfig;
-  readonly virtualServers: number;
 }
 
 /** The worker's old generation, in MiB: several times what 100,000 real servers take. */

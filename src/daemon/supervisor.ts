@@ -21,12 +21,13 @@ import type { Channel } from '../ipc/channel.js';
 import type {
   BfdStateNote, EventNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, Nothing, OpsApplied, TableDriver,
   TableEntries, ToBfd, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
+  ConfigRead,
 } from '../ipc/protocol.js';
 import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import { TableHost } from '../ipvs/driver-remote.js';
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
-import { readConfig, type ConfigRead } from './config-reader.js';
+import { readConfig } from './config-reader.js';
 import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
 import { OperatorConsole } from './console.js';
@@ -156,14 +157,16 @@ export class Supervisor {
    * keepalived does; a reload with errors (not mere warnings or script-security notes) keeps the running config:
    * keepalived's `reload_check_config`, always on here, whose LOGFILE also gets the messages appended.
    */
-  private async read(reloading: boolean): Promise<ConfigRead | undefined> {
+  private async read(reloading: boolean, checkerRead?: Promise<ConfigRead>): Promise<ConfigRead | undefined> {
     let read: ConfigRead;
     try {
-      read = await readConfig({
+      // The checker process's read, when it has one (a child that died meanwhile has none): the same file, the same
+      // options, the same function (config-file-read.ts).
+      read = (checkerRead && (await checkerRead.catch(() => undefined))) || (await readConfig({
         file: this.opts.configFile,
         ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}),
         strictCompat: this.opts.strictCompat ?? false,
-      });
+      }));
     } catch (err) {
       this.log.error(`${this.opts.configFile}: ${(err as Error).message}`);
       return undefined;
@@ -415,6 +418,7 @@ export class Supervisor {
         await channel.request('start', {
           configFile: this.opts.configFile,
           ...(this.opts.configId !== undefined ? { configId: this.opts.configId } : {}),
+          strictCompat: this.opts.strictCompat ?? false,
           ...(this.opts.stateFile !== undefined ? { stateFile: this.opts.stateFile } : {}),
           driver: this.tableDriver!,
           ...(this.ipvsNetns !== undefined ? { ipvsNetns: this.ipvsNetns } : {}),
@@ -676,14 +680,13 @@ export class Supervisor {
     const t0 = performance.now();
     this.log.info('Reloading');
     this.publish('daemon', 'Reloading');
-    // The checker process reads the file (check_daemon.c reload_check_thread) while the worker does: both reads
-    // take as long, and the second one need not wait for the first. It applies its read only once this one passes.
+    // The checker process reads the file (check_daemon.c reload_check_thread), and its read is this one too: its
+    // parser is warm, where a fresh worker's start-up and cold JIT cost twice the parse. It applies the read only
+    // once this side has judged it. A failed read (a child that died meanwhile) leaves the reload to the worker's
+    // read; the child takes the requests in order, so the reload or the drop need not wait for it.
     const reader = this.checker;
     const readAhead = reader?.channel ? reader.excuse(() => reader.channel!.request('read', undefined, CHECKER_RELOAD_MS)) : undefined;
-    // A failed read ahead (a child that died meanwhile) leaves the reload to read the file again; the child takes the
-    // requests in order, so the reload or the drop need not wait for it.
-    readAhead?.catch(() => undefined);
-    const read = await this.read(true);
+    const read = await this.read(true, readAhead);
     if (!read) {
       reader?.channel?.request('drop', undefined, QUERY_MS).catch(() => undefined);
       this.log.error('Reload failed: new configuration has errors; keeping the running one');

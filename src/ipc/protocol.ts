@@ -9,13 +9,15 @@
 //   supervisor ⇄ BFD child       start/reload (the bfd_instance sessions, from the same read), stop, status, dump,
 //                                metrics, ping; the child tells: bfd (a session Up or Down), which the supervisor
 //                                relays to the VRRP child (track_bfd) and the checker child (BFD_CHECK).
-//   supervisor ⇄ checker child   start/reload (the child reads the file itself), stop, status, dump, metrics, ping,
+//   supervisor ⇄ checker child   start/reload (the child reads the file itself; at a reload its read is also the
+//                                supervisor's), stop, status, dump, metrics, ping,
 //                                command (drain/undrain/weight/ipvs-table);
 //                                the supervisor tells: bfd (BFD_CHECK's sessions, as for the VRRP child);
 //                                the child tells: events, checker-states (kept to restore a restarted child);
 //                                the child asks: ipvs (the embedded table, which lives in the supervisor).
 import type { ResumedState } from '../../checkers/engine.js';
-import type { Config } from '../config/model.js';
+import type { ExitCode } from '../config/errors.js';
+import type { Config, Diagnostic } from '../config/model.js';
 import type { VsHealth } from '../announce/plan.js';
 import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import type { ReloadUmask } from '../fs/umask.js';
@@ -39,6 +41,14 @@ export function vrrpPart(c: Config): VrrpConfig {
     ...(c.interfaceUpDownDelays ? { interfaceUpDownDelays: c.interfaceUpDownDelays } : {}),
     ...(c.vrrpStop !== undefined ? { vrrpStop: c.vrrpStop } : {}),
   };
+}
+
+/** One read of the config file as the supervisor uses it: the whole model never crosses, the VRRP part does. */
+export interface ConfigRead {
+  readonly diagnostics: readonly Diagnostic[];
+  readonly code: ExitCode;
+  readonly vrrp: VrrpConfig;
+  readonly virtualServers: number;
 }
 
 export interface LogSettings {
@@ -135,6 +145,7 @@ export type TableDriver = 'kernel' | 'userspace' | 'dry-run';
 export interface CheckerStart {
   readonly configFile: string;
   readonly configId?: string;
+  readonly strictCompat: boolean;
   readonly stateFile?: string;
   readonly driver: TableDriver;
   /** Where the kernel driver's socket is made (net-namespace.ts ipvsNetnsPath); undefined: here. */
@@ -154,10 +165,10 @@ export interface ReloadResult {
 export type ToChecker = ChildRequests & {
   start: [CheckerStart, void];
   /**
-   * SIGHUP: the file is read here while the supervisor reads it for its diagnostics (each takes a few hundred ms at
-   * 30,000 servers); `reload` then applies this read, or `drop` discards it when the supervisor refused the config.
+   * SIGHUP: the file is read here, once, for both sides: the supervisor logs and judges the answer as its own read,
+   * and `reload` then applies the model kept here, or `drop` discards it when the supervisor refused the config.
    */
-  read: [undefined, void];
+  read: [undefined, ConfigRead];
   drop: [undefined, void];
   reload: [{ readonly umask: ReloadUmask }, ReloadResult];
   /** The operator console's refresh (console.ts): timelines changed after revision `since`, the rest whole. */

@@ -1,7 +1,10 @@
 // SIGHUP end to end through the built CLI on the userspace data plane: a one-weight change is one IPVS edit, a
-// broken config keeps the running one, and a storm of reloads under traffic neither fails a request nor flaps.
+// broken config keeps the running one, a checker process that dies before answering the reload's read leaves the
+// read to the supervisor's worker, and a storm of reloads under traffic neither fails a request nor flaps.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { Backend, SteadyClient, until } from './drain-harness.js';
 import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
 
@@ -64,6 +67,30 @@ test('an invalid reload is refused with file:line and the running config keeps s
   assert.equal(client.failures().length, 0);
   const served = new Set(client.answers.map((a) => a.backend));
   assert.deepEqual([...served].sort(), ['web1', 'web2']);
+  assert.equal(await run.stop(), 0);
+});
+
+test('a checker process that dies before answering the reload\'s read: the worker reads the file and the reload applies', { timeout: 60_000 }, async (t) => {
+  const list = await backends(t, [19431, 19432]);
+  const d = new DaemonUnderTest(t, httpConfig(19430, [[19431, 1], [19432, 1]]));
+  const checkersPid = join(d.dir, 'checkers.pid');
+  const run = d.start(['-D', '--checkers_pid', checkersPid]);
+  await allChecked(d, list);
+  const first = Number(readFileSync(checkersPid, 'utf8'));
+  // Stopped, the child cannot answer the read the SIGHUP asks of it; killed, it never will.
+  process.kill(first, 'SIGSTOP');
+  d.rewrite(httpConfig(19430, [[19431, 1], [19432, 4]]));
+  const from = run.lines.length;
+  d.signal('SIGHUP');
+  await sleep(300);
+  process.kill(first, 'SIGKILL');
+  await run.waitFor(/Reload done/, 20_000, from);
+  // The new weight reaches the table: from the respawned child, which starts from the new file, as an add or an edit
+  // of the entry the supervisor's table kept.
+  await run.waitFor(/ipvsadm -[ae] -t 127\.0\.0\.1:19430 -r 127\.0\.0\.1:19432 -m -w 4/, 20_000, from);
+  const after = run.lines.slice(from);
+  assert.equal(after.filter((l) => /Reload failed/.test(l)).length, 0, after.join('\n'));
+  assert.notEqual(Number(readFileSync(checkersPid, 'utf8')), first);
   assert.equal(await run.stop(), 0);
 });
 
