@@ -3,6 +3,7 @@
 // transitions, and a ring of fixed time buckets per server for the console's timeline. I/O-free: samples with their
 // time in, rows and metric series out. Memory is bounded per server (TIMELINE_BUCKETS, TRANSITIONS_KEPT).
 import type { HistogramSeries, Sample } from './metrics.js';
+import { TimelineSlab } from './rs-timeline-slab.js';
 
 /** What a failed check's detail comes down to; `other` catches every wording not listed. */
 export const FAILURE_REASONS = ['timeout', 'connect', 'status', 'content', 'exit', 'network', 'other'] as const;
@@ -25,7 +26,7 @@ export function failureReason(detail: string): FailureReason {
 
 /** Check durations' bucket bounds, in seconds. */
 export const DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
-/** The timeline: 240 buckets of a minute, the last four hours, 3 KB per server. */
+/** The timeline: 240 buckets of a minute, the last four hours, 2 KB per server. */
 export const TIMELINE_BUCKET_MS = 60_000;
 export const TIMELINE_BUCKETS = 240;
 export const TRANSITIONS_KEPT = 64;
@@ -77,15 +78,15 @@ interface Series {
   ups: number;
   downs: number;
   readonly transitions: Transition[];
-  readonly durations: Uint32Array;
+  /** Its ring and duration histogram in the slab. */
+  readonly slot: number;
   sumS: number;
   count: number;
-  /** The ring: bucket number (time / TIMELINE_BUCKET_MS), checks, failures, summed duration; the newest bucket's number. */
-  readonly bucket: Uint32Array;
+  /**
+   * The newest bucket's number (time / TIMELINE_BUCKET_MS; -1: none yet). The ring holds buckets newest - 239 …
+   * newest at their number modulo TIMELINE_BUCKETS: those skipped over were cleared as newest moved past them.
+   */
   newest: number;
-  readonly checks: Uint16Array;
-  readonly failures: Uint16Array;
-  readonly sumMs: Float32Array;
   /** The revision at which the timeline last changed (a bucket began, a transition). */
   timelineRev: number;
 }
@@ -100,6 +101,7 @@ function rowOf(rsId: string, s: Series): RsTelemetryRow {
 
 export class RsTelemetry {
   private readonly series = new Map<string, Series>();
+  private readonly slab = new TimelineSlab(TIMELINE_BUCKETS, DURATION_BUCKETS_S.length);
   private rev = 0;
 
   private of(vsId: string, rsId: string): Series {
@@ -107,9 +109,7 @@ export class RsTelemetry {
     if (!s) {
       s = {
         vsId, rsName: rsId.slice(vsId.length + 1), ups: 0, downs: 0, transitions: [],
-        durations: new Uint32Array(DURATION_BUCKETS_S.length), sumS: 0, count: 0,
-        bucket: new Uint32Array(TIMELINE_BUCKETS), checks: new Uint16Array(TIMELINE_BUCKETS),
-        failures: new Uint16Array(TIMELINE_BUCKETS), sumMs: new Float32Array(TIMELINE_BUCKETS), newest: 0, timelineRev: 0,
+        slot: this.slab.alloc(), sumS: 0, count: 0, newest: -1, timelineRev: 0,
       };
       this.series.set(rsId, s);
     }
@@ -129,24 +129,20 @@ export class RsTelemetry {
       s.failedAt = at;
     }
     const secs = durationMs / 1000;
-    for (let i = 0; i < DURATION_BUCKETS_S.length; i++) if (secs <= DURATION_BUCKETS_S[i]!) s.durations[i]!++;
+    const durations = this.slab.durations(s.slot);
+    for (let i = 0; i < DURATION_BUCKETS_S.length; i++) if (secs <= DURATION_BUCKETS_S[i]!) durations[i]!++;
     s.sumS += secs;
     s.count++;
     const b = Math.floor(at / TIMELINE_BUCKET_MS);
-    const slot = b % TIMELINE_BUCKETS;
-    if (s.bucket[slot] !== b) {
-      s.bucket[slot] = b;
-      s.newest = Math.max(s.newest, b);
-      s.checks[slot] = 0;
-      s.failures[slot] = 0;
-      s.sumMs[slot] = 0;
+    if (b > s.newest) {
+      // The buckets passed over (none checked in them) and the one begun: cleared of what the ring held four hours ago.
+      for (let k = Math.max(s.newest + 1, b - TIMELINE_BUCKETS + 1); k <= b; k++) this.slab.clearBucket(s.slot, k % TIMELINE_BUCKETS);
+      s.newest = b;
       s.timelineRev = ++this.rev;
+    } else if (b <= s.newest - TIMELINE_BUCKETS) {
+      return; // older than the ring: a clock stepped back more than four hours
     }
-    if (s.checks[slot]! < 0xffff) {
-      s.checks[slot]!++;
-      if (!ok) s.failures[slot]!++;
-      s.sumMs[slot]! += durationMs;
-    }
+    this.slab.add(s.slot, b % TIMELINE_BUCKETS, ok, durationMs);
   }
 
   /** The pool took the server in or out (its rs-state event): down carries the failure that made it. */
@@ -161,7 +157,11 @@ export class RsTelemetry {
 
   /** After a reload: servers no longer configured are forgotten. */
   retain(rsIds: ReadonlySet<string>): void {
-    for (const id of this.series.keys()) if (!rsIds.has(id)) this.series.delete(id);
+    for (const [id, s] of this.series) {
+      if (rsIds.has(id)) continue;
+      this.slab.release(s.slot);
+      this.series.delete(id);
+    }
   }
 
   get revision(): number {
@@ -183,23 +183,21 @@ export class RsTelemetry {
     for (const [rsId, s] of this.series) {
       if (s.timelineRev <= since) continue;
       // The oldest bucket still in the ring that holds checks, then every bucket from it to the newest.
-      let first = s.newest;
+      let first = Math.max(0, s.newest);
       for (let b = Math.max(0, s.newest - TIMELINE_BUCKETS + 1); b < s.newest; b++) {
-        if (s.bucket[b % TIMELINE_BUCKETS] === b && s.checks[b % TIMELINE_BUCKETS]! > 0) {
+        if (this.slab.bucket(s.slot, b % TIMELINE_BUCKETS).checks > 0) {
           first = b;
           break;
         }
       }
-      const n = s.count === 0 ? 0 : s.newest - first + 1;
+      const n = s.newest < 0 ? 0 : s.newest - first + 1;
       const line = { transitions: [...s.transitions], start: first * TIMELINE_BUCKET_MS, checks: new Uint16Array(n), failures: new Uint16Array(n), meanMs: new Float32Array(n) };
       for (let i = 0; i < n; i++) {
-        const b = first + i;
-        const slot = b % TIMELINE_BUCKETS;
-        const c = s.bucket[slot] === b ? s.checks[slot]! : 0;
-        if (c === 0) continue;
-        line.checks[i] = c;
-        line.failures[i] = s.failures[slot]!;
-        line.meanMs[i] = s.sumMs[slot]! / c;
+        const { checks, failures, sumMs } = this.slab.bucket(s.slot, (first + i) % TIMELINE_BUCKETS);
+        if (checks === 0) continue;
+        line.checks[i] = checks;
+        line.failures[i] = failures;
+        line.meanMs[i] = sumMs / checks;
       }
       out[rsId] = line;
     }
@@ -208,7 +206,7 @@ export class RsTelemetry {
 
   /** lvskeeper_realserver_check_duration_seconds. */
   durationSeries(): HistogramSeries[] {
-    return [...this.series.values()].map((s) => ({ labels: { vs: s.vsId, rs: s.rsName }, counts: s.durations, sum: s.sumS, count: s.count }));
+    return [...this.series.values()].map((s) => ({ labels: { vs: s.vsId, rs: s.rsName }, counts: this.slab.durations(s.slot), sum: s.sumS, count: s.count }));
   }
 
   /** lvskeeper_realserver_transitions_total, by direction. */

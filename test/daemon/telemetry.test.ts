@@ -67,6 +67,38 @@ test('the timeline keeps four hours of buckets and the last transitions, whateve
   assert.deepEqual(t.timelines(t.revision), {});
   t.retain(new Set());
   assert.deepEqual(t.rows(), []);
+  // The forgotten server's slot is taken by the next one, its numbers zeroed.
+  const next = `${vs}/[192.0.2.3]:tcp:80`;
+  t.attempt(vs, next, start, true, 3, 'ok');
+  const fresh = t.timelines(0)[next]!;
+  assert.deepEqual([fresh.start, [...fresh.checks], [...fresh.failures], [...fresh.meanMs]], [start, [1], [0], [3]]);
+  assert.deepEqual(Array.from(t.durationSeries()[0]!.counts), [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+});
+
+test('thousands of servers keep their own numbers across the slab\'s chunks, and a reload frees and reuses slots', () => {
+  const t = new RsTelemetry();
+  const vs = '[192.0.2.1]:tcp:80';
+  const id = (i: number): string => `${vs}/[10.0.${i >> 8}.${i & 255}]:tcp:80`;
+  const at = 2_000 * TIMELINE_BUCKET_MS;
+  // Server i is checked i % 7 + 1 times, i % 3 of them failing, each taking i % 11 ms.
+  const N = 2_500;
+  const fill = (from: number, to: number): void => {
+    for (let i = from; i < to; i++) for (let k = 0; k <= i % 7; k++) t.attempt(vs, id(i), at, k >= i % 3, i % 11, 'x');
+  };
+  fill(0, N);
+  t.retain(new Set(Array.from({ length: N }, (_, i) => id(i)).filter((_, i) => i % 2 === 0)));
+  fill(N, N + 1_000);
+  const lines = t.timelines(0);
+  const histograms = new Map(t.durationSeries().map((h) => [`${vs}/${h.labels['rs']}`, h]));
+  assert.equal(Object.keys(lines).length, N / 2 + 1_000);
+  for (let i = 0; i < N + 1_000; i++) {
+    if (i < N && i % 2 === 1) continue;
+    const line = lines[id(i)]!;
+    const checks = i % 7 + 1;
+    assert.deepEqual([line.start, [...line.checks], [...line.failures], [...line.meanMs]], [at, [checks], [Math.min(i % 3, checks)], [i % 11]], id(i));
+    assert.equal(histograms.get(id(i))!.count, checks);
+    assert.equal(Array.from(histograms.get(id(i))!.counts).at(-1), checks, id(i));
+  }
 });
 
 test('events --json and /metrics carry each real server transition with its reason and check durations', { timeout: 120_000 }, async (t) => {
