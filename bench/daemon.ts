@@ -12,7 +12,7 @@ import { rssBreakdown, treeRssMb } from './proc.js';
  * A daemon checking `rsCount` servers with HTTP_GET, sampled over a window from `settleMs` after its last server is
  * installed; `downs`: the servers that failed a check meanwhile.
  */
-async function checking(name: string, rsCount: number, delayLoopS: number, settleMs: number, windowS: number): Promise<{ rss: number; cpu: number; each: string; downs: number }> {
+async function checking(name: string, rsCount: number, delayLoopS: number, settleMs: number, windowS: number): Promise<{ rss: number; cpu: number; each: string; memory: string; downs: number }> {
   const d = new Daemon(name, config(rsCount, backend.port, HTTP, delayLoopS));
   await d.waitFor(installed(rsCount), 0, 120_000);
   await sleep(settleMs);
@@ -36,9 +36,11 @@ try {
 
   const b = await checking('busy', 1000, 1, 5000, WINDOW_S);
   console.log(`1,000 RS, HTTP_GET at delay_loop 1:   RSS ${b.rss.toFixed(1)} MB (${b.each}), CPU ${(b.cpu * 100).toFixed(1)} % (real servers that failed a check: ${b.downs})`);
+  console.log(`                                     ${b.memory}`);
   // 3,000 checks a second: every server checked, its probe state and the config kept, at a rate two shared CPUs hold.
   const l = await checking('large', 30_000, 10, 15_000, WINDOW_S);
   console.log(`30,000 RS, HTTP_GET at delay_loop 10: RSS ${l.rss.toFixed(1)} MB (${l.each}), CPU ${(l.cpu * 100).toFixed(1)} % (real servers that failed a check: ${l.downs})`);
+  console.log(`                                     ${l.memory}`);
 
   // delay_loop 600: the reload is measured, not 30,000 checks a second.
   const big = new Daemon('big', config(30_000, backend.port, TCP, 600));

@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { rssBreakdown, treeCpuS, treeRssMb } from './proc.js';
+import { memoryLine, rssBreakdown, treeCpuS, treeRssMb } from './proc.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lvskd-bench-'));
@@ -67,10 +67,10 @@ export class Daemon {
   }
 
   /** RSS at the end (total and by process) and CPU share over a window. */
-  async sample(windowS: number): Promise<{ rss: number; cpu: number; each: string }> {
+  async sample(windowS: number): Promise<{ rss: number; cpu: number; each: string; memory: string }> {
     const c0 = treeCpuS(this.pid);
     await sleep(windowS * 1000);
-    return { rss: treeRssMb(this.pid), cpu: (treeCpuS(this.pid) - c0) / windowS, each: rssBreakdown(this.pid) };
+    return { rss: treeRssMb(this.pid), cpu: (treeCpuS(this.pid) - c0) / windowS, each: rssBreakdown(this.pid), memory: memoryLine(this.pid) };
   }
 
   async stop(): Promise<void> {

@@ -35,6 +35,31 @@ export function tree(pid: number): number[] {
 
 export const treeRssMb = (pid: number): number => tree(pid).reduce((n, p) => n + rssMb(p), 0);
 
+/**
+ * A tree's resident memory with what its processes share counted once, in MB, from /proc/PID/smaps_rollup: each
+ * process's RSS includes the file pages every node process maps (node's own text, ~40 MB), so the sum of RSS counts
+ * them once per process. `anon`: the processes' own heaps and stacks, summed; `file`: the largest file-backed share
+ * of one process, which the others' mostly are. (PSS would share the file pages with every other node process on
+ * the machine as well, so it changes with what else runs.)
+ */
+export function treeMemory(pid: number): { readonly once: number; readonly anon: number; readonly file: number } {
+  let anon = 0;
+  let file = 0;
+  for (const p of tree(pid)) {
+    const text = readFileSync(`/proc/${p}/smaps_rollup`, 'utf8');
+    const kb = (field: string): number => Number(new RegExp(`^${field}:\\s+(\\d+) kB`, 'm').exec(text)?.[1] ?? 0) / 1024;
+    anon += kb('Anonymous');
+    file = Math.max(file, kb('Rss') - kb('Anonymous'));
+  }
+  return { once: anon + file, anon, file };
+}
+
+/** `RSS with shared pages counted once 150.2 MB (anonymous 110.1 + file-backed 40.1)`. */
+export function memoryLine(pid: number): string {
+  const m = treeMemory(pid);
+  return `RSS with shared pages counted once ${m.once.toFixed(1)} MB (anonymous ${m.anon.toFixed(1)} + file-backed ${m.file.toFixed(1)})`;
+}
+
 /** Each process's RSS, `supervisor 60.1 + checkers 70.2 MB`: the supervisor is `pid`, the children by title. */
 export function rssBreakdown(pid: number): string {
   return tree(pid).map((p) => `${p === pid ? 'supervisor' : title(p).replace(/^lvskeeper: /, '')} ${rssMb(p).toFixed(1)}`).join(' + ') + ' MB';
