@@ -44,6 +44,21 @@ class Running {
   ) {}
 }
 
+/** bfd.c bfd_check_packet's line for each check a packet failed (the A bit is checked apart, after the session). */
+function checkFailure(error: Exclude<DecodeError, 'auth'>, data: Buffer): string {
+  switch (error) {
+    case 'short': return `Packet is too small: ${data.length} bytes`;
+    case 'length': return `Packet size mismatch: length field: ${data[3]} bytes, buffer size: ${data.length} bytes`;
+    case 'version': return `Packet is of unsupported version: ${data[0]! >> 5}`;
+    case 'detect-mult-zero': return "Packet 'detection multiplier' field is zero";
+    case 'multipoint': return "Packet has 'multipoint' flag";
+    case 'my-discr-zero': return "Packet 'my discriminator' field is zero";
+    case 'your-discr-zero': return "Packet 'your discriminator' field is zero and 'state' field is not Down or AdminDown";
+    case 'poll-and-final': return 'Packet has both poll and final  flags set';
+    case 'diag': return `Packet has invalid 'diag' field: ${data[0]! & 0x1f}`;
+  }
+}
+
 export class BfdService {
   private readonly sessions = new Map<string, Running>();
   /** The sessions by local discriminator: each received packet that names one finds its session without a search. */
@@ -170,30 +185,36 @@ export class BfdService {
     throw new Error(`(${d.name}) no free source port`);
   }
 
-  private drop(reason: DropReason): void {
+  /** Counted always; with -D logged in keepalived's words (bfd.c bfd_check_packet, bfd_scheduler.c bfd_handle_packet). */
+  private drop(reason: DropReason, ...detail: string[]): void {
     this.drops.set(reason, (this.drops.get(reason) ?? 0) + 1);
+    for (const line of detail) this.opts.logger.debug(line);
   }
 
   /** bfd_scheduler.c bfd_receiver_thread → bfd_handle_packet, up to the state machine. */
   private received(m: RawMessage): void {
+    const src = m.src.startsWith('::ffff:') ? m.src.slice(7) : m.src;
+    // inet_sockaddrtopair; the receiver reports a UDP datagram's source port as proto.
+    const from = `[${src}]:${m.proto}`;
     const d = decodeControl(m.data);
     if (!d.ok) {
-      this.drop(d.error);
+      if (d.error === 'auth') this.drop(d.error, `Discarding packet from ${from} (auth bit is set, but no authentication  is in use)`);
+      else this.drop(d.error, checkFailure(d.error, m.data), `Discarding bogus packet from ${from}`);
       return;
     }
     const p = d.packet;
-    const src = m.src.startsWith('::ffff:') ? m.src.slice(7) : m.src;
     const r = p.yourDiscr !== 0
       ? this.byDiscr.get(p.yourDiscr)
       : [...this.sessions.values()].find((s) => s.def.neighbor === src && (s.def.source === undefined || s.def.source === m.dst));
     if (!r) {
-      this.drop('no-session');
+      const discr = p.yourDiscr.toString(16).padStart(8, '0');
+      this.drop('no-session', `Discarding packet from ${from} (session is not found - your discriminator field is 0x${discr})`);
       return;
     }
     // GTSM (RFC 5881 §5), as bfd.c bfd_check_packet_ttl extends it: at most max_hops below the TTL sent; max_hops
     // 255 (-1 in the config) turns it off.
     if (r.def.maxHops !== 255 && m.ttl > 0 && r.def.maxHops + m.ttl < r.def.ttl) {
-      this.drop('ttl');
+      this.drop('ttl', `Packet ${r.def.family === 'inet' ? 'ttl' : 'hop_limit'}(${m.ttl}) < ${r.def.ttl - r.def.maxHops} - discarding`);
       return;
     }
     this.apply(r, r.session.receive(p, this.opts.clock.now()));
@@ -202,6 +223,7 @@ export class BfdService {
   private apply(r: Running, actions: readonly SessionAction[]): void {
     for (const a of actions) {
       if (a.kind === 'send') this.send(r, encodeControl(a.packet));
+      else if (a.kind === 'log' && a.detail) this.opts.logger.debug(a.text);
       else if (a.kind === 'log') this.opts.logger.info(a.text);
       else this.opts.onState(r.def, a.up);
     }

@@ -17,8 +17,11 @@ export type SessionAction =
   | { readonly kind: 'send'; readonly packet: ControlPacket }
   /** Only Up and Down are reported, as bfd_event.c bfd_event_send reports them to the VRRP and checker processes. */
   | { readonly kind: 'event'; readonly up: boolean }
-  /** keepalived's line, word for word (its LOG_WARNING and LOG_INFO alike: the console shows no level). */
-  | { readonly kind: 'log'; readonly text: string };
+  /**
+   * keepalived's line, word for word (its LOG_WARNING and LOG_INFO alike: the console shows no level). `detail`: a
+   * line keepalived writes only with -D (__test_bit(LOG_DETAIL_BIT, &debug)).
+   */
+  | { readonly kind: 'log'; readonly text: string; readonly detail?: true };
 
 export class BfdSession {
   state = BfdState.Down;
@@ -28,6 +31,8 @@ export class BfdSession {
   private remoteDiag = 0;
   /** RFC 5880 §6.8.1: bfd.RemoteMinRxInterval starts at 1 µs. keepalived starts it at 0; max() makes them equal. */
   private remoteMinRxUs = 1;
+  /** The peer's DesiredMinTxInterval as last received (keepalived's remote_min_tx_intv), for the -D lines. */
+  private remoteMinTxUs = 0;
   /**
    * The peer's DesiredMinTxInterval and our RequiredMinRxInterval the detection time is computed from: a faster
    * value is taken only once the Poll Sequence announcing it has ended (§6.8.3), see agreeRx.
@@ -88,10 +93,12 @@ export class BfdSession {
     const out: SessionAction[] = [];
     const oldTx = this.txIntervalUs;
     const oldDetect = this.detectTimeUs;
+    const oldRemote = [this.remoteMinRxUs, this.remoteMinTxUs, this.remoteDetectMult];
     this.remoteDiscr = p.myDiscr;
     this.remoteState = p.state;
     this.remoteDiag = p.diag;
     this.remoteMinRxUs = p.requiredMinRx;
+    this.remoteMinTxUs = p.desiredMinTx;
     this.remoteDemand = p.demand;
     this.remoteDetectMult = p.detectMult;
     if (p.final) this.poll = false;
@@ -104,6 +111,11 @@ export class BfdSession {
     this.agreeRx(p, now);
     this.rxIntervalUs = Math.max(this.agreedMinRxUs, this.agreedRemoteTxUs);
     this.detectTimeUs = this.remoteDetectMult * this.rxIntervalUs;
+    // bfd_handle_packet: with -D the timers are logged when the peer's or our transmit interval changed; here also
+    // when a rate held back (agreeRx) is taken, on a packet without P or F while Up, where keepalived changes nothing.
+    const remote = [this.remoteMinRxUs, this.remoteMinTxUs, this.remoteDetectMult];
+    const heldBackTaken = this.state === BfdState.Up && !p.poll && !p.final && this.detectTimeUs !== oldDetect;
+    if (this.txIntervalUs !== oldTx || remote.some((v, i) => v !== oldRemote[i]) || heldBackTaken) this.logTimers(out);
     if (this.detectTimeUs !== oldDetect) {
       out.push({ kind: 'log', text: `${' '.repeat(this.name.length + 2)} Detection time is ${this.detectTimeUs} us (was ${oldDetect} us)` });
     }
@@ -141,21 +153,19 @@ export class BfdSession {
   }
 
   /**
-   * New bfd_instance timers on reload. While Up the new values are announced with a Poll Sequence (§6.8.3) and take
-   * effect when the Final arrives, so the session does not flap; otherwise they apply at once.
+   * New bfd_instance timers on reload. A new min_rx or min_tx is announced with a Poll Sequence (§6.8.3), in any
+   * state as bfd_data.c bfd_complete_init does it (bfd_cmp_timers → bfd_set_poll); while Up the values take effect
+   * when the Final arrives, so the session does not flap. A new idle_tx applies at once while not Up.
    */
   reconfigure(params: SessionParams, now: number): SessionAction[] {
+    const out: SessionAction[] = [];
     const old = this.params;
     this.params = params;
-    const changed = old.minRxUs !== params.minRxUs || old.minTxUs !== params.minTxUs || old.detectMult !== params.detectMult;
-    if (this.state === BfdState.Up) {
-      if (changed) this.startPoll();
-    } else if (old.idleTxUs !== params.idleTxUs) {
-      this.txIntervalUs = this.idleTxInterval();
-    }
+    if (old.minRxUs !== params.minRxUs || old.minTxUs !== params.minTxUs) this.startPoll(out);
+    if (this.state !== BfdState.Up && old.idleTxUs !== params.idleTxUs) this.txIntervalUs = this.idleTxInterval();
     if (params.passive && this.state === BfdState.Down && this.remoteDiscr === 0) this.nextTxAt = undefined;
     else if (!params.passive) this.nextTxAt ??= now;
-    return [];
+    return out;
   }
 
   /**
@@ -209,13 +219,32 @@ export class BfdSession {
     if (to === BfdState.Init) return;
     out.push({ kind: 'log', text: `(${this.name}) Entering ${STATE_NAMES[to]} state` });
     // The DesiredMinTxInterval changes from idle_tx to min_tx: announced by a Poll (bfd_state_up).
-    if (this.params.idleTxUs !== this.params.minTxUs) this.startPoll();
+    if (this.params.idleTxUs !== this.params.minTxUs) this.startPoll(out);
     out.push({ kind: 'event', up: true });
   }
 
   /** bfd.c bfd_set_poll: a Final about to go out carries the new values already. */
-  private startPoll(): void {
+  private startPoll(out: SessionAction[]): void {
+    out.push({ kind: 'log', text: `(${this.name}) Starting poll sequence`, detail: true });
     if (!this.final) this.poll = true;
+  }
+
+  /**
+   * bfd_scheduler.c bfd_dump_timers to the log: ours (DesiredMinTx as sent, RequiredMinRx, the transmit interval,
+   * DetectMult, the detection time we apply) and the peer's (as received, the interval we expect it at, and the
+   * detection time it applies to us: our multiplier × our interval).
+   */
+  private logTimers(out: SessionAction[]): void {
+    const pad = ' '.repeat(this.name.length + 2);
+    const row = (label: string, v: readonly number[]): string =>
+      `${pad} ${label} ${[8, 7, 8, 5, 12].map((w, i) => String(v[i]).padStart(w)).join(' ')}`;
+    const p = this.params;
+    for (const text of [
+      `(${this.name}) ---------------< Session parameters >--------------`,
+      `${pad}          min_tx  min_rx  tx_intv  mult  detect_time`,
+      row('local ', [this.state === BfdState.Up ? p.minTxUs : p.idleTxUs, p.minRxUs, this.txIntervalUs, p.detectMult, this.detectTimeUs]),
+      row('remote', [this.remoteMinTxUs, this.remoteMinRxUs, this.rxIntervalUs, this.remoteDetectMult, p.detectMult * this.txIntervalUs]),
+    ]) out.push({ kind: 'log', text, detail: true });
   }
 
   private idleTxInterval(): number {
