@@ -9,7 +9,7 @@ import type { Logger } from '../log.js';
 import type { BfdInstanceDef } from '../config/model.js';
 import { openUdpReceiver, type RawMessage, type RawSock } from '../net/rawsock.js';
 import { BfdState, decodeControl, encodeControl, STATE_NAMES, type DecodeError } from './packet.js';
-import { BfdSession, type SessionAction, type SessionParams } from './session.js';
+import { BfdSession, type SessionAction, type SessionParams, type SessionSnapshot } from './session.js';
 
 export const BFD_CONTROL_PORT = 3784;
 /** RFC 5881 §4: the source port of control packets (include/bfd.h BFD_MIN_PORT, BFD_MAX_PORT). */
@@ -18,6 +18,12 @@ const MAX_PORT = 65535;
 
 /** Why a received datagram was dropped, counted (keepalived logs these only with -D; we count them always). */
 export type DropReason = DecodeError | 'no-session' | 'ttl';
+
+export interface BfdDumpEntry {
+  readonly def: BfdInstanceDef;
+  readonly sendFailed: boolean;
+  readonly state: SessionSnapshot;
+}
 
 export interface BfdServiceOptions {
   readonly clock: Clock;
@@ -124,6 +130,11 @@ export class BfdService {
   stop(): void {
     for (const name of [...this.sessions.keys()]) this.remove(name);
     for (const rx of this.receivers.splice(0)) rx.close();
+  }
+
+  /** Each session's definition and state variables, for the SIGUSR1 dump (bfd_data.c dump_bfd). */
+  dumpState(): BfdDumpEntry[] {
+    return [...this.sessions.values()].map((r) => ({ def: r.def, sendFailed: r.sendFailed, state: r.session.snapshot() }));
   }
 
   /** Each session's state, for status and tests. */

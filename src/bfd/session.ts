@@ -23,14 +23,39 @@ export type SessionAction =
    */
   | { readonly kind: 'log'; readonly text: string; readonly detail?: true };
 
+/** The state variables keepalived's SIGUSR1 dump lists (bfd_data.c dump_bfd), in its units (µs). */
+export interface SessionSnapshot {
+  readonly localState: BfdState;
+  readonly remoteState: BfdState;
+  readonly localDiscr: number;
+  readonly remoteDiscr: number;
+  readonly localDiag: number;
+  readonly remoteDiag: number;
+  readonly remoteMinTxUs: number;
+  readonly remoteMinRxUs: number;
+  readonly remoteDemand: boolean;
+  readonly remoteDetectMult: number;
+  readonly poll: boolean;
+  readonly final: boolean;
+  readonly localTxUs: number;
+  readonly remoteTxUs: number;
+  readonly localDetectUs: number;
+  readonly remoteDetectUs: number;
+  /** On the clock's scale; undefined until a packet came. */
+  readonly lastRx: number | undefined;
+}
+
 export class BfdSession {
   state = BfdState.Down;
   remoteState = BfdState.Down;
   remoteDiscr = 0;
   private localDiag = BfdDiag.None;
   private remoteDiag = 0;
-  /** RFC 5880 §6.8.1: bfd.RemoteMinRxInterval starts at 1 µs. keepalived starts it at 0; max() makes them equal. */
-  private remoteMinRxUs = 1;
+  /**
+   * RFC 5880 §6.8.1: bfd.RemoteMinRxInterval starts at 1 µs; keepalived's remote_min_rx_intv starts at 0, which its
+   * dump shows. It only ever meets a positive interval in max(), so the two are the same in effect.
+   */
+  private remoteMinRxUs = 0;
   /** The peer's DesiredMinTxInterval as last received (keepalived's remote_min_tx_intv), for the -D lines. */
   private remoteMinTxUs = 0;
   /**
@@ -54,7 +79,11 @@ export class BfdSession {
   /** Whether any packet has left: a passive session sends none until it hears its peer. */
   private sent = false;
   private detectAt: number | undefined;
-  private lastRx = 0;
+  /** When a Down session forgets its peer (bfd_scheduler.c bfd_reset_thread), one detection time after it fell. */
+  private resetAt: number | undefined;
+  private lastRx: number | undefined;
+  /** Our DetectMult × our transmit interval as of the last packet: the peer's detection time (remote_detect_time). */
+  private remoteDetectUs = 0;
 
   constructor(
     readonly name: string,
@@ -73,19 +102,29 @@ export class BfdSession {
 
   /** The earliest time tick() has work to do, or undefined when nothing is scheduled. */
   deadline(): number | undefined {
-    if (this.nextTxAt === undefined) return this.detectAt;
-    if (this.detectAt === undefined) return this.nextTxAt;
-    return Math.min(this.nextTxAt, this.detectAt);
+    const due = [this.nextTxAt, this.detectAt, this.resetAt].filter((t) => t !== undefined);
+    return due.length > 0 ? Math.min(...due) : undefined;
   }
 
   tick(now: number): SessionAction[] {
     const out: SessionAction[] = [];
     if (this.detectAt !== undefined && this.detectAt <= now) this.expire(now, out);
+    if (this.resetAt !== undefined && this.resetAt <= now) this.reset();
     if (this.nextTxAt !== undefined && this.nextTxAt <= now) {
       out.push(this.transmit());
       this.nextTxAt = now + this.jitteredIntervalMs();
     }
     return out;
+  }
+
+  snapshot(): SessionSnapshot {
+    return {
+      localState: this.state, remoteState: this.remoteState, localDiscr: this.localDiscr, remoteDiscr: this.remoteDiscr,
+      localDiag: this.localDiag, remoteDiag: this.remoteDiag, remoteMinTxUs: this.remoteMinTxUs, remoteMinRxUs: this.remoteMinRxUs,
+      remoteDemand: this.remoteDemand, remoteDetectMult: this.remoteDetectMult, poll: this.poll, final: this.final,
+      localTxUs: this.txIntervalUs, remoteTxUs: this.rxIntervalUs, localDetectUs: this.detectTimeUs, remoteDetectUs: this.remoteDetectUs,
+      lastRx: this.lastRx,
+    };
   }
 
   /** A packet that passed decodeControl and was matched to this session (§6.8.6 from "If bfd.RemoteDiscr"). */
@@ -111,6 +150,7 @@ export class BfdSession {
     this.agreeRx(p, now);
     this.rxIntervalUs = Math.max(this.agreedMinRxUs, this.agreedRemoteTxUs);
     this.detectTimeUs = this.remoteDetectMult * this.rxIntervalUs;
+    this.remoteDetectUs = this.params.detectMult * this.txIntervalUs;
     // bfd_handle_packet: with -D the timers are logged when the peer's or our transmit interval changed; here also
     // when a rate held back (agreeRx) is taken, on a packet without P or F while Up, where keepalived changes nothing.
     const remote = [this.remoteMinRxUs, this.remoteMinTxUs, this.remoteDetectMult];
@@ -123,14 +163,14 @@ export class BfdSession {
     if (this.txIntervalUs < oldTx && this.nextTxAt !== undefined) this.nextTxAt = now + this.jitteredIntervalMs();
 
     if (this.remoteState === BfdState.AdminDown) {
-      if (this.state !== BfdState.Down) this.down(BfdDiag.NeighborDown, out);
+      if (this.state !== BfdState.Down) this.down(BfdDiag.NeighborDown, now, out);
     } else if (this.state === BfdState.Down) {
       if (this.remoteState === BfdState.Down) this.rise(BfdState.Init, out);
       else if (this.remoteState === BfdState.Init) this.rise(BfdState.Up, out);
     } else if (this.state === BfdState.Init) {
       if (this.remoteState === BfdState.Init || this.remoteState === BfdState.Up) this.rise(BfdState.Up, out);
     } else if (this.remoteState === BfdState.Down) {
-      this.down(BfdDiag.NeighborDown, out);
+      this.down(BfdDiag.NeighborDown, now, out);
     }
 
     // §6.8.7: no periodic packets while both are Up and the peer is in Demand mode; otherwise they flow, a passive
@@ -188,16 +228,16 @@ export class BfdSession {
   private expire(now: number, out: SessionAction[]): void {
     this.detectAt = undefined;
     if (this.state === BfdState.Up) {
-      const deadUs = Math.round((now - this.lastRx) * 1000);
+      const deadUs = Math.round((now - (this.lastRx ?? now)) * 1000);
       out.push({ kind: 'log', text: `(${this.name}) Expired after ${Math.floor(deadUs / 1000)} ms (${Math.max(0, deadUs - this.detectTimeUs)} usec overdue)` });
     }
     // §6.8.1: bfd.RemoteDiscr is zeroed when a Detection Time passes without a packet.
     this.remoteDiscr = 0;
-    this.down(BfdDiag.Expired, out);
+    this.down(BfdDiag.Expired, now, out);
   }
 
   /** bfd_scheduler.c bfd_state_down / bfd_state_fall. */
-  private down(diag: BfdDiag, out: SessionAction[]): void {
+  private down(diag: BfdDiag, now: number, out: SessionAction[]): void {
     const wasUp = this.state === BfdState.Up;
     if (wasUp) {
       out.push({ kind: 'log', text: `(${this.name}) Entering Down state (Local diagnostic - ${DIAG_NAMES[diag]}, Remote diagnostic - ${DIAG_NAMES[this.remoteDiag] ?? 'Unknown'})` });
@@ -205,6 +245,7 @@ export class BfdSession {
     this.state = BfdState.Down;
     this.localDiag = diag;
     this.detectAt = undefined;
+    this.resetAt = now + this.detectTimeUs / 1000;
     // §6.8.3: not Up → DesiredMinTxInterval of at least one second.
     this.txIntervalUs = this.idleTxInterval();
     if (this.params.passive) this.nextTxAt = undefined;
@@ -212,10 +253,27 @@ export class BfdSession {
     if (wasUp && this.remoteState !== BfdState.AdminDown) out.push({ kind: 'event', up: false });
   }
 
+  /**
+   * bfd.c bfd_reset_state: the peer's state, discriminator, diagnostic and demand are forgotten, a Poll or Final
+   * pending is dropped, and the idle rate applies (RFC 5880 §6.8.1 zeroes bfd.RemoteDiscr when a detection time
+   * passes without a packet).
+   */
+  private reset(): void {
+    this.resetAt = undefined;
+    this.remoteState = BfdState.Down;
+    this.remoteDiscr = 0;
+    this.remoteDiag = BfdDiag.None;
+    this.remoteDemand = false;
+    this.poll = false;
+    this.final = false;
+    this.txIntervalUs = this.idleTxInterval();
+  }
+
   /** bfd_state_init / bfd_state_up (with bfd_state_rise). */
   private rise(to: BfdState.Init | BfdState.Up, out: SessionAction[]): void {
     this.state = to;
     this.localDiag = BfdDiag.None;
+    this.resetAt = undefined;
     if (to === BfdState.Init) return;
     out.push({ kind: 'log', text: `(${this.name}) Entering ${STATE_NAMES[to]} state` });
     // The DesiredMinTxInterval changes from idle_tx to min_tx: announced by a Poll (bfd_state_up).
@@ -243,7 +301,7 @@ export class BfdSession {
       `(${this.name}) ---------------< Session parameters >--------------`,
       `${pad}          min_tx  min_rx  tx_intv  mult  detect_time`,
       row('local ', [this.state === BfdState.Up ? p.minTxUs : p.idleTxUs, p.minRxUs, this.txIntervalUs, p.detectMult, this.detectTimeUs]),
-      row('remote', [this.remoteMinTxUs, this.remoteMinRxUs, this.rxIntervalUs, this.remoteDetectMult, p.detectMult * this.txIntervalUs]),
+      row('remote', [this.remoteMinTxUs, this.remoteMinRxUs, this.rxIntervalUs, this.remoteDetectMult, this.remoteDetectUs]),
     ]) out.push({ kind: 'log', text, detail: true });
   }
 

@@ -95,12 +95,16 @@ test('the peer going silent takes the session Down after the detection time, wit
   p.run(2000);
   p.bLinked = false;
   const cut = p.now;
-  p.run(400);
+  p.run(200);
   assert.equal(p.a.state, BfdState.Down);
   const down = p.events.find((e) => e.side === 'a' && !e.up)!;
   assert.ok(down.at - cut <= 150 + 1 && down.at - cut >= 150 - 50, `down after ${down.at - cut} ms`);
   assert.ok(p.logs.some((l) => /^\(a\) Expired after 15\d ms \(\d+ usec overdue\)$/.test(l)), p.logs.join('\n'));
   assert.ok(p.logs.includes('(a) Entering Down state (Local diagnostic - Control Detection Time Expired, Remote diagnostic - No Diagnostic)'));
+  // Still the peer's last word 50 ms after; forgotten one detection time after the fall (bfd_reset_thread).
+  assert.equal(p.a.snapshot().remoteState, BfdState.Up);
+  p.run(150);
+  assert.equal(p.a.snapshot().remoteState, BfdState.Down);
   // The link back: the session comes Up again.
   p.bLinked = true;
   p.run(4000);
