@@ -2,7 +2,8 @@
 // namespace, lvskeeper the same config in another (each namespace has its own IPVS table). Each router's BFD peer is
 // a keepalived running only a bfd_instance in a peer namespace behind a veth, which also serves the TCP_CHECK port.
 // Two virtual servers: one whose real server has BFD_CHECK alone, one whose real server has BFD_CHECK and TCP_CHECK.
-// The peers are killed and started again, on both sides at once; `ipvsadm -Ln` is compared after each step.
+// On both sides at once: the TCP port closes, the BFD peers are killed, started again, the TCP port opens again;
+// `ipvsadm -Ln` is compared after each step.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { guestSections, VM_CACHE } from './harness.js';
@@ -71,9 +72,12 @@ for s in ${SIDES.join(' ')}; do
   ip -n hB-$s-p addr add 10.0.0.2/24 dev p0; ip -n hB-$s-p link set p0 up; ip -n hB-$s-p link set lo up
   mkdir -p $D/$s $D/$s-p
   cp $D/keepalived.conf $D/$s/
-  # The TCP_CHECK port: accepts and closes (a checker's reset is no error).
-  ip netns exec hB-$s-p node -e 'require("net").createServer((c) => { c.on("error", () => undefined); c.end(); }).listen(8080, "10.0.0.2")' &
 done
+tcp() { # the TCP_CHECK port of side $1: accepts and closes (a checker's reset is no error)
+  ip netns exec hB-$1-p node -e 'require("net").createServer((c) => { c.on("error", () => undefined); c.end(); }).listen(8080, "10.0.0.2")' &
+  echo $! > $D/$1-p/tcp.pid
+}
+tcp ka; tcp lk
 peer() { # start the BFD peer of side $1 (keepalived, bfd_instance only)
   ip netns exec hB-$1-p /usr/sbin/keepalived -n -l -D -f $D/peer.conf -p $D/$1-p/pid -c $D/$1-p/c.pid -r $D/$1-p/v.pid -b $D/$1-p/b.pid >> $D/$1-p/log 2>&1 &
 }
@@ -99,12 +103,19 @@ W=$D/ka; export W; ip netns exec hB-ka ${START.ka} > $D/ka/log 2>&1 &
 W=$D/lk; export W; ip netns exec hB-lk ${START.lk} > $D/lk/log 2>&1 &
 UP='BFD check of \[rs1\] RS(\[10.0.0.2\]:tcp:80) is UP'
 DOWN='BFD check of \[rs1\] RS(\[10.0.0.2\]:tcp:80) is DOWN'
-both "$UP" 1; settle; look up
+TCP_OK='TCP connection to \[10.0.0.2\]:tcp:8080 success'
+both "$UP" 1; both "$TCP_OK" 1; settle; look up
+# The TCP port closes: the BFD_CHECK + TCP_CHECK server leaves, the BFD_CHECK one stays.
+for s in ${SIDES.join(' ')}; do kill -TERM $(cat $D/$s-p/tcp.pid); done
+both 'TCP_CHECK on service \[10.0.0.2\]:tcp:8080 failed' 1; settle; look tcp-down
 # The peers die (SIGKILL, parent and BFD child: no AdminDown is sent): the sessions expire.
 for s in ${SIDES.join(' ')}; do kill -KILL $(cat $D/$s-p/b.pid) $(cat $D/$s-p/pid); done
 both "$DOWN" 1; settle; look down
+# They come back, the TCP port still closed.
 peer ka; peer lk
 both "$UP" 2; settle; look back
+tcp ka; tcp lk
+both "$TCP_OK" 2; settle; look tcp-back
 for s in ${SIDES.join(' ')}; do kill -TERM $(cat $D/$s/pid); done
 sleep 3
 for s in ${SIDES.join(' ')}; do echo "=== log/$s"; cat $D/$s/log; done
@@ -119,10 +130,11 @@ test('BFD_CHECK on a kernel IPVS table: the real servers leave and come back wit
   if (!g) return;
   const { s } = g;
   const why = `${g.why}\n---- keepalived\n${s.get('log/ka')}\n---- lvskeeper\n${s.get('log/lk')}`;
-  for (const step of ['up', 'down', 'back']) assert.deepEqual(entries(s.get(`${step}/lk`)), entries(s.get(`${step}/ka`)), `${step}\n${why}`);
-  // What was compared moved: both real servers in while Up, neither while Down.
-  const rs = (step: string): string[] => entries(s.get(`${step}/ka`)).filter((l) => l.includes('-> 10.0.0.2:'));
-  assert.equal(rs('up').length, 2, why);
-  assert.equal(rs('down').length, 0, why);
-  assert.equal(rs('back').length, 2, why);
+  const steps = ['up', 'tcp-down', 'down', 'back', 'tcp-back'];
+  for (const step of steps) assert.deepEqual(entries(s.get(`${step}/lk`)), entries(s.get(`${step}/ka`)), `${step}\n${why}`);
+  // What was compared moved: the real servers in each step (keepalived's table).
+  const rs = (step: string): string[] => entries(s.get(`${step}/ka`)).filter((l) => l.includes('-> 10.0.0.2:')).map((l) => l.trim().split(/\s+/)[1]!);
+  assert.deepEqual(steps.map(rs), [
+    ['10.0.0.2:80', '10.0.0.2:8080'], ['10.0.0.2:80'], [], ['10.0.0.2:80'], ['10.0.0.2:80', '10.0.0.2:8080'],
+  ], why);
 });
