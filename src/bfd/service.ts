@@ -8,6 +8,7 @@ import type { Clock, TimerHandle } from '../clock.js';
 import type { Logger } from '../log.js';
 import type { BfdInstanceDef } from '../config/model.js';
 import { openUdpReceiver, type RawMessage, type RawSock } from '../net/rawsock.js';
+import { strerror } from '../errno-text.js';
 import { BfdState, decodeControl, encodeControl, STATE_NAMES, type DecodeError } from './packet.js';
 import { BfdSession, type SessionAction, type SessionParams, type SessionSnapshot } from './session.js';
 
@@ -243,8 +244,12 @@ export class BfdService {
 
   private send(r: Running, bytes: Buffer): void {
     r.socket.send(bytes, this.port, r.def.neighbor, (err) => {
-      // bfd_sender_thread: the first failure of a run is logged, then nothing until a send succeeds.
-      if (err && !r.sendFailed) this.opts.logger.error(`(${r.def.name}) Error sending packet`);
+      // bfd_sender_thread: the first failure of a run is logged (bfd_send_packet's sendto() line, then the
+      // session's), then nothing until a send succeeds.
+      if (err && !r.sendFailed) {
+        this.opts.logger.error(`sendto() error (${strerror((err as NodeJS.ErrnoException).code ?? '')})`);
+        this.opts.logger.error(`(${r.def.name}) Error sending packet`);
+      }
       r.sendFailed = err !== null && err !== undefined;
     });
   }
