@@ -44,11 +44,15 @@ const params = (d: BfdInstanceDef): SessionParams => ({
 class Running {
   timer: TimerHandle | undefined;
   sendFailed = false;
+  /** The session's local discriminator as keyed in BfdService.byDiscr. */
+  discr: number;
   constructor(
     public def: BfdInstanceDef,
     readonly session: BfdSession,
     readonly socket: Socket,
-  ) {}
+  ) {
+    this.discr = session.localDiscr;
+  }
 }
 
 /** bfd.c bfd_check_packet's line for each check a packet failed (the A bit is checked apart, after the session). */
@@ -145,9 +149,9 @@ export class BfdService {
 
   private async add(d: BfdInstanceDef): Promise<void> {
     const socket = await this.openSender(d);
-    const r = new Running(d, new BfdSession(d.name, params(d), this.discriminator(), this.random), socket);
+    const r = new Running(d, new BfdSession(d.name, params(d), () => this.discriminator(), this.random), socket);
     this.sessions.set(d.name, r);
-    this.byDiscr.set(r.session.localDiscr, r);
+    this.byDiscr.set(r.discr, r);
     r.session.start(this.opts.clock.now());
     this.schedule(r);
   }
@@ -158,7 +162,7 @@ export class BfdService {
     if (r.timer) this.opts.clock.clearTimeout(r.timer);
     r.socket.close();
     this.sessions.delete(name);
-    this.byDiscr.delete(r.session.localDiscr);
+    this.byDiscr.delete(r.discr);
   }
 
   /** bfd_data.c bfd_get_random_discr: non-zero and unique among our sessions. */
@@ -238,6 +242,11 @@ export class BfdService {
       else if (a.kind === 'log' && a.detail) this.opts.logger.debug(a.text);
       else if (a.kind === 'log') this.opts.logger.info(a.text);
       else this.opts.onState(r.def, a.up);
+    }
+    if (r.session.localDiscr !== r.discr) {
+      this.byDiscr.delete(r.discr);
+      r.discr = r.session.localDiscr;
+      this.byDiscr.set(r.discr, r);
     }
     this.schedule(r);
   }

@@ -85,12 +85,16 @@ export class BfdSession {
   /** Our DetectMult × our transmit interval as of the last packet: the peer's detection time (remote_detect_time). */
   private remoteDetectUs = 0;
 
+  /** bfd.LocalDiscr, drawn by `drawDiscr` (unique among the adapter's sessions). */
+  localDiscr: number;
+
   constructor(
     readonly name: string,
     private params: SessionParams,
-    readonly localDiscr: number,
+    private readonly drawDiscr: () => number,
     private readonly random: () => number,
   ) {
+    this.localDiscr = drawDiscr();
     this.txIntervalUs = this.idleTxInterval();
     this.agreedMinRxUs = params.minRxUs;
   }
@@ -239,6 +243,9 @@ export class BfdSession {
   /** bfd_scheduler.c bfd_state_down / bfd_state_fall. */
   private down(diag: BfdDiag, now: number, out: SessionAction[]): void {
     const wasUp = this.state === BfdState.Up;
+    // A session that falls from Up takes a new discriminator (bfd_scheduler.c bfd_state_down): the peer's packets
+    // still naming the old one find no session until it, too, has started over.
+    if (wasUp) this.localDiscr = this.drawDiscr();
     if (wasUp) {
       out.push({ kind: 'log', text: `(${this.name}) Entering Down state (Local diagnostic - ${DIAG_NAMES[diag]}, Remote diagnostic - ${DIAG_NAMES[this.remoteDiag] ?? 'Unknown'})` });
     }
