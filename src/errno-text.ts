@@ -8,7 +8,7 @@ const STRERROR: Readonly<Record<string, string>> = {
   EAFNOSUPPORT: 'Address family not supported by protocol', EOPNOTSUPP: 'Operation not supported',
   ENOBUFS: 'No buffer space available', EPROTONOSUPPORT: 'Protocol not supported', EMSGSIZE: 'Message too long',
   EADDRNOTAVAIL: 'Cannot assign requested address', ENETUNREACH: 'Network is unreachable',
-  EHOSTUNREACH: 'No route to host', ECONNREFUSED: 'Connection refused',
+  EHOSTUNREACH: 'No route to host', ECONNREFUSED: 'Connection refused', EADDRINUSE: 'Address already in use',
 };
 
 let libuvText: Map<string, string> | undefined;

@@ -18,7 +18,10 @@ const MIN_PORT = 49152;
 const MAX_PORT = 65535;
 
 /** Why a received datagram was dropped, counted (keepalived logs these only with -D; we count them always). */
-export type DropReason = DecodeError | 'no-session' | 'ttl';
+export type DropReason = DecodeError | 'no-session' | 'ttl' | 'admin-down';
+
+/** How long a session without a send socket waits before trying again (bfd_scheduler.c bfd_open_fd_out_thread). */
+const REOPEN_MS = 60_000;
 
 export interface BfdDumpEntry {
   readonly def: BfdInstanceDef;
@@ -43,13 +46,17 @@ const params = (d: BfdInstanceDef): SessionParams => ({
 
 class Running {
   timer: TimerHandle | undefined;
+  /** While there is no send socket: the next try. */
+  reopenTimer: TimerHandle | undefined;
+  /** A try under way (the bind is asynchronous): packets meanwhile are dropped. */
+  reopening = false;
   sendFailed = false;
   /** The session's local discriminator as keyed in BfdService.byDiscr. */
   discr: number;
   constructor(
     public def: BfdInstanceDef,
     readonly session: BfdSession,
-    readonly socket: Socket,
+    public socket: Socket | undefined,
   ) {
     this.discr = session.localDiscr;
   }
@@ -152,15 +159,51 @@ export class BfdService {
     const r = new Running(d, new BfdSession(d.name, params(d), () => this.discriminator(), this.random), socket);
     this.sessions.set(d.name, r);
     this.byDiscr.set(r.discr, r);
-    r.session.start(this.opts.clock.now());
-    this.schedule(r);
+    if (socket) {
+      r.session.start(this.opts.clock.now());
+      this.schedule(r);
+      return;
+    }
+    this.opts.logger.error(`(${d.name}) Unable to open output socket, disabling instance`);
+    this.apply(r, r.session.adminDown());
+    this.retryOpen(r);
+  }
+
+  /** Every minute until the send socket opens (bfd_open_fd_out_thread): the session then starts Down. */
+  private retryOpen(r: Running): void {
+    r.reopenTimer = this.opts.clock.setTimeout(() => {
+      r.reopenTimer = undefined;
+      void this.reopen(r).then((ok) => {
+        if (ok) {
+          r.session.resume(this.opts.clock.now(), BfdState.Down);
+          this.schedule(r);
+        } else if (this.sessions.get(r.def.name) === r) this.retryOpen(r);
+      });
+    }, REOPEN_MS);
+  }
+
+  /** One try at the send socket of a session without one; false while another try is under way or it fails. */
+  private async reopen(r: Running): Promise<boolean> {
+    if (r.reopening) return false;
+    r.reopening = true;
+    const socket = await this.openSender(r.def);
+    r.reopening = false;
+    if (!socket || this.sessions.get(r.def.name) !== r) {
+      socket?.close();
+      return false;
+    }
+    r.socket = socket;
+    if (r.reopenTimer) this.opts.clock.clearTimeout(r.reopenTimer);
+    r.reopenTimer = undefined;
+    return true;
   }
 
   private remove(name: string): void {
     const r = this.sessions.get(name);
     if (!r) return;
     if (r.timer) this.opts.clock.clearTimeout(r.timer);
-    r.socket.close();
+    if (r.reopenTimer) this.opts.clock.clearTimeout(r.reopenTimer);
+    r.socket?.close();
     this.sessions.delete(name);
     this.byDiscr.delete(r.discr);
   }
@@ -175,21 +218,21 @@ export class BfdService {
 
   /**
    * bfd_scheduler.c bfd_open_fd_out: bound to the source address (or any) on a random port of RFC 5881's range,
-   * the next one tried while taken; the TTL / hop limit set for GTSM.
+   * the next one tried while taken; the TTL / hop limit set for GTSM. Undefined, the reason logged, when it cannot be
+   * bound (a source address not on this host, every port taken).
    */
-  private async openSender(d: BfdInstanceDef): Promise<Socket> {
+  private async openSender(d: BfdInstanceDef): Promise<Socket | undefined> {
     const first = MIN_PORT + Math.floor(this.random() * (MAX_PORT - MIN_PORT + 1));
-    for (let i = 0; i <= MAX_PORT - MIN_PORT; i++) {
+    let code = 'EADDRINUSE';
+    for (let i = 0; i <= MAX_PORT - MIN_PORT && code === 'EADDRINUSE'; i++) {
       const port = MIN_PORT + ((first - MIN_PORT + i) % (MAX_PORT - MIN_PORT + 1));
       const socket = createSocket({ type: d.family === 'inet' ? 'udp4' : 'udp6' });
-      const bound = await new Promise<boolean>((resolve, reject) => {
-        socket.once('error', (e: NodeJS.ErrnoException) => (e.code === 'EADDRINUSE' ? resolve(false) : reject(e)));
-        socket.bind({ port, ...(d.source !== undefined ? { address: d.source } : {}), exclusive: true }, () => resolve(true));
-      }).catch((e: Error) => {
-        this.opts.logger.error(`(${d.name}) bind() error (${e.message})`);
-        return false;
+      const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+        socket.once('error', resolve);
+        socket.bind({ port, ...(d.source !== undefined ? { address: d.source } : {}), exclusive: true }, () => resolve(undefined));
       });
-      if (!bound) {
+      if (error) {
+        code = error.code ?? '';
         socket.close();
         continue;
       }
@@ -198,7 +241,8 @@ export class BfdService {
       socket.setTTL(d.ttl);
       return socket;
     }
-    throw new Error(`(${d.name}) no free source port`);
+    this.opts.logger.error(`(${d.name}) bind() error (${strerror(code)})`);
+    return undefined;
   }
 
   /** Counted always; with -D logged in keepalived's words (bfd.c bfd_check_packet, bfd_scheduler.c bfd_handle_packet). */
@@ -233,7 +277,19 @@ export class BfdService {
       this.drop('ttl', `Packet ${r.def.family === 'inet' ? 'ttl' : 'hop_limit'}(${m.ttl}) < ${r.def.ttl - r.def.maxHops} - discarding`);
       return;
     }
-    this.apply(r, r.session.receive(p, this.opts.clock.now()));
+    if (r.session.state !== BfdState.AdminDown) {
+      this.apply(r, r.session.receive(p, this.opts.clock.now()));
+      return;
+    }
+    // No send socket: a packet is the moment to try again, and taken in Init if it opens (bfd_handle_packet).
+    void this.reopen(r).then((ok) => {
+      if (!ok) {
+        this.drop('admin-down', `Discarding packet from ${from} (session is in AdminDown state)`);
+        return;
+      }
+      r.session.resume(this.opts.clock.now(), BfdState.Init);
+      this.apply(r, r.session.receive(p, this.opts.clock.now()));
+    });
   }
 
   private apply(r: Running, actions: readonly SessionAction[]): void {
@@ -252,7 +308,7 @@ export class BfdService {
   }
 
   private send(r: Running, bytes: Buffer): void {
-    r.socket.send(bytes, this.port, r.def.neighbor, (err) => {
+    r.socket?.send(bytes, this.port, r.def.neighbor, (err) => {
       // bfd_sender_thread: the first failure of a run is logged (bfd_send_packet's sendto() line, then the
       // session's), then nothing until a send succeeds.
       if (err && !r.sendFailed) {

@@ -104,6 +104,29 @@ export class BfdSession {
     if (!this.params.passive) this.nextTxAt = now;
   }
 
+  /**
+   * No send socket (bfd_scheduler.c bfd_open_fds → bfd_state_admindown): the session sends nothing and takes no
+   * packet until the adapter has one; it reports nothing either (bfd_state_fall without an event).
+   */
+  adminDown(): SessionAction[] {
+    this.state = BfdState.AdminDown;
+    this.localDiag = BfdDiag.AdminDown;
+    this.nextTxAt = undefined;
+    this.detectAt = undefined;
+    this.txIntervalUs = this.idleTxInterval();
+    return [{ kind: 'log', text: `(${this.name}) Entering AdminDown state` }];
+  }
+
+  /**
+   * The send socket opened after all. From the retry timer: Down, an active session sending after an interval
+   * (bfd_open_fd_out_thread); from a packet that arrived meanwhile: Init, the packet then taken (bfd_handle_packet).
+   */
+  resume(now: number, to: BfdState.Down | BfdState.Init): void {
+    this.state = to;
+    if (to === BfdState.Init) this.localDiag = BfdDiag.None;
+    if (!this.params.passive || to === BfdState.Init) this.nextTxAt = now + this.jitteredIntervalMs();
+  }
+
   /** The earliest time tick() has work to do, or undefined when nothing is scheduled. */
   deadline(): number | undefined {
     const due = [this.nextTxAt, this.detectAt, this.resetAt].filter((t) => t !== undefined);
@@ -207,6 +230,8 @@ export class BfdSession {
     this.params = params;
     if (old.minRxUs !== params.minRxUs || old.minTxUs !== params.minTxUs) this.startPoll(out);
     if (this.state !== BfdState.Up && old.idleTxUs !== params.idleTxUs) this.txIntervalUs = this.idleTxInterval();
+    // Without a send socket nothing is scheduled: the adapter resumes the session when it has one.
+    if (this.state === BfdState.AdminDown) return out;
     if (params.passive && this.state === BfdState.Down && this.remoteDiscr === 0) this.nextTxAt = undefined;
     else if (!params.passive) this.nextTxAt ??= now;
     return out;
