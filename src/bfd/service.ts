@@ -18,7 +18,7 @@ const MIN_PORT = 49152;
 const MAX_PORT = 65535;
 
 /** Why a received datagram was dropped, counted (keepalived logs these only with -D; we count them always). */
-export type DropReason = DecodeError | 'no-session' | 'ttl' | 'admin-down';
+export type DropReason = DecodeError | 'no-session' | 'ttl' | 'auth' | 'admin-down';
 
 /** How long a session without a send socket waits before trying again (bfd_scheduler.c bfd_open_fd_out_thread). */
 const REOPEN_MS = 60_000;
@@ -62,8 +62,8 @@ class Running {
   }
 }
 
-/** bfd.c bfd_check_packet's line for each check a packet failed (the A bit is checked apart, after the session). */
-function checkFailure(error: Exclude<DecodeError, 'auth'>, data: Buffer): string {
+/** bfd.c bfd_check_packet's line for each check a packet failed. */
+function checkFailure(error: DecodeError, data: Buffer): string {
   switch (error) {
     case 'short': return `Packet is too small: ${data.length} bytes`;
     case 'length': return `Packet size mismatch: length field: ${data[3]} bytes, buffer size: ${data.length} bytes`;
@@ -258,8 +258,7 @@ export class BfdService {
     const from = `[${src}]:${m.proto}`;
     const d = decodeControl(m.data);
     if (!d.ok) {
-      if (d.error === 'auth') this.drop(d.error, `Discarding packet from ${from} (auth bit is set, but no authentication  is in use)`);
-      else this.drop(d.error, checkFailure(d.error, m.data), `Discarding bogus packet from ${from}`);
+      this.drop(d.error, checkFailure(d.error, m.data), `Discarding bogus packet from ${from}`);
       return;
     }
     const p = d.packet;
@@ -275,6 +274,10 @@ export class BfdService {
     // 255 (-1 in the config) turns it off.
     if (r.def.maxHops !== 255 && m.ttl > 0 && r.def.maxHops + m.ttl < r.def.ttl) {
       this.drop('ttl', `Packet ${r.def.family === 'inet' ? 'ttl' : 'hop_limit'}(${m.ttl}) < ${r.def.ttl - r.def.maxHops} - discarding`);
+      return;
+    }
+    if (p.auth) {
+      this.drop('auth', `Discarding packet from ${from} (auth bit is set, but no authentication  is in use)`);
       return;
     }
     if (r.session.state !== BfdState.AdminDown) {

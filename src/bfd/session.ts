@@ -268,10 +268,10 @@ export class BfdSession {
   /** bfd_scheduler.c bfd_state_down / bfd_state_fall. */
   private down(diag: BfdDiag, now: number, out: SessionAction[]): void {
     const wasUp = this.state === BfdState.Up;
-    // A session that falls from Up takes a new discriminator (bfd_scheduler.c bfd_state_down): the peer's packets
-    // still naming the old one find no session until it, too, has started over.
-    if (wasUp) this.localDiscr = this.drawDiscr();
     if (wasUp) {
+      // A session that falls from Up takes a new discriminator (bfd_scheduler.c bfd_state_down): the peer's packets
+      // still naming the old one find no session until it, too, has started over.
+      this.localDiscr = this.drawDiscr();
       out.push({ kind: 'log', text: `(${this.name}) Entering Down state (Local diagnostic - ${DIAG_NAMES[diag]}, Remote diagnostic - ${DIAG_NAMES[this.remoteDiag] ?? 'Unknown'})` });
     }
     this.state = BfdState.Down;
@@ -358,7 +358,7 @@ export class BfdSession {
       state: this.state,
       poll: this.poll,
       final: this.final,
-      cpi: false,
+      cpi: false, auth: false,
       demand: false,
       detectMult: this.params.detectMult,
       myDiscr: this.localDiscr,

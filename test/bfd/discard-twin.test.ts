@@ -15,7 +15,7 @@ import { BfdState, encodeControl, type ControlPacket } from '../../src/bfd/packe
 const CONFIG = 'bfd_instance gw {\n  neighbor_ip 10.0.0.2\n  min_rx 200\n  min_tx 200\n  multiplier 3\n}\n';
 
 const down: ControlPacket = {
-  diag: 0, state: BfdState.Down, poll: false, final: false, cpi: false, demand: false, detectMult: 3,
+  diag: 0, state: BfdState.Down, poll: false, final: false, cpi: false, auth: false, demand: false, detectMult: 3,
   myDiscr: 7, yourDiscr: 0, desiredMinTx: 1_000_000, requiredMinRx: 1_000_000, requiredMinEchoRx: 0,
 };
 const edit = (b: Buffer, f: (b: Buffer) => unknown): Buffer => {
@@ -36,6 +36,8 @@ const PACKETS: readonly [Buffer, number][] = [
   [encodeControl({ ...down, diag: 9 }), 255],
   [encodeControl({ ...down, yourDiscr: 0xbeef }), 255],
   [encodeControl(down), 254],
+  // The A bit with no session: the session's absence is what is said (bfd_handle_packet looks it up first).
+  [edit(encodeControl({ ...down, yourDiscr: 0xbeef }), (b) => (b[1]! |= 0x04)), 255],
   [edit(encodeControl(down), (b) => (b[1]! |= 0x04)), 255],
 ];
 

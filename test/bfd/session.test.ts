@@ -148,7 +148,7 @@ test('the peer going AdminDown takes the session Down without a Down event (RFC 
   const a = new BfdSession('a', FAST, () => ++drawn, () => 0);
   a.start(0);
   const from = (state: BfdState, yours: number): ControlPacket => ({
-    diag: state === BfdState.AdminDown ? 7 : 0, state, poll: false, final: false, cpi: false, demand: false,
+    diag: state === BfdState.AdminDown ? 7 : 0, state, poll: false, final: false, cpi: false, auth: false, demand: false,
     detectMult: 3, myDiscr: 2, yourDiscr: yours, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0,
   });
   a.receive(from(BfdState.Down, 0), 1);
@@ -168,9 +168,9 @@ test('with detect multiplier 1 the interval is cut by 10–25 %', () => {
     const s = new BfdSession('s', { ...FAST, detectMult: 1 }, () => 1, () => v);
     s.start(0);
     // Up at 50 ms: drive it there with a peer that answers Init, then Up with a Final.
-    s.receive({ diag: 0, state: BfdState.Init, poll: false, final: false, cpi: false, demand: false, detectMult: 1, myDiscr: 2, yourDiscr: 1, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0 }, 0);
+    s.receive({ diag: 0, state: BfdState.Init, poll: false, final: false, cpi: false, auth: false, demand: false, detectMult: 1, myDiscr: 2, yourDiscr: 1, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0 }, 0);
     s.tick(0);
-    s.receive({ diag: 0, state: BfdState.Up, poll: false, final: true, cpi: false, demand: false, detectMult: 1, myDiscr: 2, yourDiscr: 1, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0 }, 10);
+    s.receive({ diag: 0, state: BfdState.Up, poll: false, final: true, cpi: false, auth: false, demand: false, detectMult: 1, myDiscr: 2, yourDiscr: 1, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0 }, 10);
     assert.equal(s.deadline(), 10 + expect);
   }
 });
@@ -179,7 +179,7 @@ test('a faster peer rate counts only once the peer is seen sending at it (RFC 58
   const s = new BfdSession('s', FAST, () => 1, () => 0);
   s.start(0);
   const pkt = (state: BfdState, desiredMinTx: number, flags: { poll?: boolean; final?: boolean } = {}): ControlPacket => ({
-    diag: 0, state, poll: flags.poll ?? false, final: flags.final ?? false, cpi: false, demand: false, detectMult: 3,
+    diag: 0, state, poll: flags.poll ?? false, final: flags.final ?? false, cpi: false, auth: false, demand: false, detectMult: 3,
     myDiscr: 2, yourDiscr: 1, desiredMinTx, requiredMinRx: 50_000, requiredMinEchoRx: 0,
   });
   s.receive(pkt(BfdState.Init, 1_000_000), 0);
