@@ -40,6 +40,8 @@ export interface ControlPacket {
   readonly poll: boolean;
   readonly final: boolean;
   readonly cpi: boolean;
+  /** The A bit: no authentication is in use here, so the adapter discards such a packet once matched to a session. */
+  readonly auth: boolean;
   readonly demand: boolean;
   readonly detectMult: number;
   readonly myDiscr: number;
@@ -53,7 +55,7 @@ export interface ControlPacket {
 export function encodeControl(p: ControlPacket): Buffer {
   const b = Buffer.alloc(BFD_HEADER_LEN);
   b[0] = (BFD_VERSION << 5) | (p.diag & 0x1f);
-  b[1] = (p.state << 6) | (p.poll ? 0x20 : 0) | (p.final ? 0x10 : 0) | (p.cpi ? 0x08 : 0) | (p.demand ? 0x02 : 0);
+  b[1] = (p.state << 6) | (p.poll ? 0x20 : 0) | (p.final ? 0x10 : 0) | (p.cpi ? 0x08 : 0) | (p.auth ? 0x04 : 0) | (p.demand ? 0x02 : 0);
   b[2] = p.detectMult;
   b[3] = BFD_HEADER_LEN;
   b.writeUInt32BE(p.myDiscr >>> 0, 4);
@@ -74,15 +76,15 @@ export type DecodeError =
   | 'my-discr-zero'
   | 'your-discr-zero'
   | 'poll-and-final'
-  | 'diag'
-  | 'auth';
+  | 'diag';
 
 export type Decoded = { readonly ok: true; readonly packet: ControlPacket } | { readonly ok: false; readonly error: DecodeError };
 
 /**
- * RFC 5880 §6.8.6's checks in keepalived's order (bfd.c bfd_check_packet), plus the A bit: lvskeeper, like keepalived,
- * has no authentication, so a packet asking for it is discarded (§6.8.6 "If the A bit is set and no authentication is
- * in use"). The Length field must equal the datagram size: keepalived compares them exactly, and so does FRR.
+ * RFC 5880 §6.8.6's checks in keepalived's order (bfd.c bfd_check_packet). The A bit is left to the adapter, which
+ * discards such a packet once it has found its session (§6.8.6 "If the A bit is set and no authentication is in
+ * use", where bfd_scheduler.c bfd_handle_packet checks it). The Length field must equal the datagram size:
+ * keepalived compares them exactly, and so does FRR.
  */
 export function decodeControl(buf: Uint8Array): Decoded {
   const fail = (error: DecodeError): Decoded => ({ ok: false, error });
@@ -104,12 +106,12 @@ export function decodeControl(buf: Uint8Array): Decoded {
   if (poll && final) return fail('poll-and-final');
   const diag = buf[0]! & 0x1f;
   if (diag >= DIAG_NAMES.length) return fail('diag');
-  if (flags & 0x04) return fail('auth');
   return {
     ok: true,
     packet: {
       diag, state, poll, final,
       cpi: (flags & 0x08) !== 0,
+      auth: (flags & 0x04) !== 0,
       demand: (flags & 0x02) !== 0,
       detectMult, myDiscr, yourDiscr,
       desiredMinTx: view.getUint32(12),

@@ -3,6 +3,7 @@
 // root along its whole path. Returns keepalived's SC_* flags and the lines it logs (log_message, not -t output).
 import type { Stats } from 'node:fs';
 import { basename, delimiter, dirname, join } from 'node:path';
+import { strerror } from '../errno-text.js';
 
 // Not imported: see load.ts (node:fs's module facade loads the stream modules `-t` never uses).
 const { accessSync, constants, lstatSync, realpathSync, statSync } = process.getBuiltinModule('node:fs');
@@ -75,13 +76,6 @@ export function inPath(name: string): string | undefined {
   return undefined;
 }
 
-const ERRNO_TEXT: Record<string, string> = {
-  ENOENT: 'No such file or directory',
-  EACCES: 'Permission denied',
-  ENOTDIR: 'Not a directory',
-  ELOOP: 'Too many levels of symbolic links',
-};
-
 /** check_script_secure for a script that runs as uid:gid. */
 export function checkScriptSecure(argv0: string, uid: number, gid: number, scriptSecurity: boolean): ScriptCheck {
   const lines: string[] = [];
@@ -98,7 +92,7 @@ export function checkScriptSecure(argv0: string, uid: number, gid: number, scrip
     real = realpathSync(file);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code ?? '';
-    return { flags: SC_NOTFOUND, lines: [`Script ${file} cannot be accessed - ${ERRNO_TEXT[code] ?? code}`] };
+    return { flags: SC_NOTFOUND, lines: [`Script ${file} cannot be accessed - ${strerror(code)}`] };
   }
   // The script is checked (and named) by its resolved path, keeping its own file name when the link's differs and
   // both name the same file: some programs act on the name they are called by.

@@ -3,18 +3,19 @@
 // (supervisor.ts), given the sessions already parsed, and telling each Up/Down back over the IPC channel.
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
-import type { FromBfdNotes, Nothing, ToBfd, VrrpConfig } from '../ipc/protocol.js';
+import type { DumpKind, FromBfdNotes, Nothing, ToBfd, VrrpConfig } from '../ipc/protocol.js';
 import type { MetricFamily } from './metrics.js';
 import { createLogger, type Logger } from '../log.js';
 import { BfdService } from '../bfd/service.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { applyScheduling, schedulingFor } from './scheduling.js';
+import { bfdDumpSection } from './dumps.js';
 import { nameProcess } from './process-names.js';
 
 class BfdSide implements ChildSide {
   readonly service: BfdService;
 
-  constructor(channel: Channel<Nothing, ToBfd, FromBfdNotes, Nothing>, log: Logger) {
+  constructor(channel: Channel<Nothing, ToBfd, FromBfdNotes, Nothing>, private readonly log: Logger) {
     this.service = new BfdService({
       clock: systemClock,
       logger: log,
@@ -29,8 +30,16 @@ class BfdSide implements ChildSide {
     return { bfd: this.service.states(), drops: Object.fromEntries(this.service.drops) };
   }
 
-  dump(): string {
-    return Object.entries(this.service.states()).map(([n, s]) => ` BFD Instance = ${n}\n   State = ${s}\n`).join('');
+  /**
+   * SIGUSR1: keepalived's BFD child logs this line and writes keepalived_bfd.data (bfd_daemon.c sigdump_bfd,
+   * bfd_data.c bfd_print_data); it has no SIGUSR2 dump.
+   */
+  dump(kind: DumpKind): string {
+    if (kind !== 'data') return '';
+    this.log.info(`Printing BFD data for process(${process.pid}) on signal`);
+    // performance.now() and CLOCK_MONOTONIC (process.hrtime) tick together: one offset maps the one onto the other.
+    const offsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
+    return bfdDumpSection(this.service.dumpState(), (ms) => Math.round((ms + offsetMs) * 1000));
   }
 
   metricFamilies(): MetricFamily[] {

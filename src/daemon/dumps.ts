@@ -1,6 +1,7 @@
 // keepalived's on-demand dumps, as text a person reads: SIGUSR1 writes the data dump (configuration and state,
-// keepalived's /tmp/keepalived.data), SIGUSR2 the stats dump (counters, /tmp/keepalived.stats). Formatting — each
-// child formats its own sections, the supervisor adds the header — and writeDumpFile, which puts a dump on disk.
+// keepalived's /tmp/keepalived.data, and the BFD child's /tmp/keepalived_bfd.data), SIGUSR2 the stats dump (counters,
+// /tmp/keepalived.stats). Formatting — each child formats its own sections, the supervisor adds the header — and
+// writeDumpFile, which puts a dump on disk.
 import type { HaSuspendStatus } from '../../checkers/activation.js';
 import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { GlobalDefs } from '../config/model.js';
@@ -8,13 +9,20 @@ import type { ManagerStatus } from '../ipvs/manager.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { createMode } from '../fs/umask.js';
 import type { DumpKind } from '../ipc/protocol.js';
+import { DIAG_NAMES, STATE_NAMES } from '../bfd/packet.js';
+import type { BfdDumpEntry } from '../bfd/service.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 
-export const DATA_DUMP_FILE = '/tmp/lvskeeper.data';
-export const STATS_DUMP_FILE = '/tmp/lvskeeper.stats';
-export const JSON_DUMP_FILE = '/tmp/lvskeeper.json';
+/** $TMPDIR when it is an absolute path, else /tmp (lib/utils.c set_tmp_dir). */
+const TMP_DIR = process.env['TMPDIR']?.startsWith('/') ? process.env['TMPDIR'] : '/tmp';
+export const DATA_DUMP_FILE = `${TMP_DIR}/lvskeeper.data`;
+/** The BFD child's data dump, a file of its own as keepalived's (bfd_data.c bfd_print_data: keepalived_bfd.data). */
+export const BFD_DUMP_FILE = `${TMP_DIR}/lvskeeper_bfd.data`;
+export const STATS_DUMP_FILE = `${TMP_DIR}/lvskeeper.stats`;
+export const JSON_DUMP_FILE = `${TMP_DIR}/lvskeeper.json`;
 
-const DUMP_FILES: Readonly<Record<DumpKind | 'json', string>> = { data: DATA_DUMP_FILE, stats: STATS_DUMP_FILE, json: JSON_DUMP_FILE };
+type DumpFile = DumpKind | 'bfd' | 'json';
+const DUMP_FILES: Readonly<Record<DumpFile, string>> = { data: DATA_DUMP_FILE, bfd: BFD_DUMP_FILE, stats: STATS_DUMP_FILE, json: JSON_DUMP_FILE };
 
 /**
  * Writes a dump to its file in /tmp as a new root-owned file (safe-write.ts: a link or a file another user planted
@@ -22,7 +30,7 @@ const DUMP_FILES: Readonly<Record<DumpKind | 'json', string>> = { data: DATA_DUM
  * unless `umask`/-u says otherwise. Returns the path. Throws UnsafePathError, naming the path and the reason, when
  * the path is refused.
  */
-export function writeDumpFile(kind: DumpKind | 'json', text: string): string {
+export function writeDumpFile(kind: DumpFile, text: string): string {
   const file = DUMP_FILES[kind];
   writeFileSafe(file, text, { mode: createMode(0o666) });
   return file;
@@ -102,4 +110,63 @@ export function checkerDumpSection(
     if (ipvs) out.push('IPVS:', `  Driver: ${ipvs.driver}`, `  Reconcile passes: ${ipvs.passes}`);
   }
   return out.join('\n') + '\n';
+}
+
+/**
+ * The BFD child's sections, as bfd_data.c dump_bfd_data writes them to keepalived_bfd.data: each bfd_instance's
+ * configuration and its state variables (dump_bfd). keepalived's socket descriptors, thread pointers and suspended
+ * timers (fd_in, thread_in, fd_out, thread_*, sands_*) have no counterpart here and are left out. `monotonicUs`
+ * turns the clock's milliseconds into CLOCK_MONOTONIC microseconds, the scale of keepalived's last_seen.
+ */
+export function bfdDumpSection(entries: readonly BfdDumpEntry[], monotonicUs: (ms: number) => number): string {
+  if (entries.length === 0) return '';
+  const out = ['------< BFD Topology >------'];
+  for (const { def, sendFailed, state: s } of entries) {
+    out.push(
+      ` BFD Instance = ${def.name}`,
+      `   Neighbor IP = ${def.neighbor}`,
+      ...(def.source !== undefined ? [`   Source IP = ${def.source}`] : []),
+      `   Required min RX interval = ${def.minRxUs} us`,
+      `   Desired min TX interval = ${def.minTxUs} us`,
+      `   Desired idle TX interval = ${def.idleTxUs} us`,
+      `   Detection multiplier = ${def.detectMult}`,
+      `   ${def.family === 'inet' ? 'TTL' : 'hoplimit'} = ${def.ttl}`,
+      `   max_hops = ${def.maxHops}`,
+      `   passive = ${def.passive}`,
+      `   send event to VRRP process = ${def.vrrp ? 'Yes' : 'No'}`,
+      `   send event to checker process = ${def.checker ? 'Yes' : 'No'}`,
+      `   send error = ${sendFailed}`,
+      `   local state = ${STATE_NAMES[s.localState]}`,
+      `   remote state = ${STATE_NAMES[s.remoteState]}`,
+      `   local discriminator = 0x${s.localDiscr.toString(16)}`,
+      `   remote discriminator = 0x${s.remoteDiscr.toString(16)}`,
+      `   local diag = ${DIAG_NAMES[s.localDiag]}`,
+      `   remote diag = ${DIAG_NAMES[s.remoteDiag]}`,
+      `   remote min tx intv = ${s.remoteMinTxUs} us`,
+      `   remote min rx intv = ${s.remoteMinRxUs} us`,
+      '   local demand = 0',
+      `   remote demand = ${s.remoteDemand ? 1 : 0}`,
+      `   remote detect multiplier = ${s.remoteDetectMult}`,
+      `   ${s.poll ? '' : '!'}poll, ${s.final ? '' : '!'}final`,
+      `   local tx intv = ${s.localTxUs} us`,
+      `   remote tx intv = ${s.remoteTxUs} us`,
+      `   local detection time = ${s.localDetectUs} us`,
+      `   remote detection time = ${s.remoteDetectUs} us`,
+      s.lastRx === undefined ? '   last_seen = [never]' : `   last seen = ${timeval(monotonicUs(s.lastRx))}`,
+    );
+  }
+  return out.join('\n') + '\n';
+}
+
+const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+const two = (n: number): string => String(n).padStart(2, '0');
+
+/** `SECS.USECS (ctime.USECS)`, as dump_bfd prints a timeval: ctime's 24 characters, in local time. */
+function timeval(us: number): string {
+  const secs = Math.floor(us / 1e6);
+  const usecs = String(Math.floor(us % 1e6)).padStart(6, '0');
+  const d = new Date(secs * 1000);
+  const ctime = `${DAYS[d.getDay()]} ${MONTHS[d.getMonth()]} ${String(d.getDate()).padStart(2)} ${two(d.getHours())}:${two(d.getMinutes())}:${two(d.getSeconds())} ${d.getFullYear()}`;
+  return `${secs}.${usecs} (${ctime}.${usecs})`;
 }

@@ -585,25 +585,31 @@ export class Supervisor {
     };
   }
 
-  /** SIGUSR1 (data), SIGUSR2 (stats), control `json-dump` (JSON status): written to /tmp as keepalived does. */
+  /**
+   * SIGUSR1 (data), SIGUSR2 (stats), control `json-dump` (JSON status): written to /tmp as keepalived does; the BFD
+   * child's data dump to a file of its own, as keepalived's BFD child writes keepalived_bfd.data.
+   */
   async writeDump(kind: 'data' | 'stats' | 'json'): Promise<string> {
     const now = new Date();
     let text: string;
+    let bfdText = '';
     if (kind === 'json') {
       text = JSON.stringify({ time: now.toISOString(), ...(await this.status()) }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
     } else {
       const vrrp = this.vrrp?.channel;
       const checker = this.checker?.channel;
       const bfd = this.bfd?.channel;
-      const sections = await Promise.all([
+      const [v, c, b] = await Promise.all([
         this.ask(vrrp && (() => vrrp.request('dump', kind, QUERY_MS)), ''),
         this.ask(checker && (() => checker.request('dump', kind, QUERY_MS)), ''),
         this.ask(bfd && (() => bfd.request('dump', kind, QUERY_MS)), ''),
       ]);
-      text = dumpHeader(kind, this.vrrpConfig?.global, now) + sections.join('');
+      text = dumpHeader(kind, this.vrrpConfig?.global, now) + v + c;
+      if (b) bfdText = dumpHeader(kind, this.vrrpConfig?.global, now) + b;
     }
     const file = writeDumpFile(kind, text);
     this.log.info(`Wrote ${kind} dump to ${file}`);
+    if (bfdText) this.log.info(`Wrote BFD data dump to ${writeDumpFile('bfd', bfdText)}`);
     return file;
   }
 

@@ -4,6 +4,7 @@
 // Changes to the table (apply, applyMany) go in batches: many requests in one sendmsg, each with its own sequence
 // number, the kernel answering only the ones it refuses and the batch's last (see sendBatch).
 import { getSystemErrorMap } from 'node:util';
+import { strerror } from '../errno-text.js';
 import { createNetlink, parseError } from '../net/netlink-parts.js';
 import { inNetns } from '../net/in-netns.js';
 import { LiveDeadlines, type Deadline } from '../net/live-deadlines.js';
@@ -67,18 +68,10 @@ export class NetlinkError extends Error {
   }
 }
 
-// strerror() wording for the errnos IPVS returns; anything else falls back to libuv's text.
-const STRERROR: Readonly<Record<string, string>> = {
-  EPERM: 'Operation not permitted', ENOENT: 'No such file or directory', ESRCH: 'No such process',
-  EEXIST: 'File exists', EINVAL: 'Invalid argument', ENOMEM: 'Cannot allocate memory', EBUSY: 'Device or resource busy',
-  EAFNOSUPPORT: 'Address family not supported by protocol', EOPNOTSUPP: 'Operation not supported',
-  ENOBUFS: 'No buffer space available', EPROTONOSUPPORT: 'Protocol not supported',
-};
-
 function errnoName(errno: number): [code: string, text: string] {
   const entry = getSystemErrorMap().get(-errno);
   const code = entry?.[0] ?? `E${errno}`;
-  return [code, STRERROR[code] ?? entry?.[1] ?? `errno ${errno}`];
+  return [code, entry ? strerror(code) : `errno ${errno}`];
 }
 
 const bracket = (a: string): string => `[${a}]`;

@@ -21,8 +21,8 @@ class Pair {
 
   constructor(pa: SessionParams, pb: SessionParams, seed = 1) {
     const rnd = seededRandom(seed);
-    this.a = new BfdSession('a', pa, 0x0a, rnd);
-    this.b = new BfdSession('b', pb, 0x0b, rnd);
+    this.a = new BfdSession('a', pa, () => 0x0a, rnd);
+    this.b = new BfdSession('b', pb, () => 0x0b, rnd);
     this.a.start(0);
     this.b.start(0);
   }
@@ -95,12 +95,16 @@ test('the peer going silent takes the session Down after the detection time, wit
   p.run(2000);
   p.bLinked = false;
   const cut = p.now;
-  p.run(400);
+  p.run(200);
   assert.equal(p.a.state, BfdState.Down);
   const down = p.events.find((e) => e.side === 'a' && !e.up)!;
   assert.ok(down.at - cut <= 150 + 1 && down.at - cut >= 150 - 50, `down after ${down.at - cut} ms`);
   assert.ok(p.logs.some((l) => /^\(a\) Expired after 15\d ms \(\d+ usec overdue\)$/.test(l)), p.logs.join('\n'));
   assert.ok(p.logs.includes('(a) Entering Down state (Local diagnostic - Control Detection Time Expired, Remote diagnostic - No Diagnostic)'));
+  // Still the peer's last word 50 ms after; forgotten one detection time after the fall (bfd_reset_thread).
+  assert.equal(p.a.snapshot().remoteState, BfdState.Up);
+  p.run(150);
+  assert.equal(p.a.snapshot().remoteState, BfdState.Down);
   // The link back: the session comes Up again.
   p.bLinked = true;
   p.run(4000);
@@ -139,38 +143,43 @@ test('a passive session sends nothing until it hears its peer', () => {
   assert.ok(p.sent[0]!.side === 'a');
 });
 
-test('the peer going AdminDown takes the session Down without a Down event (RFC 5882 §3.2)', () => {
-  const a = new BfdSession('a', FAST, 1, () => 0);
+test('the peer going AdminDown takes the session Down without a Down event (RFC 5882 §3.2), with a new discriminator', () => {
+  let drawn = 0;
+  const a = new BfdSession('a', FAST, () => ++drawn, () => 0);
   a.start(0);
   const from = (state: BfdState, yours: number): ControlPacket => ({
-    diag: state === BfdState.AdminDown ? 7 : 0, state, poll: false, final: false, cpi: false, demand: false,
+    diag: state === BfdState.AdminDown ? 7 : 0, state, poll: false, final: false, cpi: false, auth: false, demand: false,
     detectMult: 3, myDiscr: 2, yourDiscr: yours, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0,
   });
   a.receive(from(BfdState.Down, 0), 1);
   assert.equal(a.state, BfdState.Init);
   assert.deepEqual(a.receive(from(BfdState.Up, 1), 2).filter((x) => x.kind === 'event'), [{ kind: 'event', up: true }]);
+  assert.equal(a.localDiscr, 1);
   const r = a.receive(from(BfdState.AdminDown, 1), 3);
   assert.equal(a.state, BfdState.Down);
   assert.deepEqual(r.filter((x) => x.kind === 'event'), []);
+  // bfd_state_down: a fall from Up draws a new one; the next packet out carries it.
+  assert.equal(a.localDiscr, 2);
+  assert.deepEqual(a.tick(5000).flatMap((x) => (x.kind === 'send' ? [x.packet.myDiscr] : [])), [2]);
 });
 
 test('with detect multiplier 1 the interval is cut by 10–25 %', () => {
   for (const [v, expect] of [[0, 45], [1, 37.5]] as const) {
-    const s = new BfdSession('s', { ...FAST, detectMult: 1 }, 1, () => v);
+    const s = new BfdSession('s', { ...FAST, detectMult: 1 }, () => 1, () => v);
     s.start(0);
     // Up at 50 ms: drive it there with a peer that answers Init, then Up with a Final.
-    s.receive({ diag: 0, state: BfdState.Init, poll: false, final: false, cpi: false, demand: false, detectMult: 1, myDiscr: 2, yourDiscr: 1, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0 }, 0);
+    s.receive({ diag: 0, state: BfdState.Init, poll: false, final: false, cpi: false, auth: false, demand: false, detectMult: 1, myDiscr: 2, yourDiscr: 1, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0 }, 0);
     s.tick(0);
-    s.receive({ diag: 0, state: BfdState.Up, poll: false, final: true, cpi: false, demand: false, detectMult: 1, myDiscr: 2, yourDiscr: 1, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0 }, 10);
+    s.receive({ diag: 0, state: BfdState.Up, poll: false, final: true, cpi: false, auth: false, demand: false, detectMult: 1, myDiscr: 2, yourDiscr: 1, desiredMinTx: 50_000, requiredMinRx: 50_000, requiredMinEchoRx: 0 }, 10);
     assert.equal(s.deadline(), 10 + expect);
   }
 });
 
 test('a faster peer rate counts only once the peer is seen sending at it (RFC 5880 §6.8.3)', () => {
-  const s = new BfdSession('s', FAST, 1, () => 0);
+  const s = new BfdSession('s', FAST, () => 1, () => 0);
   s.start(0);
   const pkt = (state: BfdState, desiredMinTx: number, flags: { poll?: boolean; final?: boolean } = {}): ControlPacket => ({
-    diag: 0, state, poll: flags.poll ?? false, final: flags.final ?? false, cpi: false, demand: false, detectMult: 3,
+    diag: 0, state, poll: flags.poll ?? false, final: flags.final ?? false, cpi: false, auth: false, demand: false, detectMult: 3,
     myDiscr: 2, yourDiscr: 1, desiredMinTx, requiredMinRx: 50_000, requiredMinEchoRx: 0,
   });
   s.receive(pkt(BfdState.Init, 1_000_000), 0);

@@ -1,0 +1,194 @@
+// The BFD child against keepalived 2.2.7's (test/vrrp/twin-support.ts), with -D as the twin runs both: each side's
+// router holds a session with FRR's bfdd in its peer namespace. Compared: every line the BFD side writes about the
+// session, in order, while the session comes Up, bfdd slows its intervals (its Poll Sequence), the router's own
+// timers change on a reload (ours) and bfdd is killed; and the SIGUSR1 dump of the session, Up and Down.
+import { test, type TestContext } from 'node:test';
+import assert from 'node:assert/strict';
+import { chmodSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { needCommand, needFile, needRoot, repoRoot } from '../support/tier.js';
+import { Proc, sh, waitFor } from '../vrrp/netns-support.js';
+import { logLines, SIDES, Twin, type Side } from '../vrrp/twin-support.js';
+import { BFDD, startBfdd } from './bfd-netns.js';
+
+const config = (ms: number, source?: string): string => `bfd_instance gw {
+  neighbor_ip 10.0.0.2${source ? `\n  source_ip ${source}` : ''}
+  min_rx ${ms}
+  min_tx ${ms}
+  multiplier 3
+}
+`;
+
+/** The session's lines: those naming it, and the indented ones under them (timers, detection time). */
+const SESSION = /^\(gw\) |^ {5}(?:local |remote |Detection time | {9}min_tx )/;
+const TIMERS_HEAD = '(gw) ---------------< Session parameters >--------------';
+
+/**
+ * The normalisations, each for a difference that is not the log's:
+ * - how late the expiry fired is the scheduler's (keepalived's thread timer vs Node's), so the two numbers of
+ *   "Expired after N ms (M usec overdue)" are replaced; that it came after the detection time is asserted apart;
+ * - lvskeeper holds a faster peer rate back until the peer is seen sending at it (src/bfd/session.ts agreeRx, against
+ *   bfdd's early Final), where keepalived takes it from the Final: lvskeeper logs the timers then with the old
+ *   detection time, and again with the new one when it takes the rate. A timers block followed at once by another is
+ *   dropped, so the one compared is the block that precedes "Detection time is …", as keepalived's does.
+ */
+function normalise(lines: readonly string[]): string[] {
+  const out = lines.map((l) => l.replace(/^\(gw\) Expired after \d+ ms \(\d+ usec overdue\)$/, '(gw) Expired after N ms (M usec overdue)'));
+  for (let i = out.length - 4; i >= 0; i--) if (out[i] === TIMERS_HEAD && out[i + 4] === TIMERS_HEAD) out.splice(i, 4);
+  return out;
+}
+
+interface Session {
+  readonly twin: Twin;
+  readonly path: string;
+  readonly log: (s: Side) => string;
+  readonly has: (re: RegExp) => boolean;
+  readonly dump: () => string;
+  readonly bfdds: Record<Side, Proc>;
+}
+
+function have(t: TestContext): boolean {
+  return needRoot(t) && needCommand(t, 'ip', 'iproute2') && needFile(t, '/usr/sbin/keepalived', 'needs keepalived 2.2.7 (apt-get install keepalived)') &&
+    needFile(t, BFDD, 'needs FRR bfdd (apt-get install frr)') && needCommand(t, 'vtysh', 'frr');
+}
+
+interface Options {
+  /** The daemons' environment beyond ours. */
+  readonly env?: (twin: Twin, s: Side) => Record<string, string>;
+  /** The session's source_ip, where bfdd sends: given, the session is not awaited Up. */
+  readonly source?: string;
+}
+
+/** Both sides' sessions with their bfdd, Up unless a source address is given. */
+async function withSession(tag: string, opts: Options, body: (x: Session) => Promise<void>): Promise<void> {
+  const twin = new Twin(tag);
+  const bfdds: Partial<Record<Side, Proc>> = {};
+  const daemons: Partial<Record<Side, Proc>> = {};
+  try {
+    chmodSync(twin.dir, 0o755);
+    const path = twin.writeConfig(config(200, opts.source));
+    for (const s of SIDES) {
+      bfdds[s] = startBfdd(twin.peer(s), frrDir(twin, s), `bfd\n peer ${opts.source ?? '10.0.0.1'}\n  receive-interval 200\n  transmit-interval 200\n  detect-multiplier 3\n !\n!\n`);
+    }
+    for (const s of SIDES) {
+      // Twin.start spawns with this process's environment.
+      const saved = { ...process.env };
+      Object.assign(process.env, opts.env?.(twin, s));
+      daemons[s] = twin.start(s, path, repoRoot, false, ['-b', join(twin.dir, `${s}-bfd.pid`)]);
+      process.env = saved;
+    }
+    const log = (s: Side): string => daemons[s]!.log;
+    const has = (re: RegExp): boolean => SIDES.every((s) => logLines(log(s), re).length > 0);
+    const dump = (): string => SIDES.map((s) => `---- ${s}\n${logLines(log(s), SESSION).join('\n')}`).join('\n');
+    if (opts.source === undefined) {
+      assert.ok(await waitFor(() => has(/^\(gw\) Entering Up state$/), 15_000), dump());
+      // The Poll Sequence keepalived starts on Up (idle_tx 1 s → min_tx 200 ms) ends; bfdd's own follows.
+      await waitFor(() => false, 3000);
+    }
+    await body({ twin, path, log, has, dump, bfdds: bfdds as Record<Side, Proc> });
+  } finally {
+    for (const s of SIDES) bfdds[s]?.killHard();
+    for (const s of SIDES) {
+      try {
+        process.kill(Number(readFileSync(join(twin.dir, `${s}-bfd.pid`), 'utf8').trim()), 'SIGKILL');
+      } catch {
+        // gone with its parent
+      }
+    }
+    await twin.destroy();
+  }
+}
+
+const frrDir = (twin: Twin, s: Side): string => join(twin.dir, `frr-${s}`);
+
+test('the BFD session log lines (-D) are keepalived\'s, line for line, through Up, a peer Poll, a reload and expiry', { timeout: 120_000 }, async (t) => {
+  if (!have(t)) return;
+  await withSession('hBlog', {}, async ({ twin, path, log, has, dump, bfdds }) => {
+    // bfdd slows to 400 ms: its Poll carries the new values, and each side answers it.
+    for (const s of SIDES) {
+      sh(['ip', 'netns', 'exec', twin.peer(s), 'vtysh', '--vty_socket', frrDir(twin, s), '-d', 'bfdd', '-c', 'configure terminal', '-c', 'bfd',
+        '-c', 'peer 10.0.0.1', '-c', 'receive-interval 400', '-c', 'transmit-interval 400']);
+    }
+    assert.ok(await waitFor(() => has(/Detection time is 1200000 us \(was 600000 us\)$/), 10_000), dump());
+    await waitFor(() => false, 3000);
+    // Our timers change on a reload: a Poll Sequence of our own.
+    writeFileSync(path, config(300));
+    for (const s of SIDES) process.kill(Number(readFileSync(join(twin.dir, `${s}.pid`), 'utf8').trim()), 'SIGHUP');
+    assert.ok(await waitFor(() => SIDES.every((s) => logLines(log(s), /^\(gw\) Starting poll sequence$/).length === 2), 10_000), dump());
+    await waitFor(() => false, 3000);
+    // bfdd dies: the session expires.
+    for (const s of SIDES) bfdds[s].killHard();
+    assert.ok(await waitFor(() => has(/^\(gw\) Entering Down state/), 10_000), dump());
+    await waitFor(() => false, 1000);
+    const lines = Object.fromEntries(SIDES.map((s) => [s, normalise(logLines(log(s), SESSION))])) as Record<Side, string[]>;
+    assert.deepEqual(lines.lk, lines.ka);
+    // What was compared holds the lines that matter: the timers, the Poll, the detection time, the expiry.
+    for (const re of [/Session parameters/, /^\(gw\) Starting poll sequence$/, /Detection time is/, /^\(gw\) Expired after/]) {
+      assert.ok(lines.ka.some((l) => re.test(l)), `${re}\n${lines.ka.join('\n')}`);
+    }
+    const expired = /\(gw\) Expired after (\d+) ms/.exec(log('lk'));
+    assert.ok(expired && Number(expired[1]) >= 1200, log('lk'));
+  });
+});
+
+/** The dump files, each side in a directory of its own given as TMPDIR (keepalived's lib/utils.c set_tmp_dir). */
+const DUMP: Record<Side, string> = { ka: 'keepalived_bfd.data', lk: 'lvskeeper_bfd.data' };
+
+/**
+ * The BFD Topology section of a dump, with what legitimately differs normalised: keepalived's lines for what
+ * lvskeeper has no counterpart of (its socket descriptors, thread pointers and suspended timers) are taken out; both
+ * discriminators are random (bfd_data.c bfd_get_random_discr); last seen is a CLOCK_MONOTONIC time of the receipt.
+ */
+function topology(text: string): string[] {
+  return text.slice(text.indexOf('------< BFD Topology >------')).trimEnd().split('\n')
+    .filter((l) => !/^ {3}(fd_out|thread_\w+|sands_\w+) /.test(l))
+    .map((l) => l.replace(/^( {3}(local|remote) discriminator = )0x[0-9a-f]+$/, '$1X').replace(/^( {3}last seen = )\d+\.\d{6} \(\w{3} \w{3} [ \d]\d \d\d:\d\d:\d\d \d{4}\.\d{6}\)$/, '$1T'));
+}
+
+test('the SIGUSR1 BFD dump has keepalived\'s sections and fields, with its values, Up and Down', { timeout: 120_000 }, async (t) => {
+  if (!have(t)) return;
+  const dir = (twin: Twin, s: Side): string => join(twin.dir, `tmp-${s}`);
+  const env = (twin: Twin, s: Side): Record<string, string> => {
+    const d = dir(twin, s);
+    mkdirSync(d, { recursive: true });
+    return { TMPDIR: d };
+  };
+  await withSession('hBdmp', { env }, async ({ twin, log, bfdds }) => {
+    const dumped = async (): Promise<Record<Side, string[]>> => {
+      const before = Object.fromEntries(SIDES.map((s) => [s, logLines(log(s), /^Printing BFD data for process\(\d+\) on signal$/).length]));
+      for (const s of SIDES) process.kill(Number(readFileSync(join(twin.dir, `${s}.pid`), 'utf8').trim()), 'SIGUSR1');
+      // Both log the BFD child's line; the file is complete once lvskeeper says it wrote it and keepalived's ends.
+      assert.ok(await waitFor(() => SIDES.every((s) => logLines(log(s), /^Printing BFD data for process\(\d+\) on signal$/).length > before[s]!) &&
+        /Wrote BFD data dump to /.test(log('lk')), 5000), `${log('ka')}\n----\n${log('lk')}`);
+      await waitFor(() => false, 500);
+      return Object.fromEntries(SIDES.map((s) => [s, topology(readFileSync(join(dir(twin, s), DUMP[s]), 'utf8'))])) as Record<Side, string[]>;
+    };
+    const up = await dumped();
+    assert.deepEqual(up.lk, up.ka);
+    assert.ok(up.ka.includes('   local state = Up') && up.ka.includes('   last seen = T'), up.ka.join('\n'));
+    for (const s of SIDES) bfdds[s].killHard();
+    // Down, and past keepalived's reset of the session one detection time later (bfd_scheduler.c bfd_reset_thread).
+    assert.ok(await waitFor(() => SIDES.every((s) => logLines(log(s), /^\(gw\) Entering Down state/).length > 0), 10_000));
+    await waitFor(() => false, 2000);
+    const down = await dumped();
+    assert.deepEqual(down.lk, down.ka);
+    assert.ok(down.ka.includes('   local state = Down'), down.ka.join('\n'));
+  });
+});
+
+test('a source address not on the host: AdminDown until it is, then Up when the peer\'s packets come, as keepalived', { timeout: 120_000 }, async (t) => {
+  if (!have(t)) return;
+  await withSession('hBadm', { source: '10.0.0.9' }, async ({ twin, log, has, dump }) => {
+    assert.ok(await waitFor(() => has(/^\(gw\) Entering AdminDown state$/), 15_000), dump());
+    // bfdd's packets to 10.0.0.9 find no address; once it is there, the first one opens the socket (Init).
+    await waitFor(() => false, 2000);
+    for (const s of SIDES) twin.ip(s, 'addr', 'add', '10.0.0.9/24', 'dev', 'eth0');
+    assert.ok(await waitFor(() => has(/^\(gw\) Entering Up state$/), 15_000), dump());
+    await waitFor(() => false, 2000);
+    // lvskeeper's console marks an error-level line "ERROR:" (src/log.ts), keepalived's shows no level: taken off.
+    const relevant = /^(?:ERROR: )?\(gw\) |^ {5}(?:local |remote |Detection time | {9}min_tx )/;
+    const lines = Object.fromEntries(SIDES.map((s) => [s, normalise(logLines(log(s), relevant).map((l) => l.replace(/^ERROR: /, '')))])) as Record<Side, string[]>;
+    assert.deepEqual(lines.lk, lines.ka);
+    assert.deepEqual(lines.ka.slice(0, 3), ['(gw) bind() error (Cannot assign requested address)', '(gw) Unable to open output socket, disabling instance', '(gw) Entering AdminDown state']);
+  });
+});
