@@ -7,14 +7,6 @@ import { forkInNamespace } from './net-namespace.js';
 import { Channel, type NoteMap, type RequestMap } from '../ipc/channel.js';
 import type { Logger } from '../log.js';
 
-/**
- * V8's young generation capped at 1 MB a semi-space (default 16): the children's garbage is short-lived, and V8 keeps
- * whatever the young generation grew to. Measured at 30,000 HTTP_GET real servers (bench:daemon's config): the
- * checker process 219 -> 175 MB of anonymous memory, no change in CPU per 1,000 checks (bench:checkers, 0.064-0.065
- * CPU s both ways). The supervisor's own node flags come after, so an operator's choice wins.
- */
-const CHILD_NODE_ARGS = ['--max-semi-space-size=1', ...process.execArgv];
-
 /** How often the supervisor asks each child whether it is alive. */
 const HEARTBEAT_MS = 1000;
 /** Restarts within this window count towards the respawn delay. */
@@ -76,7 +68,7 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
   /** Forks and starts the child; rejects (the child killed) when it cannot start. */
   async spawn(respawn = false): Promise<void> {
     const child = fork(this.spec.entry, [], {
-      serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...forkInNamespace(this.spec.netns, CHILD_NODE_ARGS),
+      serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...forkInNamespace(this.spec.netns),
     });
     this.child = child;
     const channel = new Channel<Out, In, OutNotes, InNotes>(child);

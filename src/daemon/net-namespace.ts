@@ -30,10 +30,10 @@ export function ipvsNetnsPath(ipvsName: string | undefined, netns: string | unde
   return netns === undefined ? undefined : netnsPath(netns);
 }
 
-/** fork() options that start node with `nodeArgs`, inside the namespace when there is one. */
-export function forkInNamespace(name: string | undefined, nodeArgs: readonly string[]): { execPath?: string; execArgv: string[] } {
-  if (name === undefined) return { execArgv: [...nodeArgs] };
-  return { execPath: 'nsenter', execArgv: [`--net=${netnsPath(name)}`, '--', process.execPath, ...nodeArgs] };
+/** fork() options that start the child inside the namespace; none without one. */
+export function forkInNamespace(name: string | undefined): { execPath?: string; execArgv?: string[] } {
+  if (name === undefined) return {};
+  return { execPath: 'nsenter', execArgv: [`--net=${netnsPath(name)}`, '--', process.execPath, ...process.execArgv] };
 }
 
 /**
