@@ -16,6 +16,7 @@
 //                                the child asks: ipvs (the embedded table, which lives in the supervisor).
 import type { ResumedState } from '../../checkers/engine.js';
 import type { Config } from '../config/model.js';
+import type { BfdTakeover } from '../config/bfd-takeover.js';
 import type { VsHealth } from '../announce/plan.js';
 import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import type { ReloadUmask } from '../fs/umask.js';
@@ -69,6 +70,7 @@ export interface VrrpStart {
   readonly config: VrrpConfig;
   readonly log: LogSettings;
   readonly quorums: ProcessQuorums;
+  readonly bfdTakeover?: BfdTakeover;
 }
 
 /** A BFD session went Up or Down (bfd_event.c bfd_event_t: the instance name, Up or Down, and when it was sent). */
