@@ -35,6 +35,10 @@ export function bfdTakeoverProblems(
       if (!bfd.vrrp) problems.push(`${what}: bfd_instance ${session} sends its events to the checker process only ('checker' without 'vrrp')`);
       if (bfd.family !== vi.family) {
         problems.push(`${what}: bfd_instance ${session}'s neighbor_ip ${bfd.neighbor} is not of the family ${name}'s adverts come from (${vi.family})`);
+      } else if (vi.family === 'inet6' && vi.unicastPeers.length === 0) {
+        // RFC 5798 §5.1.2.1: multicast IPv6 adverts come from the master's link-local address, a neighbor_ip a
+        // bfd_instance (which names no interface) cannot have.
+        problems.push(`${what}: ${name} is IPv6 multicast, whose adverts come from a link-local address, never a bfd_instance's neighbor_ip (use unicast_peer)`);
       }
     }
   }

@@ -7,6 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { bfdTakeoverProblems, parseBfdTakeover } from '../../src/config/bfd-takeover.js';
+import { parseConfigText } from '../../src/config/load.js';
 import type { FsmConfig } from '../../src/vrrp/fsm.js';
 import { tempDir } from '../support/tempdir.js';
 import { repoRoot } from '../support/tier.js';
@@ -156,4 +157,15 @@ test('--bfd-takeover checked against the config: unknown instance or session, ch
     '--bfd-takeover VI_1=b1: no vrrp_instance VI_1 in the configuration',
     '--bfd-takeover VI_1=b1: no bfd_instance b1 in the configuration',
   ]);
+});
+
+test('--bfd-takeover with IPv6: unicast only (multicast adverts come from a link-local address)', () => {
+  const v6 = (unicast: string): ReturnType<typeof parseConfigText>['config'] => parseConfigText(
+    `bfd_instance v6 {\n neighbor_ip fd00::2\n}\nvrrp_instance VI_6 {\n interface eth0\n virtual_router_id 52\n priority 100\n${unicast}` +
+    ` virtual_ipaddress {\n  fd00::100/64\n }\n}\n`,
+  ).config;
+  assert.deepEqual(bfdTakeoverProblems({ VI_6: ['v6'] }, v6('')), [
+    '--bfd-takeover VI_6=v6: VI_6 is IPv6 multicast, whose adverts come from a link-local address, never a bfd_instance\'s neighbor_ip (use unicast_peer)',
+  ]);
+  assert.deepEqual(bfdTakeoverProblems({ VI_6: ['v6'] }, v6(' unicast_src_ip fd00::1\n unicast_peer {\n  fd00::2\n }\n')), []);
 });
