@@ -149,6 +149,12 @@ test('--bfd-takeover checked against the config: unknown instance or session, ch
     '--bfd-takeover VI_1=v6: bfd_instance v6\'s neighbor_ip fd00::2 is not of the family VI_1\'s adverts come from (inet)',
     '--bfd-takeover VI_9=b1: no vrrp_instance VI_9 in the configuration',
   ]);
+  // The daemon refuses to start on the same lines (the supervisor's refusals, which a reload meets too).
+  const dir = join(file, '..');
+  const start = spawnSync(process.execPath, [join(repoRoot, 'dist/bin/lvskeeper.js'), '-n', '-l', '-f', file, '--bfd-takeover', 'VI_9=b1',
+    '-p', join(dir, 'pid'), '--control-socket', join(dir, 'sock'), '--state-file', join(dir, 'state'), '--ipvs-driver', 'dry-run'], { encoding: 'utf8', timeout: 30_000 });
+  assert.equal(start.status, 2, start.stdout + start.stderr);
+  assert.match(start.stdout + start.stderr, /--bfd-takeover VI_9=b1: no vrrp_instance VI_9 in the configuration\n(.*\n)*.*configuration cannot run; exiting/);
   const syntax = run('VI_1');
   assert.equal(syntax.status, 1);
   assert.match(syntax.stderr, /^lvskeeper: --bfd-takeover: expected VRRP_INSTANCE=BFD_INSTANCE\[,\.\.\.\], got 'VI_1'\n$/);
