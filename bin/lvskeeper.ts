@@ -44,11 +44,14 @@ async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }):
     errors: opts.errors ?? false,
     strictCompat: opts.strictCompat ?? false,
   };
+  const bfdTakeover = opts.bfdTakeover === undefined ? undefined : cli.parseBfdTakeover(opts.bfdTakeover);
   // core/main.c set_umask: a refused -u is reported and the default mask kept.
   const umask = opts.umask === undefined ? undefined : umaskOption(opts.umask);
   if (opts.dumpConf) process.exitCode = cli.runDumpConf(common);
   else if (opts.configTest !== undefined) {
-    process.exitCode = cli.runConfigTest({ ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}) });
+    process.exitCode = cli.runConfigTest({
+      ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}), ...(bfdTakeover !== undefined ? { bfdTakeover } : {}),
+    });
   } else {
     const { runDaemon, parseListenAddress, parseSeconds, parseAnnounce } = await import('../src/cli/run-daemon.js');
     const announce = parseAnnounce(opts);
@@ -73,6 +76,7 @@ async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }):
         ...(opts.namespace !== undefined ? { namespace: opts.namespace } : {}),
         ...(umask !== undefined ? { umask } : {}),
         ...(announce !== undefined ? { announce } : {}),
+        ...(bfdTakeover !== undefined ? { bfdTakeover } : {}),
         defaultPaths: defaults,
         log: { console: opts.logConsole ?? process.stdout.isTTY, detail: opts.logDetail ?? false },
       },

@@ -7,6 +7,9 @@ import { exitCodeFor, formatDiagnostic, loadConfig } from '../config/load.js';
 import type { Diagnostic } from '../config/model.js';
 import { DEFAULT_CONFIG_FILE } from './root-options.js';
 import { netnsProblem } from '../net/netns-path.js';
+import { bfdTakeoverProblems, type BfdTakeover } from '../config/bfd-takeover.js';
+
+export { parseBfdTakeover } from '../config/bfd-takeover.js';
 
 // Not imported: see config/load.ts (node:fs's module facade loads the stream modules `-t` never uses).
 const { appendFileSync } = process.getBuiltinModule('node:fs');
@@ -19,14 +22,16 @@ export interface ConfigCliOptions {
   readonly logFile?: string;
   /** `--strict-compat`: what lvskeeper does not implement is fatal (exit 4). */
   readonly strictCompat?: boolean;
+  /** `--bfd-takeover`, checked against the config's instances: a pair it cannot run makes the status 4. */
+  readonly bfdTakeover?: BfdTakeover;
 }
 
-function emit(diagnostics: readonly Diagnostic[], logFile: string | undefined): void {
+/** `extra`: lvskeeper's own lines after the config's (the command line's problems with it). */
+function emit(diagnostics: readonly Diagnostic[], logFile: string | undefined, extra: readonly string[] = []): void {
   // keepalived's child processes each parse the config, so it prints most messages twice; once is enough.
   const seen = new Set<string>();
   let text = '';
-  for (const d of diagnostics) {
-    const line = formatDiagnostic(d);
+  for (const line of [...diagnostics.map((d) => formatDiagnostic(d)), ...extra]) {
     if (seen.has(line)) continue;
     seen.add(line);
     text += `${line}\n`;
@@ -63,8 +68,9 @@ export function runConfigTest(opts: ConfigCliOptions): number {
     process.stderr.write(`${problem}\nUnable to set network namespace ${netns} - exiting\n`);
     return 0;
   }
-  emit(diagnostics, opts.logFile);
-  return exitCodeFor(diagnostics);
+  const refused = opts.bfdTakeover === undefined ? [] : bfdTakeoverProblems(opts.bfdTakeover, config);
+  emit(diagnostics, opts.logFile, refused);
+  return refused.length > 0 ? 4 : exitCodeFor(diagnostics);
 }
 
 /** Prints the resolved model as JSON on stdout, problems on stderr; returns the exit status. */

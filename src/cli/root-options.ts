@@ -41,6 +41,7 @@ export const ROOT_OPTIONS: readonly RootOption[] = [
   // 249: not a number in linux/rtnetlink.h RTPROT_* nor one FRR's zebra uses for its daemons (186-198, rt_netlink.h).
   { flags: '--announce-protocol <N>', description: 'with --announce-table: the routes\' protocol number (rtm_protocol), which marks them as lvskeeper\'s', default: '249' },
   { flags: '--withdraw-grace <SECONDS>', description: 'with --announce-table: on SIGTERM, wait this long after withdrawing the VIPs before stopping', default: '2' },
+  { flags: '--bfd-takeover <LIST>', description: 'beyond keepalived: a BACKUP takes over when this bfd_instance session to its current master goes Down, without waiting for Master_Down_Interval (VRRP_INSTANCE=BFD_INSTANCE, comma-separated)' },
   { flags: '--child-timeout <SECONDS>', description: 'respawn a child process that has not answered the heartbeat for this long', default: '15' },
 ];
 
@@ -51,6 +52,7 @@ export interface RootOpts {
   checkers_pid?: string; bfd_pid?: string;
   ipvsDriver: 'auto' | 'kernel' | 'userspace' | 'dry-run'; controlSocket: string; stateFile: string; metrics?: string; http?: string; childTimeout: string;
   namespace?: string; umask?: string; announceTable?: string; announceVs?: string; announceProtocol: string; withdrawGrace: string;
+  bfdTakeover?: string;
 }
 
 export function addRootOptions(program: Command): void {

@@ -49,6 +49,7 @@ import { netnsPath, netnsProblem } from '../net/netns-path.js';
 import { systemClock } from '../clock.js';
 import { formatIp, parseIp } from '../net/addr.js';
 import { AnnounceOwner, type AnnounceSettings } from './announce-owner.js';
+import { bfdTakeoverProblems, type BfdTakeover } from '../config/bfd-takeover.js';
 
 export type DriverChoice = 'auto' | 'kernel' | 'userspace' | 'dry-run';
 
@@ -82,6 +83,8 @@ export interface DaemonOptions {
   readonly umask?: number;
   /** `--announce-table` and its companions: health-driven VIP routes for BGP ECMP (announce-owner.ts). */
   readonly announce?: AnnounceSettings;
+  /** `--bfd-takeover`: BACKUPs that take a BFD session to their master going Down as the master's loss (fsm.ts). */
+  readonly bfdTakeover?: BfdTakeover;
   /** The paths left at their defaults, which net_namespace moves to /run/lvskeeper/NAME/ (net-namespace.ts). */
   readonly defaultPaths?: { readonly pid: boolean; readonly control: boolean };
 }
@@ -195,6 +198,7 @@ export class Supervisor {
     // process (lib/scheduler.c report_child_status), checkers included; lvskeeper knows it before starting any.
     if (read.vrrp.vrrpStop !== undefined && !this.opts.checkOnly) return [`VRRP exited with permanent error CONFIG (${read.vrrp.vrrpStop}). Terminating`];
     const refused = startRefusals(read.vrrp.vrrpInstances);
+    if (this.opts.bfdTakeover && !this.opts.checkOnly) refused.push(...bfdTakeoverProblems(this.opts.bfdTakeover, read.vrrp));
     // vrrp_strict / no_accept: the drop rules are installed with nft (net/nft.ts).
     const needNft = dropRulesNeeded(read.vrrp.vrrpInstances);
     if (!this.opts.checkOnly && needNft.length > 0 && !Nft.find()) {
@@ -287,6 +291,7 @@ export class Supervisor {
     await this.startSyncDaemon(read);
     await this.openFifos(read);
     await this.startAnnouncer();
+    if (this.opts.bfdTakeover && this.opts.noBfd) this.log.warn('--bfd-takeover with -B: no BFD session runs here, so none takes over early');
     const starting: Promise<void>[] = [];
     if (this.wantsVrrp(read)) starting.push(this.startVrrp());
     if (this.wantsCheckers(read)) starting.push(this.startCheckers());
@@ -382,7 +387,8 @@ export class Supervisor {
         // A respawned child starts as keepalived's does after a restart: VIPs removed, BACKUP (or FAULT) first.
         // A child given longer than a minute to answer its heartbeat (--child-timeout) gets as long to start.
         const quorums = this.processMonitor?.tracker.quorums ?? {};
-        const states = await channel.request('start', { config: this.vrrpConfig!, log: this.opts.log, quorums }, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
+        const start = { config: this.vrrpConfig!, log: this.opts.log, quorums, ...(this.opts.bfdTakeover ? { bfdTakeover: this.opts.bfdTakeover } : {}) };
+        const states = await channel.request('start', start, Math.max(60_000, this.opts.childTimeoutMs ?? 0));
         this.setVrrpStates(states);
         this.bfdListening('vrrp', channel);
         this.childPidFile(this.paths.vrrpPid, this.vrrp?.pid);

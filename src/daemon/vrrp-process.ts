@@ -6,7 +6,7 @@ import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
 import { applyReloadUmask } from '../fs/umask.js';
 import type { MetricFamily } from './metrics.js';
-import { bfdEventLine, type FromVrrpNotes, type Nothing, type ProcessQuorums, type ToVrrp, type ToVrrpNotes, type VrrpConfig, type VrrpStates } from '../ipc/protocol.js';
+import { bfdEventLine, type FromVrrpNotes, type Nothing, type ProcessQuorums, type ToVrrp, type ToVrrpNotes, type VrrpConfig, type VrrpStart, type VrrpStates } from '../ipc/protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
@@ -29,10 +29,12 @@ class VrrpSide implements ChildSide {
     private readonly log: Logger,
   ) {}
 
-  async start(config: VrrpConfig, quorums: ProcessQuorums): Promise<VrrpStates> {
+  async start({ config, quorums, bfdTakeover }: VrrpStart): Promise<VrrpStates> {
     this.config = config;
     // Each line leaves as its own note at once: the supervisor writes it to the FIFOs (notify-fifos.ts).
-    this.service = new VrrpService(config, { clock: systemClock, logger: this.log, quorums, fifo: (line) => this.channel.notify('fifo', [line]) });
+    this.service = new VrrpService(config, {
+      clock: systemClock, logger: this.log, quorums, fifo: (line) => this.channel.notify('fifo', [line]), ...(bfdTakeover ? { bfdTakeover } : {}),
+    });
     this.channel.onNote('process-quorum', ({ name, up }) => this.service?.processQuorum(name, up));
     this.channel.onNote('bfd', (n) => {
       this.log.debug(bfdEventLine(n));
@@ -113,14 +115,15 @@ function main(): void {
   const channel = new Channel<Nothing, ToVrrp, FromVrrpNotes, ToVrrpNotes>(process);
   let side: VrrpSide | undefined;
   let log: Logger = createLogger();
-  channel.handle('start', async ({ config, log: settings, quorums }) => {
+  channel.handle('start', async (start) => {
+    const { config, log: settings } = start;
     log = createLogger(settings);
     nameProcess(config.global.processNames, 'vrrp');
     const sched = schedulingFor(config.global, 'vrrp');
     applyScheduling(sched, 'vrrp', log);
     watchAutoPriority(config.global, sched, 'vrrp', log);
     side = new VrrpSide(channel, log);
-    return side.start(config, quorums);
+    return side.start(start);
   });
   channel.handle('reload', async ({ config, quorums, umask }) => {
     nameProcess(config.global.processNames, 'vrrp');

@@ -18,6 +18,7 @@
 import type { ResumedState } from '../../checkers/engine.js';
 import type { ExitCode } from '../config/errors.js';
 import type { Config, Diagnostic } from '../config/model.js';
+import type { BfdTakeover } from '../config/bfd-takeover.js';
 import type { VsHealth } from '../announce/plan.js';
 import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import type { ReloadUmask } from '../fs/umask.js';
@@ -79,6 +80,7 @@ export interface VrrpStart {
   readonly config: VrrpConfig;
   readonly log: LogSettings;
   readonly quorums: ProcessQuorums;
+  readonly bfdTakeover?: BfdTakeover;
 }
 
 /** A BFD session went Up or Down (bfd_event.c bfd_event_t: the instance name, Up or Down, and when it was sent). */

@@ -45,6 +45,11 @@ export interface FsmConfig {
    * start, entered without a log line or notify, and never left.
    */
   readonly configFault?: boolean;
+  /**
+   * `--bfd-takeover` (beyond keepalived): the bfd_instance sessions whose Down, while BACKUP, stands for the current
+   * master being down when the session's neighbor is the address the last accepted advert came from.
+   */
+  readonly bfdTakeover?: readonly string[];
 }
 
 export type FsmEvent =
@@ -67,6 +72,8 @@ export type FsmEvent =
    * which puts the addresses back.
    */
   | { readonly kind: 'set-backup' }
+  /** A bfd_instance session went Down; `neighbor` is its neighbor_ip. */
+  | { readonly kind: 'bfd-down'; readonly session: string; readonly neighbor: string }
   | { readonly kind: 'shutdown' };
 
 /** An event as the cause of a transition. */
@@ -86,6 +93,8 @@ function causeText(ev: FsmEvent | undefined): string {
       return `${ev.kind === 'fault' ? '' : 'sync group '}${ev.faulty ? 'fault' : 'fault cleared'}`;
     case 'set-backup':
       return 'VIP deleted';
+    case 'bfd-down':
+      return `BFD ${ev.session} to master ${ev.neighbor} down`;
     default:
       return ev.kind;
   }
@@ -286,6 +295,13 @@ export class VrrpFsm {
         this.leaveMaster(out, 'BACKUP', true, this.skewTimeMs());
         out.push({ kind: 'set-backup' });
         break;
+      case 'bfd-down':
+        // RFC 5798 §6.4.2: a Backup takes over when Master_Down_Timer fires; a BFD session to the master going Down
+        // is taken as that expiry, after the BFD detection time instead of Master_Down_Interval.
+        if (this.state !== 'BACKUP' || !(this.cfg.bfdTakeover ?? []).includes(ev.session)) break;
+        if (this.masterAddress === undefined || compareAddresses(this.masterAddress, ev.neighbor) !== 0) break;
+        this.masterDown(out, causeText(ev));
+        break;
       case 'shutdown':
         this.shutdown(out);
         break;
@@ -409,14 +425,7 @@ export class VrrpFsm {
       case 'masterDown':
         if (this.state !== 'BACKUP') return;
         this.log(out, 'Receive advertisement timeout');
-        if (this.cfg.inSyncGroup) {
-          this.wantsMaster = true;
-          // Keep listening while the group decides; the timer only matters if it never does.
-          this.armDown(out);
-          out.push({ kind: 'want-master' });
-          return;
-        }
-        this.becomeMaster(out);
+        this.masterDown(out);
         return;
       case 'advert':
         if (this.state !== 'MASTER') return;
@@ -445,6 +454,19 @@ export class VrrpFsm {
     }
   }
 
+  /** The master is taken for down (the down timer fired, or `why`: BFD): MASTER, or wait for the sync group. */
+  private masterDown(out: FsmAction[], why?: string): void {
+    if (this.cfg.inSyncGroup) {
+      if (why !== undefined) this.log(out, why);
+      this.wantsMaster = true;
+      // Keep listening while the group decides; the timer only matters if it never does.
+      this.armDown(out);
+      out.push({ kind: 'want-master' });
+      return;
+    }
+    this.becomeMaster(out, why);
+  }
+
   private sendAdvert(out: FsmAction[], priority: number): void {
     this.counters.advertsSent++;
     if (priority === 0) this.counters.priorityZeroSent++;
@@ -452,7 +474,7 @@ export class VrrpFsm {
   }
 
   /** RFC 5798 §6.4.2 "transition to Master": advertise, then own the addresses and announce them. */
-  private becomeMaster(out: FsmAction[]): void {
+  private becomeMaster(out: FsmAction[], why?: string): void {
     this.wantsMaster = false;
     this.preemptDelay = 'idle';
     this.masterAdverIntCs = this.cfg.advertIntCs;
@@ -460,7 +482,7 @@ export class VrrpFsm {
     out.push({ kind: 'cancel', timer: 'masterDown' });
     out.push({ kind: 'cancel', timer: 'preempt' });
     this.sendAdvert(out, this.priority);
-    this.log(out, 'Entering MASTER STATE');
+    this.log(out, `Entering MASTER STATE${why === undefined ? '' : ` (${why})`}`);
     this.go(out, 'MASTER');
     this.counters.becameMaster++;
     this.log(out, 'setting VIPs.');

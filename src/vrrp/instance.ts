@@ -46,6 +46,8 @@ export interface InstanceDeps {
   readonly notifyPriorityChanges?: (cfg: VrrpInstance) => boolean;
   /** Each packet's VRID and source as read from the socket, before any check (log_unknown_vrids). */
   readonly packetVrid?: (from: VrrpInstanceRunner, vrid: number, src: string) => void;
+  /** `--bfd-takeover`'s sessions for this instance (fsm.ts FsmConfig.bfdTakeover). */
+  readonly bfdTakeover?: readonly string[];
 }
 
 /**
@@ -114,7 +116,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     this.srcAddress = ownAddress;
     this.notifier = deps.notifier;
     this.pacer = deps.pacer ?? new AnnouncePacer(deps.clock);
-    this.fsm = new VrrpFsm(fsmConfig(config, ownAddress), () => deps.clock.now());
+    this.fsm = new VrrpFsm(fsmConfig(config, ownAddress, deps.bfdTakeover), () => deps.clock.now());
   }
 
   get cfg(): VrrpInstance {
@@ -137,7 +139,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
     this.config = next;
     this.rebuiltByReload();
     this.notifier = notifier;
-    this.fsm.reconfigure(fsmConfig(next, this.srcAddress));
+    this.fsm.reconfigure(fsmConfig(next, this.srcAddress, this.deps.bfdTakeover));
     if (JSON.stringify([next.virtualRoutes, next.virtualRules]) !== JSON.stringify([this.routing.routes, this.routing.rules])) {
       // vrrp_data.c clear_diff_vrrp: the old ones out, the new ones in while MASTER.
       const old = this.routing;
@@ -664,7 +666,7 @@ export class VrrpInstanceRunner extends EventEmitter<InstanceEvents> {
   }
 }
 
-function fsmConfig(cfg: VrrpInstance, ownAddress: string): FsmConfig {
+function fsmConfig(cfg: VrrpInstance, ownAddress: string, bfdTakeover: readonly string[] = []): FsmConfig {
   return {
     name: cfg.name,
     version: cfg.version,
@@ -686,6 +688,7 @@ function fsmConfig(cfg: VrrpInstance, ownAddress: string): FsmConfig {
     ownAddress,
     inSyncGroup: cfg.syncGroup !== undefined,
     configFault: cfg.unicastFaultNoPeer && cfg.unicastPeers.length === 0,
+    bfdTakeover,
   };
 }
 

@@ -25,6 +25,7 @@ import type { RoutingEvent, RoutingGroups } from '../net/links.js';
 import type { FsmAction } from './fsm.js';
 import { LinkDebounce } from './link-debounce.js';
 import type { VrrpConfig } from '../ipc/protocol.js';
+import type { BfdTakeover } from '../config/bfd-takeover.js';
 import { Nft } from '../net/nft.js';
 import { VipFirewall } from './vip-firewall.js';
 import { NFT_IDENTIFIER, dropRulesNeeded } from './nft-rules.js';
@@ -36,6 +37,8 @@ export interface VrrpServiceOptions {
   readonly fifo?: FifoSink;
   /** Each vrrp_track_process's quorum when the instances start (the supervisor counts them: process-monitor.ts). */
   readonly quorums?: Readonly<Record<string, boolean>>;
+  /** `--bfd-takeover` (config/bfd-takeover.ts): each instance's sessions whose Down may stand for its master's. */
+  readonly bfdTakeover?: BfdTakeover;
 }
 
 /** A sync group's state change, for the group's smtp_alert (keepalived vrrp_notify.c vrrp_sync_smtp_notifier). */
@@ -93,7 +96,8 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
 
   /**
    * A BFD session went Up or Down (vrrp_scheduler.c vrrp_handle_bfd_event): logged for each instance tracking it,
-   * itself or through its sync group, then the trackers re-evaluated (weight, or FAULT).
+   * itself or through its sync group, then the trackers re-evaluated (weight, or FAULT). A Down then reaches every
+   * FSM, which with `--bfd-takeover` may take it for its master's loss (a FAULT the trackers chose comes first).
    */
   bfdState(name: string, up: boolean): void {
     if ((this.bfdUp.get(name) ?? false) === up) return;
@@ -103,6 +107,9 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       this.opts.logger.info(`VRRP_Instance(${r.cfg.name}) Tracked BFD instance ${name} is ${up ? 'UP' : 'DOWN'}`);
     }
     this.retrack();
+    const neighbor = this.config.bfdInstances.find((b) => b.name === name)?.neighbor;
+    if (up || neighbor === undefined) return;
+    for (const r of this.instances.values()) r.dispatch({ kind: 'bfd-down', session: name, neighbor });
   }
 
   /** A tracked process gained or lost its quorum (vrrp_track.c process_update_track_process_status). */
@@ -408,6 +415,7 @@ export class VrrpService extends EventEmitter<{ 'group-transition': [GroupTransi
       clock, logger, rtnl: this.rtnl!, global: this.config.global, notifier: this.instanceNotifier(vi), pacer: this.pacer,
       delayedStartUntil: () => this.delayedStartUntil, ...(this.vmacs ? { vmacs: this.vmacs } : {}),
       garpGroups: () => this.config.garpGroups ?? [],
+      bfdTakeover: this.opts.bfdTakeover?.[vi.name] ?? [],
       ...(this.firewall ? { firewall: this.firewall } : {}),
       notifyPriorityChanges: (cfg) => this.notifyPriorityChanges(cfg),
       packetVrid: (from, vrid, src) => this.unknownVrid(from, vrid, src),

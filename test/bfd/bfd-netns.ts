@@ -70,12 +70,15 @@ export class BfdLink {
     return p;
   }
 
-  /** The shipped binary in the lk namespace, BFD child pid in `lk-bfd.pid`. */
-  startLvskeeper(config: string, name = 'lk'): Proc {
+  /**
+   * The shipped binary (in the lk namespace unless told), BFD child pid in `lk-bfd.pid`, `extra` options after the
+   * others. Each daemon leads a process group of its own (killGroup).
+   */
+  startLvskeeper(config: string, name = 'lk', where: 'peer' | 'lk' = 'lk', extra: readonly string[] = []): Proc {
     const f = (s: string): string => join(this.dir, `${name}${s}`);
-    const child = spawn('ip', ['netns', 'exec', this.ns.lk, process.execPath, join(repoRoot, 'dist/bin/lvskeeper.js'),
+    const child = spawn('ip', ['netns', 'exec', this.ns[where], process.execPath, join(repoRoot, 'dist/bin/lvskeeper.js'),
       '-n', '-l', '-f', this.write(`${name}.conf`, config), '-p', f('.pid'), '-r', f('-vrrp.pid'), '-c', f('-checkers.pid'), '-b', f('-bfd.pid'),
-      '--control-socket', f('.sock'), '--state-file', f('.state'), '--ipvs-driver', 'userspace'], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '--control-socket', f('.sock'), '--state-file', f('.state'), '--ipvs-driver', 'userspace', ...extra], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     return this.track(child, name, f('-bfd.pid'));
   }
 
@@ -83,8 +86,21 @@ export class BfdLink {
   startKeepalived(config: string, name = 'ka', where: 'peer' | 'lk' = 'peer'): Proc {
     const f = (s: string): string => join(this.dir, `${name}${s}`);
     const child = spawn('ip', ['netns', 'exec', this.ns[where], '/usr/sbin/keepalived', '-n', '-l', '-D', '-f', this.write(`${name}.conf`, config),
-      '-p', f('.pid'), '-r', f('-vrrp.pid'), '-c', f('-checkers.pid'), '-b', f('-bfd.pid')], { stdio: ['ignore', 'pipe', 'pipe'] });
+      '-p', f('.pid'), '-r', f('-vrrp.pid'), '-c', f('-checkers.pid'), '-b', f('-bfd.pid')], { stdio: ['ignore', 'pipe', 'pipe'], detached: true });
     return this.track(child, name, f('-bfd.pid'));
+  }
+
+  /**
+   * SIGKILL of a daemon's whole process group — parent and every child at once, as a host crash would: killing the
+   * parent alone lets keepalived's children, told of it (PR_SET_PDEATHSIG), leave gracefully with priority 0.
+   */
+  killGroup(p: Proc): void {
+    try {
+      // `ip netns exec` execs the daemon: its pid leads the group spawn's `detached` made.
+      process.kill(-p.child.pid!, 'SIGKILL');
+    } catch {
+      // already gone
+    }
   }
 
   /** FRR's bfdd in the peer namespace, its vty socket in a directory of its own so vtysh reaches this one. */
@@ -116,7 +132,10 @@ export class BfdLink {
   }
 
   async destroy(): Promise<void> {
-    for (const p of this.procs) p.killHard();
+    for (const p of this.procs) {
+      this.killGroup(p);
+      p.killHard();
+    }
     await Promise.all(this.procs.map((p) => p.exited()));
     for (const f of this.pidFiles) {
       try {
