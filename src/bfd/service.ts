@@ -327,9 +327,23 @@ export class BfdService {
     r.timer = undefined;
     const due = r.session.deadline();
     if (due === undefined) return;
-    r.timer = this.opts.clock.setTimeout(() => {
-      r.timer = undefined;
-      if (this.sessions.get(r.def.name) === r) this.apply(r, r.session.tick(this.opts.clock.now()));
-    }, Math.max(0, due - this.opts.clock.now()));
+    r.timer = this.opts.clock.setTimeout(() => this.fire(r, false), Math.max(0, due - this.opts.clock.now()));
+  }
+
+  /**
+   * A detection time that has passed is taken only once the loop has read what the sockets hold: libuv runs timers
+   * before it polls, so after any stall of this process a packet that arrived in time would still be unread when the
+   * timer fires. keepalived's timers are one more descriptor in its epoll set (lib/scheduler.c
+   * thread_timerfd_handler), so a packet epoll returns with the timer is on the ready queue before the timers it
+   * expires (thread_fetch_next_queue); here the expiry waits for one turn of the loop, whose poll reads the socket.
+   */
+  private fire(r: Running, polled: boolean): void {
+    r.timer = undefined;
+    if (this.sessions.get(r.def.name) !== r) return;
+    if (!polled && r.session.detectionDue(this.opts.clock.now())) {
+      r.timer = this.opts.clock.setTimeout(() => this.fire(r, true), 1); // Node's shortest timer: the next turn
+      return;
+    }
+    this.apply(r, r.session.tick(this.opts.clock.now()));
   }
 }

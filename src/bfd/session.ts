@@ -133,6 +133,11 @@ export class BfdSession {
     return due.length > 0 ? Math.min(...due) : undefined;
   }
 
+  /** The detection time has passed without a packet (tick would declare the session Down). */
+  detectionDue(now: number): boolean {
+    return this.detectAt !== undefined && this.detectAt <= now;
+  }
+
   tick(now: number): SessionAction[] {
     const out: SessionAction[] = [];
     if (this.detectAt !== undefined && this.detectAt <= now) this.expire(now, out);
