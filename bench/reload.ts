@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { startBackend } from './backend.js';
+import { waitForLine } from './lvsk-daemon.js';
 import { cpuS, tree } from './proc.js';
 import { describeFloor, StallProbe } from './stall-probe.js';
 
@@ -67,15 +68,7 @@ const daemon = spawn(process.execPath, ['--import', join(root, 'dist/bench/loop-
 const lines: string[] = [];
 createInterface({ input: daemon.stdout! }).on('line', (l) => lines.push(l));
 
-async function waitFor(re: RegExp, from: number, limitMs: number): Promise<number> {
-  const end = performance.now() + limitMs;
-  for (;;) {
-    const i = lines.findIndex((l, idx) => idx >= from && re.test(l));
-    if (i >= 0) return i;
-    if (performance.now() > end) throw new Error(`no line matching ${re} within ${limitMs} ms`);
-    await sleep(2);
-  }
-}
+const waitFor = (re: RegExp, from: number, limitMs: number): Promise<number> => waitForLine(lines, re, from, limitMs);
 
 interface Reload {
   readonly ms: number;

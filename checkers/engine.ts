@@ -6,7 +6,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
 import type { BfdChecker, Checker, Config, FileChecker, HttpChecker, RealServer, TcpChecker, TrackFileDef, VirtualServer } from '../src/config/model.js';
-import { formatEndpoint, rsId as makeRsId, vsId as makeVsId } from '../src/config/identity.js';
+import { formatEndpoint, vsId as makeVsId } from '../src/config/identity.js';
 import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
 import { fileVerdict, TrackFileWatcher } from './file.js';
@@ -106,6 +106,8 @@ interface Unit {
   lastExit: number;
   lastDetail?: string;
   stopped: boolean;
+  /** The build that last kept this probe: one that did not is retired when its build ends. */
+  built: number;
 }
 
 interface FileEntry {
@@ -207,6 +209,26 @@ function keptUnits(prev: RsEntry | undefined, vs: VirtualServer, rs: RealServer)
 }
 
 /**
+ * The entry a server had in the running config, found by walking that config's entries along the new one: servers
+ * a reload kept are met in the same order, so only those it added or moved need the index, which is made on the
+ * first such server.
+ */
+function previousEntries(before: readonly RsEntry[]): (rsId: string) => RsEntry | undefined {
+  let next = 0;
+  let index: Map<string, RsEntry> | undefined;
+  return (rsId) => {
+    // A few servers removed here: the walk steps over them.
+    for (let k = next; k < next + 4 && k < before.length; k++) {
+      if (before[k]!.rsId !== rsId) continue;
+      next = k + 1;
+      return before[k];
+    }
+    index ??= new Map(before.map((e) => [e.rsId, e]));
+    return index.get(rsId);
+  };
+}
+
+/**
  * How checker lines name what they check: keepalived's FMT_CHK is FMT_RS(rs, vs) (check_api.h), the real server's
  * address and its port after the forwarding-method corrections, with the service's protocol (`none` for a fwmark),
  * whatever address and port the checker connects to.
@@ -241,7 +263,9 @@ export class CheckerEngine {
   private readonly slots: Slots<Unit>;
   private readonly random: () => number;
   private units = new Map<string, Unit>();
-  private servers = new Map<string, RsEntry>();
+  /** In config order: a reload walks the new config along it. */
+  private servers: RsEntry[] = [];
+  private builds = 0;
   private watchers = new Map<string, TrackFileWatcher>();
   private config: Config;
   /** ha_suspend virtual servers whose checkers are disabled (activation.ts decides). */
@@ -284,7 +308,7 @@ export class CheckerEngine {
   start(): void {
     if (this.running) return;
     this.running = true;
-    this.build(this.config, new Map());
+    this.build(this.config, []);
   }
 
   /**
@@ -310,9 +334,10 @@ export class CheckerEngine {
   plan(config: Config): CheckerPlan {
     const keep = new Map<string, PlannedProbe>();
     const add = new Map<string, PlannedProbe>();
+    const servers = new Map(this.servers.map((e) => [e.rsId, e]));
     for (const vs of config.virtualServers) {
       for (const rs of vs.realServers) {
-        const sameUnits = keptUnits(this.servers.get(makeRsId(vs, rs)), vs, rs);
+        const sameUnits = keptUnits(servers.get(rs.id), vs, rs);
         let timed = 0;
         for (const c of rs.checkers) {
           if (c.type === 'BFD_CHECK' || c.type === 'FILE_CHECK') continue;
@@ -343,7 +368,7 @@ export class CheckerEngine {
 
   /** Per-RS state; at start-up this is the initial pool (non-alpha RSs alive) the IPVS manager installs. */
   snapshot(): RealServerSnapshot[] {
-    return [...this.servers.values()].map((e) => ({
+    return this.servers.map((e) => ({
       vsId: e.vsId,
       rsId: e.rsId,
       alive: e.alive,
@@ -402,16 +427,17 @@ export class CheckerEngine {
    * `before`: the entries of the running config (left as they are), from which kept real servers report what the
    * reload changed.
    */
-  private build(config: Config, before: ReadonlyMap<string, RsEntry>): void {
-    const nextUnits = new Map<string, Unit>();
-    const nextServers = new Map<string, RsEntry>();
+  private build(config: Config, before: readonly RsEntry[]): void {
+    const built = ++this.builds;
+    const nextServers: RsEntry[] = [];
+    const prevs: (RsEntry | undefined)[] = [];
+    const previous = previousEntries(before);
     const trackDefs = new Map(config.trackFiles.map((t) => [t.name, t]));
     for (const vs of config.virtualServers) {
       const vsName = makeVsId(vs);
       for (const rs of vs.realServers) {
-        const id = makeRsId(vs, rs);
-        const entry: RsEntry = { vsId: vsName, rsId: id, vs, rs, units: NONE, files: NONE, bfds: NONE, alive: true, weight: rs.weight };
-        const prev = before.get(id);
+        const entry: RsEntry = { vsId: vsName, rsId: rs.id, vs, rs, units: NONE, files: NONE, bfds: NONE, alive: true, weight: rs.weight };
+        const prev = previous(rs.id);
         const sameUnits = keptUnits(prev, vs, rs);
         for (const c of rs.checkers) {
           if (c.type === 'BFD_CHECK') {
@@ -430,33 +456,41 @@ export class CheckerEngine {
             continue;
           }
           const timed = c as TimedChecker;
-          const key = sameUnits?.[entry.units.length]?.key ?? unitKey(timed, vs);
-          let unit = nextUnits.get(key);
-          if (!unit) {
-            unit = this.units.get(key) ?? this.newUnit(key, timed, rs, vs.haSuspend ? vsName : undefined);
+          let unit = sameUnits?.[entry.units.length];
+          if (unit === undefined) {
+            const key = unitKey(timed, vs);
+            unit = this.units.get(key);
+            if (unit === undefined) {
+              unit = this.newUnit(key, timed, rs, vs.haSuspend ? vsName : undefined);
+              this.units.set(key, unit);
+            }
+          }
+          if (unit.built !== built) {
+            unit.built = built;
             unit.subscribers = NONE;
-            nextUnits.set(key, unit);
           }
           unit.subscribers = added(unit.subscribers, entry);
           entry.units = added(entry.units, unit);
         }
-        nextServers.set(id, entry);
+        nextServers.push(entry);
+        prevs.push(prev);
       }
     }
     for (const [key, unit] of this.units) {
-      if (nextUnits.has(key)) continue;
+      if (unit.built === built) continue;
       this.retire(unit);
+      this.units.delete(key);
       this.opts.onCheckerState?.(key, undefined);
     }
-    this.units = nextUnits;
     this.servers = nextServers;
-    const pings = [...nextUnits.values()].flatMap((u) => (u.checker.type === 'PING_CHECK' ? [u.checker] : []));
+    const pings = [...this.units.values()].flatMap((u) => (u.checker.type === 'PING_CHECK' ? [u.checker] : []));
     this.pinger4.retain(pings.filter((c) => c.family !== 'inet6'));
     this.pinger6.retain(pings.filter((c) => c.family === 'inet6'));
     this.syncWatchers();
     for (const unit of this.units.values()) if (unit.timer === undefined && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
-    for (const e of this.servers.values()) {
-      const prev = before.get(e.rsId);
+    for (let i = 0; i < nextServers.length; i++) {
+      const e = nextServers[i]!;
+      const prev = prevs[i];
       this.recompute(e);
       if (prev !== undefined) {
         // Kept RSs report what the reload changed; new RSs start from the snapshot.
@@ -473,25 +507,23 @@ export class CheckerEngine {
    * build's maps cost hundreds of milliseconds.
    */
   private rebind(config: Config): boolean {
-    const kept: RsEntry[] = [];
-    const running = this.servers.values();
+    let n = 0;
     for (const vs of config.virtualServers) {
       for (const rs of vs.realServers) {
-        const prev = running.next().value;
-        if (prev === undefined || prev.rsId !== makeRsId(vs, rs)) return false;
+        const prev = this.servers[n++];
+        if (prev === undefined || prev.rsId !== rs.id) return false;
         // Only timed checkers (a FILE_CHECK's track_file, a BFD_CHECK's session come from a full build);
         // probes keyed for ha_suspend or not as before.
         if (prev.units.length !== rs.checkers.length || prev.vs.haSuspend !== vs.haSuspend || !sameCheckers(prev.rs.checkers, rs.checkers)) return false;
-        kept.push(prev);
       }
     }
-    if (!running.next().done) return false;
+    if (n !== this.servers.length) return false;
     // As a build does: a probe left with no timer (its attempt failed inside the engine) is armed again.
     for (const unit of this.units.values()) if (unit.timer === undefined && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
     let i = 0;
     for (const vs of config.virtualServers) {
       for (const rs of vs.realServers) {
-        const e = kept[i++]!;
+        const e = this.servers[i++]!;
         const { alive, weight } = e;
         e.vs = vs;
         e.rs = rs;
@@ -507,7 +539,7 @@ export class CheckerEngine {
     const resumed = this.opts.resume?.get(key);
     const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
     return {
-      key, checker, target: targetOf(rs), state, subscribers: NONE, dueAt: 0, running: false, stopped: false,
+      key, checker, target: targetOf(rs), state, subscribers: NONE, dueAt: 0, running: false, stopped: false, built: 0,
       lastExit: dynamicStatus ?? 0,
       ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
       ...(haSuspendVs !== undefined ? { haSuspendVs } : {}),
@@ -529,7 +561,7 @@ export class CheckerEngine {
 
   private syncWatchers(): void {
     const wanted = new Set<string>();
-    for (const e of this.servers.values()) for (const f of e.files) wanted.add(f.def.file);
+    for (const e of this.servers) for (const f of e.files) wanted.add(f.def.file);
     for (const [path, w] of this.watchers) {
       if (!wanted.has(path)) {
         w.close();
@@ -547,7 +579,7 @@ export class CheckerEngine {
    * that never heard from it, logs its line and takes the state; the server's pool follows.
    */
   bfdState(name: string, up: boolean): void {
-    for (const e of this.servers.values()) {
+    for (const e of this.servers) {
       if (e.bfds.length === 0) continue;
       const hit = e.bfds.filter((b) => b.checker.name === name && (b.up !== up || !b.hasRun));
       if (hit.length === 0) continue;
@@ -573,7 +605,7 @@ export class CheckerEngine {
   }
 
   private onFileChange(path: string): void {
-    for (const e of this.servers.values()) {
+    for (const e of this.servers) {
       if (!e.files.some((f) => f.def.file === path)) continue;
       const was = { alive: e.alive, weight: e.weight };
       this.recompute(e);

@@ -9,7 +9,7 @@ export function vsId(vs: Pick<VirtualServer, 'displayName'>): string {
 
 /** `[192.0.2.10]:tcp:80/[192.0.2.22]:tcp:80` — unique per config. */
 export function rsId(vs: Pick<VirtualServer, 'displayName'>, rs: Pick<RealServer, 'displayName'>): string {
-  return `${vs.displayName}/${rs.displayName}`;
+  return [vs.displayName, '/', rs.displayName].join('');
 }
 
 /** keepalived's FMT_RS/FMT_VS address rendering: IPv6 and IPv4 both in brackets. */

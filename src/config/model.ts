@@ -507,6 +507,11 @@ export interface RealServer {
   readonly port: number;
   /** The name log lines use: `[192.0.2.22]:tcp:80`. */
   readonly displayName: string;
+  /**
+   * identity.ts rsId: its virtual server's name, a slash, its own. Made once here, so the checkers, the pools and
+   * the control socket key their state by one flat string whose hash is computed once.
+   */
+  readonly id: string;
   readonly weight: number;
   readonly lbKind: ForwardMethod;
   readonly tunnel?: TunnelOptions;

@@ -1,7 +1,7 @@
 // virtual_server_group, virtual_server, real_server and sorry_server → the LVS part of the model, with keepalived
 // 2.2.7's defaults and its validate_check_config() corrections, each reported with keepalived's wording.
 import { bigToIpv6, canonicalIp, intToIpv4, ipFamily, ipv4ToInt, ipv6ToBig, stosockaddr } from './address.js';
-import { formatEndpoint } from './identity.js';
+import { formatEndpoint, rsId } from './identity.js';
 import { resolveChecker, type DeclaredSoFar } from './resolve-checkers.js';
 import { CONNECT_TIMEOUT_MAX_US, MAX_TIMER_US, ref } from './values.js';
 import type { AddressFamily, ForwardMethod, Protocol, Scheduler } from '../ipvs/types.js';
@@ -791,6 +791,7 @@ export function resolveVirtualServer(
     // A plain literal (optional fields present as undefined): object spread here costs more than the parse.
     return {
       src: r.src, family: r.family, address: r.address, port: r.port, displayName: parent.displayName,
+      id: rsId({ displayName: vsName }, parent),
       weight: r.weight ?? weight, lbKind: r.forward!.method, tunnel: r.forward!.tunnel,
       inhibitOnFailure: r.inhibit ?? flags.inhibit, alpha: parent.alpha, connectTimeoutMs: parent.connectTimeoutMs,
       delayLoopMs: rsDelayLoop, retry: rsRetry, delayBeforeRetryMs: rsDbr, warmupMs: rsWarmup,

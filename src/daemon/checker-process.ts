@@ -10,7 +10,6 @@ import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/ac
 import { CheckerEngine, type AttemptSample } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
 import { cannotRun } from '../config/load.js';
-import { rsId as makeRsId } from '../config/identity.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
 import { applyReloadUmask } from '../fs/umask.js';
@@ -81,7 +80,8 @@ class CheckerSide implements ChildSide {
   ) {}
 
   /** The file as read at the supervisor's `read`, for the `reload` that follows (undefined: cannot run). */
-  private readAhead: { readonly config: Config | undefined } | undefined;
+  /** The supervisor's read of the file, with how long it took, until the supervisor says to apply or drop it. */
+  private readAhead: { readonly config: Config | undefined; readonly ms: number } | undefined;
 
   /** The model, and the read the supervisor logs and judges (it logs its own read at start). */
   private load(): { readonly config: Config | undefined; readonly read: ConfigRead } {
@@ -272,7 +272,7 @@ class CheckerSide implements ChildSide {
 
   private realServer(vsId: string, rsId: string): RealServer | undefined {
     const vs = this.config.virtualServers.find((v) => v.displayName === vsId);
-    return vs?.realServers.find((r) => makeRsId(vs, r) === rsId);
+    return vs?.realServers.find((r) => r.id === rsId);
   }
 
   private pruneOverrides(): void {
@@ -388,7 +388,7 @@ class CheckerSide implements ChildSide {
     const servers: Record<string, ConsoleServer> = {};
     for (const vs of this.config.virtualServers) {
       const keys = serviceKeysFor(vs, this.config.virtualServerGroups);
-      for (const rs of vs.realServers) servers[makeRsId(vs, rs)] = { ...count(keys, rs), checkers: rs.checkers.map((c) => c.type) };
+      for (const rs of vs.realServers) servers[rs.id] = { ...count(keys, rs), checkers: rs.checkers.map((c) => c.type) };
     }
     return {
       rev: this.telemetry.revision,
@@ -407,8 +407,9 @@ class CheckerSide implements ChildSide {
   }
 
   read(): ConfigRead {
+    const t0 = performance.now();
     const { config, read } = this.load();
-    this.readAhead = { config };
+    this.readAhead = { config, ms: performance.now() - t0 };
     return read;
   }
 
@@ -419,6 +420,7 @@ class CheckerSide implements ChildSide {
   /** SIGHUP, relayed: the supervisor has already refused a config with errors. */
   async reload(): Promise<{ applied: boolean; ms: number }> {
     const t0 = performance.now();
+    const readMs = this.readAhead?.ms;
     const config = this.readAhead ? this.readAhead.config : this.load().config;
     this.readAhead = undefined;
     if (!config) {
@@ -449,7 +451,7 @@ class CheckerSide implements ChildSide {
     this.reportHealth();
     const tEnd = performance.now();
     const ms = (a: number, b: number): string => (b - a).toFixed(0);
-    this.log.debug(`Reload phases (ms): config ${ms(t0, tParsed)}, checkers ${ms(tParsed, tCheckers)}, ipvs ${ms(tCheckers, tEnd)}`);
+    this.log.debug(`Reload phases (ms): config ${readMs !== undefined ? readMs.toFixed(0) : ms(t0, tParsed)}, checkers ${ms(tParsed, tCheckers)}, ipvs ${ms(tCheckers, tEnd)}`);
     return { applied: true, ms: tEnd - t0 };
   }
 
@@ -490,7 +492,7 @@ function namesVirtualServer(vs: VirtualServer, query: string): boolean {
 /** Every real server by the id checker and pool events use. */
 function rsEntries(config: Config): Map<string, RealServer> {
   const m = new Map<string, RealServer>();
-  for (const vs of config.virtualServers) for (const rs of vs.realServers) m.set(makeRsId(vs, rs), rs);
+  for (const vs of config.virtualServers) for (const rs of vs.realServers) m.set(rs.id, rs);
   return m;
 }
 

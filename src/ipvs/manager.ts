@@ -1,8 +1,8 @@
 // The IPVS manager: holds one pool per virtual server, feeds checker verdicts into them, and keeps the driver's
 // table equal to what the pools want through coalesced reconcile passes (one read, then ops in order).
-// A pass after checker events or an override covers only the services of the virtual servers they changed: at
-// 30,000 real servers a full pass per burst of events cost the checker process a whole CPU. Start, reload and the
-// periodic resync compare the whole table. A failed op is logged with its entry and errno, and the next pass, made
+// A pass after checker events, an override or a reload covers only the services of the virtual servers they
+// changed: at 30,000 real servers a full pass per burst of events cost the checker process a whole CPU, and a whole
+// pass was a third of an unchanged reload. Start and the periodic resync compare the whole table. A failed op is logged with its entry and errno, and the next pass, made
 // whole, retries it.
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
@@ -10,8 +10,8 @@ import type { Config, VirtualServer } from '../config/model.js';
 import type { Logger } from '../log.js';
 import { destinationsOn, destKeyId, serviceFor, serviceKeyId, serviceKeysFor, servicesOf } from './desired.js';
 import { ipvsadmCommand } from './driver-dryrun.js';
-import { VsPool, type PoolEvent, type PoolStatus } from './pool.js';
-import { reconcile, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
+import { VsPool, type PoolDest, type PoolEvent, type PoolStatus } from './pool.js';
+import { reconcile, sameDest, sameService, type DesiredService, type DesiredTable, type OwnedKeys } from './reconcile.js';
 import { applyInOrder, type Destination, type IpvsDriver, type IpvsOp, type IpvsTable, type IpvsTimeouts, type ServiceKey } from './types.js';
 
 /** Operations per applyMany call: one message of a few hundred KiB at most. */
@@ -113,6 +113,20 @@ function asEdit(op: IpvsOp): IpvsOp | undefined {
   return undefined;
 }
 
+function sameKeys(a: readonly ServiceKey[] | undefined, b: readonly ServiceKey[]): boolean {
+  return a !== undefined && a.length === b.length && a.every((k, i) => serviceKeyId(k) === serviceKeyId(b[i]!));
+}
+
+/** Whether the two configs give each of `keys` the same service settings. */
+function sameServices(a: VirtualServer, b: VirtualServer, keys: readonly ServiceKey[]): boolean {
+  return a === b || keys.every((k) => sameService(serviceFor(a, k), serviceFor(b, k)));
+}
+
+/** Whether two of a pool's destination lists hold the same entries, for the same servers, in the same order. */
+function sameDestinations(a: readonly PoolDest[], b: readonly PoolDest[]): boolean {
+  return a.length === b.length && a.every((d, i) => d.id === b[i]!.id && d.dest.address === b[i]!.dest.address && d.dest.port === b[i]!.dest.port && sameDest(d.dest, b[i]!.dest));
+}
+
 function errText(e: unknown): string {
   const err = e as { code?: unknown; message?: unknown };
   const code = typeof err?.code === 'string' ? `${err.code}: ` : '';
@@ -133,6 +147,8 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   private readonly owned = new Owned();
   /** Virtual servers whose pools changed since the last pass began. */
   private readonly changed = new Set<string>();
+  /** Services a reload took from their virtual server (removed, or no longer in its group), by serviceKeyId. */
+  private readonly released = new Map<string, ServiceKey>();
   /** The next pass compares the whole table. */
   private wholePending = false;
   private flushPending = false;
@@ -214,28 +230,30 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
 
   /**
    * Reload with keepalived's diff semantics (§2.6): never flushes; kept VS/RS keep their state; removed ones go.
-   * Unlike keepalived, entries deleted by hand are restored (by this pass and every resync).
+   * The pass covers the virtual servers the reload changed. Entries deleted by hand elsewhere are left to the next
+   * resync, which restores them (keepalived never does).
    */
   async reload(config: Config): Promise<PassResult> {
     this.logScriptChecks(config);
     const timeoutsChanged = this.timeoutsChange(config) !== undefined;
-    this.reshape(config, this.pools, this.keys, (events) => this.emitAll(events), (line) => this.info(line));
+    const scope = this.reshape(config, this.pools, this.keys, (events) => this.emitAll(events), (line) => this.info(line));
+    for (const [id, key] of scope) this.released.set(id, key);
     this.config = config;
     if (timeoutsChanged) await this.applyTimeouts();
-    return this.sync();
+    return this.syncChanged();
   }
 
   /**
    * `lvskeeper plan`: the operations reload(config) would apply now, computed the same way (reshape, then the
-   * reconcile of the desired table against the driver's entries) on copies of the pools; nothing changes.
+   * reconcile of the services it changed against the driver's entries) on copies of the pools; nothing changes.
    */
   async plan(config: Config): Promise<IpvsOp[]> {
     const pools = new Map([...this.pools].map(([id, pool]) => [id, pool.clone()]));
     const keys = new Map(this.keys);
-    this.reshape(config, pools, keys, () => undefined, () => undefined);
+    const reshaped = this.reshape(config, pools, keys, () => undefined, () => undefined);
+    const scope = this.wholePending || this.flushPending ? undefined : this.changedKeys(keys, new Map([...this.released, ...reshaped]));
     const timeouts = this.timeoutsChange(config);
-    const actual = await this.read();
-    const ops = reconcile(this.desiredOf(pools, keys), actual, this.owned, { flush: this.flushPending });
+    const ops = scope?.size === 0 ? [] : reconcile(this.desiredOf(pools, keys, scope), await this.read(scope), this.owned, { flush: this.flushPending });
     return timeouts ? [{ kind: 'setTimeouts', timeouts }, ...ops] : ops;
   }
 
@@ -245,27 +263,45 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     return t && JSON.stringify(t) !== JSON.stringify(this.config.global.lvsTimeouts) ? t : undefined;
   }
 
-  /** The pools and service keys of `config`: removed virtual servers go, new ones start, kept ones are reconfigured. */
+  /**
+   * The pools and service keys of `config`: removed virtual servers go, new ones start, kept ones are reconfigured.
+   * Returns the services whose entries this may change, by serviceKeyId: every service of a virtual server that
+   * went, came, or now wants other entries (its keys, its service settings, or its destinations differ).
+   */
   private reshape(
     config: Config, pools: Map<string, VsPool>, keys: Map<string, ServiceKey[]>, emit: (events: PoolEvent[]) => void, info: (line: string) => void,
-  ): void {
+  ): Map<string, ServiceKey> {
+    const scope = new Map<string, ServiceKey>();
+    const touch = (list: readonly ServiceKey[] | undefined): void => {
+      for (const key of list ?? []) scope.set(serviceKeyId(key), key);
+    };
     const next = new Set(config.virtualServers.map((vs) => vs.displayName));
     for (const id of pools.keys()) {
       if (next.has(id)) continue;
       info(`Removing Virtual Server ${id}`);
+      touch(keys.get(id));
       pools.delete(id);
       keys.delete(id);
     }
     for (const vs of config.virtualServers) {
       const pool = pools.get(vs.displayName);
-      keys.set(vs.displayName, this.expand(vs, config));
-      if (pool) emit(pool.reconfigure(vs));
-      else {
+      const expanded = this.expand(vs, config);
+      const before = keys.get(vs.displayName);
+      keys.set(vs.displayName, expanded);
+      if (pool) {
+        const was = pool.config;
+        const dests = pool.destinations();
+        emit(pool.reconfigure(vs));
+        if (sameKeys(before, expanded) && sameServices(was, vs, expanded) && sameDestinations(dests, pool.destinations())) continue;
+        touch(before);
+      } else {
         const added = new VsPool(vs);
         pools.set(added.vsId, added);
         emit(added.start(config.global.rsInitNotifies));
       }
+      touch(expanded);
     }
+    return scope;
   }
 
   /** Stop per lvs_flush_on_stop: off = one by one, `all` = one flush, `vs` = virtual services only. omega hooks run. */
@@ -403,6 +439,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.passes++;
     this.wholePending = false;
     this.changed.clear();
+    this.released.clear();
     let actual;
     try {
       actual = await this.read(scope);
@@ -417,10 +454,10 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     return (this.lastPass = { ops: ops.length, failed });
   }
 
-  /** The service keys of the changed virtual servers, by serviceKeyId. */
-  private changedKeys(): Map<string, ServiceKey> {
-    const scope = new Map<string, ServiceKey>();
-    for (const vsId of this.changed) for (const key of this.keys.get(vsId) ?? []) scope.set(serviceKeyId(key), key);
+  /** The service keys of the changed virtual servers and those a reload released, by serviceKeyId. */
+  private changedKeys(keys: ReadonlyMap<string, ServiceKey[]> = this.keys, released: ReadonlyMap<string, ServiceKey> = this.released): Map<string, ServiceKey> {
+    const scope = new Map(released);
+    for (const vsId of this.changed) for (const key of keys.get(vsId) ?? []) scope.set(serviceKeyId(key), key);
     return scope;
   }
 

@@ -2,7 +2,7 @@
 // alive real servers, quorum with hysteresis, inhibit_on_failure, the sorry server. I/O-free: inputs are checker
 // verdicts and weights, outputs are events (log lines in keepalived's wording, scripts to run) and the destination
 // set the service should hold, which the reconciler turns into IPVS operations.
-import { rsId as makeRsId, vsId as makeVsId } from '../config/identity.js';
+import { vsId as makeVsId } from '../config/identity.js';
 import type { RealServer, Script, VirtualServer } from '../config/model.js';
 import { destinationFor, sorryDestinationFor } from './desired.js';
 import type { Destination } from './types.js';
@@ -98,7 +98,7 @@ export class VsPool {
     this.vs = vs;
     this.vsId = makeVsId(vs);
     for (const rs of vs.realServers) {
-      const id = makeRsId(vs, rs);
+      const id = rs.id;
       this.rss.set(id, { rs, id, alive: !startsDown(rs) });
     }
   }
@@ -232,7 +232,7 @@ export class VsPool {
   private samePositions(vs: VirtualServer): boolean {
     if (vs.realServers.length !== this.rss.size) return false;
     let i = 0;
-    for (const st of this.rss.values()) if (st.id !== makeRsId(vs, vs.realServers[i++]!)) return false;
+    for (const st of this.rss.values()) if (st.id !== vs.realServers[i++]!.id) return false;
     return true;
   }
 
@@ -240,7 +240,7 @@ export class VsPool {
   private remap(vs: VirtualServer, ev: PoolEvent[]): void {
     const next = new Map<string, RsState>();
     for (const rs of vs.realServers) {
-      const id = makeRsId(vs, rs);
+      const id = rs.id;
       const st = this.rss.get(id);
       if (!st) {
         next.set(id, { rs, id, alive: !startsDown(rs) });

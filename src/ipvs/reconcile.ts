@@ -31,7 +31,7 @@ export function ownedDestId(serviceKey: string, d: Pick<Destination, 'family' | 
 }
 
 /** The kernel reports `hashed` on every service it holds; it is not something configuration controls. */
-function sameService(a: Service, b: Service): boolean {
+export function sameService(a: Service, b: Service): boolean {
   const fa = a.flags;
   const fb = b.flags;
   if (a.scheduler !== b.scheduler) return false;
@@ -43,7 +43,7 @@ function sameService(a: Service, b: Service): boolean {
 }
 
 /** Tunnel fields are compared only for TUN: the kernel reports a tunnel type (ipip = 0) for every destination. */
-function sameDest(a: Destination, b: Destination): boolean {
+export function sameDest(a: Destination, b: Destination): boolean {
   if (a.forward !== b.forward || a.weight !== b.weight) return false;
   if (a.upperThreshold !== b.upperThreshold || a.lowerThreshold !== b.lowerThreshold) return false;
   if (a.forward !== 'TUN') return true;
@@ -60,16 +60,41 @@ function destRef(d: Destination): Pick<Destination, 'family' | 'address' | 'port
   return { family: d.family, address: normAddr(d.address), port: d.port };
 }
 
+/**
+ * A service's destinations by address, then port. The keys are the address strings themselves: at 30,000
+ * destinations, building a key string for each one on both sides was most of a pass.
+ */
+class DestIndex {
+  private readonly first = new Map<string, Destination>();
+  /** Further destinations on an address the first map holds (one server on several ports): rare. */
+  private more: Map<string, Destination[]> | undefined;
+  size = 0;
+
+  constructor(readonly all: readonly Destination[]) {
+    for (const d of all) {
+      const a = normAddr(d.address);
+      if (!this.first.has(a)) this.first.set(a, d);
+      else {
+        this.more ??= new Map();
+        this.more.set(a, [...(this.more.get(a) ?? []), d]);
+      }
+      this.size++;
+    }
+  }
+
+  get(d: Destination): Destination | undefined {
+    const a = normAddr(d.address);
+    const f = this.first.get(a);
+    return f === undefined || f.port === d.port ? f : this.more?.get(a)?.find((x) => x.port === d.port);
+  }
+}
+
 export function reconcile(desired: DesiredTable, actual: IpvsTable, owned: OwnedKeys, opts: ReconcileOptions = {}): IpvsOp[] {
   const ops: IpvsOp[] = [];
-  const actualByKey = new Map<string, { service: Service; dests: Map<string, Destination> }>();
+  const actualByKey = new Map<string, { service: Service; dests: DestIndex }>();
   if (opts.flush) ops.push({ kind: 'flush' });
   else {
-    for (const e of actual.services) {
-      const dests = new Map<string, Destination>();
-      for (const d of e.dests) dests.set(destKeyId(d.dest), d.dest);
-      actualByKey.set(serviceKeyId(e.service.key), { service: e.service, dests });
-    }
+    for (const e of actual.services) actualByKey.set(serviceKeyId(e.service.key), { service: e.service, dests: new DestIndex(e.dests.map((d) => d.dest)) });
   }
 
   const desiredKeys = new Set<string>();
@@ -77,7 +102,7 @@ export function reconcile(desired: DesiredTable, actual: IpvsTable, owned: Owned
 
   for (const [key, a] of actualByKey) {
     if (desiredKeys.has(key) || !owned.has(key)) continue;
-    for (const d of a.dests.values()) ops.push({ kind: 'delDest', key: a.service.key, dest: destRef(d) });
+    for (const d of a.dests.all) ops.push({ kind: 'delDest', key: a.service.key, dest: destRef(d) });
     ops.push({ kind: 'delService', key: a.service.key });
   }
 
@@ -94,16 +119,18 @@ export function reconcile(desired: DesiredTable, actual: IpvsTable, owned: Owned
       continue;
     }
     if (!sameService(want.service, have.service)) ops.push({ kind: 'editService', service: want.service });
-    const wanted = new Set<string>();
+    const matched = new Set<Destination>();
     for (const d of want.dests) {
-      const dk = destKeyId(d);
-      wanted.add(dk);
-      const cur = have.dests.get(dk);
+      const cur = have.dests.get(d);
       if (!cur) ops.push({ kind: 'addDest', key: want.service.key, dest: d });
-      else if (!sameDest(d, cur)) ops.push({ kind: 'editDest', key: want.service.key, dest: d });
+      else {
+        matched.add(cur);
+        if (!sameDest(d, cur)) ops.push({ kind: 'editDest', key: want.service.key, dest: d });
+      }
     }
-    for (const [dk, d] of have.dests) {
-      if (!wanted.has(dk) && owned.has(`${key}/${dk}`)) ops.push({ kind: 'delDest', key: want.service.key, dest: destRef(d) });
+    if (matched.size === have.dests.size) continue;
+    for (const d of have.dests.all) {
+      if (!matched.has(d) && owned.has(`${key}/${destKeyId(d)}`)) ops.push({ kind: 'delDest', key: want.service.key, dest: destRef(d) });
     }
   }
   return ops;

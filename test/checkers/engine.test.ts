@@ -12,6 +12,7 @@ import type { Config } from '../../src/config/model.js';
 import { parseConfigText } from '../../src/config/load.js';
 import { createLogger } from '../../src/log.js';
 import { closedPort, httpServer, respond, silentServer, type Running } from './servers.js';
+import { seededRandom } from '../support/seeded-random.js';
 
 const dir = mkdtempSync(join(tmpdir(), 'lvskc-engine-'));
 
@@ -421,6 +422,47 @@ describe('checker engine', () => {
     const h = harness(parse(vs('192.0.2.21', ' real_server 127.0.0.1 80 {\n MISC_CHECK {\n misc_path "/bin/true"\n }\n }')));
     h.engine.start();
     assert.equal(h.clock.pendingTimers(), 1);
+    await h.engine.stop();
+    assert.equal(h.clock.pendingTimers(), 0);
+  });
+
+  test('reloads that add, remove, move and share servers: the probes are those a fresh engine builds, and a kept probe keeps its state', async () => {
+    const ports = [await closedPort(), await closedPort()];
+    const random = seededRandom(41);
+    const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
+    // Servers 81..88, in a random order and subset per virtual server; probes on two ports and two delay_loops, so
+    // servers of both virtual servers share some.
+    const randomConfig = (): Config => parse(['192.0.2.31', '192.0.2.32'].map((addr) => {
+      const order = [81, 82, 83, 84, 85, 86, 87, 88].filter(() => random() < 0.7).sort(() => random() - 0.5);
+      return vs(addr, order.map((p) => ` real_server 127.0.0.1 ${p} {\n weight ${pick([1, 2])}\n TCP_CHECK {\n connect_port ${pick(ports)}\n warmup 0\n delay_loop ${pick([3, 4])}\n }\n }`).join('\n'));
+    }).join(''));
+    const probes = (e: CheckerEngine): string[] => e.snapshot().map((r) => `${r.rsId} ${r.checkers.map((c) => c.probeKey).join(',')}`);
+    const h = harness(randomConfig());
+    h.engine.start();
+    for (let step = 0; step < 30; step++) {
+      await h.advance(5000);
+      const ran = new Set(h.engine.snapshot().flatMap((r) => r.checkers.filter((c) => c.hasRun).map((c) => c.probeKey)));
+      const old = new Map(h.engine.snapshot().map((r) => [r.rsId, r]));
+      const cfg = randomConfig();
+      const mark = h.events.length;
+      h.engine.update(cfg);
+      // A kept server reports what changed against its own previous state, and a new one nothing.
+      const changes = h.engine.snapshot().flatMap((r) => {
+        const o = old.get(r.rsId);
+        return o === undefined ? [] : [...(o.alive !== r.alive ? [`${r.rsId} alive ${r.alive}`] : []), ...(o.weight !== r.weight ? [`${r.rsId} weight ${r.weight}`] : [])];
+      });
+      const reported = h.events.slice(mark).map(({ e }) => (e.kind === 'rs-weight' ? `${e.rsId} weight ${e.weight}` : `${e.rsId} alive ${e.kind === 'rs-up'}`));
+      assert.deepEqual(reported, changes, `step ${step}: the reload's events`);
+      const fresh = harness(cfg);
+      fresh.engine.start();
+      assert.deepEqual(probes(h.engine), probes(fresh.engine), `step ${step}: the servers and their probes, in config order`);
+      const keys = new Set(h.engine.snapshot().flatMap((r) => r.checkers.map((c) => c.probeKey)));
+      assert.equal(h.engine.stats().probes, keys.size, `step ${step}: one running probe per distinct checker`);
+      for (const r of h.engine.snapshot()) {
+        for (const c of r.checkers) assert.equal(c.hasRun, ran.has(c.probeKey), `step ${step}: ${r.rsId} probe ${c.probeKey} kept its state or started afresh`);
+      }
+      await fresh.engine.stop();
+    }
     await h.engine.stop();
     assert.equal(h.clock.pendingTimers(), 0);
   });
