@@ -6,7 +6,7 @@ import { closeSync, openSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
 import type { BfdChecker, Checker, Config, FileChecker, HttpChecker, RealServer, TcpChecker, TrackFileDef, VirtualServer } from '../src/config/model.js';
-import { formatEndpoint, vsId as makeVsId } from '../src/config/identity.js';
+import { formatEndpoint, ServerWalk, vsId as makeVsId } from '../src/config/identity.js';
 import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
 import { fileVerdict, TrackFileWatcher } from './file.js';
@@ -206,26 +206,6 @@ function sameCheckers(a: readonly Checker[], b: readonly Checker[]): boolean {
 /** Unchanged checkers keep their keys: the k-th timed checker is the k-th unit of the previous entry. */
 function keptUnits(prev: RsEntry | undefined, vs: VirtualServer, rs: RealServer): readonly Unit[] | undefined {
   return prev !== undefined && prev.vs.haSuspend === vs.haSuspend && sameCheckers(prev.rs.checkers, rs.checkers) ? prev.units : undefined;
-}
-
-/**
- * The entry a server had in the running config, found by walking that config's entries along the new one: servers
- * a reload kept are met in the same order, so only those it added or moved need the index, which is made on the
- * first such server.
- */
-function previousEntries(before: readonly RsEntry[]): (rsId: string) => RsEntry | undefined {
-  let next = 0;
-  let index: Map<string, RsEntry> | undefined;
-  return (rsId) => {
-    // A few servers removed here: the walk steps over them.
-    for (let k = next; k < next + 4 && k < before.length; k++) {
-      if (before[k]!.rsId !== rsId) continue;
-      next = k + 1;
-      return before[k];
-    }
-    index ??= new Map(before.map((e) => [e.rsId, e]));
-    return index.get(rsId);
-  };
 }
 
 /**
@@ -431,13 +411,13 @@ export class CheckerEngine {
     const built = ++this.builds;
     const nextServers: RsEntry[] = [];
     const prevs: (RsEntry | undefined)[] = [];
-    const previous = previousEntries(before);
+    const previous = new ServerWalk(before, (e) => e.rsId);
     const trackDefs = new Map(config.trackFiles.map((t) => [t.name, t]));
     for (const vs of config.virtualServers) {
       const vsName = makeVsId(vs);
       for (const rs of vs.realServers) {
         const entry: RsEntry = { vsId: vsName, rsId: rs.id, vs, rs, units: NONE, files: NONE, bfds: NONE, alive: true, weight: rs.weight };
-        const prev = previous(rs.id);
+        const prev = previous.find(rs.id);
         const sameUnits = keptUnits(prev, vs, rs);
         for (const c of rs.checkers) {
           if (c.type === 'BFD_CHECK') {
@@ -706,7 +686,8 @@ export class CheckerEngine {
     const skipped = result.ok ? undefined : (result.notRun ?? descriptorShortage());
     this.opts.onAttempt?.({
       type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok, ...(skipped !== undefined ? { notRun: skipped } : {}),
-      durationMs: this.clock.now() - startedAt, detail: result.detail, servers: u.subscribers,
+      // A probe a reload retired checks for no server any more.
+      durationMs: this.clock.now() - startedAt, detail: result.detail, servers: u.stopped ? NONE : u.subscribers,
     });
     if (u.stopped) return;
     if (skipped !== undefined) return this.skip(u, skipped);

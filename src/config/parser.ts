@@ -54,7 +54,7 @@ interface Frame {
    * A value block (lib/parser.c alloc_value_block): read piece by piece, a `{` is an item (but the first piece may
    * be the block's own `{`) and the first `}` ends it. `needBob`: its `{` has not come yet.
    */
-  valueBlock?: { needBob: boolean };
+  readonly valueBlock: { needBob: boolean } | undefined;
   readonly nodes: Node[];
   /** The block's own node (undefined at the root). */
   readonly node: TreeNode | undefined;
@@ -111,7 +111,7 @@ export class TreeBuilder {
     private readonly report: Reporter,
     private readonly onRootBlock?: (node: Node) => boolean,
   ) {
-    this.root = { schema, nodes: [], node: undefined, quiet: false };
+    this.root = { schema, nodes: [], node: undefined, quiet: false, valueBlock: undefined };
     this.stack = [this.root];
   }
 
@@ -227,7 +227,7 @@ export class TreeBuilder {
     this.note(node, status, true);
     this.stack.push({
       schema: kind === 'list' ? undefined : kind, nodes, node, quiet: parent.quiet || status.kind === 'not-implemented',
-      ...(kind === 'list' && kw !== SUBLEVEL_LIST ? { valueBlock: { needBob: !braced } } : {}),
+      valueBlock: kind === 'list' && kw !== SUBLEVEL_LIST ? { needBob: !braced } : undefined,
     });
   }
 

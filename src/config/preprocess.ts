@@ -6,6 +6,7 @@
 import { posix } from 'node:path';
 import { decomment } from './lexer.js';
 import type { Reporter } from './errors.js';
+import type { SourceRef } from './model.js';
 
 /** The only file access the loader needs, so tests can point it at a temp dir and the CLI at the real disk. */
 export interface ConfigFs {
@@ -304,8 +305,12 @@ export class Preprocessor {
   private readonly sink: LineSink;
   /** The include stack, innermost last. */
   private readonly groups: IncludeGroup[] = [];
-  /** The file and line read last: where reports and lines are placed (the current_line_no keepalived reports). */
-  private at = { file: '', line: 0 };
+  /** The file and line read last (`at`). */
+  private atFile = '';
+  private atLine = 0;
+  /** Where nextChunk's line lies in its source (fields, not an object per line: a large config has 200,000 lines). */
+  private chunkStart = 0;
+  private chunkEnd = 0;
   /** What follows a brace on the line just returned, read as the next line (read_line's line_residue). */
   private residue: string | undefined;
   /** `~SEQ`/`~LST` giving lines, innermost last (seq_list). */
@@ -329,6 +334,11 @@ export class Preprocessor {
   /** Token bounds of the current plain line (at most one token per character). */
   private readonly bounds = new Int32Array(2 * MAX_LINE + 2);
   private readonly unterminated = (text: string): void => this.report.error(this.at, `Unterminated quote '${text}'`);
+
+  /** The file and line read last: where reports and lines are placed (the current_line_no keepalived reports). */
+  private get at(): SourceRef {
+    return { file: this.atFile, line: this.atLine };
+  }
 
   /** Without a sink, lines are collected and returned by run()/processText(). */
   constructor(
@@ -390,7 +400,7 @@ export class Preprocessor {
     while (!this.stopped) {
       const line = this.readLine();
       if (line === undefined) break;
-      if (!this.overBudget(line.length)) this.sink.feed(this.at.file, this.at.line, line);
+      if (!this.overBudget(line.length)) this.sink.feed(this.atFile, this.atLine, line);
     }
     return this.out;
   }
@@ -409,7 +419,7 @@ export class Preprocessor {
    * fgets into keepalived's 1024-byte buffer: the next line of the innermost file (a longer line comes in pieces),
    * moving on to the include's next file, then back out, at each end. undefined once every file is read.
    */
-  private nextChunk(): { readonly src: Source; readonly start: number; readonly end: number } | undefined {
+  private nextChunk(): Source | undefined {
     for (;;) {
       const g = this.groups[this.groups.length - 1];
       if (!g) return undefined;
@@ -428,8 +438,11 @@ export class Preprocessor {
       src.midLine = end - start > MAX_LINE;
       if (src.midLine) end = start + MAX_LINE;
       src.pos = src.midLine ? end : end + 1;
-      this.at = { file: src.file, line: src.lineNo };
-      return { src, start, end };
+      this.atFile = src.file;
+      this.atLine = src.lineNo;
+      this.chunkStart = start;
+      this.chunkEnd = end;
+      return src;
     }
   }
 
@@ -462,11 +475,11 @@ export class Preprocessor {
       } else {
         buf = '';
         for (;;) {
-          const chunk = this.nextChunk();
-          if (!chunk) return undefined;
+          const src = this.nextChunk();
+          if (!src) return undefined;
           this.generated = 0;
-          const { src, start } = chunk;
-          let end = chunk.end;
+          const start = this.chunkStart;
+          let end = this.chunkEnd;
           while (end > start && src.text.charCodeAt(end - 1) === 13) end--;
           if (end > start && def === undefined) {
             const count = plainTokens(src.text, start, end, this.bounds);

@@ -9,6 +9,7 @@ import { healthOf, type VsHealth } from '../announce/plan.js';
 import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/activation.js';
 import { CheckerEngine, type AttemptSample } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
+import { ServerWalk } from '../config/identity.js';
 import { cannotRun } from '../config/load.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
@@ -47,7 +48,8 @@ async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise
 class CheckerSide implements ChildSide {
   private config!: Config;
   /** The running config's real servers by the id checker and pool events use. */
-  private servers = new Map<string, RealServer>();
+  /** Every real server, in config order. */
+  private servers: readonly RealServer[] = [];
   private manager: IpvsManager | undefined;
   private driver: ObservedDriver | undefined;
   private engine: CheckerEngine | undefined;
@@ -94,7 +96,7 @@ class CheckerSide implements ChildSide {
     const { config } = this.load();
     if (!config) throw new Error(`${this.start_.configFile}: configuration cannot run`);
     this.config = config;
-    this.servers = rsEntries(config);
+    this.servers = realServersOf(config);
     nameProcess(config.global.processNames, 'checker');
     const sched = schedulingFor(config.global, 'checker');
     applyScheduling(sched, 'checker', this.log);
@@ -125,7 +127,7 @@ class CheckerSide implements ChildSide {
     this.manager = new IpvsManager(config, { driver, clock: systemClock, log: this.log, overrides, resumed });
     this.manager.on('pool', (ev) => this.onPoolEvent(ev));
     await this.manager.start();
-    if (resume.size === 0) this.applyCheckerSnapshot(this.servers.keys());
+    if (resume.size === 0) this.applyCheckerSnapshot(this.servers);
     this.logAnnounceScope();
     this.reportHealth();
   }
@@ -212,9 +214,9 @@ class CheckerSide implements ChildSide {
    * take it from the engine's snapshot, as keepalived applies track files at start-up; `added` names them. A
    * reload that adds no server skips the snapshot, which is most of an unchanged reload's time at 30,000 servers.
    */
-  private applyCheckerSnapshot(added: Iterable<string>): void {
+  private applyCheckerSnapshot(added: readonly RealServer[]): void {
     const configured = new Map<string, number>();
-    for (const rsId of added) configured.set(rsId, this.servers.get(rsId)!.weight);
+    for (const rs of added) configured.set(rs.id, rs.weight);
     if (configured.size === 0) return;
     for (const s of this.engine?.snapshot() ?? []) {
       if (!configured.has(s.rsId)) continue;
@@ -277,7 +279,8 @@ class CheckerSide implements ChildSide {
 
   private pruneOverrides(): void {
     if (this.overrides.list().length === 0) return;
-    for (const gone of this.overrides.prune((k) => this.servers.has(`${k.vs}/${k.rs}`))) {
+    const ids = new Set(this.servers.map((rs) => rs.id));
+    for (const gone of this.overrides.prune((k) => ids.has(`${k.vs}/${k.rs}`))) {
       const text = `Dropping operator override for ${gone.rs} of VS ${gone.vs}: server no longer configured`;
       this.log.info(text);
       this.publish('operator', text);
@@ -332,7 +335,7 @@ class CheckerSide implements ChildSide {
     const file = String(req['file'] ?? '');
     const { configId, strictCompat } = this.start_;
     const { config } = readConfigFile({ file, ...(configId !== undefined ? { configId } : {}), strictCompat });
-    const servers = rsEntries(config);
+    const servers = new Set(realServersOf(config).map((rs) => rs.id));
     const ops = (await this.manager?.plan(config)) ?? [];
     return {
       ipvs: ops.map((op) => ipvsadmCommand(op)),
@@ -430,9 +433,10 @@ class CheckerSide implements ChildSide {
     }
     const tParsed = performance.now();
     // The servers the engine checks are the running config's.
-    const known = this.servers;
+    const running = new ServerWalk(this.servers, (rs) => rs.id);
     this.config = config;
-    this.servers = rsEntries(config);
+    this.servers = realServersOf(config);
+    const added = this.servers.filter((rs) => running.find(rs.id) === undefined);
     nameProcess(config.global.processNames, 'checker');
     this.pruneOverrides();
     const dumped = await this.openReflector(config);
@@ -443,8 +447,8 @@ class CheckerSide implements ChildSide {
     this.engine?.update(config);
     const tCheckers = performance.now();
     await this.manager?.reload(config);
-    this.applyCheckerSnapshot([...this.servers.keys()].filter((rsId) => !known.has(rsId)));
-    this.telemetry.retain(new Set(this.servers.keys()));
+    this.applyCheckerSnapshot(added);
+    this.telemetry.forget(running.unfound().map((rs) => rs.id));
     // A drain accepted while the reload ran may name a server the pools only know now; for the others this is a no-op.
     for (const o of this.overrides.list()) this.manager?.setOverrideWeight(o.vs, `${o.vs}/${o.rs}`, weightOf(o.override));
     this.logAnnounceScope();
@@ -489,11 +493,8 @@ function namesVirtualServer(vs: VirtualServer, query: string): boolean {
   return vs.key.kind === 'group' && query === vs.key.name;
 }
 
-/** Every real server by the id checker and pool events use. */
-function rsEntries(config: Config): Map<string, RealServer> {
-  const m = new Map<string, RealServer>();
-  for (const vs of config.virtualServers) for (const rs of vs.realServers) m.set(rs.id, rs);
-  return m;
+function realServersOf(config: Config): RealServer[] {
+  return config.virtualServers.flatMap((vs) => vs.realServers);
 }
 
 function weightOf(o: Override): number {

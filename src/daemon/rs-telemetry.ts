@@ -156,9 +156,10 @@ export class RsTelemetry {
   }
 
   /** After a reload: servers no longer configured are forgotten. */
-  retain(rsIds: ReadonlySet<string>): void {
-    for (const [id, s] of this.series) {
-      if (rsIds.has(id)) continue;
+  forget(rsIds: Iterable<string>): void {
+    for (const id of rsIds) {
+      const s = this.series.get(id);
+      if (s === undefined) continue;
       this.slab.release(s.slot);
       this.series.delete(id);
     }

@@ -290,9 +290,10 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       keys.set(vs.displayName, expanded);
       if (pool) {
         const was = pool.config;
-        const dests = pool.destinations();
+        // Servers added, removed or moved change the table for sure (moved ones at least in scope).
+        const dests = pool.samePositions(vs) ? pool.destinations() : undefined;
         emit(pool.reconfigure(vs));
-        if (sameKeys(before, expanded) && sameServices(was, vs, expanded) && sameDestinations(dests, pool.destinations())) continue;
+        if (dests && sameKeys(before, expanded) && sameServices(was, vs, expanded) && sameDestinations(dests, pool.destinations())) continue;
         touch(before);
       } else {
         const added = new VsPool(vs);

@@ -229,7 +229,7 @@ export class VsPool {
   }
 
   /** Whether `vs` names the real servers this pool holds, in the same order. */
-  private samePositions(vs: VirtualServer): boolean {
+  samePositions(vs: VirtualServer): boolean {
     if (vs.realServers.length !== this.rss.size) return false;
     let i = 0;
     for (const st of this.rss.values()) if (st.id !== vs.realServers[i++]!.id) return false;
