@@ -417,7 +417,8 @@ export class Preprocessor {
 
   /**
    * fgets into keepalived's 1024-byte buffer: the next line of the innermost file (a longer line comes in pieces),
-   * moving on to the include's next file, then back out, at each end. undefined once every file is read.
+   * moving on to the include's next file, then back out, at each end: its source, with its bounds in chunkStart and
+   * chunkEnd. undefined once every file is read.
    */
   private nextChunk(): Source | undefined {
     for (;;) {

@@ -47,8 +47,7 @@ async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise
 
 class CheckerSide implements ChildSide {
   private config!: Config;
-  /** The running config's real servers by the id checker and pool events use. */
-  /** Every real server, in config order. */
+  /** The running config's real servers, in config order. */
   private servers: readonly RealServer[] = [];
   private manager: IpvsManager | undefined;
   private driver: ObservedDriver | undefined;

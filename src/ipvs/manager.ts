@@ -2,8 +2,8 @@
 // table equal to what the pools want through coalesced reconcile passes (one read, then ops in order).
 // A pass after checker events, an override or a reload covers only the services of the virtual servers they
 // changed: at 30,000 real servers a full pass per burst of events cost the checker process a whole CPU, and a whole
-// pass was a third of an unchanged reload. Start and the periodic resync compare the whole table. A failed op is logged with its entry and errno, and the next pass, made
-// whole, retries it.
+// pass was a third of an unchanged reload. Start and the periodic resync compare the whole table. A failed op is
+// logged with its entry and errno, and the next pass, made whole, retries it.
 import { EventEmitter } from 'node:events';
 import type { Clock, TimerHandle } from '../clock.js';
 import type { Config, VirtualServer } from '../config/model.js';
@@ -147,8 +147,11 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   private readonly owned = new Owned();
   /** Virtual servers whose pools changed since the last pass began. */
   private readonly changed = new Set<string>();
-  /** Services a reload took from their virtual server (removed, or no longer in its group), by serviceKeyId. */
-  private readonly released = new Map<string, ServiceKey>();
+  /**
+   * Services a reload changed since the last pass began, by serviceKeyId: those of virtual servers that went (their
+   * keys are gone with them), came, or want other entries.
+   */
+  private readonly reloaded = new Map<string, ServiceKey>();
   /** The next pass compares the whole table. */
   private wholePending = false;
   private flushPending = false;
@@ -237,7 +240,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.logScriptChecks(config);
     const timeoutsChanged = this.timeoutsChange(config) !== undefined;
     const scope = this.reshape(config, this.pools, this.keys, (events) => this.emitAll(events), (line) => this.info(line));
-    for (const [id, key] of scope) this.released.set(id, key);
+    for (const [id, key] of scope) this.reloaded.set(id, key);
     this.config = config;
     if (timeoutsChanged) await this.applyTimeouts();
     return this.syncChanged();
@@ -251,7 +254,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const pools = new Map([...this.pools].map(([id, pool]) => [id, pool.clone()]));
     const keys = new Map(this.keys);
     const reshaped = this.reshape(config, pools, keys, () => undefined, () => undefined);
-    const scope = this.wholePending || this.flushPending ? undefined : this.changedKeys(keys, new Map([...this.released, ...reshaped]));
+    const scope = this.wholePending || this.flushPending ? undefined : this.changedKeys(keys, new Map([...this.reloaded, ...reshaped]));
     const timeouts = this.timeoutsChange(config);
     const ops = scope?.size === 0 ? [] : reconcile(this.desiredOf(pools, keys, scope), await this.read(scope), this.owned, { flush: this.flushPending });
     return timeouts ? [{ kind: 'setTimeouts', timeouts }, ...ops] : ops;
@@ -440,7 +443,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.passes++;
     this.wholePending = false;
     this.changed.clear();
-    this.released.clear();
+    this.reloaded.clear();
     let actual;
     try {
       actual = await this.read(scope);
@@ -455,9 +458,9 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     return (this.lastPass = { ops: ops.length, failed });
   }
 
-  /** The service keys of the changed virtual servers and those a reload released, by serviceKeyId. */
-  private changedKeys(keys: ReadonlyMap<string, ServiceKey[]> = this.keys, released: ReadonlyMap<string, ServiceKey> = this.released): Map<string, ServiceKey> {
-    const scope = new Map(released);
+  /** The service keys of the changed virtual servers and those a reload changed, by serviceKeyId. */
+  private changedKeys(keys: ReadonlyMap<string, ServiceKey[]> = this.keys, reloaded: ReadonlyMap<string, ServiceKey> = this.reloaded): Map<string, ServiceKey> {
+    const scope = new Map(reloaded);
     for (const vsId of this.changed) for (const key of keys.get(vsId) ?? []) scope.set(serviceKeyId(key), key);
     return scope;
   }
