@@ -90,7 +90,8 @@ test('a checker process that dies before answering the reload\'s read: the worke
   await run.waitFor(/ipvsadm -[ae] -t 127\.0\.0\.1:19430 -r 127\.0\.0\.1:19432 -m -w 4/, 20_000, from);
   const after = run.lines.slice(from);
   assert.equal(after.filter((l) => /Reload failed/.test(l)).length, 0, after.join('\n'));
-  assert.notEqual(Number(readFileSync(checkersPid, 'utf8')), first);
+  // The supervisor writes the pid file once the respawned child has answered its start, which may come after that.
+  await until('the respawned checker process\'s pid', 10_000, () => (Number(readFileSync(checkersPid, 'utf8')) !== first ? true : undefined));
   assert.equal(await run.stop(), 0);
 });
 
