@@ -422,7 +422,6 @@ test('a reload reads and changes only the services it changed: random reloads le
   const parsed = (text: string): Config => parseConfigText(text).config;
   const { m, driver, settle } = await started(parsed(randomConfig()), undefined, ReadingDriver);
   const seen = new Set<string>();
-  let unchanged = 0;
   for (let step = 0; step < 200; step++) {
     const servers = m.status().virtualServers.flatMap((v) => v.realServers.map((r) => [v.vsId, r.rsId] as const));
     for (let n = Math.floor(random() * 3); n > 0 && servers.length > 0; n--) {
@@ -442,9 +441,7 @@ test('a reload reads and changes only the services it changed: random reloads le
     const left = await m.plan(parsed(text));
     assert.deepEqual(left, [], `step ${step}: plan finds nothing left for the config just applied`);
     assert.deepEqual(await m.sync(), { ops: 0, failed: 0 }, `step ${step}: a whole pass found work the reload left`);
-    unchanged++;
   }
-  assert.equal(unchanged, 200);
   assert.ok(seen.size > 50, `the reloads changed the table (${seen.size} distinct tables)`);
   await m.stop();
 });
