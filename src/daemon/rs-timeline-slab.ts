@@ -1,16 +1,45 @@
 // The per-server numbers of rs-telemetry.ts, for every server in a few large buffers instead of five typed arrays each:
 // at 30,000 real servers those were 150,000 ArrayBuffers, about 4 KB a server with their headers and the bucket
-// numbers. A server holds a slot; its ring of TIMELINE_BUCKETS (checks, failures, summed duration) and its duration
+// numbers. A server holds a slot; its ring of TIMELINE_BUCKETS (checks, failures, mean duration) and its duration
 // histogram sit at the slot's offset in the chunk that holds it. A slot freed at a reload is reused.
+// A bucket is 6 bytes: the mean is a binary16 float (a summed float32 made it 8), which keeps three significant
+// digits from microseconds to a minute, all the console draws of it. 240 buckets are 1.4 KB a server.
 
-/** Slots per chunk: a chunk is one ArrayBuffer of about 2 MB, allocated when the last one is full. */
+/** Slots per chunk: a chunk is one ArrayBuffer of about 1.5 MB, allocated when the last one is full. */
 const CHUNK = 1024;
 
 interface Chunk {
   readonly checks: Uint16Array;
   readonly failures: Uint16Array;
-  readonly sumMs: Float32Array;
+  /** binary16 bits (toHalf). */
+  readonly meanMs: Uint16Array;
   readonly durations: Uint32Array;
+}
+
+/** The largest finite binary16, 65504: a longer mean is kept as that. */
+const HALF_MAX = 0x7bff;
+
+/** IEEE 754 binary16 bits of a non-negative number, rounded to nearest; above 65504 it saturates there. */
+export function toHalf(v: number): number {
+  if (!(v > 0)) return 0;
+  if (v >= 65520) return HALF_MAX;
+  // Below 2^-14 a subnormal: a multiple of 2^-24 (rounding up to 1024 gives the smallest normal's bits).
+  if (v < 2 ** -14) return Math.round(v * 2 ** 24);
+  let e = Math.floor(Math.log2(v));
+  if (2 ** e > v) e--;
+  else if (2 ** (e + 1) <= v) e++;
+  let m = Math.round((v / 2 ** e - 1) * 1024);
+  if (m === 1024) {
+    m = 0;
+    e++;
+  }
+  return ((e + 15) << 10) | m;
+}
+
+export function fromHalf(h: number): number {
+  const e = h >> 10;
+  const m = h & 0x3ff;
+  return e === 0 ? m * 2 ** -24 : 2 ** (e - 15) * (1 + m / 1024);
 }
 
 export class TimelineSlab {
@@ -39,23 +68,25 @@ export class TimelineSlab {
     const k = (slot % CHUNK) * this.buckets + ring;
     c.checks[k] = 0;
     c.failures[k] = 0;
-    c.sumMs[k] = 0;
+    c.meanMs[k] = 0;
   }
 
-  /** One check into the bucket; a bucket saturated at 65,535 checks takes no more. */
+  /** One check into the bucket, its duration into the running mean; a bucket saturated at 65,535 checks takes no more. */
   add(slot: number, ring: number, ok: boolean, ms: number): void {
     const c = this.chunkOf(slot);
     const k = (slot % CHUNK) * this.buckets + ring;
-    if (c.checks[k]! === 0xffff) return;
-    c.checks[k]!++;
+    const n = c.checks[k]!;
+    if (n === 0xffff) return;
+    c.checks[k] = n + 1;
     if (!ok) c.failures[k]!++;
-    c.sumMs[k]! += ms;
+    const mean = fromHalf(c.meanMs[k]!);
+    c.meanMs[k] = toHalf(mean + (ms - mean) / (n + 1));
   }
 
-  bucket(slot: number, ring: number): { readonly checks: number; readonly failures: number; readonly sumMs: number } {
+  bucket(slot: number, ring: number): { readonly checks: number; readonly failures: number; readonly meanMs: number } {
     const c = this.chunkOf(slot);
     const k = (slot % CHUNK) * this.buckets + ring;
-    return { checks: c.checks[k]!, failures: c.failures[k]!, sumMs: c.sumMs[k]! };
+    return { checks: c.checks[k]!, failures: c.failures[k]!, meanMs: fromHalf(c.meanMs[k]!) };
   }
 
   /** The slot's histogram counts, as a view (no copy). */
@@ -70,12 +101,13 @@ export class TimelineSlab {
 
   private chunk(): Chunk {
     const ring = CHUNK * this.buckets;
-    const buf = new ArrayBuffer(ring * (2 + 2 + 4) + CHUNK * this.histogram * 4);
+    const hist = CHUNK * this.histogram * 4;
+    const buf = new ArrayBuffer(hist + ring * 6);
     return {
-      sumMs: new Float32Array(buf, 0, ring),
-      durations: new Uint32Array(buf, ring * 4, CHUNK * this.histogram),
-      checks: new Uint16Array(buf, ring * 4 + CHUNK * this.histogram * 4, ring),
-      failures: new Uint16Array(buf, ring * 6 + CHUNK * this.histogram * 4, ring),
+      durations: new Uint32Array(buf, 0, CHUNK * this.histogram),
+      checks: new Uint16Array(buf, hist, ring),
+      failures: new Uint16Array(buf, hist + ring * 2, ring),
+      meanMs: new Uint16Array(buf, hist + ring * 4, ring),
     };
   }
 }

@@ -8,6 +8,7 @@ import { join } from 'node:path';
 import { Running, until } from './drain-harness.js';
 import { DaemonUnderTest, httpConfig, startBackends } from './daemon-setup.js';
 import { failureReason, RsTelemetry, TIMELINE_BUCKET_MS, TIMELINE_BUCKETS, TRANSITIONS_KEPT } from '../../src/daemon/rs-telemetry.js';
+import { fromHalf, toHalf } from '../../src/daemon/rs-timeline-slab.js';
 
 const VS_PORT = 19710;
 const WEB1 = 19711;
@@ -73,6 +74,32 @@ test('the timeline keeps four hours of buckets and the last transitions, whateve
   const fresh = t.timelines(0)[next]!;
   assert.deepEqual([fresh.start, [...fresh.checks], [...fresh.failures], [...fresh.meanMs]], [start, [1], [0], [3]]);
   assert.deepEqual(Array.from(t.durationSeries()[0]!.counts), [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+});
+
+test('a bucket\'s mean duration is a binary16: every finite value round-trips, others round to the nearest', () => {
+  // Float32Array rounds a binary16 value exactly (its 11 bits fit), and is the reference for the nearest one.
+  for (let h = 0; h <= 0x7bff; h++) assert.equal(toHalf(fromHalf(h)), h, `bits ${h.toString(16)}`);
+  assert.deepEqual([fromHalf(0x3c00), fromHalf(0x7bff), fromHalf(1)], [1, 65504, 2 ** -24]);
+  for (let h = 1; h < 0x7bff; h++) {
+    const [lo, hi] = [fromHalf(h), fromHalf(h + 1)];
+    assert.equal(toHalf(lo + (hi - lo) * 0.49), h);
+    assert.equal(toHalf(lo + (hi - lo) * 0.51), h + 1);
+  }
+  assert.deepEqual([toHalf(0), toHalf(70_000), toHalf(65_519)], [0, 0x7bff, 0x7bff]);
+});
+
+test('a bucket\'s mean follows the checks that fell in it', () => {
+  const t = new RsTelemetry();
+  const vs = '[192.0.2.1]:tcp:80';
+  const rs = `${vs}/[192.0.2.2]:tcp:80`;
+  const at = 3_000 * TIMELINE_BUCKET_MS;
+  // 60 checks of 0.5 ms … 30 ms, then one of 2 s: means 15.25 ms and 48.79 ms.
+  for (let k = 1; k <= 60; k++) t.attempt(vs, rs, at + k, true, k / 2, 'ok');
+  const mean = t.timelines(0)[rs]!.meanMs[0]!;
+  assert.ok(Math.abs(mean - 15.25) < 15.25 / 500, `mean ${mean}`);
+  t.attempt(vs, rs, at + 61, true, 2000, 'ok');
+  const after = t.timelines(0)[rs]!.meanMs[0]!;
+  assert.ok(Math.abs(after - (15.25 * 60 + 2000) / 61) < 0.1, `mean ${after}`);
 });
 
 test('thousands of servers keep their own numbers across the slab\'s chunks, and a reload frees and reuses slots', () => {
