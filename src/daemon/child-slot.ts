@@ -26,6 +26,8 @@ export interface ChildSpec<Out extends RequestMap & Base, In extends RequestMap,
   readonly hangTimeoutMs: number;
   /** net_namespace: the child runs in /var/run/netns/NAME from its first instruction (net-namespace.ts). */
   readonly netns?: string;
+  /** node options for the child besides the supervisor's own, asked at every spawn (a respawn sizes afresh). */
+  readonly nodeFlags?: () => readonly string[];
   /** Called when a started child exits, whatever follows (a respawn, the stop). */
   readonly exited?: () => void;
   /** Registers the supervisor's handlers on a new child's channel and starts it; rejects if it cannot start. */
@@ -67,8 +69,9 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
 
   /** Forks and starts the child; rejects (the child killed) when it cannot start. */
   async spawn(respawn = false): Promise<void> {
+    const nodeArgs = [...process.execArgv, ...(this.spec.nodeFlags?.() ?? [])];
     const child = fork(this.spec.entry, [], {
-      serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], ...forkInNamespace(this.spec.netns),
+      serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: nodeArgs, ...forkInNamespace(this.spec.netns, nodeArgs),
     });
     this.child = child;
     const channel = new Channel<Out, In, OutNotes, InNotes>(child);

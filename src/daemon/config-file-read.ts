@@ -13,5 +13,6 @@ export function readConfigFile(req: ReadRequest): { readonly config: Config; rea
     strictCompat: req.strictCompat,
     daemon: true,
   });
-  return { config, read: { diagnostics, code: exitCodeFor(diagnostics), vrrp: vrrpPart(config), virtualServers: config.virtualServers.length } };
+  const realServers = config.virtualServers.reduce((n, vs) => n + vs.realServers.length, 0);
+  return { config, read: { diagnostics, code: exitCodeFor(diagnostics), vrrp: vrrpPart(config), virtualServers: config.virtualServers.length, realServers } };
 }

@@ -30,10 +30,10 @@ export function ipvsNetnsPath(ipvsName: string | undefined, netns: string | unde
   return netns === undefined ? undefined : netnsPath(netns);
 }
 
-/** fork() options that start the child inside the namespace; none without one. */
-export function forkInNamespace(name: string | undefined): { execPath?: string; execArgv?: string[] } {
+/** fork() options that start the child inside the namespace (node with `nodeArgs`); none without one. */
+export function forkInNamespace(name: string | undefined, nodeArgs: readonly string[]): { execPath?: string; execArgv?: string[] } {
   if (name === undefined) return {};
-  return { execPath: 'nsenter', execArgv: [`--net=${netnsPath(name)}`, '--', process.execPath, ...process.execArgv] };
+  return { execPath: 'nsenter', execArgv: [`--net=${netnsPath(name)}`, '--', process.execPath, ...nodeArgs] };
 }
 
 /**

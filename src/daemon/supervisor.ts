@@ -28,6 +28,7 @@ import { TableHost } from '../ipvs/driver-remote.js';
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig } from './config-reader.js';
+import { checkerNodeFlags } from './young-generation.js';
 import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
 import { OperatorConsole } from './console.js';
@@ -39,6 +40,7 @@ import { Registry, renderFamilies, serveMetrics, type MetricFamily } from './met
 import { acquirePidFile } from './pidfile.js';
 import { nameProcess } from './process-names.js';
 import { registerLoopDelay } from './loop-delay.js';
+import { registerHeapMetrics } from './heap-metrics.js';
 import { SyncDaemonOwner } from './sync-daemon-owner.js';
 import { ensureIpvsFamily } from '../ipvs/load-module.js';
 import type { NetlinkIpvsDriver } from '../ipvs/driver-netlink.js';
@@ -104,6 +106,8 @@ const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
 
 export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
+  /** The running config's real servers: a checker process spawned now is sized for them (young-generation.ts). */
+  private realServers = 0;
   private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
   private checker: ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes> | undefined;
   private bfd: ChildSlot<ToBfd, Nothing, Nothing, FromBfdNotes> | undefined;
@@ -152,6 +156,7 @@ export class Supervisor {
     private readonly log: Logger,
   ) {
     registerLoopDelay(this.registry, 'supervisor');
+    registerHeapMetrics(this.registry, 'supervisor');
     this.paths = { pid: opts.pidFile, vrrpPid: opts.vrrpPidFile, checkersPid: opts.checkersPidFile, control: opts.controlSocket };
   }
 
@@ -250,6 +255,7 @@ export class Supervisor {
       return 2;
     }
     this.vrrpConfig = read.vrrp;
+    this.realServers = read.realServers;
     applyConfigUmask(read.vrrp.global.umask, this.log);
     nameProcess(read.vrrp.global.processNames, 'parent');
     const configured = read.vrrp.global.other['net_namespace'];
@@ -403,6 +409,7 @@ export class Supervisor {
       label: 'Healthcheck',
       entry: new URL('./checker-process.js', import.meta.url),
       ...(this.netns !== undefined ? { netns: this.netns } : {}),
+      nodeFlags: () => checkerNodeFlags(this.realServers),
       hangTimeoutMs: this.opts.childTimeoutMs ?? DEFAULT_CHILD_TIMEOUT_MS,
       // Health is unknown until a respawned child reports: a dead checker's VIPs are withdrawn meanwhile.
       exited: () => void this.announcer?.setHealth(undefined),
@@ -705,6 +712,7 @@ export class Supervisor {
       return;
     }
     this.vrrpConfig = read.vrrp;
+    this.realServers = read.realServers;
     const umask = applyConfigUmask(read.vrrp.global.umask, this.log);
     nameProcess(read.vrrp.global.processNames, 'parent');
     if (this.syncd && !this.syncd.reload(read.vrrp)) {

@@ -50,6 +50,8 @@ export interface ConfigRead {
   readonly code: ExitCode;
   readonly vrrp: VrrpConfig;
   readonly virtualServers: number;
+  /** Their real servers, which size the checker process's young generation (young-generation.ts). */
+  readonly realServers: number;
 }
 
 export interface LogSettings {
