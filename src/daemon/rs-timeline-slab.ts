@@ -71,7 +71,7 @@ export class TimelineSlab {
     c.meanMs[k] = 0;
   }
 
-  /** One check into the bucket, its duration into the running mean; a bucket saturated at 65,535 checks takes no more. */
+  /** One check into the bucket and its running mean; a bucket saturated at 65,535 checks takes no more. */
   add(slot: number, ring: number, ok: boolean, ms: number): void {
     const c = this.chunkOf(slot);
     const k = (slot % CHUNK) * this.buckets + ring;

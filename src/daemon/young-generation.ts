@@ -3,7 +3,7 @@
 // make them do, and never gives the pages back: a checker process checking 1,000 real servers every second held ~17 MB
 // more than with a 1 MiB semi-space, a sixth of its memory. A reload of a large config needs that room (its new model
 // survives scavenges; a 4 MiB cap made a 30,000-server reload 20-50% slower), a small one does not: the semi-space is
-// given 1 MiB per 1,875 real servers, the ratio V8's default has at 30,000, and V8's own size from there up. The size
+// given 1 MiB per 1,875 real servers, the ratio V8's default has at 30,000 (past 28,125 it is V8's own size). The size
 // is chosen at each spawn of the process; a reload that grows the config keeps it until the next one. A
 // --max-semi-space-size of node's own command line is left to apply.
 
