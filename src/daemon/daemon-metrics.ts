@@ -6,8 +6,7 @@ import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import type { ServiceKey, Stats } from '../ipvs/types.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
-import { registerHeapMetrics } from './heap-metrics.js';
-import { registerLoopDelay } from './loop-delay.js';
+import { registerProcessMetrics } from './process-metrics.js';
 import { Registry, type Counter, type Sample } from './metrics.js';
 import type { ObservedDriver } from './observed-driver.js';
 import { DURATION_BUCKETS_S, FAILURE_REASONS, type RsTelemetry } from './rs-telemetry.js';
@@ -32,8 +31,7 @@ export class VrrpMetrics {
 
   constructor(instances: () => Iterable<VrrpInstanceRunner>) {
     const r = this.registry;
-    registerLoopDelay(r, 'vrrp');
-    registerHeapMetrics(r, 'vrrp');
+    registerProcessMetrics(r, 'vrrp');
     const vrrp = (f: (i: VrrpInstanceRunner) => Sample[]): (() => Sample[]) => () => [...instances()].flatMap(f);
     r.collect('lvskeeper_vrrp_state', 'VRRP instance state (1 for the current one)', 'gauge', vrrp((i) =>
       STATES.map((s) => ({ labels: { instance: i.cfg.name, state: s }, value: i.state === s ? 1 : 0 }))));
@@ -71,8 +69,7 @@ export class CheckerMetrics {
 
   constructor(src: CheckerMetricSources) {
     const r = this.registry;
-    registerLoopDelay(r, 'checker');
-    registerHeapMetrics(r, 'checker');
+    registerProcessMetrics(r, 'checker');
     r.collect('lvskeeper_realserver_up', 'Real server alive according to its checkers', 'gauge', () =>
       src.checkers().map((s) => ({ labels: { vs: s.vsId, rs: s.rsId.slice(s.vsId.length + 1) }, value: s.alive ? 1 : 0 })));
     r.collect('lvskeeper_ping_replies_dropped_total', 'PING_CHECK replies dropped, by address family and reason', 'counter', () =>

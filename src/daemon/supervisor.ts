@@ -39,8 +39,7 @@ import { applyConfigUmask } from '../fs/umask.js';
 import { Registry, renderFamilies, serveMetrics, type MetricFamily } from './metrics.js';
 import { acquirePidFile } from './pidfile.js';
 import { nameProcess } from './process-names.js';
-import { registerLoopDelay } from './loop-delay.js';
-import { registerHeapMetrics } from './heap-metrics.js';
+import { registerProcessMetrics } from './process-metrics.js';
 import { SyncDaemonOwner } from './sync-daemon-owner.js';
 import { ensureIpvsFamily } from '../ipvs/load-module.js';
 import type { NetlinkIpvsDriver } from '../ipvs/driver-netlink.js';
@@ -155,8 +154,7 @@ export class Supervisor {
     private readonly opts: DaemonOptions,
     private readonly log: Logger,
   ) {
-    registerLoopDelay(this.registry, 'supervisor');
-    registerHeapMetrics(this.registry, 'supervisor');
+    registerProcessMetrics(this.registry, 'supervisor');
     this.paths = { pid: opts.pidFile, vrrpPid: opts.vrrpPidFile, checkersPid: opts.checkersPidFile, control: opts.controlSocket };
   }
 
