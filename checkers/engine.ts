@@ -9,6 +9,7 @@ import type { BfdChecker, Checker, Config, FileChecker, HttpChecker, RealServer,
 import { formatEndpoint, ServerWalk, vsId as makeVsId } from '../src/config/identity.js';
 import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
+import { DueQueue } from './due-queue.js';
 import { fileVerdict, TrackFileWatcher } from './file.js';
 import { probeHttp, startHttpGet, type Cancellable } from './http.js';
 import { alertBody, attemptLine, downLine, upLine, type Names } from './messages.js';
@@ -83,7 +84,7 @@ export interface ResumedState extends PolicyState {
   readonly dynamicStatus?: number;
 }
 
-/** One running probe: a checker, its policy state and timer, and the real servers that share it. */
+/** One running probe: a checker, its policy state, its next check and the real servers that share it. */
 interface Unit {
   readonly key: string;
   readonly checker: TimedChecker;
@@ -93,8 +94,10 @@ interface Unit {
   state: PolicyState;
   /** The real servers that share this probe. */
   subscribers: readonly RsEntry[];
-  timer?: TimerHandle;
+  /** Its place in the engine's due queue (due-queue.ts). */
   dueAt: number;
+  queuedAt: number;
+  queuedSeq: number;
   /** The attempt under way's controller, taken from the engine's pool; none between attempts. */
   abort?: AbortController;
   /** The attempt under way on the direct path (runDirect), to call off on retire. */
@@ -241,6 +244,7 @@ export class CheckerEngine {
   private readonly clock: Clock;
   private readonly log: Logger;
   private readonly slots: Slots<Unit>;
+  private readonly due: DueQueue<Unit>;
   private readonly random: () => number;
   private units = new Map<string, Unit>();
   /** In config order: a reload walks the new config along it. */
@@ -276,6 +280,7 @@ export class CheckerEngine {
     this.clock = opts.clock ?? systemClock;
     this.log = opts.logger ?? silentLogger();
     this.slots = new Slots(opts.concurrency ?? 512, (u, done) => this.run(u, done));
+    this.due = new DueQueue(this.clock, (u) => this.launch(u));
     this.random = opts.random ?? Math.random;
     this.pinger4 = new Pinger(4, this.log);
     this.pinger6 = new Pinger(6, this.log);
@@ -338,6 +343,7 @@ export class CheckerEngine {
     this.running = false;
     for (const u of this.units.values()) this.retire(u);
     this.units.clear();
+    this.due.clear();
     for (const w of this.watchers.values()) w.close();
     this.watchers.clear();
     for (const u of this.slots.clear()) u.running = false;
@@ -467,7 +473,7 @@ export class CheckerEngine {
     this.pinger4.retain(pings.filter((c) => c.family !== 'inet6'));
     this.pinger6.retain(pings.filter((c) => c.family === 'inet6'));
     this.syncWatchers();
-    for (const unit of this.units.values()) if (unit.timer === undefined && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
+    for (const unit of this.units.values()) if (!this.due.has(unit) && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
     for (let i = 0; i < nextServers.length; i++) {
       const e = nextServers[i]!;
       const prev = prevs[i];
@@ -499,7 +505,7 @@ export class CheckerEngine {
     }
     if (n !== this.servers.length) return false;
     // As a build does: a probe left with no timer (its attempt failed inside the engine) is armed again.
-    for (const unit of this.units.values()) if (unit.timer === undefined && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
+    for (const unit of this.units.values()) if (!this.due.has(unit) && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
     let i = 0;
     for (const vs of config.virtualServers) {
       for (const rs of vs.realServers) {
@@ -519,7 +525,7 @@ export class CheckerEngine {
     const resumed = this.opts.resume?.get(key);
     const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
     return {
-      key, checker, target: targetOf(rs), state, subscribers: NONE, dueAt: 0, running: false, stopped: false, built: 0,
+      key, checker, target: targetOf(rs), state, subscribers: NONE, dueAt: 0, queuedAt: -1, queuedSeq: 0, running: false, stopped: false, built: 0,
       lastExit: dynamicStatus ?? 0,
       ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
       ...(haSuspendVs !== undefined ? { haSuspendVs } : {}),
@@ -532,8 +538,7 @@ export class CheckerEngine {
 
   private retire(u: Unit): void {
     u.stopped = true;
-    if (u.timer) this.clock.clearTimeout(u.timer);
-    u.timer = undefined;
+    this.due.remove(u);
     // Only an attempt under way has anything to abort; dispatching 30,000 aborts cost a stop half a second.
     u.abort?.abort(ABORTED);
     u.cancel?.cancel();
@@ -597,11 +602,7 @@ export class CheckerEngine {
   // ───────────── running ─────────────
 
   private arm(u: Unit, delayMs: number): void {
-    u.dueAt = this.clock.now() + delayMs;
-    u.timer = this.clock.setTimeout(() => {
-      u.timer = undefined;
-      this.launch(u);
-    }, delayMs);
+    this.due.add(u, delayMs);
   }
 
   private launch(u: Unit): void {
