@@ -25,8 +25,10 @@ const TYPE_DEFAULTS: Readonly<Record<string, { retry: number; delayBeforeRetryMs
   MISC_CHECK: { retry: 0, delayBeforeRetryMs: 1000 },
 };
 
+type StatusCodes = HttpUrl['statusCodes'];
+
 /** keepalived's default accepted status range, shared by every url that sets none (the model is read-only). */
-const DEFAULT_STATUS_CODES: readonly (readonly [number, number])[] = Object.freeze([Object.freeze([200, 299] as const)]);
+const DEFAULT_STATUS_CODES: StatusCodes = Object.freeze([Object.freeze([200, 299] as const)]);
 const DNS_TYPES = new Set<DnsQueryType>(['A', 'NS', 'CNAME', 'SOA', 'MX', 'TXT', 'AAAA', 'RRSIG', 'DNSKEY']);
 const UINT_MAX = 2 ** 32 - 1;
 const INT_MAX = 2 ** 31 - 1;
@@ -369,6 +371,25 @@ function digestProblem(text: string): string {
   return `Unable to interpret hex digit in '${text}' at offset ${at}/${at + 1}`;
 }
 
+/**
+ * A `status_code` line's ranges, one frozen list for each text: a config checks 30,000 servers for the same
+ * `status_code 200`, and a list of its own for each took 3.4 MB of the checker process's heap. The lists kept are
+ * bounded; a line past that gets its own, as a line with an error always does.
+ */
+const statusCodeLists = new Map<string, StatusCodes>();
+const STATUS_CODE_LISTS_KEPT = 1024;
+
+function statusCodesOf(v: Values, n: Node): StatusCodes {
+  const text = n.args.length === 1 ? n.args[0]! : n.args.join(' ');
+  const kept = statusCodeLists.get(text);
+  if (kept) return kept;
+  const list = parseStatusCodes(v, n);
+  if (list.length !== n.args.length || statusCodeLists.size >= STATUS_CODE_LISTS_KEPT) return list;
+  const frozen = Object.freeze(list.map((r) => Object.freeze(r)));
+  statusCodeLists.set(text, frozen);
+  return frozen;
+}
+
 function parseStatusCodes(v: Values, n: Node): [number, number][] {
   const out: [number, number][] = [];
   for (const a of n.args) {
@@ -384,7 +405,7 @@ function parseStatusCodes(v: Values, n: Node): [number, number][] {
 function resolveUrl(v: Values, u: Node): HttpUrl | undefined {
   let path: string | undefined;
   let digest: string | undefined;
-  let statusCodes: [number, number][] = [];
+  let statusCodes: StatusCodes = [];
   let virtualhost: string | undefined;
   let regex: string | undefined;
   let regexNoMatch = false;
@@ -405,7 +426,7 @@ function resolveUrl(v: Values, u: Node): HttpUrl | undefined {
         else digest = a.toLowerCase();
         break;
       case 'status_code':
-        statusCodes = statusCodes.concat(parseStatusCodes(v, n));
+        statusCodes = statusCodes.length === 0 ? statusCodesOf(v, n) : statusCodes.concat(statusCodesOf(v, n));
         break;
       case 'virtualhost':
         if (a === undefined) v.report.error(n.src, 'Missing HTTP_GET virtualhost name', n.kw);
