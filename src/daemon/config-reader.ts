@@ -4,7 +4,6 @@
 // costs a refused reload, never the running daemon.
 import { Worker } from 'node:worker_threads';
 import type { ConfigRead } from '../ipc/protocol.js';
-import { holdSupervisorYoungGeneration } from './young-generation.js';
 
 export interface ReadRequest {
   readonly file: string;
@@ -27,8 +26,6 @@ export function readConfig(req: ReadRequest): Promise<ConfigRead> {
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      // The worker's start has put V8's flags back by now.
-      holdSupervisorYoungGeneration();
       fn();
     };
     const timer = setTimeout(() => {
