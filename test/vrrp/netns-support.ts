@@ -138,6 +138,8 @@ export class Topology {
 
 export class Proc {
   vrrpPidFile?: string;
+  /** keepalived's other children (-b's BFD process): each outlives a SIGKILL of its parent and keeps its stdout open. */
+  readonly childPidFiles: string[] = [];
   private out = '';
 
   constructor(readonly child: ChildProcess, readonly logPath: string) {
@@ -154,11 +156,15 @@ export class Proc {
     this.child.kill(sig);
   }
 
-  /** SIGKILL of the whole process family (parent and VRRP child), as a crash would. */
+  private get pidFiles(): string[] {
+    return [...(this.vrrpPidFile ? [this.vrrpPidFile] : []), ...this.childPidFiles];
+  }
+
+  /** SIGKILL of the whole process family (parent, VRRP child and any other), as a crash would. */
   killHard(): void {
-    if (this.vrrpPidFile) {
+    for (const f of this.pidFiles) {
       try {
-        process.kill(Number(readFileSync(this.vrrpPidFile, 'utf8').trim()), 'SIGKILL');
+        process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
       } catch {
         // already gone
       }
@@ -166,27 +172,28 @@ export class Proc {
     this.child.kill('SIGKILL');
   }
 
-  /** Resolves when the process (and its VRRP child) is gone, so a restart finds no live pid file. */
+  /** Resolves when the process (and its children) are gone, so a restart finds no live pid file. */
   async exited(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       await new Promise<void>((r) => this.child.once('exit', () => r()));
     }
-    if (!this.vrrpPidFile) return;
-    let pid: number;
-    try {
-      pid = Number(readFileSync(this.vrrpPidFile, 'utf8').trim());
-    } catch {
-      return;
-    }
-    await waitFor(() => {
+    for (const f of this.pidFiles) {
+      let pid: number;
       try {
-        process.kill(pid, 0);
-        return false;
+        pid = Number(readFileSync(f, 'utf8').trim());
       } catch {
-        return true;
+        continue;
       }
-    }, 5000);
-    rmSync(this.vrrpPidFile, { force: true });
+      await waitFor(() => {
+        try {
+          process.kill(pid, 0);
+          return false;
+        } catch {
+          return true;
+        }
+      }, 5000);
+      rmSync(f, { force: true });
+    }
   }
 }
 

@@ -112,6 +112,8 @@ export class Twin {
       : spawn('ip', ['netns', 'exec', this.ns(side), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
     const p = new Proc(child, join(this.dir, `${side}.log`));
     if (side === 'ka') p.vrrpPidFile = fromRoot ? `/run/keepalived/${this.ns(side)}/vrrp.pid` : join(this.dir, 'ka-vrrp.pid');
+    const bfd = extra.indexOf('-b');
+    if (bfd >= 0 && extra[bfd + 1] !== undefined) p.childPidFiles.push(extra[bfd + 1]!);
     this.procs.push(p);
     return p;
   }
