@@ -1,8 +1,9 @@
 // `npm run bench:daemon`: the daemon as a user runs it (the built CLI: a supervisor and its child processes),
 // measured from outside through /proc, summed over the processes (each one's share follows): RSS and CPU when idle,
 // while checking 1,000 real servers at delay_loop 1 and 30,000 at delay_loop 10 (HTTP_GET to loopback backends in a
-// separate process, bench/checkers-backend.ts), and the time from SIGHUP to `Reload done` for an unchanged
-// 30,000-real-server config with the number of IPVS operations that reload made (the dry-run driver logs each one).
+// separate process, bench/checkers-backend.ts) with each process's live heap after a full collection
+// (bench/heap-probe.ts), and the time from SIGHUP to `Reload done` for an unchanged 30,000-real-server config with
+// the number of IPVS operations that reload made (the dry-run driver logs each one).
 import { performance } from 'node:perf_hooks';
 import { startBackend } from './backend.js';
 import { cleanUp, config, Daemon, HTTP, installed, sleep, TCP } from './lvsk-daemon.js';
@@ -12,14 +13,16 @@ import { rssBreakdown, treeRssMb } from './proc.js';
  * A daemon checking `rsCount` servers with HTTP_GET, sampled over a window from `settleMs` after its last server is
  * installed; `downs`: the servers that failed a check meanwhile.
  */
-async function checking(name: string, rsCount: number, delayLoopS: number, settleMs: number, windowS: number): Promise<{ rss: number; cpu: number; each: string; memory: string; downs: number }> {
-  const d = new Daemon(name, config(rsCount, backend.port, HTTP, delayLoopS));
+async function checking(name: string, rsCount: number, delayLoopS: number, settleMs: number, windowS: number): Promise<{ rss: number; cpu: number; each: string; memory: string; downs: number; live: string }> {
+  const d = new Daemon(name, config(rsCount, backend.port, HTTP, delayLoopS), [], true);
   await d.waitFor(installed(rsCount), 0, 120_000);
   await sleep(settleMs);
   const s = await d.sample(windowS);
   const downs = d.lines.filter((l) => /Removing service/.test(l)).length;
+  // After the sample: the collections it forces would move RSS.
+  const live = await d.liveHeap();
   await d.stop();
-  return { ...s, downs };
+  return { ...s, downs, live };
 }
 
 const backend = await startBackend();
@@ -37,10 +40,12 @@ try {
   const b = await checking('busy', 1000, 1, 5000, WINDOW_S);
   console.log(`1,000 RS, HTTP_GET at delay_loop 1:   RSS ${b.rss.toFixed(1)} MB (${b.each}), CPU ${(b.cpu * 100).toFixed(1)} % (real servers that failed a check: ${b.downs})`);
   console.log(`                                     ${b.memory}`);
+  console.log(`                                     live heap after a full collection: ${b.live}`);
   // 3,000 checks a second: every server checked, its probe state and the config kept, at a rate two shared CPUs hold.
   const l = await checking('large', 30_000, 10, 15_000, WINDOW_S);
   console.log(`30,000 RS, HTTP_GET at delay_loop 10: RSS ${l.rss.toFixed(1)} MB (${l.each}), CPU ${(l.cpu * 100).toFixed(1)} % (real servers that failed a check: ${l.downs})`);
   console.log(`                                     ${l.memory}`);
+  console.log(`                                     live heap after a full collection: ${l.live}`);
 
   // delay_loop 600: the reload is measured, not 30,000 checks a second.
   const big = new Daemon('big', config(30_000, backend.port, TCP, 600));

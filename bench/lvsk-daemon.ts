@@ -1,12 +1,13 @@
 // A daemon under benchmark (bench/daemon.ts, bench/console.ts, bench/flaps.ts): the built CLI, a supervisor and its child processes,
 // with a generated config of N real servers on distinct loopback addresses, measured from outside through /proc.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
-import { memoryLine, rssBreakdown, treeCpuS, treeRssMb } from './proc.js';
+import type { HeapSample } from './heap-probe.js';
+import { memoryLine, processName, rssBreakdown, tree, treeCpuS, treeRssMb } from './proc.js';
 
 const root = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lvskd-bench-'));
@@ -54,13 +55,22 @@ export class Daemon {
   readonly child: ChildProcess;
   readonly lines: string[] = [];
 
-  /** `extra`: more command-line options (`--http 127.0.0.1:9000`). */
-  constructor(name: string, text: string, extra: readonly string[] = []) {
+  /** Where each process writes its live heap (bench/heap-probe.ts); none unless asked for. */
+  private readonly heapDir: string | undefined;
+
+  /**
+   * `extra`: more command-line options (`--http 127.0.0.1:9000`); `heapProbe`: every process can say its live heap
+   * (liveHeap()).
+   */
+  constructor(name: string, text: string, extra: readonly string[] = [], heapProbe = false) {
     const conf = join(dir, `${name}.conf`);
     writeFileSync(conf, text);
-    this.child = spawn(process.execPath, [join(root, 'dist/bin/lvskeeper.js'), '-n', '-l', '--ipvs-driver', 'dry-run',
+    this.heapDir = heapProbe ? join(dir, `${name}.heap`) : undefined;
+    if (this.heapDir) mkdirSync(this.heapDir);
+    const probe = this.heapDir ? ['--expose-gc', '--import', join(root, 'dist/bench/heap-probe.js')] : [];
+    this.child = spawn(process.execPath, [...probe, join(root, 'dist/bin/lvskeeper.js'), '-n', '-l', '--ipvs-driver', 'dry-run',
       '--pid', join(dir, `${name}.pid`), '--control-socket', join(dir, `${name}.sock`), '--state-file', join(dir, `${name}.state`), ...extra, '-f', conf],
-    { stdio: ['ignore', 'pipe', 'inherit'] });
+    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(this.heapDir ? { LVSK_HEAP_PROBE_DIR: this.heapDir } : {}) } });
     createInterface({ input: this.child.stdout! }).on('line', (l) => this.lines.push(l));
   }
 
@@ -77,6 +87,23 @@ export class Daemon {
     const c0 = treeCpuS(this.pid);
     await sleep(windowS * 1000);
     return { rss: treeRssMb(this.pid), cpu: (treeCpuS(this.pid) - c0) / windowS, each: rssBreakdown(this.pid), memory: memoryLine(this.pid) };
+  }
+
+  /** `supervisor 21.5 + checkers 82.4 MB (+ ArrayBuffers 0.0 + 46.0 MB)`: each process's heap after a full collection. */
+  async liveHeap(): Promise<string> {
+    const pids = tree(this.pid);
+    const files = pids.map((p) => join(this.heapDir!, `${p}.json`));
+    for (const f of files) rmSync(f, { force: true });
+    for (const p of pids) process.kill(p, 'SIGWINCH');
+    const end = performance.now() + 60_000;
+    while (!files.every((f) => existsSync(f))) {
+      if (performance.now() > end) throw new Error('no live heap from every process within 60 s');
+      await sleep(100);
+    }
+    await sleep(100);
+    const samples = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as HeapSample);
+    const mb = (n: number): string => (n / 2 ** 20).toFixed(1);
+    return `${samples.map((s, i) => `${processName(pids[i]!, this.pid)} ${mb(s.heapUsed)}`).join(' + ')} MB (+ ArrayBuffers ${samples.map((s) => mb(s.arrayBuffers)).join(' + ')} MB)`;
   }
 
   async stop(): Promise<void> {

@@ -60,9 +60,14 @@ export function memoryLine(pid: number): string {
   return `RSS with shared pages counted once ${m.once.toFixed(1)} MB (anonymous ${m.anon.toFixed(1)} + file-backed ${m.file.toFixed(1)})`;
 }
 
-/** Each process's RSS, `supervisor 60.1 + checkers 70.2 MB`: the supervisor is `pid`, the children by title. */
+/** A process of the tree of `root`: `supervisor` for the root, the children by title (`checkers`, `vrrp`, …). */
+export function processName(p: number, root: number): string {
+  return p === root ? 'supervisor' : title(p).replace(/^lvskeeper: /, '');
+}
+
+/** Each process's RSS, `supervisor 60.1 + checkers 70.2 MB`. */
 export function rssBreakdown(pid: number): string {
-  return tree(pid).map((p) => `${p === pid ? 'supervisor' : title(p).replace(/^lvskeeper: /, '')} ${rssMb(p).toFixed(1)}`).join(' + ') + ' MB';
+  return tree(pid).map((p) => `${processName(p, pid)} ${rssMb(p).toFixed(1)}`).join(' + ') + ' MB';
 }
 export const treeCpuS = (pid: number): number => tree(pid).reduce((n, p) => n + cpuS(p), 0);
 
