@@ -1,6 +1,7 @@
-// The checker engine: runs every checker of every real server on its own timer, applies the up/down policy, and
-// turns checker state into RS transitions (an RS is alive only while all its checkers are up, ipwrapper.c
-// update_svr_checker_state). Identical checkers on the same target are one probe with several subscribers.
+// The checker engine: runs every checker of every real server on its own schedule (one due queue for all of them,
+// due-queue.ts), applies the up/down policy, and turns checker state into RS transitions (an RS is alive only while
+// all its checkers are up, ipwrapper.c update_svr_checker_state). Identical checkers on the same target are one
+// probe with several subscribers.
 import { hash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../src/clock.js';
