@@ -3,7 +3,7 @@
 // garbage and writes what is still live to LVSK_HEAP_PROBE_DIR/PID.json. What RSS shows at a given moment depends
 // on where V8's collector stands; the live heap after a full collection does not, so a change to the model shows
 // there exactly.
-import { writeFileSync } from 'node:fs';
+import { renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isMainThread } from 'node:worker_threads';
 
@@ -23,6 +23,9 @@ if (dir !== undefined && isMainThread && gc !== undefined) {
     gc();
     const m = process.memoryUsage();
     const sample: HeapSample = { heapUsed: m.heapUsed, arrayBuffers: m.arrayBuffers };
-    writeFileSync(join(dir, `${process.pid}.json`), JSON.stringify(sample));
+    // Renamed into place, so the bench never reads it half written.
+    const file = join(dir, `${process.pid}.json`);
+    writeFileSync(`${file}.part`, JSON.stringify(sample));
+    renameSync(`${file}.part`, file);
   });
 }

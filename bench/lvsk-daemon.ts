@@ -100,7 +100,6 @@ export class Daemon {
       if (performance.now() > end) throw new Error('no live heap from every process within 60 s');
       await sleep(100);
     }
-    await sleep(100);
     const samples = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as HeapSample);
     const mb = (n: number): string => (n / 2 ** 20).toFixed(1);
     return `${samples.map((s, i) => `${processName(pids[i]!, this.pid)} ${mb(s.heapUsed)}`).join(' + ')} MB (+ ArrayBuffers ${samples.map((s) => mb(s.arrayBuffers)).join(' + ')} MB)`;
