@@ -60,6 +60,12 @@ export interface DeclaredSoFar {
   readonly bfdInstances: ReadonlySet<string>;
 }
 
+/** keepalived's refusal line with the value in place of its `%s`. */
+function fill(line: string, value: string): string {
+  const at = line.indexOf('%s');
+  return line.slice(0, at) + value + line.slice(at + 2);
+}
+
 /**
  * A checker's own keywords, the last of each counting. Looked up by a scan from the end: checker blocks are a
  * handful of lines, and this runs for every checker of every real server, where building a Map cost more.
@@ -87,18 +93,22 @@ class OwnKeywords {
     return n ? this.v.int(n, n.args[0], min, max) : undefined;
   }
 
-  /** A timer refused with keepalived's checker-level line (see Values.timerMs). */
-  timer(kw: string, min: Microseconds, max: Microseconds, refused: (arg: string) => string): number | undefined {
+  /**
+   * A timer refused with keepalived's checker-level line (see Values.timerMs). `refused` is that line with `%s` for
+   * the value, as keepalived's format has it: a function written at each call would be made for every checker of
+   * every real server, keyword present or not.
+   */
+  timer(kw: string, min: Microseconds, max: Microseconds, refused: string): number | undefined {
     const n = this.get(kw);
-    return n ? this.v.timerMs(n, n.args[0], min, max, refused) : undefined;
+    return n ? this.v.timerMs(n, n.args[0], min, max, (a) => fill(refused, a)) : undefined;
   }
 
-  /** An unsigned value refused with keepalived's checker-level line; `ignoreError` as Values.unsigned. */
-  unsigned(kw: string, min: number, max: number, refused: (arg: string) => string, ignoreError = false): number | undefined {
+  /** An unsigned value refused with keepalived's checker-level line (`%s`: the value); `ignoreError` as Values.unsigned. */
+  unsigned(kw: string, min: number, max: number, refused: string, ignoreError = false): number | undefined {
     const n = this.get(kw);
     if (n === undefined) return undefined;
     const r = this.v.unsigned(n, n.args[0], min, max, ignoreError);
-    if (r === undefined) this.v.report.error(n.src, refused(n.args[0] ?? ''), kw);
+    if (r === undefined) this.v.report.error(n.src, fill(refused, n.args[0] ?? ''), kw);
     return r;
   }
 
@@ -151,14 +161,14 @@ function readConnection(
   }
   return {
     connectIp,
-    connectPort: own.unsigned('connect_port', 1, 65535, (a) => `Invalid checker connect_port '${a}'`, true) ?? base.connectPort,
+    connectPort: own.unsigned('connect_port', 1, 65535, "Invalid checker connect_port '%s'", true) ?? base.connectPort,
     family,
     bindto,
-    bindPort: own.unsigned('bind_port', 1, 65535, (a) => `Invalid checker bind_port '${a}'`, true) ?? base.bindPort,
+    bindPort: own.unsigned('bind_port', 1, 65535, "Invalid checker bind_port '%s'", true) ?? base.bindPort,
     bindIf: own.get('bind_if')?.args[0] ?? base.bindIf,
-    fwmark: own.unsigned('fwmark', 0, UINT_MAX, (a) => `Invalid fwmark connection value '${a}'`, true) ?? base.fwmark,
+    fwmark: own.unsigned('fwmark', 0, UINT_MAX, "Invalid fwmark connection value '%s'", true) ?? base.fwmark,
     connectTimeoutMs:
-      own.timer('connect_timeout', 1n, CONNECT_TIMEOUT_MAX_US, (a) => `connect_timeout ${a} invalid - ignoring`) ?? base.connectTimeoutMs,
+      own.timer('connect_timeout', 1n, CONNECT_TIMEOUT_MAX_US, 'connect_timeout %s invalid - ignoring') ?? base.connectTimeoutMs,
   };
 }
 
@@ -207,25 +217,25 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
   }
 
   const defaults = TYPE_DEFAULTS[type]!;
-  const delayLoopMs = own.timer('delay_loop', 1n, MAX_TIMER_US, (a) => `delay_loop '${a}' is invalid - ignoring`) ?? rs.delayLoopMs;
+  const delayLoopMs = own.timer('delay_loop', 1n, MAX_TIMER_US, "delay_loop '%s' is invalid - ignoring") ?? rs.delayLoopMs;
   const nbGetRetry = own.get('nb_get_retry');
   // check_http.c http_get_retry_handler reports the deprecation as a config error (-t exit 5), not a warning.
   if (nbGetRetry) v.report.error(nbGetRetry.src, 'nb_get_retry is deprecated - please use \'retry\'', 'nb_get_retry');
-  const retry = own.unsigned('retry', 0, UINT_MAX, (a) => `Invalid retry connection value '${a}'`, true) ??
-    own.unsigned('nb_get_retry', 0, UINT_MAX, (a) => `Invalid nb_get_retry value '${a}'`, true);
+  const retry = own.unsigned('retry', 0, UINT_MAX, "Invalid retry connection value '%s'", true) ??
+    own.unsigned('nb_get_retry', 0, UINT_MAX, "Invalid nb_get_retry value '%s'", true);
   const timing: CheckerTiming = {
     src: ref(node.src),
     retry: retry ?? rs.retry ?? defaults.retry,
-    delayBeforeRetryMs: own.timer('delay_before_retry', 0n, MAX_TIMER_US, (a) => `Invalid delay_before_retry connection value '${a}'`) ??
+    delayBeforeRetryMs: own.timer('delay_before_retry', 0n, MAX_TIMER_US, "Invalid delay_before_retry connection value '%s'") ??
       rs.delayBeforeRetryMs ?? (defaults.delayBeforeRetryMs || delayLoopMs),
     delayLoopMs,
-    warmupMs: own.timer('warmup', 0n, MAX_TIMER_US, (a) => `Invalid warmup connection value '${a}'`) ?? rs.warmupMs ?? delayLoopMs,
+    warmupMs: own.timer('warmup', 0n, MAX_TIMER_US, "Invalid warmup connection value '%s'") ?? rs.warmupMs ?? delayLoopMs,
     alpha: own.flag('alpha') ?? rs.alpha,
     logAllFailures: own.flag('log_all_failures') ?? false,
   };
 
   if (type === 'MISC_CHECK') {
-    const timeoutS = own.unsigned('misc_timeout', 0, Math.floor(UINT_MAX / 1000), (a) => `Invalid misc_timeout value '${a}'`, true);
+    const timeoutS = own.unsigned('misc_timeout', 0, Math.floor(UINT_MAX / 1000), "Invalid misc_timeout value '%s'", true);
     const p = own.get('misc_path');
     const script = p ? v.script(p, [p.args[0] ?? '']) : undefined;
     if (script === undefined) {
@@ -272,8 +282,8 @@ export function resolveChecker(v: Values, node: Node, rs: CheckerParent, declare
       const c = networkChecker(type, timing, conn) as Mutable<UdpChecker>;
       c.payload = hexArg(v, own.get('payload'), 'payload');
       c.requireReply = rr ? (hexArg(v, rr, 'reply') ?? '') : undefined;
-      c.minReplyLength = own.unsigned('min_reply_length', 0, 65535, (a) => `UDP_CHECK min length ${a} not valid - must be between 0 & 65535`) ?? 0;
-      c.maxReplyLength = own.unsigned('max_reply_length', 0, 65535, (a) => `UDP_CHECK max length ${a} not valid - must be between 0 & 65535`) ?? 255;
+      c.minReplyLength = own.unsigned('min_reply_length', 0, 65535, 'UDP_CHECK min length %s not valid - must be between 0 & 65535') ?? 0;
+      c.maxReplyLength = own.unsigned('max_reply_length', 0, 65535, 'UDP_CHECK max length %s not valid - must be between 0 & 65535') ?? 255;
       return c;
     }
     case 'HTTP_GET':
