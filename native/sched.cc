@@ -1,6 +1,6 @@
 // lvsk_sched: the process scheduling keepalived's children set for themselves (lib/process.c,
 // set_process_priorities and set_process_cpu_affinity), which Node cannot reach: sched_setscheduler, RLIMIT_RTTIME,
-// sched_setaffinity and mlockall.
+// sched_setaffinity and mlockall; and malloc_trim, which hands glibc's free memory back to the kernel.
 //   setRealtime(priority, rlimitUs)  SCHED_RR | SCHED_RESET_ON_FORK at `priority` for every thread of this process
 //                                    (a V8 or libuv thread the main thread waits on must not run below it); threads
 //                                    started later inherit it. Scripts forked afterwards start as SCHED_OTHER.
@@ -10,6 +10,10 @@
 //   lockMemory()                     mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): pages stay resident once
 //                                    touched (keepalived's *_no_swap). MCL_ONFAULT keeps the heap V8 reserves but
 //                                    never touches from being locked up front.
+//   releaseFreeMemory()              malloc_trim(0) on a libuv pool thread; a promise settled once it returned. glibc
+//                                    keeps what a thread frees in that thread's arena, and a thread that has exited
+//                                    (the config reader, V8's compiler tasks) leaves it there for good; only
+//                                    malloc_trim returns the free pages inside every arena. Elsewhere than glibc, nothing.
 // Errors carry { errno, code, syscall } like Node's own.
 #include <napi.h>
 #include <uv.h>
@@ -18,6 +22,9 @@
 
 #include <dirent.h>
 #include <errno.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <sched.h>
 #include <stdlib.h>
 #include <string.h>
@@ -121,10 +128,37 @@ Napi::Value LockMemory(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+/** malloc_trim on a libuv pool thread: at 30,000 real servers one takes 15 ms, which no event loop here may lose. */
+class TrimWorker : public Napi::AsyncWorker {
+ public:
+  explicit TrimWorker(Napi::Env env) : Napi::AsyncWorker(env, "lvsk_malloc_trim"), deferred_(Napi::Promise::Deferred::New(env)) {}
+
+  Napi::Promise Promise() { return deferred_.Promise(); }
+
+ protected:
+  void Execute() override {
+#ifdef __GLIBC__
+    malloc_trim(0);
+#endif
+  }
+  void OnOK() override { deferred_.Resolve(Env().Undefined()); }
+
+ private:
+  Napi::Promise::Deferred deferred_;
+};
+
+Napi::Value ReleaseFreeMemory(const Napi::CallbackInfo& info) {
+  auto* worker = new TrimWorker(info.Env());
+  Napi::Promise done = worker->Promise();
+  worker->Queue();
+  return done;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setRealtime", Napi::Function::New(env, SetRealtime));
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
   exports.Set("lockMemory", Napi::Function::New(env, LockMemory));
+  exports.Set("releaseFreeMemory", Napi::Function::New(env, ReleaseFreeMemory));
   return exports;
 }
 

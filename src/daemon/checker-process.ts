@@ -38,6 +38,7 @@ import { readConfigFile } from './config-file-read.js';
 import { ObservedDriver } from './observed-driver.js';
 import { OverrideStore, type Override } from './overrides.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
+import { holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
 
 
 async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise<IpvsDriver> {
@@ -509,6 +510,7 @@ function main(): void {
     log = createLogger(start.log);
     side = new CheckerSide(channel, log, start);
     await side.start();
+    releaseFreeMemorySoon();
   });
   channel.onNote('bfd', (n) => {
     log.debug(bfdEventLine(n));
@@ -516,12 +518,20 @@ function main(): void {
   });
   channel.handle('read', () => {
     if (!side) throw new CommandError('checkers are starting');
+    // The reload's own read: the reload or the drop that follows arms the trim again.
+    holdFreeMemoryRelease();
     return side.read();
   });
-  channel.handle('drop', () => side?.drop());
+  channel.handle('drop', () => {
+    side?.drop();
+    releaseFreeMemorySoon();
+  });
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);
-    return (await side?.reload()) ?? { applied: false, ms: 0 };
+    holdFreeMemoryRelease();
+    const done = (await side?.reload()) ?? { applied: false, ms: 0 };
+    releaseFreeMemorySoon();
+    return done;
   });
   channel.handle('console', ({ since }) => {
     if (!side) throw new CommandError('checkers are starting');

@@ -28,6 +28,7 @@ import { TableHost } from '../ipvs/driver-remote.js';
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig } from './config-reader.js';
+import { holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
 import { checkerNodeFlags } from './young-generation.js';
 import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
@@ -311,6 +312,7 @@ export class Supervisor {
       this.control = new ControlServer(this.paths.control, { commands: this.commands(), subscribe: (send) => this.subscribe(send) }, this.log);
       await this.control.listen();
     }
+    releaseFreeMemorySoon();
     return undefined;
   }
 
@@ -695,6 +697,7 @@ export class Supervisor {
   /** SIGHUP: the supervisor reads the file; each child applies its part as a diff. A broken config changes nothing. */
   async reload(): Promise<void> {
     const t0 = performance.now();
+    holdFreeMemoryRelease();
     this.log.info('Reloading');
     this.publish('daemon', 'Reloading');
     // The checker process reads the file (check_daemon.c reload_check_thread), and its read is this one too: its
@@ -707,6 +710,7 @@ export class Supervisor {
     if (!read) {
       reader?.channel?.request('drop', undefined, QUERY_MS).catch(() => undefined);
       this.log.error('Reload failed: new configuration has errors; keeping the running one');
+      releaseFreeMemorySoon();
       return;
     }
     this.vrrpConfig = read.vrrp;
@@ -743,6 +747,7 @@ export class Supervisor {
       if (r.status === 'rejected') this.log.error(`reload failed: ${(r.reason as Error).message}`);
     }
     this.log.info(`Reload done in ${(performance.now() - t0).toFixed(0)} ms`);
+    releaseFreeMemorySoon();
   }
 
   /** A reload without bfd_instance, or the daemon's stop: the sessions go with the child. */

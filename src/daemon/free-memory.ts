@@ -1,0 +1,41 @@
+// Hands the memory glibc holds free back to the kernel (malloc_trim, in native/sched.cc). glibc keeps what a thread
+// frees in that thread's arena (the supervisor's config reader, V8's compiler and collector tasks) and gives back
+// only the top of an arena, and only below a threshold it raises as large blocks come and go; so a process that has
+// parsed a config keeps the pages the parse used. bench:daemon, 1,000 real servers: 131-136 MB for the tree with
+// this against 139-148 MB without; idle, 115-117 against 118-127 MB.
+import { loadAddon } from '../native/addon.js';
+
+interface MemoryBinding {
+  /** Runs on a libuv pool thread: at 30,000 real servers a trim takes 15 ms. */
+  releaseFreeMemory(): Promise<void>;
+}
+
+/** A start or a reload has settled by then: the JIT's compile tasks and the collections it set off are done. */
+const SETTLE_MS = 5_000;
+
+let pending: NodeJS.Timeout | undefined;
+
+export function releaseFreeMemory(): Promise<void> {
+  return (loadAddon('lvsk_sched') as MemoryBinding).releaseFreeMemory();
+}
+
+/**
+ * releaseFreeMemory once this process has gone SETTLE_MS without another call, after a start or a reload. A trim
+ * holds each malloc arena's lock in turn, and takes CPU the other process may want: none starts while a reload runs.
+ */
+export function releaseFreeMemorySoon(): void {
+  holdFreeMemoryRelease();
+  pending = setTimeout(() => {
+    try {
+      void releaseFreeMemory();
+    } catch {
+      // The addon did not load (a failed build, named where the other addons are needed): the pages stay, as before.
+    }
+  }, SETTLE_MS).unref();
+}
+
+/** A reload begins: a trim still waiting waits for the reload's end. */
+export function holdFreeMemoryRelease(): void {
+  clearTimeout(pending);
+  pending = undefined;
+}
