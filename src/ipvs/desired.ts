@@ -121,6 +121,24 @@ export function destinationFor(rs: RealServer, weight: number): Destination {
   };
 }
 
+/** Whether two tunnel settings make the same destination: type, GUE port and checksum mode. */
+function sameTunnel(a: TunnelOptions | undefined, b: TunnelOptions | undefined): boolean {
+  return a === b || (a !== undefined && b !== undefined && a.type === b.type && a.port === b.port && a.checksum === b.checksum);
+}
+
+/** Whether destinationFor(a, w) and destinationFor(b, w) are the same destination for every weight w. */
+export function sameDestinationOf(a: RealServer, b: RealServer): boolean {
+  return a.family === b.family && a.address === b.address && a.port === b.port && a.lbKind === b.lbKind &&
+    a.uthreshold === b.uthreshold && a.lthreshold === b.lthreshold && (a.lbKind !== 'TUN' || sameTunnel(a.tunnel, b.tunnel));
+}
+
+/** Whether sorryDestinationFor(a, w) and sorryDestinationFor(b, w) are the same for every weight w (or both absent). */
+export function sameSorryDestinationOf(a: SorryServer | undefined, b: SorryServer | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return a.family === b.family && a.address === b.address && a.port === b.port && a.forward === b.forward &&
+    (a.forward !== 'TUN' || sameTunnel(a.tunnel, b.tunnel));
+}
+
 /**
  * The destinations as one kernel service holds them: ipvswrapper.c ipvs_group_cmd / ipvs_cmd give a DR or TUN
  * destination the service's own port (each group member's; 0 under a fwmark), NAT keeps the real server's.

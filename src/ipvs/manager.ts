@@ -294,9 +294,10 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       if (pool) {
         const was = pool.config;
         // Servers added, removed or moved change the table for sure (moved ones at least in scope).
-        const dests = pool.samePositions(vs) ? pool.destinations() : undefined;
+        const kept = pool.keepsDestinations(vs);
+        const dests = !kept && pool.samePositions(vs) ? pool.destinations() : undefined;
         emit(pool.reconfigure(vs));
-        if (dests && sameKeys(before, expanded) && sameServices(was, vs, expanded) && sameDestinations(dests, pool.destinations())) continue;
+        if ((kept || (dests && sameDestinations(dests, pool.destinations()))) && sameKeys(before, expanded) && sameServices(was, vs, expanded)) continue;
         touch(before);
       } else {
         const added = new VsPool(vs);

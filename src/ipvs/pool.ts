@@ -4,7 +4,7 @@
 // set the service should hold, which the reconciler turns into IPVS operations.
 import { vsId as makeVsId } from '../config/identity.js';
 import type { RealServer, Script, VirtualServer } from '../config/model.js';
-import { destinationFor, sorryDestinationFor } from './desired.js';
+import { destinationFor, sameDestinationOf, sameSorryDestinationOf, sorryDestinationFor } from './desired.js';
 import type { Destination } from './types.js';
 
 /** keepalived caps weights at INT_MAX (real_weight); negative dynamic weights count as 0. */
@@ -233,6 +233,25 @@ export class VsPool {
     if (vs.realServers.length !== this.rss.size) return false;
     let i = 0;
     for (const st of this.rss.values()) if (st.id !== vs.realServers[i++]!.id) return false;
+    return true;
+  }
+
+  /**
+   * Whether reconfigure(vs) leaves destinations() as it is, read before it: the same servers in the same order, each
+   * with the same destination, inhibit_on_failure and effective weight, the same sorry server, and the same quorum
+   * settings (so the same quorum and sorry server state). A reload at 30,000 real servers compared destinations()
+   * before and after instead, two objects for each server. false says nothing: the caller compares.
+   */
+  keepsDestinations(vs: VirtualServer): boolean {
+    const old = this.vs;
+    if (old.quorum !== vs.quorum || old.hysteresis !== vs.hysteresis || old.sorryServerInhibit !== vs.sorryServerInhibit) return false;
+    if (!sameSorryDestinationOf(old.sorryServer, vs.sorryServer) || !this.samePositions(vs)) return false;
+    let i = 0;
+    for (const st of this.rss.values()) {
+      const next = vs.realServers[i++]!;
+      if (next.inhibitOnFailure !== st.rs.inhibitOnFailure || !sameDestinationOf(st.rs, next)) return false;
+      if (realWeight(st.override ?? st.dynamic ?? next.weight) !== this.effective(st)) return false;
+    }
     return true;
   }
 

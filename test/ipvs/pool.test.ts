@@ -241,3 +241,58 @@ test('a fwmark service names its sorry server as its real servers: protocol none
     'Adding sorry server [192.0.2.99]:none:0 to VS FWM 1068',
   ]);
 });
+
+// keepsDestinations lets a reload skip comparing destinations() before and after reconfigure; when it says true,
+// the two must be equal, whatever the pool's state (a server down, an override, a dynamic weight, the sorry server on).
+test('keepsDestinations: true only where reconfigure leaves every destination as it was', () => {
+  const sorry = '  sorry_server 192.0.2.99 80';
+  const variants: Record<string, string> = {
+    plain: vsText(''),
+    again: vsText(''),
+    weight: vsText('', 3, '    weight 2\n'),
+    uthreshold: vsText('', 3, '    uthreshold 100\n'),
+    inhibit: vsText('', 3, '    inhibit_on_failure\n'),
+    dr: vsText('', 3, '    lvs_method DR\n'),
+    quorum: vsText('  quorum 3'),
+    sorry: vsText(sorry),
+    sorryPort: vsText('  sorry_server 192.0.2.99 8080'),
+    sorryInhibit: vsText(`${sorry}\n  sorry_server_inhibit`),
+    quorumSorry: vsText(`  quorum 3\n${sorry}`),
+    fewer: vsText('', 2),
+  };
+  const states: Record<string, (p: VsPool) => void> = {
+    started: () => undefined,
+    down: (p) => p.setAlive(rs(1), false),
+    override: (p) => p.setOverrideWeight(rs(2), 0),
+    dynamic: (p) => p.setDynamicWeight(rs(3), 4),
+  };
+  let kept = 0;
+  for (const [from, fromText] of Object.entries(variants)) {
+    for (const [to, toText] of Object.entries(variants)) {
+      for (const [state, apply] of Object.entries(states)) {
+        const p = new VsPool(firstVs(fromText));
+        p.start();
+        apply(p);
+        const before = dests(p);
+        const next = firstVs(toText);
+        const keeps = p.keepsDestinations(next);
+        p.reconfigure(next);
+        if (keeps) {
+          kept++;
+          assert.deepEqual(dests(p), before, `${from} -> ${to}, ${state}`);
+        }
+        if (from === to || (from === 'plain' && to === 'again') || (from === 'again' && to === 'plain')) assert.ok(keeps, `${from} -> ${to}, ${state}`);
+      }
+    }
+  }
+  const keepsFromPlain = (to: string, state: (p: VsPool) => void): boolean => {
+    const p = new VsPool(firstVs(variants['plain']!));
+    p.start();
+    state(p);
+    return p.keepsDestinations(firstVs(variants[to]!));
+  };
+  for (const to of ['weight', 'uthreshold', 'inhibit', 'dr', 'quorum', 'sorry', 'fewer']) assert.equal(keepsFromPlain(to, states['started']!), false, to);
+  // An override on every server hides a change of configured weight.
+  assert.equal(keepsFromPlain('weight', (p) => [1, 2, 3].forEach((n) => p.setOverrideWeight(rs(n), 3))), true);
+  assert.ok(kept > 4 * 12);
+});
