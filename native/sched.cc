@@ -11,9 +11,9 @@
 //                                    touched (keepalived's *_no_swap). MCL_ONFAULT keeps the heap V8 reserves but
 //                                    never touches from being locked up front.
 //   releaseFreeMemory()              malloc_trim(0) on a libuv pool thread; a promise settled once it returned. glibc
-//                                    keeps what a thread frees in that thread's arena, and a thread that has exited
-//                                    (the config reader, V8's compiler tasks) leaves it there for good; only
-//                                    malloc_trim returns the free pages inside every arena. Elsewhere than glibc, nothing.
+//                                    keeps what a thread frees in that thread's arena (the config reader's, even after
+//                                    it has exited; V8's compiler tasks'); only malloc_trim returns the free pages
+//                                    inside every arena. Elsewhere than glibc, nothing.
 // Errors carry { errno, code, syscall } like Node's own.
 #include <napi.h>
 #include <uv.h>
