@@ -245,11 +245,12 @@ export class VsPool {
   keepsDestinations(vs: VirtualServer): boolean {
     const old = this.vs;
     if (old.quorum !== vs.quorum || old.hysteresis !== vs.hysteresis || old.sorryServerInhibit !== vs.sorryServerInhibit) return false;
-    if (!sameSorryDestinationOf(old.sorryServer, vs.sorryServer) || !this.samePositions(vs)) return false;
+    if (!sameSorryDestinationOf(old.sorryServer, vs.sorryServer) || vs.realServers.length !== this.rss.size) return false;
+    // samePositions' walk and the destinations' in one.
     let i = 0;
     for (const st of this.rss.values()) {
       const next = vs.realServers[i++]!;
-      if (next.inhibitOnFailure !== st.rs.inhibitOnFailure || !sameDestinationOf(st.rs, next)) return false;
+      if (next.id !== st.id || next.inhibitOnFailure !== st.rs.inhibitOnFailure || !sameDestinationOf(st.rs, next)) return false;
       if (realWeight(st.override ?? st.dynamic ?? next.weight) !== this.effective(st)) return false;
     }
     return true;

@@ -259,6 +259,8 @@ test('keepsDestinations: true only where reconfigure leaves every destination as
     sorryInhibit: vsText(`${sorry}\n  sorry_server_inhibit`),
     quorumSorry: vsText(`  quorum 3\n${sorry}`),
     fewer: vsText('', 2),
+    // The same addresses and ports under another protocol: other ids, so reconfigure starts every server afresh.
+    udp: vsText('').replace('protocol TCP', 'protocol UDP'),
   };
   const states: Record<string, (p: VsPool) => void> = {
     started: () => undefined,
@@ -291,8 +293,8 @@ test('keepsDestinations: true only where reconfigure leaves every destination as
     state(p);
     return p.keepsDestinations(firstVs(variants[to]!));
   };
-  for (const to of ['weight', 'uthreshold', 'inhibit', 'dr', 'quorum', 'sorry', 'fewer']) assert.equal(keepsFromPlain(to, states['started']!), false, to);
+  for (const to of ['weight', 'uthreshold', 'inhibit', 'dr', 'quorum', 'sorry', 'fewer', 'udp']) assert.equal(keepsFromPlain(to, states['started']!), false, to);
   // An override on every server hides a change of configured weight.
   assert.equal(keepsFromPlain('weight', (p) => [1, 2, 3].forEach((n) => p.setOverrideWeight(rs(n), 3))), true);
-  assert.ok(kept > 4 * 12);
+  assert.ok(kept > 4 * 13);
 });
