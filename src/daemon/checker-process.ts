@@ -97,6 +97,7 @@ class CheckerSide implements ChildSide {
     if (!config) throw new Error(`${this.start_.configFile}: configuration cannot run`);
     this.config = config;
     this.servers = realServersOf(config);
+    this.telemetry.size(this.servers.length);
     nameProcess(config.global.processNames, 'checker');
     const sched = schedulingFor(config.global, 'checker');
     applyScheduling(sched, 'checker', this.log);
@@ -449,6 +450,7 @@ class CheckerSide implements ChildSide {
     await this.manager?.reload(config);
     this.applyCheckerSnapshot(added);
     this.telemetry.forget(running.unfound().map((rs) => rs.id));
+    this.telemetry.size(this.servers.length);
     // A drain accepted while the reload ran may name a server the pools only know now; for the others this is a no-op.
     for (const o of this.overrides.list()) this.manager?.setOverrideWeight(o.vs, `${o.vs}/${o.rs}`, weightOf(o.override));
     this.logAnnounceScope();

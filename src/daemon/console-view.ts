@@ -7,7 +7,7 @@ import type { VsStatus } from '../ipvs/manager.js';
 import type { RealServerStatus } from '../ipvs/pool.js';
 import type { AnnounceStatus } from './announce-owner.js';
 import type { StoredEntry } from './overrides.js';
-import { TIMELINE_BUCKET_MS, type RsTelemetryRow, type Timeline } from './rs-telemetry.js';
+import { TIMELINE_BUCKET_MS, TIMELINE_SPAN_MS, type RsTelemetryRow, type Timeline } from './rs-telemetry.js';
 
 const ESCAPES: Record<string, string> = { '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' };
 
@@ -15,9 +15,10 @@ export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => ESCAPES[c]!);
 }
 
-/** The span a timeline shows at most; a younger history fills the width from its first point. */
-export const TIMELINE_SPAN_MS = 4 * 3600_000;
-/** …and at least this much, so that a young history is not stretched thin. */
+/**
+ * A timeline shows at most TIMELINE_SPAN_MS, what the telemetry keeps; a younger history fills the width from its first
+ * point, over this much at least, so that it is not stretched thin.
+ */
 const MIN_SPAN_MS = 15_000;
 const W = 300;
 const H = 40;
@@ -49,7 +50,7 @@ export function timelineSvg(line: Timeline, alive: boolean, now: number): string
   }
   band += `<rect class="${alive ? 'up' : 'down'}" x="${x(from)}" y="${H - BAND}" width="${W - x(from)}" height="${BAND}"/>`;
   // Buckets in the span: the mean check time as a line (each bucket drawn at its middle), failures as ticks.
-  const first = Math.max(0, Math.ceil((start - line.start) / TIMELINE_BUCKET_MS) - 1);
+  const first = Math.max(0, Math.ceil((start - line.start) / line.bucketMs) - 1);
   let maxMs = 1;
   for (let i = first; i < n; i++) if (line.checks[i]! > 0 && line.meanMs[i]! > maxMs) maxMs = line.meanMs[i]!;
   const top = H - BAND - 4;
@@ -59,7 +60,7 @@ export function timelineSvg(line: Timeline, alive: boolean, now: number): string
   let lastY = '';
   for (let i = first; i < n; i++) {
     if (line.checks[i] === 0) continue;
-    const px = x(line.start + (i + 0.5) * TIMELINE_BUCKET_MS);
+    const px = x(line.start + (i + 0.5) * line.bucketMs);
     lastY = String(Math.round(top - (line.meanMs[i]! / maxMs) * (top - 2)));
     points += `${drawn++ === 0 ? '' : ' '}${px},${lastY}`;
     if (line.failures[i]! > 0) ticks += `M${px} 0v4`;
@@ -73,7 +74,7 @@ export function timelineSvg(line: Timeline, alive: boolean, now: number): string
 }
 
 /** A timeline with nothing in it yet. */
-export const EMPTY_TIMELINE: Timeline = { transitions: [], start: 0, checks: new Uint16Array(0), failures: new Uint16Array(0), meanMs: new Float32Array(0) };
+export const EMPTY_TIMELINE: Timeline = { transitions: [], start: 0, bucketMs: TIMELINE_BUCKET_MS, checks: new Uint16Array(0), failures: new Uint16Array(0), meanMs: new Float32Array(0) };
 
 /** One real server's row, as the page and the live updates show it. */
 export interface ConsoleRow {

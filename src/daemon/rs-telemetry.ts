@@ -1,9 +1,10 @@
 // Per-real-server telemetry, kept in the checker process where the checks happen: each check's duration and verdict,
 // the last failure's reason as a bounded enum (so a Prometheus label cannot grow without end), the up/down
 // transitions, and a ring of fixed time buckets per server for the console's timeline. I/O-free: samples with their
-// time in, rows and metric series out. Memory is bounded per server (TIMELINE_BUCKETS, TRANSITIONS_KEPT).
+// time in, rows and metric series out. Memory is bounded per server (TRANSITIONS_KEPT) and for the timelines together
+// (TIMELINE_BYTES).
 import type { HistogramSeries, Sample } from './metrics.js';
-import { TimelineSlab } from './rs-timeline-slab.js';
+import { slotBytes, TimelineSlab } from './rs-timeline-slab.js';
 
 /** What a failed check's detail comes down to; `other` catches every wording not listed. */
 export const FAILURE_REASONS = ['timeout', 'connect', 'status', 'content', 'exit', 'network', 'other'] as const;
@@ -26,9 +27,23 @@ export function failureReason(detail: string): FailureReason {
 
 /** Check durations' bucket bounds, in seconds. */
 export const DURATION_BUCKETS_S = [0.001, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10] as const;
-/** The timeline: 240 buckets of a minute, the last four hours, 1.4 KB per server (rs-timeline-slab.ts). */
+/** The timeline keeps the last four hours: 240 buckets of a minute, 1.4 KB per server (rs-timeline-slab.ts)… */
+export const TIMELINE_SPAN_MS = 4 * 3600_000;
 export const TIMELINE_BUCKET_MS = 60_000;
-export const TIMELINE_BUCKETS = 240;
+export const TIMELINE_BUCKETS = TIMELINE_SPAN_MS / TIMELINE_BUCKET_MS;
+/**
+ * …while every server's timeline fits in 16 MiB, 11,000 servers; past that the buckets widen to 2, 4, 8, up to 16
+ * minutes (30,000 servers: 4 minutes, 12 MB in all instead of 45).
+ */
+export const TIMELINE_BYTES = 16 * 1024 * 1024;
+const WIDEST_BUCKET_MS = 16 * TIMELINE_BUCKET_MS;
+
+/** The bucket width for `servers`' timelines: the narrowest that keeps them within TIMELINE_BYTES. */
+export function timelineBucketMs(servers: number): number {
+  let ms = TIMELINE_BUCKET_MS;
+  while (ms < WIDEST_BUCKET_MS && servers * slotBytes(TIMELINE_SPAN_MS / ms, DURATION_BUCKETS_S.length) > TIMELINE_BYTES) ms *= 2;
+  return ms;
+}
 export const TRANSITIONS_KEPT = 64;
 
 export interface Transition {
@@ -40,12 +55,13 @@ export interface Transition {
 }
 
 /**
- * A server's transitions kept, and its buckets from `start` on, one a TIMELINE_BUCKET_MS, oldest first (a bucket with
- * no check has 0 checks). Typed arrays: a whole console's worth crosses from the checker process as a few copies.
+ * A server's transitions kept, and its buckets from `start` on, one a `bucketMs`, oldest first (a bucket with no check
+ * has 0 checks). Typed arrays: a whole console's worth crosses from the checker process as a few copies.
  */
 export interface Timeline {
   readonly transitions: readonly Transition[];
   readonly start: number;
+  readonly bucketMs: number;
   readonly checks: Uint16Array;
   readonly failures: Uint16Array;
   readonly meanMs: Float32Array;
@@ -79,12 +95,12 @@ interface Series {
   downs: number;
   readonly transitions: Transition[];
   /** Its ring and duration histogram in the slab. */
-  readonly slot: number;
+  slot: number;
   sumS: number;
   count: number;
   /**
-   * The newest bucket's number (time / TIMELINE_BUCKET_MS; -1: none yet). The ring holds buckets newest - 239 …
-   * newest at their number modulo TIMELINE_BUCKETS: those skipped over were cleared as newest moved past them.
+   * The newest bucket's number (time / bucketMs; -1: none yet). The ring holds the buckets newest - buckets + 1 …
+   * newest at their number modulo buckets: those skipped over were cleared as newest moved past them.
    */
   newest: number;
   /** The revision at which the timeline last changed (a bucket began, a transition). */
@@ -101,8 +117,47 @@ function rowOf(rsId: string, s: Series): RsTelemetryRow {
 
 export class RsTelemetry {
   private readonly series = new Map<string, Series>();
-  private readonly slab = new TimelineSlab(TIMELINE_BUCKETS, DURATION_BUCKETS_S.length);
+  private bucketMs = TIMELINE_BUCKET_MS;
+  private buckets = TIMELINE_BUCKETS;
+  private slab = new TimelineSlab(TIMELINE_BUCKETS, DURATION_BUCKETS_S.length);
   private rev = 0;
+
+  /**
+   * At start and after each reload, with the configured servers' count: their buckets' width (timelineBucketMs). A new
+   * width moves every timeline kept into a new slab, its buckets merged into the wider ones, or each spread evenly over
+   * the narrower ones it covered (when it fell within those minutes is not known).
+   */
+  size(servers: number): void {
+    const bucketMs = timelineBucketMs(servers);
+    if (bucketMs === this.bucketMs) return;
+    const old = { slab: this.slab, bucketMs: this.bucketMs, buckets: this.buckets };
+    this.bucketMs = bucketMs;
+    this.buckets = TIMELINE_SPAN_MS / bucketMs;
+    this.slab = new TimelineSlab(this.buckets, DURATION_BUCKETS_S.length);
+    for (const s of this.series.values()) this.move(s, old);
+  }
+
+  private move(s: Series, old: { readonly slab: TimelineSlab; readonly bucketMs: number; readonly buckets: number }): void {
+    const from = s.slot;
+    s.slot = this.slab.alloc();
+    this.slab.durations(s.slot).set(old.slab.durations(from));
+    s.timelineRev = ++this.rev;
+    const newest = s.newest;
+    if (newest < 0) return;
+    // The newest bucket ends at the last check: the narrower ones past it have not begun.
+    const lastAt = Math.min(Math.max(s.checkedAt!, newest * old.bucketMs), (newest + 1) * old.bucketMs - 1);
+    s.newest = Math.floor(lastAt / this.bucketMs);
+    for (let b = Math.max(0, newest - old.buckets + 1); b <= newest; b++) {
+      const { checks, failures, meanMs } = old.slab.bucket(from, b % old.buckets);
+      if (checks === 0) continue;
+      const first = Math.max(Math.floor((b * old.bucketMs) / this.bucketMs), s.newest - this.buckets + 1);
+      const last = Math.min(Math.floor(((b + 1) * old.bucketMs - 1) / this.bucketMs), s.newest);
+      const parts = last - first + 1;
+      // Shares that add up to the whole, the remainders to the earliest (a part gets no more failures than checks).
+      const share = (n: number, i: number): number => Math.floor(n / parts) + (i < n % parts ? 1 : 0);
+      for (let i = 0; i < parts; i++) this.slab.add(s.slot, (first + i) % this.buckets, share(checks, i), share(failures, i), meanMs);
+    }
+  }
 
   private of(vsId: string, rsId: string): Series {
     let s = this.series.get(rsId);
@@ -133,16 +188,16 @@ export class RsTelemetry {
     for (let i = 0; i < DURATION_BUCKETS_S.length; i++) if (secs <= DURATION_BUCKETS_S[i]!) durations[i]!++;
     s.sumS += secs;
     s.count++;
-    const b = Math.floor(at / TIMELINE_BUCKET_MS);
+    const b = Math.floor(at / this.bucketMs);
     if (b > s.newest) {
       // The buckets passed over (none checked in them) and the one begun: cleared of what the ring held four hours ago.
-      for (let k = Math.max(s.newest + 1, b - TIMELINE_BUCKETS + 1); k <= b; k++) this.slab.clearBucket(s.slot, k % TIMELINE_BUCKETS);
+      for (let k = Math.max(s.newest + 1, b - this.buckets + 1); k <= b; k++) this.slab.clearBucket(s.slot, k % this.buckets);
       s.newest = b;
       s.timelineRev = ++this.rev;
-    } else if (b <= s.newest - TIMELINE_BUCKETS) {
+    } else if (b <= s.newest - this.buckets) {
       return; // older than the ring: a clock stepped back more than four hours
     }
-    this.slab.add(s.slot, b % TIMELINE_BUCKETS, ok, durationMs);
+    this.slab.add(s.slot, b % this.buckets, 1, ok ? 0 : 1, durationMs);
   }
 
   /** The pool took the server in or out (its rs-state event): down carries the failure that made it. */
@@ -185,16 +240,16 @@ export class RsTelemetry {
       if (s.timelineRev <= since) continue;
       // The oldest bucket still in the ring that holds checks, then every bucket from it to the newest.
       let first = Math.max(0, s.newest);
-      for (let b = Math.max(0, s.newest - TIMELINE_BUCKETS + 1); b < s.newest; b++) {
-        if (this.slab.bucket(s.slot, b % TIMELINE_BUCKETS).checks > 0) {
+      for (let b = Math.max(0, s.newest - this.buckets + 1); b < s.newest; b++) {
+        if (this.slab.bucket(s.slot, b % this.buckets).checks > 0) {
           first = b;
           break;
         }
       }
       const n = s.newest < 0 ? 0 : s.newest - first + 1;
-      const line = { transitions: [...s.transitions], start: first * TIMELINE_BUCKET_MS, checks: new Uint16Array(n), failures: new Uint16Array(n), meanMs: new Float32Array(n) };
+      const line = { transitions: [...s.transitions], start: first * this.bucketMs, bucketMs: this.bucketMs, checks: new Uint16Array(n), failures: new Uint16Array(n), meanMs: new Float32Array(n) };
       for (let i = 0; i < n; i++) {
-        const { checks, failures, meanMs } = this.slab.bucket(s.slot, (first + i) % TIMELINE_BUCKETS);
+        const { checks, failures, meanMs } = this.slab.bucket(s.slot, (first + i) % this.buckets);
         if (checks === 0) continue;
         line.checks[i] = checks;
         line.failures[i] = failures;

@@ -5,6 +5,11 @@
 // A bucket is 6 bytes: the mean is a binary16 float (a summed float32 made it 8), which keeps three significant
 // digits from microseconds to a minute, all the console draws of it. 240 buckets are 1.4 KB a server.
 
+/** A slot's bytes: `buckets` of 6 bytes and a histogram of `histogram` 4-byte counts. */
+export function slotBytes(buckets: number, histogram: number): number {
+  return buckets * 6 + histogram * 4;
+}
+
 /** Slots per chunk: a chunk is one ArrayBuffer of about 1.5 MB, allocated when the last one is full. */
 const CHUNK = 1024;
 
@@ -71,16 +76,20 @@ export class TimelineSlab {
     c.meanMs[k] = 0;
   }
 
-  /** One check into the bucket and its running mean; a bucket saturated at 65,535 checks takes no more. */
-  add(slot: number, ring: number, ok: boolean, ms: number): void {
+  /**
+   * `checks` of mean `ms`, `failures` of them failed, into the bucket and its running mean: one check, or a bucket of
+   * another width (RsTelemetry.size). A bucket saturates at 65,535 checks.
+   */
+  add(slot: number, ring: number, checks: number, failures: number, ms: number): void {
     const c = this.chunkOf(slot);
     const k = (slot % CHUNK) * this.buckets + ring;
     const n = c.checks[k]!;
-    if (n === 0xffff) return;
-    c.checks[k] = n + 1;
-    if (!ok) c.failures[k]!++;
+    const took = Math.min(checks, 0xffff - n);
+    if (took === 0) return;
+    c.checks[k] = n + took;
+    c.failures[k] = c.failures[k]! + Math.min(failures, took);
     const mean = fromHalf(c.meanMs[k]!);
-    c.meanMs[k] = toHalf(mean + (ms - mean) / (n + 1));
+    c.meanMs[k] = toHalf(mean + ((ms - mean) * took) / (n + took));
   }
 
   bucket(slot: number, ring: number): { readonly checks: number; readonly failures: number; readonly meanMs: number } {

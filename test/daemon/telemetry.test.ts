@@ -7,8 +7,8 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { Running, until } from './drain-harness.js';
 import { DaemonUnderTest, httpConfig, startBackends } from './daemon-setup.js';
-import { failureReason, RsTelemetry, TIMELINE_BUCKET_MS, TIMELINE_BUCKETS, TRANSITIONS_KEPT } from '../../src/daemon/rs-telemetry.js';
-import { fromHalf, toHalf } from '../../src/daemon/rs-timeline-slab.js';
+import { DURATION_BUCKETS_S, failureReason, RsTelemetry, TIMELINE_BUCKET_MS, TIMELINE_BUCKETS, TIMELINE_BYTES, timelineBucketMs, TRANSITIONS_KEPT } from '../../src/daemon/rs-telemetry.js';
+import { fromHalf, slotBytes, toHalf } from '../../src/daemon/rs-timeline-slab.js';
 
 const VS_PORT = 19710;
 const WEB1 = 19711;
@@ -126,6 +126,57 @@ test('thousands of servers keep their own numbers across the slab\'s chunks, and
     assert.equal(histograms.get(id(i))!.count, checks);
     assert.equal(Array.from(histograms.get(id(i))!.counts).at(-1), checks, id(i));
   }
+});
+
+test('past 11,000 servers the buckets widen so that every timeline fits the budget', () => {
+  const bytes = (servers: number): number => servers * slotBytes(4 * 3600_000 / timelineBucketMs(servers), DURATION_BUCKETS_S.length);
+  assert.deepEqual([1, 1_000, 11_000, 11_300, 30_000, 145_000].map((n) => timelineBucketMs(n) / TIMELINE_BUCKET_MS), [1, 1, 1, 2, 4, 16]);
+  for (const n of [11_000, 11_300, 22_000, 30_000, 60_000, 110_000]) assert.ok(bytes(n) <= TIMELINE_BYTES, `${n}: ${bytes(n)} bytes`);
+});
+
+test('a reload that widens the buckets merges them, one that narrows them spreads each evenly: no check is lost', () => {
+  const t = new RsTelemetry();
+  const vs = '[192.0.2.1]:tcp:80';
+  const rs = `${vs}/[192.0.2.2]:tcp:80`;
+  const quiet = `${vs}/[192.0.2.3]:tcp:80`;
+  t.transition(vs, quiet, 0, false);
+  // Five hours from minute 4,000 (a multiple of four): six checks a minute, minute m's taking m % 7 + 1 ms and the
+  // first of every fifth minute failing.
+  const m0 = 4_000;
+  for (let m = m0; m < m0 + 300; m++) for (let k = 0; k < 6; k++) t.attempt(vs, rs, m * 60_000 + k * 10_000, k > 0 || m % 5 !== 0, m % 7 + 1, 'x');
+  const kept = (from: number, to: number): number[] => Array.from({ length: to - from }, (_, i) => from + i);
+  const minutes = kept(m0 + 60, m0 + 300);
+  const failed = (ms: number[]): number => ms.filter((m) => m % 5 === 0).length;
+
+  t.size(30_000);
+  const wide = t.timelines(0)[rs]!;
+  assert.deepEqual([wide.bucketMs, wide.start, wide.checks.length], [4 * 60_000, (m0 + 60) * 60_000, 60]);
+  for (let j = 0; j < 60; j++) {
+    const span = minutes.slice(4 * j, 4 * j + 4);
+    assert.deepEqual([wide.checks[j], wide.failures[j]], [24, failed(span)], `bucket ${j}`);
+    const mean = span.reduce((a, m) => a + (m % 7) + 1, 0) / 4;
+    assert.ok(Math.abs(wide.meanMs[j]! - mean) < mean / 100, `bucket ${j}: ${wide.meanMs[j]} against ${mean}`);
+  }
+  assert.ok(t.timelines(0)[quiet], 'a server with no check yet moves too');
+  assert.equal(t.durationSeries().find((h) => h.labels['rs'] === '[192.0.2.2]:tcp:80')!.count, 1_800);
+  // The next check lands in the wide bucket of its minute.
+  t.attempt(vs, rs, (m0 + 301) * 60_000, false, 50, 'x');
+  const next = t.timelines(0)[rs]!;
+  assert.deepEqual([next.checks.length, next.checks.at(-1), next.failures.at(-1), next.start], [60, 1, 1, (m0 + 64) * 60_000]);
+
+  t.size(1);
+  const narrow = t.timelines(0)[rs]!;
+  assert.equal(narrow.bucketMs, TIMELINE_BUCKET_MS);
+  // The last wide bucket ends at the last check (minute m0 + 301): minutes m0 + 64 … m0 + 301 spread from their buckets.
+  assert.deepEqual([narrow.start, narrow.checks.length], [(m0 + 64) * 60_000, 238]);
+  const sum = (a: ArrayLike<number>, from: number, to: number): number => Array.prototype.slice.call(a, from, to).reduce((x: number, y: number) => x + y, 0);
+  for (let j = 0; j < 59; j++) {
+    assert.deepEqual([...narrow.checks.slice(4 * j, 4 * j + 4)], [6, 6, 6, 6], `minutes of bucket ${j}`);
+    assert.equal(sum(narrow.failures, 4 * j, 4 * j + 4), wide.failures[j + 1], `failures of bucket ${j}`);
+    assert.ok(narrow.meanMs.slice(4 * j, 4 * j + 4).every((v) => v === wide.meanMs[j + 1]));
+  }
+  assert.deepEqual([...narrow.checks.slice(236)], [1, 0], 'the newest wide bucket, up to its last check');
+  assert.equal(t.durationSeries().find((h) => h.labels['rs'] === '[192.0.2.2]:tcp:80')!.count, 1_801);
 });
 
 test('events --json and /metrics carry each real server transition with its reason and check durations', { timeout: 120_000 }, async (t) => {
