@@ -2,7 +2,7 @@
 // - how late its event loop has run: the figure that says whether anything could have delayed an advert (the VRRP
 //   process) or a check (the checker process); perf_hooks samples it off the loop itself;
 // - its V8 heap: what each space holds in memory now, and the limit the heap was given at start (the young
-//   generation's share of it set by young-generation.ts for the checker process), so a reader of /metrics sees
+//   generation's share of it set by checker-node-flags.ts for the checker process), so a reader of /metrics sees
 //   which process, and which part of its heap, the daemon's memory is in.
 import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { getHeapSpaceStatistics, getHeapStatistics } from 'node:v8';

@@ -29,7 +29,7 @@ import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig } from './config-reader.js';
 import { holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
-import { checkerNodeFlags } from './young-generation.js';
+import { checkerNodeFlags } from './checker-node-flags.js';
 import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
 import { OperatorConsole } from './console.js';
@@ -106,7 +106,7 @@ const DEFAULT_CHILD_TIMEOUT_MS = 15_000;
 
 export class Supervisor {
   private vrrpConfig: VrrpConfig | undefined;
-  /** The running config's real servers: a checker process spawned now is sized for them (young-generation.ts). */
+  /** The running config's real servers: a checker process spawned now is sized for them (checker-node-flags.ts). */
   private realServers = 0;
   private vrrp: ChildSlot<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes> | undefined;
   private checker: ChildSlot<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes> | undefined;

@@ -50,7 +50,7 @@ export interface ConfigRead {
   readonly code: ExitCode;
   readonly vrrp: VrrpConfig;
   readonly virtualServers: number;
-  /** Their real servers, which size the checker process's young generation (young-generation.ts). */
+  /** Their real servers, which size the checker process's V8 (checker-node-flags.ts). */
   readonly realServers: number;
 }
 
