@@ -28,7 +28,7 @@ import type { IpvsDriver } from '../ipvs/types.js';
 import { createLogger, type Logger } from '../log.js';
 import { AddressReflector } from './address-reflector.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
-import { applyScheduling, schedulingFor, watchAutoPriority } from './scheduling.js';
+import { applyScheduling, reloadYieldOver, schedulingFor, watchAutoPriority, yieldDuringReload } from './scheduling.js';
 import { nameProcess } from './process-names.js';
 import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
@@ -520,20 +520,26 @@ function main(): void {
   });
   channel.handle('read', () => {
     if (!side) throw new CommandError('checkers are starting');
-    // The reload's own read: the reload or the drop that follows arms the trim again.
+    // The reload's own read: the reload or the drop that follows arms the trim again, and ends the yield.
     holdFreeMemoryRelease();
+    yieldDuringReload();
     return side.read();
   });
   channel.handle('drop', () => {
     side?.drop();
+    reloadYieldOver();
     releaseFreeMemorySoon();
   });
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);
     holdFreeMemoryRelease();
-    const done = (await side?.reload()) ?? { applied: false, ms: 0 };
-    releaseFreeMemorySoon();
-    return done;
+    yieldDuringReload();
+    try {
+      return (await side?.reload()) ?? { applied: false, ms: 0 };
+    } finally {
+      reloadYieldOver();
+      releaseFreeMemorySoon();
+    }
   });
   channel.handle('console', ({ since }) => {
     if (!side) throw new CommandError('checkers are starting');

@@ -7,6 +7,8 @@ import assert from 'node:assert/strict';
 import { chmodSync, existsSync, readFileSync, readdirSync } from 'node:fs';
 import { cpus } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
+import { reloadYieldOver, yieldDuringReload } from '../../src/daemon/scheduling.js';
 import { needCommand, needRoot } from '../support/tier.js';
 import { Topology, VIP, waitFor, type Proc } from '../vrrp/netns-support.js';
 import { pidIn } from './isolation-support.js';
@@ -127,6 +129,27 @@ test('vrrp_priority/checker_priority alone: nice on every thread, no realtime', 
   // Scripts start at the daemon's own nice, as keepalived's do.
   assert.deepEqual(r.notify, OTHER);
   assert.deepEqual(r.misc, OTHER);
+  // A reload runs the checker process nicer (yieldDuringReload), and leaves it at the configured nice.
+  r.d.child.kill('SIGHUP');
+  assert.ok(await waitFor(() => /Reload done/.test(r.d.log), 20_000), r.d.log);
+  assert.deepEqual(threadsOf(r.checker), [{ policy: 'SCHED_OTHER', rtPriority: 0, nice: 3 }]);
+});
+
+test('a reload runs every thread 10 nicer, once however often asked, and its end puts back each, a new one too', { timeout: 30_000 }, async (t) => {
+  if (!needRoot(t)) return;
+  const at = (nice: number): Sched[] => [{ policy: 'SCHED_OTHER', rtPriority: 0, nice }];
+  assert.deepEqual(threadsOf(process.pid), at(0));
+  yieldDuringReload();
+  yieldDuringReload();
+  // A thread started meanwhile takes the nice of the thread that starts it.
+  const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
+  t.after(() => worker.terminate());
+  await new Promise((resolve) => worker.once('online', resolve));
+  assert.deepEqual(threadsOf(process.pid), at(10));
+  reloadYieldOver();
+  assert.deepEqual(threadsOf(process.pid), at(0));
+  reloadYieldOver();
+  assert.deepEqual(threadsOf(process.pid), at(0));
 });
 
 /** What keepalived's set_process_priorities/set_process_cpu_affinity/set_process_name leave visible in /proc. */
