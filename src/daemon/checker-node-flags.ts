@@ -10,7 +10,7 @@
 //
 // Worker threads: node gives V8 four, for concurrent marking, parallel scavenges and background compiles, and each
 // thread that allocates keeps a glibc arena of its own. With one, a process checking 1,000 real servers every second
-// held 4-6 MB less at the same CPU; a large config's collections are where the others pay off (a 30,000-server reload
+// held 3-6 MB less at the same CPU; a large config's collections are where the others pay off (a 30,000-server reload
 // parses ~100 MB), so a thread is given per 7,500 real servers, node's four from 22,501.
 
 /** Real servers per MiB of semi-space: V8's 16 MiB at 30,000. */

@@ -522,22 +522,22 @@ function main(): void {
     if (!side) throw new CommandError('checkers are starting');
     // The reload's own read: the reload or the drop that follows arms the trim again, and ends the yield.
     holdFreeMemoryRelease();
-    yieldDuringReload();
+    yieldDuringReload(log);
     return side.read();
   });
   channel.handle('drop', () => {
     side?.drop();
-    reloadYieldOver();
+    reloadYieldOver(log);
     releaseFreeMemorySoon();
   });
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);
     holdFreeMemoryRelease();
-    yieldDuringReload();
+    yieldDuringReload(log);
     try {
       return (await side?.reload()) ?? { applied: false, ms: 0 };
     } finally {
-      reloadYieldOver();
+      reloadYieldOver(log);
       releaseFreeMemorySoon();
     }
   });

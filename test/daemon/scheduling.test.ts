@@ -9,6 +9,7 @@ import { cpus } from 'node:os';
 import { join } from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { reloadYieldOver, yieldDuringReload } from '../../src/daemon/scheduling.js';
+import { silentLogger } from '../../src/log.js';
 import { needCommand, needRoot } from '../support/tier.js';
 import { Topology, VIP, waitFor, type Proc } from '../vrrp/netns-support.js';
 import { pidIn } from './isolation-support.js';
@@ -139,16 +140,17 @@ test('a reload runs every thread 10 nicer, once however often asked, and its end
   if (!needRoot(t)) return;
   const at = (nice: number): Sched[] => [{ policy: 'SCHED_OTHER', rtPriority: 0, nice }];
   assert.deepEqual(threadsOf(process.pid), at(0));
-  yieldDuringReload();
-  yieldDuringReload();
+  const log = silentLogger();
+  yieldDuringReload(log);
+  yieldDuringReload(log);
   // A thread started meanwhile takes the nice of the thread that starts it.
   const worker = new Worker('setInterval(() => {}, 1000)', { eval: true });
   t.after(() => worker.terminate());
   await new Promise((resolve) => worker.once('online', resolve));
   assert.deepEqual(threadsOf(process.pid), at(10));
-  reloadYieldOver();
+  reloadYieldOver(log);
   assert.deepEqual(threadsOf(process.pid), at(0));
-  reloadYieldOver();
+  reloadYieldOver(log);
   assert.deepEqual(threadsOf(process.pid), at(0));
 });
 
