@@ -7,7 +7,7 @@ import { get } from 'node:http';
 import { join } from 'node:path';
 import { Running, until } from './drain-harness.js';
 import { DaemonUnderTest, httpConfig, startBackends } from './daemon-setup.js';
-import { DURATION_BUCKETS_S, failureReason, RsTelemetry, TIMELINE_BUCKET_MS, TIMELINE_BUCKETS, TIMELINE_BYTES, timelineBucketMs, TRANSITIONS_KEPT } from '../../src/daemon/rs-telemetry.js';
+import { DURATION_BUCKETS_S, failureReason, RsTelemetry, TIMELINE_BUCKET_MS, TIMELINE_BUCKETS, TIMELINE_BYTES, TIMELINE_SPAN_MS, timelineBucketMs, TRANSITIONS_KEPT } from '../../src/daemon/rs-telemetry.js';
 import { fromHalf, slotBytes, toHalf } from '../../src/daemon/rs-timeline-slab.js';
 
 const VS_PORT = 19710;
@@ -129,7 +129,7 @@ test('thousands of servers keep their own numbers across the slab\'s chunks, and
 });
 
 test('past 11,000 servers the buckets widen so that every timeline fits the budget', () => {
-  const bytes = (servers: number): number => servers * slotBytes(4 * 3600_000 / timelineBucketMs(servers), DURATION_BUCKETS_S.length);
+  const bytes = (servers: number): number => servers * slotBytes(TIMELINE_SPAN_MS / timelineBucketMs(servers), DURATION_BUCKETS_S.length);
   assert.deepEqual([1, 1_000, 11_000, 11_300, 30_000, 145_000].map((n) => timelineBucketMs(n) / TIMELINE_BUCKET_MS), [1, 1, 1, 2, 4, 16]);
   for (const n of [11_000, 11_300, 22_000, 30_000, 60_000, 110_000]) assert.ok(bytes(n) <= TIMELINE_BYTES, `${n}: ${bytes(n)} bytes`);
 });
