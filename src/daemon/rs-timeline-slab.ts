@@ -1,6 +1,6 @@
 // The per-server numbers of rs-telemetry.ts, for every server in a few large buffers instead of five typed arrays each:
 // at 30,000 real servers those were 150,000 ArrayBuffers, about 4 KB a server with their headers and the bucket
-// numbers. A server holds a slot; its ring of TIMELINE_BUCKETS (checks, failures, mean duration) and its duration
+// numbers. A server holds a slot; its ring of buckets (checks, failures, mean duration) and its duration
 // histogram sit at the slot's offset in the chunk that holds it. A slot freed at a reload is reused.
 // A bucket is 6 bytes: the mean is a binary16 float (a summed float32 made it 8), which keeps three significant
 // digits from microseconds to a minute, all the console draws of it. 240 buckets are 1.4 KB a server.
@@ -10,7 +10,7 @@ export function slotBytes(buckets: number, histogram: number): number {
   return buckets * 6 + histogram * 4;
 }
 
-/** Slots per chunk: a chunk is one ArrayBuffer of about 1.5 MB, allocated when the last one is full. */
+/** Slots per chunk: a chunk is one ArrayBuffer (1.5 MB at 240 buckets), allocated when the last one is full. */
 const CHUNK = 1024;
 
 interface Chunk {
