@@ -568,7 +568,7 @@ export class Supervisor {
 
   /**
    * A child's batch of events, stamped once: a reload that removes 1,000 real servers sends 3,000 in one note, and
-   * building each event (its own clock read and ISO string) for no subscriber cost this loop 6-16 ms of that turn.
+   * building each event (its own clock read and ISO string) for no subscriber held this loop 2.6-5.8 ms of that turn.
    */
   private publishAll(events: readonly EventNote[]): void {
     if (this.subscribers.size === 0) {
