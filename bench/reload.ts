@@ -5,7 +5,7 @@
 //   1% of weights   300 real servers change weight (1 ↔ 2): exactly 300 `ipvsadm -e`;
 //   ±1,000 servers  1,000 real servers spread over every virtual server are removed (1,000 `ipvsadm -d`), then
 //                   added back (1,000 `ipvsadm -a`).
-//   unchanged, after a settle   the first case again, each 6.5 s after the last reload rather than 1.5 s.
+//   unchanged, after a settle   the first case again, each one settle (free-memory.ts, 5 s) later than the others.
 // Time: SIGHUP sent → the supervisor's `Reload done` line read. The supervisor's stall comes from bench/loop-probe.ts,
 // loaded into it with --import: the longest late wake-up of a 2 ms timer between SIGHUP and `Reload done`; an idle
 // process doing the same (bench/stall-probe.ts) gives the machine's own floor. CPU time is reported too, the
@@ -18,6 +18,7 @@ import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
+import { SETTLE_MS } from '../src/daemon/free-memory.js';
 import { startBackend } from './backend.js';
 import { waitForLine } from './lvsk-daemon.js';
 import { cpuS, tree } from './proc.js';
@@ -28,8 +29,6 @@ const root = new URL('../../', import.meta.url).pathname;
 const dir = mkdtempSync(join(tmpdir(), 'lvskd-reload-'));
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 const RUNS = Math.max(3, Number(process.env['BENCH_RUNS']) || 3);
-/** Past the 5 s after which a process gives memory back (src/daemon/free-memory.ts), with the 1.5 s each reload waits. */
-const SETTLED_MS = 5000;
 const VS = 300;
 const PER_VS = 100;
 
@@ -132,7 +131,8 @@ try {
     cases[3]!.runs.push(await reload(base));
   }
   for (let k = 0; k < RUNS; k++) {
-    await sleep(SETTLED_MS);
+    // With the 1.5 s the last reload waited: past the settle.
+    await sleep(SETTLE_MS);
     cases[4]!.runs.push(await reload(base));
   }
   const machine = await floor.stop();

@@ -11,7 +11,7 @@ interface MemoryBinding {
 }
 
 /** A start or a reload has settled by then: the JIT's compile tasks and the collections it set off are done. */
-const SETTLE_MS = 5_000;
+export const SETTLE_MS = 5_000;
 
 let pending: NodeJS.Timeout | undefined;
 
