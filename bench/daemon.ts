@@ -15,7 +15,7 @@ import { rssBreakdown, treeRssMb } from './proc.js';
  * installed; `downs`: the servers that failed a check meanwhile.
  */
 async function checking(name: string, rsCount: number, delayLoopS: number, settleMs: number, windowS: number): Promise<{ rss: number; cpu: number; each: string; memory: string; downs: number; live: string }> {
-  const d = new Daemon(name, config(rsCount, backend.port, HTTP, delayLoopS), [], true);
+  const d = new Daemon(name, config(rsCount, backend.port, HTTP, delayLoopS), [], { heapProbe: true });
   await d.waitFor(installed(rsCount), 0, 120_000);
   await sleep(settleMs);
   const s = await d.sample(windowS);

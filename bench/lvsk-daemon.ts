@@ -60,17 +60,22 @@ export class Daemon {
 
   /**
    * `extra`: more command-line options (`--http 127.0.0.1:9000`); `heapProbe`: every process can say its live heap
-   * (liveHeap()).
+   * (liveHeap()); `loopProbe`: the supervisor records its loop's late wake-ups to this file at exit (bench/loop-probe.ts).
    */
-  constructor(name: string, text: string, extra: readonly string[] = [], heapProbe = false) {
+  constructor(name: string, text: string, extra: readonly string[] = [], probes: { readonly heapProbe?: boolean; readonly loopProbe?: string } = {}) {
     const conf = join(dir, `${name}.conf`);
     writeFileSync(conf, text);
-    this.heapDir = heapProbe ? join(dir, `${name}.heap`) : undefined;
+    this.heapDir = probes.heapProbe ? join(dir, `${name}.heap`) : undefined;
     if (this.heapDir) mkdirSync(this.heapDir);
-    const probe = this.heapDir ? ['--expose-gc', '--import', join(root, 'dist/bench/heap-probe.js')] : [];
-    this.child = spawn(process.execPath, [...probe, join(root, 'dist/bin/lvskeeper.js'), '-n', '-l', '--ipvs-driver', 'dry-run',
+    const heap = this.heapDir ? ['--expose-gc', '--import', join(root, 'dist/bench/heap-probe.js')] : [];
+    const loop = probes.loopProbe ? ['--import', join(root, 'dist/bench/loop-probe.js')] : [];
+    this.child = spawn(process.execPath, [...heap, ...loop, join(root, 'dist/bin/lvskeeper.js'), '-n', '-l', '--ipvs-driver', 'dry-run',
       '--pid', join(dir, `${name}.pid`), '--control-socket', join(dir, `${name}.sock`), '--state-file', join(dir, `${name}.state`), ...extra, '-f', conf],
-    { stdio: ['ignore', 'pipe', 'inherit'], env: { ...process.env, ...(this.heapDir ? { LVSK_HEAP_PROBE_DIR: this.heapDir } : {}) } });
+    { stdio: ['ignore', 'pipe', 'inherit'], env: {
+      ...process.env,
+      ...(this.heapDir ? { LVSK_HEAP_PROBE_DIR: this.heapDir } : {}),
+      ...(probes.loopProbe ? { LVSK_LOOP_PROBE_OUT: probes.loopProbe } : {}),
+    } });
     createInterface({ input: this.child.stdout! }).on('line', (l) => this.lines.push(l));
   }
 

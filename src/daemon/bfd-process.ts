@@ -4,7 +4,7 @@
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
 import type { DumpKind, FromBfdNotes, Nothing, ToBfd, VrrpConfig } from '../ipc/protocol.js';
-import type { MetricFamily } from './metrics.js';
+import { Registry } from './metrics.js';
 import { createLogger, type Logger } from '../log.js';
 import { BfdService } from '../bfd/service.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
@@ -14,6 +14,7 @@ import { nameProcess } from './process-names.js';
 
 class BfdSide implements ChildSide {
   readonly service: BfdService;
+  private readonly registry = new Registry();
 
   constructor(channel: Channel<Nothing, ToBfd, FromBfdNotes, Nothing>, private readonly log: Logger) {
     this.service = new BfdService({
@@ -24,6 +25,8 @@ class BfdSide implements ChildSide {
         channel.notify('event', { kind: 'bfd', text: `(${d.name}) ${up ? 'Up' : 'Down'}` });
       },
     });
+    this.registry.collect('lvskeeper_bfd_dropped_packets_total', 'BFD control packets dropped on receipt, by reason (RFC 5880 §6.8.6, RFC 5881 §5 GTSM, no session)', 'counter', () =>
+      [...this.service.drops].map(([reason, n]) => ({ labels: { reason }, value: n })));
   }
 
   status(): object {
@@ -42,13 +45,8 @@ class BfdSide implements ChildSide {
     return bfdDumpSection(this.service.dumpState(), (ms) => Math.round((ms + offsetMs) * 1000));
   }
 
-  metricFamilies(): MetricFamily[] {
-    return [{
-      name: 'lvskeeper_bfd_dropped_packets_total',
-      help: 'BFD control packets dropped on receipt, by reason (RFC 5880 §6.8.6, RFC 5881 §5 GTSM, no session)',
-      type: 'counter',
-      lines: [...this.service.drops].map(([reason, n]) => `lvskeeper_bfd_dropped_packets_total{reason="${reason}"} ${n}`),
-    }];
+  metricsRegistry(): Registry {
+    return this.registry;
   }
 
   stop(): Promise<void> {

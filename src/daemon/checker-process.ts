@@ -17,7 +17,7 @@ import { applyReloadUmask } from '../fs/umask.js';
 import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
 import { bfdEventLine, type CheckerStart, type ConfigRead, type CheckerStateNote, type ConsoleServer, type ConsoleSnapshot, type EventNote } from '../ipc/protocol.js';
-import type { MetricFamily } from './metrics.js';
+import type { Registry } from './metrics.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { connectionCounter, serviceKeysFor } from '../ipvs/desired.js';
 import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
@@ -36,6 +36,7 @@ import { RsTelemetry } from './rs-telemetry.js';
 import { checkerDumpSection } from './dumps.js';
 import { readConfigFile } from './config-file-read.js';
 import { ObservedDriver } from './observed-driver.js';
+import { dumpedView, registerTableMetrics } from './table-metrics.js';
 import { OverrideStore, type Override } from './overrides.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 import { holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
@@ -68,9 +69,9 @@ class CheckerSide implements ChildSide {
   private readonly fifoLines = new NoteBatch<string>((l) => this.channel.notify('fifo', l));
   private readonly telemetry = new RsTelemetry();
   readonly metrics = new CheckerMetrics({
-    checkers: () => this.engine?.snapshot() ?? [],
+    verdicts: () => this.engine?.verdicts() ?? [],
     pingDrops: () => this.engine?.pingDrops() ?? [],
-    ipvs: () => this.manager?.status(),
+    wantedWeights: () => this.manager?.wantedWeights() ?? [],
     driver: () => this.driver,
     telemetry: this.telemetry,
   });
@@ -106,6 +107,8 @@ class CheckerSide implements ChildSide {
     for (const e of this.overrides.loadErrors) this.log.error(e);
     const driver = new ObservedDriver(await openDriver(this.start_, this.channel), this.log);
     this.driver = driver;
+    // The kernel's table is this process's to report; an embedded one is the supervisor's (table-metrics.ts).
+    if (driver.name === 'kernel') registerTableMetrics(this.metrics.registry, dumpedView(() => driver.lastTable?.services ?? []));
     this.pruneOverrides();
     const dumped = await this.openReflector(config);
     const resume = new Map(this.start_.restore);
@@ -404,10 +407,10 @@ class CheckerSide implements ChildSide {
     };
   }
 
-  /** Metrics read the table the last pass dumped; a scrape refreshes it first. */
-  async metricFamilies(): Promise<MetricFamily[]> {
-    await this.driver?.dump().catch(() => undefined);
-    return this.metrics.registry.families();
+  /** Metrics read the kernel's table as the last pass dumped it; a scrape refreshes it first. */
+  async metricsRegistry(): Promise<Registry> {
+    if (this.driver?.name === 'kernel') await this.driver.dump().catch(() => undefined);
+    return this.metrics.registry;
   }
 
   read(): ConfigRead {

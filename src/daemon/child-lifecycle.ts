@@ -2,7 +2,8 @@
 // (the supervisor, a signal, the supervisor's death), and exit after their reply has left.
 import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
 import type { ChildRequests, DumpKind } from '../ipc/protocol.js';
-import type { MetricFamily } from './metrics.js';
+import type { Registry } from './metrics.js';
+import { MetricsPager } from './metrics-pages.js';
 import type { Logger } from '../log.js';
 
 /** What a child's side offers the common requests. */
@@ -10,15 +11,17 @@ export interface ChildSide {
   stop(): Promise<void>;
   status(): object;
   dump(kind: DumpKind): string;
-  metricFamilies(): MetricFamily[] | Promise<MetricFamily[]>;
+  /** Its metrics, ready to be read (the checker's refreshes the IPVS table they report first). */
+  metricsRegistry(): Registry | Promise<Registry>;
 }
 
 /**
- * Wires ping, status, dump, metrics and stop on `channel` for the side `side()` returns once started, and the ways a
- * child stops. TERM and INT stop it gracefully: a service manager's stop (systemd's control-group kill) and Ctrl-C
- * reach every process, not only the supervisor. HUP and USR1/USR2 belong to the supervisor, which relays what each
- * child must do; here their default action (terminate) is only disarmed. A child whose supervisor is gone stops as
- * keepalived's children do on their parent's death (PDEATHSIG SIGTERM).
+ * Wires ping, status, dump, metrics (a cursor per scrape, metrics-pages.ts) and stop on `channel` for the side
+ * `side()` returns once started, and the ways a child stops. TERM and INT stop it gracefully: a service manager's
+ * stop (systemd's control-group kill) and Ctrl-C reach every process, not only the supervisor. HUP and USR1/USR2
+ * belong to the supervisor, which relays what each child must do; here their default action (terminate) is only
+ * disarmed. A child whose supervisor is gone stops as keepalived's children do on their parent's death (PDEATHSIG
+ * SIGTERM).
  */
 export function serveChild<In extends RequestMap & ChildRequests>(
   channel: Channel<RequestMap, In, NoteMap, NoteMap>,
@@ -34,7 +37,14 @@ export function serveChild<In extends RequestMap & ChildRequests>(
   c.handle('ping', () => undefined);
   c.handle('status', () => side()?.status() ?? {});
   c.handle('dump', (kind) => side()?.dump(kind) ?? '');
-  c.handle('metrics', async () => (await side()?.metricFamilies()) ?? []);
+  const pager = new MetricsPager();
+  c.handle('metrics', async () => {
+    const s = side();
+    if (!s) throw new Error('not started');
+    return pager.open(await s.metricsRegistry());
+  });
+  c.handle('metrics-page', (cursor) => pager.page(cursor));
+  c.handle('metrics-close', (cursor) => pager.close(cursor));
   c.handle('stop', async () => {
     await side()?.stop();
     // Exit after the reply has left.

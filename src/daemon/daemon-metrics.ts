@@ -3,25 +3,25 @@
 import type { AttemptSample } from '../../checkers/engine.js';
 import type { PingDrops } from '../../checkers/ping.js';
 import type { RealServerSnapshot } from '../../checkers/types.js';
-import type { ManagerStatus } from '../ipvs/manager.js';
-import type { ServiceKey, Stats } from '../ipvs/types.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 import { registerProcessMetrics } from './process-metrics.js';
 import { Registry, type Counter, type Sample } from './metrics.js';
 import type { ObservedDriver } from './observed-driver.js';
 import { DURATION_BUCKETS_S, FAILURE_REASONS, type RsTelemetry } from './rs-telemetry.js';
 
+/** Per-server sources are iterables read in place: a scrape renders 30,000 servers a page at a time (metrics-pages.ts). */
 export interface CheckerMetricSources {
-  checkers(): readonly RealServerSnapshot[];
+  verdicts(): Iterable<Pick<RealServerSnapshot, 'vsId' | 'rsId' | 'alive'>>;
   pingDrops(): readonly { readonly family: 4 | 6; readonly drops: PingDrops }[];
-  ipvs(): ManagerStatus | undefined;
+  wantedWeights(): Iterable<{ readonly vsId: string; readonly rsId: string; readonly weight: number }>;
   driver(): ObservedDriver | undefined;
   readonly telemetry: RsTelemetry;
 }
 
 const STATES = ['INIT', 'BACKUP', 'MASTER', 'FAULT', 'STOP', 'DELETED'];
 
-const alertsFamily = (r: Registry): Counter => r.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts, by result');
+/** Both the VRRP and the checker process send alerts: one family, their series summed by the supervisor. */
+const alertsFamily = (r: Registry): Counter => r.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts, by result', 'shared');
 
 /** The VRRP child's: instances' state, priority and packet counters. */
 export class VrrpMetrics {
@@ -52,7 +52,7 @@ export class VrrpMetrics {
   }
 }
 
-/** The checker child's: real servers, checker attempts, the IPVS table and the data plane's counters. */
+/** The checker child's: real servers, checker attempts, IPVS operations (the table's own families: table-metrics.ts). */
 export class CheckerMetrics {
   readonly registry = new Registry();
   private readonly results = this.registry.counter('lvskeeper_checker_results_total', 'Checker attempts, by checker type and result');
@@ -70,33 +70,24 @@ export class CheckerMetrics {
   constructor(src: CheckerMetricSources) {
     const r = this.registry;
     registerProcessMetrics(r, 'checker');
-    r.collect('lvskeeper_realserver_up', 'Real server alive according to its checkers', 'gauge', () =>
-      src.checkers().map((s) => ({ labels: { vs: s.vsId, rs: s.rsId.slice(s.vsId.length + 1) }, value: s.alive ? 1 : 0 })));
+    r.collect('lvskeeper_realserver_up', 'Real server alive according to its checkers', 'gauge', function* () {
+      for (const s of src.verdicts()) yield { labels: { vs: s.vsId, rs: s.rsId.slice(s.vsId.length + 1) }, value: s.alive ? 1 : 0 };
+    });
     r.collect('lvskeeper_ping_replies_dropped_total', 'PING_CHECK replies dropped, by address family and reason', 'counter', () =>
       src.pingDrops().flatMap(({ family, drops }) =>
         Object.entries(drops).map(([reason, n]) => ({ labels: { family: family === 4 ? 'inet' : 'inet6', reason }, value: n }))));
-    r.collect('lvskeeper_realserver_weight', 'Weight the pool wants for each real server (0 while down)', 'gauge', () =>
-      (src.ipvs()?.virtualServers ?? []).flatMap((vs) =>
-        vs.realServers.map((rs) => ({ labels: { vs: vs.vsId, rs: rs.rsId.slice(vs.vsId.length + 1) }, value: rs.alive ? rs.effectiveWeight : 0 }))));
+    r.collect('lvskeeper_realserver_weight', 'Weight the pool wants for each real server (0 while down)', 'gauge', function* () {
+      for (const w of src.wantedWeights()) yield { labels: { vs: w.vsId, rs: w.rsId.slice(w.vsId.length + 1) }, value: w.weight };
+    });
     const t = src.telemetry;
     r.collectHistogram('lvskeeper_realserver_check_duration_seconds', 'How long each check of a real server took', DURATION_BUCKETS_S, () => t.durationSeries());
     r.collect('lvskeeper_realserver_transitions_total', 'Real servers taken in (up) or out (down) of their pool', 'counter', () => t.transitionSamples());
     r.collect('lvskeeper_realserver_last_failure_timestamp_seconds',
       `When a real server's check last failed, with why: reason is one of ${FAILURE_REASONS.join(', ')}`, 'gauge', () => t.lastFailureSamples());
-    r.collect('lvskeeper_ipvs_services', 'IPVS services in the table', 'gauge', () => [{ value: src.driver()?.lastTable?.services.length ?? 0 }]);
-    r.collect('lvskeeper_ipvs_destinations', 'IPVS destinations in the table', 'gauge', () => [
-      { value: (src.driver()?.lastTable?.services ?? []).reduce((n, s) => n + s.dests.length, 0) },
-    ]);
     r.collect('lvskeeper_ipvs_ops_total', 'IPVS operations applied, by kind', 'counter', () =>
       [...(src.driver()?.applied ?? [])].map(([op, n]) => ({ labels: { op }, value: n })));
     r.collect('lvskeeper_ipvs_op_errors_total', 'IPVS operations that failed, by kind', 'counter', () =>
       [...(src.driver()?.failed ?? [])].map(([op, n]) => ({ labels: { op }, value: n })));
-    const destStat = (pick: (s: Stats) => bigint): (() => Sample[]) => () =>
-      (src.driver()?.lastTable?.services ?? []).flatMap((s) =>
-        s.dests.flatMap((d) => (d.stats ? [{ labels: { vs: keyText(s.service.key), rs: `${d.dest.address}:${d.dest.port}` }, value: Number(pick(d.stats)) }] : [])));
-    r.collect('lvskeeper_dataplane_connections_total', 'Connections scheduled to each destination', 'counter', destStat((s) => s.conns));
-    r.collect('lvskeeper_dataplane_bytes_in_total', 'Bytes from clients to each destination', 'counter', destStat((s) => s.inBytes));
-    r.collect('lvskeeper_dataplane_bytes_out_total', 'Bytes from each destination to clients', 'counter', destStat((s) => s.outBytes));
   }
 
   attempt(sample: AttemptSample): void {
@@ -108,8 +99,4 @@ export class CheckerMetrics {
   alert(sent: boolean): void {
     this.alerts.inc({ result: sent ? 'sent' : 'failed' });
   }
-}
-
-function keyText(k: ServiceKey): string {
-  return k.fwmark !== undefined ? `FWM ${k.fwmark}` : `${k.address}:${k.port}`;
 }

@@ -1,6 +1,6 @@
 // Prometheus text exposition (format 0.0.4) without a dependency: counters and histograms that hot paths bump,
 // and collectors that read subsystem state only when scraped, so an idle daemon does no metrics work.
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 
 /** One metric family as text lines: what a child process sends for the supervisor's endpoint to merge. */
 export interface MetricFamily {
@@ -10,12 +10,27 @@ export interface MetricFamily {
   readonly lines: readonly string[];
 }
 
+/**
+ * Which processes report a family. 'own': this process alone, so its text goes out as rendered, page by page
+ * (metrics-pages.ts), however many real servers it has a line for. 'shared': every process, or two, report it (the
+ * process figures, the SMTP alert counter): the supervisor merges those, which are small, into one family.
+ */
+export type Scope = 'own' | 'shared';
+
 type Labels = Readonly<Record<string, string>>;
 
+const escapeValue = (v: string): string => (/[\\"\n]/.test(v) ? v.replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n') : v);
+
+/** `k="v",…` without the braces: built once per series, however many lines (a histogram's buckets) carry it. */
+function labelBody(labels: Labels): string {
+  let out = '';
+  for (const k in labels) out += `${out ? ',' : ''}${k}="${escapeValue(String(labels[k]))}"`;
+  return out;
+}
+
 function labelText(labels: Labels): string {
-  const keys = Object.keys(labels);
-  if (keys.length === 0) return '';
-  return `{${keys.map((k) => `${k}="${String(labels[k]).replace(/\\/g, '\\\\').replace(/"/g, '\\"').replace(/\n/g, '\\n')}"`).join(',')}}`;
+  const body = labelBody(labels);
+  return body ? `{${body}}` : '';
 }
 
 export interface Sample {
@@ -27,7 +42,8 @@ interface Family {
   readonly name: string;
   readonly help: string;
   readonly type: 'counter' | 'gauge' | 'histogram';
-  render(): string[];
+  /** The sample lines, produced as they are read: a page of a large family is rendered when it is sent. */
+  samples(): Iterable<string>;
 }
 
 export class Counter implements Family {
@@ -38,8 +54,8 @@ export class Counter implements Family {
     const key = labelText(labels);
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
-  render(): string[] {
-    return [...this.values].map(([labels, v]) => `${this.name}${labels} ${v}`);
+  *samples(): Iterable<string> {
+    for (const [labels, v] of this.values) yield `${this.name}${labels} ${v}`;
   }
 }
 
@@ -58,7 +74,7 @@ export class Histogram implements Family {
     s.sum += valueS;
     s.count++;
   }
-  render(): string[] {
+  samples(): Iterable<string> {
     return histogramLines(this.name, this.bucketsS, this.series.values());
   }
 }
@@ -71,15 +87,17 @@ export interface HistogramSeries {
   readonly count: number;
 }
 
-function histogramLines(name: string, bucketsS: readonly number[], series: Iterable<HistogramSeries>): string[] {
-  const out: string[] = [];
+function* histogramLines(name: string, bucketsS: readonly number[], series: Iterable<HistogramSeries>): Iterable<string> {
+  const les = bucketsS.map(String);
   for (const s of series) {
-    bucketsS.forEach((le, i) => out.push(`${name}_bucket${labelText({ ...s.labels, le: String(le) })} ${s.counts[i]}`));
-    out.push(`${name}_bucket${labelText({ ...s.labels, le: '+Inf' })} ${s.count}`);
-    out.push(`${name}_sum${labelText(s.labels)} ${s.sum}`);
-    out.push(`${name}_count${labelText(s.labels)} ${s.count}`);
+    const body = labelBody(s.labels);
+    const bucket = `${name}_bucket{${body}${body ? ',' : ''}le="`;
+    for (let i = 0; i < les.length; i++) yield `${bucket}${les[i]}"} ${s.counts[i]}`;
+    yield `${bucket}+Inf"} ${s.count}`;
+    const labels = body ? `{${body}}` : '';
+    yield `${name}_sum${labels} ${s.sum}`;
+    yield `${name}_count${labels} ${s.count}`;
   }
-  return out;
 }
 
 /** A histogram whose series are read from live state at scrape time (series of servers a reload removed go with them). */
@@ -91,7 +109,7 @@ class CollectedHistogram implements Family {
     private readonly bucketsS: readonly number[],
     private readonly collect: () => Iterable<HistogramSeries>,
   ) {}
-  render(): string[] {
+  samples(): Iterable<string> {
     return histogramLines(this.name, this.bucketsS, this.collect());
   }
 }
@@ -104,50 +122,54 @@ class Collected implements Family {
     readonly type: 'counter' | 'gauge',
     private readonly collect: () => Iterable<Sample>,
   ) {}
-  render(): string[] {
-    const out: string[] = [];
-    for (const s of this.collect()) out.push(`${this.name}${labelText(s.labels ?? {})} ${s.value}`);
-    return out;
+  *samples(): Iterable<string> {
+    for (const s of this.collect()) yield `${this.name}${labelText(s.labels ?? {})} ${s.value}`;
   }
 }
 
 export class Registry {
-  private readonly list: Family[] = [];
+  private readonly list: { readonly family: Family; readonly scope: Scope }[] = [];
 
-  counter(name: string, help: string): Counter {
-    return this.add(new Counter(name, help));
+  counter(name: string, help: string, scope: Scope = 'own'): Counter {
+    return this.add(new Counter(name, help), scope);
   }
 
   histogram(name: string, help: string, bucketsS: readonly number[]): Histogram {
-    return this.add(new Histogram(name, help, bucketsS));
+    return this.add(new Histogram(name, help, bucketsS), 'own');
   }
 
-  collect(name: string, help: string, type: 'counter' | 'gauge', fn: () => Iterable<Sample>): void {
-    this.add(new Collected(name, help, type, fn));
+  collect(name: string, help: string, type: 'counter' | 'gauge', fn: () => Iterable<Sample>, scope: Scope = 'own'): void {
+    this.add(new Collected(name, help, type, fn), scope);
   }
 
   collectHistogram(name: string, help: string, bucketsS: readonly number[], fn: () => Iterable<HistogramSeries>): void {
-    this.add(new CollectedHistogram(name, help, bucketsS, fn));
+    this.add(new CollectedHistogram(name, help, bucketsS, fn), 'own');
   }
 
-  private add<F extends Family>(family: F): F {
-    this.list.push(family);
+  private add<F extends Family>(family: F, scope: Scope): F {
+    this.list.push({ family, scope });
     return family;
   }
 
-  /** The families as plain data, to cross from a child process to the supervisor's endpoint. */
-  families(): MetricFamily[] {
-    return this.list.map((f) => ({ name: f.name, help: f.help, type: f.type, lines: f.render() }));
+  /** The shared families as plain data, to cross from a child process to the supervisor's endpoint and merge there. */
+  sharedFamilies(): MetricFamily[] {
+    return this.list.filter((f) => f.scope === 'shared').map(({ family: f }) => ({ name: f.name, help: f.help, type: f.type, lines: [...f.samples()] }));
   }
 
-  render(): string {
-    return renderFamilies(this.families());
+  /** The text of the families only this process reports, a line at a time (HELP, TYPE, samples), as it is read. */
+  *ownLines(): Iterable<string> {
+    for (const { family: f, scope } of this.list) {
+      if (scope !== 'own') continue;
+      yield `# HELP ${f.name} ${f.help}`;
+      yield `# TYPE ${f.name} ${f.type}`;
+      yield* f.samples();
+    }
   }
 }
 
 /**
- * Prometheus text of families from several processes. A family two processes both report (the SMTP alert
- * counter) is written once, and a series both report is summed: only counters are shared.
+ * Prometheus text of the shared families of several processes: a family two processes both report (the SMTP alert
+ * counter) is written once, and a series both report is summed: only counters are.
  */
 export function renderFamilies(families: readonly MetricFamily[]): string {
   const byName = new Map<string, { family: MetricFamily; series: Map<string, number> }>();
@@ -165,26 +187,63 @@ export function renderFamilies(families: readonly MetricFamily[]): string {
     out.push(`# HELP ${f.name} ${f.help}`, `# TYPE ${f.name} ${f.type}`);
     for (const [key, value] of series) out.push(`${key} ${value}`);
   }
-  return out.join('\n') + '\n';
+  return out.length ? out.join('\n') + '\n' : '';
 }
+
+/** A scraper that takes nothing of a page for this long is disconnected, as the children let go of its cursors. */
+const SCRAPER_IDLE_MS = 10_000;
+
+/** A scrape refused because as many as a process allows are already under way: the endpoint answers 503. */
+export class MetricsBusy extends Error {}
 
 /**
  * Serves /metrics; binds 127.0.0.1 unless told otherwise, because the data describes the whole cluster.
- * `render` gathers the text at each scrape (from every process).
+ * `render` yields the text a page at a time (from every process), and each page is written once the client has taken
+ * the last, so neither this process nor a child ever holds a whole exposition of 30,000 real servers. A failure once
+ * the body has begun cuts the response short, which the scraper reports, rather than ending a partial exposition
+ * as if whole.
  */
-export function serveMetrics(render: () => Promise<string>, host: string, port: number): Promise<Server> {
+export function serveMetrics(render: () => AsyncIterable<string>, host: string, port: number): Promise<Server> {
   const server = createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found\n');
       return;
     }
-    void render().then(
-      (text) => res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' }).end(text),
-      (err: Error) => res.writeHead(500).end(`${err.message}\n`),
-    );
+    void streamPages(res, render());
   });
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => resolve(server));
+  });
+}
+
+async function streamPages(res: ServerResponse, pages: AsyncIterable<string>): Promise<void> {
+  try {
+    // Leaving the loop early (the client went) returns the iterator, which lets the children drop their cursors.
+    for await (const page of pages) {
+      if (res.destroyed) break;
+      if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+      if (!res.write(page)) await drainedOrClosed(res);
+    }
+    if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
+    res.end();
+  } catch (err) {
+    if (res.headersSent) res.destroy();
+    else res.writeHead(err instanceof MetricsBusy ? 503 : 500).end(`${(err as Error).message}\n`);
+  }
+}
+
+/** Once the client has taken what was written, or has gone (closed, or disconnected for taking nothing). */
+function drainedOrClosed(res: ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const idle = setTimeout(() => res.destroy(), SCRAPER_IDLE_MS);
+    const done = (): void => {
+      clearTimeout(idle);
+      res.off('drain', done);
+      res.off('close', done);
+      resolve();
+    };
+    res.on('drain', done);
+    res.on('close', done);
   });
 }

@@ -261,21 +261,20 @@ export class RsTelemetry {
   }
 
   /** lvskeeper_realserver_check_duration_seconds. */
-  durationSeries(): HistogramSeries[] {
-    return [...this.series.values()].map((s) => ({ labels: { vs: s.vsId, rs: s.rsName }, counts: this.slab.durations(s.slot), sum: s.sumS, count: s.count }));
+  *durationSeries(): Iterable<HistogramSeries> {
+    for (const s of this.series.values()) yield { labels: { vs: s.vsId, rs: s.rsName }, counts: this.slab.durations(s.slot), sum: s.sumS, count: s.count };
   }
 
   /** lvskeeper_realserver_transitions_total, by direction. */
-  transitionSamples(): Sample[] {
-    return [...this.series.values()].flatMap((s) => [
-      { labels: { vs: s.vsId, rs: s.rsName, to: 'up' }, value: s.ups },
-      { labels: { vs: s.vsId, rs: s.rsName, to: 'down' }, value: s.downs },
-    ]);
+  *transitionSamples(): Iterable<Sample> {
+    for (const s of this.series.values()) {
+      yield { labels: { vs: s.vsId, rs: s.rsName, to: 'up' }, value: s.ups };
+      yield { labels: { vs: s.vsId, rs: s.rsName, to: 'down' }, value: s.downs };
+    }
   }
 
   /** lvskeeper_realserver_last_failure_timestamp_seconds: one series per server that ever failed, its reason a label. */
-  lastFailureSamples(): Sample[] {
-    return [...this.series.values()].flatMap((s) =>
-      s.failedAt === undefined ? [] : [{ labels: { vs: s.vsId, rs: s.rsName, reason: s.reason! }, value: s.failedAt / 1000 }]);
+  *lastFailureSamples(): Iterable<Sample> {
+    for (const s of this.series.values()) if (s.failedAt !== undefined) yield { labels: { vs: s.vsId, rs: s.rsName, reason: s.reason! }, value: s.failedAt / 1000 };
   }
 }

@@ -17,9 +17,9 @@ import { startRefusals } from '../config/start-refusals.js';
 import { dropRulesNeeded } from '../vrrp/nft-rules.js';
 import { describeReload } from '../vrrp/reload-plan.js';
 import { Nft } from '../net/nft.js';
-import type { Channel } from '../ipc/channel.js';
+import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
 import type {
-  BfdStateNote, EventNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, Nothing, OpsApplied, TableDriver,
+  BfdStateNote, ChildRequests, EventNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, Nothing, OpsApplied, TableDriver,
   TableEntries, ToBfd, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
   ConfigRead,
 } from '../ipc/protocol.js';
@@ -37,7 +37,11 @@ import type { VrrpView } from './console-view.js';
 import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { applyConfigUmask } from '../fs/umask.js';
-import { Registry, renderFamilies, serveMetrics, type MetricFamily } from './metrics.js';
+import { MetricsBusy, Registry, renderFamilies, serveMetrics } from './metrics.js';
+import { childPages, localPages } from './metrics-pages.js';
+import { registerTableMetrics } from './table-metrics.js';
+import type { DryRunIpvsDriver } from '../ipvs/driver-dryrun.js';
+import type { UserspaceIpvsDriver } from '../ipvs/driver-userspace.js';
 import { acquirePidFile } from './pidfile.js';
 import { nameProcess } from './process-names.js';
 import { registerProcessMetrics } from './process-metrics.js';
@@ -94,6 +98,8 @@ export interface DaemonOptions {
 type VrrpChannel = Channel<ToVrrp, Nothing, ToVrrpNotes, FromVrrpNotes>;
 type CheckerChannel = Channel<ToChecker, FromChecker, ToCheckerNotes, FromCheckerNotes>;
 type BfdChannel = Channel<ToBfd, Nothing, Nothing, FromBfdNotes>;
+/** What every child answers (ChildRequests), whichever channel it is on. */
+type ChildChannel = Pick<Channel<ChildRequests, RequestMap, NoteMap, NoteMap>, 'request'>;
 
 /** A graceful stop is a few packets and netlink calls for VRRP; the checker side may have a table to empty. */
 const VRRP_STOP_MS = 1000;
@@ -530,14 +536,19 @@ export class Supervisor {
     // Asked for by name, the kernel driver stays even without ip_vs: its requests then fail, each logged.
     if (choice === 'kernel' || (choice === 'auto' && (await this.kernelIpvs()))) return 'kernel';
     if (choice === 'dry-run') {
-      this.table = new (await import('../ipvs/driver-dryrun.js')).DryRunIpvsDriver(this.log);
-      this.tableHost = new TableHost(this.table);
+      this.hostTable(new (await import('../ipvs/driver-dryrun.js')).DryRunIpvsDriver(this.log));
       return 'dry-run';
     }
     if (choice === 'auto') this.log.error('kernel IPVS not available: using the userspace data plane; DR and TUN real servers are forwarded as NAT from this host');
-    this.table = new (await import('../ipvs/driver-userspace.js')).UserspaceIpvsDriver(this.log);
-    this.tableHost = new TableHost(this.table);
+    this.hostTable(new (await import('../ipvs/driver-userspace.js')).UserspaceIpvsDriver(this.log));
     return 'userspace';
+  }
+
+  /** The embedded table: the checker process drives it through the host, and its families are this process's. */
+  private hostTable(table: DryRunIpvsDriver | UserspaceIpvsDriver): void {
+    this.table = table;
+    this.tableHost = new TableHost(table);
+    registerTableMetrics(this.registry, { size: () => table.size(), counted: () => (table.name === 'userspace' ? table.serviceEntries() : []) });
   }
 
   /** The checker process drives the embedded table through these. */
@@ -639,16 +650,28 @@ export class Supervisor {
     return file;
   }
 
-  private async renderMetrics(): Promise<string> {
-    const vrrp = this.vrrp?.channel;
-    const checker = this.checker?.channel;
-    const bfd = this.bfd?.channel;
-    const parts = await Promise.all([
-      this.ask(vrrp && (() => vrrp.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
-      this.ask(checker && (() => checker.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
-      this.ask(bfd && (() => bfd.request('metrics', undefined, QUERY_MS)), [] as MetricFamily[]),
-    ]);
-    return renderFamilies([...this.registry.families(), ...parts.flat()]);
+  /**
+   * /metrics, a page at a time (metrics-pages.ts): every process's shared families merged, the supervisor's own, then
+   * each child's own. A child that does not answer is left out, as its status is; one that stops answering midway
+   * cuts the response short; one with too many scrapes under way fails this one (503) rather than leave its part out.
+   */
+  private async *renderMetrics(): AsyncGenerator<string> {
+    const channels: ChildChannel[] = [this.vrrp?.channel, this.checker?.channel, this.bfd?.channel].filter((c) => c !== undefined);
+    const answers = await Promise.all(channels.map((ch) =>
+      ch.request('metrics', undefined, QUERY_MS).then((head) => ({ ch, head }), (err: Error & { code?: string }) => ({ ch, err }))));
+    const unread = new Set(answers.flatMap((a) => ('head' in a ? [a] : [])));
+    try {
+      const busy = answers.find((a) => 'err' in a && a.err.code === 'EBUSY');
+      if (busy && 'err' in busy) throw new MetricsBusy(busy.err.message);
+      yield renderFamilies([...this.registry.sharedFamilies(), ...[...unread].flatMap((h) => h.head.shared)]);
+      yield* localPages(this.registry);
+      for (const h of [...unread]) {
+        yield* childPages(h.head.cursor, (cursor) => h.ch.request('metrics-page', cursor, QUERY_MS));
+        unread.delete(h);
+      }
+    } finally {
+      for (const { ch, head } of unread) ch.request('metrics-close', head.cursor, QUERY_MS).catch(() => undefined);
+    }
   }
 
   // ───────────── control socket ─────────────

@@ -5,7 +5,7 @@
 import { systemClock } from '../clock.js';
 import { Channel } from '../ipc/channel.js';
 import { applyReloadUmask } from '../fs/umask.js';
-import type { MetricFamily } from './metrics.js';
+import type { Registry } from './metrics.js';
 import { bfdEventLine, type FromVrrpNotes, type Nothing, type ProcessQuorums, type ToVrrp, type ToVrrpNotes, type VrrpConfig, type VrrpStart, type VrrpStates } from '../ipc/protocol.js';
 import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
@@ -97,8 +97,8 @@ class VrrpSide implements ChildSide {
     return vrrpDumpSection(kind, [...(this.service?.instances.values() ?? [])]);
   }
 
-  metricFamilies(): MetricFamily[] {
-    return this.metrics.registry.families();
+  metricsRegistry(): Registry {
+    return this.metrics.registry;
   }
 
   /** keepalived's stop: priority-0 adverts, VIPs removed, notify_stop. */

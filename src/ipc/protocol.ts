@@ -26,7 +26,7 @@ import type { Connections } from '../ipvs/desired.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import type { StoredEntry } from '../daemon/overrides.js';
 import type { RsTelemetryRow, Timeline } from '../daemon/rs-telemetry.js';
-import type { MetricFamily } from '../daemon/metrics.js';
+import type { MetricsHead, MetricsPage } from '../daemon/metrics-pages.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
@@ -75,7 +75,11 @@ export type ChildRequests = {
   status: [undefined, object];
   /** One section of a SIGUSR1/SIGUSR2 dump; the supervisor writes the file. */
   dump: [DumpKind, string];
-  metrics: [undefined, MetricFamily[]];
+  /** A scrape begins: the shared families, and a cursor over the child's own (metrics-pages.ts)… */
+  metrics: [undefined, MetricsHead];
+  /** …read a page at a time, and closed if the scrape ends before the last. */
+  'metrics-page': [number, MetricsPage];
+  'metrics-close': [number, void];
 };
 
 export interface VrrpStart {

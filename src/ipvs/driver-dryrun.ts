@@ -4,7 +4,7 @@ import { intToIpv4 } from '../config/address.js';
 import type { Logger } from '../log.js';
 import { destKeyId, serviceKeyId } from './desired.js';
 import { schedFlagNames } from './format-ipvsadm.js';
-import type { Destination, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceEntry, ServiceKey } from './types.js';
+import type { Destination, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceEntry, ServiceKey, TableSize } from './types.js';
 import { fullNetmask, mergeTimeouts } from './types.js';
 
 /** An operation the table refused, carrying the errno the kernel would return (Node's error shape). */
@@ -118,6 +118,13 @@ export class DryRunIpvsDriver implements IpvsDriver {
 
   async dump(): Promise<IpvsTable> {
     return { services: [...this.table.values()].map(reported) };
+  }
+
+  /** Services and destinations, counted in place (/metrics). */
+  size(): TableSize {
+    let dests = 0;
+    for (const e of this.table.values()) dests += e.dests.size;
+    return { services: this.table.size, dests };
   }
 
   async entriesOf(keys: readonly ServiceKey[]): Promise<IpvsTable> {

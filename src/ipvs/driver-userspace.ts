@@ -30,7 +30,7 @@ import type { Logger } from '../log.js';
 import { destKeyId, serviceKeyId } from './desired.js';
 import { IpvsOpError, ipvsadmCommand, ipvsadmService } from './driver-dryrun.js';
 import { createScheduler, type SchedDest, type SchedulerState } from './schedulers.js';
-import type { Destination, DestinationEntry, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceEntry, ServiceKey, Stats } from './types.js';
+import type { Destination, DestinationEntry, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceEntry, ServiceKey, Stats, TableSize } from './types.js';
 import { mergeTimeouts } from './types.js';
 
 const ERRNO = { ESRCH: 3, ENOENT: 2, EEXIST: 17, EPROTONOSUPPORT: 93, EOPNOTSUPP: 95 } as const;
@@ -225,7 +225,18 @@ export class UserspaceIpvsDriver implements IpvsDriver {
   }
 
   async dump(): Promise<IpvsTable> {
-    const services: ServiceEntry[] = [];
+    return { services: [...this.serviceEntries()] };
+  }
+
+  /** Services and destinations, counted in place (/metrics). */
+  size(): TableSize {
+    let dests = 0;
+    for (const s of this.services.values()) dests += s.dests.length;
+    return { services: this.services.size, dests };
+  }
+
+  /** The table with its counters read in place, a service at a time: /metrics reads 30,000 destinations a page at a time. */
+  *serviceEntries(): Iterable<ServiceEntry> {
     for (const s of this.services.values()) {
       const dests: DestinationEntry[] = s.dests.map((d) => ({
         dest: d.dest,
@@ -234,9 +245,8 @@ export class UserspaceIpvsDriver implements IpvsDriver {
         persistentConns: d.persistentConns,
         stats: d.stats.snapshot(),
       }));
-      services.push({ service: { ...s.service, flags: { ...s.service.flags, hashed: true } }, dests, stats: s.stats.snapshot() });
+      yield { service: { ...s.service, flags: { ...s.service.flags, hashed: true } }, dests, stats: s.stats.snapshot() };
     }
-    return { services };
   }
 
   async getTimeouts(): Promise<IpvsTimeouts> {

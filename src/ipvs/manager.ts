@@ -329,6 +329,11 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     await this.applyAll([...this.owned.services.values()].map((s): IpvsOp => ({ kind: 'delService', key: s.key })));
   }
 
+  /** Every pool's wanted weights (VsPool.wantedWeights), pool by pool. */
+  *wantedWeights(): Iterable<{ readonly vsId: string; readonly rsId: string; readonly weight: number }> {
+    for (const pool of this.pools.values()) for (const w of pool.wantedWeights()) yield { vsId: pool.vsId, ...w };
+  }
+
   status(): ManagerStatus {
     return {
       driver: this.driver.name,

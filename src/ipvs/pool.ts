@@ -352,6 +352,11 @@ export class VsPool {
     };
   }
 
+  /** Each real server's weight as the pool wants it (0 while down), read in place for /metrics. */
+  *wantedWeights(): Iterable<{ readonly rsId: string; readonly weight: number }> {
+    for (const st of this.rss.values()) yield { rsId: st.id, weight: st.alive ? this.effective(st) : 0 };
+  }
+
   private effective(st: RsState): number {
     return realWeight(st.override ?? st.dynamic ?? st.rs.weight);
   }

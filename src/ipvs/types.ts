@@ -86,6 +86,12 @@ export interface ServiceEntry {
   readonly stats?: Stats;
 }
 
+/** How many services and destinations a table holds. */
+export interface TableSize {
+  readonly services: number;
+  readonly dests: number;
+}
+
 /** One whole table, as returned by a single dump. */
 export interface IpvsTable {
   readonly services: readonly ServiceEntry[];

@@ -4,6 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { RsTelemetry } from '../../src/daemon/rs-telemetry.js';
 import { CheckerMetrics } from '../../src/daemon/daemon-metrics.js';
 import { Registry, renderFamilies, serveMetrics } from '../../src/daemon/metrics.js';
+import { localPages } from '../../src/daemon/metrics-pages.js';
+
+/** One registry's whole text, as the supervisor writes it when no child has any: shared, then own. */
+const exposition = (r: Registry): string => renderFamilies(r.sharedFamilies()) + [...localPages(r)].join('');
 
 test('the registry renders counters, histograms and collected gauges in Prometheus text format over HTTP', async () => {
   const registry = new Registry();
@@ -15,7 +19,9 @@ test('the registry renders counters, histograms and collected gauges in Promethe
   latency.observe({ type: 'HTTP_GET' }, 0.05);
   let state = 2;
   registry.collect('lvskeeper_vrrp_state', 'VRRP state (0 init, 1 backup, 2 master, 3 fault).', 'gauge', () => [{ labels: { instance: 'VI_1' }, value: state }]);
-  const server = await serveMetrics(async () => registry.render(), '127.0.0.1', 0);
+  const server = await serveMetrics(async function* () {
+    yield* localPages(registry);
+  }, '127.0.0.1', 0);
   try {
     const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/metrics`;
     let text = await (await fetch(url)).text();
@@ -38,30 +44,30 @@ test('the registry renders counters, histograms and collected gauges in Promethe
 test('families from two processes render as one exposition: a shared family once, its shared series summed', () => {
   const vrrp = new Registry();
   const checker = new Registry();
-  vrrp.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts.').inc({ result: 'sent' });
-  const c = checker.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts.');
+  vrrp.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts.', 'shared').inc({ result: 'sent' });
+  const c = checker.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts.', 'shared');
   c.inc({ result: 'sent' }, 2);
   c.inc({ result: 'failed' });
   checker.collect('lvskeeper_realserver_up', 'Up.', 'gauge', () => [{ labels: { rs: 'a b' }, value: 1 }]);
-  const text = renderFamilies([...vrrp.families(), ...checker.families()]);
-  assert.equal(text.match(/^# TYPE lvskeeper_smtp_alerts_total counter$/gm)?.length, 1);
-  assert.match(text, /^lvskeeper_smtp_alerts_total\{result="sent"\} 3$/m);
-  assert.match(text, /^lvskeeper_smtp_alerts_total\{result="failed"\} 1$/m);
-  assert.match(text, /^lvskeeper_realserver_up\{rs="a b"\} 1$/m);
+  const all = renderFamilies([...vrrp.sharedFamilies(), ...checker.sharedFamilies()]) + [...localPages(checker)].join('');
+  assert.equal(all.match(/^# TYPE lvskeeper_smtp_alerts_total counter$/gm)?.length, 1);
+  assert.match(all, /^lvskeeper_smtp_alerts_total\{result="sent"\} 3$/m);
+  assert.match(all, /^lvskeeper_smtp_alerts_total\{result="failed"\} 1$/m);
+  assert.match(all, /^lvskeeper_realserver_up\{rs="a b"\} 1$/m);
 });
 
 /** An attempt's fields a test of counting does not look at. */
 const NO_RUN = { durationMs: 0, detail: 'failed', servers: [] } as const;
 
 test('a check not run is counted by reason, not as a checker failure', () => {
-  const m = new CheckerMetrics({ checkers: () => [], pingDrops: () => [], ipvs: () => undefined, driver: () => undefined, telemetry: new RsTelemetry() });
+  const m = new CheckerMetrics({ verdicts: () => [], pingDrops: () => [], wantedWeights: () => [], driver: () => undefined, telemetry: new RsTelemetry() });
   m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE', ...NO_RUN });
   m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, notRun: 'EMFILE', ...NO_RUN });
   m.attempt({ type: 'MISC_CHECK', lateMs: 0, ok: false, notRun: 'EAGAIN', ...NO_RUN });
   m.attempt({ type: 'TCP_CHECK', lateMs: 0, ok: false, ...NO_RUN });
-  const text = m.registry.render();
-  assert.match(text, /^lvskeeper_checks_not_run_total\{reason="EMFILE"\} 2$/m);
-  assert.match(text, /^lvskeeper_checks_not_run_total\{reason="EAGAIN"\} 1$/m);
-  assert.match(text, /^lvskeeper_checker_results_total\{type="TCP_CHECK",result="failure"\} 1$/m);
-  assert.doesNotMatch(text, /MISC_CHECK",result/);
+  const t = exposition(m.registry);
+  assert.match(t, /^lvskeeper_checks_not_run_total\{reason="EMFILE"\} 2$/m);
+  assert.match(t, /^lvskeeper_checks_not_run_total\{reason="EAGAIN"\} 1$/m);
+  assert.match(t, /^lvskeeper_checker_results_total\{type="TCP_CHECK",result="failure"\} 1$/m);
+  assert.doesNotMatch(t, /MISC_CHECK",result/);
 });

@@ -73,7 +73,7 @@ test('the timeline keeps four hours of buckets and the last transitions, whateve
   t.attempt(vs, next, start, true, 3, 'ok');
   const fresh = t.timelines(0)[next]!;
   assert.deepEqual([fresh.start, [...fresh.checks], [...fresh.failures], [...fresh.meanMs]], [start, [1], [0], [3]]);
-  assert.deepEqual(Array.from(t.durationSeries()[0]!.counts), [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
+  assert.deepEqual(Array.from([...t.durationSeries()][0]!.counts), [0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1]);
 });
 
 test('a bucket\'s mean duration is a binary16: every finite value round-trips, others round to the nearest', () => {
@@ -116,7 +116,7 @@ test('thousands of servers keep their own numbers across the slab\'s chunks, and
   t.forget(Array.from({ length: N }, (_, i) => id(i)).filter((_, i) => i % 2 === 1));
   fill(N, N + 1_000);
   const lines = t.timelines(0);
-  const histograms = new Map(t.durationSeries().map((h) => [`${vs}/${h.labels['rs']}`, h]));
+  const histograms = new Map([...t.durationSeries()].map((h) => [`${vs}/${h.labels['rs']}`, h]));
   assert.equal(Object.keys(lines).length, N / 2 + 1_000);
   for (let i = 0; i < N + 1_000; i++) {
     if (i < N && i % 2 === 1) continue;
@@ -158,7 +158,7 @@ test('a reload that widens the buckets merges them, one that narrows them spread
     assert.ok(Math.abs(wide.meanMs[j]! - mean) < mean / 100, `bucket ${j}: ${wide.meanMs[j]} against ${mean}`);
   }
   assert.ok(t.timelines(0)[quiet], 'a server with no check yet moves too');
-  assert.equal(t.durationSeries().find((h) => h.labels['rs'] === '[192.0.2.2]:tcp:80')!.count, 1_800);
+  assert.equal([...t.durationSeries()].find((h) => h.labels['rs'] === '[192.0.2.2]:tcp:80')!.count, 1_800);
   // The next check lands in the wide bucket of its minute.
   t.attempt(vs, rs, (m0 + 301) * 60_000, false, 50, 'x');
   const next = t.timelines(0)[rs]!;
@@ -176,7 +176,7 @@ test('a reload that widens the buckets merges them, one that narrows them spread
     assert.ok(narrow.meanMs.slice(4 * j, 4 * j + 4).every((v) => v === wide.meanMs[j + 1]));
   }
   assert.deepEqual([...narrow.checks.slice(236)], [1, 0], 'the newest wide bucket, up to its last check');
-  assert.equal(t.durationSeries().find((h) => h.labels['rs'] === '[192.0.2.2]:tcp:80')!.count, 1_801);
+  assert.equal([...t.durationSeries()].find((h) => h.labels['rs'] === '[192.0.2.2]:tcp:80')!.count, 1_801);
 });
 
 test('events --json and /metrics carry each real server transition with its reason and check durations', { timeout: 120_000 }, async (t) => {

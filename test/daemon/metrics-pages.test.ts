@@ -1,0 +1,207 @@
+// /metrics a page at a time: the pages' arithmetic, a child's cursors, the endpoint's streaming, and a daemon of 3,000
+// real servers scraped whole, scraped and abandoned, and by more scrapers at once than a process serves.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { get, type IncomingMessage } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { MetricsBusy, Registry, serveMetrics } from '../../src/daemon/metrics.js';
+import { localPages, MetricsPager, PAGE_BYTES, takePage } from '../../src/daemon/metrics-pages.js';
+import { until } from './drain-harness.js';
+import { DaemonUnderTest } from './daemon-setup.js';
+
+/** A registry with `n` gauge lines of its own and one shared counter. */
+function registry(n: number): Registry {
+  const r = new Registry();
+  r.counter('lvskeeper_smtp_alerts_total', 'SMTP alerts.', 'shared').inc({ result: 'sent' });
+  r.collect('lvskeeper_realserver_up', 'Up.', 'gauge', function* () {
+    for (let i = 0; i < n; i++) yield { labels: { vs: 'v', rs: `rs-${i}` }, value: i % 2 };
+  });
+  return r;
+}
+
+test('pages cut the lines at the first line past the size, cover them all in order, and say done at the end', () => {
+  const lines = Array.from({ length: 5000 }, (_, i) => `line ${i} ${'x'.repeat(i % 97)}`);
+  const it = lines[Symbol.iterator]();
+  const pages: string[] = [];
+  for (;;) {
+    const p = takePage(it, 4096);
+    pages.push(p.text);
+    if (p.done) break;
+    assert.ok(p.text.length >= 4096 && p.text.length < 4096 + 200, `page of ${p.text.length} bytes`);
+  }
+  assert.ok(pages.length > 10);
+  assert.equal(pages.join(''), lines.join('\n') + '\n');
+  assert.deepEqual(takePage([][Symbol.iterator]()), { text: '', done: true });
+});
+
+test('a child keeps a cursor per scrape: its own lines page by page, the shared families apart, at most four at once', () => {
+  const r = registry(20_000);
+  const pager = new MetricsPager();
+  const head = pager.open(r);
+  assert.deepEqual(head.shared.map((f) => f.name), ['lvskeeper_smtp_alerts_total']);
+  let text = '';
+  let pages = 0;
+  for (;;) {
+    const p = pager.page(head.cursor);
+    text += p.text;
+    pages++;
+    if (p.done) break;
+    assert.ok(p.text.length <= PAGE_BYTES + 100);
+  }
+  assert.ok(pages > 10, `${pages} pages`);
+  assert.equal(text, [...localPages(r)].join(''));
+  assert.equal(text.split('\n').filter((l) => l.startsWith('lvskeeper_realserver_up{')).length, 20_000);
+  assert.doesNotMatch(text, /smtp_alerts/);
+  // Done: the cursor is gone.
+  assert.throws(() => pager.page(head.cursor), /no scrape/);
+
+  const open = [1, 2, 3, 4].map(() => pager.open(r).cursor);
+  assert.throws(() => pager.open(r), (err: Error & { code?: string }) => err.code === 'EBUSY');
+  pager.close(open[0]!);
+  assert.throws(() => pager.page(open[0]!), /no scrape/);
+  pager.open(r);
+});
+
+function serve(render: () => AsyncIterable<string>): Promise<string> {
+  return serveMetrics(render, '127.0.0.1', 0).then((s) => {
+    after.push(() => s.close());
+    return `http://127.0.0.1:${(s.address() as AddressInfo).port}/metrics`;
+  });
+}
+const after: (() => void)[] = [];
+test.after(() => after.forEach((f) => f()));
+
+test('the endpoint writes pages as they come; a failure before the first is a 500 (503 when busy), after it a cut-short body', async () => {
+  const page = 'y'.repeat(PAGE_BYTES - 1) + '\n';
+  const whole = await serve(async function* () {
+    for (let i = 0; i < 200; i++) yield page;
+  });
+  assert.equal((await (await fetch(whole)).text()).length, 200 * PAGE_BYTES);
+
+  const broken = await serve(async function* () {
+    yield page;
+    throw new Error('the checker process went away');
+  });
+  const res = await fetch(broken);
+  assert.equal(res.status, 200);
+  await assert.rejects(res.text());
+
+  const failed = await serve(async function* () {
+    yield* [];
+    throw new Error('nothing to say');
+  });
+  const r500 = await fetch(failed);
+  assert.deepEqual([r500.status, await r500.text()], [500, 'nothing to say\n']);
+  const busy = await serve(async function* () {
+    yield* [];
+    throw new MetricsBusy('4 scrapes already under way');
+  });
+  assert.equal((await fetch(busy)).status, 503);
+});
+
+test('a scraper that stops reading is disconnected after 10 s, and the pages it held are let go', { timeout: 40_000 }, async () => {
+  let returned = false;
+  const url = await serve(async function* () {
+    try {
+      for (;;) yield 'z'.repeat(PAGE_BYTES - 1) + '\n';
+    } finally {
+      returned = true;
+    }
+  });
+  const t0 = Date.now();
+  get(url, (res) => res.pause());
+  await until('the pages given back', 20_000, () => (returned ? true : undefined));
+  assert.ok(Date.now() - t0 >= 9_000, `given back after ${Date.now() - t0} ms`);
+});
+
+const METRICS = 19795;
+const RS = 3000;
+
+/** 3,000 real servers (TCP_CHECK every 5 s, to a port nothing listens on) in 30 virtual servers. */
+function largeConfig(): string {
+  const out = ['global_defs {', '  router_id lvskd-pages', '}'];
+  for (let v = 0; v < 30; v++) {
+    out.push(`virtual_server 127.0.0.1 ${19800 + v} {`, '  delay_loop 5', '  lb_algo rr', '  lb_kind NAT', '  protocol TCP');
+    for (let i = 0; i < RS / 30; i++) out.push(`  real_server 127.1.${v}.${i + 1} 9 {`, '    weight 1', '    TCP_CHECK {', '      connect_timeout 1', '    }', '  }');
+    out.push('}');
+  }
+  return out.join('\n') + '\n';
+}
+
+/** A scrape's status and body; `abandon`: the connection is destroyed once the first bytes arrived. */
+function scrape(abandon = false): Promise<{ status: number; body: string }> {
+  return new Promise((resolve, reject) => {
+    const req = get({ host: '127.0.0.1', port: METRICS, path: '/metrics' }, (res: IncomingMessage) => {
+      let body = '';
+      res.setEncoding('utf8');
+      res.on('data', (c: string) => {
+        body += c;
+        if (abandon) {
+          req.destroy();
+          resolve({ status: res.statusCode!, body });
+        }
+      });
+      res.on('end', () => resolve({ status: res.statusCode!, body }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+  });
+}
+
+/** The exposition's well-formedness: each family once, its samples together under its TYPE, a newline at the end. */
+function assertExposition(text: string): void {
+  assert.ok(text.endsWith('\n'));
+  const typed = new Map<string, string>();
+  let current = '';
+  for (const line of text.slice(0, -1).split('\n')) {
+    const type = /^# TYPE (\S+) (\S+)$/.exec(line);
+    if (type) {
+      assert.ok(!typed.has(type[1]!), `${type[1]} typed twice`);
+      typed.set(type[1]!, type[2]!);
+      current = type[1]!;
+      continue;
+    }
+    if (line.startsWith('# HELP ')) continue;
+    const name = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line)![0];
+    const family = typed.get(current) === 'histogram' ? name.replace(/_(bucket|sum|count)$/, '') : name;
+    assert.equal(family, current, `a sample of ${family} under ${current}`);
+  }
+}
+
+test('a daemon of 3,000 real servers: /metrics whole and well formed, abandoned scrapes free their cursors, scrapers past four at once get 503', { timeout: 120_000 }, async (t) => {
+  const d = new DaemonUnderTest(t, largeConfig());
+  const run = d.start(['--metrics', `127.0.0.1:${METRICS}`]);
+  await run.waitFor(/127\.1\.29\.100\]:tcp:9/, 60_000);
+  const count = (text: string, re: RegExp): number => text.split('\n').filter((l) => re.test(l)).length;
+
+  const { status, body } = await until('a scrape with every real server checked', 30_000, async () => {
+    const s = await scrape().catch(() => undefined);
+    return s && count(s.body, /^lvskeeper_realserver_check_duration_seconds_count\{/) === RS ? s : undefined;
+  });
+  assert.equal(status, 200);
+  assert.ok(body.length > 10 * PAGE_BYTES, `${body.length} bytes`);
+  assertExposition(body);
+  assert.equal(count(body, /^lvskeeper_realserver_up\{/), RS);
+  assert.equal(count(body, /^lvskeeper_realserver_weight\{/), RS);
+  assert.equal(count(body, /^lvskeeper_realserver_check_duration_seconds_bucket\{/), 13 * RS);
+  assert.equal(count(body, /^lvskeeper_realserver_transitions_total\{/), 2 * RS);
+  assert.match(body, /^lvskeeper_event_loop_delay_max_seconds\{process="supervisor"\} /m);
+  assert.match(body, /^lvskeeper_event_loop_delay_max_seconds\{process="checker"\} /m);
+
+  // More abandoned scrapes than a process keeps cursors for: each is closed as its client goes, not 10 s later.
+  for (let i = 0; i < 6; i++) assert.equal((await scrape(true)).status, 200);
+  const again = await until('a whole scrape after the abandoned ones', 5_000, async () => {
+    const s = await scrape();
+    return count(s.body, /^lvskeeper_realserver_up\{/) === RS ? s : undefined;
+  });
+  assertExposition(again.body);
+
+  // Six scrapers at once: each is served whole or, past the four a process serves at once, refused with 503; none is
+  // served without the checker's part (which one is refused depends on how fast the first ones finish).
+  const six = await Promise.all([0, 1, 2, 3, 4, 5].map(() => scrape()));
+  for (const s of six) {
+    if (s.status === 503) continue;
+    assert.equal(s.status, 200);
+    assert.equal(count(s.body, /^lvskeeper_realserver_up\{/), RS);
+  }
+});
