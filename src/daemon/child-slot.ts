@@ -3,6 +3,7 @@
 // words (core/main.c, vrrp_daemon.c vrrp_respawn_thread, check_daemon.c check_respawn_thread) and a delay when it
 // keeps dying, so a child that cannot live does not take the supervisor's CPU with it.
 import { fork, type ChildProcess } from 'node:child_process';
+import { childEnv } from './free-memory.js';
 import { forkInNamespace } from './net-namespace.js';
 import { Channel, type NoteMap, type RequestMap } from '../ipc/channel.js';
 import type { Logger } from '../log.js';
@@ -71,7 +72,7 @@ export class ChildSlot<Out extends RequestMap & Base, In extends RequestMap, Out
   async spawn(respawn = false): Promise<void> {
     const nodeArgs = [...process.execArgv, ...(this.spec.nodeFlags?.() ?? [])];
     const child = fork(this.spec.entry, [], {
-      serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: nodeArgs, ...forkInNamespace(this.spec.netns, nodeArgs),
+      serialization: 'advanced', stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: childEnv(), execArgv: nodeArgs, ...forkInNamespace(this.spec.netns, nodeArgs),
     });
     this.child = child;
     const channel = new Channel<Out, In, OutNotes, InNotes>(child);

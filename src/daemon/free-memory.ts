@@ -8,6 +8,7 @@ import { loadAddon } from '../native/addon.js';
 interface MemoryBinding {
   /** Runs on a libuv pool thread: at 30,000 real servers a trim takes 15 ms. */
   releaseFreeMemory(): Promise<void>;
+  limitArenas(n: number): void;
 }
 
 /** A start or a reload has settled by then: the JIT's compile tasks and the collections it set off are done. */
@@ -32,6 +33,38 @@ export function releaseFreeMemorySoon(): void {
       // The addon did not load (a failed build, named where the other addons are needed): the pages stay, as before.
     }
   }, SETTLE_MS).unref();
+}
+
+/**
+ * Two malloc arenas per process, not glibc's one per allocating thread (up to 8 per core): a page freed in an arena
+ * stays with it, and V8's platform threads, libuv's pool and the config reader's Worker each had one. A child is
+ * forked with MALLOC_ARENA_MAX (childEnv), which glibc reads before any thread runs; the supervisor, already running,
+ * limits the arenas of the threads still to come (mallopt). An operator's MALLOC_ARENA_MAX stays as it is.
+ */
+const MALLOC_ARENAS = 2;
+/** Set beside MALLOC_ARENA_MAX when lvskeeper added it: the child then takes both out of the scripts' environment. */
+const ADDED = 'LVSK_MALLOC_ARENA_MAX_ADDED';
+
+/** The environment a child process is forked with. */
+export function childEnv(): NodeJS.ProcessEnv {
+  if (process.env['MALLOC_ARENA_MAX'] !== undefined) return process.env;
+  return { ...process.env, MALLOC_ARENA_MAX: String(MALLOC_ARENAS), [ADDED]: '1' };
+}
+
+/** First thing in every process: see MALLOC_ARENAS. */
+export function limitMallocArenas(): void {
+  if (process.env[ADDED] === '1') {
+    // glibc has read it; the scripts this child runs get the environment keepalived's would.
+    delete process.env['MALLOC_ARENA_MAX'];
+    delete process.env[ADDED];
+    return;
+  }
+  if (process.env['MALLOC_ARENA_MAX'] !== undefined) return;
+  try {
+    (loadAddon('lvsk_sched') as MemoryBinding).limitArenas(MALLOC_ARENAS);
+  } catch {
+    // The addon did not load (named where the other addons are needed): glibc's default stays.
+  }
 }
 
 /** A reload begins: a trim still waiting waits for the reload's end. */
