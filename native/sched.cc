@@ -164,11 +164,11 @@ Napi::Value LimitArenas(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
-  exports.Set("limitArenas", Napi::Function::New(env, LimitArenas));
   exports.Set("setRealtime", Napi::Function::New(env, SetRealtime));
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
   exports.Set("lockMemory", Napi::Function::New(env, LockMemory));
   exports.Set("releaseFreeMemory", Napi::Function::New(env, ReleaseFreeMemory));
+  exports.Set("limitArenas", Napi::Function::New(env, LimitArenas));
   return exports;
 }
 
