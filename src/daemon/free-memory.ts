@@ -2,7 +2,7 @@
 // frees in that thread's arena (the supervisor's config reader, V8's compiler and collector tasks) and gives back
 // only the top of an arena, and only below a threshold it raises as large blocks come and go; so a process that has
 // parsed a config keeps the pages the parse used. bench:daemon, 1,000 real servers: 131-136 MB for the tree with
-// this against 139-148 MB without; idle, 115-117 against 118-127 MB.
+// this against 139-148 MB without; idle, 115-117 against 118-127 MB. And it keeps the arenas few (limitMallocArenas).
 import { loadAddon } from '../native/addon.js';
 
 interface MemoryBinding {
