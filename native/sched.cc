@@ -14,8 +14,6 @@
 //                                    keeps what a thread frees in that thread's arena (the config reader's, even after
 //                                    it has exited; V8's compiler tasks'); only malloc_trim returns the free pages
 //                                    inside every arena. Elsewhere than glibc, nothing.
-//   limitArenas(n)                   mallopt(M_ARENA_MAX, n): threads that allocate from now on share n arenas
-//                                    rather than one each (glibc's default bound: 8 per core). Elsewhere, nothing.
 // Errors carry { errno, code, syscall } like Node's own.
 #include <napi.h>
 #include <uv.h>
@@ -156,19 +154,11 @@ Napi::Value ReleaseFreeMemory(const Napi::CallbackInfo& info) {
   return done;
 }
 
-Napi::Value LimitArenas(const Napi::CallbackInfo& info) {
-#ifdef __GLIBC__
-  mallopt(M_ARENA_MAX, info[0].As<Napi::Number>().Int32Value());
-#endif
-  return info.Env().Undefined();
-}
-
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setRealtime", Napi::Function::New(env, SetRealtime));
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
   exports.Set("lockMemory", Napi::Function::New(env, LockMemory));
   exports.Set("releaseFreeMemory", Napi::Function::New(env, ReleaseFreeMemory));
-  exports.Set("limitArenas", Napi::Function::New(env, LimitArenas));
   return exports;
 }
 

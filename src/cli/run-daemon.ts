@@ -9,11 +9,9 @@ import type { AnnounceSettings } from '../daemon/announce-owner.js';
 import { Supervisor, type DaemonOptions } from '../daemon/supervisor.js';
 import { applyDaemonUmask } from '../fs/umask.js';
 import { createLogger } from '../log.js';
-import { limitMallocArenas } from '../daemon/free-memory.js';
 
 export async function runDaemon(opts: DaemonOptions, onStop?: () => void): Promise<void> {
   applyDaemonUmask(opts.umask);
-  limitMallocArenas();
   const log = createLogger(opts.log);
   const daemon = new Supervisor(opts, log);
   // Handlers first: a signal that arrives while the children start must not take the default action (HUP, USR1

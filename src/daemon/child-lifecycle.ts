@@ -4,7 +4,7 @@ import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
 import type { ChildRequests, DumpKind } from '../ipc/protocol.js';
 import type { Registry } from './metrics.js';
 import { MetricsPager } from './metrics-pages.js';
-import { limitMallocArenas } from './free-memory.js';
+import { forgetAddedArenaMax } from './free-memory.js';
 import type { Logger } from '../log.js';
 
 /** What a child's side offers the common requests. */
@@ -29,7 +29,7 @@ export function serveChild<In extends RequestMap & ChildRequests>(
   side: () => ChildSide | undefined,
   log: () => Logger,
 ): void {
-  limitMallocArenas();
+  forgetAddedArenaMax();
   const c = channel as unknown as Channel<RequestMap, ChildRequests, NoteMap, NoteMap>;
   const stop = async (): Promise<void> => {
     await side()?.stop();
