@@ -1,7 +1,7 @@
 // USR1/USR2 dumps, the JSON status dump, the metrics endpoint and a graceful TERM, through the built CLI.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, rmSync, statSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseListenAddress } from '../../src/cli/run-daemon.js';
 import { Backend, cli, SteadyClient, until } from './drain-harness.js';
@@ -10,12 +10,13 @@ import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('USR1 writes the data dump, USR2 the stats dump, json-dump the JSON status; metrics are scraped; TERM exits 0', { timeout: 60_000 }, async (t) => {
-  t.after(() => ['data', 'stats', 'json'].forEach((k) => rmSync(`/tmp/lvskeeper.${k}`, { force: true })));
   const up = new Backend('web1', 19441);
   await up.start();
   t.after(() => up.stop());
   const d = new DaemonUnderTest(t, httpConfig(19440, [[19441, 2], [19442, 1]]));
-  const run = d.start(['--metrics', '19449']);
+  // The dumps go to $TMPDIR (lib/utils.c set_tmp_dir): this test's own, so that no other test's dump is taken for it.
+  const run = d.start(['--metrics', '19449'], ['env', `TMPDIR=${d.dir}`]);
+  const dump = (kind: string): string => join(d.dir, `lvskeeper.${kind}`);
   await run.waitFor(/Removing service \[127\.0\.0\.1\]:tcp:19442 from VS \[127\.0\.0\.1\]:tcp:19440/, 15_000);
   await until('a first check of 19441', 10_000, () => (up.healthChecks > 0 ? true : undefined));
   const client = new SteadyClient(19440);
@@ -26,22 +27,22 @@ test('USR1 writes the data dump, USR2 the stats dump, json-dump the JSON status;
 
   const since = Date.now() - 1000;
   d.signal('SIGUSR1');
-  await run.waitFor(/Wrote data dump to \/tmp\/lvskeeper\.data/);
-  assert.ok(statSync('/tmp/lvskeeper.data').mtimeMs >= since);
-  const data = readFileSync('/tmp/lvskeeper.data', 'utf8');
+  await run.waitFor(new RegExp(`Wrote data dump to ${dump('data')}$`));
+  assert.ok(statSync(dump('data')).mtimeMs >= since);
+  const data = readFileSync(dump('data'), 'utf8');
   assert.match(data, /Router ID = lvskd-test/);
   assert.match(data, /VS = \[127\.0\.0\.1\]:tcp:19440/);
   assert.match(data, /RS = \[127\.0\.0\.1\]:tcp:19441, alive = yes, weight = 2/);
   assert.match(data, /RS = \[127\.0\.0\.1\]:tcp:19442, alive = no/);
 
   d.signal('SIGUSR2');
-  await run.waitFor(/Wrote stats dump to \/tmp\/lvskeeper\.stats/);
-  assert.match(readFileSync('/tmp/lvskeeper.stats', 'utf8'), /Real servers: 2 \(1 alive, 1 down\)/);
+  await run.waitFor(new RegExp(`Wrote stats dump to ${dump('stats')}$`));
+  assert.match(readFileSync(dump('stats'), 'utf8'), /Real servers: 2 \(1 alive, 1 down\)/);
 
   const dumped = await cli(['json-dump', '--socket', join(d.dir, 'control.sock')]);
   assert.equal(dumped.code, 0, dumped.stderr);
-  assert.equal(dumped.stdout, 'wrote /tmp/lvskeeper.json\n');
-  const json = JSON.parse(readFileSync('/tmp/lvskeeper.json', 'utf8')) as { ipvs: { virtualServers: { vsId: string; realServers: { rsId: string; alive: boolean }[] }[] } };
+  assert.equal(dumped.stdout, `wrote ${dump('json')}\n`);
+  const json = JSON.parse(readFileSync(dump('json'), 'utf8')) as { ipvs: { virtualServers: { vsId: string; realServers: { rsId: string; alive: boolean }[] }[] } };
   const vs = json.ipvs.virtualServers.find((v) => v.vsId === '[127.0.0.1]:tcp:19440');
   assert.deepEqual(vs?.realServers.map((r) => r.alive), [true, false]);
 

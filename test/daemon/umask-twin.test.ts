@@ -3,13 +3,15 @@
 // each daemon creates compared — its pid file, its notify FIFO, a file its notify script makes, its SIGUSR1 dump.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, lstatSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, lstatSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needFile, needRoot, repoRoot } from '../support/tier.js';
 import { waitFor } from '../vrrp/netns-support.js';
 import { SIDES, Twin, logLines, type Side } from '../vrrp/twin-support.js';
 
-const DUMP: Record<Side, string> = { ka: '/tmp/keepalived.data', lk: '/tmp/lvskeeper.data' };
+/** Each side's $TMPDIR (lib/utils.c set_tmp_dir), where its SIGUSR1 dump goes: no other test's dump is taken for it. */
+const tmpDir = (dir: string, side: Side): string => join(dir, `${side}-tmp`);
+const dumpFile = (dir: string, side: Side): string => join(tmpDir(dir, side), side === 'ka' ? 'keepalived.data' : 'lvskeeper.data');
 
 interface Case {
   readonly what: string;
@@ -41,6 +43,8 @@ const inode = (path: string): number | undefined => (existsSync(path) ? lstatSyn
 test('umask: pid file, notify FIFO, notify script\'s file and data dump get keepalived\'s modes, -u overriding the config', { timeout: 180_000 }, async (t) => {
   if (!needRoot(t) || !needFile(t, '/usr/sbin/keepalived', 'needs keepalived 2.2.7 (apt-get install keepalived)')) return;
   const twin = new Twin('um');
+  const DUMP = { ka: dumpFile(twin.dir, 'ka'), lk: dumpFile(twin.dir, 'lk') };
+  for (const side of SIDES) mkdirSync(tmpDir(twin.dir, side));
   try {
     for (const c of CASES) {
       const conf = Object.fromEntries(SIDES.map((side) => {
@@ -48,7 +52,8 @@ test('umask: pid file, notify FIFO, notify script\'s file and data dump get keep
         writeFileSync(path, config(twin.dir, side, c.umask));
         return [side, path];
       })) as Record<Side, string>;
-      const procs = { ka: twin.start('ka', conf.ka, repoRoot, false, c.args), lk: twin.start('lk', conf.lk, repoRoot, false, c.args) };
+      const env = (side: Side): NodeJS.ProcessEnv => ({ ...process.env, TMPDIR: tmpDir(twin.dir, side) });
+      const procs = { ka: twin.start('ka', conf.ka, repoRoot, false, c.args, env('ka')), lk: twin.start('lk', conf.lk, repoRoot, false, c.args, env('lk')) };
       const file = (side: Side, suffix: string): string => join(twin.dir, `${side}${suffix}`);
       for (const side of SIDES) {
         assert.ok(await waitFor(() => existsSync(file(side, '.fifo')) && existsSync(file(side, '.touched')) && existsSync(file(side, '.pid')), 20_000),

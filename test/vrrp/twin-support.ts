@@ -98,7 +98,8 @@ export class Twin {
    * started in the root namespace, the config's net_namespace taking it into the side's namespace, with the pid
    * files at their default (namespaced) paths. `extra`: more command-line words for the daemon.
    */
-  start(side: Side, config: string, repoRoot: string, fromRoot = false, extra: readonly string[] = []): Proc {
+  /** `env`: the daemon's environment (TMPDIR for its dumps); this process's by default. */
+  start(side: Side, config: string, repoRoot: string, fromRoot = false, extra: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Proc {
     const pid = join(this.dir, `${side}.pid`);
     const pids = fromRoot ? [] : ['-p', pid, ...(side === 'ka' ? ['-r', join(this.dir, 'ka-vrrp.pid')] : [])];
     const args =
@@ -108,8 +109,8 @@ export class Twin {
           '--control-socket', join(this.dir, 'lk.sock'), '--state-file', join(this.dir, 'lk-state.json')];
     args.push(...extra);
     const child = fromRoot
-      ? spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'] })
-      : spawn('ip', ['netns', 'exec', this.ns(side), ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+      ? spawn(args[0]!, args.slice(1), { stdio: ['ignore', 'pipe', 'pipe'], env })
+      : spawn('ip', ['netns', 'exec', this.ns(side), ...args], { stdio: ['ignore', 'pipe', 'pipe'], env });
     const p = new Proc(child, join(this.dir, `${side}.log`));
     if (side === 'ka') p.vrrpPidFile = fromRoot ? `/run/keepalived/${this.ns(side)}/vrrp.pid` : join(this.dir, 'ka-vrrp.pid');
     const bfd = extra.indexOf('-b');
