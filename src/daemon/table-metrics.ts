@@ -28,7 +28,10 @@ export function registerTableMetrics(r: Registry, table: TableView): void {
 /** A dumped table (the kernel's, as the checker process last read it). */
 export function dumpedView(services: () => readonly ServiceEntry[]): TableView {
   return {
-    size: () => ({ services: services().length, dests: services().reduce((n, s) => n + s.dests.length, 0) }),
+    size: () => {
+      const table = services();
+      return { services: table.length, dests: table.reduce((n, s) => n + s.dests.length, 0) };
+    },
     counted: services,
   };
 }

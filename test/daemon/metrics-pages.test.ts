@@ -1,6 +1,6 @@
 // /metrics a page at a time: the pages' arithmetic, a child's cursors, the endpoint's streaming, and a daemon of 3,000
 // real servers scraped whole, scraped and abandoned, and by more scrapers at once than a process serves.
-import { test } from 'node:test';
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -62,23 +62,21 @@ test('a child keeps a cursor per scrape: its own lines page by page, the shared 
   pager.open(r);
 });
 
-function serve(render: () => AsyncIterable<string>): Promise<string> {
-  return serveMetrics(render, '127.0.0.1', 0).then((s) => {
-    after.push(() => s.close());
-    return `http://127.0.0.1:${(s.address() as AddressInfo).port}/metrics`;
-  });
+/** The endpoint serving `render`, closed when the test ends; its URL. */
+async function serve(t: TestContext, render: () => AsyncIterable<string>): Promise<string> {
+  const s = await serveMetrics(render, '127.0.0.1', 0);
+  t.after(() => s.close());
+  return `http://127.0.0.1:${(s.address() as AddressInfo).port}/metrics`;
 }
-const after: (() => void)[] = [];
-test.after(() => after.forEach((f) => f()));
 
-test('the endpoint writes pages as they come; a failure before the first is a 500 (503 when busy), after it a cut-short body', async () => {
+test('the endpoint writes pages as they come; a failure before the first is a 500 (503 when busy), after it a cut-short body', async (t) => {
   const page = 'y'.repeat(PAGE_BYTES - 1) + '\n';
-  const whole = await serve(async function* () {
+  const whole = await serve(t, async function* () {
     for (let i = 0; i < 200; i++) yield page;
   });
   assert.equal((await (await fetch(whole)).text()).length, 200 * PAGE_BYTES);
 
-  const broken = await serve(async function* () {
+  const broken = await serve(t, async function* () {
     yield page;
     throw new Error('the checker process went away');
   });
@@ -86,22 +84,22 @@ test('the endpoint writes pages as they come; a failure before the first is a 50
   assert.equal(res.status, 200);
   await assert.rejects(res.text());
 
-  const failed = await serve(async function* () {
+  const failed = await serve(t, async function* () {
     yield* [];
     throw new Error('nothing to say');
   });
   const r500 = await fetch(failed);
   assert.deepEqual([r500.status, await r500.text()], [500, 'nothing to say\n']);
-  const busy = await serve(async function* () {
+  const busy = await serve(t, async function* () {
     yield* [];
     throw new MetricsBusy('4 scrapes already under way');
   });
   assert.equal((await fetch(busy)).status, 503);
 });
 
-test('a scraper that stops reading is disconnected after 10 s, and the pages it held are let go', { timeout: 40_000 }, async () => {
+test('a scraper that stops reading is disconnected after 10 s, and the pages it held are let go', { timeout: 40_000 }, async (t) => {
   let returned = false;
-  const url = await serve(async function* () {
+  const url = await serve(t, async function* () {
     try {
       for (;;) yield 'z'.repeat(PAGE_BYTES - 1) + '\n';
     } finally {
