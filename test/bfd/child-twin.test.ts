@@ -12,12 +12,23 @@ import { logLines, SIDES, Twin, type Side } from '../vrrp/twin-support.js';
 import { BFDD, startBfdd } from './bfd-netns.js';
 
 const config = (ms: number, source?: string): string => `bfd_instance gw {
-  neighbor_ip 10.0.0.2${source ? `\n  source_ip ${source}` : ''}
+  neighbor_ip 10.0.0.2${source ? `\n  source_ip ${source}\n  idle_tx ${ADMIN_DOWN_IDLE_TX_MS}` : ''}
   min_rx ${ms}
   min_tx ${ms}
   multiplier 3
 }
 `;
+
+/**
+ * The idle rate of the session that starts AdminDown. keepalived, taken out of AdminDown by a packet, enters Init and
+ * arms its expiry with the detection time it has then (bfd_scheduler.c bfd_handle_packet → bfd_state_init →
+ * bfd_state_rise → bfd_expire_schedule): 0 for a peer never heard, so it falls Down at once, without a log line. At
+ * the default idle_tx of 1 s its next packet races bfdd's: when keepalived's goes first it sends Down and comes Up
+ * through bfdd's Init, before bfdd announces its faster rate, and logs Up before the new timers (seen in 2 of 7 runs
+ * on a loaded machine); when bfdd's goes first, that Down packet takes keepalived back to Init, as lvskeeper, which
+ * keeps its Init. At 3 s bfdd's packet, at most 1 s away, always comes first.
+ */
+const ADMIN_DOWN_IDLE_TX_MS = 3000;
 
 /** The session's lines: those naming it, and the indented ones under them (timers, detection time). */
 const SESSION = /^\(gw\) |^ {5}(?:local |remote |Detection time | {9}min_tx )/;
