@@ -98,16 +98,16 @@ test('a VRRP process that dies is respawned as keepalived restarts one: VIPs rem
   // Who holds the VIP, every 10 ms, from the kill until lvskeeper is MASTER again.
   let both = 0;
   let longestBoth = 0;
-  const sampler = setInterval(() => {
+  const stopSampler = topo.every(10, () => {
     if (topo.holds('a') && topo.holds('b')) longestBoth = Math.max(longestBoth, ++both * 10);
     else both = 0;
-  }, 10);
+  });
   process.kill(dead, 'SIGKILL');
   await until('the respawn', 10_000, () => lvsk.log.includes(`VRRP child process(${dead}) died: Respawning`), lvsk);
   const from = lvsk.log.lastIndexOf('died: Respawning');
   await until('the new VRRP process to be MASTER', 30_000, () => /\(VI_1\) Entering MASTER STATE/.test(lvsk.log.slice(from)), lvsk);
   await until('keepalived to back off', 10_000, () => topo.holds('a') && !topo.holds('b'), ka);
-  clearInterval(sampler);
+  stopSampler();
   const after = lvsk.log.slice(from);
   assert.match(after, /\(VI_1\) removing VIPs\.[\s\S]*\(VI_1\) Entering BACKUP STATE \(init\)[\s\S]*\(VI_1\) Entering MASTER STATE/);
   assert.notEqual(pidIn(vrrpPidFile), dead);

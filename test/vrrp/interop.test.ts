@@ -10,23 +10,23 @@ import { Topology, vrrpConfig, waitFor, type InstanceOpts, type Node, type Proc 
 class DualHoldSampler {
   longestBothMs = 0;
   private bothSince?: number;
-  private timer?: NodeJS.Timeout;
+  private stopSampling?: () => void;
 
   constructor(private readonly topo: Topology) {}
 
   start(): void {
-    this.timer = setInterval(() => {
+    this.stopSampling = this.topo.every(10, () => {
       const both = this.topo.holds('a') && this.topo.holds('b');
       const now = performance.now();
       if (both) {
         this.bothSince ??= now;
         this.longestBothMs = Math.max(this.longestBothMs, now - this.bothSince);
       } else this.bothSince = undefined;
-    }, 10);
+    });
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.stopSampling?.();
   }
 }
 
@@ -45,6 +45,12 @@ async function withPair(
   }
 }
 
+/**
+ * A daemon started, then elected after its Master_Down_Interval (3.4-3.6 s here): the start alone took lvskeeper 4 s on
+ * a loaded machine (its VRRP process in BACKUP 4 s after the spawn), so the bound leaves room for both.
+ */
+const STARTED_AND_ELECTED_MS = 15_000;
+
 const kaReady = (t: Parameters<typeof needRoot>[0]): boolean =>
   needRoot(t) && needCommand(t, '/usr/sbin/keepalived', 'keepalived');
 
@@ -62,7 +68,7 @@ for (const version of [2, 3] as const) {
         sampler.start();
         const ka = start(kaNode, 'ka', { ...common, priority: prio(kaNode) });
         const lv = start(lvskNode, 'lvsk', { ...common, priority: prio(lvskNode) });
-        assert.ok(await waitFor(() => topo.holds('a'), 8000), `a never became MASTER\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
+        assert.ok(await waitFor(() => topo.holds('a'), STARTED_AND_ELECTED_MS), `a never became MASTER\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
         await new Promise((r) => setTimeout(r, 4000));
         assert.ok(topo.holds('a') && !topo.holds('b'), `they disagree on the master\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
         const master = lvskNode === 'a' ? lv : ka;
@@ -70,14 +76,15 @@ for (const version of [2, 3] as const) {
         master.signal('SIGTERM');
         const t0 = performance.now();
         assert.ok(await waitFor(() => topo.holds('b'), 3000), `b did not take over after SIGTERM\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
-        assert.ok(performance.now() - t0 < 2500);
+        const tookMs = performance.now() - t0;
+        assert.ok(tookMs < 2500, `b took ${tookMs.toFixed(0)} ms to take over after SIGTERM\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
         await master.exited();
         // Restart the higher-priority one; it preempts. Then crash it: b takes over after the down timer.
         const again = start('a', lvskNode === 'a' ? 'lvsk' : 'ka', { ...common, priority: 150 });
-        assert.ok(await waitFor(() => topo.holds('a') && !topo.holds('b'), 8000), `a did not preempt\n${again.log}`);
+        assert.ok(await waitFor(() => topo.holds('a') && !topo.holds('b'), STARTED_AND_ELECTED_MS), `a did not preempt\n${again.log}\nb:\n${(lvskNode === 'b' ? lv : ka).log}`);
         again.killHard();
         await again.exited();
-        assert.ok(await waitFor(() => topo.holds('b'), 6000), 'b did not take over after kill -9');
+        assert.ok(await waitFor(() => topo.holds('b'), 6000), `b did not take over after kill -9\nb:\n${(lvskNode === 'b' ? lv : ka).log}`);
         sampler.stop();
         // Only the crash case leaves a's VIP behind (nobody is left to remove it), so the sampler stops before it.
         assert.ok(sampler.longestBothMs <= 1000, `both held the VIP for ${sampler.longestBothMs} ms`);
@@ -93,7 +100,7 @@ for (const version of [2, 3] as const) {
       const sampler = new DualHoldSampler(topo);
       sampler.start();
       const lv = start('b', 'lvsk', { version, priority: 100, nopreempt: true });
-      assert.ok(await waitFor(() => topo.holds('b'), 8000), lv.log);
+      assert.ok(await waitFor(() => topo.holds('b'), STARTED_AND_ELECTED_MS), lv.log);
       const ka = start('a', 'ka', { version, priority: 150, nopreempt: true });
       await new Promise((r) => setTimeout(r, 6000));
       assert.ok(topo.holds('b') && !topo.holds('a'), `keepalived preempted:\n${ka.log}`);
@@ -120,10 +127,10 @@ for (const kind of ['auth', 'vrid'] as const) {
       if (!kaReady(t)) return;
       await withPair(`m${kind[0]}${high[0]}`, async (topo, start) => {
         const h = start('a', high, { priority: 150, pass: 'secret1' });
-        assert.ok(await waitFor(() => topo.holds('a'), 8000), h.log);
+        assert.ok(await waitFor(() => topo.holds('a'), STARTED_AND_ELECTED_MS), h.log);
         const l = start('b', low, kind === 'auth' ? { priority: 100, pass: 'other' } : { priority: 100, pass: 'secret1', vrid: 52 });
         // Had the adverts been accepted, b would stay BACKUP; dropped, its down timer expires despite a's priority.
-        assert.ok(await waitFor(() => topo.holds('b'), 8000), l.log);
+        assert.ok(await waitFor(() => topo.holds('b'), STARTED_AND_ELECTED_MS), l.log);
         assert.ok(topo.holds('a'), h.log);
       });
     });

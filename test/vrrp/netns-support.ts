@@ -21,6 +21,7 @@ export function sh(args: string[]): string {
 export class Topology {
   readonly dir = mkdtempSync(join(tmpdir(), 'lvskv-'));
   private readonly procs: ChildProcess[] = [];
+  private readonly samplers = new Set<NodeJS.Timeout>();
   readonly ns: Record<Node | 'br', string>;
 
   constructor(tag: string) {
@@ -118,7 +119,23 @@ export class Topology {
     sh(['ip', '-n', this.ns[node], 'link', 'set', 'eth0', up ? 'up' : 'down']);
   }
 
+  /**
+   * Runs `fn` every `ms` until the returned stop() or destroy(), whichever is first: a sampler of the namespaces left
+   * running by a failed assertion would otherwise throw from its timer once they are gone, and take the test file down
+   * with an uncaught exception in place of the assertion's message.
+   */
+  every(ms: number, fn: () => void): () => void {
+    const timer = setInterval(fn, ms);
+    this.samplers.add(timer);
+    return () => {
+      clearInterval(timer);
+      this.samplers.delete(timer);
+    };
+  }
+
   async destroy(): Promise<void> {
+    for (const timer of this.samplers) clearInterval(timer);
+    this.samplers.clear();
     for (const p of this.procs) {
       if (p.exitCode === null && p.signalCode === null) p.kill('SIGKILL');
     }
