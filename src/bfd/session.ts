@@ -120,6 +120,9 @@ export class BfdSession {
   /**
    * The send socket opened after all. From the retry timer: Down, an active session sending after an interval
    * (bfd_open_fd_out_thread); from a packet that arrived meanwhile: Init, the packet then taken (bfd_handle_packet).
+   * keepalived arms its expiry there with the detection time it had, 0 for a peer never heard (bfd_state_init →
+   * bfd_state_rise → bfd_expire_schedule), so it falls Down at once and its next packet says Down unless the peer's
+   * came first; here Init holds, its detection time set by the packet taken.
    */
   resume(now: number, to: BfdState.Down | BfdState.Init): void {
     this.state = to;
