@@ -121,8 +121,8 @@ export class Topology {
 
   /**
    * Runs `fn` every `ms` until the returned stop() or destroy(), whichever is first: a sampler of the namespaces left
-   * running by a failed assertion would otherwise throw from its timer once they are gone, and take the test file down
-   * with an uncaught exception in place of the assertion's message.
+   * running by a failed assertion would otherwise go on throwing from its timer once they are gone, and hold the test
+   * file open until node's file timeout, which reports the file cancelled.
    */
   every(ms: number, fn: () => void): () => void {
     const timer = setInterval(fn, ms);
