@@ -1,8 +1,9 @@
 // `npm run bench:checkers`: N backends on loopback (BENCH_BACKENDS processes, each on its own port, N addresses
 // in 127.1/16), one checker per real server at delay_loop 1, for BENCH_SECONDS (30). Only the checker's own CPU
-// (process.cpuUsage) and HAProxy's (/proc/<pid>/stat) are counted; the two run one after the other, BENCH_ROUNDS (3) times. Prints achieved
-// vs configured checks/s, lateness against schedule, CPU per 1,000 checks and peak RSS; then HAProxy (`check inter
-// 1s`) checks the same backends for the same time and its CPU per 1,000 checks and the ratio are printed.
+// (process.cpuUsage) and HAProxy's (/proc/<pid>/stat) are counted; the two run one after the other, BENCH_ROUNDS (3)
+// times. Prints achieved vs configured checks/s, lateness against schedule, CPU per 1,000 checks and peak RSS; then
+// HAProxy (`check inter 1s`) checks the same backends for the same time and its CPU per 1,000 checks, the round's
+// ratio, and at the end the median ratio with its range.
 // BENCH_KIND, one or more of http,tcp,ssl (default http), each measured against its HAProxy counterpart in turn:
 // http is HTTP_GET against `option httpchk`, tcp TCP_CHECK against a plain `check` (connect only), ssl SSL_GET against
 // `check-ssl` with `option httpchk` and `no-ssl-reuse` (each SSL_GET makes a full handshake, as keepalived's does; an
@@ -31,8 +32,8 @@ const nFor = (kind: Kind): number => Number(process.env['BENCH_N'] ?? (kind === 
 const CHECKER: Record<Kind, string> = { http: 'HTTP_GET', tcp: 'TCP_CHECK', ssl: 'SSL_GET' };
 const SECONDS = Number(process.env['BENCH_SECONDS'] ?? 30);
 /**
- * Rounds per kind, each measuring both sides. On this shared 2-CPU machine one round's ratio ranged 0.96-1.60 over
- * four runs of the same build (http), so the median of several is printed with its range.
+ * Rounds per kind, each measuring both sides. On this shared 2-CPU machine one round's http ratio ranged 0.96-1.34
+ * over three runs of the same build, so the median of several is printed with its range.
  */
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 /** Measurement starts after the warmup spread (first checks within 1 s + warmup) has settled. */
@@ -258,9 +259,15 @@ async function main(): Promise<void> {
       const ratios: number[] = [];
       for (let round = 1; round <= ROUNDS; round++) {
         // By turns, each side first every other round, so a drift of the shared machine's speed favours neither.
-        const [ours, theirs] = round % 2 === 1
-          ? [await runEngine(ports, backends, kind), await runHaproxy(ports, backends, kind)]
-          : await runHaproxy(ports, backends, kind).then(async (h) => [await runEngine(ports, backends, kind), h] as const);
+        let ours: { cpuPer1k: number };
+        let theirs: { cpuPer1k: number } | undefined;
+        if (round % 2 === 1) {
+          ours = await runEngine(ports, backends, kind);
+          theirs = await runHaproxy(ports, backends, kind);
+        } else {
+          theirs = await runHaproxy(ports, backends, kind);
+          ours = await runEngine(ports, backends, kind);
+        }
         if (!theirs) break;
         ratios.push(ours.cpuPer1k / theirs.cpuPer1k);
         if (ROUNDS > 1) console.log(`round ${round} of ${ROUNDS}: lvskeeper/haproxy ${ratios.at(-1)!.toFixed(2)}`);
