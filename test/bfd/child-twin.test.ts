@@ -82,11 +82,7 @@ async function withSession(tag: string, opts: Options, body: (x: Session) => Pro
       bfdds[s] = startBfdd(twin.peer(s), frrDir(twin, s), `bfd\n peer ${opts.source ?? '10.0.0.1'}\n  receive-interval 200\n  transmit-interval 200\n  detect-multiplier 3\n !\n!\n`);
     }
     for (const s of SIDES) {
-      // Twin.start spawns with this process's environment.
-      const saved = { ...process.env };
-      Object.assign(process.env, opts.env?.(twin, s));
-      daemons[s] = twin.start(s, path, repoRoot, false, ['-b', join(twin.dir, `${s}-bfd.pid`)]);
-      process.env = saved;
+      daemons[s] = twin.start(s, path, repoRoot, false, ['-b', join(twin.dir, `${s}-bfd.pid`)], { ...process.env, ...opts.env?.(twin, s) });
     }
     const log = (s: Side): string => daemons[s]!.log;
     const has = (re: RegExp): boolean => SIDES.every((s) => logLines(log(s), re).length > 0);

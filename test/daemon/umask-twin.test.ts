@@ -45,6 +45,7 @@ test('umask: pid file, notify FIFO, notify script\'s file and data dump get keep
   const twin = new Twin('um');
   const DUMP = { ka: dumpFile(twin.dir, 'ka'), lk: dumpFile(twin.dir, 'lk') };
   for (const side of SIDES) mkdirSync(tmpDir(twin.dir, side));
+  const env = (side: Side): NodeJS.ProcessEnv => ({ ...process.env, TMPDIR: tmpDir(twin.dir, side) });
   try {
     for (const c of CASES) {
       const conf = Object.fromEntries(SIDES.map((side) => {
@@ -52,7 +53,6 @@ test('umask: pid file, notify FIFO, notify script\'s file and data dump get keep
         writeFileSync(path, config(twin.dir, side, c.umask));
         return [side, path];
       })) as Record<Side, string>;
-      const env = (side: Side): NodeJS.ProcessEnv => ({ ...process.env, TMPDIR: tmpDir(twin.dir, side) });
       const procs = { ka: twin.start('ka', conf.ka, repoRoot, false, c.args, env('ka')), lk: twin.start('lk', conf.lk, repoRoot, false, c.args, env('lk')) };
       const file = (side: Side, suffix: string): string => join(twin.dir, `${side}${suffix}`);
       for (const side of SIDES) {

@@ -68,6 +68,7 @@ for (const version of [2, 3] as const) {
         sampler.start();
         const ka = start(kaNode, 'ka', { ...common, priority: prio(kaNode) });
         const lv = start(lvskNode, 'lvsk', { ...common, priority: prio(lvskNode) });
+        const routerB = lvskNode === 'b' ? lv : ka;
         assert.ok(await waitFor(() => topo.holds('a'), STARTED_AND_ELECTED_MS), `a never became MASTER\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
         await new Promise((r) => setTimeout(r, 4000));
         assert.ok(topo.holds('a') && !topo.holds('b'), `they disagree on the master\nka:\n${ka.log}\nlvsk:\n${lv.log}`);
@@ -81,10 +82,10 @@ for (const version of [2, 3] as const) {
         await master.exited();
         // Restart the higher-priority one; it preempts. Then crash it: b takes over after the down timer.
         const again = start('a', lvskNode === 'a' ? 'lvsk' : 'ka', { ...common, priority: 150 });
-        assert.ok(await waitFor(() => topo.holds('a') && !topo.holds('b'), STARTED_AND_ELECTED_MS), `a did not preempt\n${again.log}\nb:\n${(lvskNode === 'b' ? lv : ka).log}`);
+        assert.ok(await waitFor(() => topo.holds('a') && !topo.holds('b'), STARTED_AND_ELECTED_MS), `a did not preempt\n${again.log}\nb:\n${routerB.log}`);
         again.killHard();
         await again.exited();
-        assert.ok(await waitFor(() => topo.holds('b'), 6000), `b did not take over after kill -9\nb:\n${(lvskNode === 'b' ? lv : ka).log}`);
+        assert.ok(await waitFor(() => topo.holds('b'), 6000), `b did not take over after kill -9\nb:\n${routerB.log}`);
         sampler.stop();
         // Only the crash case leaves a's VIP behind (nobody is left to remove it), so the sampler stops before it.
         assert.ok(sampler.longestBothMs <= 1000, `both held the VIP for ${sampler.longestBothMs} ms`);

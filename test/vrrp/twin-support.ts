@@ -96,9 +96,9 @@ export class Twin {
   /**
    * keepalived 2.2.7 (VRRP only, -D) on the ka side; lvskeeper's shipped binary (-P -D) on the lk side. `fromRoot`:
    * started in the root namespace, the config's net_namespace taking it into the side's namespace, with the pid
-   * files at their default (namespaced) paths. `extra`: more command-line words for the daemon.
+   * files at their default (namespaced) paths. `extra`: more command-line words for the daemon; `env`: its environment
+   * (a TMPDIR for its dumps), this process's by default.
    */
-  /** `env`: the daemon's environment (TMPDIR for its dumps); this process's by default. */
   start(side: Side, config: string, repoRoot: string, fromRoot = false, extra: readonly string[] = [], env: NodeJS.ProcessEnv = process.env): Proc {
     const pid = join(this.dir, `${side}.pid`);
     const pids = fromRoot ? [] : ['-p', pid, ...(side === 'ka' ? ['-r', join(this.dir, 'ka-vrrp.pid')] : [])];
