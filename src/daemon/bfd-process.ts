@@ -9,7 +9,7 @@ import { createLogger, type Logger } from '../log.js';
 import { BfdService } from '../bfd/service.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { applyScheduling, schedulingFor } from './scheduling.js';
-import { bfdDumpSection } from './dumps.js';
+import { bfdDumpLines } from './dumps.js';
 import { nameProcess } from './process-names.js';
 
 class BfdSide implements ChildSide {
@@ -37,12 +37,12 @@ class BfdSide implements ChildSide {
    * SIGUSR1: keepalived's BFD child logs this line and writes keepalived_bfd.data (bfd_daemon.c sigdump_bfd,
    * bfd_data.c bfd_print_data); it has no SIGUSR2 dump.
    */
-  dump(kind: DumpKind): string {
-    if (kind !== 'data') return '';
+  dump(kind: DumpKind): Iterable<string> {
+    if (kind !== 'data') return [];
     this.log.info(`Printing BFD data for process(${process.pid}) on signal`);
     // performance.now() and CLOCK_MONOTONIC (process.hrtime) tick together: one offset maps the one onto the other.
     const offsetMs = Number(process.hrtime.bigint()) / 1e6 - performance.now();
-    return bfdDumpSection(this.service.dumpState(), (ms) => Math.round((ms + offsetMs) * 1000));
+    return bfdDumpLines(this.service.dumpState(), (ms) => Math.round((ms + offsetMs) * 1000));
   }
 
   metricsRegistry(): Registry {

@@ -33,7 +33,7 @@ import { nameProcess } from './process-names.js';
 import { CommandError, type ControlRequest } from './control.js';
 import { CheckerMetrics } from './daemon-metrics.js';
 import { RsTelemetry } from './rs-telemetry.js';
-import { checkerDumpSection } from './dumps.js';
+import { checkerDumpLines } from './dumps.js';
 import { readConfigFile } from './config-file-read.js';
 import { ObservedDriver } from './observed-driver.js';
 import { dumpedView, registerTableMetrics } from './table-metrics.js';
@@ -381,8 +381,8 @@ class CheckerSide implements ChildSide {
     return { ipvs: this.manager?.status(), overrides: this.overrides.list(), haSuspend: this.activation.status() };
   }
 
-  dump(kind: 'data' | 'stats'): string {
-    return checkerDumpSection(kind, this.manager?.status(), this.engine?.snapshot() ?? [], this.activation.status());
+  dump(kind: 'data' | 'stats'): Iterable<string> {
+    return checkerDumpLines(kind, this.manager?.status(), this.engine?.snapshot() ?? [], this.activation.status());
   }
 
   /**

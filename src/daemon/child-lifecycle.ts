@@ -3,7 +3,7 @@
 import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
 import type { ChildRequests, DumpKind } from '../ipc/protocol.js';
 import type { Registry } from './metrics.js';
-import { MetricsPager } from './metrics-pages.js';
+import { LinePager } from './line-pager.js';
 import { forgetAddedArenaMax } from './free-memory.js';
 import type { Logger } from '../log.js';
 
@@ -11,13 +11,14 @@ import type { Logger } from '../log.js';
 export interface ChildSide {
   stop(): Promise<void>;
   status(): object;
-  dump(kind: DumpKind): string;
+  /** Its section of a dump, as lines: taken when asked, read a page at a time (line-pager.ts). */
+  dump(kind: DumpKind): Iterable<string>;
   /** Its metrics, ready to be read (the checker's refreshes the IPVS table they report first). */
   metricsRegistry(): Registry | Promise<Registry>;
 }
 
 /**
- * Wires ping, status, dump, metrics (a cursor per scrape, metrics-pages.ts) and stop on `channel` for the side
+ * Wires ping, status, dump and metrics (a cursor per dump or scrape, line-pager.ts) and stop on `channel` for the side
  * `side()` returns once started, and the ways a child stops. TERM and INT stop it gracefully: a service manager's
  * stop (systemd's control-group kill) and Ctrl-C reach every process, not only the supervisor. HUP and USR1/USR2
  * belong to the supervisor, which relays what each child must do; here their default action (terminate) is only
@@ -38,15 +39,22 @@ export function serveChild<In extends RequestMap & ChildRequests>(
   };
   c.handle('ping', () => undefined);
   c.handle('status', () => side()?.status() ?? {});
-  c.handle('dump', (kind) => side()?.dump(kind) ?? '');
-  const pager = new MetricsPager();
+  const dumps = new LinePager();
+  c.handle('dump', (kind) => {
+    const cursor = dumps.open(side()?.dump(kind) ?? []);
+    return { cursor, ...dumps.page(cursor) };
+  });
+  c.handle('dump-page', (cursor) => dumps.page(cursor));
+  c.handle('dump-close', (cursor) => dumps.close(cursor));
+  const scrapes = new LinePager();
   c.handle('metrics', async () => {
     const s = side();
     if (!s) throw new Error('not started');
-    return pager.open(await s.metricsRegistry());
+    const registry = await s.metricsRegistry();
+    return { shared: registry.sharedFamilies(), cursor: scrapes.open(registry.ownLines()) };
   });
-  c.handle('metrics-page', (cursor) => pager.page(cursor));
-  c.handle('metrics-close', (cursor) => pager.close(cursor));
+  c.handle('metrics-page', (cursor) => scrapes.page(cursor));
+  c.handle('metrics-close', (cursor) => scrapes.close(cursor));
   c.handle('stop', async () => {
     await side()?.stop();
     // Exit after the reply has left.

@@ -1,12 +1,12 @@
 // keepalived's on-demand dumps, as text a person reads: SIGUSR1 writes the data dump (configuration and state,
 // keepalived's /tmp/keepalived.data, and the BFD child's /tmp/keepalived_bfd.data), SIGUSR2 the stats dump (counters,
-// /tmp/keepalived.stats). Formatting — each child formats its own sections, the supervisor adds the header — and
-// writeDumpFile, which puts a dump on disk.
+// /tmp/keepalived.stats). Formatting — each child formats its own sections as lines, which reach the supervisor a
+// page at a time (line-pager.ts), and the supervisor adds the header — and writeDumpFile, which puts a dump on disk.
 import type { HaSuspendStatus } from '../../checkers/activation.js';
 import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { GlobalDefs } from '../config/model.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
-import { writeFileSafe } from '../fs/safe-write.js';
+import { writeFileSafeFrom } from '../fs/safe-write.js';
 import { createMode } from '../fs/umask.js';
 import type { DumpKind } from '../ipc/protocol.js';
 import { DIAG_NAMES, STATE_NAMES } from '../bfd/packet.js';
@@ -25,14 +25,14 @@ type DumpFile = DumpKind | 'bfd' | 'json';
 const DUMP_FILES: Readonly<Record<DumpFile, string>> = { data: DATA_DUMP_FILE, bfd: BFD_DUMP_FILE, stats: STATS_DUMP_FILE, json: JSON_DUMP_FILE };
 
 /**
- * Writes a dump to its file in /tmp as a new root-owned file (safe-write.ts: a link or a file another user planted
- * there is never written through) with keepalived's mode, rw-rw-rw- under the mask (lib/utils.c fopen_safe): 0600
- * unless `umask`/-u says otherwise. Returns the path. Throws UnsafePathError, naming the path and the reason, when
- * the path is refused.
+ * Writes a dump, as it comes in parts, to its file in /tmp as a new root-owned file (safe-write.ts: a link or a file
+ * another user planted there is never written through) with keepalived's mode, rw-rw-rw- under the mask
+ * (lib/utils.c fopen_safe): 0600 unless `umask`/-u says otherwise. Returns the path. Throws UnsafePathError, naming
+ * the path and the reason, when the path is refused.
  */
-export function writeDumpFile(kind: DumpFile, text: string): string {
+export async function writeDumpFile(kind: DumpFile, parts: AsyncIterable<string> | Iterable<string>): Promise<string> {
   const file = DUMP_FILES[kind];
-  writeFileSafe(file, text, { mode: createMode(0o666) });
+  await writeFileSafeFrom(file, parts, { mode: createMode(0o666) });
   return file;
 }
 
@@ -50,7 +50,7 @@ export function dumpHeader(kind: DumpKind, global: GlobalDefs | undefined, now: 
   return out.join('\n') + '\n';
 }
 
-export function vrrpDumpSection(kind: DumpKind, instances: readonly VrrpInstanceRunner[]): string {
+export function vrrpDumpLines(kind: DumpKind, instances: readonly VrrpInstanceRunner[]): string[] {
   const out: string[] = [];
   if (kind === 'data') {
     out.push('------< VRRP Topology >------');
@@ -80,36 +80,36 @@ export function vrrpDumpSection(kind: DumpKind, instances: readonly VrrpInstance
       );
     }
   }
-  return out.length > 0 ? out.join('\n') + '\n' : '';
+  return out;
 }
 
-export function checkerDumpSection(
+/** Lazily, a line at a time: at 30,000 real servers the section is 3 MB, read by the supervisor a page at a time. */
+export function* checkerDumpLines(
   kind: DumpKind, ipvs: ManagerStatus | undefined, checkers: readonly RealServerSnapshot[], haSuspend: readonly HaSuspendStatus[],
-): string {
-  const out: string[] = [];
+): Generator<string> {
   if (kind === 'data') {
-    out.push('------< IPVS Topology >------');
+    yield '------< IPVS Topology >------';
     const byRs = new Map(checkers.map((c) => [c.rsId, c]));
     const ha = new Map(haSuspend.map((h) => [h.vsId, h]));
     for (const vs of ipvs?.virtualServers ?? []) {
-      out.push(` VS = ${vs.vsId}`, `   quorum = ${vs.quorum}, hysteresis = ${vs.hysteresis}, quorum state = ${vs.quorumUp ? 'UP' : 'DOWN'}`);
+      yield ` VS = ${vs.vsId}`;
+      yield `   quorum = ${vs.quorum}, hysteresis = ${vs.hysteresis}, quorum state = ${vs.quorumUp ? 'UP' : 'DOWN'}`;
       const h = ha.get(vs.vsId);
-      if (h) out.push(`   Using HA suspend: address on this host ${h.addresses} time(s), checkers ${h.suspended ? 'suspended' : 'active'}`);
+      if (h) yield `   Using HA suspend: address on this host ${h.addresses} time(s), checkers ${h.suspended ? 'suspended' : 'active'}`;
       for (const rs of vs.realServers) {
-        const c = byRs.get(rs.rsId);
-        out.push(
-          `   RS = ${rs.rsId.slice(vs.vsId.length + 1)}, alive = ${rs.alive ? 'yes' : 'no'}, weight = ${rs.effectiveWeight}` +
-            ` (configured ${rs.configuredWeight}${rs.overrideWeight !== undefined ? `, operator ${rs.overrideWeight}` : ''})`,
-          ...(c?.checkers ?? []).map((k) => `     ${k.type}: ${k.up ? 'UP' : 'DOWN'}${k.hasRun ? '' : ' (not run yet)'}${k.suspended ? ', suspended (ha_suspend)' : ''}`),
-        );
+        yield `   RS = ${rs.rsId.slice(vs.vsId.length + 1)}, alive = ${rs.alive ? 'yes' : 'no'}, weight = ${rs.effectiveWeight}` +
+          ` (configured ${rs.configuredWeight}${rs.overrideWeight !== undefined ? `, operator ${rs.overrideWeight}` : ''})`;
+        for (const k of byRs.get(rs.rsId)?.checkers ?? []) {
+          yield `     ${k.type}: ${k.up ? 'UP' : 'DOWN'}${k.hasRun ? '' : ' (not run yet)'}${k.suspended ? ', suspended (ha_suspend)' : ''}`;
+        }
       }
     }
   } else {
     const alive = checkers.filter((c) => c.alive).length;
-    out.push('Checkers:', `  Real servers: ${checkers.length} (${alive} alive, ${checkers.length - alive} down)`);
-    if (ipvs) out.push('IPVS:', `  Driver: ${ipvs.driver}`, `  Reconcile passes: ${ipvs.passes}`);
+    yield 'Checkers:';
+    yield `  Real servers: ${checkers.length} (${alive} alive, ${checkers.length - alive} down)`;
+    if (ipvs) yield* ['IPVS:', `  Driver: ${ipvs.driver}`, `  Reconcile passes: ${ipvs.passes}`];
   }
-  return out.join('\n') + '\n';
 }
 
 /**
@@ -118,8 +118,8 @@ export function checkerDumpSection(
  * timers (fd_in, thread_in, fd_out, thread_*, sands_*) have no counterpart here and are left out. `monotonicUs`
  * turns the clock's milliseconds into CLOCK_MONOTONIC microseconds, the scale of keepalived's last_seen.
  */
-export function bfdDumpSection(entries: readonly BfdDumpEntry[], monotonicUs: (ms: number) => number): string {
-  if (entries.length === 0) return '';
+export function bfdDumpLines(entries: readonly BfdDumpEntry[], monotonicUs: (ms: number) => number): string[] {
+  if (entries.length === 0) return [];
   const out = ['------< BFD Topology >------'];
   for (const { def, sendFailed, state: s } of entries) {
     out.push(
@@ -155,7 +155,7 @@ export function bfdDumpSection(entries: readonly BfdDumpEntry[], monotonicUs: (m
       s.lastRx === undefined ? '   last_seen = [never]' : `   last seen = ${timeval(monotonicUs(s.lastRx))}`,
     );
   }
-  return out.join('\n') + '\n';
+  return out;
 }
 
 const DAYS = ['Sun', 'Mon', 'Tue', 'Wed', 'Thu', 'Fri', 'Sat'];

@@ -19,7 +19,7 @@ import { describeReload } from '../vrrp/reload-plan.js';
 import { Nft } from '../net/nft.js';
 import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
 import type {
-  BfdStateNote, ChildRequests, EventNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, Nothing, OpsApplied, TableDriver,
+  BfdStateNote, ChildRequests, DumpHead, EventNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, Nothing, OpsApplied, TableDriver,
   TableEntries, ToBfd, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
   ConfigRead,
 } from '../ipc/protocol.js';
@@ -38,7 +38,8 @@ import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { applyConfigUmask } from '../fs/umask.js';
 import { MetricsBusy, Registry, renderFamilies, serveMetrics } from './metrics.js';
-import { childPages, localPages } from './metrics-pages.js';
+import { childPages } from './line-pager.js';
+import { localPages } from './metrics-pages.js';
 import { registerTableMetrics } from './table-metrics.js';
 import type { DryRunIpvsDriver } from '../ipvs/driver-dryrun.js';
 import type { UserspaceIpvsDriver } from '../ipvs/driver-userspace.js';
@@ -101,6 +102,14 @@ type BfdChannel = Channel<ToBfd, Nothing, Nothing, FromBfdNotes>;
 /** What every child answers (ChildRequests), whichever channel it is on. */
 type ChildChannel = Pick<Channel<ChildRequests, RequestMap, NoteMap, NoteMap>, 'request'>;
 
+/** A child's section of a dump being written: read once its pages are all taken, else closed at the end. */
+interface DumpSection {
+  readonly role: string;
+  readonly channel: ChildChannel;
+  readonly head: DumpHead;
+  read: boolean;
+}
+
 /** A graceful stop is a few packets and netlink calls for VRRP; the checker side may have a table to empty. */
 const VRRP_STOP_MS = 1000;
 const CHECKER_STOP_MS = 5000;
@@ -130,6 +139,9 @@ export class Supervisor {
   private kernelProbe: Promise<boolean> | undefined;
   private syncd: SyncDaemonOwner | undefined;
   private vrrpStates: VrrpStates = {};
+  /** The last dump asked for, settled or not (writeDump): the next starts once it is written. */
+  private dumpsWritten: Promise<unknown> = Promise.resolve();
+  private readonly waitingDumps = new Map<'data' | 'stats' | 'json', Promise<string>>();
   /** vrrp_track_process counting, here rather than in the VRRP child (process-monitor.ts says why). */
   private processMonitor: ProcessMonitor | undefined;
   /** net_namespace (or -s): where the children run. */
@@ -624,29 +636,66 @@ export class Supervisor {
 
   /**
    * SIGUSR1 (data), SIGUSR2 (stats), control `json-dump` (JSON status): written to /tmp as keepalived does; the BFD
-   * child's data dump to a file of its own, as keepalived's BFD child writes keepalived_bfd.data.
+   * child's data dump to a file of its own, as keepalived's BFD child writes keepalived_bfd.data. One dump is written
+   * at a time; one asked for while another of its kind waits to start is that one.
    */
-  async writeDump(kind: 'data' | 'stats' | 'json'): Promise<string> {
+  writeDump(kind: 'data' | 'stats' | 'json'): Promise<string> {
+    const waiting = this.waitingDumps.get(kind);
+    if (waiting) return waiting;
+    const run = this.dumpsWritten.then(() => {
+      this.waitingDumps.delete(kind);
+      return this.writeDumpNow(kind);
+    });
+    this.waitingDumps.set(kind, run);
+    this.dumpsWritten = run.catch(() => undefined);
+    return run;
+  }
+
+  private async writeDumpNow(kind: 'data' | 'stats' | 'json'): Promise<string> {
     const now = new Date();
-    let text: string;
-    let bfdText = '';
     if (kind === 'json') {
-      text = JSON.stringify({ time: now.toISOString(), ...(await this.status()) }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
-    } else {
-      const vrrp = this.vrrp?.channel;
-      const checker = this.checker?.channel;
-      const bfd = this.bfd?.channel;
-      const [v, c, b] = await Promise.all([
-        this.ask(vrrp && (() => vrrp.request('dump', kind, QUERY_MS)), ''),
-        this.ask(checker && (() => checker.request('dump', kind, QUERY_MS)), ''),
-        this.ask(bfd && (() => bfd.request('dump', kind, QUERY_MS)), ''),
-      ]);
-      text = dumpHeader(kind, this.vrrpConfig?.global, now) + v + c;
-      if (b) bfdText = dumpHeader(kind, this.vrrpConfig?.global, now) + b;
+      const text = JSON.stringify({ time: now.toISOString(), ...(await this.status()) }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
+      return this.dumpWritten(kind, await writeDumpFile(kind, [text]));
     }
-    const file = writeDumpFile(kind, text);
-    this.log.info(`Wrote ${kind} dump to ${file}`);
-    if (bfdText) this.log.info(`Wrote BFD data dump to ${writeDumpFile('bfd', bfdText)}`);
+    const header = dumpHeader(kind, this.vrrpConfig?.global, now);
+    // Every child takes its snapshot at once, as one moment's state; the sections are then read in order.
+    const [v, c, b] = await Promise.all(([['VRRP', this.vrrp], ['checker', this.checker], ['BFD', this.bfd]] as const).map(async ([role, slot]) => {
+      const channel: ChildChannel | undefined = slot?.channel;
+      const head = channel && (await channel.request('dump', kind, QUERY_MS).catch(() => undefined));
+      return channel && head ? { role, channel, head, read: head.done } : undefined;
+    }));
+    try {
+      const file = await writeDumpFile(kind, this.dumpParts(header, [v, c]));
+      this.dumpWritten(kind, file);
+      if (b && (b.head.text !== '' || !b.head.done)) this.dumpWritten('bfd', await writeDumpFile('bfd', this.dumpParts(header, [b])));
+      return file;
+    } finally {
+      for (const s of [v, c, b]) if (s && !s.read) s.channel.request('dump-close', s.head.cursor, QUERY_MS).catch(() => undefined);
+    }
+  }
+
+  /**
+   * The header, then each child's section a page at a time. A child that stops answering midway leaves its section
+   * cut short, marked so in the file and in the log.
+   */
+  private async *dumpParts(header: string, sections: readonly (DumpSection | undefined)[]): AsyncGenerator<string> {
+    yield header;
+    for (const s of sections) {
+      if (!s) continue;
+      yield s.head.text;
+      if (s.read) continue;
+      try {
+        yield* childPages(s.head.cursor, (cursor) => s.channel.request('dump-page', cursor, QUERY_MS));
+        s.read = true;
+      } catch (err) {
+        this.log.warn(`the ${s.role} process's dump section is cut short: ${(err as Error).message}`);
+        yield `------< ${s.role} section cut short: ${(err as Error).message} >------\n`;
+      }
+    }
+  }
+
+  private dumpWritten(kind: 'data' | 'stats' | 'json' | 'bfd', file: string): string {
+    this.log.info(kind === 'bfd' ? `Wrote BFD data dump to ${file}` : `Wrote ${kind} dump to ${file}`);
     return file;
   }
 

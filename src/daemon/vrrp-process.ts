@@ -11,7 +11,7 @@ import { createLogger, type Logger } from '../log.js';
 import { VrrpService } from '../vrrp/service.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 import { VrrpMetrics } from './daemon-metrics.js';
-import { vrrpDumpSection } from './dumps.js';
+import { vrrpDumpLines } from './dumps.js';
 import { serveChild, type ChildSide } from './child-lifecycle.js';
 import { applyScheduling, schedulingFor, watchAutoPriority } from './scheduling.js';
 import { nameProcess } from './process-names.js';
@@ -93,8 +93,8 @@ class VrrpSide implements ChildSide {
     };
   }
 
-  dump(kind: 'data' | 'stats'): string {
-    return vrrpDumpSection(kind, [...(this.service?.instances.values() ?? [])]);
+  dump(kind: 'data' | 'stats'): Iterable<string> {
+    return vrrpDumpLines(kind, [...(this.service?.instances.values() ?? [])]);
   }
 
   metricsRegistry(): Registry {

@@ -6,9 +6,15 @@
 // directories another user could change, or whose last component is a symbolic link or not a regular file, is refused.
 import { randomBytes } from 'node:crypto';
 import {
-  chmodSync, closeSync, constants, fchmodSync, fstatSync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, renameSync, unlinkSync, writeSync,
+  chmodSync, close, closeSync, constants, fchmodSync, fstatSync, fsync, fsyncSync, linkSync, lstatSync, mkdirSync, openSync, readlinkSync, readSync, renameSync,
+  unlinkSync, write, writeSync,
 } from 'node:fs';
 import { dirname, resolve } from 'node:path';
+import { promisify } from 'node:util';
+
+const writeAsync = promisify(write);
+const fsyncAsync = promisify(fsync);
+const closeAsync = promisify(close);
 
 const { O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK, O_RDONLY, O_WRONLY, O_NOCTTY } = constants;
 
@@ -80,36 +86,87 @@ export interface WriteOptions {
  * system error (EEXIST when `exclusive` and the path exists).
  */
 export function writeFileSafe(path: string, data: string | Buffer, opts: WriteOptions = {}): void {
+  const temp = openTemp(path, opts);
+  try {
+    const buf = typeof data === 'string' ? Buffer.from(data) : data;
+    for (let off = 0; off < buf.length; ) off += writeSync(temp.fd, buf, off, buf.length - off);
+    if (opts.durable) fsyncSync(temp.fd);
+    // Marked first: Linux frees the descriptor even when close fails, and its number may be reused at once.
+    temp.closed = true;
+    closeSync(temp.fd);
+    publish(temp, path, opts);
+  } finally {
+    discard(temp);
+  }
+}
+
+/**
+ * writeFileSafe for text that comes in parts (a dump of 30,000 real servers): the same checks and the same
+ * publication, with each part encoded and written on its own, off the loop, so no turn of the caller's loop holds
+ * more than a part.
+ */
+export async function writeFileSafeFrom(path: string, parts: AsyncIterable<string> | Iterable<string>, opts: WriteOptions = {}): Promise<void> {
+  const temp = openTemp(path, opts);
+  try {
+    for await (const part of parts) {
+      const buf = Buffer.from(part);
+      for (let off = 0; off < buf.length; ) off += (await writeAsync(temp.fd, buf, off, buf.length - off)).bytesWritten;
+    }
+    if (opts.durable) await fsyncAsync(temp.fd);
+    temp.closed = true;
+    await closeAsync(temp.fd);
+    publish(temp, path, opts);
+  } finally {
+    discard(temp);
+  }
+}
+
+/** A new file under a random name beside its target, until publish() renames it over the target. */
+interface TempFile {
+  readonly name: string;
+  readonly fd: number;
+  closed: boolean;
+  published: boolean;
+}
+
+function openTemp(path: string, opts: WriteOptions): TempFile {
   checkDirectory(dirname(path));
   checkTarget(path);
-  const tmp = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  const name = `${path}.${randomBytes(6).toString('hex')}.tmp`;
   // O_EXCL|O_CREAT never follows a link and fails on any existing name; O_NOFOLLOW says so twice.
-  const fd = openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0o600);
-  let published = false;
+  const fd = openSync(name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY, 0o600);
+  const temp = { name, fd, closed: false, published: false };
   try {
     fchmodSync(fd, opts.mode ?? 0o600);
-    const buf = typeof data === 'string' ? Buffer.from(data) : data;
-    for (let off = 0; off < buf.length; ) off += writeSync(fd, buf, off, buf.length - off);
-    if (opts.durable) fsyncSync(fd);
-    closeSync(fd);
-    if (opts.exclusive) {
-      linkSync(tmp, path);
-      unlinkSync(tmp);
-    } else renameSync(tmp, path);
-    published = true;
-  } finally {
-    if (!published) {
-      try {
-        closeSync(fd);
-      } catch {
-        // Already closed before the failing rename/link.
-      }
-      try {
-        unlinkSync(tmp);
-      } catch {
-        // Never created or already gone.
-      }
+  } catch (err) {
+    discard(temp);
+    throw err;
+  }
+  return temp;
+}
+
+function publish(temp: TempFile, path: string, opts: WriteOptions): void {
+  if (opts.exclusive) {
+    linkSync(temp.name, path);
+    unlinkSync(temp.name);
+  } else renameSync(temp.name, path);
+  temp.published = true;
+}
+
+/** Closes and removes a temporary file that was not published; nothing once it was. */
+function discard(temp: TempFile): void {
+  if (temp.published) return;
+  if (!temp.closed) {
+    try {
+      closeSync(temp.fd);
+    } catch {
+      // Nothing to add to the error under way.
     }
+  }
+  try {
+    unlinkSync(temp.name);
+  } catch {
+    // Already gone.
   }
 }
 

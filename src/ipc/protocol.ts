@@ -26,7 +26,8 @@ import type { Connections } from '../ipvs/desired.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import type { StoredEntry } from '../daemon/overrides.js';
 import type { RsTelemetryRow, Timeline } from '../daemon/rs-telemetry.js';
-import type { MetricsHead, MetricsPage } from '../daemon/metrics-pages.js';
+import type { Page } from '../daemon/line-pager.js';
+import type { MetricsHead } from '../daemon/metrics-pages.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
 export type VrrpConfig = Pick<
@@ -68,17 +69,27 @@ export interface EventNote {
 
 export type DumpKind = 'data' | 'stats';
 
+/** A child's answer to 'dump': its section's first page, and the cursor that reads the rest unless it is done. */
+export interface DumpHead extends Page {
+  readonly cursor: number;
+}
+
 /** Every child answers these. */
 export type ChildRequests = {
   ping: [undefined, void];
   stop: [undefined, void];
   status: [undefined, object];
-  /** One section of a SIGUSR1/SIGUSR2 dump; the supervisor writes the file. */
-  dump: [DumpKind, string];
+  /**
+   * A SIGUSR1/SIGUSR2 dump begins: the first page of the child's section and a cursor over the rest (line-pager.ts),
+   * read as a scrape's; the supervisor writes the file.
+   */
+  dump: [DumpKind, DumpHead];
+  'dump-page': [number, Page];
+  'dump-close': [number, void];
   /** A scrape begins: the shared families, and a cursor over the child's own (metrics-pages.ts)… */
   metrics: [undefined, MetricsHead];
   /** …read a page at a time, and closed if the scrape ends before the last. */
-  'metrics-page': [number, MetricsPage];
+  'metrics-page': [number, Page];
   'metrics-close': [number, void];
 };
 

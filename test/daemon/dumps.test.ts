@@ -1,11 +1,18 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { checkerDumpSection } from '../../src/daemon/dumps.js';
+import { readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { checkerDumpLines } from '../../src/daemon/dumps.js';
+import { PAGE_BYTES } from '../../src/daemon/line-pager.js';
+import { until } from './drain-harness.js';
+import { DaemonUnderTest, largeTcpConfig } from './daemon-setup.js';
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 test('the data dump names a virtual server using ha_suspend, its address count, and each checker it keeps from checking', () => {
   const vs = '[192.0.2.10]:tcp:80';
   const rsId = `${vs}/[192.0.2.21]:tcp:80`;
-  const text = checkerDumpSection(
+  const lines = checkerDumpLines(
     'data',
     {
       driver: 'netlink',
@@ -21,13 +28,50 @@ test('the data dump names a virtual server using ha_suspend, its address count, 
     }],
     [{ vsId: vs, addresses: 0, suspended: true }],
   );
-  assert.equal(text, [
+  assert.deepEqual([...lines], [
     '------< IPVS Topology >------',
     ` VS = ${vs}`,
     '   quorum = 1, hysteresis = 0, quorum state = UP',
     '   Using HA suspend: address on this host 0 time(s), checkers suspended',
     '   RS = [192.0.2.21]:tcp:80, alive = yes, weight = 1 (configured 1)',
     '     TCP_CHECK: UP (not run yet), suspended (ha_suspend)',
-    '',
-  ].join('\n'));
+  ]);
+});
+
+test('a daemon of 3,000 real servers: the SIGUSR1 dump is whole (each real server once, in many pages), and dumps in a burst leave whole files', { timeout: 120_000 }, async (t) => {
+  const RS = 3000;
+  const d = new DaemonUnderTest(t, largeTcpConfig('lvskd-dumps', 19900, RS));
+  const run = d.start([], ['env', `TMPDIR=${d.dir}`]);
+  await run.waitFor(/127\.1\.29\.100\]:tcp:9/, 60_000);
+  const data = join(d.dir, 'lvskeeper.data');
+  const rsLines = (text: string): string[] => text.split('\n').filter((l) => /^ {3}RS = \[127\.1\.\d+\.\d+\]:tcp:9, alive = (yes|no), weight = [01] \(configured 1\)$/.test(l));
+
+  // Dumps are written once the start is over (run-daemon.ts): ask every half second until one is.
+  await until('a first data dump', 30_000, async () => {
+    d.signal('SIGUSR1');
+    await sleep(500);
+    return run.lines.some((l) => l.endsWith(`Wrote data dump to ${data}`)) ? true : undefined;
+  });
+  const text = readFileSync(data, 'utf8');
+  assert.ok(text.length > 8 * PAGE_BYTES, `${text.length} bytes`);
+  assert.match(text, /^------< lvskeeper data dump \S+ >------\n------< Global definitions >------\n Router ID = lvskd-dumps\n/);
+  assert.equal(rsLines(text).length, RS);
+  assert.equal(new Set(rsLines(text)).size, RS);
+  assert.equal(text.split('\n').filter((l) => l.startsWith(' VS = ')).length, 30);
+  assert.match(text, /\n {3}RS = \[127\.1\.29\.100\]:tcp:9, .*\n {5}TCP_CHECK: (UP|DOWN)( \(not run yet\))?\n$/);
+
+  // A burst of both kinds: each kind's dumps are written one at a time, every file is whole, no temporary name is left.
+  const from = run.lines.length;
+  for (let i = 0; i < 4; i++) {
+    d.signal('SIGUSR1');
+    d.signal('SIGUSR2');
+    await sleep(5);
+  }
+  await run.waitFor(new RegExp(`Wrote stats dump to ${join(d.dir, 'lvskeeper.stats')}$`), 10_000, from);
+  await until('the burst written', 10_000, () => {
+    return run.lines.slice(from).some((l) => /Wrote data dump/.test(l)) && readdirSync(d.dir).every((f) => !f.endsWith('.tmp')) ? true : undefined;
+  });
+  assert.equal(rsLines(readFileSync(data, 'utf8')).length, RS);
+  assert.match(readFileSync(join(d.dir, 'lvskeeper.stats'), 'utf8'), /^ {2}Real servers: 3000 \(\d+ alive, \d+ down\)$/m);
+  assert.deepEqual(run.lines.filter((l) => /cut short|cannot write/.test(l)), []);
 });

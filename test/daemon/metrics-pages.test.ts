@@ -5,9 +5,10 @@ import assert from 'node:assert/strict';
 import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MetricsBusy, Registry, serveMetrics } from '../../src/daemon/metrics.js';
-import { localPages, MetricsPager, PAGE_BYTES, takePage } from '../../src/daemon/metrics-pages.js';
+import { LinePager, PAGE_BYTES, takePage } from '../../src/daemon/line-pager.js';
+import { localPages } from '../../src/daemon/metrics-pages.js';
 import { until } from './drain-harness.js';
-import { DaemonUnderTest } from './daemon-setup.js';
+import { DaemonUnderTest, largeTcpConfig } from './daemon-setup.js';
 
 /** A registry with `n` gauge lines of its own and one shared counter. */
 function registry(n: number): Registry {
@@ -34,15 +35,14 @@ test('pages cut the lines at the first line past the size, cover them all in ord
   assert.deepEqual(takePage([][Symbol.iterator]()), { text: '', done: true });
 });
 
-test('a child keeps a cursor per scrape: its own lines page by page, the shared families apart, at most four at once', () => {
+test('a child keeps a cursor per reader: a registry\'s own lines page by page, at most four at once', () => {
   const r = registry(20_000);
-  const pager = new MetricsPager();
-  const head = pager.open(r);
-  assert.deepEqual(head.shared.map((f) => f.name), ['lvskeeper_smtp_alerts_total']);
+  const pager = new LinePager();
+  const cursor = pager.open(r.ownLines());
   let text = '';
   let pages = 0;
   for (;;) {
-    const p = pager.page(head.cursor);
+    const p = pager.page(cursor);
     text += p.text;
     pages++;
     if (p.done) break;
@@ -53,13 +53,13 @@ test('a child keeps a cursor per scrape: its own lines page by page, the shared 
   assert.equal(text.split('\n').filter((l) => l.startsWith('lvskeeper_realserver_up{')).length, 20_000);
   assert.doesNotMatch(text, /smtp_alerts/);
   // Done: the cursor is gone.
-  assert.throws(() => pager.page(head.cursor), /no scrape/);
+  assert.throws(() => pager.page(cursor), /no reader/);
 
-  const open = [1, 2, 3, 4].map(() => pager.open(r).cursor);
-  assert.throws(() => pager.open(r), (err: Error & { code?: string }) => err.code === 'EBUSY');
+  const open = [1, 2, 3, 4].map(() => pager.open(r.ownLines()));
+  assert.throws(() => pager.open(r.ownLines()), (err: Error & { code?: string }) => err.code === 'EBUSY');
   pager.close(open[0]!);
-  assert.throws(() => pager.page(open[0]!), /no scrape/);
-  pager.open(r);
+  assert.throws(() => pager.page(open[0]!), /no reader/);
+  pager.open(r.ownLines());
 });
 
 /** The endpoint serving `render`, closed when the test ends; its URL. */
@@ -115,16 +115,6 @@ test('a scraper that stops reading is disconnected after 10 s, and the pages it 
 const METRICS = 19795;
 const RS = 3000;
 
-/** 3,000 real servers (TCP_CHECK every 5 s, to a port nothing listens on) in 30 virtual servers. */
-function largeConfig(): string {
-  const out = ['global_defs {', '  router_id lvskd-pages', '}'];
-  for (let v = 0; v < 30; v++) {
-    out.push(`virtual_server 127.0.0.1 ${19800 + v} {`, '  delay_loop 5', '  lb_algo rr', '  lb_kind NAT', '  protocol TCP');
-    for (let i = 0; i < RS / 30; i++) out.push(`  real_server 127.1.${v}.${i + 1} 9 {`, '    weight 1', '    TCP_CHECK {', '      connect_timeout 1', '    }', '  }');
-    out.push('}');
-  }
-  return out.join('\n') + '\n';
-}
 
 /** A scrape's status and body; `abandon`: the connection is destroyed once the first bytes arrived. */
 function scrape(abandon = false): Promise<{ status: number; body: string }> {
@@ -167,7 +157,7 @@ function assertExposition(text: string): void {
 }
 
 test('a daemon of 3,000 real servers: /metrics whole and well formed, abandoned scrapes free their cursors, scrapers past four at once get 503', { timeout: 120_000 }, async (t) => {
-  const d = new DaemonUnderTest(t, largeConfig());
+  const d = new DaemonUnderTest(t, largeTcpConfig('lvskd-pages', 19800, RS));
   const run = d.start(['--metrics', `127.0.0.1:${METRICS}`]);
   await run.waitFor(/127\.1\.29\.100\]:tcp:9/, 60_000);
   const count = (text: string, re: RegExp): number => text.split('\n').filter((l) => re.test(l)).length;

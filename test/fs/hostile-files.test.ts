@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { chmodSync, chownSync, closeSync, existsSync, lstatSync, mkdirSync, openSync, readdirSync, readFileSync, readSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
-import { UnsafePathError, writeFileSafe } from '../../src/fs/safe-write.js';
+import { UnsafePathError, writeFileSafe, writeFileSafeFrom } from '../../src/fs/safe-write.js';
 import { DATA_DUMP_FILE, JSON_DUMP_FILE, STATS_DUMP_FILE, writeDumpFile } from '../../src/daemon/dumps.js';
 import { OverrideStore } from '../../src/daemon/overrides.js';
 import { acquirePidFile, PidFileError } from '../../src/daemon/pidfile.js';
@@ -33,19 +33,19 @@ function planted(t: { after: (f: () => void) => void }, path: string): void {
   t.after(() => rmSync(path, { force: true }));
 }
 
-test('dumps: a symbolic link at each dump path is refused with the reason, and its target is untouched', (t) => {
+test('dumps: a symbolic link at each dump path is refused with the reason, and its target is untouched', async (t) => {
   const v = victim(tempDir(t, 'lvsk-hostile-'));
   for (const [kind, path] of DUMPS) {
     planted(t, path);
     symlinkSync(v.path, path);
-    assert.throws(() => writeDumpFile(kind, `${kind} dump\n`), (e: unknown) => e instanceof UnsafePathError && e.message === `${path} is a symbolic link (not followed; remove it)`);
+    await assert.rejects(writeDumpFile(kind, [`${kind} dump\n`]), (e: unknown) => e instanceof UnsafePathError && e.message === `${path} is a symbolic link (not followed; remove it)`);
     assert.equal(readFileSync(v.path, 'utf8'), v.text, `${kind}: the link was followed`);
     assert.ok(lstatSync(path).isSymbolicLink());
     rmSync(path);
   }
 });
 
-test('dumps: a world-writable file another user planted is replaced by a new root-owned 0600 file it cannot read', (t) => {
+test('dumps: a world-writable file another user planted is replaced by a new root-owned 0600 file it cannot read', async (t) => {
   if (!needRoot(t) || !needCommand(t, 'useradd', 'passwd')) return;
   const user = createUser(t);
   for (const [kind, path] of DUMPS) {
@@ -56,7 +56,7 @@ test('dumps: a world-writable file another user planted is replaced by a new roo
     // The planter keeps the file open, waiting to read what root writes into it.
     const held = openSync(path, 'r');
     try {
-      assert.equal(writeDumpFile(kind, `secret ${kind} dump\n`), path);
+      assert.equal(await writeDumpFile(kind, [`secret ${kind} dump\n`]), path);
       const st = lstatSync(path);
       assert.ok(st.isFile());
       assert.equal(st.uid, 0);
@@ -84,6 +84,29 @@ test('writes are refused in a directory others can change, and nothing is left b
   assert.ok(lstatSync(fifo).isFIFO());
   assert.throws(() => writeFileSafe(open, 'x'), UnsafePathError);
   assert.deepEqual(readdirSync(dir).sort(), ['fifo', 'open']);
+});
+
+test('a file written in parts appears whole at the end; one whose parts fail leaves the old file and no temporary name', async (t) => {
+  const dir = tempDir(t, 'lvsk-hostile-');
+  const path = join(dir, 'dump');
+  const parts = Array.from({ length: 300 }, (_, i) => `part ${i} ${'x'.repeat(40_000)}\n`);
+  let seenMidway: string | undefined;
+  await writeFileSafeFrom(path, (async function* () {
+    for (const [i, p] of parts.entries()) {
+      if (i === 150) seenMidway = existsSync(path) ? readFileSync(path, 'utf8') : 'absent';
+      yield p;
+    }
+  })(), { mode: 0o640 });
+  assert.equal(seenMidway, 'absent', 'the file was visible before its last part');
+  assert.equal(readFileSync(path, 'utf8'), parts.join(''));
+  assert.equal(lstatSync(path).mode & 0o7777, 0o640);
+
+  await assert.rejects(writeFileSafeFrom(path, (async function* () {
+    yield 'new start\n';
+    throw new Error('the source failed');
+  })()), /the source failed/);
+  assert.equal(readFileSync(path, 'utf8'), parts.join(''));
+  assert.deepEqual(readdirSync(dir), ['dump']);
 });
 
 test('state file: a link at the state file is neither read nor written through, and the log quotes none of its bytes', (t) => {
