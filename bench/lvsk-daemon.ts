@@ -54,6 +54,8 @@ export const TCP = '    TCP_CHECK {\n      connect_timeout 2\n    }';
 export class Daemon {
   readonly child: ChildProcess;
   readonly lines: string[] = [];
+  /** Its control socket. */
+  readonly socket: string;
 
   /** Where each process writes its live heap (bench/heap-probe.ts); none unless asked for. */
   private readonly heapDir: string | undefined;
@@ -65,12 +67,13 @@ export class Daemon {
   constructor(name: string, text: string, extra: readonly string[] = [], probes: { readonly heapProbe?: boolean; readonly loopProbe?: string } = {}) {
     const conf = join(dir, `${name}.conf`);
     writeFileSync(conf, text);
+    this.socket = join(dir, `${name}.sock`);
     this.heapDir = probes.heapProbe ? join(dir, `${name}.heap`) : undefined;
     if (this.heapDir) mkdirSync(this.heapDir);
     const heap = this.heapDir ? ['--expose-gc', '--import', join(root, 'dist/bench/heap-probe.js')] : [];
     const loop = probes.loopProbe ? ['--import', join(root, 'dist/bench/loop-probe.js')] : [];
     this.child = spawn(process.execPath, [...heap, ...loop, join(root, 'dist/bin/lvskeeper.js'), '-n', '-l', '--ipvs-driver', 'dry-run',
-      '--pid', join(dir, `${name}.pid`), '--control-socket', join(dir, `${name}.sock`), '--state-file', join(dir, `${name}.state`), ...extra, '-f', conf],
+      '--pid', join(dir, `${name}.pid`), '--control-socket', this.socket, '--state-file', join(dir, `${name}.state`), ...extra, '-f', conf],
     { stdio: ['ignore', 'pipe', 'inherit'], env: {
       ...process.env,
       ...(this.heapDir ? { LVSK_HEAP_PROBE_DIR: this.heapDir } : {}),

@@ -1,16 +1,26 @@
 // What both child processes do the same way: answer the supervisor's common requests, stop once whoever asks
 // (the supervisor, a signal, the supervisor's death), and exit after their reply has left.
 import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
-import type { ChildRequests, DumpKind } from '../ipc/protocol.js';
+import type { ChildRequests, DumpKind, PagedArray } from '../ipc/protocol.js';
 import type { Registry } from './metrics.js';
-import { LinePager } from './line-pager.js';
+import { CursorPager, LinePager, LIST_BATCH, takeBatch, type Batch } from './line-pager.js';
 import { forgetAddedArenaMax } from './free-memory.js';
 import type { Logger } from '../log.js';
+
+/** Long lists in a child's replies (status, the checker's commands), handed over a batch at a time. */
+export interface ListPager {
+  /**
+   * What stands in a reply for `items`, read in batches of about LIST_BATCH by `size` (a virtual server: itself and
+   * its real servers).
+   */
+  page<T>(items: Iterable<T>, size: (item: T) => number): PagedArray;
+}
+
 
 /** What a child's side offers the common requests. */
 export interface ChildSide {
   stop(): Promise<void>;
-  status(): object;
+  status(lists: ListPager): object;
   /** Its section of a dump, as lines: taken when asked, read a page at a time (line-pager.ts). */
   dump(kind: DumpKind): Iterable<string>;
   /** Its metrics, ready to be read (the checker's refreshes the IPVS table they report first). */
@@ -18,18 +28,18 @@ export interface ChildSide {
 }
 
 /**
- * Wires ping, status, dump and metrics (a cursor per dump or scrape, line-pager.ts) and stop on `channel` for the side
+ * Wires ping, status, dump and metrics (a cursor per status list, dump or scrape, line-pager.ts) and stop on `channel` for the side
  * `side()` returns once started, and the ways a child stops. TERM and INT stop it gracefully: a service manager's
  * stop (systemd's control-group kill) and Ctrl-C reach every process, not only the supervisor. HUP and USR1/USR2
  * belong to the supervisor, which relays what each child must do; here their default action (terminate) is only
  * disarmed. A child whose supervisor is gone stops as keepalived's children do on their parent's death (PDEATHSIG
- * SIGTERM).
+ * SIGTERM). Returns the pager the side's other replies put their long lists in.
  */
 export function serveChild<In extends RequestMap & ChildRequests>(
   channel: Channel<RequestMap, In, NoteMap, NoteMap>,
   side: () => ChildSide | undefined,
   log: () => Logger,
-): void {
+): ListPager {
   forgetAddedArenaMax();
   const c = channel as unknown as Channel<RequestMap, ChildRequests, NoteMap, NoteMap>;
   const stop = async (): Promise<void> => {
@@ -38,7 +48,14 @@ export function serveChild<In extends RequestMap & ChildRequests>(
     process.exit(0);
   };
   c.handle('ping', () => undefined);
-  c.handle('status', () => side()?.status() ?? {});
+  const lists = new CursorPager<unknown, Batch<unknown>>((items) => takeBatch(items, LIST_BATCH, () => 1));
+  const pager: ListPager = {
+    page: <T>(items: Iterable<T>, size: (item: T) => number) =>
+      ({ pagedArray: lists.open(items, (it) => takeBatch(it as Iterator<T>, LIST_BATCH, size) as Batch<unknown>) }),
+  };
+  c.handle('status', () => side()?.status(pager) ?? {});
+  c.handle('list-page', (cursor) => lists.page(cursor));
+  c.handle('list-close', (cursor) => lists.close(cursor));
   const dumps = new LinePager();
   c.handle('dump', (kind) => {
     const cursor = dumps.open(side()?.dump(kind) ?? []);
@@ -67,4 +84,5 @@ export function serveChild<In extends RequestMap & ChildRequests>(
     log().warn('supervisor gone: stopping');
     void stop();
   });
+  return pager;
 }

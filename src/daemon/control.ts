@@ -11,6 +11,8 @@ import { createServer, type Server, type Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { checkDirectory, mkdirWithMode, UnsafePathError } from '../fs/safe-write.js';
 import type { Logger } from '../log.js';
+import { drainedOrClosed } from './drained.js';
+import { bigintAsString, jsonPieces } from './json-stream.js';
 
 export const DEFAULT_CONTROL_SOCKET = '/run/lvskeeper/control.sock';
 
@@ -27,7 +29,20 @@ export interface ControlHandlers {
 }
 
 export function toJsonLine(value: unknown): string {
-  return JSON.stringify(value, (_k, v: unknown) => (typeof v === 'bigint' ? v.toString() : v)) + '\n';
+  return JSON.stringify(value, bigintAsString) + '\n';
+}
+
+/**
+ * `value` as one JSON line, written as it is produced (json-stream.ts: a status of 30,000 real servers is 4.6 MB),
+ * each piece once the socket has taken the last. A client that takes nothing for `idleMs` is disconnected; nothing
+ * more is produced for a socket that has closed.
+ */
+async function writeJsonLine(socket: Socket, value: unknown, idleMs: number): Promise<void> {
+  for await (const piece of jsonPieces(value)) {
+    if (socket.destroyed) return;
+    if (!socket.write(piece)) await drainedOrClosed(socket, idleMs);
+  }
+  if (!socket.destroyed) socket.write('\n');
 }
 
 export interface ControlServerOptions {
@@ -119,8 +134,16 @@ export class ControlServer {
       pending++;
       replies = replies.then(async () => {
         const value = await produce();
-        pending--;
-        if (!socket.destroyed) socket.write(toJsonLine(value));
+        try {
+          await writeJsonLine(socket, value, this.limits.idleTimeoutMs);
+        } catch (err) {
+          // Midway (a child stopped answering while its list was read): the client sees a line cut short, never a
+          // reply that looks whole without part of itself.
+          this.logger.warn(`control socket: reply cut short: ${(err as Error).message}`);
+          socket.destroy();
+        } finally {
+          pending--;
+        }
       });
     };
     // An events stream is idle by design; a command in progress is not the client's idleness.

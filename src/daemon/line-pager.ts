@@ -1,11 +1,16 @@
 // Long text crosses from a child to the supervisor a page at a time: the child keeps a cursor over lines it renders
 // lazily, the supervisor asks for the next page once it has written the last. One IPC message of megabytes holds
 // the supervisor's loop while node concatenates and decodes it, and the supervisor runs VRRP's neighbours (the data
-// plane, the control socket); a page holds it for well under a millisecond. Used by /metrics (metrics-pages.ts) and
-// the SIGUSR1/SIGUSR2 dumps (dumps.ts).
+// plane, the control socket); a page holds it for well under a millisecond. Used by /metrics (metrics-pages.ts), the
+// SIGUSR1/SIGUSR2 dumps (dumps.ts), and the checker process's status, a batch of virtual servers at a time.
+
+import type { PagedArray } from '../ipc/protocol.js';
+import { LazyArray } from './json-stream.js';
 
 /** A page's size: ~250 histogram lines, under a millisecond to render on the checker's loop. */
 export const PAGE_BYTES = 32 * 1024;
+/** A batch of a long list: ~2,000 real servers' status or table entries, a few milliseconds to clone on either side. */
+export const LIST_BATCH = 2000;
 /** Readers under way at once, per pager: more are refused (EBUSY), so readers cost bounded memory. */
 const MAX_CURSORS = 4;
 /** A cursor no page was asked of for this long is dropped: its reader went without closing it. */
@@ -16,37 +21,51 @@ export interface Page {
   readonly done: boolean;
 }
 
-/** Up to `bytes` of `lines` (at least one line) as text; done once they are all read. */
-export function takePage(lines: Iterator<string>, bytes = PAGE_BYTES): Page {
-  const out: string[] = [];
-  let size = 0;
-  while (size < bytes) {
-    const next = lines.next();
-    if (next.done) return { text: out.length ? out.join('\n') + '\n' : '', done: true };
-    out.push(next.value);
-    size += next.value.length + 1;
-  }
-  return { text: out.join('\n') + '\n', done: false };
+/** Items taken from a cursor; done once they are all read. */
+export interface Batch<T> {
+  readonly items: T[];
+  readonly done: boolean;
 }
 
-/** The child's side: one cursor per reader under way. */
-export class LinePager {
-  private nextCursor = 1;
-  private readonly cursors = new Map<number, { readonly lines: Iterator<string>; timer: NodeJS.Timeout }>();
+/** Items of `it` up to `budget` by `size` (at least one item). */
+export function takeBatch<T>(it: Iterator<T>, budget: number, size: (item: T) => number): Batch<T> {
+  const items: T[] = [];
+  let used = 0;
+  while (used < budget) {
+    const next = it.next();
+    if (next.done) return { items, done: true };
+    items.push(next.value);
+    used += size(next.value);
+  }
+  return { items, done: false };
+}
 
-  /** A cursor over `lines`, read with page(); throws EBUSY when MAX_CURSORS are open. */
-  open(lines: Iterable<string>): number {
+/** Up to `bytes` of `lines` (at least one line) as text; done once they are all read. */
+export function takePage(lines: Iterator<string>, bytes = PAGE_BYTES): Page {
+  const { items, done } = takeBatch(lines, bytes, (l) => l.length + 1);
+  return { text: items.length ? items.join('\n') + '\n' : '', done };
+}
+
+/** The child's side: one cursor per reader under way, each over items `take` reads a page of. */
+export class CursorPager<T, P extends { readonly done: boolean }> {
+  private nextCursor = 1;
+  private readonly cursors = new Map<number, { readonly items: Iterator<T>; readonly take: (items: Iterator<T>) => P; timer: NodeJS.Timeout }>();
+
+  constructor(private readonly take: (items: Iterator<T>) => P) {}
+
+  /** A cursor over `items`, read with page() a `take` at a time; throws EBUSY when MAX_CURSORS are open. */
+  open(items: Iterable<T>, take: (items: Iterator<T>) => P = this.take): number {
     if (this.cursors.size >= MAX_CURSORS) throw Object.assign(new Error(`${MAX_CURSORS} readers already under way`), { code: 'EBUSY' });
     const cursor = this.nextCursor++;
-    this.cursors.set(cursor, { lines: lines[Symbol.iterator](), timer: this.expiry(cursor) });
+    this.cursors.set(cursor, { items: items[Symbol.iterator](), take, timer: this.expiry(cursor) });
     return cursor;
   }
 
-  page(cursor: number): Page {
+  page(cursor: number): P {
     const c = this.cursors.get(cursor);
     if (!c) throw new Error(`no reader ${cursor} under way`);
     clearTimeout(c.timer);
-    const page = takePage(c.lines);
+    const page = c.take(c.items);
     if (page.done) this.cursors.delete(cursor);
     else c.timer = this.expiry(cursor);
     return page;
@@ -56,7 +75,7 @@ export class LinePager {
     const c = this.cursors.get(cursor);
     if (!c) return;
     clearTimeout(c.timer);
-    c.lines.return?.();
+    c.items.return?.();
     this.cursors.delete(cursor);
   }
 
@@ -65,11 +84,63 @@ export class LinePager {
   }
 }
 
+/**
+ * `items` in batches of about LIST_BATCH by `size`, one a turn of the loop: for a list read in place (the embedded
+ * IPVS table), whose batches are not asked for one at a time over IPC.
+ */
+export async function* inBatches<T>(items: Iterable<T>, size: (item: T) => number): AsyncGenerator<T[]> {
+  const it = items[Symbol.iterator]();
+  for (;;) {
+    const b = takeBatch(it, LIST_BATCH, size);
+    if (b.items.length > 0) yield b.items;
+    if (b.done) return;
+    await new Promise((resolve) => setImmediate(resolve));
+  }
+}
+
+/** Lines as text pages of PAGE_BYTES. */
+export class LinePager extends CursorPager<string, Page> {
+  constructor() {
+    super((lines) => takePage(lines));
+  }
+}
+
 /** The supervisor's side: a child's pages, each asked for once the previous one is taken. */
-export async function* childPages(cursor: number, page: (cursor: number) => Promise<Page>): AsyncGenerator<string> {
+export async function* childPages<P extends { readonly done: boolean }>(cursor: number, page: (cursor: number) => Promise<P>): AsyncGenerator<P> {
   for (;;) {
     const p = await page(cursor);
-    if (p.text) yield p.text;
+    yield p;
     if (p.done) return;
   }
+}
+
+/** A child's text pages, as text. */
+export async function* childText(cursor: number, page: (cursor: number) => Promise<Page>): AsyncGenerator<string> {
+  for await (const p of childPages(cursor, page)) if (p.text) yield p.text;
+}
+
+const isPagedArray = (v: unknown): v is PagedArray =>
+  typeof v === 'object' && v !== null && Object.keys(v).length === 1 && typeof (v as PagedArray).pagedArray === 'number';
+
+/**
+ * The supervisor's side of a child's status: each PagedArray in it (a member of a plain object, at any depth) becomes
+ * a LazyArray over the child's batches, whose cursor is closed if the writer stops before the last.
+ */
+export function withLazyLists(value: unknown, page: (cursor: number) => Promise<Batch<unknown>>, close: (cursor: number) => void): unknown {
+  if (isPagedArray(value)) {
+    const cursor = value.pagedArray;
+    return new LazyArray(async function* () {
+      let done = false;
+      try {
+        for await (const b of childPages(cursor, page)) {
+          done = b.done;
+          yield b.items;
+        }
+      } finally {
+        if (!done) close(cursor);
+      }
+    });
+  }
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withLazyLists(v, page, close)]));
 }

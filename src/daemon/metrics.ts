@@ -1,6 +1,7 @@
 // Prometheus text exposition (format 0.0.4) without a dependency: counters and histograms that hot paths bump,
 // and collectors that read subsystem state only when scraped, so an idle daemon does no metrics work.
 import { createServer, type Server, type ServerResponse } from 'node:http';
+import { drainedOrClosed } from './drained.js';
 
 /** One metric family as text lines: what a child process sends for the supervisor's endpoint to merge. */
 export interface MetricFamily {
@@ -223,7 +224,7 @@ async function streamPages(res: ServerResponse, pages: AsyncIterable<string>): P
     for await (const page of pages) {
       if (res.destroyed) break;
       if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
-      if (!res.write(page)) await drainedOrClosed(res);
+      if (!res.write(page)) await drainedOrClosed(res, SCRAPER_IDLE_MS);
     }
     if (!res.headersSent) res.writeHead(200, { 'content-type': 'text/plain; version=0.0.4' });
     res.end();
@@ -231,19 +232,4 @@ async function streamPages(res: ServerResponse, pages: AsyncIterable<string>): P
     if (res.headersSent) res.destroy();
     else res.writeHead(err instanceof MetricsBusy ? 503 : 500).end(`${(err as Error).message}\n`);
   }
-}
-
-/** Once the client has taken what was written, or has gone (closed, or disconnected for taking nothing). */
-function drainedOrClosed(res: ServerResponse): Promise<void> {
-  return new Promise((resolve) => {
-    const idle = setTimeout(() => res.destroy(), SCRAPER_IDLE_MS);
-    const done = (): void => {
-      clearTimeout(idle);
-      res.off('drain', done);
-      res.off('close', done);
-      resolve();
-    };
-    res.on('drain', done);
-    res.on('close', done);
-  });
 }

@@ -23,7 +23,7 @@ import type {
   TableEntries, ToBfd, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
   ConfigRead,
 } from '../ipc/protocol.js';
-import type { IpvsDriver, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+import type { IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
 import { TableHost } from '../ipvs/driver-remote.js';
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
@@ -38,7 +38,8 @@ import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { applyConfigUmask } from '../fs/umask.js';
 import { MetricsBusy, Registry, renderFamilies, serveMetrics } from './metrics.js';
-import { childPages } from './line-pager.js';
+import { childText, inBatches, withLazyLists } from './line-pager.js';
+import { itemsOf, jsonPieces, LazyArray } from './json-stream.js';
 import { localPages } from './metrics-pages.js';
 import { registerTableMetrics } from './table-metrics.js';
 import type { DryRunIpvsDriver } from '../ipvs/driver-dryrun.js';
@@ -102,6 +103,12 @@ type BfdChannel = Channel<ToBfd, Nothing, Nothing, FromBfdNotes>;
 /** What every child answers (ChildRequests), whichever channel it is on. */
 type ChildChannel = Pick<Channel<ChildRequests, RequestMap, NoteMap, NoteMap>, 'request'>;
 
+/** A child's reply with each long list in it (PagedArray) read from the child a batch at a time (line-pager.ts). */
+function lazyListsOf(channel: ChildChannel, reply: object): object {
+  return withLazyLists(reply, (cursor) => channel.request('list-page', cursor, QUERY_MS),
+    (cursor) => void channel.request('list-close', cursor, QUERY_MS).catch(() => undefined)) as object;
+}
+
 /** A child's section of a dump being written: read once its pages are all taken, else closed at the end. */
 interface DumpSection {
   readonly role: string;
@@ -133,7 +140,7 @@ export class Supervisor {
   private bfdStates = new Map<string, BfdStateNote & { readonly vrrp: boolean; readonly checker: boolean }>();
   /** Which children have answered their start: BFD events go to them from then on. */
   private readonly bfdListeners = { vrrp: false, checker: false };
-  private table: IpvsDriver | undefined;
+  private table: DryRunIpvsDriver | UserspaceIpvsDriver | undefined;
   private tableHost: TableHost | undefined;
   private tableDriver: TableDriver | undefined;
   private kernelProbe: Promise<boolean> | undefined;
@@ -602,20 +609,22 @@ export class Supervisor {
     for (const e of events) this.publish(e.kind, e.text, e.fields, time);
   }
 
-  private async ask<T>(query: (() => Promise<T>) | undefined, fallback: T): Promise<T> {
-    if (!query) return fallback;
-    return query().catch(() => fallback);
-  }
-
+  /**
+   * Every process's status, for `status` and `json-dump`. A child that does not answer is left out. The checker
+   * process's virtual servers stay with it, as a LazyArray read a batch at a time while the reply is written
+   * (json-stream.ts); a status asked for while too many are being read is refused, not answered without them.
+   */
   async status(): Promise<object> {
-    const vrrp = this.vrrp?.channel;
-    const checker = this.checker?.channel;
-    const bfd = this.bfd?.channel;
-    const [v, c, b] = await Promise.all([
-      this.ask(vrrp && (() => vrrp.request('status', undefined, QUERY_MS)), {}),
-      this.ask(checker && (() => checker.request('status', undefined, QUERY_MS)), {}),
-      this.ask(bfd && (() => bfd.request('status', undefined, QUERY_MS)), {}),
-    ]);
+    const ask = async (channel: ChildChannel | undefined): Promise<object> => {
+      if (!channel) return {};
+      try {
+        return lazyListsOf(channel, await channel.request('status', undefined, QUERY_MS));
+      } catch (err) {
+        if ((err as { code?: string }).code === 'EBUSY') throw new CommandError(`${(err as Error).message}; try again`);
+        return {};
+      }
+    };
+    const [v, c, b] = await Promise.all([this.vrrp?.channel, this.checker?.channel, this.bfd?.channel].map(ask));
     const now = Date.now();
     const proc = (role: string, pid: number | undefined, since: number, restarts: number): object => ({
       role, pid: pid ?? null, uptimeS: Math.round((now - since) / 1000), restarts,
@@ -654,8 +663,11 @@ export class Supervisor {
   private async writeDumpNow(kind: 'data' | 'stats' | 'json'): Promise<string> {
     const now = new Date();
     if (kind === 'json') {
-      const text = JSON.stringify({ time: now.toISOString(), ...(await this.status()) }, (_, v: unknown) => (typeof v === 'bigint' ? v.toString() : v), 2) + '\n';
-      return this.dumpWritten(kind, await writeDumpFile(kind, [text]));
+      const status = { time: now.toISOString(), ...(await this.status()) };
+      return this.dumpWritten(kind, await writeDumpFile(kind, (async function* () {
+        yield* jsonPieces(status, 2);
+        yield '\n';
+      })()));
     }
     const header = dumpHeader(kind, this.vrrpConfig?.global, now);
     // Every child takes its snapshot at once, as one moment's state; the sections are then read in order.
@@ -685,7 +697,7 @@ export class Supervisor {
       yield s.head.text;
       if (s.read) continue;
       try {
-        yield* childPages(s.head.cursor, (cursor) => s.channel.request('dump-page', cursor, QUERY_MS));
+        yield* childText(s.head.cursor, (cursor) => s.channel.request('dump-page', cursor, QUERY_MS));
         s.read = true;
       } catch (err) {
         this.log.warn(`the ${s.role} process's dump section is cut short: ${(err as Error).message}`);
@@ -715,7 +727,7 @@ export class Supervisor {
       yield renderFamilies([...this.registry.sharedFamilies(), ...[...unread].flatMap((h) => h.head.shared)]);
       yield* localPages(this.registry);
       for (const h of [...unread]) {
-        yield* childPages(h.head.cursor, (cursor) => h.ch.request('metrics-page', cursor, QUERY_MS));
+        yield* childText(h.head.cursor, (cursor) => h.ch.request('metrics-page', cursor, QUERY_MS));
         unread.delete(h);
       }
     } finally {
@@ -725,13 +737,16 @@ export class Supervisor {
 
   // ───────────── control socket ─────────────
 
-  /** Commands the checker side owns go there; a refusal's message reaches the client as the child worded it. */
+  /**
+   * Commands the checker side owns go there; a refusal's message reaches the client as the child worded it. Long
+   * lists in the reply stay with the child, read a batch at a time as the reply is written.
+   */
   private async checkerCommand(req: ControlRequest): Promise<object> {
     const channel = this.checker?.channel;
     if (!this.checker) throw new CommandError('this lvskeeper manages no virtual servers');
     if (!channel) throw new CommandError('the checker process is restarting; try again');
     try {
-      return await channel.request('command', req, CHECKER_RELOAD_MS);
+      return lazyListsOf(channel, await channel.request('command', req, CHECKER_RELOAD_MS));
     } catch (err) {
       throw new CommandError((err as Error).message);
     }
@@ -741,7 +756,7 @@ export class Supervisor {
     return {
       status: () => this.status(),
       'json-dump': async () => ({ file: await this.writeDump('json') }),
-      'ipvs-table': async (req) => (this.checker ? this.checkerCommand(req) : { table: { services: [] } satisfies IpvsTable }),
+      'ipvs-table': (req) => this.ipvsTable(req),
       drain: (req) => this.checkerCommand(req),
       connections: (req) => this.checkerCommand(req),
       undrain: (req) => this.checkerCommand(req),
@@ -763,13 +778,24 @@ export class Supervisor {
     return { ...status, activeConns: await this.activeConns(status.vips.map((p) => p.vip)) };
   }
 
+  /**
+   * The IPVS table: the embedded one from here, read in place a batch of services a turn; the kernel's from the
+   * checker process, which dumps it over netlink.
+   */
+  private async ipvsTable(req: ControlRequest): Promise<{ table: { services: LazyArray | IpvsTable['services'] } }> {
+    const table = this.table;
+    if (table) return { table: { services: new LazyArray(() => inBatches(table.serviceEntries(), (e) => 1 + e.dests.length)) } };
+    if (this.checker) return (await this.checkerCommand(req)) as { table: { services: LazyArray } };
+    return { table: { services: [] } };
+  }
+
   /** ActiveConn summed over the services on these VIPs, from the table the checker process drives. */
   private async activeConns(vips: readonly string[]): Promise<number | null> {
     if (!this.checker?.channel) return null;
-    const reply = (await this.checkerCommand({ cmd: 'ipvs-table' })) as { table: IpvsTable };
+    const reply = await this.ipvsTable({ cmd: 'ipvs-table' });
     const on = new Set(vips);
     let n = 0;
-    for (const e of reply.table.services) {
+    for await (const e of itemsOf(reply.table.services)) {
       const a = e.service.key.address;
       if (a === undefined || !on.has(formatIp(parseIp(a)))) continue;
       for (const d of e.dests) n += d.activeConns ?? 0;

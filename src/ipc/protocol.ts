@@ -26,7 +26,7 @@ import type { Connections } from '../ipvs/desired.js';
 import type { ManagerStatus } from '../ipvs/manager.js';
 import type { StoredEntry } from '../daemon/overrides.js';
 import type { RsTelemetryRow, Timeline } from '../daemon/rs-telemetry.js';
-import type { Page } from '../daemon/line-pager.js';
+import type { Batch, Page } from '../daemon/line-pager.js';
 import type { MetricsHead } from '../daemon/metrics-pages.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
@@ -74,11 +74,23 @@ export interface DumpHead extends Page {
   readonly cursor: number;
 }
 
+/**
+ * What stands in a child's status for a long list (the checker's virtual servers): a cursor the supervisor reads a
+ * batch at a time with 'list-page' (line-pager.ts).
+ */
+export interface PagedArray {
+  readonly pagedArray: number;
+}
+
 /** Every child answers these. */
 export type ChildRequests = {
   ping: [undefined, void];
   stop: [undefined, void];
+  /** Its status; a long list in it comes as a PagedArray… */
   status: [undefined, object];
+  /** …read a batch at a time, and closed if the reader stops before the last. */
+  'list-page': [number, Batch<unknown>];
+  'list-close': [number, void];
   /**
    * A SIGUSR1/SIGUSR2 dump begins: the first page of the child's section and a cursor over the rest (line-pager.ts),
    * read as a scrape's; the supervisor writes the file.

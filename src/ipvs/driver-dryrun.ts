@@ -117,7 +117,12 @@ export class DryRunIpvsDriver implements IpvsDriver {
   }
 
   async dump(): Promise<IpvsTable> {
-    return { services: [...this.table.values()].map(reported) };
+    return { services: [...this.serviceEntries()] };
+  }
+
+  /** The table a service at a time: the control socket's `ipvs-table` writes 30,000 destinations in batches. */
+  *serviceEntries(): Iterable<ServiceEntry> {
+    for (const e of this.table.values()) yield reported(e);
   }
 
   /** Services and destinations, counted in place (/metrics). */

@@ -235,7 +235,10 @@ export class UserspaceIpvsDriver implements IpvsDriver {
     return { services: this.services.size, dests };
   }
 
-  /** The table with its counters read in place, a service at a time: /metrics reads 30,000 destinations a page at a time. */
+  /**
+   * The table with its counters read in place, a service at a time: /metrics reads 30,000 destinations a page at a
+   * time, and the control socket's `ipvs-table` writes them in batches.
+   */
   *serviceEntries(): Iterable<ServiceEntry> {
     for (const s of this.services.values()) {
       const dests: DestinationEntry[] = s.dests.map((d) => ({

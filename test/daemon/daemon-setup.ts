@@ -79,14 +79,14 @@ ${servers}
 }
 
 /**
- * `rs` real servers (TCP_CHECK every 5 s, to a port nothing listens on) in 30 virtual servers on 127.0.0.1 from
- * `basePort`: a daemon with output in the megabytes.
+ * `rs` real servers (TCP_CHECK every 5 s, to a port nothing listens on, inhibited when down so that every one stays
+ * in the table) in 30 virtual servers on 127.0.0.1 from `basePort`: a daemon with output in the megabytes.
  */
 export function largeTcpConfig(routerId: string, basePort: number, rs: number): string {
   const out = ['global_defs {', `  router_id ${routerId}`, '}'];
   for (let v = 0; v < 30; v++) {
     out.push(`virtual_server 127.0.0.1 ${basePort + v} {`, '  delay_loop 5', '  lb_algo rr', '  lb_kind NAT', '  protocol TCP');
-    for (let i = 0; i < rs / 30; i++) out.push(`  real_server 127.1.${v}.${i + 1} 9 {`, '    weight 1', '    TCP_CHECK {', '      connect_timeout 1', '    }', '  }');
+    for (let i = 0; i < rs / 30; i++) out.push(`  real_server 127.1.${v}.${i + 1} 9 {`, '    weight 1', '    inhibit_on_failure', '    TCP_CHECK {', '      connect_timeout 1', '    }', '  }');
     out.push('}');
   }
   return out.join('\n') + '\n';

@@ -4,7 +4,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkerDumpLines } from '../../src/daemon/dumps.js';
 import { PAGE_BYTES } from '../../src/daemon/line-pager.js';
-import { until } from './drain-harness.js';
+import { cli, until } from './drain-harness.js';
 import { DaemonUnderTest, largeTcpConfig } from './daemon-setup.js';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -38,7 +38,7 @@ test('the data dump names a virtual server using ha_suspend, its address count, 
   ]);
 });
 
-test('a daemon of 3,000 real servers: the SIGUSR1 dump is whole (each real server once, in many pages), and dumps in a burst leave whole files', { timeout: 120_000 }, async (t) => {
+test('a daemon of 3,000 real servers: the SIGUSR1 dump is whole (each real server once, in many pages), dumps in a burst leave whole files, the status and the table are whole', { timeout: 120_000 }, async (t) => {
   const RS = 3000;
   const d = new DaemonUnderTest(t, largeTcpConfig('lvskd-dumps', 19900, RS));
   const run = d.start([], ['env', `TMPDIR=${d.dir}`]);
@@ -73,5 +73,30 @@ test('a daemon of 3,000 real servers: the SIGUSR1 dump is whole (each real serve
   });
   assert.equal(rsLines(readFileSync(data, 'utf8')).length, RS);
   assert.match(readFileSync(join(d.dir, 'lvskeeper.stats'), 'utf8'), /^ {2}Real servers: 3000 \(\d+ alive, \d+ down\)$/m);
+
+  // The status, whose virtual servers come a batch at a time: whole on the control socket and in the JSON dump, and
+  // six readers at once are each served whole or told to try again, never answered without the checker's part.
+  const socket = join(d.dir, 'control.sock');
+  const servers = (s: { ipvs?: { virtualServers: { realServers: unknown[] }[] } }): number =>
+    (s.ipvs?.virtualServers ?? []).reduce((n, vs) => n + vs.realServers.length, 0);
+  const status = await cli(['status', '--json', '--socket', socket]);
+  assert.equal(status.code, 0, status.stderr);
+  assert.equal(servers(JSON.parse(status.stdout)), RS);
+  const dumped = await cli(['json-dump', '--socket', socket]);
+  assert.equal(dumped.code, 0, dumped.stderr);
+  const json = readFileSync(join(d.dir, 'lvskeeper.json'), 'utf8');
+  assert.equal(servers(JSON.parse(json)), RS);
+  assert.equal(json, JSON.stringify(JSON.parse(json), null, 2) + '\n');
+  const six = await Promise.all([0, 1, 2, 3, 4, 5].map(() => cli(['status', '--json', '--socket', socket])));
+  for (const r of six) {
+    if (r.code === 0) assert.equal(servers(JSON.parse(r.stdout)), RS);
+    else assert.match(r.stderr, /readers already under way; try again/);
+  }
+  assert.ok(six.some((r) => r.code === 0));
+  // The embedded table, written from the supervisor a batch of services at a time.
+  const list = await cli(['ipvs', 'list', '--socket', socket]);
+  assert.equal(list.code, 0, list.stderr);
+  assert.equal(list.stdout.split('\n').filter((l) => /^ {2}-> 127\.1\.\d+\.\d+:9 /.test(l)).length, RS);
+  assert.equal(list.stdout.split('\n').filter((l) => /^TCP {2}127\.0\.0\.1:199\d\d rr$/.test(l)).length, 30);
   assert.deepEqual(run.lines.filter((l) => /cut short|cannot write/.test(l)), []);
 });

@@ -1,0 +1,70 @@
+// JSON text written as it is produced, for replies too large to build in one turn of the supervisor's loop: the
+// status of 30,000 real servers is 4.6 MB of JSON, and the checker process hands its virtual servers over in batches
+// (line-pager.ts). A LazyArray stands for such a list inside an otherwise ordinary value; jsonPieces gives the text
+// JSON.stringify would give for the whole, piece by piece, with each batch stringified on its own.
+
+/** An array whose elements arrive in batches; read once, by jsonPieces. */
+export class LazyArray {
+  constructor(readonly batches: () => AsyncIterable<readonly unknown[]>) {}
+}
+
+/** The elements of a list, whether it is all here or arrives in batches. */
+export async function* itemsOf<T>(list: readonly T[] | LazyArray): AsyncGenerator<T> {
+  if (!(list instanceof LazyArray)) return yield* list;
+  for await (const batch of list.batches()) yield* batch as readonly T[];
+}
+
+/** bigints travel as decimal strings, as everywhere on the control socket. */
+export const bigintAsString = (_key: string, v: unknown): unknown => (typeof v === 'bigint' ? v.toString() : v);
+
+const isPlainObject = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && Object.getPrototypeOf(v) === Object.prototype;
+
+function holdsLazy(v: unknown): boolean {
+  return v instanceof LazyArray || (isPlainObject(v) && Object.values(v).some(holdsLazy));
+}
+
+/**
+ * `value` as JSON.stringify(value, bigintAsString, indent) writes it, in pieces. A LazyArray may stand as the value of
+ * a plain object's member, at any depth; everything else is stringified whole.
+ */
+export async function* jsonPieces(value: unknown, indent = 0): AsyncGenerator<string> {
+  yield* pieces(value, indent, '');
+}
+
+async function* pieces(value: unknown, indent: number, pad: string): AsyncGenerator<string> {
+  if (!holdsLazy(value)) {
+    yield whole(value, indent, pad);
+    return;
+  }
+  const inner = pad + ' '.repeat(indent);
+  const open = indent > 0 ? `\n${inner}` : '';
+  let first = true;
+  if (value instanceof LazyArray) {
+    yield '[';
+    for await (const batch of value.batches()) {
+      const text: string[] = [];
+      for (const el of batch) {
+        text.push(`${first ? '' : ','}${open}${whole(el === undefined ? null : el, indent, inner)}`);
+        first = false;
+      }
+      yield text.join('');
+    }
+    yield first || indent === 0 ? ']' : `\n${pad}]`;
+    return;
+  }
+  yield '{';
+  for (const [key, member] of Object.entries(value as Record<string, unknown>)) {
+    if (member === undefined || typeof member === 'function' || typeof member === 'symbol') continue;
+    yield `${first ? '' : ','}${open}${JSON.stringify(key)}:${indent > 0 ? ' ' : ''}`;
+    yield* pieces(member, indent, inner);
+    first = false;
+  }
+  yield first || indent === 0 ? '}' : `\n${pad}}`;
+}
+
+/** JSON.stringify's text for `value` at depth `pad`: its own lines indented from there (JSON text holds no raw newline but these). */
+function whole(value: unknown, indent: number, pad: string): string {
+  const text = JSON.stringify(value, bigintAsString, indent);
+  return indent > 0 && pad !== '' ? text.replaceAll('\n', `\n${pad}`) : text;
+}
