@@ -1,10 +1,12 @@
 // `npm run bench:dump`: what an operator reads off a daemon with 30,000 TCP_CHECK real servers (delay_loop 600, so
-// the checks stay out of the way): the SIGUSR1 data dump (signal to its "Wrote data dump" line), and over the control
-// socket `json-dump`, `status --json` and `ipvs list` (the embedded table). For each: its time, its size, and the
-// supervisor's longest stall while it ran (bench/loop-probe.ts: the loop that also runs the data plane and the control
-// socket; the target is the reload's 20 ms). No peer is measured: keepalived writes its dumps from the process that
-// owns the state, and exposes no loop to probe.
+// the checks stay out of the way): the SIGUSR1 data dump (signal to its "Wrote data dump" line), over the control
+// socket `json-dump`, `status --json` and `ipvs list` (the embedded table), and a live page of the operator console
+// (`--http`, refreshed every 2 s) held open. For each: its time, its size, and the supervisor's longest stall while it
+// ran (bench/loop-probe.ts: the loop that also runs the data plane and the control socket; the target is the reload's
+// 20 ms). No peer is measured: keepalived writes its dumps from the process that owns the state, and exposes no loop
+// to probe.
 import { execFile } from 'node:child_process';
+import { get } from 'node:http';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -18,6 +20,8 @@ import { describeFloor, StallProbe } from './stall-probe.js';
 const RS = 30_000;
 const ROUNDS = Number(process.env['BENCH_ROUNDS'] ?? 3);
 const GAP_MS = 2000;
+const CONSOLE_PORT = 19793;
+const CONSOLE_S = 10;
 const cli = join(new URL('../../', import.meta.url).pathname, 'dist/bin/lvskeeper.js');
 
 const probeOut = join(tmpdir(), `lvskd-dump-loop-${process.pid}.json`);
@@ -28,7 +32,7 @@ const backend = await startBackend();
 try {
   console.log(`lvskeeper dump and status bench (node ${process.version}, ${RS.toLocaleString('en')} TCP_CHECK real servers at delay_loop 600, ` +
     `dry-run IPVS driver, ${ROUNDS} rounds)`);
-  const d = new Daemon('dump', config(RS, backend.port, TCP, 600), [], { loopProbe: probeOut });
+  const d = new Daemon('dump', config(RS, backend.port, TCP, 600), ['--http', `127.0.0.1:${CONSOLE_PORT}`], { loopProbe: probeOut });
   await d.waitFor(installed(RS), 0, 120_000);
   await sleep(6000);
   const socket = d.socket;
@@ -47,6 +51,15 @@ try {
     },
     'status --json': control(['status', '--json']),
     'ipvs list': control(['ipvs', 'list']),
+    [`operator console, a live page for ${CONSOLE_S} s`]: () => new Promise((resolve, reject) => {
+      let bytes = 0;
+      const req = get(`http://127.0.0.1:${CONSOLE_PORT}/events`, (res) => res.on('data', (c: Buffer) => (bytes += c.length)));
+      req.on('error', reject);
+      setTimeout(() => {
+        req.destroy();
+        resolve(bytes);
+      }, CONSOLE_S * 1000);
+    }),
   };
   const floor = new StallProbe();
   const runs: { name: string; ms: number; bytes: number; window: [number, number] }[] = [];

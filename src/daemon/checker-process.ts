@@ -9,19 +9,19 @@ import { healthOf, type VsHealth } from '../announce/plan.js';
 import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/activation.js';
 import { CheckerEngine, type AttemptSample } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
-import { ServerWalk } from '../config/identity.js';
+import { ServerWalk, vsId } from '../config/identity.js';
 import { cannotRun } from '../config/load.js';
 import type { Config, RealServer, VirtualServer } from '../config/model.js';
 import { systemClock } from '../clock.js';
 import { applyReloadUmask } from '../fs/umask.js';
 import { Channel } from '../ipc/channel.js';
 import { NoteBatch } from '../ipc/note-batch.js';
-import { bfdEventLine, type CheckerStart, type ConfigRead, type CheckerStateNote, type ConsoleServer, type ConsoleSnapshot, type EventNote } from '../ipc/protocol.js';
+import { bfdEventLine, type CheckerStart, type ConfigRead, type CheckerStateNote, type ConsoleGroup, type ConsoleHead, type ConsoleItem, type EventNote } from '../ipc/protocol.js';
 import type { Registry } from './metrics.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { connectionCounter, serviceKeysFor } from '../ipvs/desired.js';
 import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
-import { IpvsManager } from '../ipvs/manager.js';
+import { IpvsManager, type VsStatus } from '../ipvs/manager.js';
 import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
 import type { IpvsDriver } from '../ipvs/types.js';
@@ -397,23 +397,38 @@ class CheckerSide implements ChildSide {
 
   /**
    * The operator console's refresh: the pools' state, every server's last check and connections, and the timelines
-   * that changed after revision `since` (the supervisor keeps the rest).
+   * that changed after revision `since` (the supervisor keeps the rest). The virtual servers go a batch at a time,
+   * each made as it is read: at 30,000 real servers, one message held both loops for a quarter of a second.
    */
-  async consoleSnapshot(since: number): Promise<ConsoleSnapshot> {
+  async consoleSnapshot(since: number, lists: ListPager): Promise<ConsoleHead> {
     const table = this.driver ? await this.driver.dump() : { services: [] };
     const count = connectionCounter(table);
-    const servers: Record<string, ConsoleServer> = {};
-    for (const vs of this.config.virtualServers) {
-      const keys = serviceKeysFor(vs, this.config.virtualServerGroups);
-      for (const rs of vs.realServers) servers[rs.id] = { ...count(keys, rs), checkers: rs.checkers.map((c) => c.type) };
-    }
+    const { config, telemetry } = this;
+    const configured = new Map(config.virtualServers.map((vs) => [vsId(vs), vs]));
+    const group = (vs: VsStatus): ConsoleGroup => {
+      const conf = configured.get(vs.vsId);
+      const keys = conf ? serviceKeysFor(conf, config.virtualServerGroups) : [];
+      const servers = new Map(conf?.realServers.map((rs) => [rs.id, rs]));
+      return {
+        vs,
+        rows: vs.realServers.map((status): ConsoleItem => {
+          const rs = servers.get(status.rsId);
+          const t = telemetry.row(status.rsId);
+          const timeline = telemetry.timeline(status.rsId, since);
+          return {
+            status, ...(t ? { telemetry: t } : {}), ...(timeline ? { timeline } : {}),
+            ...(rs ? { server: { ...count(keys, rs), checkers: rs.checkers.map((c) => c.type) } } : {}),
+          };
+        }),
+      };
+    };
+    const statuses = this.manager?.status().virtualServers ?? [];
     return {
-      rev: this.telemetry.revision,
-      ...(this.manager ? { ipvs: this.manager.status() } : {}),
+      rev: telemetry.revision,
       overrides: this.overrides.list(),
-      telemetry: this.telemetry.rows(),
-      servers,
-      timelines: this.telemetry.timelines(since),
+      groups: lists.page((function* () {
+        for (const vs of statuses) yield group(vs);
+      })(), (g) => 1 + g.rows.length),
     };
   }
 
@@ -554,11 +569,11 @@ function main(): void {
       releaseFreeMemorySoon();
     }
   });
+  const lists = serveChild(channel, () => side, () => log);
   channel.handle('console', ({ since }) => {
     if (!side) throw new CommandError('checkers are starting');
-    return side.consoleSnapshot(since);
+    return side.consoleSnapshot(since, lists);
   });
-  const lists = serveChild(channel, () => side, () => log);
   channel.handle('command', (req) => {
     if (!side) throw new CommandError('checkers are starting');
     return side.command(req, lists);

@@ -3,7 +3,7 @@
 import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
 import type { ChildRequests, DumpKind, PagedArray } from '../ipc/protocol.js';
 import type { Registry } from './metrics.js';
-import { CursorPager, LinePager, LIST_BATCH, takeBatch, type Batch } from './line-pager.js';
+import { CursorPager, LinePager, LIST_BATCH, takeBatch, type Batch } from '../ipc/pages.js';
 import { forgetAddedArenaMax } from './free-memory.js';
 import type { Logger } from '../log.js';
 
@@ -21,14 +21,14 @@ export interface ListPager {
 export interface ChildSide {
   stop(): Promise<void>;
   status(lists: ListPager): object;
-  /** Its section of a dump, as lines: taken when asked, read a page at a time (line-pager.ts). */
+  /** Its section of a dump, as lines: taken when asked, read a page at a time (ipc/pages.ts). */
   dump(kind: DumpKind): Iterable<string>;
   /** Its metrics, ready to be read (the checker's refreshes the IPVS table they report first). */
   metricsRegistry(): Registry | Promise<Registry>;
 }
 
 /**
- * Wires ping, status, dump and metrics (a cursor per status list, dump or scrape, line-pager.ts) and stop on `channel` for the side
+ * Wires ping, status, dump and metrics (a cursor per status list, dump or scrape, ipc/pages.ts) and stop on `channel` for the side
  * `side()` returns once started, and the ways a child stops. TERM and INT stop it gracefully: a service manager's
  * stop (systemd's control-group kill) and Ctrl-C reach every process, not only the supervisor. HUP and USR1/USR2
  * belong to the supervisor, which relays what each child must do; here their default action (terminate) is only

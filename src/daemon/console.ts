@@ -8,10 +8,9 @@
 // page gets the same rendered rows.
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
-import type { ConsoleSnapshot } from '../ipc/protocol.js';
 import type { Logger } from '../log.js';
 import type { AnnounceStatus } from './announce-owner.js';
-import { CONSOLE_SCRIPT, consoleRows, EMPTY_TIMELINE, headHtml, pageHtml, rowHtml, timelineSvg, vsHeaderHtml, type VrrpView } from './console-view.js';
+import { CONSOLE_SCRIPT, consoleRows, EMPTY_TIMELINE, type ConsoleSnapshot, headHtml, pageHtml, rowHtml, timelineSvg, vsHeaderHtml, type VrrpView } from './console-view.js';
 
 /** How often open pages are refreshed; a real-server or VRRP event brings the next refresh forward. */
 export const REFRESH_MS = 2000;
@@ -65,6 +64,18 @@ interface Rendered {
   readonly svg: string;
 }
 
+/** A virtual server's header row and its real servers' row ids, in page order. */
+interface Layout {
+  readonly header: string;
+  readonly id: string;
+  readonly rows: readonly string[];
+}
+
+/** The same virtual servers with the same real servers, in the same order (compared in place: 30,000 ids). */
+function sameShape(a: readonly Layout[], b: readonly Layout[]): boolean {
+  return a.length === b.length && a.every((g, i) => g.id === b[i]!.id && g.rows.length === b[i]!.rows.length && g.rows.every((id, j) => id === b[i]!.rows[j]));
+}
+
 const EMPTY_TIMELINE_CELL = '<td data-label="Timeline" class="tl"></td>';
 
 export class OperatorConsole {
@@ -72,7 +83,7 @@ export class OperatorConsole {
   private readonly streams = new Set<ServerResponse>();
   private readonly ids = new Map<string, string>();
   private readonly rendered = new Map<string, Rendered>();
-  private layout: { header: string; id: string; rows: string[] }[] = [];
+  private layout: Layout[] = [];
   private headHtml = '';
   private rev = 0;
   private timer: NodeJS.Timeout | undefined;
@@ -217,21 +228,24 @@ export class OperatorConsole {
     let longest = 0;
     let sliced = 0;
     const now = Date.now();
-    const layout: typeof this.layout = [];
+    const layout: Layout[] = [];
     const seen = new Set<string>();
-    for (const g of consoleRows(snap, this.idOf)) {
+    const headers = new Map(this.layout.map((l) => [l.id, l.header]));
+    for await (const g of consoleRows(snap, this.idOf)) {
       const header = vsHeaderHtml(g.id, g.vs);
-      const old = this.layout.find((l) => l.id === g.id);
-      if (old && old.header !== header) changed.push({ id: g.id, html: header });
-      layout.push({ header, id: g.id, rows: g.rows.map((r) => r.id) });
+      const old = headers.get(g.id);
+      if (old !== undefined && old !== header) changed.push({ id: g.id, html: header });
+      const ids: string[] = [];
+      layout.push({ header, id: g.id, rows: ids });
       for (const r of g.rows) {
         if (++sliced % SLICE_ROWS === 0) {
           longest = Math.max(longest, performance.now() - sliceStart);
           await new Promise((resolve) => setImmediate(resolve));
           sliceStart = performance.now();
         }
+        ids.push(r.id);
         seen.add(r.id);
-        const line = snap.timelines[r.status.rsId];
+        const line = r.timeline;
         const before = this.rendered.get(r.id);
         const html = rowHtml(r, undefined);
         // A timeline changes with each transition and each new bucket; one not sent is the one drawn already.
@@ -242,8 +256,7 @@ export class OperatorConsole {
       }
     }
     for (const id of this.rendered.keys()) if (!seen.has(id)) this.rendered.delete(id);
-    const shape = (l: typeof layout): string => JSON.stringify(l.map((g) => [g.id, g.rows]));
-    const reshaped = this.layout.length > 0 && shape(layout) !== shape(this.layout);
+    const reshaped = this.layout.length > 0 && !sameShape(layout, this.layout);
     this.layout = layout;
     this.rev = snap.rev;
     this.sources.rendered(Math.max(longest, performance.now() - sliceStart) / 1000);

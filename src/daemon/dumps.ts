@@ -1,7 +1,7 @@
 // keepalived's on-demand dumps, as text a person reads: SIGUSR1 writes the data dump (configuration and state,
 // keepalived's /tmp/keepalived.data, and the BFD child's /tmp/keepalived_bfd.data), SIGUSR2 the stats dump (counters,
 // /tmp/keepalived.stats). Formatting — each child formats its own sections as lines, which reach the supervisor a
-// page at a time (line-pager.ts), and the supervisor adds the header — and writeDumpFile, which puts a dump on disk.
+// page at a time (ipc/pages.ts), and the supervisor adds the header — and writeDumpFile, which puts a dump on disk.
 import type { HaSuspendStatus } from '../../checkers/activation.js';
 import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { GlobalDefs } from '../config/model.js';

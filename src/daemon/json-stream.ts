@@ -1,7 +1,10 @@
 // JSON text written as it is produced, for replies too large to build in one turn of the supervisor's loop: the
 // status of 30,000 real servers is 4.6 MB of JSON, and the checker process hands its virtual servers over in batches
-// (line-pager.ts). A LazyArray stands for such a list inside an otherwise ordinary value; jsonPieces gives the text
+// (ipc/pages.ts). A LazyArray stands for such a list inside an otherwise ordinary value; jsonPieces gives the text
 // JSON.stringify would give for the whole, piece by piece, with each batch stringified on its own.
+
+import { childPages, type Batch } from '../ipc/pages.js';
+import type { PagedArray } from '../ipc/protocol.js';
 
 /** An array whose elements arrive in batches; read once, by jsonPieces. */
 export class LazyArray {
@@ -67,4 +70,30 @@ async function* pieces(value: unknown, indent: number, pad: string): AsyncGenera
 function whole(value: unknown, indent: number, pad: string): string {
   const text = JSON.stringify(value, bigintAsString, indent);
   return indent > 0 && pad !== '' ? text.replaceAll('\n', `\n${pad}`) : text;
+}
+
+const isPagedArray = (v: unknown): v is PagedArray =>
+  typeof v === 'object' && v !== null && Object.keys(v).length === 1 && typeof (v as PagedArray).pagedArray === 'number';
+
+/**
+ * The supervisor's side of a child's status: each PagedArray in it (a member of a plain object, at any depth) becomes
+ * a LazyArray over the child's batches, whose cursor is closed if the writer stops before the last.
+ */
+export function withLazyLists(value: unknown, page: (cursor: number) => Promise<Batch<unknown>>, close: (cursor: number) => void): unknown {
+  if (isPagedArray(value)) {
+    const cursor = value.pagedArray;
+    return new LazyArray(async function* () {
+      let done = false;
+      try {
+        for await (const b of childPages(cursor, page)) {
+          done = b.done;
+          yield b.items;
+        }
+      } finally {
+        if (!done) close(cursor);
+      }
+    });
+  }
+  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withLazyLists(v, page, close)]));
 }

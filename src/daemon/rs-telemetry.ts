@@ -224,40 +224,33 @@ export class RsTelemetry {
     return this.rev;
   }
 
-  rows(): RsTelemetryRow[] {
-    return [...this.series].map(([rsId, s]) => rowOf(rsId, s));
-  }
-
   row(rsId: string): RsTelemetryRow | undefined {
     const s = this.series.get(rsId);
     return s && rowOf(rsId, s);
   }
 
-  /** The timelines that changed after revision `since`. */
-  timelines(since: number): Record<string, Timeline> {
-    const out: Record<string, Timeline> = {};
-    for (const [rsId, s] of this.series) {
-      if (s.timelineRev <= since) continue;
-      // The oldest bucket still in the ring that holds checks, then every bucket from it to the newest.
-      let first = Math.max(0, s.newest);
-      for (let b = Math.max(0, s.newest - this.buckets + 1); b < s.newest; b++) {
-        if (this.slab.bucket(s.slot, b % this.buckets).checks > 0) {
-          first = b;
-          break;
-        }
+  /** The real server's timeline if it changed after revision `since`. */
+  timeline(rsId: string, since: number): Timeline | undefined {
+    const s = this.series.get(rsId);
+    if (s === undefined || s.timelineRev <= since) return undefined;
+    // The oldest bucket still in the ring that holds checks, then every bucket from it to the newest.
+    let first = Math.max(0, s.newest);
+    for (let b = Math.max(0, s.newest - this.buckets + 1); b < s.newest; b++) {
+      if (this.slab.bucket(s.slot, b % this.buckets).checks > 0) {
+        first = b;
+        break;
       }
-      const n = s.newest < 0 ? 0 : s.newest - first + 1;
-      const line = { transitions: [...s.transitions], start: first * this.bucketMs, bucketMs: this.bucketMs, checks: new Uint16Array(n), failures: new Uint16Array(n), meanMs: new Float32Array(n) };
-      for (let i = 0; i < n; i++) {
-        const { checks, failures, meanMs } = this.slab.bucket(s.slot, (first + i) % this.buckets);
-        if (checks === 0) continue;
-        line.checks[i] = checks;
-        line.failures[i] = failures;
-        line.meanMs[i] = meanMs;
-      }
-      out[rsId] = line;
     }
-    return out;
+    const n = s.newest < 0 ? 0 : s.newest - first + 1;
+    const line = { transitions: [...s.transitions], start: first * this.bucketMs, bucketMs: this.bucketMs, checks: new Uint16Array(n), failures: new Uint16Array(n), meanMs: new Float32Array(n) };
+    for (let i = 0; i < n; i++) {
+      const { checks, failures, meanMs } = this.slab.bucket(s.slot, (first + i) % this.buckets);
+      if (checks === 0) continue;
+      line.checks[i] = checks;
+      line.failures[i] = failures;
+      line.meanMs[i] = meanMs;
+    }
+    return line;
   }
 
   /** lvskeeper_realserver_check_duration_seconds. */

@@ -20,7 +20,7 @@ import { Nft } from '../net/nft.js';
 import type { Channel, NoteMap, RequestMap } from '../ipc/channel.js';
 import type {
   BfdStateNote, ChildRequests, DumpHead, EventNote, FromBfdNotes, FromChecker, FromCheckerNotes, FromVrrpNotes, IpvsCall, Nothing, OpsApplied, TableDriver,
-  TableEntries, ToBfd, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
+  TableEntries, TablePage, ToBfd, ToChecker, ToCheckerNotes, ToVrrp, ToVrrpNotes, VrrpConfig, VrrpStates, VrrpTransition,
   ConfigRead,
 } from '../ipc/protocol.js';
 import type { IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
@@ -33,13 +33,13 @@ import { checkerNodeFlags } from './checker-node-flags.js';
 import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
 import { OperatorConsole } from './console.js';
-import type { VrrpView } from './console-view.js';
+import type { ConsoleSnapshot, VrrpView } from './console-view.js';
 import { dumpHeader, writeDumpFile } from './dumps.js';
 import { writeFileSafe } from '../fs/safe-write.js';
 import { applyConfigUmask } from '../fs/umask.js';
 import { MetricsBusy, Registry, renderFamilies, serveMetrics } from './metrics.js';
-import { childText, inBatches, withLazyLists } from './line-pager.js';
-import { itemsOf, jsonPieces, LazyArray } from './json-stream.js';
+import { childText, inBatches } from '../ipc/pages.js';
+import { itemsOf, jsonPieces, LazyArray, withLazyLists } from './json-stream.js';
 import { localPages } from './metrics-pages.js';
 import { registerTableMetrics } from './table-metrics.js';
 import type { DryRunIpvsDriver } from '../ipvs/driver-dryrun.js';
@@ -103,7 +103,7 @@ type BfdChannel = Channel<ToBfd, Nothing, Nothing, FromBfdNotes>;
 /** What every child answers (ChildRequests), whichever channel it is on. */
 type ChildChannel = Pick<Channel<ChildRequests, RequestMap, NoteMap, NoteMap>, 'request'>;
 
-/** A child's reply with each long list in it (PagedArray) read from the child a batch at a time (line-pager.ts). */
+/** A child's reply with each long list in it (PagedArray) read from the child a batch at a time (ipc/pages.ts). */
 function lazyListsOf(channel: ChildChannel, reply: object): object {
   return withLazyLists(reply, (cursor) => channel.request('list-page', cursor, QUERY_MS),
     (cursor) => void channel.request('list-close', cursor, QUERY_MS).catch(() => undefined)) as object;
@@ -345,7 +345,7 @@ export class Supervisor {
     const view = new OperatorConsole({
       snapshot: async (since) => {
         const channel = this.checker?.channel;
-        return channel ? channel.request('console', { since }, QUERY_MS) : undefined;
+        return channel ? (lazyListsOf(channel, await channel.request('console', { since }, QUERY_MS)) as ConsoleSnapshot) : undefined;
       },
       // The priority at the last transition, else the configured one.
       vrrp: () => Object.entries(this.vrrpStates).map(([name, state]): VrrpView => {
@@ -571,7 +571,7 @@ export class Supervisor {
   }
 
   /** The checker process drives the embedded table through these. */
-  private async tableCall(c: IpvsCall): Promise<IpvsTable | IpvsTimeouts | TableEntries | OpsApplied> {
+  private async tableCall(c: IpvsCall): Promise<TablePage | IpvsTimeouts | TableEntries | OpsApplied> {
     if (!this.tableHost) throw new Error('no embedded IPVS table');
     return this.tableHost.call(c);
   }

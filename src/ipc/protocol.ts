@@ -20,13 +20,14 @@ import type { ExitCode } from '../config/errors.js';
 import type { Config, Diagnostic } from '../config/model.js';
 import type { BfdTakeover } from '../config/bfd-takeover.js';
 import type { VsHealth } from '../announce/plan.js';
-import type { IpvsOp, IpvsTable, IpvsTimeouts } from '../ipvs/types.js';
+import type { IpvsOp, IpvsTable, IpvsTimeouts, ServiceEntry } from '../ipvs/types.js';
 import type { ReloadUmask } from '../fs/umask.js';
 import type { Connections } from '../ipvs/desired.js';
-import type { ManagerStatus } from '../ipvs/manager.js';
+import type { VsStatus } from '../ipvs/manager.js';
+import type { RealServerStatus } from '../ipvs/pool.js';
 import type { StoredEntry } from '../daemon/overrides.js';
 import type { RsTelemetryRow, Timeline } from '../daemon/rs-telemetry.js';
-import type { Batch, Page } from '../daemon/line-pager.js';
+import type { Batch, Page } from '../ipc/pages.js';
 import type { MetricsHead } from '../daemon/metrics-pages.js';
 
 /** The part of the config the VRRP side runs: no virtual servers, so it stays small whatever the LVS size. */
@@ -76,7 +77,7 @@ export interface DumpHead extends Page {
 
 /**
  * What stands in a child's status for a long list (the checker's virtual servers): a cursor the supervisor reads a
- * batch at a time with 'list-page' (line-pager.ts).
+ * batch at a time with 'list-page' (pages.ts).
  */
 export interface PagedArray {
   readonly pagedArray: number;
@@ -92,7 +93,7 @@ export type ChildRequests = {
   'list-page': [number, Batch<unknown>];
   'list-close': [number, void];
   /**
-   * A SIGUSR1/SIGUSR2 dump begins: the first page of the child's section and a cursor over the rest (line-pager.ts),
+   * A SIGUSR1/SIGUSR2 dump begins: the first page of the child's section and a cursor over the rest (pages.ts),
    * read as a scrape's; the supervisor writes the file.
    */
   dump: [DumpKind, DumpHead];
@@ -203,7 +204,7 @@ export type ToChecker = ChildRequests & {
   drop: [undefined, void];
   reload: [{ readonly umask: ReloadUmask }, ReloadResult];
   /** The operator console's refresh (console.ts): timelines changed after revision `since`, the rest whole. */
-  console: [{ readonly since: number }, ConsoleSnapshot];
+  console: [{ readonly since: number }, ConsoleHead];
   /** A control-socket command the checker side owns (drain, undrain, weight, connections, ipvs-table). */
   command: [{ readonly cmd: string } & Readonly<Record<string, unknown>>, object];
 };
@@ -213,10 +214,17 @@ export type ToChecker = ChildRequests & {
  * (driver-remote.ts), so a reconcile pass asks for the entries only when they changed in some other way.
  */
 export type IpvsCall =
+  /** The table with its counters, a batch of services at a time (TablePage), each batch read in place… */
   | { readonly call: 'dump' }
+  | { readonly call: 'dump-page'; readonly cursor: number }
   | { readonly call: 'entries'; readonly generation: number | undefined }
   | { readonly call: 'applyMany'; readonly ops: readonly IpvsOp[] }
   | { readonly call: 'getTimeouts' };
+
+/** A batch of the table's services, and the cursor that reads the next unless done. */
+export interface TablePage extends Batch<ServiceEntry> {
+  readonly cursor: number;
+}
 
 /** The table's entries, left out when the generation the checker process named is still current. */
 export interface TableEntries {
@@ -238,7 +246,7 @@ export interface OpError {
 }
 
 export type FromChecker = {
-  ipvs: [IpvsCall, IpvsTable | IpvsTimeouts | TableEntries | OpsApplied];
+  ipvs: [IpvsCall, TablePage | IpvsTimeouts | TableEntries | OpsApplied];
 };
 
 /** A real server as the console shows it, besides its pool state and checks: connections and checker types. */
@@ -246,14 +254,26 @@ export interface ConsoleServer extends Connections {
   readonly checkers: readonly string[];
 }
 
-export interface ConsoleSnapshot {
+/** A real server in a console refresh: its pool state, last checks, connections and checkers, its timeline if it changed. */
+export interface ConsoleItem {
+  readonly status: RealServerStatus;
+  readonly telemetry?: RsTelemetryRow;
+  readonly server?: ConsoleServer;
+  readonly timeline?: Timeline;
+}
+
+/** A virtual server in a console refresh, with its real servers. */
+export interface ConsoleGroup {
+  readonly vs: VsStatus;
+  readonly rows: readonly ConsoleItem[];
+}
+
+/** The checker process's answer to 'console': its virtual servers come a batch at a time (pages.ts). */
+export interface ConsoleHead {
   /** The telemetry's revision: the next refresh asks for timelines changed after it. */
   readonly rev: number;
-  readonly ipvs?: ManagerStatus;
   readonly overrides: readonly StoredEntry[];
-  readonly telemetry: readonly RsTelemetryRow[];
-  readonly servers: Readonly<Record<string, ConsoleServer>>;
-  readonly timelines: Readonly<Record<string, Timeline>>;
+  readonly groups: PagedArray;
 }
 
 /** A checker's state changed; undefined: the checker is gone. */

@@ -7,10 +7,11 @@
 // Sending 30,000 entries costs the supervisor's loop some 50 ms and this one 100 ms or more to decode, at every
 // pass; now only the first pass of a process, or one after something unforeseen, pays it.
 import type { Channel } from '../ipc/channel.js';
-import type { FromChecker, FromCheckerNotes, IpvsCall, OpError, OpsApplied, TableEntries, ToChecker, ToCheckerNotes } from '../ipc/protocol.js';
+import type { FromChecker, FromCheckerNotes, IpvsCall, OpError, OpsApplied, TableEntries, TablePage, ToChecker, ToCheckerNotes } from '../ipc/protocol.js';
+import { CursorPager, LIST_BATCH, takeBatch, type Batch } from '../ipc/pages.js';
 import { silentLogger } from '../log.js';
 import { DryRunIpvsDriver } from './driver-dryrun.js';
-import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, ServiceKey } from './types.js';
+import type { IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, ServiceEntry, ServiceKey } from './types.js';
 
 export type CheckerChannel = Channel<FromChecker, ToChecker, FromCheckerNotes, ToCheckerNotes>;
 
@@ -26,9 +27,18 @@ export class RemoteIpvsDriver implements IpvsDriver {
     private readonly channel: CheckerChannel,
   ) {}
 
-  /** With the counters (the userspace plane's connections and rates): always asked for. */
+  /**
+   * With the counters (the userspace plane's connections and rates): always asked for, a batch of services at a
+   * time, as a netlink dump comes in several messages (and, like it, not one instant's table).
+   */
   async dump(): Promise<IpvsTable> {
-    return (await this.channel.request('ipvs', { call: 'dump' }, CALL_TIMEOUT_MS)) as IpvsTable;
+    let page = (await this.channel.request('ipvs', { call: 'dump' }, CALL_TIMEOUT_MS)) as TablePage;
+    const services = [...page.items];
+    while (!page.done) {
+      page = (await this.channel.request('ipvs', { call: 'dump-page', cursor: page.cursor }, CALL_TIMEOUT_MS)) as TablePage;
+      services.push(...page.items);
+    }
+    return { services };
   }
 
   async entries(): Promise<IpvsTable> {
@@ -97,13 +107,19 @@ function opError(e: Error & { code?: unknown }): OpError {
 export class TableHost {
   /** Operations the table has been given (IpvsCall says why). */
   private generation = 0;
+  /** Dumps under way: 30,000 destinations sent at once held this loop for tens of milliseconds. */
+  private readonly dumps = new CursorPager<ServiceEntry, Batch<ServiceEntry>>((it) => takeBatch(it, LIST_BATCH, (e) => 1 + e.dests.length));
 
-  constructor(private readonly table: IpvsDriver) {}
+  constructor(private readonly table: IpvsDriver & { serviceEntries(): Iterable<ServiceEntry> }) {}
 
-  async call(c: IpvsCall): Promise<IpvsTable | IpvsTimeouts | TableEntries | OpsApplied> {
+  async call(c: IpvsCall): Promise<TablePage | IpvsTimeouts | TableEntries | OpsApplied> {
     switch (c.call) {
-      case 'dump':
-        return this.table.dump();
+      case 'dump': {
+        const cursor = this.dumps.open(this.table.serviceEntries());
+        return { cursor, ...this.dumps.page(cursor) };
+      }
+      case 'dump-page':
+        return { cursor: c.cursor, ...this.dumps.page(c.cursor) };
       case 'getTimeouts':
         return this.table.getTimeouts();
       case 'entries':

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { checkerDumpLines } from '../../src/daemon/dumps.js';
-import { PAGE_BYTES } from '../../src/daemon/line-pager.js';
+import { PAGE_BYTES } from '../../src/ipc/pages.js';
 import { cli, until } from './drain-harness.js';
 import { DaemonUnderTest, largeTcpConfig } from './daemon-setup.js';
 

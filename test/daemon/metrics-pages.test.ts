@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { get, type IncomingMessage } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { MetricsBusy, Registry, serveMetrics } from '../../src/daemon/metrics.js';
-import { LinePager, PAGE_BYTES, takePage } from '../../src/daemon/line-pager.js';
+import { LinePager, PAGE_BYTES, takePage } from '../../src/ipc/pages.js';
 import { localPages } from '../../src/daemon/metrics-pages.js';
 import { until } from './drain-harness.js';
 import { DaemonUnderTest, largeTcpConfig } from './daemon-setup.js';

@@ -1,11 +1,9 @@
-// Long text crosses from a child to the supervisor a page at a time: the child keeps a cursor over lines it renders
-// lazily, the supervisor asks for the next page once it has written the last. One IPC message of megabytes holds
-// the supervisor's loop while node concatenates and decodes it, and the supervisor runs VRRP's neighbours (the data
-// plane, the control socket); a page holds it for well under a millisecond. Used by /metrics (metrics-pages.ts), the
-// SIGUSR1/SIGUSR2 dumps (dumps.ts), and the checker process's status, a batch of virtual servers at a time.
-
-import type { PagedArray } from '../ipc/protocol.js';
-import { LazyArray } from './json-stream.js';
+// Long replies cross between processes a page at a time: the side that answers keeps a cursor over what it renders
+// lazily, the side that asks for the next page once it has used the last. One IPC message of megabytes holds the
+// receiving loop while node concatenates and decodes it, and the supervisor runs VRRP's neighbours (the data plane,
+// the control socket); a page holds it for a few milliseconds at most. Used by /metrics (daemon/metrics-pages.ts), the
+// SIGUSR1/SIGUSR2 dumps (daemon/dumps.ts), the lists in the checker process's status, console refreshes and commands
+// (daemon/json-stream.ts), and the embedded IPVS table's dumps (ipvs/driver-remote.ts).
 
 /** A page's size: ~250 histogram lines, under a millisecond to render on the checker's loop. */
 export const PAGE_BYTES = 32 * 1024;
@@ -117,30 +115,4 @@ export async function* childPages<P extends { readonly done: boolean }>(cursor: 
 /** A child's text pages, as text. */
 export async function* childText(cursor: number, page: (cursor: number) => Promise<Page>): AsyncGenerator<string> {
   for await (const p of childPages(cursor, page)) if (p.text) yield p.text;
-}
-
-const isPagedArray = (v: unknown): v is PagedArray =>
-  typeof v === 'object' && v !== null && Object.keys(v).length === 1 && typeof (v as PagedArray).pagedArray === 'number';
-
-/**
- * The supervisor's side of a child's status: each PagedArray in it (a member of a plain object, at any depth) becomes
- * a LazyArray over the child's batches, whose cursor is closed if the writer stops before the last.
- */
-export function withLazyLists(value: unknown, page: (cursor: number) => Promise<Batch<unknown>>, close: (cursor: number) => void): unknown {
-  if (isPagedArray(value)) {
-    const cursor = value.pagedArray;
-    return new LazyArray(async function* () {
-      let done = false;
-      try {
-        for await (const b of childPages(cursor, page)) {
-          done = b.done;
-          yield b.items;
-        }
-      } finally {
-        if (!done) close(cursor);
-      }
-    });
-  }
-  if (typeof value !== 'object' || value === null || Object.getPrototypeOf(value) !== Object.prototype) return value;
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, withLazyLists(v, page, close)]));
 }
