@@ -16,7 +16,6 @@ export interface ListPager {
   page<T>(items: Iterable<T>, size: (item: T) => number): PagedArray;
 }
 
-
 /** What a child's side offers the common requests. */
 export interface ChildSide {
   stop(): Promise<void>;
@@ -28,8 +27,8 @@ export interface ChildSide {
 }
 
 /**
- * Wires ping, status, dump and metrics (a cursor per status list, dump or scrape, ipc/pages.ts) and stop on `channel` for the side
- * `side()` returns once started, and the ways a child stops. TERM and INT stop it gracefully: a service manager's
+ * Wires ping, status, dump and metrics (a cursor per long list, dump or scrape: ipc/pages.ts) and stop on `channel`
+ * for the side `side()` returns once started, and the ways a child stops. TERM and INT stop it gracefully: a service manager's
  * stop (systemd's control-group kill) and Ctrl-C reach every process, not only the supervisor. HUP and USR1/USR2
  * belong to the supervisor, which relays what each child must do; here their default action (terminate) is only
  * disarmed. A child whose supervisor is gone stops as keepalived's children do on their parent's death (PDEATHSIG
@@ -48,7 +47,7 @@ export function serveChild<In extends RequestMap & ChildRequests>(
     process.exit(0);
   };
   c.handle('ping', () => undefined);
-  const lists = new CursorPager<unknown, Batch<unknown>>((items) => takeBatch(items, LIST_BATCH, () => 1));
+  const lists = new CursorPager<unknown, Batch<unknown>>();
   const pager: ListPager = {
     page: <T>(items: Iterable<T>, size: (item: T) => number) =>
       ({ pagedArray: lists.open(items, (it) => takeBatch(it as Iterator<T>, LIST_BATCH, size) as Batch<unknown>) }),

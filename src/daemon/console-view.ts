@@ -95,7 +95,7 @@ export interface ConsoleSnapshot {
   /** The telemetry's revision: the next refresh asks for timelines changed after it. */
   readonly rev: number;
   readonly overrides: readonly StoredEntry[];
-  readonly groups: LazyArray | readonly ConsoleGroup[];
+  readonly groups: LazyArray;
 }
 
 function cell(label: string, html: string, cls = ''): string {

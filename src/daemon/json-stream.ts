@@ -2,7 +2,6 @@
 // status of 30,000 real servers is 4.6 MB of JSON, and the checker process hands its virtual servers over in batches
 // (ipc/pages.ts). A LazyArray stands for such a list inside an otherwise ordinary value; jsonPieces gives the text
 // JSON.stringify would give for the whole, piece by piece, with each batch stringified on its own.
-
 import { childPages, type Batch } from '../ipc/pages.js';
 import type { PagedArray } from '../ipc/protocol.js';
 
@@ -76,8 +75,8 @@ const isPagedArray = (v: unknown): v is PagedArray =>
   typeof v === 'object' && v !== null && Object.keys(v).length === 1 && typeof (v as PagedArray).pagedArray === 'number';
 
 /**
- * The supervisor's side of a child's status: each PagedArray in it (a member of a plain object, at any depth) becomes
- * a LazyArray over the child's batches, whose cursor is closed if the writer stops before the last.
+ * The supervisor's side of a child's reply: each PagedArray in it (a member of a plain object, at any depth) becomes a
+ * LazyArray over the child's batches, whose cursor is closed if the reader stops before the last.
  */
 export function withLazyLists(value: unknown, page: (cursor: number) => Promise<Batch<unknown>>, close: (cursor: number) => void): unknown {
   if (isPagedArray(value)) {

@@ -1,5 +1,5 @@
-// Long replies cross between processes a page at a time: the side that answers keeps a cursor over what it renders
-// lazily, the side that asks for the next page once it has used the last. One IPC message of megabytes holds the
+// Long replies cross between processes a page at a time: the answering side keeps a cursor over what it renders
+// lazily, and the asking side asks for the next page once it has used the last. One IPC message of megabytes holds the
 // receiving loop while node concatenates and decodes it, and the supervisor runs VRRP's neighbours (the data plane,
 // the control socket); a page holds it for a few milliseconds at most. Used by /metrics (daemon/metrics-pages.ts), the
 // SIGUSR1/SIGUSR2 dumps (daemon/dumps.ts), the lists in the checker process's status, console refreshes and commands
@@ -44,15 +44,13 @@ export function takePage(lines: Iterator<string>, bytes = PAGE_BYTES): Page {
   return { text: items.length ? items.join('\n') + '\n' : '', done };
 }
 
-/** The child's side: one cursor per reader under way, each over items `take` reads a page of. */
+/** The answering side: one cursor per reader under way, each over items `take` reads a page of. */
 export class CursorPager<T, P extends { readonly done: boolean }> {
   private nextCursor = 1;
   private readonly cursors = new Map<number, { readonly items: Iterator<T>; readonly take: (items: Iterator<T>) => P; timer: NodeJS.Timeout }>();
 
-  constructor(private readonly take: (items: Iterator<T>) => P) {}
-
   /** A cursor over `items`, read with page() a `take` at a time; throws EBUSY when MAX_CURSORS are open. */
-  open(items: Iterable<T>, take: (items: Iterator<T>) => P = this.take): number {
+  open(items: Iterable<T>, take: (items: Iterator<T>) => P): number {
     if (this.cursors.size >= MAX_CURSORS) throw Object.assign(new Error(`${MAX_CURSORS} readers already under way`), { code: 'EBUSY' });
     const cursor = this.nextCursor++;
     this.cursors.set(cursor, { items: items[Symbol.iterator](), take, timer: this.expiry(cursor) });
@@ -98,12 +96,12 @@ export async function* inBatches<T>(items: Iterable<T>, size: (item: T) => numbe
 
 /** Lines as text pages of PAGE_BYTES. */
 export class LinePager extends CursorPager<string, Page> {
-  constructor() {
-    super((lines) => takePage(lines));
+  override open(lines: Iterable<string>): number {
+    return super.open(lines, (it) => takePage(it));
   }
 }
 
-/** The supervisor's side: a child's pages, each asked for once the previous one is taken. */
+/** The asking side: the pages, each asked for once the previous one is taken. */
 export async function* childPages<P extends { readonly done: boolean }>(cursor: number, page: (cursor: number) => Promise<P>): AsyncGenerator<P> {
   for (;;) {
     const p = await page(cursor);
@@ -112,7 +110,7 @@ export async function* childPages<P extends { readonly done: boolean }>(cursor: 
   }
 }
 
-/** A child's text pages, as text. */
+/** The text of text pages. */
 export async function* childText(cursor: number, page: (cursor: number) => Promise<Page>): AsyncGenerator<string> {
   for await (const p of childPages(cursor, page)) if (p.text) yield p.text;
 }

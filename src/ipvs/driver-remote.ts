@@ -108,14 +108,14 @@ export class TableHost {
   /** Operations the table has been given (IpvsCall says why). */
   private generation = 0;
   /** Dumps under way: 30,000 destinations sent at once held this loop for tens of milliseconds. */
-  private readonly dumps = new CursorPager<ServiceEntry, Batch<ServiceEntry>>((it) => takeBatch(it, LIST_BATCH, (e) => 1 + e.dests.length));
+  private readonly dumps = new CursorPager<ServiceEntry, Batch<ServiceEntry>>();
 
   constructor(private readonly table: IpvsDriver & { serviceEntries(): Iterable<ServiceEntry> }) {}
 
   async call(c: IpvsCall): Promise<TablePage | IpvsTimeouts | TableEntries | OpsApplied> {
     switch (c.call) {
       case 'dump': {
-        const cursor = this.dumps.open(this.table.serviceEntries());
+        const cursor = this.dumps.open(this.table.serviceEntries(), (it) => takeBatch(it, LIST_BATCH, (e) => 1 + e.dests.length));
         return { cursor, ...this.dumps.page(cursor) };
       }
       case 'dump-page':
