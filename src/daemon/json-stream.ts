@@ -1,7 +1,7 @@
 // JSON text written as it is produced, for replies too large to build in one turn of the supervisor's loop: the
 // status of 30,000 real servers is 4.6 MB of JSON, and the checker process hands its virtual servers over in batches
 // (ipc/pages.ts). A LazyArray stands for such a list inside an otherwise ordinary value; jsonPieces gives the text
-// JSON.stringify would give for the whole, piece by piece, with each batch stringified on its own.
+// JSON.stringify would give for the whole, piece by piece, with each element of such a list stringified on its own.
 import { childPages, type Batch } from '../ipc/pages.js';
 import type { PagedArray } from '../ipc/protocol.js';
 
@@ -44,13 +44,12 @@ async function* pieces(value: unknown, indent: number, pad: string): AsyncGenera
   let first = true;
   if (value instanceof LazyArray) {
     yield '[';
+    // An element a piece: a writer that waits for each piece to leave gives the loop back between them.
     for await (const batch of value.batches()) {
-      const text: string[] = [];
       for (const el of batch) {
-        text.push(`${first ? '' : ','}${open}${whole(el === undefined ? null : el, indent, inner)}`);
+        yield `${first ? '' : ','}${open}${whole(el === undefined ? null : el, indent, inner)}`;
         first = false;
       }
-      yield text.join('');
     }
     yield first || indent === 0 ? ']' : `\n${pad}]`;
     return;
