@@ -5,6 +5,7 @@ import { statSync } from 'node:fs';
 import { join } from 'node:path';
 import { tempDir } from '../support/tempdir.js';
 import { ControlServer, CommandError } from '../../src/daemon/control.js';
+import { bigintAsString, LazyArray } from '../../src/daemon/json-stream.js';
 import { silentLogger } from '../../src/log.js';
 
 function exchange(path: string, lines: string[], replies: number): Promise<object[]> {
@@ -101,4 +102,36 @@ test('events streams every published event to each subscriber until it disconnec
   } finally {
     await server.close();
   }
+});
+
+test('a long reply is written as its list arrives; one whose list fails midway is cut short, never a line that looks whole', async (t) => {
+  const path = join(tempDir(t, 'lvsk-ctl-'), 'control.sock');
+  const rows = Array.from({ length: 5000 }, (_, i) => ({ rs: `rs-${i}`, weight: i, bytes: BigInt(i) }));
+  const batches = (fail: boolean) => new LazyArray(async function* () {
+    for (let i = 0; i < rows.length; i += 500) {
+      if (fail && i === 2500) throw new Error('the checker process stopped answering');
+      yield rows.slice(i, i + 500);
+    }
+  });
+  const server = new ControlServer(path, {
+    commands: { whole: () => ({ table: { services: batches(false) } }), broken: () => ({ table: { services: batches(true) } }) },
+    subscribe: () => () => undefined,
+  }, silentLogger());
+  await server.listen();
+  t.after(() => server.close());
+  const [whole] = await exchange(path, ['{"cmd":"whole"}'], 1);
+  assert.deepEqual(whole, JSON.parse(JSON.stringify({ ok: true, table: { services: rows } }, bigintAsString)));
+
+  const raw = await new Promise<string>((resolve, reject) => {
+    const sock = connect(path);
+    let buf = '';
+    sock.setEncoding('utf8');
+    sock.on('error', reject);
+    sock.on('data', (c: string) => (buf += c));
+    sock.on('close', () => resolve(buf));
+    sock.on('connect', () => sock.write('{"cmd":"broken"}\n'));
+  });
+  assert.ok(raw.startsWith('{"ok":true,"table":{"services":[{"rs":"rs-0"'), raw.slice(0, 80));
+  assert.ok(!raw.includes('\n'), 'the cut reply ended as a whole line');
+  assert.throws(() => JSON.parse(raw));
 });
