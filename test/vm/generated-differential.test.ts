@@ -52,8 +52,14 @@ function plan(): GenBatch[][] {
 
 const bootSeconds = (batches: readonly GenBatch[]): number => batches.reduce((a, b) => a + batchSeconds(b), 60);
 
-/** One boot: its differences by scenario (each difference described), after checking both sides ran. */
-async function differences(batches: readonly GenBatch[], label: string): Promise<Map<string, string[]>> {
+/** keepalived's own word that its checker ran late (scheduler.c thread_fetch_next_queue): its verdicts then lag. */
+const LATE = /A thread timer expired [\d.]+ seconds ago/;
+
+/**
+ * One boot: its differences by scenario (each difference described), after checking both sides ran. keepalived's
+ * late-timer lines go to `late`, for a failure to show beside the differences.
+ */
+async function differences(batches: readonly GenBatch[], label: string, late: string[] = []): Promise<Map<string, string[]>> {
   // A host shared with other work slows TCG guests several times over: the timeout is generous.
   const run = await runTimeline(batches, bootSeconds(batches) * 3000);
   if (KEEP !== undefined) {
@@ -67,6 +73,7 @@ async function differences(batches: readonly GenBatch[], label: string): Promise
     assert.ok(r.keepalived.log.includes('Startup complete'), `keepalived did not start:\n${r.keepalived.log}\n${r.batch.config}`);
     assert.ok(r.lvskeeper.log.includes('Activating healthchecker') || r.batch.scenarios.every((s) => s.realServers.every((x) => x.checker === 'none')), `lvskeeper did not run:\n${r.lvskeeper.log}`);
     assert.equal(r.backendsLog.trim(), '', 'the backends failed');
+    late.push(...r.keepalived.log.split('\n').filter((l) => LATE.test(l)).map((l) => `${label}: ${l}`));
     for (const d of compareBatch(r)) out.set(d.scenario, [...(out.get(d.scenario) ?? []), describe(d)]);
   }
   return out;
@@ -86,11 +93,12 @@ test(`IPVS VM: ${boots.flat().reduce((n, b) => n + b.scenarios.length, 0)} gener
   if (!need(t, missing === undefined, missing ?? '')) return;
   for (const [n, batches] of boots.entries()) {
     await t.test(`boot ${n}: scenarios ${batches[0]!.scenarios[0]!.index}..${batches.at(-1)!.scenarios.at(-1)!.index}`, async () => {
-      const first = await differences(batches, `boot${n}`);
+      const late: string[] = [];
+      const first = await differences(batches, `boot${n}`, late);
       if (first.size === 0) return;
       const names = [...first.keys()];
       const replay = async (of: readonly string[], label: string): Promise<Map<string, string[]>> =>
-        of.length === 0 ? new Map() : differences(replayBatches(of.map((x) => Number(x.split('-')[1]))), label);
+        of.length === 0 ? new Map() : differences(replayBatches(of.map((x) => Number(x.split('-')[1]))), label, late);
       const second = await replay(names, `boot${n}-replay`);
       const third = await replay([...second.keys()], `boot${n}-replay2`);
       const again = new Map([...third].filter(([x]) => second.has(x)));
@@ -100,7 +108,8 @@ test(`IPVS VM: ${boots.flat().reduce((n, b) => n + b.scenarios.length, 0)} gener
       const scenarios = batches.flatMap((b) => b.scenarios).filter((s) => kept.includes(s.name)).slice(0, 5)
         .map((s) => `--- ${s.name} ---\n${s.config}${s.realServers.map((rs) => `# ${rs.logKey} ${rs.checker} ${rs.states.join(' ')}`).join('\n')}`);
       assert.deepEqual(kept, [],
-        `differences in ${kept.length} scenarios (replay: LVSK_DIFF_SEED=${SEED} LVSK_DIFF_ONLY=${kept.map((x) => x.split('-')[1]).join(',')}):\n` +
+        `differences in ${kept.length} scenarios (replay: LVSK_DIFF_SEED=${SEED} LVSK_DIFF_ONLY=${kept.map((x) => x.split('-')[1]).join(',')}), ` +
+        `keepalived late ${late.length} times:\n${late.slice(0, 8).join('\n')}\n` +
         `${kept.flatMap((x) => again.get(x)!).join('\n')}\n${scenarios.join('\n')}`);
     });
   }

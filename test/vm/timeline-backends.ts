@@ -1,7 +1,8 @@
 // The backends of a generated differential run (scenario-generator.ts), run in the guest's root namespace where the
 // daemons' namespaces route to: one TCP or HTTP listener per real server, and the exit code each MISC_CHECK script
 // reads. Every SIGUSR1 moves all of them to the next phase of their timeline, then writes the phase number to
-// <dir>/phase. `slow` drops the backend's SYN-ACKs through a blackhole policy route (table 99, set up by the guest).
+// <dir>/phase. `slow` drops the backend's SYN-ACKs (its address and port in the guest's nft set inet lvskslow) and
+// answers no request.
 import { execFileSync } from 'node:child_process';
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
@@ -32,7 +33,9 @@ function answer(live: Live, sock: Socket): void {
   let seen = '';
   sock.on('data', (chunk: Buffer) => {
     seen += chunk.toString('latin1');
-    if (!seen.includes('\r\n\r\n')) return;
+    // A slow backend answers no request, as if its reply were lost: a check that connected just before it turned
+    // slow fails as the next one will.
+    if (!seen.includes('\r\n\r\n') || live.state === 'slow') return;
     const [status, body] = live.state === 'status' ? ['503 Service Unavailable', 'busy'] : ['200 OK', live.state === 'digest' ? 'another body' : live.spec.body];
     sock.end(`HTTP/1.0 ${status}\r\nContent-Length: ${body.length}\r\nConnection: close\r\n\r\n${body}`);
   });
@@ -47,8 +50,8 @@ function apply(live: Live, state: BackendState, dir: string): void {
   }
   const slow = state === 'slow';
   if (slow !== live.slow) {
-    const fam = spec.addr.includes(':') ? '-6' : '-4';
-    execFileSync('ip', [fam, 'rule', slow ? 'add' : 'del', 'from', spec.addr, 'lookup', '99', 'pref', '100']);
+    const set = spec.addr.includes(':') ? 'v6' : 'v4';
+    execFileSync('nft', [slow ? 'add' : 'delete', 'element', 'inet', 'lvskslow', set, `{ ${spec.addr} . ${spec.port} }`]);
     live.slow = slow;
   }
   if (state === 'down') {

@@ -49,7 +49,21 @@ printf '#!/bin/sh\nread c < ${GUEST_DIR}/misc/$1; exit $c\n' > ${MISC}
 chmod 755 ${REC} ${MISC}
 sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 ip link add lvskb0 type dummy; ip link set lvskb0 up
-ip route add blackhole default table 99; ip -6 route add blackhole default table 99
+# A slow backend's SYN-ACKs are dropped, nothing else (timeline-backends.ts): a check connected before the backend
+# turned slow still ends cleanly. Dropping all its packets would hold keepalived's checker in close() for the
+# 5 s linger it sets on every check socket (layer4.c socket_bind_connect), again for each such connection.
+modprobe -d "${VM_CACHE}/k" nf_tables
+nft -f - <<'NFT'
+table inet lvskslow {
+  set v4 { type ipv4_addr . inet_service; }
+  set v6 { type ipv6_addr . inet_service; }
+  chain out {
+    type filter hook output priority 0; policy accept;
+    tcp flags & (syn | ack) == syn | ack ip saddr . tcp sport @v4 drop
+    tcp flags & (syn | ack) == syn | ack ip6 saddr . tcp sport @v6 drop
+  }
+}
+NFT
 n=0
 for s in k l; do
   n=$((n + 1))
