@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync, watch } from 'node:fs';
 import { join } from 'node:path';
 import { checkerDumpLines } from '../../src/daemon/dumps.js';
 import { PAGE_BYTES } from '../../src/ipc/pages.js';
@@ -38,7 +38,7 @@ test('the data dump names a virtual server using ha_suspend, its address count, 
   ]);
 });
 
-test('a daemon of 3,000 real servers: the SIGUSR1 dump is whole (each real server once, in many pages), dumps in a burst leave whole files, the status and the table are whole', { timeout: 120_000 }, async (t) => {
+test('a daemon of 3,000 real servers: the SIGUSR1 dump is whole (each real server once, in many pages), dumps in a burst leave whole files, the status and the table are whole; a checker process stopped midway cuts its section short, marked', { timeout: 150_000 }, async (t) => {
   const RS = 3000;
   const d = new DaemonUnderTest(t, largeTcpConfig('lvskd-dumps', 19900, RS));
   const run = d.start([], ['env', `TMPDIR=${d.dir}`]);
@@ -99,4 +99,36 @@ test('a daemon of 3,000 real servers: the SIGUSR1 dump is whole (each real serve
   assert.equal(list.stdout.split('\n').filter((l) => /^ {2}-> 127\.1\.\d+\.\d+:9 /.test(l)).length, RS);
   assert.equal(list.stdout.split('\n').filter((l) => /^TCP {2}127\.0\.0\.1:199\d\d rr$/.test(l)).length, 30);
   assert.deepEqual(run.lines.filter((l) => /cut short|cannot write/.test(l)), []);
+
+  // A checker process that stops answering midway: stopped as soon as the file is begun (its first page is in the
+  // head by then), its section ends in a marker, the log says so, and the file is still published. A dump that ends
+  // before the stop lands is tried again.
+  const checkerPid = Number(run.lines.map((l) => /Starting Healthcheck child process, pid=(\d+)/.exec(l)?.[1]).find((x) => x));
+  assert.ok(checkerPid > 0, 'the checker process pid is logged');
+  let cut: string | undefined;
+  for (let attempt = 0; attempt < 5 && cut === undefined; attempt++) {
+    const at = run.lines.length;
+    let stopped = false;
+    const watcher = watch(d.dir, (_event, name) => {
+      if (stopped || !name?.endsWith('.tmp')) return;
+      stopped = true;
+      process.kill(checkerPid, 'SIGSTOP');
+    });
+    try {
+      d.signal('SIGUSR1');
+      await run.waitFor(/Wrote data dump/, 10_000, at);
+    } finally {
+      watcher.close();
+      if (stopped) process.kill(checkerPid, 'SIGCONT');
+    }
+    if (run.lines.slice(at).some((l) => /the checker process's dump section is cut short/.test(l))) cut = readFileSync(data, 'utf8');
+  }
+  assert.ok(cut !== undefined, 'the checker process was never stopped midway in 5 dumps');
+  assert.match(cut, /\n------< checker section cut short: .+ >------\n$/);
+  assert.ok(rsLines(cut).length < RS, `${rsLines(cut).length} real servers in a cut dump`);
+  // The checker process answers again: the next dump is whole.
+  const after = run.lines.length;
+  d.signal('SIGUSR1');
+  await run.waitFor(/Wrote data dump/, 10_000, after);
+  assert.equal(rsLines(readFileSync(data, 'utf8')).length, RS);
 });
