@@ -28,7 +28,7 @@ class Pick {
 export type BackendState =
   | 'up' //       TCP accepted; HTTP answered with the expected status and body
   | 'down' //     not listening: the connect is refused
-  | 'slow' //     SYN-ACKs dropped (an nft set): the connect times out beyond connect_timeout
+  | 'slow' //     SYN-ACKs dropped (an nft set), HTTP requests unanswered: the check times out
   | 'status' //   HTTP answered 503
   | 'digest' //   HTTP answered 200 with another body
   | `exit:${number}`; // MISC_CHECK: the script's exit code
