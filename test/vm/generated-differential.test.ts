@@ -59,7 +59,7 @@ const LATE = /A thread timer expired [\d.]+ seconds ago/;
  * One boot: its differences by scenario (each difference described), after checking both sides ran. keepalived's
  * late-timer lines go to `late`, for a failure to show beside the differences.
  */
-async function differences(batches: readonly GenBatch[], label: string, late: string[] = []): Promise<Map<string, string[]>> {
+async function differences(batches: readonly GenBatch[], label: string, late: string[]): Promise<Map<string, string[]>> {
   // A host shared with other work slows TCG guests several times over: the timeout is generous.
   const run = await runTimeline(batches, bootSeconds(batches) * 3000);
   if (KEEP !== undefined) {

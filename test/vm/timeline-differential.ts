@@ -49,8 +49,8 @@ printf '#!/bin/sh\nread c < ${GUEST_DIR}/misc/$1; exit $c\n' > ${MISC}
 chmod 755 ${REC} ${MISC}
 sysctl -qw net.ipv6.conf.all.accept_dad=0 net.ipv6.conf.default.accept_dad=0
 ip link add lvskb0 type dummy; ip link set lvskb0 up
-# A slow backend's SYN-ACKs are dropped, nothing else (timeline-backends.ts): a check connected before the backend
-# turned slow still ends cleanly. Dropping all its packets would hold keepalived's checker in close() for the
+# A slow backend's SYN-ACKs are dropped, not its other packets (timeline-backends.ts): a check connected before the
+# backend turned slow still ends cleanly. Dropping all its packets would hold keepalived's checker in close() for the
 # 5 s linger it sets on every check socket (layer4.c socket_bind_connect), again for each such connection.
 modprobe -d "${VM_CACHE}/k" nf_tables
 nft -f - <<'NFT'
