@@ -62,9 +62,9 @@ export class Daemon {
 
   /**
    * `extra`: more command-line options (`--http 127.0.0.1:9000`); `heapProbe`: every process can say its live heap
-   * (liveHeap()); `loopProbe`: the supervisor records its loop's late wake-ups to this file at exit (bench/loop-probe.ts).
+   * (liveHeap()), and with `heapSnapshots` write a heap snapshot first (heapSnapshotFiles()); `loopProbe`: the supervisor records its loop's late wake-ups to this file at exit (bench/loop-probe.ts).
    */
-  constructor(name: string, text: string, extra: readonly string[] = [], probes: { readonly heapProbe?: boolean; readonly loopProbe?: string } = {}) {
+  constructor(name: string, text: string, extra: readonly string[] = [], probes: { readonly heapProbe?: boolean; readonly heapSnapshots?: boolean; readonly loopProbe?: string } = {}) {
     const conf = join(dir, `${name}.conf`);
     writeFileSync(conf, text);
     this.socket = join(dir, `${name}.sock`);
@@ -77,6 +77,7 @@ export class Daemon {
     { stdio: ['ignore', 'pipe', 'inherit'], env: {
       ...process.env,
       ...(this.heapDir ? { LVSK_HEAP_PROBE_DIR: this.heapDir } : {}),
+      ...(probes.heapSnapshots ? { LVSK_HEAP_PROBE_SNAPSHOT: '1' } : {}),
       ...(probes.loopProbe ? { LVSK_LOOP_PROBE_OUT: probes.loopProbe } : {}),
     } });
     createInterface({ input: this.child.stdout! }).on('line', (l) => this.lines.push(l));
@@ -111,6 +112,11 @@ export class Daemon {
     const samples = files.map((f) => JSON.parse(readFileSync(f, 'utf8')) as HeapSample);
     const mb = (n: number): string => (n / 2 ** 20).toFixed(1);
     return `${samples.map((s, i) => `${processName(pids[i]!, this.pid)} ${mb(s.heapUsed)}`).join(' + ')} MB (+ ArrayBuffers ${samples.map((s) => mb(s.arrayBuffers)).join(' + ')} MB)`;
+  }
+
+  /** Where liveHeap() had each process write its heap snapshot (a daemon started with `heapSnapshots`). */
+  heapSnapshotFiles(): { readonly process: string; readonly file: string }[] {
+    return tree(this.pid).map((p) => ({ process: processName(p, this.pid), file: join(this.heapDir!, `${p}.heapsnapshot`) }));
   }
 
   async stop(): Promise<void> {
