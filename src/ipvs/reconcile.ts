@@ -27,7 +27,8 @@ export interface ReconcileOptions {
 }
 
 export function ownedDestId(serviceKey: string, d: Pick<Destination, 'family' | 'address' | 'port'>): string {
-  return `${serviceKey}/${destKeyId(d)}`;
+  // Joined, as desired.ts serviceKeyId says why.
+  return [serviceKey, destKeyId(d)].join('/');
 }
 
 /** The kernel reports `hashed` on every service it holds; it is not something configuration controls. */
