@@ -4,11 +4,14 @@ import { createHash, type Hash } from 'node:crypto';
 
 export type HttpProtocol = '1.0' | '1.0C' | '1.1';
 
-/** `GET path HTTP/1.x`, User-Agent, `Connection: close` for 1.0C and 1.1, then Host. */
+/**
+ * `GET path HTTP/1.x`, User-Agent, `Connection: close` for 1.0C and 1.1, then Host. Joined into one flat string: the
+ * engine keeps a request per real server (http.ts requestOf), and concatenation would keep its parts as well.
+ */
 export function buildRequest(path: string, host: string, protocol: HttpProtocol): string {
   const version = protocol === '1.1' ? '1.1' : '1.0';
   const close = protocol === '1.0' ? '' : 'Connection: close\r\n';
-  return `GET ${path} HTTP/${version}\r\nUser-Agent: KeepAliveClient\r\n${close}Host: ${host}\r\n\r\n`;
+  return ['GET ', path, ' HTTP/', version, '\r\nUser-Agent: KeepAliveClient\r\n', close, 'Host: ', host, '\r\n\r\n'].join('');
 }
 
 /** Host header value without a virtualhost: `ip:port`, IPv6 in brackets. */
