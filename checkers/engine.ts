@@ -170,7 +170,9 @@ export function checkerKey(c: Checker): string {
  */
 function unitKey(c: Checker, vs: VirtualServer): string {
   const params = vs.haSuspend ? `${checkerKey(c)} ha_suspend ${vs.displayName}` : checkerKey(c);
-  return hash('sha256', params, 'base64url').slice(0, 22);
+  // A flat copy: a slice of the digest's text is a sliced string that keeps all 43 characters besides its own header,
+  // 1.6 MB more at 30,000 servers (npm run bench:heap).
+  return flatCopy(hash('sha256', params, 'base64url').slice(0, 22));
 }
 
 /**
