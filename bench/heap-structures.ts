@@ -2,7 +2,8 @@
 // writes): every node's self size summed by what it is. An object is named by its constructor and its first property
 // names (`Object{vsId,rsId,vs,rs,…}`), so each model structure shows as one row however many servers share it;
 // strings by representation (a concatenated or sliced string costs its own header on top of the parts it holds);
-// the rest by V8's node type and name. I/O-free: the bench reads the file.
+// the rest by V8's node type and name. A property that holds a number is stored in its object and has no edge in a
+// snapshot, so it is not among the names. I/O-free: the bench reads the file.
 
 export interface StructureRow {
   readonly what: string;
