@@ -41,6 +41,7 @@ export function heapStructures(json: string): { readonly total: number; readonly
     const name = s.strings[s.nodes[n + nameAt]!]!;
     const edges = s.nodes[n + edgeCountAt]! * edgeWidth;
     let what: string;
+    // A closure's context is not named by its variables: each function's would be a row of its own.
     if (type === 'object' && name !== 'system / Context') {
       const props: string[] = [];
       for (let e = edge; e < edge + edges && props.length <= NAMES_SHOWN; e += edgeWidth) {

@@ -1,7 +1,8 @@
 // `npm run bench:heap` (issue #19): where the bytes go at 30,000 HTTP_GET real servers. The daemon of bench:daemon's
 // large case runs until settled; then each process collects its garbage and writes a heap snapshot
 // (bench/heap-probe.ts), and this prints, per process, its RSS, its V8 heap's live size and the structures that hold
-// it (bench/heap-structures.ts), with bytes per real server. A change to the model shows here row by row.
+// it (bench/heap-structures.ts), with bytes per real server: BENCH_HEAP_ROWS rows each (16 unless given). A change to
+// the model shows here row by row.
 import { readFileSync } from 'node:fs';
 import { startBackend } from './backend.js';
 import { heapStructures } from './heap-structures.js';

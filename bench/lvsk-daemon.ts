@@ -62,7 +62,8 @@ export class Daemon {
 
   /**
    * `extra`: more command-line options (`--http 127.0.0.1:9000`); `heapProbe`: every process can say its live heap
-   * (liveHeap()), and with `heapSnapshots` write a heap snapshot first (heapSnapshotFiles()); `loopProbe`: the supervisor records its loop's late wake-ups to this file at exit (bench/loop-probe.ts).
+   * (liveHeap()), and with `heapSnapshots` write a heap snapshot first (heapSnapshotFiles()); `loopProbe`: the
+   * supervisor records its loop's late wake-ups to this file at exit (bench/loop-probe.ts).
    */
   constructor(name: string, text: string, extra: readonly string[] = [], probes: { readonly heapProbe?: boolean; readonly heapSnapshots?: boolean; readonly loopProbe?: string } = {}) {
     const conf = join(dir, `${name}.conf`);
