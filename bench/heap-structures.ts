@@ -18,6 +18,9 @@ interface Snapshot {
   readonly strings: string[];
 }
 
+/** Node types whose names say nothing about the structure (an array's, a function's): one row per type. */
+const BY_TYPE_ALONE = new Set(['array', 'code', 'number', 'closure']);
+
 /** Property names shown per object row: enough to tell one model structure from another. */
 const NAMES_SHOWN = 6;
 
@@ -50,8 +53,7 @@ export function heapStructures(json: string): { readonly total: number; readonly
         if (p !== '__proto__') props.push(p);
       }
       what = props.length === 0 ? name : `${name}{${props.slice(0, NAMES_SHOWN).join(',')}${props.length > NAMES_SHOWN ? ',…' : ''}}`;
-    } else if (type.endsWith('string')) what = `(${type})`;
-    else if (type === 'array' || type === 'code' || type === 'number' || type === 'closure') what = `(${type})`;
+    } else if (type.endsWith('string') || BY_TYPE_ALONE.has(type)) what = `(${type})`;
     else what = `(${type}) ${name}`;
     edge += edges;
     const size = s.nodes[n + sizeAt]!;

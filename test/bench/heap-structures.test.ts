@@ -20,14 +20,14 @@ test('objects are counted by constructor and property names, strings by represen
     const { total, rows } = heapStructures(readFileSync(file, 'utf8'));
     const row = rows.find((r) => r.what === 'Object{alphaField,betaField}');
     assert.ok(row, 'a row for the structure');
-    // The n objects and at most the literal's boilerplate, which V8 keeps for the function that makes them.
-    assert.ok(row.count === n || row.count === n + 1, `${row.count} objects`);
+    // The n objects and at most the literal's boilerplate, which V8 keeps for the function that makes them. (Read
+    // from `kept` and `joined` after the snapshot, so neither can be collected before it.)
+    assert.ok(row.count === kept.length || row.count === kept.length + 1, `${row.count} objects`);
     // Three in-object fields and the header, and no other structure counted in the row.
     assert.ok(row.bytes >= n * 32 && row.bytes <= (n + 1) * 64, `${row.bytes} bytes`);
     const cons = rows.find((r) => r.what === '(concatenated string)');
-    assert.ok(cons && cons.count >= n, 'the concatenations');
+    assert.ok(cons && cons.count >= joined.length, 'the concatenations');
     assert.equal(rows.reduce((s, r) => s + r.bytes, 0), total);
-    assert.ok(kept.length === n && joined.length === n);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
