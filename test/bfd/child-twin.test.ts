@@ -60,7 +60,30 @@ interface Session {
 
 function have(t: TestContext): boolean {
   return needRoot(t) && needCommand(t, 'ip', 'iproute2') && needFile(t, '/usr/sbin/keepalived', 'needs keepalived 2.2.7 (apt-get install keepalived)') &&
-    needFile(t, BFDD, 'needs FRR bfdd (apt-get install frr)') && needCommand(t, 'vtysh', 'frr');
+    needFile(t, BFDD, 'needs FRR bfdd (apt-get install frr)') && needCommand(t, 'vtysh', 'frr') && needCommand(t, 'nft', 'nftables');
+}
+
+/**
+ * Drops what bfdd sends (UDP to the single-hop control port, RFC 5881 §4) while it is in place. Both ends send a Down
+ * at once when they start (bfd_scheduler.c bfd_register_workers; bfdd likewise), so the session can come up two ways:
+ * the daemon takes bfdd's Init and comes Up from Down, logging the faster timers after Up; or a Down of bfdd's that
+ * crossed the daemon's first takes the daemon to Init, and bfdd's Up, already at 200 ms, takes it Up, logging them
+ * before. Both are keepalived's, but each side of the twin has its own bfdd and may take the other way (CI, once).
+ * Held until bfdd is Init, that is until it has the daemon's Down, the first packet the daemon hears is an Init.
+ */
+const GATE = 'table inet lk_bfd_gate {\n  chain out {\n    type filter hook output priority 0; udp dport 3784 drop\n  }\n}\n';
+
+/** vtysh against the bfdd of a side: each argument one command. */
+const vtysh = (twin: Twin, s: Side, ...commands: string[]): string =>
+  sh(['ip', 'netns', 'exec', twin.peer(s), 'vtysh', '--vty_socket', frrDir(twin, s), '-d', 'bfdd', ...commands.flatMap((c) => ['-c', c])]);
+
+/** bfdd's state of its one peer ("down", "init", "up"), undefined until its vty answers. */
+function bfddStatus(twin: Twin, s: Side): string | undefined {
+  try {
+    return (JSON.parse(vtysh(twin, s, 'show bfd peers json')) as { status: string }[])[0]?.status;
+  } catch {
+    return undefined;
+  }
 }
 
 interface Options {
@@ -78,6 +101,10 @@ async function withSession(tag: string, opts: Options, body: (x: Session) => Pro
   try {
     chmodSync(twin.dir, 0o755);
     const path = twin.writeConfig(config(200, opts.source));
+    const gate = join(twin.dir, 'gate.nft');
+    writeFileSync(gate, GATE);
+    const gated = opts.source === undefined;
+    if (gated) for (const s of SIDES) sh(['ip', 'netns', 'exec', twin.peer(s), 'nft', '-f', gate]);
     for (const s of SIDES) {
       bfdds[s] = startBfdd(twin.peer(s), frrDir(twin, s), `bfd\n peer ${opts.source ?? '10.0.0.1'}\n  receive-interval 200\n  transmit-interval 200\n  detect-multiplier 3\n !\n!\n`);
     }
@@ -87,7 +114,9 @@ async function withSession(tag: string, opts: Options, body: (x: Session) => Pro
     const log = (s: Side): string => daemons[s]!.log;
     const has = (re: RegExp): boolean => SIDES.every((s) => logLines(log(s), re).length > 0);
     const dump = (): string => SIDES.map((s) => `---- ${s}\n${logLines(log(s), SESSION).join('\n')}`).join('\n');
-    if (opts.source === undefined) {
+    if (gated) {
+      assert.ok(await waitFor(() => SIDES.every((s) => bfddStatus(twin, s) === 'init'), 15_000), dump());
+      for (const s of SIDES) sh(['ip', 'netns', 'exec', twin.peer(s), 'nft', 'delete', 'table', 'inet', 'lk_bfd_gate']);
       assert.ok(await waitFor(() => has(/^\(gw\) Entering Up state$/), 15_000), dump());
       // The Poll Sequence keepalived starts on Up (idle_tx 1 s → min_tx 200 ms) ends; bfdd's own follows.
       await waitFor(() => false, 3000);
@@ -112,10 +141,7 @@ test('the BFD session log lines (-D) are keepalived\'s, line for line, through U
   if (!have(t)) return;
   await withSession('hBlog', {}, async ({ twin, path, log, has, dump, bfdds }) => {
     // bfdd slows to 400 ms: its Poll carries the new values, and each side answers it.
-    for (const s of SIDES) {
-      sh(['ip', 'netns', 'exec', twin.peer(s), 'vtysh', '--vty_socket', frrDir(twin, s), '-d', 'bfdd', '-c', 'configure terminal', '-c', 'bfd',
-        '-c', 'peer 10.0.0.1', '-c', 'receive-interval 400', '-c', 'transmit-interval 400']);
-    }
+    for (const s of SIDES) vtysh(twin, s, 'configure terminal', 'bfd', 'peer 10.0.0.1', 'receive-interval 400', 'transmit-interval 400');
     assert.ok(await waitFor(() => has(/Detection time is 1200000 us \(was 600000 us\)$/), 10_000), dump());
     await waitFor(() => false, 3000);
     // Our timers change on a reload: a Poll Sequence of our own.
