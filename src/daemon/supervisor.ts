@@ -29,6 +29,7 @@ import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig } from './config-reader.js';
 import { holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
+import { watchYoungGeneration } from './young-generation.js';
 import { checkerNodeFlags } from './checker-node-flags.js';
 import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
@@ -169,6 +170,8 @@ export class Supervisor {
   private readonly registry = new Registry();
   private readonly restarts = this.registry.counter('lvskeeper_process_restarts_total', 'Child processes respawned after dying or hanging, by process');
   private stopping: Promise<void> | undefined;
+  /** Ends the look at V8's young generation (young-generation.ts). */
+  private stopYoungGenerationWatch: (() => void) | undefined;
   private readonly startedAt = Date.now();
   private fifos: NotifyFifos | undefined;
   private readonly consoleRender = this.registry.histogram(
@@ -338,6 +341,7 @@ export class Supervisor {
       await this.control.listen();
     }
     releaseFreeMemorySoon();
+    this.stopYoungGenerationWatch = watchYoungGeneration();
     return undefined;
   }
 
@@ -872,6 +876,7 @@ export class Supervisor {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('Stopping');
+      this.stopYoungGenerationWatch?.();
       // Withdrawn first, while everything still forwards: the routers move the flows before the children stop.
       await this.announcer?.withdrawForStop();
       await this.control?.close();

@@ -1,0 +1,61 @@
+// The supervisor's young generation (src/daemon/young-generation.ts): after a burst that grew V8's new space, the
+// look gives it back once the process is quiet; without it the space stays grown. Each case runs in a fresh node.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawnSync } from 'node:child_process';
+import { join } from 'node:path';
+import { repoRoot } from '../support/tier.js';
+import { RESTING_BYTES, youngGenerationQuiet } from '../../src/daemon/young-generation.js';
+
+const MB = 1024 * 1024;
+
+test('quiet: the new space has grown, and a little but not nothing was allocated with no collection between', () => {
+  const grown = 30 * MB;
+  assert.equal(youngGenerationQuiet({ resident: grown, used: 10 * MB }, { resident: grown, used: 10.25 * MB }, 5000), true);
+  // Nothing allocated: V8 resizes only on a throughput that is not zero (heap.cc Heap::ShouldResizeNewSpace).
+  assert.equal(youngGenerationQuiet({ resident: grown, used: 10 * MB }, { resident: grown, used: 10 * MB }, 5000), false);
+  // Less in use than before: a collection came between.
+  assert.equal(youngGenerationQuiet({ resident: grown, used: 10 * MB }, { resident: grown, used: 2 * MB }, 5000), false);
+  // Allocating at V8's own bar, 1,000 bytes per ms.
+  assert.equal(youngGenerationQuiet({ resident: grown, used: 1 * MB }, { resident: grown, used: 1 * MB + 5_000_000 }, 5000), false);
+  // At rest already.
+  assert.equal(youngGenerationQuiet({ resident: RESTING_BYTES, used: 0 }, { resident: RESTING_BYTES, used: MB / 8 }, 5000), false);
+});
+
+/**
+ * A node process that grows its new space with objects surviving scavenges, then trickles a few allocations for
+ * `waitMs`, watching (or not) with a look every 200 ms; it prints the new space's resident bytes after the burst and
+ * at the end.
+ */
+function run(watch: boolean, waitMs: number): { grown: number; end: number } {
+  const module = join(repoRoot, 'dist/src/daemon/young-generation.js');
+  const source = `
+    import { getHeapSpaceStatistics } from 'node:v8';
+    import { watchYoungGeneration } from ${JSON.stringify(module)};
+    const resident = () => getHeapSpaceStatistics().find((s) => s.space_name === 'new_space').physical_space_size;
+    let kept = [];
+    for (let r = 0; r < 40; r++) {
+      const a = [];
+      for (let i = 0; i < 100000; i++) a.push({ i, s: 'x' + i });
+      kept.push(a);
+      if (kept.length > 3) kept.shift();
+    }
+    kept = [];
+    const grown = resident();
+    const stop = ${watch} ? watchYoungGeneration(200) : () => undefined;
+    let trickle = [];
+    const timer = setInterval(() => { trickle.push({ at: Date.now() }); if (trickle.length > 50) trickle = []; }, 5);
+    setTimeout(() => { clearInterval(timer); stop(); console.log(JSON.stringify({ grown, end: resident() })); }, ${waitMs});
+  `;
+  const r = spawnSync(process.execPath, ['--input-type=module', '-e', source], { encoding: 'utf8', timeout: 60_000 });
+  assert.equal(r.status, 0, r.stderr);
+  return JSON.parse(r.stdout) as { grown: number; end: number };
+}
+
+test('a grown new space is given back once the process is quiet, and stays grown without the look', () => {
+  const watched = run(true, 4000);
+  assert.ok(watched.grown > 8 * MB, `the burst grew the new space to ${(watched.grown / MB).toFixed(1)} MB only`);
+  assert.ok(watched.end <= RESTING_BYTES, `${(watched.end / MB).toFixed(1)} MB resident after the quiet time`);
+  const unwatched = run(false, 4000);
+  assert.ok(unwatched.end > 8 * MB, `${(unwatched.end / MB).toFixed(1)} MB resident without the look`);
+});
