@@ -54,7 +54,7 @@ function collector(): Collect {
 
 /**
  * Looks every `lookMs` and scavenges once the new space has grown and the process is quiet. At 30,000 real servers
- * the scavenge takes 9–26 ms, once after each burst. Returns the stop.
+ * one scavenge of 11 ms after start-up took the new space from 28 MB to 1 MB (two runs). Returns the stop.
  */
 export function watchYoungGeneration(lookMs = LOOK_MS): () => void {
   const collect = collector();
