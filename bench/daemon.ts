@@ -43,8 +43,8 @@ try {
   console.log(`                                     ${b.memory}`);
   console.log(`                                     live heap after a full collection: ${b.live}`);
   // 3,000 checks a second: every server checked, its probe state and the config kept, at a rate two shared CPUs hold.
-  // Sampled 40 s on: past the first round of checks, and the supervisor's young generation given back once quiet
-  // (src/daemon/young-generation.ts), as it stays until the next reload.
+  // Sampled 40 s on: past the first round of checks, and past the supervisor's giving back, once quiet, the young
+  // generation its start-up grew (src/daemon/young-generation.ts); a daemon stays so until its next reload.
   const l = await checking('large', 30_000, 10, 40_000, WINDOW_S);
   console.log(`30,000 RS, HTTP_GET at delay_loop 10: RSS ${l.rss.toFixed(1)} MB (${l.each}), CPU ${(l.cpu * 100).toFixed(1)} % (real servers that failed a check: ${l.downs})`);
   console.log(`                                     ${l.memory}`);

@@ -69,7 +69,7 @@ function have(t: TestContext): boolean {
  * the daemon takes bfdd's Init and comes Up from Down, logging the faster timers after Up; or a Down of bfdd's that
  * crossed the daemon's first takes the daemon to Init, and bfdd's Up, already at 200 ms, takes it Up, logging them
  * before. Both are keepalived's, but each side of the twin has its own bfdd and may take the other way (CI, once).
- * Held until bfdd is Init, that is until it has the daemon's Down, the first packet the daemon hears is an Init.
+ * Held until bfdd is Init, that is until it has the daemon's Down, so the first packet each daemon hears is an Init.
  */
 const GATE = 'table inet lk_bfd_gate {\n  chain out {\n    type filter hook output priority 0; udp dport 3784 drop\n  }\n}\n';
 
@@ -101,10 +101,12 @@ async function withSession(tag: string, opts: Options, body: (x: Session) => Pro
   try {
     chmodSync(twin.dir, 0o755);
     const path = twin.writeConfig(config(200, opts.source));
-    const gate = join(twin.dir, 'gate.nft');
-    writeFileSync(gate, GATE);
     const gated = opts.source === undefined;
-    if (gated) for (const s of SIDES) sh(['ip', 'netns', 'exec', twin.peer(s), 'nft', '-f', gate]);
+    if (gated) {
+      const gate = join(twin.dir, 'gate.nft');
+      writeFileSync(gate, GATE);
+      for (const s of SIDES) sh(['ip', 'netns', 'exec', twin.peer(s), 'nft', '-f', gate]);
+    }
     for (const s of SIDES) {
       bfdds[s] = startBfdd(twin.peer(s), frrDir(twin, s), `bfd\n peer ${opts.source ?? '10.0.0.1'}\n  receive-interval 200\n  transmit-interval 200\n  detect-multiplier 3\n !\n!\n`);
     }
