@@ -3,13 +3,13 @@
 // collection made while allocation is slow, under 1,000 bytes per ms but not none (heap.cc
 // Heap::ShouldResizeNewSpace). A quiet supervisor allocates too little to set off any collection, so it kept the 32 MB
 // until the next burst: 28 MB resident at 30,000 real servers. A smaller new space for good (--max-semi-space-size)
-// would have to be on node's command line, which is the operator's, and would slow every reload.
+// would have to be on node's command line, which is the operator's.
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 
 /** How often the supervisor looks. */
 export const LOOK_MS = 5_000;
-/** A new space this size or smaller is at rest: V8 starts it at two 1 MiB semi-spaces. */
+/** A new space this size or smaller is at rest: V8 starts it at 1 MiB semi-spaces, and one scavenge took it to 1 MB. */
 export const RESTING_BYTES = 4 * 1024 * 1024;
 /** What a look may find allocated and still call quiet: half V8's bar for slow allocation. */
 const QUIET_BYTES_PER_MS = 500;
