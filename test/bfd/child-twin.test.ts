@@ -126,13 +126,6 @@ async function withSession(tag: string, opts: Options, body: (x: Session) => Pro
     await body({ twin, path, log, has, dump, bfdds: bfdds as Record<Side, Proc> });
   } finally {
     for (const s of SIDES) bfdds[s]?.killHard();
-    for (const s of SIDES) {
-      try {
-        process.kill(Number(readFileSync(join(twin.dir, `${s}-bfd.pid`), 'utf8').trim()), 'SIGKILL');
-      } catch {
-        // gone with its parent
-      }
-    }
     await twin.destroy();
   }
 }

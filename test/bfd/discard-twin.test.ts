@@ -5,7 +5,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
-import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { needCommand, needFile, needRoot, repoRoot } from '../support/tier.js';
 import { waitFor } from '../vrrp/netns-support.js';
@@ -75,13 +74,6 @@ test('every discarded packet is logged (-D) as keepalived logs it', { timeout: 6
     assert.deepEqual(lines.lk, lines.ka);
     assert.equal(lines.ka.filter((l) => l.startsWith('Discarding')).length, PACKETS.length - 1, lines.ka.join('\n'));
   } finally {
-    for (const s of SIDES) {
-      try {
-        process.kill(Number(readFileSync(join(twin.dir, `${s}-bfd.pid`), 'utf8').trim()), 'SIGKILL');
-      } catch {
-        // gone with its parent
-      }
-    }
     await twin.destroy();
   }
 });

@@ -4,7 +4,7 @@
 // tracked BFD, the VRRP states and effective priorities, and where the VIP is.
 import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
-import { chmodSync, readFileSync } from 'node:fs';
+import { chmodSync } from 'node:fs';
 import { join } from 'node:path';
 import { needCommand, needFile, needRoot, repoRoot } from '../support/tier.js';
 import { Proc, waitFor } from '../vrrp/netns-support.js';
@@ -78,13 +78,6 @@ async function run(t: TestContext, tag: string, track: string, steady: (side: Si
     return Object.fromEntries(SIDES.map((s) => [s, logLines(log(s), RELEVANT)])) as Record<Side, string[]>;
   } finally {
     for (const p of peers) p.killHard();
-    for (const side of SIDES) {
-      try {
-        process.kill(Number(readFileSync(join(twin.dir, `${side}-bfd.pid`), 'utf8').trim()), 'SIGKILL');
-      } catch {
-        // gone with its parent
-      }
-    }
     await twin.destroy();
   }
 }

@@ -177,8 +177,13 @@ export class Proc {
     return [...(this.vrrpPidFile ? [this.vrrpPidFile] : []), ...this.childPidFiles];
   }
 
-  /** SIGKILL of the whole process family (parent, VRRP child and any other), as a crash would. */
+  /**
+   * SIGKILL of the whole process family (parent, VRRP child and any other), as a crash would. The parent goes first:
+   * keepalived starts a child it sees die again at once (bfd_daemon.c bfd_respawn_thread), and a child forked just
+   * as its parent dies can miss the PR_SET_PDEATHSIG SIGTERM and live on, holding our stdout.
+   */
   killHard(): void {
+    this.child.kill('SIGKILL');
     for (const f of this.pidFiles) {
       try {
         process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
@@ -186,29 +191,34 @@ export class Proc {
         // already gone
       }
     }
-    this.child.kill('SIGKILL');
   }
 
-  /** Resolves when the process (and its children) are gone, so a restart finds no live pid file. */
+  /**
+   * Resolves when the process (and its children) are gone, so a restart finds no live pid file. A child its pid file
+   * still names 5 s after the parent's exit is killed: one left alive keeps this test process from ending.
+   */
   async exited(): Promise<void> {
     if (this.child.exitCode === null && this.child.signalCode === null) {
       await new Promise<void>((r) => this.child.once('exit', () => r()));
     }
-    for (const f of this.pidFiles) {
-      let pid: number;
+    const alive = (f: string): number | undefined => {
       try {
-        pid = Number(readFileSync(f, 'utf8').trim());
+        const pid = Number(readFileSync(f, 'utf8').trim());
+        process.kill(pid, 0);
+        return pid;
       } catch {
-        continue;
+        return undefined;
       }
-      await waitFor(() => {
-        try {
-          process.kill(pid, 0);
-          return false;
-        } catch {
-          return true;
-        }
-      }, 5000);
+    };
+    for (const f of this.pidFiles) {
+      // Read again at each look: a child started again as its parent died writes its pid file late.
+      if (!(await waitFor(() => alive(f) === undefined, 5000))) {
+        await waitFor(() => {
+          const pid = alive(f);
+          if (pid !== undefined) process.kill(pid, 'SIGKILL');
+          return pid === undefined;
+        }, 5000);
+      }
       rmSync(f, { force: true });
     }
   }
