@@ -229,7 +229,7 @@ export class VsPool {
   }
 
   /** Whether `vs` names the real servers this pool holds, in the same order. */
-  samePositions(vs: VirtualServer): boolean {
+  private samePositions(vs: VirtualServer): boolean {
     if (vs.realServers.length !== this.rss.size) return false;
     let i = 0;
     for (const st of this.rss.values()) if (st.id !== vs.realServers[i++]!.id) return false;
@@ -237,23 +237,26 @@ export class VsPool {
   }
 
   /**
-   * Whether reconfigure(vs) leaves destinations() as it is, read before it: the same servers in the same order, each
-   * with the same destination, inhibit_on_failure and effective weight, the same sorry server, and the same quorum
-   * settings (so the same quorum and sorry server state). A reload at 30,000 real servers compared destinations()
-   * before and after instead, two objects for each server. false says nothing: the caller compares.
+   * The real servers whose destination reconfigure(vs) changes, read before it, when weights are all it changes: the
+   * same servers in the same order, each with the same destination and inhibit_on_failure, the same sorry server and
+   * quorum settings. A server counts when it is in service (alive, no sorry server standing in) and its effective
+   * weight moves; one out of service keeps no entry, or weight 0, whatever its weight. undefined: more may change, and
+   * the caller takes the whole pool. New weights can move the quorum, and with it the sorry server: the caller
+   * compares sorryOn across reconfigure.
    */
-  keepsDestinations(vs: VirtualServer): boolean {
+  reweighted(vs: VirtualServer): string[] | undefined {
     const old = this.vs;
-    if (old.quorum !== vs.quorum || old.hysteresis !== vs.hysteresis || old.sorryServerInhibit !== vs.sorryServerInhibit) return false;
-    if (!sameSorryDestinationOf(old.sorryServer, vs.sorryServer) || vs.realServers.length !== this.rss.size) return false;
-    // samePositions' walk and the destinations' in one.
+    if (old.quorum !== vs.quorum || old.hysteresis !== vs.hysteresis || old.sorryServerInhibit !== vs.sorryServerInhibit) return undefined;
+    if (!sameSorryDestinationOf(old.sorryServer, vs.sorryServer) || vs.realServers.length !== this.rss.size) return undefined;
+    const inService = !this.sorryOn;
+    const moved: string[] = [];
     let i = 0;
     for (const st of this.rss.values()) {
       const next = vs.realServers[i++]!;
-      if (next.id !== st.id || next.inhibitOnFailure !== st.rs.inhibitOnFailure || !sameDestinationOf(st.rs, next)) return false;
-      if (realWeight(st.override ?? st.dynamic ?? next.weight) !== this.effective(st)) return false;
+      if (next.id !== st.id || next.inhibitOnFailure !== st.rs.inhibitOnFailure || !sameDestinationOf(st.rs, next)) return undefined;
+      if (inService && st.alive && realWeight(st.override ?? st.dynamic ?? next.weight) !== this.effective(st)) moved.push(st.id);
     }
-    return true;
+    return moved;
   }
 
   /** Servers added, removed or reordered: states matched by id; new ones follow the start rules. */
@@ -318,14 +321,35 @@ export class VsPool {
    */
   destinations(): PoolDest[] {
     const out: PoolDest[] = [];
-    const sorryOn = this.vs.sorryServer !== undefined && this.sorryActive;
+    const sorryOn = this.sorryOn;
     for (const st of this.rss.values()) {
-      if (!sorryOn && st.alive) out.push({ id: st.id, dest: destinationFor(st.rs, this.effective(st)) });
-      else if (st.rs.inhibitOnFailure) out.push({ id: st.id, dest: destinationFor(st.rs, 0) });
+      const dest = this.destinationOf(st, sorryOn);
+      if (dest) out.push({ id: st.id, dest });
     }
     const s = this.vs.sorryServer;
     if (s && (sorryOn || this.vs.sorryServerInhibit)) out.push({ id: 'sorry', dest: sorryDestinationFor(s, sorryOn ? 1 : 0) });
     return out;
+  }
+
+  /** destinations() of the real servers `ids` names alone, in pool order: those a reload reweighted. */
+  destinationsOf(ids: ReadonlySet<string>): Destination[] {
+    const out: Destination[] = [];
+    const sorryOn = this.sorryOn;
+    for (const st of this.rss.values()) {
+      const dest = ids.has(st.id) ? this.destinationOf(st, sorryOn) : undefined;
+      if (dest) out.push(dest);
+    }
+    return out;
+  }
+
+  /** Whether the sorry server stands in for the real servers (so only inhibited ones stay, at weight 0). */
+  get sorryOn(): boolean {
+    return this.vs.sorryServer !== undefined && this.sorryActive;
+  }
+
+  private destinationOf(st: RsState, sorryOn: boolean): Destination | undefined {
+    if (!sorryOn && st.alive) return destinationFor(st.rs, this.effective(st));
+    return st.rs.inhibitOnFailure ? destinationFor(st.rs, 0) : undefined;
   }
 
   status(): PoolStatus {

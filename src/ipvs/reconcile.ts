@@ -7,6 +7,8 @@ import type { Destination, IpvsOp, IpvsTable, Service } from './types.js';
 export interface DesiredService {
   readonly service: Service;
   readonly dests: readonly Destination[];
+  /** `dests` are some of the service's: the others are left as they are (a reload that moved a few weights). */
+  readonly partial?: true;
 }
 
 export interface DesiredTable {
@@ -129,7 +131,7 @@ export function reconcile(desired: DesiredTable, actual: IpvsTable, owned: Owned
         if (!sameDest(d, cur)) ops.push({ kind: 'editDest', key: want.service.key, dest: d });
       }
     }
-    if (matched.size === have.dests.size) continue;
+    if (want.partial || matched.size === have.dests.size) continue;
     for (const d of have.dests.all) {
       if (!matched.has(d) && owned.has(`${key}/${destKeyId(d)}`)) ops.push({ kind: 'delDest', key: want.service.key, dest: destRef(d) });
     }

@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { FakeClock } from '../../src/clock.js';
 import type { Config } from '../../src/config/model.js';
-import { DryRunIpvsDriver, IpvsOpError } from '../../src/ipvs/driver-dryrun.js';
+import { DryRunIpvsDriver, ipvsadmCommand, IpvsOpError } from '../../src/ipvs/driver-dryrun.js';
 import { serviceKeyId } from '../../src/ipvs/desired.js';
 import { IpvsManager } from '../../src/ipvs/manager.js';
 import type { PoolEvent } from '../../src/ipvs/pool.js';
@@ -406,17 +406,24 @@ test('a reload reads and changes only the services it changed: random reloads le
   const random = seededRandom(23);
   const pick = <T>(xs: readonly T[]): T => xs[Math.floor(random() * xs.length)]!;
   // Groups G and H overlap on 192.0.2.3:80, and the plain 192.0.2.3 80 server names that service too: the first
-  // virtual server naming a service wins, whichever of them a reload changed.
-  const randomConfig = (): string => {
+  // virtual server naming a service wins, whichever of them a reload changed. Half the reloads keep every virtual
+  // server as it was but for its servers' weights, each picked again: those compare only the destinations moved.
+  const randomShape = (): string[] => {
     const out = ['virtual_server_group G {\n  192.0.2.1-3 80\n}', `virtual_server_group H {\n  192.0.2.${pick(['3-4', '4-5'])} 80\n}`];
     for (const name of ['group G', 'group H', '192.0.2.3 80', '192.0.2.6 80', '192.0.2.7 80']) {
       if (random() < 0.2) continue;
       const rs = ['192.0.2.21', '192.0.2.22', '192.0.2.23', '192.0.2.24'].filter(() => random() < 0.7);
+      const inhibit = random() < 0.3 ? '\n    inhibit_on_failure' : '';
       out.push(`virtual_server ${name} {\n  lb_algo ${pick(['rr', 'wlc'])}\n  lb_kind ${pick(['NAT', 'DR'])}\n  protocol TCP\n` +
         `${random() < 0.3 ? '  persistence_timeout 60\n' : ''}${random() < 0.3 ? '  quorum 3\n  sorry_server 192.0.2.99 80\n' : ''}` +
-        `${realServers(rs, 80, `weight ${pick([1, 2])}${random() < 0.3 ? '\n    inhibit_on_failure' : ''}`)}\n}`);
+        `${rs.map((a) => realServers([a], 80, `WEIGHT${inhibit}`)).join('\n')}\n}`);
     }
-    return out.join('\n') + '\n';
+    return out;
+  };
+  let shape = randomShape();
+  const randomConfig = (): string => {
+    if (random() < 0.5) shape = randomShape();
+    return shape.join('\n').replace(/WEIGHT/g, () => `weight ${pick([1, 2])}`) + '\n';
   };
   // keepalived lowers a quorum above the servers' weight, with a warning: the config is still good.
   const parsed = (text: string): Config => parseConfigText(text).config;
@@ -443,6 +450,30 @@ test('a reload reads and changes only the services it changed: random reloads le
     assert.deepEqual(await m.sync(), { ops: 0, failed: 0 }, `step ${step}: a whole pass found work the reload left`);
   }
   assert.ok(seen.size > 50, `the reloads changed the table (${seen.size} distinct tables)`);
+  await m.stop();
+});
+
+test('a reload that moves weights alone compares those destinations: another deleted by hand waits for the resync; a service deleted comes back whole', async () => {
+  const rs = ['192.0.2.21', '192.0.2.22', '192.0.2.23'];
+  const heavier = (a: string): string =>
+    `virtual_server 192.0.2.10 80 {\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n${rs.map((r) => realServers([r], 80, r === a ? 'weight 2' : '')).join('\n')}\n}\n`;
+  const { m, driver, clock } = await started(config(heavier('')), undefined, ReadingDriver);
+  const service = { family: 'inet', protocol: 'tcp', address: '192.0.2.10', port: 80 } as const;
+  await driver.inner.apply({ kind: 'delDest', key: service, dest: { family: 'inet', address: '192.0.2.23', port: 80 } });
+  driver.reads = [];
+  await m.reload(config(heavier('192.0.2.21')));
+  assert.deepEqual(driver.reads, [['inet|tcp|192.0.2.10|80']]);
+  assert.deepEqual(driver.applied.map((o) => ipvsadmCommand(o)), ['ipvsadm -e -t 192.0.2.10:80 -r 192.0.2.21:80 -m -w 2']);
+  assert.deepEqual(await table(driver), ['192.0.2.10:80 -> 192.0.2.21:80 w2', '192.0.2.10:80 -> 192.0.2.22:80 w1', '192.0.2.10:80 wrr']);
+  // The service gone, the next weight's reload puts it back with every destination.
+  await driver.inner.apply({ kind: 'delService', key: service });
+  driver.applied = [];
+  await m.reload(config(heavier('192.0.2.22')));
+  assert.deepEqual(driver.applied.map((o) => o.kind), ['addService', 'addDest', 'addDest', 'addDest']);
+  assert.deepEqual(await table(driver), ['192.0.2.10:80 -> 192.0.2.21:80 w1', '192.0.2.10:80 -> 192.0.2.22:80 w2', '192.0.2.10:80 -> 192.0.2.23:80 w1', '192.0.2.10:80 wrr']);
+  clock.advance(10_000);
+  await m.idle();
+  assert.deepEqual(await m.sync(), { ops: 0, failed: 0 });
   await m.stop();
 });
 

@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { VsPool, type PoolEvent } from '../../src/ipvs/pool.js';
+import { sameDest } from '../../src/ipvs/reconcile.js';
 import { firstVs, realServers } from './pool-fixtures.js';
 
 const VS = '[192.0.2.10]:tcp:80';
@@ -242,9 +243,10 @@ test('a fwmark service names its sorry server as its real servers: protocol none
   ]);
 });
 
-// keepsDestinations lets a reload skip comparing destinations() before and after reconfigure; when it says true,
-// the two must be equal, whatever the pool's state (a server down, an override, a dynamic weight, the sorry server on).
-test('keepsDestinations: true only where reconfigure leaves every destination as it was', () => {
+// reweighted lets a reload compare only the destinations whose weight moved. When it gives a list and the sorry
+// server stays as it was, reconfigure must change those destinations' weights and nothing else, whatever the pool's
+// state (a server down, an override, a dynamic weight, the sorry server on).
+test('reweighted: the servers whose weight alone reconfigure changes, or undefined', () => {
   const sorry = '  sorry_server 192.0.2.99 80';
   const variants: Record<string, string> = {
     plain: vsText(''),
@@ -252,12 +254,15 @@ test('keepsDestinations: true only where reconfigure leaves every destination as
     weight: vsText('', 3, '    weight 2\n'),
     uthreshold: vsText('', 3, '    uthreshold 100\n'),
     inhibit: vsText('', 3, '    inhibit_on_failure\n'),
+    inhibitWeight: vsText('', 3, '    inhibit_on_failure\n    weight 2\n'),
     dr: vsText('', 3, '    lvs_method DR\n'),
     quorum: vsText('  quorum 3'),
     sorry: vsText(sorry),
     sorryPort: vsText('  sorry_server 192.0.2.99 8080'),
     sorryInhibit: vsText(`${sorry}\n  sorry_server_inhibit`),
     quorumSorry: vsText(`  quorum 3\n${sorry}`),
+    // One server down leaves 2 of the quorum's 3 with weight 1; with weight 2 the two make it, and the sorry server goes.
+    quorumSorryWeight: vsText(`  quorum 3\n${sorry}`, 3, '    weight 2\n'),
     fewer: vsText('', 2),
     // The same addresses and ports under another protocol: other ids, so reconfigure starts every server afresh.
     udp: vsText('').replace('protocol TCP', 'protocol UDP'),
@@ -265,36 +270,57 @@ test('keepsDestinations: true only where reconfigure leaves every destination as
   const states: Record<string, (p: VsPool) => void> = {
     started: () => undefined,
     down: (p) => p.setAlive(rs(1), false),
+    // Under quorumSorry the sorry server stands in, and stays with weight 2 on the one server left.
+    twoDown: (p) => [1, 2].forEach((n) => p.setAlive(rs(n), false)),
     override: (p) => p.setOverrideWeight(rs(2), 0),
     dynamic: (p) => p.setDynamicWeight(rs(3), 4),
   };
-  let kept = 0;
+  let listed = 0;
+  let moving = 0;
+  let sorryMoved = 0;
   for (const [from, fromText] of Object.entries(variants)) {
     for (const [to, toText] of Object.entries(variants)) {
       for (const [state, apply] of Object.entries(states)) {
+        const at = `${from} -> ${to}, ${state}`;
         const p = new VsPool(firstVs(fromText));
         p.start();
         apply(p);
-        const before = dests(p);
+        const before = new Map(p.destinations().map((d) => [d.id, d.dest]));
+        const sorryOn = p.sorryOn;
         const next = firstVs(toText);
-        const keeps = p.keepsDestinations(next);
+        const moved = p.reweighted(next);
         p.reconfigure(next);
-        if (keeps) {
-          kept++;
-          assert.deepEqual(dests(p), before, `${from} -> ${to}, ${state}`);
+        if (from === to || (from === 'plain' && to === 'again') || (from === 'again' && to === 'plain')) assert.deepEqual(moved, [], at);
+        if (moved === undefined) continue;
+        if (p.sorryOn !== sorryOn) {
+          sorryMoved++;
+          continue;
         }
-        if (from === to || (from === 'plain' && to === 'again') || (from === 'again' && to === 'plain')) assert.ok(keeps, `${from} -> ${to}, ${state}`);
+        listed++;
+        if (moved.length > 0) moving++;
+        const after = new Map(p.destinations().map((d) => [d.id, d.dest]));
+        assert.deepEqual([...after.keys()], [...before.keys()], at);
+        assert.ok(moved.every((id) => after.has(id)), `${at}: a server listed is in the table`);
+        for (const [id, d] of after) {
+          const was = before.get(id)!;
+          if (!moved.includes(id)) assert.deepEqual(d, was, `${at}: ${id}`);
+          else assert.ok(d.weight !== was.weight && sameDest({ ...d, weight: was.weight }, was), `${at}: ${id}`);
+        }
+        assert.deepEqual(p.destinationsOf(new Set(moved)), p.destinations().filter((d) => moved.includes(d.id)).map((d) => d.dest), at);
       }
     }
   }
-  const keepsFromPlain = (to: string, state: (p: VsPool) => void): boolean => {
+  const fromPlain = (to: string, state: (p: VsPool) => void): string[] | undefined => {
     const p = new VsPool(firstVs(variants['plain']!));
     p.start();
     state(p);
-    return p.keepsDestinations(firstVs(variants[to]!));
+    return p.reweighted(firstVs(variants[to]!));
   };
-  for (const to of ['weight', 'uthreshold', 'inhibit', 'dr', 'quorum', 'sorry', 'fewer', 'udp']) assert.equal(keepsFromPlain(to, states['started']!), false, to);
+  assert.deepEqual(fromPlain('weight', states['started']!), [rs(1), rs(2), rs(3)]);
+  // A server out of service has no weight in the table to move.
+  assert.deepEqual(fromPlain('weight', states['down']!), [rs(2), rs(3)]);
   // An override on every server hides a change of configured weight.
-  assert.equal(keepsFromPlain('weight', (p) => [1, 2, 3].forEach((n) => p.setOverrideWeight(rs(n), 3))), true);
-  assert.ok(kept > 4 * 13);
+  assert.deepEqual(fromPlain('weight', (p) => [1, 2, 3].forEach((n) => p.setOverrideWeight(rs(n), 3))), []);
+  for (const to of ['uthreshold', 'inhibit', 'dr', 'quorum', 'sorry', 'fewer', 'udp']) assert.equal(fromPlain(to, states['started']!), undefined, to);
+  assert.ok(listed > 4 * 15 && moving > 10 && sorryMoved > 0, `${listed} listed, ${moving} with servers, ${sorryMoved} moving the sorry server`);
 });
