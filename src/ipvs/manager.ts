@@ -129,6 +129,11 @@ interface Reweighted {
   readonly rsIds: Set<string>;
 }
 
+/** The services `keys` of virtual server `vsId`, each with the real servers `rsIds` reweighted. */
+function reweightedOn(vsId: string, keys: readonly ServiceKey[], rsIds: readonly string[]): Map<string, Reweighted> {
+  return new Map(keys.map((key) => [serviceKeyId(key), { key, vsId, rsIds: new Set(rsIds) }]));
+}
+
 /** `from`'s services and servers added to `into`'s. */
 function mergeReweighted(into: Map<string, Reweighted>, from: ReadonlyMap<string, Reweighted>): void {
   for (const [id, r] of from) {
@@ -164,9 +169,10 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    */
   private readonly reloaded = new Map<string, ServiceKey>();
   /**
-   * Services a reload changed in some destinations' weights alone, since the last pass began: a pass compares only
-   * those destinations, unless the whole service is in its scope. At 30,000 real servers a reload that moved 1% of
-   * the weights, one server in each service, built and compared every destination for 300 edits.
+   * Services whose changes since the last pass began are some destinations' weights alone (a reload's, a checker's,
+   * a drain): a pass compares only those destinations, unless the whole service is in its scope. At 30,000 real
+   * servers a reload that moved 1% of the weights, one server in each service, built and compared every destination
+   * for 300 edits.
    */
   private readonly reweighted = new Map<string, Reweighted>();
   /** The next pass compares the whole table. */
@@ -219,8 +225,11 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       this.log.debug({ component: 'ipvs' }, `checker event for unknown VS ${ev.vsId}`);
       return;
     }
-    if (ev.kind === 'rs-weight') this.emitAll(pool.setDynamicWeight(ev.rsId, ev.weight, ev.silent ?? false));
-    else if (ev.kind === 'rs-notify') this.emitAll(pool.notifyDownAgain(ev.rsId));
+    if (ev.kind === 'rs-weight') {
+      this.reweigh(pool, ev.rsId, () => pool.setDynamicWeight(ev.rsId, ev.weight, ev.silent ?? false));
+      return;
+    }
+    if (ev.kind === 'rs-notify') this.emitAll(pool.notifyDownAgain(ev.rsId));
     else this.emitAll(pool.setAlive(ev.rsId, ev.kind === 'rs-up'));
     this.changed.add(ev.vsId);
     this.schedule();
@@ -242,10 +251,21 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   setOverrideWeight(vsId: string, rsId: string, weight: number | undefined): boolean {
     const pool = this.pools.get(vsId);
     if (!pool?.status().realServers.some((r) => r.rsId === rsId)) return false;
-    this.emitAll(pool.setOverrideWeight(rsId, weight));
-    this.changed.add(vsId);
-    this.schedule();
+    this.reweigh(pool, rsId, () => pool.setOverrideWeight(rsId, weight));
     return true;
+  }
+
+  /**
+   * A new weight for one real server (its checkers' or the operator's): the next pass compares its destination
+   * alone, unless the weight took the quorum across its threshold and the sorry server in or out, which moves them
+   * all. A reload hands its checkers' new weights to the pools this way before it reshapes them.
+   */
+  private reweigh(pool: VsPool, rsId: string, set: () => PoolEvent[]): void {
+    const sorryOn = pool.sorryOn;
+    this.emitAll(set());
+    if (pool.sorryOn !== sorryOn) this.changed.add(pool.vsId);
+    else mergeReweighted(this.reweighted, reweightedOn(pool.vsId, this.keys.get(pool.vsId) ?? [], [rsId]));
+    this.schedule();
   }
 
   /**
@@ -320,7 +340,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
         const moved = pool.reweighted(vs);
         emit(pool.reconfigure(vs));
         if (moved && pool.sorryOn === sorryOn && sameKeys(before, expanded) && sameServices(was, vs, expanded)) {
-          if (moved.length > 0) for (const key of expanded) reweighted.set(serviceKeyId(key), { key, vsId: vs.displayName, rsIds: new Set(moved) });
+          if (moved.length > 0) mergeReweighted(reweighted, reweightedOn(vs.displayName, expanded, moved));
           continue;
         }
         touch(before);

@@ -304,10 +304,12 @@ test('after a pass with a refused op the next pass is whole, and retries it', as
 
 test('passes over what changed leave the table a whole pass wants: random events over groups sharing kernel services', async () => {
   // G and H both expand to 192.0.2.3:80: a pass for H alone must still install G's destinations there (the first
-  // virtual server naming a service wins), or the next whole pass would find work to do.
+  // virtual server naming a service wins), or the next whole pass would find work to do. A weight can take
+  // 192.0.2.10's quorum, and so its sorry server, with it; its failed servers stay at weight 0.
   const vs = (name: string, rs: string[]) => `virtual_server group ${name} {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${realServers(rs)}\n}\n`;
   const text = `virtual_server_group G {\n  192.0.2.1-3 80\n}\nvirtual_server_group H {\n  192.0.2.3-4 80\n}\n` +
-    vs('G', ['192.0.2.21', '192.0.2.22']) + vs('H', ['192.0.2.31', '192.0.2.32']) + cfgText();
+    vs('G', ['192.0.2.21', '192.0.2.22']) + vs('H', ['192.0.2.31', '192.0.2.32']) +
+    cfgText({ vs: '  quorum 2\n  sorry_server 192.0.2.99 80', rsExtra: 'inhibit_on_failure' });
   const { m, driver, settle } = await started(config(text), undefined, ReadingDriver);
   const servers = m.status().virtualServers.flatMap((v) => v.realServers.map((r) => [v.vsId, r.rsId] as const));
   assert.equal(servers.length, 6);
@@ -453,7 +455,7 @@ test('a reload reads and changes only the services it changed: random reloads le
   await m.stop();
 });
 
-test('a reload that moves weights alone compares those destinations: another deleted by hand waits for the resync; a service deleted comes back whole', async () => {
+test('a reload or a checker that moves weights alone compares those destinations: another deleted by hand waits for the resync; a service deleted comes back whole', async () => {
   const rs = ['192.0.2.21', '192.0.2.22', '192.0.2.23'];
   const heavier = (a: string): string =>
     `virtual_server 192.0.2.10 80 {\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n${rs.map((r) => realServers([r], 80, r === a ? 'weight 2' : '')).join('\n')}\n}\n`;
@@ -465,6 +467,12 @@ test('a reload that moves weights alone compares those destinations: another del
   assert.deepEqual(driver.reads, [['inet|tcp|192.0.2.10|80']]);
   assert.deepEqual(driver.applied.map((o) => ipvsadmCommand(o)), ['ipvsadm -e -t 192.0.2.10:80 -r 192.0.2.21:80 -m -w 2']);
   assert.deepEqual(await table(driver), ['192.0.2.10:80 -> 192.0.2.21:80 w2', '192.0.2.10:80 -> 192.0.2.22:80 w1', '192.0.2.10:80 wrr']);
+  driver.applied = [];
+  m.rsWeight(VS, RS2, 4);
+  clock.advance(0);
+  await m.idle();
+  assert.deepEqual(driver.applied.map((o) => ipvsadmCommand(o)), ['ipvsadm -e -t 192.0.2.10:80 -r 192.0.2.22:80 -m -w 4']);
+  m.rsWeight(VS, RS2, undefined);
   // The service gone, the next weight's reload puts it back with every destination.
   await driver.inner.apply({ kind: 'delService', key: service });
   driver.applied = [];

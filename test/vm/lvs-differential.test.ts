@@ -5,9 +5,9 @@ import assert from 'node:assert/strict';
 import { need } from '../support/tier.js';
 import { vmMissing } from './harness.js';
 import { logMessages, runDifferential, tableRows, type ScenarioResult } from './differential.js';
-import { checkerLog, checkScripts, groupPorts, haSuspend, persistenceGranularity, schedulerFlags } from './lvs-scenarios.js';
+import { checkerLog, checkScripts, groupPorts, haSuspend, persistenceGranularity, reloadWeights, schedulerFlags } from './lvs-scenarios.js';
 
-const SCENARIOS = [schedulerFlags, persistenceGranularity, groupPorts, checkerLog, checkScripts, haSuspend];
+const SCENARIOS = [schedulerFlags, persistenceGranularity, groupPorts, checkerLog, checkScripts, haSuspend, reloadWeights];
 
 /** Lines a keepalived user greps for in the checker process's log. */
 const GREPPED = /^(Activating healthchecker for service|Gained quorum|Lost quorum|Starting with quorum|Shutting down |Removing service|Adding service)|(CHECK on service .* failed( after \d+ retries)?\.)$/;
@@ -98,6 +98,16 @@ test('IPVS VM: lvskeeper installs, logs and runs scripts as keepalived 2.2.7 doe
       assert.equal(of80(hits.slice(removed)), 0, `${side}: checked after the address went`);
       assert.ok(hits.slice(0, added).includes('hit 8103'), `${side}: 192.0.2.81 checked from the start`);
     }
+  });
+
+  await t.test('reloads that move weights alone: the same table after each, the sorry server in and out with the quorum', () => {
+    const r = get(reloadWeights.name);
+    const steps = ['start', ...(reloadWeights.steps ?? []).map((s) => s.name)];
+    const k = steps.map((s) => [s, tableRows(r.keepalived.tables.get(s))] as const);
+    const at = (step: string): readonly string[] => k.find(([s]) => s === step)![1];
+    assert.ok(at('weights').includes('  -> 192.0.2.61:80 Masq 3') && at('start').includes('  -> 192.0.2.61:80 Masq 1'), 'keepalived took the new weight');
+    assert.notDeepEqual(at('quorum-lost'), at('weights'), 'keepalived: the weight that took the quorum changed the table');
+    assert.deepEqual(steps.map((s) => [s, tableRows(r.lvskeeper.tables.get(s))]), k, why(r));
   });
 
   await t.test('both stop with an empty table', () => {

@@ -70,6 +70,54 @@ ${rs('192.0.2.52', 9000)}}
 const BACKENDS = String.raw`node -e "const n=require('net');const q=(s)=>s.on('error',()=>{});n.createServer((s)=>q(s).on('data',()=>s.end('HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'))).listen(8081,'192.0.2.1');n.createServer((s)=>q(s).end()).listen(8082,'192.0.2.1')" &
 echo $! > "$W/backends.pid"; sleep 3`;
 
+/** Shell that gives the real server `rs` (`ADDRESS PORT`) weight `w` in the side's config: its line after the server's. */
+const setWeight = (rs: string, w: number): string => `sed -i '/real_server ${rs} {/{n;s/weight .*/weight ${w}/}' "$W/keepalived.conf"`;
+
+/** TCP_CHECK against a port nothing listens on: the server fails at its first check. */
+const REFUSED = '    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n';
+
+/**
+ * Reloads that move weights alone (ipwrapper.c clear_diff_rs, init_service_rs → update_svr_wgt): a live server's
+ * entry is edited, a failed inhibited one stays at weight 0, on each member of a group too; a weight that takes the
+ * live servers below the quorum brings the sorry server in, and one that gives it back takes it out.
+ */
+export const reloadWeights: Scenario = {
+  name: 'reload-weights',
+  settleS: 4,
+  steps: [
+    {
+      name: 'weights',
+      shell: `${setWeight('192.0.2.61 80', 3)}; ${setWeight('192.0.2.72 80', 2)}; ${setWeight('192.0.2.1 8083', 5)}; ${setWeight('192.0.2.66 80', 3)}; kill -HUP $DPID; sleep 3`,
+    },
+    { name: 'quorum-lost', shell: `${setWeight('192.0.2.66 80', 1)}; kill -HUP $DPID; sleep 3` },
+    { name: 'quorum-back', shell: `${setWeight('192.0.2.61 80', 1)}; ${setWeight('192.0.2.66 80', 2)}; kill -HUP $DPID; sleep 3` },
+  ],
+  config: `virtual_server 192.0.2.60 80 {
+  delay_loop 1
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+${rs('192.0.2.61', 80)}${rs('192.0.2.62', 80)}${rs('192.0.2.63', 80)}}
+virtual_server_group g {
+  192.0.2.70-71 80
+}
+virtual_server group g {
+  delay_loop 1
+  lb_algo wrr
+  lb_kind DR
+  protocol TCP
+${rs('192.0.2.72', 80)}${rs('192.0.2.1', 8083, `    inhibit_on_failure\n${REFUSED}`)}}
+virtual_server 192.0.2.65 80 {
+  delay_loop 1
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  quorum 4
+  sorry_server 192.0.2.69 80
+${rs('192.0.2.66', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.67', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.1', 8084, REFUSED).replace('weight 1', 'weight 2')}}
+`,
+};
+
 /** The lines keepalived users grep for: checker activation, quorum at start, failures after retries, shutdown. */
 export const checkerLog: Scenario = {
   name: 'checker-log',
