@@ -473,7 +473,9 @@ class CheckerSide implements ChildSide {
     this.logActivation(this.activation.load(config, dumped));
     this.closeReflector(config);
     this.engine?.suspend(this.activation.suspended());
-    this.engine?.update(config);
+    const update = (): void => this.engine?.update(config);
+    if (this.manager) this.manager.whileReloading(update);
+    else update();
     const tCheckers = performance.now();
     await this.manager?.reload(config);
     this.applyCheckerSnapshot(added);

@@ -122,7 +122,7 @@ function sameServices(a: VirtualServer, b: VirtualServer, keys: readonly Service
   return a === b || keys.every((k) => sameService(serviceFor(a, k), serviceFor(b, k)));
 }
 
-/** A service a reload changed in some destinations' weights alone: its pool and those real servers. */
+/** A service whose changes are some destinations' weights alone: its pool and those real servers. */
 interface Reweighted {
   readonly key: ServiceKey;
   readonly vsId: string;
@@ -175,6 +175,8 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    * for 300 edits.
    */
   private readonly reweighted = new Map<string, Reweighted>();
+  /** A reload's checkers are reporting their new weights (whileReloading). */
+  private reloading = false;
   /** The next pass compares the whole table. */
   private wholePending = false;
   private flushPending = false;
@@ -226,7 +228,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       return;
     }
     if (ev.kind === 'rs-weight') {
-      this.reweigh(pool, ev.rsId, () => pool.setDynamicWeight(ev.rsId, ev.weight, ev.silent ?? false));
+      this.reweigh(pool, ev.rsId, () => pool.setDynamicWeight(ev.rsId, ev.weight, ev.silent ?? false, !this.reloading));
       return;
     }
     if (ev.kind === 'rs-notify') this.emitAll(pool.notifyDownAgain(ev.rsId));
@@ -266,6 +268,20 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     if (pool.sorryOn !== sorryOn) this.changed.add(pool.vsId);
     else mergeReweighted(this.reweighted, reweightedOn(pool.vsId, this.keys.get(pool.vsId) ?? [], [rsId]));
     this.schedule();
+  }
+
+  /**
+   * Runs `update`, the checkers taking a new config, with the weights they report held out of the quorum: keepalived
+   * sets a reload's weights first and weighs each virtual server's quorum after, once (ipwrapper.c init_service_vs),
+   * which reload(config) then does.
+   */
+  whileReloading(update: () => void): void {
+    this.reloading = true;
+    try {
+      update();
+    } finally {
+      this.reloading = false;
+    }
   }
 
   /**

@@ -180,12 +180,16 @@ export class VsPool {
     return [{ kind: 'rs-state', vsId: this.vsId, rsId, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}), notifyOnly: true }];
   }
 
-  /** A weight from misc_dynamic / FILE_CHECK; undefined returns to the configured weight. */
-  setDynamicWeight(rsId: string, weight: number | undefined, silent = false): PoolEvent[] {
+  /**
+   * A weight from misc_dynamic / FILE_CHECK, or a reload's; undefined returns to the configured weight. `weighQuorum`
+   * false: a reload's weight, which the quorum takes only at the reload's reconfigure (ipwrapper.c init_service_rs
+   * calls update_svr_wgt without update_quorum).
+   */
+  setDynamicWeight(rsId: string, weight: number | undefined, silent = false, weighQuorum = true): PoolEvent[] {
     const set = (st: RsState): void => {
       st.dynamic = weight;
     };
-    if (!silent) return this.changeWeight(rsId, set);
+    if (!silent) return this.changeWeight(rsId, set, weighQuorum);
     // A server already out of service: nothing to log, and its weight counts toward no quorum.
     const st = this.rss.get(rsId);
     if (st && !st.alive) set(st);
@@ -223,8 +227,8 @@ export class VsPool {
       this.log(ev, `${old.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(old)} from VS ${vs.displayName}`);
       ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
     }
-    this.updateQuorum(ev);
-    if (!this.quorumUp && vs.sorryServer && !this.sorryActive) this.activateSorry(ev);
+    // ipwrapper.c init_service_vs weighs the quorum of a reloaded virtual server as at start.
+    this.updateQuorum(ev, true);
     return ev;
   }
 
@@ -391,7 +395,7 @@ export class VsPool {
     return w;
   }
 
-  private changeWeight(rsId: string, set: (st: RsState) => void): PoolEvent[] {
+  private changeWeight(rsId: string, set: (st: RsState) => void, weighQuorum = true): PoolEvent[] {
     const st = this.rss.get(rsId);
     if (!st) return [];
     const before = this.effective(st);
@@ -400,7 +404,7 @@ export class VsPool {
     if (before === after) return [];
     const ev: PoolEvent[] = [];
     this.logWeightChange(ev, st, before, after);
-    this.updateQuorum(ev);
+    if (weighQuorum) this.updateQuorum(ev);
     return ev;
   }
 
@@ -409,23 +413,30 @@ export class VsPool {
     ev.push({ kind: 'weight', vsId: this.vsId, rsId: st.id, from, to });
   }
 
-  private updateQuorum(ev: PoolEvent[]): void {
+  /**
+   * ipwrapper.c update_quorum_state. `init` (a reload's reconfigure, as init_service_vs calls it): a loss reads
+   * `Starting with quorum down`, and a virtual server whose quorum is already down gets its sorry server if it is out.
+   */
+  private updateQuorum(ev: PoolEvent[], init = false): void {
     const { quorum: q, hysteresis: h, displayName: name } = this.vs;
     const w = this.aliveWeight();
+    const counts = (threshold: number) => ({ threshold, weightSum: w, ...(init ? { init: true as const } : {}) });
     if (!this.quorumUp && w >= q + h) {
       this.quorumUp = true;
       this.log(ev, `Gained quorum ${q}+${h}=${q + h} <= ${w} for VS ${name}`);
-      ev.push({ kind: 'quorum', vsId: this.vsId, up: true, threshold: q + h, weightSum: w, ...(this.vs.quorumUp ? { script: this.vs.quorumUp } : {}) });
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: true, ...counts(q + h), ...(this.vs.quorumUp ? { script: this.vs.quorumUp } : {}) });
       if (this.sorryActive) {
         this.sorryActive = false;
         this.log(ev, `${this.vs.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(this.vs)} from VS ${name}`);
         ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
         this.log(ev, `Adding alive servers to the pool for VS ${name}`);
       }
-    } else if (this.quorumUp && (w === 0 || w < q - h)) {
+    } else if ((this.quorumUp && (w === 0 || w < q - h)) || (init && !this.quorumUp && this.vs.sorryServer && !this.sorryActive)) {
+      // keepalived's threshold is the one on the side the quorum was: q-h when up, q+h when already down.
+      const threshold = this.quorumUp ? q - h : q + h;
       this.quorumUp = false;
-      this.log(ev, `Lost quorum ${q}-${h}=${q - h} > ${w} for VS ${name}`);
-      ev.push({ kind: 'quorum', vsId: this.vsId, up: false, threshold: q - h, weightSum: w, ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}) });
+      this.log(ev, `${init ? 'Starting with quorum down' : 'Lost quorum'} ${q}-${h}=${threshold} > ${w} for VS ${name}`);
+      ev.push({ kind: 'quorum', vsId: this.vsId, up: false, ...counts(threshold), ...(this.vs.quorumDown ? { script: this.vs.quorumDown } : {}) });
       if (this.vs.sorryServer && !this.sorryActive) this.activateSorry(ev);
     }
   }

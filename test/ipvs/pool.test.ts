@@ -204,6 +204,41 @@ test('reconfigure with the same servers in the same order: states kept, weight c
   assert.deepEqual(dests(p).sort(), ['192.0.2.21:80=2', '192.0.2.23:80=7']);
 });
 
+// ipwrapper.c init_service_rs sets a reload's weights without weighing the quorum (update_svr_wgt), then
+// init_service_vs weighs it once with init: a loss reads as at start, and so does a sorry server added to a virtual
+// server whose quorum is down; the quorum events say init, for the alert's `Starting with quorum …`.
+test("a reload weighs the quorum once, after its weights, in keepalived's start-up wording", () => {
+  const sorry = '  quorum 3\n  sorry_server 192.0.2.99 8080';
+  const p = new VsPool(firstVs(vsText(sorry)));
+  p.start();
+  assert.deepEqual(logs(p.setDynamicWeight(rs(1), 0, false, false)), [`Changing weight from 1 to 0 for active service [192.0.2.21]:tcp:80 of VS ${VS}`]);
+  assert.deepEqual(dests(p), ['192.0.2.21:80=0', '192.0.2.22:80=1', '192.0.2.23:80=1'], 'the quorum waits for the reconfigure');
+  const ev = p.reconfigure(firstVs(vsText(sorry)));
+  assert.deepEqual(logs(ev), [
+    `Starting with quorum down 3-0=3 > 2 for VS ${VS}`,
+    `Adding sorry server [192.0.2.99]:tcp:8080 to VS ${VS}`,
+    `Removing alive servers from the pool for VS ${VS}`,
+  ]);
+  assert.deepEqual(ev.filter((e) => e.kind === 'quorum'), [{ kind: 'quorum', vsId: VS, up: false, threshold: 3, weightSum: 2, init: true }]);
+  assert.deepEqual(dests(p), ['192.0.2.99:8080=1']);
+  const gained = p.reconfigure(firstVs(vsText(sorry, 3, '    weight 2\n')));
+  assert.deepEqual(logs(gained).slice(-3), [
+    `Gained quorum 3+0=3 <= 4 for VS ${VS}`,
+    `Removing sorry server [192.0.2.99]:tcp:8080 from VS ${VS}`,
+    `Adding alive servers to the pool for VS ${VS}`,
+  ]);
+  assert.deepEqual(gained.flatMap((e) => (e.kind === 'quorum' ? [[e.up, e.init]] : [])), [[true, true]]);
+  // A sorry server a reload adds to a virtual server already without its quorum goes in the same way.
+  const q = new VsPool(firstVs(vsText('  quorum 3')));
+  q.start();
+  q.setAlive(rs(1), false);
+  assert.deepEqual(logs(q.reconfigure(firstVs(vsText(sorry)))), [
+    `Starting with quorum down 3-0=3 > 2 for VS ${VS}`,
+    `Adding sorry server [192.0.2.99]:tcp:8080 to VS ${VS}`,
+    `Removing alive servers from the pool for VS ${VS}`,
+  ]);
+});
+
 test('reconfigure: removing an active sorry server reinstates the alive RSs', () => {
   const p = new VsPool(firstVs(vsText('  quorum 3\n  sorry_server 192.0.2.99 80')));
   p.start();

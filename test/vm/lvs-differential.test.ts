@@ -108,6 +108,9 @@ test('IPVS VM: lvskeeper installs, logs and runs scripts as keepalived 2.2.7 doe
     assert.ok(at('weights').includes('  -> 192.0.2.61:80 Masq 3') && at('start').includes('  -> 192.0.2.61:80 Masq 1'), 'keepalived took the new weight');
     assert.notDeepEqual(at('quorum-lost'), at('weights'), 'keepalived: the weight that took the quorum changed the table');
     assert.deepEqual(steps.map((s) => [s, tableRows(r.lvskeeper.tables.get(s))]), k, why(r));
+    const quorum = (log: string): string[] => logMessages(log).filter((l) => /quorum|sorry server|alive servers|^Changing weight/.test(l));
+    assert.ok(quorum(r.keepalived.log).some((l) => l.startsWith('Adding sorry server')), 'keepalived brought the sorry server in');
+    assert.deepEqual(quorum(r.lvskeeper.log), quorum(r.keepalived.log), why(r));
   });
 
   await t.test('both stop with an empty table', () => {

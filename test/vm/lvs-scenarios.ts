@@ -73,8 +73,8 @@ echo $! > "$W/backends.pid"; sleep 3`;
 /** Shell that gives the real server `rs` (`ADDRESS PORT`) weight `w` in the side's config: its line after the server's. */
 const setWeight = (rs: string, w: number): string => `sed -i '/real_server ${rs} {/{n;s/weight .*/weight ${w}/}' "$W/keepalived.conf"`;
 
-/** TCP_CHECK against a port nothing listens on: the server fails at its first check. */
-const REFUSED = '    TCP_CHECK {\n      connect_timeout 1\n      retry 0\n    }\n';
+/** TCP_CHECK against 192.0.2.1:`port`, where nothing listens: the server fails at its first check. */
+const refused = (port: number): string => `    TCP_CHECK {\n      connect_ip 192.0.2.1\n      connect_port ${port}\n      connect_timeout 1\n      retry 0\n    }\n`;
 
 /**
  * Reloads that move weights alone (ipwrapper.c clear_diff_rs, init_service_rs → update_svr_wgt): a live server's
@@ -87,7 +87,7 @@ export const reloadWeights: Scenario = {
   steps: [
     {
       name: 'weights',
-      shell: `${setWeight('192.0.2.61 80', 3)}; ${setWeight('192.0.2.72 80', 2)}; ${setWeight('192.0.2.1 8083', 5)}; ${setWeight('192.0.2.66 80', 3)}; kill -HUP $DPID; sleep 3`,
+      shell: `${setWeight('192.0.2.61 80', 3)}; ${setWeight('192.0.2.72 80', 2)}; ${setWeight('192.0.2.73 80', 5)}; ${setWeight('192.0.2.66 80', 3)}; kill -HUP $DPID; sleep 3`,
     },
     { name: 'quorum-lost', shell: `${setWeight('192.0.2.66 80', 1)}; kill -HUP $DPID; sleep 3` },
     { name: 'quorum-back', shell: `${setWeight('192.0.2.61 80', 1)}; ${setWeight('192.0.2.66 80', 2)}; kill -HUP $DPID; sleep 3` },
@@ -106,7 +106,7 @@ virtual_server group g {
   lb_algo wrr
   lb_kind DR
   protocol TCP
-${rs('192.0.2.72', 80)}${rs('192.0.2.1', 8083, `    inhibit_on_failure\n${REFUSED}`)}}
+${rs('192.0.2.72', 80)}${rs('192.0.2.73', 80, `    inhibit_on_failure\n${refused(8083)}`)}}
 virtual_server 192.0.2.65 80 {
   delay_loop 1
   lb_algo wrr
@@ -114,7 +114,7 @@ virtual_server 192.0.2.65 80 {
   protocol TCP
   quorum 4
   sorry_server 192.0.2.69 80
-${rs('192.0.2.66', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.67', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.1', 8084, REFUSED).replace('weight 1', 'weight 2')}}
+${rs('192.0.2.66', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.67', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.68', 80, refused(8084)).replace('weight 1', 'weight 2')}}
 `,
 };
 

@@ -178,12 +178,13 @@ export class Proc {
   }
 
   /**
-   * SIGKILL of the whole process family (parent, VRRP child and any other), as a crash would. The parent goes first:
-   * keepalived starts a child it sees die again at once (bfd_daemon.c bfd_respawn_thread), and a child forked just
-   * as its parent dies can miss the PR_SET_PDEATHSIG SIGTERM and live on, holding our stdout.
+   * SIGKILL of the whole process family (parent, VRRP child and any other), as a crash would. The parent is stopped
+   * first: keepalived starts a child it sees die again at once (bfd_daemon.c bfd_respawn_thread), and a child forked
+   * just as its parent dies can miss the PR_SET_PDEATHSIG SIGTERM and live on, holding our stdout. Killed first, the
+   * parent would have its children told (PDEATHSIG) and leave gracefully, which a crash does not let them do.
    */
   killHard(): void {
-    this.child.kill('SIGKILL');
+    this.child.kill('SIGSTOP');
     for (const f of this.pidFiles) {
       try {
         process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
@@ -191,6 +192,7 @@ export class Proc {
         // already gone
       }
     }
+    this.child.kill('SIGKILL');
   }
 
   /**
