@@ -1,6 +1,7 @@
 // `npm run bench:reconcile`: the reconciler's CPU cost on generated configs, against the dry-run driver.
 // 1,000 services × 10 destinations: initial op list, then the no-change pass (must be 0 ops);
-// 3,000 × 10 (30,000 real servers): a no-change reload (pool diff + desired table + one dump + reconcile).
+// 3,000 × 10 (30,000 real servers): a no-change reload (pool diff + desired table + one dump + reconcile), one that
+// changes every weight; 300 × 100, as bench:reload has them: one that changes 1% of the weights.
 import { performance } from 'node:perf_hooks';
 import { systemClock } from '../src/clock.js';
 import { parseConfigText } from '../src/config/load.js';
@@ -14,12 +15,14 @@ import { silentLogger } from '../src/log.js';
 
 const RUNS = Number(process.env['BENCH_RUNS'] ?? 5);
 
-function generate(services: number, perService: number, weight = 1): Config {
+/** `heavier(v, r)`: the real servers given weight 2 instead of `weight`. */
+function generate(services: number, perService: number, weight = 1, heavier?: (v: number, r: number) => boolean): Config {
   const out: string[] = [];
   for (let v = 0; v < services; v++) {
     out.push(`virtual_server 10.${v >> 8}.${v & 255}.1 80 {\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n`);
     for (let r = 0; r < perService; r++) {
-      out.push(`  real_server 172.${16 + (v >> 12)}.${(v >> 4) & 255}.${((v & 15) << 4) + r} 8080 {\n    weight ${weight}\n    TCP_CHECK {\n    }\n  }\n`);
+      const address = perService <= 16 ? `172.${16 + (v >> 12)}.${(v >> 4) & 255}.${((v & 15) << 4) + r}` : `172.${16 + (v >> 8)}.${v & 255}.${r + 1}`;
+      out.push(`  real_server ${address} 8080 {\n    weight ${heavier?.(v, r) ? 2 : weight}\n    TCP_CHECK {\n    }\n  }\n`);
     }
     out.push('}\n');
   }
@@ -87,8 +90,22 @@ async function main(): Promise<void> {
   const changed = generate(3000, 10, 2);
   const w = await timed(() => m.reload(changed));
   await m.stop();
+  // bench:reload's shape, 300 services x 100: 1% is one real server in each service, changed and changed back by turns.
+  const wide = generate(300, 100);
+  const onePercent = generate(300, 100, 1, (_v, r) => r === 50);
+  const reweighed: number[] = [];
+  let reweighedOps = -1;
+  const wm = new IpvsManager(wide, { driver: new DryRunIpvsDriver(silentLogger()), clock: systemClock, log: silentLogger() });
+  await wm.start();
+  for (let i = 0; i < RUNS * 2; i++) {
+    const r = await timed(() => wm.reload(i % 2 === 0 ? onePercent : wide));
+    reweighed.push(r.ms);
+    reweighedOps = r.value.ops;
+  }
+  await wm.stop();
   console.log(`30,000 real servers: no-change reload ${median(reload).toFixed(1)} ms, ${reloadOps} ops (config parse excluded)`);
   console.log(`30,000 real servers: reload with every weight changed ${w.ms.toFixed(1)} ms, ${w.value.ops} ops`);
+  console.log(`30,000 real servers in 300 services: reload with 1% of weights changed ${median(reweighed).toFixed(1)} ms, ${reweighedOps} ops`);
   console.log(`median of ${RUNS} runs; node ${process.version}`);
 }
 
