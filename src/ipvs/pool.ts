@@ -335,7 +335,7 @@ export class VsPool {
     return out;
   }
 
-  /** destinations() of the real servers `ids` names alone, in pool order: those a reload reweighted. */
+  /** destinations() of the real servers `ids` names alone, in pool order: those whose weights moved. */
   destinationsOf(ids: ReadonlySet<string>): Destination[] {
     const out: Destination[] = [];
     const sorryOn = this.sorryOn;

@@ -7,7 +7,7 @@ import type { Destination, IpvsOp, IpvsTable, Service } from './types.js';
 export interface DesiredService {
   readonly service: Service;
   readonly dests: readonly Destination[];
-  /** `dests` are some of the service's: the others are left as they are (a reload that moved a few weights). */
+  /** `dests` are some of the service's, those whose weights moved: the others are left as they are. */
   readonly partial?: true;
 }
 
