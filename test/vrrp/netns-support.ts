@@ -186,8 +186,9 @@ export class Proc {
   killHard(): void {
     this.child.kill('SIGSTOP');
     for (const f of this.pidFiles) {
+      const pid = pidIn(f);
       try {
-        process.kill(Number(readFileSync(f, 'utf8').trim()), 'SIGKILL');
+        if (pid !== undefined) process.kill(pid, 'SIGKILL');
       } catch {
         // already gone
       }
@@ -204,9 +205,9 @@ export class Proc {
       await new Promise<void>((r) => this.child.once('exit', () => r()));
     }
     const alive = (f: string): number | undefined => {
+      const pid = pidIn(f);
       try {
-        const pid = Number(readFileSync(f, 'utf8').trim());
-        process.kill(pid, 0);
+        if (pid !== undefined) process.kill(pid, 0);
         return pid;
       } catch {
         return undefined;
@@ -223,6 +224,16 @@ export class Proc {
       }
       rmSync(f, { force: true });
     }
+  }
+}
+
+/** The pid a pid file names; none while it is missing or not yet written (0 would signal our own process group). */
+function pidIn(file: string): number | undefined {
+  try {
+    const pid = Number(readFileSync(file, 'utf8').trim());
+    return Number.isInteger(pid) && pid > 0 ? pid : undefined;
+  } catch {
+    return undefined;
   }
 }
 
