@@ -122,25 +122,14 @@ function sameServices(a: VirtualServer, b: VirtualServer, keys: readonly Service
   return a === b || keys.every((k) => sameService(serviceFor(a, k), serviceFor(b, k)));
 }
 
-/** A service whose changes are some destinations' weights alone: its pool and those real servers. */
-interface Reweighted {
-  readonly key: ServiceKey;
-  readonly vsId: string;
-  readonly rsIds: Set<string>;
-}
+/** Real servers whose weights alone changed, by virtual server id. */
+type Reweighted = Map<string, Set<string>>;
 
-/** The services `keys` of virtual server `vsId`, each with the real servers `rsIds` reweighted. */
-function reweightedOn(vsId: string, keys: readonly ServiceKey[], rsIds: readonly string[]): Map<string, Reweighted> {
-  return new Map(keys.map((key) => [serviceKeyId(key), { key, vsId, rsIds: new Set(rsIds) }]));
-}
-
-/** `from`'s services and servers added to `into`'s. */
-function mergeReweighted(into: Map<string, Reweighted>, from: ReadonlyMap<string, Reweighted>): void {
-  for (const [id, r] of from) {
-    const had = into.get(id);
-    if (had) for (const rsId of r.rsIds) had.rsIds.add(rsId);
-    else into.set(id, { ...r, rsIds: new Set(r.rsIds) });
-  }
+/** `rsIds` of virtual server `vsId` added to `into` (its sets are its own: `into` may be a copy). */
+function addReweighted(into: Reweighted, vsId: string, rsIds: Iterable<string>): void {
+  const had = into.get(vsId);
+  if (had) for (const rsId of rsIds) had.add(rsId);
+  else into.set(vsId, new Set(rsIds));
 }
 
 function errText(e: unknown): string {
@@ -169,12 +158,12 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    */
   private readonly reloaded = new Map<string, ServiceKey>();
   /**
-   * Services whose changes since the last pass began are some destinations' weights alone (a reload's, a checker's,
-   * a drain): a pass compares only those destinations, unless the whole service is in its scope. At 30,000 real
-   * servers a reload that moved 1% of the weights, one server in each service, built and compared every destination
-   * for 300 edits.
+   * Real servers whose weights alone changed since the last pass began (a reload's, a checker's, a drain): a pass
+   * compares only their destinations, in the services of their virtual servers it does not take whole. At 30,000
+   * real servers a reload that moved 1% of the weights, one server in each service, built and compared every
+   * destination for 300 edits.
    */
-  private readonly reweighted = new Map<string, Reweighted>();
+  private readonly reweighted: Reweighted = new Map();
   /** A reload's checkers are reporting their new weights (whileReloading). */
   private reloading = false;
   /** The next pass compares the whole table. */
@@ -266,7 +255,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const sorryOn = pool.sorryOn;
     this.emitAll(set());
     if (pool.sorryOn !== sorryOn) this.changed.add(pool.vsId);
-    else mergeReweighted(this.reweighted, reweightedOn(pool.vsId, this.keys.get(pool.vsId) ?? [], [rsId]));
+    else addReweighted(this.reweighted, pool.vsId, [rsId]);
     this.schedule();
   }
 
@@ -294,7 +283,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const timeoutsChanged = this.timeoutsChange(config) !== undefined;
     const { scope, reweighted } = this.reshape(config, this.pools, this.keys, (events) => this.emitAll(events), (line) => this.info(line));
     for (const [id, key] of scope) this.reloaded.set(id, key);
-    mergeReweighted(this.reweighted, reweighted);
+    for (const [vsId, rsIds] of reweighted) addReweighted(this.reweighted, vsId, rsIds);
     this.config = config;
     if (timeoutsChanged) await this.applyTimeouts();
     return this.syncChanged();
@@ -309,9 +298,8 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const keys = new Map(this.keys);
     const reshaped = this.reshape(config, pools, keys, () => undefined, () => undefined);
     const scope = this.wholePending || this.flushPending ? undefined : this.changedKeys(keys, new Map([...this.reloaded, ...reshaped.scope]));
-    const reweighted = new Map<string, Reweighted>();
-    mergeReweighted(reweighted, this.reweighted);
-    mergeReweighted(reweighted, reshaped.reweighted);
+    const reweighted: Reweighted = new Map();
+    for (const [vsId, rsIds] of [...this.reweighted, ...reshaped.reweighted]) addReweighted(reweighted, vsId, rsIds);
     const timeouts = this.timeoutsChange(config);
     const ops = await this.compare(pools, keys, scope, reweighted);
     return timeouts ? [{ kind: 'setTimeouts', timeouts }, ...ops] : ops;
@@ -327,13 +315,13 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    * The pools and service keys of `config`: removed virtual servers go, new ones start, kept ones are reconfigured.
    * Returns the services whose entries this may change, by serviceKeyId: in `scope` every service of a virtual server
    * that went, came, or may now want other entries (its keys, its service settings, or its destinations differ); in
-   * `reweighted` those of one whose only change is some destinations' weights, with those servers.
+   * `reweighted`, by virtual server, the servers of one whose only change is their weights.
    */
   private reshape(
     config: Config, pools: Map<string, VsPool>, keys: Map<string, ServiceKey[]>, emit: (events: PoolEvent[]) => void, info: (line: string) => void,
-  ): { scope: Map<string, ServiceKey>; reweighted: Map<string, Reweighted> } {
+  ): { scope: Map<string, ServiceKey>; reweighted: Reweighted } {
     const scope = new Map<string, ServiceKey>();
-    const reweighted = new Map<string, Reweighted>();
+    const reweighted: Reweighted = new Map();
     const touch = (list: readonly ServiceKey[] | undefined): void => {
       for (const key of list ?? []) scope.set(serviceKeyId(key), key);
     };
@@ -356,7 +344,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
         const moved = pool.reweighted(vs);
         emit(pool.reconfigure(vs));
         if (moved && pool.sorryOn === sorryOn && sameKeys(before, expanded) && sameServices(was, vs, expanded)) {
-          if (moved.length > 0) mergeReweighted(reweighted, reweightedOn(vs.displayName, expanded, moved));
+          if (moved.length > 0) reweighted.set(vs.displayName, new Set(moved));
           continue;
         }
         touch(before);
@@ -410,26 +398,25 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   /**
    * The table the pools want: every virtual server, ha_suspend or not (keepalived keeps a suspended server's
    * service and destinations; only its checkers stop, checkers/activation.ts). With a scope, only the services it
-   * names, from every pool that expands to them, in pool order: where two virtual servers name one kernel service,
-   * the first still wins (reconcile.ts). A reweighted service outside the scope wants only the destinations of the
-   * servers its pool reweighted, when `present` holds it (one deleted by hand comes back whole); any other pool
-   * naming it wants all of its own, and wins where it comes first.
+   * and `moved` name, from every pool that expands to them, in pool order: where two virtual servers name one kernel
+   * service, the first still wins (reconcile.ts). In a service of `moved` that `present` holds, a pool with servers
+   * reweighted wants only their destinations; one deleted by hand comes back whole.
    */
   private desiredOf(
-    pools: ReadonlyMap<string, VsPool>, keys: ReadonlyMap<string, ServiceKey[]>, scope?: ReadonlyMap<string, ServiceKey>,
-    reweighted: ReadonlyMap<string, Reweighted> = new Map(), present: ReadonlySet<string> = new Set(),
+    pools: ReadonlyMap<string, VsPool>, keys: ReadonlyMap<string, ServiceKey[]>, scope: ReadonlyMap<string, ServiceKey> | undefined,
+    moved: ReadonlyMap<string, ServiceKey>, reweighted: Reweighted, present: ReadonlySet<string>,
   ): DesiredTable {
     const services: DesiredService[] = [];
     for (const pool of pools.values()) {
+      const rsIds = reweighted.get(pool.vsId);
       let all: Destination[] | undefined;
       for (const key of keys.get(pool.vsId) ?? []) {
         const id = serviceKeyId(key);
-        const r = scope?.has(id) ? undefined : reweighted.get(id);
-        if (scope && !scope.has(id) && !r) continue;
+        if (scope && !scope.has(id) && !moved.has(id)) continue;
         try {
           const service = serviceFor(pool.config, key);
-          if (r?.vsId === pool.vsId && present.has(id)) {
-            services.push({ service, dests: destinationsOn(key, pool.destinationsOf(r.rsIds)), partial: true });
+          if (rsIds && moved.has(id) && present.has(id)) {
+            services.push({ service, dests: destinationsOn(key, pool.destinationsOf(rsIds)), partial: true });
             continue;
           }
           all ??= pool.destinations().map((d) => d.dest);
@@ -443,19 +430,25 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   }
 
   /**
-   * The operations that bring the services of `scope` (all, without one) and the `reweighted` ones to what the pools
-   * want, read from the driver now.
+   * The operations that bring the services of `scope` (all, without one) and those of the `reweighted` servers'
+   * virtual servers to what the pools want, read from the driver now.
    */
   private async compare(
     pools: ReadonlyMap<string, VsPool>, keys: ReadonlyMap<string, ServiceKey[]>, scope: ReadonlyMap<string, ServiceKey> | undefined,
-    reweighted: ReadonlyMap<string, Reweighted>,
+    reweighted: Reweighted,
   ): Promise<IpvsOp[]> {
-    const moved = scope ? new Map([...reweighted].filter(([id]) => !scope.has(id))) : new Map<string, Reweighted>();
-    const read = scope && new Map([...scope, ...[...moved].map(([id, r]) => [id, r.key] as const)]);
+    // The services the reweighted servers' pools expand to now, outside the scope (a whole pass takes them all).
+    const moved = new Map<string, ServiceKey>();
+    if (scope) {
+      for (const vsId of reweighted.keys()) {
+        for (const key of keys.get(vsId) ?? []) if (!scope.has(serviceKeyId(key))) moved.set(serviceKeyId(key), key);
+      }
+    }
+    const read = scope && new Map([...scope, ...moved]);
     if (read?.size === 0) return [];
     const actual = await this.read(read);
     const present = new Set(moved.size > 0 ? actual.services.map((e) => serviceKeyId(e.service.key)) : []);
-    return reconcile(this.desiredOf(pools, keys, scope, moved, present), actual, this.owned, { flush: this.flushPending });
+    return reconcile(this.desiredOf(pools, keys, scope, moved, reweighted, present), actual, this.owned, { flush: this.flushPending });
   }
 
   /** Runs a pass over the whole table now, or makes the one already queued whole and joins it. */
