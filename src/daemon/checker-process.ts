@@ -21,7 +21,7 @@ import type { Registry } from './metrics.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { connectionCounter, serviceKeysFor } from '../ipvs/desired.js';
 import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
-import { IpvsManager, type VsStatus } from '../ipvs/manager.js';
+import { IpvsManager, type ReloadSteps, type VsStatus } from '../ipvs/manager.js';
 import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
 import type { IpvsDriver } from '../ipvs/types.js';
@@ -122,15 +122,16 @@ class CheckerSide implements ChildSide {
       onCheckerState: (key, state) => this.checkerStates.push({ key, ...(state ? { state } : {}) }),
     });
     this.engine.suspend(this.activation.suspended());
-    // A restarted process (one that resumes its predecessor's checkers) announces nothing new.
-    if (resume.size === 0) this.logActivation(activation);
     this.engine.start();
     // A restarted process resumes its predecessor's verdicts before the first pass, so the table does not move.
     const resumed = resume.size > 0 ? this.engine.snapshot().map(({ vsId, rsId, alive, weight }) => ({ vsId, rsId, alive, weight })) : [];
     const overrides = this.overrides.list().map((o) => ({ vsId: o.vs, rsId: `${o.vs}/${o.rs}`, weight: weightOf(o.override) }));
     this.manager = new IpvsManager(config, { driver, clock: systemClock, log: this.log, overrides, resumed });
     this.manager.on('pool', (ev) => this.onPoolEvent(ev));
-    await this.manager.start();
+    // A restarted process (one that resumes its predecessor's checkers) announces nothing new.
+    await this.manager.start(() => {
+      if (resume.size === 0) this.logActivation(activation);
+    });
     if (resume.size === 0) this.applyCheckerSnapshot(this.servers);
     this.logAnnounceScope();
     this.reportHealth();
@@ -469,15 +470,23 @@ class CheckerSide implements ChildSide {
     nameProcess(config.global.processNames, 'checker');
     this.pruneOverrides();
     const dumped = await this.openReflector(config);
-    // check_daemon.c reload_check_thread → register_checkers_thread: every checker's line again.
-    this.logActivation(this.activation.load(config, dumped));
+    const activated = this.activation.load(config, dumped);
     this.closeReflector(config);
     this.engine?.suspend(this.activation.suspended());
-    const update = (): void => this.engine?.update(config);
-    if (this.manager) this.manager.whileReloading(update);
-    else update();
-    const tCheckers = performance.now();
-    await this.manager?.reload(config);
+    let tCheckers = tParsed;
+    const steps: ReloadSteps = {
+      checkersTakeIt: () => {
+        this.engine?.update(config);
+        tCheckers = performance.now();
+      },
+      // check_daemon.c start_check → register_checkers_thread: every checker's line again.
+      registered: () => this.logActivation(activated),
+    };
+    if (this.manager) await this.manager.reload(config, steps);
+    else {
+      steps.checkersTakeIt();
+      steps.registered();
+    }
     this.applyCheckerSnapshot(added);
     this.telemetry.forget(running.unfound().map((rs) => rs.id));
     this.telemetry.size(this.servers.length);

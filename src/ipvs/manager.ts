@@ -37,6 +37,14 @@ export interface IpvsManagerOptions {
   readonly resumed?: readonly { readonly vsId: string; readonly rsId: string; readonly alive: boolean; readonly weight: number }[];
 }
 
+/** What the checker process does inside a reload, at keepalived's points (IpvsManager.reload). */
+export interface ReloadSteps {
+  /** The checkers take the new config, reporting the real servers' new weights. */
+  readonly checkersTakeIt: () => void;
+  /** Every virtual server is reshaped and logged, the table not yet changed: the checkers' `Activating` lines (as start's `registered`). */
+  readonly registered: () => void;
+}
+
 export interface PassResult {
   readonly ops: number;
   readonly failed: number;
@@ -164,8 +172,11 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    * destination for 300 edits.
    */
   private readonly reweighted: Reweighted = new Map();
-  /** A reload's checkers are reporting their new weights (whileReloading). */
-  private reloading = false;
+  /**
+   * While a reload's checkers report their new weights (reload's `checkersTakeIt`): the pool events those weights
+   * made, by virtual server, let out as reload(config) comes to each virtual server. Undefined otherwise.
+   */
+  private heldForReload: Map<string, PoolEvent[]> | undefined;
   /** The next pass compares the whole table. */
   private wholePending = false;
   private flushPending = false;
@@ -189,8 +200,12 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     this.resumed = opts.resumed ?? [];
   }
 
-  /** First start: lvs_flush (only here), timeouts, initial pools, first pass, then the resync timer. */
-  async start(): Promise<PassResult> {
+  /**
+   * First start: lvs_flush (only here), timeouts, initial pools, first pass, then the resync timer. `registered` runs
+   * once the pools have started, before the table changes: keepalived logs its checkers' lines after the services'
+   * (check_daemon.c start_check: init_services, then register_checkers_thread).
+   */
+  async start(registered: () => void = () => undefined): Promise<PassResult> {
     if (this.started) throw new Error('IpvsManager already started');
     this.started = true;
     this.logScriptChecks(this.config);
@@ -204,6 +219,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       pool?.setDynamicWeight(r.rsId, r.weight);
     }
     for (const o of this.initialOverrides) this.emitAll(this.pools.get(o.vsId)?.setOverrideWeight(o.rsId, o.weight) ?? []);
+    registered();
     await this.applyTimeouts();
     const result = await this.sync();
     this.armResync();
@@ -217,7 +233,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       return;
     }
     if (ev.kind === 'rs-weight') {
-      this.reweigh(pool, ev.rsId, () => pool.setDynamicWeight(ev.rsId, ev.weight, ev.silent ?? false, !this.reloading));
+      this.reweigh(pool, ev.rsId, () => pool.setDynamicWeight(ev.rsId, ev.weight, ev.silent ?? false, this.heldForReload === undefined));
       return;
     }
     if (ev.kind === 'rs-notify') this.emitAll(pool.notifyDownAgain(ev.rsId));
@@ -253,35 +269,43 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    */
   private reweigh(pool: VsPool, rsId: string, set: () => PoolEvent[]): void {
     const sorryOn = pool.sorryOn;
-    this.emitAll(set());
+    const events = set();
+    const held = this.heldForReload;
+    if (held) held.set(pool.vsId, [...(held.get(pool.vsId) ?? []), ...events]);
+    else this.emitAll(events);
     if (pool.sorryOn !== sorryOn) this.changed.add(pool.vsId);
     else addReweighted(this.reweighted, pool.vsId, [rsId]);
     this.schedule();
   }
 
   /**
-   * Runs `update`, the checkers taking a new config, with the weights they report held out of the quorum: keepalived
-   * sets a reload's weights first and weighs each virtual server's quorum after, once (ipwrapper.c init_service_vs),
-   * which reload(config) then does.
-   */
-  whileReloading(update: () => void): void {
-    this.reloading = true;
-    try {
-      update();
-    } finally {
-      this.reloading = false;
-    }
-  }
-
-  /**
-   * Reload with keepalived's diff semantics (§2.6): never flushes; kept VS/RS keep their state; removed ones go.
+   * Reload with keepalived's diff semantics (ipwrapper.c clear_diff_services): never flushes; kept VS/RS keep their state; removed ones go.
    * The pass covers the virtual servers the reload changed. Entries deleted by hand elsewhere are left to the next
    * resync, which restores them (keepalived never does).
+   *
+   * Its lines come in keepalived's order (check_daemon.c start_check): the virtual servers removed
+   * (clear_diff_services), then each virtual server's new weights and its quorum weighed once (ipwrapper.c
+   * init_service_vs: init_service_rs, then update_quorum_state), then the checkers' (register_checkers_thread). The
+   * weights the checkers report while they take the new config are held out of the quorum and logged with their
+   * virtual server.
    */
-  async reload(config: Config): Promise<PassResult> {
+  async reload(config: Config, steps: ReloadSteps = { checkersTakeIt: () => undefined, registered: () => undefined }): Promise<PassResult> {
+    const held = new Map<string, PoolEvent[]>();
+    this.heldForReload = held;
+    try {
+      steps.checkersTakeIt();
+    } finally {
+      this.heldForReload = undefined;
+    }
     this.logScriptChecks(config);
     const timeoutsChanged = this.timeoutsChange(config) !== undefined;
-    const { scope, reweighted } = this.reshape(config, this.pools, this.keys, (events) => this.emitAll(events), (line) => this.info(line));
+    const letOut = (vsId: string): void => {
+      this.emitAll(held.get(vsId) ?? []);
+      held.delete(vsId);
+    };
+    const { scope, reweighted } = this.reshape(config, this.pools, this.keys, (events) => this.emitAll(events), (line) => this.info(line), letOut);
+    for (const vsId of [...held.keys()]) letOut(vsId);
+    steps.registered();
     for (const [id, key] of scope) this.reloaded.set(id, key);
     for (const [vsId, rsIds] of reweighted) addReweighted(this.reweighted, vsId, rsIds);
     this.config = config;
@@ -296,7 +320,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   async plan(config: Config): Promise<IpvsOp[]> {
     const pools = new Map([...this.pools].map(([id, pool]) => [id, pool.clone()]));
     const keys = new Map(this.keys);
-    const reshaped = this.reshape(config, pools, keys, () => undefined, () => undefined);
+    const reshaped = this.reshape(config, pools, keys, () => undefined, () => undefined, () => undefined);
     const scope = this.wholePending || this.flushPending ? undefined : this.changedKeys(keys, new Map([...this.reloaded, ...reshaped.scope]));
     const reweighted: Reweighted = new Map();
     for (const [vsId, rsIds] of [...this.reweighted, ...reshaped.reweighted]) addReweighted(reweighted, vsId, rsIds);
@@ -319,6 +343,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
    */
   private reshape(
     config: Config, pools: Map<string, VsPool>, keys: Map<string, ServiceKey[]>, emit: (events: PoolEvent[]) => void, info: (line: string) => void,
+    beforeReconfigure: (vsId: string) => void,
   ): { scope: Map<string, ServiceKey>; reweighted: Reweighted } {
     const scope = new Map<string, ServiceKey>();
     const reweighted: Reweighted = new Map();
@@ -342,6 +367,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
         const was = pool.config;
         const sorryOn = pool.sorryOn;
         const moved = pool.reweighted(vs);
+        beforeReconfigure(pool.vsId);
         emit(pool.reconfigure(vs));
         if (moved && pool.sorryOn === sorryOn && sameKeys(before, expanded) && sameServices(was, vs, expanded)) {
           if (moved.length > 0) reweighted.set(vs.displayName, new Set(moved));

@@ -500,3 +500,41 @@ test("a reload that leaves a virtual server as it was leaves its entries alone: 
   assert.ok((await table(driver)).includes('192.0.2.11:80 -> 192.0.2.21:80 w1'));
   await m.stop();
 });
+
+test("a reload logs in keepalived's order: each virtual server's new weights, then its quorum, then the checkers' lines", async () => {
+  const vsA = (w: number): string =>
+    `virtual_server 192.0.2.10 80 {\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n  quorum 3\n  sorry_server 192.0.2.99 80\n${realServers(['192.0.2.21'], 80, `weight ${w}`)}\n${realServers(['192.0.2.22'], 80)}\n${realServers(['192.0.2.23'], 80, 'weight 2')}\n}\n`;
+  const vsB = (w: number): string => `virtual_server 192.0.2.11 80 {\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n${realServers(['192.0.2.21'], 80, `weight ${w}`)}\n}\n`;
+  const { m, lines, settle } = await started(config(vsA(2) + vsB(1)));
+  m.rsDown(VS, `${VS}/[192.0.2.23]:tcp:80`);
+  await settle();
+  lines.length = 0;
+  // As the checker process's engine does: the new config's weights are reported while the checkers take it.
+  await m.reload(config(vsA(1) + vsB(3)), {
+    checkersTakeIt: () => {
+      m.rsWeight(VS, RS1, 1);
+      m.rsWeight('[192.0.2.11]:tcp:80', '[192.0.2.11]:tcp:80/[192.0.2.21]:tcp:80', 3);
+    },
+    registered: () => lines.push('(the checkers are registered)'),
+  });
+  assert.deepEqual(lines.filter((l) => !l.startsWith('ipvsadm')), [
+    `Changing weight from 2 to 1 for active service [192.0.2.21]:tcp:80 of VS ${VS}`,
+    `Starting with quorum down 3-0=3 > 2 for VS ${VS}`,
+    `Adding sorry server [192.0.2.99]:tcp:80 to VS ${VS}`,
+    `Removing alive servers from the pool for VS ${VS}`,
+    'Changing weight from 1 to 3 for active service [192.0.2.21]:tcp:80 of VS [192.0.2.11]:tcp:80',
+    '(the checkers are registered)',
+  ]);
+  await m.stop();
+});
+
+test("a start logs the services before the checkers' lines, and the table changes after both", async () => {
+  const { log, lines } = collectingLogger();
+  const m = new IpvsManager(config(cfgText({ vs: '  quorum 2' })), { driver: new DryRunIpvsDriver(log), clock: new FakeClock(), log });
+  await m.start(() => lines.push('(the checkers are registered)'));
+  const at = (line: string): number => lines.findIndex((l) => l.startsWith(line));
+  assert.ok(at('Initializing ipvs') >= 0 && at('Gained quorum') > at('Initializing ipvs'), lines.join('\n'));
+  assert.ok(at('(the checkers are registered)') > at('Gained quorum'), lines.join('\n'));
+  assert.ok(at('ipvsadm -A') > at('(the checkers are registered)'), lines.join('\n'));
+  await m.stop();
+});

@@ -79,7 +79,9 @@ const refused = (port: number): string => `    TCP_CHECK {\n      connect_ip 192
 /**
  * Reloads that move weights alone (ipwrapper.c clear_diff_rs, init_service_rs → update_svr_wgt): a live server's
  * entry is edited, a failed inhibited one stays at weight 0, on each member of a group too; a weight that takes the
- * live servers below the quorum brings the sorry server in, and one that gives it back takes it out.
+ * live servers below the quorum brings the sorry server in, and one that gives it back takes it out. The virtual
+ * server with the quorum comes first, so the last reload logs a later one's weight after its quorum lines, as
+ * keepalived weighs each virtual server in turn (ipwrapper.c init_service_vs).
  */
 export const reloadWeights: Scenario = {
   name: 'reload-weights',
@@ -92,7 +94,15 @@ export const reloadWeights: Scenario = {
     { name: 'quorum-lost', shell: `${setWeight('192.0.2.66 80', 1)}; kill -HUP $DPID; sleep 3` },
     { name: 'quorum-back', shell: `${setWeight('192.0.2.61 80', 1)}; ${setWeight('192.0.2.66 80', 2)}; kill -HUP $DPID; sleep 3` },
   ],
-  config: `virtual_server 192.0.2.60 80 {
+  config: `virtual_server 192.0.2.65 80 {
+  delay_loop 1
+  lb_algo wrr
+  lb_kind NAT
+  protocol TCP
+  quorum 4
+  sorry_server 192.0.2.69 80
+${rs('192.0.2.66', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.67', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.68', 80, refused(8084)).replace('weight 1', 'weight 2')}}
+virtual_server 192.0.2.60 80 {
   delay_loop 1
   lb_algo wrr
   lb_kind NAT
@@ -107,14 +117,6 @@ virtual_server group g {
   lb_kind DR
   protocol TCP
 ${rs('192.0.2.72', 80)}${rs('192.0.2.73', 80, `    inhibit_on_failure\n${refused(8083)}`)}}
-virtual_server 192.0.2.65 80 {
-  delay_loop 1
-  lb_algo wrr
-  lb_kind NAT
-  protocol TCP
-  quorum 4
-  sorry_server 192.0.2.69 80
-${rs('192.0.2.66', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.67', 80).replace('weight 1', 'weight 2')}${rs('192.0.2.68', 80, refused(8084)).replace('weight 1', 'weight 2')}}
 `,
 };
 
