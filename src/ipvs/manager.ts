@@ -350,26 +350,33 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const touch = (list: readonly ServiceKey[] | undefined): void => {
       for (const key of list ?? []) scope.set(serviceKeyId(key), key);
     };
-    const next = new Set(config.virtualServers.map((vs) => vs.displayName));
-    for (const id of pools.keys()) {
-      if (next.has(id)) continue;
+    const next = new Map(config.virtualServers.map((vs) => [vs.displayName, vs]));
+    // ipwrapper.c clear_diff_services: every virtual server removed, and what each kept one loses, before any is
+    // initialized with the new config. What a kept one was is read first.
+    const was = new Map<string, { readonly config: VirtualServer; readonly sorryOn: boolean; readonly moved: string[] | undefined }>();
+    for (const [id, pool] of pools) {
+      const vs = next.get(id);
+      if (vs) {
+        was.set(id, { config: pool.config, sorryOn: pool.sorryOn, moved: pool.reweighted(vs) });
+        emit(pool.clearDiff(vs));
+        continue;
+      }
       info(`Removing Virtual Server ${id}`);
       touch(keys.get(id));
       pools.delete(id);
       keys.delete(id);
     }
+    // init_services: each virtual server in the new config's order.
     for (const vs of config.virtualServers) {
       const pool = pools.get(vs.displayName);
       const expanded = this.expand(vs, config);
       const before = keys.get(vs.displayName);
       keys.set(vs.displayName, expanded);
       if (pool) {
-        const was = pool.config;
-        const sorryOn = pool.sorryOn;
-        const moved = pool.reweighted(vs);
+        const { config: wasConfig, sorryOn, moved } = was.get(vs.displayName)!;
         beforeReconfigure(pool.vsId);
         emit(pool.reconfigure(vs));
-        if (moved && pool.sorryOn === sorryOn && sameKeys(before, expanded) && sameServices(was, vs, expanded)) {
+        if (moved && pool.sorryOn === sorryOn && sameKeys(before, expanded) && sameServices(wasConfig, vs, expanded)) {
           if (moved.length > 0) reweighted.set(vs.displayName, new Set(moved));
           continue;
         }

@@ -204,12 +204,43 @@ export class VsPool {
   }
 
   /**
-   * Reload (keepalived `clear_diff_services` / `migrate_checkers`): kept real servers keep alive state, dynamic weight
-   * and override; new ones follow the start rules; removed ones leave (`service RS no longer exist`).
+   * A reload's first step (ipwrapper.c clear_diff_services → clear_diff_rs, clear_diff_s_srv), taken by every kept
+   * virtual server before any takes the second (reconfigure): the real servers `vs` no longer names leave (`service RS
+   * no longer exist`), and the sorry server it no longer has. Nothing else changes; a second call finds nothing.
+   */
+  clearDiff(vs: VirtualServer): PoolEvent[] {
+    const ev: PoolEvent[] = [];
+    // The common reload names the same servers in the same order: none leaves.
+    if (!this.samePositions(vs)) {
+      const kept = new Set(vs.realServers.map((rs) => rs.id));
+      for (const [id, st] of this.rss) {
+        if (kept.has(id)) continue;
+        this.rss.delete(id);
+        this.log(ev, `service ${st.rs.displayName} no longer exist`);
+        // ipwrapper.c clear_service_rs: an installed server is deleted with its line; a live one also notifies.
+        if (!this.installed(st)) continue;
+        this.log(ev, `Removing ${st.rs.inhibitOnFailure && !st.alive ? '(inhibited) ' : ''}service ${st.rs.displayName} from VS ${this.vs.displayName}`);
+        if (!st.alive) continue;
+        // do_rs_notifies: the script if any, and the FIFO line in any case.
+        ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}) });
+        ev.push({ kind: 'rs-shut', vsId: this.vsId, rsId: id, stopping: false });
+      }
+    }
+    if (this.sorryActive && !vs.sorryServer) {
+      this.sorryActive = false;
+      this.log(ev, `${this.vs.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(this.vs)} from VS ${vs.displayName}`);
+      ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
+    }
+    return ev;
+  }
+
+  /**
+   * Reload (keepalived `init_service_vs` after `clear_diff_services` / `migrate_checkers`): kept real servers keep
+   * alive state, dynamic weight and override; new ones follow the start rules; removed ones leave (clearDiff, which
+   * this takes first if the caller has not).
    */
   reconfigure(vs: VirtualServer): PoolEvent[] {
-    const ev: PoolEvent[] = [];
-    const old = this.vs;
+    const ev = this.clearDiff(vs);
     this.vs = vs;
     if (this.samePositions(vs)) {
       // The common reload: the same real servers in the same order; each state takes its new server in place.
@@ -221,12 +252,6 @@ export class VsPool {
         if (before !== after) this.logWeightChange(ev, st, before, after);
       }
     } else this.remap(vs, ev);
-
-    if (this.sorryActive && !vs.sorryServer) {
-      this.sorryActive = false;
-      this.log(ev, `${old.sorryServerInhibit ? 'Disabling' : 'Removing'} sorry server ${sorryName(old)} from VS ${vs.displayName}`);
-      ev.push({ kind: 'sorry', vsId: this.vsId, active: false });
-    }
     // ipwrapper.c init_service_vs weighs the quorum of a reloaded virtual server as at start.
     this.updateQuorum(ev, true);
     return ev;
@@ -263,7 +288,7 @@ export class VsPool {
     return moved;
   }
 
-  /** Servers added, removed or reordered: states matched by id; new ones follow the start rules. */
+  /** Servers added or reordered (clearDiff took the removed ones out): states matched by id; new ones follow the start rules. */
   private remap(vs: VirtualServer, ev: PoolEvent[]): void {
     const next = new Map<string, RsState>();
     for (const rs of vs.realServers) {
@@ -278,17 +303,6 @@ export class VsPool {
       const after = this.effective(st);
       if (before !== after) this.logWeightChange(ev, st, before, after);
       next.set(id, st);
-    }
-    for (const [id, st] of this.rss) {
-      if (next.has(id)) continue;
-      this.log(ev, `service ${st.rs.displayName} no longer exist`);
-      // ipwrapper.c clear_service_rs: an installed server is deleted with its line; a live one also notifies.
-      if (!this.installed(st)) continue;
-      this.log(ev, `Removing ${st.rs.inhibitOnFailure && !st.alive ? '(inhibited) ' : ''}service ${st.rs.displayName} from VS ${this.vs.displayName}`);
-      if (!st.alive) continue;
-      // do_rs_notifies: the script if any, and the FIFO line in any case.
-      ev.push({ kind: 'rs-state', vsId: this.vsId, rsId: id, alive: false, ...(st.rs.notifyDown ? { script: st.rs.notifyDown } : {}) });
-      ev.push({ kind: 'rs-shut', vsId: this.vsId, rsId: id, stopping: false });
     }
     this.rss = next;
   }

@@ -501,11 +501,12 @@ test("a reload that leaves a virtual server as it was leaves its entries alone: 
   await m.stop();
 });
 
-test("a reload logs in keepalived's order: each virtual server's new weights, then its quorum, then the checkers' lines", async () => {
+test("a reload logs in keepalived's order: the servers removed, then each virtual server's new weights and its quorum, then the checkers' lines", async () => {
   const vsA = (w: number): string =>
     `virtual_server 192.0.2.10 80 {\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n  quorum 3\n  sorry_server 192.0.2.99 80\n${realServers(['192.0.2.21'], 80, `weight ${w}`)}\n${realServers(['192.0.2.22'], 80)}\n${realServers(['192.0.2.23'], 80, 'weight 2')}\n}\n`;
-  const vsB = (w: number): string => `virtual_server 192.0.2.11 80 {\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n${realServers(['192.0.2.21'], 80, `weight ${w}`)}\n}\n`;
-  const { m, lines, settle } = await started(config(vsA(2) + vsB(1)));
+  const vsB = (w: number, more: string[] = []): string =>
+    `virtual_server 192.0.2.11 80 {\n  lb_algo wrr\n  lb_kind NAT\n  protocol TCP\n${realServers(['192.0.2.21'], 80, `weight ${w}`)}\n${realServers(more)}\n}\n`;
+  const { m, lines, settle } = await started(config(vsA(2) + vsB(1, ['192.0.2.24'])));
   m.rsDown(VS, `${VS}/[192.0.2.23]:tcp:80`);
   await settle();
   lines.length = 0;
@@ -518,6 +519,8 @@ test("a reload logs in keepalived's order: each virtual server's new weights, th
     registered: () => lines.push('(the checkers are registered)'),
   });
   assert.deepEqual(lines.filter((l) => !l.startsWith('ipvsadm')), [
+    'service [192.0.2.24]:tcp:80 no longer exist',
+    'Removing service [192.0.2.24]:tcp:80 from VS [192.0.2.11]:tcp:80',
     `Changing weight from 2 to 1 for active service [192.0.2.21]:tcp:80 of VS ${VS}`,
     `Starting with quorum down 3-0=3 > 2 for VS ${VS}`,
     `Adding sorry server [192.0.2.99]:tcp:80 to VS ${VS}`,

@@ -177,10 +177,11 @@ test('reconfigure keeps state of kept RSs, starts new ones, drops removed ones',
       `${realServers(['192.0.2.22', '192.0.2.24'])}\n}\n`,
   );
   const ev = p.reconfigure(next);
+  // keepalived's order: clear_diff_rs's removals before init_service_rs's weights.
   assert.deepEqual(logs(ev), [
-    `Changing weight from 1 to 3 for active service [192.0.2.21]:tcp:80 of VS ${VS}`,
     `service [192.0.2.23]:tcp:80 no longer exist`,
     `Removing service [192.0.2.23]:tcp:80 from VS ${VS}`,
+    `Changing weight from 1 to 3 for active service [192.0.2.21]:tcp:80 of VS ${VS}`,
   ]);
   assert.deepEqual(dests(p), ['192.0.2.21:80=3', '192.0.2.24:80=1'], 'failed RS 22 is not re-added by the reload');
 });

@@ -100,7 +100,7 @@ test('IPVS VM: lvskeeper installs, logs and runs scripts as keepalived 2.2.7 doe
     }
   });
 
-  await t.test('reloads that move weights alone: the same table after each, the sorry server in and out with the quorum, the lines in keepalived\'s order', () => {
+  await t.test('reloads that move weights, then one that removes a server: the same table after each, the sorry server in and out with the quorum, the lines in keepalived\'s order', () => {
     const r = get(reloadWeights.name);
     const steps = ['start', ...(reloadWeights.steps ?? []).map((s) => s.name)];
     const k = steps.map((s) => [s, tableRows(r.keepalived.tables.get(s))] as const);
@@ -108,8 +108,9 @@ test('IPVS VM: lvskeeper installs, logs and runs scripts as keepalived 2.2.7 doe
     assert.ok(at('weights').includes('  -> 192.0.2.61:80 Masq 3') && at('start').includes('  -> 192.0.2.61:80 Masq 1'), 'keepalived took the new weight');
     assert.notDeepEqual(at('quorum-lost'), at('weights'), 'keepalived: the weight that took the quorum changed the table');
     assert.deepEqual(steps.map((s) => [s, tableRows(r.lvskeeper.tables.get(s))]), k, why(r));
-    const quorum = (log: string): string[] => logMessages(log).filter((l) => /quorum|sorry server|alive servers|^Changing weight|^Activating healthchecker/.test(l));
+    const quorum = (log: string): string[] => logMessages(log).filter((l) => /quorum|sorry server|alive servers|^Changing weight|^Activating healthchecker|no longer exist|^Removing service/.test(l));
     assert.ok(quorum(r.keepalived.log).some((l) => l.startsWith('Adding sorry server')), 'keepalived brought the sorry server in');
+    assert.ok(quorum(r.keepalived.log).includes('service [192.0.2.63]:tcp:80 no longer exist'), 'keepalived removed the server');
     assert.deepEqual(quorum(r.lvskeeper.log), quorum(r.keepalived.log), why(r));
   });
 

@@ -80,8 +80,9 @@ const refused = (port: number): string => `    TCP_CHECK {\n      connect_ip 192
  * Reloads that move weights alone (ipwrapper.c clear_diff_rs, init_service_rs → update_svr_wgt): a live server's
  * entry is edited, a failed inhibited one stays at weight 0, on each member of a group too; a weight that takes the
  * live servers below the quorum brings the sorry server in, and one that gives it back takes it out. The virtual
- * server with the quorum comes first, so the last reload logs a later one's weight after its quorum lines, as
- * keepalived weighs each virtual server in turn (ipwrapper.c init_service_vs).
+ * server with the quorum comes first, so a reload logs a later one's weight after its quorum lines, as keepalived
+ * weighs each virtual server in turn (ipwrapper.c init_service_vs); and the last reload removes a later one's server,
+ * which keepalived logs before any weight or quorum (clear_diff_services).
  */
 export const reloadWeights: Scenario = {
   name: 'reload-weights',
@@ -93,6 +94,7 @@ export const reloadWeights: Scenario = {
     },
     { name: 'quorum-lost', shell: `${setWeight('192.0.2.66 80', 1)}; kill -HUP $DPID; sleep 3` },
     { name: 'quorum-back', shell: `${setWeight('192.0.2.61 80', 1)}; ${setWeight('192.0.2.66 80', 2)}; kill -HUP $DPID; sleep 3` },
+    { name: 'removed', shell: `sed -i '/real_server 192.0.2.63 80 {/,/^  }/d' "$W/keepalived.conf"; ${setWeight('192.0.2.66 80', 1)}; kill -HUP $DPID; sleep 3` },
   ],
   config: `virtual_server 192.0.2.65 80 {
   delay_loop 1
