@@ -41,7 +41,10 @@ export interface IpvsManagerOptions {
 export interface ReloadSteps {
   /** The checkers take the new config, reporting the real servers' new weights. */
   readonly checkersTakeIt: () => void;
-  /** Every virtual server is reshaped and logged, the table not yet changed: the checkers' `Activating` lines (as start's `registered`). */
+  /**
+   * Every virtual server is reshaped and logged, the table not yet changed: the checkers' `Activating` lines (as
+   * start's `registered`).
+   */
   readonly registered: () => void;
 }
 
@@ -271,7 +274,9 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const sorryOn = pool.sorryOn;
     const events = set();
     const held = this.heldForReload;
-    if (held) held.set(pool.vsId, [...(held.get(pool.vsId) ?? []), ...events]);
+    const list = held?.get(pool.vsId);
+    if (list) list.push(...events);
+    else if (held) held.set(pool.vsId, events);
     else this.emitAll(events);
     if (pool.sorryOn !== sorryOn) this.changed.add(pool.vsId);
     else addReweighted(this.reweighted, pool.vsId, [rsId]);
@@ -279,15 +284,15 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   }
 
   /**
-   * Reload with keepalived's diff semantics (ipwrapper.c clear_diff_services): never flushes; kept VS/RS keep their state; removed ones go.
-   * The pass covers the virtual servers the reload changed. Entries deleted by hand elsewhere are left to the next
-   * resync, which restores them (keepalived never does).
+   * Reload with keepalived's diff semantics (ipwrapper.c clear_diff_services): never flushes; kept VS/RS keep their
+   * state; removed ones go. The pass covers the virtual servers the reload changed. Entries deleted by hand elsewhere
+   * are left to the next resync, which restores them (keepalived never does).
    *
-   * Its lines come in keepalived's order (check_daemon.c start_check): the virtual servers removed
-   * (clear_diff_services), then each virtual server's new weights and its quorum weighed once (ipwrapper.c
-   * init_service_vs: init_service_rs, then update_quorum_state), then the checkers' (register_checkers_thread). The
-   * weights the checkers report while they take the new config are held out of the quorum and logged with their
-   * virtual server.
+   * Its lines come in keepalived's order (check_daemon.c start_check): what the reload removes, virtual servers, real
+   * servers and sorry servers (clear_diff_services); then each virtual server's new weights and its quorum weighed
+   * once (ipwrapper.c init_service_vs: init_service_rs, then update_quorum_state); then the checkers'
+   * (register_checkers_thread). The weights the checkers report while they take the new config are held out of the
+   * quorum and logged with their virtual server.
    */
   async reload(config: Config, steps: ReloadSteps = { checkersTakeIt: () => undefined, registered: () => undefined }): Promise<PassResult> {
     const held = new Map<string, PoolEvent[]>();
@@ -304,7 +309,7 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       held.delete(vsId);
     };
     const { scope, reweighted } = this.reshape(config, this.pools, this.keys, (events) => this.emitAll(events), (line) => this.info(line), letOut);
-    for (const vsId of [...held.keys()]) letOut(vsId);
+    for (const events of held.values()) this.emitAll(events);
     steps.registered();
     for (const [id, key] of scope) this.reloaded.set(id, key);
     for (const [vsId, rsIds] of reweighted) addReweighted(this.reweighted, vsId, rsIds);

@@ -288,7 +288,10 @@ export class VsPool {
     return moved;
   }
 
-  /** Servers added or reordered (clearDiff took the removed ones out): states matched by id; new ones follow the start rules. */
+  /**
+   * Servers added or reordered (clearDiff took the removed ones out): states matched by id; new ones follow the start
+   * rules.
+   */
   private remap(vs: VirtualServer, ev: PoolEvent[]): void {
     const next = new Map<string, RsState>();
     for (const rs of vs.realServers) {
