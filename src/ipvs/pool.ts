@@ -209,9 +209,13 @@ export class VsPool {
    * no longer exist`), and the sorry server it no longer has. Nothing else changes; a second call finds nothing.
    */
   clearDiff(vs: VirtualServer): PoolEvent[] {
+    return this.clear(vs, this.samePositions(vs));
+  }
+
+  /** clearDiff, told whether `vs` names the same servers in the same order (the common reload: none leaves). */
+  private clear(vs: VirtualServer, samePositions: boolean): PoolEvent[] {
     const ev: PoolEvent[] = [];
-    // The common reload names the same servers in the same order: none leaves.
-    if (!this.samePositions(vs)) {
+    if (!samePositions) {
       const kept = new Set(vs.realServers.map((rs) => rs.id));
       for (const [id, st] of this.rss) {
         if (kept.has(id)) continue;
@@ -240,9 +244,10 @@ export class VsPool {
    * this takes first if the caller has not).
    */
   reconfigure(vs: VirtualServer): PoolEvent[] {
-    const ev = this.clearDiff(vs);
+    const samePositions = this.samePositions(vs);
+    const ev = this.clear(vs, samePositions);
     this.vs = vs;
-    if (this.samePositions(vs)) {
+    if (samePositions) {
       // The common reload: the same real servers in the same order; each state takes its new server in place.
       let i = 0;
       for (const st of this.rss.values()) {
