@@ -29,7 +29,7 @@ import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig } from './config-reader.js';
 import { holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
-import { watchYoungGeneration } from './young-generation.js';
+import { watchYoungGeneration, type YoungGenerationWatch } from './young-generation.js';
 import { checkerNodeFlags } from './checker-node-flags.js';
 import { runStartStopScript } from './start-stop-scripts.js';
 import { ControlServer, CommandError, type ControlRequest } from './control.js';
@@ -170,8 +170,8 @@ export class Supervisor {
   private readonly registry = new Registry();
   private readonly restarts = this.registry.counter('lvskeeper_process_restarts_total', 'Child processes respawned after dying or hanging, by process');
   private stopping: Promise<void> | undefined;
-  /** Ends the look at V8's young generation (young-generation.ts). */
-  private stopYoungGenerationWatch: (() => void) | undefined;
+  /** The look at V8's young generation (young-generation.ts), held while a reload runs. */
+  private youngGeneration: YoungGenerationWatch | undefined;
   private readonly startedAt = Date.now();
   private fifos: NotifyFifos | undefined;
   private readonly consoleRender = this.registry.histogram(
@@ -341,7 +341,7 @@ export class Supervisor {
       await this.control.listen();
     }
     releaseFreeMemorySoon();
-    this.stopYoungGenerationWatch = watchYoungGeneration();
+    this.youngGeneration = watchYoungGeneration();
     return undefined;
   }
 
@@ -811,8 +811,18 @@ export class Supervisor {
 
   /** SIGHUP: the supervisor reads the file; each child applies its part as a diff. A broken config changes nothing. */
   async reload(): Promise<void> {
-    const t0 = performance.now();
     holdFreeMemoryRelease();
+    this.youngGeneration?.hold();
+    try {
+      await this.reloadFile();
+    } finally {
+      releaseFreeMemorySoon();
+      this.youngGeneration?.resume();
+    }
+  }
+
+  private async reloadFile(): Promise<void> {
+    const t0 = performance.now();
     this.log.info('Reloading');
     this.publish('daemon', 'Reloading');
     // The checker process reads the file (check_daemon.c reload_check_thread), and its read is this one too: its
@@ -825,7 +835,6 @@ export class Supervisor {
     if (!read) {
       reader?.channel?.request('drop', undefined, QUERY_MS).catch(() => undefined);
       this.log.error('Reload failed: new configuration has errors; keeping the running one');
-      releaseFreeMemorySoon();
       return;
     }
     this.vrrpConfig = read.vrrp;
@@ -862,7 +871,6 @@ export class Supervisor {
       if (r.status === 'rejected') this.log.error(`reload failed: ${(r.reason as Error).message}`);
     }
     this.log.info(`Reload done in ${(performance.now() - t0).toFixed(0)} ms`);
-    releaseFreeMemorySoon();
   }
 
   /** A reload without bfd_instance, or the daemon's stop: the sessions go with the child. */
@@ -876,7 +884,7 @@ export class Supervisor {
   stop(): Promise<void> {
     this.stopping ??= (async () => {
       this.log.info('Stopping');
-      this.stopYoungGenerationWatch?.();
+      this.youngGeneration?.stop();
       // Withdrawn first, while everything still forwards: the routers move the flows before the children stop.
       await this.announcer?.withdrawForStop();
       await this.control?.close();

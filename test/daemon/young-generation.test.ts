@@ -22,11 +22,14 @@ test('quiet: the new space has grown, and a little but not nothing was allocated
   assert.equal(youngGenerationQuiet({ resident: RESTING_BYTES, used: 0 }, { resident: RESTING_BYTES, used: MB / 8 }, 5000), false);
 });
 
+/** No watch; a watch; a watch held throughout, as for a reload that runs on; a watch held for the first second. */
+type Watching = 'none' | 'watched' | 'held' | 'resumed';
+
 /**
  * A node process that grows its new space with objects surviving scavenges, then trickles a few allocations for 4 s,
  * watching (or not) with a look every 200 ms; it prints the new space's resident bytes after the burst and at the end.
  */
-function run(watch: boolean): { grown: number; end: number } {
+function run(watching: Watching): { grown: number; end: number } {
   const module = join(repoRoot, 'dist/src/daemon/young-generation.js');
   const source = `
     import { getHeapSpaceStatistics } from 'node:v8';
@@ -41,10 +44,13 @@ function run(watch: boolean): { grown: number; end: number } {
     }
     kept = [];
     const grown = resident();
-    const stop = ${watch} ? watchYoungGeneration(200) : () => undefined;
+    const watching = ${JSON.stringify(watching)};
+    const watch = watching === 'none' ? undefined : watchYoungGeneration(200);
+    if (watching === 'held' || watching === 'resumed') watch.hold();
+    if (watching === 'resumed') setTimeout(() => watch.resume(), 1000);
     let trickle = [];
     const timer = setInterval(() => { trickle.push({ at: Date.now() }); if (trickle.length > 50) trickle = []; }, 5);
-    setTimeout(() => { clearInterval(timer); stop(); console.log(JSON.stringify({ grown, end: resident() })); }, 4000);
+    setTimeout(() => { clearInterval(timer); watch?.stop(); console.log(JSON.stringify({ grown, end: resident() })); }, 4000);
   `;
   const r = spawnSync(process.execPath, ['--input-type=module', '-e', source], { encoding: 'utf8', timeout: 60_000 });
   assert.equal(r.status, 0, r.stderr);
@@ -52,9 +58,16 @@ function run(watch: boolean): { grown: number; end: number } {
 }
 
 test('a grown new space is given back once the process is quiet, and stays grown without the look', () => {
-  const watched = run(true);
+  const watched = run('watched');
   assert.ok(watched.grown > 8 * MB, `the burst grew the new space to ${(watched.grown / MB).toFixed(1)} MB only`);
   assert.ok(watched.end <= RESTING_BYTES, `${(watched.end / MB).toFixed(1)} MB resident after the quiet time`);
-  const unwatched = run(false);
+  const unwatched = run('none');
   assert.ok(unwatched.end > 8 * MB, `${(unwatched.end / MB).toFixed(1)} MB resident without the look`);
+});
+
+test('a held watch scavenges nothing (a reload runs), and gives the space back once resumed', () => {
+  const held = run('held');
+  assert.ok(held.end > 8 * MB, `${(held.end / MB).toFixed(1)} MB resident with the look held throughout`);
+  const resumed = run('resumed');
+  assert.ok(resumed.end <= RESTING_BYTES, `${(resumed.end / MB).toFixed(1)} MB resident after the hold ended`);
 });
