@@ -57,11 +57,13 @@ export interface YoungGenerationWatch {
   /**
    * A reload begins: no scavenge until `resume`. A look landing in a reload saw only the little allocated since the
    * look before and took it for quiet; its scavenge of the start-up's survivors stalled the first reload of
-   * bench:reload 38-53 ms, where 11-13 ms alone.
+   * bench:reload 38-53 ms, against 11-13 ms on its own.
    */
   hold(): void;
-  /** That reload is done (reloads may overlap: each hold has its resume); the space is given back once a whole look
-   * after the last has been quiet. */
+  /**
+   * That reload is done (reloads may overlap: each hold has its resume). Once none is held, the next look that finds
+   * the supervisor quiet gives the space back.
+   */
   resume(): void;
   stop(): void;
 }
