@@ -124,6 +124,13 @@ function asEdit(op: IpvsOp): IpvsOp | undefined {
   return undefined;
 }
 
+/** Whether the pools are in the order of `ids` (the new config's virtual servers, each once). */
+function inConfigOrder(pools: ReadonlyMap<string, VsPool>, ids: Iterable<string>): boolean {
+  const it = pools.keys();
+  for (const id of ids) if (it.next().value !== id) return false;
+  return true;
+}
+
 function sameKeys(a: readonly ServiceKey[] | undefined, b: readonly ServiceKey[]): boolean {
   return a !== undefined && a.length === b.length && a.every((k, i) => serviceKeyId(k) === serviceKeyId(b[i]!));
 }
@@ -393,6 +400,16 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       }
       touch(expanded);
     }
+    if (inConfigOrder(pools, next.keys())) return { scope, reweighted };
+    // The next reload's clear_diff_services walks this config's order (keepalived's old_check_data->vs), as a start on
+    // it would: the pools take it, virtual servers a reload added no longer last. Where pools share a kernel service
+    // the first wins (desiredOf), so a new order may give those services another owner: they join the scope.
+    const ordered = [...next.keys()].map((id) => pools.get(id)!);
+    pools.clear();
+    for (const pool of ordered) pools.set(pool.vsId, pool);
+    const owners = new Map<string, number>();
+    for (const list of keys.values()) for (const key of list) owners.set(serviceKeyId(key), (owners.get(serviceKeyId(key)) ?? 0) + 1);
+    for (const list of keys.values()) touch(list.filter((key) => owners.get(serviceKeyId(key))! > 1));
     return { scope, reweighted };
   }
 

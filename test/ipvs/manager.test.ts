@@ -410,9 +410,15 @@ test('a reload reads and changes only the services it changed: random reloads le
   // Groups G and H overlap on 192.0.2.3:80, and the plain 192.0.2.3 80 server names that service too: the first
   // virtual server naming a service wins, whichever of them a reload changed. Half the reloads keep every virtual
   // server as it was but for its servers' weights, each picked again: those compare only the destinations moved.
+  // The virtual servers come in a new order with each shape, which may give a shared service another owner.
   const randomShape = (): string[] => {
     const out = ['virtual_server_group G {\n  192.0.2.1-3 80\n}', `virtual_server_group H {\n  192.0.2.${pick(['3-4', '4-5'])} 80\n}`];
-    for (const name of ['group G', 'group H', '192.0.2.3 80', '192.0.2.6 80', '192.0.2.7 80']) {
+    const names = ['group G', 'group H', '192.0.2.3 80', '192.0.2.6 80', '192.0.2.7 80'];
+    for (let i = names.length - 1; i > 0; i--) {
+      const j = Math.floor(random() * (i + 1));
+      [names[i], names[j]] = [names[j]!, names[i]!];
+    }
+    for (const name of names) {
       if (random() < 0.2) continue;
       const rs = ['192.0.2.21', '192.0.2.22', '192.0.2.23', '192.0.2.24'].filter(() => random() < 0.7);
       const inhibit = random() < 0.3 ? '\n    inhibit_on_failure' : '';
@@ -529,6 +535,39 @@ test("a reload logs in keepalived's order: the servers removed, then each virtua
     '(the checkers are registered)',
   ]);
   await m.stop();
+});
+
+test("a reload walks the virtual servers in the last config's order, as keepalived's old_check_data, and keeps that order", async () => {
+  const vs = (addr: string, rs: string[]): string => `virtual_server ${addr} 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${realServers(rs)}\n}\n`;
+  const [a, b, c] = ['192.0.2.10', '192.0.2.11', '192.0.2.12'];
+  const { m, lines } = await started(config(vs(a, ['192.0.2.21', '192.0.2.22']) + vs(b, ['192.0.2.31', '192.0.2.32'])));
+  // Reordered, and c added: the next reload walks b, a, c.
+  await m.reload(config(vs(b, ['192.0.2.31', '192.0.2.32']) + vs(a, ['192.0.2.21', '192.0.2.22']) + vs(c, ['192.0.2.41', '192.0.2.42'])));
+  assert.deepEqual(m.status().virtualServers.map((v) => v.vsId), [b, a, c].map((x) => `[${x}]:tcp:80`));
+  lines.length = 0;
+  await m.reload(config(vs(c, ['192.0.2.41']) + vs(a, ['192.0.2.21']) + vs(b, ['192.0.2.31'])));
+  assert.deepEqual(lines.filter((l) => l.startsWith('Removing service')), [
+    `Removing service [192.0.2.32]:tcp:80 from VS [${b}]:tcp:80`,
+    `Removing service [192.0.2.22]:tcp:80 from VS [${a}]:tcp:80`,
+    `Removing service [192.0.2.42]:tcp:80 from VS [${c}]:tcp:80`,
+  ]);
+  await m.stop();
+});
+
+test('a reload that swaps virtual servers sharing a kernel service leaves the table a start on the new config makes', async () => {
+  // G and H both expand to 192.0.2.3:80, where the first in the config wins: swapping them changes its servers.
+  const group = (name: string, rs: string[]) => `virtual_server group ${name} {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${realServers(rs)}\n}\n`;
+  const groups = `virtual_server_group G {\n  192.0.2.1-3 80\n}\nvirtual_server_group H {\n  192.0.2.3-4 80\n}\n`;
+  const g = group('G', ['192.0.2.21', '192.0.2.22']);
+  const h = group('H', ['192.0.2.31', '192.0.2.32']);
+  const { m, driver } = await started(config(groups + g + h));
+  await m.reload(config(groups + h + g));
+  assert.deepEqual(await m.sync(), { ops: 0, failed: 0 }, 'a whole pass found work the reload left');
+  const fresh = await started(config(groups + h + g));
+  assert.deepEqual(await table(driver), await table(fresh.driver));
+  assert.ok((await table(driver)).includes('192.0.2.3:80 -> 192.0.2.31:80 w1'), 'H serves the shared service');
+  await m.stop();
+  await fresh.m.stop();
 });
 
 test("a start logs the services before the checkers' lines, and the table changes after both", async () => {

@@ -100,7 +100,7 @@ test('IPVS VM: lvskeeper installs, logs and runs scripts as keepalived 2.2.7 doe
     }
   });
 
-  await t.test('reloads that move weights, then one that removes a server: the same table after each, the sorry server in and out with the quorum, the lines in keepalived\'s order', () => {
+  await t.test('reloads that move weights, remove servers and reorder the virtual servers: the same table after each, the sorry server in and out with the quorum, the lines in keepalived\'s order', () => {
     const r = get(reloadWeights.name);
     const steps = ['start', ...(reloadWeights.steps ?? []).map((s) => s.name)];
     const k = steps.map((s) => [s, tableRows(r.keepalived.tables.get(s))] as const);
@@ -111,6 +111,8 @@ test('IPVS VM: lvskeeper installs, logs and runs scripts as keepalived 2.2.7 doe
     const quorum = (log: string): string[] => logMessages(log).filter((l) => /quorum|sorry server|alive servers|^Changing weight|^Activating healthchecker|no longer exist|^Removing service/.test(l));
     assert.ok(quorum(r.keepalived.log).some((l) => l.startsWith('Adding sorry server')), 'keepalived brought the sorry server in');
     assert.ok(quorum(r.keepalived.log).includes('service [192.0.2.63]:tcp:80 no longer exist'), 'keepalived removed the server');
+    const gone = (ip: string): number => quorum(r.keepalived.log).indexOf(`service [${ip}]:tcp:80 no longer exist`);
+    assert.ok(gone('192.0.2.72') >= 0 && gone('192.0.2.72') < gone('192.0.2.62'), 'keepalived walked the reordered config: the group first');
     assert.deepEqual(quorum(r.lvskeeper.log), quorum(r.keepalived.log), why(r));
   });
 

@@ -95,6 +95,17 @@ export const reloadWeights: Scenario = {
     { name: 'quorum-lost', shell: `${setWeight('192.0.2.66 80', 1)}; kill -HUP $DPID; sleep 3` },
     { name: 'quorum-back', shell: `${setWeight('192.0.2.61 80', 1)}; ${setWeight('192.0.2.66 80', 2)}; kill -HUP $DPID; sleep 3` },
     { name: 'removed', shell: `sed -i '/real_server 192.0.2.63 80 {/,/^  }/d' "$W/keepalived.conf"; ${setWeight('192.0.2.66 80', 1)}; kill -HUP $DPID; sleep 3` },
+    // The group's blocks first: the next reload walks g, 192.0.2.65, 192.0.2.60 (ipwrapper.c clear_diff_services walks
+    // the last config's virtual servers), where the pools were made in the order 192.0.2.65, 192.0.2.60, g.
+    {
+      name: 'reordered',
+      shell: `awk '/^virtual_server_group g \\{/{t=1} t{top=top $0 "\\n"; next} {rest=rest $0 "\\n"} END{printf "%s%s", top, rest}' "$W/keepalived.conf" > "$W/reordered"; ` +
+        'cat "$W/reordered" > "$W/keepalived.conf"; kill -HUP $DPID; sleep 3',
+    },
+    {
+      name: 'removed-after-reorder',
+      shell: `sed -i -e '/real_server 192.0.2.62 80 {/,/^  }/d' -e '/real_server 192.0.2.72 80 {/,/^  }/d' "$W/keepalived.conf"; kill -HUP $DPID; sleep 3`,
+    },
   ],
   config: `virtual_server 192.0.2.65 80 {
   delay_loop 1
