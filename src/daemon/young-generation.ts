@@ -87,7 +87,7 @@ export function watchYoungGeneration(lookMs = LOOK_MS): YoungGenerationWatch {
   }, lookMs).unref();
   return {
     hold: () => void holds++,
-    resume: () => void (holds = Math.max(0, holds - 1)),
+    resume: () => void holds--,
     stop: () => clearInterval(timer),
   };
 }

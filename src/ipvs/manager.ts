@@ -401,15 +401,23 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
       touch(expanded);
     }
     if (inConfigOrder(pools, next.keys())) return { scope, reweighted };
-    // The next reload's clear_diff_services walks this config's order (keepalived's old_check_data->vs), as a start on
-    // it would: the pools take it, virtual servers a reload added no longer last. Where pools share a kernel service
-    // the first wins (desiredOf), so a new order may give those services another owner: they join the scope.
+    // keepalived's next reload walks this config's virtual servers in its order (clear_diff_services walks
+    // old_check_data->vs), and a start on this config would make the pools in it: the pools take that order, so a
+    // virtual server a reload added is no longer last. Where pools share a kernel service the first wins (desiredOf):
+    // a new order may give such a service another owner, so those services join the scope.
     const ordered = [...next.keys()].map((id) => pools.get(id)!);
     pools.clear();
     for (const pool of ordered) pools.set(pool.vsId, pool);
-    const owners = new Map<string, number>();
-    for (const list of keys.values()) for (const key of list) owners.set(serviceKeyId(key), (owners.get(serviceKeyId(key)) ?? 0) + 1);
-    for (const list of keys.values()) touch(list.filter((key) => owners.get(serviceKeyId(key))! > 1));
+    const named = new Map<string, { readonly key: ServiceKey; pools: number }>();
+    for (const list of keys.values()) {
+      for (const key of list) {
+        const id = serviceKeyId(key);
+        const n = named.get(id);
+        if (n) n.pools++;
+        else named.set(id, { key, pools: 1 });
+      }
+    }
+    for (const [id, { key, pools: count }] of named) if (count > 1) scope.set(id, key);
     return { scope, reweighted };
   }
 

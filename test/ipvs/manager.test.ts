@@ -537,7 +537,7 @@ test("a reload logs in keepalived's order: the servers removed, then each virtua
   await m.stop();
 });
 
-test("a reload walks the virtual servers in the last config's order, as keepalived's old_check_data, and keeps that order", async () => {
+test("a reload walks the virtual servers in the last config's order (keepalived's old_check_data), and the pools keep it", async () => {
   const vs = (addr: string, rs: string[]): string => `virtual_server ${addr} 80 {\n  lb_algo rr\n  lb_kind NAT\n  protocol TCP\n${realServers(rs)}\n}\n`;
   const [a, b, c] = ['192.0.2.10', '192.0.2.11', '192.0.2.12'];
   const { m, lines } = await started(config(vs(a, ['192.0.2.21', '192.0.2.22']) + vs(b, ['192.0.2.31', '192.0.2.32'])));
