@@ -812,12 +812,13 @@ export class Supervisor {
   /** SIGHUP: the supervisor reads the file; each child applies its part as a diff. A broken config changes nothing. */
   async reload(): Promise<void> {
     holdFreeMemoryRelease();
-    this.youngGeneration?.hold();
+    const youngGeneration = this.youngGeneration;
+    youngGeneration?.hold();
     try {
       await this.reloadFile();
     } finally {
       releaseFreeMemorySoon();
-      this.youngGeneration?.resume();
+      youngGeneration?.resume();
     }
   }
 

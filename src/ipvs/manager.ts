@@ -348,10 +348,11 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
   }
 
   /**
-   * The pools and service keys of `config`: removed virtual servers go, new ones start, kept ones are reconfigured.
-   * Returns the services whose entries this may change, by serviceKeyId: in `scope` every service of a virtual server
-   * that went, came, or may now want other entries (its keys, its service settings, or its destinations differ); in
-   * `reweighted`, by virtual server, the servers of one whose only change is their weights.
+   * The pools and service keys of `config`: removed virtual servers go, new ones start, kept ones are reconfigured,
+   * and the pools end in the config's order. Returns the services whose entries this may change, by serviceKeyId: in
+   * `scope` every service of a virtual server that went, came, or may now want other entries (its keys, its service
+   * settings, its destinations, or its place before another naming the same service differ); in `reweighted`, by
+   * virtual server, the servers of one whose only change is their weights.
    */
   private reshape(
     config: Config, pools: Map<string, VsPool>, keys: Map<string, ServiceKey[]>, emit: (events: PoolEvent[]) => void, info: (line: string) => void,
