@@ -409,16 +409,14 @@ export class IpvsManager extends EventEmitter<{ pool: [PoolEvent] }> {
     const ordered = [...next.keys()].map((id) => pools.get(id)!);
     pools.clear();
     for (const pool of ordered) pools.set(pool.vsId, pool);
-    const named = new Map<string, { readonly key: ServiceKey; pools: number }>();
+    const named = new Set<string>();
     for (const list of keys.values()) {
       for (const key of list) {
         const id = serviceKeyId(key);
-        const n = named.get(id);
-        if (n) n.pools++;
-        else named.set(id, { key, pools: 1 });
+        if (named.has(id)) scope.set(id, key);
+        else named.add(id);
       }
     }
-    for (const [id, { key, pools: count }] of named) if (count > 1) scope.set(id, key);
     return { scope, reweighted };
   }
 
