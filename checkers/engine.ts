@@ -12,6 +12,7 @@ import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
 import { DueQueue } from './due-queue.js';
 import { fileVerdict, TrackFileWatcher } from './file.js';
+import { flatCopy } from './flat-string.js';
 import { probeHttp, startHttpGet, type Cancellable } from './http.js';
 import { alertBody, attemptLine, downLine, upLine, type Names } from './messages.js';
 import { probeMisc } from './misc.js';
@@ -241,11 +242,6 @@ function descriptorShortage(): string | undefined {
   } catch (err) {
     return notRunReason((err as NodeJS.ErrnoException).code ?? '');
   }
-}
-
-/** A flat copy of `s`: JSON.parse builds the strings it returns whole. */
-function flatCopy(s: string): string {
-  return JSON.parse(JSON.stringify(s)) as string;
 }
 
 export class CheckerEngine {
@@ -703,7 +699,7 @@ export class CheckerEngine {
     // for an HTTP detail, which took 9 MB at 30,000 servers (the unit and the telemetry keep the same string).
     const detail = result.detail === u.lastDetail ? u.lastDetail : flatCopy(result.detail);
     this.opts.onAttempt?.({
-      type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok, ...(skipped !== undefined ? { notRun: skipped } : {}),
+      type: u.checker.type, lateMs: startedAt - u.dueAt, ok: result.ok, notRun: skipped,
       // A probe a reload retired checks for no server any more.
       durationMs: this.clock.now() - startedAt, detail, servers: u.stopped ? NONE : u.subscribers,
     });
@@ -752,7 +748,7 @@ export class CheckerEngine {
     u.lastDetail = detail;
     const logAll = c.logAllFailures || this.config.global.checkerLogAllFailures;
     // A shared network probe logs once (its lines name the target); MISC lines name each RS and VS.
-    const subs = c.type === 'MISC_CHECK' ? u.subscribers : u.subscribers.slice(0, 1);
+    const logged = c.type === 'MISC_CHECK' ? u.subscribers.length : Math.min(1, u.subscribers.length);
     // HTTP's per-URL success line only while the checker is down (check_http.c http_handle_response: !is_up).
     const wasDown = !u.state.up;
     u.state = s.state;
@@ -777,8 +773,8 @@ export class CheckerEngine {
       }
     }
     const upLogged = s.log.kind === 'success' && (s.transition || firstRun);
-    for (const sub of subs) {
-      const n = namesOf(u, sub);
+    for (let k = 0; k < logged; k++) {
+      const n = namesOf(u, u.subscribers[k]!);
       if (http && r.ok && wasDown) this.log.info(r.detail);
       if (upLogged && !weightTouched) this.log.info(upLine(c, n, r.detail));
       const failure = s.log.kind === 'retrying' || s.log.kind === 'failed' || s.log.kind === 'still-down';

@@ -6,7 +6,7 @@ export type HttpProtocol = '1.0' | '1.0C' | '1.1';
 
 /**
  * `GET path HTTP/1.x`, User-Agent, `Connection: close` for 1.0C and 1.1, then Host. Joined into one flat string: the
- * engine keeps a request per real server (http.ts requestOf), and concatenation would keep its parts as well.
+ * engine keeps a request per real server (http.ts wireOf), and concatenation would keep its parts as well.
  */
 export function buildRequest(path: string, host: string, protocol: HttpProtocol): string {
   const version = protocol === '1.1' ? '1.1' : '1.0';
@@ -55,11 +55,16 @@ export class ResponseReader {
   headers?: Buffer;
   contentLength?: number;
   bodyBytes = 0;
-  private head: Buffer[] = [];
+  /**
+   * The head's bytes so far while they span several reads; most replies bring their whole head in one, which then
+   * needs no copy and no array (an object less per check).
+   */
+  private partialHead: Buffer | undefined = undefined;
   private headLen = 0;
   /** Hashing costs a crypto object per check, so it happens only when a digest is wanted. */
   private readonly md5: Hash | undefined;
-  private readonly keep: Buffer[] = [];
+  /** The body kept for a regex, made when the first of it comes. */
+  private keep: Buffer[] | undefined = undefined;
   private kept = 0;
 
   private readonly needsBody: boolean;
@@ -88,17 +93,16 @@ export class ResponseReader {
   /** Feeds a chunk; returns true once the reader has all it needs (see the class). Throws on a malformed head. */
   push(chunk: Buffer): boolean {
     if (this.headers === undefined) {
-      this.head.push(chunk);
       this.headLen += chunk.length;
-      const all = this.head.length === 1 ? chunk : Buffer.concat(this.head);
+      const all = this.partialHead === undefined ? chunk : Buffer.concat([this.partialHead, chunk]);
       const end = all.indexOf('\r\n\r\n');
       if (end < 0) {
         if (this.headLen > HEADER_LIMIT) throw new Error('header too long');
-        this.head = [all];
+        this.partialHead = all;
         return false;
       }
       this.headers = all.subarray(0, end + 4);
-      this.head = [];
+      this.partialHead = undefined;
       this.status = statusOf(this.headers);
       if (!this.needsBody) return true;
       // Content-Length matters only to a reader that goes on into the body.
@@ -126,7 +130,7 @@ export class ResponseReader {
   }
 
   bodyText(): string {
-    return Buffer.concat(this.keep).toString('latin1');
+    return this.keep === undefined ? '' : Buffer.concat(this.keep).toString('latin1');
   }
 
   private body(chunk: Buffer): boolean {
@@ -140,7 +144,7 @@ export class ResponseReader {
       this.bodyBytes += chunk.length;
       if (this.kept < this.keepBodyBytes) {
         const part = chunk.subarray(0, this.keepBodyBytes - this.kept);
-        this.keep.push(Buffer.from(part));
+        (this.keep ??= []).push(Buffer.from(part));
         this.kept += part.length;
       }
     }

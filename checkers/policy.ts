@@ -54,6 +54,13 @@ export function firstDelayMs(timing: Pick<CheckerTiming, 'warmupMs'>, random: ()
   return 1000 + (timing.warmupMs > 0 ? Math.floor(random() * timing.warmupMs) : 0);
 }
 
+/**
+ * A round passed: the state and line every passing check of a server that is up comes to, shared (frozen) rather than
+ * made at each of thousands of checks a second.
+ */
+const UP: PolicyState = Object.freeze({ up: true, retryIt: 0, hasRun: true, urlIndex: 0 });
+const SUCCESS: PolicyLog = Object.freeze({ kind: 'success' });
+
 export function step(s: PolicyState, timing: CheckerTiming, ok: boolean, opts: PolicyOptions): PolicyStep {
   if (ok) {
     const next = s.urlIndex + 1;
@@ -62,8 +69,7 @@ export function step(s: PolicyState, timing: CheckerTiming, ok: boolean, opts: P
       const delayMs = opts.fastRecovery && !s.up ? 0 : timing.delayLoopMs;
       return { state: { ...s, urlIndex: next }, delayMs, log: { kind: 'url-ok' } };
     }
-    const state: PolicyState = { up: true, retryIt: 0, hasRun: true, urlIndex: 0 };
-    return { state, delayMs: timing.delayLoopMs, log: { kind: 'success' }, ...(s.up ? {} : { transition: 'up' as const }) };
+    return s.up ? { state: UP, delayMs: timing.delayLoopMs, log: SUCCESS } : { state: UP, delayMs: timing.delayLoopMs, log: SUCCESS, transition: 'up' };
   }
   // HTTP: after a failed round the next attempt waits max(delay_before_retry, delay_loop).
   const failDelayMs = opts.http ? Math.max(timing.delayBeforeRetryMs, timing.delayLoopMs) : timing.delayLoopMs;

@@ -1,6 +1,7 @@
 // The engine over real servers and scripts, with a FakeClock: assertions are on the clock's virtual times, and
 // each step waits for the real I/O it started before time moves on.
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { chmodSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -297,6 +298,34 @@ describe('checker engine', () => {
       `Remote Web server ${rs} succeed on service.`,
     ]);
     assert.equal(web.seen.length, 3);
+  });
+
+  test('HTTP_GET digest and regex urls: each recovery logs its own success line, the same words at each recovery', async () => {
+    // check_http.c http_handle_response: "MD5 digest success to …" for a digest url, "Regex match success to …" for a
+    // regex one (its regex decides before the digest would), while the checker is down.
+    let body = 'ok';
+    const web = await httpServer((sock, request) => respond(200, body)(sock, request));
+    servers.push(web);
+    const digest = createHash('md5').update('ok').digest('hex');
+    const checker = (url: string): string =>
+      ` real_server 127.0.0.1 ${web.port} {\n HTTP_GET {\n url {\n${url} }\n retry 0\n warmup 0\n delay_loop 2\n delay_before_retry 2\n }\n }\n`;
+    const text = `virtual_server 192.0.2.18 ${web.port} {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n` +
+      `${checker(` path /d\n digest ${digest}\n`)}}\nvirtual_server 192.0.2.19 ${web.port} {\n lb_algo rr\n lb_kind NAT\n protocol TCP\n` +
+      `${checker(` path /r\n regex "^ok$"\n digest ${digest}\n`)}}\n`;
+    const { config } = parseConfigText(`global_defs { router_id lvskc }\n${text}`, { file: join(dir, 'keepalived.conf') });
+    const h = harness(config);
+    h.engine.start();
+    await h.advance(1000);
+    for (let k = 0; k < 2; k++) {
+      body = 'no';
+      await h.advance(2000);
+      body = 'ok';
+      await h.advance(2000);
+    }
+    const rs = `[127.0.0.1]:tcp:${web.port}`;
+    const successes = h.logs.filter((l) => l.includes(' success to '));
+    assert.deepEqual([...new Set(successes)].sort(), [`MD5 digest success to ${rs} url(/d)`, `Regex match success to ${rs} url(/r)`]);
+    assert.equal(successes.length, 4, h.logs.join('\n'));
   });
 
   test('alpha: a failed first run keeps the RS down and asks for its notify_down (TCP yes, HTTP no)', async () => {

@@ -32,6 +32,24 @@ describe('HTTP_GET probe against loopback servers', () => {
     ]);
   });
 
+  test('a reply in pieces, read apart (the head cut inside its blank line): status, Content-Length, digest and regex hold', async () => {
+    const pieces = ['HTTP/1.0 2', '00 OK\r\nContent-Le', 'ngth: 5\r\n\r', '\nhel', 'loEXTRA'];
+    const srv = await start(httpServer((sock) => {
+      sock.setNoDelay(true);
+      let k = 0;
+      const next = (): void => {
+        if (k === pieces.length) return void sock.end();
+        sock.write(pieces[k++]!);
+        setTimeout(next, 30);
+      };
+      next();
+    }));
+    const digest = await probeHttp(http(srv.port, { urls: [url('/d', { digest: md5('hello') })] }), 0, signal());
+    assert.deepEqual(digest, { ok: true, detail: `MD5 digest success to [127.0.0.1]:tcp:${srv.port} url(/d)` });
+    const regex = await probeHttp(http(srv.port, { urls: [url('/r', { regex: '^hello$' })] }), 0, signal());
+    assert.deepEqual(regex, { ok: true, detail: `Regex match success to [127.0.0.1]:tcp:${srv.port} url(/r)` });
+  });
+
   test('status in the configured ranges passes; 503 and redirects fail (redirects are not followed)', async () => {
     const ok = await start(httpServer(respond(204, '')));
     const bad = await start(httpServer(respond(503, 'down')));
