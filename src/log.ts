@@ -1,4 +1,5 @@
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { StdoutLines } from './stdout-lines.js';
 
 export type { Logger };
 
@@ -16,13 +17,18 @@ const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INF
 
 /** Console lines not yet written, per output stream; written once per turn of the event loop and at exit. */
 const queued = new Map<NodeJS.WritableStream, string[]>();
+/** stdout when it is a pipe or socket: written without blocking (stdout-lines.ts); made on first use. */
+let stdoutPipe: StdoutLines | null | undefined;
 
 function flushConsole(): void {
   for (const [out, lines] of queued) {
     if (lines.length > 0) out.write(lines.splice(0).join(''));
   }
 }
-process.once('exit', flushConsole);
+process.once('exit', () => {
+  flushConsole();
+  stdoutPipe?.flushSync();
+});
 
 /** `Sun Nov 22 11:37:16 2026` for a whole second, formatted once: a stop with 30,000 real servers logs 30,000 lines. */
 let stampSecond = -1;
@@ -45,15 +51,21 @@ interface ConsoleDestination extends DestinationStream {
  * A destination that renders pino's JSON lines the way keepalived's console log reads:
  * `Sun Nov 22 11:37:16 2026: [subsystem] message`. The console mode is for people, and JSON stays the default under
  * a service manager.
- * Lines leave once per turn of the event loop in one write (a write to a pipe is a blocking system call per line),
- * and at exit whatever is still queued.
+ * Lines leave once per turn of the event loop (a write to a pipe is a system call per line); into a pipe or socket
+ * without blocking (stdout-lines.ts), elsewhere in one write; at exit whatever is still queued.
  */
 export function consoleDestination(out: NodeJS.WritableStream = process.stdout): ConsoleDestination {
+  if (out === process.stdout && stdoutPipe === undefined) {
+    stdoutPipe = StdoutLines.open(1, (n) => `${stamp(Date.now())}: ${n} log lines dropped: this output's reader did not keep up\n`) ?? null;
+  }
+  const pipe = out === process.stdout ? stdoutPipe : undefined;
   const lines = queued.get(out) ?? [];
-  queued.set(out, lines);
-  const enqueue = (text: string): void => {
-    if (lines.push(text) === 1) setImmediate(flushConsole);
-  };
+  if (!pipe) queued.set(out, lines);
+  const enqueue = pipe
+    ? (text: string): void => pipe.push(text)
+    : (text: string): void => {
+      if (lines.push(text) === 1) setImmediate(flushConsole);
+    };
   const record = (level: number | undefined, component: unknown, msg: unknown, time = Date.now()): void => {
     const lv = level !== undefined && level >= 40 ? ` ${LEVEL_NAMES[level] ?? ''}:` : '';
     const comp = component ? ` ${String(component)}:` : '';
