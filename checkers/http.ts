@@ -280,8 +280,10 @@ export async function probeHttp(
   }
 }
 
-/** keepalived's verdict and line on one url's fetch: `err` when the fetch failed, else its result. */
-/** The verdict on one reply; `wire` (the engine's path) gives the success detail kept for the url. */
+/**
+ * keepalived's verdict and line on one url's fetch: `err` when the fetch failed, else its result; `wire` (the
+ * engine's path) gives the success detail kept for the url.
+ */
 function httpVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | undefined, r: HttpFetchResult | undefined, wire?: UrlWire): ProbeResult {
   if (err !== undefined || r === undefined) {
     if (err instanceof BodyTooLarge) {

@@ -18,7 +18,7 @@ const LEVEL_NAMES: Record<number, string> = { 10: 'TRACE', 20: 'DEBUG', 30: 'INF
 /** Console lines not yet written, per output stream; written once per turn of the event loop and at exit. */
 const queued = new Map<NodeJS.WritableStream, string[]>();
 /** stdout when it is a pipe or socket: written without blocking (stdout-lines.ts); made on first use. */
-let stdoutPipe: StdoutLines | null | undefined;
+let stdoutLines: StdoutLines | null | undefined;
 
 function flushConsole(): void {
   for (const [out, lines] of queued) {
@@ -27,7 +27,7 @@ function flushConsole(): void {
 }
 process.once('exit', () => {
   flushConsole();
-  stdoutPipe?.flushSync();
+  stdoutLines?.flushSync();
 });
 
 /** `Sun Nov 22 11:37:16 2026` for a whole second, formatted once: a stop with 30,000 real servers logs 30,000 lines. */
@@ -55,14 +55,14 @@ interface ConsoleDestination extends DestinationStream {
  * without blocking (stdout-lines.ts), elsewhere in one write; at exit whatever is still queued.
  */
 export function consoleDestination(out: NodeJS.WritableStream = process.stdout): ConsoleDestination {
-  if (out === process.stdout && stdoutPipe === undefined) {
-    stdoutPipe = StdoutLines.open(1, (n) => `${stamp(Date.now())}: ${n} log lines dropped: this output's reader did not keep up\n`) ?? null;
+  if (out === process.stdout && stdoutLines === undefined) {
+    stdoutLines = StdoutLines.open(1, (n) => `${stamp(Date.now())}: ${n} log lines dropped: this output's reader did not keep up\n`) ?? null;
   }
-  const pipe = out === process.stdout ? stdoutPipe : undefined;
+  const writer = out === process.stdout ? stdoutLines : undefined;
   const lines = queued.get(out) ?? [];
-  if (!pipe) queued.set(out, lines);
-  const enqueue = pipe
-    ? (text: string): void => pipe.push(text)
+  if (!writer) queued.set(out, lines);
+  const enqueue = writer
+    ? (text: string): void => writer.push(text)
     : (text: string): void => {
       if (lines.push(text) === 1) setImmediate(flushConsole);
     };
