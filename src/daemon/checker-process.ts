@@ -7,7 +7,7 @@
 import { performance } from 'node:perf_hooks';
 import { healthOf, type VsHealth } from '../announce/plan.js';
 import { CheckerActivation, usesHaSuspend, type Logged } from '../../checkers/activation.js';
-import { CheckerEngine, type AttemptSample } from '../../checkers/engine.js';
+import { CheckerEngine, type AttemptSample, type ResumedState } from '../../checkers/engine.js';
 import type { CheckerEvent } from '../../checkers/types.js';
 import { ServerWalk, vsId } from '../config/identity.js';
 import { cannotRun } from '../config/load.js';
@@ -21,7 +21,7 @@ import type { Registry } from './metrics.js';
 import { RemoteIpvsDriver, type CheckerChannel } from '../ipvs/driver-remote.js';
 import { connectionCounter, serviceKeysFor } from '../ipvs/desired.js';
 import { ipvsadmCommand } from '../ipvs/driver-dryrun.js';
-import { IpvsManager, type ReloadSteps, type VsStatus } from '../ipvs/manager.js';
+import { IpvsManager, type IpvsManagerOptions, type ReloadSteps, type VsStatus } from '../ipvs/manager.js';
 import { lvsFifoLine, runNotifyScript } from '../ipvs/notify-scripts.js';
 import type { PoolEvent } from '../ipvs/pool.js';
 import type { IpvsDriver } from '../ipvs/types.js';
@@ -113,21 +113,13 @@ class CheckerSide implements ChildSide {
     const dumped = await this.openReflector(config);
     const resume = new Map(this.start_.restore);
     const activation = this.activation.load(config, dumped);
-    this.engine = new CheckerEngine(config, {
-      clock: systemClock,
-      logger: this.log,
-      onEvent: (ev) => (ev.kind === 'rs-alert' ? this.checkerAlert(ev) : this.manager?.handle(ev)),
-      onAttempt: (sample) => this.attempted(sample),
-      resume,
-      onCheckerState: (key, state) => this.checkerStates.push({ key, ...(state ? { state } : {}) }),
-    });
+    this.engine = this.newEngine(config, resume);
     this.engine.suspend(this.activation.suspended());
     this.engine.start();
     // A restarted process resumes its predecessor's verdicts before the first pass, so the table does not move.
     const resumed = resume.size > 0 ? this.engine.snapshot().map(({ vsId, rsId, alive, weight }) => ({ vsId, rsId, alive, weight })) : [];
     const overrides = this.overrides.list().map((o) => ({ vsId: o.vs, rsId: `${o.vs}/${o.rs}`, weight: weightOf(o.override) }));
-    this.manager = new IpvsManager(config, { driver, clock: systemClock, log: this.log, overrides, resumed });
-    this.manager.on('pool', (ev) => this.onPoolEvent(ev));
+    this.manager = this.newManager(config, { driver, clock: systemClock, log: this.log, overrides, resumed });
     // A restarted process (one that resumes its predecessor's checkers) announces nothing new.
     await this.manager.start(() => {
       if (resume.size === 0) this.logActivation(activation);
@@ -135,6 +127,26 @@ class CheckerSide implements ChildSide {
     if (resume.size === 0) this.applyCheckerSnapshot(this.servers);
     this.logAnnounceScope();
     this.reportHealth();
+  }
+
+  // The engine's and the manager's callbacks live as long as they do, and a closure keeps the whole context of the
+  // scope it is made in: made in start(), they kept its activation lines (130 bytes a real server) for good.
+
+  private newManager(config: Config, opts: IpvsManagerOptions): IpvsManager {
+    const manager = new IpvsManager(config, opts);
+    manager.on('pool', (ev) => this.onPoolEvent(ev));
+    return manager;
+  }
+
+  private newEngine(config: Config, resume: ReadonlyMap<string, ResumedState>): CheckerEngine {
+    return new CheckerEngine(config, {
+      clock: systemClock,
+      logger: this.log,
+      onEvent: (ev) => (ev.kind === 'rs-alert' ? this.checkerAlert(ev) : this.manager?.handle(ev)),
+      onAttempt: (sample) => this.attempted(sample),
+      resume,
+      onCheckerState: (key, state) => this.checkerStates.push({ key, ...(state ? { state } : {}) }),
+    });
   }
 
   /** The announced virtual servers: those `--announce-vs` names (each name must match one), else every one. */

@@ -67,7 +67,8 @@ export interface ManagerStatus {
 
 interface OwnedService {
   readonly key: ServiceKey;
-  readonly dests: Map<string, Pick<Destination, 'family' | 'address' | 'port'>>;
+  /** destKeyId of each: nothing else of a destination is asked for. */
+  readonly dests: Set<string>;
 }
 
 /** What we created or took over: services by serviceKeyId, destinations by `serviceKeyId/destKeyId`. */
@@ -86,7 +87,7 @@ class Owned implements OwnedKeys {
       case 'addService':
       case 'editService': {
         const k = serviceKeyId(op.service.key);
-        if (!this.services.has(k)) this.services.set(k, { key: op.service.key, dests: new Map() });
+        if (!this.services.has(k)) this.services.set(k, { key: op.service.key, dests: new Set() });
         return;
       }
       case 'delService':
@@ -96,8 +97,8 @@ class Owned implements OwnedKeys {
       case 'editDest': {
         const k = serviceKeyId(op.key);
         let s = this.services.get(k);
-        if (!s) this.services.set(k, (s = { key: op.key, dests: new Map() }));
-        s.dests.set(destKeyId(op.dest), { family: op.dest.family, address: op.dest.address, port: op.dest.port });
+        if (!s) this.services.set(k, (s = { key: op.key, dests: new Set() }));
+        s.dests.add(destKeyId(op.dest));
         return;
       }
       case 'delDest':
