@@ -184,7 +184,10 @@ export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: Abo
 }
 
 function statusOk(url: HttpUrl, status: number): boolean {
-  return url.statusCodes.some(([lo, hi]) => status >= lo && status <= hi);
+  // A loop, not some() with a destructuring callback: that made a closure and an iterator per range at every check.
+  const ranges = url.statusCodes;
+  for (let i = 0; i < ranges.length; i++) if (status >= ranges[i]![0] && status <= ranges[i]![1]) return true;
+  return false;
 }
 
 /** The url an attempt checks: number `index` of the checker's; the policy paces URLs one per attempt. */

@@ -5,7 +5,7 @@ import type { PingDrops } from '../../checkers/ping.js';
 import type { RealServerSnapshot } from '../../checkers/types.js';
 import type { VrrpInstanceRunner } from '../vrrp/instance.js';
 import { registerProcessMetrics } from './process-metrics.js';
-import { Registry, type Counter, type Sample } from './metrics.js';
+import { Registry, type Counter, type LabelledCounter, type LabelledHistogram, type Sample } from './metrics.js';
 import type { ObservedDriver } from './observed-driver.js';
 import { DURATION_BUCKETS_S, FAILURE_REASONS, type RsTelemetry } from './rs-telemetry.js';
 
@@ -90,10 +90,33 @@ export class CheckerMetrics {
       [...(src.driver()?.failed ?? [])].map(([op, n]) => ({ labels: { op }, value: n })));
   }
 
+  /**
+   * Each checker type's series, and each reason's a check was not made for, labelled at their first use: building the
+   * label text at every check was a third of what the checker process allocated at 30,000 HTTP_GET servers.
+   */
+  private readonly byType = new Map<string, { readonly success: LabelledCounter; readonly failure: LabelledCounter; readonly lateness: LabelledHistogram }>();
+  private readonly byReason = new Map<string, LabelledCounter>();
+
   attempt(sample: AttemptSample): void {
-    if (sample.notRun !== undefined) this.notRun.inc({ reason: sample.notRun });
-    else this.results.inc({ type: sample.type, result: sample.ok ? 'success' : 'failure' });
-    this.lateness.observe({ type: sample.type }, sample.lateMs / 1000);
+    let t = this.byType.get(sample.type);
+    if (!t) {
+      const { type } = sample;
+      t = {
+        success: this.results.labelled({ type, result: 'success' }),
+        failure: this.results.labelled({ type, result: 'failure' }),
+        lateness: this.lateness.labelled({ type }),
+      };
+      this.byType.set(type, t);
+    }
+    if (sample.notRun !== undefined) this.notRunOf(sample.notRun).inc();
+    else (sample.ok ? t.success : t.failure).inc();
+    t.lateness.observe(sample.lateMs / 1000);
+  }
+
+  private notRunOf(reason: string): LabelledCounter {
+    let c = this.byReason.get(reason);
+    if (!c) this.byReason.set(reason, (c = this.notRun.labelled({ reason })));
+    return c;
   }
 
   alert(sent: boolean): void {

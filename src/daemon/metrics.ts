@@ -47,12 +47,36 @@ interface Family {
   samples(): Iterable<string>;
 }
 
+/** One series of a counter, its label text built once: a path that bumps it thousands of times a second keeps it. */
+export interface LabelledCounter {
+  inc(by?: number): void;
+}
+
+/** One series of a histogram, as LabelledCounter is of a counter. */
+export interface LabelledHistogram {
+  observe(valueS: number): void;
+}
+
+interface Observed {
+  readonly counts: number[];
+  sum: number;
+  count: number;
+  readonly labels: Labels;
+}
+
 export class Counter implements Family {
   readonly type = 'counter';
   private readonly values = new Map<string, number>();
   constructor(readonly name: string, readonly help: string) {}
   inc(labels: Labels = {}, by = 1): void {
+    this.add(labelText(labels), by);
+  }
+  /** The series `labels` name; like inc, it shows once bumped. */
+  labelled(labels: Labels): LabelledCounter {
     const key = labelText(labels);
+    return { inc: (by = 1) => this.add(key, by) };
+  }
+  private add(key: string, by: number): void {
     this.values.set(key, (this.values.get(key) ?? 0) + by);
   }
   *samples(): Iterable<string> {
@@ -62,15 +86,25 @@ export class Counter implements Family {
 
 export class Histogram implements Family {
   readonly type = 'histogram';
-  private readonly series = new Map<string, { counts: number[]; sum: number; count: number; labels: Labels }>();
+  private readonly series = new Map<string, Observed>();
   constructor(readonly name: string, readonly help: string, private readonly bucketsS: readonly number[]) {}
   observe(labels: Labels, valueS: number): void {
+    this.add(this.seriesOf(labelText(labels), labels), valueS);
+  }
+  /** The series `labels` name; like observe, it shows once observed. */
+  labelled(labels: Labels): LabelledHistogram {
     const key = labelText(labels);
+    return { observe: (valueS) => this.add(this.seriesOf(key, labels), valueS) };
+  }
+  private seriesOf(key: string, labels: Labels): Observed {
     let s = this.series.get(key);
     if (!s) {
       s = { counts: this.bucketsS.map(() => 0), sum: 0, count: 0, labels };
       this.series.set(key, s);
     }
+    return s;
+  }
+  private add(s: Observed, valueS: number): void {
     for (let i = 0; i < this.bucketsS.length; i++) if (valueS <= this.bucketsS[i]!) s.counts[i]!++;
     s.sum += valueS;
     s.count++;

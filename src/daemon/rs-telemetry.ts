@@ -184,8 +184,7 @@ export class RsTelemetry {
       s.failedAt = at;
     }
     const secs = durationMs / 1000;
-    const durations = this.slab.durations(s.slot);
-    for (let i = 0; i < DURATION_BUCKETS_S.length; i++) if (secs <= DURATION_BUCKETS_S[i]!) durations[i]!++;
+    this.slab.countDuration(s.slot, secs, DURATION_BUCKETS_S);
     s.sumS += secs;
     s.count++;
     const b = Math.floor(at / this.bucketMs);

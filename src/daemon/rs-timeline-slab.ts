@@ -98,6 +98,16 @@ export class TimelineSlab {
     return { checks: c.checks[k]!, failures: c.failures[k]!, meanMs: fromHalf(c.meanMs[k]!) };
   }
 
+  /**
+   * A check's duration into the slot's histogram, cumulative as Prometheus's: each bound it is within counts it. In
+   * place: a view of the slot (durations) at every check was 5% of what a 30,000-server checker process allocated.
+   */
+  countDuration(slot: number, secs: number, boundsS: readonly number[]): void {
+    const d = this.chunkOf(slot).durations;
+    const at = (slot % CHUNK) * this.histogram;
+    for (let i = 0; i < boundsS.length; i++) if (secs <= boundsS[i]!) d[at + i]!++;
+  }
+
   /** The slot's histogram counts, as a view (no copy). */
   durations(slot: number): Uint32Array {
     const i = slot % CHUNK;

@@ -71,3 +71,47 @@ test('a check not run is counted by reason, not as a checker failure', () => {
   assert.match(t, /^lvskeeper_checker_results_total\{type="TCP_CHECK",result="failure"\} 1$/m);
   assert.doesNotMatch(t, /MISC_CHECK",result/);
 });
+
+test('a labelled series renders as inc and observe with the same labels do, and only once bumped', () => {
+  const family = (r: Registry) => ({
+    c: r.counter('c_total', 'c'),
+    h: r.histogram('h_seconds', 'h', [0.01, 0.1]),
+  });
+  const direct = new Registry();
+  const d = family(direct);
+  d.c.inc({ type: 'HTTP_GET', result: 'success' });
+  d.c.inc({ type: 'HTTP_GET', result: 'success' }, 2);
+  d.h.observe({ type: 'HTTP_GET' }, 0.05);
+  d.h.observe({ type: 'HTTP_GET' }, 0.005);
+  const labelled = new Registry();
+  const l = family(labelled);
+  const ok = l.c.labelled({ type: 'HTTP_GET', result: 'success' });
+  l.c.labelled({ type: 'HTTP_GET', result: 'failure' });
+  const late = l.h.labelled({ type: 'HTTP_GET' });
+  l.h.labelled({ type: 'TCP_CHECK' });
+  ok.inc();
+  ok.inc(2);
+  late.observe(0.05);
+  late.observe(0.005);
+  const text = exposition(labelled);
+  assert.equal(text, exposition(direct));
+  assert.match(text, /^c_total\{type="HTTP_GET",result="success"\} 3$/m);
+  assert.match(text, /^h_seconds_bucket\{type="HTTP_GET",le="0.01"\} 1$/m);
+  assert.doesNotMatch(text, /failure|TCP_CHECK/);
+});
+
+test('checker attempts are counted by type and result, their start delay observed by type', () => {
+  const m = new CheckerMetrics({ verdicts: () => [], pingDrops: () => [], wantedWeights: () => [], driver: () => undefined, telemetry: new RsTelemetry() });
+  for (const [type, ok, lateMs] of [['HTTP_GET', true, 2], ['TCP_CHECK', false, 20], ['HTTP_GET', false, 200], ['HTTP_GET', true, 0]] as const) {
+    m.attempt({ type, lateMs, ok, ...NO_RUN });
+  }
+  const t = exposition(m.registry);
+  assert.match(t, /^lvskeeper_checker_results_total\{type="HTTP_GET",result="success"\} 2$/m);
+  assert.match(t, /^lvskeeper_checker_results_total\{type="HTTP_GET",result="failure"\} 1$/m);
+  assert.match(t, /^lvskeeper_checker_results_total\{type="TCP_CHECK",result="failure"\} 1$/m);
+  assert.doesNotMatch(t, /TCP_CHECK",result="success"/);
+  assert.match(t, /^lvskeeper_checker_start_delay_seconds_bucket\{type="HTTP_GET",le="0.005"\} 2$/m);
+  assert.match(t, /^lvskeeper_checker_start_delay_seconds_bucket\{type="HTTP_GET",le="0.5"\} 3$/m);
+  assert.match(t, /^lvskeeper_checker_start_delay_seconds_count\{type="TCP_CHECK"\} 1$/m);
+  assert.match(t, /^lvskeeper_checker_start_delay_seconds_sum\{type="HTTP_GET"\} 0.202$/m);
+});
