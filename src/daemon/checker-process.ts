@@ -130,8 +130,7 @@ class CheckerSide implements ChildSide {
   }
 
   // The engine's and the manager's callbacks live as long as they do, and a closure keeps the whole context of the
-  // scope it is made in: made in start(), they kept its activation lines (130 bytes a real server) for good.
-
+  // scope it is made in: made in start(), they kept its activation lines (about 130 bytes a real server) for good.
   private newManager(config: Config, opts: IpvsManagerOptions): IpvsManager {
     const manager = new IpvsManager(config, opts);
     manager.on('pool', (ev) => this.onPoolEvent(ev));

@@ -91,7 +91,7 @@ export class CheckerMetrics {
   }
 
   /**
-   * Each checker type's series, and each reason's a check was not made for, labelled at their first use: building the
+   * The series of each checker type and of each reason a check was not made, labelled at first use: building their
    * label text at every check was a third of what the checker process allocated at 30,000 HTTP_GET servers.
    */
   private readonly byType = new Map<string, { readonly success: LabelledCounter; readonly failure: LabelledCounter; readonly lateness: LabelledHistogram }>();
