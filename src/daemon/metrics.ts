@@ -94,7 +94,8 @@ export class Histogram implements Family {
   /** The series `labels` name; like observe, it shows once observed. */
   labelled(labels: Labels): LabelledHistogram {
     const key = labelText(labels);
-    return { observe: (valueS) => this.add(this.seriesOf(key, labels), valueS) };
+    let s: Observed | undefined;
+    return { observe: (valueS) => this.add((s ??= this.seriesOf(key, labels)), valueS) };
   }
   private seriesOf(key: string, labels: Labels): Observed {
     let s = this.series.get(key);
