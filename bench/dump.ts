@@ -63,7 +63,7 @@ try {
       }, CONSOLE_S * 1000);
     }),
   };
-  const floor = new StallProbe();
+  const floor = await StallProbe.start();
   const runs: { name: string; ms: number; bytes: number; window: [number, number] }[] = [];
   for (let r = 0; r < ROUNDS; r++) {
     for (const [name, read] of Object.entries(reads)) {

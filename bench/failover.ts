@@ -72,7 +72,7 @@ interface Result {
 async function runScenario(impl: 'lvskeeper' | 'keepalived', sc: Scenario): Promise<Result> {
   const topo = new Topology(impl === 'lvskeeper' ? 'Bl' : 'Bk');
   const helpers: ChildProcess[] = [];
-  const stalls = new StallProbe();
+  const stalls = await StallProbe.start();
   try {
     for (const n of ['a', 'b'] as const) {
       helpers.push(spawn('ip', ['netns', 'exec', topo.ns[n], process.execPath, '-e', responder, n], { stdio: 'ignore' }));

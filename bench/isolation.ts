@@ -47,7 +47,7 @@ async function scenario(advertInt: string): Promise<void> {
     await capture.ready;
     const from = Date.now();
     const takeovers = masterEntries(ka);
-    const probe = new StallProbe();
+    const probe = await StallProbe.start();
 
     await sleep(10_000);
     const reloadMs: number[] = [];

@@ -66,7 +66,7 @@ try {
   const d = new Daemon('metrics', config(RS, backend.port, HTTP, 10), ['--metrics', `127.0.0.1:${PORT}`], { loopProbe: probeOut });
   await d.waitFor(installed(RS), 0, 120_000);
   await sleep(15_000);
-  const floor = new StallProbe();
+  const floor = await StallProbe.start();
   const before = rssBreakdown(d.pid);
   const first = await scrape();
   await sleep(QUIET_S * 1000);

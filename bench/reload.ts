@@ -123,11 +123,15 @@ try {
   console.log(`lvskeeper reload bench (node ${process.version}, ${VS * PER_VS} real servers in ${VS} virtual servers, TCP_CHECK, dry-run IPVS driver, ${RUNS} runs per case, load average ${loadavg().map((x) => x.toFixed(2)).join(' ')})`);
   await waitFor(/ipvsadm -a .*127\.0\.117\.48/, 0, 120_000);
   await sleep(5000);
-  const floor = new StallProbe();
+  // Every file's text is made before the first SIGHUP, so that this process allocates little while a reload runs: its
+  // collector's threads would share the CPUs with the daemon's.
+  const weights = cases[1]!.variants.map((v) => config(backend.port, v));
+  const fewer = config(backend.port, cases[2]!.variants[0]!);
+  const floor = await StallProbe.start();
   for (let k = 0; k < RUNS; k++) {
     cases[0]!.runs.push(await reload(base));
-    for (const v of cases[1]!.variants) cases[1]!.runs.push(await reload(config(backend.port, v)));
-    cases[2]!.runs.push(await reload(config(backend.port, cases[2]!.variants[0]!)));
+    for (const text of weights) cases[1]!.runs.push(await reload(text));
+    cases[2]!.runs.push(await reload(fewer));
     cases[3]!.runs.push(await reload(base));
   }
   for (let k = 0; k < RUNS; k++) {
