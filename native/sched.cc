@@ -10,6 +10,9 @@
 //   lockMemory()                     mlockall(MCL_CURRENT | MCL_FUTURE | MCL_ONFAULT): pages stay resident once
 //                                    touched (keepalived's *_no_swap). MCL_ONFAULT keeps the heap V8 reserves but
 //                                    never touches from being locked up front.
+//   keepMallocThresholds()           mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD to 128 KiB: glibc's thresholds stay
+//                                    at their start values instead of following the largest mmapped block freed.
+//                                    false elsewhere than glibc.
 //   releaseFreeMemory()              malloc_trim(0) on a libuv pool thread; a promise settled once it returned. glibc
 //                                    keeps what a thread frees in that thread's arena (the config reader's, even after
 //                                    it has exited; V8's compiler tasks'); only malloc_trim returns the free pages
@@ -128,6 +131,21 @@ Napi::Value LockMemory(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+/** glibc's DEFAULT_MMAP_THRESHOLD_MIN and DEFAULT_TRIM_THRESHOLD: the values malloc starts with. */
+constexpr int kMallocStartThreshold = 128 * 1024;
+
+Napi::Value KeepMallocThresholds(const Napi::CallbackInfo& info) {
+#ifdef __GLIBC__
+  // Either setting sets mp_.no_dyn_threshold (malloc.c do_set_mmap_threshold, do_set_trim_threshold), which stops
+  // free() raising them; both are set, as a block freed before this call may have raised them already.
+  bool kept = mallopt(M_MMAP_THRESHOLD, kMallocStartThreshold) == 1;
+  kept = mallopt(M_TRIM_THRESHOLD, kMallocStartThreshold) == 1 && kept;
+  return Napi::Boolean::New(info.Env(), kept);
+#else
+  return Napi::Boolean::New(info.Env(), false);
+#endif
+}
+
 /** malloc_trim on a libuv pool thread: at 30,000 real servers one takes 15 ms, which no event loop here may lose. */
 class TrimWorker : public Napi::AsyncWorker {
  public:
@@ -158,6 +176,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("setRealtime", Napi::Function::New(env, SetRealtime));
   exports.Set("setAffinity", Napi::Function::New(env, SetAffinity));
   exports.Set("lockMemory", Napi::Function::New(env, LockMemory));
+  exports.Set("keepMallocThresholds", Napi::Function::New(env, KeepMallocThresholds));
   exports.Set("releaseFreeMemory", Napi::Function::New(env, ReleaseFreeMemory));
   return exports;
 }

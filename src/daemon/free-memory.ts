@@ -6,8 +6,25 @@
 import { loadAddon } from '../native/addon.js';
 
 interface MemoryBinding {
+  keepMallocThresholds(): boolean;
   /** Runs on a libuv pool thread: at 30,000 real servers a trim takes 15 ms. */
   releaseFreeMemory(): Promise<void>;
+}
+
+/**
+ * The supervisor's malloc keeps its mmap and trim thresholds. glibc's free() raises the mmap threshold to the size of
+ * any larger mmapped block it frees (up to 32 MiB) and the trim threshold to twice that (malloc.c __libc_free): once
+ * a block of some MB is gone (a config file's text, a large IPC message), every block under that size
+ * comes from an arena, and up to twice it stays resident, free, at each arena's top until a malloc_trim.
+ * 30,000 HTTP_GET real servers, 30-50 s after the install: the supervisor 73.6 MB against 84.7 MB. The checker
+ * process's stayed where it was (225.6 against 224.3 MB), so it is left to glibc's default.
+ */
+export function keepMallocThresholds(): void {
+  try {
+    (loadAddon('lvsk_sched') as MemoryBinding).keepMallocThresholds();
+  } catch {
+    // The addon did not load (named where the other addons are needed): malloc keeps its own thresholds.
+  }
 }
 
 /** A start or a reload has settled by then: the JIT's compile tasks and the collections it set off are done. */

@@ -28,7 +28,7 @@ import { TableHost } from '../ipvs/driver-remote.js';
 import type { Logger } from '../log.js';
 import { ChildSlot } from './child-slot.js';
 import { readConfig } from './config-reader.js';
-import { holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
+import { holdFreeMemoryRelease, keepMallocThresholds, releaseFreeMemorySoon } from './free-memory.js';
 import { watchYoungGeneration, type YoungGenerationWatch } from './young-generation.js';
 import { checkerNodeFlags } from './checker-node-flags.js';
 import { runStartStopScript } from './start-stop-scripts.js';
@@ -276,6 +276,7 @@ export class Supervisor {
   /** Returns a process exit code when start-up is impossible. */
   async start(): Promise<number | undefined> {
     this.log.info(`Starting lvskeeper, config ${this.opts.configFile}`);
+    keepMallocThresholds();
     const read = await this.read(false);
     if (!read) {
       this.log.error('configuration cannot run; exiting');
