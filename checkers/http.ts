@@ -315,7 +315,7 @@ function httpVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | unde
     const matched = compileRegex(url.regex, url.regexOptions).test(text);
     if (matched === url.regexNoMatch) return { ok: false, detail: `Regex match failed to ${rs} url(${url.path}).` };
   }
-  return { ok: true, detail: wire ? successOf(wire, url, rs) : successDetail(url, rs) };
+  return wire ? { ok: true, detail: successOf(wire, url, rs), detailKept: true } : { ok: true, detail: successDetail(url, rs) };
 }
 
 /** check_http.c http_handle_response: "%s success to %s url(%s)", no full stop; the regex's, digest's or status's. */

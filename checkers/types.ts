@@ -26,6 +26,11 @@ export interface ProbeResult {
   readonly exitStatus?: number;
   /** The errno (EMFILE, ENOMEM …) that kept the check from being made at all: no verdict (policy.ts notRunReason). */
   readonly notRun?: string;
+  /**
+   * `detail` is a string the probe keeps whole and gives again at each check while nothing changes (http.ts's success
+   * line per url, a constant): the engine keeps that string, not a copy of its own.
+   */
+  readonly detailKept?: true;
 }
 
 export interface CheckerSnapshot {

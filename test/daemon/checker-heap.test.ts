@@ -1,24 +1,31 @@
-// What the checker process keeps once started: its `Activating healthchecker` lines are logged and let go. A closure
-// the engine or the IPVS manager holds for good keeps the whole context of the scope it was made in; made in the
-// checker process's start, those closures kept every line (about 130 bytes a real server: 4 MB at 30,000). The checker
-// process writes a heap snapshot on SIGWINCH (bench/heap-probe.ts, as bench:heap loads it), and the lines still
-// reachable in it are counted: as flat strings, or as the concatenations V8 builds a template literal into.
-import { test } from 'node:test';
+// What the checker process keeps once started. The checker process writes a heap snapshot on SIGWINCH
+// (bench/heap-probe.ts, as bench:heap loads it), and the strings in it are counted.
+// - Its `Activating healthchecker` lines are logged and let go. A closure the engine or the IPVS manager holds for
+//   good keeps the whole context of the scope it was made in; made in the checker process's start, those closures
+//   kept every line (about 130 bytes a real server: 4 MB at 30,000). The lines are counted as flat strings, or as the
+//   concatenations V8 builds a template literal into.
+// - An HTTP_GET server's success line is kept once: by the probe, with the engine and the telemetry holding that same
+//   string, not a copy each (80 bytes a real server).
+import { test, type TestContext } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, readFileSync, rmSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { DaemonUnderTest } from './daemon-setup.js';
-import { until } from './drain-harness.js';
+import { type Running, until } from './drain-harness.js';
 import { repoRoot } from '../support/tier.js';
 
 const SERVERS = 2000;
 const LINE = 'Activating healthchecker for service ';
+const SUCCESS = 'HTTP status code success to ';
 
-function config(): string {
+/** `servers` real servers on 127.42.0.0/16, 100 to a virtual server, each with `checker`. */
+function config(servers: number, port: number, checker: string, delayLoop: number): string {
   const out: string[] = [];
-  for (let v = 0; v < SERVERS / 100; v++) {
-    out.push(`virtual_server 198.51.100.${v + 1} 80 {`, '  delay_loop 600', '  lb_algo rr', '  lb_kind NAT', '  protocol TCP');
-    for (let i = 1; i <= 100; i++) out.push(`  real_server 127.42.${v}.${i} 19491 {`, '    weight 1', '    TCP_CHECK {', '      connect_timeout 1', '    }', '  }');
+  for (let v = 0; v < servers / 100; v++) {
+    out.push(`virtual_server 198.51.100.${v + 1} 80 {`, `  delay_loop ${delayLoop}`, '  lb_algo rr', '  lb_kind NAT', '  protocol TCP');
+    for (let i = 1; i <= 100; i++) out.push(`  real_server 127.42.${v}.${i} ${port} {`, '    weight 1', checker, '  }');
     out.push('}');
   }
   return out.join('\n') + '\n';
@@ -80,25 +87,63 @@ function linesHeld(s: Snapshot): number {
   return held;
 }
 
-test('the checker process lets its activation lines go once it has logged them', { timeout: 120_000 }, async (t) => {
-  const d = new DaemonUnderTest(t, config());
+/** Flat strings in the snapshot that begin with `prefix`. */
+function flatHeld(s: Snapshot, prefix: string): number {
+  const { node_fields: nf, node_types: [types] } = s.snapshot.meta;
+  const [TYPE, NAME] = [nf.indexOf('type'), nf.indexOf('name')];
+  const STRING = types.indexOf('string');
+  let held = 0;
+  for (let i = 0; i < s.nodes.length; i += nf.length) if (s.nodes[i + TYPE] === STRING && s.strings[s.nodes[i + NAME]!]!.startsWith(prefix)) held++;
+  return held;
+}
+
+/** A daemon whose checker process writes a heap snapshot on SIGWINCH. */
+async function probedDaemon(t: TestContext, text: string): Promise<{ run: Running; snapshot: () => Promise<Snapshot> }> {
+  const d = new DaemonUnderTest(t, text);
   const probe = `${repoRoot}dist/bench/heap-probe.js`;
   const run = d.start([], ['env', `NODE_OPTIONS=--expose-gc --import ${probe}`, `LVSK_HEAP_PROBE_DIR=${d.dir}`, 'LVSK_HEAP_PROBE_SNAPSHOT=1']);
   const started = await run.waitFor(/Starting Healthcheck child process, pid=\d+/, 20_000);
   const pid = Number(/pid=(\d+)/.exec(run.lines[started]!)![1]);
-  await until(`${SERVERS} activation lines`, 60_000, () => (run.lines.filter((l) => l.includes(LINE)).length === SERVERS ? true : undefined));
-  // The start goes on after the lines (the first pass installs the table), and holds them until it ends: a snapshot
-  // is asked for again, a second apart, until the lines are gone or five have shown them held.
   const file = join(d.dir, `${pid}.heapsnapshot`);
   const written = join(d.dir, `${pid}.json`);
-  let held = SERVERS;
-  for (let i = 0; i < 5 && held >= SERVERS / 100; i++) {
-    if (i > 0) await new Promise((r) => setTimeout(r, 1000));
+  const snapshot = async (): Promise<Snapshot> => {
     rmSync(written, { force: true });
     process.kill(pid, 'SIGWINCH');
     await until("the checker process's heap snapshot", 60_000, () => (existsSync(written) ? true : undefined));
-    held = linesHeld(JSON.parse(readFileSync(file, 'utf8')) as Snapshot);
+    return JSON.parse(readFileSync(file, 'utf8')) as Snapshot;
+  };
+  return { run, snapshot };
+}
+
+const pause = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+test('the checker process lets its activation lines go once it has logged them', { timeout: 120_000 }, async (t) => {
+  const { run, snapshot } = await probedDaemon(t, config(SERVERS, 19491, '    TCP_CHECK {\n      connect_timeout 1\n    }', 600));
+  await until(`${SERVERS} activation lines`, 60_000, () => (run.lines.filter((l) => l.includes(LINE)).length === SERVERS ? true : undefined));
+  // The start goes on after the lines (the first pass installs the table), and holds them until it ends: a snapshot
+  // is asked for again, a second apart, until the lines are gone or five have shown them held.
+  let held = SERVERS;
+  for (let i = 0; i < 5 && held >= SERVERS / 100; i++) {
+    if (i > 0) await pause(1000);
+    held = linesHeld(await snapshot());
   }
   assert.equal(await run.stop(), 0);
   assert.ok(held < SERVERS / 100, `the checker process still holds ${held} of its ${SERVERS} activation lines`);
+});
+
+test("the checker process keeps one copy of each HTTP_GET server's success line", { timeout: 120_000 }, async (t) => {
+  const servers = 500;
+  const backend = createServer((_req, res) => res.end('ok')).listen(0, '0.0.0.0');
+  t.after(() => backend.close());
+  await new Promise((r) => backend.once('listening', r));
+  const port = (backend.address() as AddressInfo).port;
+  const { run, snapshot } = await probedDaemon(t, config(servers, port, '    HTTP_GET {\n      url {\n        path /\n      }\n      connect_timeout 2\n    }', 1));
+  // Until every server has passed a check: its line is then kept, once or more.
+  let held = 0;
+  for (let i = 0; i < 20 && held < servers; i++) {
+    await pause(1000);
+    held = flatHeld(await snapshot(), SUCCESS);
+  }
+  assert.equal(await run.stop(), 0);
+  assert.equal(held, servers, `${held} success lines held for ${servers} servers`);
 });
