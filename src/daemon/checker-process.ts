@@ -39,7 +39,7 @@ import { ObservedDriver } from './observed-driver.js';
 import { dumpedView, registerTableMetrics } from './table-metrics.js';
 import { OverrideStore, type Override } from './overrides.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
-import { holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
+import { CHECKING_TRIM_MS, holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
 
 
 async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise<IpvsDriver> {
@@ -562,7 +562,7 @@ function main(): void {
     log = createLogger(start.log);
     side = new CheckerSide(channel, log, start);
     await side.start();
-    releaseFreeMemorySoon();
+    releaseFreeMemorySoon(CHECKING_TRIM_MS);
   });
   channel.onNote('bfd', (n) => {
     log.debug(bfdEventLine(n));
@@ -578,7 +578,7 @@ function main(): void {
   channel.handle('drop', () => {
     side?.drop();
     reloadYieldOver(log);
-    releaseFreeMemorySoon();
+    releaseFreeMemorySoon(CHECKING_TRIM_MS);
   });
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);
@@ -588,7 +588,7 @@ function main(): void {
       return (await side?.reload()) ?? { applied: false, ms: 0 };
     } finally {
       reloadYieldOver(log);
-      releaseFreeMemorySoon();
+      releaseFreeMemorySoon(CHECKING_TRIM_MS);
     }
   });
   const lists = serveChild(channel, () => side, () => log);
