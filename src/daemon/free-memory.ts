@@ -14,10 +14,10 @@ interface MemoryBinding {
 /**
  * The supervisor's malloc keeps its mmap and trim thresholds. glibc's free() raises the mmap threshold to the size of
  * any larger mmapped block it frees (up to 32 MiB) and the trim threshold to twice that (malloc.c __libc_free): once
- * a block of some MB is gone (a config file's text, a large IPC message), every block under that size
- * comes from an arena, and up to twice it stays resident, free, at each arena's top until a malloc_trim.
- * 30,000 HTTP_GET real servers, 30-50 s after the install: the supervisor 73.6 MB against 84.7 MB. The checker
- * process's stayed where it was (225.6 against 224.3 MB), so it is left to glibc's default.
+ * a block of some MB has been freed, every block under that size comes from an arena, and up to twice it stays
+ * resident, free, at each arena's top until a malloc_trim. 30,000 HTTP_GET real servers, 30-40 s after the install:
+ * the supervisor 74.3-77.2 MB (two runs) against 84.7 MB. The checker process's stayed where it was with both
+ * thresholds set from its start (225.4-225.6 against 223.8-224.3 MB), so it is left to glibc's default.
  */
 export function keepMallocThresholds(): void {
   try {
@@ -40,7 +40,8 @@ export function releaseFreeMemory(): Promise<void> {
  * How often the checker process gives its free pages back while it checks. Each check frees what it allocated (the
  * exchange set's buffers, its events' ArrayBuffers) between blocks that live on, and glibc gives back only the top of
  * an arena: at 30,000 HTTP_GET real servers, 11 MB of the checker process's arenas were free and resident again 40 s
- * after the start's trim. A trim then takes about 15 ms of a pool thread.
+ * after the start's trim. With a trim every 20 s its RSS was 214.9-222.4 MB over 30-90 s after the install, against
+ * 224.7-234.4 MB (two runs each, by turns); a trim then takes about 15 ms of a pool thread.
  */
 export const CHECKING_TRIM_MS = 20_000;
 
