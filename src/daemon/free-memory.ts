@@ -16,7 +16,7 @@ interface MemoryBinding {
  * any larger mmapped block it frees (up to 32 MiB) and the trim threshold to twice that (malloc.c __libc_free): once
  * a block of some MB has been freed, every block under that size comes from an arena, and up to twice it stays
  * resident, free, at each arena's top until a malloc_trim. 30,000 HTTP_GET real servers, 30-40 s after the install:
- * the supervisor 74.3-77.2 MB (two runs) against 84.7 MB. The checker process's stayed where it was with both
+ * the supervisor 74.3-76.7 MB (two runs) against 84.7 MB. The checker process's stayed where it was with both
  * thresholds set from its start (225.4-225.6 against 223.8-224.3 MB), so it is left to glibc's default.
  */
 export function keepMallocThresholds(): void {
