@@ -107,7 +107,7 @@ test('npm install && npm start, and a global install of the npm pack tarball, wi
     assert.equal(loaded.status, 0, out(loaded));
     const tuple = `${process.platform}-${process.arch}`;
     assert.deepEqual(JSON.parse(loaded.stdout), {
-      exports: [['RawSocket'], ['ExchangeSet'], ['setRealtime', 'setAffinity', 'lockMemory', 'releaseFreeMemory'], ['supported', 'spawn']],
+      exports: [['RawSocket'], ['ExchangeSet'], ['setRealtime', 'setAffinity', 'lockMemory', 'keepMallocThresholds', 'releaseFreeMemory'], ['supported', 'spawn']],
       files: ['lvsk_rawsock', 'lvsk_exchange', 'lvsk_sched', 'lvsk_spawn'].map((n) => join(pkg, 'prebuilds', tuple, `${n}.node`)),
     });
   });
