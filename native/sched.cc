@@ -12,7 +12,7 @@
 //                                    never touches from being locked up front.
 //   keepMallocThresholds()           mallopt M_MMAP_THRESHOLD and M_TRIM_THRESHOLD to 128 KiB: glibc's thresholds stay
 //                                    at their start values instead of following the largest mmapped block freed.
-//                                    false elsewhere than glibc.
+//                                    Elsewhere than glibc, nothing.
 //   releaseFreeMemory()              malloc_trim(0) on a libuv pool thread; a promise settled once it returned. glibc
 //                                    keeps what a thread frees in that thread's arena (the config reader's, even after
 //                                    it has exited; V8's compiler tasks'); only malloc_trim returns the free pages
@@ -138,12 +138,10 @@ Napi::Value KeepMallocThresholds(const Napi::CallbackInfo& info) {
 #ifdef __GLIBC__
   // Either setting sets mp_.no_dyn_threshold (malloc.c do_set_mmap_threshold, do_set_trim_threshold), which stops
   // free() raising them; both are set, as a block freed before this call may have raised them already.
-  bool kept = mallopt(M_MMAP_THRESHOLD, kMallocStartThreshold) == 1;
-  kept = mallopt(M_TRIM_THRESHOLD, kMallocStartThreshold) == 1 && kept;
-  return Napi::Boolean::New(info.Env(), kept);
-#else
-  return Napi::Boolean::New(info.Env(), false);
+  mallopt(M_MMAP_THRESHOLD, kMallocStartThreshold);
+  mallopt(M_TRIM_THRESHOLD, kMallocStartThreshold);
 #endif
+  return info.Env().Undefined();
 }
 
 /** malloc_trim on a libuv pool thread: at 30,000 real servers one takes 15 ms, which no event loop here may lose. */

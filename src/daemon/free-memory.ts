@@ -6,9 +6,18 @@
 import { loadAddon } from '../native/addon.js';
 
 interface MemoryBinding {
-  keepMallocThresholds(): boolean;
+  keepMallocThresholds(): void;
   /** Runs on a libuv pool thread: at 30,000 real servers a trim takes 15 ms. */
   releaseFreeMemory(): Promise<void>;
+}
+
+/** The addon's calls; undefined when it did not load (a failed build, named where the other addons are needed). */
+function memoryCalls(): MemoryBinding | undefined {
+  try {
+    return loadAddon('lvsk_sched') as MemoryBinding;
+  } catch {
+    return undefined;
+  }
 }
 
 /**
@@ -20,11 +29,7 @@ interface MemoryBinding {
  * thresholds set from its start (225.4-225.6 against 223.8-224.3 MB), so it is left to glibc's default.
  */
 export function keepMallocThresholds(): void {
-  try {
-    (loadAddon('lvsk_sched') as MemoryBinding).keepMallocThresholds();
-  } catch {
-    // The addon did not load (named where the other addons are needed): malloc keeps its own thresholds.
-  }
+  memoryCalls()?.keepMallocThresholds();
 }
 
 /** A start or a reload has settled by then: the JIT's compile tasks and the collections it set off are done. */
@@ -54,12 +59,9 @@ export function releaseFreeMemorySoon(everyMs?: number): void {
   holdFreeMemoryRelease();
   const trimAfter = (ms: number): void => {
     pending = setTimeout(() => {
-      try {
-        void releaseFreeMemory();
-      } catch {
-        // The addon did not load (a failed build, named where the other addons are needed): the pages stay, as before.
-        return;
-      }
+      const calls = memoryCalls();
+      if (calls === undefined) return;
+      void calls.releaseFreeMemory();
       if (everyMs !== undefined) trimAfter(everyMs);
     }, ms).unref();
   };
