@@ -36,20 +36,20 @@ async function importConfigTest(): Promise<ConfigTestCli> {
  * paths were left at their defaults (a net_namespace moves only those).
  */
 async function runRoot(opts: RootOpts, defaults = { pid: true, control: true }): Promise<void> {
-  // Loaded lazily so `-t` pulls in the parser only, never the daemon's subsystems.
-  const cli = await importConfigTest();
   const common = {
     useFile: opts.useFile,
     ...(opts.configId !== undefined ? { configId: opts.configId } : {}),
     errors: opts.errors ?? false,
     strictCompat: opts.strictCompat ?? false,
   };
-  const bfdTakeover = opts.bfdTakeover === undefined ? undefined : cli.parseBfdTakeover(opts.bfdTakeover);
+  const bfdTakeover = opts.bfdTakeover === undefined ? undefined : (await import('../src/config/bfd-takeover.js')).parseBfdTakeover(opts.bfdTakeover);
   // core/main.c set_umask: a refused -u is reported and the default mask kept.
   const umask = opts.umask === undefined ? undefined : umaskOption(opts.umask);
-  if (opts.dumpConf) process.exitCode = cli.runDumpConf(common);
+  // Each path loads only its own modules: `-t` never the daemon's subsystems, and the daemon never the `-t` bundle (a
+  // second copy of the parser, whose reading of the config runs in a worker thread).
+  if (opts.dumpConf) process.exitCode = (await importConfigTest()).runDumpConf(common);
   else if (opts.configTest !== undefined) {
-    process.exitCode = cli.runConfigTest({
+    process.exitCode = (await importConfigTest()).runConfigTest({
       ...common, ...(opts.configTest !== true ? { logFile: opts.configTest } : {}), ...(bfdTakeover !== undefined ? { bfdTakeover } : {}),
     });
   } else {

@@ -9,8 +9,6 @@ import { DEFAULT_CONFIG_FILE } from './root-options.js';
 import { netnsProblem } from '../net/netns-path.js';
 import { bfdTakeoverProblems, type BfdTakeover } from '../config/bfd-takeover.js';
 
-export { parseBfdTakeover } from '../config/bfd-takeover.js';
-
 // Not imported: see config/load.ts (node:fs's module facade loads the stream modules `-t` never uses).
 const { appendFileSync } = process.getBuiltinModule('node:fs');
 

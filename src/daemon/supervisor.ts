@@ -12,7 +12,7 @@ import { appendFileSync, rmSync } from 'node:fs';
 import type { Server } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { ResumedState } from '../../checkers/engine.js';
-import { cannotRun, formatDiagnostic, refusedAtReload } from '../config/load.js';
+import { cannotRun, formatDiagnostic, refusedAtReload } from '../config/errors.js';
 import { startRefusals } from '../config/start-refusals.js';
 import { dropRulesNeeded } from '../vrrp/nft-rules.js';
 import { describeReload } from '../vrrp/reload-plan.js';
