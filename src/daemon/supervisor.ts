@@ -52,7 +52,7 @@ import { SyncDaemonOwner } from './sync-daemon-owner.js';
 import { ensureIpvsFamily } from '../ipvs/load-module.js';
 import type { NetlinkIpvsDriver } from '../ipvs/driver-netlink.js';
 import { NotifyFifos } from './notify-fifos.js';
-import { ProcessMonitor } from './process-monitor.js';
+import type { ProcessMonitor } from './process-monitor.js';
 import { ipvsNetnsPath, namespacedDefault } from './net-namespace.js';
 import { netnsPath, netnsProblem } from '../net/netns-path.js';
 import { systemClock } from '../clock.js';
@@ -394,10 +394,13 @@ export class Supervisor {
 
   /** (Re)counts the tracked processes of the VRRP part; keepalived re-reads /proc at a reload too. */
   private async monitorProcesses(config: VrrpConfig): Promise<void> {
+    // Imported only for a config that tracks processes: its proc connector socket brings the `netlink` package. Before
+    // the old monitor stops, so nothing can come between its stop and the new one's taking its place.
+    const monitoring = config.trackProcesses.length === 0 ? undefined : await import('./process-monitor.js');
     this.processMonitor?.stop();
     this.processMonitor = undefined;
-    if (config.trackProcesses.length === 0) return;
-    const monitor = new ProcessMonitor(config.trackProcesses, systemClock, this.log, (name, up) => {
+    if (monitoring === undefined) return;
+    const monitor = new monitoring.ProcessMonitor(config.trackProcesses, systemClock, this.log, (name, up) => {
       this.vrrp?.channel?.notify('process-quorum', { name, up });
     });
     this.processMonitor = monitor;

@@ -26,6 +26,7 @@
 import { createRtNetlink, parseError, rt, AttrStream, FlagsGet, FlagsNew, type RtNetlinkSocket, type NetlinkMessage } from './netlink-parts.js';
 import { constants } from 'node:os';
 import { formatIp, parseIp } from './addr.js';
+import { MACVLAN_MODE_PRIVATE } from './link-uapi.js';
 import type { NetlinkBody } from './rtnl-route.js';
 
 // linux/rtnetlink.h rt_scope_t
@@ -47,16 +48,6 @@ const IFLA_IPVLAN_FLAGS = 2;
 const IFLA_INET_CONF = 1;
 const IFLA_INET6_ADDR_GEN_MODE = 8;
 const IN6_ADDR_GEN_MODE_NONE = 1;
-export const MACVLAN_MODE_PRIVATE = 1;
-export const IPVLAN_MODE_L2 = 0;
-export const IPVLAN_F_PRIVATE = 0x01;
-export const IPVLAN_F_VEPA = 0x02;
-// linux/ip.h enum IPV4_DEVCONF_* (the attribute types inside IFLA_INET_CONF)
-export const IPV4_DEVCONF_RP_FILTER = 8;
-export const IPV4_DEVCONF_ARPFILTER = 13;
-export const IPV4_DEVCONF_ARP_IGNORE = 19;
-export const IPV4_DEVCONF_PROMOTE_SECONDARIES = 20;
-export const IPV4_DEVCONF_ACCEPT_LOCAL = 23;
 // An address's valid lifetime that never ends (linux/if_addr.h INFINITY_LIFE_TIME).
 const INFINITY_LIFE_TIME = 0xffffffff;
 const REQUEST_TIMEOUT_MS = 5000;

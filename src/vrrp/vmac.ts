@@ -15,8 +15,9 @@ import { formatIp } from '../net/addr.js';
 import type { Vip, VrrpInstance } from '../config/model.js';
 import {
   IPV4_DEVCONF_ACCEPT_LOCAL, IPV4_DEVCONF_ARPFILTER, IPV4_DEVCONF_ARP_IGNORE, IPV4_DEVCONF_PROMOTE_SECONDARIES,
-  IPV4_DEVCONF_RP_FILTER, IPVLAN_MODE_L2, MACVLAN_MODE_PRIVATE, type LinkInfo,
-} from '../net/rtnl.js';
+  IPV4_DEVCONF_RP_FILTER, IPVLAN_MODE_L2, MACVLAN_MODE_PRIVATE,
+} from '../net/link-uapi.js';
+import type { LinkInfo } from '../net/rtnl.js';
 
 /** vrrp_if_config.c vmac_sysctl: set on an IPv4 VMAC when it is created. */
 export const VMAC_DEVCONF: readonly (readonly [number, number])[] = [

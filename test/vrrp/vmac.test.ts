@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { addressVmacBase, addressVmacs, extraGarpVips, linkLocalFromMac, planVmac, vmacMac, vmacName, type PlanLink } from '../../src/vrrp/vmac.js';
 import { parseConfigText } from '../../src/config/load.js';
 import type { VrrpInstance } from '../../src/config/model.js';
-import { MACVLAN_MODE_PRIVATE } from '../../src/net/rtnl.js';
+import { MACVLAN_MODE_PRIVATE } from '../../src/net/link-uapi.js';
 
 const none = (): boolean => false;
 const takenOf = (...names: string[]) => (n: string): boolean => names.includes(n);
