@@ -2,7 +2,7 @@
 // the exchange set, so connect_ip/port, bindto, bind_port, bind_if and fwmark all apply; the connected descriptor is
 // then handed to a net.Socket (and TLS without peer verification, as keepalived) for the dialogue.
 import net from 'node:net';
-import tls from 'node:tls';
+import type * as tls from 'node:tls';
 import type { CheckerConnection } from '../src/config/model.js';
 import { exchanges } from './exchange.js';
 
@@ -31,6 +31,9 @@ export function codeError(code: string): ProbeError {
 
 type ClientFiles = Pick<tls.ConnectionOptions, 'ca' | 'cert' | 'key' | 'passphrase'>;
 
+/** node:tls, loaded by the first TLS check rather than at start: a process without one never pays for it. */
+const tlsModule = (): typeof tls => process.getBuiltinModule('node:tls');
+
 const NO_FILES: ClientFiles = {};
 const contexts = new WeakMap<ClientFiles, tls.SecureContext>();
 
@@ -42,7 +45,7 @@ const contexts = new WeakMap<ClientFiles, tls.SecureContext>();
 function contextFor(files: ClientFiles = NO_FILES): tls.SecureContext {
   let context = contexts.get(files);
   if (context === undefined) {
-    context = tls.createSecureContext(files);
+    context = tlsModule().createSecureContext(files);
     contexts.set(files, context);
   }
   return context;
@@ -71,7 +74,7 @@ export function connect(c: CheckerConnection, signal: AbortSignal, opts: Connect
         return resolve(tcp);
       }
       const servername = opts.tls.servername;
-      const secure = tls.connect({
+      const secure = tlsModule().connect({
         socket: tcp,
         // keepalived sets no SSL_VERIFY_PEER: the server's certificate is not verified, even with a CA given.
         rejectUnauthorized: false,

@@ -6,7 +6,7 @@
 // that changed) and from the VRRP transitions the supervisor already receives; the VRRP process is never asked. The
 // checker process is asked once per REFRESH_MS, and only while a page is open, whatever the number of pages: every
 // page gets the same rendered rows.
-import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { Logger } from '../log.js';
 import type { AnnounceStatus } from './announce-owner.js';
@@ -96,7 +96,8 @@ export class OperatorConsole {
   ) {}
 
   listen(host: string, port: number): Promise<void> {
-    const server = createServer((req, res) => this.handle(req, res));
+    // node:http loads here, with --http: a daemon without the console never loads it.
+    const server = process.getBuiltinModule('node:http').createServer((req, res) => this.handle(req, res));
     server.maxConnections = MAX_CONNECTIONS;
     server.headersTimeout = 10_000;
     server.requestTimeout = 10_000;

@@ -1,6 +1,6 @@
 // Prometheus text exposition (format 0.0.4) without a dependency: counters and histograms that hot paths bump,
 // and collectors that read subsystem state only when scraped, so an idle daemon does no metrics work.
-import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { Server, ServerResponse } from 'node:http';
 import { drainedOrClosed } from './drained.js';
 
 /** One metric family as text lines: what a child process sends for the supervisor's endpoint to merge. */
@@ -240,7 +240,8 @@ export class MetricsBusy extends Error {}
  * as if whole.
  */
 export function serveMetrics(render: () => AsyncIterable<string>, host: string, port: number): Promise<Server> {
-  const server = createServer((req, res) => {
+  // node:http loads here, with --metrics: the checker process, which only counts, and a daemon without it never load it.
+  const server = process.getBuiltinModule('node:http').createServer((req, res) => {
     if (req.url !== '/metrics') {
       res.writeHead(404).end('not found\n');
       return;
