@@ -184,7 +184,8 @@ class CheckerSide implements ChildSide {
   private async openReflector(config: Config): Promise<boolean> {
     if (!usesHaSuspend(config) || this.reflector) return false;
     try {
-      // Imported here: its netlink modules (0.9 MB of the checker process's live heap at 1,000 real servers) load only for a config that needs them.
+      // Imported here: its netlink modules (0.9 MB of this process's live heap at 1,000 real servers) load only for a
+      // config that needs them.
       const { AddressReflector } = await import('./address-reflector.js');
       this.reflector = await AddressReflector.open({
         address: (kind, a) => this.switchCheckers(this.activation.address(kind, a)),
