@@ -17,7 +17,7 @@ const HOOK = 'export async function resolve(s, c, next) { const r = await next(s
 const REGISTER = `import { register } from 'node:module'; register(${JSON.stringify(`data:text/javascript,${encodeURIComponent(HOOK)}`)});`;
 // Each process's main thread writes, as it exits, the builtins it loaded by any means (process.getBuiltinModule
 // included, which no hook sees).
-const BUILTINS = `import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs'; import { isMainThread } from 'node:worker_threads';
+const BUILTINS = `import { writeFileSync } from 'node:fs'; import { isMainThread } from 'node:worker_threads';
   const dir = process.env.LVSKP_BUILTINS_DIR;
   if (dir && isMainThread) process.on('exit', () => writeFileSync(dir + '/' + process.pid, process.moduleLoadList.join('\\n')));`;
 
