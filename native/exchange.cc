@@ -15,6 +15,9 @@
 //   CONNECTED (only when no request was given; nothing is read then)   DATA value=length   END (peer closed)
 //   ERROR value=errno   TIMEOUT value=1 once connected, 0 while connecting   LIMIT (maxBytes delivered)
 // END, ERROR, TIMEOUT and LIMIT close the exchange here (LIMIT with a reset, as close()).
+// A handle is a slot and its generation. A slot freed while a batch is made or dispatched is reused only after that
+// batch's callback returns, so no handle started in the callback shares a slot with one the batch still names: the
+// caller can keep its handlers in an array by slot.
 //
 // Deadlines: on TCP connect_timeout bounds the connect, then the whole reply from the moment the connect completes.
 // keepalived's checker timer (check_http.c, http_read_thread) restarts on every read, so a peer that keeps sending
@@ -151,6 +154,8 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
   size_t live_ = 0;
   std::vector<Exchange> slots_;
   std::vector<uint32_t> free_;
+  // Slots freed since the last batch was dispatched; free_ takes them once JS has seen every event naming them.
+  std::vector<uint32_t> freed_;
   // (deadline, handle); entries whose exchange closed or moved its deadline are skipped when they surface.
   std::priority_queue<std::pair<uint64_t, uint32_t>, std::vector<std::pair<uint64_t, uint32_t>>, std::greater<>> due_;
   std::vector<int32_t> events_;
@@ -208,7 +213,7 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     x.gen++;
     x.ready = false;  // a stale ready-list entry no longer matches the generation
     x.out.clear();
-    free_.push_back(slot);
+    freed_.push_back(slot);
     Track(false);
   }
 
@@ -453,8 +458,13 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     uv_timer_start(timer_, OnTimer, step > now ? step - now : 1, 0);
   }
 
+  void Recycle() {
+    free_.insert(free_.end(), freed_.begin(), freed_.end());
+    freed_.clear();
+  }
+
   void Deliver() {
-    if (events_.empty()) return;
+    if (events_.empty()) return Recycle();
     Napi::Env env = Env();
     Napi::HandleScope scope(env);
     auto events = Napi::Int32Array::New(env, events_.size());
@@ -467,6 +477,7 @@ class ExchangeSet : public Napi::ObjectWrap<ExchangeSet> {
     } catch (const Napi::Error&) {
       // The JS side reports its own errors; nothing may unwind into libuv.
     }
+    Recycle();
   }
 
   // Takes in every event the kernel already has. The timer runs it before Expire(): after the loop stalled (a fork,
