@@ -40,6 +40,7 @@ import { dumpedView, registerTableMetrics } from './table-metrics.js';
 import { OverrideStore, type Override } from './overrides.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 import { CHECKING_TRIM_MS, holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
+import { oldGenerationLook } from './old-generation.js';
 
 
 async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise<IpvsDriver> {
@@ -558,6 +559,7 @@ function weightOf(o: Override): number {
 
 function main(): void {
   nameProcess({}, 'checker');
+  const compactOldGeneration = oldGenerationLook();
   const channel: CheckerChannel = new Channel(process);
   let side: CheckerSide | undefined;
   let log: Logger = createLogger();
@@ -565,7 +567,7 @@ function main(): void {
     log = createLogger(start.log);
     side = new CheckerSide(channel, log, start);
     await side.start();
-    releaseFreeMemorySoon(CHECKING_TRIM_MS);
+    releaseFreeMemorySoon(CHECKING_TRIM_MS, compactOldGeneration);
   });
   channel.onNote('bfd', (n) => {
     log.debug(bfdEventLine(n));
@@ -581,7 +583,7 @@ function main(): void {
   channel.handle('drop', () => {
     side?.drop();
     reloadYieldOver(log);
-    releaseFreeMemorySoon(CHECKING_TRIM_MS);
+    releaseFreeMemorySoon(CHECKING_TRIM_MS, compactOldGeneration);
   });
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);
@@ -591,7 +593,7 @@ function main(): void {
       return (await side?.reload()) ?? { applied: false, ms: 0 };
     } finally {
       reloadYieldOver(log);
-      releaseFreeMemorySoon(CHECKING_TRIM_MS);
+      releaseFreeMemorySoon(CHECKING_TRIM_MS, compactOldGeneration);
     }
   });
   const lists = serveChild(channel, () => side, () => log);
