@@ -567,6 +567,7 @@ function main(): void {
     log = createLogger(start.log);
     side = new CheckerSide(channel, log, start);
     await side.start();
+    // Until the first reload, the trims compact the old generation the start's parse and first round left.
     releaseFreeMemorySoon(CHECKING_TRIM_MS, compactOldGeneration);
   });
   channel.onNote('bfd', (n) => {
@@ -583,7 +584,7 @@ function main(): void {
   channel.handle('drop', () => {
     side?.drop();
     reloadYieldOver(log);
-    releaseFreeMemorySoon(CHECKING_TRIM_MS, compactOldGeneration);
+    releaseFreeMemorySoon(CHECKING_TRIM_MS);
   });
   channel.handle('reload', async ({ umask }) => {
     applyReloadUmask(umask, log);
@@ -593,7 +594,8 @@ function main(): void {
       return (await side?.reload()) ?? { applied: false, ms: 0 };
     } finally {
       reloadYieldOver(log);
-      releaseFreeMemorySoon(CHECKING_TRIM_MS, compactOldGeneration);
+      // No compaction after a reload: it would shrink the young generation the next reload's parse needs.
+      releaseFreeMemorySoon(CHECKING_TRIM_MS);
     }
   });
   const lists = serveChild(channel, () => side, () => log);

@@ -5,14 +5,15 @@
 // frees the dead objects but gives back only the pages it leaves empty (5 MB of them there): V8 moves the live
 // objects off fragmented pages only up to a few MB per collection (heap/mark-compact.cc, evacuation candidates). One
 // made with --compact-on-every-full-gc moves them off every page, and gave back 29 MB in a 267 ms pause. That pause
-// falls in the checker process, which sends no VRRP advert, and comes only with the trims that follow a start or a
-// reload (free-memory.ts), once the old generation has grown: a daemon that only checks compacts no more.
+// falls in the checker process, which sends no VRRP advert, and comes only with its trims after the start, before the
+// first reload (checker-process.ts), once the old generation has grown: a daemon that only checks compacts no more.
 //
-// V8 sets the old generation's next limit at the end of each full collection from what is live then; after a
-// compaction that left 72 MB, the next reload's parse reached it and paid a full collection of its own (bench:reload,
-// `unchanged, after a settle`: 383-388 ms against 311 ms without the compaction). The compacting collection is made
-// with --heap-growing-percent=100, so the limit it sets is twice what it leaves: room for a reload's new model beside
-// the old one. A limit is not memory: nothing is allocated until objects need it.
+// Not after a reload: the compacting collection also shrinks the young generation (32 MB resident at 30,000 real
+// servers) when allocation is slow, and the next reload's parse then grew it back through one scavenge after another:
+// bench:reload's `unchanged, after a settle` took 380-382 ms against 311 ms without the compaction. V8 sets the old
+// generation's next limit at the end of each full collection from what is live then, and a reload's new model lives
+// beside the old one: the compacting collection is made with --heap-growing-percent=100, so the limit it sets is
+// twice what it leaves (a limit is not memory), and the first reload does not pay a full collection of its own.
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { collector } from './young-generation.js';
 
