@@ -40,6 +40,7 @@ import { dumpedView, registerTableMetrics } from './table-metrics.js';
 import { OverrideStore, type Override } from './overrides.js';
 import { SmtpAlerter, alerts } from './smtp-alert.js';
 import { CHECKING_TRIM_MS, holdFreeMemoryRelease, releaseFreeMemorySoon } from './free-memory.js';
+import { oldGenerationLook } from './old-generation.js';
 
 
 async function openDriver(start: CheckerStart, channel: CheckerChannel): Promise<IpvsDriver> {
@@ -558,6 +559,7 @@ function weightOf(o: Override): number {
 
 function main(): void {
   nameProcess({}, 'checker');
+  const compactOldGeneration = oldGenerationLook();
   const channel: CheckerChannel = new Channel(process);
   let side: CheckerSide | undefined;
   let log: Logger = createLogger();
@@ -565,7 +567,8 @@ function main(): void {
     log = createLogger(start.log);
     side = new CheckerSide(channel, log, start);
     await side.start();
-    releaseFreeMemorySoon(CHECKING_TRIM_MS);
+    // Until the first reload, the trims compact the old generation the start's parse and first round left.
+    releaseFreeMemorySoon(CHECKING_TRIM_MS, compactOldGeneration);
   });
   channel.onNote('bfd', (n) => {
     log.debug(bfdEventLine(n));
@@ -591,6 +594,7 @@ function main(): void {
       return (await side?.reload()) ?? { applied: false, ms: 0 };
     } finally {
       reloadYieldOver(log);
+      // No compaction after a reload: it would shrink the young generation the next reload's parse needs.
       releaseFreeMemorySoon(CHECKING_TRIM_MS);
     }
   });

@@ -53,12 +53,14 @@ export const CHECKING_TRIM_MS = 20_000;
 /**
  * releaseFreeMemory once this process has gone SETTLE_MS without another call, after a start or a reload; with
  * `everyMs`, again every `everyMs` after that, until the next call or hold. A trim holds each malloc arena's lock in
- * turn, and takes CPU the other process may want: none starts while a reload runs.
+ * turn, and takes CPU the other process may want: none starts while a reload runs. `compact` runs before each trim,
+ * for V8's own pages (old-generation.ts).
  */
-export function releaseFreeMemorySoon(everyMs?: number): void {
+export function releaseFreeMemorySoon(everyMs?: number, compact?: () => void): void {
   holdFreeMemoryRelease();
   const trimAfter = (ms: number): void => {
     pending = setTimeout(() => {
+      compact?.();
       const calls = memoryCalls();
       if (calls === undefined) return;
       void calls.releaseFreeMemory();

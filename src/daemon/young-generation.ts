@@ -35,13 +35,14 @@ function newSpace(): NewSpaceLook {
   return { resident: space?.physical_space_size ?? 0, used: space?.space_used_size ?? 0 };
 }
 
-type Collect = (options: { readonly type: 'minor' }) => void;
+/** With no options, a full collection; `{ type: 'minor' }`, a scavenge. */
+export type Collect = (options?: { readonly type: 'minor' }) => void;
 
 /**
  * V8's gc(), as --expose-gc gives it: set at run time, the flag puts it on the contexts made after, and is taken off
  * again so none else gets it. A scavenge it asks for resizes the new space as any other does.
  */
-function collector(): Collect {
+export function collector(): Collect {
   const given = (globalThis as { gc?: Collect }).gc;
   if (given) return given;
   setFlagsFromString('--expose-gc');
