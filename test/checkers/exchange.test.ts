@@ -335,7 +335,13 @@ describe('exchange set', () => {
         error: (code) => reject(new Error(`${name}: ${code}`)),
         timeout: () => reject(new Error(`${name}: timeout`)),
       });
-      const third = (): void => void exchanges().start(c, 'GET / HTTP/1.0\r\n\r\n', handler('third'));
+      // Started by whichever of the two ends first.
+      let thirdStarted = false;
+      const third = (): void => {
+        if (thirdStarted) return;
+        thirdStarted = true;
+        exchanges().start(c, 'GET / HTTP/1.0\r\n\r\n', handler('third'));
+      };
       const handles = [
         exchanges().start(c, 'GET / HTTP/1.0\r\n\r\n', handler('one', third)),
         exchanges().start(c, 'GET / HTTP/1.0\r\n\r\n', handler('other', third)),
@@ -345,6 +351,7 @@ describe('exchange set', () => {
       while (Date.now() < until);
     });
     assert.deepEqual(ended.slice(0, 2).sort(), ['one', 'other']);
+    assert.equal(ended[2], 'third');
   });
 
   test('the set keeps no reference that promotes a finished exchange\'s objects to the old generation', { timeout: 60_000 }, async () => {
