@@ -10,7 +10,7 @@
 //
 // Not after a reload: the compacting collection also shrinks the young generation (32 MB resident at 30,000 real
 // servers) when allocation is slow, and the next reload's parse then grew it back through one scavenge after another:
-// bench:reload's `unchanged, after a settle` took 380-382 ms against 311 ms without the compaction.
+// bench:reload's `unchanged, after a settle` took 380-388 ms (four runs) against 311 ms without the compaction.
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { collector } from './young-generation.js';
 
