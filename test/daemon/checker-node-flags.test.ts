@@ -10,18 +10,18 @@ import { DaemonUnderTest, httpConfig } from './daemon-setup.js';
 
 const METRICS = 19754;
 
-test('1 MiB of semi-space per 1,875 real servers, none given from V8\'s own 16 MiB up; a V8 thread per 7,500', () => {
+test('1 MiB of semi-space per 3,750 real servers, none given from V8\'s own 16 MiB up; a V8 thread per 7,500', () => {
   const cases: [number, string[]][] = [
     [0, ['--max-semi-space-size=1', '--v8-pool-size=1']],
     [1_000, ['--max-semi-space-size=1', '--v8-pool-size=1']],
-    [1_876, ['--max-semi-space-size=2', '--v8-pool-size=1']],
-    [7_501, ['--max-semi-space-size=5', '--v8-pool-size=2']],
-    [10_000, ['--max-semi-space-size=6', '--v8-pool-size=2']],
-    [22_500, ['--max-semi-space-size=12', '--v8-pool-size=3']],
-    [22_501, ['--max-semi-space-size=13']],
-    [28_125, ['--max-semi-space-size=15']],
-    [28_126, []],
-    [30_000, []],
+    [3_751, ['--max-semi-space-size=2', '--v8-pool-size=1']],
+    [7_501, ['--max-semi-space-size=3', '--v8-pool-size=2']],
+    [10_000, ['--max-semi-space-size=3', '--v8-pool-size=2']],
+    [22_500, ['--max-semi-space-size=6', '--v8-pool-size=3']],
+    [22_501, ['--max-semi-space-size=7']],
+    [30_000, ['--max-semi-space-size=8']],
+    [56_250, ['--max-semi-space-size=15']],
+    [56_251, []],
   ];
   for (const [rs, flags] of cases) assert.deepEqual(checkerNodeFlags(rs, []), flags, `${rs} real servers`);
   // node's own command line decides when it says, in either spelling.
