@@ -104,6 +104,8 @@ interface Unit {
   abort?: AbortController;
   /** The attempt under way on the direct path (runDirect), to call off on retire. */
   cancel?: Cancellable;
+  /** When that attempt started, by the engine's clock. */
+  startedAt: number;
   running: boolean;
   /** misc_dynamic: the exit status 2..255 whose weight (status - 2) the RS has now (check_misc.c cur_weight). */
   dynamicStatus?: number;
@@ -534,7 +536,7 @@ export class CheckerEngine {
     const resumed = this.opts.resume?.get(key);
     const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
     return {
-      key, checker, target: targetOf(rs), state, subscribers: NONE, dueAt: 0, queuedAt: -1, queuedSeq: 0, running: false, stopped: false, built: 0,
+      key, checker, target: targetOf(rs), state, subscribers: NONE, dueAt: 0, queuedAt: -1, queuedSeq: 0, startedAt: 0, running: false, stopped: false, built: 0,
       lastExit: dynamicStatus ?? 0,
       ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
       ...(haSuspendVs !== undefined ? { haSuspendVs } : {}),
@@ -623,7 +625,15 @@ export class CheckerEngine {
 
   private run(u: Unit, done: () => void): void {
     const c = u.checker;
-    if (c.type === 'TCP_CHECK' || c.type === 'HTTP_GET') return this.runDirect(u, c, done);
+    if (c.type === 'TCP_CHECK' || c.type === 'HTTP_GET') this.runDirect(u, c, done);
+    else this.runPromised(u, c, done);
+  }
+
+  /**
+   * Apart from run: a function whose closures capture its variables makes their context at every call, on the direct
+   * path too, where no closure is made.
+   */
+  private runPromised(u: Unit, c: PromisedChecker, done: () => void): void {
     const settle = (): void => {
       this.inFlight.delete(p);
       u.running = false;
@@ -639,29 +649,32 @@ export class CheckerEngine {
   /**
    * TCP_CHECK and HTTP_GET run on the exchange set, whose deadlines (connect_timeout for the connect, then for the
    * whole reply) end every attempt before hardTimeoutMs would: so no promise, abort listener or hard timer per check.
-   * At 5,000 checks/s those were most of the engine's own CPU (bench:checkers, --cpu-prof).
+   * At 5,000 checks/s those were most of the engine's own CPU (bench:checkers, --cpu-prof). The verdict comes back
+   * to directSettled with the unit, so no closure either.
    */
   private runDirect(u: Unit, c: TcpChecker | HttpChecker, done: () => void): void {
     if (u.stopped) {
       u.running = false;
       return done();
     }
-    const startedAt = this.clock.now();
+    u.startedAt = this.clock.now();
     this.started++;
     this.direct++;
-    const settle = (r: ProbeResult): void => {
-      u.cancel = undefined;
-      try {
-        this.conclude(u, startedAt, r);
-      } catch (err) {
-        this.log.error({ err }, `checker ${c.type} on ${u.target}: internal error`);
-      }
-      u.running = false;
-      done();
-      if (--this.direct === 0) for (const wake of this.directWaiters.splice(0)) wake();
-    };
-    u.cancel = c.type === 'TCP_CHECK' ? startTcp(c, settle) : startHttpGet(c, u.state.urlIndex, u.target, settle);
+    u.cancel = c.type === 'TCP_CHECK' ? startTcp(c, u, this.directSettled) : startHttpGet(c, u.state.urlIndex, u.target, u, this.directSettled);
   }
+
+  private readonly directSettled = (u: Unit, r: ProbeResult): void => {
+    u.cancel = undefined;
+    try {
+      this.conclude(u, u.startedAt, r);
+    } catch (err) {
+      this.log.error({ err }, `checker ${u.checker.type} on ${u.target}: internal error`);
+    }
+    u.running = false;
+    // The slot's done, which is the same function for every item (slots.ts).
+    this.slots.release();
+    if (--this.direct === 0) for (const wake of this.directWaiters.splice(0)) wake();
+  };
 
   private async attempt(u: Unit, c: PromisedChecker): Promise<void> {
     if (u.stopped) return;
@@ -775,9 +788,10 @@ export class CheckerEngine {
     }
     const upLogged = s.log.kind === 'success' && (s.transition || firstRun);
     for (let k = 0; k < logged; k++) {
-      const n = namesOf(u, u.subscribers[k]!);
+      // Named only for a line: a passing check logs none.
+      const e = u.subscribers[k]!;
       if (http && r.ok && wasDown) this.log.info(r.detail);
-      if (upLogged && !weightTouched) this.log.info(upLine(c, n, r.detail));
+      if (upLogged && !weightTouched) this.log.info(upLine(c, namesOf(u, e), r.detail));
       const failure = s.log.kind === 'retrying' || s.log.kind === 'failed' || s.log.kind === 'still-down';
       // A failed attempt's own line, only under log_all_failures for TCP (check_tcp.c tcp_check_thread: while
       // is_up) and HTTP (check_http.c timeout_epilog: while is_up or before the first run).
@@ -786,8 +800,8 @@ export class CheckerEngine {
           // check_misc.c: a failure with retries left is logged only under log_all_failures; the final one is the
           // down line; a checker already down and past its first run logs nothing.
           : logAll && s.log.kind === 'retrying';
-      if (attemptLogged) this.log.info(attemptLine(c, n, s.log, r.detail));
-      if (s.log.kind === 'failed') this.log.info(downLine(c, n, s.log, r.detail));
+      if (attemptLogged) this.log.info(attemptLine(c, namesOf(u, e), s.log, r.detail));
+      if (s.log.kind === 'failed') this.log.info(downLine(c, namesOf(u, e), s.log, r.detail));
     }
     // ipwrapper.c update_svr_checker_state: an alpha checker whose first run fails leaves its server down yet has
     // notify_down run. HTTP's timeout_epilog marks has_run before and never gets there.

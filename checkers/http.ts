@@ -10,7 +10,7 @@ import { codeError, connect, errorReason, ProbeError } from './connect.js';
 import { exchanges, type ExchangeHandler } from './exchange.js';
 import { flatCopy } from './flat-string.js';
 import { BodyTooLarge, buildRequest, defaultHost, ResponseReader } from './http-wire.js';
-import type { ProbeResult } from './types.js';
+import type { ProbeResult, Verdict } from './types.js';
 
 /**
  * The longest body a `digest` or `regex` check reads (1 MiB); a longer one fails the check with a line saying so,
@@ -48,11 +48,17 @@ type FetchDone = (err: Error | undefined, r: HttpFetchResult | undefined) => voi
 /** What a reader that stopped (or ended with `err`) gives its caller. */
 function settle(reader: ResponseReader, keepBody: boolean, err: Error | undefined, done: FetchDone): void {
   if (err) return done(err, undefined);
-  if (reader.status === undefined || reader.headers === undefined) return done(new ProbeError('error', 'no response'), undefined);
+  if (!replied(reader)) return done(noResponse(), undefined);
   // Two literals rather than a spread: a spread's copy showed per check in bench:checkers' profile.
   const { status, headers } = reader;
   done(undefined, keepBody ? { status, digest: reader.digest(), headers, body: reader.bodyText() } : { status, digest: reader.digest(), headers });
 }
+
+/** The reader stopped with a status line and headers read; a peer may close before it sends them. */
+const replied = (reader: ResponseReader): reader is ResponseReader & { readonly status: number; readonly headers: Buffer } =>
+  reader.status !== undefined && reader.headers !== undefined;
+
+const noResponse = (): ProbeError => new ProbeError('error', 'no response');
 
 const readTimeout = (reader: ResponseReader): ProbeError => new ProbeError('timeout', reader.started ? 'read timeout' : 'response timeout');
 
@@ -64,17 +70,14 @@ const pushError = (err: unknown): Error => (err instanceof BodyTooLarge ? err : 
 
 /**
  * A plain-HTTP GET on the shared exchange set, itself the exchange's handler: at thousands of checks a second a
- * promise, an abort listener and a closure per event cost more CPU than the check's syscalls.
+ * promise, an abort listener and a closure per event cost more CPU than the check's syscalls. What the end of the
+ * reply gives is the subclass's: a fetch result (httpFetch) or a check's verdict (startHttpGet).
  */
-class PlainFetch implements ExchangeHandler {
+abstract class PlainFetch implements ExchangeHandler {
   private handle = -1;
   private done = false;
 
-  constructor(
-    private readonly reader: ResponseReader,
-    private readonly keepBody: boolean,
-    private readonly onDone: FetchDone,
-  ) {}
+  constructor(protected readonly reader: ResponseReader) {}
 
   begin(c: CheckerConnection, request: string | Buffer): this {
     this.handle = exchanges().start(c, request, this, false, this.reader.maxBytes);
@@ -112,10 +115,28 @@ class PlainFetch implements ExchangeHandler {
     this.finish(new ProbeError('error', 'reply too long'));
   }
 
+  /** The reply is over: read whole (`err` undefined) or cut off by `err`. */
+  protected abstract fetched(err: Error | undefined): void;
+
   private finish(err: Error | undefined): void {
     if (this.done) return;
     this.done = true;
     exchanges().close(this.handle);
+    this.fetched(err);
+  }
+}
+
+/** httpFetch's plain-HTTP fetch. */
+class ResultFetch extends PlainFetch {
+  constructor(
+    reader: ResponseReader,
+    private readonly keepBody: boolean,
+    private readonly onDone: FetchDone,
+  ) {
+    super(reader);
+  }
+
+  protected fetched(err: Error | undefined): void {
     settle(this.reader, this.keepBody, err, this.onDone);
   }
 }
@@ -140,7 +161,7 @@ export function httpFetch(c: CheckerConnection, o: HttpFetchOptions, signal: Abo
     };
     let onAbort: () => void;
     if (!o.ssl) {
-      const fetch = new PlainFetch(reader, keepBody, done);
+      const fetch = new ResultFetch(reader, keepBody, done);
       onAbort = () => fetch.cancel();
       if (signal.aborted) return onAbort();
       signal.addEventListener('abort', onAbort, { once: true });
@@ -236,19 +257,44 @@ export interface Cancellable {
 }
 
 /**
- * Starts HTTP_GET's check of url number `index` on the exchange set; `done` gets the verdict, never synchronously.
- * The engine's path: probeHttp is the same check behind a promise and an AbortSignal.
+ * The engine's HTTP_GET check of one url: it judges the reply straight off the reader, with no fetch result, and
+ * hands the verdict on with the engine's context, so that a check makes no closure.
  */
-export function startHttpGet(c: HttpChecker, index: number, rs: string, done: (r: ProbeResult) => void): Cancellable {
+class HttpGetCheck<T> extends PlainFetch implements Cancellable {
+  constructor(
+    reader: ResponseReader,
+    private readonly c: HttpChecker,
+    private readonly url: HttpUrl,
+    private readonly rs: string,
+    private readonly wire: UrlWire,
+    private readonly ctx: T,
+    private readonly onVerdict: Verdict<T>,
+  ) {
+    super(reader);
+  }
+
+  protected fetched(err: Error | undefined): void {
+    const { reader, c, url, rs } = this;
+    this.onVerdict(this.ctx, err === undefined && replied(reader)
+      ? replyVerdict(c, url, rs, reader.status, reader.digest(), url.regex !== undefined ? reader.bodyText() : undefined, this.wire)
+      : failureVerdict(c, url, rs, err ?? noResponse()));
+  }
+}
+
+/**
+ * Starts HTTP_GET's check of url number `index` on the exchange set; `done` gets `ctx` and the verdict, never
+ * synchronously. The engine's path: probeHttp is the same check behind a promise and an AbortSignal.
+ */
+export function startHttpGet<T>(c: HttpChecker, index: number, rs: string, ctx: T, done: Verdict<T>): Cancellable {
   const url = urlOf(c, index);
   if (url === undefined) {
-    queueMicrotask(() => done(noUrl(rs)));
+    queueMicrotask(() => done(ctx, noUrl(rs)));
     return { cancel: () => {} };
   }
   const keepBody = url.regex !== undefined;
   const reader = new ResponseReader(keepBody ? BODY_CAP : 0, url.digest !== undefined, BODY_CAP);
   const wire = wireOf(c, url);
-  return new PlainFetch(reader, keepBody, (err, r) => done(httpVerdict(c, url, rs, err, r, wire))).begin(c, wire.request);
+  return new HttpGetCheck(reader, c, url, rs, wire, ctx, done).begin(c, wire.request);
 }
 
 /**
@@ -283,35 +329,43 @@ export async function probeHttp(
   }
 }
 
+/** keepalived's verdict and line on one url's fetch: `err` when the fetch failed, else its result. */
+function httpVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | undefined, r: HttpFetchResult | undefined): ProbeResult {
+  if (err !== undefined || r === undefined) return failureVerdict(c, url, rs, err);
+  return replyVerdict(c, url, rs, r.status, r.digest, r.body);
+}
+
+/** A fetch that failed: keepalived's line for why. */
+function failureVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | undefined): ProbeResult {
+  if (err instanceof BodyTooLarge) {
+    const what = url.digest !== undefined ? 'MD5 digest error' : 'Regex match failed';
+    return { ok: false, detail: `${what} to ${rs} url(${url.path}), body larger than ${err.cap} bytes (the most a digest or regex check reads).` };
+  }
+  // keepalived's timeout_epilog lines: before any reply byte (check_http.c http_response_thread), then while
+  // reading (http_read_thread, check_ssl.c ssl_read_thread).
+  if (err instanceof ProbeError && err.message === 'response timeout') return { ok: false, detail: `Timeout WEB read server ${rs}.` };
+  if (err instanceof ProbeError && err.message === 'read timeout') {
+    return { ok: false, detail: `Timeout ${c.type === 'SSL_GET' ? 'SSL' : 'HTTP'} read server ${rs}.` };
+  }
+  if (err instanceof ProbeError && err.reason === 'timeout') return { ok: false, detail: `Timeout connecting server ${rs}.` };
+  if (err instanceof ProbeError && err.reason === 'refused') return { ok: false, detail: `Error connecting server ${rs}.` };
+  return { ok: false, detail: `Error reading data from server ${rs} (${err?.message}).` };
+}
+
 /**
- * keepalived's verdict and line on one url's fetch: `err` when the fetch failed, else its result; `wire` (the
- * engine's path) gives the success detail kept for the url.
+ * A reply read whole: its status, digest (empty unless the url has one) and body (only for a regex) judged; `wire`
+ * (the engine's path) gives the success detail kept for the url.
  */
-function httpVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | undefined, r: HttpFetchResult | undefined, wire?: UrlWire): ProbeResult {
-  if (err !== undefined || r === undefined) {
-    if (err instanceof BodyTooLarge) {
-      const what = url.digest !== undefined ? 'MD5 digest error' : 'Regex match failed';
-      return { ok: false, detail: `${what} to ${rs} url(${url.path}), body larger than ${err.cap} bytes (the most a digest or regex check reads).` };
-    }
-    // keepalived's timeout_epilog lines: before any reply byte (check_http.c http_response_thread), then while
-    // reading (http_read_thread, check_ssl.c ssl_read_thread).
-    if (err instanceof ProbeError && err.message === 'response timeout') return { ok: false, detail: `Timeout WEB read server ${rs}.` };
-    if (err instanceof ProbeError && err.message === 'read timeout') {
-      return { ok: false, detail: `Timeout ${c.type === 'SSL_GET' ? 'SSL' : 'HTTP'} read server ${rs}.` };
-    }
-    if (err instanceof ProbeError && err.reason === 'timeout') return { ok: false, detail: `Timeout connecting server ${rs}.` };
-    if (err instanceof ProbeError && err.reason === 'refused') return { ok: false, detail: `Error connecting server ${rs}.` };
-    return { ok: false, detail: `Error reading data from server ${rs} (${err?.message}).` };
+function replyVerdict(c: HttpChecker, url: HttpUrl, rs: string, status: number, digest: string, body: string | undefined, wire?: UrlWire): ProbeResult {
+  if (!statusOk(url, status)) {
+    return { ok: false, detail: `HTTP status code error to ${rs} url(${url.path}), status_code [${status}].` };
   }
-  if (!statusOk(url, r.status)) {
-    return { ok: false, detail: `HTTP status code error to ${rs} url(${url.path}), status_code [${r.status}].` };
-  }
-  if (url.digest !== undefined && url.digest !== r.digest) {
-    return { ok: false, detail: `MD5 digest error to ${rs} url(${url.path}), MD5SUM [${r.digest}].` };
+  if (url.digest !== undefined && url.digest !== digest) {
+    return { ok: false, detail: `MD5 digest error to ${rs} url(${url.path}), MD5SUM [${digest}].` };
   }
   if (url.regex !== undefined) {
     // regex_min_offset / regex_max_offset bound where in the body the match is searched.
-    const text = (r.body ?? '').slice(url.regexMinOffset ?? 0, url.regexMaxOffset);
+    const text = (body ?? '').slice(url.regexMinOffset ?? 0, url.regexMaxOffset);
     const matched = compileRegex(url.regex, url.regexOptions).test(text);
     if (matched === url.regexNoMatch) return { ok: false, detail: `Regex match failed to ${rs} url(${url.path}).` };
   }

@@ -42,7 +42,8 @@ export class Slots<T> {
     return left;
   }
 
-  private readonly release = (): void => {
+  /** The `done` that `start` is given: the same function for every item. */
+  readonly release = (): void => {
     if (this.head === this.waiting.length) {
       this.active--;
       return;

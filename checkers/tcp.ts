@@ -3,18 +3,21 @@
 import type { TcpChecker } from '../src/config/model.js';
 import { exchanges, type ExchangeHandler } from './exchange.js';
 import type { Cancellable } from './http.js';
-import type { ProbeResult } from './types.js';
+import type { ProbeResult, Verdict } from './types.js';
 
 const SUCCESS: ProbeResult = Object.freeze({ ok: true, detail: 'success' });
 const FAILED: ProbeResult = Object.freeze({ ok: false, detail: 'failed' });
 const TIMEOUT: ProbeResult = Object.freeze({ ok: false, detail: 'timeout' });
 
 /** One connect, as its exchange's handler: no promise, listener or closure per check. */
-class TcpConnect implements ExchangeHandler, Cancellable {
+class TcpConnect<T> implements ExchangeHandler, Cancellable {
   private handle = -1;
   private done = false;
 
-  constructor(private readonly onDone: (r: ProbeResult) => void) {}
+  constructor(
+    private readonly ctx: T,
+    private readonly onDone: Verdict<T>,
+  ) {}
 
   begin(c: TcpChecker): this {
     this.handle = exchanges().start(c, null, this);
@@ -49,19 +52,19 @@ class TcpConnect implements ExchangeHandler, Cancellable {
     if (this.done) return;
     this.done = true;
     exchanges().close(this.handle);
-    this.onDone(r);
+    this.onDone(this.ctx, r);
   }
 }
 
-/** Starts a TCP_CHECK; `done` gets the verdict, never synchronously (the engine's path). */
-export function startTcp(c: TcpChecker, done: (r: ProbeResult) => void): Cancellable {
-  return new TcpConnect(done).begin(c);
+/** Starts a TCP_CHECK; `done` gets `ctx` and the verdict, never synchronously (the engine's path). */
+export function startTcp<T>(c: TcpChecker, ctx: T, done: Verdict<T>): Cancellable {
+  return new TcpConnect(ctx, done).begin(c);
 }
 
 export function probeTcp(c: TcpChecker, signal: AbortSignal): Promise<ProbeResult> {
   return new Promise((resolve) => {
     if (signal.aborted) return resolve(TIMEOUT);
-    const check = startTcp(c, (r) => {
+    const check = startTcp(c, undefined, (_, r) => {
       signal.removeEventListener('abort', onAbort);
       resolve(r);
     });

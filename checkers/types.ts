@@ -33,6 +33,12 @@ export interface ProbeResult {
   readonly detailKept?: true;
 }
 
+/**
+ * Where a check started on the exchange set gives its verdict: a function made once and the context its starter
+ * already holds (the engine's probe), so that a check makes no closure of its own.
+ */
+export type Verdict<T> = (ctx: T, r: ProbeResult) => void;
+
 export interface CheckerSnapshot {
   /** `TCP_CHECK`, `HTTP_GET` … */
   readonly type: string;
