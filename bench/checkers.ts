@@ -16,7 +16,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { constants as perfConstants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { CheckerEngine } from '../checkers/engine.js';
 import { parseConfigText } from '../src/config/load.js';
 import type { Config } from '../src/config/model.js';
@@ -141,6 +141,17 @@ async function runEngine(ports: Ports[], backends: Backend[], kind: Kind): Promi
   await sleep(SETTLE_S * 1000);
   const loop = monitorEventLoopDelay({ resolution: 5 });
   loop.enable();
+  // The young generation's collections: what the checks' short-lived objects cost besides making them.
+  let scavenges = 0;
+  let scavengeMs = 0;
+  const gcs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      if ((e as { detail?: { kind?: number } }).detail?.kind !== perfConstants.NODE_PERFORMANCE_GC_MINOR) continue;
+      scavenges++;
+      scavengeMs += e.duration;
+    }
+  });
+  gcs.observe({ entryTypes: ['gc'] });
   late = [];
   completed = 0;
   failed = 0;
@@ -153,6 +164,7 @@ async function runEngine(ports: Ports[], backends: Backend[], kind: Kind): Promi
   const elapsedS = (performance.now() - t0) / 1000;
   measuring = false;
   loop.disable();
+  gcs.disconnect();
   const backendCpu = backendCpuS(backends) - backendCpu0;
   const served = (await servedBy(backends)) - served0;
   await engine.stop();
@@ -165,6 +177,7 @@ async function runEngine(ports: Ports[], backends: Backend[], kind: Kind): Promi
   const ms = (ns: number): string => (ns / 1e6).toFixed(1);
   console.log(`  event loop, gap between 5 ms ticks: p50 ${ms(loop.percentile(50))} ms, p99 ${ms(loop.percentile(99))} ms, max ${ms(loop.max)} ms`);
   console.log(`  lateness p50 ${percentile(late, 50).toFixed(1)} ms, p99 ${percentile(late, 99).toFixed(1)} ms, max ${late.at(-1)?.toFixed(1)} ms`);
+  console.log(`  young-generation collections ${scavenges} (${((scavenges / completed) * 1000).toFixed(2)} per 1,000 checks), ${scavengeMs.toFixed(0)} ms in all`);
   console.log(`  CPU ${cpuS.toFixed(2)} s (user ${(cpu.user / 1e6).toFixed(2)}, sys ${(cpu.system / 1e6).toFixed(2)}) = ${cpuPer1k.toFixed(3)} CPU s per 1,000 checks; peak RSS ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB`);
   return { cpuPer1k };
 }
