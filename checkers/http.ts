@@ -274,10 +274,10 @@ class HttpGetCheck<T> extends PlainFetch implements Cancellable {
   }
 
   protected fetched(err: Error | undefined): void {
-    const { reader, c, url, rs } = this;
-    this.onVerdict(this.ctx, err === undefined && replied(reader)
-      ? replyVerdict(c, url, rs, reader.status, reader.digest(), url.regex !== undefined ? reader.bodyText() : undefined, this.wire)
-      : failureVerdict(c, url, rs, err ?? noResponse()));
+    const { reader, url, rs } = this;
+    if (err !== undefined || !replied(reader)) return this.onVerdict(this.ctx, failureVerdict(this.c, url, rs, err ?? noResponse()));
+    const body = url.regex !== undefined ? reader.bodyText() : undefined;
+    this.onVerdict(this.ctx, replyVerdict(url, rs, reader.status, reader.digest(), body, this.wire));
   }
 }
 
@@ -332,7 +332,7 @@ export async function probeHttp(
 /** keepalived's verdict and line on one url's fetch: `err` when the fetch failed, else its result. */
 function httpVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | undefined, r: HttpFetchResult | undefined): ProbeResult {
   if (err !== undefined || r === undefined) return failureVerdict(c, url, rs, err);
-  return replyVerdict(c, url, rs, r.status, r.digest, r.body);
+  return replyVerdict(url, rs, r.status, r.digest, r.body);
 }
 
 /** A fetch that failed: keepalived's line for why. */
@@ -356,7 +356,7 @@ function failureVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | u
  * A reply read whole: its status, digest (empty unless the url has one) and body (only for a regex) judged; `wire`
  * (the engine's path) gives the success detail kept for the url.
  */
-function replyVerdict(c: HttpChecker, url: HttpUrl, rs: string, status: number, digest: string, body: string | undefined, wire?: UrlWire): ProbeResult {
+function replyVerdict(url: HttpUrl, rs: string, status: number, digest: string, body: string | undefined, wire?: UrlWire): ProbeResult {
   if (!statusOk(url, status)) {
     return { ok: false, detail: `HTTP status code error to ${rs} url(${url.path}), status_code [${status}].` };
   }
