@@ -1,9 +1,9 @@
 // `npm run bench:checkers`: N backends on loopback (BENCH_BACKENDS processes, each on its own port, N addresses
 // in 127.1/16), one checker per real server at delay_loop 1, for BENCH_SECONDS (30). Only the checker's own CPU
 // (process.cpuUsage) and HAProxy's (/proc/<pid>/stat) are counted; the two run one after the other, BENCH_ROUNDS (3)
-// times. Prints achieved vs configured checks/s, lateness against schedule, CPU per 1,000 checks and peak RSS; then
-// HAProxy (`check inter 1s`) checks the same backends for the same time and its CPU per 1,000 checks, the round's
-// ratio, and at the end the median ratio with its range.
+// times. Prints achieved vs configured checks/s, lateness against schedule, the young generation's collections, CPU
+// per 1,000 checks and peak RSS; then HAProxy (`check inter 1s`) checks the same backends for the same time and its
+// CPU per 1,000 checks, the round's ratio, and at the end the median ratio with its range.
 // BENCH_KIND, one or more of http,tcp,ssl (default http), each measured against its HAProxy counterpart in turn:
 // http is HTTP_GET against `option httpchk`, tcp TCP_CHECK against a plain `check` (connect only), ssl SSL_GET against
 // `check-ssl` with `option httpchk` and `no-ssl-reuse` (each SSL_GET makes a full handshake, as keepalived's does; an
