@@ -263,9 +263,9 @@ export interface Cancellable {
 class HttpGetCheck<T> extends PlainFetch implements Cancellable {
   constructor(
     reader: ResponseReader,
-    private readonly c: HttpChecker,
     private readonly url: HttpUrl,
     private readonly rs: string,
+    /** The url's request and success line, made for its checker (`wire.c`). */
     private readonly wire: UrlWire,
     private readonly ctx: T,
     private readonly onVerdict: Verdict<T>,
@@ -275,7 +275,7 @@ class HttpGetCheck<T> extends PlainFetch implements Cancellable {
 
   protected fetched(err: Error | undefined): void {
     const { reader, url, rs } = this;
-    if (err !== undefined || !replied(reader)) return this.onVerdict(this.ctx, failureVerdict(this.c, url, rs, err ?? noResponse()));
+    if (err !== undefined || !replied(reader)) return this.onVerdict(this.ctx, failureVerdict(this.wire.c, url, rs, err ?? noResponse()));
     const body = url.regex !== undefined ? reader.bodyText() : undefined;
     this.onVerdict(this.ctx, replyVerdict(url, rs, reader.status, reader.digest(), body, this.wire));
   }
@@ -294,7 +294,7 @@ export function startHttpGet<T>(c: HttpChecker, index: number, rs: string, ctx: 
   const keepBody = url.regex !== undefined;
   const reader = new ResponseReader(keepBody ? BODY_CAP : 0, url.digest !== undefined, BODY_CAP);
   const wire = wireOf(c, url);
-  return new HttpGetCheck(reader, c, url, rs, wire, ctx, done).begin(c, wire.request);
+  return new HttpGetCheck(reader, url, rs, wire, ctx, done).begin(c, wire.request);
 }
 
 /**

@@ -8,9 +8,10 @@
 // falls in the checker process, which sends no VRRP advert, and comes only with its trims after the start, before the
 // first reload (checker-process.ts), once the old generation has grown: a daemon that only checks compacts no more.
 //
-// Not after a reload: the compacting collection also shrinks the young generation (32 MB resident at 30,000 real
-// servers) when allocation is slow, and the next reload's parse then grew it back through one scavenge after another:
-// bench:reload's `unchanged, after a settle` took 380-388 ms (four runs) against 311 ms without the compaction.
+// Not after a reload: the compacting collection also shrinks the young generation (then a 16 MiB semi-space, 32 MB
+// resident at 30,000 real servers) when allocation is slow, and the next reload's parse then grew it back through one
+// scavenge after another: bench:reload's `unchanged, after a settle` took 380-388 ms (four runs) against 311 ms
+// without the compaction. With the 8 MiB semi-space of checker-node-flags.ts, 495 ms (one run) against 192 and 234.
 import { getHeapSpaceStatistics, setFlagsFromString } from 'node:v8';
 import { collector } from './young-generation.js';
 
