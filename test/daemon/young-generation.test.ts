@@ -5,21 +5,33 @@ import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { join } from 'node:path';
 import { repoRoot } from '../support/tier.js';
-import { RESTING_BYTES, youngGenerationQuiet } from '../../src/daemon/young-generation.js';
+import { QUIET_LOOKS, RESTING_BYTES, youngGenerationLook, type NewSpaceLook, type YoungGenerationLook } from '../../src/daemon/young-generation.js';
 
 const MB = 1024 * 1024;
 
-test('quiet: the new space has grown, and a little but not nothing was allocated with no collection between', () => {
+test('a look: quiet when the new space has grown and a little was allocated with no collection between', () => {
   const grown = 30 * MB;
-  assert.equal(youngGenerationQuiet({ resident: grown, used: 10 * MB }, { resident: grown, used: 10.25 * MB }, 5000), true);
-  // Nothing allocated: V8 resizes only on a throughput that is not zero (heap.cc Heap::ShouldResizeNewSpace).
-  assert.equal(youngGenerationQuiet({ resident: grown, used: 10 * MB }, { resident: grown, used: 10 * MB }, 5000), false);
+  const look = (before: number, now: number, resident = grown): YoungGenerationLook =>
+    youngGenerationLook(QUIET_LOOKS - 1, { resident, used: before * MB }, { resident, used: now * MB }, 5000);
+  assert.deepEqual(look(10, 10.25), { quiet: QUIET_LOOKS, scavenge: true });
+  // Nothing allocated: quiet, but V8 resizes only on a throughput that is not zero (heap.cc Heap::ShouldResizeNewSpace).
+  assert.deepEqual(look(10, 10), { quiet: QUIET_LOOKS, scavenge: false });
   // Less in use than before: a collection came between.
-  assert.equal(youngGenerationQuiet({ resident: grown, used: 10 * MB }, { resident: grown, used: 2 * MB }, 5000), false);
+  assert.deepEqual(look(10, 2), { quiet: 0, scavenge: false });
   // Allocating at V8's own bar, 1,000 bytes per ms.
-  assert.equal(youngGenerationQuiet({ resident: grown, used: 1 * MB }, { resident: grown, used: 1 * MB + 5_000_000 }, 5000), false);
+  assert.deepEqual(look(1, 1 + 5_000_000 / MB), { quiet: 0, scavenge: false });
   // At rest already.
-  assert.equal(youngGenerationQuiet({ resident: RESTING_BYTES, used: 0 }, { resident: RESTING_BYTES, used: MB / 8 }, 5000), false);
+  assert.deepEqual(look(0, 1 / 8, RESTING_BYTES), { quiet: 0, scavenge: false });
+});
+
+test('the scavenge waits for QUIET_LOOKS quiet looks in a row; a busy look starts the count again', () => {
+  const at = (used: number): NewSpaceLook => ({ resident: 30 * MB, used: used * MB });
+  assert.equal(QUIET_LOOKS, 2);
+  const first = youngGenerationLook(0, at(10), at(10.25), 5000);
+  assert.deepEqual(first, { quiet: 1, scavenge: false });
+  assert.deepEqual(youngGenerationLook(first.quiet, at(10.25), at(10.5), 5000), { quiet: 2, scavenge: true });
+  // 5 MB in 5 s between: busy, so the count starts again.
+  assert.deepEqual(youngGenerationLook(first.quiet, at(10.25), at(15.25), 5000), { quiet: 0, scavenge: false });
 });
 
 /** No watch; a watch; a watch held throughout, as for a reload that runs on; a watch held for the first second. */
@@ -27,7 +39,7 @@ type Watching = 'none' | 'watched' | 'held' | 'resumed';
 
 /**
  * A node process that grows its new space with objects surviving scavenges, then trickles a few allocations for 4 s,
- * watching (or not) with a look every 200 ms; it prints the new space's resident bytes after the burst and at the end.
+ * watching (or not) with a look every 100 ms; it prints the new space's resident bytes after the burst and at the end.
  */
 function run(watching: Watching): { grown: number; end: number } {
   const module = join(repoRoot, 'dist/src/daemon/young-generation.js');
@@ -45,7 +57,7 @@ function run(watching: Watching): { grown: number; end: number } {
     kept = [];
     const grown = resident();
     const watching = ${JSON.stringify(watching)};
-    const watch = watching === 'none' ? undefined : watchYoungGeneration(200);
+    const watch = watching === 'none' ? undefined : watchYoungGeneration(100);
     if (watching === 'held' || watching === 'resumed') watch.hold();
     if (watching === 'resumed') setTimeout(() => watch.resume(), 1000);
     let trickle = [];
