@@ -24,6 +24,17 @@ test('a look: quiet when the new space has grown and a little was allocated with
   assert.deepEqual(look(0, 1 / 8, RESTING_BYTES), { quiet: 0, scavenge: false });
 });
 
+test('a look: a new space no larger than the last scavenge left it is at rest, though over RESTING_BYTES', () => {
+  const left = 4.8 * MB;
+  const at = (resident: number, used: number): NewSpaceLook => ({ resident, used: used * MB });
+  assert.ok(left > RESTING_BYTES);
+  assert.deepEqual(youngGenerationLook(QUIET_LOOKS - 1, at(left, 1), at(left, 1.25), 5000, left), { quiet: 0, scavenge: false });
+  // Grown past it since: quiet again.
+  assert.deepEqual(youngGenerationLook(QUIET_LOOKS - 1, at(8 * MB, 1), at(8 * MB, 1.25), 5000, left), { quiet: QUIET_LOOKS, scavenge: true });
+  // A floor under RESTING_BYTES (V8 shrank the space itself) still leaves RESTING_BYTES at rest.
+  assert.deepEqual(youngGenerationLook(QUIET_LOOKS - 1, at(RESTING_BYTES, 1), at(RESTING_BYTES, 1.25), 5000, MB), { quiet: 0, scavenge: false });
+});
+
 test('the scavenge waits for QUIET_LOOKS quiet looks in a row; a busy look starts the count again', () => {
   const at = (used: number): NewSpaceLook => ({ resident: 30 * MB, used: used * MB });
   assert.equal(QUIET_LOOKS, 2);
