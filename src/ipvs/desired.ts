@@ -31,6 +31,11 @@ export function destKeyId(d: Pick<Destination, 'family' | 'address' | 'port'>): 
   return [d.family, normAddr(d.address), d.port].join('|');
 }
 
+/** destKeyId(a) === destKeyId(b), without making either string: for a scan of a service's destinations. */
+export function sameDestKey(a: Pick<Destination, 'family' | 'address' | 'port'>, b: Pick<Destination, 'family' | 'address' | 'port'>): boolean {
+  return a.port === b.port && a.family === b.family && (a.address === b.address || normAddr(a.address) === normAddr(b.address));
+}
+
 const v6Cache = new Map<string, string>();
 
 /** IPv6 text compares only after canonicalisation (`2001:DB8:0::1` = `2001:db8::1`); IPv4 text is already canonical. */

@@ -27,7 +27,7 @@ import { bigToIpv6, intToIpv4, ipv4ToInt, ipv6ToBig } from '../config/address.js
 import { systemClock, type Clock, type TimerHandle } from '../clock.js';
 import { dataplaneConnectionCap } from '../fs/descriptors.js';
 import type { Logger } from '../log.js';
-import { destKeyId, serviceKeyId } from './desired.js';
+import { sameDestKey, serviceKeyId } from './desired.js';
 import { IpvsOpError, ipvsadmCommand, ipvsadmService } from './driver-dryrun.js';
 import { createScheduler, type SchedDest, type SchedulerState } from './schedulers.js';
 import type { Destination, DestinationEntry, IpvsDriver, IpvsOp, IpvsTable, IpvsTimeouts, Service, ServiceEntry, ServiceKey, Stats, TableSize } from './types.js';
@@ -274,7 +274,7 @@ export class UserspaceIpvsDriver implements IpvsDriver {
         return;
       case 'addDest': {
         const s = this.get(op.key, what);
-        if (s.dests.some((d) => destKeyId(d.dest) === destKeyId(op.dest))) fail('EEXIST', `${what}: File exists`);
+        if (s.dests.some((d) => sameDestKey(d.dest, op.dest))) fail('EEXIST', `${what}: File exists`);
         s.dests.unshift(new DestState(op.dest));
         s.sched.added(s.dests);
         this.warnForward(s);
@@ -282,7 +282,7 @@ export class UserspaceIpvsDriver implements IpvsDriver {
       }
       case 'editDest': {
         const s = this.get(op.key, what);
-        const d = s.dests.find((x) => destKeyId(x.dest) === destKeyId(op.dest)) ?? fail('ENOENT', `${what}: No such file or directory`);
+        const d = s.dests.find((x) => sameDestKey(x.dest, op.dest)) ?? fail('ENOENT', `${what}: No such file or directory`);
         d.update(op.dest);
         s.sched.changed(s.dests);
         this.warnForward(s);
@@ -290,7 +290,7 @@ export class UserspaceIpvsDriver implements IpvsDriver {
       }
       case 'delDest': {
         const s = this.get(op.key, what);
-        const i = s.dests.findIndex((x) => destKeyId(x.dest) === destKeyId(op.dest));
+        const i = s.dests.findIndex((x) => sameDestKey(x.dest, op.dest));
         if (i < 0) fail('ENOENT', `${what}: No such file or directory`);
         const [gone] = s.dests.splice(i, 1);
         s.sched.removed(s.dests, i);

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { destinationFor, expandRange, serviceFor, serviceKeysFor, sorryDestinationFor } from '../../src/ipvs/desired.js';
+import { destinationFor, destKeyId, expandRange, sameDestKey, serviceFor, serviceKeysFor, sorryDestinationFor } from '../../src/ipvs/desired.js';
 import { config, realServers } from './pool-fixtures.js';
 import { parseConfigText } from '../../src/config/load.js';
 import * as U from '../../src/ipvs/uapi.js';
@@ -160,4 +160,26 @@ virtual_server fwmark 9 {
   // A NAT sorry server keeps its port under a fwmark, as keepalived installs it (found by the generated differential).
   const nat = parseConfigText('virtual_server fwmark 9 {\n  lb_algo rr\n  lb_kind NAT\n  sorry_server 192.0.2.99 80\n  real_server 192.0.2.21 80 {\n  }\n}\n', { file: 'k.conf' }).config.virtualServers[0]!;
   assert.equal(sorryDestinationFor(nat.sorryServer!, 1).port, 80);
+});
+
+test('sameDestKey agrees with comparing destKeyId strings', () => {
+  type Key = Parameters<typeof destKeyId>[0];
+  const keys: Key[] = [
+    { family: 'inet', address: '10.0.0.1', port: 80 },
+    { family: 'inet', address: '10.0.0.1', port: 81 },
+    { family: 'inet', address: '10.0.0.2', port: 80 },
+    { family: 'inet6', address: '2001:db8::1', port: 80 },
+    // The same address as the one before, written otherwise: one destination to the kernel.
+    { family: 'inet6', address: '2001:DB8:0::1', port: 80 },
+    { family: 'inet6', address: '2001:db8::2', port: 80 },
+    { family: 'inet6', address: '::ffff:10.0.0.1', port: 80 },
+  ];
+  let same = 0;
+  for (const a of keys) {
+    for (const b of keys) {
+      assert.equal(sameDestKey(a, b), destKeyId(a) === destKeyId(b), `${JSON.stringify(a)} / ${JSON.stringify(b)}`);
+      if (a !== b && sameDestKey(a, b)) same++;
+    }
+  }
+  assert.equal(same, 2);
 });
