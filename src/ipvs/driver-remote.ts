@@ -109,7 +109,7 @@ const FORWARDS: Readonly<Record<ForwardMethod, ForwardMethod>> = { NAT: 'NAT', D
  */
 function withOwnConstants(op: IpvsOp): IpvsOp {
   if (op.kind === 'addDest' || op.kind === 'editDest') {
-    // In place: the op is this call's own copy, and copying it with spreads cost the supervisor 5-8 ms of CPU over a
+    // In place: the op is this call's own copy, and copying it with spreads cost the supervisor 4-8 ms of CPU over a
     // reload's 1,000 addDest (bench:reload, four runs against two).
     const d = op.dest as { -readonly [K in keyof Destination]: Destination[K] };
     d.family = FAMILIES[d.family] ?? d.family;
