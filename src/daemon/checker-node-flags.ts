@@ -6,8 +6,9 @@
 // process checking 1,000 real servers every second held ~17 MB more than with a 1 MiB semi-space, a sixth of its
 // memory. A reload of a large config needs some of that room (its new model survives scavenges; a 4 MiB cap made a
 // 30,000-server reload 20-50% slower), a small one does not: the semi-space is given 1 MiB per 3,750 real servers,
-// 8 MiB at 30,000, V8's own 16 MiB past 56,250. At 30,000 the 8 MiB held 13-20 MB less than 16 MiB, and bench:reload
-// (two runs of each, by turns) took 337 ms against 325, its five cases' medians averaged.
+// 8 MiB at 30,000, V8's own 16 MiB past 56,250. At 30,000 the 8 MiB held 13-20 MB less than 16 MiB; in bench:reload
+// (two runs of each, by turns) two of its five cases were 18-86 ms slower at 8 MiB, one faster, the average of the
+// five medians 337 ms against 325.
 //
 // Worker threads: node gives V8 four, for concurrent marking, parallel scavenges and background compiles, and each
 // thread that allocates keeps a glibc arena of its own. With one, a process checking 1,000 real servers every second
