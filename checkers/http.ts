@@ -323,20 +323,14 @@ export async function probeHttp(
       },
       signal,
     );
-    return httpVerdict(c, url, rs, undefined, r);
+    return replyVerdict(url, rs, r.status, r.digest, r.body);
   } catch (err) {
-    return httpVerdict(c, url, rs, err as Error, undefined);
+    return failureVerdict(c, url, rs, err as Error);
   }
 }
 
-/** keepalived's verdict and line on one url's fetch: `err` when the fetch failed, else its result. */
-function httpVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | undefined, r: HttpFetchResult | undefined): ProbeResult {
-  if (err !== undefined || r === undefined) return failureVerdict(c, url, rs, err);
-  return replyVerdict(url, rs, r.status, r.digest, r.body);
-}
-
 /** A fetch that failed: keepalived's line for why. */
-function failureVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | undefined): ProbeResult {
+function failureVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error): ProbeResult {
   if (err instanceof BodyTooLarge) {
     const what = url.digest !== undefined ? 'MD5 digest error' : 'Regex match failed';
     return { ok: false, detail: `${what} to ${rs} url(${url.path}), body larger than ${err.cap} bytes (the most a digest or regex check reads).` };
@@ -349,7 +343,7 @@ function failureVerdict(c: HttpChecker, url: HttpUrl, rs: string, err: Error | u
   }
   if (err instanceof ProbeError && err.reason === 'timeout') return { ok: false, detail: `Timeout connecting server ${rs}.` };
   if (err instanceof ProbeError && err.reason === 'refused') return { ok: false, detail: `Error connecting server ${rs}.` };
-  return { ok: false, detail: `Error reading data from server ${rs} (${err?.message}).` };
+  return { ok: false, detail: `Error reading data from server ${rs} (${err.message}).` };
 }
 
 /**
