@@ -66,8 +66,12 @@ test('lines logged just before exit are all written, in order', { timeout: 60_00
   assertWhole(await readAll(c.stdout!), { A: 20_000 });
 });
 
-test('two processes writing one pipe at once: every line arrives whole, each writer\'s in its order', { timeout: 60_000 }, async () => {
-  // The shell gives both children one pipe, as the supervisor gives its stdout to the children it forks.
-  const sh = spawn('sh', ['-c', `(${node} A 20000 exit-now & ${node} B 20000 exit-now & wait) | cat`], { stdio: ['ignore', 'pipe', 'inherit'] });
-  assertWhole(await readAll(sh.stdout!), { A: 20_000, B: 20_000 });
-});
+for (const output of ['pipe', 'socket'] as const) {
+  test(`two processes writing one ${output} at once: every line arrives whole, each writer's in its order`, { timeout: 60_000 }, async () => {
+    // The shell gives both children one output, as the supervisor gives its stdout to the children it forks; node's
+    // spawn makes it a socketpair, as a service manager's journal stream is a socket.
+    const both = `${node} A 20000 exit-now & ${node} B 20000 exit-now & wait`;
+    const sh = spawn('sh', ['-c', output === 'pipe' ? `(${both}) | cat` : both], { stdio: ['ignore', 'pipe', 'inherit'] });
+    assertWhole(await readAll(sh.stdout!), { A: 20_000, B: 20_000 });
+  });
+}
