@@ -6,7 +6,9 @@ import { hash } from 'node:crypto';
 import { closeSync, openSync } from 'node:fs';
 import type { Clock, TimerHandle } from '../src/clock.js';
 import { systemClock } from '../src/clock.js';
-import type { BfdChecker, Checker, Config, FileChecker, HttpChecker, RealServer, TcpChecker, TrackFileDef, VirtualServer } from '../src/config/model.js';
+import type {
+  BfdChecker, Checker, Config, FileChecker, HttpChecker, PingChecker, RealServer, TcpChecker, TrackFileDef, VirtualServer,
+} from '../src/config/model.js';
 import { formatEndpoint, ServerWalk, vsId as makeVsId } from '../src/config/identity.js';
 import { silentLogger, type Logger } from '../src/log.js';
 import { probeDns } from './dns.js';
@@ -115,6 +117,9 @@ interface Unit {
   stopped: boolean;
   /** The build that last kept this probe: one that did not is retired when its build ends. */
   built: number;
+  /** How many of `subscribers` that build has confirmed so far, and the build that made the list (subscribe). */
+  subscribed: number;
+  listBuilt: number;
 }
 
 interface FileEntry {
@@ -152,6 +157,27 @@ function added<T>(list: readonly T[], item: T): readonly T[] {
   if (list.length === 0) return [item];
   (list as T[]).push(item);
   return list;
+}
+
+/**
+ * `entry` as the next of `unit`'s subscribers in build `built`, which lists them in config order. A list that reads
+ * the same as the last build's is kept, not made again; the build cuts off what it did not reach (build).
+ */
+function subscribe(unit: Unit, entry: RsEntry, built: number): void {
+  if (unit.built !== built) {
+    unit.built = built;
+    unit.subscribed = 0;
+  }
+  const n = unit.subscribed++;
+  const list = unit.subscribers;
+  if (list[n] === entry) return;
+  // A list this build made already ends at n: it grows in place. Another is the last build's, kept up to n.
+  if (unit.listBuilt === built) {
+    (list as RsEntry[]).push(entry);
+    return;
+  }
+  unit.listBuilt = built;
+  unit.subscribers = n === 0 ? [entry] : [...list.slice(0, n), entry];
 }
 
 /** How a checker line names its probe's target and one of the servers it checks for. */
@@ -358,9 +384,12 @@ export class CheckerEngine {
     await Promise.allSettled([...this.inFlight, this.directDrained()]);
   }
 
-  /** Each real server's verdict, read in place (no snapshot built): /metrics reads 30,000 of these a page at a time. */
-  *verdicts(): Iterable<Pick<RealServerSnapshot, 'vsId' | 'rsId' | 'alive'>> {
-    yield* this.servers;
+  /**
+   * Each real server's verdict, read in place (no snapshot built): /metrics reads 30,000 of these a page at a time.
+   * The engine's own list, not a generator over it, which took 8-20 ms to walk at 30,000.
+   */
+  verdicts(): readonly Pick<RealServerSnapshot, 'vsId' | 'rsId' | 'alive' | 'weight'>[] {
+    return this.servers;
   }
 
   /** Per-RS state; at start-up this is the initial pool (non-alpha RSs alive) the IPVS manager installs. */
@@ -421,21 +450,35 @@ export class CheckerEngine {
   // ───────────── building ─────────────
 
   /**
-   * `before`: the entries of the running config (left as they are), from which kept real servers report what the
-   * reload changed.
+   * `before`: the entries of the running config. A kept real server whose checkers are all timed and unchanged keeps
+   * its entry, which takes the new server as rebind does; every other server gets a new one. At 30,000 servers a
+   * reload that adds or removes some made 30,000 entries and 60,000 one-element lists anew, for the collector to copy.
    */
   private build(config: Config, before: readonly RsEntry[]): void {
     const built = ++this.builds;
     const nextServers: RsEntry[] = [];
-    const prevs: (RsEntry | undefined)[] = [];
+    // What each server's entry said before the reload (-1: a server the reload adds), for the changes it reports.
+    const total = config.virtualServers.reduce((n, vs) => n + vs.realServers.length, 0);
+    const wasAlive = new Int8Array(total);
+    const wasWeight = new Float64Array(total);
     const previous = new ServerWalk(before, (e) => e.rsId);
     const trackDefs = new Map(config.trackFiles.map((t) => [t.name, t]));
     for (const vs of config.virtualServers) {
       const vsName = makeVsId(vs);
       for (const rs of vs.realServers) {
-        const entry: RsEntry = { vsId: vsName, rsId: rs.id, vs, rs, units: NONE, files: NONE, bfds: NONE, alive: true, weight: rs.weight };
         const prev = previous.find(rs.id);
+        const i = nextServers.length;
+        wasAlive[i] = prev === undefined ? -1 : prev.alive ? 1 : 0;
+        wasWeight[i] = prev?.weight ?? 0;
         const sameUnits = keptUnits(prev, vs, rs);
+        if (prev !== undefined && sameUnits !== undefined && sameUnits.length === rs.checkers.length) {
+          prev.vs = vs;
+          prev.rs = rs;
+          for (const unit of sameUnits) subscribe(unit, prev, built);
+          nextServers.push(prev);
+          continue;
+        }
+        const entry: RsEntry = { vsId: vsName, rsId: rs.id, vs, rs, units: NONE, files: NONE, bfds: NONE, alive: true, weight: rs.weight };
         for (const c of rs.checkers) {
           if (c.type === 'BFD_CHECK') {
             // A kept server keeps what its BFD said; a new checker starts up unless alpha (check_bfd.c, checker.c).
@@ -462,38 +505,36 @@ export class CheckerEngine {
               this.units.set(key, unit);
             }
           }
-          if (unit.built !== built) {
-            unit.built = built;
-            unit.subscribers = NONE;
-          }
-          unit.subscribers = added(unit.subscribers, entry);
+          subscribe(unit, entry, built);
           entry.units = added(entry.units, unit);
         }
         nextServers.push(entry);
-        prevs.push(prev);
       }
     }
+    const pings: PingChecker[] = [];
     for (const [key, unit] of this.units) {
-      if (unit.built === built) continue;
+      if (unit.built === built) {
+        // A server it checked for is gone from its end.
+        if (unit.subscribed < unit.subscribers.length) unit.subscribers = unit.subscribers.slice(0, unit.subscribed);
+        if (unit.checker.type === 'PING_CHECK') pings.push(unit.checker);
+        continue;
+      }
       this.retire(unit);
       this.units.delete(key);
       this.opts.onCheckerState?.(key, undefined);
     }
     this.servers = nextServers;
-    const pings = [...this.units.values()].flatMap((u) => (u.checker.type === 'PING_CHECK' ? [u.checker] : []));
     this.pinger4.retain(pings.filter((c) => c.family !== 'inet6'));
     this.pinger6.retain(pings.filter((c) => c.family === 'inet6'));
     this.syncWatchers();
     for (const unit of this.units.values()) if (!this.due.has(unit) && !unit.running) this.arm(unit, firstDelayMs(unit.checker, this.random));
     for (let i = 0; i < nextServers.length; i++) {
       const e = nextServers[i]!;
-      const prev = prevs[i];
       this.recompute(e);
-      if (prev !== undefined) {
-        // Kept RSs report what the reload changed; new RSs start from the snapshot.
-        if (prev.alive !== e.alive) this.emitAlive(e);
-        if (prev.weight !== e.weight) this.emitWeight(e);
-      }
+      // Kept RSs report what the reload changed; new RSs start from the snapshot.
+      if (wasAlive[i] === -1) continue;
+      if ((wasAlive[i] === 1) !== e.alive) this.emitAlive(e);
+      if (wasWeight[i] !== e.weight) this.emitWeight(e);
     }
   }
 
@@ -536,7 +577,7 @@ export class CheckerEngine {
     const resumed = this.opts.resume?.get(key);
     const { dynamicStatus, ...state } = resumed ?? { ...initialState(checker), dynamicStatus: undefined };
     return {
-      key, checker, target: targetOf(rs), state, subscribers: NONE, dueAt: 0, queuedAt: -1, queuedSeq: 0, startedAt: 0, running: false, stopped: false, built: 0,
+      key, checker, target: targetOf(rs), state, subscribers: NONE, dueAt: 0, queuedAt: -1, queuedSeq: 0, startedAt: 0, running: false, stopped: false, built: 0, subscribed: 0, listBuilt: 0,
       lastExit: dynamicStatus ?? 0,
       ...(dynamicStatus !== undefined ? { dynamicStatus } : {}),
       ...(haSuspendVs !== undefined ? { haSuspendVs } : {}),

@@ -39,14 +39,20 @@ export class ServerWalk<T> {
       this.next = k + 1;
       return this.take(k);
     }
-    this.index ??= new Map(this.running.map((t, k) => [this.idOf(t), k]));
-    const k = this.index.get(id);
+    const k = (this.index ??= this.indexed()).get(id);
     return k === undefined ? undefined : this.take(k);
   }
 
   /** The running servers no find() asked for. */
   unfound(): T[] {
     return this.count === this.running.length ? [] : this.running.filter((_, k) => this.found[k] === 0);
+  }
+
+  /** Made with set(): entries made by map() were an array per running server, 30,000 at a time. */
+  private indexed(): Map<string, number> {
+    const index = new Map<string, number>();
+    for (let k = 0; k < this.running.length; k++) index.set(this.idOf(this.running[k]!), k);
+    return index;
   }
 
   private take(k: number): T {

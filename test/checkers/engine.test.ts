@@ -42,6 +42,8 @@ class Harness {
   /** The verdicts keepalived would mail about, apart from the state events. */
   readonly alerts: { at: number; e: Extract<CheckerEvent, { kind: 'rs-alert' }> }[] = [];
   readonly attempts: { at: number; type: string; ok: boolean }[] = [];
+  /** Each attempt's real servers, those its probe checks for, in its order. */
+  readonly attemptServers: string[][] = [];
   readonly logs: string[] = [];
   readonly engine: CheckerEngine;
 
@@ -52,7 +54,10 @@ class Harness {
       logger,
       random: () => 0,
       onEvent: (e) => (e.kind === 'rs-alert' ? this.alerts.push({ at: this.clock.now(), e }) : this.events.push({ at: this.clock.now(), e })),
-      onAttempt: (s) => this.attempts.push({ at: this.clock.now(), type: s.type, ok: s.ok }),
+      onAttempt: (s) => {
+        this.attempts.push({ at: this.clock.now(), type: s.type, ok: s.ok });
+        this.attemptServers.push(s.servers.map((x) => x.rsId));
+      },
       ...opts,
     });
   }
@@ -490,6 +495,14 @@ describe('checker engine', () => {
       for (const r of h.engine.snapshot()) {
         for (const c of r.checkers) assert.equal(c.hasRun, ran.has(c.probeKey), `step ${step}: ${r.rsId} probe ${c.probeKey} kept its state or started afresh`);
       }
+      // A shared probe reports to its servers in config order, as a fresh engine's does: each server has one checker
+      // here, so the set of servers names the probe.
+      const sharing = (x: Harness, from: number): Map<string, string> =>
+        new Map(x.attemptServers.slice(from).map((rs) => [[...rs].sort().join(' '), rs.join(' ')]));
+      const [hFrom, freshFrom] = [h.attemptServers.length, fresh.attemptServers.length];
+      await h.advance(5000);
+      await fresh.advance(5000);
+      assert.deepEqual(sharing(h, hFrom), sharing(fresh, freshFrom), `step ${step}: each probe's servers, in order`);
       await fresh.engine.stop();
     }
     await h.engine.stop();
