@@ -125,7 +125,7 @@ class CheckerSide implements ChildSide {
     await this.manager.start(() => {
       if (resume.size === 0) this.logActivation(activation);
     });
-    if (resume.size === 0) this.applyCheckerSnapshot(this.servers);
+    if (resume.size === 0) this.applyAddedVerdicts(this.servers);
     this.logAnnounceScope();
     this.reportHealth();
   }
@@ -234,7 +234,7 @@ class CheckerSide implements ChildSide {
    * take it from the engine's verdicts, as keepalived applies track files at start-up; `added` names them. They are
    * read in place: a snapshot of every server's checkers was 25-50 ms of a reload adding 1,000 of 30,000 servers.
    */
-  private applyCheckerSnapshot(added: readonly RealServer[]): void {
+  private applyAddedVerdicts(added: readonly RealServer[]): void {
     const configured = new Map<string, number>();
     for (const rs of added) configured.set(rs.id, rs.weight);
     if (configured.size === 0) return;
@@ -504,7 +504,7 @@ class CheckerSide implements ChildSide {
       steps.checkersTakeIt();
       steps.registered();
     }
-    this.applyCheckerSnapshot(added);
+    this.applyAddedVerdicts(added);
     this.telemetry.forget(running.unfound().map((rs) => rs.id));
     this.telemetry.size(this.servers.length);
     // A drain accepted while the reload ran may name a server the pools only know now; for the others this is a no-op.
